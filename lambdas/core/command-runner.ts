@@ -1,0 +1,217 @@
+/**
+ * The command runner: consistent load, fold, decide, append; with optimistic concurrency,
+ * bounded retries and idempotency by commandId. Generic over aggregates.
+ */
+import { type AnyAggregate, foldEvents } from './aggregate';
+import { canonicalJson, sha256 } from './canonical-json';
+import {
+  AppError,
+  TransactionConflictError,
+  ValidationError,
+  VersionConflictError,
+} from './errors';
+import type { EventStore } from './event-store';
+import { type StoredEvent, toAction } from './events';
+
+export interface CommandInput {
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly payload: unknown;
+  /** When given, the command applies only at this version (409 at once otherwise). */
+  readonly expectedVersion?: number;
+  /** Idempotency key chosen by the client; the edge generates one when absent. */
+  readonly commandId: string;
+}
+
+/** Values stamped by the edge: reducers and decide never read a clock or make ids. */
+export interface CommandContext {
+  readonly correlationId: string;
+  readonly now: () => string;
+  readonly newId: () => string;
+}
+
+export interface CommandResult<State = unknown> {
+  readonly aggregateId: string;
+  /** The aggregate's version after the command. */
+  readonly version: number;
+  readonly events: readonly StoredEvent[];
+  /** The aggregate's state after the command (folded by the aggregate's own reducer). */
+  readonly state: State;
+  /** Every event of the aggregate up to `version`, so callers can fold other reducers too. */
+  readonly history: readonly StoredEvent[];
+  /** True when this is the answer of an earlier run of the same commandId. */
+  readonly replayed: boolean;
+  /** Appends that lost a race and were retried. */
+  readonly retries: number;
+}
+
+/**
+ * How events are written. Default: `store.append`. The coupled profile passes a function that
+ * also writes the read-model row in the same transaction (it may use `history` to build it).
+ */
+export type AppendEvents = (
+  events: readonly StoredEvent[],
+  history: readonly StoredEvent[],
+) => Promise<void>;
+
+export interface RetryPolicy {
+  /** Attempts in all (first try included) before a conflict or transaction clash is final. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 30,
+  baseDelayMs: 5,
+  maxDelayMs: 200,
+};
+
+export interface CommandRunnerOptions {
+  readonly store: EventStore;
+  readonly aggregates: readonly AnyAggregate[];
+  readonly append?: AppendEvents;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export const commandHash = (input: Pick<CommandInput, 'type' | 'aggregateId' | 'payload'>) =>
+  sha256(
+    canonicalJson({ type: input.type, aggregateId: input.aggregateId, payload: input.payload }),
+  );
+
+/** Finds the aggregate whose type prefixes the command type (`order/create` -> `order`). */
+export const aggregateFor = (aggregates: readonly AnyAggregate[], commandType: string) => {
+  const aggregate = aggregates.find((a) => commandType.startsWith(`${a.type}/`));
+  if (!aggregate || !(commandType in aggregate.commandSchemas)) {
+    throw new AppError('UNKNOWN_COMMAND_TYPE', `Unknown command type '${commandType}'`, {
+      type: commandType,
+      known: aggregates.flatMap((a) => Object.keys(a.commandSchemas)),
+    });
+  }
+  return aggregate;
+};
+
+/** Validates the payload against the aggregate's schema for this command type. */
+export const parseCommandPayload = (aggregate: AnyAggregate, type: string, payload: unknown) => {
+  const schema = aggregate.commandSchemas[type];
+  if (!schema) throw new AppError('UNKNOWN_COMMAND_TYPE', `Unknown command type '${type}'`);
+  const parsed = schema.safeParse(payload ?? {});
+  if (!parsed.success) {
+    throw new ValidationError(
+      `Invalid payload for ${type}`,
+      parsed.error.issues.map((issue: { path: PropertyKey[]; message: string }) => ({
+        path: ['payload', ...issue.path].join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+  return parsed.data as unknown;
+};
+
+export const createCommandRunner = (options: CommandRunnerOptions) => {
+  const { store, aggregates } = options;
+  const append: AppendEvents = options.append ?? ((events) => store.append(events));
+  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  const sleep = options.sleep ?? defaultSleep;
+
+  /** Full-jitter exponential backoff, so racing writers spread out instead of colliding again. */
+  const backoff = (attempt: number) =>
+    sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt));
+
+  const replayOf = (
+    history: readonly StoredEvent[],
+    input: CommandInput,
+    hash: string,
+    aggregate: AnyAggregate,
+  ): CommandResult | undefined => {
+    const earlier = history.filter((e) => e.commandId === input.commandId);
+    const first = earlier[0];
+    if (!first) return undefined;
+    if (first.commandHash !== hash) {
+      throw new AppError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `commandId '${input.commandId}' was already used for a different command`,
+        { commandId: input.commandId },
+      );
+    }
+    const last = earlier.at(-1)!;
+    const upTo = history.filter((e) => e.version <= last.version);
+    return {
+      aggregateId: input.aggregateId,
+      version: last.version,
+      events: earlier,
+      state: foldEvents(aggregate, upTo.map(toAction)),
+      history: upTo,
+      replayed: true,
+      retries: 0,
+    };
+  };
+
+  return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
+    const aggregate = aggregateFor(aggregates, input.type);
+    const payload = parseCommandPayload(aggregate, input.type, input.payload);
+    const hash = commandHash({ ...input, payload });
+
+    for (let attempt = 0; ; attempt++) {
+      const history = await store.load(input.aggregateId);
+      const replay = replayOf(history, input, hash, aggregate);
+      if (replay) return replay;
+
+      const version = history.at(-1)?.version ?? 0;
+      if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
+        throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
+      }
+      const state: unknown = foldEvents(aggregate, history.map(toAction));
+      const now = context.now();
+      const decided = aggregate.decide(
+        state,
+        { type: input.type, payload },
+        { aggregateId: input.aggregateId, version, now },
+      );
+      const events: StoredEvent[] = decided.map((event, index) => ({
+        aggregateId: input.aggregateId,
+        version: version + index + 1,
+        aggregateType: aggregate.type,
+        type: event.type,
+        payload: event.payload,
+        eventId: context.newId(),
+        occurredAt: now,
+        commandId: input.commandId,
+        commandHash: hash,
+        correlationId: context.correlationId,
+        causationId: input.commandId,
+      }));
+      const result = {
+        aggregateId: input.aggregateId,
+        version: version + events.length,
+        events,
+        state: foldEvents(aggregate, events.map(toAction), state),
+        history: [...history, ...events],
+        replayed: false,
+        retries: attempt,
+      };
+      if (events.length === 0) return result;
+
+      try {
+        await append(events, history);
+        return result;
+      } catch (error) {
+        const retryable =
+          error instanceof TransactionConflictError ||
+          (error instanceof VersionConflictError && input.expectedVersion === undefined);
+        if (error instanceof VersionConflictError && input.expectedVersion !== undefined) {
+          // The winner may be this very command sent twice at once: answer as a replay.
+          const winner = replayOf(await store.load(input.aggregateId), input, hash, aggregate);
+          if (winner) return winner;
+        }
+        if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;
+        await backoff(attempt);
+      }
+    }
+  };
+};
+
+export type CommandRunner = ReturnType<typeof createCommandRunner>;

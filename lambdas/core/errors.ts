@@ -1,0 +1,117 @@
+/**
+ * The error catalogue: every failure the API can answer, with its HTTP status.
+ * One source of truth for codes and statuses; handlers map errors to HTTP in one place
+ * (`toErrorResponse` in ./http.ts) and the README's catalogue is generated from the same list.
+ */
+export const ERROR_CATALOGUE = {
+  INVALID_JSON: { status: 400, description: 'The body is not valid JSON.' },
+  VALIDATION_FAILED: {
+    status: 400,
+    description: 'A field is missing or invalid; `details.issues` names each field and why.',
+  },
+  UNKNOWN_COMMAND_TYPE: { status: 400, description: 'No aggregate handles this command type.' },
+  INVALID_CURSOR: { status: 400, description: 'The pagination cursor is malformed.' },
+  NOT_FOUND: { status: 404, description: 'The aggregate, order or version does not exist.' },
+  ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the method and path.' },
+  ALREADY_EXISTS: { status: 409, description: 'A create command targets an existing aggregate.' },
+  VERSION_CONFLICT: {
+    status: 409,
+    description:
+      'The aggregate is not at `expectedVersion` (or retries ran out); `details` has expected and actual version.',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    description: 'The `commandId` was already used for a different command body.',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The body is over 256 KB.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The body is not `application/json`.' },
+  RULE_VIOLATED: {
+    status: 422,
+    description: 'A business rule forbids the command; `details.rule` names the rule.',
+  },
+  NOT_YET_CONSISTENT: {
+    status: 503,
+    description:
+      'The read model did not reach `minVersion` within the wait bound; retry later (`Retry-After`).',
+  },
+  TRANSACTION_CONFLICT: {
+    status: 503,
+    description: 'DynamoDB kept cancelling the write for a concurrent transaction; retry later.',
+  },
+  INTERNAL: { status: 500, description: 'An unexpected error; details are in the logs only.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Base class of every error that the API answers with its own code (anything else is a 500). */
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+/** Thrown by `decide` when a business rule forbids a command (HTTP 422). */
+export class RuleViolation extends AppError {
+  constructor(
+    readonly rule: string,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super('RULE_VIOLATED', message, { rule, ...details });
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('NOT_FOUND', message, details);
+  }
+}
+
+export class AlreadyExistsError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ALREADY_EXISTS', message, details);
+  }
+}
+
+/** The append found the aggregate at another version than the one the command was decided on. */
+export class VersionConflictError extends AppError {
+  constructor(
+    readonly aggregateId: string,
+    readonly expectedVersion: number,
+    readonly actualVersion: number,
+  ) {
+    super(
+      'VERSION_CONFLICT',
+      `Aggregate ${aggregateId} is at version ${actualVersion}, expected ${expectedVersion}`,
+      { aggregateId, expectedVersion, actualVersion },
+    );
+  }
+}
+
+/** DynamoDB cancelled a transaction because another one touched the same items (retryable). */
+export class TransactionConflictError extends AppError {
+  constructor(message = 'The write conflicted with a concurrent transaction; retry later') {
+    super('TRANSACTION_CONFLICT', message);
+  }
+}
+
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ValidationError extends AppError {
+  constructor(
+    message: string,
+    readonly issues: readonly ValidationIssue[],
+  ) {
+    super('VALIDATION_FAILED', message, { issues });
+  }
+}

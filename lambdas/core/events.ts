@@ -1,0 +1,61 @@
+/**
+ * Event shapes. A `StoredEvent` is one item of the event table (system fields + free payload);
+ * an `EventAction` is the same event as a Flux Standard Action, which is what reducers see.
+ */
+import type { Action } from 'redux';
+
+/** What `decide` returns: a fact in past tense, without any system field. */
+export interface NewEvent<Type extends string = string, Payload = unknown> {
+  readonly type: Type;
+  readonly payload: Payload;
+}
+
+/** One item of the event table, exactly as stored (JSON-only values). */
+export interface StoredEvent<Type extends string = string, Payload = unknown> {
+  readonly aggregateId: string;
+  /** 1-based, gapless per aggregate. */
+  readonly version: number;
+  readonly aggregateType: string;
+  readonly type: Type;
+  readonly payload: Payload;
+  readonly eventId: string;
+  /** ISO-8601, stamped by the edge (never by a reducer). */
+  readonly occurredAt: string;
+  readonly commandId: string;
+  /** Hash of the command body, so a reused `commandId` with another body is detected. */
+  readonly commandHash: string;
+  readonly correlationId: string;
+  readonly causationId: string;
+}
+
+export interface EventMeta {
+  readonly aggregateId: string;
+  readonly version: number;
+  readonly occurredAt: string;
+  readonly eventId: string;
+  readonly correlationId: string;
+}
+
+/** An event as a Flux Standard Action `{ type, payload, meta }`: the input of every reducer. */
+export interface EventAction<Type extends string = string, Payload = unknown> extends Action<Type> {
+  readonly payload: Payload;
+  readonly meta: EventMeta;
+}
+
+export const toAction = <E extends StoredEvent>(
+  event: E,
+): EventAction<E['type'], E['payload']> => ({
+  type: event.type,
+  payload: event.payload,
+  meta: {
+    aggregateId: event.aggregateId,
+    version: event.version,
+    occurredAt: event.occurredAt,
+    eventId: event.eventId,
+    correlationId: event.correlationId,
+  },
+});
+
+/** The action type of each event of a union (distributes over the union). */
+export type EventActionOf<E extends NewEvent> =
+  E extends NewEvent<infer Type, infer Payload> ? EventAction<Type, Payload> : never;

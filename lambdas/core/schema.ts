@@ -1,0 +1,84 @@
+/**
+ * Table definitions: the one place that names keys, indexes and streams.
+ * Read by the DynamoDB adapters, by the CDK constructs (lib/constructs) and by the local
+ * runtime that creates the same tables on DynamoDB Local, so local and cloud cannot drift.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export type KeyAttribute = { readonly name: string; readonly type: 'S' | 'N' };
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+}
+
+/** Append-only log: one item per event, `version` 1-based and gapless per aggregate. */
+export const EVENT_TABLE = {
+  partitionKey: { name: 'aggregateId', type: 'S' },
+  sortKey: { name: 'version', type: 'N' },
+  indexes: [],
+} as const satisfies TableDefinition;
+
+/** The stream view the projector needs: the new item is the whole event. */
+export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
+
+/**
+ * Order read model: one row per order. The indexes are sparse: a deleted order leaves a
+ * tombstone row (id, version, deleted) without status/customerId, so it drops out of both.
+ */
+export const ORDER_VIEW_TABLE = {
+  partitionKey: { name: 'id', type: 'S' },
+  indexes: [
+    {
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+    },
+    {
+      indexName: 'byCustomer',
+      partitionKey: { name: 'customerId', type: 'S' },
+      sortKey: { name: 'updatedAt', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/** The same definition as a CreateTable request (DynamoDB Local, tests). */
+export const createTableInput = (
+  definition: TableDefinition,
+  tableName: string,
+  options: { stream?: boolean } = {},
+): CreateTableCommandInput => {
+  const keyAttributes = [
+    definition.partitionKey,
+    ...(definition.sortKey ? [definition.sortKey] : []),
+    ...definition.indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+  const unique = [...new Map(keyAttributes.map((a) => [a.name, a])).values()];
+  const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
+    { AttributeName: pk.name, KeyType: 'HASH' as const },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: unique.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(definition.indexes.length > 0 && {
+      GlobalSecondaryIndexes: definition.indexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: keySchema(index.partitionKey, index.sortKey),
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    }),
+    ...(options.stream && {
+      StreamSpecification: { StreamEnabled: true, StreamViewType: EVENT_STREAM_VIEW },
+    }),
+  };
+};

@@ -1,0 +1,21 @@
+/** Order events: facts in past tense. Payloads are JSON-only; money in minor units. */
+import type { EventActionOf, NewEvent } from '../../core/events';
+
+export interface OrderEventPayloads {
+  'order/created': { customerId: string; currency: string };
+  'order/lineAdded': { lineId: string; sku: string; quantity: number; unitPrice: number };
+  'order/quantityChanged': { lineId: string; quantity: number };
+  'order/lineRemoved': { lineId: string };
+  'order/submitted': Record<string, never>;
+  'order/cancelled': { reason?: string };
+  'order/deleted': Record<string, never>;
+}
+
+export type OrderEventType = keyof OrderEventPayloads;
+
+export type OrderEvent = {
+  [K in OrderEventType]: NewEvent<K, OrderEventPayloads[K]>;
+}[OrderEventType];
+
+/** An order event as reducers see it: FSA with `meta` (version, time, ids). */
+export type OrderEventAction = EventActionOf<OrderEvent>;

@@ -1,0 +1,108 @@
+/** POST /commands for the decoupled profile: validate, run the command, answer 202. */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import type {
+  CommandContext,
+  CommandInput,
+  CommandResult,
+  CommandRunner,
+} from '../core/command-runner';
+import {
+  CORRELATION_HEADER,
+  correlationIdOf,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  parseJsonBody,
+  parseWith,
+  toErrorResponse,
+} from './http';
+
+export const AGGREGATE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const commandEnvelope = z.strictObject({
+  type: z.string().min(1).max(128),
+  aggregateId: z.string().regex(AGGREGATE_ID, 'must be 1-64 characters of A-Z, a-z, 0-9, _ or -'),
+  payload: z.record(z.string(), z.unknown()).optional(),
+  expectedVersion: z.number().int().min(0).optional(),
+  commandId: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -')
+    .optional(),
+});
+
+export interface HttpEdgeDependencies {
+  readonly logger: Logger;
+  readonly now?: () => string;
+  readonly newId?: () => string;
+}
+
+/**
+ * Wraps an HTTP handler body: correlation id on every log line and on the answer, and every
+ * error mapped to the one error shape.
+ */
+export const withHttpEdge =
+  (
+    deps: HttpEdgeDependencies,
+    body: (event: HttpEvent, correlationId: string) => Promise<HttpResult>,
+  ) =>
+  async (event: HttpEvent): Promise<HttpResult> => {
+    const { logger } = deps;
+    let correlationId: string = randomUUID();
+    try {
+      correlationId = correlationIdOf(event);
+      logger.appendKeys({ correlationId });
+      const result = await body(event, correlationId);
+      return { ...result, headers: { ...result.headers, [CORRELATION_HEADER]: correlationId } };
+    } catch (error) {
+      logger.appendKeys({ correlationId });
+      return toErrorResponse(error, logger, { [CORRELATION_HEADER]: correlationId });
+    } finally {
+      logger.removeKeys(['correlationId']);
+    }
+  };
+
+/** Reads and validates the command envelope and stamps the edge values (ids, clock). */
+export const readCommand = (
+  event: HttpEvent,
+  correlationId: string,
+  deps: HttpEdgeDependencies,
+): { input: CommandInput; context: CommandContext } => {
+  const envelope = parseWith(commandEnvelope, parseJsonBody(event), 'body');
+  const newId = deps.newId ?? randomUUID;
+  return {
+    input: {
+      ...envelope,
+      payload: envelope.payload ?? {},
+      commandId: envelope.commandId ?? newId(),
+    },
+    context: { correlationId, now: deps.now ?? (() => new Date().toISOString()), newId },
+  };
+};
+
+export const logCommandResult = (logger: Logger, input: CommandInput, result: CommandResult) =>
+  logger.info(result.replayed ? 'Command replayed' : 'Command accepted', {
+    type: input.type,
+    aggregateId: input.aggregateId,
+    commandId: input.commandId,
+    version: result.version,
+    events: result.events.length,
+    retries: result.retries,
+  });
+
+export interface CommandApiDependencies extends HttpEdgeDependencies {
+  readonly runCommand: CommandRunner;
+}
+
+export const createCommandApiHandler = (deps: CommandApiDependencies) =>
+  withHttpEdge(deps, async (event, correlationId) => {
+    const { input, context } = readCommand(event, correlationId, deps);
+    const result = await deps.runCommand(input, context);
+    logCommandResult(deps.logger, input, result);
+    return json(202, {
+      aggregateId: result.aggregateId,
+      version: result.version,
+      events: result.events,
+    });
+  });

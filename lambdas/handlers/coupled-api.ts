@@ -1,0 +1,51 @@
+/**
+ * The coupled profile: one Lambda serves the whole API. POST /commands loads, decides, and
+ * appends the events together with the fresh read-model row in one transaction, so the read
+ * model is never behind; it answers 200 with the row. GET routes are the query API's own.
+ */
+import type { AppendEvents, CommandRunner } from '../core/command-runner';
+import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
+import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
+import { projectEvents, rowFor } from '../core/projection';
+import { type OrderView, orderProjection } from '../domain/order';
+import {
+  type HttpEdgeDependencies,
+  logCommandResult,
+  readCommand,
+  withHttpEdge,
+} from './command-api';
+import { json } from './http';
+import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';
+
+export interface CoupledApiDependencies extends QueryApiDependencies, HttpEdgeDependencies {
+  /** A runner whose append writes the events and the read-model row in one transaction. */
+  readonly runCommand: CommandRunner;
+}
+
+/** The view for a row of the response: `null` once the order is deleted. */
+export const visibleOrder = (view: OrderView | null): OrderView | null =>
+  view === null || orderProjection.isDeleted(view) ? null : view;
+
+export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
+  const routes = createQueryRoutes(deps);
+  return withHttpEdge(deps, async (event, correlationId) => {
+    if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
+    const { input, context } = readCommand(event, correlationId, deps);
+    const result = await deps.runCommand(input, context);
+    logCommandResult(deps.logger, input, result);
+    return json(200, {
+      aggregateId: result.aggregateId,
+      version: result.version,
+      events: result.events,
+      order: visibleOrder(projectEvents(orderProjection, result.history)),
+    });
+  });
+};
+
+/** The coupled runner's append: events plus the row they lead to, all or nothing. */
+export const appendWithRow =
+  (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
+  async (events, history) => {
+    const view = projectEvents(orderProjection, [...history, ...events]);
+    await store.appendWith(events, view ? [rows.putItem(rowFor(orderProjection, view))] : []);
+  };

@@ -1,0 +1,36 @@
+/**
+ * The environment contract between the CDK stacks (which set these variables together with
+ * the grants) and the handlers (which read them once, at cold start, and fail loudly).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export const ENV = {
+  eventTable: 'EVENT_TABLE_NAME',
+  readModelTable: 'READ_MODEL_TABLE_NAME',
+  /** Only set locally (DynamoDB Local); in AWS the SDK finds the regional endpoint. */
+  dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
+} as const;
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export const requireEnv = (env: Environment, name: string): string => {
+  const value = env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+};
+
+/** One document client per endpoint; created once per module, reused across invocations. */
+export const documentClient = (env: Environment): DynamoDBDocumentClient => {
+  const endpoint = env[ENV.dynamoDbEndpoint];
+  const client = new DynamoDBClient({
+    ...(endpoint && {
+      endpoint,
+      region: env.AWS_REGION ?? 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+};

@@ -1,0 +1,188 @@
+/**
+ * The GET routes, shared by both profiles: one order (optionally waiting for a version), a
+ * list through an index, the audit log, and time travel (state at a version or a moment).
+ */
+import { z } from 'zod';
+import { AppError, NotFoundError } from '../core/errors';
+import type { EventStore } from '../core/event-store';
+import { isTombstone, projectEvents } from '../core/projection';
+import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
+import { type OrderView, orderProjection } from '../domain/order';
+import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
+import { type HttpEvent, type HttpResult, json, parseWith } from './http';
+import type { RouteKey } from './routes';
+
+export interface QueryApiDependencies extends HttpEdgeDependencies {
+  readonly rows: DynamoDbReadModel<OrderView>;
+  readonly events: EventStore;
+  /** Longest wait for `?minVersion` before answering NOT_YET_CONSISTENT. */
+  readonly minVersionWaitMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_MIN_VERSION_WAIT_MS = 5_000;
+
+const intParam = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const orderId = z.object({
+  id: z.string().regex(AGGREGATE_ID, 'must be 1-64 characters of A-Z, a-z, 0-9, _ or -'),
+});
+
+const getOrderQuery = z.strictObject({
+  minVersion: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
+});
+const listQuery = z
+  .strictObject({
+    status: z.enum(['draft', 'submitted', 'cancelled']).optional(),
+    customerId: z.string().min(1).max(128).optional(),
+    limit: intParam(1, 100).optional(),
+    cursor: z.string().min(1).max(2048).optional(),
+  })
+  .refine((q) => q.status !== undefined || q.customerId !== undefined, {
+    message: 'give status or customerId (lists are served by an index, never a scan)',
+  });
+const eventsQuery = z.strictObject({
+  limit: intParam(1, 1000).optional(),
+  cursor: z.string().regex(/^\d+$/, 'must be the nextCursor of the previous page').optional(),
+});
+const historyQuery = z
+  .strictObject({
+    version: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
+    at: z.iso.datetime({ offset: true }).optional(),
+  })
+  .refine((q) => (q.version === undefined) !== (q.at === undefined), {
+    message: 'give exactly one of version or at',
+  });
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export const createQueryRoutes = (deps: QueryApiDependencies) => {
+  const waitLimit = deps.minVersionWaitMs ?? DEFAULT_MIN_VERSION_WAIT_MS;
+  const sleep = deps.sleep ?? defaultSleep;
+  const query = (event: HttpEvent) => event.queryStringParameters ?? {};
+  const idOf = (event: HttpEvent) => parseWith(orderId, event.pathParameters ?? {}, 'path').id;
+
+  const getOrder = async (event: HttpEvent): Promise<HttpResult> => {
+    const id = idOf(event);
+    const { minVersion } = parseWith(getOrderQuery, query(event), 'query');
+    const started = Date.now();
+    let row = await deps.rows.get(id);
+    // Bounded wait for read-your-writes in the decoupled profile: back off from 10 to 100 ms.
+    for (
+      let delay = 10;
+      minVersion !== undefined && (row?.version ?? 0) < minVersion;
+      delay = Math.min(100, delay * 2)
+    ) {
+      const waited = Date.now() - started;
+      if (waited >= waitLimit) {
+        throw new AppError(
+          'NOT_YET_CONSISTENT',
+          `Order ${id} is at version ${row?.version ?? 0} after ${waited} ms, not yet ${minVersion}`,
+          { minVersion, currentVersion: row?.version ?? 0, waitedMs: waited },
+        );
+      }
+      await sleep(Math.min(delay, waitLimit - waited));
+      row = await deps.rows.get(id);
+    }
+    if (!row || isTombstone(row)) throw new NotFoundError(`Order ${id} not found`, { id });
+    return json(200, row);
+  };
+
+  const listOrders = async (event: HttpEvent): Promise<HttpResult> => {
+    const q = parseWith(listQuery, query(event), 'query');
+    const limit = q.limit ?? 20;
+    const page =
+      q.customerId !== undefined
+        ? await deps.rows.queryIndex(
+            'byCustomer',
+            { name: 'customerId', value: q.customerId },
+            {
+              limit,
+              cursor: q.cursor,
+              filter: q.status === undefined ? undefined : { name: 'status', value: q.status },
+            },
+          )
+        : await deps.rows.queryIndex(
+            'byStatus',
+            { name: 'status', value: q.status! },
+            { limit, cursor: q.cursor },
+          );
+    return json(200, page);
+  };
+
+  const listEvents = async (event: HttpEvent): Promise<HttpResult> => {
+    const id = idOf(event);
+    const q = parseWith(eventsQuery, query(event), 'query');
+    const limit = q.limit ?? 100;
+    const afterVersion = q.cursor === undefined ? 0 : Number(q.cursor);
+    const events = await deps.events.load(id, { afterVersion, limit: limit + 1 });
+    if (events.length === 0 && afterVersion === 0)
+      throw new NotFoundError(`Order ${id} not found`, { id });
+    const page = events.slice(0, limit);
+    return json(200, {
+      aggregateId: id,
+      events: page,
+      nextCursor: events.length > limit ? String(page.at(-1)!.version) : null,
+    });
+  };
+
+  const history = async (event: HttpEvent): Promise<HttpResult> => {
+    const id = idOf(event);
+    const q = parseWith(historyQuery, query(event), 'query');
+    const loaded = await deps.events.load(
+      id,
+      q.version === undefined ? {} : { toVersion: q.version },
+    );
+    const at = q.at === undefined ? undefined : new Date(q.at).getTime();
+    const events =
+      at === undefined ? loaded : loaded.filter((e) => new Date(e.occurredAt).getTime() <= at);
+    const last = events.at(-1);
+    if (!last) {
+      throw new NotFoundError(
+        q.at === undefined ? `Order ${id} not found` : `Order ${id} did not exist at ${q.at}`,
+        { id },
+      );
+    }
+    if (q.version !== undefined && last.version < q.version) {
+      throw new NotFoundError(
+        `Order ${id} has no version ${q.version} (latest is ${last.version})`,
+        {
+          id,
+          latestVersion: last.version,
+        },
+      );
+    }
+    const order = projectEvents(orderProjection, events);
+    return json(200, { version: last.version, ...(q.at !== undefined && { at: q.at }), order });
+  };
+
+  const routes: Record<
+    Exclude<RouteKey, 'POST /commands'>,
+    (event: HttpEvent) => Promise<HttpResult>
+  > = {
+    'GET /orders': listOrders,
+    'GET /orders/{id}': getOrder,
+    'GET /orders/{id}/events': listEvents,
+    'GET /orders/{id}/history': history,
+  };
+  return routes;
+};
+
+export const dispatch = (
+  routes: Partial<Record<RouteKey, (event: HttpEvent) => Promise<HttpResult>>>,
+  event: HttpEvent,
+): Promise<HttpResult> => {
+  const route = routes[event.routeKey as RouteKey];
+  if (!route) throw new AppError('ROUTE_NOT_FOUND', `No route ${event.routeKey}`);
+  return route(event);
+};
+
+export const createQueryApiHandler = (deps: QueryApiDependencies) => {
+  const routes = createQueryRoutes(deps);
+  return withHttpEdge(deps, (event) => dispatch(routes, event));
+};

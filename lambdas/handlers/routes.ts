@@ -1,0 +1,81 @@
+/**
+ * The route table: the one list of HTTP routes, read by the CDK HTTP APIs (lib/constructs)
+ * and by the local gateway (local/), and used by the handlers to dispatch on `routeKey`.
+ */
+export type HttpMethod = 'GET' | 'POST';
+
+/** Which function serves a route in the decoupled stack (the coupled stack has one function). */
+export type DecoupledFunction = 'command' | 'query';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway syntax: `{name}` is a path parameter. */
+  readonly path: string;
+  readonly decoupled: DecoupledFunction;
+  readonly summary: string;
+}
+
+export const ROUTES = [
+  { method: 'POST', path: '/commands', decoupled: 'command', summary: 'Send a command' },
+  {
+    method: 'GET',
+    path: '/orders',
+    decoupled: 'query',
+    summary: 'List orders by status or customer',
+  },
+  { method: 'GET', path: '/orders/{id}', decoupled: 'query', summary: 'One order (read model)' },
+  { method: 'GET', path: '/orders/{id}/events', decoupled: 'query', summary: "An order's events" },
+  {
+    method: 'GET',
+    path: '/orders/{id}/history',
+    decoupled: 'query',
+    summary: 'An order at a version or time',
+  },
+] as const satisfies readonly RouteDefinition[];
+
+export type Route = (typeof ROUTES)[number];
+type KeyOf<R> = R extends { method: infer M extends string; path: infer P extends string }
+  ? `${M} ${P}`
+  : never;
+/** `METHOD /path`, as API Gateway names a route (`event.routeKey`). */
+export type RouteKey = KeyOf<Route>;
+
+export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>) =>
+  `${route.method} ${route.path}` as RouteKey;
+
+export interface RouteMatch {
+  readonly route: Route;
+  readonly pathParameters: Record<string, string>;
+}
+
+const segments = (path: string) => path.split('/').filter((s) => s.length > 0);
+
+/**
+ * Matches a request as API Gateway does: by path first (`undefined` when no route has this path,
+ * which API Gateway answers 404), then by method (`methodAllowed: false` when the path exists).
+ */
+export const matchRoute = (
+  method: string,
+  path: string,
+): { match: RouteMatch } | { methodAllowed: false } | undefined => {
+  const requested = segments(path);
+  let pathFound = false;
+  for (const route of ROUTES) {
+    const pattern = segments(route.path);
+    if (pattern.length !== requested.length) continue;
+    const parameters: Record<string, string> = {};
+    const fits = pattern.every((part, i) => {
+      const value = requested[i]!;
+      const name = /^\{(.+)\}$/.exec(part)?.[1];
+      if (name) {
+        parameters[name] = decodeURIComponent(value);
+        return true;
+      }
+      return part === value;
+    });
+    if (!fits) continue;
+    pathFound = true;
+    if (route.method === method) return { match: { route, pathParameters: parameters } };
+  }
+  return pathFound ? { methodAllowed: false } : undefined;
+};

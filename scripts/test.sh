@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): installs what is missing, then type check, lint and every
+# test tier (unit, contract, integration on DynamoDB Local, infra). Jest starts and stops
+# DynamoDB Local itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+echo "==> type check" && npx tsc --noEmit
+echo "==> lint" && npx eslint . && npx prettier --check . >/dev/null
+echo "==> tests" && npx jest "$@"

@@ -1,0 +1,55 @@
+/** Per-test tables on the shared DynamoDB Local, with unique names, deleted afterwards. */
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ensureTables, type StackTables } from '../../local/tables';
+import { ENV } from '../../lambdas/handlers/environment';
+
+export const testEndpoint = (): string => {
+  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint)
+    throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests with jest (global setup)');
+  return endpoint;
+};
+
+export const localClient = (endpoint = testEndpoint()) =>
+  new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+
+export interface TestTables extends StackTables {
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly eventStreamArn?: string;
+  /** The environment a handler of this stack gets. */
+  readonly env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export const createTestTables = async (options: { stream?: boolean } = {}): Promise<TestTables> => {
+  const client = localClient();
+  const suffix = randomUUID().slice(0, 8);
+  const tables = { eventTable: `events-${suffix}`, readModelTable: `orders-${suffix}` };
+  const { eventStreamArn } = await ensureTables(client, tables, {
+    stream: options.stream ?? false,
+  });
+  return {
+    ...tables,
+    client,
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    eventStreamArn,
+    env: {
+      [ENV.eventTable]: tables.eventTable,
+      [ENV.readModelTable]: tables.readModelTable,
+      [ENV.dynamoDbEndpoint]: testEndpoint(),
+    },
+    async drop() {
+      for (const TableName of [tables.eventTable, tables.readModelTable]) {
+        await client.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+      }
+      client.destroy();
+    },
+  };
+};
