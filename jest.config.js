@@ -14,13 +14,10 @@ const project = (name, extra = {}) => ({
 /** @type {import('jest').Config} */
 module.exports = {
   maxWorkers: 2,
+  // Integration tests talk to DynamoDB Local and wait for projections; none waits this long.
+  testTimeout: 60000,
   // DynamoDB Local is started once for the whole run and stopped at the end.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  projects: [
-    project('unit'),
-    project('contract'),
-    project('integration', { testTimeout: 60000 }),
-    project('infra', { testTimeout: 120000 }),
-  ],
+  projects: [project('unit'), project('contract'), project('integration'), project('infra')],
 };

@@ -1,0 +1,212 @@
+/**
+ * The runner with a second, tiny aggregate (a counter): nothing in core knows about orders.
+ */
+import { z } from 'zod';
+import type { AggregateDefinition } from '../../lambdas/core/aggregate';
+import { createCommandRunner, type CommandContext } from '../../lambdas/core/command-runner';
+import {
+  RuleViolation,
+  TransactionConflictError,
+  VersionConflictError,
+} from '../../lambdas/core/errors';
+import type { EventStore } from '../../lambdas/core/event-store';
+import type { StoredEvent } from '../../lambdas/core/events';
+import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+
+type CounterCommand =
+  | { type: 'counter/increment'; payload: { by: number } }
+  | { type: 'counter/noop'; payload: Record<string, never> };
+type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };
+
+const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
+  type: 'counter',
+  initialState: 0,
+  reducer: (state = 0, event) =>
+    event.type === 'counter/incremented' ? state + event.payload.by : state,
+  decide: (state, command) => {
+    if (command.type === 'counter/noop') return [];
+    if (state + command.payload.by > 100) throw new RuleViolation('COUNTER_LIMIT', 'at most 100');
+    return [{ type: 'counter/incremented', payload: command.payload }];
+  },
+  commandSchemas: {
+    'counter/increment': z.strictObject({ by: z.number().int().positive() }),
+    'counter/noop': z.strictObject({}),
+  },
+};
+
+let ids = 0;
+const context: CommandContext = {
+  correlationId: 'corr-1',
+  now: () => '2026-01-01T00:00:00.000Z',
+  newId: () => `id-${ids++}`,
+};
+const noSleep = async () => undefined;
+const increment = (by: number, extra: { commandId?: string; expectedVersion?: number } = {}) => ({
+  type: 'counter/increment',
+  aggregateId: 'c-1',
+  payload: { by },
+  commandId: extra.commandId ?? `cmd-${ids++}`,
+  ...(extra.expectedVersion !== undefined && { expectedVersion: extra.expectedVersion }),
+});
+
+describe('command runner (generic core)', () => {
+  let store: MemoryEventStore;
+  let run: ReturnType<typeof createCommandRunner>;
+  beforeEach(() => {
+    store = new MemoryEventStore();
+    run = createCommandRunner({ store, aggregates: [counter], sleep: noSleep });
+  });
+
+  test('loads, folds, decides and appends with system fields stamped by the edge', async () => {
+    await run(increment(2), context);
+    const result = await run(increment(3, { commandId: 'cmd-x' }), context);
+    expect(result).toMatchObject({ aggregateId: 'c-1', version: 2, state: 5, replayed: false });
+    expect(result.events[0]).toMatchObject({
+      aggregateId: 'c-1',
+      version: 2,
+      aggregateType: 'counter',
+      type: 'counter/incremented',
+      payload: { by: 3 },
+      occurredAt: '2026-01-01T00:00:00.000Z',
+      commandId: 'cmd-x',
+      causationId: 'cmd-x',
+      correlationId: 'corr-1',
+    });
+    expect(await store.load('c-1')).toHaveLength(2);
+  });
+
+  test('a domain error writes nothing', async () => {
+    await expect(run(increment(101), context)).rejects.toMatchObject({
+      code: 'RULE_VIOLATED',
+      status: 422,
+    });
+    expect(await store.load('c-1')).toEqual([]);
+  });
+
+  test('an unknown command type is a 400 naming the known ones', async () => {
+    await expect(run({ ...increment(1), type: 'counter/explode' }, context)).rejects.toMatchObject({
+      code: 'UNKNOWN_COMMAND_TYPE',
+      status: 400,
+      details: { known: ['counter/increment', 'counter/noop'] },
+    });
+  });
+
+  test('a command that decides no events appends nothing and answers the current version', async () => {
+    await run(increment(1), context);
+    const result = await run(
+      { type: 'counter/noop', aggregateId: 'c-1', payload: {}, commandId: 'n' },
+      context,
+    );
+    expect(result).toMatchObject({ version: 1, events: [] });
+  });
+
+  test('expectedVersion that does not match: 409 at once, with expected and actual', async () => {
+    await run(increment(1), context);
+    await expect(run(increment(1, { expectedVersion: 0 }), context)).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+      details: { expectedVersion: 0, actualVersion: 1 },
+    });
+    expect(await store.currentVersion('c-1')).toBe(1);
+  });
+
+  test('the same commandId twice: appended once, the same answer twice', async () => {
+    const first = await run(increment(4, { commandId: 'same' }), context);
+    const second = await run(increment(4, { commandId: 'same' }), context);
+    expect(second).toMatchObject({
+      version: first.version,
+      events: first.events,
+      replayed: true,
+      state: 4,
+    });
+    expect(await store.load('c-1')).toHaveLength(1);
+  });
+
+  test('the same commandId with another body: 409 IDEMPOTENCY_KEY_REUSED, nothing appended', async () => {
+    await run(increment(4, { commandId: 'same' }), context);
+    await expect(run(increment(5, { commandId: 'same' }), context)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      status: 409,
+    });
+    expect(await store.load('c-1')).toHaveLength(1);
+  });
+
+  /** A store whose first N appends lose a race (another writer appended first). */
+  const racingStore = (
+    losses: number,
+    error: () => Error = () => new TransactionConflictError(),
+  ): EventStore & { attempts: number } => {
+    const inner = new MemoryEventStore();
+    const wrapper = {
+      attempts: 0,
+      load: inner.load.bind(inner),
+      currentVersion: inner.currentVersion.bind(inner),
+      async append(events: readonly StoredEvent[]) {
+        wrapper.attempts++;
+        if (wrapper.attempts <= losses) throw error();
+        return inner.append(events);
+      },
+    };
+    return wrapper;
+  };
+
+  test('without expectedVersion a lost race is retried, within bounds', async () => {
+    const flaky = racingStore(3, () => new VersionConflictError('c-1', 0, 1));
+    const runner = createCommandRunner({ store: flaky, aggregates: [counter], sleep: noSleep });
+    const result = await runner(increment(1), context);
+    expect(result).toMatchObject({ version: 1, retries: 3 });
+    expect(flaky.attempts).toBe(4);
+  });
+
+  test('retries are bounded: the last conflict is answered', async () => {
+    const flaky = racingStore(100, () => new VersionConflictError('c-1', 0, 1));
+    const runner = createCommandRunner({
+      store: flaky,
+      aggregates: [counter],
+      sleep: noSleep,
+      retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    await expect(runner(increment(1), context)).rejects.toBeInstanceOf(VersionConflictError);
+    expect(flaky.attempts).toBe(5);
+  });
+
+  test('a transaction conflict is retried even with expectedVersion, then answered 503', async () => {
+    const flaky = racingStore(100);
+    const runner = createCommandRunner({
+      store: flaky,
+      aggregates: [counter],
+      sleep: noSleep,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    await expect(runner(increment(1, { expectedVersion: 0 }), context)).rejects.toMatchObject({
+      code: 'TRANSACTION_CONFLICT',
+      status: 503,
+    });
+    expect(flaky.attempts).toBe(3);
+  });
+
+  test('with expectedVersion a lost race is not retried', async () => {
+    const flaky = racingStore(1, () => new VersionConflictError('c-1', 0, 1));
+    const runner = createCommandRunner({ store: flaky, aggregates: [counter], sleep: noSleep });
+    await expect(runner(increment(1, { expectedVersion: 0 }), context)).rejects.toBeInstanceOf(
+      VersionConflictError,
+    );
+    expect(flaky.attempts).toBe(1);
+  });
+
+  test('backoff waits grow and stay under the cap', async () => {
+    const waits: number[] = [];
+    const flaky = racingStore(6, () => new VersionConflictError('c-1', 0, 1));
+    const runner = createCommandRunner({
+      store: flaky,
+      aggregates: [counter],
+      sleep: async (ms) => void waits.push(ms),
+      retry: { maxAttempts: 10, baseDelayMs: 5, maxDelayMs: 40 },
+    });
+    await runner(increment(1), context);
+    expect(waits).toHaveLength(6);
+    waits.forEach((ms, attempt) => {
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThanOrEqual(Math.min(40, 5 * 2 ** attempt));
+    });
+  });
+});

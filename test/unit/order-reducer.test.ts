@@ -1,0 +1,73 @@
+import { configureStore } from '../support/redux-store';
+import { type OrderEventAction, orderProjection, orderReducer } from '../../lambdas/domain/order';
+import { projectEvents } from '../../lambdas/core/projection';
+import { toAction } from '../../lambdas/core/events';
+import { stamp } from '../support/given';
+
+const history = stamp('order-7', [
+  { type: 'order/created', payload: { customerId: 'c-9', currency: 'USD' } },
+  { type: 'order/lineAdded', payload: { lineId: 'a', sku: 'A', quantity: 2, unitPrice: 500 } },
+  { type: 'order/lineAdded', payload: { lineId: 'b', sku: 'B', quantity: 1, unitPrice: 1999 } },
+  { type: 'order/quantityChanged', payload: { lineId: 'a', quantity: 3 } },
+  { type: 'order/lineRemoved', payload: { lineId: 'b' } },
+  { type: 'order/submitted', payload: {} },
+]).map((e, i) => ({ ...e, occurredAt: `2026-01-01T00:00:0${i}.000Z` }));
+
+test('the projection folds the history into the read-model row', () => {
+  expect(projectEvents(orderProjection, history)).toEqual({
+    id: 'order-7',
+    customerId: 'c-9',
+    currency: 'USD',
+    status: 'submitted',
+    lines: [{ lineId: 'a', sku: 'A', quantity: 3, unitPrice: 500, amount: 1500 }],
+    lineCount: 1,
+    total: 1500,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:05.000Z',
+    version: 6,
+  });
+});
+
+test('totals follow every line change', () => {
+  const afterTwoLines = projectEvents(orderProjection, history.slice(0, 3));
+  expect(afterTwoLines).toMatchObject({
+    lineCount: 2,
+    total: 2 * 500 + 1999,
+    status: 'draft',
+    version: 3,
+  });
+});
+
+test('cancel keeps its reason; delete marks the view deleted (stored as a tombstone)', () => {
+  const more = stamp(
+    'order-7',
+    [
+      { type: 'order/cancelled', payload: { reason: 'late' } },
+      { type: 'order/deleted', payload: {} },
+    ],
+    history.length,
+  );
+  const cancelled = projectEvents(orderProjection, [...history, more[0]!]);
+  expect(cancelled).toMatchObject({ status: 'cancelled', cancelReason: 'late', version: 7 });
+  const deletedView = projectEvents(orderProjection, [...history, ...more])!;
+  expect(orderProjection.isDeleted(deletedView)).toBe(true);
+});
+
+test('the reducer is pure: same input, same output, input untouched', () => {
+  const frozen = history.map((e) => Object.freeze(toAction(e)) as OrderEventAction);
+  const first = frozen.reduce(orderReducer, null);
+  expect(frozen.reduce(orderReducer, null)).toEqual(first);
+});
+
+test('events of other aggregates and events before creation change nothing', () => {
+  const state = projectEvents(orderProjection, history.slice(0, 2));
+  const foreign = { type: 'cart/itemAdded', payload: {}, meta: toAction(history[0]!).meta };
+  expect(orderReducer(state, foreign as never)).toBe(state);
+  expect(orderReducer(null, toAction(history[1]!) as OrderEventAction)).toBeNull();
+});
+
+test('the same reducer runs in a Redux store on the client', () => {
+  const store = configureStore(orderReducer);
+  history.forEach((e) => store.dispatch(toAction(e) as OrderEventAction));
+  expect(store.getState()).toEqual(projectEvents(orderProjection, history));
+});
