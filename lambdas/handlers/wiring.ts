@@ -26,63 +26,59 @@ export interface WiringOptions {
 const loggerFor = (serviceName: string, options: WiringOptions) =>
   options.logger ?? new Logger({ serviceName });
 
-const stores = (env: Environment, needs: { events: boolean; rows: boolean }) => {
+/** The stores a function may use, over one client; each reads its table name when asked for. */
+const storesFor = (env: Environment) => {
   const client = documentClient(env);
   return {
-    events: needs.events
-      ? new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable))
-      : undefined,
-    rows: needs.rows
-      ? new DynamoDbReadModel<OrderView>(client, requireEnv(env, ENV.readModelTable))
-      : undefined,
+    events: () => new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable)),
+    rows: () => new DynamoDbReadModel<OrderView>(client, requireEnv(env, ENV.readModelTable)),
   };
 };
 
-export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const { events } = stores(env, { events: true, rows: false });
-  return createCommandApiHandler({
+export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) =>
+  createCommandApiHandler({
     logger: loggerFor('command', options),
     runCommand: createCommandRunner({
-      store: events!,
+      store: storesFor(env).events(),
       aggregates: AGGREGATES,
       retry: options.retry,
     }),
   });
-};
 
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const { events, rows } = stores(env, { events: true, rows: true });
+  const stores = storesFor(env);
   return createQueryApiHandler({
     logger: loggerFor('query', options),
-    rows: rows!,
-    events: events!,
+    rows: stores.rows(),
+    events: stores.events(),
   });
 };
 
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const { events, rows } = stores(env, { events: true, rows: true });
+  const stores = storesFor(env);
   const logger = loggerFor('projector', options);
   return createProjectorHandler({
     logger,
     project: createProjector({
       projection: orderProjection,
-      rows: rows!,
-      events: events!,
+      rows: stores.rows(),
+      events: stores.events(),
       log: logger,
     }),
   });
 };
 
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const { events, rows } = stores(env, { events: true, rows: true });
+  const stores = storesFor(env);
+  const [events, rows] = [stores.events(), stores.rows()];
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
-    rows: rows!,
-    events: events!,
+    rows,
+    events,
     runCommand: createCommandRunner({
-      store: events!,
+      store: events,
       aggregates: AGGREGATES,
-      append: appendWithRow(events!, rows!),
+      append: appendWithRow(events, rows),
       retry: options.retry,
     }),
   });

@@ -1,11 +1,19 @@
-/** Captures the JSON lines Powertools Logger writes to stdout while `fn` runs. */
+/** Loggers that stay silent in tests, except while `captureLogs` reads what they write. */
 import { Logger } from '@aws-lambda-powertools/logger';
 
-export const testLogger = (serviceName = 'test') => new Logger({ serviceName, logLevel: 'DEBUG' });
+const loggers: Logger[] = [];
 
+export const testLogger = (serviceName = 'test') => {
+  const logger = new Logger({ serviceName, logLevel: 'SILENT' });
+  loggers.push(logger);
+  return logger;
+};
+
+/** Captures the JSON lines the test loggers write to stdout while `fn` runs. */
 export const captureLogs = async <T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; lines: Record<string, unknown>[] }> => {
+  loggers.forEach((logger) => logger.setLogLevel('DEBUG'));
   const chunks: string[] = [];
   const spy = jest
     .spyOn(process.stdout, 'write')
@@ -23,5 +31,6 @@ export const captureLogs = async <T>(
     return { result, lines };
   } finally {
     spy.mockRestore();
+    loggers.forEach((logger) => logger.setLogLevel('SILENT'));
   }
 };
