@@ -1,7 +1,7 @@
 /**
  * The error catalogue: every failure the API can answer, with its HTTP status.
  * One source of truth for codes and statuses; handlers map errors to HTTP in one place
- * (`toErrorResponse` in ./http.ts) and the README's catalogue is generated from the same list.
+ * (`toErrorResponse` in handlers/http.ts); test/unit/docs.test.ts keeps the README's table in step.
  */
 export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, description: 'The body is not valid JSON.' },

@@ -1,0 +1,23 @@
+/** The README documents what the code does: every error code, rule and route. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
+import { ORDER_RULES } from '../../lambdas/domain/order';
+import { ROUTES } from '../../lambdas/handlers/routes';
+
+const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+
+test.each(Object.entries(ERROR_CATALOGUE))(
+  'the README catalogue lists %s with its status',
+  (code, { status }) => {
+    expect(readme).toMatch(new RegExp(`\\|\\s*${status}\\s*\\|\\s*\`${code}\`\\s*\\|`));
+  },
+);
+
+test.each(Object.keys(ORDER_RULES))('the README lists the rule %s', (rule) => {
+  expect(readme).toMatch(new RegExp(`\\|\\s*\`${rule}\`\\s*\\|`));
+});
+
+test.each(ROUTES.map((r) => [`${r.method} ${r.path}`]))('the README documents %s', (route) => {
+  expect(readme).toContain(`\`${route}`);
+});
