@@ -116,7 +116,8 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
           });
         }
       }
-      const reached = last?.version ?? from;
+      // Nothing is stored when the fold gave no view (e.g. events before creation).
+      const reached = result.view && last ? last.version : from;
       return result.failedAt
         ? {
             reached,

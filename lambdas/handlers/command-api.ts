@@ -1,6 +1,7 @@
 /** POST /commands for the decoupled profile: validate, run the command, answer 202. */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import type {
   CommandContext,
@@ -47,8 +48,9 @@ export const withHttpEdge =
     deps: HttpEdgeDependencies,
     body: (event: HttpEvent, correlationId: string) => Promise<HttpResult>,
   ) =>
-  async (event: HttpEvent): Promise<HttpResult> => {
+  async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
     const { logger } = deps;
+    if (context) logger.addContext(context);
     let correlationId: string = randomUUID();
     try {
       correlationId = correlationIdOf(event);

@@ -6,7 +6,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+} from 'aws-lambda';
 import { z } from 'zod';
 import type { StoredEvent } from '../core/events';
 import type { IncomingRecord, Projector } from '../core/projector';
@@ -54,10 +59,15 @@ export interface ProjectorHandlerDependencies {
 
 export const createProjectorHandler =
   (deps: ProjectorHandlerDependencies) =>
-  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+    if (context) deps.logger.addContext(context);
     const records = event.Records.map(parseStreamRecord).filter((r) => r !== undefined);
     const outcome = await deps.project(records);
     deps.logger.info('Projected batch', {
+      // A batch mixes commands: the summary names every correlation id it carried.
+      correlationIds: [
+        ...new Set(records.flatMap((r) => ('event' in r ? [r.event.correlationId] : []))),
+      ],
       records: event.Records.length,
       applied: outcome.applied,
       failed: outcome.failed.length,
