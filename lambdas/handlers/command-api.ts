@@ -93,6 +93,15 @@ export const logCommandResult = (logger: Logger, input: CommandInput, result: Co
     retries: result.retries,
   });
 
+/**
+ * How the command went, for clients and the benchmark: retries after lost version races, and
+ * whether the answer is a replay of an earlier run of the same `commandId`.
+ */
+export const commandResultHeaders = (result: CommandResult): Record<string, string> => ({
+  'x-command-retries': String(result.retries),
+  'x-command-replayed': String(result.replayed),
+});
+
 export interface CommandApiDependencies extends HttpEdgeDependencies {
   readonly runCommand: CommandRunner;
 }
@@ -102,9 +111,9 @@ export const createCommandApiHandler = (deps: CommandApiDependencies) =>
     const { input, context } = readCommand(event, correlationId, deps);
     const result = await deps.runCommand(input, context);
     logCommandResult(deps.logger, input, result);
-    return json(202, {
-      aggregateId: result.aggregateId,
-      version: result.version,
-      events: result.events,
-    });
+    return json(
+      202,
+      { aggregateId: result.aggregateId, version: result.version, events: result.events },
+      commandResultHeaders(result),
+    );
   });

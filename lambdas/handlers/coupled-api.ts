@@ -9,6 +9,7 @@ import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { projectEvents, rowFor } from '../core/projection';
 import { type OrderView, orderProjection } from '../domain/order';
 import {
+  commandResultHeaders,
   type HttpEdgeDependencies,
   logCommandResult,
   readCommand,
@@ -33,12 +34,16 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
     const { input, context } = readCommand(event, correlationId, deps);
     const result = await deps.runCommand(input, context);
     logCommandResult(deps.logger, input, result);
-    return json(200, {
-      aggregateId: result.aggregateId,
-      version: result.version,
-      events: result.events,
-      order: visibleOrder(projectEvents(orderProjection, result.history)),
-    });
+    return json(
+      200,
+      {
+        aggregateId: result.aggregateId,
+        version: result.version,
+        events: result.events,
+        order: visibleOrder(projectEvents(orderProjection, result.history)),
+      },
+      commandResultHeaders(result),
+    );
   });
 };
 

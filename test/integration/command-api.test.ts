@@ -252,6 +252,10 @@ describe('concurrency on one order', () => {
       .sort((a, b) => a - b);
     expect(answered).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
     expect(await versions(id)).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    // Lost races were retried, and each answer says how often (x-command-retries).
+    const retries = results.map((r) => Number(r.headers?.['x-command-retries']));
+    expect(retries.every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+    expect(retries.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });
 
@@ -263,6 +267,8 @@ describe('idempotency by commandId', () => {
     const second = await addLine(id, 'a', { commandId: 'cmd-seq' });
     expect(second.statusCode).toBe(202);
     expect(bodyOf(second)).toEqual(bodyOf(first));
+    expect(first.headers?.['x-command-replayed']).toBe('false');
+    expect(second.headers?.['x-command-replayed']).toBe('true');
     expect(await versions(id)).toEqual([1, 2]);
   });
 
