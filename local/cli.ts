@@ -1,0 +1,198 @@
+/**
+ * `npm start`: both stacks on this machine. Flags (and environment variables) are listed by
+ * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
+ */
+import { parseArgs } from 'node:util';
+import { LocalRuntimeError } from './dynamodb-local';
+import {
+  DEFAULT_PORTS,
+  type HandlerLogLevel,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from './runtime';
+import { POLLER_DEFAULTS, StreamPollerError } from './stream-poller';
+
+export const USAGE = `Usage: npm start -- [options]
+
+Serves the decoupled and the coupled stack on DynamoDB Local.
+
+  --host <address>           interface to listen on             (env LOCAL_HOST, default 127.0.0.1)
+  --decoupled-port <port>    decoupled API port, 0 = any free    (env DECOUPLED_PORT, default ${DEFAULT_PORTS.decoupled})
+  --coupled-port <port>      coupled API port, 0 = any free      (env COUPLED_PORT, default ${DEFAULT_PORTS.coupled})
+  --data-dir <dir>           keep DynamoDB Local's data here     (env LOCAL_DATA_DIR, default: in memory)
+  --dynamodb-port <port>     DynamoDB Local's port               (default: any free port)
+
+Stream poller (the decoupled stack's event source mapping; defaults are Lambda's):
+  --poll-interval <ms>       wait between empty polls            (default ${POLLER_DEFAULTS.pollIntervalMs})
+  --batch-size <n>           records per projector invocation    (default ${POLLER_DEFAULTS.batchSize})
+  --batching-window <ms>     gather records this long            (default ${POLLER_DEFAULTS.batchingWindowMs})
+  --max-retries <n>          retries of a failing batch; --max-retries=-1: until the record
+                             expires                             (default ${POLLER_DEFAULTS.maxRetries})
+  --max-record-age <s>       skip older records; --max-record-age=-1: no limit (default ${POLLER_DEFAULTS.maxRecordAgeSeconds})
+  --bisect                   split a failing batch in two and retry the halves
+  --on-failure-file <file>   JSON lines for records that exhausted their retries
+                             (default .local-data/failed-records.jsonl)
+
+Output:
+  --quiet                    no per-request log lines
+  --log-level <level>        handlers' own JSON logs: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
+  --help                     this text
+`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const integer = (name: string, value: string | undefined, min: number, max: number) => {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || parsed < min || parsed > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
+  }
+  return parsed;
+};
+
+const LOG_LEVELS: readonly HandlerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];
+
+/** Flags and environment variables to runtime options; throws UsageError for bad input. */
+export const parseCli = (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): { help: true } | { help: false; options: LocalRuntimeOptions } => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        'decoupled-port': { type: 'string' },
+        'coupled-port': { type: 'string' },
+        'data-dir': { type: 'string' },
+        'dynamodb-port': { type: 'string' },
+        'poll-interval': { type: 'string' },
+        'batch-size': { type: 'string' },
+        'batching-window': { type: 'string' },
+        'max-retries': { type: 'string' },
+        'max-record-age': { type: 'string' },
+        bisect: { type: 'boolean' },
+        'on-failure-file': { type: 'string' },
+        quiet: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.help) return { help: true };
+  const logLevel = parsed['log-level']?.toUpperCase();
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as HandlerLogLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const port = (name: string, value: string | undefined) => integer(name, value, 0, 65535);
+  return {
+    help: false,
+    options: {
+      host: parsed.host ?? env.LOCAL_HOST,
+      decoupledPort: port('decoupled-port', parsed['decoupled-port'] ?? env.DECOUPLED_PORT),
+      coupledPort: port('coupled-port', parsed['coupled-port'] ?? env.COUPLED_PORT),
+      dataDir: parsed['data-dir'] ?? env.LOCAL_DATA_DIR,
+      dynamoDbPort: integer('dynamodb-port', parsed['dynamodb-port'], 1, 65535),
+      quiet: parsed.quiet ?? false,
+      handlerLogLevel: logLevel as HandlerLogLevel | undefined,
+      poller: {
+        pollIntervalMs: integer('poll-interval', parsed['poll-interval'], 1, 60_000),
+        batchSize: integer('batch-size', parsed['batch-size'], 1, 10_000),
+        batchingWindowMs: integer('batching-window', parsed['batching-window'], 0, 300_000),
+        maxRetries: integer('max-retries', parsed['max-retries'], -1, 10_000),
+        maxRecordAgeSeconds: integer('max-record-age', parsed['max-record-age'], -1, 604_800),
+        bisectOnError: parsed.bisect,
+        onFailureFile: parsed['on-failure-file'] ?? '.local-data/failed-records.jsonl',
+      },
+    },
+  };
+};
+
+/** What `npm start` prints once both stacks are up. */
+export const banner = (runtime: LocalRuntime, options: LocalRuntimeOptions): string => {
+  const poller = runtime.poller?.settings;
+  const id = 'order-1';
+  const lines = [
+    '',
+    'Redux serverless backend: both stacks are running locally.',
+    '',
+    `  decoupled API  ${runtime.decoupledUrl}   (command -> event table -> stream poller -> projector -> query)`,
+    `  coupled API    ${runtime.coupledUrl}   (one function: command + fresh read model)`,
+    `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
+    '',
+    poller
+      ? `  stream poller  poll ${poller.pollIntervalMs} ms, batch ${poller.batchSize}, window ${poller.batchingWindowMs} ms, retries ${poller.maxRetries}, bisect ${poller.bisectOnError ? 'on' : 'off'}, max age ${poller.maxRecordAgeSeconds} s, on-failure ${poller.onFailureFile ?? 'none'}`
+      : '',
+    '',
+    'Try it:',
+    `  curl -s -X POST ${runtime.decoupledUrl}/commands -H 'content-type: application/json' \\`,
+    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"customerId":"c-1","currency":"EUR"}}'`,
+    `  curl -s "${runtime.decoupledUrl}/orders/${id}?minVersion=1"`,
+    `  curl -s -X POST ${runtime.coupledUrl}/commands -H 'content-type: application/json' \\`,
+    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"customerId":"c-1","currency":"EUR"}}'`,
+    `  curl -s "${runtime.coupledUrl}/orders?customerId=c-1"`,
+    '',
+    options.quiet
+      ? 'Ctrl-C stops everything.'
+      : 'Requests are logged one per line (--quiet turns that off). Ctrl-C stops everything.',
+    '',
+  ];
+  return lines.join('\n');
+};
+
+const main = async () => {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n(npm start -- --help lists the options)`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { options } = parsed;
+  let runtime: LocalRuntime;
+  try {
+    console.log('Starting DynamoDB Local, the tables and both APIs...');
+    runtime = await startLocalRuntime(options);
+  } catch (error) {
+    if (error instanceof LocalRuntimeError || error instanceof StreamPollerError) {
+      console.error(`error: ${error.message}`);
+    } else {
+      console.error('error: the local runtime could not start:', error);
+    }
+    process.exit(1);
+  }
+  console.log(banner(runtime, options));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the APIs, the stream poller and DynamoDB Local...`);
+    runtime
+      .stop()
+      .then(() => {
+        console.log('Stopped.');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        console.error('error while stopping:', error);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+};
+
+if (require.main === module) void main();

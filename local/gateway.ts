@@ -1,0 +1,225 @@
+/**
+ * A local stand-in for API Gateway HTTP APIs: routes from the same route table as the CDK
+ * stacks, each request turned into a payload format 2.0 event, the deployed handler code
+ * called with a Lambda-like context, and the result mapped back as API Gateway maps it.
+ * What API Gateway or Lambda would refuse gets the answer they give: 404 `Not Found` for an
+ * unknown route or method, 413 over the 10 MB payload limit, 500 when the handler throws.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResultV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { matchRoute, type Route, routeKey } from '../lambdas/handlers/routes';
+import { lambdaContext } from './lambda-context';
+
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2>;
+
+/** The function that serves a route, and its name (for the Lambda context and the log). */
+export interface RouteTarget {
+  readonly functionName: string;
+  readonly handler: HttpHandler;
+}
+
+export interface GatewayOptions {
+  /** Which function serves each route (every route of ROUTES must have one). */
+  readonly targetFor: (route: Route) => RouteTarget;
+  /** Receives one line per request; omit for none. */
+  readonly log?: (line: string) => void;
+  /** Name shown in the request log, e.g. `decoupled`. */
+  readonly name?: string;
+}
+
+/** API Gateway's payload limit for HTTP APIs. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+const TEXT_TYPES =
+  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+const gatewayError = (response: ServerResponse, status: number, message: string) => {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ message }));
+};
+
+/** `dd/MMM/yyyy:HH:mm:ss +0000`, the format of `requestContext.time`. */
+const requestTime = (date: Date) => {
+  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+};
+
+/** Reads the body, or answers `undefined` once it passes the limit. */
+const readBody = (request: IncomingMessage): Promise<Buffer | undefined> =>
+  new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolveBody(tooLarge ? undefined : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+
+/** Builds the payload format 2.0 event API Gateway would send for this request. */
+export const toHttpApiEvent = (
+  request: IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEventV2 => {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || name === 'cookie') continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const cookies = request.headers.cookie
+    ?.split(';')
+    .map((c) => c.trim())
+    .filter(Boolean);
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = name in query ? `${query[name]},${value}` : value;
+  }
+  const isText = TEXT_TYPES.test(request.headers['content-type'] ?? '');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: routeKey(route),
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(cookies && cookies.length > 0 && { cookies }),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    ...(Object.keys(pathParameters).length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: 'anonymous',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method: request.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey: routeKey(route),
+      stage: '$default',
+      time: requestTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length > 0 && {
+      body: isText ? body.toString('utf8') : body.toString('base64'),
+    }),
+    isBase64Encoded: body.length > 0 && !isText,
+  };
+};
+
+/**
+ * Maps a handler's answer as API Gateway does for payload 2.0: a structured result as given
+ * (cookies become Set-Cookie headers, base64 bodies are decoded); anything else is a 200 JSON.
+ */
+export const writeHandlerResult = (response: ServerResponse, result: APIGatewayProxyResultV2) => {
+  const structured: APIGatewayProxyStructuredResultV2 =
+    typeof result === 'object' && result !== null && 'statusCode' in result
+      ? result
+      : { statusCode: 200, body: typeof result === 'string' ? result : JSON.stringify(result) };
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(structured.headers ?? {})) {
+    headers[name.toLowerCase()] = String(value);
+  }
+  if (structured.cookies && structured.cookies.length > 0)
+    headers['set-cookie'] = structured.cookies;
+  if (!('statusCode' in (result as object)) && !headers['content-type']) {
+    headers['content-type'] = 'application/json';
+  }
+  const body = structured.body ?? '';
+  const bytes = structured.isBase64Encoded
+    ? Buffer.from(body, 'base64')
+    : Buffer.from(body, 'utf8');
+  response.writeHead(structured.statusCode ?? 200, headers);
+  response.end(bytes);
+};
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export const createGateway = (options: GatewayOptions) =>
+  createServer((request, response) => {
+    const started = process.hrtime.bigint();
+    const requestId = randomUUID();
+    response.setHeader('apigw-requestid', requestId);
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    response.on('finish', () => {
+      if (!options.log) return;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const correlationId =
+        response.getHeader('x-correlation-id') ?? request.headers['x-correlation-id'] ?? '-';
+      options.log(
+        `${options.name ? `[${options.name}] ` : ''}${request.method} ${url.pathname}${url.search} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
+      );
+    });
+    void (async () => {
+      try {
+        const body = await readBody(request);
+        if (body === undefined) return gatewayError(response, 413, 'Request Entity Too Large');
+        const found = matchRoute(request.method ?? 'GET', url.pathname);
+        // HTTP APIs answer 404 both for an unknown path and for a method the path lacks.
+        if (!found || !('match' in found)) return gatewayError(response, 404, 'Not Found');
+        const { route, pathParameters } = found.match;
+        const target = options.targetFor(route);
+        const event = toHttpApiEvent(request, url, route, pathParameters, body, requestId);
+        let result: APIGatewayProxyResultV2;
+        try {
+          result = await target.handler(event, lambdaContext(target.functionName));
+        } catch (error) {
+          console.error(`${target.functionName} threw:`, error);
+          return gatewayError(response, 500, 'Internal Server Error');
+        }
+        writeHandlerResult(response, result);
+      } catch (error) {
+        console.error('gateway error:', error);
+        if (!response.headersSent) gatewayError(response, 500, 'Internal Server Error');
+        else response.destroy();
+      }
+    })();
+  });
+
+/** Starts a gateway on `host:port` (0: a free port). */
+export const startGateway = (
+  options: GatewayOptions & { host: string; port: number },
+): Promise<RunningGateway> =>
+  new Promise((resolveStart, reject) => {
+    const server = createGateway(options);
+    server.keepAliveTimeout = 30_000;
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      resolveStart({
+        url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+        server,
+        close: () =>
+          new Promise<void>((resolveClose) => {
+            server.close(() => resolveClose());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });

@@ -1,0 +1,201 @@
+/**
+ * Both stacks on this machine: DynamoDB Local, each stack's tables (from the definitions the
+ * CDK stacks use), a gateway per stack in front of the very handlers that are deployed, and
+ * for the decoupled stack the stream poller in place of Lambda's event source mapping.
+ * `npm start` (local/cli.ts) runs it; the benchmark and the tests start it in-process.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ENV } from '../lambdas/handlers/environment';
+import type { Route } from '../lambdas/handlers/routes';
+import {
+  commandHandlerFromEnv,
+  coupledHandlerFromEnv,
+  projectorHandlerFromEnv,
+  queryHandlerFromEnv,
+} from '../lambdas/handlers/wiring';
+import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
+import {
+  type PollerLog,
+  startStreamPoller,
+  type StreamPoller,
+  type StreamPollerOptions,
+} from './stream-poller';
+import { ensureTables, type StackTables } from './tables';
+
+export type StackName = 'decoupled' | 'coupled';
+export type HandlerLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export interface LocalRuntimeOptions {
+  /** Interface the APIs listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 3001; 0 picks a free port. */
+  readonly decoupledPort?: number;
+  /** Default 3002; 0 picks a free port. */
+  readonly coupledPort?: number;
+  /** Which stacks to serve. Default both. */
+  readonly stacks?: readonly StackName[];
+  /** Keep DynamoDB Local's data in this directory across restarts. Default: in memory. */
+  readonly dataDir?: string;
+  /** Use this running DynamoDB Local instead of starting one (stop() leaves it running). */
+  readonly dynamoDbEndpoint?: string;
+  /** DynamoDB Local's port when this runtime starts it. Default: a free port. */
+  readonly dynamoDbPort?: number;
+  /** Table names are `<prefix>-<stack>-events` and `<prefix>-<stack>-orders`. Default `local`. */
+  readonly tablePrefix?: string;
+  /** The decoupled stack's event source mapping (defaults: Lambda's). */
+  readonly poller?: StreamPollerOptions;
+  /** No per-request log lines. */
+  readonly quiet?: boolean;
+  /** Level of the handlers' own JSON logs (Powertools). Default WARN. */
+  readonly handlerLogLevel?: HandlerLogLevel;
+  /** Where log lines go. Default console.log. */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  readonly decoupledUrl?: string;
+  readonly coupledUrl?: string;
+  readonly dynamoDbEndpoint: string;
+  /** The process id of DynamoDB Local when this runtime started it. */
+  readonly dynamoDbPid?: number;
+  readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
+  readonly poller?: StreamPoller;
+  /** Stops the gateways, the poller and DynamoDB Local (if started here), in that order. */
+  stop(): Promise<void>;
+}
+
+/** The poller's log lines through a Powertools logger, like the handlers' own. */
+const pollerLog = (logger: Logger): PollerLog => ({
+  info: (message, extra) => logger.info(message, extra ?? {}),
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+  error: (message, extra) => logger.error(message, extra ?? {}),
+});
+
+export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
+
+export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
+  eventTable: `${prefix}-${stack}-events`,
+  readModelTable: `${prefix}-${stack}-orders`,
+});
+
+export const startLocalRuntime = async (
+  options: LocalRuntimeOptions = {},
+): Promise<LocalRuntime> => {
+  const host = options.host ?? '127.0.0.1';
+  const stacks = new Set<StackName>(options.stacks ?? ['decoupled', 'coupled']);
+  const prefix = options.tablePrefix ?? 'local';
+  const log = options.log ?? ((line: string) => console.log(line));
+  const ports = {
+    decoupled: options.decoupledPort ?? DEFAULT_PORTS.decoupled,
+    coupled: options.coupledPort ?? DEFAULT_PORTS.coupled,
+  };
+  // Check the ports before starting anything, so a clash fails fast with one clear line.
+  for (const stack of stacks) {
+    if (ports[stack] !== 0) await assertPortFree(ports[stack], host, `The ${stack} API port`);
+  }
+
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  try {
+    let dynamo: RunningDynamoDbLocal | undefined;
+    if (!options.dynamoDbEndpoint) {
+      dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, port: options.dynamoDbPort });
+      cleanup.push(() => dynamo!.stop());
+    }
+    const endpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
+    const client = new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const envFor = (tables: StackTables) => ({
+      [ENV.eventTable]: tables.eventTable,
+      [ENV.readModelTable]: tables.readModelTable,
+      [ENV.dynamoDbEndpoint]: endpoint,
+      AWS_REGION: 'local',
+    });
+    const loggerFor = (serviceName: string) =>
+      new Logger({ serviceName, logLevel: options.handlerLogLevel ?? 'WARN' });
+    const requestLog = options.quiet ? undefined : log;
+
+    const tables: { decoupled?: StackTables; coupled?: StackTables } = {};
+    let decoupledUrl: string | undefined;
+    let coupledUrl: string | undefined;
+    let poller: StreamPoller | undefined;
+
+    if (stacks.has('decoupled')) {
+      const stackTables = tablesFor(prefix, 'decoupled');
+      const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
+      if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
+      tables.decoupled = stackTables;
+      const env = envFor(stackTables);
+      const functions: Record<Route['decoupled'], { functionName: string; handler: HttpHandler }> =
+        {
+          command: {
+            functionName: 'decoupled-command',
+            handler: commandHandlerFromEnv(env, { logger: loggerFor('command') }),
+          },
+          query: {
+            functionName: 'decoupled-query',
+            handler: queryHandlerFromEnv(env, { logger: loggerFor('query') }),
+          },
+        };
+      poller = await startStreamPoller({
+        endpoint,
+        streamArn: eventStreamArn,
+        handler: projectorHandlerFromEnv(env, { logger: loggerFor('projector') }),
+        functionName: 'decoupled-projector',
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+      });
+      const running = poller;
+      cleanup.push(() => running.stop());
+      const gateway = await startGateway({
+        host,
+        port: ports.decoupled,
+        name: 'decoupled',
+        log: requestLog,
+        targetFor: (route) => functions[route.decoupled],
+      });
+      cleanup.push(() => gateway.close());
+      decoupledUrl = gateway.url;
+    }
+
+    if (stacks.has('coupled')) {
+      const stackTables = tablesFor(prefix, 'coupled');
+      await ensureTables(client, stackTables, { stream: false });
+      tables.coupled = stackTables;
+      const target = {
+        functionName: 'coupled-api',
+        handler: coupledHandlerFromEnv(envFor(stackTables), { logger: loggerFor('coupled') }),
+      };
+      const gateway: RunningGateway = await startGateway({
+        host,
+        port: ports.coupled,
+        name: 'coupled',
+        log: requestLog,
+        targetFor: () => target,
+      });
+      cleanup.push(() => gateway.close());
+      coupledUrl = gateway.url;
+    }
+    client.destroy();
+
+    return {
+      decoupledUrl,
+      coupledUrl,
+      dynamoDbEndpoint: endpoint,
+      dynamoDbPid: dynamo?.pid,
+      tables,
+      poller,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+};

@@ -1,0 +1,185 @@
+/**
+ * `npm start` as a process: the banner, SIGTERM stopping everything, and each failure mode
+ * ending with one clear line and a non-zero exit (bad flag, port in use, no Java, DynamoDB
+ * Local dying at start).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCli } from '../../local/cli';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exited: Promise<number | null>;
+}
+
+const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run: Run = {
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolveExit) => child.on('exit', (code) => resolveExit(code))),
+  };
+  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  return run;
+};
+
+const waitFor = async (run: Run, text: string, timeoutMs = 45_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!run.stdout.includes(text)) {
+    if (Date.now() > deadline || run.child.exitCode !== null) {
+      throw new Error(`"${text}" did not appear. stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const processesWith = (text: string) =>
+  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes(text) && !line.startsWith('ps '));
+
+test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM stops everything', async () => {
+  const run = startCli(['--decoupled-port', '0', '--coupled-port', '0', '--poll-interval', '50']);
+  try {
+    await waitFor(run, 'Ctrl-C stops everything');
+    const url = (name: string) =>
+      new RegExp(`(?:^|\\s)${name} API\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(run.stdout)?.[1];
+    const decoupled = url('decoupled');
+    const coupled = url('coupled');
+    expect(decoupled).toBeDefined();
+    expect(coupled).toBeDefined();
+    expect(run.stdout).toContain('poll 50 ms, batch 100');
+    expect(run.stdout).toContain('curl -s -X POST');
+    const dynamoPort = /DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout)?.[1];
+    expect(processesWith(`-port ${dynamoPort}`)).toHaveLength(1);
+
+    const response = await fetch(`${coupled}/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-correlation-id': 'cli-test' },
+      body: JSON.stringify({
+        type: 'order/create',
+        aggregateId: 'cli-1',
+        payload: { customerId: 'c-1', currency: 'EUR' },
+      }),
+    });
+    expect(response.status).toBe(200);
+    // One request, one log line: method, path, status, duration, correlation id.
+    await waitFor(run, 'cli-test');
+    expect(run.stdout).toMatch(/\[coupled\] POST \/commands 200 \d+\.\dms cli-test/);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout).toContain('Stopped.');
+    expect(processesWith(`-port ${dynamoPort}`)).toEqual([]);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
+describe('failure modes: one clear line, non-zero exit', () => {
+  let blocker: Server;
+  let blockedPort: number;
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    blockedPort = (blocker.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((r) => blocker.close(() => r())));
+
+  test('an unknown flag or a bad value', async () => {
+    const run = startCli(['--decoupled-port', 'abc']);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr).toContain('error: --decoupled-port must be an integer from 0 to 65535');
+  });
+
+  test('a port in use', async () => {
+    const run = startCli(['--decoupled-port', String(blockedPort), '--coupled-port', '0']);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toContain(
+      `error: The decoupled API port ${blockedPort} on 127.0.0.1 is already in use`,
+    );
+  });
+
+  test('no Java: says how to install it', async () => {
+    const run = startCli(['--decoupled-port', '0', '--coupled-port', '0'], {
+      ...process.env,
+      PATH: '/nonexistent',
+    });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toMatch(
+      /error: Java was not found\. DynamoDB Local needs a Java 17\+ runtime: install one/,
+    );
+    expect(run.stderr).toContain('apt-get install -y openjdk-17-jre-headless');
+  });
+
+  test('DynamoDB Local dying at start: the tail of its log', async () => {
+    // A `java` that passes the version check and then fails as a broken install would.
+    const bin = mkdtempSync(join(tmpdir(), 'fake-java-'));
+    const java = join(bin, 'java');
+    writeFileSync(
+      java,
+      [
+        '#!/bin/sh',
+        'if [ "$1" = "-version" ]; then echo \'openjdk version "17.0.9"\' >&2; exit 0; fi',
+        'echo "Error: Could not find or load main class com.amazonaws.DynamoDBLocal" >&2',
+        'exit 1',
+      ].join('\n'),
+    );
+    chmodSync(java, 0o755);
+    const run = startCli(['--decoupled-port', '0', '--coupled-port', '0'], {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toContain(
+      'error: DynamoDB Local exited with code 1 at start. Last lines of its log:',
+    );
+    expect(run.stderr).toContain('Could not find or load main class');
+  });
+});
+
+describe('parseCli', () => {
+  test('defaults, flags over environment variables, Lambda poller defaults', () => {
+    const parsed = parseCli(['--coupled-port', '4002', '--bisect', '--max-retries', '3'], {
+      COUPLED_PORT: '5002',
+      DECOUPLED_PORT: '5001',
+      LOCAL_HOST: '0.0.0.0',
+    });
+    expect(parsed).toMatchObject({
+      help: false,
+      options: {
+        host: '0.0.0.0',
+        decoupledPort: 5001,
+        coupledPort: 4002,
+        poller: {
+          bisectOnError: true,
+          maxRetries: 3,
+          onFailureFile: '.local-data/failed-records.jsonl',
+        },
+      },
+    });
+  });
+
+  test.each([
+    [['--batch-size', '0'], '--batch-size must be an integer from 1 to 10000'],
+    [['--max-retries=-2'], '--max-retries must be an integer from -1 to 10000'],
+    [['--log-level', 'LOUD'], '--log-level must be one of'],
+    [['--frobnicate'], "Unknown option '--frobnicate'"],
+    [['extra'], 'Unexpected argument'],
+  ])('%j is refused', (argv, message) => {
+    expect(() => parseCli(argv)).toThrow(message);
+  });
+});

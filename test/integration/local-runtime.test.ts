@@ -1,0 +1,281 @@
+/**
+ * The local runtime as users run it: both stacks over real HTTP on free ports, the gateway's
+ * API Gateway behaviour, the poller's options with the real projector, a restart with a data
+ * directory, and no process left behind.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { localClient, testEndpoint } from '../support/dynamo';
+
+let prefixes = 0;
+const prefix = () => `rt${process.pid}x${prefixes++}`;
+
+const send = async (base: string, body: unknown, headers: Record<string, string> = {}) => {
+  const response = await fetch(`${base}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as any,
+  }; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+const get = async (url: string) => {
+  const response = await fetch(url);
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as any,
+  }; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+
+const lifecycle = (id: string) => [
+  { type: 'order/create', aggregateId: id, payload: { customerId: 'c-rt', currency: 'EUR' } },
+  {
+    type: 'order/addLine',
+    aggregateId: id,
+    payload: { lineId: 'a', sku: 'A', quantity: 2, unitPrice: 450 },
+  },
+  {
+    type: 'order/addLine',
+    aggregateId: id,
+    payload: { lineId: 'b', sku: 'B', quantity: 1, unitPrice: 1000 },
+  },
+  { type: 'order/changeQuantity', aggregateId: id, payload: { lineId: 'a', quantity: 3 } },
+  { type: 'order/removeLine', aggregateId: id, payload: { lineId: 'b' } },
+  { type: 'order/submit', aggregateId: id, payload: {} },
+];
+
+/** Child processes of this test process (DynamoDB Local would be one). */
+const children = () =>
+  execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('ps');
+      } catch {
+        return false;
+      }
+    });
+
+describe('both stacks on the shared DynamoDB Local', () => {
+  let runtime: LocalRuntime;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      decoupledPort: 0,
+      coupledPort: 0,
+      tablePrefix: prefix(),
+      poller: { pollIntervalMs: 25 },
+      handlerLogLevel: 'SILENT',
+      log: (line) => lines.push(line),
+    });
+  });
+  afterAll(() => runtime.stop());
+
+  test('a full order lifecycle: decoupled catches up, coupled is fresh at once, rows agree', async () => {
+    const id = `life-${process.pid}`;
+    let decoupledVersion = 0;
+    for (const command of lifecycle(id)) {
+      const decoupled = await send(runtime.decoupledUrl!, command);
+      expect(decoupled.status).toBe(202);
+      decoupledVersion = decoupled.body.version;
+      const coupled = await send(runtime.coupledUrl!, command);
+      expect(coupled.status).toBe(200);
+      expect(coupled.body.order.version).toBe(decoupled.body.version);
+    }
+    expect(decoupledVersion).toBe(6);
+
+    // Coupled: the row is there at once, no waiting.
+    const coupledRow = await get(`${runtime.coupledUrl}/orders/${id}`);
+    expect(coupledRow.status).toBe(200);
+    expect(coupledRow.body).toMatchObject({ status: 'submitted', total: 1350, version: 6 });
+
+    // Decoupled: the projection catches up through the stream poller.
+    const decoupledRow = await get(`${runtime.decoupledUrl}/orders/${id}?minVersion=6`);
+    expect(decoupledRow.status).toBe(200);
+    const comparable = ({ createdAt: _c, updatedAt: _u, ...rest }: Record<string, unknown>) => rest;
+    expect(comparable(decoupledRow.body)).toEqual(comparable(coupledRow.body));
+
+    for (const base of [runtime.decoupledUrl!, runtime.coupledUrl!]) {
+      const events = await get(`${base}/orders/${id}/events?limit=4`);
+      expect(events.status).toBe(200);
+      expect(events.body.events).toHaveLength(4);
+      const history = await get(`${base}/orders/${id}/history?version=3`);
+      expect(history.body).toMatchObject({ version: 3, order: { lineCount: 2, status: 'draft' } });
+      const listed = await get(`${base}/orders?customerId=c-rt&status=submitted`);
+      expect(listed.body.items.map((o: { id: string }) => o.id)).toContain(id);
+    }
+
+    // Deleting: the coupled answer has no row; both stacks then answer 404.
+    const deleted = await send(runtime.coupledUrl!, {
+      type: 'order/delete',
+      aggregateId: id,
+      payload: {},
+    });
+    expect(deleted.body.order).toBeNull();
+    expect((await get(`${runtime.coupledUrl}/orders/${id}`)).status).toBe(404);
+  });
+
+  test('answers what API Gateway answers: unknown route, wrong method, oversized body', async () => {
+    for (const base of [runtime.decoupledUrl!, runtime.coupledUrl!]) {
+      const unknown = await fetch(`${base}/nowhere`);
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toEqual({ message: 'Not Found' });
+      const wrongMethod = await fetch(`${base}/commands`, { method: 'GET' });
+      expect(wrongMethod.status).toBe(404);
+      expect(wrongMethod.headers.get('apigw-requestid')).toBeTruthy();
+      const huge = await fetch(`${base}/commands`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: 'x'.repeat(10 * 1024 * 1024 + 1),
+      });
+      expect(huge.status).toBe(413);
+      expect(await huge.json()).toEqual({ message: 'Request Entity Too Large' });
+      // Under API Gateway's limit but over the handler's own: the handler's 413.
+      const large = await send(base, {
+        type: 'order/create',
+        aggregateId: 'x',
+        payload: { pad: 'y'.repeat(300_000) },
+      });
+      expect(large.status).toBe(413);
+      expect(large.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    }
+  });
+
+  test('passes headers, query strings and bodies through as payload 2.0 does, and logs one line per request', async () => {
+    const id = `corr-${process.pid}`;
+    const created = await send(
+      runtime.decoupledUrl!,
+      { type: 'order/create', aggregateId: id, payload: { customerId: 'c-2', currency: 'EUR' } },
+      { 'x-correlation-id': 'corr-local-1' },
+    );
+    expect(created.status).toBe(202);
+    expect(created.headers.get('x-correlation-id')).toBe('corr-local-1');
+    expect(created.body.events[0].correlationId).toBe('corr-local-1');
+    // A base64-encoded body (not a text content type) reaches the handler decoded.
+    const binary = await fetch(`${runtime.decoupledUrl}/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: '{}',
+    });
+    expect(binary.status).toBe(415);
+    const line = lines.find((l) => l.includes('POST /commands 202') && l.includes('corr-local-1'));
+    expect(line).toMatch(/^\[decoupled\] POST \/commands 202 \d+\.\dms corr-local-1$/);
+    const bad = await get(`${runtime.decoupledUrl}/orders/${id}?minVersion=abc`);
+    expect(bad.status).toBe(400);
+  });
+
+  test('a poison record exhausts its retries into the on-failure file; later commands still project', async () => {
+    const failures = join(mkdtempSync(join(tmpdir(), 'runtime-')), 'failed.jsonl');
+    const poisoned = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      stacks: ['decoupled'],
+      decoupledPort: 0,
+      tablePrefix: prefix(),
+      poller: { pollIntervalMs: 20, maxRetries: 1, onFailureFile: failures },
+      handlerLogLevel: 'SILENT',
+      quiet: true,
+    });
+    try {
+      // An item no projector can read, written straight into the event table.
+      const doc = DynamoDBDocumentClient.from(localClient());
+      await doc.send(
+        new PutCommand({
+          TableName: poisoned.tables.decoupled!.eventTable,
+          Item: { aggregateId: 'poison', version: 1, type: 'not an event' },
+        }),
+      );
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(failures) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const lines = readFileSync(failures, 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const failure = JSON.parse(lines[0]!);
+      // The shard moved on: a command sent after the poison record is projected.
+      const id = `after-poison-${process.pid}`;
+      const created = await send(poisoned.decoupledUrl!, {
+        type: 'order/create',
+        aggregateId: id,
+        payload: { customerId: 'c-3', currency: 'EUR' },
+      });
+      const row = await get(
+        `${poisoned.decoupledUrl}/orders/${id}?minVersion=${created.body.version}`,
+      );
+      expect(row.status).toBe(200);
+      expect(failure.requestContext.condition).toBe('RetryAttemptsExhausted');
+      expect(failure.records.map((r: any) => r.dynamodb.Keys.aggregateId.S)).toEqual(['poison']); // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(poisoned.poller!.stats().failedRecords).toBe(1);
+    } finally {
+      await poisoned.stop();
+    }
+  });
+});
+
+test('with --data-dir the data survives a restart; stopping leaves no process behind', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'runtime-data-'));
+  const before = children();
+  const options = {
+    dataDir,
+    decoupledPort: 0,
+    coupledPort: 0,
+    quiet: true,
+    handlerLogLevel: 'SILENT' as const,
+    poller: { pollIntervalMs: 25 },
+  };
+  const id = `kept-${process.pid}`;
+  const first = await startLocalRuntime(options);
+  try {
+    expect(first.dynamoDbPid).toBeDefined();
+    expect(children()).toContain(first.dynamoDbPid);
+    const command = {
+      type: 'order/create',
+      aggregateId: id,
+      payload: { customerId: 'c-k', currency: 'EUR' },
+    };
+    expect((await send(first.decoupledUrl!, command)).status).toBe(202);
+    expect((await send(first.coupledUrl!, command)).status).toBe(200);
+    expect((await get(`${first.decoupledUrl}/orders/${id}?minVersion=1`)).status).toBe(200);
+  } finally {
+    await first.stop();
+  }
+  expect(children()).toEqual(before);
+
+  const second = await startLocalRuntime(options);
+  try {
+    expect((await get(`${second.coupledUrl}/orders/${id}`)).body).toMatchObject({ id, version: 1 });
+    expect((await get(`${second.decoupledUrl}/orders/${id}`)).body).toMatchObject({
+      id,
+      version: 1,
+    });
+    // The history is there too: a second create is refused, the next command is version 2.
+    const again = await send(second.decoupledUrl!, {
+      type: 'order/create',
+      aggregateId: id,
+      payload: { customerId: 'c-k', currency: 'EUR' },
+    });
+    expect(again.status).toBe(409);
+    const next = await send(second.decoupledUrl!, {
+      type: 'order/submit',
+      aggregateId: id,
+      payload: {},
+    });
+    expect(next.status).toBe(422); // an empty order cannot be submitted: the rule sees the kept state
+  } finally {
+    await second.stop();
+  }
+  expect(children()).toEqual(before);
+});
