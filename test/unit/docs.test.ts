@@ -1,9 +1,10 @@
-/** The README documents what the code does: every error code, rule and route. */
+/** The README documents what the code does: every error code, rule, route and npm start flag. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { ROUTES } from '../../lambdas/handlers/routes';
+import { USAGE } from '../../local/cli';
 
 const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
 
@@ -20,4 +21,9 @@ test.each(Object.keys(ORDER_RULES))('the README lists the rule %s', (rule) => {
 
 test.each(ROUTES.map((r) => [`${r.method} ${r.path}`]))('the README documents %s', (route) => {
   expect(readme).toContain(`\`${route}`);
+});
+
+const cliFlags = [...new Set(USAGE.match(/--[a-z][a-z-]+/g) ?? [])].filter((f) => f !== '--help');
+test.each(cliFlags)('the README documents the npm start flag %s', (flag) => {
+  expect(readme).toMatch(new RegExp(`\\|\\s*\`${flag}[ =<\`]`));
 });
