@@ -1,0 +1,94 @@
+/**
+ * Deployment options, read from CDK context (`-c name=value` or `cdk.json`), validated once.
+ * Every stack receives the same parsed options, so a flag cannot mean one thing here and
+ * another there. Documented for users in docs/deploying.md.
+ */
+import type { Construct } from 'constructs';
+
+/** API Gateway stage throttling (token bucket): steady requests per second and burst. */
+export interface ThrottleOptions {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export interface DeploymentOptions {
+  /**
+   * `-c disposable=true`: tables and log groups are deleted with the stack and table deletion
+   * protection is off. For test and benchmark deployments. Default: tables and log groups are
+   * retained on stack deletion and tables are deletion-protected.
+   */
+  readonly disposable: boolean;
+  /**
+   * `-c openApi=true`: routes have no authorization. Default: every route requires IAM
+   * (SigV4-signed requests).
+   */
+  readonly openApi: boolean;
+  /** `-c tracing=true`: X-Ray active tracing on every function. Default: off. */
+  readonly tracing: boolean;
+  /**
+   * `-c throttleRate=N -c throttleBurst=N`: default stage throttling (requests per second, and
+   * a whole number of requests for the burst). Default: 100 / 200.
+   */
+  readonly throttle: ThrottleOptions;
+}
+
+/** The context keys, as typed after `-c`. */
+export const CONTEXT = {
+  disposable: 'disposable',
+  openApi: 'openApi',
+  tracing: 'tracing',
+  throttleRate: 'throttleRate',
+  throttleBurst: 'throttleBurst',
+} as const;
+
+export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
+
+/** CLI context values arrive as strings; tests may pass real booleans and numbers. */
+const booleanFlag = (value: unknown, name: string): boolean => {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw new Error(`Context ${name} must be true or false, got ${JSON.stringify(value)}`);
+};
+
+const positiveNumber = (
+  value: unknown,
+  name: string,
+  fallback: number,
+  integer = false,
+): number => {
+  if (value === undefined) return fallback;
+  const parsed = typeof value === 'number' ? value : Number(value);
+  const valid =
+    typeof value !== 'boolean' &&
+    Number.isFinite(parsed) &&
+    parsed > 0 &&
+    (!integer || Number.isInteger(parsed));
+  if (!valid) {
+    const kind = integer ? 'a positive integer' : 'a positive number';
+    throw new Error(`Context ${name} must be ${kind}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+};
+
+/** Reads and validates the options from the context of `scope` (normally the App). */
+export const readOptions = (scope: Construct): DeploymentOptions => {
+  const get = (key: string): unknown => scope.node.tryGetContext(key);
+  return {
+    disposable: booleanFlag(get(CONTEXT.disposable), CONTEXT.disposable),
+    openApi: booleanFlag(get(CONTEXT.openApi), CONTEXT.openApi),
+    tracing: booleanFlag(get(CONTEXT.tracing), CONTEXT.tracing),
+    throttle: {
+      rateLimit: positiveNumber(
+        get(CONTEXT.throttleRate),
+        CONTEXT.throttleRate,
+        DEFAULT_THROTTLE.rateLimit,
+      ),
+      burstLimit: positiveNumber(
+        get(CONTEXT.throttleBurst),
+        CONTEXT.throttleBurst,
+        DEFAULT_THROTTLE.burstLimit,
+        true,
+      ),
+    },
+  };
+};

@@ -1,0 +1,122 @@
+/**
+ * The HTTP API: one route per entry of ROUTES (lambdas/handlers/routes.ts), each integrated with
+ * the function `functionFor(route)` names (Lambda proxy, payload format 2.0, which the handlers
+ * read). Every route requires IAM authorization (SigV4) unless `openApi`. The `$default` stage
+ * is throttled and writes JSON access logs to its own log group.
+ */
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type Route, ROUTES } from '../../lambdas/handlers/routes';
+import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
+
+/**
+ * One JSON object per request. HTTP API access logs can only use `$context` variables (not
+ * request headers), so the caller's `x-correlation-id` is not here: the functions log it on
+ * every line and return it as a response header. `integrationRequestId` is the Lambda request
+ * id, which joins an access-log line to the function's log lines.
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  integrationRequestId: '$context.integration.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  caller: '$context.identity.userArn',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  errorMessage: '$context.error.message',
+} as const;
+
+export interface ApiProps {
+  /** The function that serves a route. */
+  readonly functionFor: (route: Route) => lambda.IFunction;
+  /** Shown in the API Gateway console. */
+  readonly description: string;
+  /**
+   * No authorization on any route (anyone with the URL can call it). For demos and load tests.
+   * @default false - every route requires IAM authorization (SigV4)
+   */
+  readonly openApi?: boolean;
+  /** Default stage throttling. @default 100 requests/s, burst 200 */
+  readonly throttle?: ThrottleOptions;
+  /** Delete the access log group with the stack. @default false - retained */
+  readonly disposable?: boolean;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export class Api extends Construct {
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogGroup: logs.LogGroup;
+  /** The invoke URL, ending in `/`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: Stack.of(this).stackName,
+      description: props.description,
+      createDefaultStage: false,
+      defaultAuthorizer: props.openApi ? new apigwv2.HttpNoneAuthorizer() : new HttpIamAuthorizer(),
+    });
+
+    // One integration per function, shared by its routes.
+    const integrations = new Map<lambda.IFunction, HttpLambdaIntegration>();
+    const integrationFor = (fn: lambda.IFunction) => {
+      let integration = integrations.get(fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`Integration${integrations.size + 1}`, fn);
+        integrations.set(fn, integration);
+      }
+      return integration;
+    };
+    for (const route of ROUTES) {
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrationFor(props.functionFor(route)),
+      });
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.disposable ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    this.url = this.stage.url;
+
+    if (props.openApi) {
+      Validations.of(this.httpApi).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Deployed with -c openApi=true on purpose: no authorization, for demos and load ' +
+          'tests; the default deployment requires IAM (SigV4) on every route.',
+      });
+    }
+  }
+}

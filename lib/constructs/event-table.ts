@@ -1,0 +1,44 @@
+/**
+ * The event log: one item per event, keyed as EVENT_TABLE says (aggregateId, version).
+ *
+ * Built on `TableV2` (CloudFormation `AWS::DynamoDB::GlobalTable` with one replica) rather than
+ * `Table`, because:
+ * - its stream grant scopes `dynamodb:ListStreams` to the stream ARN, where `Table` grants it on
+ *   `*` (the projector's role would carry a wildcard resource);
+ * - it is the table construct AWS recommends for new code, and adding a replica Region later is a
+ *   property change instead of a table migration.
+ * The trade-off: cdk-nag's PITR rule (AwsSolutions-DDB3) only inspects `AWS::DynamoDB::Table`,
+ * so point-in-time recovery is asserted by our own template tests (test/infra).
+ */
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { EVENT_STREAM_VIEW, EVENT_TABLE } from '../../lambdas/core/schema';
+import { keySchemaOf, protectionOf } from './table-definition';
+
+export interface EventTableProps {
+  /**
+   * Enable the DynamoDB stream the projector reads (view EVENT_STREAM_VIEW, NEW_IMAGE). Only
+   * the decoupled stack needs it; the coupled stack writes its read model in the same
+   * transaction as the events.
+   * @default false
+   */
+  readonly stream?: boolean;
+  /**
+   * Delete the table with the stack and turn deletion protection off (test deployments).
+   * @default false - RETAIN on stack deletion, deletion protection on
+   */
+  readonly disposable?: boolean;
+}
+
+export class EventTable extends Construct {
+  readonly table: dynamodb.TableV2;
+
+  constructor(scope: Construct, id: string, props: EventTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.TableV2(this, 'Table', {
+      ...keySchemaOf(EVENT_TABLE),
+      ...protectionOf(props.disposable ?? false),
+      ...(props.stream && { dynamoStream: dynamodb.StreamViewType[EVENT_STREAM_VIEW] }),
+    });
+  }
+}

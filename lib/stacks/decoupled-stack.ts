@@ -1,0 +1,86 @@
+/**
+ * The decoupled profile (CQRS with an asynchronous projection): the command function appends
+ * events and answers 202; the event table's stream drives the projector, which updates the read
+ * model; the query function serves reads from the read model and the event table.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { DeploymentOptions } from '../config';
+import { Api } from '../constructs/api';
+import { AppFunction } from '../constructs/app-function';
+import { EventTable } from '../constructs/event-table';
+import { ProjectionPipeline } from '../constructs/projection-pipeline';
+import { ReadModelTable } from '../constructs/read-model-table';
+import { addCommonOutputs, OUTPUT } from './outputs';
+
+export interface AppStackProps extends StackProps {
+  /** Parsed deployment options (lib/config.ts). */
+  readonly options: DeploymentOptions;
+}
+
+export class DecoupledStack extends Stack {
+  readonly eventTable: EventTable;
+  readonly readModelTable: ReadModelTable;
+  readonly commandFunction: AppFunction;
+  readonly queryFunction: AppFunction;
+  readonly projectorFunction: AppFunction;
+  readonly projection: ProjectionPipeline;
+  readonly api: Api;
+
+  constructor(scope: Construct, id: string, props: AppStackProps) {
+    super(scope, id, props);
+    const { disposable, tracing, openApi, throttle } = props.options;
+
+    this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
+    this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
+    const events = this.eventTable.table;
+    const rows = this.readModelTable.table;
+
+    this.commandFunction = new AppFunction(this, 'CommandFunction', {
+      entry: 'command',
+      description: 'POST /commands: decide and append events (decoupled)',
+      eventTable: { table: events, access: 'append' },
+      tracing,
+      disposable,
+    });
+    this.queryFunction = new AppFunction(this, 'QueryFunction', {
+      entry: 'query',
+      description: 'GET routes: read model, event log, history (decoupled)',
+      eventTable: { table: events, access: 'read' },
+      readModel: { table: rows, access: 'read' },
+      tracing,
+      disposable,
+    });
+    this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
+      entry: 'projector',
+      description: 'Event table stream -> order read model (decoupled)',
+      eventTable: { table: events, access: 'read' },
+      readModel: { table: rows, access: 'project' },
+      tracing,
+      disposable,
+    });
+    this.projection = new ProjectionPipeline(this, 'Projection', {
+      eventTable: events,
+      projector: this.projectorFunction.function,
+    });
+
+    const handlers = { command: this.commandFunction, query: this.queryFunction };
+    this.api = new Api(this, 'Api', {
+      description: 'Redux backend, decoupled profile (command / query / projector)',
+      functionFor: (route) => handlers[route.decoupled].function,
+      openApi,
+      throttle,
+      disposable,
+    });
+
+    addCommonOutputs(this, {
+      apiUrl: this.api.url,
+      eventTableName: events.tableName,
+      readModelTableName: rows.tableName,
+    });
+    new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
+      value: this.projection.deadLetterQueue.queueUrl,
+      description: 'Projection failures (batch metadata) after every retry',
+    });
+  }
+}

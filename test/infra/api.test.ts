@@ -1,0 +1,169 @@
+import type { Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { ROUTES, routeKey } from '../../lambdas/handlers/routes';
+import { ACCESS_LOG_FIELDS } from '../../lib/constructs/api';
+import { logicalIdOf, synthesize } from './helpers';
+
+const byDefault = synthesize();
+const open = synthesize({ openApi: 'true', throttleRate: '50', throttleBurst: '75' });
+
+const STACKS = [
+  ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled],
+  ['coupled', byDefault.coupledTemplate, byDefault.coupled],
+] as const;
+
+/** Route key -> the logical id of the function its integration invokes. */
+const routeTargets = (template: Template) => {
+  const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+  return Object.fromEntries(
+    routes.map((route) => {
+      const target = route.Properties.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+      const integration = integrations[target['Fn::Join'][1][1].Ref];
+      const uri = integration?.Properties.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+      return [route.Properties.RouteKey as string, uri['Fn::GetAtt'][0]];
+    }),
+  );
+};
+
+const functionId = (stack: Stack, fn: { node: { defaultChild?: unknown } }) =>
+  logicalIdOf(fn, stack);
+
+describe.each(STACKS)('%s stack API', (_name, template, stack) => {
+  it('is one HTTP API with one route per ROUTES entry', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey as string,
+    );
+    expect(keys.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it.each(ROUTES.map((r) => [routeKey(r)]))('%s requires IAM authorization (SigV4)', (key) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: key,
+      AuthorizationType: 'AWS_IAM',
+    });
+  });
+
+  it('integrates with Lambda proxy, payload format 2.0', () => {
+    for (const integration of Object.values(
+      template.findResources('AWS::ApiGatewayV2::Integration'),
+    )) {
+      expect(integration.Properties).toMatchObject({
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+      });
+    }
+  });
+
+  it('throttles the $default stage (100 req/s, burst 200) and deploys automatically', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+  });
+
+  it('writes JSON access logs to its own log group, kept one month', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const settings = stage?.Properties.AccessLogSettings as {
+      DestinationArn: { 'Fn::GetAtt': [string, string] };
+      Format: string;
+    };
+    const logGroup =
+      template.findResources('AWS::Logs::LogGroup')[settings.DestinationArn['Fn::GetAtt'][0]];
+    expect(logGroup?.Properties).toEqual({ RetentionInDays: 30 });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toEqual(ACCESS_LOG_FIELDS);
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLatency: '$context.responseLatency',
+      integrationLatency: '$context.integrationLatency',
+    });
+  });
+
+  it('outputs ApiUrl (the $default stage URL), EventTableName and ReadModelTableName', () => {
+    const apiId = logicalIdOf(stack.api.httpApi, stack);
+    template.hasOutput('ApiUrl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'https://',
+            { Ref: apiId },
+            '.execute-api.',
+            { Ref: 'AWS::Region' },
+            '.',
+            { Ref: 'AWS::URLSuffix' },
+            '/',
+          ],
+        ],
+      },
+    });
+    template.hasOutput('EventTableName', {
+      Value: { Ref: logicalIdOf(stack.eventTable.table, stack) },
+    });
+    template.hasOutput('ReadModelTableName', {
+      Value: { Ref: logicalIdOf(stack.readModelTable.table, stack) },
+    });
+  });
+});
+
+it('decoupled: each route goes to the function ROUTES names (command or query)', () => {
+  const { decoupled, decoupledTemplate } = byDefault;
+  const functions = {
+    command: functionId(decoupled, decoupled.commandFunction.function),
+    query: functionId(decoupled, decoupled.queryFunction.function),
+  };
+  expect(routeTargets(decoupledTemplate)).toEqual(
+    Object.fromEntries(ROUTES.map((r) => [routeKey(r), functions[r.decoupled]])),
+  );
+  // Two integrations (one per function), shared by the routes.
+  decoupledTemplate.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+});
+
+it('coupled: every route goes to the one coupled function', () => {
+  const { coupled, coupledTemplate } = byDefault;
+  const fn = functionId(coupled, coupled.coupledFunction.function);
+  expect(routeTargets(coupledTemplate)).toEqual(
+    Object.fromEntries(ROUTES.map((r) => [routeKey(r), fn])),
+  );
+  coupledTemplate.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+});
+
+it('decoupled: also outputs DeadLetterQueueUrl; coupled does not', () => {
+  const { decoupled, decoupledTemplate, coupledTemplate } = byDefault;
+  decoupledTemplate.hasOutput('DeadLetterQueueUrl', {
+    Value: { Ref: logicalIdOf(decoupled.projection.deadLetterQueue, decoupled) },
+  });
+  expect(Object.keys(decoupledTemplate.findOutputs('*')).sort()).toEqual([
+    'ApiUrl',
+    'DeadLetterQueueUrl',
+    'EventTableName',
+    'ReadModelTableName',
+  ]);
+  expect(Object.keys(coupledTemplate.findOutputs('*')).sort()).toEqual([
+    'ApiUrl',
+    'EventTableName',
+    'ReadModelTableName',
+  ]);
+});
+
+describe('-c openApi=true -c throttleRate=50 -c throttleBurst=75', () => {
+  it.each([
+    ['decoupled', open.decoupledTemplate],
+    ['coupled', open.coupledTemplate],
+  ])('%s: every route has no authorization, stage throttled as given', (_name, template) => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('NONE');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 75 },
+    });
+  });
+});

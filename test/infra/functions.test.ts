@@ -1,0 +1,234 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { ENV } from '../../lambdas/handlers/environment';
+import { type AppStack, grants, logicalIdOf, permissionsOf, synthesize } from './helpers';
+
+const byDefault = synthesize();
+const traced = synthesize({ tracing: 'true' });
+
+const { decoupled, coupled, decoupledTemplate, coupledTemplate } = byDefault;
+
+interface Expected {
+  readonly name: string;
+  readonly template: Template;
+  readonly stack: AppStack;
+  readonly prefix: string;
+  readonly env: string[];
+}
+
+const FUNCTIONS: Expected[] = [
+  {
+    name: 'command',
+    template: decoupledTemplate,
+    stack: decoupled,
+    prefix: 'CommandFunctionHandler',
+    env: [ENV.eventTable],
+  },
+  {
+    name: 'query',
+    template: decoupledTemplate,
+    stack: decoupled,
+    prefix: 'QueryFunctionHandler',
+    env: [ENV.eventTable, ENV.readModelTable],
+  },
+  {
+    name: 'projector',
+    template: decoupledTemplate,
+    stack: decoupled,
+    prefix: 'ProjectorFunctionHandler',
+    env: [ENV.eventTable, ENV.readModelTable],
+  },
+  {
+    name: 'coupled',
+    template: coupledTemplate,
+    stack: coupled,
+    prefix: 'CoupledFunctionHandler',
+    env: [ENV.eventTable, ENV.readModelTable],
+  },
+];
+
+const functionResource = (template: Template, prefix: string) => {
+  const entry = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+    id.startsWith(prefix),
+  );
+  if (!entry) throw new Error(`No function ${prefix}*`);
+  return entry[1];
+};
+
+it('deploys three functions in the decoupled stack and one in the coupled stack', () => {
+  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3);
+  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 1);
+});
+
+describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
+  const fn = functionResource(template, prefix);
+  const eventTable = `{"Ref":"${logicalIdOf(stack.eventTable.table, stack)}"}`;
+  const readModel = `{"Ref":"${logicalIdOf(stack.readModelTable.table, stack)}"}`;
+
+  it('runs Node.js 22 on arm64 with 1024 MB and a 10 s timeout, no X-Ray by default', () => {
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 10,
+      Handler: 'index.handler',
+    });
+    expect(fn.Properties.TracingConfig).toBeUndefined();
+  });
+
+  it('gets exactly the table names it uses (ENV constants), and source maps', () => {
+    const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(variables).sort()).toEqual(['NODE_OPTIONS', ...env].sort());
+    expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    if (env.includes(ENV.eventTable)) {
+      expect(JSON.stringify(variables[ENV.eventTable])).toBe(eventTable);
+    }
+    if (env.includes(ENV.readModelTable)) {
+      expect(JSON.stringify(variables[ENV.readModelTable])).toBe(readModel);
+    }
+    expect(variables[ENV.dynamoDbEndpoint]).toBeUndefined();
+  });
+
+  it('logs to its own log group, kept one month', () => {
+    const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const logGroup = template.findResources('AWS::Logs::LogGroup')[logGroupId];
+    expect(logGroup?.Properties).toEqual({ RetentionInDays: 30 });
+    expect(logGroup?.DeletionPolicy).toBe('Retain');
+  });
+
+  it('has its own role, assumed by Lambda, with no managed policy', () => {
+    const { roleId, managedPolicyArns } = permissionsOf(template, prefix);
+    expect(managedPolicyArns).toEqual([]);
+    template.hasResource('AWS::IAM::Role', {
+      Properties: Match.objectLike({
+        AssumeRolePolicyDocument: {
+          Statement: [
+            {
+              Action: 'sts:AssumeRole',
+              Effect: 'Allow',
+              Principal: { Service: 'lambda.amazonaws.com' },
+            },
+          ],
+          Version: '2012-10-17',
+        },
+      }),
+    });
+    expect(template.findResources('AWS::IAM::Role')[roleId]).toBeDefined();
+  });
+});
+
+describe('IAM: exact permissions per function', () => {
+  const ids = (stack: AppStack) => ({
+    events: `<${logicalIdOf(stack.eventTable.table, stack)}.Arn>`,
+    stream: `<${logicalIdOf(stack.eventTable.table, stack)}.StreamArn>`,
+    rows: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>`,
+    indexes: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>/index/*`,
+    logs: (prefix: string) => {
+      const fn = functionResource(
+        stack === decoupled ? decoupledTemplate : coupledTemplate,
+        prefix,
+      );
+      const logGroupId = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup
+        .Ref;
+      return `<${logGroupId}.Arn>`;
+    },
+  });
+  const logWrites = (resource: string) =>
+    grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [resource]);
+
+  it('command: Query + PutItem on the event table (PutItem also authorizes the transaction)', () => {
+    const r = ids(decoupled);
+    expect(permissionsOf(decoupledTemplate, 'CommandFunctionHandler').permissions).toEqual(
+      [
+        ...grants(['dynamodb:PutItem', 'dynamodb:Query'], [r.events]),
+        ...logWrites(r.logs('CommandFunctionHandler')),
+      ].sort(),
+    );
+  });
+
+  it('query: Query on the event table, GetItem on rows, Query on the read-model indexes', () => {
+    const r = ids(decoupled);
+    expect(permissionsOf(decoupledTemplate, 'QueryFunctionHandler').permissions).toEqual(
+      [
+        ...grants(['dynamodb:Query'], [r.events, r.indexes]),
+        ...grants(['dynamodb:GetItem'], [r.rows]),
+        ...logWrites(r.logs('QueryFunctionHandler')),
+      ].sort(),
+    );
+  });
+
+  it('projector: reads the stream, Query on events, GetItem/PutItem on rows, sends to the DLQ', () => {
+    const r = ids(decoupled);
+    const dlq = `<${logicalIdOf(decoupled.projection.deadLetterQueue, decoupled)}.Arn>`;
+    expect(permissionsOf(decoupledTemplate, 'ProjectorFunctionHandler').permissions).toEqual(
+      [
+        ...grants(
+          [
+            'dynamodb:DescribeStream',
+            'dynamodb:GetRecords',
+            'dynamodb:GetShardIterator',
+            'dynamodb:ListStreams',
+          ],
+          [r.stream],
+        ),
+        ...grants(['dynamodb:Query'], [r.events]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
+        ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
+        ...logWrites(r.logs('ProjectorFunctionHandler')),
+      ].sort(),
+    );
+  });
+
+  it('coupled: Query + PutItem on events, GetItem + PutItem on rows, Query on indexes', () => {
+    const r = ids(coupled);
+    expect(permissionsOf(coupledTemplate, 'CoupledFunctionHandler').permissions).toEqual(
+      [
+        ...grants(['dynamodb:PutItem', 'dynamodb:Query'], [r.events]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
+        ...grants(['dynamodb:Query'], [r.indexes]),
+        ...logWrites(r.logs('CoupledFunctionHandler')),
+      ].sort(),
+    );
+  });
+
+  it.each(FUNCTIONS)(
+    '$name: no Scan, no wildcard action, no `*` resource, DynamoDB only on our tables',
+    ({ template, stack, prefix }) => {
+      const { permissions } = permissionsOf(template, prefix);
+      const ours = [stack.eventTable.table, stack.readModelTable.table].map(
+        (t) => `<${logicalIdOf(t, stack)}.`,
+      );
+      for (const permission of permissions) {
+        const [action = '', resource = ''] = permission.split(' ');
+        expect(action).not.toBe('dynamodb:Scan');
+        expect(action).not.toContain('*');
+        expect(resource).not.toBe('*');
+        if (action.startsWith('dynamodb:')) {
+          expect(ours.some((prefix) => resource.startsWith(prefix))).toBe(true);
+        }
+      }
+    },
+  );
+});
+
+describe('-c tracing=true', () => {
+  it.each([
+    ['decoupled', traced.decoupledTemplate, 3],
+    ['coupled', traced.coupledTemplate, 1],
+  ] as const)('%s: every function traces actively', (_name, template, count) => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(count);
+    for (const fn of functions) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+  });
+
+  it('adds only the X-Ray write actions, the one grant on `*`', () => {
+    for (const [template, prefix] of [
+      [traced.decoupledTemplate, 'CommandFunctionHandler'],
+      [traced.decoupledTemplate, 'QueryFunctionHandler'],
+      [traced.decoupledTemplate, 'ProjectorFunctionHandler'],
+      [traced.coupledTemplate, 'CoupledFunctionHandler'],
+    ] as const) {
+      const onStar = permissionsOf(template, prefix).permissions.filter((p) => p.endsWith(' *'));
+      expect(onStar).toEqual(['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *']);
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { synthesize } from './helpers';
+
+const VARIANTS = {
+  default: synthesize(),
+  'every flag': synthesize({ disposable: 'true', openApi: 'true', tracing: 'true' }),
+};
+
+const packs = () => [new AwsSolutionsChecks(), new ServerlessChecks()];
+
+/** The rule ids acknowledged anywhere in a stack. */
+const acknowledgedIn = (scope: IConstruct) =>
+  [
+    ...new Set(
+      scope.node
+        .findAll()
+        .flatMap((c) => c.node.metadata)
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.keys(m.data as object))
+        .map((id) =>
+          id
+            .replace(/^annotation::/i, '')
+            .replace(/\[Resource::<\w+\.Arn>/, '[Resource::<Table.Arn>'),
+        ),
+    ),
+  ].sort();
+
+describe.each(Object.entries(VARIANTS))('cdk-nag, %s', (_variant, built) => {
+  it.each([
+    ['decoupled', built.decoupled],
+    ['coupled', built.coupled],
+  ] as const)('%s: no unacknowledged AwsSolutions or Serverless finding', (_name, stack) => {
+    for (const pack of packs()) {
+      const { violations } = pack.validateScope(stack);
+      expect(
+        violations.map((v) => `${v.ruleName} at ${v.violatingResources[0]?.constructPath}`),
+      ).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['decoupled', built.decoupled],
+    ['coupled', built.coupled],
+  ] as const)('%s: no CDK error or warning annotation', (_name, stack) => {
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('synthesizes with both packs registered: an empty validation report', () => {
+    const assembly = built.app.synth();
+    const report = JSON.parse(
+      readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'),
+    ) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+});
+
+it('acknowledges only these rules, each with a reason next to its construct', () => {
+  const common = ['AwsSolutions-L1', 'Serverless-LambdaDLQ', 'Serverless-LambdaLatestVersion'];
+  expect(acknowledgedIn(VARIANTS.default.decoupled)).toEqual(
+    [
+      ...common,
+      'AwsSolutions-IAM5[Resource::<Table.Arn>/index/*]',
+      'AwsSolutions-SQS3',
+      'Serverless-LambdaTracing',
+      'Serverless-SQSRedrivePolicy',
+    ].sort(),
+  );
+  expect(acknowledgedIn(VARIANTS.default.coupled)).toEqual(
+    [
+      ...common,
+      'AwsSolutions-IAM5[Resource::<Table.Arn>/index/*]',
+      'Serverless-LambdaTracing',
+    ].sort(),
+  );
+  expect(acknowledgedIn(VARIANTS['every flag'].coupled)).toEqual(
+    [
+      ...common,
+      'AwsSolutions-APIG4',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<Table.Arn>/index/*]',
+    ].sort(),
+  );
+});
+
+it('the packs do report findings (a bare queue is flagged)', () => {
+  const stack = new Stack(new App(), 'Probe');
+  new sqs.Queue(stack, 'Queue');
+  const rules = packs().flatMap((pack) =>
+    pack.validateScope(stack).violations.map((v) => v.ruleName),
+  );
+  expect(rules).toEqual(
+    expect.arrayContaining([
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS4',
+      'Serverless-SQSRedrivePolicy',
+    ]),
+  );
+});
+
+it('an unacknowledged finding fails synthesis', () => {
+  const app = new App();
+  new sqs.Queue(new Stack(app, 'Probe'), 'Queue');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  expect(() => app.synth()).toThrow(/AwsSolutions-SQS3/);
+});

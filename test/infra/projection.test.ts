@@ -1,0 +1,90 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { logicalIdOf, synthesize } from './helpers';
+
+const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
+const eventTableId = logicalIdOf(decoupled.eventTable.table, decoupled);
+const queueId = logicalIdOf(decoupled.projection.deadLetterQueue, decoupled);
+const projectorRef = {
+  Ref: logicalIdOf(decoupled.projectorFunction.function, decoupled),
+};
+
+describe('event source mapping (event table stream -> projector)', () => {
+  it('is the only mapping, on the stream, with bounded, order-keeping retries', () => {
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
+      FunctionName: projectorRef,
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86400,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+    });
+  });
+
+  it('does not exist in the coupled stack (no stream, no projector, no DLQ, no alarms)', () => {
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    coupledTemplate.resourceCountIs('AWS::SQS::Queue', 0);
+    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
+});
+
+describe('dead-letter queue', () => {
+  it('is encrypted (SSE-SQS) and keeps messages 14 days', () => {
+    decoupledTemplate.resourceCountIs('AWS::SQS::Queue', 1);
+    decoupledTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('denies every request not made over TLS', () => {
+    decoupledTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  it('has two alarms', () => {
+    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  });
+
+  it('fires when the projector is more than 60 s behind the stream (IteratorAge maximum)', () => {
+    decoupledTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: projectorRef }],
+      Statistic: 'Maximum',
+      Period: 60,
+      Threshold: 60000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('fires as soon as the dead-letter queue holds a message', () => {
+    decoupledTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+    });
+  });
+});

@@ -1,0 +1,150 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import {
+  EVENT_STREAM_VIEW,
+  EVENT_TABLE,
+  ORDER_VIEW_TABLE,
+  type KeyAttribute,
+} from '../../lambdas/core/schema';
+import { logicalIdOf, synthesize } from './helpers';
+
+const byDefault = synthesize();
+const disposable = synthesize({ disposable: 'true' });
+
+const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
+  { AttributeName: pk.name, KeyType: 'HASH' },
+  ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
+];
+
+// Expected values come from lambdas/core/schema.ts, never from attribute names written here.
+const eventTableKeys = {
+  KeySchema: keySchema(EVENT_TABLE.partitionKey, EVENT_TABLE.sortKey),
+  AttributeDefinitions: Match.arrayEquals(
+    [EVENT_TABLE.partitionKey, EVENT_TABLE.sortKey].map((a) => ({
+      AttributeName: a.name,
+      AttributeType: a.type,
+    })),
+  ),
+};
+const readModelAttributes = [
+  ORDER_VIEW_TABLE.partitionKey,
+  ...ORDER_VIEW_TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+];
+const readModelKeys = {
+  KeySchema: keySchema(ORDER_VIEW_TABLE.partitionKey),
+  AttributeDefinitions: Match.arrayEquals(
+    [...new Map(readModelAttributes.map((a) => [a.name, a])).values()].map((a) => ({
+      AttributeName: a.name,
+      AttributeType: a.type,
+    })),
+  ),
+  GlobalSecondaryIndexes: ORDER_VIEW_TABLE.indexes.map((index) => ({
+    IndexName: index.indexName,
+    KeySchema: keySchema(index.partitionKey, index.sortKey),
+    Projection: { ProjectionType: 'ALL' },
+  })),
+};
+
+const tableResource = (template: Template, logicalId: string) => {
+  const table = template.findResources('AWS::DynamoDB::GlobalTable')[logicalId];
+  if (!table) throw new Error(`No table ${logicalId}`);
+  return table;
+};
+
+describe.each([
+  ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled],
+  ['coupled', byDefault.coupledTemplate, byDefault.coupled],
+] as const)('%s stack tables', (_name, template, stack) => {
+  const eventTableId = logicalIdOf(stack.eventTable.table, stack);
+  const readModelId = logicalIdOf(stack.readModelTable.table, stack);
+
+  it('has exactly the event table and the read-model table', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+  });
+
+  it('keys the event table as EVENT_TABLE, on demand, with no index', () => {
+    const table = tableResource(template, eventTableId);
+    expect(table.Properties).toMatchObject({ BillingMode: 'PAY_PER_REQUEST' });
+    expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      ...eventTableKeys,
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('keys and indexes the read model as ORDER_VIEW_TABLE (sparse GSIs, projection ALL)', () => {
+    const table = tableResource(template, readModelId);
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: readModelKeys.KeySchema,
+      GlobalSecondaryIndexes: readModelKeys.GlobalSecondaryIndexes,
+    });
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', readModelKeys);
+  });
+
+  it.each([
+    ['event', eventTableId],
+    ['read-model', readModelId],
+  ])(
+    '%s table: PITR on, deletion protection on, retained on stack deletion',
+    (_table, logicalId) => {
+      const table = tableResource(template, logicalId);
+      expect(table.DeletionPolicy).toBe('Retain');
+      expect(table.UpdateReplacePolicy).toBe('Retain');
+      expect(table.Properties.Replicas).toEqual([
+        expect.objectContaining({
+          Region: { Ref: 'AWS::Region' },
+          DeletionProtectionEnabled: true,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ]);
+    },
+  );
+});
+
+it(`streams the event table (${EVENT_STREAM_VIEW}) in the decoupled stack only`, () => {
+  const decoupled = tableResource(
+    byDefault.decoupledTemplate,
+    logicalIdOf(byDefault.decoupled.eventTable.table, byDefault.decoupled),
+  );
+  expect(decoupled.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+  const coupled = byDefault.coupledTemplate.findResources('AWS::DynamoDB::GlobalTable');
+  for (const table of Object.values(coupled)) {
+    expect(table.Properties.StreamSpecification).toBeUndefined();
+  }
+  const readModel = tableResource(
+    byDefault.decoupledTemplate,
+    logicalIdOf(byDefault.decoupled.readModelTable.table, byDefault.decoupled),
+  );
+  expect(readModel.Properties.StreamSpecification).toBeUndefined();
+});
+
+describe('-c disposable=true', () => {
+  it.each([
+    ['decoupled', disposable.decoupledTemplate],
+    ['coupled', disposable.coupledTemplate],
+  ])('%s: tables are deleted with the stack, unprotected, PITR still on', (_name, template) => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.Replicas).toEqual([
+        expect.objectContaining({
+          DeletionProtectionEnabled: false,
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ]);
+    }
+  });
+
+  it.each([
+    ['decoupled', disposable.decoupledTemplate, byDefault.decoupledTemplate],
+    ['coupled', disposable.coupledTemplate, byDefault.coupledTemplate],
+  ])('%s: log groups are deleted too (retained by default)', (_name, flagged, standard) => {
+    const policies = (template: Template) =>
+      Object.values(template.findResources('AWS::Logs::LogGroup')).map((g) => g.DeletionPolicy);
+    expect(policies(flagged).length).toBeGreaterThan(0);
+    expect(new Set(policies(flagged))).toEqual(new Set(['Delete']));
+    expect(new Set(policies(standard))).toEqual(new Set(['Retain']));
+  });
+});
