@@ -24,6 +24,7 @@ import {
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { orderLifecycle } from '../support/order-script';
 import { streamEvent, streamRecord } from '../support/stream-events';
 
 let coupled: TestTables;
@@ -81,28 +82,6 @@ test('after order/delete the answer has order: null and the row is a tombstone',
 });
 
 test('the same command script gives the same read model in both profiles', async () => {
-  const script = (id: string) => [
-    { type: 'order/create', aggregateId: id, payload: { customerId: 'same', currency: 'SEK' } },
-    {
-      type: 'order/addLine',
-      aggregateId: id,
-      payload: { lineId: 'a', sku: 'A', quantity: 3, unitPrice: 999 },
-    },
-    {
-      type: 'order/addLine',
-      aggregateId: id,
-      payload: { lineId: 'b', sku: 'B', quantity: 1, unitPrice: 5 },
-    },
-    { type: 'order/changeQuantity', aggregateId: id, payload: { lineId: 'a', quantity: 7 } },
-    { type: 'order/removeLine', aggregateId: id, payload: { lineId: 'b' } },
-    {
-      type: 'order/addLine',
-      aggregateId: id,
-      payload: { lineId: 'c', sku: 'C', quantity: 10, unitPrice: 0 },
-    },
-    { type: 'order/submit', aggregateId: id, payload: {} },
-    { type: 'order/cancel', aggregateId: id, payload: { reason: 'too slow' } },
-  ];
   // A fixed clock and ids, so the two rows may be compared field by field.
   const fixed = { now: () => '2026-03-04T05:06:07.000Z' };
   const id = newOrderId();
@@ -121,7 +100,7 @@ test('the same command script gives the same read model in both profiles', async
   const decoupledStore = new DynamoDbEventStore(decoupled.doc, decoupled.eventTable);
   // The decoupled handler stamps its own clock: the rows are compared without timestamps.
   const sendDecoupled = (body: Record<string, unknown>) => decoupledCommand(command(body));
-  for (const step of script(id)) {
+  for (const step of orderLifecycle(id)) {
     expect((await coupledHandler(command(step))).statusCode).toBe(200);
     expect((await sendDecoupled(step)).statusCode).toBe(202);
   }
