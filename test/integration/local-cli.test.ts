@@ -85,7 +85,14 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     expect(run.stdout).toContain('Stopped.');
     expect(processesWith(`-port ${dynamoPort}`)).toEqual([]);
   } finally {
-    run.child.kill('SIGKILL');
+    // Even when an assertion failed: SIGTERM lets the CLI stop DynamoDB Local (a SIGKILL would
+    // orphan it); SIGKILL only if it does not exit in time.
+    if (run.child.exitCode === null) {
+      run.child.kill('SIGTERM');
+      const timer = setTimeout(() => run.child.kill('SIGKILL'), 10_000);
+      await run.exited;
+      clearTimeout(timer);
+    }
   }
 });
 
