@@ -1,0 +1,229 @@
+/** Command-line arguments of `npm run bench`, and where the deployed stacks are. */
+import { readFileSync } from 'node:fs';
+
+export const USAGE_HINT =
+  'usage: npm run bench -- [--quick] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
+
+export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
+(visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
+sweeps. Writes latest.json, latest.md and two SVG charts to the output directory.
+
+usage: npm run bench -- [options]
+       npx tsx bench/run.ts [options]
+
+Local mode (default): starts DynamoDB Local and both stacks in this process.
+  --quick                   fewer samples, history lengths 10/100/300 (under a minute)
+  --out <dir>               output directory (default bench/results)
+
+Remote mode: measures deployed stacks (SigV4-signed with your default AWS credentials).
+  --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\`
+  --decoupled-url <url>     the decoupled stack's API URL (with --coupled-url, instead of --outputs)
+  --coupled-url <url>       the coupled stack's API URL
+  --region <region>         signing region (default: taken from the execute-api host name)
+  --no-sign                 send unsigned requests (stacks deployed with -c openApi=true)
+
+  -h, --help                this text`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface StackTarget {
+  readonly url: string;
+  readonly eventTable?: string;
+  readonly readModelTable?: string;
+}
+
+export interface RemoteTarget {
+  readonly mode: 'remote';
+  readonly decoupled: StackTarget;
+  readonly coupled: StackTarget;
+  /** The stacks' region (signing, and the floor's DynamoDB client); from the URL or --region. */
+  readonly region?: string;
+  readonly sign: boolean;
+}
+
+export interface LocalTarget {
+  readonly mode: 'local';
+}
+
+export type BenchArgs =
+  | { readonly help: true }
+  | {
+      readonly help: false;
+      readonly quick: boolean;
+      readonly out: string;
+      readonly target: LocalTarget | RemoteTarget;
+    };
+
+export const DEFAULT_OUT_DIR = 'bench/results';
+
+const EXECUTE_API_HOST =
+  /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/;
+
+/** The region of an `https://<id>.execute-api.<region>.amazonaws.com/` URL, else undefined. */
+export const regionFromUrl = (url: string): string | undefined => {
+  try {
+    return EXECUTE_API_HOST.exec(new URL(url).hostname.toLowerCase())?.[1];
+  } catch {
+    return undefined;
+  }
+};
+
+/** A valid http(s) URL, else a UsageError naming the flag. */
+export const checkUrl = (value: string, what: string): string => {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new UsageError(`${what} is not a valid URL: '${value}'`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new UsageError(`${what} must be an http(s) URL, got '${value}'`);
+  }
+  return value;
+};
+
+const stackEntry = (
+  outputs: Record<string, unknown>,
+  matches: (name: string) => boolean,
+  label: string,
+  file: string,
+): StackTarget => {
+  const name = Object.keys(outputs).find(matches);
+  const entry = name === undefined ? undefined : outputs[name];
+  if (!entry || typeof entry !== 'object') {
+    throw new UsageError(
+      `${file} has no ${label} stack (expected a key like ReduxBackend-${label})`,
+    );
+  }
+  const values = entry as Record<string, unknown>;
+  const text = (key: string) => (typeof values[key] === 'string' ? values[key] : undefined);
+  const url = text('ApiUrl');
+  if (!url) throw new UsageError(`${file}: ${name} has no ApiUrl output`);
+  return {
+    url: checkUrl(url, `${name}.ApiUrl`),
+    eventTable: text('EventTableName'),
+    readModelTable: text('ReadModelTableName'),
+  };
+};
+
+/** Both stacks of a `cdk deploy --outputs-file` file. */
+export const readOutputsFile = (
+  file: string,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): { decoupled: StackTarget; coupled: StackTarget } => {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `outputs file not found: ${file}`
+        : `cannot read ${file}: ${(error as Error).message}`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file} is not valid JSON`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UsageError(`${file} is not a CDK outputs file (an object of stacks)`);
+  }
+  const outputs = parsed as Record<string, unknown>;
+  return {
+    decoupled: stackEntry(outputs, (n) => /decoupled/i.test(n), 'Decoupled', file),
+    coupled: stackEntry(
+      outputs,
+      (n) => /coupled/i.test(n) && !/decoupled/i.test(n),
+      'Coupled',
+      file,
+    ),
+  };
+};
+
+/** Parses the arguments (without `node` and the script). Throws UsageError on bad input. */
+export const parseArgs = (
+  argv: readonly string[],
+  readFile?: (path: string) => string,
+): BenchArgs => {
+  const flags = new Map<string, string | true>();
+  const valued = new Set(['--out', '--outputs', '--decoupled-url', '--coupled-url', '--region']);
+  const switches = new Set(['--quick', '--no-sign', '--help', '-h']);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (switches.has(name)) {
+      if (eq > 0) throw new UsageError(`${name} takes no value`);
+      flags.set(name === '-h' ? '--help' : name, true);
+    } else if (valued.has(name)) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === '' || (eq < 0 && value.startsWith('--'))) {
+        throw new UsageError(`${name} needs a value`);
+      }
+      if (flags.has(name)) throw new UsageError(`${name} given twice`);
+      flags.set(name, value);
+    } else {
+      throw new UsageError(
+        arg.startsWith('-') ? `unknown option ${name}` : `unexpected argument '${arg}'`,
+      );
+    }
+  }
+  if (flags.has('--help')) return { help: true };
+
+  const value = (name: string) => {
+    const v = flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const outputs = value('--outputs');
+  const decoupledUrl = value('--decoupled-url');
+  const coupledUrl = value('--coupled-url');
+  const region = value('--region');
+  const sign = !flags.has('--no-sign');
+  const base = {
+    help: false as const,
+    quick: flags.has('--quick'),
+    out: value('--out') ?? DEFAULT_OUT_DIR,
+  };
+
+  if (outputs === undefined && decoupledUrl === undefined && coupledUrl === undefined) {
+    if (region !== undefined || !sign) {
+      throw new UsageError(
+        '--region and --no-sign only apply to remote mode (--outputs or --*-url)',
+      );
+    }
+    return { ...base, target: { mode: 'local' } };
+  }
+  if (outputs !== undefined && (decoupledUrl !== undefined || coupledUrl !== undefined)) {
+    throw new UsageError('give either --outputs or --decoupled-url with --coupled-url, not both');
+  }
+  let stacks: { decoupled: StackTarget; coupled: StackTarget };
+  if (outputs !== undefined) {
+    stacks = readOutputsFile(outputs, readFile);
+  } else {
+    if (decoupledUrl === undefined || coupledUrl === undefined) {
+      throw new UsageError('remote mode by URL needs both --decoupled-url and --coupled-url');
+    }
+    stacks = {
+      decoupled: { url: checkUrl(decoupledUrl, '--decoupled-url') },
+      coupled: { url: checkUrl(coupledUrl, '--coupled-url') },
+    };
+  }
+  const awsRegion =
+    region ?? regionFromUrl(stacks.decoupled.url) ?? regionFromUrl(stacks.coupled.url);
+  if (sign) {
+    if (awsRegion === undefined) {
+      throw new UsageError(
+        'cannot tell the signing region from the API URL (not <id>.execute-api.<region>.amazonaws.com): give --region',
+      );
+    }
+  }
+  return {
+    ...base,
+    target: { mode: 'remote', ...stacks, region: awsRegion, sign },
+  };
+};

@@ -1,0 +1,304 @@
+/** The results as text: tables for the terminal and a Markdown summary (latest.md). */
+import type { BenchResult, ProfileRatios, RunnerFigures } from './results';
+import type { Summary } from './stats';
+
+type Align = 'left' | 'right';
+
+export interface Table {
+  readonly headers: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** Per column; default: the first column left, the others right. */
+  readonly align?: readonly Align[];
+}
+
+const alignOf = (table: Table, column: number): Align =>
+  table.align?.[column] ?? (column === 0 ? 'left' : 'right');
+
+/** A table with aligned columns, for the terminal. */
+export const plainTable = (table: Table): string => {
+  const widths = table.headers.map((h, c) =>
+    Math.max(h.length, ...table.rows.map((row) => (row[c] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) =>
+        alignOf(table, c) === 'left' ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!),
+      )
+      .join('  ')
+      .trimEnd();
+  return [
+    line(table.headers),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...table.rows.map(line),
+  ].join('\n');
+};
+
+/** A GitHub-flavoured Markdown table. */
+export const markdownTable = (table: Table): string => {
+  const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [
+    row(table.headers),
+    row(table.headers.map((_, c) => (alignOf(table, c) === 'left' ? '---' : '---:'))),
+    ...table.rows.map(row),
+  ].join('\n');
+};
+
+/** Milliseconds with sensible precision. */
+export const ms = (value: number | null | undefined): string => {
+  if (value === null || value === undefined) return '–';
+  if (value < 10) return value.toFixed(2);
+  if (value < 100) return value.toFixed(1);
+  return value.toFixed(0);
+};
+
+export const times = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '–' : `${value.toFixed(2)}×`;
+
+const rate = (value: number) => (value < 100 ? value.toFixed(1) : value.toFixed(0));
+
+const quartet = (s: Summary | null | undefined) => [ms(s?.p50), ms(s?.p95), ms(s?.p99), ms(s?.max)];
+
+const errorsText = (f: RunnerFigures | undefined) =>
+  !f || f.errors === 0
+    ? '0'
+    : `${f.errors} (${Object.entries(f.errorCodes)
+        .map(([code, n]) => `${code} ${n}`)
+        .join(', ')})`;
+
+export const RUNNER_LABELS: Record<string, string> = {
+  'floor-decoupled': 'floor: Query+Put (visible: +Get+Put+Get)',
+  'floor-coupled': 'floor: Query+TransactWrite',
+};
+
+const label = (name: string) => RUNNER_LABELS[name] ?? name;
+
+const profileNames = (result: BenchResult) => result.settings.profiles.map((p) => p.name);
+const allNames = (result: BenchResult) => result.settings.runners.map((r) => r.name);
+
+export const headlineTable = (result: BenchResult): Table => {
+  const { runners, ratios } = result.headline;
+  const rowFor = (name: string, r?: ProfileRatios) => {
+    const f = runners[name];
+    return [
+      label(name),
+      String(f?.samples ?? 0),
+      ...quartet(f?.ack),
+      ...quartet(f?.visible),
+      times(r?.ackToFloor),
+      times(r?.visibleToFloor),
+      times(r?.ackToCoupled),
+      times(r?.visibleToCoupled),
+    ];
+  };
+  return {
+    headers: [
+      'profile (1 client)',
+      'n',
+      'ack p50',
+      'p95',
+      'p99',
+      'max',
+      'visible p50',
+      'p95',
+      'p99',
+      'max',
+      'ack/floor',
+      'visible/floor',
+      'ack/coupled',
+      'visible/coupled',
+    ],
+    rows: allNames(result).map((name) => rowFor(name, ratios[name])),
+  };
+};
+
+export const concurrencyTable = (result: BenchResult): Table => ({
+  headers: [
+    'clients',
+    'profile',
+    'n',
+    'cmd/s',
+    'ack p50',
+    'p95',
+    'p99',
+    'max',
+    'visible p50',
+    'p95',
+    'p99',
+    'max',
+    'ack/floor',
+    'visible/coupled',
+    'errors',
+  ],
+  align: ['right', 'left'],
+  rows: result.concurrency.flatMap((level) =>
+    allNames(result).map((name) => {
+      const f = level.runners[name];
+      const r = level.ratios[name];
+      return [
+        String(level.clients),
+        label(name),
+        String(f?.samples ?? 0),
+        f ? rate(f.throughput) : '–',
+        ...quartet(f?.ack),
+        ...quartet(f?.visible),
+        times(r?.ackToFloor),
+        times(r?.visibleToCoupled),
+        errorsText(f),
+      ];
+    }),
+  ),
+});
+
+export const contentionTable = (result: BenchResult): Table => ({
+  headers: [
+    'mode',
+    'profile',
+    'attempts',
+    'ok',
+    '409',
+    '503',
+    'other',
+    'server retries',
+    'ok/s',
+    'ack p50',
+    'p95',
+    'p99',
+    'max',
+  ],
+  align: ['left', 'left'],
+  rows: result.contention.modes.flatMap((mode) =>
+    profileNames(result).map((name) => {
+      const f = mode.profiles[name];
+      return [
+        mode.mode === 'retry' ? 'no expectedVersion' : 'expectedVersion',
+        name,
+        String(f?.attempts ?? 0),
+        String(f?.successes ?? 0),
+        String(f?.conflicts ?? 0),
+        String(f?.transactionConflicts ?? 0),
+        String(f?.otherErrors ?? 0),
+        String(f?.retries ?? 0),
+        f ? rate(f.throughput) : '–',
+        ...quartet(f?.ack),
+      ];
+    }),
+  ),
+});
+
+export const historyTable = (result: BenchResult): Table => ({
+  headers: [
+    'events before',
+    'profile',
+    'n',
+    'ack p50',
+    'p95',
+    'max',
+    'visible p50',
+    'p95',
+    'max',
+    'ack/floor',
+    'ack/ack@shortest',
+  ],
+  align: ['right', 'left'],
+  rows: result.history.flatMap((entry) =>
+    allNames(result).map((name) => {
+      const f = entry.runners[name];
+      const shortest = result.history[0]?.runners[name]?.ack?.p50;
+      return [
+        String(entry.length),
+        label(name),
+        String(f?.samples ?? 0),
+        ms(f?.ack?.p50),
+        ms(f?.ack?.p95),
+        ms(f?.ack?.max),
+        ms(f?.visible?.p50),
+        ms(f?.visible?.p95),
+        ms(f?.visible?.max),
+        times(entry.ratios[name]?.ackToFloor),
+        times(f?.ack?.p50 !== undefined && shortest ? f.ack.p50 / shortest : null),
+      ];
+    }),
+  ),
+});
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+export const machineLine = (result: BenchResult): string => {
+  const m = result.machine;
+  return `${m.cpuModel} × ${m.cpus} CPUs, ${gib(m.totalMemoryBytes)}, ${m.platform} ${m.release} ${m.arch}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')} at start; commit ${m.gitCommit?.slice(0, 12) ?? 'unknown'}${m.gitDirty ? ' (with uncommitted changes)' : ''}`;
+};
+
+export const settingsLines = (result: BenchResult): string[] => {
+  const s = result.settings;
+  const profiles = s.profiles.map((p) => {
+    const source = p.eventSource;
+    if (!source) return `${p.name} (read model written with the events)`;
+    if (source.pollIntervalMs === undefined) return `${p.name} (${source.kind})`;
+    return `${p.name} (${source.kind}: poll every ${source.pollIntervalMs} ms, batch size ${source.batchSize}, batching window ${source.batchingWindowMs} ms)`;
+  });
+  return [
+    `Mode: ${result.mode}${s.quick ? ' (--quick)' : ''}; profiles: ${profiles.join('; ')}.`,
+    `Concurrency: ${s.concurrency.map((l) => `${l.clients} × ${l.commandsPerClient}`).join(', ')} (clients × commands per client); contention: ${s.contention.clients} clients × ${s.contention.attemptsPerClient} commands on one order, ${s.contention.rounds} round(s) per mode; history: ${s.history.lengths.join('/')} events, ${s.history.ordersPerLength} orders × ${s.history.commandsPerOrder} commands each; warm-up: ${s.warmupCommands} commands per profile, then ${s.warmupBurst.clients} clients × ${s.warmupBurst.commandsPerClient} commands.`,
+    `Ack latency: ${s.method.ack} Visible latency: ${s.method.visible}`,
+    `Floor: ${s.floor.available ? s.method.floor : s.floor.note}`,
+  ];
+};
+
+const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
+
+/**
+ * latest.md: ready to paste into the README. `chartDir` is where the charts are as seen from
+ * the README (the repository root), e.g. `bench/results`.
+ */
+export const markdownReport = (result: BenchResult, chartDir = ''): string =>
+  [
+    `### Benchmark results (${result.mode}${result.settings.quick ? ', quick' : ''}, ${result.startedAt.slice(0, 10)})`,
+    '',
+    `Machine: ${machineLine(result)}. Run took ${seconds(result.durationMs)}.`,
+    '',
+    ...settingsLines(result).map((line) => `- ${line}`),
+    '',
+    'Times in milliseconds. Ratios compare p50s measured in this run: `ack/floor` and `visible/floor` are the framework overhead over the plain DynamoDB calls; `ack/coupled` and `visible/coupled` compare a decoupled profile with the coupled one.',
+    '',
+    '#### One client, sequential',
+    '',
+    markdownTable(headlineTable(result)),
+    '',
+    '#### Concurrency (each client on its own orders; a decoupled client waits to see each write)',
+    '',
+    markdownTable(concurrencyTable(result)),
+    '',
+    `#### Contention (${result.contention.clients} clients on one order, ack only)`,
+    '',
+    markdownTable(contentionTable(result)),
+    '',
+    '#### History length (events in the order before the measured command)',
+    '',
+    markdownTable(historyTable(result)),
+    '',
+    `![Latency distribution](${chartDir ? `${chartDir}/` : ''}latency-distribution.svg)`,
+    '',
+    `![Latency against history length](${chartDir ? `${chartDir}/` : ''}latency-vs-history.svg)`,
+    '',
+  ].join('\n');
+
+/** What the terminal shows at the end. */
+export const terminalReport = (result: BenchResult): string =>
+  [
+    '',
+    `Machine: ${machineLine(result)}`,
+    ...settingsLines(result),
+    '',
+    'One client, sequential (ms; ratios of p50s):',
+    plainTable(headlineTable(result)),
+    '',
+    'Concurrency:',
+    plainTable(concurrencyTable(result)),
+    '',
+    `Contention (${result.contention.clients} clients on one order):`,
+    plainTable(contentionTable(result)),
+    '',
+    'History length:',
+    plainTable(historyTable(result)),
+    '',
+  ].join('\n');

@@ -1,0 +1,202 @@
+/** The shape of latest.json, and the figures derived from the raw samples. */
+import type { BenchSettings } from './settings';
+import type { ContentionCounts, ContentionMode, Samples } from './sweeps';
+import { ratio, type Summary, summarize, throughput } from './stats';
+import type { RunnerKind } from './runners';
+
+export interface Machine {
+  readonly cpuModel: string;
+  readonly cpus: number;
+  readonly totalMemoryBytes: number;
+  readonly platform: string;
+  readonly release: string;
+  readonly arch: string;
+  readonly node: string;
+  /** Load average (1, 5, 15 min) when the run started: the machine may be shared. */
+  readonly loadAverage: readonly number[];
+  readonly date: string;
+  readonly gitCommit: string | null;
+  readonly gitDirty: boolean | null;
+}
+
+export interface RunnerFigures {
+  /** Successful commands (ack samples). */
+  readonly samples: number;
+  readonly errors: number;
+  readonly errorCodes: Record<string, number>;
+  /** Wall time of this runner's turns. */
+  readonly durationMs: number;
+  /** Successful commands per second over this runner's turns. */
+  readonly throughput: number;
+  readonly ack: Summary | null;
+  readonly visible: Summary | null;
+}
+
+/** p50 ratios: profile over its floor (framework overhead), decoupled over coupled. */
+export interface ProfileRatios {
+  readonly ackToFloor: number | null;
+  readonly visibleToFloor: number | null;
+  readonly ackToCoupled: number | null;
+  readonly visibleToCoupled: number | null;
+}
+
+export interface ContentionFigures {
+  readonly attempts: number;
+  readonly successes: number;
+  readonly conflicts: number;
+  readonly transactionConflicts: number;
+  readonly otherErrors: number;
+  readonly retries: number;
+  readonly durationMs: number;
+  /** Successful commands per second. */
+  readonly throughput: number;
+  /** Latency of the successful commands. */
+  readonly ack: Summary | null;
+}
+
+export interface ProfileSetting {
+  readonly name: string;
+  readonly kind: 'coupled' | 'decoupled';
+  readonly url: string;
+  /** How the decoupled read model is fed. */
+  readonly eventSource?: {
+    readonly kind: 'local stream poller' | 'Lambda event source mapping';
+    readonly pollIntervalMs?: number;
+    readonly batchSize?: number;
+    readonly batchingWindowMs?: number;
+  };
+}
+
+export interface RunnerInfo {
+  readonly name: string;
+  readonly kind: RunnerKind;
+}
+
+export interface BenchResult {
+  readonly schemaVersion: 1;
+  readonly mode: 'local' | 'remote';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  readonly machine: Machine;
+  readonly settings: BenchSettings & {
+    readonly profiles: readonly ProfileSetting[];
+    readonly runners: readonly RunnerInfo[];
+    readonly floor: {
+      readonly available: boolean;
+      readonly tables?: object;
+      readonly note: string;
+    };
+    readonly method: {
+      readonly ack: string;
+      readonly visible: string;
+      readonly floor: string;
+      readonly interleaving: string;
+    };
+    readonly dynamoDbEndpoint?: string;
+    /** Unmeasured random pause (0..this, ms) before each round of the sequential sweeps. */
+    readonly phaseJitterMs: number;
+  };
+  /** One client, sequential commands: the cleanest comparison. */
+  readonly headline: {
+    readonly clients: number;
+    readonly runners: Record<string, RunnerFigures>;
+    readonly ratios: Record<string, ProfileRatios>;
+  };
+  readonly concurrency: readonly {
+    readonly clients: number;
+    readonly commandsPerClient: number;
+    readonly rounds: number;
+    readonly runners: Record<string, RunnerFigures>;
+    readonly ratios: Record<string, ProfileRatios>;
+  }[];
+  readonly contention: {
+    readonly clients: number;
+    readonly attemptsPerClient: number;
+    readonly rounds: number;
+    readonly modes: readonly {
+      readonly mode: ContentionMode;
+      readonly description: string;
+      readonly profiles: Record<string, ContentionFigures>;
+    }[];
+  };
+  readonly history: readonly {
+    readonly length: number;
+    readonly runners: Record<string, RunnerFigures>;
+    readonly ratios: Record<string, ProfileRatios>;
+  }[];
+  /** Stream poller counters of the local decoupled stacks at the end of the run. */
+  readonly eventSources?: Record<string, unknown>;
+  /** Every sample (ms, rounded to 0.01), for other analyses. */
+  readonly raw: {
+    readonly concurrency: readonly {
+      readonly clients: number;
+      readonly runners: Record<string, { ack: number[]; visible: number[] }>;
+    }[];
+    readonly history: readonly {
+      readonly length: number;
+      readonly runners: Record<string, { ack: number[]; visible: number[] }>;
+    }[];
+  };
+}
+
+export const figuresOf = (samples: Samples): RunnerFigures => {
+  const errors = Object.values(samples.errors).reduce((sum, n) => sum + n, 0);
+  return {
+    samples: samples.ack.length,
+    errors,
+    errorCodes: { ...samples.errors },
+    durationMs: Math.round(samples.durationMs),
+    throughput: throughput(samples.ack.length, samples.durationMs),
+    ack: summarize(samples.ack),
+    visible: summarize(samples.visible),
+  };
+};
+
+export const contentionFiguresOf = (counts: ContentionCounts): ContentionFigures => ({
+  attempts: counts.attempts,
+  successes: counts.successes,
+  conflicts: counts.conflicts,
+  transactionConflicts: counts.transactionConflicts,
+  otherErrors: counts.otherErrors,
+  retries: counts.retries,
+  durationMs: Math.round(counts.samples.durationMs),
+  throughput: throughput(counts.successes, counts.samples.durationMs),
+  ack: summarize(counts.samples.ack),
+});
+
+/** Ratios of each profile's p50s: to its floor, and (decoupled) to the coupled profile. */
+export const ratiosOf = (
+  runners: readonly RunnerInfo[],
+  figures: Record<string, RunnerFigures>,
+): Record<string, ProfileRatios> => {
+  const byKind = (kind: RunnerKind) => {
+    const runner = runners.find((r) => r.kind === kind);
+    return runner ? figures[runner.name] : undefined;
+  };
+  const coupled = byKind('coupled');
+  const out: Record<string, ProfileRatios> = {};
+  for (const runner of runners) {
+    if (runner.kind !== 'coupled' && runner.kind !== 'decoupled') continue;
+    const own = figures[runner.name];
+    const floor = byKind(runner.kind === 'coupled' ? 'floor-coupled' : 'floor-decoupled');
+    out[runner.name] = {
+      ackToFloor: ratio(own?.ack?.p50, floor?.ack?.p50),
+      visibleToFloor: ratio(own?.visible?.p50, floor?.visible?.p50),
+      ackToCoupled: runner.kind === 'coupled' ? null : ratio(own?.ack?.p50, coupled?.ack?.p50),
+      visibleToCoupled:
+        runner.kind === 'coupled' ? null : ratio(own?.visible?.p50, coupled?.visible?.p50),
+    };
+  }
+  return out;
+};
+
+const rounded = (values: readonly number[]) => values.map((v) => Math.round(v * 100) / 100);
+
+export const rawOf = (samples: Map<string, Samples>) =>
+  Object.fromEntries(
+    [...samples].map(([name, s]) => [name, { ack: rounded(s.ack), visible: rounded(s.visible) }]),
+  );
+
+export const figuresByRunner = (samples: Map<string, Samples>): Record<string, RunnerFigures> =>
+  Object.fromEntries([...samples].map(([name, s]) => [name, figuresOf(s)]));

@@ -1,0 +1,269 @@
+/**
+ * `npm run bench`: the decoupled and the coupled profile side by side, against a floor of
+ * plain DynamoDB calls measured in the same run. Local mode starts DynamoDB Local and the
+ * stacks in this process; remote mode measures deployed stacks. See docs/benchmark.md.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { LocalRuntimeError } from '../local/dynamodb-local';
+import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
+import { distributionSpec, historySpec, renderSvg } from './charts';
+import { machineInfo } from './machine';
+import { createProgress } from './progress';
+import { markdownReport, terminalReport } from './report';
+import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
+import { type Runner } from './runners';
+import { type BenchSettings, DEFAULT_SETTINGS, QUICK_SETTINGS } from './settings';
+import {
+  type ContentionMode,
+  runConcurrencyLevel,
+  runContention,
+  runHistoryLength,
+  type SweepContext,
+  warmUp,
+} from './sweeps';
+import {
+  Cleanup,
+  connectRemoteTarget,
+  runnerInfo,
+  runnersOf,
+  startLocalTarget,
+  type Target,
+} from './targets';
+
+export const METHOD = {
+  ack: 'POST /commands sent -> its answer fully received (performance.now(), keep-alive HTTP; signing, if any, happens before the clock starts).',
+  visible:
+    'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
+  floor:
+    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + row).',
+  interleaving:
+    'runners take turns within every sweep and the one that goes first rotates every round, so noise on the machine hits them alike; sequential sweeps (1 client, history) pause a random 0-250 ms (unmeasured) before each round, so commands meet the stream poller at a random point of its cycle.',
+};
+
+/** The longest poll interval measured (Lambda's event source mapping polls 4 times a second). */
+const PHASE_JITTER_MS = 250;
+
+const CONTENTION_MODES: readonly { mode: ContentionMode; description: string }[] = [
+  {
+    mode: 'retry',
+    description:
+      'no expectedVersion: the server retries lost version races (bounded), 409 when retries run out',
+  },
+  {
+    mode: 'expectedVersion',
+    description:
+      'expectedVersion = the version the client last saw: a stale one is a 409 at once; the client takes the actual version from the answer',
+  },
+];
+
+const plannedCommands = (settings: BenchSettings, runners: number, profiles: number) =>
+  (settings.warmupCommands +
+    settings.warmupBurst.clients * settings.warmupBurst.commandsPerClient) *
+    runners +
+  settings.concurrency.reduce((sum, l) => sum + l.clients * l.commandsPerClient * runners, 0) +
+  CONTENTION_MODES.length *
+    settings.contention.rounds *
+    settings.contention.clients *
+    settings.contention.attemptsPerClient *
+    profiles +
+  settings.history.lengths.length *
+    settings.history.ordersPerLength *
+    settings.history.commandsPerOrder *
+    runners;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+const runBenchmark = async (
+  args: Extract<BenchArgs, { help: false }>,
+  cleanup: Cleanup,
+): Promise<void> => {
+  const started = performance.now();
+  const startedAt = new Date();
+  const machine = machineInfo(startedAt);
+  const settings = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  const outDir = resolve(args.out);
+
+  console.log(
+    `Benchmark, ${args.target.mode} mode, ${args.quick ? '--quick (under a minute)' : 'default settings (about 3 minutes)'}; results go to ${outDir}`,
+  );
+  console.log('How it is measured:');
+  console.log(`  ack latency     = ${METHOD.ack}`);
+  console.log(`  visible latency = ${METHOD.visible}`);
+  console.log(`  floor           = ${METHOD.floor}`);
+  console.log(`  interleaving    = ${METHOD.interleaving}`);
+
+  const target: Target =
+    args.target.mode === 'local'
+      ? await startLocalTarget(cleanup)
+      : await connectRemoteTarget(args.target, cleanup);
+  console.log(
+    `Started in ${seconds(performance.now() - started)}: ${target.profileSettings.map((p) => `${p.name} ${p.url}`).join(', ')}${target.floor.available ? '' : `; ${target.floor.note}`}`,
+  );
+
+  const runners: Runner[] = runnersOf(target);
+  const info = runnerInfo(target);
+  const progress = createProgress(
+    plannedCommands(settings, runners.length, target.profiles.length),
+  );
+  cleanup.push(() => Promise.resolve(progress.stop()));
+  const ctx: SweepContext = {
+    runId: `b${Date.now().toString(36)}`,
+    settings,
+    progress,
+    phaseJitterMs: PHASE_JITTER_MS,
+  };
+
+  progress.phase('warm-up');
+  await warmUp(runners, ctx);
+
+  const concurrency = [];
+  for (const [index, level] of settings.concurrency.entries()) {
+    progress.phase(`concurrency: ${level.clients} client${level.clients === 1 ? '' : 's'}`);
+    concurrency.push(await runConcurrencyLevel(runners, level, index, ctx));
+  }
+
+  const contention = [];
+  for (const [index, { mode, description }] of CONTENTION_MODES.entries()) {
+    progress.phase(`contention: ${settings.contention.clients} clients on one order, ${mode}`);
+    const counts = await runContention(target.profiles, mode, index, ctx);
+    contention.push({
+      mode,
+      description,
+      profiles: Object.fromEntries([...counts].map(([name, c]) => [name, contentionFiguresOf(c)])),
+    });
+  }
+
+  const history = [];
+  for (const [index, length] of settings.history.lengths.entries()) {
+    progress.phase(`history ${length}: building orders`);
+    const samples = await runHistoryLength(runners, length, index, ctx, () =>
+      progress.phase(`history ${length}: measuring`),
+    );
+    history.push({ length, samples });
+  }
+  progress.stop();
+
+  const finishedAt = new Date();
+  const levels = concurrency.map(({ level, samples }) => {
+    const figures = figuresByRunner(samples);
+    return { ...level, runners: figures, ratios: ratiosOf(info, figures) };
+  });
+  const first = levels[0]!;
+  const result: BenchResult = {
+    schemaVersion: 1,
+    mode: target.mode,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    machine,
+    settings: {
+      ...settings,
+      profiles: target.profileSettings,
+      runners: info,
+      floor: target.floor,
+      method: METHOD,
+      phaseJitterMs: PHASE_JITTER_MS,
+      ...(target.dynamoDbEndpoint && { dynamoDbEndpoint: target.dynamoDbEndpoint }),
+    },
+    headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
+    concurrency: levels,
+    contention: {
+      clients: settings.contention.clients,
+      attemptsPerClient: settings.contention.attemptsPerClient,
+      rounds: settings.contention.rounds,
+      modes: contention,
+    },
+    history: history.map(({ length, samples }) => {
+      const figures = figuresByRunner(samples);
+      return { length, runners: figures, ratios: ratiosOf(info, figures) };
+    }),
+    ...(target.eventSources() && { eventSources: target.eventSources() }),
+    raw: {
+      concurrency: concurrency.map(({ level, samples }) => ({
+        clients: level.clients,
+        runners: rawOf(samples),
+      })),
+      history: history.map(({ length, samples }) => ({ length, runners: rawOf(samples) })),
+    },
+  };
+
+  await mkdir(outDir, { recursive: true });
+  const [distribution, byHistory] = [
+    await renderSvg(distributionSpec(result)),
+    await renderSvg(historySpec(result)),
+  ];
+  await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  // Chart links as seen from the README at the repository root (when the output is inside it).
+  const fromRoot = relative(resolve(__dirname, '..'), outDir).split(sep).join('/');
+  const chartDir = fromRoot.startsWith('..') || isAbsolute(fromRoot) ? '' : fromRoot;
+  await writeFile(join(outDir, 'latest.md'), markdownReport(result, chartDir));
+  await writeFile(join(outDir, 'latency-distribution.svg'), distribution);
+  await writeFile(join(outDir, 'latency-vs-history.svg'), byHistory);
+
+  console.log(terminalReport(result));
+  const failed = [...levels, ...result.history].reduce(
+    (sum, entry) => sum + Object.values(entry.runners).reduce((n, f) => n + f.errors, 0),
+    0,
+  );
+  if (failed > 0) console.log(`warning: ${failed} commands failed (see the errors column)`);
+  console.log(
+    `Wrote latest.json, latest.md, latency-distribution.svg and latency-vs-history.svg to ${outDir}`,
+  );
+  console.log(`Total duration: ${seconds(performance.now() - started)}`);
+};
+
+const main = async (): Promise<number> => {
+  let args: BenchArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}`);
+    console.error(USAGE_HINT);
+    return 2;
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+
+  // `npm run bench | head` closes stdout early: keep going (and clean up) instead of crashing.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+
+  const cleanup = new Cleanup();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error(`\n${signal}: stopping the servers and DynamoDB Local...`);
+    void cleanup.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    await runBenchmark(args, cleanup);
+    return 0;
+  } finally {
+    await cleanup.run();
+  }
+};
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`error: ${message}`);
+      if (!(error instanceof LocalRuntimeError) && error instanceof Error && error.stack) {
+        console.error(error.stack.split('\n').slice(1, 6).join('\n'));
+      }
+      process.exit(1);
+    },
+  );
+}

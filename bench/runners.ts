@@ -1,0 +1,379 @@
+/**
+ * What the sweeps drive: a runner sends one command and measures it. Profiles go through HTTP
+ * (the deployed handler code behind a gateway); the floor runners do the same DynamoDB work
+ * with the plain SDK and nothing else.
+ */
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ApiClient } from './http';
+import {
+  applyToRow,
+  type BenchCommand,
+  type EventItem,
+  eventFor,
+  type FloorRow,
+  historyEvents,
+} from './orders';
+
+export type RunnerKind = 'coupled' | 'decoupled' | 'floor-decoupled' | 'floor-coupled';
+
+export interface Outcome {
+  readonly ok: boolean;
+  /** HTTP status (0 when the request itself failed; 200 for the floor). */
+  readonly status: number;
+  /** Error code of a failed command (`VERSION_CONFLICT`, `NETWORK`...). */
+  readonly code?: string;
+  readonly version?: number;
+  /** Request sent -> answer received (floor: start -> the event is written). */
+  readonly ackMs: number;
+  /** Request sent -> the read model shows the version (when asked for and ok). */
+  readonly visibleMs?: number;
+  /** The server's retries after lost version races (`x-command-retries`). */
+  readonly retries: number;
+  /** From a 409 VERSION_CONFLICT: the aggregate's actual version. */
+  readonly actualVersion?: number;
+}
+
+export interface ExecuteOptions {
+  /** Also measure until the read model shows the new version. */
+  readonly visible: boolean;
+  readonly expectedVersion?: number;
+}
+
+export interface Runner {
+  /** `coupled`, `decoupled-250ms`, `floor-decoupled`... */
+  readonly name: string;
+  /** Short id used in aggregate ids. */
+  readonly tag: string;
+  readonly kind: RunnerKind;
+  execute(aggregateId: string, command: BenchCommand, options: ExecuteOptions): Promise<Outcome>;
+  /** Makes `aggregateId` an order with exactly `length` events (visible in the read model). */
+  prepare(aggregateId: string, length: number): Promise<void>;
+}
+
+const errorOf = (body: unknown): { code?: string; actualVersion?: number } => {
+  const error = (body as { error?: { code?: unknown; details?: { actualVersion?: unknown } } })
+    ?.error;
+  return {
+    code: typeof error?.code === 'string' ? error.code : undefined,
+    actualVersion:
+      typeof error?.details?.actualVersion === 'number' ? error.details.actualVersion : undefined,
+  };
+};
+
+/** Longest a decoupled runner keeps asking for its version before it counts an error. */
+const VISIBLE_GIVE_UP_MS = 60_000;
+
+/** Writes a whole history at once: BatchWriteItem, 25 items a call, unprocessed ones again. */
+export const batchPut = async (
+  doc: DynamoDBDocumentClient,
+  table: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> => {
+  for (let i = 0; i < items.length; i += 25) {
+    let pending: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = {
+      [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+    };
+    for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      const result = await doc.send(new BatchWriteCommand({ RequestItems: pending }));
+      pending = result.UnprocessedItems as typeof pending;
+      if (attempt > 20)
+        throw new Error(`BatchWriteItem on ${table} kept leaving items unprocessed`);
+    }
+  }
+};
+
+/** How an HTTP runner starts an order at a history length. */
+export type Seeder = (runner: HttpRunner, aggregateId: string, length: number) => Promise<void>;
+
+/**
+ * Through the API: one create, one addLine and `length - 2` changeQuantity commands (used
+ * against deployed stacks, where the bench does not write to the tables).
+ */
+export const seedThroughApi: Seeder = async (runner, aggregateId, length) => {
+  const events = historyEvents(aggregateId, length);
+  for (const [i, event] of events.entries()) {
+    const type = ({ 'order/created': 'order/create', 'order/lineAdded': 'order/addLine' } as const)[
+      event.type as 'order/created' | 'order/lineAdded'
+    ];
+    const command: BenchCommand = {
+      type: type ?? 'order/changeQuantity',
+      payload: event.payload,
+    };
+    const outcome = await runner.execute(aggregateId, command, {
+      visible: i === events.length - 1,
+    });
+    if (!outcome.ok) {
+      throw new Error(
+        `${runner.name}: building ${aggregateId} failed at version ${i + 1}: ${outcome.status} ${outcome.code ?? ''}`,
+      );
+    }
+  }
+};
+
+/**
+ * Straight into the stack's event table (the events the commands would write); the coupled
+ * stack also gets its row, the decoupled one's projector builds the row from the stream.
+ */
+export const seedThroughTables =
+  (
+    doc: DynamoDBDocumentClient,
+    tables: { eventTable: string; readModelTable: string },
+    rowOf?: (events: readonly EventItem[]) => Record<string, unknown> | undefined,
+  ): Seeder =>
+  async (runner, aggregateId, length) => {
+    const events = historyEvents(aggregateId, length);
+    await batchPut(doc, tables.eventTable, events as unknown as Record<string, unknown>[]);
+    const row = rowOf?.(events);
+    if (row) await doc.send(new PutCommand({ TableName: tables.readModelTable, Item: row }));
+    await runner.waitVisible(aggregateId, length);
+  };
+
+export class HttpRunner implements Runner {
+  constructor(
+    readonly name: string,
+    readonly tag: string,
+    readonly kind: 'coupled' | 'decoupled',
+    private readonly client: ApiClient,
+    private readonly seeder: Seeder = seedThroughApi,
+  ) {}
+
+  async execute(
+    aggregateId: string,
+    command: BenchCommand,
+    options: ExecuteOptions,
+  ): Promise<Outcome> {
+    let sentAt = performance.now();
+    try {
+      const response = await this.client.request('POST', '/commands', {
+        type: command.type,
+        aggregateId,
+        payload: command.payload,
+        ...(options.expectedVersion !== undefined && { expectedVersion: options.expectedVersion }),
+      });
+      sentAt = response.sentAt;
+      const ackMs = response.receivedAt - response.sentAt;
+      const retries = Number(response.headers.get('x-command-retries') ?? 0) || 0;
+      const expected = this.kind === 'coupled' ? 200 : 202;
+      if (response.status !== expected) {
+        return { ok: false, status: response.status, ackMs, retries, ...errorOf(response.body) };
+      }
+      const body = response.body as { version?: unknown; order?: { version?: unknown } | null };
+      const version = body?.version;
+      if (typeof version !== 'number') {
+        return { ok: false, status: response.status, code: 'BAD_RESPONSE', ackMs, retries };
+      }
+      if (!options.visible) return { ok: true, status: response.status, version, ackMs, retries };
+      if (this.kind === 'coupled') {
+        // The answer carries the fresh row: it is visible when the answer arrives.
+        const fresh = body.order?.version === version;
+        return fresh
+          ? { ok: true, status: response.status, version, ackMs, visibleMs: ackMs, retries }
+          : { ok: false, status: response.status, code: 'STALE_ROW', version, ackMs, retries };
+      }
+      const seen = await this.waitVisible(aggregateId, version, response.sentAt);
+      return seen.ok
+        ? {
+            ok: true,
+            status: response.status,
+            version,
+            ackMs,
+            visibleMs: seen.at - response.sentAt,
+            retries,
+          }
+        : { ok: false, status: seen.status, code: 'NOT_VISIBLE', version, ackMs, retries };
+    } catch (error) {
+      return {
+        ok: false,
+        status: 0,
+        code: (error as Error).name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK',
+        ackMs: performance.now() - sentAt,
+        retries: 0,
+      };
+    }
+  }
+
+  /**
+   * GET /orders/{id}?minVersion=N until it answers 200 (the server waits up to 5 s per request
+   * and answers 503 NOT_YET_CONSISTENT after that). Resolves with when the 200 arrived.
+   */
+  async waitVisible(
+    aggregateId: string,
+    version: number,
+    since = performance.now(),
+  ): Promise<{ ok: true; at: number } | { ok: false; status: number }> {
+    for (;;) {
+      const read = await this.client.request(
+        'GET',
+        `/orders/${encodeURIComponent(aggregateId)}?minVersion=${version}`,
+      );
+      if (read.status === 200) return { ok: true, at: read.receivedAt };
+      if (read.status !== 503 || read.receivedAt - since > VISIBLE_GIVE_UP_MS) {
+        return { ok: false, status: read.status };
+      }
+    }
+  }
+
+  prepare(aggregateId: string, length: number): Promise<void> {
+    return this.seeder(this, aggregateId, length);
+  }
+}
+
+export interface FloorTables {
+  readonly eventTable: string;
+  readonly readModelTable: string;
+}
+
+/** Floor events carry another aggregate type, so a deployed projector ignores them. */
+export const FLOOR_AGGREGATE_TYPE = 'bench-floor';
+
+/**
+ * The DynamoDB work of a command, with the plain SDK:
+ * - `floor-decoupled`: consistent Query of the order's events + conditional PutItem (ack);
+ *   then the projector's GetItem + conditional PutItem of the row and the query's GetItem
+ *   (visible).
+ * - `floor-coupled`: consistent Query + TransactWriteItems (event with its condition + row).
+ */
+export class FloorRunner implements Runner {
+  /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
+  private readonly rows = new Map<string, FloorRow>();
+
+  constructor(
+    readonly name: string,
+    readonly tag: string,
+    readonly kind: 'floor-decoupled' | 'floor-coupled',
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tables: FloorTables,
+    /** Rows in the sparse indexes like real rows (false against deployed tables). */
+    private readonly indexed: boolean,
+  ) {}
+
+  private async loadEvents(aggregateId: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tables.eventTable,
+          ConsistentRead: true,
+          KeyConditionExpression: '#pk = :id AND #sk > :after',
+          ExpressionAttributeNames: { '#pk': 'aggregateId', '#sk': 'version' },
+          ExpressionAttributeValues: { ':id': aggregateId, ':after': 0 },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private putEvent(event: EventItem) {
+    return {
+      TableName: this.tables.eventTable,
+      Item: event as unknown as Record<string, unknown>,
+      ConditionExpression: 'attribute_not_exists(#sk)',
+      ExpressionAttributeNames: { '#sk': 'version' },
+    };
+  }
+
+  async execute(
+    aggregateId: string,
+    command: BenchCommand,
+    options: ExecuteOptions,
+  ): Promise<Outcome> {
+    const started = performance.now();
+    try {
+      const history = await this.loadEvents(aggregateId);
+      const version = (history.at(-1)?.version as number | undefined) ?? 0;
+      const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
+      if (this.kind === 'floor-coupled') {
+        const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: this.putEvent(event) },
+              { Put: { TableName: this.tables.readModelTable, Item: row } },
+            ],
+          }),
+        );
+        this.rows.set(aggregateId, row);
+        const ms = performance.now() - started;
+        return {
+          ok: true,
+          status: 200,
+          version: event.version,
+          ackMs: ms,
+          visibleMs: ms,
+          retries: 0,
+        };
+      }
+      await this.doc.send(new PutCommand(this.putEvent(event)));
+      const ackMs = performance.now() - started;
+      if (!options.visible)
+        return { ok: true, status: 200, version: event.version, ackMs, retries: 0 };
+      // The projector: read the row, fold, store it if nobody else did meanwhile.
+      const { Item: current } = await this.doc.send(
+        new GetCommand({
+          TableName: this.tables.readModelTable,
+          Key: { id: aggregateId },
+          ConsistentRead: true,
+        }),
+      );
+      const previous = current as FloorRow | undefined;
+      const row = applyToRow(previous, event, this.indexed);
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.readModelTable,
+          Item: row,
+          ...(previous === undefined
+            ? { ConditionExpression: 'attribute_not_exists(id)' }
+            : {
+                ConditionExpression: 'version = :previous',
+                ExpressionAttributeValues: { ':previous': previous.version },
+              }),
+        }),
+      );
+      // The query: read the row.
+      await this.doc.send(
+        new GetCommand({
+          TableName: this.tables.readModelTable,
+          Key: { id: aggregateId },
+          ConsistentRead: true,
+        }),
+      );
+      const visibleMs = performance.now() - started;
+      return { ok: true, status: 200, version: event.version, ackMs, visibleMs, retries: 0 };
+    } catch (error) {
+      return {
+        ok: false,
+        status: 0,
+        code: (error as Error).name,
+        ackMs: performance.now() - started,
+        retries: 0,
+      };
+    }
+  }
+
+  async prepare(aggregateId: string, length: number): Promise<void> {
+    const events = historyEvents(aggregateId, length, FLOOR_AGGREGATE_TYPE);
+    await batchPut(
+      this.doc,
+      this.tables.eventTable,
+      events as unknown as Record<string, unknown>[],
+    );
+    let row: FloorRow | undefined;
+    for (const event of events) row = applyToRow(row, event, this.indexed);
+    if (row) {
+      await this.doc.send(new PutCommand({ TableName: this.tables.readModelTable, Item: row }));
+      this.rows.set(aggregateId, row);
+    }
+  }
+}

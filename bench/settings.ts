@@ -1,0 +1,79 @@
+/** How much the benchmark measures: the default run (about 3 minutes) and `--quick` (under 1). */
+
+export interface ConcurrencyLevel {
+  /** Clients running at once, each on its own orders. */
+  readonly clients: number;
+  /** Commands each client sends (and, in decoupled profiles, waits to see). */
+  readonly commandsPerClient: number;
+  /**
+   * The profiles take turns `rounds` times per level, each turn `commandsPerClient / rounds`
+   * commands per client, so noise hits every profile alike.
+   */
+  readonly rounds: number;
+}
+
+export interface BenchSettings {
+  readonly quick: boolean;
+  /** Unrecorded commands per profile (and floor) before anything is measured. */
+  readonly warmupCommands: number;
+  /** Then an unrecorded burst per profile (and floor): clients x commands per client. */
+  readonly warmupBurst: { readonly clients: number; readonly commandsPerClient: number };
+  /** A client starts a new order after this many commands (create, 3 x addLine, changeQuantity...). */
+  readonly commandsPerOrder: number;
+  readonly concurrency: readonly ConcurrencyLevel[];
+  readonly contention: {
+    /** Clients writing to one order at once. */
+    readonly clients: number;
+    /** Commands each client sends per round. */
+    readonly attemptsPerClient: number;
+    /** Rounds per mode and profile, each on a fresh order. */
+    readonly rounds: number;
+  };
+  readonly history: {
+    /** Events already in the order before the measured commands. */
+    readonly lengths: readonly number[];
+    /** Orders built per length and profile. */
+    readonly ordersPerLength: number;
+    /** Measured commands per order (the history grows by one with each). */
+    readonly commandsPerOrder: number;
+  };
+}
+
+export const DEFAULT_SETTINGS: BenchSettings = {
+  quick: false,
+  warmupCommands: 10,
+  warmupBurst: { clients: 16, commandsPerClient: 10 },
+  commandsPerOrder: 10,
+  concurrency: [
+    { clients: 1, commandsPerClient: 100, rounds: 100 },
+    { clients: 4, commandsPerClient: 24, rounds: 6 },
+    { clients: 16, commandsPerClient: 8, rounds: 2 },
+    { clients: 64, commandsPerClient: 5, rounds: 2 },
+  ],
+  contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
+  history: { lengths: [10, 100, 1000], ordersPerLength: 5, commandsPerOrder: 5 },
+};
+
+export const QUICK_SETTINGS: BenchSettings = {
+  quick: true,
+  warmupCommands: 3,
+  warmupBurst: { clients: 8, commandsPerClient: 3 },
+  commandsPerOrder: 10,
+  concurrency: [
+    { clients: 1, commandsPerClient: 10, rounds: 10 },
+    { clients: 4, commandsPerClient: 3, rounds: 2 },
+    { clients: 16, commandsPerClient: 2, rounds: 1 },
+    { clients: 64, commandsPerClient: 1, rounds: 1 },
+  ],
+  contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
+  history: { lengths: [10, 100, 300], ordersPerLength: 2, commandsPerOrder: 2 },
+};
+
+/** Commands per client per turn at a level (the last turn takes the remainder). */
+export const turnSizes = (level: ConcurrencyLevel): number[] => {
+  const rounds = Math.max(1, Math.min(level.rounds, level.commandsPerClient));
+  const base = Math.floor(level.commandsPerClient / rounds);
+  return Array.from({ length: rounds }, (_, i) =>
+    i === rounds - 1 ? level.commandsPerClient - base * (rounds - 1) : base,
+  );
+};

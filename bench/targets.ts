@@ -1,0 +1,281 @@
+/**
+ * What is measured: the local stacks (one DynamoDB Local, two runtimes) or the deployed ones;
+ * with the floor runners on tables of the same DynamoDB.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { projectEvents, rowFor } from '../lambdas/core/projection';
+import { orderProjection } from '../lambdas/domain/order';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
+import { startLocalRuntime } from '../local/runtime';
+import { ensureTables } from '../local/tables';
+import type { RemoteTarget } from './args';
+import { ApiClient, createSigV4Signer } from './http';
+import type { EventItem } from './orders';
+import type { ProfileSetting, RunnerInfo } from './results';
+import { FloorRunner, HttpRunner, type Runner, seedThroughApi, seedThroughTables } from './runners';
+
+export interface Target {
+  readonly mode: 'local' | 'remote';
+  readonly profiles: readonly HttpRunner[];
+  readonly floors: readonly FloorRunner[];
+  readonly profileSettings: readonly ProfileSetting[];
+  readonly floor: { available: boolean; tables?: object; note: string };
+  readonly dynamoDbEndpoint?: string;
+  /** Counters of the local stream pollers (local mode). */
+  eventSources(): Record<string, unknown> | undefined;
+}
+
+export const runnersOf = (target: Target): Runner[] => [...target.profiles, ...target.floors];
+
+export const runnerInfo = (target: Target): RunnerInfo[] =>
+  runnersOf(target).map((r) => ({ name: r.name, kind: r.kind }));
+
+/** Stops what was started, newest first; safe to call more than once. */
+export class Cleanup {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  push(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      await step().catch((error: unknown) =>
+        console.error(`warning: cleanup step failed: ${(error as Error).message}`),
+      );
+    }
+  }
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export const FLOOR_TABLES = {
+  decoupled: {
+    eventTable: 'bench-floor-decoupled-events',
+    readModelTable: 'bench-floor-decoupled-orders',
+  },
+  coupled: {
+    eventTable: 'bench-floor-coupled-events',
+    readModelTable: 'bench-floor-coupled-orders',
+  },
+} as const;
+
+/** The coupled stack's row for a seeded history, built by the order projection itself. */
+const orderRow = (events: readonly EventItem[]) => {
+  const view = projectEvents(orderProjection, events);
+  return view ? (rowFor(orderProjection, view) as unknown as Record<string, unknown>) : undefined;
+};
+
+/**
+ * One DynamoDB Local; runtime A serves both stacks (stream poll every 250 ms, like Lambda's
+ * event source mapping), runtime B a second decoupled stack polling every 10 ms.
+ */
+export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
+  const dynamo = await startDynamoDbLocal();
+  // Last resort if the process dies without running the cleanup (an uncaught error): no
+  // DynamoDB Local is left behind.
+  const killOnExit = () => {
+    if (dynamo.pid === undefined) return;
+    try {
+      process.kill(dynamo.pid, 'SIGKILL');
+    } catch {
+      // already stopped
+    }
+  };
+  process.once('exit', killOnExit);
+  cleanup.push(() => Promise.resolve(process.off('exit', killOnExit)));
+  cleanup.push(() => dynamo.stop());
+  const endpoint = dynamo.endpoint;
+  const common = {
+    dynamoDbEndpoint: endpoint,
+    quiet: true,
+    handlerLogLevel: 'ERROR' as const,
+    log: () => undefined,
+  };
+  const slow = await startLocalRuntime({
+    ...common,
+    decoupledPort: 0,
+    coupledPort: 0,
+    tablePrefix: 'bench',
+    poller: { pollIntervalMs: 250 },
+  });
+  cleanup.push(() => slow.stop());
+  const fast = await startLocalRuntime({
+    ...common,
+    stacks: ['decoupled'],
+    decoupledPort: 0,
+    tablePrefix: 'bench-fast',
+    poller: { pollIntervalMs: 10 },
+  });
+  cleanup.push(() => fast.stop());
+
+  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  cleanup.push(() => Promise.resolve(doc.destroy()));
+  // The floor tables are defined like each stack's: the decoupled event table has a stream.
+  await ensureTables(client, FLOOR_TABLES.decoupled, { stream: true });
+  await ensureTables(client, FLOOR_TABLES.coupled, { stream: false });
+
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the local runtime did not provide ${what}`);
+    return value;
+  };
+  const slowTables = slow.tables;
+  const coupledTables = need(slowTables.coupled, 'the coupled tables');
+  const decoupledTables = need(slowTables.decoupled, 'the decoupled tables');
+  const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
+  const profiles = [
+    new HttpRunner(
+      'coupled',
+      'cp',
+      'coupled',
+      new ApiClient(need(slow.coupledUrl, 'a coupled URL')),
+      seedThroughTables(doc, coupledTables, orderRow),
+    ),
+    new HttpRunner(
+      'decoupled-250ms',
+      'd250',
+      'decoupled',
+      new ApiClient(need(slow.decoupledUrl, 'a decoupled URL')),
+      seedThroughTables(doc, decoupledTables),
+    ),
+    new HttpRunner(
+      'decoupled-10ms',
+      'd10',
+      'decoupled',
+      new ApiClient(need(fast.decoupledUrl, 'a decoupled URL')),
+      seedThroughTables(doc, fastTables),
+    ),
+  ];
+  const floors = [
+    new FloorRunner('floor-decoupled', 'fd', 'floor-decoupled', doc, FLOOR_TABLES.decoupled, true),
+    new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, true),
+  ];
+  const eventSource = (
+    settings: { pollIntervalMs: number; batchSize: number; batchingWindowMs: number } | undefined,
+  ) => ({
+    kind: 'local stream poller' as const,
+    pollIntervalMs: settings?.pollIntervalMs,
+    batchSize: settings?.batchSize,
+    batchingWindowMs: settings?.batchingWindowMs,
+  });
+  return {
+    mode: 'local',
+    profiles,
+    floors,
+    profileSettings: [
+      { name: 'coupled', kind: 'coupled', url: slow.coupledUrl! },
+      {
+        name: 'decoupled-250ms',
+        kind: 'decoupled',
+        url: slow.decoupledUrl!,
+        eventSource: eventSource(slow.poller?.settings),
+      },
+      {
+        name: 'decoupled-10ms',
+        kind: 'decoupled',
+        url: fast.decoupledUrl!,
+        eventSource: eventSource(fast.poller?.settings),
+      },
+    ],
+    floor: {
+      available: true,
+      tables: FLOOR_TABLES,
+      note: 'separate floor tables on the same DynamoDB Local, defined like the stacks’ tables',
+    },
+    dynamoDbEndpoint: endpoint,
+    eventSources: () => ({
+      'decoupled-250ms': slow.poller?.stats(),
+      'decoupled-10ms': fast.poller?.stats(),
+    }),
+  };
+};
+
+/** The deployed stacks; the floor on their tables when the outputs name them. */
+export const connectRemoteTarget = async (
+  target: RemoteTarget,
+  cleanup: Cleanup,
+): Promise<Target> => {
+  const credentials = defaultProvider();
+  let signer;
+  if (target.sign) {
+    try {
+      await credentials();
+    } catch (error) {
+      throw new Error(
+        `no AWS credentials to sign with (${(error as Error).message}); configure them or pass --no-sign for an API deployed with -c openApi=true`,
+      );
+    }
+    signer = createSigV4Signer({ region: target.region!, credentials });
+  }
+  const profiles = [
+    new HttpRunner(
+      'coupled',
+      'cp',
+      'coupled',
+      new ApiClient(target.coupled.url, signer),
+      seedThroughApi,
+    ),
+    new HttpRunner(
+      'decoupled',
+      'dc',
+      'decoupled',
+      new ApiClient(target.decoupled.url, signer),
+      seedThroughApi,
+    ),
+  ];
+  const floors: FloorRunner[] = [];
+  const notes: string[] = [];
+  if (target.region === undefined) {
+    notes.push('no region (give --region) for the floor’s DynamoDB client');
+  } else {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ region: target.region, credentials }),
+      { marshallOptions: { removeUndefinedValues: true } },
+    );
+    cleanup.push(() => Promise.resolve(doc.destroy()));
+    for (const kind of ['decoupled', 'coupled'] as const) {
+      const { eventTable, readModelTable } = target[kind];
+      if (eventTable && readModelTable) {
+        floors.push(
+          new FloorRunner(
+            `floor-${kind}`,
+            `f${kind[0]}`,
+            `floor-${kind}`,
+            doc,
+            { eventTable, readModelTable },
+            false,
+          ),
+        );
+      } else {
+        notes.push(`no EventTableName/ReadModelTableName for the ${kind} stack (use --outputs)`);
+      }
+    }
+  }
+  return {
+    mode: 'remote',
+    profiles,
+    floors,
+    profileSettings: [
+      { name: 'coupled', kind: 'coupled', url: target.coupled.url },
+      {
+        name: 'decoupled',
+        kind: 'decoupled',
+        url: target.decoupled.url,
+        eventSource: { kind: 'Lambda event source mapping' },
+      },
+    ],
+    floor: {
+      available: floors.length > 0,
+      note:
+        notes.length > 0
+          ? `floor ${floors.length > 0 ? 'partly ' : ''}skipped: ${notes.join('; ')}`
+          : 'floor items (aggregate type bench-floor, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
+    },
+    eventSources: () => undefined,
+  };
+};
