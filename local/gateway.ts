@@ -132,19 +132,17 @@ export const toHttpApiEvent = (
  * (cookies become Set-Cookie headers, base64 bodies are decoded); anything else is a 200 JSON.
  */
 export const writeHandlerResult = (response: ServerResponse, result: APIGatewayProxyResultV2) => {
-  const structured: APIGatewayProxyStructuredResultV2 =
-    typeof result === 'object' && result !== null && 'statusCode' in result
-      ? result
-      : { statusCode: 200, body: typeof result === 'string' ? result : JSON.stringify(result) };
+  const isStructured = typeof result === 'object' && result !== null && 'statusCode' in result;
+  const structured: APIGatewayProxyStructuredResultV2 = isStructured
+    ? result
+    : { statusCode: 200, body: typeof result === 'string' ? result : JSON.stringify(result) };
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(structured.headers ?? {})) {
     headers[name.toLowerCase()] = String(value);
   }
   if (structured.cookies && structured.cookies.length > 0)
     headers['set-cookie'] = structured.cookies;
-  if (!('statusCode' in (result as object)) && !headers['content-type']) {
-    headers['content-type'] = 'application/json';
-  }
+  if (!isStructured) headers['content-type'] = 'application/json';
   const body = structured.body ?? '';
   const bytes = structured.isBase64Encoded
     ? Buffer.from(body, 'base64')
