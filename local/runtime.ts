@@ -100,6 +100,7 @@ export const startLocalRuntime = async (
   const stopAll = async () => {
     for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
   };
+  let client: DynamoDBClient | undefined;
   try {
     let dynamo: RunningDynamoDbLocal | undefined;
     if (!options.dynamoDbEndpoint) {
@@ -107,7 +108,7 @@ export const startLocalRuntime = async (
       cleanup.push(() => dynamo!.stop());
     }
     const endpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
-    const client = new DynamoDBClient({
+    client = new DynamoDBClient({
       endpoint,
       region: 'local',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
@@ -195,6 +196,7 @@ export const startLocalRuntime = async (
       stop: stopAll,
     };
   } catch (error) {
+    client?.destroy();
     await stopAll();
     throw error;
   }
