@@ -4,7 +4,7 @@
  * directory, and no process left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -187,7 +187,8 @@ describe('both stacks on the shared DynamoDB Local', () => {
         }),
       );
       const deadline = Date.now() + 10_000;
-      while (!existsSync(failures) && Date.now() < deadline) {
+      // The counter moves once the line is written (the file exists a moment earlier).
+      while (poisoned.poller!.stats().failedRecords < 1 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
       }
       const lines = readFileSync(failures, 'utf8').trim().split('\n');
