@@ -11,7 +11,7 @@ import {
   type LocalRuntimeOptions,
   startLocalRuntime,
 } from './runtime';
-import { POLLER_DEFAULTS, StreamPollerError } from './stream-poller';
+import { POLLER_DEFAULTS, POLLER_LIMITS, StreamPollerError } from './stream-poller';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -104,11 +104,23 @@ export const parseCli = (
       quiet: parsed.quiet ?? false,
       handlerLogLevel: logLevel as HandlerLogLevel | undefined,
       poller: {
-        pollIntervalMs: integer('poll-interval', parsed['poll-interval'], 1, 60_000),
-        batchSize: integer('batch-size', parsed['batch-size'], 1, 10_000),
-        batchingWindowMs: integer('batching-window', parsed['batching-window'], 0, 300_000),
-        maxRetries: integer('max-retries', parsed['max-retries'], -1, 10_000),
-        maxRecordAgeSeconds: integer('max-record-age', parsed['max-record-age'], -1, 604_800),
+        pollIntervalMs: integer(
+          'poll-interval',
+          parsed['poll-interval'],
+          ...POLLER_LIMITS.pollIntervalMs,
+        ),
+        batchSize: integer('batch-size', parsed['batch-size'], ...POLLER_LIMITS.batchSize),
+        batchingWindowMs: integer(
+          'batching-window',
+          parsed['batching-window'],
+          ...POLLER_LIMITS.batchingWindowMs,
+        ),
+        maxRetries: integer('max-retries', parsed['max-retries'], ...POLLER_LIMITS.maxRetries),
+        maxRecordAgeSeconds: integer(
+          'max-record-age',
+          parsed['max-record-age'],
+          ...POLLER_LIMITS.maxRecordAgeSeconds,
+        ),
         bisectOnError: parsed.bisect,
         onFailureFile: parsed['on-failure-file'] ?? '.local-data/failed-records.jsonl',
       },

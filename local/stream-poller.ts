@@ -70,6 +70,15 @@ export const POLLER_DEFAULTS = {
   startingPosition: 'TRIM_HORIZON',
 } as const satisfies Required<Omit<StreamPollerOptions, 'onFailureFile'>>;
 
+/** The accepted range of each numeric setting (inclusive), shared with the CLI's flags. */
+export const POLLER_LIMITS = {
+  pollIntervalMs: [1, 60_000],
+  batchSize: [1, 10_000],
+  batchingWindowMs: [0, 300_000],
+  maxRetries: [-1, 10_000],
+  maxRecordAgeSeconds: [-1, 604_800],
+} as const satisfies Record<string, readonly [number, number]>;
+
 export interface PollerLog {
   info(message: string, extra?: Record<string, unknown>): void;
   warn(message: string, extra?: Record<string, unknown>): void;
@@ -473,16 +482,11 @@ function withoutUndefined<T extends object>(value: T): Partial<T> {
 
 function validate(settings: Required<Omit<StreamPollerOptions, 'onFailureFile'>>) {
   const problems: string[] = [];
-  const integer = (name: keyof typeof settings, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const value = settings[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+  for (const [name, [min, max]] of Object.entries(POLLER_LIMITS)) {
+    const value = settings[name as keyof typeof POLLER_LIMITS];
+    if (!Number.isInteger(value) || value < min || value > max)
       problems.push(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
-  };
-  integer('pollIntervalMs', 1);
-  integer('batchSize', 1, 10_000);
-  integer('batchingWindowMs', 0, 300_000);
-  integer('maxRetries', -1, 10_000);
-  integer('maxRecordAgeSeconds', -1, 604_800);
+  }
   if (!['TRIM_HORIZON', 'LATEST'].includes(settings.startingPosition))
     problems.push(`startingPosition must be TRIM_HORIZON or LATEST`);
   if (problems.length > 0)
