@@ -29,6 +29,15 @@ const colorScale = (names: readonly string[]) => {
   };
 };
 
+/** The colour channel both charts share: one colour per runner, in the run's order. */
+const seriesColor = (result: BenchResult) => ({
+  field: 'series',
+  type: 'nominal' as const,
+  title: null,
+  scale: colorScale(result.settings.runners.map((r) => r.name)),
+  legend: { labelLimit: 240 },
+});
+
 /** A log-scale domain around the values, a little wider on both sides. */
 export const logDomain = (values: readonly number[]): [number, number] => {
   const positive = values.filter((v) => v > 0);
@@ -124,13 +133,7 @@ export const distributionSpec = (result: BenchResult): TopLevelSpec => {
           title: 'share of commands ≤ x',
           scale: { domain: [0, 1] },
         },
-        color: {
-          field: 'series',
-          type: 'nominal',
-          title: null,
-          scale: colorScale(result.settings.runners.map((r) => r.name)),
-          legend: { labelLimit: 240 },
-        },
+        color: seriesColor(result),
         strokeDash: {
           field: 'floor',
           type: 'nominal',
@@ -201,13 +204,7 @@ export const historySpec = (result: BenchResult): TopLevelSpec => {
           scale: { type: 'log', nice: false, domain: logDomain(values.map((v) => v.ms)) },
           title: 'latency (ms, log scale)',
         },
-        color: {
-          field: 'series',
-          type: 'nominal',
-          title: null,
-          scale: colorScale(result.settings.runners.map((r) => r.name)),
-          legend: { labelLimit: 240 },
-        },
+        color: seriesColor(result),
         strokeDash: {
           field: 'stat',
           type: 'nominal',
