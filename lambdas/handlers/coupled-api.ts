@@ -28,7 +28,8 @@ export const visibleOrder = (view: OrderView | null): OrderView | null =>
   view === null || orderProjection.isDeleted(view) ? null : view;
 
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
-  const routes = createQueryRoutes(deps);
+  // The row is written with its events: `?minVersion` never needs to wait here.
+  const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
   return withHttpEdge(deps, async (event, correlationId) => {
     if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
     const { input, context } = readCommand(event, correlationId, deps);

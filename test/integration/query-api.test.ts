@@ -2,11 +2,17 @@
  * The GET routes (shared by both profiles) on DynamoDB Local. Data is written through the
  * coupled handler, whose read model is fresh when it answers.
  */
-import { coupledHandlerFromEnv, queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
+import {
+  commandHandlerFromEnv,
+  coupledHandlerFromEnv,
+  queryHandlerFromEnv,
+} from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import type { OrderView } from '../../lambdas/domain/order';
+import { orderProjection, type OrderView } from '../../lambdas/domain/order';
+import { createProjector } from '../../lambdas/core/projector';
+import { silentLog } from '../../lambdas/core/log';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
@@ -84,41 +90,106 @@ describe('GET /orders/{id}', () => {
       200,
     );
   });
-  test('?minVersion waits, bounded, and says clearly when the version was not reached', async () => {
-    const waiting = createQueryApiHandler({
+  /** A query handler whose row reads are counted, over this suite's tables. */
+  const countingHandler = (options: { rowsWrittenWithEvents?: boolean } = {}) => {
+    const rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+    const counted = { reads: 0 };
+    const get = rows.get.bind(rows);
+    rows.get = (rowId: string) => {
+      counted.reads++;
+      return get(rowId);
+    };
+    const handler = createQueryApiHandler({
       logger: testLogger('query'),
-      rows: new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable),
+      rows,
       events: new DynamoDbEventStore(tables.doc, tables.eventTable),
       minVersionWaitMs: 150,
+      ...options,
     });
-    const started = Date.now();
-    const result = await waiting(
-      httpEvent({
-        routeKey: 'GET /orders/{id}',
-        pathParameters: { id: id(0) },
-        query: { minVersion: '9' },
+    const getOrder = (orderId: string, minVersion: string) =>
+      handler(
+        httpEvent({
+          routeKey: 'GET /orders/{id}',
+          pathParameters: { id: orderId },
+          query: { minVersion },
+        }),
+      );
+    return { getOrder, counted };
+  };
+
+  test('?minVersion on an order without events is 404 at once, without waiting', async () => {
+    const { getOrder, counted } = countingHandler();
+    const result = await getOrder('never-created', '1');
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect(counted.reads).toBe(1);
+  });
+  test('?minVersion above the event log is a 404 naming the latest version, without waiting', async () => {
+    const { getOrder, counted } = countingHandler();
+    const result = await getOrder(id(0), '9');
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({
+      error: { code: 'NOT_FOUND', details: { id: id(0), minVersion: 9, latestVersion: 2 } },
+    });
+    expect(counted.reads).toBe(1);
+  });
+  test('coupled profile: a row behind ?minVersion means no such version, never a wait', async () => {
+    const { getOrder, counted } = countingHandler({ rowsWrittenWithEvents: true });
+    expect(bodyOf(await getOrder(id(0), '3'))).toMatchObject({
+      error: { code: 'NOT_FOUND', details: { minVersion: 3, latestVersion: 2 } },
+    });
+    expect((await getOrder('never-created', '1')).statusCode).toBe(404);
+    expect(counted.reads).toBe(2);
+  });
+  test('?minVersion waits, bounded, when the event exists and the row lags', async () => {
+    // An event written without its row (as when the projector is behind).
+    const lagging = `lag-${process.pid}`;
+    const decoupled = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+    await decoupled(
+      command({
+        type: 'order/create',
+        aggregateId: lagging,
+        payload: { customerId: `${customer}-lagging`, currency: 'EUR' },
       }),
     );
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    const { getOrder } = countingHandler();
+    const result = await getOrder(lagging, '1');
     expect(result.statusCode).toBe(503);
     expect(result.headers?.['retry-after']).toBe('1');
     expect(bodyOf(result)).toMatchObject({
-      error: { code: 'NOT_YET_CONSISTENT', details: { minVersion: 9, currentVersion: 2 } },
+      error: {
+        code: 'NOT_YET_CONSISTENT',
+        details: { minVersion: 1, currentVersion: 0, latestVersion: 1 },
+      },
     });
+    expect(
+      (bodyOf(result) as { error: { details: { waitedMs: number } } }).error.details.waitedMs,
+    ).toBeGreaterThanOrEqual(150);
   });
-  test('?minVersion sees a version that arrives while it waits', async () => {
-    const pending = get('GET /orders/{id}', { id: id(1) }, { minVersion: '3' });
-    await new Promise((r) => setTimeout(r, 50));
-    await send(
+  test('?minVersion sees the row that the projector writes while it waits', async () => {
+    const lagging = `lag2-${process.pid}`;
+    const decoupled = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+    await decoupled(
       command({
-        type: 'order/changeQuantity',
-        aggregateId: id(1),
-        payload: { lineId: 'a', quantity: 3 },
+        type: 'order/create',
+        aggregateId: lagging,
+        payload: { customerId: `${customer}-lagging`, currency: 'EUR' },
       }),
     );
+    const pending = get('GET /orders/{id}', { id: lagging }, { minVersion: '1' });
+    await new Promise((r) => setTimeout(r, 50));
+    const store = new DynamoDbEventStore(tables.doc, tables.eventTable);
+    const project = createProjector({
+      projection: orderProjection,
+      rows: new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable),
+      events: store,
+      log: silentLog,
+    });
+    const [created] = await store.load(lagging);
+    await project([{ id: '1', event: created! }]);
     const result = await pending;
     expect(result.statusCode).toBe(200);
-    expect(bodyOf(result)).toMatchObject({ version: 3, total: 60 });
+    expect(bodyOf(result)).toMatchObject({ id: lagging, version: 1, status: 'draft' });
   });
 });
 
