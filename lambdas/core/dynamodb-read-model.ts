@@ -6,31 +6,33 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { AppError } from './errors';
+import { decodeListCursor, encodeListCursor, type ListIdentity } from './cursor';
 import type { TransactItem } from './dynamodb-event-store';
 import { type ProjectedView, type ReadModelRow, StaleRowError } from './projection';
+import type { IndexDefinition, KeyAttribute } from './schema';
 
 export interface RowPage<View> {
   readonly items: View[];
   readonly nextCursor: string | null;
 }
 
-const encodeCursor = (key: Record<string, unknown>) =>
-  Buffer.from(JSON.stringify(key)).toString('base64url');
+/** Every read-model table is keyed by `id` (see `get`); it is part of every index's key too. */
+const ROW_KEY: KeyAttribute = { name: 'id', type: 'S' };
 
-const decodeCursor = (cursor: string): Record<string, unknown> => {
-  try {
-    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (key && typeof key === 'object' && !Array.isArray(key))
-      return key as Record<string, unknown>;
-  } catch {
-    // fall through to the 400 below
-  }
-  throw new AppError(
-    'INVALID_CURSOR',
-    'The cursor is malformed; pass nextCursor as it was returned',
-  );
-};
+/**
+ * Most rows one list request examines before it answers (a filter can make many rows examined
+ * for few returned). When it is reached the page may be short, even empty, and carries a cursor.
+ */
+export const DEFAULT_MAX_ROWS_EXAMINED = 500;
+/** Rows read per Query while filtering: more than a page, fewer than DynamoDB's 1 MB per call. */
+const FILTERED_BATCH = 50;
+
+export interface IndexQueryOptions {
+  readonly limit: number;
+  readonly cursor?: string;
+  readonly filter?: { readonly name: string; readonly value: string };
+  readonly maxRowsExamined?: number;
+}
 
 export class DynamoDbReadModel<View extends ProjectedView> {
   constructor(
@@ -71,34 +73,62 @@ export class DynamoDbReadModel<View extends ProjectedView> {
     return { Put: { TableName: this.tableName, Item: row } };
   }
 
-  /** Newest first, through a sparse index: a Query, never a Scan. */
+  /**
+   * One page of `limit` rows of one index partition, newest first: a Query, never a Scan.
+   * With a filter, Query's `Limit` counts rows examined, not rows matched, so Queries are
+   * repeated until `limit` rows match, the partition ends, or `maxRowsExamined` rows were read.
+   * One row more than asked is read ahead, so the last page says `nextCursor: null` exactly
+   * when nothing follows. The cursor resumes right after the last row returned (or, when the
+   * examination cap stopped the page, after the last row examined).
+   */
   async queryIndex(
-    indexName: string,
-    key: { name: string; value: string },
-    options: { limit: number; cursor?: string; filter?: { name: string; value: string } },
+    index: IndexDefinition,
+    partitionValue: string,
+    options: IndexQueryOptions,
   ): Promise<RowPage<View>> {
-    const page = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#k = :k',
-        ...(options.filter && { FilterExpression: '#f = :f' }),
-        ExpressionAttributeNames: {
-          '#k': key.name,
-          ...(options.filter && { '#f': options.filter.name }),
-        },
-        ExpressionAttributeValues: {
-          ':k': key.value,
-          ...(options.filter && { ':f': options.filter.value }),
-        },
-        ScanIndexForward: false,
-        Limit: options.limit,
-        ...(options.cursor && { ExclusiveStartKey: decodeCursor(options.cursor) }),
-      }),
-    );
-    return {
-      items: (page.Items ?? []) as View[],
-      nextCursor: page.LastEvaluatedKey ? encodeCursor(page.LastEvaluatedKey) : null,
-    };
+    const list: ListIdentity = { tableKey: ROW_KEY, index, partitionValue, filter: options.filter };
+    const cap = Math.max(1, options.maxRowsExamined ?? DEFAULT_MAX_ROWS_EXAMINED);
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined =
+      options.cursor === undefined ? undefined : decodeListCursor(options.cursor, list);
+    let examined = 0;
+    for (;;) {
+      const wanted = options.limit + 1 - items.length;
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.indexName,
+          KeyConditionExpression: '#k = :k',
+          ...(options.filter && { FilterExpression: '#f = :f' }),
+          ExpressionAttributeNames: {
+            '#k': index.partitionKey.name,
+            ...(options.filter && { '#f': options.filter.name }),
+          },
+          ExpressionAttributeValues: {
+            ':k': partitionValue,
+            ...(options.filter && { ':f': options.filter.value }),
+          },
+          ScanIndexForward: false,
+          Limit: Math.min(
+            cap - examined,
+            options.filter ? Math.max(wanted, FILTERED_BATCH) : wanted,
+          ),
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      examined += page.ScannedCount ?? page.Items?.length ?? 0;
+      startKey = page.LastEvaluatedKey;
+      if (items.length > options.limit) {
+        const returned = items.slice(0, options.limit);
+        return {
+          items: returned as View[],
+          nextCursor: encodeListCursor(list, returned.at(-1)!),
+        };
+      }
+      if (!startKey) return { items: items as View[], nextCursor: null };
+      if (examined >= cap)
+        return { items: items as View[], nextCursor: encodeListCursor(list, startKey) };
+    }
   }
 }

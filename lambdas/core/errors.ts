@@ -10,7 +10,11 @@ export const ERROR_CATALOGUE = {
     description: 'A field is missing or invalid; `details.issues` names each field and why.',
   },
   UNKNOWN_COMMAND_TYPE: { status: 400, description: 'No aggregate handles this command type.' },
-  INVALID_CURSOR: { status: 400, description: 'The pagination cursor is malformed.' },
+  INVALID_CURSOR: {
+    status: 400,
+    description:
+      'The `cursor` is not one this API issued for this list (malformed, edited, or from another list).',
+  },
   NOT_FOUND: { status: 404, description: 'The aggregate, order or version does not exist.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the method and path.' },
   ALREADY_EXISTS: { status: 409, description: 'A create command targets an existing aggregate.' },
