@@ -94,9 +94,9 @@ export const decodeListCursor = (cursor: string, list: ListIdentity): Record<str
   if (!decoded || typeof decoded !== 'object' || Array.isArray(decoded))
     throw invalid('The cursor is malformed');
   const fields = decoded as Record<string, unknown>;
+  if (fields.v !== FORMAT) throw invalid('The cursor is malformed or from an older version');
   const filter = list.filter ? { [list.filter.name]: list.filter.value } : null;
   if (
-    fields.v !== FORMAT ||
     fields.index !== list.index.indexName ||
     fields.partition !== list.partitionValue ||
     JSON.stringify(fields.filter) !== JSON.stringify(filter)
