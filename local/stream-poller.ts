@@ -3,17 +3,33 @@
  * Streams API and invokes a handler with the event Lambda would send, with the same settings
  * and the same failure semantics as Lambda's DynamoDB event source mapping:
  *
- * - every shard is read, new shards as they appear, a child only after its parent is done;
- *   records of one shard are delivered in order, one batch at a time;
- * - a `batchItemFailures` response checkpoints the records before the first one it names and
+ * - every shard is read, new shards as they appear, a child only after its parent was read to
+ *   its end; records of one shard are delivered in order, one batch at a time;
+ * - a batch is gathered from several `GetRecords` pages when needed (a page holds at most 1000
+ *   records, a batch up to 10,000); a full page means more is waiting, so it is read at once;
+ * - every Streams call survives transient errors (DynamoDB Local restarting, throttling) with a
+ *   bounded, jittered backoff until `stop()`; an expired iterator is re-acquired after the last
+ *   checkpoint; a reader that fails anyway is logged at ERROR, counted in `stats()` and restarted
+ *   from its checkpoint, so a shard is never left unread;
+ * - a `batchItemFailures` response checkpoints the records before the lowest one it names and
  *   retries from there (an unknown or empty identifier fails the whole batch, as in Lambda);
  *   a thrown error fails the whole batch;
- * - `bisectOnError` splits a failed batch in two and retries each half (splits do not count
- *   as retries); `maxRetries` and `maxRecordAgeSeconds` bound the retries (-1: unbounded, the
+ * - `bisectOnError` splits a batch whose invocation threw in two and retries each half (splits
+ *   do not count as retries); after a partial batch response only the remainder is retried, it
+ *   is not halved; `maxRetries` and `maxRecordAgeSeconds` bound the retries (-1: unbounded, the
  *   Lambda default, which blocks the shard behind a poison record until it expires);
  * - records that exhaust their retries or expire go to the on-failure destination, here a
- *   JSON-lines file; without one they are dropped with a warning (Lambda drops them silently).
+ *   JSON-lines file holding Lambda's invocation record; without one they are dropped with a
+ *   warning (Lambda drops them silently).
+ *
+ * AWS Lambda guide, the pages this follows:
+ * - https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html (settings, ranges)
+ * - https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html
+ *   (partial batch response, bisect at the returned sequence number)
+ * - https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html (retries,
+ *   bisect, the on-failure invocation record)
  */
+import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -105,6 +121,10 @@ export interface StreamPollerStats {
   readonly retries: number;
   /** Records sent to the on-failure destination (or dropped without one). */
   readonly failedRecords: number;
+  /** Streams calls (DescribeStream, GetShardIterator, GetRecords) that failed and were retried. */
+  readonly streamErrors: number;
+  /** Shard readers that failed in an unexpected way and were restarted from their checkpoint. */
+  readonly readerRestarts: number;
 }
 
 export interface StreamPoller {
@@ -122,6 +142,31 @@ export class StreamPollerError extends Error {
 
 const SHARD_DISCOVERY_INTERVAL_MS = 1000;
 const MAX_RETRY_DELAY_MS = 5000;
+/** GetRecords returns at most 1000 records a call, on AWS as on DynamoDB Local. */
+const GET_RECORDS_LIMIT = 1000;
+/** Attempts to describe the stream at start before giving up with a clear error. */
+const START_ATTEMPTS = 5;
+
+/** Full jitter (a random wait up to a capped exponential): retries of many shards spread out. */
+const backoff = (attempt: number) =>
+  Math.random() * Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(attempt, 16));
+
+/**
+ * What a failed Streams call means: `expired` iterators (15 minutes on AWS) and `trimmed`
+ * positions (older than the 24-hour retention) are re-acquired; a `fatal` error is a request
+ * this poller should never have sent or a bug, so retrying the same call cannot help; anything
+ * else (connection refused while DynamoDB Local restarts, throttling, 5xx) is `transient`.
+ */
+const classify = (error: unknown): 'expired' | 'trimmed' | 'fatal' | 'transient' => {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'ExpiredIteratorException') return 'expired';
+  if (name === 'TrimmedDataAccessException') return 'trimmed';
+  if (name === 'ValidationException' || error instanceof TypeError) return 'fatal';
+  return 'transient';
+};
+
+/** Lambda's DynamoDB on-failure record writes arrival times in whole seconds. */
+const arrival = (date: Date | undefined) => date?.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Stream attribute values as Lambda's JSON event carries them (binary as base64). */
 const toLambdaValue = (value: StreamsAttributeValue): LambdaAttributeValue => {
@@ -176,7 +221,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-type Delivery = { ok: true } | { ok: false; failedFrom: number; error: string };
+/** The outcome of one invocation: `error` is a thrown error, `response` a partial batch answer. */
+type Delivery =
+  | { ok: true; requestId: string }
+  | { ok: false; requestId: string; kind: 'error' | 'response'; failedFrom: number; error: string };
+type Failed = Extract<Delivery, { ok: false }>;
 
 export const startStreamPoller = async (config: StreamPollerConfig): Promise<StreamPoller> => {
   const settings = { ...POLLER_DEFAULTS, ...withoutUndefined(config) };
@@ -188,19 +237,59 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     endpoint: config.endpoint,
     region: streamArn.split(':')[3] || 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // The poller retries every call itself (until stop); a hung DynamoDB Local must not hang it.
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
   });
   const stopping = new AbortController();
+  const { signal } = stopping;
   const counters = {
     polls: 0,
     invocations: 0,
     delivered: 0,
     retries: 0,
     failedRecords: 0,
+    streamErrors: 0,
+    readerRestarts: 0,
   };
   const known = new Map<string, Shard>();
   const started = new Set<string>();
+  /** Shards read to their end (closed and drained): only these release their children. */
   const finished = new Set<string>();
+  /** Per shard, the sequence number of the last record handled: where a reader resumes. */
+  const checkpoints = new Map<string, string>();
   const workers = new Set<Promise<void>>();
+
+  /** One Streams call, retried on transient errors until it succeeds or the poller stops. */
+  const call = async <T>(
+    what: string,
+    context: Record<string, unknown>,
+    send: () => Promise<T>,
+    passOn: (kind: ReturnType<typeof classify>) => boolean = (kind) => kind === 'fatal',
+  ): Promise<T | undefined> => {
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return undefined;
+      try {
+        const result = await send();
+        if (attempt > 1)
+          log.info(`${what} succeeds again`, { ...context, failedAttempts: attempt - 1 });
+        return result;
+      } catch (error) {
+        if (signal.aborted) return undefined;
+        if (passOn(classify(error))) throw error;
+        counters.streamErrors++;
+        // The first failure of a run and every tenth after it: a long outage stays readable.
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.warn(`${what} failed; retrying`, {
+            ...context,
+            attempt,
+            error: describeError(error),
+          });
+        }
+        await sleep(backoff(attempt), signal);
+      }
+    }
+  };
 
   const listShards = async (): Promise<Shard[]> => {
     const shards: Shard[] = [];
@@ -211,6 +300,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
           StreamArn: streamArn,
           ExclusiveStartShardId: exclusiveStartShardId,
         }),
+        { abortSignal: signal },
       );
       shards.push(...(StreamDescription?.Shards ?? []));
       exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
@@ -218,23 +308,42 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     return shards;
   };
 
-  /** Starts a worker for every shard whose parent is done (or gone from the stream). */
+  /** Starts a worker for every shard whose parent was read to its end (or is gone). */
   const startReadyShards = () => {
     for (const [shardId, shard] of known) {
-      if (started.has(shardId) || stopping.signal.aborted) continue;
+      if (started.has(shardId) || signal.aborted) continue;
       const parent = shard.ParentShardId;
       if (parent && known.has(parent) && !finished.has(parent)) continue;
       started.add(shardId);
-      const worker = readShard(shardId)
-        .catch((error) =>
-          log.error('Shard reader stopped', { shardId, error: describeError(error) }),
-        )
-        .finally(() => {
-          finished.add(shardId);
-          workers.delete(worker);
-          startReadyShards();
-        });
+      const worker = superviseShard(shardId).finally(() => workers.delete(worker));
       workers.add(worker);
+    }
+  };
+
+  /**
+   * Keeps a shard's reader alive: a reader that fails is logged at ERROR, counted and started
+   * again from its checkpoint. The shard counts as finished only when it was read to its end.
+   */
+  const superviseShard = async (shardId: string) => {
+    for (let failures = 1; !signal.aborted; failures++) {
+      try {
+        if ((await readShard(shardId)) === 'closed') {
+          log.info('Shard read to its end', { shardId });
+          finished.add(shardId);
+          startReadyShards();
+        }
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        counters.readerRestarts++;
+        log.error('Shard reader failed; restarting it from its checkpoint', {
+          shardId,
+          restarts: failures,
+          checkpoint: checkpoints.get(shardId),
+          error: describeError(error),
+        });
+        await sleep(backoff(failures), signal);
+      }
     }
   };
 
@@ -243,30 +352,42 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     records: StreamsRecord[],
     condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded',
     invokeCount: number,
-    lastError: string | undefined,
+    last: Failed | undefined,
   ) => {
     const first = records[0]?.dynamodb;
-    const last = records[records.length - 1]?.dynamodb;
-    // Lambda's on-failure record for stream sources, plus the records themselves (Lambda sends
-    // only their coordinates; locally there is no stream retention to fetch them from later).
+    const lastRecord = records[records.length - 1]?.dynamodb;
+    // Lambda's invocation record for a DynamoDB stream (services-dynamodb-errors.html), plus two
+    // local additions: `errorMessage` and the records themselves (Lambda sends only their
+    // coordinates; locally there is no stream retention to fetch them from later).
     const failure = {
       requestContext: {
+        requestId: last?.requestId ?? randomUUID(),
+        functionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
         condition,
         approximateInvokeCount: invokeCount,
-        functionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
       },
-      responseContext: { functionError: lastError ?? null },
+      // Only for records that reached the function. A thrown error is what Lambda's Node.js
+      // runtime reports as `Unhandled`; a partial batch response is a successful invocation,
+      // so it has no `functionError`.
+      ...(last && {
+        responseContext: {
+          statusCode: 200,
+          executedVersion: '$LATEST',
+          ...(last.kind === 'error' && { functionError: 'Unhandled' }),
+        },
+      }),
       version: '1.0',
       timestamp: new Date().toISOString(),
       DDBStreamBatchInfo: {
         shardId,
         startSequenceNumber: first?.SequenceNumber,
-        endSequenceNumber: last?.SequenceNumber,
-        approximateArrivalOfFirstRecord: first?.ApproximateCreationDateTime?.toISOString(),
-        approximateArrivalOfLastRecord: last?.ApproximateCreationDateTime?.toISOString(),
+        endSequenceNumber: lastRecord?.SequenceNumber,
+        approximateArrivalOfFirstRecord: arrival(first?.ApproximateCreationDateTime),
+        approximateArrivalOfLastRecord: arrival(lastRecord?.ApproximateCreationDateTime),
         batchSize: records.length,
         streamArn,
       },
+      ...(last && { errorMessage: last.error }),
       records: records.map((r) => toLambdaRecord(r, streamArn)),
     };
     const file = settings.onFailureFile;
@@ -292,8 +413,8 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
           attempt,
           error: describeError(error),
         });
-        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt), stopping.signal);
-        if (stopping.signal.aborted) return;
+        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt), signal);
+        if (signal.aborted) return;
       }
     }
   };
@@ -301,20 +422,29 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
   const invoke = async (records: StreamsRecord[]): Promise<Delivery> => {
     counters.invocations++;
     const event = { Records: records.map((r) => toLambdaRecord(r, streamArn)) };
+    const context = lambdaContext(functionName);
+    const requestId = context.awsRequestId;
     try {
-      const response = await handler(event, lambdaContext(functionName));
+      const response = await handler(event, context);
       const failures = response?.batchItemFailures ?? [];
-      if (failures.length === 0) return { ok: true };
+      if (failures.length === 0) return { ok: true, requestId };
       const indexes = failures.map((f) =>
         records.findIndex(
           (r) => !!f.itemIdentifier && r.dynamodb?.SequenceNumber === f.itemIdentifier,
         ),
       );
-      // As in Lambda: an identifier that names no record of the batch fails the whole batch.
+      // As in Lambda: the lowest failed record is the checkpoint; an identifier that names no
+      // record of the batch fails the whole batch.
       const failedFrom = indexes.includes(-1) ? 0 : Math.min(...indexes);
-      return { ok: false, failedFrom, error: `batchItemFailures: ${failures.length}` };
+      return {
+        ok: false,
+        requestId,
+        kind: 'response',
+        failedFrom,
+        error: `batchItemFailures: ${failures.length}`,
+      };
     } catch (error) {
-      return { ok: false, failedFrom: 0, error: describeError(error) };
+      return { ok: false, requestId, kind: 'error', failedFrom: 0, error: describeError(error) };
     }
   };
 
@@ -326,8 +456,8 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
   ): Promise<void> => {
     let pending = batch;
     let attempts = attemptsSoFar;
-    let lastError: string | undefined;
-    while (pending.length > 0 && !stopping.signal.aborted) {
+    let last: Failed | undefined;
+    while (pending.length > 0 && !signal.aborted) {
       if (settings.maxRecordAgeSeconds >= 0) {
         const oldest = Date.now() - settings.maxRecordAgeSeconds * 1000;
         const fresh = pending.findIndex(
@@ -340,7 +470,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
             pending.slice(0, expired),
             'RecordAgeExceeded',
             attempts,
-            lastError,
+            last,
           );
           pending = pending.slice(expired);
           continue;
@@ -353,23 +483,24 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
       }
       counters.delivered += outcome.failedFrom;
       pending = pending.slice(outcome.failedFrom);
-      lastError = outcome.error;
-      if (settings.bisectOnError && pending.length > 1) {
+      last = outcome;
+      // Lambda halves a batch whose invocation failed; after a partial batch response it
+      // "bisects the batch at the returned sequence number and retries only the remaining
+      // records" (services-ddb-batchfailurereporting.html): the remainder is not halved.
+      if (settings.bisectOnError && outcome.kind === 'error' && pending.length > 1) {
         const half = Math.ceil(pending.length / 2);
-        log.warn('Batch failed; bisecting', { shardId, records: pending.length, error: lastError });
+        log.warn('Batch failed; bisecting', {
+          shardId,
+          records: pending.length,
+          error: last.error,
+        });
         await deliver(shardId, pending.slice(0, half), attempts);
         await deliver(shardId, pending.slice(half), attempts);
         return;
       }
       attempts++;
       if (settings.maxRetries >= 0 && attempts > settings.maxRetries) {
-        await sendToFailureDestination(
-          shardId,
-          pending,
-          'RetryAttemptsExhausted',
-          attempts,
-          lastError,
-        );
+        await sendToFailureDestination(shardId, pending, 'RetryAttemptsExhausted', attempts, last);
         return;
       }
       counters.retries++;
@@ -377,68 +508,126 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
         shardId,
         attempt: attempts,
         records: pending.length,
-        error: lastError,
+        error: last.error,
       });
       await sleep(
         Math.min(MAX_RETRY_DELAY_MS, settings.pollIntervalMs * 2 ** (attempts - 1)),
-        stopping.signal,
+        signal,
       );
     }
   };
 
-  const readShard = async (shardId: string) => {
-    let checkpoint: string | undefined; // sequence number of the last record handled
-    const iteratorFrom = async () =>
-      (
-        await client.send(
-          new GetShardIteratorCommand({
-            StreamArn: streamArn,
-            ShardId: shardId,
-            ...(checkpoint
-              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: checkpoint }
-              : { ShardIteratorType: settings.startingPosition }),
-          }),
-        )
-      ).ShardIterator;
+  /** An iterator after the shard's checkpoint (or at the starting position); undefined: stopped. */
+  const acquireIterator = async (shardId: string) => {
+    let fromTrimHorizon = false;
+    for (;;) {
+      const checkpoint = fromTrimHorizon ? undefined : checkpoints.get(shardId);
+      const position = checkpoint
+        ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: checkpoint }
+        : { ShardIteratorType: fromTrimHorizon ? 'TRIM_HORIZON' : settings.startingPosition };
+      try {
+        const answer = await call(
+          'GetShardIterator',
+          { shardId, ...position },
+          () =>
+            client.send(
+              new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ...position }),
+              { abortSignal: signal },
+            ),
+          (kind) => kind === 'fatal' || (kind === 'trimmed' && !!checkpoint),
+        );
+        return answer?.ShardIterator;
+      } catch (error) {
+        if (classify(error) !== 'trimmed') throw error;
+        // The checkpoint left the stream's retention: what follows it is the oldest record left.
+        log.warn('Checkpoint trimmed from the stream; reading from TRIM_HORIZON', {
+          shardId,
+          checkpoint,
+          error: describeError(error),
+        });
+        fromTrimHorizon = true;
+      }
+    }
+  };
 
-    let iterator = await iteratorFrom();
-    while (iterator && !stopping.signal.aborted) {
+  /** One GetRecords page; `reacquire`: the iterator expired or points at trimmed data. */
+  const getRecords = async (shardId: string, iterator: string, limit: number) => {
+    try {
+      return await call(
+        'GetRecords',
+        { shardId },
+        () =>
+          client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }), {
+            abortSignal: signal,
+          }),
+        (kind) => kind !== 'transient',
+      );
+    } catch (error) {
+      const kind = classify(error);
+      if (kind === 'fatal') throw error;
+      log.warn('Shard iterator no longer valid; re-acquiring it after the checkpoint', {
+        shardId,
+        checkpoint: checkpoints.get(shardId),
+        error: describeError(error),
+      });
+      return 'reacquire' as const;
+    }
+  };
+
+  /** Reads a shard until it is closed and drained (`closed`) or the poller stops (`stopped`). */
+  const readShard = async (shardId: string): Promise<'closed' | 'stopped'> => {
+    let iterator = await acquireIterator(shardId);
+    while (iterator && !signal.aborted) {
       const pollStarted = Date.now();
       const batch: StreamsRecord[] = [];
-      try {
-        for (;;) {
-          const page: GetRecordsCommandOutput = await client.send(
-            new GetRecordsCommand({
-              ShardIterator: iterator,
-              Limit: settings.batchSize - batch.length,
-            }),
-          );
-          counters.polls++;
-          batch.push(...(page.Records ?? []));
-          iterator = page.NextShardIterator;
-          const windowLeft = pollStarted + settings.batchingWindowMs - Date.now();
-          if (!iterator || batch.length >= settings.batchSize || windowLeft <= 0) break;
-          await sleep(Math.min(windowLeft, settings.pollIntervalMs), stopping.signal);
-          if (stopping.signal.aborted) return;
+      let next: string | undefined = iterator;
+      let fullPage = false;
+      let reacquire = false;
+      // Gather one batch: page after page while a page comes back full (more is waiting) or the
+      // batching window is open, up to the batch size.
+      while (next && batch.length < settings.batchSize) {
+        const limit = Math.min(GET_RECORDS_LIMIT, settings.batchSize - batch.length);
+        const page: GetRecordsCommandOutput | 'reacquire' | undefined = await getRecords(
+          shardId,
+          next,
+          limit,
+        );
+        if (page === undefined) return 'stopped';
+        if (page === 'reacquire') {
+          reacquire = true;
+          break;
         }
-      } catch (error) {
-        if (stopping.signal.aborted) return;
-        // An expired iterator or a restarting DynamoDB Local: resume after the checkpoint.
-        log.warn('Reading the stream failed; resuming', { shardId, error: describeError(error) });
-        await sleep(settings.pollIntervalMs, stopping.signal);
-        iterator = await iteratorFrom();
+        counters.polls++;
+        const records = page.Records ?? [];
+        batch.push(...records);
+        next = page.NextShardIterator;
+        fullPage = records.length >= limit;
+        if (fullPage) continue;
+        const windowLeft = pollStarted + settings.batchingWindowMs - Date.now();
+        if (windowLeft <= 0) break;
+        await sleep(Math.min(windowLeft, settings.pollIntervalMs), signal);
+        if (signal.aborted) return 'stopped';
+      }
+      if (reacquire) {
+        // Records gathered since the checkpoint are read again through the new iterator.
+        iterator = await acquireIterator(shardId);
         continue;
       }
       if (batch.length > 0) {
         await deliver(shardId, batch);
-        if (stopping.signal.aborted) return;
-        checkpoint = batch[batch.length - 1]?.dynamodb?.SequenceNumber ?? checkpoint;
+        if (signal.aborted) return 'stopped';
+        const last = batch[batch.length - 1]?.dynamodb?.SequenceNumber;
+        if (last) checkpoints.set(shardId, last);
       }
-      // A full batch means more is waiting: read on at once; otherwise keep Lambda's cadence.
-      if (batch.length < settings.batchSize) {
-        await sleep(pollStarted + settings.pollIntervalMs - Date.now(), stopping.signal);
+      if (!next) return 'closed';
+      iterator = next;
+      // More is waiting after a full page or a full batch: read on at once; otherwise keep
+      // Lambda's cadence.
+      if (!fullPage && batch.length < settings.batchSize) {
+        await sleep(pollStarted + settings.pollIntervalMs - Date.now(), signal);
       }
     }
+    return 'stopped';
   };
 
   const discover = async () => {
@@ -448,19 +637,44 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     startReadyShards();
   };
 
-  try {
-    await discover();
-  } catch (error) {
-    client.destroy();
-    throw new StreamPollerError(`Cannot read the stream ${streamArn}: ${describeError(error)}`);
+  // At start a missing stream or a DynamoDB Local that does not answer is a clear error.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await discover();
+      break;
+    } catch (error) {
+      if (attempt < START_ATTEMPTS && classify(error) === 'transient' && !isMissing(error)) {
+        await sleep(backoff(attempt), signal);
+        continue;
+      }
+      client.destroy();
+      throw new StreamPollerError(`Cannot read the stream ${streamArn}: ${describeError(error)}`);
+    }
   }
   const discovery = (async () => {
-    while (!stopping.signal.aborted) {
-      await sleep(SHARD_DISCOVERY_INTERVAL_MS, stopping.signal);
-      if (stopping.signal.aborted) break;
-      await discover().catch((error) =>
-        log.warn('Listing shards failed', { error: describeError(error) }),
+    for (let failures = 0; !signal.aborted;) {
+      await sleep(
+        failures === 0
+          ? SHARD_DISCOVERY_INTERVAL_MS
+          : SHARD_DISCOVERY_INTERVAL_MS + backoff(failures),
+        signal,
       );
+      if (signal.aborted) break;
+      try {
+        await discover();
+        if (failures > 0) log.info('DescribeStream succeeds again', { failedAttempts: failures });
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        counters.streamErrors++;
+        if (failures === 1 || failures % 10 === 0) {
+          log.warn('DescribeStream failed; retrying', {
+            attempt: failures,
+            error: describeError(error),
+          });
+        }
+      }
     }
   })();
 
@@ -475,6 +689,9 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     },
   };
 };
+
+const isMissing = (error: unknown) =>
+  error instanceof Error && error.name === 'ResourceNotFoundException';
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

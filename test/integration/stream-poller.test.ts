@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import {
   commandHandlerFromEnv,
@@ -175,10 +175,31 @@ test('bounded retries send a failing batch to the on-failure file and move on', 
   expect(seen.calls).toHaveLength(3);
   const [failure, ...rest] = failureLines(file);
   expect(rest).toEqual([]);
-  expect(failure).toMatchObject({
-    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
-    responseContext: { functionError: 'projector is broken for this order' },
-    DDBStreamBatchInfo: { batchSize: 2, streamArn: tables.eventStreamArn },
+  // Lambda's invocation record for a DynamoDB stream (AWS Lambda guide, "Retaining discarded
+  // records for a DynamoDB event source"), plus the error text and the records (local additions).
+  const ids = seen.calls[0]!.Records.map((r) => r.dynamodb!.SequenceNumber);
+  const secondsIso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+  expect(failure).toEqual({
+    requestContext: {
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      functionArn: 'arn:aws:lambda:local:000000000000:function:projector',
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 3,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: expect.any(String),
+    DDBStreamBatchInfo: {
+      shardId: expect.stringMatching(/^shardId-/),
+      startSequenceNumber: ids[0],
+      endSequenceNumber: ids[1],
+      approximateArrivalOfFirstRecord: expect.stringMatching(secondsIso),
+      approximateArrivalOfLastRecord: expect.stringMatching(secondsIso),
+      batchSize: 2,
+      streamArn: tables.eventStreamArn,
+    },
+    errorMessage: 'projector is broken for this order',
+    records: expect.any(Array),
   });
   expect(failure!.records.map((r: DynamoDBRecord) => r.dynamodb?.Keys?.version?.N)).toEqual([
     '1',
@@ -245,6 +266,79 @@ test('a batching window gathers records into one invocation', async () => {
   await putItems('window', 5);
   await until(() => poller.stats().delivered === 5);
   expect(seen.calls.map(versionsOf)).toEqual([[1, 2, 3, 4, 5]]);
+});
+
+test('a batch size above 1000 reads several GetRecords pages into one batch, without waiting', async () => {
+  // GetRecords returns at most 1000 records; Lambda's batch size goes up to 10,000.
+  const count = 2500;
+  for (let from = 1; from <= count; from += 25) {
+    const items = Array.from({ length: Math.min(25, count - from + 1) }, (_, i) => ({
+      PutRequest: { Item: { aggregateId: `big-${from + i}`, version: 1, n: from + i } },
+    }));
+    await tables.doc.send(new BatchWriteCommand({ RequestItems: { [tables.eventTable]: items } }));
+  }
+  const seen = recorder();
+  // A 60 s poll interval: only reading on at once after a full page fills the batch in time.
+  const poller = await poll(seen.handler, { batchSize: 10_000, pollIntervalMs: 60_000 });
+  await until(() => poller.stats().delivered === count);
+  expect(seen.calls).toHaveLength(1);
+  expect(seen.calls[0]!.Records.map((r) => Number(r.dynamodb?.NewImage?.n?.N))).toEqual(
+    Array.from({ length: count }, (_, i) => i + 1),
+  );
+  expect(poller.stats().polls).toBeGreaterThanOrEqual(3);
+});
+
+test('with bisect, a partial batch response retries the remainder whole (it is not halved)', async () => {
+  await putItems('bisect-partial', 8);
+  const seen = recorder(async (event, call) => {
+    if (call > 1) return undefined;
+    return { batchItemFailures: [{ itemIdentifier: event.Records[3]!.dynamodb!.SequenceNumber! }] };
+  });
+  const poller = await poll(seen.handler, { bisectOnError: true });
+  await until(() => poller.stats().delivered === 8);
+  // Lambda "bisects the batch at the returned sequence number and retries only the remaining
+  // records" (AWS Lambda guide, partial batch response with DynamoDB).
+  expect(seen.calls.map(versionsOf)).toEqual([
+    [1, 2, 3, 4, 5, 6, 7, 8],
+    [4, 5, 6, 7, 8],
+  ]);
+  expect(poller.stats().retries).toBe(1);
+});
+
+test('records a partial batch response exhausts get the on-failure record of a successful invocation', async () => {
+  const file = failureFile();
+  await putItems('partial-exhausted', 8);
+  const requestIds: string[] = [];
+  const sequence: string[] = [];
+  const handler: StreamHandler = async (event, context) => {
+    requestIds.push(context.awsRequestId);
+    const third = event.Records.find((r) => r.dynamodb?.NewImage?.version?.N === '3');
+    if (sequence.length === 0)
+      sequence.push(...event.Records.map((r) => r.dynamodb!.SequenceNumber!));
+    return {
+      batchItemFailures: third ? [{ itemIdentifier: third.dynamodb!.SequenceNumber! }] : [],
+    };
+  };
+  const poller = await poll(handler, { maxRetries: 1, bisectOnError: true, onFailureFile: file });
+  await until(() => poller.stats().failedRecords === 6);
+  expect(poller.stats().delivered).toBe(2);
+  const [failure] = failureLines(file);
+  expect(failure).toMatchObject({
+    requestContext: {
+      requestId: requestIds[1],
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 2,
+    },
+    // The function answered: no functionError.
+    responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+    DDBStreamBatchInfo: {
+      startSequenceNumber: sequence[2],
+      endSequenceNumber: sequence[7],
+      batchSize: 6,
+    },
+  });
+  expect(failure!.responseContext).not.toHaveProperty('functionError');
+  expect(requestIds).toHaveLength(2);
 });
 
 test('rejects invalid settings and an unknown stream with a clear error', async () => {

@@ -1,0 +1,319 @@
+/**
+ * The local event source mapping under faults: DynamoDB Local restarting under it (a real one of
+ * this test's own, with a data dir), and injected Streams API failures. Whatever happens, a
+ * shard keeps being read, from its checkpoint, and a child shard waits for its parent's end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DescribeStreamCommand,
+  type DescribeStreamCommandOutput,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+} from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { startDynamoDbLocal, type RunningDynamoDbLocal } from '../../local/dynamodb-local';
+import {
+  startStreamPoller,
+  type PollerLog,
+  type StreamHandler,
+  type StreamPoller,
+} from '../../local/stream-poller';
+import { ensureTables } from '../../local/tables';
+import { createTestTables, localClient, testEndpoint, type TestTables } from '../support/dynamo';
+
+type Command = { input: unknown };
+/**
+ * Answers a Streams call instead of DynamoDB Local; undefined: DynamoDB Local answers.
+ * `pass` sends the call to DynamoDB Local, for a fault that alters a real answer.
+ */
+type Fault = (command: Command, pass: () => Promise<unknown>) => Promise<unknown> | undefined;
+
+let fault: Fault = () => undefined;
+const sent: Command[] = [];
+const cleanup: (() => Promise<void>)[] = [];
+const realSend = DynamoDBStreamsClient.prototype.send as (...args: unknown[]) => Promise<unknown>;
+
+beforeEach(() => {
+  fault = () => undefined;
+  sent.length = 0;
+  jest.spyOn(DynamoDBStreamsClient.prototype, 'send').mockImplementation(function (
+    this: DynamoDBStreamsClient,
+    ...args: unknown[]
+  ) {
+    const command = args[0] as Command;
+    sent.push(command);
+    const pass = () => realSend.apply(this, args);
+    return (fault(command, pass) ?? pass()) as never;
+  });
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+  jest.restoreAllMocks();
+});
+
+const failure = (name: string, message = `simulated ${name}`) =>
+  Promise.reject(Object.assign(new Error(message), { name }));
+
+const until = async (check: () => boolean, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+/** A log that keeps its lines, to assert what an operator would see. */
+const keptLog = () => {
+  const lines: { level: string; message: string; extra?: Record<string, unknown> }[] = [];
+  const log: PollerLog = {
+    info: (message, extra) => lines.push({ level: 'INFO', message, extra }),
+    warn: (message, extra) => lines.push({ level: 'WARN', message, extra }),
+    error: (message, extra) => lines.push({ level: 'ERROR', message, extra }),
+  };
+  return { lines, log };
+};
+
+/** A handler that keeps the versions it was given, in order. */
+const recorder = () => {
+  const versions: number[] = [];
+  const handler: StreamHandler = async (event: DynamoDBStreamEvent) => {
+    for (const r of event.Records) versions.push(Number(r.dynamodb?.NewImage?.version?.N));
+  };
+  return { versions, handler };
+};
+
+const startPoller = async (
+  endpoint: string,
+  streamArn: string,
+  handler: StreamHandler,
+  log: PollerLog,
+): Promise<StreamPoller> => {
+  const poller = await startStreamPoller({ endpoint, streamArn, handler, log, pollIntervalMs: 20 });
+  cleanup.push(() => poller.stop());
+  return poller;
+};
+
+/** Tables on the shared DynamoDB Local, for the injected-fault tests. */
+const sharedTables = async (): Promise<TestTables> => {
+  const tables = await createTestTables({ stream: true });
+  cleanup.push(() => tables.drop());
+  return tables;
+};
+
+const put = (tables: { doc: DynamoDBDocumentClient; eventTable: string }, version: number) =>
+  tables.doc.send(
+    new PutCommand({ TableName: tables.eventTable, Item: { aggregateId: 'a', version } }),
+  );
+
+const iteratorRequests = () =>
+  sent
+    .filter((c) => c instanceof GetShardIteratorCommand)
+    .map((c) => c.input as GetShardIteratorCommandInput);
+
+test('a DynamoDB Local restart (same port, same data dir) heals by itself', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'poller-restart-'));
+  cleanup.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  let dynamo: RunningDynamoDbLocal = await startDynamoDbLocal({ dataDir, startTimeoutMs: 90_000 });
+  cleanup.push(() => dynamo.stop());
+  const client = localClient(dynamo.endpoint);
+  cleanup.push(async () => client.destroy());
+  const tables = { eventTable: 'restart-events', readModelTable: 'restart-orders' };
+  const { eventStreamArn } = await ensureTables(client, tables, { stream: true });
+  const doc = DynamoDBDocumentClient.from(client);
+  const seen = recorder();
+  const { lines, log } = keptLog();
+  const poller = await startPoller(dynamo.endpoint, eventStreamArn!, seen.handler, log);
+
+  await put({ doc, eventTable: tables.eventTable }, 1);
+  await until(() => seen.versions.length === 1);
+  await dynamo.stop();
+  await until(() => lines.some((l) => l.level === 'WARN')); // a Streams call failed meanwhile
+  dynamo = await startDynamoDbLocal({ port: dynamo.port, dataDir, startTimeoutMs: 90_000 });
+
+  await put({ doc, eventTable: tables.eventTable }, 2);
+  await put({ doc, eventTable: tables.eventTable }, 3);
+  await until(() => seen.versions.length >= 3);
+  expect(seen.versions).toEqual([1, 2, 3]);
+  expect(poller.stats().streamErrors).toBeGreaterThan(0);
+  expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
+  expect(lines).toContainEqual(expect.objectContaining({ message: 'GetRecords failed; retrying' }));
+  expect(lines).toContainEqual(expect.objectContaining({ message: 'GetRecords succeeds again' }));
+}, 240_000); // two DynamoDB Local starts: 10 to 60 s each on a loaded machine
+
+test('a failed GetRecords followed by a failed GetShardIterator does not stop the shard', async () => {
+  const tables = await sharedTables();
+  const seen = recorder();
+  const { lines, log } = keptLog();
+  const poller = await startPoller(testEndpoint(), tables.eventStreamArn!, seen.handler, log);
+  await put(tables, 1);
+  await until(() => seen.versions.length === 1);
+
+  // One network blip (the review's exp-poller.ts), then an expired iterator whose re-acquisition
+  // fails once too.
+  let failRecords = 2;
+  let failIterator = 1;
+  fault = (command) => {
+    if (command instanceof GetRecordsCommand && failRecords > 0) {
+      failRecords--;
+      return failRecords === 1
+        ? failure('Error', 'simulated: connection reset')
+        : failure('ExpiredIteratorException');
+    }
+    if (command instanceof GetShardIteratorCommand && failIterator > 0) {
+      failIterator--;
+      return failure('Error', 'simulated: connection refused');
+    }
+    return undefined;
+  };
+  await until(() => failRecords === 0 && failIterator === 0);
+  await put(tables, 2);
+  await put(tables, 3);
+  await until(() => seen.versions.length >= 3);
+  expect(seen.versions).toEqual([1, 2, 3]);
+  expect(poller.stats()).toMatchObject({ streamErrors: 2, readerRestarts: 0 });
+  expect(lines.filter((l) => l.level === 'ERROR')).toEqual([]);
+});
+
+test('an expired iterator is re-acquired after the checkpoint; a trimmed checkpoint reads from TRIM_HORIZON', async () => {
+  const tables = await sharedTables();
+  const seen = recorder();
+  const { lines, log } = keptLog();
+  await startPoller(testEndpoint(), tables.eventStreamArn!, seen.handler, log);
+  await put(tables, 1);
+  await until(() => seen.versions.length === 1);
+
+  // Expired: re-acquired AFTER_SEQUENCE_NUMBER the last delivered record; nothing is redelivered.
+  let expire = 1;
+  fault = (command) =>
+    command instanceof GetRecordsCommand && expire-- > 0
+      ? failure('ExpiredIteratorException')
+      : undefined;
+  await until(() => expire < 0);
+  await put(tables, 2);
+  await until(() => seen.versions.length >= 2);
+  expect(seen.versions).toEqual([1, 2]);
+  const afterExpiry = iteratorRequests().at(-1)!;
+  expect(afterExpiry).toMatchObject({
+    ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+    SequenceNumber: expect.any(String),
+  });
+
+  // Trimmed: the checkpoint left the stream's retention; Lambda reads on from the oldest record.
+  let trimmed = 1;
+  expire = 1;
+  fault = (command) => {
+    if (command instanceof GetRecordsCommand && expire > 0) {
+      expire--;
+      return failure('ExpiredIteratorException');
+    }
+    const input = command.input as GetShardIteratorCommandInput;
+    if (
+      command instanceof GetShardIteratorCommand &&
+      input.ShardIteratorType === 'AFTER_SEQUENCE_NUMBER' &&
+      trimmed > 0
+    ) {
+      trimmed--;
+      return failure('TrimmedDataAccessException');
+    }
+    return undefined;
+  };
+  await until(() => trimmed === 0);
+  await put(tables, 3);
+  // DynamoDB Local trimmed nothing, so TRIM_HORIZON delivers 1 and 2 again (at least once).
+  await until(() => seen.versions.length >= 5);
+  expect(seen.versions).toEqual([1, 2, 1, 2, 3]);
+  expect(iteratorRequests().at(-1)).toMatchObject({ ShardIteratorType: 'TRIM_HORIZON' });
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      level: 'WARN',
+      message: 'Checkpoint trimmed from the stream; reading from TRIM_HORIZON',
+    }),
+  );
+});
+
+test('a reader that fails unexpectedly is logged at ERROR, counted and restarted from its checkpoint', async () => {
+  const tables = await sharedTables();
+  const seen = recorder();
+  const { lines, log } = keptLog();
+  const poller = await startPoller(testEndpoint(), tables.eventStreamArn!, seen.handler, log);
+  await put(tables, 1);
+  await until(() => seen.versions.length === 1);
+
+  let broken = 1;
+  fault = (command) =>
+    command instanceof GetRecordsCommand && broken-- > 0
+      ? failure('ValidationException', 'simulated: a request the poller should never send')
+      : undefined;
+  await until(() => poller.stats().readerRestarts === 1);
+  await put(tables, 2);
+  await until(() => seen.versions.length >= 2);
+  expect(seen.versions).toEqual([1, 2]);
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      level: 'ERROR',
+      message: 'Shard reader failed; restarting it from its checkpoint',
+    }),
+  );
+  expect(iteratorRequests().at(-1)).toMatchObject({ ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' });
+});
+
+test('a child shard starts only after its parent was read to its end, also after the parent failed', async () => {
+  const tables = await sharedTables();
+  const seen = recorder();
+  const { log } = keptLog();
+  // DynamoDB Local does not split shards on demand: a child of the real shard is made up.
+  let parentId = '';
+  let closeParent = false;
+  let broken = 1;
+  let refuseIterator = 1;
+  const child = 'shardId-00000000000000000000-child';
+  fault = (command, pass) => {
+    const input = command.input as Record<string, unknown>;
+    if (command instanceof DescribeStreamCommand) {
+      return pass().then((answer) => {
+        const out = answer as DescribeStreamCommandOutput;
+        const shards = out.StreamDescription?.Shards ?? [];
+        parentId = shards[0]!.ShardId!;
+        const family = [...shards, { ShardId: child, ParentShardId: parentId }];
+        return { ...out, StreamDescription: { ...out.StreamDescription, Shards: family } };
+      });
+    }
+    if (command instanceof GetShardIteratorCommand && input.ShardId === child) {
+      return Promise.resolve({ ShardIterator: 'child-iterator' });
+    }
+    if (command instanceof GetRecordsCommand && input.ShardIterator === 'child-iterator') {
+      return Promise.resolve({ Records: [], NextShardIterator: 'child-iterator' });
+    }
+    if (command instanceof GetRecordsCommand && broken > 0 && seen.versions.length === 1) {
+      broken--;
+      return failure('ValidationException');
+    }
+    if (command instanceof GetShardIteratorCommand && refuseIterator > 0 && broken === 0) {
+      refuseIterator--;
+      return failure('Error', 'simulated: connection refused');
+    }
+    if (command instanceof GetRecordsCommand && closeParent) {
+      return Promise.resolve({ Records: [] }); // no NextShardIterator: closed and read to its end
+    }
+    return undefined;
+  };
+  const childStarted = () => iteratorRequests().some((i) => i.ShardId === child);
+  const poller = await startPoller(testEndpoint(), tables.eventStreamArn!, seen.handler, log);
+  expect(poller.stats().shards).toBe(2);
+  await put(tables, 1);
+  await until(() => seen.versions.length === 1);
+  await until(() => refuseIterator === 0);
+  await put(tables, 2);
+  await until(() => seen.versions.length === 2);
+  expect(childStarted()).toBe(false); // the parent's failure did not release its child
+  expect(poller.stats().readerRestarts).toBe(1);
+
+  closeParent = true;
+  await until(childStarted);
+  expect(seen.versions).toEqual([1, 2]);
+});
