@@ -203,11 +203,15 @@ describe('DynamoDB Local ends with its parent, however the parent ends', () => {
     ['an uncaught error', "throw new Error('crash');"],
     ['process.exit', 'process.exit(0);'],
     ['SIGKILL', "process.kill(process.pid, 'SIGKILL');"],
-  ])('%s', async (_label, ending) => {
-    const parent = run(process.execPath, ['--import', 'tsx', '-e', script(ending)]);
-    const [, pid] = await waitFor(parent, /java (\d+)/);
-    await parent.exited;
-    // The watchdog saw the lifeline close and sent SIGTERM: java shuts down by itself.
-    expect(await waitUntil(() => !alive(Number(pid)), 15_000)).toBe(true);
-  });
+  ])(
+    '%s',
+    async (_label, ending) => {
+      const parent = run(process.execPath, ['--import', 'tsx', '-e', script(ending)]);
+      const [, pid] = await waitFor(parent, /java (\d+)/);
+      await parent.exited;
+      // The watchdog saw the lifeline close and sent SIGTERM: java shuts down by itself.
+      expect(await waitUntil(() => !alive(Number(pid)), 15_000)).toBe(true);
+    },
+    120_000,
+  );
 });

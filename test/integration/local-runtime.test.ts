@@ -270,4 +270,4 @@ test('with --data-dir the data survives a restart; stopping leaves no process be
     await second.stop();
   }
   expect(children()).toEqual(before);
-});
+}, 180_000); // two starts of DynamoDB Local: slow on a busy machine
