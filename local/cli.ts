@@ -173,7 +173,46 @@ const main = async () => {
     return;
   }
   const { options } = parsed;
-  let runtime: LocalRuntime;
+
+  // Every way out stops what was started. Signals are handled from the first moment: one that
+  // arrives while starting stops the runtime as soon as it is up. An uncaught error stops it
+  // too (exit 1). A hard kill is covered by DynamoDB Local's watchdog (local/dynamodb-local.ts).
+  let runtime: LocalRuntime | undefined;
+  let stopping: Promise<void> | undefined;
+  let pendingCode = 0;
+  const shutdown = (reason: string, code: number) => {
+    if (stopping) return;
+    if (!runtime) {
+      stopping = Promise.resolve();
+      pendingCode = code;
+      console.log(`\n${reason}: stopping once the start has finished...`);
+      return;
+    }
+    console.log(`\n${reason}: stopping the APIs, the stream poller and DynamoDB Local...`);
+    const running = runtime;
+    stopping = running.stop().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(code);
+      },
+      (error: unknown) => {
+        console.error('error while stopping:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  process.on('SIGHUP', () => shutdown('SIGHUP', 0));
+  const crash = (error: unknown) => {
+    console.error('error: uncaught, the local runtime stops:', error);
+    if (stopping && runtime) process.exit(1);
+    stopping = undefined;
+    shutdown('uncaught error', 1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+
   try {
     console.log('Starting DynamoDB Local, the tables and both APIs...');
     runtime = await startLocalRuntime(options);
@@ -185,26 +224,11 @@ const main = async () => {
     }
     process.exit(1);
   }
+  if (stopping) {
+    stopping = undefined;
+    return shutdown('stop requested during start', pendingCode);
+  }
   console.log(banner(runtime, options));
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the APIs, the stream poller and DynamoDB Local...`);
-    runtime
-      .stop()
-      .then(() => {
-        console.log('Stopped.');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        console.error('error while stopping:', error);
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 };
 
 if (require.main === module) void main();

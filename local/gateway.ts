@@ -3,7 +3,9 @@
  * stacks, each request turned into a payload format 2.0 event, the deployed handler code
  * called with a Lambda-like context, and the result mapped back as API Gateway maps it.
  * What API Gateway or Lambda would refuse gets the answer they give: 404 `Not Found` for an
- * unknown route or method, 413 over the 10 MB payload limit, 500 when the handler throws.
+ * unknown route or method (a trailing slash included), 400 for a request target or path escape
+ * that cannot be decoded, 413 over the 10 MB payload limit and over Lambda's 6 MB invoke limit,
+ * 500 when the handler throws. No request can end the process: every failure is an answer.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,8 +41,19 @@ export interface GatewayOptions {
 /** API Gateway's payload limit for HTTP APIs. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-const TEXT_TYPES =
-  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+/**
+ * Lambda's limit for a synchronous invoke request: the whole event as JSON (headers and the
+ * base64 body included), 6 MiB. API Gateway's own 10 MB limit lets larger bodies through; the
+ * invoke then fails and API Gateway answers 413 `Request Too Long` (docs/decisions.md).
+ */
+export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Bodies HTTP APIs pass as text (`isBase64Encoded: false`): `text/*`, `application/json`,
+ * `application/xml`, `application/javascript`. Anything else, a missing content type,
+ * `application/x-www-form-urlencoded` and `+json` types included, arrives base64-encoded.
+ */
+export const TEXT_TYPES = /^\s*(text\/|application\/(json|xml|javascript)\s*(;|$))/i;
 
 const gatewayError = (response: ServerResponse, status: number, message: string) => {
   response.writeHead(status, { 'content-type': 'application/json' });
@@ -69,6 +82,21 @@ const readBody = (request: IncomingMessage): Promise<Buffer | undefined> =>
     request.on('error', reject);
   });
 
+/**
+ * The request target as a URL: origin-form (`/path?query`, taken literally, so `//a` stays a
+ * path) or absolute-form (`http://host/path`). `undefined` for anything else, e.g. a host that
+ * WHATWG URL rejects (`http://%zz/`): the gateway answers 400 instead of throwing.
+ */
+export const parseRequestTarget = (target: string | undefined): URL | undefined => {
+  const raw = target ?? '/';
+  try {
+    const url = raw.startsWith('/') ? new URL(`http://localhost${raw}`) : new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Builds the payload format 2.0 event API Gateway would send for this request. */
 export const toHttpApiEvent = (
   request: IncomingMessage,
@@ -78,18 +106,22 @@ export const toHttpApiEvent = (
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEventV2 => {
+  // AWS (payload 2.0): "Duplicate headers are combined with commas"; every header line counts,
+  // also those Node would drop or join with ", " (content-type, authorization, user-agent...).
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined || name === 'cookie') continue;
-    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (values === undefined || name === 'cookie') continue;
+    headers[name] = values.join(',');
   }
-  const cookies = request.headers.cookie
-    ?.split(';')
+  // AWS: "All cookie headers in the request are combined ... and added to the cookies field".
+  const cookies = (request.headersDistinct.cookie ?? [])
+    .flatMap((line) => line.split(';'))
     .map((c) => c.trim())
     .filter(Boolean);
+  // Own keys only: `?toString=x` must not see Object.prototype.toString.
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) {
-    query[name] = name in query ? `${query[name]},${value}` : value;
+    query[name] = Object.hasOwn(query, name) ? `${query[name]},${value}` : value;
   }
   const isText = TEXT_TYPES.test(request.headers['content-type'] ?? '');
   const now = new Date();
@@ -98,7 +130,7 @@ export const toHttpApiEvent = (
     routeKey: routeKey(route),
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    ...(cookies && cookies.length > 0 && { cookies }),
+    ...(cookies.length > 0 && { cookies }),
     headers,
     ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
     ...(Object.keys(pathParameters).length > 0 && { pathParameters }),
@@ -129,7 +161,8 @@ export const toHttpApiEvent = (
 
 /**
  * Maps a handler's answer as API Gateway does for payload 2.0: a structured result as given
- * (cookies become Set-Cookie headers, base64 bodies are decoded); anything else is a 200 JSON.
+ * (AWS: "each cookie becomes a set-cookie header", next to a `set-cookie` the headers carry;
+ * base64 bodies are decoded); anything else is a 200 JSON.
  */
 export const writeHandlerResult = (response: ServerResponse, result: APIGatewayProxyResultV2) => {
   const isStructured = typeof result === 'object' && result !== null && 'statusCode' in result;
@@ -137,11 +170,13 @@ export const writeHandlerResult = (response: ServerResponse, result: APIGatewayP
     ? result
     : { statusCode: 200, body: typeof result === 'string' ? result : JSON.stringify(result) };
   const headers: Record<string, string | string[]> = {};
+  const setCookies: string[] = [];
   for (const [name, value] of Object.entries(structured.headers ?? {})) {
-    headers[name.toLowerCase()] = String(value);
+    if (name.toLowerCase() === 'set-cookie') setCookies.push(String(value));
+    else headers[name.toLowerCase()] = String(value);
   }
-  if (structured.cookies && structured.cookies.length > 0)
-    headers['set-cookie'] = structured.cookies;
+  setCookies.push(...(structured.cookies ?? []));
+  if (setCookies.length > 0) headers['set-cookie'] = setCookies;
   if (!isStructured) headers['content-type'] = 'application/json';
   const body = structured.body ?? '';
   const bytes = structured.isBase64Encoded
@@ -161,27 +196,33 @@ export const createGateway = (options: GatewayOptions) =>
   createServer((request, response) => {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
-    response.setHeader('apigw-requestid', requestId);
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = parseRequestTarget(request.url);
     response.on('finish', () => {
       if (!options.log) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const correlationId =
         response.getHeader('x-correlation-id') ?? request.headers['x-correlation-id'] ?? '-';
+      const target = url ? `${url.pathname}${url.search}` : JSON.stringify(request.url);
       options.log(
-        `${options.name ? `[${options.name}] ` : ''}${request.method} ${url.pathname}${url.search} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
+        `${options.name ? `[${options.name}] ` : ''}${request.method} ${target} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
       );
     });
     void (async () => {
       try {
+        response.setHeader('apigw-requestid', requestId);
         const body = await readBody(request);
         if (body === undefined) return gatewayError(response, 413, 'Request Entity Too Large');
+        if (!url) return gatewayError(response, 400, 'Bad Request');
         const found = matchRoute(request.method ?? 'GET', url.pathname);
         // HTTP APIs answer 404 both for an unknown path and for a method the path lacks.
-        if (!found || !('match' in found)) return gatewayError(response, 404, 'Not Found');
+        if (!found || 'methodAllowed' in found) return gatewayError(response, 404, 'Not Found');
+        if ('malformedPath' in found) return gatewayError(response, 400, 'Bad Request');
         const { route, pathParameters } = found.match;
         const target = options.targetFor(route);
         const event = toHttpApiEvent(request, url, route, pathParameters, body, requestId);
+        if (Buffer.byteLength(JSON.stringify(event)) > MAX_INVOKE_PAYLOAD_BYTES) {
+          return gatewayError(response, 413, 'Request Too Long');
+        }
         let result: APIGatewayProxyResultV2;
         try {
           result = await target.handler(event, lambdaContext(target.functionName));

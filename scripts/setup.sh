@@ -3,7 +3,13 @@
 # (when node_modules is missing or older than the lock) and a Java runtime for DynamoDB Local.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ -L node_modules ]; then
+  # A shared install (a symlink, e.g. one per machine for several worktrees): `npm ci` would
+  # empty the directory it points to under everyone using it. Never install through it.
+  if [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "note: node_modules is a shared install (a symlink) older than package-lock.json; not reinstalling it here." >&2
+  fi
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> npm ci"
   npm ci --no-audit --no-fund
 fi

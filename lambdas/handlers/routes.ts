@@ -48,32 +48,44 @@ export interface RouteMatch {
   readonly pathParameters: Record<string, string>;
 }
 
-const segments = (path: string) => path.split('/').filter((s) => s.length > 0);
+/**
+ * The path's segments, empty ones kept: API Gateway matches `/orders/` and `//orders` to no
+ * route (a trailing slash is not ignored), so neither may match `/orders` here.
+ */
+const segments = (path: string) => path.split('/').slice(1);
 
 /**
  * Matches a request as API Gateway does: by path first (`undefined` when no route has this path,
  * which API Gateway answers 404), then by method (`methodAllowed: false` when the path exists).
+ * A path parameter is one non-empty segment; one whose percent-escapes do not decode
+ * (`/orders/%E0%A4%A`) is `malformedPath` (a 400), never an exception.
  */
 export const matchRoute = (
   method: string,
   path: string,
-): { match: RouteMatch } | { methodAllowed: false } | undefined => {
+): { match: RouteMatch } | { methodAllowed: false } | { malformedPath: true } | undefined => {
+  if (!path.startsWith('/')) return undefined;
   const requested = segments(path);
   let pathFound = false;
   for (const route of ROUTES) {
     const pattern = segments(route.path);
     if (pattern.length !== requested.length) continue;
     const parameters: Record<string, string> = {};
+    let malformed = false;
     const fits = pattern.every((part, i) => {
       const value = requested[i]!;
       const name = /^\{(.+)\}$/.exec(part)?.[1];
-      if (name) {
+      if (!name) return part === value;
+      if (value.length === 0) return false;
+      try {
         parameters[name] = decodeURIComponent(value);
-        return true;
+      } catch {
+        malformed = true;
       }
-      return part === value;
+      return true;
     });
     if (!fits) continue;
+    if (malformed) return { malformedPath: true };
     pathFound = true;
     if (route.method === method) return { match: { route, pathParameters: parameters } };
   }

@@ -46,10 +46,11 @@ const waitFor = async (run: Run, text: string, timeoutMs = 45_000) => {
   }
 };
 
-const processesWith = (text: string) =>
+/** `java` processes (not DynamoDB Local's watchdog `sh`) whose command line has `text`. */
+const javaWith = (text: string) =>
   execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.includes(text) && !line.startsWith('ps '));
+    .filter((line) => line.startsWith('java ') && line.includes(text));
 
 test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM stops everything', async () => {
   const run = startCli(['--decoupled-port', '0', '--coupled-port', '0', '--poll-interval', '50']);
@@ -64,7 +65,7 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     expect(run.stdout).toContain('poll 50 ms, batch 100');
     expect(run.stdout).toContain('curl -s -X POST');
     const dynamoPort = /DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout)?.[1];
-    expect(processesWith(`-port ${dynamoPort}`)).toHaveLength(1);
+    expect(javaWith(`-port ${dynamoPort} `)).toHaveLength(1);
 
     const response = await fetch(`${coupled}/commands`, {
       method: 'POST',
@@ -83,7 +84,7 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     expect(run.stdout).toContain('Stopped.');
-    expect(processesWith(`-port ${dynamoPort}`)).toEqual([]);
+    expect(javaWith(`-port ${dynamoPort} `)).toEqual([]);
   } finally {
     // Even when an assertion failed: SIGTERM lets the CLI stop DynamoDB Local (a SIGKILL would
     // orphan it); SIGKILL only if it does not exit in time.
