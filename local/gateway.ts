@@ -13,6 +13,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { type CorsOptions, handleCors } from './cors';
 import { matchRoute, type Route, routeKey } from '../lambdas/handlers/routes';
 import { lambdaContext } from './lambda-context';
 
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
   /** Name shown in the request log, e.g. `decoupled`. */
   readonly name?: string;
+  /** CORS as API Gateway's `corsPreflight` answers it (local/cors.ts). Default: the demo app. */
+  readonly cors?: CorsOptions;
 }
 
 /** API Gateway's payload limit for HTTP APIs. */
@@ -172,6 +175,7 @@ export const createGateway = (options: GatewayOptions) =>
         `${options.name ? `[${options.name}] ` : ''}${request.method} ${url.pathname}${url.search} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
       );
     });
+    if (handleCors(request, response, options.cors)) return;
     void (async () => {
       try {
         const body = await readBody(request);
