@@ -159,6 +159,24 @@ export const createCommandClient = <Root = { client: ClientState }>(
     checkIdle();
   };
 
+  /**
+   * Applies a confirmation. Events that do not follow the confirmed version (the order was never
+   * read here, or changed elsewhere) are not folded onto a wrong base: the state at this version
+   * is read once instead.
+   */
+  const settleConfirmed = async (action: CommandConfirmedAction) => {
+    const { aggregateId, version } = action.payload;
+    const gap = confirmAnswer(state().confirmed[aggregateId], action.payload) === undefined;
+    settle(action);
+    if (!gap) return;
+    const answer = await api.getHistory(aggregateId, { version }).catch(() => undefined);
+    if (answer)
+      dispatch({
+        type: 'order/loaded',
+        payload: { id: aggregateId, version, order: answer.order },
+      });
+  };
+
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
@@ -203,21 +221,10 @@ export const createCommandClient = <Root = { client: ClientState }>(
         replayed: answer.replayed,
       },
     };
-    const known = state().confirmed[entry.aggregateId];
-    const gap = confirmAnswer(known, action.payload) === undefined;
     channel?.post({ kind: 'settled', action });
     await storage.remove(entry.commandId);
     durable.delete(entry.commandId);
-    settle(action);
-    // Events that do not follow the confirmed version (the order was never read here, or changed
-    // elsewhere): read the state at this version once instead of folding onto a wrong base.
-    if (gap) {
-      const { order, version } = await api
-        .getHistory(entry.aggregateId, { version: answer.version })
-        .catch(() => ({ order: null, version: 0 }));
-      if (order)
-        dispatch({ type: 'order/loaded', payload: { id: entry.aggregateId, version, order } });
-    }
+    await settleConfirmed(action);
   };
 
   const reject = async (entry: OutboxEntry, error: ApiError) => {
@@ -352,7 +359,8 @@ export const createCommandClient = <Root = { client: ClientState }>(
     if (message.kind === 'changed') void restore();
     if (message.kind === 'settled' && message.action) {
       durable.delete(message.action.payload.commandId);
-      settle(message.action);
+      if (message.action.type === 'command/confirmed') void settleConfirmed(message.action);
+      else settle(message.action);
     }
   };
 

@@ -463,3 +463,75 @@ test('two clients on one storage and one lock: only the holder sends; the other 
   await two.client.stop();
   expect(calls).toHaveLength(1);
 });
+
+test('an answer that does not follow the known version is not folded: the state at that version is read once', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const row = { id: 'A', version: 5, status: 'submitted', lines: [] } as never;
+  const history: unknown[] = [];
+  (api as { getHistory: unknown }).getHistory = async (id: string, query: unknown) => {
+    history.push([id, query]);
+    return { version: 5, order: row };
+  };
+  const { client, store } = makeStore(api);
+  await client.start();
+  const submit = store.dispatch(
+    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
+  );
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 5));
+  await submit;
+  await until(() => history.length > 0 && store.getState().client.confirmed.A !== undefined);
+  expect(history).toEqual([['A', { version: 5 }]]);
+  expect(store.getState().client.confirmed.A).toEqual({ version: 5, order: row });
+  await client.stop();
+});
+
+const until = async (check: () => boolean) => {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+};
+
+test("the browser's offline/online events: shown in the state, and online retries at once", async () => {
+  const events = new EventTarget();
+  const global = globalThis as Record<string, unknown>;
+  const saved = {
+    add: global.addEventListener,
+    remove: global.removeEventListener,
+    nav: global.navigator,
+  };
+  Object.assign(global, {
+    addEventListener: events.addEventListener.bind(events),
+    removeEventListener: events.removeEventListener.bind(events),
+  });
+  Object.defineProperty(global, 'navigator', { value: { onLine: true }, configurable: true });
+  try {
+    const { api, calls, sends } = scriptedApi();
+    // A retry would wait a minute without the online event.
+    const { client, store } = makeStore(api, memoryStorage(), {
+      backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 },
+    });
+    await client.start();
+    events.dispatchEvent(new Event('offline'));
+    expect(store.getState().client.online).toBe(false);
+    const command = store.dispatch(
+      sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
+    );
+    (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
+    await until(
+      () =>
+        store.getState().client.commands[command.commandId]?.state === 'pending' &&
+        (store.getState().client.commands[command.commandId] as { attempts: number }).attempts ===
+          1,
+    );
+    events.dispatchEvent(new Event('online'));
+    expect(store.getState().client.online).toBe(true);
+    (await sends(2))[1]!.answer(ok(calls[1]!.request, 1));
+    await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+    await client.stop();
+  } finally {
+    Object.assign(global, { addEventListener: saved.add, removeEventListener: saved.remove });
+    Object.defineProperty(global, 'navigator', {
+      value: saved.nav,
+      configurable: true,
+      writable: true,
+    });
+  }
+});
