@@ -262,18 +262,17 @@ export const createCommandClient = <Root = { client: ClientState }>(
       });
     } catch (error) {
       const attempts = entry.attempts + 1;
-      if (error instanceof ApiError) {
-        if (error.isFinal || (error.status !== 503 && attempts >= maxServerErrorAttempts)) {
-          await reject(entry, error);
-          return;
-        }
-      } else if (!(error instanceof NetworkError)) {
-        throw error;
+      if (
+        error instanceof ApiError &&
+        (error.isFinal || (error.status !== 503 && attempts >= maxServerErrorAttempts))
+      ) {
+        await reject(entry, error);
+        return;
       }
-      if (error instanceof NetworkError) {
-        dispatch({ type: 'connection/changed', payload: { online: false } });
-      } else {
-        dispatch({ type: 'connection/changed', payload: { online: true } });
+      // No answer means offline; a 5xx is an answer. Anything else (a signing hook that failed,
+      // say) is retried like a network error, with backoff, and does not change the flag.
+      if (error instanceof NetworkError || error instanceof ApiError) {
+        dispatch({ type: 'connection/changed', payload: { online: error instanceof ApiError } });
       }
       const updated = { ...entry, attempts };
       await storage.put(updated);
@@ -302,7 +301,8 @@ export const createCommandClient = <Root = { client: ClientState }>(
       if (workers.has(entry.aggregateId) || !durable.has(entry.commandId)) continue;
       const id = entry.aggregateId;
       const running = work(id)
-        .catch(() => undefined)
+        // A failing storage must not turn into a busy loop: wait before the next round.
+        .catch(() => sleep(backoffDelay(1, backoff, random)))
         .finally(() => {
           workers.delete(id);
           // Something may have been queued for this aggregate while the loop was ending.

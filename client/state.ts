@@ -4,7 +4,7 @@
  * The order a component reads is derived: confirmed state + pending commands run through the
  * server's own `decide` and reducer. A rejection removes the command; nothing is rolled back.
  */
-import type { Action } from 'redux';
+import type { Action, UnknownAction } from 'redux';
 import type { AppError } from '../lambdas/core/errors';
 import { type StoredEvent, toAction } from '../lambdas/core/events';
 import {
@@ -196,9 +196,9 @@ const bySeq = (a: OutboxEntry, b: OutboxEntry) => a.seq - b.seq;
 
 export const clientReducer = (
   state: ClientState = initialClientState,
-  action: ClientAction | Action,
+  action: UnknownAction,
 ): ClientState => {
-  const a = action as ClientAction;
+  const a = action as unknown as ClientAction;
   switch (a.type) {
     case 'command/queued': {
       if (state.outbox.some((e) => e.commandId === a.payload.commandId)) return state;

@@ -27,6 +27,7 @@ import {
   clientReducer,
   createApiClient,
   createCommandClient,
+  type CommandDispatch,
   selectConfirmedOrder,
   sendCommand,
 } from '../../client';
@@ -143,7 +144,8 @@ const clientFor = (baseUrl: string) => {
     combineReducers({ client: clientReducer }),
     applyMiddleware(client.middleware),
   );
-  return { client, store };
+  const send: CommandDispatch = store.dispatch;
+  return { client, store, send };
 };
 
 /** The row a GET serves: `null` for a deleted order (404). */
@@ -184,10 +186,7 @@ test('runner, projector row, coupled row and client stores agree at every versio
           const id = `cf-${process.pid}-${runs++}`;
           for (const command of toCommands(currency, intents)) {
             const action = sendCommand({ ...command, aggregateId: id });
-            const [d, c] = await Promise.all([
-              decoupled.store.dispatch(action),
-              coupled.store.dispatch(action),
-            ]);
+            const [d, c] = await Promise.all([decoupled.send(action), coupled.send(action)]);
             expect([d.state, c.state]).toEqual(['confirmed', 'confirmed']);
             const version = d.state === 'confirmed' ? d.version : -1;
 

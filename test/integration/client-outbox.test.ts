@@ -19,6 +19,7 @@ import {
   createApiClient,
   createCommandClient,
   type CommandClientOptions,
+  type CommandDispatch,
   memoryLock,
   memoryStorage,
   selectOrder,
@@ -78,7 +79,9 @@ const clientStore = (baseUrl: string, options: Partial<CommandClientOptions> = {
     combineReducers({ client: clientReducer }),
     applyMiddleware(client.middleware, record),
   );
-  return { client, store, actions, sent, api };
+  // Redux's own `Dispatch` overload comes first in the store's type: name the client's.
+  const send: CommandDispatch = store.dispatch;
+  return { client, store, send, actions, sent, api };
 };
 
 const allEvents = async (baseUrl: string, id: string): Promise<StoredEvent[]> => {
@@ -145,7 +148,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     // Offline: nothing answers. The view is already the predicted one.
     const offline = clientStore(await closedPort(), { storage: jsonFileStorage(path) });
     await offline.client.start();
-    const dispatched = commands.map((command) => offline.store.dispatch(sendCommand(command)));
+    const dispatched = commands.map((command) => offline.send(sendCommand(command)));
     await until(() => !offline.store.getState().client.online);
     expect(selectOrder(offline.store.getState().client, a)).toMatchObject({
       status: 'submitted',
@@ -211,9 +214,9 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
     try {
       const { port } = proxy.address() as AddressInfo;
-      const { client, store, sent, actions } = clientStore(`http://127.0.0.1:${port}`);
+      const { client, store, send, sent, actions } = clientStore(`http://127.0.0.1:${port}`);
       await client.start();
-      const created = store.dispatch(
+      const created = send(
         sendCommand({
           type: 'order/create',
           aggregateId: id,
@@ -239,7 +242,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
 
   test('a rule-violating command in the middle is rejected; the commands behind it proceed on the recomputed state', async () => {
     const id = newOrderId('rule');
-    const { client, store, actions } = clientStore(url());
+    const { client, store, send, actions } = clientStore(url());
     await client.start();
     const [create, addX, addXAgain, addY, submit] = [
       sendCommand({
@@ -251,7 +254,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       sendCommand({ type: 'order/addLine', aggregateId: id, payload: line('x', 9, 100) }),
       sendCommand({ type: 'order/addLine', aggregateId: id, payload: line('y', 2, 100) }),
       sendCommand({ type: 'order/submit', aggregateId: id, payload: {} }),
-    ].map((action) => store.dispatch(action));
+    ].map((action) => send(action));
     const outcomes = await Promise.all([create, addX, addXAgain, addY, submit]);
     expect(outcomes.map((o) => o!.state)).toEqual([
       'confirmed',
@@ -293,7 +296,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     await one.client.start();
     await two.client.start();
     await until(() => one.store.getState().client.sending);
-    const first = one.store.dispatch(
+    const first = one.send(
       sendCommand({
         type: 'order/create',
         aggregateId: id,
@@ -302,9 +305,9 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     );
     await first;
     const fromTwo = ['t1', 't2', 't3', 't4'].map((l) =>
-      two.store.dispatch(sendCommand({ type: 'order/addLine', aggregateId: id, payload: line(l) })),
+      two.send(sendCommand({ type: 'order/addLine', aggregateId: id, payload: line(l) })),
     );
-    const fromOne = one.store.dispatch(
+    const fromOne = one.send(
       sendCommand({ type: 'order/addLine', aggregateId: id, payload: line('o1') }),
     );
     expect((await Promise.all([...fromTwo, fromOne])).every((o) => o.state === 'confirmed')).toBe(
@@ -327,7 +330,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     // The sender closes: the other tab takes over the lock and sends what is left.
     await one.client.stop();
     await until(() => two.store.getState().client.sending);
-    const after = await two.store.dispatch(
+    const after = await two.send(
       sendCommand({ type: 'order/submit', aggregateId: id, payload: {} }),
     );
     expect(after).toMatchObject({ state: 'confirmed', version: 7 });

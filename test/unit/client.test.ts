@@ -15,6 +15,8 @@ import {
   backoffDelay,
   clientReducer,
   type ClientState,
+  type CommandDispatch,
+  type CommandPromise,
   type CommandAnswer,
   type CommandRequest,
   confirmAnswer,
@@ -325,7 +327,9 @@ const makeStore = (api: ApiClient, storage: OutboxStorage = memoryStorage(), ext
     combineReducers({ client: clientReducer }),
     applyMiddleware(client.middleware),
   );
-  return { client, store };
+  // Redux's own `Dispatch` overload comes first in the store's type: name the client's.
+  const send: CommandDispatch = store.dispatch;
+  return { client, store, send };
 };
 
 test('written to the outbox before the first send; one in flight per order; orders in parallel', async () => {
@@ -336,19 +340,17 @@ test('written to the outbox before the first send; one in flight per order; orde
     ...storage,
     put: async (e) => (puts.push(e.commandId), storage.put(e)),
   };
-  const { client, store } = makeStore(api, spy);
+  const { client, store, send } = makeStore(api, spy);
   await client.start();
-  const first = store.dispatch(
+  const first = send(
     sendCommand({
       type: 'order/create',
       aggregateId: 'A',
       payload: { customerId: 'c', currency: 'EUR' },
     }),
   );
-  const second = store.dispatch(
-    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
-  );
-  const other = store.dispatch(
+  const second = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  const other = send(
     sendCommand({
       type: 'order/create',
       aggregateId: 'B',
@@ -374,9 +376,9 @@ test('written to the outbox before the first send; one in flight per order; orde
 
 test('network errors, timeouts and 503 retry with the same commandId; a 500 stops after its limit', async () => {
   const { api, calls, sends } = scriptedApi();
-  const { client, store } = makeStore(api, memoryStorage(), { maxServerErrorAttempts: 2 });
+  const { client, store, send } = makeStore(api, memoryStorage(), { maxServerErrorAttempts: 2 });
   await client.start();
-  const command = store.dispatch(
+  const command = send(
     sendCommand({
       type: 'order/create',
       aggregateId: 'A',
@@ -391,12 +393,8 @@ test('network errors, timeouts and 503 retry with the same commandId; a 500 stop
   await expect(command).resolves.toMatchObject({ state: 'confirmed' });
   expect(new Set(calls.map((c) => c.request.commandId))).toEqual(new Set([command.commandId]));
 
-  const broken = store.dispatch(
-    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
-  );
-  const behind = store.dispatch(
-    sendCommand({ type: 'order/cancel', aggregateId: 'A', payload: {} }),
-  );
+  const broken = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  const behind = send(sendCommand({ type: 'order/cancel', aggregateId: 'A', payload: {} }));
   (await sends(5))[4]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
   (await sends(6))[5]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
   await expect(broken).resolves.toMatchObject({ state: 'rejected', status: 500, code: 'INTERNAL' });
@@ -408,9 +406,9 @@ test('network errors, timeouts and 503 retry with the same commandId; a 500 stop
 
 test('a 409 on a command with expectedVersion is a conflict, rejected and never re-sent', async () => {
   const { api, calls, sends } = scriptedApi();
-  const { client, store } = makeStore(api);
+  const { client, store, send } = makeStore(api);
   await client.start();
-  const command = store.dispatch(
+  const command = send(
     sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {}, expectedVersion: 3 }),
   );
   (await sends(1))[0]!.answer(
@@ -447,7 +445,7 @@ test('two clients on one storage and one lock: only the holder sends; the other 
   const two = makeStore(api, storage, { lock, channel: channel() });
   await one.client.start();
   await two.client.start();
-  const fromTwo = two.store.dispatch(
+  const fromTwo = two.send(
     sendCommand({
       type: 'order/create',
       aggregateId: 'A',
@@ -472,11 +470,9 @@ test('an answer that does not follow the known version is not folded: the state 
     history.push([id, query]);
     return { version: 5, order: row };
   };
-  const { client, store } = makeStore(api);
+  const { client, store, send } = makeStore(api);
   await client.start();
-  const submit = store.dispatch(
-    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
-  );
+  const submit = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
   (await sends(1))[0]!.answer(ok(calls[0]!.request, 5));
   await submit;
   await until(() => history.length > 0 && store.getState().client.confirmed.A !== undefined);
@@ -505,15 +501,13 @@ test("the browser's offline/online events: shown in the state, and online retrie
   try {
     const { api, calls, sends } = scriptedApi();
     // A retry would wait a minute without the online event.
-    const { client, store } = makeStore(api, memoryStorage(), {
+    const { client, store, send } = makeStore(api, memoryStorage(), {
       backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 },
     });
     await client.start();
     events.dispatchEvent(new Event('offline'));
     expect(store.getState().client.online).toBe(false);
-    const command = store.dispatch(
-      sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
-    );
+    const command = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
     (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
     await until(
       () =>
@@ -534,4 +528,21 @@ test("the browser's offline/online events: shown in the state, and online retrie
       writable: true,
     });
   }
+});
+
+test('a plain Redux store types dispatch(sendCommand(...)) as the command promise', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const client = createCommandClient({ api, channel: null });
+  const store = legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(client.middleware),
+  );
+  // No annotation: the store's own type picks the client's overload.
+  const promise = store.dispatch(
+    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
+  );
+  const typed: CommandPromise = promise;
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 1));
+  await expect(typed).resolves.toMatchObject({ state: 'confirmed', commandId: promise.commandId });
+  await client.stop();
 });
