@@ -10,7 +10,6 @@ import {
   type CommandStatus,
   type HistoryAnswer,
   type OrderView,
-  orderLoaded,
   selectIsSender,
   selectOnline,
   selectOptimisticOrder,
@@ -21,6 +20,7 @@ import {
   type AppDispatch,
   type DemoStore,
   knownOrders,
+  loaded,
   type RootState,
   type StackName,
 } from './store';
@@ -141,7 +141,7 @@ const Orders = ({
     demo.api.listOrders({ customerId, limit: 50 }).then(
       (page) => {
         if (!current) return;
-        for (const order of page.items) dispatch(orderLoaded(order));
+        for (const order of page.items) dispatch(loaded(order));
         setServerIds(page.items.map((o) => o.id));
         setListError(undefined);
       },

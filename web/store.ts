@@ -3,7 +3,7 @@
  * only adds a copy of the confirmed orders in localStorage, so a reload while offline still
  * shows the orders the pending commands apply to (the outbox itself is the client's).
  */
-import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
+import { applyMiddleware, combineReducers, legacy_createStore, type UnknownAction } from 'redux';
 import {
   type ApiClient,
   type ClientState,
@@ -39,6 +39,13 @@ export type AppDispatch = CommandDispatch & ReturnType<typeof buildStore>['dispa
 
 const confirmedKey = (stack: StackName) => `demo:${stack}:confirmed`;
 
+/**
+ * `orderLoaded` as an action any Redux store accepts (the library's action interfaces carry no
+ * index signature, which Redux 5's UnknownAction asks for).
+ */
+export const loaded = (order: OrderView): UnknownAction =>
+  orderLoaded(order) as unknown as UnknownAction;
+
 export const createDemoStore = (stack: StackName, baseUrl: string): DemoStore => {
   // Short timeouts: a demo should show "pending, retrying" quickly when the API is away.
   const api = createApiClient({ baseUrl, timeoutMs: 5000 });
@@ -50,7 +57,7 @@ export const createDemoStore = (stack: StackName, baseUrl: string): DemoStore =>
       string,
       { order: OrderView | null }
     >;
-    for (const { order } of Object.values(saved)) if (order) store.dispatch(orderLoaded(order));
+    for (const { order } of Object.values(saved)) if (order) store.dispatch(loaded(order));
   } catch {
     localStorage.removeItem(confirmedKey(stack));
   }
