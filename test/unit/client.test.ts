@@ -546,3 +546,17 @@ test('a plain Redux store types dispatch(sendCommand(...)) as the command promis
   await expect(typed).resolves.toMatchObject({ state: 'confirmed', commandId: promise.commandId });
   await client.stop();
 });
+
+test('an unexpected failure before the answer (a signing hook that threw) is retried with the same commandId', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const { client, send, store } = makeStore(api);
+  await client.start();
+  const command = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  (await sends(1))[0]!.answer(new Error('credentials expired'));
+  (await sends(2))[1]!.answer(ok(calls[1]!.request, 1));
+  await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+  expect(calls.map((c) => c.request.commandId)).toEqual([command.commandId, command.commandId]);
+  // Not a network failure: the online flag is left as it was.
+  expect(store.getState().client.online).toBe(true);
+  await client.stop();
+});
