@@ -10,6 +10,7 @@ import {
   type CommandStatus,
   type HistoryAnswer,
   type OrderView,
+  selectConfirmedOrder,
   selectIsSender,
   selectOnline,
   selectOptimisticOrder,
@@ -296,6 +297,12 @@ const History = ({ demo, id, version }: { demo: DemoStore; id: string; version: 
 const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const dispatch = useDispatch<AppDispatch>();
   const view = useSelector((s: RootState) => selectOptimisticOrder(s.client, id));
+  const confirmed = useSelector((s: RootState) => selectConfirmedOrder(s.client, id));
+  /** A line the server has not confirmed yet (added or changed by a pending command). */
+  const isPending = (lineId: string, quantity: number) => {
+    const known = confirmed?.lines.find((l) => l.lineId === lineId);
+    return !known || known.quantity !== quantity;
+  };
   const [sku, setSku] = useState('');
   const [quantity, setQuantity] = useState('1');
   const [price, setPrice] = useState('9.90');
@@ -359,8 +366,17 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
                 </tr>
               )}
               {order.lines.map((line) => (
-                <tr key={line.lineId} data-testid="line">
-                  <td>{line.sku}</td>
+                <tr
+                  key={line.lineId}
+                  data-testid="line"
+                  className={isPending(line.lineId, line.quantity) ? 'pending-row' : undefined}
+                >
+                  <td>
+                    {line.sku}
+                    {isPending(line.lineId, line.quantity) && (
+                      <span className="badge pending-badge">pending</span>
+                    )}
+                  </td>
                   <td className="num">
                     <QuantityInput
                       value={line.quantity}
