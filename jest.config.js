@@ -19,5 +19,12 @@ module.exports = {
   // DynamoDB Local is started once for the whole run and stopped at the end.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  projects: [project('unit'), project('contract'), project('integration'), project('infra')],
+  projects: [
+    project('unit'),
+    project('contract'),
+    project('integration'),
+    project('infra'),
+    // Real headless Chromium (Debian's package) against the local runtime and the demo app.
+    project('browser'),
+  ],
 };

@@ -66,7 +66,7 @@ export class ApiClient {
 
   constructor(
     baseUrl: string,
-    private readonly signer?: Signer,
+    readonly signer?: Signer,
     private readonly timeoutMs = 30_000,
   ) {
     this.base = baseUrl.replace(/\/+$/, '');

@@ -111,6 +111,42 @@ export const headlineTable = (result: BenchResult): Table => {
   };
 };
 
+/**
+ * Client-visible latency beside the 1-client ack and server-visible p50s of the headline: what
+ * a Redux user of the client waits for, and what the library adds over a bare fetch.
+ */
+export const clientTable = (result: BenchResult): Table => ({
+  headers: [
+    'profile (1 client)',
+    'n',
+    'fetch p50',
+    'client p50',
+    'p95',
+    'p99',
+    'max',
+    'client overhead p50',
+    'ack p50',
+    'server-visible p50',
+    'errors',
+  ],
+  rows: profileNames(result).map((name) => {
+    const c = result.client?.[name];
+    const h = result.headline.runners[name];
+    return [
+      name,
+      String(c?.samples ?? 0),
+      ms(c?.fetch?.p50),
+      ...quartet(c?.client),
+      c?.overheadP50Ms === null || c?.overheadP50Ms === undefined
+        ? '–'
+        : `${c.overheadP50Ms >= 0 ? '+' : ''}${ms(c.overheadP50Ms)}`,
+      ms(h?.ack?.p50),
+      ms(h?.visible?.p50),
+      String(c?.errors ?? 0),
+    ];
+  }),
+});
+
 export const concurrencyTable = (result: BenchResult): Table => ({
   headers: [
     'clients',
@@ -241,6 +277,11 @@ export const settingsLines = (result: BenchResult): string[] => {
     `Concurrency: ${s.concurrency.map((l) => `${l.clients} × ${l.commandsPerClient}`).join(', ')} (clients × commands per client); contention: ${s.contention.clients} clients × ${s.contention.attemptsPerClient} commands on one order, ${s.contention.rounds} round(s) per mode; history: ${s.history.lengths.join('/')} events, ${s.history.ordersPerLength} orders × ${s.history.commandsPerOrder} commands each; warm-up: ${s.warmupCommands} commands per profile, then ${s.warmupBurst.clients} clients × ${s.warmupBurst.commandsPerClient} commands.`,
     `Ack latency: ${s.method.ack} Visible latency: ${s.method.visible}`,
     `Floor: ${s.floor.available ? s.method.floor : s.floor.note}`,
+    ...(s.clientLatency
+      ? [
+          `Client-visible latency: ${s.clientLatency.commands} commands per profile and path after ${s.clientLatency.warmup} unrecorded; ${s.method.client}`,
+        ]
+      : []),
   ];
 };
 
@@ -264,6 +305,14 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
     '',
     markdownTable(headlineTable(result)),
     '',
+    ...(result.client
+      ? [
+          '#### Client-visible latency (the client library in a Node Redux store, 1 client)',
+          '',
+          markdownTable(clientTable(result)),
+          '',
+        ]
+      : []),
     '#### Concurrency (each client on its own orders; a decoupled client waits to see each write)',
     '',
     markdownTable(concurrencyTable(result)),
@@ -292,6 +341,13 @@ export const terminalReport = (result: BenchResult): string =>
     'One client, sequential (ms; ratios of p50s):',
     plainTable(headlineTable(result)),
     '',
+    ...(result.client
+      ? [
+          'Client-visible latency (dispatch -> the store shows the version; ms):',
+          plainTable(clientTable(result)),
+          '',
+        ]
+      : []),
     'Concurrency:',
     plainTable(concurrencyTable(result)),
     '',

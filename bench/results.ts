@@ -3,6 +3,7 @@ import type { BenchSettings } from './settings';
 import type { ContentionCounts, ContentionMode, Samples } from './sweeps';
 import { ratio, type Summary, summarize, throughput } from './stats';
 import type { RunnerKind } from './runners';
+import type { ClientLatencyFigures } from './client-latency';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -91,6 +92,7 @@ export interface BenchResult {
       readonly ack: string;
       readonly visible: string;
       readonly floor: string;
+      readonly client: string;
       readonly interleaving: string;
     };
     readonly dynamoDbEndpoint?: string;
@@ -103,6 +105,8 @@ export interface BenchResult {
     readonly runners: Record<string, RunnerFigures>;
     readonly ratios: Record<string, ProfileRatios>;
   };
+  /** Client-visible latency per profile (one client, sequential), beside a bare fetch. */
+  readonly client?: Record<string, ClientLatencyFigures>;
   readonly concurrency: readonly {
     readonly clients: number;
     readonly commandsPerClient: number;

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { distributionSpec, historySpec, renderSvg } from './charts';
+import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
 import { createProgress } from './progress';
 import { markdownReport, terminalReport } from './report';
@@ -37,6 +38,7 @@ export const METHOD = {
     'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
   floor:
     'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + row).',
+  client: CLIENT_LATENCY_METHOD,
   interleaving:
     'runners take turns within every sweep and the one that goes first rotates every round, so noise on the machine hits them alike; sequential sweeps (1 client, history) pause a random 0-250 ms (unmeasured) before each round, so commands meet the stream poller at a random point of its cycle.',
 };
@@ -70,7 +72,8 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
   settings.history.lengths.length *
     settings.history.ordersPerLength *
     settings.history.commandsPerOrder *
-    runners;
+    runners +
+  settings.clientLatency.commands * 2 * profiles;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -91,6 +94,7 @@ const runBenchmark = async (
   console.log(`  ack latency     = ${METHOD.ack}`);
   console.log(`  visible latency = ${METHOD.visible}`);
   console.log(`  floor           = ${METHOD.floor}`);
+  console.log(`  client latency  = ${METHOD.client}`);
   console.log(`  interleaving    = ${METHOD.interleaving}`);
 
   const target: Target =
@@ -122,6 +126,11 @@ const runBenchmark = async (
     progress.phase(`concurrency: ${level.clients} client${level.clients === 1 ? '' : 's'}`);
     concurrency.push(await runConcurrencyLevel(runners, level, index, ctx));
   }
+
+  progress.phase('client latency: the client library in a Redux store vs a bare fetch');
+  const client = await runClientLatency(target.profiles, settings.clientLatency, ctx.runId, () =>
+    progress.tick(),
+  );
 
   const contention = [];
   for (const [index, { mode, description }] of CONTENTION_MODES.entries()) {
@@ -167,6 +176,7 @@ const runBenchmark = async (
       ...(target.dynamoDbEndpoint && { dynamoDbEndpoint: target.dynamoDbEndpoint }),
     },
     headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
+    client,
     concurrency: levels,
     contention: {
       clients: settings.contention.clients,

@@ -141,7 +141,8 @@ export class HttpRunner implements Runner {
     readonly name: string,
     readonly tag: string,
     readonly kind: 'coupled' | 'decoupled',
-    private readonly client: ApiClient,
+    /** Its HTTP client (URL and signer), also used by the client-latency sweep. */
+    readonly client: ApiClient,
     private readonly seeder: Seeder = seedThroughApi,
   ) {}
 

@@ -29,6 +29,13 @@ export interface BenchSettings {
     /** Rounds per mode and profile, each on a fresh order. */
     readonly rounds: number;
   };
+  /** Client-visible latency (bench/client-latency.ts): one client, sequential, per profile. */
+  readonly clientLatency: {
+    /** Measured commands per profile on each path (client library, bare fetch). */
+    readonly commands: number;
+    /** Unrecorded commands per profile and path first. */
+    readonly warmup: number;
+  };
   readonly history: {
     /** Events already in the order before the measured commands. */
     readonly lengths: readonly number[];
@@ -51,6 +58,7 @@ export const DEFAULT_SETTINGS: BenchSettings = {
     { clients: 64, commandsPerClient: 5, rounds: 2 },
   ],
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
+  clientLatency: { commands: 60, warmup: 5 },
   history: { lengths: [10, 100, 1000], ordersPerLength: 5, commandsPerOrder: 5 },
 };
 
@@ -66,6 +74,7 @@ export const QUICK_SETTINGS: BenchSettings = {
     { clients: 64, commandsPerClient: 1, rounds: 1 },
   ],
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
+  clientLatency: { commands: 10, warmup: 2 },
   history: { lengths: [10, 100, 300], ordersPerLength: 2, commandsPerOrder: 2 },
 };
 

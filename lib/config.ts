@@ -4,6 +4,7 @@
  * another there. Documented for users in docs/deploying.md.
  */
 import type { Construct } from 'constructs';
+import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 
 /** API Gateway stage throttling (token bucket): steady requests per second and burst. */
 export interface ThrottleOptions {
@@ -30,6 +31,12 @@ export interface DeploymentOptions {
    * a whole number of requests for the burst). Default: 100 / 200.
    */
   readonly throttle: ThrottleOptions;
+  /**
+   * `-c corsOrigins=https://app.example.com,http://localhost:3000`: the origins whose pages may
+   * call the API from a browser (CORS). Default: the local demo app's origins only
+   * (DEFAULT_CORS_ORIGINS); `*` allows any page.
+   */
+  readonly corsOrigins: readonly string[];
 }
 
 /** The context keys, as typed after `-c`. */
@@ -39,6 +46,7 @@ export const CONTEXT = {
   tracing: 'tracing',
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
+  corsOrigins: 'corsOrigins',
 } as const;
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
@@ -70,6 +78,15 @@ const positiveNumber = (
   return parsed;
 };
 
+const originList = (value: unknown, name: string): readonly string[] => {
+  if (value === undefined) return DEFAULT_CORS_ORIGINS;
+  const list = Array.isArray(value) ? value.join(',') : value;
+  if (typeof list !== 'string') {
+    throw new Error(`Context ${name} must be a comma-separated list of origins`);
+  }
+  return parseCorsOrigins(list, `Context ${name}`);
+};
+
 /** Reads and validates the options from the context of `scope` (normally the App). */
 export const readOptions = (scope: Construct): DeploymentOptions => {
   const get = (key: string): unknown => scope.node.tryGetContext(key);
@@ -90,5 +107,6 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
         true,
       ),
     },
+    corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
   };
 };

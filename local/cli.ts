@@ -3,6 +3,7 @@
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { LocalRuntimeError } from './dynamodb-local';
 import {
   DEFAULT_PORTS,
@@ -12,6 +13,7 @@ import {
   startLocalRuntime,
 } from './runtime';
 import { POLLER_DEFAULTS, POLLER_LIMITS, StreamPollerError } from './stream-poller';
+import { DEFAULT_WEB_PORT, originsOf, type RunningWebServer, startWebServer } from './web-server';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -22,6 +24,12 @@ Serves the decoupled and the coupled stack on DynamoDB Local.
   --coupled-port <port>      coupled API port, 0 = any free      (env COUPLED_PORT, default ${DEFAULT_PORTS.coupled})
   --data-dir <dir>           keep DynamoDB Local's data here     (env LOCAL_DATA_DIR, default: in memory)
   --dynamodb-port <port>     DynamoDB Local's port               (default: any free port)
+
+Demo app (web/, built with esbuild at start) and CORS:
+  --web-port <port>          demo app port, 0 = any free         (env WEB_PORT, default ${DEFAULT_WEB_PORT})
+  --cors-origins <list>      origins allowed to call the APIs from a browser, comma-separated,
+                             or * (env CORS_ORIGINS, default ${DEFAULT_CORS_ORIGINS.join(',')};
+                             the demo app's own origin is always added)
 
 Stream poller (the decoupled stack's event source mapping; defaults are Lambda's):
   --poll-interval <ms>       wait between empty polls            (default ${POLLER_DEFAULTS.pollIntervalMs})
@@ -59,7 +67,9 @@ const LOG_LEVELS: readonly HandlerLogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'
 export const parseCli = (
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
-): { help: true } | { help: false; options: LocalRuntimeOptions } => {
+):
+  | { help: true }
+  | { help: false; options: LocalRuntimeOptions; web: { readonly port: number } } => {
   let parsed;
   try {
     parsed = parseArgs({
@@ -81,6 +91,8 @@ export const parseCli = (
         'on-failure-file': { type: 'string' },
         quiet: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'web-port': { type: 'string' },
+        'cors-origins': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -93,9 +105,19 @@ export const parseCli = (
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const port = (name: string, value: string | undefined) => integer(name, value, 0, 65535);
+  const corsOrigins = parsed['cors-origins'] ?? env.CORS_ORIGINS;
+  let origins: string[] | undefined;
+  try {
+    origins =
+      corsOrigins === undefined ? undefined : parseCorsOrigins(corsOrigins, '--cors-origins');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   return {
     help: false,
+    web: { port: port('web-port', parsed['web-port'] ?? env.WEB_PORT) ?? DEFAULT_WEB_PORT },
     options: {
+      ...(origins && { corsOrigins: origins }),
       host: parsed.host ?? env.LOCAL_HOST,
       decoupledPort: port('decoupled-port', parsed['decoupled-port'] ?? env.DECOUPLED_PORT),
       coupledPort: port('coupled-port', parsed['coupled-port'] ?? env.COUPLED_PORT),
@@ -129,7 +151,11 @@ export const parseCli = (
 };
 
 /** What `npm start` prints once both stacks are up. */
-export const banner = (runtime: LocalRuntime, options: LocalRuntimeOptions): string => {
+export const banner = (
+  runtime: LocalRuntime,
+  options: LocalRuntimeOptions,
+  web?: { readonly url: string },
+): string => {
   const poller = runtime.poller?.settings;
   const id = 'order-1';
   const lines = [
@@ -138,6 +164,9 @@ export const banner = (runtime: LocalRuntime, options: LocalRuntimeOptions): str
     '',
     `  decoupled API  ${runtime.decoupledUrl}   (command -> event table -> stream poller -> projector -> query)`,
     `  coupled API    ${runtime.coupledUrl}   (one function: command + fresh read model)`,
+    ...(web
+      ? [`  demo app       ${web.url}   (open it in a browser; it switches between both stacks)`]
+      : []),
     `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
     '',
     poller
@@ -172,12 +201,14 @@ const main = async () => {
     console.log(USAGE);
     return;
   }
-  const { options } = parsed;
+  let options = parsed.options;
 
   // Every way out stops what was started. Signals are handled from the first moment: one that
   // arrives while starting stops the runtime as soon as it is up. An uncaught error stops it
   // too (exit 1). A hard kill is covered by DynamoDB Local's watchdog (local/dynamodb-local.ts).
   let runtime: LocalRuntime | undefined;
+  let web: RunningWebServer | undefined;
+  let apis: { decoupled?: string; coupled?: string } = {};
   let stopping: Promise<void> | undefined;
   let pendingCode = 0;
   const shutdown = (reason: string, code: number) => {
@@ -190,7 +221,7 @@ const main = async () => {
     }
     console.log(`\n${reason}: stopping the APIs, the stream poller and DynamoDB Local...`);
     const running = runtime;
-    stopping = running.stop().then(
+    stopping = Promise.all([running.stop(), web?.close()]).then(
       () => {
         console.log('Stopped.');
         process.exit(code);
@@ -214,9 +245,26 @@ const main = async () => {
   process.on('unhandledRejection', crash);
 
   try {
-    console.log('Starting DynamoDB Local, the tables and both APIs...');
+    console.log('Starting DynamoDB Local, the tables, both APIs and the demo app...');
+    // The demo app first: its port (maybe a free one) is an origin the APIs must allow.
+    web = await startWebServer({ host: options.host, port: parsed.web.port, apis: () => apis });
+    const allowed = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
+    options = {
+      ...options,
+      corsOrigins: allowed.includes('*')
+        ? allowed
+        : [...new Set([...allowed, ...originsOf(web.url)])],
+    };
     runtime = await startLocalRuntime(options);
+    apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
   } catch (error) {
+    if (!web && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(
+        `error: The demo app port ${parsed.web.port} is already in use (--web-port picks another; 0 = any free)`,
+      );
+      process.exit(1);
+    }
+    await web?.close();
     if (error instanceof LocalRuntimeError || error instanceof StreamPollerError) {
       console.error(`error: ${error.message}`);
     } else {
@@ -228,7 +276,7 @@ const main = async () => {
     stopping = undefined;
     return shutdown('stop requested during start', pendingCode);
   }
-  console.log(banner(runtime, options));
+  console.log(banner(runtime, options, web));
 };
 
 if (require.main === module) void main();

@@ -15,6 +15,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { type CorsOptions, handleCors } from './cors';
 import { matchRoute, type Route, routeKey } from '../lambdas/handlers/routes';
 import { lambdaContext } from './lambda-context';
 
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
   /** Name shown in the request log, e.g. `decoupled`. */
   readonly name?: string;
+  /** CORS as API Gateway's `corsPreflight` answers it (local/cors.ts). Default: the demo app. */
+  readonly cors?: CorsOptions;
 }
 
 /** API Gateway's payload limit for HTTP APIs. */
@@ -207,6 +210,7 @@ export const createGateway = (options: GatewayOptions) =>
         `${options.name ? `[${options.name}] ` : ''}${request.method} ${target} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
       );
     });
+    if (handleCors(request, response, options.cors)) return;
     void (async () => {
       try {
         response.setHeader('apigw-requestid', requestId);

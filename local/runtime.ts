@@ -52,6 +52,8 @@ export interface LocalRuntimeOptions {
   readonly handlerLogLevel?: HandlerLogLevel;
   /** Where log lines go. Default console.log. */
   readonly log?: (line: string) => void;
+  /** Origins allowed to call the APIs from a browser (CORS). Default: the demo app's. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface LocalRuntime {
@@ -160,6 +162,7 @@ export const startLocalRuntime = async (
         port: ports.decoupled,
         name: 'decoupled',
         log: requestLog,
+        cors: { allowOrigins: options.corsOrigins },
         targetFor: (route) => functions[route.decoupled],
       });
       cleanup.push(() => gateway.close());
@@ -179,6 +182,7 @@ export const startLocalRuntime = async (
         port: ports.coupled,
         name: 'coupled',
         log: requestLog,
+        cors: { allowOrigins: options.corsOrigins },
         targetFor: () => target,
       });
       cleanup.push(() => gateway.close());

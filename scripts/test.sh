@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): installs what is missing, then type check, lint and every
-# test tier (unit, contract, integration on DynamoDB Local, infra). Jest starts and stops
-# DynamoDB Local itself.
+# test tier (unit, contract, integration on DynamoDB Local, infra, browser in Debian's
+# Chromium). Jest starts and stops DynamoDB Local itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/ensure-chromium.sh
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
-echo "==> type check" && npx tsc --noEmit
+echo "==> type check" && npx tsc --noEmit && npx tsc --noEmit -p web
 echo "==> lint" && npx eslint . && npx prettier --check . >/dev/null
 echo "==> tests" && npx jest "$@"

@@ -4,7 +4,7 @@
  * read). Every route requires IAM authorization (SigV4) unless `openApi`. The `$default` stage
  * is throttled and writes JSON access logs to its own log group.
  */
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -12,6 +12,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  CORS_EXPOSE_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  DEFAULT_CORS_ORIGINS,
+} from '../../lambdas/handlers/cors';
 import { type Route, ROUTES } from '../../lambdas/handlers/routes';
 import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
 
@@ -56,6 +63,11 @@ export interface ApiProps {
   readonly disposable?: boolean;
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Origins whose pages may call the API (CORS; API Gateway answers preflights itself).
+   * @default DEFAULT_CORS_ORIGINS - the local demo app only
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 export class Api extends Construct {
@@ -73,6 +85,15 @@ export class Api extends Construct {
       description: props.description,
       createDefaultStage: false,
       defaultAuthorizer: props.openApi ? new apigwv2.HttpNoneAuthorizer() : new HttpIamAuthorizer(),
+      corsPreflight: {
+        allowOrigins: [...(props.corsOrigins ?? DEFAULT_CORS_ORIGINS)],
+        allowMethods: CORS_ALLOW_METHODS.map(
+          (m) => apigwv2.CorsHttpMethod[m as keyof typeof apigwv2.CorsHttpMethod],
+        ),
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        exposeHeaders: [...CORS_EXPOSE_HEADERS],
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+      },
     });
 
     // One integration per function, shared by its routes.

@@ -19,7 +19,7 @@ export class CoupledStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { disposable, tracing, openApi, throttle } = props.options;
+    const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
 
     this.eventTable = new EventTable(this, 'EventTable', { disposable });
     this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
@@ -40,6 +40,7 @@ export class CoupledStack extends Stack {
       functionFor: () => this.coupledFunction.function,
       openApi,
       throttle,
+      corsOrigins,
       disposable,
     });
 

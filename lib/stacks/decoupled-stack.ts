@@ -29,7 +29,7 @@ export class DecoupledStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { disposable, tracing, openApi, throttle } = props.options;
+    const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
 
     this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
     this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
@@ -70,6 +70,7 @@ export class DecoupledStack extends Stack {
       functionFor: (route) => handlers[route.decoupled].function,
       openApi,
       throttle,
+      corsOrigins,
       disposable,
     });
 

@@ -1,5 +1,6 @@
 import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_CORS_ORIGINS } from '../../lambdas/handlers/cors';
 import { ROUTES, routeKey } from '../../lambdas/handlers/routes';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/api';
 import { logicalIdOf, synthesize } from './helpers';
@@ -45,6 +46,27 @@ describe.each(STACKS)('%s stack API', (_name, template, stack) => {
       RouteKey: key,
       AuthorizationType: 'AWS_IAM',
     });
+  });
+
+  it('answers CORS for the demo app only by default: the client headers in, its headers out', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: {
+        AllowOrigins: [...DEFAULT_CORS_ORIGINS],
+        AllowMethods: ['POST', 'GET'],
+        AllowHeaders: [
+          'content-type',
+          'x-correlation-id',
+          'authorization',
+          'x-amz-date',
+          'x-amz-security-token',
+          'x-amz-content-sha256',
+        ],
+        ExposeHeaders: ['x-correlation-id', 'x-command-replayed', 'x-command-retries'],
+        MaxAge: 600,
+      },
+    });
+    const [api] = Object.values(template.findResources('AWS::ApiGatewayV2::Api'));
+    expect(api?.Properties.CorsConfiguration.AllowOrigins).not.toContain('*');
   });
 
   it('integrates with Lambda proxy, payload format 2.0', () => {
@@ -166,4 +188,19 @@ describe('-c openApi=true -c throttleRate=50 -c throttleBurst=75', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 75 },
     });
   });
+});
+
+it.each([
+  [
+    'https://app.example.com,http://localhost:5173',
+    ['https://app.example.com', 'http://localhost:5173'],
+  ],
+  ['*', ['*']],
+])("-c corsOrigins=%s sets both stacks' allowed origins", (value, origins) => {
+  const built = synthesize({ corsOrigins: value });
+  for (const template of [built.decoupledTemplate, built.coupledTemplate]) {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: origins },
+    });
+  }
 });

@@ -149,6 +149,22 @@ test('bench --quick writes complete, well-formed results and stops everything it
     expect(withVersion.profiles[name]!.conflicts).toBeGreaterThanOrEqual((clients - 1) * rounds);
   }
 
+  // Client-visible latency: every profile, the planned samples on both paths, no errors.
+  expect(result.settings.clientLatency).toEqual(settings.clientLatency);
+  expect(Object.keys(result.client ?? {})).toEqual(PROFILES);
+  for (const name of PROFILES) {
+    const c = result.client![name]!;
+    expect({ name, samples: c.samples, errors: c.errors }).toEqual({
+      name,
+      samples: settings.clientLatency.commands,
+      errors: 0,
+    });
+    expectWellFormed(c.client, settings.clientLatency.commands, `client ${name}`);
+    expectWellFormed(c.fetch, settings.clientLatency.commands, `fetch ${name}`);
+    expect(c.overheadP50Ms).toEqual(expect.any(Number));
+  }
+  expect(stdout).toContain('Client-visible latency');
+
   // History: the planned lengths, every runner, exactly the planned samples.
   expect(result.history.map((h) => h.length)).toEqual(settings.history.lengths);
   const historySamples = settings.history.ordersPerLength * settings.history.commandsPerOrder;
@@ -163,6 +179,7 @@ test('bench --quick writes complete, well-formed results and stops everything it
   const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
   for (const name of PROFILES) expect(markdown).toContain(`| ${name} |`);
   expect(markdown).toContain('latency-distribution.svg');
+  expect(markdown).toContain('#### Client-visible latency');
   for (const chart of ['latency-distribution.svg', 'latency-vs-history.svg']) {
     expect(existsSync(join(out, chart))).toBe(true);
     expect(readFileSync(join(out, chart), 'utf8')).toContain('<svg');

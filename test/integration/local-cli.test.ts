@@ -22,7 +22,8 @@ interface Run {
 const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', ...args], {
     cwd: ROOT,
-    env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // The demo app on a free port, unless a test says otherwise.
+    env: { WEB_PORT: '0', ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const run: Run = {
@@ -77,6 +78,21 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
       }),
     });
     expect(response.status).toBe(200);
+
+    // The demo app: its URL printed, the stacks' URLs in its config, its origin allowed by CORS.
+    const app = /demo app\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout)?.[1];
+    expect(app).toBeDefined();
+    expect(await (await fetch(`${app}/`)).text()).toContain('<script src="/app.js">');
+    expect(await (await fetch(`${app}/config.json`)).json()).toEqual({
+      apis: { decoupled, coupled },
+    });
+    const preflight = await fetch(`${decoupled}/commands`, {
+      method: 'OPTIONS',
+      headers: { origin: app!, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(app);
+
     // One request, one log line: method, path, status, duration, correlation id.
     await waitFor(run, 'cli-test');
     expect(run.stdout).toMatch(/\[coupled\] POST \/commands 200 \d+\.\dms cli-test/);
@@ -160,6 +176,25 @@ describe('failure modes: one clear line, non-zero exit', () => {
 });
 
 describe('parseCli', () => {
+  test('the demo app port (default 3000) and the CORS origins (flag over CORS_ORIGINS)', () => {
+    expect(parseCli([], {})).toMatchObject({ help: false, web: { port: 3000 } });
+    expect(parseCli([], {}).help === false && parseCli([], {})).not.toHaveProperty(
+      'options.corsOrigins',
+    );
+    expect(
+      parseCli(['--web-port', '0', '--cors-origins', 'https://a.example,http://localhost:5173'], {
+        CORS_ORIGINS: '*',
+      }),
+    ).toMatchObject({
+      web: { port: 0 },
+      options: { corsOrigins: ['https://a.example', 'http://localhost:5173'] },
+    });
+    expect(parseCli([], { WEB_PORT: '4000', CORS_ORIGINS: '*' })).toMatchObject({
+      web: { port: 4000 },
+      options: { corsOrigins: ['*'] },
+    });
+  });
+
   test('defaults, flags over environment variables, Lambda poller defaults', () => {
     const parsed = parseCli(['--coupled-port', '4002', '--bisect', '--max-retries', '3'], {
       COUPLED_PORT: '5002',
@@ -187,6 +222,8 @@ describe('parseCli', () => {
     [['--log-level', 'LOUD'], '--log-level must be one of'],
     [['--frobnicate'], "Unknown option '--frobnicate'"],
     [['extra'], 'Unexpected argument'],
+    [['--web-port', '70000'], '--web-port must be an integer from 0 to 65535'],
+    [['--cors-origins', 'localhost:3000'], '--cors-origins: "localhost:3000" is not an origin'],
   ])('%j is refused', (argv, message) => {
     expect(() => parseCli(argv)).toThrow(message);
   });

@@ -1,0 +1,283 @@
+/**
+ * A typed API client over `fetch`: commands, one order, lists, events, history. Error answers
+ * become `ApiError`s typed from the server's own catalogue; no answer at all is a `NetworkError`.
+ * Browser and Node 20+: no AWS SDK, no Node built-in.
+ */
+import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/errors';
+import type { StoredEvent } from '../lambdas/core/events';
+import type { OrderCommand, OrderStatus, OrderView } from '../lambdas/domain/order';
+
+/** A command as the client sends it: the envelope of `POST /commands`. */
+export type ClientCommand = OrderCommand & {
+  readonly aggregateId: string;
+  /** The command applies only at this version; anything else is a 409 VERSION_CONFLICT. */
+  readonly expectedVersion?: number;
+};
+
+export interface CommandRequest {
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly payload: unknown;
+  readonly expectedVersion?: number;
+  readonly commandId: string;
+}
+
+/** The answer of `POST /commands`: 202 (decoupled: events) or 200 (coupled: events and the row). */
+export interface CommandAnswer {
+  readonly status: number;
+  readonly aggregateId: string;
+  readonly version: number;
+  readonly events: readonly StoredEvent[];
+  /** Coupled profile only: the fresh read-model row (`null` once the order is deleted). */
+  readonly order?: OrderView | null;
+  /** True when the server answered with the result of an earlier run of this commandId. */
+  readonly replayed: boolean;
+  readonly retries: number;
+  readonly correlationId?: string;
+}
+
+export interface OrderPage {
+  readonly items: readonly OrderView[];
+  readonly nextCursor: string | null;
+}
+
+export interface EventPage {
+  readonly aggregateId: string;
+  readonly events: readonly StoredEvent[];
+  readonly nextCursor: string | null;
+}
+
+export interface HistoryAnswer {
+  readonly version: number;
+  readonly at?: string;
+  /** The order as it was (its status is `deleted` after a delete, unlike the read model). */
+  readonly order: OrderView;
+}
+
+/** A request as the signing hook sees it; the hook returns the headers to send. */
+export interface OutgoingRequest {
+  readonly method: 'GET' | 'POST';
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+export type SignRequest = (
+  request: OutgoingRequest,
+) => Promise<Record<string, string>> | Record<string, string>;
+
+export interface ApiClientOptions {
+  /** e.g. `http://localhost:3001` or the stack's API URL (no trailing slash needed). */
+  readonly baseUrl: string;
+  /** Default `globalThis.fetch`. */
+  readonly fetch?: typeof fetch;
+  /** A request without an answer after this long is a `NetworkError` (kind `timeout`). Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Signs each request (e.g. SigV4 in Node): gets the request, returns the headers to send. */
+  readonly signRequest?: SignRequest;
+  /** Sent as `x-correlation-id` when given. */
+  readonly correlationId?: () => string | undefined;
+}
+
+/** Codes an error answer can carry: the server's catalogue, or GATEWAY_ERROR for an answer outside it. */
+export type ApiErrorCode = ErrorCode | 'GATEWAY_ERROR';
+
+/** The server answered with an error (any non-2xx). */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly correlationId?: string,
+  ) {
+    super(message);
+  }
+
+  /** 4xx: the same request will get the same answer; 5xx: it may succeed later. */
+  get isFinal(): boolean {
+    return this.status >= 400 && this.status < 500;
+  }
+}
+
+/** No answer: the network failed or the request timed out. Safe to resend with the same commandId. */
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError';
+  constructor(
+    readonly kind: 'network' | 'timeout',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const isErrorCode = (code: unknown): code is ErrorCode =>
+  typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
+
+/** Reads an error answer: the one error shape of the API, or a gateway's own `{ message }`. */
+export const toApiError = (status: number, body: unknown, correlationId?: string): ApiError => {
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } })
+    ?.error;
+  if (error && isErrorCode(error.code)) {
+    return new ApiError(
+      status,
+      error.code,
+      typeof error.message === 'string' ? error.message : error.code,
+      typeof error.details === 'object' && error.details !== null
+        ? (error.details as Record<string, unknown>)
+        : {},
+      correlationId,
+    );
+  }
+  const message = (body as { message?: unknown })?.message;
+  return new ApiError(
+    status,
+    'GATEWAY_ERROR',
+    typeof message === 'string' ? message : `HTTP ${status}`,
+    {},
+    correlationId,
+  );
+};
+
+export interface ListOrdersQuery {
+  readonly status?: Exclude<OrderStatus, 'deleted'>;
+  readonly customerId?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export type HistoryQuery = { readonly version: number } | { readonly at: string };
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  sendCommand(command: CommandRequest): Promise<CommandAnswer>;
+  getOrder(id: string, options?: { readonly minVersion?: number }): Promise<OrderView>;
+  listOrders(query: ListOrdersQuery): Promise<OrderPage>;
+  getEvents(
+    id: string,
+    options?: { readonly limit?: number; readonly cursor?: string },
+  ): Promise<EventPage>;
+  getHistory(id: string, query: HistoryQuery): Promise<HistoryAnswer>;
+}
+
+const queryString = (params: Record<string, string | number | undefined>) => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+};
+
+export const createApiClient = (options: ApiClientOptions): ApiClient => {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  const request = async <T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; headers: Headers }> => {
+    const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    if (text !== undefined) headers['content-type'] = 'application/json';
+    const correlationId = options.correlationId?.();
+    if (correlationId) headers['x-correlation-id'] = correlationId;
+    const url = `${baseUrl}${path}`;
+    const signed = options.signRequest
+      ? await options.signRequest({
+          method,
+          url,
+          headers,
+          ...(text !== undefined && { body: text }),
+        })
+      : headers;
+
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    let response: Response;
+    let parsed: unknown;
+    try {
+      response = await doFetch(url, { method, headers: signed, body: text, signal: abort.signal });
+      const raw = await response.text();
+      try {
+        parsed = raw === '' ? {} : JSON.parse(raw);
+      } catch {
+        parsed = { message: raw };
+      }
+    } catch (error) {
+      if (abort.signal.aborted) {
+        throw new NetworkError('timeout', `${method} ${path}: no answer within ${timeoutMs} ms`);
+      }
+      throw new NetworkError(
+        'network',
+        `${method} ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const answerCorrelation = response.headers.get('x-correlation-id') ?? undefined;
+    if (response.status < 200 || response.status >= 300) {
+      throw toApiError(response.status, parsed, answerCorrelation);
+    }
+    return { status: response.status, body: parsed as T, headers: response.headers };
+  };
+
+  const id = (value: string) => encodeURIComponent(value);
+
+  return {
+    baseUrl,
+    async sendCommand(command) {
+      const answer = await request<{
+        aggregateId: string;
+        version: number;
+        events: StoredEvent[];
+        order?: OrderView | null;
+      }>('POST', '/commands', {
+        type: command.type,
+        aggregateId: command.aggregateId,
+        payload: command.payload,
+        commandId: command.commandId,
+        ...(command.expectedVersion !== undefined && { expectedVersion: command.expectedVersion }),
+      });
+      return {
+        status: answer.status,
+        aggregateId: answer.body.aggregateId,
+        version: answer.body.version,
+        events: answer.body.events,
+        ...('order' in answer.body && { order: answer.body.order ?? null }),
+        replayed: answer.headers.get('x-command-replayed') === 'true',
+        retries: Number(answer.headers.get('x-command-retries') ?? 0),
+        ...(answer.headers.get('x-correlation-id') !== null && {
+          correlationId: answer.headers.get('x-correlation-id')!,
+        }),
+      };
+    },
+    async getOrder(orderId, query = {}) {
+      return (
+        await request<OrderView>(
+          'GET',
+          `/orders/${id(orderId)}${queryString({ minVersion: query.minVersion })}`,
+        )
+      ).body;
+    },
+    async listOrders(query) {
+      return (await request<OrderPage>('GET', `/orders${queryString({ ...query })}`)).body;
+    },
+    async getEvents(orderId, query = {}) {
+      return (
+        await request<EventPage>('GET', `/orders/${id(orderId)}/events${queryString({ ...query })}`)
+      ).body;
+    },
+    async getHistory(orderId, query) {
+      return (
+        await request<HistoryAnswer>(
+          'GET',
+          `/orders/${id(orderId)}/history${queryString({ ...query })}`,
+        )
+      ).body;
+    },
+  };
+};

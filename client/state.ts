@@ -1,0 +1,435 @@
+/**
+ * The client's Redux slice: confirmed orders (with their version), the outbox of pending
+ * commands, each command's status, and online/sender flags. Pure: actions, reducer, selectors.
+ * The order a component reads is derived: confirmed state + pending commands run through the
+ * server's own `decide` and reducer. A rejection removes the command; nothing is rolled back.
+ */
+import type { Action, UnknownAction } from 'redux';
+import type { AppError } from '../lambdas/core/errors';
+import { type StoredEvent, toAction } from '../lambdas/core/events';
+import {
+  decideOrder,
+  type OrderCommand,
+  type OrderEventAction,
+  orderReducer,
+  type OrderState,
+  type OrderView,
+} from '../lambdas/domain/order';
+import type { ApiErrorCode } from './api';
+
+/** One pending command, as persisted in the outbox (one record per command). */
+export interface OutboxEntry {
+  readonly commandId: string;
+  /** Dispatch order across the outbox (and across tabs sharing it); sends follow it per aggregate. */
+  readonly seq: number;
+  readonly aggregateId: string;
+  readonly type: OrderCommand['type'];
+  readonly payload: OrderCommand['payload'];
+  readonly expectedVersion?: number;
+  /** When it was dispatched (ISO): the `now` of its optimistic decision. */
+  readonly issuedAt: string;
+  /** Sends that got no final answer so far. */
+  readonly attempts: number;
+}
+
+/** What the client knows for sure about an order: the server's state at `version`. */
+export interface ConfirmedOrder {
+  readonly version: number;
+  /** `null` when the order does not exist or is deleted. */
+  readonly order: OrderView | null;
+}
+
+export interface CommandRejection {
+  readonly status: number;
+  readonly code: ApiErrorCode;
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+  /** A 409 on a command sent with `expectedVersion`: someone else changed the order first. */
+  readonly conflict: boolean;
+}
+
+export type CommandStatus =
+  | {
+      readonly state: 'pending';
+      readonly aggregateId: string;
+      readonly type: string;
+      readonly attempts: number;
+      /** The last transient failure (network, timeout, 5xx), if any. */
+      readonly lastError?: string;
+    }
+  | {
+      readonly state: 'confirmed';
+      readonly aggregateId: string;
+      readonly type: string;
+      readonly version: number;
+      readonly replayed: boolean;
+    }
+  | ({
+      readonly state: 'rejected';
+      readonly aggregateId: string;
+      readonly type: string;
+    } & CommandRejection);
+
+export interface ClientState {
+  /** The last network evidence: browser events, failed sends, answers. */
+  readonly online: boolean;
+  /** This client (tab) holds the sender lock. */
+  readonly sending: boolean;
+  readonly confirmed: Readonly<Record<string, ConfirmedOrder>>;
+  /** Pending commands in dispatch (`seq`) order. */
+  readonly outbox: readonly OutboxEntry[];
+  readonly commands: Readonly<Record<string, CommandStatus>>;
+}
+
+export const initialClientState: ClientState = {
+  online: true,
+  sending: false,
+  confirmed: {},
+  outbox: [],
+  commands: {},
+};
+
+// ---- actions ---------------------------------------------------------------------------------
+
+/** Dispatch this to send a command; the middleware answers with a promise of its outcome. */
+export interface SendCommandAction extends Action<'command/send'> {
+  readonly payload: OrderCommand & {
+    readonly aggregateId: string;
+    readonly expectedVersion?: number;
+  };
+}
+
+export interface CommandQueuedAction extends Action<'command/queued'> {
+  readonly payload: OutboxEntry;
+}
+export interface CommandRetryingAction extends Action<'command/retrying'> {
+  readonly payload: {
+    readonly commandId: string;
+    readonly attempts: number;
+    readonly error: string;
+  };
+}
+export interface CommandConfirmedAction extends Action<'command/confirmed'> {
+  readonly payload: {
+    readonly commandId: string;
+    readonly aggregateId: string;
+    readonly version: number;
+    /** The events the command produced (decoupled and coupled answers both carry them). */
+    readonly events: readonly StoredEvent[];
+    /** Coupled answer: the row as the server stored it (`null` once deleted). */
+    readonly order?: OrderView | null;
+    readonly replayed: boolean;
+  };
+}
+export interface CommandRejectedAction extends Action<'command/rejected'> {
+  readonly payload: { readonly commandId: string; readonly aggregateId: string } & CommandRejection;
+}
+/** The outbox as read from storage (start, reload, another tab's change): replaces the outbox. */
+export interface OutboxRestoredAction extends Action<'outbox/restored'> {
+  readonly payload: { readonly entries: readonly OutboxEntry[] };
+}
+/** A server state of an order from a query (GET /orders/{id}, a list, /history at the latest). */
+export interface OrderLoadedAction extends Action<'order/loaded'> {
+  readonly payload: ConfirmedOrder & { readonly id: string };
+}
+export interface ConnectionChangedAction extends Action<'connection/changed'> {
+  readonly payload: { readonly online: boolean };
+}
+export interface SenderChangedAction extends Action<'sender/changed'> {
+  readonly payload: { readonly sending: boolean };
+}
+
+export type ClientAction =
+  | CommandQueuedAction
+  | CommandRetryingAction
+  | CommandConfirmedAction
+  | CommandRejectedAction
+  | OutboxRestoredAction
+  | OrderLoadedAction
+  | ConnectionChangedAction
+  | SenderChangedAction;
+
+/** The action that sends a command: `dispatch(sendCommand({ type, aggregateId, payload }))`. */
+export const sendCommand = (command: SendCommandAction['payload']): SendCommandAction => ({
+  type: 'command/send',
+  payload: command,
+});
+
+/** Feeds a queried row into the confirmed state (older versions than known are ignored). */
+export const orderLoaded = (order: OrderView): OrderLoadedAction => ({
+  type: 'order/loaded',
+  payload: { id: order.id, version: order.version, order },
+});
+
+export const isSendCommand = (action: unknown): action is SendCommandAction =>
+  typeof action === 'object' &&
+  action !== null &&
+  (action as { type?: unknown }).type === 'command/send';
+
+// ---- reducer ---------------------------------------------------------------------------------
+
+/** Events folded with the shared reducer (the projector's); deleted views become `null`. */
+const visible = (order: OrderState): OrderView | null =>
+  order === null || order.status === 'deleted' ? null : order;
+
+/** The confirmed state after an answer; `undefined` when the events do not follow what we know. */
+export const confirmAnswer = (
+  known: ConfirmedOrder | undefined,
+  answer: CommandConfirmedAction['payload'],
+): ConfirmedOrder | undefined => {
+  if (answer.order !== undefined) return { version: answer.version, order: answer.order };
+  const from = known ?? { version: 0, order: null };
+  if (answer.version <= from.version) return from;
+  const first = answer.events[0];
+  if (!first || first.version !== from.version + 1) return undefined;
+  const folded = answer.events.reduce<OrderState>(
+    (state, event) => orderReducer(state, toAction(event) as OrderEventAction),
+    from.order,
+  );
+  return { version: answer.version, order: visible(folded) };
+};
+
+const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
+  outbox.filter((e) => e.commandId !== commandId);
+
+const bySeq = (a: OutboxEntry, b: OutboxEntry) => a.seq - b.seq;
+
+export const clientReducer = (
+  state: ClientState = initialClientState,
+  action: UnknownAction,
+): ClientState => {
+  const a = action as unknown as ClientAction;
+  switch (a.type) {
+    case 'command/queued': {
+      if (state.outbox.some((e) => e.commandId === a.payload.commandId)) return state;
+      if (state.commands[a.payload.commandId]?.state === 'confirmed') return state;
+      return {
+        ...state,
+        outbox: [...state.outbox, a.payload].sort(bySeq),
+        commands: {
+          ...state.commands,
+          [a.payload.commandId]: {
+            state: 'pending',
+            aggregateId: a.payload.aggregateId,
+            type: a.payload.type,
+            attempts: a.payload.attempts,
+          },
+        },
+      };
+    }
+    case 'command/retrying': {
+      const current = state.commands[a.payload.commandId];
+      if (current?.state !== 'pending') return state;
+      return {
+        ...state,
+        outbox: state.outbox.map((e) =>
+          e.commandId === a.payload.commandId ? { ...e, attempts: a.payload.attempts } : e,
+        ),
+        commands: {
+          ...state.commands,
+          [a.payload.commandId]: {
+            ...current,
+            attempts: a.payload.attempts,
+            lastError: a.payload.error,
+          },
+        },
+      };
+    }
+    case 'command/confirmed': {
+      const { commandId, aggregateId } = a.payload;
+      const entry = state.outbox.find((e) => e.commandId === commandId);
+      const known = state.confirmed[aggregateId];
+      const next = confirmAnswer(known, a.payload);
+      return {
+        ...state,
+        online: true,
+        outbox: withoutCommand(state.outbox, commandId),
+        // A gap (events we never saw) leaves the confirmed state as is; the middleware re-reads.
+        confirmed:
+          next === undefined ? state.confirmed : { ...state.confirmed, [aggregateId]: next },
+        commands: {
+          ...state.commands,
+          [commandId]: {
+            state: 'confirmed',
+            aggregateId,
+            type: entry?.type ?? state.commands[commandId]?.type ?? '',
+            version: a.payload.version,
+            replayed: a.payload.replayed,
+          },
+        },
+      };
+    }
+    case 'command/rejected': {
+      const { commandId, aggregateId, ...rejection } = a.payload;
+      const entry = state.outbox.find((e) => e.commandId === commandId);
+      return {
+        ...state,
+        online: true,
+        outbox: withoutCommand(state.outbox, commandId),
+        commands: {
+          ...state.commands,
+          [commandId]: {
+            state: 'rejected',
+            aggregateId,
+            type: entry?.type ?? state.commands[commandId]?.type ?? '',
+            ...rejection,
+          },
+        },
+      };
+    }
+    case 'outbox/restored': {
+      // The shared storage is the truth for what is pending (another tab may have settled some);
+      // commands already settled here keep their status.
+      const entries = a.payload.entries.filter((e) => {
+        const settled = state.commands[e.commandId]?.state;
+        return settled !== 'confirmed' && settled !== 'rejected';
+      });
+      const commands = { ...state.commands };
+      for (const e of entries) {
+        const current = commands[e.commandId];
+        commands[e.commandId] = {
+          state: 'pending',
+          aggregateId: e.aggregateId,
+          type: e.type,
+          attempts: e.attempts,
+          ...(current?.state === 'pending' &&
+            current.lastError !== undefined && { lastError: current.lastError }),
+        };
+      }
+      return { ...state, outbox: [...entries].sort(bySeq), commands };
+    }
+    case 'order/loaded': {
+      const known = state.confirmed[a.payload.id];
+      if (known && known.version >= a.payload.version) return state;
+      return {
+        ...state,
+        confirmed: {
+          ...state.confirmed,
+          [a.payload.id]: { version: a.payload.version, order: visible(a.payload.order) },
+        },
+      };
+    }
+    case 'connection/changed':
+      return a.payload.online === state.online ? state : { ...state, online: a.payload.online };
+    case 'sender/changed':
+      return a.payload.sending === state.sending ? state : { ...state, sending: a.payload.sending };
+    default:
+      return state;
+  }
+};
+
+// ---- optimistic view -------------------------------------------------------------------------
+
+/** What a pending command does to the view: its events, or the rule that would reject it. */
+export interface PendingOutcome {
+  readonly commandId: string;
+  readonly events: readonly OrderEventAction[];
+  /** The shared `decide` refuses it on the optimistic state; the server decides for real. */
+  readonly wouldReject?: { readonly code: string; readonly message: string };
+}
+
+export interface OptimisticOrder {
+  readonly order: OrderView | null;
+  /** The version the order reaches once every pending command is applied as predicted. */
+  readonly version: number;
+  readonly confirmedVersion: number;
+  readonly pending: readonly PendingOutcome[];
+}
+
+/**
+ * Confirmed state + pending commands through the server's `decide` and reducer. Time and event
+ * ids are stamped here, as the server's edge does: `now` is the command's dispatch time.
+ */
+export const optimisticOrder = (
+  confirmed: ConfirmedOrder | undefined,
+  pending: readonly OutboxEntry[],
+  aggregateId: string,
+): OptimisticOrder => {
+  let order: OrderState = confirmed?.order ?? null;
+  let version = confirmed?.version ?? 0;
+  const outcomes: PendingOutcome[] = [];
+  for (const entry of pending) {
+    try {
+      const decided = decideOrder(
+        order,
+        { type: entry.type, payload: entry.payload } as OrderCommand,
+        { aggregateId, version, now: entry.issuedAt },
+      );
+      const events = decided.map(
+        (event, i) =>
+          ({
+            type: event.type,
+            payload: event.payload,
+            meta: {
+              aggregateId,
+              version: version + i + 1,
+              occurredAt: entry.issuedAt,
+              eventId: `${entry.commandId}:${i}`,
+              correlationId: entry.commandId,
+            },
+          }) as OrderEventAction,
+      );
+      order = events.reduce<OrderState>((s, e) => orderReducer(s, e), order);
+      version += events.length;
+      outcomes.push({ commandId: entry.commandId, events });
+    } catch (error) {
+      const appError = error as Partial<AppError>;
+      outcomes.push({
+        commandId: entry.commandId,
+        events: [],
+        wouldReject: {
+          code: String(appError.code ?? 'INTERNAL'),
+          message: appError.message ?? String(error),
+        },
+      });
+    }
+  }
+  return {
+    order: visible(order),
+    version,
+    confirmedVersion: confirmed?.version ?? 0,
+    pending: outcomes,
+  };
+};
+
+// ---- selectors (memoized per slice state, so components re-render only on change) -----------
+
+const cache = new WeakMap<ClientState, Map<string, OptimisticOrder>>();
+
+export const selectPendingCommands = (state: ClientState, aggregateId?: string) =>
+  aggregateId === undefined
+    ? state.outbox
+    : state.outbox.filter((e) => e.aggregateId === aggregateId);
+
+/** The order with its pending commands applied, plus what each pending command does. */
+export const selectOptimisticOrder = (state: ClientState, aggregateId: string): OptimisticOrder => {
+  let perState = cache.get(state);
+  if (!perState) cache.set(state, (perState = new Map()));
+  let view = perState.get(aggregateId);
+  if (!view) {
+    view = optimisticOrder(
+      state.confirmed[aggregateId],
+      selectPendingCommands(state, aggregateId),
+      aggregateId,
+    );
+    perState.set(aggregateId, view);
+  }
+  return view;
+};
+
+/** The order a component shows: confirmed + pending (`null` if it does not exist or is deleted). */
+export const selectOrder = (state: ClientState, aggregateId: string): OrderView | null =>
+  selectOptimisticOrder(state, aggregateId).order;
+
+/** The server's state as last confirmed. */
+export const selectConfirmedOrder = (state: ClientState, aggregateId: string) =>
+  state.confirmed[aggregateId]?.order ?? null;
+
+export const selectCommandStatus = (
+  state: ClientState,
+  commandId: string,
+): CommandStatus | undefined => state.commands[commandId];
+
+export const selectOutboxLength = (state: ClientState) => state.outbox.length;
+export const selectOnline = (state: ClientState) => state.online;
+export const selectIsSender = (state: ClientState) => state.sending;

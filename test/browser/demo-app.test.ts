@@ -1,0 +1,188 @@
+/**
+ * The demo app in real headless Chromium (Debian's package, driven by playwright-core) against
+ * the real local runtime and web server on free ports: a command shown pending then confirmed,
+ * commands made offline kept across a reload and sent once back online (each commandId once in
+ * /events), a rejected command showing the rule's message. Cross-origin calls, so CORS is real.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { ORDER_RULES } from '../../lambdas/domain/order';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { originsOf, type RunningWebServer, startWebServer } from '../../local/web-server';
+import { testEndpoint } from '../support/dynamo';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Flags that work on these machines (see ARCHITECTURE.md): no sandbox as root, no network noise. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const OUTPUT = join(__dirname, '..', '..', 'test-output', 'browser');
+
+if (!existsSync(CHROMIUM)) {
+  throw new Error(
+    `No Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium; ` +
+      'scripts/test.sh does it when run as root) or set CHROMIUM_PATH.',
+  );
+}
+
+let runtime: LocalRuntime | undefined;
+let web: RunningWebServer | undefined;
+let browser: Browser | undefined;
+let apis: { decoupled?: string; coupled?: string } = {};
+
+beforeAll(async () => {
+  web = await startWebServer({ port: 0, apis: () => apis });
+  runtime = await startLocalRuntime({
+    dynamoDbEndpoint: testEndpoint(),
+    decoupledPort: 0,
+    coupledPort: 0,
+    tablePrefix: `web${process.pid}`,
+    quiet: true,
+    handlerLogLevel: 'SILENT',
+    corsOrigins: originsOf(web.url),
+    poller: { pollIntervalMs: 50 },
+  });
+  apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  mkdirSync(OUTPUT, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await runtime?.stop();
+});
+
+const commands = (page: Page, type: string, state?: string) =>
+  page.locator(
+    `[data-testid="command"][data-type="${type}"]${state ? `[data-state="${state}"]` : ''}`,
+  );
+
+// In-page code is given as strings: the root tsconfig has no DOM typings (the client must not
+// rely on them), and these few lines need none.
+
+/** Waits until `count` commands of `type` are in `state`. */
+const expectCommands = (page: Page, type: string, state: string, count: number) =>
+  page.waitForFunction(
+    `document.querySelectorAll('[data-testid="command"][data-type="${type}"][data-state="${state}"]').length === ${count}`,
+  );
+
+/** Records every state each command shows, as React renders it (a MutationObserver). */
+const RECORD_STATES = `(() => {
+  const seen = (window.seen = []);
+  const record = () =>
+    document.querySelectorAll('[data-testid="command"]').forEach((el) => {
+      const entry = el.dataset.commandId + ':' + el.dataset.type + ':' + el.dataset.state;
+      if (!seen.includes(entry)) seen.push(entry);
+    });
+  new MutationObserver(record).observe(document.body, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'],
+  });
+})()`;
+
+const text = async (page: Page, testId: string) =>
+  (await page.getByTestId(testId).first().textContent())?.trim();
+
+describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack', (stack) => {
+  test('pending then confirmed; offline, reload, online: each command stored once; a rejection shows its rule', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    try {
+      await page.goto(`${web!.url}/?stack=${stack}`);
+      // The service worker controls the page before we rely on it for the offline reload.
+      await page.waitForFunction('navigator.serviceWorker.controller !== null');
+      await page.getByTestId('customer').fill(`customer-${stack}-${Date.now()}`);
+
+      await page.getByTestId('create-order').click();
+      await expectCommands(page, 'order/create', 'confirmed', 1);
+      const orderId = (await page.locator('[data-testid="order"] h2').textContent())!.trim();
+
+      await page.evaluate(RECORD_STATES);
+      await page.getByTestId('sku').fill('SKU-A');
+      await page.getByTestId('add-line').click();
+      await expectCommands(page, 'order/addLine', 'confirmed', 1);
+      const seen = (await page.evaluate('window.seen')) as string[];
+      const first = seen.filter((s) => s.includes(':order/addLine:'));
+      expect(first.map((s) => s.split(':')[2])).toEqual(['pending', 'confirmed']);
+      expect(await page.getByTestId('line').count()).toBe(1);
+
+      // Offline: two more lines, shown at once (optimistic) and pending in the outbox.
+      await context.setOffline(true);
+      await page.getByTestId('sku').fill('SKU-B');
+      await page.getByTestId('add-line').click();
+      await page.getByTestId('sku').fill('SKU-C');
+      await page.getByTestId('add-line').click();
+      await expectCommands(page, 'order/addLine', 'pending', 2);
+      expect(await page.getByTestId('line').count()).toBe(3);
+      expect(await text(page, 'outbox-length')).toBe('2');
+      await page.waitForFunction(
+        `document.querySelector('[data-testid="online"]').textContent.includes('Offline')`,
+      );
+
+      // A reload while offline: the shell from the service worker, the outbox from IndexedDB.
+      await page.reload();
+      await page.getByTestId('outbox-length').waitFor();
+      await expectCommands(page, 'order/addLine', 'pending', 2);
+      expect(await text(page, 'outbox-length')).toBe('2');
+      expect(await text(page, 'online')).toContain('Offline');
+      await page.waitForFunction(`document.querySelectorAll('[data-testid="line"]').length === 3`);
+      await page.screenshot({ path: join(OUTPUT, `demo-${stack}-offline.png`), fullPage: true });
+
+      // Online again: both sent, confirmed, and stored exactly once.
+      await context.setOffline(false);
+      await expectCommands(page, 'order/addLine', 'confirmed', 2);
+      expect(await text(page, 'outbox-length')).toBe('0');
+      expect(await text(page, 'online')).toContain('Online');
+      const base = stack === 'decoupled' ? runtime!.decoupledUrl : runtime!.coupledUrl;
+      const stored = (await (await fetch(`${base}/orders/${orderId}/events`)).json()) as {
+        events: { type: string; commandId: string; payload: { sku?: string } }[];
+      };
+      expect(stored.events.map((e) => e.type)).toEqual([
+        'order/created',
+        'order/lineAdded',
+        'order/lineAdded',
+        'order/lineAdded',
+      ]);
+      expect(stored.events.map((e) => e.payload.sku).slice(1)).toEqual(['SKU-A', 'SKU-B', 'SKU-C']);
+      expect(new Set(stored.events.map((e) => e.commandId)).size).toBe(4);
+      const shownIds = await commands(page, 'order/addLine', 'confirmed').evaluateAll((els) =>
+        els.map((el) => (el as unknown as { dataset: { commandId: string } }).dataset.commandId),
+      );
+      for (const id of shownIds) expect(stored.events.map((e) => e.commandId)).toContain(id);
+
+      // A rule violation: an empty order cannot be submitted; the rule's message is shown.
+      await page.getByTestId('create-order').click();
+      await expectCommands(page, 'order/create', 'confirmed', 1);
+      await page.getByTestId('submit').click();
+      await expectCommands(page, 'order/submit', 'rejected', 1);
+      expect(await commands(page, 'order/submit', 'rejected').textContent()).toContain(
+        ORDER_RULES.ORDER_EMPTY,
+      );
+
+      // Back to the first order: its history slider covers its four versions.
+      await page.getByTestId('order-item').filter({ hasText: orderId }).click();
+      await page.getByTestId('history-slider').waitFor();
+      expect(await page.getByTestId('history-slider').getAttribute('max')).toBe('4');
+      await page.getByTestId('history-slider').fill('2');
+      await page.waitForFunction(
+        `/Version 2 of 4.*order\\/lineAdded.*1 lines/.test(document.querySelector('[data-testid="history-caption"]').textContent)`,
+      );
+      await page.screenshot({ path: join(OUTPUT, `demo-${stack}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await page.screenshot({ path: join(OUTPUT, `demo-${stack}-failure.png`), fullPage: true });
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+});

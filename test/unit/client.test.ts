@@ -1,0 +1,562 @@
+/**
+ * The client's pure parts (optimistic view, confirmation, outbox order, backoff), its storages,
+ * and the middleware's send discipline against a scripted API (no server; the real runtime is
+ * in test/integration/client-*.test.ts).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IDBFactory } from 'fake-indexeddb';
+import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
+import type { StoredEvent } from '../../lambdas/core/events';
+import {
+  ApiError,
+  type ApiClient,
+  backoffDelay,
+  clientReducer,
+  type ClientState,
+  type CommandDispatch,
+  type CommandPromise,
+  type CommandAnswer,
+  type CommandRequest,
+  confirmAnswer,
+  createCommandClient,
+  type IdbFactory,
+  indexedDbStorage,
+  initialClientState,
+  memoryStorage,
+  NetworkError,
+  type OutboxEntry,
+  type OutboxStorage,
+  selectCommandStatus,
+  selectOptimisticOrder,
+  selectOrder,
+  sendCommand,
+  toApiError,
+} from '../../client';
+import { jsonFileStorage } from '../../client/node';
+
+const T0 = '2026-11-23T10:00:00.000Z';
+let seq = 0;
+const entry = (
+  aggregateId: string,
+  type: OutboxEntry['type'],
+  payload: object = {},
+  extra: Partial<OutboxEntry> = {},
+): OutboxEntry => ({
+  commandId: `c${++seq}`,
+  seq,
+  aggregateId,
+  type,
+  payload: payload as OutboxEntry['payload'],
+  issuedAt: T0,
+  attempts: 0,
+  ...extra,
+});
+const line = (lineId: string, quantity = 1) => ({ lineId, sku: 'sku', quantity, unitPrice: 100 });
+const queued = (state: ClientState, ...entries: OutboxEntry[]) =>
+  entries.reduce((s, e) => clientReducer(s, { type: 'command/queued', payload: e }), state);
+
+const stored = (
+  aggregateId: string,
+  version: number,
+  type: string,
+  payload: object,
+): StoredEvent => ({
+  aggregateId,
+  version,
+  aggregateType: 'order',
+  type,
+  payload,
+  eventId: `e${version}`,
+  occurredAt: T0,
+  commandId: `c${version}`,
+  commandHash: 'h',
+  correlationId: 'k',
+  causationId: `c${version}`,
+});
+
+describe('optimistic view', () => {
+  test('pending commands run through the shared decide and reducer on the confirmed state', () => {
+    const create = entry('o1', 'order/create', { customerId: 'cu', currency: 'EUR' });
+    const state = queued(
+      initialClientState,
+      create,
+      entry('o1', 'order/addLine', line('a', 2)),
+      entry('o1', 'order/addLine', line('b', 3)),
+    );
+    const view = selectOptimisticOrder(state, 'o1');
+    expect(view.order).toMatchObject({
+      id: 'o1',
+      status: 'draft',
+      lineCount: 2,
+      total: 500,
+      version: 3,
+    });
+    expect(view.confirmedVersion).toBe(0);
+    expect(view.pending.map((p) => p.events.map((e) => e.type))).toEqual([
+      ['order/created'],
+      ['order/lineAdded'],
+      ['order/lineAdded'],
+    ]);
+  });
+
+  test('a rejection removes the command and the view is recomputed (no rollback reducer)', () => {
+    const create = entry('o1', 'order/create', { customerId: 'cu', currency: 'EUR' });
+    const addA = entry('o1', 'order/addLine', line('a'));
+    const addAagain = entry('o1', 'order/addLine', line('a', 5));
+    const state = queued(initialClientState, create, addA, addAagain);
+    // The second addLine of `a` breaks a rule on the optimistic state: shown, not applied.
+    const before = selectOptimisticOrder(state, 'o1');
+    expect(before.pending[2]!.wouldReject).toMatchObject({ code: 'RULE_VIOLATED' });
+    expect(before.order!.lines.map((l) => l.quantity)).toEqual([1]);
+
+    const after = clientReducer(state, {
+      type: 'command/rejected',
+      payload: {
+        commandId: addA.commandId,
+        aggregateId: 'o1',
+        status: 422,
+        code: 'RULE_VIOLATED',
+        message: 'no',
+        details: {},
+        conflict: false,
+      },
+    });
+    expect(selectOrder(after, 'o1')!.lines.map((l) => l.quantity)).toEqual([5]);
+    expect(selectCommandStatus(after, addA.commandId)).toMatchObject({
+      state: 'rejected',
+      status: 422,
+    });
+  });
+
+  test('selectors return the same object for the same slice state', () => {
+    const state = queued(
+      initialClientState,
+      entry('o1', 'order/create', { customerId: 'c', currency: 'EUR' }),
+    );
+    expect(selectOrder(state, 'o1')).toBe(selectOrder(state, 'o1'));
+  });
+});
+
+describe('confirmation without a re-query', () => {
+  const created = stored('o1', 1, 'order/created', { customerId: 'cu', currency: 'EUR' });
+  const added = stored('o1', 2, 'order/lineAdded', line('a', 2));
+
+  test('decoupled: the answer events are folded into the confirmed state', () => {
+    const one = confirmAnswer(undefined, {
+      commandId: 'x',
+      aggregateId: 'o1',
+      version: 1,
+      events: [created],
+      replayed: false,
+    });
+    const two = confirmAnswer(one, {
+      commandId: 'y',
+      aggregateId: 'o1',
+      version: 2,
+      events: [added],
+      replayed: false,
+    });
+    expect(two).toMatchObject({ version: 2, order: { lineCount: 1, total: 200, version: 2 } });
+  });
+
+  test('coupled: the row is taken as is; an old answer changes nothing; a gap is reported', () => {
+    const row = { id: 'o1', version: 7 } as never;
+    expect(
+      confirmAnswer(undefined, {
+        commandId: 'x',
+        aggregateId: 'o1',
+        version: 7,
+        events: [],
+        order: row,
+        replayed: false,
+      }),
+    ).toEqual({ version: 7, order: row });
+    const known = { version: 5, order: null };
+    expect(
+      confirmAnswer(known, {
+        commandId: 'x',
+        aggregateId: 'o1',
+        version: 2,
+        events: [added],
+        replayed: true,
+      }),
+    ).toBe(known);
+    expect(
+      confirmAnswer(undefined, {
+        commandId: 'x',
+        aggregateId: 'o1',
+        version: 2,
+        events: [added],
+        replayed: false,
+      }),
+    ).toBeUndefined();
+  });
+});
+
+describe('outbox order and backoff', () => {
+  test('the outbox is kept in seq order, whatever order records arrive in', () => {
+    const a = entry('o1', 'order/submit');
+    const b = entry('o2', 'order/submit');
+    const c = entry('o1', 'order/cancel');
+    const state = queued(initialClientState, c, a, b);
+    expect(state.outbox.map((e) => e.commandId)).toEqual([a, b, c].map((e) => e.commandId));
+    // Storage is the truth on restore: a command another tab settled leaves this outbox.
+    const restored = clientReducer(state, {
+      type: 'outbox/restored',
+      payload: { entries: [c, a] },
+    });
+    expect(restored.outbox.map((e) => e.commandId)).toEqual([a.commandId, c.commandId]);
+  });
+
+  test('backoff doubles from the base, is capped, and jitters within its share', () => {
+    const policy = { baseMs: 100, maxMs: 1000, jitter: 0.5 };
+    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelay(n, policy, () => 1))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
+    expect(backoffDelay(3, policy, () => 0)).toBe(200);
+  });
+
+  test('error answers are typed from the server catalogue; anything else is GATEWAY_ERROR', () => {
+    const error = toApiError(422, {
+      error: { code: 'RULE_VIOLATED', message: 'm', details: { rule: 'R' } },
+    });
+    expect(error).toMatchObject({
+      status: 422,
+      code: 'RULE_VIOLATED',
+      message: 'm',
+      details: { rule: 'R' },
+      isFinal: true,
+    });
+    expect(toApiError(404, { message: 'Not Found' })).toMatchObject({
+      code: 'GATEWAY_ERROR',
+      message: 'Not Found',
+    });
+    expect(toApiError(503, { error: { code: 'NOT_YET_CONSISTENT', message: 'm' } }).isFinal).toBe(
+      false,
+    );
+  });
+});
+
+describe.each<[string, () => OutboxStorage]>([
+  ['memory', () => memoryStorage()],
+  ['IndexedDB', () => indexedDbStorage({ indexedDB: new IDBFactory() as unknown as IdbFactory })],
+  ['JSON file', () => jsonFileStorage(join(mkdtempSync(join(tmpdir(), 'outbox-')), 'o.json'))],
+])('%s storage', (_name, make) => {
+  test('one record per command, loaded in seq order, replaced and removed by commandId', async () => {
+    const storage = make();
+    const [a, b, c] = [
+      entry('o1', 'order/submit'),
+      entry('o2', 'order/submit'),
+      entry('o1', 'order/cancel'),
+    ];
+    await storage.put(c!);
+    await storage.put(a!);
+    await storage.put(b!);
+    await storage.put({ ...a!, attempts: 3 });
+    await storage.remove(b!.commandId);
+    expect(await storage.load()).toEqual([{ ...a!, attempts: 3 }, c]);
+  });
+});
+
+test('a JSON file outbox survives a restart (a new storage on the same file)', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'outbox-')), 'o.json');
+  const e = entry('o1', 'order/submit');
+  await jsonFileStorage(path).put(e);
+  expect(await jsonFileStorage(path).load()).toEqual([e]);
+});
+
+// ---- the middleware against a scripted API ----------------------------------------------------
+
+interface Call {
+  readonly request: CommandRequest;
+  readonly answer: (result: CommandAnswer | Error) => void;
+}
+
+const scriptedApi = () => {
+  const calls: Call[] = [];
+  const waiting: Array<() => void> = [];
+  const api = {
+    baseUrl: 'scripted',
+    sendCommand: (request: CommandRequest) =>
+      new Promise<CommandAnswer>((resolve, reject) => {
+        calls.push({ request, answer: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+        waiting.splice(0).forEach((w) => w());
+      }),
+    getHistory: async () => {
+      throw new NetworkError('network', 'not scripted');
+    },
+  } as unknown as ApiClient;
+  /** Resolves when `n` sends in all have been made. */
+  const sends = async (n: number) => {
+    while (calls.length < n) await new Promise<void>((r) => waiting.push(r));
+    return calls;
+  };
+  return { api, calls, sends };
+};
+
+const ok = (request: CommandRequest, version: number): CommandAnswer => {
+  const created = request.type === 'order/create';
+  return {
+    status: 202,
+    aggregateId: request.aggregateId,
+    version,
+    events: [
+      stored(
+        request.aggregateId,
+        version,
+        created ? 'order/created' : 'order/submitted',
+        created ? { customerId: 'c', currency: 'EUR' } : {},
+      ),
+    ],
+    replayed: false,
+    retries: 0,
+  };
+};
+
+const makeStore = (api: ApiClient, storage: OutboxStorage = memoryStorage(), extra = {}) => {
+  const client = createCommandClient({
+    api,
+    storage,
+    channel: null,
+    backoff: { baseMs: 1, maxMs: 2, jitter: 0 },
+    ...extra,
+  });
+  const store = legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(client.middleware),
+  );
+  // Redux's own `Dispatch` overload comes first in the store's type: name the client's.
+  const send: CommandDispatch = store.dispatch;
+  return { client, store, send };
+};
+
+test('written to the outbox before the first send; one in flight per order; orders in parallel', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const storage = memoryStorage();
+  const puts: string[] = [];
+  const spy: OutboxStorage = {
+    ...storage,
+    put: async (e) => (puts.push(e.commandId), storage.put(e)),
+  };
+  const { client, store, send } = makeStore(api, spy);
+  await client.start();
+  const first = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  const second = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  const other = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'B',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  // Shown at once, before any answer.
+  expect(store.getState().client.outbox).toHaveLength(3);
+  await sends(2);
+  expect(puts).toEqual(expect.arrayContaining([first.commandId, other.commandId]));
+  expect(calls.map((c) => c.request.commandId)).toEqual([first.commandId, other.commandId]);
+  calls[0]!.answer(ok(calls[0]!.request, 1));
+  await sends(3);
+  expect(calls[2]!.request.commandId).toBe(second.commandId);
+  calls[1]!.answer(ok(calls[1]!.request, 1));
+  calls[2]!.answer(ok(calls[2]!.request, 2));
+  await expect(first).resolves.toMatchObject({ state: 'confirmed', version: 1 });
+  await expect(second).resolves.toMatchObject({ state: 'confirmed', version: 2 });
+  await client.idle();
+  expect(await storage.load()).toEqual([]);
+  await client.stop();
+});
+
+test('network errors, timeouts and 503 retry with the same commandId; a 500 stops after its limit', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const { client, store, send } = makeStore(api, memoryStorage(), { maxServerErrorAttempts: 2 });
+  await client.start();
+  const command = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
+  expect(store.getState().client.online).toBe(true); // until the failure is handled
+  (await sends(2))[1]!.answer(new NetworkError('timeout', 'slow'));
+  (await sends(3))[2]!.answer(new ApiError(503, 'TRANSACTION_CONFLICT', 'busy'));
+  (await sends(4))[3]!.answer(ok(calls[3]!.request, 1));
+  await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+  expect(new Set(calls.map((c) => c.request.commandId))).toEqual(new Set([command.commandId]));
+
+  const broken = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  const behind = send(sendCommand({ type: 'order/cancel', aggregateId: 'A', payload: {} }));
+  (await sends(5))[4]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
+  (await sends(6))[5]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
+  await expect(broken).resolves.toMatchObject({ state: 'rejected', status: 500, code: 'INTERNAL' });
+  // The command behind it is not blocked.
+  (await sends(7))[6]!.answer(ok(calls[6]!.request, 2));
+  await expect(behind).resolves.toMatchObject({ state: 'confirmed' });
+  await client.stop();
+});
+
+test('a 409 on a command with expectedVersion is a conflict, rejected and never re-sent', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const { client, store, send } = makeStore(api);
+  await client.start();
+  const command = send(
+    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {}, expectedVersion: 3 }),
+  );
+  (await sends(1))[0]!.answer(
+    new ApiError(409, 'VERSION_CONFLICT', 'moved', { expectedVersion: 3, actualVersion: 4 }),
+  );
+  const outcome = await command;
+  expect(outcome).toMatchObject({
+    state: 'rejected',
+    status: 409,
+    code: 'VERSION_CONFLICT',
+    conflict: true,
+    details: { actualVersion: 4 },
+  });
+  expect(store.getState().client.outbox).toEqual([]);
+  expect(calls).toHaveLength(1);
+  await client.stop();
+});
+
+test('two clients on one storage and one lock: only the holder sends; the other sees the outcome', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const storage = memoryStorage();
+  const { memoryLock } = await import('../../client');
+  const lock = memoryLock();
+  const hub = new Set<(m: never) => void>();
+  const channel = () => {
+    const own = new Set<(m: never) => void>();
+    return {
+      post: (m: never) => hub.forEach((l) => !own.has(l) && l(m)),
+      subscribe: (l: (m: never) => void) => (own.add(l), hub.add(l), () => hub.delete(l)),
+      close: () => undefined,
+    };
+  };
+  const one = makeStore(api, storage, { lock, channel: channel() });
+  const two = makeStore(api, storage, { lock, channel: channel() });
+  await one.client.start();
+  await two.client.start();
+  const fromTwo = two.send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 1));
+  await expect(fromTwo).resolves.toMatchObject({ state: 'confirmed', version: 1 });
+  expect(one.store.getState().client.sending).toBe(true);
+  expect(two.store.getState().client.sending).toBe(false);
+  expect(selectOrder(two.store.getState().client, 'A')).toMatchObject({ version: 1 });
+  await one.client.stop();
+  await two.client.stop();
+  expect(calls).toHaveLength(1);
+});
+
+test('an answer that does not follow the known version is not folded: the state at that version is read once', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const row = { id: 'A', version: 5, status: 'submitted', lines: [] } as never;
+  const history: unknown[] = [];
+  (api as { getHistory: unknown }).getHistory = async (id: string, query: unknown) => {
+    history.push([id, query]);
+    return { version: 5, order: row };
+  };
+  const { client, store, send } = makeStore(api);
+  await client.start();
+  const submit = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 5));
+  await submit;
+  await until(() => history.length > 0 && store.getState().client.confirmed.A !== undefined);
+  expect(history).toEqual([['A', { version: 5 }]]);
+  expect(store.getState().client.confirmed.A).toEqual({ version: 5, order: row });
+  await client.stop();
+});
+
+const until = async (check: () => boolean) => {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+};
+
+test("the browser's offline/online events: shown in the state, and online retries at once", async () => {
+  const events = new EventTarget();
+  const global = globalThis as Record<string, unknown>;
+  const saved = {
+    add: global.addEventListener,
+    remove: global.removeEventListener,
+    nav: global.navigator,
+  };
+  Object.assign(global, {
+    addEventListener: events.addEventListener.bind(events),
+    removeEventListener: events.removeEventListener.bind(events),
+  });
+  Object.defineProperty(global, 'navigator', { value: { onLine: true }, configurable: true });
+  try {
+    const { api, calls, sends } = scriptedApi();
+    // A retry would wait a minute without the online event.
+    const { client, store, send } = makeStore(api, memoryStorage(), {
+      backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 },
+    });
+    await client.start();
+    events.dispatchEvent(new Event('offline'));
+    expect(store.getState().client.online).toBe(false);
+    const command = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+    (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
+    await until(
+      () =>
+        store.getState().client.commands[command.commandId]?.state === 'pending' &&
+        (store.getState().client.commands[command.commandId] as { attempts: number }).attempts ===
+          1,
+    );
+    events.dispatchEvent(new Event('online'));
+    expect(store.getState().client.online).toBe(true);
+    (await sends(2))[1]!.answer(ok(calls[1]!.request, 1));
+    await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+    await client.stop();
+  } finally {
+    Object.assign(global, { addEventListener: saved.add, removeEventListener: saved.remove });
+    Object.defineProperty(global, 'navigator', {
+      value: saved.nav,
+      configurable: true,
+      writable: true,
+    });
+  }
+});
+
+test('a plain Redux store types dispatch(sendCommand(...)) as the command promise', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const client = createCommandClient({ api, channel: null });
+  const store = legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(client.middleware),
+  );
+  // No annotation: the store's own type picks the client's overload.
+  const promise = store.dispatch(
+    sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }),
+  );
+  const typed: CommandPromise = promise;
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 1));
+  await expect(typed).resolves.toMatchObject({ state: 'confirmed', commandId: promise.commandId });
+  await client.stop();
+});
+
+test('an unexpected failure before the answer (a signing hook that threw) is retried with the same commandId', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const { client, send, store } = makeStore(api);
+  await client.start();
+  const command = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+  (await sends(1))[0]!.answer(new Error('credentials expired'));
+  (await sends(2))[1]!.answer(ok(calls[1]!.request, 1));
+  await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+  expect(calls.map((c) => c.request.commandId)).toEqual([command.commandId, command.commandId]);
+  // Not a network failure: the online flag is left as it was.
+  expect(store.getState().client.online).toBe(true);
+  await client.stop();
+});

@@ -1,0 +1,90 @@
+/**
+ * The demo's Redux store: the client library's slice and middleware, nothing else. The app
+ * only adds a copy of the confirmed orders in localStorage, so a reload while offline still
+ * shows the orders the pending commands apply to (the outbox itself is the client's).
+ */
+import { applyMiddleware, combineReducers, legacy_createStore, type UnknownAction } from 'redux';
+import {
+  type ApiClient,
+  type ClientState,
+  clientReducer,
+  type CommandClient,
+  type CommandDispatch,
+  createApiClient,
+  createCommandClient,
+  type OrderView,
+  orderLoaded,
+} from '../client';
+
+export type StackName = 'decoupled' | 'coupled';
+
+export interface RootState {
+  readonly client: ClientState;
+}
+
+export interface DemoStore {
+  readonly stack: StackName;
+  readonly api: ApiClient;
+  readonly client: CommandClient;
+  readonly store: ReturnType<typeof buildStore>;
+}
+
+const buildStore = (client: CommandClient) =>
+  legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(client.middleware),
+  );
+
+export type AppDispatch = CommandDispatch & ReturnType<typeof buildStore>['dispatch'];
+
+const confirmedKey = (stack: StackName) => `demo:${stack}:confirmed`;
+
+/**
+ * `orderLoaded` as an action any Redux store accepts (the library's action interfaces carry no
+ * index signature, which Redux 5's UnknownAction asks for).
+ */
+export const loaded = (order: OrderView): UnknownAction =>
+  orderLoaded(order) as unknown as UnknownAction;
+
+export const createDemoStore = (stack: StackName, baseUrl: string): DemoStore => {
+  // Short timeouts: a demo should show "pending, retrying" quickly when the API is away.
+  const api = createApiClient({ baseUrl, timeoutMs: 5000 });
+  const client = createCommandClient<RootState>({ api, name: `orders-demo-${stack}` });
+  const store = buildStore(client);
+
+  try {
+    const saved = JSON.parse(localStorage.getItem(confirmedKey(stack)) ?? '{}') as Record<
+      string,
+      { order: OrderView | null }
+    >;
+    for (const { order } of Object.values(saved)) if (order) store.dispatch(loaded(order));
+  } catch {
+    localStorage.removeItem(confirmedKey(stack));
+  }
+  let last: ClientState['confirmed'] | undefined;
+  store.subscribe(() => {
+    const { confirmed } = store.getState().client;
+    if (confirmed === last) return;
+    last = confirmed;
+    localStorage.setItem(confirmedKey(stack), JSON.stringify(confirmed));
+  });
+  return { stack, api, client, store };
+};
+
+/** Orders this browser created or opened for a customer (the server's list lags offline). */
+export const knownOrders = {
+  key: (stack: StackName, customerId: string) => `demo:${stack}:orders:${customerId}`,
+  read(stack: StackName, customerId: string): string[] {
+    try {
+      return JSON.parse(localStorage.getItem(this.key(stack, customerId)) ?? '[]') as string[];
+    } catch {
+      return [];
+    }
+  },
+  add(stack: StackName, customerId: string, id: string) {
+    const ids = this.read(stack, customerId);
+    if (!ids.includes(id)) {
+      localStorage.setItem(this.key(stack, customerId), JSON.stringify([id, ...ids]));
+    }
+  },
+};
