@@ -138,6 +138,7 @@ export const banner = (runtime: LocalRuntime, options: LocalRuntimeOptions): str
     '',
     `  decoupled API  ${runtime.decoupledUrl}   (command -> event table -> stream poller -> projector -> query)`,
     `  coupled API    ${runtime.coupledUrl}   (one function: command + fresh read model)`,
+    `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (live updates: {"action":"subscribe","id":"..."})`,
     `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
     '',
     poller

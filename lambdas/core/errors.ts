@@ -11,6 +11,11 @@ export const ERROR_CATALOGUE = {
   },
   UNKNOWN_COMMAND_TYPE: { status: 400, description: 'No aggregate handles this command type.' },
   INVALID_CURSOR: { status: 400, description: 'The pagination cursor is malformed.' },
+  UNKNOWN_ACTION: {
+    status: 400,
+    description:
+      'WebSocket only: the message has no `action` the socket serves (`subscribe`, `unsubscribe`); the socket stays open.',
+  },
   NOT_FOUND: { status: 404, description: 'The aggregate, order or version does not exist.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the method and path.' },
   ALREADY_EXISTS: { status: 409, description: 'A create command targets an existing aggregate.' },
