@@ -16,7 +16,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createServer,
   STATUS_CODES,
-  type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context } from 'aws-lambda';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
