@@ -16,6 +16,7 @@ import {
 } from '../lambdas/handlers/wiring';
 import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
+import { type PushOptions, pushPortFor, startPush } from './push';
 import {
   type PollerLog,
   startStreamPoller,
@@ -46,6 +47,8 @@ export interface LocalRuntimeOptions {
   readonly tablePrefix?: string;
   /** The decoupled stack's event source mapping (defaults: Lambda's). */
   readonly poller?: StreamPollerOptions;
+  /** Live updates: WebSocket ports and API Gateway's connection limits (local/push.ts). */
+  readonly push?: PushOptions;
   /** No per-request log lines. */
   readonly quiet?: boolean;
   /** Level of the handlers' own JSON logs (Powertools). Default WARN. */
@@ -64,6 +67,8 @@ export interface LocalRuntime {
   readonly dynamoDbPid?: number;
   readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
   readonly poller?: StreamPoller;
+  /** Each stack's WebSocket URL (live updates). */
+  readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
   /** Stops the gateways, the poller and DynamoDB Local (if started here), in that order. */
   stop(): Promise<void>;
 }
@@ -129,6 +134,24 @@ export const startLocalRuntime = async (
     let decoupledUrl: string | undefined;
     let coupledUrl: string | undefined;
     let poller: StreamPoller | undefined;
+    const websocketUrls: { decoupled?: string; coupled?: string } = {};
+    const startStackPush = async (stack: StackName, stackTables: StackTables) => {
+      const push = await startPush({
+        ...options.push,
+        stack,
+        host,
+        port: pushPortFor(ports[stack], options.push?.ports?.[stack]),
+        endpoint,
+        readModelTable: stackTables.readModelTable,
+        subscriptionsTable: `${prefix}-${stack}-subscriptions`,
+        poller: options.poller,
+        loggerFor,
+        pollerLog: pollerLog(loggerFor('stream-poller')),
+        log: requestLog,
+      });
+      cleanup.push(() => push.stop());
+      websocketUrls[stack] = push.url;
+    };
 
     if (stacks.has('decoupled')) {
       const stackTables = tablesFor(prefix, 'decoupled');
@@ -167,6 +190,7 @@ export const startLocalRuntime = async (
       });
       cleanup.push(() => gateway.close());
       decoupledUrl = gateway.url;
+      await startStackPush('decoupled', stackTables);
     }
 
     if (stacks.has('coupled')) {
@@ -187,6 +211,7 @@ export const startLocalRuntime = async (
       });
       cleanup.push(() => gateway.close());
       coupledUrl = gateway.url;
+      await startStackPush('coupled', stackTables);
     }
     client.destroy();
 
@@ -197,6 +222,7 @@ export const startLocalRuntime = async (
       dynamoDbPid: dynamo?.pid,
       tables,
       poller,
+      websocketUrls,
       stop: stopAll,
     };
   } catch (error) {

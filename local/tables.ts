@@ -4,8 +4,17 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, EVENT_TABLE, ORDER_VIEW_TABLE } from '../lambdas/core/schema';
+import {
+  createTableInput,
+  EVENT_TABLE,
+  ORDER_VIEW_TABLE,
+  READ_MODEL_STREAM_VIEW,
+  SUBSCRIPTION_TTL_ATTRIBUTE,
+  SUBSCRIPTIONS_TABLE,
+} from '../lambdas/core/schema';
 
 export interface StackTables {
   readonly eventTable: string;
@@ -29,4 +38,42 @@ export const ensureTables = async (
   await create([ORDER_VIEW_TABLE, tables.readModelTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
   return { eventStreamArn: described.Table?.LatestStreamArn };
+};
+
+/**
+ * The push tables of a stack: the subscriptions table (SUBSCRIPTIONS_TABLE, with its TTL
+ * attribute) and a stream on the read-model table, added to a table created before push
+ * existed (a `--data-dir` from an older version). Answers the read model's stream ARN.
+ */
+export const ensurePushTables = async (
+  client: DynamoDBClient,
+  tables: { readonly readModelTable: string; readonly subscriptionsTable: string },
+): Promise<{ readModelStreamArn: string }> => {
+  try {
+    await client.send(
+      new CreateTableCommand(createTableInput(SUBSCRIPTIONS_TABLE, tables.subscriptionsTable)),
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tables.subscriptionsTable,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: SUBSCRIPTION_TTL_ATTRIBUTE },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  const describe = () =>
+    client.send(new DescribeTableCommand({ TableName: tables.readModelTable }));
+  let table = (await describe()).Table;
+  if (!table?.StreamSpecification?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tables.readModelTable,
+        StreamSpecification: { StreamEnabled: true, StreamViewType: READ_MODEL_STREAM_VIEW },
+      }),
+    );
+    table = (await describe()).Table;
+  }
+  if (!table?.LatestStreamArn) throw new Error(`${tables.readModelTable} has no stream`);
+  return { readModelStreamArn: table.LatestStreamArn };
 };

@@ -15,6 +15,11 @@ export const ERROR_CATALOGUE = {
     description:
       'The `cursor` is not one this API issued for this list (malformed, edited, or from another list).',
   },
+  UNKNOWN_ACTION: {
+    status: 400,
+    description:
+      'WebSocket only: the message has no `action` the socket serves (`subscribe`, `unsubscribe`); the socket stays open.',
+  },
   NOT_FOUND: { status: 404, description: 'The aggregate, order or version does not exist.' },
   ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the method and path.' },
   ALREADY_EXISTS: { status: 409, description: 'A create command targets an existing aggregate.' },

@@ -49,6 +49,31 @@ export const ORDER_VIEW_TABLE = {
   ],
 } as const satisfies TableDefinition;
 
+/** The read model's stream (both stacks): the notifier pushes each new row to its subscribers. */
+export const READ_MODEL_STREAM_VIEW = 'NEW_IMAGE' as const;
+
+/**
+ * WebSocket subscriptions: one item per (topic, connection), e.g. topic `order#o-1`. The notifier
+ * queries a topic; `$disconnect` and a GoneException query the `byConnection` index to remove
+ * every topic of one connection. `expiresAt` (epoch seconds) is the TTL attribute, set to the
+ * connection's start plus API Gateway's 2-hour limit, so rows of a connection whose
+ * `$disconnect` never came go away by themselves.
+ */
+export const SUBSCRIPTIONS_TABLE = {
+  partitionKey: { name: 'topic', type: 'S' },
+  sortKey: { name: 'connectionId', type: 'S' },
+  indexes: [
+    {
+      indexName: 'byConnection',
+      partitionKey: { name: 'connectionId', type: 'S' },
+      sortKey: { name: 'topic', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+/** The TTL attribute of SUBSCRIPTIONS_TABLE (epoch seconds). */
+export const SUBSCRIPTION_TTL_ATTRIBUTE = 'expiresAt';
+
 /** The same definition as a CreateTable request (DynamoDB Local, tests). */
 export const createTableInput = (
   definition: TableDefinition,

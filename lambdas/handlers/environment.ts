@@ -8,6 +8,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export const ENV = {
   eventTable: 'EVENT_TABLE_NAME',
   readModelTable: 'READ_MODEL_TABLE_NAME',
+  /** WebSocket subscriptions (connections and notifier functions). */
+  subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
+  /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */
+  websocketManagementEndpoint: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
   /** Only set locally (DynamoDB Local); in AWS the SDK finds the regional endpoint. */
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;

@@ -6,7 +6,7 @@
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ORDER_VIEW_TABLE } from '../../lambdas/core/schema';
+import { ORDER_VIEW_TABLE, READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface ReadModelTableProps {
@@ -25,6 +25,8 @@ export class ReadModelTable extends Construct {
     this.table = new dynamodb.TableV2(this, 'Table', {
       ...keySchemaOf(ORDER_VIEW_TABLE),
       ...protectionOf(props.disposable ?? false),
+      // The notifier's source (live updates), in both stacks.
+      dynamoStream: dynamodb.StreamViewType[READ_MODEL_STREAM_VIEW],
     });
   }
 }

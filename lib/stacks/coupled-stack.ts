@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
 import { EventTable } from '../constructs/event-table';
+import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
 import type { AppStackProps } from './decoupled-stack';
 import { addCommonOutputs } from './outputs';
@@ -16,6 +17,7 @@ export class CoupledStack extends Stack {
   readonly readModelTable: ReadModelTable;
   readonly coupledFunction: AppFunction;
   readonly api: Api;
+  readonly push: Push;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -41,6 +43,14 @@ export class CoupledStack extends Stack {
       openApi,
       throttle,
       corsOrigins,
+      disposable,
+    });
+
+    this.push = new Push(this, 'Push', {
+      readModelTable: rows,
+      openApi,
+      throttle,
+      tracing,
       disposable,
     });
 

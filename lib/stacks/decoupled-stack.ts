@@ -10,6 +10,7 @@ import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
+import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
 import { addCommonOutputs, OUTPUT } from './outputs';
 
@@ -26,6 +27,7 @@ export class DecoupledStack extends Stack {
   readonly projectorFunction: AppFunction;
   readonly projection: ProjectionPipeline;
   readonly api: Api;
+  readonly push: Push;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -71,6 +73,14 @@ export class DecoupledStack extends Stack {
       openApi,
       throttle,
       corsOrigins,
+      disposable,
+    });
+
+    this.push = new Push(this, 'Push', {
+      readModelTable: rows,
+      openApi,
+      throttle,
+      tracing,
       disposable,
     });
 

@@ -10,6 +10,7 @@ export const OUTPUT = {
   eventTableName: 'EventTableName',
   readModelTableName: 'ReadModelTableName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  webSocketUrl: 'WebSocketUrl',
 } as const;
 
 export const addCommonOutputs = (

@@ -54,9 +54,10 @@ const functionResource = (template: Template, prefix: string) => {
   return entry[1];
 };
 
-it('deploys three functions in the decoupled stack and one in the coupled stack', () => {
-  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3);
-  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 1);
+// Each stack also has the two push functions (connections, notifier): see push.test.ts.
+it('deploys three functions in the decoupled stack and one in the coupled stack, plus push', () => {
+  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 2);
+  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 1 + 2);
 });
 
 describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
@@ -212,8 +213,8 @@ describe('IAM: exact permissions per function', () => {
 
 describe('-c tracing=true', () => {
   it.each([
-    ['decoupled', traced.decoupledTemplate, 3],
-    ['coupled', traced.coupledTemplate, 1],
+    ['decoupled', traced.decoupledTemplate, 3 + 2],
+    ['coupled', traced.coupledTemplate, 1 + 2],
   ] as const)('%s: every function traces actively', (_name, template, count) => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(count);

@@ -9,8 +9,9 @@ const projectorRef = {
 };
 
 describe('event source mapping (event table stream -> projector)', () => {
-  it('is the only mapping, on the stream, with bounded, order-keeping retries', () => {
-    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  it('is on the event stream, with bounded, order-keeping retries', () => {
+    // The other mapping is the notifier's, on the read-model stream (push.test.ts).
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
       FunctionName: projectorRef,
@@ -25,8 +26,12 @@ describe('event source mapping (event table stream -> projector)', () => {
     });
   });
 
-  it('does not exist in the coupled stack (no stream, no projector, no DLQ, no alarms)', () => {
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+  it('does not exist in the coupled stack (no projector, no DLQ, no alarms)', () => {
+    // Only the notifier's mapping, on the read-model stream.
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
+    });
     coupledTemplate.resourceCountIs('AWS::SQS::Queue', 0);
     coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 0);
   });

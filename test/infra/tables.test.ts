@@ -3,6 +3,7 @@ import {
   EVENT_STREAM_VIEW,
   EVENT_TABLE,
   ORDER_VIEW_TABLE,
+  READ_MODEL_STREAM_VIEW,
   type KeyAttribute,
 } from '../../lambdas/core/schema';
 import { logicalIdOf, synthesize } from './helpers';
@@ -57,8 +58,8 @@ describe.each([
   const eventTableId = logicalIdOf(stack.eventTable.table, stack);
   const readModelId = logicalIdOf(stack.readModelTable.table, stack);
 
-  it('has exactly the event table and the read-model table', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 2);
+  it('has exactly the event table, the read-model table and the subscriptions table', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 3);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 
@@ -102,21 +103,26 @@ describe.each([
   );
 });
 
-it(`streams the event table (${EVENT_STREAM_VIEW}) in the decoupled stack only`, () => {
+it(`streams the event table (${EVENT_STREAM_VIEW}) in the decoupled stack only, the read model in both`, () => {
   const decoupled = tableResource(
     byDefault.decoupledTemplate,
     logicalIdOf(byDefault.decoupled.eventTable.table, byDefault.decoupled),
   );
   expect(decoupled.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
-  const coupled = byDefault.coupledTemplate.findResources('AWS::DynamoDB::GlobalTable');
-  for (const table of Object.values(coupled)) {
-    expect(table.Properties.StreamSpecification).toBeUndefined();
-  }
-  const readModel = tableResource(
-    byDefault.decoupledTemplate,
-    logicalIdOf(byDefault.decoupled.readModelTable.table, byDefault.decoupled),
+  const coupledEvents = tableResource(
+    byDefault.coupledTemplate,
+    logicalIdOf(byDefault.coupled.eventTable.table, byDefault.coupled),
   );
-  expect(readModel.Properties.StreamSpecification).toBeUndefined();
+  expect(coupledEvents.Properties.StreamSpecification).toBeUndefined();
+  for (const stack of [byDefault.decoupled, byDefault.coupled]) {
+    const template =
+      stack === byDefault.decoupled ? byDefault.decoupledTemplate : byDefault.coupledTemplate;
+    const readModel = tableResource(template, logicalIdOf(stack.readModelTable.table, stack));
+    // The notifier's source (live updates).
+    expect(readModel.Properties.StreamSpecification).toEqual({
+      StreamViewType: READ_MODEL_STREAM_VIEW,
+    });
+  }
 });
 
 describe('-c disposable=true', () => {
@@ -124,7 +130,10 @@ describe('-c disposable=true', () => {
     ['decoupled', disposable.decoupledTemplate],
     ['coupled', disposable.coupledTemplate],
   ])('%s: tables are deleted with the stack, unprotected, PITR still on', (_name, template) => {
-    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'));
+    // The event and read-model tables; the subscriptions table is ephemeral (push.test.ts).
+    const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter(
+      (t) => t.Properties.TimeToLiveSpecification === undefined,
+    );
     expect(tables).toHaveLength(2);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Delete');

@@ -1,0 +1,56 @@
+/**
+ * Dependencies of the push functions from their environment (see wiring.ts): the Lambda entry
+ * points call these at cold start, the local runtime with its own environment.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import {
+  ApiGatewayManagementApiClient,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDbSubscriptions } from '../core/dynamodb-subscriptions';
+import { createNotifier, type PostToConnection } from '../core/push';
+import { documentClient, ENV, type Environment, requireEnv } from './environment';
+import { createNotifierHandler } from './notifier';
+import { createWebSocketHandler } from './websocket';
+
+export interface PushWiringOptions {
+  readonly logger?: Logger;
+}
+
+const subscriptionsFor = (env: Environment) =>
+  new DynamoDbSubscriptions(documentClient(env), requireEnv(env, ENV.subscriptionsTable));
+
+export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) =>
+  createWebSocketHandler({
+    subscriptions: subscriptionsFor(env),
+    logger: options.logger ?? new Logger({ serviceName: 'connections' }),
+  });
+
+/** Posts through the management API; locally the endpoint is the local WebSocket gateway. */
+export const postToConnectionFor = (env: Environment): PostToConnection => {
+  const local = Boolean(env[ENV.dynamoDbEndpoint]);
+  const client = new ApiGatewayManagementApiClient({
+    endpoint: requireEnv(env, ENV.websocketManagementEndpoint),
+    ...(local && {
+      region: env.AWS_REGION ?? 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  return async (connectionId, data) => {
+    await client.send(
+      new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }),
+    );
+  };
+};
+
+export const notifierHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) => {
+  const logger = options.logger ?? new Logger({ serviceName: 'notifier' });
+  return createNotifierHandler({
+    logger,
+    notify: createNotifier({
+      subscriptions: subscriptionsFor(env),
+      post: postToConnectionFor(env),
+      log: logger,
+    }),
+  });
+};

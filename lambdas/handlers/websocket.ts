@@ -1,0 +1,114 @@
+/**
+ * The connections function: every route of the WebSocket API (`$connect`, `$disconnect`,
+ * `subscribe`, `unsubscribe`, `$default`). Messages in: `{ "action": "subscribe", "id": "o-1" }`.
+ * Answers out (the route response API Gateway sends back on the socket):
+ * `{ "type": "subscribed", "id" }`, `{ "type": "unsubscribed", "id" }`, or
+ * `{ "type": "error", "error": { code, message, details } }` (the one error shape); an error
+ * never closes the socket. Message answers are always status 200: the status of a route
+ * response is not visible to a WebSocket client, the `error.code` is.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { AppError } from '../core/errors';
+import {
+  expiryOf,
+  orderTopic,
+  SOCKET_ACTIONS,
+  type SocketAction,
+  type SubscriptionStore,
+} from '../core/push';
+import { AGGREGATE_ID } from './command-api';
+import { parseWith } from './http';
+
+export interface WebSocketResult {
+  readonly statusCode: number;
+  readonly body?: string;
+}
+
+export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
+
+const messageSchema = z.object({
+  action: z.enum(SOCKET_ACTIONS),
+  id: z.string().regex(AGGREGATE_ID, 'must be 1-64 characters of A-Z, a-z, 0-9, _ or -'),
+});
+
+export interface WebSocketHandlerDependencies {
+  readonly subscriptions: SubscriptionStore;
+  readonly logger: Logger;
+}
+
+const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
+
+const errorReply = (error: AppError): WebSocketResult =>
+  reply({
+    type: 'error',
+    error: { code: error.code, message: error.message, details: error.details },
+  });
+
+const parseBody = (event: WebSocketEvent): unknown => {
+  const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new AppError('INVALID_JSON', 'The message is not valid JSON');
+  }
+};
+
+export const createWebSocketHandler =
+  (deps: WebSocketHandlerDependencies) =>
+  async (event: WebSocketEvent, context?: Context): Promise<WebSocketResult> => {
+    if (context) deps.logger.addContext(context);
+    const { routeKey, connectionId, connectedAt } = event.requestContext;
+    deps.logger.appendKeys({ connectionId, routeKey });
+    try {
+      switch (routeKey) {
+        case '$connect':
+          // Authorization happened before (IAM on $connect); nothing is stored per connection.
+          return { statusCode: 200 };
+        case '$disconnect': {
+          const removed = await deps.subscriptions.removeConnection(connectionId);
+          deps.logger.info('Disconnected', { removed });
+          return { statusCode: 200 };
+        }
+        case 'subscribe':
+        case 'unsubscribe': {
+          const message = parseWith(messageSchema, parseBody(event), 'message');
+          const topic = orderTopic(message.id);
+          if (message.action === 'subscribe') {
+            await deps.subscriptions.add({
+              topic,
+              connectionId,
+              expiresAt: expiryOf(connectedAt),
+            });
+          } else {
+            await deps.subscriptions.remove(topic, connectionId);
+          }
+          const done: Record<SocketAction, string> = {
+            subscribe: 'subscribed',
+            unsubscribe: 'unsubscribed',
+          };
+          return reply({ type: done[message.action], id: message.id });
+        }
+        default: {
+          // `$default`: no route matched the message's `action` (or it was not JSON).
+          const body = parseBody(event);
+          const action =
+            body && typeof body === 'object' && 'action' in body ? body.action : undefined;
+          throw new AppError('UNKNOWN_ACTION', 'Unknown action; send subscribe or unsubscribe', {
+            action: action ?? null,
+            actions: [...SOCKET_ACTIONS],
+          });
+        }
+      }
+    } catch (error) {
+      if (error instanceof AppError) return errorReply(error);
+      deps.logger.error('Unhandled error', {
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      if (routeKey === '$connect' || routeKey === '$disconnect') return { statusCode: 500 };
+      return errorReply(new AppError('INTERNAL', 'Internal server error'));
+    } finally {
+      deps.logger.removeKeys(['connectionId', 'routeKey']);
+    }
+  };

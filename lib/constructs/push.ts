@@ -1,0 +1,207 @@
+/**
+ * Live updates (both stacks): an API Gateway WebSocket API in front of the connections function,
+ * the subscriptions table, and the notifier fed by the read-model table's stream, so the
+ * coupled and the decoupled stack push the same way and the pushed version is the row a query
+ * returns.
+ *
+ * - Routes (selection `$request.body.action`): `$connect` (IAM unless openApi: a SigV4-signed
+ *   upgrade request), `$disconnect`, `subscribe`, `unsubscribe`, and `$default` answering
+ *   UNKNOWN_ACTION; the message routes return the function's answer on the socket.
+ * - Grants, each to the one function that uses it: connections PutItem/DeleteItem on the
+ *   table and Query on its `byConnection` index; notifier Query (topic, index), DeleteItem
+ *   (gone connections), the stream, and execute-api:ManageConnections on
+ *   `POST @connections/*` of this API's stage only.
+ * - The subscriptions table is ephemeral (connections live at most 2 hours and clients
+ *   resubscribe on reconnect): deleted with the stack, no PITR, TTL on `expiresAt`.
+ */
+import {
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { SOCKET_ACTIONS } from '../../lambdas/core/push';
+import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/schema';
+import { ENV } from '../../lambdas/handlers/environment';
+import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
+import { OUTPUT } from '../stacks/outputs';
+import { AppFunction } from './app-function';
+import { keySchemaOf } from './table-definition';
+
+/** The stage name: the WebSocket URL is `wss://<api>.execute-api.<region>.amazonaws.com/live`. */
+export const PUSH_STAGE = 'live';
+
+export interface PushProps {
+  /** The read-model table; it must have a stream (ReadModelTable always has one). */
+  readonly readModelTable: dynamodb.ITableV2;
+  /** No authorization on `$connect`. @default false - IAM (SigV4) */
+  readonly openApi?: boolean;
+  /** Stage throttling (messages per second). @default 100/s, burst 200 */
+  readonly throttle?: ThrottleOptions;
+  /** X-Ray on both functions. @default false */
+  readonly tracing?: boolean;
+  /** Delete the log groups with the stack. @default false - retained */
+  readonly disposable?: boolean;
+}
+
+export class Push extends Construct {
+  readonly subscriptionsTable: dynamodb.TableV2;
+  readonly webSocketApi: apigwv2.WebSocketApi;
+  readonly stage: apigwv2.WebSocketStage;
+  readonly connectionsFunction: AppFunction;
+  readonly notifierFunction: AppFunction;
+  readonly eventSource: DynamoEventSource;
+  readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PushProps) {
+    super(scope, id);
+    const { tracing, disposable } = props;
+
+    this.subscriptionsTable = new dynamodb.TableV2(this, 'SubscriptionsTable', {
+      ...keySchemaOf(SUBSCRIPTIONS_TABLE),
+      timeToLiveAttribute: SUBSCRIPTION_TTL_ATTRIBUTE,
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.dynamoOwnedKey(),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const table = this.subscriptionsTable;
+    const byConnection = `${table.tableArn}/index/${SUBSCRIPTIONS_TABLE.indexes[0].indexName}`;
+
+    this.connectionsFunction = new AppFunction(this, 'ConnectionsFunction', {
+      entry: 'connections',
+      description: 'WebSocket routes: $connect, $disconnect, subscribe, unsubscribe, $default',
+      tracing,
+      disposable,
+    });
+    this.notifierFunction = new AppFunction(this, 'NotifierFunction', {
+      entry: 'notifier',
+      description: 'Read-model stream -> a message to each subscriber of the changed row',
+      tracing,
+      disposable,
+    });
+    const connections = this.connectionsFunction;
+    const notifier = this.notifierFunction;
+    // The table name and its grants are set together, as AppFunction does for the other tables.
+    for (const fn of [connections, notifier]) {
+      fn.function.addEnvironment(ENV.subscriptionsTable, table.tableName);
+    }
+    const allow = (fn: AppFunction, actions: string[], resources: string[]) =>
+      fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
+    allow(connections, ['dynamodb:PutItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    allow(connections, ['dynamodb:Query'], [byConnection]);
+    allow(notifier, ['dynamodb:Query', 'dynamodb:DeleteItem'], [table.tableArn]);
+    allow(notifier, ['dynamodb:Query'], [byConnection]);
+
+    const integration = new WebSocketLambdaIntegration('Connections', connections.function);
+    this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocketApi', {
+      apiName: `${Stack.of(this).stackName}-push`,
+      description: 'Live updates: subscribe to orders, receive order/changed messages',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: {
+        integration,
+        ...(!props.openApi && { authorizer: new WebSocketIamAuthorizer() }),
+      },
+      disconnectRouteOptions: { integration },
+      defaultRouteOptions: { integration, returnResponse: true },
+    });
+    for (const action of SOCKET_ACTIONS) {
+      this.webSocketApi.addRoute(action, { integration, returnResponse: true });
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: disposable ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    const throttle = props.throttle ?? DEFAULT_THROTTLE;
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName: PUSH_STAGE,
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            connectionId: '$context.connectionId',
+            eventType: '$context.eventType',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            caller: '$context.identity.userArn',
+            sourceIp: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            integrationError: '$context.integrationErrorMessage',
+            errorMessage: '$context.error.message',
+          }),
+        ),
+      },
+    });
+
+    notifier.function.addEnvironment(ENV.websocketManagementEndpoint, this.stage.callbackUrl);
+    allow(
+      notifier,
+      ['execute-api:ManageConnections'],
+      [
+        Stack.of(this).formatArn({
+          service: 'execute-api',
+          resource: this.webSocketApi.apiId,
+          resourceName: `${PUSH_STAGE}/POST/@connections/*`,
+        }),
+      ],
+    );
+    // The finding id names the API's logical id, as cdk-nag flattens the ARN.
+    const apiLogicalId = Stack.of(this).resolve(
+      (this.webSocketApi.node.defaultChild as CfnElement).logicalId,
+    ) as string;
+    Validations.of(notifier).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${PUSH_STAGE}/POST/@connections/*]`,
+      reason:
+        'PostToConnection on the connections of this API stage only: connection ids are ' +
+        'created at run time, so the ARN ends in a wildcard.',
+    });
+
+    // A poke is a hint: a few retries, then it is dropped (no DLQ); clients resync on reconnect.
+    this.eventSource = new DynamoEventSource(props.readModelTable, {
+      startingPosition: lambda.StartingPosition.LATEST,
+      batchSize: 100,
+      bisectBatchOnError: true,
+      retryAttempts: 3,
+      maxRecordAge: Duration.minutes(5),
+      reportBatchItemFailures: true,
+      parallelizationFactor: 1,
+    });
+    notifier.function.addEventSource(this.eventSource);
+    Validations.of(notifier).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'A push is a hint, stale within seconds: after its retries it is dropped, and clients ' +
+        'resync every subscription on (re)connect; a queue of old pokes would serve no one.',
+    });
+
+    Validations.of(this.webSocketApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: props.openApi
+        ? 'Deployed with -c openApi=true on purpose: no authorization on $connect, for demos; ' +
+          'the default deployment requires IAM (SigV4) on $connect.'
+        : 'API Gateway authorizes a WebSocket connection once, on $connect (IAM here); the ' +
+          'other routes run on that authorized connection and cannot take an authorizer.',
+    });
+
+    new CfnOutput(Stack.of(this), OUTPUT.webSocketUrl, {
+      value: this.stage.url,
+      description: 'WebSocket URL of live updates (wss://...)',
+    });
+  }
+}

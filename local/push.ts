@@ -1,0 +1,121 @@
+/**
+ * Live updates of one stack on this machine, as in AWS: the subscriptions table, the local
+ * WebSocket gateway in front of the connections handler, and a second stream poller (the same
+ * implementation as the projector's) feeding the read-model table's stream to the notifier,
+ * whose management-API client posts through the gateway's `@connections` endpoint.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SOCKET_ACTIONS } from '../lambdas/core/push';
+import { ENV } from '../lambdas/handlers/environment';
+import { notifierHandlerFromEnv, webSocketHandlerFromEnv } from '../lambdas/handlers/push-wiring';
+import {
+  type PollerLog,
+  startStreamPoller,
+  type StreamPoller,
+  type StreamPollerOptions,
+} from './stream-poller';
+import { ensurePushTables } from './tables';
+import { type RunningWebSocketGateway, startWebSocketGateway } from './websocket-gateway';
+
+export interface PushOptions {
+  /** The stacks' WebSocket ports. Default: the API port + 2 (3003, 3004); 0 when it is 0. */
+  readonly ports?: { readonly decoupled?: number; readonly coupled?: number };
+  /** Close a connection with no message for this long. Default 10 minutes (API Gateway's). */
+  readonly idleTimeoutMs?: number;
+  /** Close every connection after this long. Default 2 hours (API Gateway's). */
+  readonly maxConnectionMs?: number;
+}
+
+export interface StartPushConfig {
+  /** e.g. `decoupled`: names the functions and the log lines. */
+  readonly stack: string;
+  readonly host: string;
+  readonly port: number;
+  /** DynamoDB Local's endpoint. */
+  readonly endpoint: string;
+  readonly readModelTable: string;
+  readonly subscriptionsTable: string;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+  /** The notifier's event source mapping (the same settings as the projector's). */
+  readonly poller?: StreamPollerOptions;
+  readonly loggerFor: (serviceName: string) => Logger;
+  readonly pollerLog?: PollerLog;
+  /** Connection events, one line each; omit for none. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningPush {
+  /** `ws://host:port` */
+  readonly url: string;
+  /** The `@connections` endpoint (the stage's callback URL). */
+  readonly managementUrl: string;
+  readonly gateway: RunningWebSocketGateway;
+  readonly poller: StreamPoller;
+  /** Stops the poller, then closes the connections and the gateway. */
+  stop(): Promise<void>;
+}
+
+/** The WebSocket port of a stack whose API listens on `apiPort`. */
+export const pushPortFor = (apiPort: number, configured?: number): number =>
+  configured ?? (apiPort === 0 ? 0 : apiPort + 2);
+
+export const startPush = async (config: StartPushConfig): Promise<RunningPush> => {
+  const client = new DynamoDBClient({
+    endpoint: config.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  let readModelStreamArn: string;
+  try {
+    ({ readModelStreamArn } = await ensurePushTables(client, config));
+  } finally {
+    client.destroy();
+  }
+  const env = {
+    [ENV.subscriptionsTable]: config.subscriptionsTable,
+    [ENV.dynamoDbEndpoint]: config.endpoint,
+    AWS_REGION: 'local',
+  };
+  const gateway = await startWebSocketGateway({
+    handler: webSocketHandlerFromEnv(env, { logger: config.loggerFor('connections') }),
+    routes: SOCKET_ACTIONS,
+    host: config.host,
+    port: config.port,
+    functionName: `${config.stack}-connections`,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxConnectionMs: config.maxConnectionMs,
+    log: config.log,
+    name: `${config.stack} ws`,
+  });
+  let poller: StreamPoller;
+  try {
+    poller = await startStreamPoller({
+      ...config.poller,
+      // Its failures are its own: not mixed into the projector's on-failure file.
+      onFailureFile: undefined,
+      endpoint: config.endpoint,
+      streamArn: readModelStreamArn,
+      handler: notifierHandlerFromEnv(
+        { ...env, [ENV.websocketManagementEndpoint]: gateway.managementUrl },
+        { logger: config.loggerFor('notifier') },
+      ),
+      functionName: `${config.stack}-notifier`,
+      log: config.pollerLog,
+    });
+  } catch (error) {
+    await gateway.close();
+    throw error;
+  }
+  return {
+    url: gateway.url,
+    managementUrl: gateway.managementUrl,
+    gateway,
+    poller,
+    async stop() {
+      await poller.stop();
+      await gateway.close();
+    },
+  };
+};

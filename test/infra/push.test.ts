@@ -1,0 +1,156 @@
+/** Live updates in both stacks: the WebSocket API, its authorization, the table, the notifier. */
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { SOCKET_ACTIONS } from '../../lambdas/core/push';
+import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/schema';
+import { ENV } from '../../lambdas/handlers/environment';
+import { PUSH_STAGE } from '../../lib/constructs/push';
+import { type AppStack, logicalIdOf, permissionsOf, synthesize } from './helpers';
+
+const byDefault = synthesize();
+const open = synthesize({ openApi: 'true' });
+
+const STACKS = [
+  ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled, open.decoupledTemplate],
+  ['coupled', byDefault.coupledTemplate, byDefault.coupled, open.coupledTemplate],
+] as const;
+
+const webSocketRoutes = (template: Template, stack: AppStack) => {
+  const apiId = logicalIdOf(stack.push.webSocketApi, stack);
+  return Object.values(template.findResources('AWS::ApiGatewayV2::Route')).filter(
+    (route) => (route.Properties.ApiId as { Ref: string }).Ref === apiId,
+  );
+};
+
+describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) => {
+  const apiId = logicalIdOf(stack.push.webSocketApi, stack);
+  const tableId = logicalIdOf(stack.push.subscriptionsTable, stack);
+  const rowsId = logicalIdOf(stack.readModelTable.table, stack);
+  const fnPrefix = (fn: 'Notifier' | 'Connections') => `Push${fn}Function`;
+
+  it('has a WebSocket API selecting routes on the message action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'WEBSOCKET',
+      RouteSelectionExpression: '$request.body.action',
+    });
+    const keys = webSocketRoutes(template, stack).map((r) => r.Properties.RouteKey as string);
+    expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', ...SOCKET_ACTIONS].sort());
+  });
+
+  it('authorizes $connect with IAM by default, and nothing with -c openApi=true', () => {
+    const connect = webSocketRoutes(template, stack).find(
+      (r) => r.Properties.RouteKey === '$connect',
+    );
+    expect(connect?.Properties.AuthorizationType).toBe('AWS_IAM');
+    const openConnect = webSocketRoutes(openTemplate, stack).find(
+      (r) => r.Properties.RouteKey === '$connect',
+    );
+    expect(openConnect?.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+  });
+
+  it('answers on the socket for subscribe, unsubscribe and $default (route responses)', () => {
+    const withResponse = webSocketRoutes(template, stack)
+      .filter((r) => r.Properties.RouteResponseSelectionExpression === '$default')
+      .map((r) => r.Properties.RouteKey as string);
+    expect(withResponse.sort()).toEqual(['$default', ...SOCKET_ACTIONS].sort());
+    template.resourcePropertiesCountIs(
+      'AWS::ApiGatewayV2::RouteResponse',
+      { ApiId: { Ref: apiId }, RouteResponseKey: '$default' },
+      3,
+    );
+  });
+
+  it(`deploys a throttled, access-logged stage "${PUSH_STAGE}" and outputs its URL`, () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId },
+      StageName: PUSH_STAGE,
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: Match.objectLike({ Format: Match.stringLikeRegexp('connectionId') }),
+    });
+    expect(template.findOutputs('WebSocketUrl')).toHaveProperty('WebSocketUrl');
+  });
+
+  it('keys the subscriptions table as SUBSCRIPTIONS_TABLE, with the TTL and the byConnection index', () => {
+    const table = template.findResources('AWS::DynamoDB::GlobalTable')[tableId];
+    expect(table?.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: SUBSCRIPTIONS_TABLE.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: SUBSCRIPTIONS_TABLE.sortKey.name, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: SUBSCRIPTIONS_TABLE.indexes[0].indexName,
+          KeySchema: [
+            { AttributeName: SUBSCRIPTIONS_TABLE.indexes[0].partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: SUBSCRIPTIONS_TABLE.indexes[0].sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      TimeToLiveSpecification: { AttributeName: SUBSCRIPTION_TTL_ATTRIBUTE, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    // Ephemeral (2-hour connections, clients resubscribe): deleted with the stack.
+    expect(table?.DeletionPolicy).toBe('Delete');
+  });
+
+  it('feeds the read-model stream to the notifier, with bounded retries and item failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [rowsId, 'StreamArn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp(`^${fnPrefix('Notifier')}Handler`) },
+      StartingPosition: 'LATEST',
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('notifier: the stream, Query/DeleteItem on subscriptions, ManageConnections on POST @connections of the stage only', () => {
+    const table = `<${tableId}.Arn>`;
+    const stream = `<${rowsId}.StreamArn>`;
+    const { permissions } = permissionsOf(template, `${fnPrefix('Notifier')}Handler`);
+    expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
+      [
+        `dynamodb:DeleteItem ${table}`,
+        `dynamodb:Query ${table}`,
+        `dynamodb:Query ${table}/index/byConnection`,
+        ...['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'].map(
+          (a) => `dynamodb:${a} ${stream}`,
+        ),
+        `execute-api:ManageConnections arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${PUSH_STAGE}/POST/@connections/*`,
+      ].sort(),
+    );
+  });
+
+  it('connections: PutItem/DeleteItem on subscriptions and Query on byConnection, nothing else', () => {
+    const table = `<${tableId}.Arn>`;
+    const { permissions } = permissionsOf(template, `${fnPrefix('Connections')}Handler`);
+    expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
+      [
+        `dynamodb:DeleteItem ${table}`,
+        `dynamodb:PutItem ${table}`,
+        `dynamodb:Query ${table}/index/byConnection`,
+      ].sort(),
+    );
+  });
+
+  it('gives each function the table name, and the notifier the stage callback URL', () => {
+    const env = (prefix: string) => {
+      const [fn] = Object.entries(template.findResources('AWS::Lambda::Function'))
+        .filter(([id]) => id.startsWith(prefix))
+        .map(([, f]) => f.Properties.Environment.Variables as Record<string, unknown>);
+      return fn ?? {};
+    };
+    expect(Object.keys(env(fnPrefix('Connections'))).sort()).toEqual(
+      ['NODE_OPTIONS', ENV.subscriptionsTable].sort(),
+    );
+    const notifierEnv = env(fnPrefix('Notifier'));
+    expect(Object.keys(notifierEnv).sort()).toEqual(
+      ['NODE_OPTIONS', ENV.subscriptionsTable, ENV.websocketManagementEndpoint].sort(),
+    );
+    expect(JSON.stringify(notifierEnv[ENV.websocketManagementEndpoint])).toContain(
+      `/${PUSH_STAGE}`,
+    );
+  });
+});

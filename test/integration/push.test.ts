@@ -1,0 +1,409 @@
+/**
+ * Live updates on the local runtime: real sockets (the `ws` client), the local WebSocket
+ * gateway, the connections handler, the read-model stream through the second poller, the
+ * notifier posting through the `@connections` endpoint with the real SDK client, DynamoDB Local.
+ */
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import WebSocket from 'ws';
+import { orderTopic, WEBSOCKET_LIMITS } from '../../lambdas/core/push';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { localClient, testEndpoint } from '../support/dynamo';
+
+// Messages are checked field by field; a loose type keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Message = any;
+
+let prefixes = 0;
+const prefix = () => `push${process.pid}x${prefixes++}`;
+
+/** A client socket that keeps every message it received, and waits for the ones it needs. */
+class Client {
+  readonly messages: Message[] = [];
+  private waiters: (() => void)[] = [];
+  closed?: { code: number; reason: string };
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      this.messages.push(JSON.parse(String(data)));
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    socket.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+
+  static open(url: string): Promise<Client> {
+    return new Promise((resolveOpen, reject) => {
+      const socket = new WebSocket(url);
+      socket.once('open', () => resolveOpen(new Client(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  send(message: unknown) {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The first message (from `from` on) that matches, waiting up to 10 s. */
+  async next(match: (m: Message) => boolean, from = 0): Promise<Message> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = this.messages.slice(from).find(match);
+      if (found) return found;
+      if (Date.now() > deadline)
+        throw new Error(`no matching message in ${JSON.stringify(this.messages)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  async request(message: unknown): Promise<Message> {
+    const from = this.messages.length;
+    this.send(message);
+    return this.next(() => true, from);
+  }
+
+  async waitClosed(): Promise<{ code: number; reason: string }> {
+    while (!this.closed) await new Promise((r) => setTimeout(r, 20));
+    return this.closed;
+  }
+
+  close() {
+    this.socket.close();
+  }
+}
+
+const command = async (base: string, body: unknown) => {
+  const response = await fetch(`${base}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as Message;
+};
+
+const create = (id: string) => ({
+  type: 'order/create',
+  aggregateId: id,
+  payload: { customerId: 'c-push', currency: 'EUR' },
+});
+
+const eventually = async (check: () => Promise<boolean>, what: string) => {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('live updates on both stacks', () => {
+  let runtime: LocalRuntime;
+  let doc: DynamoDBDocumentClient;
+  let tablePrefix: string;
+  const clients: Client[] = [];
+  const open = async (stack: 'decoupled' | 'coupled') => {
+    const client = await Client.open(runtime.websocketUrls[stack]!);
+    clients.push(client);
+    return client;
+  };
+  const subscriptionsTable = (stack: string) => `${tablePrefix}-${stack}-subscriptions`;
+  const topicsOf = async (stack: string, connectionId: string) => {
+    const { Items } = await doc.send(
+      new QueryCommand({
+        TableName: subscriptionsTable(stack),
+        IndexName: 'byConnection',
+        KeyConditionExpression: 'connectionId = :c',
+        ExpressionAttributeValues: { ':c': connectionId },
+      }),
+    );
+    return (Items ?? []).map((item) => String(item.topic));
+  };
+  /** The id of the connection that subscribed last to `topic` on `stack`. */
+  const connectionsOf = async (stack: string, id: string) => {
+    const { Items } = await doc.send(
+      new QueryCommand({
+        TableName: subscriptionsTable(stack),
+        KeyConditionExpression: 'topic = :t',
+        ExpressionAttributeValues: { ':t': orderTopic(id) },
+      }),
+    );
+    return (Items ?? []).map((item) => String(item.connectionId));
+  };
+
+  beforeAll(async () => {
+    tablePrefix = prefix();
+    runtime = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      decoupledPort: 0,
+      coupledPort: 0,
+      tablePrefix,
+      poller: { pollIntervalMs: 25 },
+      handlerLogLevel: 'SILENT',
+      quiet: true,
+    });
+    doc = DynamoDBDocumentClient.from(localClient());
+  });
+  afterAll(async () => {
+    clients.forEach((c) => c.close());
+    await runtime.stop();
+    doc.destroy();
+  });
+
+  test.each(['decoupled', 'coupled'] as const)(
+    '%s: subscribe, a command reaches the socket through the real stream, unsubscribe',
+    async (stack) => {
+      const id = `push-${stack}-${process.pid}`;
+      const client = await open(stack);
+      expect(await client.request({ action: 'subscribe', id })).toEqual({ type: 'subscribed', id });
+
+      const base = stack === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!;
+      await command(base, create(id));
+      const pushed = await client.next((m) => m.type === 'order/changed');
+      expect(pushed).toMatchObject({ type: 'order/changed', id, version: 1 });
+      // The pushed row is the one a query returns.
+      const row = (await (await fetch(`${base}/orders/${id}?minVersion=1`)).json()) as Message;
+      expect(pushed.order).toEqual(row);
+
+      expect(await client.request({ action: 'unsubscribe', id })).toEqual({
+        type: 'unsubscribed',
+        id,
+      });
+      expect(await connectionsOf(stack, id)).toEqual([]);
+      const before = client.messages.length;
+      await command(base, {
+        type: 'order/addLine',
+        aggregateId: id,
+        payload: { lineId: 'l1', sku: 'SKU', quantity: 1, unitPrice: 100 },
+      });
+      // A second subscriber proves the change was pushed; the unsubscribed one got nothing.
+      const other = await open(stack);
+      await other.request({ action: 'subscribe', id });
+      await command(base, { type: 'order/submit', aggregateId: id, payload: {} });
+      await other.next((m) => m.type === 'order/changed' && m.version === 3);
+      expect(client.messages.slice(before)).toEqual([]);
+    },
+  );
+
+  test('an unknown action and a message that is not JSON: an error on the socket, which stays open', async () => {
+    const client = await open('coupled');
+    expect(await client.request({ action: 'dance', id: 'x' })).toEqual({
+      type: 'error',
+      error: {
+        code: 'UNKNOWN_ACTION',
+        message: expect.any(String),
+        details: { action: 'dance', actions: ['subscribe', 'unsubscribe'] },
+      },
+    });
+    expect(await client.request('not json')).toMatchObject({
+      type: 'error',
+      error: { code: 'INVALID_JSON' },
+    });
+    // Still open and served.
+    expect(await client.request({ action: 'subscribe', id: 'still-open' })).toEqual({
+      type: 'subscribed',
+      id: 'still-open',
+    });
+    expect(client.closed).toBeUndefined();
+  });
+
+  test('subscribing with an invalid id: VALIDATION_FAILED naming the field, nothing stored', async () => {
+    const client = await open('coupled');
+    const answer = await client.request({ action: 'subscribe', id: 'no spaces/allowed' });
+    expect(answer).toMatchObject({
+      type: 'error',
+      error: {
+        code: 'VALIDATION_FAILED',
+        details: { issues: [{ path: 'message.id', message: expect.any(String) }] },
+      },
+    });
+    expect(await client.request({ action: 'subscribe' })).toMatchObject({
+      error: { code: 'VALIDATION_FAILED' },
+    });
+    expect(await connectionsOf('coupled', 'no spaces/allowed')).toEqual([]);
+  });
+
+  test('a disconnect removes the connection’s subscriptions and only those', async () => {
+    const id = `disc-${process.pid}`;
+    const [leaving, staying] = [await open('coupled'), await open('coupled')];
+    await leaving.request({ action: 'subscribe', id });
+    await leaving.request({ action: 'subscribe', id: `${id}-b` });
+    await staying.request({ action: 'subscribe', id });
+    const both = await connectionsOf('coupled', id);
+    expect(both).toHaveLength(2);
+    const leavingId = (await connectionsOf('coupled', `${id}-b`))[0]!;
+    expect(await topicsOf('coupled', leavingId)).toHaveLength(2);
+
+    leaving.close();
+    await eventually(
+      async () => (await topicsOf('coupled', leavingId)).length === 0,
+      '$disconnect',
+    );
+    expect(await connectionsOf('coupled', id)).toEqual(both.filter((c) => c !== leavingId));
+  });
+
+  test('a gone connection is cleaned up by the notifier while the others still receive', async () => {
+    const id = `gone-${process.pid}`;
+    const live = await open('decoupled');
+    await live.request({ action: 'subscribe', id });
+    await live.request({ action: 'subscribe', id: `${id}-other` });
+    const liveId = (await connectionsOf('decoupled', id))[0]!;
+    // A connection whose $disconnect never arrived: its rows are still there.
+    const staleId = 'StaleConnId0000=';
+    for (const topic of [orderTopic(id), orderTopic(`${id}-x`)]) {
+      await doc.send(
+        new PutCommand({
+          TableName: subscriptionsTable('decoupled'),
+          Item: { topic, connectionId: staleId, expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+        }),
+      );
+    }
+    await command(runtime.decoupledUrl!, create(id));
+    expect(await live.next((m) => m.type === 'order/changed')).toMatchObject({ id, version: 1 });
+    await eventually(async () => (await topicsOf('decoupled', staleId)).length === 0, 'cleanup');
+    // The sender-side connection keeps every subscription it had.
+    expect((await topicsOf('decoupled', liveId)).sort()).toEqual(
+      [orderTopic(id), orderTopic(`${id}-other`)].sort(),
+    );
+  });
+
+  test('a row over 128 KB is pushed as a poke without the row', async () => {
+    const id = `big-${process.pid}`;
+    const client = await open('coupled');
+    await client.request({ action: 'subscribe', id });
+    // A row larger than any order the domain allows, written straight into the read model.
+    await doc.send(
+      new PutCommand({
+        TableName: `${tablePrefix}-coupled-orders`,
+        Item: { id, version: 7, padding: 'x'.repeat(WEBSOCKET_LIMITS.maxMessageBytes + 1000) },
+      }),
+    );
+    const poke = await client.next((m) => m.type === 'order/changed');
+    expect(poke).toEqual({ type: 'order/changed', id, version: 7 });
+    // A small row is inline.
+    await doc.send(
+      new PutCommand({
+        TableName: `${tablePrefix}-coupled-orders`,
+        Item: { id, version: 8, padding: 'small' },
+      }),
+    );
+    expect(await client.next((m) => m.version === 8)).toEqual({
+      type: 'order/changed',
+      id,
+      version: 8,
+      order: { id, version: 8, padding: 'small' },
+    });
+  });
+
+  test('the @connections endpoint through the SDK: GET, POST, DELETE, 410 and 413', async () => {
+    const client = await open('coupled');
+    await client.request({ action: 'subscribe', id: 'mgmt' });
+    const connectionId = (await connectionsOf('coupled', 'mgmt')).at(-1)!;
+    const sdk = new ApiGatewayManagementApiClient({
+      endpoint: runtime.websocketUrls.coupled!.replace('ws://', 'http://'),
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const info = await sdk.send(new GetConnectionCommand({ ConnectionId: connectionId }));
+      expect(info.Identity?.SourceIp).toBeDefined();
+      expect(info.ConnectedAt).toBeInstanceOf(Date);
+
+      await sdk.send(
+        new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('{"hi":1}') }),
+      );
+      expect(await client.next((m) => m.hi === 1)).toEqual({ hi: 1 });
+
+      const tooBig = Buffer.alloc(WEBSOCKET_LIMITS.maxMessageBytes + 1, 'a');
+      await expect(
+        sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: tooBig })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 413 } });
+
+      await sdk.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      await client.waitClosed();
+      await expect(
+        sdk.send(
+          new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from('x') }),
+        ),
+      ).rejects.toMatchObject({ name: 'GoneException', $metadata: { httpStatusCode: 410 } });
+      await expect(
+        sdk.send(new GetConnectionCommand({ ConnectionId: 'neverExisted' })),
+      ).rejects.toMatchObject({ name: 'GoneException' });
+    } finally {
+      sdk.destroy();
+    }
+  });
+
+  test('a message over 128 KB from a client closes the socket with 1009', async () => {
+    const client = await open('coupled');
+    client.send({
+      action: 'subscribe',
+      id: 'x',
+      padding: 'y'.repeat(WEBSOCKET_LIMITS.maxMessageBytes),
+    });
+    expect((await client.waitClosed()).code).toBe(1009);
+  });
+});
+
+describe('connection time limits (short, configured)', () => {
+  let runtime: LocalRuntime;
+  let tablePrefix: string;
+  let doc: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    tablePrefix = prefix();
+    runtime = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      stacks: ['coupled'],
+      coupledPort: 0,
+      tablePrefix,
+      handlerLogLevel: 'SILENT',
+      quiet: true,
+      push: { idleTimeoutMs: 400, maxConnectionMs: 1500 },
+    });
+    doc = DynamoDBDocumentClient.from(localClient());
+  });
+  afterAll(async () => {
+    await runtime.stop();
+    doc.destroy();
+  });
+
+  test('an idle connection is closed (1001) and its subscriptions removed', async () => {
+    const client = await Client.open(runtime.websocketUrls.coupled!);
+    await client.request({ action: 'subscribe', id: 'idle' });
+    expect((await client.waitClosed()).code).toBe(1001);
+    await eventually(async () => {
+      const { Items } = await doc.send(
+        new QueryCommand({
+          TableName: `${tablePrefix}-coupled-subscriptions`,
+          KeyConditionExpression: 'topic = :t',
+          ExpressionAttributeValues: { ':t': orderTopic('idle') },
+        }),
+      );
+      return (Items ?? []).length === 0;
+    }, 'the $disconnect of the idle connection');
+  });
+
+  test('messages keep a connection alive until the maximum connection time', async () => {
+    const client = await Client.open(runtime.websocketUrls.coupled!);
+    // A heartbeat under the idle timeout (an unknown action is a fine heartbeat).
+    const heartbeat = setInterval(() => client.send({ action: 'ping' }), 100);
+    try {
+      await client.waitClosed();
+    } finally {
+      clearInterval(heartbeat);
+    }
+    expect(client.closed!.code).toBe(1001);
+    // Answers to heartbeats sent well after the idle timeout (400 ms at one per 100 ms): the
+    // maximum connection time closed it, not idleness.
+    expect(client.messages.length).toBeGreaterThan(8);
+  });
+});

@@ -1,0 +1,109 @@
+/** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
+import {
+  createNotifier,
+  isGone,
+  orderTopic,
+  type SubscriptionStore,
+} from '../../lambdas/core/push';
+import { createNotifierHandler } from '../../lambdas/handlers/notifier';
+import { silentLog } from '../../lambdas/core/log';
+import type { DynamoDBRecord } from 'aws-lambda';
+
+const store = (topics: Record<string, string[]>) => {
+  const removed: string[] = [];
+  const subscriptions: SubscriptionStore = {
+    add: async () => undefined,
+    remove: async () => undefined,
+    connectionsOf: async (topic) => {
+      if (topic === orderTopic('broken')) throw new Error('throttled');
+      return topics[topic] ?? [];
+    },
+    removeConnection: async (id) => {
+      removed.push(id);
+      return 1;
+    },
+  };
+  return { subscriptions, removed };
+};
+
+/** An SDK v3 service error: `name` and `$metadata`, no `statusCode`. */
+const sdkError = (name: string, httpStatusCode: number) =>
+  Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
+
+test('isGone reads the SDK v3 error name or the 410 status, never a v2-style statusCode', () => {
+  expect(isGone(sdkError('GoneException', 410))).toBe(true);
+  expect(isGone({ name: 'Other', $metadata: { httpStatusCode: 410 } })).toBe(true);
+  expect(isGone({ statusCode: 410 })).toBe(false);
+  expect(isGone(sdkError('LimitExceededException', 429))).toBe(false);
+  expect(isGone(undefined)).toBe(false);
+});
+
+test('a gone subscriber is removed alone; a failing one is skipped; the others receive', async () => {
+  const { subscriptions, removed } = store({
+    [orderTopic('o-1')]: ['ok-1', 'gone', 'fail', 'ok-2'],
+  });
+  const delivered: string[] = [];
+  const notify = createNotifier({
+    subscriptions,
+    log: silentLog,
+    post: async (connectionId) => {
+      if (connectionId === 'gone') throw sdkError('GoneException', 410);
+      if (connectionId === 'fail') throw sdkError('LimitExceededException', 429);
+      delivered.push(connectionId);
+    },
+  });
+  const outcome = await notify([{ id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } }]);
+  expect(delivered.sort()).toEqual(['ok-1', 'ok-2']);
+  expect(removed).toEqual(['gone']);
+  expect(outcome).toEqual({ sent: 2, gone: 1, failedPosts: 1, failedChanges: [] });
+});
+
+test('only the latest version of a row in a batch is pushed', async () => {
+  const { subscriptions } = store({ [orderTopic('o-1')]: ['c'] });
+  const posted: string[] = [];
+  const notify = createNotifier({
+    subscriptions,
+    log: silentLog,
+    post: async (_id, data) => void posted.push(data),
+  });
+  await notify([
+    { id: 'o-1', version: 1, row: { id: 'o-1', version: 1 } },
+    { id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+  ]);
+  expect(posted.map((p) => JSON.parse(p).version)).toEqual([2]);
+});
+
+const record = (seq: string, image: Record<string, unknown>): DynamoDBRecord => ({
+  eventName: 'MODIFY',
+  dynamodb: {
+    SequenceNumber: seq,
+    NewImage: Object.fromEntries(
+      Object.entries(image).map(([k, v]) => [
+        k,
+        typeof v === 'number' ? { N: String(v) } : { S: String(v) },
+      ]),
+    ),
+  },
+});
+
+test('the handler reports the first row whose subscribers could not be read, not failed posts', async () => {
+  const { subscriptions } = store({ [orderTopic('a')]: ['x'], [orderTopic('c')]: ['y'] });
+  const handler = createNotifierHandler({
+    logger: { info: () => undefined, addContext: () => undefined } as never,
+    notify: createNotifier({
+      subscriptions,
+      log: silentLog,
+      post: async () => {
+        throw new Error('network down');
+      },
+    }),
+  });
+  const answer = await handler({
+    Records: [
+      record('1', { id: 'a', version: 1 }),
+      record('2', { id: 'broken', version: 1 }),
+      record('3', { id: 'c', version: 4 }),
+    ],
+  });
+  expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
+});
