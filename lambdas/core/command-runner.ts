@@ -37,11 +37,14 @@ export interface CommandResult<State = unknown> {
   readonly events: readonly StoredEvent[];
   /** The aggregate's state after the command (folded by the aggregate's own reducer). */
   readonly state: State;
-  /** Every event of the aggregate up to `version`, so callers can fold other reducers too. */
+  /**
+   * Every event of the aggregate up to `version`, so callers can fold other reducers too. For a
+   * replay it is the whole history as loaded now, so a fold of it is the current state.
+   */
   readonly history: readonly StoredEvent[];
   /** True when this is the answer of an earlier run of the same commandId. */
   readonly replayed: boolean;
-  /** Appends that lost a race and were retried. */
+  /** Attempts that lost a race and were retried (also for a replay found on a later attempt). */
   readonly retries: number;
 }
 
@@ -111,6 +114,14 @@ export const parseCommandPayload = (aggregate: AnyAggregate, type: string, paylo
   return parsed.data as unknown;
 };
 
+/**
+ * The aggregate's state from its history. Events of another aggregate type in its partition
+ * (never written by this runner; see docs/decisions.md "Foreign events") change nothing, but
+ * still count as versions: the next event goes after them.
+ */
+const foldOwn = (aggregate: AnyAggregate, history: readonly StoredEvent[]): unknown =>
+  foldEvents(aggregate, history.filter((e) => e.aggregateType === aggregate.type).map(toAction));
+
 export const createCommandRunner = (options: CommandRunnerOptions) => {
   const { store, aggregates } = options;
   const append: AppendEvents = options.append ?? ((events) => store.append(events));
@@ -126,6 +137,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     input: CommandInput,
     hash: string,
     aggregate: AnyAggregate,
+    attempt: number,
   ): CommandResult | undefined => {
     const earlier = history.filter((e) => e.commandId === input.commandId);
     const first = earlier[0];
@@ -143,10 +155,10 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       aggregateId: input.aggregateId,
       version: last.version,
       events: earlier,
-      state: foldEvents(aggregate, upTo.map(toAction)),
-      history: upTo,
+      state: foldOwn(aggregate, upTo),
+      history,
       replayed: true,
-      retries: 0,
+      retries: attempt,
     };
   };
 
@@ -157,14 +169,23 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
 
     for (let attempt = 0; ; attempt++) {
       const history = await store.load(input.aggregateId);
-      const replay = replayOf(history, input, hash, aggregate);
+      const replay = replayOf(history, input, hash, aggregate, attempt);
       if (replay) return replay;
 
+      // A partition belongs to the type of its first event: never append another type's events.
+      const owner = history[0]?.aggregateType;
+      if (owner !== undefined && owner !== aggregate.type) {
+        throw new AppError(
+          'AGGREGATE_TYPE_MISMATCH',
+          `${input.aggregateId} is an aggregate of type '${owner}', not '${aggregate.type}'`,
+          { aggregateId: input.aggregateId, aggregateType: owner },
+        );
+      }
       const version = history.at(-1)?.version ?? 0;
       if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
         throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
       }
-      const state: unknown = foldEvents(aggregate, history.map(toAction));
+      const state: unknown = foldOwn(aggregate, history);
       const now = context.now();
       const decided = aggregate.decide(
         state,
@@ -204,7 +225,13 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
           (error instanceof VersionConflictError && input.expectedVersion === undefined);
         if (error instanceof VersionConflictError && input.expectedVersion !== undefined) {
           // The winner may be this very command sent twice at once: answer as a replay.
-          const winner = replayOf(await store.load(input.aggregateId), input, hash, aggregate);
+          const winner = replayOf(
+            await store.load(input.aggregateId),
+            input,
+            hash,
+            aggregate,
+            attempt,
+          );
           if (winner) return winner;
         }
         if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;

@@ -4,19 +4,24 @@
  * writes (the coupled profile's read-model row): TransactWriteItems, all or nothing.
  */
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
   TransactionCanceledException,
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { assertAppendable } from './append-rules';
-import { TransactionConflictError, VersionConflictError } from './errors';
+import { assertItemFits, throttlingOf } from './dynamodb-limits';
+import { CorruptEventError, TransactionConflictError, VersionConflictError } from './errors';
+import { decodeStoredEvent } from './event-codec';
 import type { EventStore, LoadOptions } from './event-store';
 import type { StoredEvent } from './events';
 import { EVENT_TABLE } from './schema';
@@ -29,6 +34,33 @@ export type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
 >[number];
 
+type RawItem = Record<string, AttributeValue>;
+
+/** The raw key of an item, as a name for an operator (works even when the item is unreadable). */
+const rawName = (item: RawItem) => ({
+  aggregateId: item[PK]?.S ?? '(unknown)',
+  version: item[SK]?.N ?? '(unknown)',
+});
+
+/**
+ * One raw event-table item (a Query result or a stream NewImage) through the event codec.
+ * Items are unmarshalled one by one, so an unreadable one is named and fails alone.
+ */
+export const decodeEventItem = (item: RawItem): StoredEvent => {
+  let plain: unknown;
+  try {
+    plain = unmarshall(item);
+  } catch (error) {
+    const { aggregateId, version } = rawName(item);
+    throw new CorruptEventError(
+      aggregateId,
+      version,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+  return decodeStoredEvent(plain);
+};
+
 export class DynamoDbEventStore implements EventStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -37,6 +69,9 @@ export class DynamoDbEventStore implements EventStore {
 
   async load(aggregateId: string, options: LoadOptions = {}): Promise<StoredEvent[]> {
     const { afterVersion = 0, toVersion, limit } = options;
+    const n = (value: number): AttributeValue => ({ N: String(value) });
+    // The low-level Query (raw items): the codec decodes each item, so one corrupt number is
+    // a CorruptEventError naming its version instead of a BigInt in the whole page.
     const input: QueryCommandInput = {
       TableName: this.tableName,
       ConsistentRead: true,
@@ -47,36 +82,52 @@ export class DynamoDbEventStore implements EventStore {
       ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
       ExpressionAttributeValues:
         toVersion === undefined
-          ? { ':id': aggregateId, ':after': afterVersion }
-          : { ':id': aggregateId, ':from': afterVersion + 1, ':to': toVersion },
+          ? { ':id': { S: aggregateId }, ':after': n(afterVersion) }
+          : { ':id': { S: aggregateId }, ':from': n(afterVersion + 1), ':to': n(toVersion) },
     };
     const events: StoredEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
+    let startKey: RawItem | undefined;
     do {
       const remaining = limit === undefined ? undefined : limit - events.length;
-      const page = await this.client.send(
+      const page = await this.send(
         new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: remaining }),
       );
-      events.push(...((page.Items ?? []) as StoredEvent[]));
+      events.push(...(page.Items ?? []).map(decodeEventItem));
       startKey = page.LastEvaluatedKey;
     } while (startKey && (limit === undefined || events.length < limit));
     return events;
   }
 
+  /** Sends a read; throttling becomes ThrottledError (503), anything else passes unchanged. */
+  private async send(command: QueryCommand): Promise<QueryCommandOutput> {
+    try {
+      // The document client passes low-level commands through untranslated.
+      return (await this.client.send(command as never)) as QueryCommandOutput;
+    } catch (error) {
+      throw throttlingOf(error) ?? error;
+    }
+  }
+
   async currentVersion(aggregateId: string): Promise<number> {
-    const page = await this.client.send(
+    const page = await this.send(
       new QueryCommand({
         TableName: this.tableName,
         ConsistentRead: true,
         KeyConditionExpression: '#pk = :id',
         ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-        ExpressionAttributeValues: { ':id': aggregateId },
+        ExpressionAttributeValues: { ':id': { S: aggregateId } },
         ProjectionExpression: '#sk',
         ScanIndexForward: false,
         Limit: 1,
       }),
     );
-    return (page.Items?.[0]?.[SK] as number | undefined) ?? 0;
+    const raw = page.Items?.[0]?.[SK]?.N;
+    if (raw === undefined) return 0;
+    const version = Number(raw);
+    if (!Number.isSafeInteger(version)) {
+      throw new CorruptEventError(aggregateId, raw, 'version: integer beyond 2^53');
+    }
+    return version;
   }
 
   append(events: readonly StoredEvent[]): Promise<void> {
@@ -93,6 +144,21 @@ export class DynamoDbEventStore implements EventStore {
   ): Promise<void> {
     const first = assertAppendable(events);
     if (!first) return;
+    // DynamoDB would refuse an item over 400 KB with a ValidationException (a 500): refuse it
+    // first, with a 4xx that says which item and by how much.
+    for (const event of events) {
+      assertItemFits(
+        'event',
+        { ...event },
+        {
+          aggregateId: event.aggregateId,
+          version: event.version,
+        },
+      );
+    }
+    for (const write of alsoWrite) {
+      if (write.Put?.Item) assertItemFits('row', write.Put.Item, { table: write.Put.TableName });
+    }
     const puts = events.map((event) => ({
       TableName: this.tableName,
       Item: event,
@@ -130,6 +196,6 @@ export class DynamoDbEventStore implements EventStore {
       if (reasons.some((r) => r.Code === 'TransactionConflict'))
         return new TransactionConflictError();
     }
-    return error;
+    return throttlingOf(error) ?? error;
   }
 }

@@ -47,6 +47,25 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'DynamoDB kept cancelling the write for a concurrent transaction; retry later.',
   },
+  THROTTLED: {
+    status: 503,
+    description:
+      'DynamoDB throttled the request after the SDK retries; nothing was written, retry later (`Retry-After`).',
+  },
+  ITEM_TOO_LARGE: {
+    status: 422,
+    description:
+      "An event or read-model row would exceed DynamoDB's 400 KB item limit; nothing was written.",
+  },
+  AGGREGATE_TYPE_MISMATCH: {
+    status: 409,
+    description: 'The `aggregateId` belongs to an aggregate of another type.',
+  },
+  CORRUPT_EVENT: {
+    status: 500,
+    description:
+      'A stored event of this aggregate cannot be read; `details` names `aggregateId` and `version`. Other aggregates are unaffected.',
+  },
   INTERNAL: { status: 500, description: 'An unexpected error; details are in the logs only.' },
 } as const satisfies Record<string, { status: number; description: string }>;
 
@@ -122,5 +141,47 @@ export class ValidationError extends AppError {
     readonly issues: readonly ValidationIssue[],
   ) {
     super('VALIDATION_FAILED', message, { issues });
+  }
+}
+
+/** DynamoDB throttled the request (after the SDK's own retries): retryable, HTTP 503. */
+export class ThrottledError extends AppError {
+  constructor(readonly reason: string) {
+    super('THROTTLED', 'DynamoDB is throttling requests; retry later', { reason });
+  }
+}
+
+/** A write would exceed DynamoDB's item size limit; detected before DynamoDB is called. */
+export class ItemTooLargeError extends AppError {
+  constructor(
+    what: string,
+    bytes: number,
+    maxBytes: number,
+    details: Record<string, unknown> = {},
+  ) {
+    super('ITEM_TOO_LARGE', `The ${what} would be ${bytes} bytes, over DynamoDB's ${maxBytes}`, {
+      item: what,
+      bytes,
+      maxBytes,
+      ...details,
+    });
+  }
+}
+
+/**
+ * A stored event that the event codec cannot decode (a number beyond 2^53, a missing field, a
+ * wrong type). Names the event so an operator can find and repair that one item.
+ */
+export class CorruptEventError extends AppError {
+  constructor(
+    readonly aggregateId: string,
+    readonly version: number | string,
+    readonly reason: string,
+  ) {
+    super('CORRUPT_EVENT', `Stored event ${version} of aggregate ${aggregateId} is unreadable`, {
+      aggregateId,
+      version,
+      reason,
+    });
   }
 }

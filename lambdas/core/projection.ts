@@ -49,10 +49,27 @@ export class StaleRowError extends Error {
   }
 }
 
+/** An event of another aggregate type found in this projection's partition. */
+export const isForeign = (projection: { aggregateType: string }, event: StoredEvent) =>
+  event.aggregateType !== projection.aggregateType;
+
+/**
+ * Applies one event. A foreign event (another aggregate type in this aggregate's partition, which
+ * the API never writes: see docs/decisions.md) changes nothing but still counts as a version, so
+ * the view's version is always the log's version.
+ */
+export const applyEvent = <View extends ProjectedView>(
+  projection: ProjectionDefinition<View>,
+  view: View | null,
+  event: StoredEvent,
+): View | null =>
+  isForeign(projection, event)
+    ? view && { ...view, version: event.version }
+    : projection.reducer(view, toAction(event));
+
 /** The view after `events` (in version order), starting from `from` (default: nothing yet). */
 export const projectEvents = <View extends ProjectedView>(
   projection: ProjectionDefinition<View>,
   events: readonly StoredEvent[],
   from: View | null = null,
-): View | null =>
-  events.reduce<View | null>((view, e) => projection.reducer(view, toAction(e)), from);
+): View | null => events.reduce<View | null>((view, e) => applyEvent(projection, view, e), from);

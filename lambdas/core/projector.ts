@@ -7,11 +7,20 @@
  * - Records of one aggregate are applied in version order; different aggregates in parallel.
  * - A record that cannot be parsed or applied is reported as failed, with the later records of
  *   its aggregate (they cannot be applied before it); the others are applied.
+ * - Gap healing never folds across a hole: when the table lacks a version, that aggregate's
+ *   records fail (they are retried, and the read model never skips an event).
+ * - An event of another aggregate type inside this projection's partition is skipped with a
+ *   warning but counts as a version (docs/decisions.md, "Foreign events"); a partition whose
+ *   first event is of another type is not this projection's concern.
  */
+import { CorruptEventError } from './errors';
+import type { EventEnvelope } from './event-codec';
 import type { EventStore } from './event-store';
-import { type StoredEvent, toAction } from './events';
+import type { StoredEvent } from './events';
 import type { Log } from './log';
 import {
+  applyEvent,
+  isForeign,
   isTombstone,
   type ProjectedView,
   type ProjectionDefinition,
@@ -20,10 +29,23 @@ import {
   StaleRowError,
 } from './projection';
 
-/** One stream record, parsed by the handler: an event, or the reason it is not one. */
+/**
+ * One stream record, parsed by the handler: an event of this projection's aggregate type, the
+ * envelope of an event of another type (not validated further: its shape is not ours to know),
+ * or the reason it is not an event.
+ */
 export type IncomingRecord =
   | { readonly id: string; readonly event: StoredEvent }
+  | { readonly id: string; readonly foreign: EventEnvelope & { readonly type?: string } }
   | { readonly id: string; readonly invalid: string };
+
+/** The table has no event at a version the row needs: never fold across it. */
+export class EventHoleError extends Error {
+  constructor(aggregateId: string, missing: number) {
+    super(`Aggregate ${aggregateId} has no event at version ${missing} in the event table`);
+    this.name = 'EventHoleError';
+  }
+}
 
 export interface RowStore<View> {
   get(id: string): Promise<ReadModelRow<View> | undefined>;
@@ -58,7 +80,7 @@ const fold = <View extends ProjectedView>(
   let current = view;
   for (const event of events) {
     try {
-      current = projection.reducer(current, toAction(event));
+      current = applyEvent(projection, current, event);
     } catch (error) {
       return { view: current, applied, failedAt: event, error };
     }
@@ -68,13 +90,26 @@ const fold = <View extends ProjectedView>(
 };
 
 export const createProjector = <View extends ProjectedView>(deps: ProjectorDependencies<View>) => {
-  const { projection, rows, events: eventStore, log } = deps;
+  const { projection, rows, events: eventStore } = deps;
   const maxSaveAttempts = deps.maxSaveAttempts ?? 5;
+
+  /**
+   * Whether a partition that delivered only foreign records is this projection's: its row
+   * exists, or its first event is of this projection's type. A foreign version 1 settles it
+   * without a read.
+   */
+  const owns = async (aggregateId: string, firstDelivered: number): Promise<boolean> => {
+    if (firstDelivered === 1) return false;
+    if ((await rows.get(aggregateId)) !== undefined) return true;
+    const [first] = await eventStore.load(aggregateId, { limit: 1 });
+    return first !== undefined && !isForeign(projection, first);
+  };
 
   /** Brings one aggregate's row up to `target` version. Returns the version it reached. */
   const projectAggregate = async (
     aggregateId: string,
     delivered: readonly StoredEvent[],
+    log: Log,
   ): Promise<{ reached: number; applied: number; error?: unknown; failedVersion?: number }> => {
     const target = Math.max(...delivered.map((e) => e.version));
     for (let attempt = 1; ; attempt++) {
@@ -89,11 +124,30 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
       const contiguous = Array.from({ length: target - after }, (_, i) =>
         byVersion.get(after + 1 + i),
       );
-      const toApply = contiguous.every((e) => e !== undefined)
-        ? (contiguous as StoredEvent[])
-        : await eventStore.load(aggregateId, { afterVersion: after, toVersion: target });
-      if (toApply.length !== contiguous.length) {
-        log.warn('Gap healing found fewer events than expected', { aggregateId, after, target });
+      let toApply: StoredEvent[];
+      let unreadable: CorruptEventError | undefined;
+      if (contiguous.every((e) => e !== undefined)) toApply = contiguous as StoredEvent[];
+      else {
+        try {
+          toApply = await eventStore.load(aggregateId, { afterVersion: after, toVersion: target });
+        } catch (error) {
+          if (!(error instanceof CorruptEventError)) throw error;
+          // Apply what was delivered before the unreadable event; fail from it onwards.
+          const version = Number(error.version);
+          const stop = contiguous.findIndex((e) => e === undefined || !(e.version < version));
+          toApply = contiguous.slice(0, stop === -1 ? undefined : stop) as StoredEvent[];
+          unreadable = error;
+        }
+      }
+      const hole = toApply.findIndex((e, i) => e.version !== after + 1 + i);
+      if (!unreadable && (hole !== -1 || toApply.length !== target - after)) {
+        const missing = after + 1 + (hole === -1 ? toApply.length : hole);
+        return {
+          reached: from,
+          applied: 0,
+          error: new EventHoleError(aggregateId, missing),
+          failedVersion: missing,
+        };
       }
 
       const result = fold(projection, base, toApply);
@@ -108,16 +162,30 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
           return { reached: from, applied: 0, error, failedVersion: from + 1 };
         }
         for (const event of result.applied.filter((e) => e.version > from)) {
-          log.info('Projected event', {
+          const fields = {
             correlationId: event.correlationId,
             aggregateId,
             version: event.version,
             type: event.type,
-          });
+          };
+          if (isForeign(projection, event)) {
+            log.warn('Skipped an event of another aggregate type (counted as a version)', {
+              ...fields,
+              aggregateType: event.aggregateType,
+            });
+          } else log.info('Projected event', fields);
         }
       }
       // Nothing is stored when the fold gave no view (e.g. events before creation).
       const reached = result.view && last ? last.version : from;
+      if (unreadable && !result.failedAt) {
+        return {
+          reached,
+          applied: Math.max(0, reached - from),
+          error: unreadable,
+          failedVersion: reached + 1,
+        };
+      }
       return result.failedAt
         ? {
             reached,
@@ -129,22 +197,50 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
     }
   };
 
-  return async function project(records: readonly IncomingRecord[]): Promise<ProjectionOutcome> {
+  /**
+   * Projects one batch. `log` is this invocation's logger (its own correlation and request
+   * keys); by default the one the projector was built with.
+   */
+  return async function project(
+    records: readonly IncomingRecord[],
+    log: Log = deps.log,
+  ): Promise<ProjectionOutcome> {
     const failed = new Set<string>();
     const groups = new Map<string, { id: string; event: StoredEvent }[]>();
-    let ignored = 0;
+    const foreign = new Map<string, { id: string; event: StoredEvent }[]>();
+    const add = (to: typeof groups, id: string, event: StoredEvent) => {
+      const group = to.get(event.aggregateId) ?? [];
+      group.push({ id, event });
+      to.set(event.aggregateId, group);
+    };
     for (const record of records) {
       if ('invalid' in record) {
         log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
         failed.add(record.id);
-      } else if (record.event.aggregateType !== projection.aggregateType) {
-        ignored++;
-      } else {
-        const group = groups.get(record.event.aggregateId) ?? [];
-        group.push({ id: record.id, event: record.event });
-        groups.set(record.event.aggregateId, group);
-      }
+      } else if ('foreign' in record) {
+        // Only the envelope is known; folding needs no more (a foreign event changes nothing).
+        add(foreign, record.id, record.foreign as unknown as StoredEvent);
+      } else add(groups, record.id, record.event);
     }
+    let ignored = 0;
+    await Promise.all(
+      [...foreign].map(async ([aggregateId, group]) => {
+        const own = groups.get(aggregateId);
+        if (own) return own.push(...group);
+        const mine = await owns(aggregateId, Math.min(...group.map((r) => r.event.version))).catch(
+          (error: unknown) => {
+            log.error('Projection failed', {
+              aggregateId,
+              error: error instanceof Error ? error.message : String(error),
+            });
+            for (const r of group) failed.add(r.id);
+            return false;
+          },
+        );
+        if (mine) groups.set(aggregateId, group);
+        else if (!group.some((r) => failed.has(r.id))) ignored += group.length;
+      }),
+    );
 
     let applied = 0;
     await Promise.all(
@@ -152,6 +248,7 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
         const outcome = await projectAggregate(
           aggregateId,
           group.map((r) => r.event),
+          log,
         ).catch((error: unknown) => ({ reached: 0, applied: 0, error, failedVersion: 0 }));
         applied += outcome.applied;
         if (outcome.error !== undefined) {

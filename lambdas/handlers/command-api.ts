@@ -41,27 +41,27 @@ export interface HttpEdgeDependencies {
 
 /**
  * Wraps an HTTP handler body: correlation id on every log line and on the answer, and every
- * error mapped to the one error shape.
+ * error mapped to the one error shape. Each invocation logs through its own child logger, so
+ * concurrent requests in one process (the local gateway) never share or swap keys; `body`
+ * gets it as `log`.
  */
 export const withHttpEdge =
   (
     deps: HttpEdgeDependencies,
-    body: (event: HttpEvent, correlationId: string) => Promise<HttpResult>,
+    body: (event: HttpEvent, correlationId: string, log: Logger) => Promise<HttpResult>,
   ) =>
   async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
-    const { logger } = deps;
-    if (context) logger.addContext(context);
     let correlationId: string = randomUUID();
+    const log = deps.logger.createChild();
+    if (context) log.addContext(context);
     try {
       correlationId = correlationIdOf(event);
-      logger.appendKeys({ correlationId });
-      const result = await body(event, correlationId);
+      log.appendKeys({ correlationId });
+      const result = await body(event, correlationId, log);
       return { ...result, headers: { ...result.headers, [CORRELATION_HEADER]: correlationId } };
     } catch (error) {
-      logger.appendKeys({ correlationId });
-      return toErrorResponse(error, logger, { [CORRELATION_HEADER]: correlationId });
-    } finally {
-      logger.removeKeys(['correlationId']);
+      log.appendKeys({ correlationId });
+      return toErrorResponse(error, log, { [CORRELATION_HEADER]: correlationId });
     }
   };
 
@@ -107,10 +107,10 @@ export interface CommandApiDependencies extends HttpEdgeDependencies {
 }
 
 export const createCommandApiHandler = (deps: CommandApiDependencies) =>
-  withHttpEdge(deps, async (event, correlationId) => {
+  withHttpEdge(deps, async (event, correlationId, log) => {
     const { input, context } = readCommand(event, correlationId, deps);
     const result = await deps.runCommand(input, context);
-    logCommandResult(deps.logger, input, result);
+    logCommandResult(log, input, result);
     return json(
       202,
       { aggregateId: result.aggregateId, version: result.version, events: result.events },

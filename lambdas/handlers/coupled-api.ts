@@ -30,17 +30,19 @@ export const visibleOrder = (view: OrderView | null): OrderView | null =>
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
-  return withHttpEdge(deps, async (event, correlationId) => {
+  return withHttpEdge(deps, async (event, correlationId, log) => {
     if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
     const { input, context } = readCommand(event, correlationId, deps);
     const result = await deps.runCommand(input, context);
-    logCommandResult(deps.logger, input, result);
+    logCommandResult(log, input, result);
     return json(
       200,
       {
         aggregateId: result.aggregateId,
         version: result.version,
         events: result.events,
+        // The current row, also for a replay (whose version and events are the original's):
+        // the runner's history is the whole history as loaded now.
         order: visibleOrder(projectEvents(orderProjection, result.history)),
       },
       commandResultHeaders(result),

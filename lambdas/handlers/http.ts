@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ZodType } from 'zod';
+import { throttlingOf } from '../core/dynamodb-limits';
 import { AppError, ERROR_CATALOGUE, ValidationError } from '../core/errors';
 import type { Log } from '../core/log';
 
@@ -29,13 +30,19 @@ export const json = (
 
 /** The one error shape: `{ error: { code, message, details } }`; 500 never leaks internals. */
 export const toErrorResponse = (
-  error: unknown,
+  thrown: unknown,
   log: Log,
   headers: Record<string, string> = {},
 ): HttpResult => {
+  // Throttling from any DynamoDB call (the read-model adapter's too) is a 503, not a 500.
+  const error = throttlingOf(thrown) ?? thrown;
   if (error instanceof AppError) {
-    if (error.status >= 500)
-      log.warn('Request failed', { code: error.code, message: error.message });
+    // Logged once, here: a 500 code (a corrupt event) is an error, a 503 a warning.
+    if (error.status >= 500) {
+      const fields = { code: error.code, reason: error.message, details: error.details };
+      if (error.status === 500) log.error('Request failed', fields);
+      else log.warn('Request failed', fields);
+    }
     const retryAfter: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {};
     return json(
       error.status,

@@ -12,58 +12,68 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { z } from 'zod';
-import type { StoredEvent } from '../core/events';
+import { decodeEventItem } from '../core/dynamodb-event-store';
+import { AppError } from '../core/errors';
+import { decodeEnvelope } from '../core/event-codec';
 import type { IncomingRecord, Projector } from '../core/projector';
 
-/** Runtime check of an event-table item (the stream image is untrusted input). */
-export const storedEventSchema = z.object({
-  aggregateId: z.string().min(1),
-  version: z.number().int().min(1),
-  aggregateType: z.string().min(1),
-  type: z.string().min(1),
-  payload: z.record(z.string(), z.unknown()),
-  eventId: z.string().min(1),
-  occurredAt: z.string().min(1),
-  commandId: z.string(),
-  commandHash: z.string(),
-  correlationId: z.string(),
-  causationId: z.string(),
-});
+const ENVELOPE_KEYS = ['aggregateId', 'version', 'aggregateType'] as const;
 
+const reasonOf = (error: unknown) =>
+  error instanceof AppError
+    ? `${error.message}: ${String(error.details.reason ?? '')}`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+
+/**
+ * A stream record through the event codec. The aggregate type is checked first: an event of
+ * another type is not validated against this projection's idea of an event (its shape is its
+ * own aggregate's business), only its envelope is kept.
+ */
 export const parseStreamRecord = (
   record: DynamoDBRecord,
   index: number,
+  aggregateType: string,
 ): IncomingRecord | undefined => {
   const id = record.dynamodb?.SequenceNumber ?? record.eventID ?? `#${index}`;
   // The event table is append-only: only INSERTs carry events.
   if (record.eventName !== 'INSERT') return undefined;
-  const image = record.dynamodb?.NewImage;
+  const image = record.dynamodb?.NewImage as Record<string, AttributeValue> | undefined;
   if (!image) return { id, invalid: 'no NewImage (is the stream view NEW_IMAGE?)' };
   try {
-    const parsed = storedEventSchema.safeParse(unmarshall(image as Record<string, AttributeValue>));
-    if (parsed.success) return { id, event: parsed.data as StoredEvent };
-    return {
-      id,
-      invalid: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    };
+    const head = Object.fromEntries(
+      ENVELOPE_KEYS.flatMap((k) => (image[k] ? [[k, image[k]] as const] : [])),
+    );
+    const envelope = decodeEnvelope(unmarshall(head));
+    if (envelope.aggregateType !== aggregateType) {
+      const type = image.type?.S;
+      return { id, foreign: { ...envelope, ...(type !== undefined && { type }) } };
+    }
+    return { id, event: decodeEventItem(image) };
   } catch (error) {
-    return { id, invalid: error instanceof Error ? error.message : String(error) };
+    return { id, invalid: reasonOf(error) };
   }
 };
 
 export interface ProjectorHandlerDependencies {
   readonly project: Projector;
   readonly logger: Logger;
+  /** The aggregate type the projection reads (records of other types are only counted). */
+  readonly aggregateType: string;
 }
 
 export const createProjectorHandler =
   (deps: ProjectorHandlerDependencies) =>
   async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
-    if (context) deps.logger.addContext(context);
-    const records = event.Records.map(parseStreamRecord).filter((r) => r !== undefined);
-    const outcome = await deps.project(records);
-    deps.logger.info('Projected batch', {
+    // A logger of this invocation: concurrent invocations (locally) never share its keys.
+    const logger = deps.logger.createChild();
+    if (context) logger.addContext(context);
+    const records = event.Records.map((r, i) => parseStreamRecord(r, i, deps.aggregateType)).filter(
+      (r) => r !== undefined,
+    );
+    const outcome = await deps.project(records, logger);
+    logger.info('Projected batch', {
       // A batch mixes commands: the summary names every correlation id it carried.
       correlationIds: [
         ...new Set(records.flatMap((r) => ('event' in r ? [r.event.correlationId] : []))),

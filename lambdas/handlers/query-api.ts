@@ -67,10 +67,23 @@ const eventsQuery = z.strictObject({
   // A version number up to 2^53-1, checked as INVALID_CURSOR (core/cursor.ts).
   cursor: z.string().optional(),
 });
+/**
+ * `?at=` as an ISO time. A `+` of an offset sent unencoded arrives as a space (query strings
+ * decode `+` to a space, in API Gateway too): `T10:00:00 02:00` is read as `+02:00`.
+ */
+const isoAt = z
+  .string()
+  .transform((at) => at.replace(/^(\S+T[\d:.]+) (\d{2}(:?\d{2})?)$/, '$1+$2'))
+  .pipe(
+    z.iso.datetime({
+      offset: true,
+      error: 'must be an ISO-8601 date-time with Z or an offset (send + as %2B)',
+    }),
+  );
 const historyQuery = z
   .strictObject({
     version: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
-    at: z.iso.datetime({ offset: true }).optional(),
+    at: isoAt.optional(),
   })
   .refine((q) => (q.version === undefined) !== (q.at === undefined), {
     message: 'give exactly one of version or at',
@@ -170,9 +183,16 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       id,
       q.version === undefined ? {} : { toVersion: q.version },
     );
-    const at = q.at === undefined ? undefined : new Date(q.at).getTime();
-    const events =
-      at === undefined ? loaded : loaded.filter((e) => new Date(e.occurredAt).getTime() <= at);
+    // At a moment: versions 1..k, k the last version stamped at or before `at`. A prefix by
+    // version, never a filter: clocks of different instances may stamp out of order, and a
+    // filtered subset would be a state the order never had.
+    let events = loaded;
+    if (q.at !== undefined) {
+      const at = new Date(q.at).getTime();
+      let k = loaded.length;
+      while (k > 0 && new Date(loaded[k - 1]!.occurredAt).getTime() > at) k--;
+      events = loaded.slice(0, k);
+    }
     const last = events.at(-1);
     if (!last) {
       throw new NotFoundError(
@@ -189,6 +209,8 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
         },
       );
     }
+    // Foreign events (another aggregate type in this partition) count as versions: the state's
+    // version is always the log's.
     const order = projectEvents(orderProjection, events);
     return json(200, { version: last.version, ...(q.at !== undefined && { at: q.at }), order });
   };

@@ -59,6 +59,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
   const logger = loggerFor('projector', options);
   return createProjectorHandler({
     logger,
+    aggregateType: orderProjection.aggregateType,
     project: createProjector({
       projection: orderProjection,
       rows: stores.rows(),

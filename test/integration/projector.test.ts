@@ -2,6 +2,9 @@
  * The projector Lambda handler with stream events shaped as Lambda delivers them, on
  * DynamoDB Local: duplicates, out-of-order records, gap healing, poison records, tombstones.
  */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import type { StoredEvent } from '../../lambdas/core/events';
@@ -157,7 +160,7 @@ test('an event the reducer cannot apply fails with the later records of its aggr
     events: store,
     log: silentLog,
   });
-  const handler = createProjectorHandler({ project: projector, logger });
+  const handler = createProjectorHandler({ project: projector, logger, aggregateType: 'order' });
   const records = events.map((e, i) => streamRecord(e, String(500 + i)));
   const result = await handler(streamEvent([...records, ...other.map((e) => streamRecord(e))]));
   expect(result.batchItemFailures).toEqual([{ itemIdentifier: '502' }, { itemIdentifier: '503' }]);
@@ -187,4 +190,107 @@ test('every projection log line carries the correlation id of its command', asyn
   const projected = lines.filter((l) => l.message === 'Projected event');
   expect(projected.map((l) => l.version)).toEqual([1, 2, 3, 4]);
   for (const line of projected) expect(line.correlationId).toBe(`corr-${events[0]!.aggregateId}`);
+});
+
+describe('what is really in the event table (issue 8: items 7 and 8, code-review m7)', () => {
+  const putRaw = (item: Record<string, unknown>) =>
+    tables.doc.send(new PutCommand({ TableName: tables.eventTable, Item: item }));
+  const foreign = (of: StoredEvent, version: number): StoredEvent => ({
+    ...of,
+    version,
+    aggregateType: 'invoice',
+    type: 'invoice/paid',
+    payload: { amount: 1 },
+    eventId: `foreign-${version}`,
+  });
+
+  test('a foreign event delivered alone advances the row to its version (minVersion can be met)', async () => {
+    const events = await orderWithHistory();
+    await project(streamEvent(events.map((e) => streamRecord(e))));
+    const v5 = foreign(events[0]!, 5);
+    await putRaw({ ...v5 });
+    const { result, lines } = await captureLogs(() => project(streamEvent([streamRecord(v5)])));
+    expect(result.batchItemFailures).toEqual([]);
+    // Before the fix: ignored, the row stayed at 4 while the log is at 5.
+    expect(await rows.get(v5.aggregateId)).toMatchObject({ ...expectedRow(events), version: 5 });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        aggregateId: v5.aggregateId,
+        version: 5,
+        aggregateType: 'invoice',
+      }),
+    );
+  });
+
+  test('gap healing folds over a foreign event, counting it as a version', async () => {
+    const events = await orderWithHistory();
+    const id = events[0]!.aggregateId;
+    await putRaw({ ...foreign(events[0]!, 5) });
+    const submitted = await sendCommand(command({ type: 'order/submit', aggregateId: id }));
+    expect(submitted.statusCode).toBe(202);
+    const [v6] = await store.load(id, { afterVersion: 5 });
+    expect(v6).toMatchObject({ version: 6, type: 'order/submitted' });
+    // Only version 6 is delivered; 1..5 (with the foreign 5) are read from the table.
+    const result = await project(streamEvent([streamRecord(v6!)]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await rows.get(id)).toMatchObject({ version: 6, status: 'submitted' });
+  });
+
+  test('a partition of another aggregate type is not the order projection’s concern', async () => {
+    const id = `invoice-${process.pid}-${n++}`;
+    const [first] = await orderWithHistory();
+    const invoice = [1, 2].map((v) => ({ ...foreign(first!, v), aggregateId: id }));
+    for (const e of invoice) await putRaw({ ...e, payload: 'not a map' });
+    // Not even validated as an order event (m7c: the type filter comes first).
+    const result = await project(streamEvent(invoice.map((e) => streamRecord(e))));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await rows.get(id)).toBeUndefined();
+  });
+
+  test('gap healing never folds across a hole: the records of that order fail, others apply', async () => {
+    const events = await orderWithHistory();
+    const other = await orderWithHistory();
+    const id = events[0]!.aggregateId;
+    await tables.doc.send(
+      new DeleteCommand({ TableName: tables.eventTable, Key: { aggregateId: id, version: 2 } }),
+    );
+    const last = streamRecord(events[3]!, '4004');
+    const result = await project(streamEvent([last, ...other.map((e) => streamRecord(e))]));
+    // Before the fix: the row was saved at version 4 without version 2.
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: '4004' }]);
+    expect(await rows.get(id)).toBeUndefined();
+    expect(await rows.get(other[0]!.aggregateId)).toMatchObject(expectedRow(other));
+  });
+
+  test('a corrupt event fails its record and, through gap healing, the later ones of its order only', async () => {
+    const events = await orderWithHistory();
+    const other = await orderWithHistory();
+    const id = events[0]!.aggregateId;
+    const corrupt = {
+      ...(marshall(events[2]!) as Record<string, never>),
+      payload: { M: { lineId: { S: 'b' }, sku: { S: 'B' }, quantity: { N: '1e40' } } },
+    };
+    await tables.client.send(new PutItemCommand({ TableName: tables.eventTable, Item: corrupt }));
+    const badRecord = streamRecord(events[2]!, '3003');
+    badRecord.dynamodb!.NewImage = corrupt;
+    const { result, lines } = await captureLogs(() =>
+      project(
+        streamEvent([
+          streamRecord(events[0]!, '3001'),
+          streamRecord(events[1]!, '3002'),
+          badRecord,
+          streamRecord(events[3]!, '3004'),
+          ...other.map((e) => streamRecord(e)),
+        ]),
+      ),
+    );
+    expect(result.batchItemFailures).toEqual([
+      { itemIdentifier: '3003' },
+      { itemIdentifier: '3004' },
+    ]);
+    expect(await rows.get(id)).toMatchObject({ version: 2 });
+    expect(await rows.get(other[0]!.aggregateId)).toMatchObject(expectedRow(other));
+    expect(JSON.stringify(lines)).toContain(`Stored event 3 of aggregate ${id} is unreadable`);
+  });
 });

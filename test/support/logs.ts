@@ -9,18 +9,21 @@ export const testLogger = (serviceName = 'test') => {
   return logger;
 };
 
-/** Captures the JSON lines the test loggers write to stdout while `fn` runs. */
+/** Captures the JSON lines the test loggers (and their children) write while `fn` runs. */
 export const captureLogs = async <T>(
   fn: () => Promise<T>,
 ): Promise<{ result: T; lines: Record<string, unknown>[] }> => {
   loggers.forEach((logger) => logger.setLogLevel('DEBUG'));
   const chunks: string[] = [];
-  const spy = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    });
+  const capture = (chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  // Powertools writes WARN and ERROR lines to stderr, the others to stdout.
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(capture),
+    jest.spyOn(process.stderr, 'write').mockImplementation(capture),
+  ];
   try {
     const result = await fn();
     const lines = chunks
@@ -30,7 +33,7 @@ export const captureLogs = async <T>(
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     return { result, lines };
   } finally {
-    spy.mockRestore();
+    spies.forEach((spy) => spy.mockRestore());
     loggers.forEach((logger) => logger.setLogLevel('SILENT'));
   }
 };
