@@ -3,49 +3,22 @@
  * ending with one clear line and a non-zero exit (bad flag, port in use, no Java, DynamoDB
  * Local dying at start).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../../local/cli';
+import { type Run, runProcess, waitForOutput } from '../support/processes';
 
-const ROOT = join(__dirname, '..', '..');
-
-interface Run {
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  readonly exited: Promise<number | null>;
-}
-
-const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', ...args], {
-    cwd: ROOT,
-    // The demo app on a free port, unless a test says otherwise.
-    env: { WEB_PORT: '0', ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
+  // The demo app on a free port, unless a test says otherwise.
+  runProcess(process.execPath, ['--import', 'tsx', 'local/cli.ts', ...args], {
+    WEB_PORT: '0',
+    ...env,
   });
-  const run: Run = {
-    child,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolveExit) => child.on('exit', (code) => resolveExit(code))),
-  };
-  child.stdout!.on('data', (chunk: Buffer) => (run.stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
-  return run;
-};
 
-const waitFor = async (run: Run, text: string, timeoutMs = 45_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!run.stdout.includes(text)) {
-    if (Date.now() > deadline || run.child.exitCode !== null) {
-      throw new Error(`"${text}" did not appear. stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const waitFor = (run: Run, text: string, timeoutMs = 45_000) => waitForOutput(run, text, timeoutMs);
 
 /** `java` processes (not DynamoDB Local's watchdog `sh`) whose command line has `text`. */
 const javaWith = (text: string) =>

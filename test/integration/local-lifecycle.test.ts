@@ -5,52 +5,16 @@
  * Local stopped by its watchdog when its parent ends without cleaning up (uncaught error,
  * process.exit, SIGKILL).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { orderLifecycle } from '../support/order-script';
+import { type Run, runProcess, waitForOutput } from '../support/processes';
 
-const ROOT = join(__dirname, '..', '..');
-
-interface Run {
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  readonly exited: Promise<number | null>;
-}
-
-const run = (command: string, args: string[]): Run => {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const started: Run = {
-    child,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((resolveExit) => child.on('exit', (code) => resolveExit(code))),
-  };
-  child.stdout!.on('data', (chunk: Buffer) => (started.stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (started.stderr += chunk.toString()));
-  return started;
-};
-
-const waitFor = async (started: Run, pattern: RegExp, timeoutMs = 90_000) => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = pattern.exec(started.stdout);
-    if (found) return found;
-    if (Date.now() > deadline || started.child.exitCode !== null) {
-      throw new Error(
-        `${pattern} did not appear.\nstdout:\n${started.stdout}\nstderr:\n${started.stderr}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const run = (command: string, args: string[]) => runProcess(command, args);
+const waitFor = waitForOutput;
 
 /** Every process below `pid` (children, grandchildren...). */
 const descendants = (pid: number): number[] => {

@@ -117,6 +117,16 @@ describe('GET /orders/{id}', () => {
     return { getOrder, counted };
   };
 
+  /** Creates an order through the decoupled command handler only: its event, but no row yet. */
+  const createWithoutRow = (orderId: string) =>
+    commandHandlerFromEnv(tables.env, { logger: testLogger('command') })(
+      command({
+        type: 'order/create',
+        aggregateId: orderId,
+        payload: { customerId: `${customer}-lagging`, currency: 'EUR' },
+      }),
+    );
+
   test('?minVersion on an order without events is 404 at once, without waiting', async () => {
     const { getOrder, counted } = countingHandler();
     const result = await getOrder('never-created', '1');
@@ -144,14 +154,7 @@ describe('GET /orders/{id}', () => {
   test('?minVersion waits, bounded, when the event exists and the row lags', async () => {
     // An event written without its row (as when the projector is behind).
     const lagging = `lag-${process.pid}`;
-    const decoupled = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
-    await decoupled(
-      command({
-        type: 'order/create',
-        aggregateId: lagging,
-        payload: { customerId: `${customer}-lagging`, currency: 'EUR' },
-      }),
-    );
+    await createWithoutRow(lagging);
     const { getOrder } = countingHandler();
     const result = await getOrder(lagging, '1');
     expect(result.statusCode).toBe(503);
@@ -168,14 +171,7 @@ describe('GET /orders/{id}', () => {
   });
   test('?minVersion sees the row that the projector writes while it waits', async () => {
     const lagging = `lag2-${process.pid}`;
-    const decoupled = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
-    await decoupled(
-      command({
-        type: 'order/create',
-        aggregateId: lagging,
-        payload: { customerId: `${customer}-lagging`, currency: 'EUR' },
-      }),
-    );
+    await createWithoutRow(lagging);
     const pending = get('GET /orders/{id}', { id: lagging }, { minVersion: '1' });
     await new Promise((r) => setTimeout(r, 50));
     const store = new DynamoDbEventStore(tables.doc, tables.eventTable);
