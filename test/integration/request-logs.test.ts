@@ -6,7 +6,6 @@ import {
   commandHandlerFromEnv,
   coupledHandlerFromEnv,
   projectorHandlerFromEnv,
-  queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
