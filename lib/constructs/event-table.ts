@@ -5,8 +5,11 @@
  * `Table`, because:
  * - its stream grant scopes `dynamodb:ListStreams` to the stream ARN, where `Table` grants it on
  *   `*` (the projector's role would carry a wildcard resource);
- * - it is the table construct AWS recommends for new code, and adding a replica Region later is a
- *   property change instead of a table migration.
+ * - it is the table construct AWS recommends for new code.
+ * Do NOT add a replica Region: eventually consistent global tables resolve concurrent writes
+ * last-writer-wins, so two Regions can both pass `attribute_not_exists(version)` and one event
+ * silently replaces the other. The strongly consistent multi-Region mode is unverified here (see
+ * the README, "Limits a demanding user should know").
  * The trade-off: cdk-nag's PITR rule (AwsSolutions-DDB3) only inspects `AWS::DynamoDB::Table`,
  * so point-in-time recovery is asserted by our own template tests (test/infra).
  */
