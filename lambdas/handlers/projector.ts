@@ -1,7 +1,7 @@
 /**
  * The projector Lambda: takes a DynamoDB stream event exactly as Lambda delivers it and
- * answers with `batchItemFailures` (ReportBatchItemFailures), so a poison record neither
- * blocks nor loses the others.
+ * answers with `batchItemFailures` (ReportBatchItemFailures): the other orders of a batch are
+ * applied around a poison record, though Lambda then retries its shard from that record.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
