@@ -70,123 +70,133 @@ const refusesConnections = async (url: string) => {
   await expect(fetch(url, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
 };
 
-test('bench --quick writes complete, well-formed results and stops everything it started', async () => {
-  const { code, stdout, stderr } = await runBench(['--quick', '--out', out]);
-  expect({ code, stderr: code === 0 ? '' : stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
-  expect(stdout).toContain('visible latency');
-  expect(stdout).toMatch(/Total duration: \d+\.\d s/);
+/** Generous: quick mode is a few minutes of work when the machine is shared with other suites. */
+const QUICK_BENCH_TIMEOUT_MS = 420_000;
 
-  const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
-  const settings = QUICK_SETTINGS;
+test(
+  'bench --quick writes complete, well-formed results and stops everything it started',
+  async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--out', out]);
+    expect({ code, stderr: code === 0 ? '' : stderr.slice(-3000) }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    expect(stdout).toContain('visible latency');
+    expect(stdout).toMatch(/Total duration: \d+\.\d s/);
 
-  // Settings and machine.
-  expect(result.mode).toBe('local');
-  expect(result.settings.quick).toBe(true);
-  expect(result.settings.concurrency).toEqual(settings.concurrency);
-  expect(result.settings.contention).toEqual(settings.contention);
-  expect(result.settings.history).toEqual(settings.history);
-  expect(result.settings.profiles.map((p) => p.name)).toEqual(PROFILES);
-  expect(result.settings.runners.map((r) => r.name)).toEqual(RUNNERS);
-  const pollIntervals = result.settings.profiles.map((p) => p.eventSource?.pollIntervalMs);
-  expect(pollIntervals).toEqual([undefined, 250, 10]);
-  for (const p of result.settings.profiles.slice(1)) expect(p.eventSource?.batchSize).toBe(100);
-  expect(result.settings.floor.available).toBe(true);
-  expect(result.machine.cpus).toBeGreaterThan(0);
-  expect(result.machine.cpuModel).toEqual(expect.any(String));
-  expect(result.machine.totalMemoryBytes).toBeGreaterThan(0);
-  expect(result.machine.node).toBe(process.version);
-  expect(Number.isNaN(Date.parse(result.machine.date))).toBe(false);
-  expect(result.durationMs).toBeGreaterThan(0);
+    const result = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
+    const settings = QUICK_SETTINGS;
 
-  // Concurrency: every runner at every level, with exactly the planned samples.
-  expect(result.concurrency.map((l) => l.clients)).toEqual([1, 4, 16, 64]);
-  for (const [index, level] of result.concurrency.entries()) {
-    const planned = settings.concurrency[index]!;
-    const samples = planned.clients * planned.commandsPerClient;
-    expect(level.commandsPerClient).toBe(planned.commandsPerClient);
-    for (const name of RUNNERS) {
-      expectRunner(level.runners[name], samples, `${level.clients} clients, ${name}`);
-    }
-    for (const name of PROFILES) {
-      const r = level.ratios[name]!;
-      expect(r.ackToFloor).toBeGreaterThan(0);
-      expect(r.visibleToFloor).toBeGreaterThan(0);
-      if (name === 'coupled') expect(r.ackToCoupled).toBeNull();
-      else {
-        expect(r.ackToCoupled).toBeGreaterThan(0);
-        expect(r.visibleToCoupled).toBeGreaterThan(0);
+    // Settings and machine.
+    expect(result.mode).toBe('local');
+    expect(result.settings.quick).toBe(true);
+    expect(result.settings.concurrency).toEqual(settings.concurrency);
+    expect(result.settings.contention).toEqual(settings.contention);
+    expect(result.settings.history).toEqual(settings.history);
+    expect(result.settings.profiles.map((p) => p.name)).toEqual(PROFILES);
+    expect(result.settings.runners.map((r) => r.name)).toEqual(RUNNERS);
+    const pollIntervals = result.settings.profiles.map((p) => p.eventSource?.pollIntervalMs);
+    expect(pollIntervals).toEqual([undefined, 250, 10]);
+    for (const p of result.settings.profiles.slice(1)) expect(p.eventSource?.batchSize).toBe(100);
+    expect(result.settings.floor.available).toBe(true);
+    expect(result.machine.cpus).toBeGreaterThan(0);
+    expect(result.machine.cpuModel).toEqual(expect.any(String));
+    expect(result.machine.totalMemoryBytes).toBeGreaterThan(0);
+    expect(result.machine.node).toBe(process.version);
+    expect(Number.isNaN(Date.parse(result.machine.date))).toBe(false);
+    expect(result.durationMs).toBeGreaterThan(0);
+
+    // Concurrency: every runner at every level, with exactly the planned samples.
+    expect(result.concurrency.map((l) => l.clients)).toEqual([1, 4, 16, 64]);
+    for (const [index, level] of result.concurrency.entries()) {
+      const planned = settings.concurrency[index]!;
+      const samples = planned.clients * planned.commandsPerClient;
+      expect(level.commandsPerClient).toBe(planned.commandsPerClient);
+      for (const name of RUNNERS) {
+        expectRunner(level.runners[name], samples, `${level.clients} clients, ${name}`);
+      }
+      for (const name of PROFILES) {
+        const r = level.ratios[name]!;
+        expect(r.ackToFloor).toBeGreaterThan(0);
+        expect(r.visibleToFloor).toBeGreaterThan(0);
+        if (name === 'coupled') expect(r.ackToCoupled).toBeNull();
+        else {
+          expect(r.ackToCoupled).toBeGreaterThan(0);
+          expect(r.visibleToCoupled).toBeGreaterThan(0);
+        }
+      }
+      const raw = result.raw.concurrency[index]!;
+      expect(raw.clients).toBe(level.clients);
+      for (const name of RUNNERS) {
+        expect(raw.runners[name]?.ack).toHaveLength(samples);
+        expect(raw.runners[name]?.visible).toHaveLength(samples);
       }
     }
-    const raw = result.raw.concurrency[index]!;
-    expect(raw.clients).toBe(level.clients);
-    for (const name of RUNNERS) {
-      expect(raw.runners[name]?.ack).toHaveLength(samples);
-      expect(raw.runners[name]?.visible).toHaveLength(samples);
-    }
-  }
-  expect(result.headline.clients).toBe(1);
-  expect(result.headline.runners).toEqual(result.concurrency[0]!.runners);
-  expect(result.headline.ratios).toEqual(result.concurrency[0]!.ratios);
+    expect(result.headline.clients).toBe(1);
+    expect(result.headline.runners).toEqual(result.concurrency[0]!.runners);
+    expect(result.headline.ratios).toEqual(result.concurrency[0]!.ratios);
 
-  // Contention: both modes, every profile, every attempt accounted for.
-  const { clients, attemptsPerClient, rounds } = settings.contention;
-  const attempts = clients * attemptsPerClient * rounds;
-  expect(result.contention.modes.map((m) => m.mode)).toEqual(['retry', 'expectedVersion']);
-  for (const mode of result.contention.modes) {
+    // Contention: both modes, every profile, every attempt accounted for.
+    const { clients, attemptsPerClient, rounds } = settings.contention;
+    const attempts = clients * attemptsPerClient * rounds;
+    expect(result.contention.modes.map((m) => m.mode)).toEqual(['retry', 'expectedVersion']);
+    for (const mode of result.contention.modes) {
+      for (const name of PROFILES) {
+        const c = mode.profiles[name]!;
+        expect(c.attempts).toBe(attempts);
+        expect(c.successes + c.conflicts + c.transactionConflicts + c.otherErrors).toBe(attempts);
+        expect(c.otherErrors).toBe(0);
+        expect(c.successes).toBeGreaterThan(0);
+        expect(c.retries).toBeGreaterThanOrEqual(0);
+        expectWellFormed(c.ack, c.successes, `contention ${mode.mode} ${name}`);
+      }
+    }
+    // With expectedVersion, all first attempts carry the same version: one can win per round.
+    const withVersion = result.contention.modes[1]!;
     for (const name of PROFILES) {
-      const c = mode.profiles[name]!;
-      expect(c.attempts).toBe(attempts);
-      expect(c.successes + c.conflicts + c.transactionConflicts + c.otherErrors).toBe(attempts);
-      expect(c.otherErrors).toBe(0);
-      expect(c.successes).toBeGreaterThan(0);
-      expect(c.retries).toBeGreaterThanOrEqual(0);
-      expectWellFormed(c.ack, c.successes, `contention ${mode.mode} ${name}`);
+      expect(withVersion.profiles[name]!.conflicts).toBeGreaterThanOrEqual((clients - 1) * rounds);
     }
-  }
-  // With expectedVersion, all first attempts carry the same version: one can win per round.
-  const withVersion = result.contention.modes[1]!;
-  for (const name of PROFILES) {
-    expect(withVersion.profiles[name]!.conflicts).toBeGreaterThanOrEqual((clients - 1) * rounds);
-  }
 
-  // Client-visible latency: every profile, the planned samples on both paths, no errors.
-  expect(result.settings.clientLatency).toEqual(settings.clientLatency);
-  expect(Object.keys(result.client ?? {})).toEqual(PROFILES);
-  for (const name of PROFILES) {
-    const c = result.client![name]!;
-    expect({ name, samples: c.samples, errors: c.errors }).toEqual({
-      name,
-      samples: settings.clientLatency.commands,
-      errors: 0,
-    });
-    expectWellFormed(c.client, settings.clientLatency.commands, `client ${name}`);
-    expectWellFormed(c.fetch, settings.clientLatency.commands, `fetch ${name}`);
-    expect(c.overheadP50Ms).toEqual(expect.any(Number));
-  }
-  expect(stdout).toContain('Client-visible latency');
-
-  // History: the planned lengths, every runner, exactly the planned samples.
-  expect(result.history.map((h) => h.length)).toEqual(settings.history.lengths);
-  const historySamples = settings.history.ordersPerLength * settings.history.commandsPerOrder;
-  for (const entry of result.history) {
-    for (const name of RUNNERS) {
-      expectRunner(entry.runners[name], historySamples, `history ${entry.length}, ${name}`);
+    // Client-visible latency: every profile, the planned samples on both paths, no errors.
+    expect(result.settings.clientLatency).toEqual(settings.clientLatency);
+    expect(Object.keys(result.client ?? {})).toEqual(PROFILES);
+    for (const name of PROFILES) {
+      const c = result.client![name]!;
+      expect({ name, samples: c.samples, errors: c.errors }).toEqual({
+        name,
+        samples: settings.clientLatency.commands,
+        errors: 0,
+      });
+      expectWellFormed(c.client, settings.clientLatency.commands, `client ${name}`);
+      expectWellFormed(c.fetch, settings.clientLatency.commands, `fetch ${name}`);
+      expect(c.overheadP50Ms).toEqual(expect.any(Number));
     }
-    for (const name of PROFILES) expect(entry.ratios[name]!.ackToFloor).toBeGreaterThan(0);
-  }
+    expect(stdout).toContain('Client-visible latency');
 
-  // The other files.
-  const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
-  for (const name of PROFILES) expect(markdown).toContain(`| ${name} |`);
-  expect(markdown).toContain('latency-distribution.svg');
-  expect(markdown).toContain('#### Client-visible latency');
-  for (const chart of ['latency-distribution.svg', 'latency-vs-history.svg']) {
-    expect(existsSync(join(out, chart))).toBe(true);
-    expect(readFileSync(join(out, chart), 'utf8')).toContain('<svg');
-  }
+    // History: the planned lengths, every runner, exactly the planned samples.
+    expect(result.history.map((h) => h.length)).toEqual(settings.history.lengths);
+    const historySamples = settings.history.ordersPerLength * settings.history.commandsPerOrder;
+    for (const entry of result.history) {
+      for (const name of RUNNERS) {
+        expectRunner(entry.runners[name], historySamples, `history ${entry.length}, ${name}`);
+      }
+      for (const name of PROFILES) expect(entry.ratios[name]!.ackToFloor).toBeGreaterThan(0);
+    }
 
-  // Nothing left running: DynamoDB Local and the three APIs are gone.
-  expect(result.settings.dynamoDbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  await refusesConnections(result.settings.dynamoDbEndpoint!);
-  for (const profile of result.settings.profiles) await refusesConnections(profile.url);
-}, 180_000);
+    // The other files.
+    const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
+    for (const name of PROFILES) expect(markdown).toContain(`| ${name} |`);
+    expect(markdown).toContain('latency-distribution.svg');
+    expect(markdown).toContain('#### Client-visible latency');
+    for (const chart of ['latency-distribution.svg', 'latency-vs-history.svg']) {
+      expect(existsSync(join(out, chart))).toBe(true);
+      expect(readFileSync(join(out, chart), 'utf8')).toContain('<svg');
+    }
+
+    // Nothing left running: DynamoDB Local and the three APIs are gone.
+    expect(result.settings.dynamoDbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await refusesConnections(result.settings.dynamoDbEndpoint!);
+    for (const profile of result.settings.profiles) await refusesConnections(profile.url);
+  },
+  QUICK_BENCH_TIMEOUT_MS,
+);
