@@ -213,4 +213,4 @@ test('bench --quick writes complete, well-formed results and stops everything it
   expect(result.settings.dynamoDbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   await refusesConnections(result.settings.dynamoDbEndpoint!);
   for (const profile of result.settings.profiles) await refusesConnections(profile.url);
-}, 180_000);
+}, 360_000);

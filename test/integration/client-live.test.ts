@@ -57,8 +57,9 @@ const eventually = async (check: () => boolean, what: string) => {
   }
 };
 
-const makeStore = (baseUrl: string, websocketUrl?: string) => {
+const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number) => {
   let reads = 0;
+  let sockets = 0;
   let networkDown = false;
   const api = createApiClient({
     baseUrl,
@@ -73,6 +74,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string) => {
   class FlakySocket extends WebSocket {
     constructor(url: string) {
       super(networkDown ? closedUrl : url);
+      sockets++;
     }
   }
   const live = websocketUrl
@@ -81,6 +83,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string) => {
         api,
         WebSocket: FlakySocket as unknown as LiveSocketFactory,
         backoff: { baseMs: 50, maxMs: 200, jitter: 0.5 },
+        ...(heartbeatMs !== undefined && { heartbeatMs }),
       })
     : undefined;
   const store = legacy_createStore(
@@ -94,6 +97,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string) => {
     commands,
     live,
     reads: () => reads,
+    sockets: () => sockets,
     setNetworkDown: (down: boolean) => (networkDown = down),
     order: (id: string) => selectOrder(store.getState().client, id),
     connected: () => selectLiveConnected(store.getState().client),
@@ -154,6 +158,42 @@ describe.each(['coupled', 'decoupled'] as const)('%s: client subscriptions', (st
       expect(b.order(id)).toMatchObject({ lineCount: 6 });
     } finally {
       await a.stop();
+      await b.stop();
+    }
+  });
+});
+
+describe('the heartbeat keeps the socket under the idle timeout', () => {
+  let short: LocalRuntime;
+  beforeAll(async () => {
+    // The gateway's idle timeout cut to 1 s (API Gateway's is 10 minutes).
+    short = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      stacks: ['coupled'],
+      coupledPort: 0,
+      tablePrefix: `liveidle${process.pid}`,
+      push: { idleTimeoutMs: 1000 },
+      poller: { pollIntervalMs: 25 },
+      handlerLogLevel: 'SILENT',
+      quiet: true,
+      log: () => undefined,
+    });
+  });
+  afterAll(() => short.stop());
+
+  test.each([
+    ['with a heartbeat every 300 ms: one socket throughout', 300, true],
+    ['without one (every 60 s): closed as idle, reconnected', 60_000, false],
+  ])('%s', async (_, heartbeatMs, kept) => {
+    const b = makeStore(short.coupledUrl!, short.websocketUrls.coupled!, heartbeatMs);
+    try {
+      b.store.dispatch(subscribeOrder(newOrderId()));
+      await eventually(() => b.connected(), 'B connected');
+      await new Promise((r) => setTimeout(r, 2500));
+      if (kept) expect(b.sockets()).toBe(1);
+      else expect(b.sockets()).toBeGreaterThan(1);
+      await eventually(() => b.connected(), 'B connected again');
+    } finally {
       await b.stop();
     }
   });
