@@ -147,6 +147,34 @@ export const clientTable = (result: BenchResult): Table => ({
   }),
 });
 
+/** Push latency (A's command until B's store shows it) and fan-out, per profile. */
+export const pushTable = (result: BenchResult): Table => ({
+  headers: [
+    'profile',
+    'n',
+    'push p50',
+    'p95',
+    'p99',
+    'max',
+    'subscribers',
+    'rounds',
+    'fan-out last p50',
+    'p95',
+    'p99',
+    'max',
+    'errors',
+  ],
+  rows: Object.entries(result.push ?? {}).map(([name, p]) => [
+    name,
+    String(p.samples),
+    ...quartet(p.latency),
+    String(p.fanout.subscribers),
+    String(p.fanout.rounds),
+    ...quartet(p.fanout.last),
+    String(p.errors + p.fanout.errors),
+  ]),
+});
+
 export const concurrencyTable = (result: BenchResult): Table => ({
   headers: [
     'clients',
@@ -282,6 +310,11 @@ export const settingsLines = (result: BenchResult): string[] => {
           `Client-visible latency: ${s.clientLatency.commands} commands per profile and path after ${s.clientLatency.warmup} unrecorded; ${s.method.client}`,
         ]
       : []),
+    ...(s.push && result.push
+      ? [
+          `Push latency: ${s.push.commands} commands per profile after ${s.push.warmup} unrecorded; fan-out: ${s.push.fanout.subscribers} subscribers, ${s.push.fanout.rounds} rounds after one unrecorded; ${s.method.push ?? ''}`,
+        ]
+      : []),
   ];
 };
 
@@ -310,6 +343,14 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
           '#### Client-visible latency (the client library in a Node Redux store, 1 client)',
           '',
           markdownTable(clientTable(result)),
+          '',
+        ]
+      : []),
+    ...(result.push
+      ? [
+          '#### Push latency (client A’s command until client B’s store shows it) and fan-out',
+          '',
+          markdownTable(pushTable(result)),
           '',
         ]
       : []),
@@ -345,6 +386,13 @@ export const terminalReport = (result: BenchResult): string =>
       ? [
           'Client-visible latency (dispatch -> the store shows the version; ms):',
           plainTable(clientTable(result)),
+          '',
+        ]
+      : []),
+    ...(result.push
+      ? [
+          'Push latency (A dispatches -> B’s store shows it; fan-out: until the last subscriber; ms):',
+          plainTable(pushTable(result)),
           '',
         ]
       : []),

@@ -4,6 +4,7 @@ import type { ContentionCounts, ContentionMode, Samples } from './sweeps';
 import { ratio, type Summary, summarize, throughput } from './stats';
 import type { RunnerKind } from './runners';
 import type { ClientLatencyFigures } from './client-latency';
+import type { PushFigures } from './push-latency';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -93,6 +94,7 @@ export interface BenchResult {
       readonly visible: string;
       readonly floor: string;
       readonly client: string;
+      readonly push?: string;
       readonly interleaving: string;
     };
     readonly dynamoDbEndpoint?: string;
@@ -107,6 +109,8 @@ export interface BenchResult {
   };
   /** Client-visible latency per profile (one client, sequential), beside a bare fetch. */
   readonly client?: Record<string, ClientLatencyFigures>;
+  /** Push latency and fan-out per profile (local mode). */
+  readonly push?: Record<string, PushFigures>;
   readonly concurrency: readonly {
     readonly clients: number;
     readonly commandsPerClient: number;

@@ -10,6 +10,7 @@ import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args'
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
+import { PUSH_METHOD, runPushLatency } from './push-latency';
 import { createProgress } from './progress';
 import { markdownReport, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
@@ -39,6 +40,7 @@ export const METHOD = {
   floor:
     'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + row).',
   client: CLIENT_LATENCY_METHOD,
+  push: PUSH_METHOD,
   interleaving:
     'runners take turns within every sweep and the one that goes first rotates every round, so noise on the machine hits them alike; sequential sweeps (1 client, history) pause a random 0-250 ms (unmeasured) before each round, so commands meet the stream poller at a random point of its cycle.',
 };
@@ -73,7 +75,8 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
     settings.history.ordersPerLength *
     settings.history.commandsPerOrder *
     runners +
-  settings.clientLatency.commands * 2 * profiles;
+  settings.clientLatency.commands * 2 * profiles +
+  (settings.push.commands + settings.push.fanout.rounds) * profiles;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -95,6 +98,7 @@ const runBenchmark = async (
   console.log(`  visible latency = ${METHOD.visible}`);
   console.log(`  floor           = ${METHOD.floor}`);
   console.log(`  client latency  = ${METHOD.client}`);
+  console.log(`  push latency    = ${METHOD.push}`);
   console.log(`  interleaving    = ${METHOD.interleaving}`);
 
   const target: Target =
@@ -131,6 +135,13 @@ const runBenchmark = async (
   const client = await runClientLatency(target.profiles, settings.clientLatency, ctx.runId, () =>
     progress.tick(),
   );
+
+  const push = target.websockets
+    ? (progress.phase('push: client A’s command until client B’s store shows it; fan-out'),
+      await runPushLatency(target.profiles, target.websockets, settings.push, ctx.runId, () =>
+        progress.tick(),
+      ))
+    : undefined;
 
   const contention = [];
   for (const [index, { mode, description }] of CONTENTION_MODES.entries()) {
@@ -177,6 +188,7 @@ const runBenchmark = async (
     },
     headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
     client,
+    ...(push && { push }),
     concurrency: levels,
     contention: {
       clients: settings.contention.clients,

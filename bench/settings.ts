@@ -36,6 +36,15 @@ export interface BenchSettings {
     /** Unrecorded commands per profile and path first. */
     readonly warmup: number;
   };
+  /** Push latency and fan-out (bench/push-latency.ts), local mode. */
+  readonly push: {
+    /** Measured commands per profile: A's dispatch -> B's store shows it. */
+    readonly commands: number;
+    /** Unrecorded commands per profile first. */
+    readonly warmup: number;
+    /** One writer, `subscribers` followers of one order, `rounds` measured commands. */
+    readonly fanout: { readonly subscribers: number; readonly rounds: number };
+  };
   readonly history: {
     /** Events already in the order before the measured commands. */
     readonly lengths: readonly number[];
@@ -59,6 +68,7 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   ],
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
+  push: { commands: 60, warmup: 5, fanout: { subscribers: 50, rounds: 20 } },
   history: { lengths: [10, 100, 1000], ordersPerLength: 5, commandsPerOrder: 5 },
 };
 
@@ -75,6 +85,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   ],
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
   clientLatency: { commands: 10, warmup: 2 },
+  push: { commands: 10, warmup: 2, fanout: { subscribers: 50, rounds: 3 } },
   history: { lengths: [10, 100, 300], ordersPerLength: 2, commandsPerOrder: 2 },
 };
 

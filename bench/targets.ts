@@ -23,6 +23,8 @@ export interface Target {
   readonly profileSettings: readonly ProfileSetting[];
   readonly floor: { available: boolean; tables?: object; note: string };
   readonly dynamoDbEndpoint?: string;
+  /** Each profile's WebSocket URL (local mode: the push sweep runs only there). */
+  readonly websockets?: Readonly<Record<string, string>>;
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Record<string, unknown> | undefined;
 }
@@ -188,6 +190,11 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       note: 'separate floor tables on the same DynamoDB Local, defined like the stacks’ tables',
     },
     dynamoDbEndpoint: endpoint,
+    websockets: {
+      coupled: need(slow.websocketUrls.coupled, 'a coupled WebSocket URL'),
+      'decoupled-250ms': need(slow.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
+      'decoupled-10ms': need(fast.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
+    },
     eventSources: () => ({
       'decoupled-250ms': slow.poller?.stats(),
       'decoupled-10ms': fast.poller?.stats(),

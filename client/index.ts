@@ -30,6 +30,13 @@ export {
   type CommandOutcome,
   type CommandPromise,
 } from './client';
+export {
+  createLiveClient,
+  type LiveClient,
+  type LiveClientOptions,
+  type LiveSocket,
+  type LiveSocketFactory,
+} from './live';
 export { indexedDbStorage, memoryStorage, type IdbFactory, type OutboxStorage } from './outbox';
 export {
   clientReducer,
@@ -40,6 +47,17 @@ export {
   selectCommandStatus,
   selectConfirmedOrder,
   selectIsSender,
+  selectIsSubscribed,
+  selectLastPushedVersion,
+  selectLiveConnected,
+  selectSubscribedIds,
+  subscribeOrder,
+  unsubscribeOrder,
+  type LiveConnectionAction,
+  type LiveState,
+  type OrderPushedAction,
+  type OrderSubscribeAction,
+  type OrderUnsubscribeAction,
   selectOnline,
   selectOptimisticOrder,
   selectOrder,

@@ -79,6 +79,21 @@ export interface ClientState {
   /** Pending commands in dispatch (`seq`) order. */
   readonly outbox: readonly OutboxEntry[];
   readonly commands: Readonly<Record<string, CommandStatus>>;
+  /** Live updates: the orders this client follows over the WebSocket. */
+  readonly live: LiveState;
+}
+
+export interface LiveState {
+  /** The socket is open (and every subscription was resynced on this connection). */
+  readonly connected: boolean;
+  /** Followed order ids, with the last version a push or resync brought (`0` before any). */
+  readonly subscriptions: Readonly<Record<string, { readonly lastVersion: number }>>;
+  /**
+   * Server states held back while the order has pending commands: such a state may already
+   * contain one of them, and folding the outbox on top would apply it twice. Released into
+   * `confirmed` once the order's outbox is empty.
+   */
+  readonly held: Readonly<Record<string, ConfirmedOrder>>;
 }
 
 export const initialClientState: ClientState = {
@@ -87,6 +102,7 @@ export const initialClientState: ClientState = {
   confirmed: {},
   outbox: [],
   commands: {},
+  live: { connected: false, subscriptions: {}, held: {} },
 };
 
 // ---- actions ---------------------------------------------------------------------------------
@@ -139,7 +155,26 @@ export interface SenderChangedAction extends Action<'sender/changed'> {
   readonly payload: { readonly sending: boolean };
 }
 
+/** Follow an order over the WebSocket (the live client subscribes and resyncs it). */
+export interface OrderSubscribeAction extends Action<'live/subscribe'> {
+  readonly payload: { readonly id: string };
+}
+export interface OrderUnsubscribeAction extends Action<'live/unsubscribe'> {
+  readonly payload: { readonly id: string };
+}
+export interface LiveConnectionAction extends Action<'live/connection'> {
+  readonly payload: { readonly connected: boolean };
+}
+/** A server state that a push (inline row, or the row fetched after a poke) or a resync brought. */
+export interface OrderPushedAction extends Action<'order/pushed'> {
+  readonly payload: ConfirmedOrder & { readonly id: string };
+}
+
 export type ClientAction =
+  | OrderSubscribeAction
+  | OrderUnsubscribeAction
+  | LiveConnectionAction
+  | OrderPushedAction
   | CommandQueuedAction
   | CommandRetryingAction
   | CommandConfirmedAction
@@ -159,6 +194,16 @@ export const sendCommand = (command: SendCommandAction['payload']): SendCommandA
 export const orderLoaded = (order: OrderView): OrderLoadedAction => ({
   type: 'order/loaded',
   payload: { id: order.id, version: order.version, order },
+});
+
+// Typed as UnknownAction too, so a plain store's dispatch and the reducer both take them.
+export const subscribeOrder = (id: string): OrderSubscribeAction & UnknownAction => ({
+  type: 'live/subscribe',
+  payload: { id },
+});
+export const unsubscribeOrder = (id: string): OrderUnsubscribeAction & UnknownAction => ({
+  type: 'live/unsubscribe',
+  payload: { id },
 });
 
 export const isSendCommand = (action: unknown): action is SendCommandAction =>
@@ -194,10 +239,38 @@ const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
 
 const bySeq = (a: OutboxEntry, b: OutboxEntry) => a.seq - b.seq;
 
+/** Moves held server states into `confirmed` for orders whose outbox is now empty. */
+const releaseHeld = (state: ClientState): ClientState => {
+  const ids = Object.keys(state.live.held);
+  if (ids.length === 0) return state;
+  const held = { ...state.live.held };
+  let confirmed = state.confirmed;
+  for (const id of ids) {
+    if (state.outbox.some((e) => e.aggregateId === id)) continue;
+    const candidate = held[id]!;
+    delete held[id];
+    if ((confirmed[id]?.version ?? 0) < candidate.version)
+      confirmed = { ...confirmed, [id]: candidate };
+  }
+  if (Object.keys(held).length === ids.length) return state;
+  return { ...state, confirmed, live: { ...state.live, held } };
+};
+
+const withLastVersion = (live: LiveState, id: string, version: number): LiveState => {
+  const current = live.subscriptions[id];
+  if (!current || current.lastVersion >= version) return live;
+  return { ...live, subscriptions: { ...live.subscriptions, [id]: { lastVersion: version } } };
+};
+
 export const clientReducer = (
   state: ClientState = initialClientState,
   action: UnknownAction,
 ): ClientState => {
+  const next = reduce(state, action);
+  return next === state ? state : releaseHeld(next);
+};
+
+const reduce = (state: ClientState, action: UnknownAction): ClientState => {
   const a = action as unknown as ClientAction;
   switch (a.type) {
     case 'command/queued': {
@@ -308,6 +381,38 @@ export const clientReducer = (
           [a.payload.id]: { version: a.payload.version, order: visible(a.payload.order) },
         },
       };
+    }
+    case 'live/subscribe': {
+      if (state.live.subscriptions[a.payload.id]) return state;
+      const lastVersion = state.confirmed[a.payload.id]?.version ?? 0;
+      return {
+        ...state,
+        live: {
+          ...state.live,
+          subscriptions: { ...state.live.subscriptions, [a.payload.id]: { lastVersion } },
+        },
+      };
+    }
+    case 'live/unsubscribe': {
+      if (!state.live.subscriptions[a.payload.id]) return state;
+      const subscriptions = { ...state.live.subscriptions };
+      delete subscriptions[a.payload.id];
+      return { ...state, live: { ...state.live, subscriptions } };
+    }
+    case 'live/connection':
+      return a.payload.connected === state.live.connected
+        ? state
+        : { ...state, live: { ...state.live, connected: a.payload.connected } };
+    case 'order/pushed': {
+      const { id, version } = a.payload;
+      const candidate = { version, order: visible(a.payload.order) };
+      const live = withLastVersion(state.live, id, version);
+      const known = Math.max(state.confirmed[id]?.version ?? 0, state.live.held[id]?.version ?? 0);
+      if (version <= known) return live === state.live ? state : { ...state, live };
+      // With pending commands the state may include one of them: hold it until they settle.
+      if (state.outbox.some((e) => e.aggregateId === id))
+        return { ...state, live: { ...live, held: { ...live.held, [id]: candidate } } };
+      return { ...state, live, confirmed: { ...state.confirmed, [id]: candidate } };
     }
     case 'connection/changed':
       return a.payload.online === state.online ? state : { ...state, online: a.payload.online };
@@ -433,3 +538,11 @@ export const selectCommandStatus = (
 export const selectOutboxLength = (state: ClientState) => state.outbox.length;
 export const selectOnline = (state: ClientState) => state.online;
 export const selectIsSender = (state: ClientState) => state.sending;
+/** The live socket is open and its subscriptions resynced. */
+export const selectLiveConnected = (state: ClientState) => state.live.connected;
+export const selectSubscribedIds = (state: ClientState) => Object.keys(state.live.subscriptions);
+export const selectIsSubscribed = (state: ClientState, id: string) =>
+  state.live.subscriptions[id] !== undefined;
+/** The last version a push or resync brought for a followed order (`undefined` if not followed). */
+export const selectLastPushedVersion = (state: ClientState, id: string) =>
+  state.live.subscriptions[id]?.lastVersion;

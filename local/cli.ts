@@ -210,6 +210,7 @@ const main = async () => {
   let runtime: LocalRuntime | undefined;
   let web: RunningWebServer | undefined;
   let apis: { decoupled?: string; coupled?: string } = {};
+  let websockets: { decoupled?: string; coupled?: string } = {};
   let stopping: Promise<void> | undefined;
   let pendingCode = 0;
   const shutdown = (reason: string, code: number) => {
@@ -248,7 +249,12 @@ const main = async () => {
   try {
     console.log('Starting DynamoDB Local, the tables, both APIs and the demo app...');
     // The demo app first: its port (maybe a free one) is an origin the APIs must allow.
-    web = await startWebServer({ host: options.host, port: parsed.web.port, apis: () => apis });
+    web = await startWebServer({
+      host: options.host,
+      port: parsed.web.port,
+      apis: () => apis,
+      websockets: () => websockets,
+    });
     const allowed = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
     options = {
       ...options,
@@ -258,6 +264,7 @@ const main = async () => {
     };
     runtime = await startLocalRuntime(options);
     apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
+    websockets = runtime.websocketUrls;
   } catch (error) {
     if (!web && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(

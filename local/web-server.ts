@@ -21,6 +21,8 @@ export interface WebServerOptions {
   readonly port?: number;
   /** Read on every `/config.json`, so the server may start before the APIs are up. */
   readonly apis: () => WebApis;
+  /** Each stack's WebSocket URL (live updates); read like `apis`. */
+  readonly websockets?: () => WebApis;
 }
 
 export interface RunningWebServer {
@@ -73,7 +75,8 @@ export const startWebServer = async (options: WebServerOptions): Promise<Running
     '/sw.js': { type: 'text/javascript; charset=utf-8', body: file('sw.js') },
     '/config.json': {
       type: 'application/json',
-      body: () => JSON.stringify({ apis: options.apis() }),
+      body: () =>
+        JSON.stringify({ apis: options.apis(), websockets: options.websockets?.() ?? {} }),
     },
   };
 

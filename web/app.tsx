@@ -12,10 +12,14 @@ import {
   type OrderView,
   selectConfirmedOrder,
   selectIsSender,
+  selectIsSubscribed,
+  selectLiveConnected,
   selectOnline,
   selectOptimisticOrder,
   selectOutboxLength,
   sendCommand,
+  subscribeOrder,
+  unsubscribeOrder,
 } from '../client';
 import {
   type AppDispatch,
@@ -312,6 +316,16 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
     demo.client.loadOrder(id).catch(() => undefined);
   }, [demo, id]);
 
+  // The open order is followed: another window's (or user's) change shows without a reload.
+  const live = useSelector(
+    (s: RootState) => selectLiveConnected(s.client) && selectIsSubscribed(s.client, id),
+  );
+  useEffect(() => {
+    if (!demo.live) return;
+    dispatch(subscribeOrder(id));
+    return () => void dispatch(unsubscribeOrder(id));
+  }, [demo, dispatch, id]);
+
   const send = useCallback(
     (command: Parameters<typeof sendCommand>[0]) => void dispatch(sendCommand(command)),
     [dispatch],
@@ -340,6 +354,15 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
         <span className={`badge status-${order?.status ?? 'unknown'}`} data-testid="order-status">
           {order?.status ?? (view.pending.length > 0 ? 'pending' : 'not found')}
         </span>
+        {demo.live && (
+          <span
+            className={`pill live ${live ? 'ok' : 'off'}`}
+            data-testid="live"
+            title={live ? 'Changes from elsewhere show at once' : 'Reconnecting for live updates'}
+          >
+            <span className="dot" /> {live ? 'live' : 'not live'}
+          </span>
+        )}
         <span className="muted version">
           v{view.version}
           {view.pending.length > 0 && ` (confirmed v${view.confirmedVersion})`}

@@ -11,6 +11,8 @@ import { createDemoStore, type StackName } from './store';
 
 interface WebConfig {
   readonly apis: Partial<Record<StackName, string>>;
+  /** Live updates: each stack's WebSocket URL (absent: no live updates). */
+  readonly websockets?: Partial<Record<StackName, string>>;
 }
 
 const CONFIG_KEY = 'demo:config';
@@ -52,7 +54,7 @@ const boot = async () => {
     root.render(<p className="fatal">No stack is running.</p>);
     return;
   }
-  const demo = createDemoStore(stack, config.apis[stack]!);
+  const demo = createDemoStore(stack, config.apis[stack]!, config.websockets?.[stack]);
   await demo.client.start();
   root.render(
     <Provider store={demo.store}>

@@ -12,6 +12,8 @@ import {
   type CommandDispatch,
   createApiClient,
   createCommandClient,
+  createLiveClient,
+  type LiveClient,
   type OrderView,
   orderLoaded,
 } from '../client';
@@ -26,13 +28,15 @@ export interface DemoStore {
   readonly stack: StackName;
   readonly api: ApiClient;
   readonly client: CommandClient;
+  /** Live updates for the open order; absent when the stack has no WebSocket URL. */
+  readonly live?: LiveClient;
   readonly store: ReturnType<typeof buildStore>;
 }
 
-const buildStore = (client: CommandClient) =>
+const buildStore = (client: CommandClient, live?: LiveClient) =>
   legacy_createStore(
     combineReducers({ client: clientReducer }),
-    applyMiddleware(client.middleware),
+    applyMiddleware(client.middleware, ...(live ? [live.middleware] : [])),
   );
 
 export type AppDispatch = CommandDispatch & ReturnType<typeof buildStore>['dispatch'];
@@ -46,11 +50,17 @@ const confirmedKey = (stack: StackName) => `demo:${stack}:confirmed`;
 export const loaded = (order: OrderView): UnknownAction =>
   orderLoaded(order) as unknown as UnknownAction;
 
-export const createDemoStore = (stack: StackName, baseUrl: string): DemoStore => {
+export const createDemoStore = (
+  stack: StackName,
+  baseUrl: string,
+  websocketUrl?: string,
+): DemoStore => {
   // Short timeouts: a demo should show "pending, retrying" quickly when the API is away.
   const api = createApiClient({ baseUrl, timeoutMs: 5000 });
   const client = createCommandClient<RootState>({ api, name: `orders-demo-${stack}` });
-  const store = buildStore(client);
+  // The browser's own WebSocket: nothing to inject here.
+  const live = websocketUrl ? createLiveClient<RootState>({ url: websocketUrl, api }) : undefined;
+  const store = buildStore(client, live);
 
   try {
     const saved = JSON.parse(localStorage.getItem(confirmedKey(stack)) ?? '{}') as Record<
@@ -68,7 +78,7 @@ export const createDemoStore = (stack: StackName, baseUrl: string): DemoStore =>
     last = confirmed;
     localStorage.setItem(confirmedKey(stack), JSON.stringify(confirmed));
   });
-  return { stack, api, client, store };
+  return { stack, api, client, ...(live && { live }), store };
 };
 
 /** Orders this browser created or opened for a customer (the server's list lags offline). */

@@ -2,7 +2,9 @@
  * The demo app in real headless Chromium (Debian's package, driven by playwright-core) against
  * the real local runtime and web server on free ports: a command shown pending then confirmed,
  * commands made offline kept across a reload and sent once back online (each commandId once in
- * /events), a rejected command showing the rule's message. Cross-origin calls, so CORS is real.
+ * /events), a rejected command showing the rule's message; the same order open in two windows
+ * (two browser contexts, so only the WebSocket push can carry a change), each window's change
+ * shown in the other without a reload. Cross-origin calls, so CORS is real.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,9 +38,10 @@ let runtime: LocalRuntime | undefined;
 let web: RunningWebServer | undefined;
 let browser: Browser | undefined;
 let apis: { decoupled?: string; coupled?: string } = {};
+let websockets: { decoupled?: string; coupled?: string } = {};
 
 beforeAll(async () => {
-  web = await startWebServer({ port: 0, apis: () => apis });
+  web = await startWebServer({ port: 0, apis: () => apis, websockets: () => websockets });
   runtime = await startLocalRuntime({
     dynamoDbEndpoint: testEndpoint(),
     decoupledPort: 0,
@@ -50,6 +53,7 @@ beforeAll(async () => {
     poller: { pollIntervalMs: 50 },
   });
   apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
+  websockets = runtime.websocketUrls;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   mkdirSync(OUTPUT, { recursive: true });
 });
@@ -183,6 +187,55 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
       throw error;
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', (stack) => {
+  test('the same order open in two windows: a change in one shows in the other, no reload', async () => {
+    // Two contexts: no shared IndexedDB or BroadcastChannel, as two devices; only push links them.
+    const contexts = await Promise.all([1, 2].map(() => browser!.newContext()));
+    const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
+    const errors: string[] = [];
+    for (const page of [a!, b!]) page.on('pageerror', (error) => errors.push(String(error)));
+    const lines = (page: Page, count: number) =>
+      page.waitForFunction(`document.querySelectorAll('[data-testid="line"]').length === ${count}`);
+    const isLive = (page: Page) =>
+      page.waitForFunction(
+        `document.querySelector('[data-testid="live"]')?.textContent.trim() === 'live'`,
+      );
+    try {
+      await a!.goto(`${web!.url}/?stack=${stack}`);
+      await a!.getByTestId('customer').fill(`two-${stack}-${Date.now()}`);
+      await a!.getByTestId('create-order').click();
+      await expectCommands(a!, 'order/create', 'confirmed', 1);
+      const orderId = (await a!.locator('[data-testid="order"] h2').textContent())!.trim();
+      await isLive(a!);
+
+      // Window B opens the same order (as a link to it would).
+      await b!.goto(`${web!.url}/?stack=${stack}`);
+      await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected', '${orderId}')`);
+      await b!.reload();
+      await isLive(b!);
+      await b!.evaluate('window.notReloaded = true');
+
+      await a!.getByTestId('sku').fill('FROM-A');
+      await a!.getByTestId('add-line').click();
+      await lines(b!, 1);
+      expect(await b!.getByTestId('line').first().textContent()).toContain('FROM-A');
+
+      await b!.getByTestId('sku').fill('FROM-B');
+      await b!.getByTestId('add-line').click();
+      await lines(a!, 2);
+      await lines(b!, 2);
+      expect(await b!.evaluate('window.notReloaded')).toBe(true);
+      await b!.screenshot({ path: join(OUTPUT, `two-windows-${stack}.png`), fullPage: true });
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await b!.screenshot({ path: join(OUTPUT, `two-windows-${stack}-failure.png`) });
+      throw error;
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
     }
   });
 });

@@ -71,7 +71,7 @@ const refusesConnections = async (url: string) => {
 };
 
 /** Generous: quick mode is a few minutes of work when the machine is shared with other suites. */
-const QUICK_BENCH_TIMEOUT_MS = 420_000;
+const QUICK_BENCH_TIMEOUT_MS = 480_000;
 
 test(
   'bench --quick writes complete, well-formed results and stops everything it started',
@@ -172,6 +172,32 @@ test(
       expect(c.overheadP50Ms).toEqual(expect.any(Number));
     }
     expect(stdout).toContain('Client-visible latency');
+
+    // Push latency and fan-out: every profile, the planned samples, no errors; the last of the
+    // subscribers is never before the median one.
+    expect(result.settings.push).toEqual(settings.push);
+    expect(Object.keys(result.push ?? {})).toEqual(PROFILES);
+    for (const name of PROFILES) {
+      const p = result.push![name]!;
+      expect({ name, samples: p.samples, errors: p.errors, fanoutErrors: p.fanout.errors }).toEqual(
+        {
+          name,
+          samples: settings.push.commands,
+          errors: 0,
+          fanoutErrors: 0,
+        },
+      );
+      expectWellFormed(p.latency, settings.push.commands, `push ${name}`);
+      expect(p.fanout.subscribers).toBe(settings.push.fanout.subscribers);
+      expectWellFormed(p.fanout.last, settings.push.fanout.rounds, `fan-out last ${name}`);
+      expectWellFormed(
+        p.fanout.each,
+        settings.push.fanout.rounds * settings.push.fanout.subscribers,
+        `fan-out each ${name}`,
+      );
+      expect(p.fanout.last!.p50).toBeGreaterThanOrEqual(p.fanout.each!.p50);
+    }
+    expect(stdout).toContain('Push latency');
 
     // History: the planned lengths, every runner, exactly the planned samples.
     expect(result.history.map((h) => h.length)).toEqual(settings.history.lengths);

@@ -1,0 +1,232 @@
+/**
+ * Push latency, as a user of the client library sees it: client A (a Node Redux store with the
+ * command client) dispatches a command; client B (another store, following the order over the
+ * stack's WebSocket with the live client) is timed until its store shows that version. And
+ * fan-out: one writer, N subscribers of one order, time until the LAST subscriber has it.
+ * Local mode only (a deployed `$connect` is IAM-authorized: see docs/benchmark.md).
+ */
+import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
+import WebSocket from 'ws';
+import {
+  type ClientState,
+  clientReducer,
+  createApiClient,
+  createCommandClient,
+  createLiveClient,
+  type LiveSocketFactory,
+  memoryStorage,
+  noLock,
+  selectLiveConnected,
+  sendCommand,
+  subscribeOrder,
+} from '../client';
+import type { HttpRunner } from './runners';
+import type { BenchSettings } from './settings';
+import { type Summary, summarize } from './stats';
+
+export type PushSettings = BenchSettings['push'];
+
+export interface PushFigures {
+  /** A's dispatch -> B's store shows the version (one subscriber). */
+  readonly latency: Summary | null;
+  readonly samples: number;
+  readonly errors: number;
+  readonly fanout: {
+    readonly subscribers: number;
+    /** Per round: A's dispatch -> the last of the subscribers shows the version. */
+    readonly last: Summary | null;
+    /** Every subscriber of every round: dispatch -> that subscriber shows the version. */
+    readonly each: Summary | null;
+    readonly rounds: number;
+    readonly errors: number;
+  };
+}
+
+export const PUSH_METHOD =
+  'client A (a Node Redux store with createCommandClient) dispatches order/addLine; client B (another store with createLiveClient over a ws WebSocket to the same stack, subscribed to the order) is timed from performance.now() at A’s dispatch until B’s store has that version confirmed: command, read-model write, read-model stream poll, notifier, POST @connections, the message, B’s reducer. Profiles take turns, the first rotating. Fan-out: one writer, N subscribers (each its own store and socket) of one order; per round the time until the last subscriber has the version.';
+
+type Store = ReturnType<typeof makeStore>['store'];
+
+const makeStore = (baseUrl: string, websocketUrl?: string) => {
+  const api = createApiClient({ baseUrl, timeoutMs: 30_000 });
+  const commands = createCommandClient<{ client: ClientState }>({
+    api,
+    storage: memoryStorage(),
+    lock: noLock(),
+    channel: null,
+  });
+  const live = websocketUrl
+    ? createLiveClient({
+        url: websocketUrl,
+        api,
+        WebSocket: WebSocket as unknown as LiveSocketFactory,
+      })
+    : undefined;
+  const store = legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(commands.middleware, ...(live ? [live.middleware] : [])),
+  );
+  const dispatch = store.dispatch as unknown as (
+    action: ReturnType<typeof sendCommand>,
+  ) => Promise<{ state: string; version?: number; message?: string }>;
+  return {
+    store,
+    dispatch,
+    async close() {
+      live?.stop();
+      await commands.stop();
+    },
+  };
+};
+
+const versionOf = (store: Store, id: string) => store.getState().client.confirmed[id]?.version ?? 0;
+
+/** Resolves with performance.now() when `store` shows `version` of `id`; rejects after 30 s. */
+const shownAt = (store: Store, id: string, version: number) =>
+  new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`version ${version} not shown in 30 s`));
+    }, 30_000);
+    const check = () => {
+      if (versionOf(store, id) >= version) {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(performance.now());
+      }
+    };
+    const unsubscribe = store.subscribe(check);
+    check();
+  });
+
+const waitFor = async (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 30_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`push bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const line = (n: number) => ({ lineId: `l${n}`, sku: `SKU-${n % 7}`, quantity: 1, unitPrice: 990 });
+
+/** One writer and `readers` subscribers of one new order on one profile. */
+const group = async (baseUrl: string, websocketUrl: string, orderId: string, readers: number) => {
+  const writer = makeStore(baseUrl);
+  const subscribers = Array.from({ length: readers }, () => makeStore(baseUrl, websocketUrl));
+  const created = await writer.dispatch(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: orderId,
+      payload: { customerId: 'bench-push', currency: 'EUR' },
+    }),
+  );
+  if (created.state !== 'confirmed') throw new Error(`push bench: create: ${created.message}`);
+  for (const s of subscribers) s.store.dispatch(subscribeOrder(orderId));
+  await waitFor(
+    () =>
+      subscribers.every(
+        (s) => selectLiveConnected(s.store.getState().client) && versionOf(s.store, orderId) >= 1,
+      ),
+    'the subscribers to connect',
+  );
+  let next = 0;
+  return {
+    /** One command by the writer: ms until each subscriber shows it. */
+    async round(): Promise<number[]> {
+      const version = versionOf(writer.store, orderId) + 1;
+      const shown = subscribers.map((s) => shownAt(s.store, orderId, version));
+      const started = performance.now();
+      const outcome = await writer.dispatch(
+        sendCommand({ type: 'order/addLine', aggregateId: orderId, payload: line(next++) }),
+      );
+      if (outcome.state !== 'confirmed') {
+        // Settle the waiters quietly; the round counts as an error.
+        void Promise.allSettled(shown);
+        throw new Error(outcome.message ?? 'rejected');
+      }
+      return (await Promise.all(shown)).map((at) => at - started);
+    },
+    close: () => Promise.all([writer, ...subscribers].map((s) => s.close())),
+  };
+};
+
+export const runPushLatency = async (
+  profiles: readonly HttpRunner[],
+  websockets: Readonly<Record<string, string>>,
+  settings: PushSettings,
+  runId: string,
+  onCommand: () => void = () => undefined,
+): Promise<Record<string, PushFigures>> => {
+  const withSocket = profiles.filter((p) => websockets[p.name]);
+  const baseOf = (p: HttpRunner) => p.client.url('').href.replace(/\/+$/, '');
+  const figures: Record<string, PushFigures> = {};
+  const single = await Promise.all(
+    withSocket.map(async (p) => ({
+      profile: p,
+      group: await group(baseOf(p), websockets[p.name]!, `${runId}-push-${p.tag}`, 1),
+      samples: [] as number[],
+      errors: 0,
+    })),
+  );
+  try {
+    const total = settings.warmup + settings.commands;
+    for (let round = 0; round < total; round++) {
+      const measured = round >= settings.warmup;
+      for (let i = 0; i < single.length; i++) {
+        const path = single[(i + round) % single.length]!;
+        try {
+          const [ms] = await path.group.round();
+          if (measured) path.samples.push(ms!);
+        } catch {
+          if (measured) path.errors++;
+        }
+        if (measured) onCommand();
+      }
+    }
+  } finally {
+    await Promise.all(single.map((s) => s.group.close()));
+  }
+
+  // Fan-out: one profile at a time (N sockets each), rounds after one unrecorded.
+  for (const path of single) {
+    const { profile } = path;
+    const fan = await group(
+      baseOf(profile),
+      websockets[profile.name]!,
+      `${runId}-fan-${profile.tag}`,
+      settings.fanout.subscribers,
+    );
+    const last: number[] = [];
+    const each: number[] = [];
+    let errors = 0;
+    try {
+      for (let round = 0; round <= settings.fanout.rounds; round++) {
+        try {
+          const times = await fan.round();
+          if (round > 0) {
+            last.push(Math.max(...times));
+            each.push(...times);
+          }
+        } catch {
+          if (round > 0) errors++;
+        }
+        if (round > 0) onCommand();
+      }
+    } finally {
+      await fan.close();
+    }
+    figures[profile.name] = {
+      latency: summarize(path.samples),
+      samples: path.samples.length,
+      errors: path.errors,
+      fanout: {
+        subscribers: settings.fanout.subscribers,
+        last: summarize(last),
+        each: summarize(each),
+        rounds: last.length,
+        errors,
+      },
+    };
+  }
+  return figures;
+};
