@@ -9,7 +9,7 @@
  * upcasters (`lambdas/domain/event-schemas.ts`): every reader sees today's shape, the stored
  * item is never rewritten. Pure and browser-safe: the client decodes with it too.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_SCHEMAS } from '../domain/event-schemas';
 import { CorruptEventError } from './errors';
 import type { StoredEvent } from './events';
