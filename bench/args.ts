@@ -22,6 +22,8 @@ Remote mode: measures deployed stacks (SigV4-signed with your default AWS creden
   --region <region>         signing region (default: taken from the execute-api host name)
   --no-sign                 send unsigned requests (stacks deployed with -c openApi=true)
 
+  --bundles                 only each function's bundle: size (raw, gzip) and load time against an
+                            empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
   -h, --help                this text`;
 
 export class UsageError extends Error {

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
+import { runBundlesCli } from './bundles';
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
@@ -236,6 +237,8 @@ const runBenchmark = async (
 };
 
 const main = async (): Promise<number> => {
+  // A separate part: bundle sizes and load times, no stacks (see bench/bundles.ts).
+  if (process.argv.includes('--bundles')) return runBundlesCli(process.argv.slice(2));
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));

@@ -4,6 +4,7 @@
  * Browser and Node 20+: no AWS SDK, no Node built-in.
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/errors';
+import { decodeStoredEvent } from '../lambdas/core/event-codec';
 import type { StoredEvent } from '../lambdas/core/events';
 import type { OrderCommand, OrderStatus, OrderView } from '../lambdas/domain/order';
 
@@ -246,7 +247,9 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         status: answer.status,
         aggregateId: answer.body.aggregateId,
         version: answer.body.version,
-        events: answer.body.events,
+        // The server's codec upcast them already; decoding here too keeps the client right
+        // against a server older than this code (the same codec, so the same shapes).
+        events: (answer.body.events ?? []).map(decodeStoredEvent),
         ...('order' in answer.body && { order: answer.body.order ?? null }),
         replayed: answer.headers.get('x-command-replayed') === 'true',
         retries: Number(answer.headers.get('x-command-retries') ?? 0),
@@ -267,9 +270,10 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
       return (await request<OrderPage>('GET', `/orders${queryString({ ...query })}`)).body;
     },
     async getEvents(orderId, query = {}) {
-      return (
+      const page = (
         await request<EventPage>('GET', `/orders/${id(orderId)}/events${queryString({ ...query })}`)
       ).body;
+      return { ...page, events: (page.events ?? []).map(decodeStoredEvent) };
     },
     async getHistory(orderId, query) {
       return (

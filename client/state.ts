@@ -6,6 +6,7 @@
  */
 import type { Action, UnknownAction } from 'redux';
 import type { AppError } from '../lambdas/core/errors';
+import { decodeStoredEvent } from '../lambdas/core/event-codec';
 import { type StoredEvent, toAction } from '../lambdas/core/events';
 import {
   decideOrder,
@@ -228,7 +229,8 @@ export const confirmAnswer = (
   const first = answer.events[0];
   if (!first || first.version !== from.version + 1) return undefined;
   const folded = answer.events.reduce<OrderState>(
-    (state, event) => orderReducer(state, toAction(event) as OrderEventAction),
+    // Through the one event codec: an event of an older schema is upcast before it is folded.
+    (state, event) => orderReducer(state, toAction(decodeStoredEvent(event)) as OrderEventAction),
     from.order,
   );
   return { version: answer.version, order: visible(folded) };

@@ -10,6 +10,7 @@ import {
   ValidationError,
   VersionConflictError,
 } from './errors';
+import { currentSchemaVersion } from './event-codec';
 import type { EventStore } from './event-store';
 import { type StoredEvent, toAction } from './events';
 
@@ -204,6 +205,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         commandHash: hash,
         correlationId: context.correlationId,
         causationId: input.commandId,
+        schemaVersion: currentSchemaVersion(event.type),
       }));
       const result = {
         aggregateId: input.aggregateId,

@@ -5,11 +5,21 @@
  * version, never a BigInt or an undefined field deep inside a reducer.
  *
  * It works on plain values (what the DynamoDB adapter unmarshalled, or what a client received),
- * one item at a time: upcasting old event shapes (issue 12) belongs in `decodeStoredEvent`.
+ * one item at a time, and lifts old payload shapes to the current one with the deployment's
+ * upcasters (`lambdas/domain/event-schemas.ts`): every reader sees today's shape, the stored
+ * item is never rewritten. Pure and browser-safe: the client decodes with it too.
  */
-import { z } from 'zod';
+import * as z from 'zod';
+import { EVENT_SCHEMAS } from '../domain/event-schemas';
 import { CorruptEventError } from './errors';
 import type { StoredEvent } from './events';
+import { checkEventSchemas, currentVersionOf, upcastPayload } from './upcasting';
+
+// A missing step would fail on the first old event read; fail at cold start instead.
+checkEventSchemas(EVENT_SCHEMAS);
+
+/** The schema version new events of `type` are written with. */
+export const currentSchemaVersion = (type: string): number => currentVersionOf(EVENT_SCHEMAS, type);
 
 const version = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
@@ -30,6 +40,8 @@ export const storedEventSchema = eventEnvelopeSchema.extend({
   commandHash: z.string(),
   correlationId: z.string(),
   causationId: z.string(),
+  /** Absent on events written before versions were stored: those are version 1. */
+  schemaVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
@@ -82,12 +94,29 @@ export const decodeEnvelope = (item: unknown): EventEnvelope => {
   throw new CorruptEventError(aggregateId, v, issuesOf(parsed.error));
 };
 
-/** Decodes and validates one stored event item, or throws CorruptEventError. */
+/**
+ * Decodes and validates one stored event item and upcasts its payload to the current schema
+ * version (the result carries that version), or throws CorruptEventError.
+ */
 export const decodeStoredEvent = (item: unknown): StoredEvent => {
   const parsed = storedEventSchema.safeParse(item);
   const { aggregateId, version: v } = nameOf(item);
   if (!parsed.success) throw new CorruptEventError(aggregateId, v, issuesOf(parsed.error));
-  const bad = nonJson(parsed.data.payload, 'payload');
+  const event = parsed.data;
+  const bad = nonJson(event.payload, 'payload');
   if (bad) throw new CorruptEventError(aggregateId, v, bad);
-  return parsed.data;
+  const from = event.schemaVersion ?? 1;
+  const current = currentSchemaVersion(event.type);
+  if (from === current) return { ...event, schemaVersion: current };
+  let payload: Record<string, unknown>;
+  try {
+    payload = upcastPayload(EVENT_SCHEMAS, event.type, from, event.payload);
+  } catch (error) {
+    throw new CorruptEventError(
+      aggregateId,
+      v,
+      `upcasting ${event.type} from schemaVersion ${from}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return { ...event, payload, schemaVersion: current };
 };

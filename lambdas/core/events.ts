@@ -26,6 +26,11 @@ export interface StoredEvent<Type extends string = string, Payload = unknown> {
   readonly commandHash: string;
   readonly correlationId: string;
   readonly causationId: string;
+  /**
+   * The payload's schema version (see event-codec.ts). Written with the current one; absent on
+   * items stored before versions were, which are version 1. Decoded events always carry it.
+   */
+  readonly schemaVersion?: number;
 }
 
 export interface EventMeta {

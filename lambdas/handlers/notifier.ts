@@ -13,7 +13,7 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangedRow, NotifyOutcome } from '../core/push';
 
 const rowSchema = z.looseObject({ id: z.string().min(1), version: z.number().int().min(1) });

@@ -2,7 +2,7 @@
  * The GET routes, shared by both profiles: one order (optionally waiting for a version), a
  * list through an index, the audit log, and time travel (state at a version or a moment).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeVersionCursor } from '../core/cursor';
 import { AppError, NotFoundError } from '../core/errors';
 import type { EventStore } from '../core/event-store';

@@ -25,6 +25,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/handlers/environment';
+import { BUNDLE_OPTIONS } from './bundle-options';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY_DIR = path.join(REPO_ROOT, 'lambdas', 'handlers', 'entry');
@@ -146,12 +147,14 @@ export class AppFunction extends Construct {
       ...(props.tracing && { tracing: lambda.Tracing.ACTIVE }),
       awsSdkConnectionReuse: false,
       bundling: {
-        minify: true,
+        minify: BUNDLE_OPTIONS.minify,
         sourceMap: true,
         // Stack traces need the mappings, not the sources: a smaller zip.
         sourcesContent: false,
-        target: 'node22',
-        format: OutputFormat.CJS,
+        target: BUNDLE_OPTIONS.target,
+        // ESM (index.mjs) so esbuild tree-shakes; see bundle-options.ts and docs/decisions.md.
+        format: OutputFormat.ESM,
+        mainFields: [...BUNDLE_OPTIONS.mainFields],
         // Bundle the AWS SDK v3 too (the default for Node 18+ is to take the runtime's copy):
         // the version the tests ran against, in one file; see docs/deploying.md for the sizes.
         externalModules: [],

@@ -4,6 +4,7 @@
  */
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
 import { parseCommandPayload } from '../../lambdas/core/command-runner';
+import { currentSchemaVersion } from '../../lambdas/core/event-codec';
 import type { NewEvent, StoredEvent } from '../../lambdas/core/events';
 import { toAction } from '../../lambdas/core/events';
 
@@ -22,6 +23,7 @@ export const stamp = (aggregateId: string, events: readonly NewEvent[], from = 0
     commandHash: 'hash',
     correlationId: 'correlation',
     causationId: `command-${from + i + 1}`,
+    schemaVersion: currentSchemaVersion(e.type),
   }));
 
 export const scenario = (aggregate: AnyAggregate, aggregateId = 'agg-1') => ({

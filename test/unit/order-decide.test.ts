@@ -5,7 +5,7 @@ const { given } = scenario(orderAggregate, 'order-1');
 const created = { type: 'order/created', payload: { customerId: 'c-1', currency: 'EUR' } };
 const lineA = {
   type: 'order/lineAdded',
-  payload: { lineId: 'a', sku: 'SKU-A', quantity: 2, unitPrice: 1250 },
+  payload: { lineId: 'a', sku: 'SKU-A', quantity: 2, unitPriceMinor: 1250 },
 };
 const submitted = { type: 'order/submitted', payload: {} };
 const cancelled = { type: 'order/cancelled', payload: {} };
@@ -66,20 +66,27 @@ describe('order/addLine', () => {
     quantity,
     unitPrice,
   });
+  /** The event payload (schema version 2 names the unit: `unitPriceMinor`). */
+  const added = (lineId: string, quantity = 1, unitPriceMinor = 100) => ({
+    lineId,
+    sku: `SKU-${lineId}`,
+    quantity,
+    unitPriceMinor,
+  });
   test('adds a line', () =>
     given(created)
       .when('order/addLine', add('a', 2, 1250))
-      .then({ type: 'order/lineAdded', payload: add('a', 2, 1250) }));
+      .then({ type: 'order/lineAdded', payload: added('a', 2, 1250) }));
   test('a free line (unitPrice 0) is allowed', () =>
     given(created)
       .when('order/addLine', add('free', 1, 0))
-      .then({ type: 'order/lineAdded', payload: add('free', 1, 0) }));
+      .then({ type: 'order/lineAdded', payload: added('free', 1, 0) }));
   test('duplicate lineId: 422 DUPLICATE_LINE_ID', () =>
     given(created, lineA).when('order/addLine', add('a')).thenThrows(rule('DUPLICATE_LINE_ID')));
   test('the 101st line: 422 TOO_MANY_LINES', () => {
     const hundred = Array.from({ length: 100 }, (_, i) => ({
       type: 'order/lineAdded',
-      payload: add(`l${i}`),
+      payload: added(`l${i}`),
     }));
     given(created, ...hundred)
       .when('order/addLine', add('one-more'))
@@ -98,7 +105,7 @@ describe('order/addLine', () => {
   test('quantity 10000 is the maximum allowed', () =>
     given(created)
       .when('order/addLine', add('a', 10_000))
-      .then({ type: 'order/lineAdded', payload: add('a', 10_000) }));
+      .then({ type: 'order/lineAdded', payload: added('a', 10_000) }));
   test.each([
     ['submitted', [submitted]],
     ['cancelled', [cancelled]],

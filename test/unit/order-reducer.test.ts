@@ -6,8 +6,11 @@ import { stamp } from '../support/given';
 
 const history = stamp('order-7', [
   { type: 'order/created', payload: { customerId: 'c-9', currency: 'USD' } },
-  { type: 'order/lineAdded', payload: { lineId: 'a', sku: 'A', quantity: 2, unitPrice: 500 } },
-  { type: 'order/lineAdded', payload: { lineId: 'b', sku: 'B', quantity: 1, unitPrice: 1999 } },
+  { type: 'order/lineAdded', payload: { lineId: 'a', sku: 'A', quantity: 2, unitPriceMinor: 500 } },
+  {
+    type: 'order/lineAdded',
+    payload: { lineId: 'b', sku: 'B', quantity: 1, unitPriceMinor: 1999 },
+  },
   { type: 'order/quantityChanged', payload: { lineId: 'a', quantity: 3 } },
   { type: 'order/lineRemoved', payload: { lineId: 'b' } },
   { type: 'order/submitted', payload: {} },

@@ -1,5 +1,5 @@
 /** Order commands: imperative intents, with the runtime schema each payload must satisfy. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MAX_LINES = 100;
 export const MAX_QUANTITY = 10_000;

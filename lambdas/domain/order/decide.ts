@@ -56,7 +56,8 @@ export const decideOrder = (
         throw violation('DUPLICATE_LINE_ID', { lineId: command.payload.lineId });
       }
       if (state.lines.length >= MAX_LINES) throw violation('TOO_MANY_LINES', { max: MAX_LINES });
-      return [{ type: 'order/lineAdded', payload: command.payload }];
+      const { unitPrice, ...line } = command.payload;
+      return [{ type: 'order/lineAdded', payload: { ...line, unitPriceMinor: unitPrice } }];
     }
     case 'order/changeQuantity':
       requireStatus(state, ['draft'], 'ORDER_NOT_EDITABLE');

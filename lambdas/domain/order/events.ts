@@ -3,7 +3,8 @@ import type { EventActionOf, NewEvent } from '../../core/events';
 
 export interface OrderEventPayloads {
   'order/created': { customerId: string; currency: string };
-  'order/lineAdded': { lineId: string; sku: string; quantity: number; unitPrice: number };
+  /** Schema version 2 (version 1 had `unitPrice`; the codec upcasts it, see upcasters.ts). */
+  'order/lineAdded': { lineId: string; sku: string; quantity: number; unitPriceMinor: number };
   'order/quantityChanged': { lineId: string; quantity: number };
   'order/lineRemoved': { lineId: string };
   'order/submitted': Record<string, never>;

@@ -25,3 +25,4 @@ export * from './commands';
 export * from './decide';
 export * from './events';
 export * from './reducer';
+export * from './upcasters';

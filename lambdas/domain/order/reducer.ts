@@ -56,8 +56,8 @@ const applyToOrder = (order: OrderView, event: OrderEventAction): OrderView => {
     case 'order/created':
       return order;
     case 'order/lineAdded': {
-      const { lineId, sku, quantity, unitPrice } = event.payload;
-      return withLines(order, [...order.lines, line(lineId, sku, quantity, unitPrice)]);
+      const { lineId, sku, quantity, unitPriceMinor } = event.payload;
+      return withLines(order, [...order.lines, line(lineId, sku, quantity, unitPriceMinor)]);
     }
     case 'order/quantityChanged':
       return withLines(
