@@ -6,6 +6,7 @@ import { type AnyAggregate, foldEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
 import {
   AppError,
+  CommandDeadlineError,
   TransactionConflictError,
   ValidationError,
   VersionConflictError,
@@ -29,6 +30,12 @@ export interface CommandContext {
   readonly correlationId: string;
   readonly now: () => string;
   readonly newId: () => string;
+  /**
+   * When the answer is due (epoch ms, `Date.now()` clock): the runner starts no attempt it
+   * cannot expect to finish by then and answers COMMAND_DEADLINE instead. Absent: no bound in
+   * time (the attempt count still bounds it).
+   */
+  readonly deadline?: number;
 }
 
 export interface CommandResult<State = unknown> {
@@ -66,7 +73,8 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 30,
+  // The deadline (CommandContext.deadline) is the real bound; this only stops a runaway loop.
+  maxAttempts: 100,
   baseDelayMs: 5,
   maxDelayMs: 200,
 };
@@ -120,8 +128,16 @@ export const parseCommandPayload = (aggregate: AnyAggregate, type: string, paylo
  * (never written by this runner; see docs/decisions.md "Foreign events") change nothing, but
  * still count as versions: the next event goes after them.
  */
-const foldOwn = (aggregate: AnyAggregate, history: readonly StoredEvent[]): unknown =>
-  foldEvents(aggregate, history.filter((e) => e.aggregateType === aggregate.type).map(toAction));
+const foldOwn = (
+  aggregate: AnyAggregate,
+  history: readonly StoredEvent[],
+  from: unknown = aggregate.initialState,
+): unknown =>
+  foldEvents(
+    aggregate,
+    history.filter((e) => e.aggregateType === aggregate.type).map(toAction),
+    from,
+  );
 
 export const createCommandRunner = (options: CommandRunnerOptions) => {
   const { store, aggregates } = options;
@@ -130,8 +146,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const sleep = options.sleep ?? defaultSleep;
 
   /** Full-jitter exponential backoff, so racing writers spread out instead of colliding again. */
-  const backoff = (attempt: number) =>
-    sleep(Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt));
+  const backoffDelay = (attempt: number) =>
+    Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
 
   const replayOf = (
     history: readonly StoredEvent[],
@@ -168,8 +184,56 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     const payload = parseCommandPayload(aggregate, input.type, input.payload);
     const hash = commandHash({ ...input, payload });
 
+    // Events are immutable: the history loaded by one attempt stays true, so a retry fetches
+    // only the events after it and folds them onto the state it already has.
+    const history: StoredEvent[] = [];
+    let state: unknown = aggregate.initialState;
+    let slowestAttemptMs = 0;
+    let attempts = 0;
+    let lastError: string | undefined;
+    // A call still running at the deadline is abandoned, not awaited: the answer is due. An
+    // abandoned read changes nothing; an abandoned append may still land (`written: unknown`).
+    const byDeadline = <T>(work: Promise<T>, writing: boolean): Promise<T> => {
+      const { deadline } = context;
+      if (deadline === undefined) return work;
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new CommandDeadlineError(
+                input.aggregateId,
+                attempts,
+                writing ? 'unknown' : false,
+                lastError,
+              ),
+            ),
+          Math.max(0, deadline - Date.now()),
+        );
+        work.then(
+          (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
+    };
+    const catchUp = async () => {
+      const newer = await byDeadline(
+        store.load(input.aggregateId, { afterVersion: history.at(-1)?.version ?? 0 }),
+        false,
+      );
+      history.push(...newer);
+      state = foldOwn(aggregate, newer, state);
+    };
+
     for (let attempt = 0; ; attempt++) {
-      const history = await store.load(input.aggregateId);
+      attempts = attempt + 1;
+      const started = Date.now();
+      await catchUp();
       const replay = replayOf(history, input, hash, aggregate, attempt);
       if (replay) return replay;
 
@@ -186,7 +250,6 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
         throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
       }
-      const state: unknown = foldOwn(aggregate, history);
       const now = context.now();
       const decided = aggregate.decide(
         state,
@@ -219,7 +282,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       if (events.length === 0) return result;
 
       try {
-        await append(events, history);
+        await byDeadline(append(events, history), true);
         return result;
       } catch (error) {
         const retryable =
@@ -227,17 +290,23 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
           (error instanceof VersionConflictError && input.expectedVersion === undefined);
         if (error instanceof VersionConflictError && input.expectedVersion !== undefined) {
           // The winner may be this very command sent twice at once: answer as a replay.
-          const winner = replayOf(
-            await store.load(input.aggregateId),
-            input,
-            hash,
-            aggregate,
-            attempt,
-          );
+          await catchUp();
+          const winner = replayOf(history, input, hash, aggregate, attempt);
           if (winner) return winner;
         }
         if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;
-        await backoff(attempt);
+        lastError = error.code;
+        slowestAttemptMs = Math.max(slowestAttemptMs, Date.now() - started);
+        const delay = backoffDelay(attempt);
+        // Start another attempt only if it can end by the deadline, judging by the slowest one
+        // so far: the answer then comes within the deadline plus one attempt's variance.
+        if (
+          context.deadline !== undefined &&
+          Date.now() + delay + slowestAttemptMs > context.deadline
+        ) {
+          throw new CommandDeadlineError(input.aggregateId, attempts, false, error.code);
+        }
+        await sleep(delay);
       }
     }
   };

@@ -1,7 +1,9 @@
 /**
  * DynamoDB adapter of the event-store port.
- * One event: PutItem with attribute_not_exists(version). Several events, or events plus other
- * writes (the coupled profile's read-model row): TransactWriteItems, all or nothing.
+ * Each event is a Put with attribute_not_exists(version). An aggregate's first event alone is a
+ * PutItem; anything else is one TransactWriteItems, all or nothing, that also checks that
+ * version - 1 exists (an honest append never skips a version; see docs/decisions.md "Honest
+ * appends") and carries the caller's other writes (the coupled profile's read-model row).
  */
 import {
   type AttributeValue,
@@ -165,18 +167,33 @@ export class DynamoDbEventStore implements EventStore {
       ConditionExpression: 'attribute_not_exists(#sk)',
       ExpressionAttributeNames: { '#sk': SK },
     }));
+    // A Put's condition sees only its own item: the previous version's existence needs a
+    // ConditionCheck on that item, so an append after version 0 is always a transaction.
+    const previous =
+      first.version > 1
+        ? [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { [PK]: first.aggregateId, [SK]: first.version - 1 },
+                ConditionExpression: 'attribute_exists(#sk)',
+                ExpressionAttributeNames: { '#sk': SK },
+              },
+            },
+          ]
+        : [];
     try {
-      if (puts.length === 1 && alsoWrite.length === 0) {
+      if (puts.length === 1 && previous.length === 0 && alsoWrite.length === 0) {
         await this.client.send(new PutCommand(puts[0]!));
       } else {
         await this.client.send(
           new TransactWriteCommand({
-            TransactItems: [...puts.map((Put) => ({ Put })), ...alsoWrite],
+            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...alsoWrite],
           }),
         );
       }
     } catch (error) {
-      throw await this.translateWriteError(error, first, puts.length);
+      throw await this.translateWriteError(error, first, puts.length + previous.length);
     }
   }
 

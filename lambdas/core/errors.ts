@@ -47,6 +47,11 @@ export const ERROR_CATALOGUE = {
     status: 503,
     description: 'DynamoDB kept cancelling the write for a concurrent transaction; retry later.',
   },
+  COMMAND_DEADLINE: {
+    status: 503,
+    description:
+      'The command was not applied within its deadline (README "Command deadline"), usually for losing every race for its aggregate; `details.written` is `false` or `unknown`: resend it with the same `commandId` (`Retry-After`).',
+  },
   THROTTLED: {
     status: 503,
     description:
@@ -133,6 +138,26 @@ export class TransactionConflictError extends AppError {
 export interface ValidationIssue {
   readonly path: string;
   readonly message: string;
+}
+
+/**
+ * The command's deadline came before it could be applied. `written` is `false` when no write of
+ * it was in flight (it wrote nothing), `'unknown'` when its append was still in flight: a resend
+ * with the same commandId then gets either the original answer (a replay) or a fresh attempt.
+ */
+export class CommandDeadlineError extends AppError {
+  constructor(
+    aggregateId: string,
+    attempts: number,
+    written: false | 'unknown',
+    lastError?: string,
+  ) {
+    super(
+      'COMMAND_DEADLINE',
+      `The command could not be applied to ${aggregateId} before its deadline; resend it with the same commandId`,
+      { aggregateId, attempts, written, ...(lastError && { lastError }) },
+    );
+  }
 }
 
 export class ValidationError extends AppError {

@@ -37,7 +37,25 @@ export interface HttpEdgeDependencies {
   readonly logger: Logger;
   readonly now?: () => string;
   readonly newId?: () => string;
+  /** Longest a command may take, retries included (ms); default COMMAND_DEADLINE_MS. */
+  readonly commandDeadlineMs?: number;
 }
+
+/**
+ * A command answers within this bound (README "Command deadline"): well below API Gateway's
+ * 29 s integration limit and the functions' 10 s timeout, so a client always gets our answer
+ * (COMMAND_DEADLINE, 503 + Retry-After) rather than the gateway's bare 500/504.
+ */
+export const COMMAND_DEADLINE_MS = 5_000;
+/** Kept free of the Lambda's remaining time for answering and logging. */
+export const DEADLINE_MARGIN_MS = 500;
+
+/** When the command's answer is due: the bound, or the function's remaining time less a margin. */
+export const commandDeadline = (deps: HttpEdgeDependencies, context?: Context): number => {
+  const bound = deps.commandDeadlineMs ?? COMMAND_DEADLINE_MS;
+  const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : bound;
+  return Date.now() + Math.max(0, Math.min(bound, remaining));
+};
 
 /**
  * Wraps an HTTP handler body: correlation id on every log line and on the answer, and every
@@ -48,7 +66,12 @@ export interface HttpEdgeDependencies {
 export const withHttpEdge =
   (
     deps: HttpEdgeDependencies,
-    body: (event: HttpEvent, correlationId: string, log: Logger) => Promise<HttpResult>,
+    body: (
+      event: HttpEvent,
+      correlationId: string,
+      log: Logger,
+      context?: Context,
+    ) => Promise<HttpResult>,
   ) =>
   async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
     let correlationId: string = randomUUID();
@@ -57,7 +80,7 @@ export const withHttpEdge =
     try {
       correlationId = correlationIdOf(event);
       log.appendKeys({ correlationId });
-      const result = await body(event, correlationId, log);
+      const result = await body(event, correlationId, log, context);
       return { ...result, headers: { ...result.headers, [CORRELATION_HEADER]: correlationId } };
     } catch (error) {
       log.appendKeys({ correlationId });
@@ -70,6 +93,7 @@ export const readCommand = (
   event: HttpEvent,
   correlationId: string,
   deps: HttpEdgeDependencies,
+  lambda?: Context,
 ): { input: CommandInput; context: CommandContext } => {
   const envelope = parseWith(commandEnvelope, parseJsonBody(event), 'body');
   const newId = deps.newId ?? randomUUID;
@@ -79,7 +103,12 @@ export const readCommand = (
       payload: envelope.payload ?? {},
       commandId: envelope.commandId ?? newId(),
     },
-    context: { correlationId, now: deps.now ?? (() => new Date().toISOString()), newId },
+    context: {
+      correlationId,
+      now: deps.now ?? (() => new Date().toISOString()),
+      newId,
+      deadline: commandDeadline(deps, lambda),
+    },
   };
 };
 
@@ -107,8 +136,8 @@ export interface CommandApiDependencies extends HttpEdgeDependencies {
 }
 
 export const createCommandApiHandler = (deps: CommandApiDependencies) =>
-  withHttpEdge(deps, async (event, correlationId, log) => {
-    const { input, context } = readCommand(event, correlationId, deps);
+  withHttpEdge(deps, async (event, correlationId, log, lambda) => {
+    const { input, context } = readCommand(event, correlationId, deps, lambda);
     const result = await deps.runCommand(input, context);
     logCommandResult(log, input, result);
     return json(

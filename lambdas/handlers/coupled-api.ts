@@ -30,9 +30,9 @@ export const visibleOrder = (view: OrderView | null): OrderView | null =>
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
-  return withHttpEdge(deps, async (event, correlationId, log) => {
+  return withHttpEdge(deps, async (event, correlationId, log, lambda) => {
     if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
-    const { input, context } = readCommand(event, correlationId, deps);
+    const { input, context } = readCommand(event, correlationId, deps, lambda);
     const result = await deps.runCommand(input, context);
     logCommandResult(log, input, result);
     return json(

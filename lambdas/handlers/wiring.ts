@@ -21,6 +21,8 @@ export const AGGREGATES = [orderAggregate];
 export interface WiringOptions {
   readonly logger?: Logger;
   readonly retry?: RetryPolicy;
+  /** Longest a command may take, retries included (ms); default COMMAND_DEADLINE_MS. */
+  readonly commandDeadlineMs?: number;
 }
 
 const loggerFor = (serviceName: string, options: WiringOptions) =>
@@ -38,6 +40,7 @@ const storesFor = (env: Environment) => {
 export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) =>
   createCommandApiHandler({
     logger: loggerFor('command', options),
+    commandDeadlineMs: options.commandDeadlineMs,
     runCommand: createCommandRunner({
       store: storesFor(env).events(),
       aggregates: AGGREGATES,
@@ -74,6 +77,7 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
   const [events, rows] = [stores.events(), stores.rows()];
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
+    commandDeadlineMs: options.commandDeadlineMs,
     rows,
     events,
     runCommand: createCommandRunner({

@@ -97,6 +97,26 @@ describe.each(adapters)('%s event store', (_name, makeStore) => {
     expect(await store.currentVersion(id)).toBe(3);
   });
 
+  test.each([1, 2])(
+    'an append that skips a version is refused (%i event(s) at version 5, aggregate at 3)',
+    async (count) => {
+      const id = newId();
+      await store.append(events(id, 3));
+      const skipping = events(id, count, 4); // versions 5.. while the next is 4
+      await expect(store.append(skipping)).rejects.toMatchObject({
+        code: 'VERSION_CONFLICT',
+        details: { aggregateId: id, expectedVersion: 4, actualVersion: 3 },
+      });
+      expect((await store.load(id)).map((e) => e.version)).toEqual([1, 2, 3]);
+    },
+  );
+
+  test('a first append that does not start at version 1 is refused', async () => {
+    const id = newId();
+    await expect(store.append(events(id, 1, 1))).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.load(id)).toEqual([]);
+  });
+
   test('concurrent appends at the same version: exactly one wins', async () => {
     const id = newId();
     await store.append(events(id, 1));

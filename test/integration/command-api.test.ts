@@ -17,7 +17,8 @@ const logger = testLogger('command');
 
 beforeAll(async () => {
   tables = await createTestTables();
-  handle = commandHandlerFromEnv(tables.env, { logger });
+  // Generous deadline: these tests check retries end gapless, not the bound (command-deadline.test.ts).
+  handle = commandHandlerFromEnv(tables.env, { logger, commandDeadlineMs: 60_000 });
   store = new DynamoDbEventStore(tables.doc, tables.eventTable);
 });
 afterAll(() => tables.drop());

@@ -36,7 +36,8 @@ const logger = testLogger('coupled');
 
 beforeAll(async () => {
   [coupled, decoupled] = await Promise.all([createTestTables(), createTestTables()]);
-  send = coupledHandlerFromEnv(coupled.env, { logger });
+  // Generous deadline: these tests check retries end gapless, not the bound (command-deadline.test.ts).
+  send = coupledHandlerFromEnv(coupled.env, { logger, commandDeadlineMs: 60_000 });
   store = new DynamoDbEventStore(coupled.doc, coupled.eventTable);
   rows = new DynamoDbReadModel<OrderView>(coupled.doc, coupled.readModelTable);
 });

@@ -184,6 +184,74 @@ describe('command runner (generic core)', () => {
     expect(flaky.attempts).toBe(3);
   });
 
+  test('a retry keeps the loaded history and fetches only newer events', async () => {
+    const inner = new MemoryEventStore();
+    const loads: (number | undefined)[] = [];
+    let rival = false;
+    const store: EventStore = {
+      load: (id, options) => {
+        loads.push(options?.afterVersion);
+        return inner.load(id, options);
+      },
+      currentVersion: (id) => inner.currentVersion(id),
+      async append(events) {
+        if (rival) {
+          // another writer takes the version first, once
+          rival = false;
+          await inner.append([{ ...events[0]!, commandId: 'rival', eventId: 'rival' }]);
+        }
+        return inner.append(events);
+      },
+    };
+    const runner = createCommandRunner({ store, aggregates: [counter], sleep: noSleep });
+    await runner(increment(1), context);
+    loads.length = 0;
+    rival = true;
+    const result = await runner(increment(2), context);
+    expect(result).toMatchObject({ version: 3, state: 5, retries: 1 });
+    expect(loads).toEqual([0, 1]); // the retry read only what came after version 1
+  });
+
+  test('at the deadline the runner stops retrying and answers COMMAND_DEADLINE', async () => {
+    const flaky = racingStore(1_000, () => new VersionConflictError('c-1', 0, 1));
+    let clock = 1_000;
+    const now = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    try {
+      const runner = createCommandRunner({
+        store: flaky,
+        aggregates: [counter],
+        sleep: async (ms) => {
+          clock += Math.max(ms, 10);
+        },
+      });
+      await expect(
+        runner(increment(1), { ...context, deadline: 1_000 + 500 }),
+      ).rejects.toMatchObject({
+        code: 'COMMAND_DEADLINE',
+        status: 503,
+        details: { aggregateId: 'c-1', written: false, lastError: 'VERSION_CONFLICT' },
+      });
+      expect(clock).toBeLessThanOrEqual(1_500);
+      expect(flaky.attempts).toBeGreaterThan(1);
+      expect(flaky.attempts).toBeLessThan(100);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  test('an append still in flight at the deadline is answered with written: unknown', async () => {
+    const inner = new MemoryEventStore();
+    const stuck: EventStore = {
+      load: (id, options) => inner.load(id, options),
+      currentVersion: (id) => inner.currentVersion(id),
+      append: () => new Promise<void>(() => undefined),
+    };
+    const runner = createCommandRunner({ store: stuck, aggregates: [counter], sleep: noSleep });
+    await expect(
+      runner(increment(1), { ...context, deadline: Date.now() + 20 }),
+    ).rejects.toMatchObject({ code: 'COMMAND_DEADLINE', details: { written: 'unknown' } });
+  });
+
   test('with expectedVersion a lost race is not retried', async () => {
     const flaky = racingStore(1, () => new VersionConflictError('c-1', 0, 1));
     const runner = createCommandRunner({ store: flaky, aggregates: [counter], sleep: noSleep });
