@@ -16,6 +16,7 @@
  * events before it are applied, its records from that version on are reported failed, and every
  * other aggregate's events are applied.
  */
+import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';
 import { type EventAction, type StoredEvent, toAction } from './events';
 import type { Log } from './log';
@@ -47,15 +48,33 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
   const sourceTypes = new Set(projections.map((p) => p.source.type));
 
+  /**
+   * The consecutive events 1..n of an aggregate, n <= `target`, and the version from which its
+   * records must fail: an unreadable event or a hole stops the log there (never fold across it).
+   */
+  const readLog = async (aggregateId: string, target: number) => {
+    let upTo = target;
+    let failFrom: number | undefined;
+    for (;;) {
+      try {
+        const log = upTo === 0 ? [] : await eventStore.load(aggregateId, { toVersion: upTo });
+        const hole = log.findIndex((e, i) => e.version !== i + 1);
+        const complete = hole === -1 ? log : log.slice(0, hole);
+        if (complete.length < upTo) failFrom = Math.min(failFrom ?? Infinity, complete.length + 1);
+        return { log: complete, failFrom };
+      } catch (error) {
+        if (!(error instanceof CorruptEventError)) throw error;
+        const version = Number(error.version);
+        if (!(version >= 1 && version <= upTo)) throw error;
+        failFrom = version;
+        upTo = version - 1;
+      }
+    }
+  };
+
   /** The pending events of one aggregate, per stored row key, from its log up to `target`. */
   const route = async (aggregateId: string, target: number) => {
-    const log = await eventStore.load(aggregateId, { toVersion: target });
-    const hole = log.findIndex((e, i) => e.version !== i + 1);
-    if (hole !== -1 || log.length !== target) {
-      throw new Error(
-        `Aggregate ${aggregateId} has no event at version ${hole === -1 ? log.length + 1 : hole + 1} in the event table`,
-      );
-    }
+    const { log, failFrom } = await readLog(aggregateId, target);
     const byRow = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
     for (const projection of projections) {
       let state: unknown = projection.source.initialState;
@@ -76,7 +95,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
         state = advanceSource(projection, state, action);
       }
     }
-    return byRow;
+    return { byRow, failFrom };
   };
 
   /**
@@ -144,7 +163,18 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     await Promise.all(
       [...groups].map(async ([aggregateId, group]) => {
         try {
-          const byRow = await route(aggregateId, Math.max(...group.map((r) => r.version)));
+          const { byRow, failFrom } = await route(
+            aggregateId,
+            Math.max(...group.map((r) => r.version)),
+          );
+          if (failFrom !== undefined) {
+            log.error('Projection failed', {
+              aggregateId,
+              failedVersion: failFrom,
+              error: `Event ${failFrom} of aggregate ${aggregateId} is missing or unreadable in the event table`,
+            });
+            fail(aggregateId, failFrom);
+          }
           for (const [key, entry] of byRow) {
             const into = rowsToWrite.get(key) ?? { projection: entry.projection, pending: [] };
             into.pending.push(...entry.pending);
@@ -160,7 +190,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     let applied = 0;
     await Promise.all(
       [...rowsToWrite].map(async ([key, { projection, pending }]) => {
-        const mine = pending.filter((p) => !failedFrom.has(p.aggregateId));
+        const mine = pending.filter((p) => p.version < (failedFrom.get(p.aggregateId) ?? Infinity));
         try {
           const outcome = await applyToRow(key, projection, mine);
           applied += outcome.applied;
@@ -178,7 +208,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     for (const [key, { projection, pending }] of rowsToWrite) {
       for (const p of pending) {
         if (!failedFrom.has(p.aggregateId) || p.version < failedFrom.get(p.aggregateId)!) {
-          log.info('Projected event', {
+          log.info('Applied event to a declared read model', {
             projection: projection.name,
             key,
             aggregateId: p.aggregateId,

@@ -139,7 +139,7 @@ const chunks = <T>(items: readonly T[], size: number): T[][] =>
 
 describe('declared projections fed by many orders', () => {
   it('shuffled, duplicated, bisected and concurrent batches leave every row equal to the fold', async () => {
-    const logs = await ordersFor('mix', 12);
+    const logs = await ordersFor('mix', 9);
     const records = logs.flat().map((e) => streamRecord(e));
     // Batches of 7 across aggregates in a shuffled order, three at a time, each delivered twice
     // (a retried batch), then the halves of every batch again (a bisected retry).
@@ -154,7 +154,7 @@ describe('declared projections fed by many orders', () => {
       for (const half of chunks(batch, 4)) await project(streamEvent(half));
     }
     await expectFold('mix', logs);
-  });
+  }, 120_000);
 
   it('heals gaps and out-of-order delivery across orders from the event table', async () => {
     const logs = await ordersFor('gap', 6);
