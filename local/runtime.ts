@@ -85,6 +85,8 @@ export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
 export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   eventTable: `${prefix}-${stack}-events`,
   readModelTable: `${prefix}-${stack}-orders`,
+  // Declared projections are fed by the projector: the decoupled stack's (docs/decisions.md).
+  ...(stack === 'decoupled' && { projectionsTable: `${prefix}-${stack}-read-models` }),
 });
 
 export const startLocalRuntime = async (
@@ -123,6 +125,7 @@ export const startLocalRuntime = async (
     const envFor = (tables: StackTables) => ({
       [ENV.eventTable]: tables.eventTable,
       [ENV.readModelTable]: tables.readModelTable,
+      ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
       [ENV.dynamoDbEndpoint]: endpoint,
       AWS_REGION: 'local',
     });

@@ -11,6 +11,7 @@ import {
   createTableInput,
   EVENT_TABLE,
   ORDER_VIEW_TABLE,
+  PROJECTIONS_TABLE,
   READ_MODEL_STREAM_VIEW,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
@@ -19,6 +20,8 @@ import {
 export interface StackTables {
   readonly eventTable: string;
   readonly readModelTable: string;
+  /** The declared projections' rows (PROJECTIONS_TABLE), where the stack projects them. */
+  readonly projectionsTable?: string;
 }
 
 /** Creates the tables if they do not exist yet (a `--data-dir` keeps them across restarts). */
@@ -36,6 +39,7 @@ export const ensureTables = async (
   };
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
   await create([ORDER_VIEW_TABLE, tables.readModelTable]);
+  if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
   return { eventStreamArn: described.Table?.LatestStreamArn };
 };

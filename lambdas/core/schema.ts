@@ -49,6 +49,16 @@ export const ORDER_VIEW_TABLE = {
   ],
 } as const satisfies TableDefinition;
 
+/**
+ * Declared projections (lambdas/core/row-projection.ts): one table for all of them, every row
+ * keyed `<name>@v<version>#<rowKey>`, so a projection or a new version of one needs no new table
+ * (docs/decisions.md, "One table for declared projections").
+ */
+export const PROJECTIONS_TABLE = {
+  partitionKey: { name: 'key', type: 'S' },
+  indexes: [],
+} as const satisfies TableDefinition;
+
 /** The read model's stream (both stacks): the notifier pushes each new row to its subscribers. */
 export const READ_MODEL_STREAM_VIEW = 'NEW_IMAGE' as const;
 

@@ -8,6 +8,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export const ENV = {
   eventTable: 'EVENT_TABLE_NAME',
   readModelTable: 'READ_MODEL_TABLE_NAME',
+  /** Rows of the declared projections (lambdas/handlers/deployment.ts). */
+  projectionsTable: 'PROJECTIONS_TABLE_NAME',
   /** WebSocket subscriptions (connections and notifier functions). */
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
   /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */

@@ -8,6 +8,8 @@ import { AppError, NotFoundError } from '../core/errors';
 import type { EventStore } from '../core/event-store';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
+import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
+import { type AnyRowProjection, storedKey } from '../core/row-projection';
 import { ORDER_VIEW_TABLE } from '../core/schema';
 import { type OrderView, orderProjection } from '../domain/order';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
@@ -27,6 +29,11 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Most rows one `GET /orders` examines (default DEFAULT_MAX_ROWS_EXAMINED). */
   readonly maxRowsExamined?: number;
+  /** The declared projections this function serves (`GET /read-models/{name}/{key}`). */
+  readonly readModels?: {
+    readonly projections: readonly AnyRowProjection[];
+    readonly rows: ProjectionRowStore;
+  };
 }
 
 export const DEFAULT_MIN_VERSION_WAIT_MS = 5_000;
@@ -91,6 +98,8 @@ const historyQuery = z
 
 const indexNamed = (name: (typeof ORDER_VIEW_TABLE.indexes)[number]['indexName']) =>
   ORDER_VIEW_TABLE.indexes.find((index) => index.indexName === name)!;
+
+const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -215,6 +224,21 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return json(200, { version: last.version, ...(q.at !== undefined && { at: q.at }), order });
   };
 
+  const readModelRow = async (event: HttpEvent): Promise<HttpResult> => {
+    const { name, key } = parseWith(readModelPath, event.pathParameters ?? {}, 'path');
+    const projection = deps.readModels?.projections.find((p) => p.name === name);
+    if (!projection || !deps.readModels) {
+      throw new NotFoundError(`No read model ${name} here`, {
+        name,
+        readModels: deps.readModels?.projections.map((p) => p.name) ?? [],
+      });
+    }
+    parseWith(z.object({ key: z.string().regex(projection.keyPattern) }), { key }, 'path');
+    const row = await deps.readModels.rows.get(storedKey(projection, key));
+    if (!row) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
+    return json(200, { readModel: name, version: projection.version, key, row: row.view });
+  };
+
   const routes: Record<
     Exclude<RouteKey, 'POST /commands'>,
     (event: HttpEvent) => Promise<HttpResult>
@@ -223,6 +247,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     'GET /orders/{id}': getOrder,
     'GET /orders/{id}/events': listEvents,
     'GET /orders/{id}/history': history,
+    'GET /read-models/{name}/{key}': readModelRow,
   };
   return routes;
 };

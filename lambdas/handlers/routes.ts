@@ -31,6 +31,12 @@ export const ROUTES = [
     decoupled: 'query',
     summary: 'An order at a version or time',
   },
+  {
+    method: 'GET',
+    path: '/read-models/{name}/{key}',
+    decoupled: 'query',
+    summary: 'One row of a declared read model (e.g. customer-summary, removed-lines)',
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type Route = (typeof ROUTES)[number];

@@ -7,16 +7,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createCommandRunner, type RetryPolicy } from '../core/command-runner';
 import { DynamoDbEventStore } from '../core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import { createProjector } from '../core/projector';
-import { orderAggregate, orderProjection, type OrderView } from '../domain/order';
+import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
+import { createProjector, type Projector } from '../core/projector';
+import { createRowProjector } from '../core/row-projector';
+import { orderProjection, type OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
+import { AGGREGATES, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 
-/** Every aggregate this deployment serves. */
-export const AGGREGATES = [orderAggregate];
+export { AGGREGATES } from './deployment';
 
 export interface WiringOptions {
   readonly logger?: Logger;
@@ -34,8 +36,28 @@ const storesFor = (env: Environment) => {
   return {
     events: () => new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable)),
     rows: () => new DynamoDbReadModel<OrderView>(client, requireEnv(env, ENV.readModelTable)),
+    /** The declared projections' rows, where this function has their table. */
+    readModels: () => {
+      const table = env[ENV.projectionsTable];
+      return table
+        ? { projections: PROJECTIONS, rows: new DynamoDbProjectionRows(client, table) }
+        : undefined;
+    },
   };
 };
+
+/** Runs both projectors on every batch; a record fails when either failed it (retries are safe). */
+const both =
+  (first: Projector, second: Projector): Projector =>
+  async (records, log) => {
+    const [a, b] = await Promise.all([first(records, log), second(records, log)]);
+    const failed = new Set([...a.failed, ...b.failed]);
+    return {
+      failed: records.filter((r) => failed.has(r.id)).map((r) => r.id),
+      applied: a.applied + b.applied,
+      ignored: a.ignored,
+    };
+  };
 
 export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) =>
   createCommandApiHandler({
@@ -54,21 +76,27 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
     logger: loggerFor('query', options),
     rows: stores.rows(),
     events: stores.events(),
+    readModels: stores.readModels(),
   });
 };
 
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env);
   const logger = loggerFor('projector', options);
+  const events = stores.events();
+  const orders = createProjector({
+    projection: orderProjection,
+    rows: stores.rows(),
+    events,
+    log: logger,
+  });
+  const readModels = stores.readModels();
   return createProjectorHandler({
     logger,
     aggregateType: orderProjection.aggregateType,
-    project: createProjector({
-      projection: orderProjection,
-      rows: stores.rows(),
-      events: stores.events(),
-      log: logger,
-    }),
+    project: readModels
+      ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
+      : orders,
   });
 };
 

@@ -14,6 +14,8 @@
  * - readModel `project`: GetItem + conditional PutItem on the table (the projector).
  * - readModel `readWrite`: `read` + PutItem (the coupled function's row, inside the events'
  *   TransactWriteItems).
+ * - projections `read`: GetItem (GET /read-models/{name}/{key}).
+ * - projections `project`: GetItem + conditional PutItem (the projector's declared projections).
  * Never Scan, never a wildcard action, never a `*` resource for DynamoDB.
  */
 import * as path from 'node:path';
@@ -35,6 +37,7 @@ export type EntryPoint = 'command' | 'query' | 'projector' | 'coupled' | 'connec
 
 export type EventTableAccess = 'read' | 'append';
 export type ReadModelAccess = 'read' | 'project' | 'readWrite';
+export type ProjectionsAccess = 'read' | 'project';
 
 const EVENT_TABLE_ACTIONS: Record<EventTableAccess, string[]> = {
   read: ['dynamodb:Query'],
@@ -66,6 +69,8 @@ export interface AppFunctionProps {
   readonly eventTable?: TableAccess<EventTableAccess>;
   /** The read-model table and the access level; sets READ_MODEL_TABLE_NAME. @default no access */
   readonly readModel?: TableAccess<ReadModelAccess>;
+  /** The declared projections' table; sets PROJECTIONS_TABLE_NAME. @default no access */
+  readonly projections?: TableAccess<ProjectionsAccess>;
   /**
    * Memory in MB. Lambda gives CPU in proportion to memory; 1024 MB keeps the cold start (module
    * parse) and the JSON work short at a small price per ms.
@@ -129,6 +134,12 @@ export class AppFunction extends Construct {
             'names index ARNs table/<name>/index/<index>.',
         });
       }
+    }
+
+    if (props.projections) {
+      const { table, access } = props.projections;
+      environment[ENV.projectionsTable] = table.tableName;
+      this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
     }
 
     this.function = new NodejsFunction(this, 'Handler', {

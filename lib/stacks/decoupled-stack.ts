@@ -10,6 +10,7 @@ import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
+import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
 import { addCommonOutputs, OUTPUT } from './outputs';
@@ -22,6 +23,8 @@ export interface AppStackProps extends StackProps {
 export class DecoupledStack extends Stack {
   readonly eventTable: EventTable;
   readonly readModelTable: ReadModelTable;
+  /** The declared projections' rows (lambdas/handlers/deployment.ts). */
+  readonly projectionsTable: ProjectionsTable;
   readonly commandFunction: AppFunction;
   readonly queryFunction: AppFunction;
   readonly projectorFunction: AppFunction;
@@ -37,6 +40,8 @@ export class DecoupledStack extends Stack {
     this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
     const events = this.eventTable.table;
     const rows = this.readModelTable.table;
+    this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
+    const projectionRows = this.projectionsTable.table;
 
     this.commandFunction = new AppFunction(this, 'CommandFunction', {
       entry: 'command',
@@ -50,14 +55,16 @@ export class DecoupledStack extends Stack {
       description: 'GET routes: read model, event log, history (decoupled)',
       eventTable: { table: events, access: 'read' },
       readModel: { table: rows, access: 'read' },
+      projections: { table: projectionRows, access: 'read' },
       tracing,
       disposable,
     });
     this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
       entry: 'projector',
-      description: 'Event table stream -> order read model (decoupled)',
+      description: 'Event table stream -> order read model and declared projections (decoupled)',
       eventTable: { table: events, access: 'read' },
       readModel: { table: rows, access: 'project' },
+      projections: { table: projectionRows, access: 'project' },
       tracing,
       disposable,
     });
@@ -88,6 +95,10 @@ export class DecoupledStack extends Stack {
       apiUrl: this.api.url,
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
+    });
+    new CfnOutput(this, 'ProjectionsTableName', {
+      value: projectionRows.tableName,
+      description: 'Rows of the declared projections (<name>@v<version>#<key>)',
     });
     new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
       value: this.projection.deadLetterQueue.queueUrl,

@@ -184,6 +184,7 @@ it('decoupled: also outputs DeadLetterQueueUrl; coupled does not', () => {
     'ApiUrl',
     'DeadLetterQueueUrl',
     'EventTableName',
+    'ProjectionsTableName',
     'ReadModelTableName',
     'WebSocketUrl',
   ]);

@@ -28,14 +28,14 @@ const FUNCTIONS: Expected[] = [
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'QueryFunctionHandler',
-    env: [ENV.eventTable, ENV.readModelTable],
+    env: [ENV.eventTable, ENV.readModelTable, ENV.projectionsTable],
   },
   {
     name: 'projector',
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'ProjectorFunctionHandler',
-    env: [ENV.eventTable, ENV.readModelTable],
+    env: [ENV.eventTable, ENV.readModelTable, ENV.projectionsTable],
   },
   {
     name: 'coupled',
@@ -133,6 +133,7 @@ describe('IAM: exact permissions per function', () => {
       return `<${logGroupId}.Arn>`;
     },
   });
+  const projections = `<${logicalIdOf(decoupled.projectionsTable.table, decoupled)}.Arn>`;
   const logWrites = (resource: string) =>
     grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [resource]);
 
@@ -151,7 +152,7 @@ describe('IAM: exact permissions per function', () => {
     expect(permissionsOf(decoupledTemplate, 'QueryFunctionHandler').permissions).toEqual(
       [
         ...grants(['dynamodb:Query'], [r.events, r.indexes]),
-        ...grants(['dynamodb:GetItem'], [r.rows]),
+        ...grants(['dynamodb:GetItem'], [r.rows, projections]),
         ...logWrites(r.logs('QueryFunctionHandler')),
       ].sort(),
     );
@@ -172,7 +173,7 @@ describe('IAM: exact permissions per function', () => {
           [r.stream],
         ),
         ...grants(['dynamodb:Query'], [r.events]),
-        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows, projections]),
         ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
         ...logWrites(r.logs('ProjectorFunctionHandler')),
       ].sort(),
@@ -195,9 +196,11 @@ describe('IAM: exact permissions per function', () => {
     '$name: no Scan, no wildcard action, no `*` resource, DynamoDB only on our tables',
     ({ template, stack, prefix }) => {
       const { permissions } = permissionsOf(template, prefix);
-      const ours = [stack.eventTable.table, stack.readModelTable.table].map(
-        (t) => `<${logicalIdOf(t, stack)}.`,
-      );
+      const ours = [
+        stack.eventTable.table,
+        stack.readModelTable.table,
+        ...('projectionsTable' in stack ? [stack.projectionsTable.table] : []),
+      ].map((t) => `<${logicalIdOf(t, stack)}.`);
       for (const permission of permissions) {
         const [action = '', resource = ''] = permission.split(' ');
         expect(action).not.toBe('dynamodb:Scan');

@@ -20,6 +20,7 @@ export const localClient = (endpoint = testEndpoint()) =>
   });
 
 export interface TestTables extends StackTables {
+  readonly projectionsTable: string;
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly eventStreamArn?: string;
@@ -31,7 +32,11 @@ export interface TestTables extends StackTables {
 export const createTestTables = async (options: { stream?: boolean } = {}): Promise<TestTables> => {
   const client = localClient();
   const suffix = randomUUID().slice(0, 8);
-  const tables = { eventTable: `events-${suffix}`, readModelTable: `orders-${suffix}` };
+  const tables = {
+    eventTable: `events-${suffix}`,
+    readModelTable: `orders-${suffix}`,
+    projectionsTable: `read-models-${suffix}`,
+  };
   const { eventStreamArn } = await ensureTables(client, tables, {
     stream: options.stream ?? false,
   });
@@ -43,10 +48,11 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
     env: {
       [ENV.eventTable]: tables.eventTable,
       [ENV.readModelTable]: tables.readModelTable,
+      [ENV.projectionsTable]: tables.projectionsTable,
       [ENV.dynamoDbEndpoint]: testEndpoint(),
     },
     async drop() {
-      for (const TableName of [tables.eventTable, tables.readModelTable]) {
+      for (const TableName of [tables.eventTable, tables.readModelTable, tables.projectionsTable]) {
         await client.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
       }
       client.destroy();

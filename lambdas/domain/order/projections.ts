@@ -1,0 +1,123 @@
+/**
+ * Read models of the order domain fed by many orders (declared projections, see
+ * lambdas/core/row-projection.ts). Each reducer is pure and commutes across orders (counts,
+ * sums, maxima), so a row is the fold of the log whatever order orders are delivered in.
+ */
+import type { EventAction } from '../../core/events';
+import type { RowProjection } from '../../core/row-projection';
+import { orderAggregate } from './index';
+import type { OrderEventAction } from './events';
+import type { OrderState, OrderStatus } from './reducer';
+
+export interface CustomerSummary {
+  readonly customerId: string;
+  /** Orders of this customer by their current status. */
+  readonly ordersByStatus: Readonly<Record<OrderStatus, number>>;
+  /** Sum of the totals of the orders now submitted, per currency (minor units). */
+  readonly submittedTotals: Readonly<Record<string, number>>;
+  /** The latest `occurredAt` of any event of any of the customer's orders. */
+  readonly lastActivityAt: string;
+}
+
+const NO_ORDERS: Record<OrderStatus, number> = { draft: 0, submitted: 0, cancelled: 0, deleted: 0 };
+
+const asOrderEvent = (event: EventAction) => event as OrderEventAction;
+
+/** The order's status after `event`, when the event changes it. */
+const statusAfter = (event: OrderEventAction): OrderStatus | undefined => {
+  switch (event.type) {
+    case 'order/created':
+      return 'draft';
+    case 'order/submitted':
+      return 'submitted';
+    case 'order/cancelled':
+      return 'cancelled';
+    case 'order/deleted':
+      return 'deleted';
+    case 'order/lineAdded':
+    case 'order/quantityChanged':
+    case 'order/lineRemoved':
+      return undefined;
+    default: {
+      const _unhandled: never = event;
+      return undefined;
+    }
+  }
+};
+
+export const customerSummaryProjection: RowProjection<CustomerSummary, OrderState> = {
+  name: 'customer-summary',
+  version: 1,
+  source: orderAggregate,
+  eventTypes: [
+    'order/created',
+    'order/lineAdded',
+    'order/quantityChanged',
+    'order/lineRemoved',
+    'order/submitted',
+    'order/cancelled',
+    'order/deleted',
+  ],
+  rowKey: (event, before) => {
+    const e = asOrderEvent(event);
+    return e.type === 'order/created' ? e.payload.customerId : before?.customerId;
+  },
+  reducer: (row, event, before) => {
+    const e = asOrderEvent(event);
+    const customerId = e.type === 'order/created' ? e.payload.customerId : before!.customerId;
+    const current: CustomerSummary = row ?? {
+      customerId,
+      ordersByStatus: NO_ORDERS,
+      submittedTotals: {},
+      lastActivityAt: e.meta.occurredAt,
+    };
+    const lastActivityAt =
+      e.meta.occurredAt > current.lastActivityAt ? e.meta.occurredAt : current.lastActivityAt;
+    const next = statusAfter(e);
+    if (next === undefined) return { ...current, lastActivityAt };
+    const ordersByStatus = { ...current.ordersByStatus, [next]: current.ordersByStatus[next] + 1 };
+    if (before) ordersByStatus[before.status] -= 1;
+    const totals = { ...current.submittedTotals };
+    if (before) {
+      const delta =
+        (next === 'submitted' ? before.total : 0) -
+        (before.status === 'submitted' ? before.total : 0);
+      if (delta !== 0) totals[before.currency] = (totals[before.currency] ?? 0) + delta;
+    }
+    return { ...current, ordersByStatus, submittedTotals: totals, lastActivityAt };
+  },
+  keyPattern: /^.{1,128}$/su,
+};
+
+export interface RemovedLines {
+  readonly sku: string;
+  /** How many times a line of this SKU was removed from an order. */
+  readonly timesRemoved: number;
+  /** The quantity those lines had when they were removed. */
+  readonly quantityRemoved: number;
+}
+
+export const removedLinesProjection: RowProjection<RemovedLines, OrderState> = {
+  name: 'removed-lines',
+  version: 1,
+  source: orderAggregate,
+  eventTypes: ['order/lineRemoved'],
+  rowKey: (event, before) => {
+    const e = asOrderEvent(event);
+    return e.type === 'order/lineRemoved'
+      ? before?.lines.find((l) => l.lineId === e.payload.lineId)?.sku
+      : undefined;
+  },
+  reducer: (row, event, before) => {
+    const e = asOrderEvent(event);
+    if (e.type !== 'order/lineRemoved') throw new Error(`removed-lines cannot apply ${e.type}`);
+    const line = before?.lines.find((l) => l.lineId === e.payload.lineId);
+    if (!line) throw new Error(`Line ${e.payload.lineId} is not in order ${e.meta.aggregateId}`);
+    return {
+      sku: line.sku,
+      timesRemoved: (row?.timesRemoved ?? 0) + 1,
+      quantityRemoved: (row?.quantityRemoved ?? 0) + line.quantity,
+    };
+  },
+  keyPattern: /^.{1,64}$/su,
+};

@@ -1,0 +1,52 @@
+/** The declared projections' storage: one table keyed as PROJECTIONS_TABLE, in the decoupled stack. */
+import { PROJECTIONS_TABLE } from '../../lambdas/core/schema';
+import { ENV } from '../../lambdas/handlers/environment';
+import { logicalIdOf, synthesize } from './helpers';
+
+const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
+
+describe('projections table', () => {
+  const id = logicalIdOf(decoupled.projectionsTable.table, decoupled);
+  const table = decoupledTemplate.findResources('AWS::DynamoDB::GlobalTable')[id];
+
+  it('is keyed as PROJECTIONS_TABLE, on demand, no index, no stream, protected and retained', () => {
+    expect(table?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: PROJECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }],
+      AttributeDefinitions: [
+        {
+          AttributeName: PROJECTIONS_TABLE.partitionKey.name,
+          AttributeType: PROJECTIONS_TABLE.partitionKey.type,
+        },
+      ],
+    });
+    expect(table?.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(table?.Properties.StreamSpecification).toBeUndefined();
+    expect(table?.DeletionPolicy).toBe('Retain');
+    expect(table?.Properties.Replicas).toEqual([
+      expect.objectContaining({
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    ]);
+  });
+
+  it('is named to the query and projector functions only', () => {
+    const named = Object.entries(decoupledTemplate.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => {
+        const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+        return JSON.stringify(variables[ENV.projectionsTable]) === JSON.stringify({ Ref: id });
+      })
+      .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
+    expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction']);
+  });
+
+  it('is not in the coupled stack (declared projections are a projector concern)', () => {
+    const keyed = Object.values(coupledTemplate.findResources('AWS::DynamoDB::GlobalTable')).filter(
+      (t) =>
+        JSON.stringify(t.Properties.KeySchema) ===
+        JSON.stringify([{ AttributeName: PROJECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }]),
+    );
+    expect(keyed).toEqual([]);
+  });
+});
