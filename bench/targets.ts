@@ -14,6 +14,7 @@ import type { RemoteTarget } from './args';
 import { ApiClient, createSigV4Signer } from './http';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
+import { decodeStoredEvent } from '../lambdas/core/event-codec';
 import { FloorRunner, HttpRunner, type Runner, seedThroughApi, seedThroughTables } from './runners';
 
 export interface Target {
@@ -66,7 +67,8 @@ export const FLOOR_TABLES = {
 
 /** The coupled stack's row for a seeded history, built by the order projection itself. */
 const orderRow = (events: readonly EventItem[]) => {
-  const view = projectEvents(orderProjection, events);
+  // Seeded items are stored shapes (schema version 1): through the codec, as every reader.
+  const view = projectEvents(orderProjection, events.map(decodeStoredEvent));
   return view ? (rowFor(orderProjection, view) as unknown as Record<string, unknown>) : undefined;
 };
 
