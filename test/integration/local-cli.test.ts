@@ -58,6 +58,10 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     expect(await (await fetch(`${app}/`)).text()).toContain('<script src="/app.js">');
     expect(await (await fetch(`${app}/config.json`)).json()).toEqual({
       apis: { decoupled, coupled },
+      websockets: {
+        decoupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
+        coupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
+      },
     });
     const preflight = await fetch(`${decoupled}/commands`, {
       method: 'OPTIONS',
