@@ -30,7 +30,7 @@ afterAll(() => {
 
 const runBench = (args: string[]) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun, reject) => {
-    const process_ = spawn('npx', ['tsx', 'bench/run.ts', ...args], {
+    const process_ = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
