@@ -112,6 +112,7 @@ test('the Lambda context of one invocation never shows on another’s lines', as
       functionVersion: '1',
       invokedFunctionArn: 'arn',
       memoryLimitInMB: '128',
+      getRemainingTimeInMillis: () => 10_000,
     }) as never;
   const { lines } = await captureLogs(() =>
     Promise.all(Array.from({ length: N }, (_, i) => handler(create(i, 'ctx'), context(i)))),
