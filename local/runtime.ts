@@ -85,6 +85,8 @@ export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
 export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   eventTable: `${prefix}-${stack}-events`,
   readModelTable: `${prefix}-${stack}-orders`,
+  snapshotsTable: `${prefix}-${stack}-snapshots`,
+  commandsTable: `${prefix}-${stack}-commands`,
   // Declared projections are fed by the projector: the decoupled stack's (docs/decisions.md).
   ...(stack === 'decoupled' && { projectionsTable: `${prefix}-${stack}-read-models` }),
 });
@@ -126,6 +128,12 @@ export const startLocalRuntime = async (
       [ENV.eventTable]: tables.eventTable,
       [ENV.readModelTable]: tables.readModelTable,
       ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
+      ...(tables.snapshotsTable && { [ENV.snapshotsTable]: tables.snapshotsTable }),
+      ...(tables.commandsTable && { [ENV.commandsTable]: tables.commandsTable }),
+      // The snapshot interval, as a deployment sets it (README, "Snapshots").
+      ...(process.env[ENV.snapshotEvery] && {
+        [ENV.snapshotEvery]: process.env[ENV.snapshotEvery],
+      }),
       [ENV.dynamoDbEndpoint]: endpoint,
       AWS_REGION: 'local',
     });

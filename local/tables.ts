@@ -8,11 +8,13 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  COMMANDS_TABLE,
   createTableInput,
   EVENT_TABLE,
   ORDER_VIEW_TABLE,
   PROJECTIONS_TABLE,
   READ_MODEL_STREAM_VIEW,
+  SNAPSHOTS_TABLE,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
 } from '../lambdas/core/schema';
@@ -22,6 +24,10 @@ export interface StackTables {
   readonly readModelTable: string;
   /** The declared projections' rows (PROJECTIONS_TABLE), where the stack projects them. */
   readonly projectionsTable?: string;
+  /** Aggregate snapshots (SNAPSHOTS_TABLE), read and written by the command functions. */
+  readonly snapshotsTable?: string;
+  /** Idempotency markers (COMMANDS_TABLE), written with the events. */
+  readonly commandsTable?: string;
 }
 
 /** Creates the tables if they do not exist yet (a `--data-dir` keeps them across restarts). */
@@ -40,6 +46,8 @@ export const ensureTables = async (
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
   await create([ORDER_VIEW_TABLE, tables.readModelTable]);
   if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
+  if (tables.snapshotsTable) await create([SNAPSHOTS_TABLE, tables.snapshotsTable]);
+  if (tables.commandsTable) await create([COMMANDS_TABLE, tables.commandsTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
   return { eventStreamArn: described.Table?.LatestStreamArn };
 };

@@ -27,6 +27,13 @@ export interface AggregateDefinition<State, C extends Command, E extends NewEven
   readonly reducer: Reducer<State, EventActionOf<E>>;
   /** Pure: returns the events the command produces, or throws an AppError (rule, not found...). */
   readonly decide: (state: State, command: C, context: DecideContext) => readonly E[];
+  /**
+   * Bump it whenever the state the reducer builds changes meaning (a helper it calls, a new
+   * field): snapshots taken under another version are ignored. A hash of the reducer's own
+   * source and initial state is part of the key too, but cannot see the helpers it calls.
+   * @default 1
+   */
+  readonly snapshotVersion?: number;
   /** Runtime schema of every command this aggregate accepts, keyed by command type. */
   readonly commandSchemas: {
     readonly [K in C['type']]: ZodType<Extract<C, { type: K }>['payload']>;

@@ -1,7 +1,11 @@
 import type { StoredEvent } from './events';
 
-/** Maximum events one command may append: DynamoDB transactions take at most 100 items. */
-export const MAX_EVENTS_PER_APPEND = 99;
+/**
+ * Maximum events one command may append: DynamoDB transactions take at most 100 items, and an
+ * append also carries the previous version's ConditionCheck, the command's idempotency marker
+ * and (coupled profile) the read-model row.
+ */
+export const MAX_EVENTS_PER_APPEND = 97;
 
 /**
  * Checks what every adapter requires of an append (one aggregate, consecutive versions) and

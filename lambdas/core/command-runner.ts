@@ -1,19 +1,29 @@
 /**
- * The command runner: consistent load, fold, decide, append; with optimistic concurrency,
- * bounded retries and idempotency by commandId. Generic over aggregates.
+ * The command runner: consistent load (newest snapshot + the events after it), fold, decide,
+ * append; with optimistic concurrency, retries bounded in time, idempotency by commandId (a
+ * marker written with the events, one keyed read) and a snapshot taken every N events.
+ * Generic over aggregates.
  */
 import { type AnyAggregate, foldEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
 import {
   AppError,
   CommandDeadlineError,
+  ThrottledError,
   TransactionConflictError,
   ValidationError,
   VersionConflictError,
 } from './errors';
 import { currentSchemaVersion } from './event-codec';
-import type { EventStore } from './event-store';
+import { CommandAlreadyRecordedError, type CommandRecord, type EventStore } from './event-store';
 import { type StoredEvent, toAction } from './events';
+import { DEFAULT_SNAPSHOT_EVERY, type SnapshotStore, snapshotKeyOf } from './snapshots';
+
+/** Where the runner reports what a caller cannot see in the answer (snapshots read or not). */
+export interface RunnerLog {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
 
 export interface CommandInput {
   readonly type: string;
@@ -36,6 +46,8 @@ export interface CommandContext {
    * time (the attempt count still bounds it).
    */
   readonly deadline?: number;
+  /** The request's logger (snapshot fallbacks and writes). */
+  readonly log?: RunnerLog;
 }
 
 export interface CommandResult<State = unknown> {
@@ -43,13 +55,13 @@ export interface CommandResult<State = unknown> {
   /** The aggregate's version after the command. */
   readonly version: number;
   readonly events: readonly StoredEvent[];
-  /** The aggregate's state after the command (folded by the aggregate's own reducer). */
-  readonly state: State;
   /**
-   * Every event of the aggregate up to `version`, so callers can fold other reducers too. For a
-   * replay it is the whole history as loaded now, so a fold of it is the current state.
+   * The aggregate's state (folded by its own reducer) after the command; for a replay, its
+   * current state as loaded now (the coupled answer's row).
    */
-  readonly history: readonly StoredEvent[];
+  readonly state: State;
+  /** The version `state` is at: `version`, or for a replay the current version. */
+  readonly stateVersion: number;
   /** True when this is the answer of an earlier run of the same commandId. */
   readonly replayed: boolean;
   /** Attempts that lost a race and were retried (also for a replay found on a later attempt). */
@@ -58,11 +70,12 @@ export interface CommandResult<State = unknown> {
 
 /**
  * How events are written. Default: `store.append`. The coupled profile passes a function that
- * also writes the read-model row in the same transaction (it may use `history` to build it).
+ * also writes the read-model row in the same transaction, built from `after`: the aggregate's
+ * state once the events are applied, and its version.
  */
 export type AppendEvents = (
   events: readonly StoredEvent[],
-  history: readonly StoredEvent[],
+  after: { readonly state: unknown; readonly version: number },
 ) => Promise<void>;
 
 export interface RetryPolicy {
@@ -79,9 +92,25 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 200,
 };
 
+export interface SnapshotOptions {
+  readonly store: SnapshotStore;
+  /** Take one when this many events lie past the snapshot read (or version 0). Default 100. */
+  readonly every?: number;
+  /**
+   * Longest a command waits for its snapshot write (ms). The write starts once the answer is
+   * decided; a slower one is left to finish on its own. Default SNAPSHOT_WRITE_BUDGET_MS.
+   */
+  readonly writeBudgetMs?: number;
+}
+
+/** A snapshot write is one conditional PutItem (a few ms); this only caps a stuck one. */
+export const SNAPSHOT_WRITE_BUDGET_MS = 100;
+
 export interface CommandRunnerOptions {
   readonly store: EventStore;
   readonly aggregates: readonly AnyAggregate[];
+  /** Read the newest snapshot first and take new ones; absent: always the full history. */
+  readonly snapshots?: SnapshotOptions;
   readonly append?: AppendEvents;
   readonly retry?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -149,45 +178,37 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const backoffDelay = (attempt: number) =>
     Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
 
-  const replayOf = (
-    history: readonly StoredEvent[],
-    input: CommandInput,
-    hash: string,
-    aggregate: AnyAggregate,
-    attempt: number,
-  ): CommandResult | undefined => {
-    const earlier = history.filter((e) => e.commandId === input.commandId);
-    const first = earlier[0];
-    if (!first) return undefined;
-    if (first.commandHash !== hash) {
+  const snapshotEvery = options.snapshots?.every ?? DEFAULT_SNAPSHOT_EVERY;
+  const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
+
+  const assertSameCommand = (input: CommandInput, earlierHash: string, hash: string) => {
+    if (earlierHash !== hash) {
       throw new AppError(
         'IDEMPOTENCY_KEY_REUSED',
         `commandId '${input.commandId}' was already used for a different command`,
         { commandId: input.commandId },
       );
     }
-    const last = earlier.at(-1)!;
-    const upTo = history.filter((e) => e.version <= last.version);
-    return {
-      aggregateId: input.aggregateId,
-      version: last.version,
-      events: earlier,
-      state: foldOwn(aggregate, upTo),
-      history,
-      replayed: true,
-      retries: attempt,
-    };
   };
 
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
     const payload = parseCommandPayload(aggregate, input.type, input.payload);
     const hash = commandHash({ ...input, payload });
+    const log = context.log;
+    const snapshots = options.snapshots?.store;
+    const snapshotKey = snapshots && snapshotKeyOf(aggregate);
 
-    // Events are immutable: the history loaded by one attempt stays true, so a retry fetches
-    // only the events after it and folds them onto the state it already has.
-    const history: StoredEvent[] = [];
+    // Events are immutable: what one attempt loaded stays true, so a retry fetches only the
+    // events after it and folds them onto the state it already has.
     let state: unknown = aggregate.initialState;
+    /** The version `state` is folded to, and the snapshot's version it started from. */
+    let loaded = 0;
+    let base = 0;
+    /** The events read after the snapshot (all of them without one): scanned for replays. */
+    const tail: StoredEvent[] = [];
+    /** The aggregate type of the partition (its first event's), once known. */
+    let owner: string | undefined;
     let slowestAttemptMs = 0;
     let attempts = 0;
     let lastError: string | undefined;
@@ -221,24 +242,145 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         );
       });
     };
+
+    /** The newest valid snapshot, if any; an unreadable one is logged and ignored. */
+    const readSnapshot = async () => {
+      if (!snapshots || !snapshotKey) return;
+      try {
+        const snapshot = await snapshots.load(input.aggregateId, snapshotKey);
+        if (!snapshot) return;
+        state = snapshot.state;
+        loaded = base = snapshot.version;
+        owner = aggregate.type;
+      } catch (error) {
+        if (error instanceof ThrottledError) throw error;
+        log?.warn('Snapshot ignored: reading the full history', {
+          aggregateId: input.aggregateId,
+          snapshotKey,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    };
     const catchUp = async () => {
       const newer = await byDeadline(
-        store.load(input.aggregateId, { afterVersion: history.at(-1)?.version ?? 0 }),
+        store.load(input.aggregateId, { afterVersion: loaded }),
         false,
       );
-      history.push(...newer);
+      if (newer.length === 0) return;
+      tail.push(...newer);
+      owner ??= newer[0]!.aggregateType;
+      loaded = newer.at(-1)!.version;
       state = foldOwn(aggregate, newer, state);
+    };
+
+    /** The answer of an earlier run of this commandId, from its marker. */
+    const replayOfRecord = async (record: CommandRecord, attempt: number) => {
+      assertSameCommand(input, record.commandHash, hash);
+      const inTail = tail.filter(
+        (e) => e.version >= record.firstVersion && e.version <= record.lastVersion,
+      );
+      const events =
+        inTail.length === record.lastVersion - record.firstVersion + 1
+          ? inTail
+          : await byDeadline(
+              store.load(input.aggregateId, {
+                afterVersion: record.firstVersion - 1,
+                toVersion: record.lastVersion,
+              }),
+              false,
+            );
+      return replayAnswer(record.lastVersion, events, attempt);
+    };
+    /** The same, found among the events read (events written before markers existed). */
+    const replayInTail = (attempt: number) => {
+      const earlier = tail.filter((e) => e.commandId === input.commandId);
+      const first = earlier[0];
+      if (!first) return undefined;
+      assertSameCommand(input, first.commandHash, hash);
+      return replayAnswer(earlier.at(-1)!.version, earlier, attempt);
+    };
+    const replayAnswer = (
+      version: number,
+      events: readonly StoredEvent[],
+      attempt: number,
+    ): CommandResult => ({
+      aggregateId: input.aggregateId,
+      version,
+      events,
+      state,
+      stateVersion: loaded,
+      replayed: true,
+      retries: attempt,
+    });
+
+    /**
+     * Saves a snapshot when this many events now lie past the one read: after the outcome is
+     * decided, bounded in time, never failing the command (a slow or failed write is logged).
+     */
+    const maybeSnapshot = async (result: CommandResult): Promise<CommandResult> => {
+      if (!snapshots || !snapshotKey) return result;
+      if (result.stateVersion - base < snapshotEvery) return result;
+      if ((owner ?? aggregate.type) !== aggregate.type) return result;
+      const details = { aggregateId: input.aggregateId, version: result.stateVersion };
+      const write = snapshots
+        .save({
+          aggregateId: input.aggregateId,
+          snapshotKey,
+          version: result.stateVersion,
+          state: result.state,
+        })
+        .then(
+          (written) => {
+            log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
+              ...details,
+              afterEvents: result.stateVersion - base,
+            });
+          },
+          (error: unknown) =>
+            log?.warn('Snapshot write failed (the command is not affected)', {
+              ...details,
+              reason: error instanceof Error ? error.message : String(error),
+            }),
+        );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const budget = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), snapshotBudgetMs);
+      });
+      const outcome = await Promise.race([write, budget]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        log?.warn('Snapshot write still running at its budget: answering without it', {
+          ...details,
+          budgetMs: snapshotBudgetMs,
+        });
+      }
+      return result;
     };
 
     for (let attempt = 0; ; attempt++) {
       attempts = attempt + 1;
       const started = Date.now();
+      let record: CommandRecord | undefined;
+      if (attempt === 0) {
+        // The snapshot and the commandId's marker: two keyed reads, side by side.
+        [, record] = await byDeadline(
+          Promise.all([readSnapshot(), store.findCommand?.(input.aggregateId, input.commandId)]),
+          false,
+        );
+      }
       await catchUp();
-      const replay = replayOf(history, input, hash, aggregate, attempt);
-      if (replay) return replay;
+      if (attempt === 0 && snapshots && tail.length >= snapshotEvery) {
+        log?.info('Long read: no usable snapshot', {
+          aggregateId: input.aggregateId,
+          snapshotKey,
+          fromVersion: base,
+          events: tail.length,
+        });
+      }
+      const replay = record ? await replayOfRecord(record, attempt) : replayInTail(attempt);
+      if (replay) return maybeSnapshot(replay);
 
       // A partition belongs to the type of its first event: never append another type's events.
-      const owner = history[0]?.aggregateType;
       if (owner !== undefined && owner !== aggregate.type) {
         throw new AppError(
           'AGGREGATE_TYPE_MISMATCH',
@@ -246,7 +388,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
           { aggregateId: input.aggregateId, aggregateType: owner },
         );
       }
-      const version = history.at(-1)?.version ?? 0;
+      const version = loaded;
       if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
         throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
       }
@@ -270,28 +412,43 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         causationId: input.commandId,
         schemaVersion: currentSchemaVersion(event.type),
       }));
-      const result = {
-        aggregateId: input.aggregateId,
-        version: version + events.length,
-        events,
+      const after = {
         state: foldEvents(aggregate, events.map(toAction), state),
-        history: [...history, ...events],
+        version: version + events.length,
+      };
+      const result: CommandResult = {
+        aggregateId: input.aggregateId,
+        version: after.version,
+        events,
+        state: after.state,
+        stateVersion: after.version,
         replayed: false,
         retries: attempt,
       };
-      if (events.length === 0) return result;
+      if (events.length === 0) return maybeSnapshot(result);
 
       try {
-        await byDeadline(append(events, history), true);
-        return result;
+        await byDeadline(append(events, after), true);
+        owner ??= aggregate.type;
+        return await maybeSnapshot(result);
       } catch (error) {
+        if (error instanceof CommandAlreadyRecordedError) {
+          // Another run of this command appended it after this one read its marker.
+          const earlier = await byDeadline(
+            store.findCommand!(input.aggregateId, input.commandId),
+            false,
+          );
+          await catchUp();
+          if (earlier) return replayOfRecord(earlier, attempt);
+          throw error;
+        }
         const retryable =
           error instanceof TransactionConflictError ||
           (error instanceof VersionConflictError && input.expectedVersion === undefined);
         if (error instanceof VersionConflictError && input.expectedVersion !== undefined) {
           // The winner may be this very command sent twice at once: answer as a replay.
           await catchUp();
-          const winner = replayOf(history, input, hash, aggregate, attempt);
+          const winner = replayInTail(attempt);
           if (winner) return winner;
         }
         if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;

@@ -1,9 +1,10 @@
 /**
  * DynamoDB adapter of the event-store port.
- * Each event is a Put with attribute_not_exists(version). An aggregate's first event alone is a
- * PutItem; anything else is one TransactWriteItems, all or nothing, that also checks that
- * version - 1 exists (an honest append never skips a version; see docs/decisions.md "Honest
- * appends") and carries the caller's other writes (the coupled profile's read-model row).
+ * Each event is a Put with attribute_not_exists(version). An append is one TransactWriteItems,
+ * all or nothing, that also checks that version - 1 exists (an honest append never skips a
+ * version; see docs/decisions.md "Honest appends"), records each commandId's idempotency marker
+ * (COMMANDS_TABLE, "Idempotency markers") and carries the caller's other writes (the coupled
+ * profile's read-model row). Only a lone first event without a marker is a plain PutItem.
  */
 import {
   type AttributeValue,
@@ -16,6 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -24,9 +26,18 @@ import { assertAppendable } from './append-rules';
 import { assertItemFits, throttlingOf } from './dynamodb-limits';
 import { CorruptEventError, TransactionConflictError, VersionConflictError } from './errors';
 import { decodeStoredEvent } from './event-codec';
-import type { EventStore, LoadOptions } from './event-store';
+import {
+  CommandAlreadyRecordedError,
+  type CommandRecord,
+  commandRecordsOf,
+  type EventStore,
+  type LoadOptions,
+} from './event-store';
 import type { StoredEvent } from './events';
-import { EVENT_TABLE } from './schema';
+import { COMMANDS_TABLE, EVENT_TABLE } from './schema';
+
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+export const MAX_TRANSACTION_ITEMS = 100;
 
 const PK = EVENT_TABLE.partitionKey.name;
 const SK = EVENT_TABLE.sortKey.name;
@@ -63,11 +74,56 @@ export const decodeEventItem = (item: RawItem): StoredEvent => {
   return decodeStoredEvent(plain);
 };
 
+export interface DynamoDbEventStoreOptions {
+  /**
+   * COMMANDS_TABLE: where each append records its commandIds, in the same transaction. Absent
+   * (readers: projector, query), appends record nothing and findCommand finds nothing.
+   */
+  readonly commandsTable?: string;
+}
+
 export class DynamoDbEventStore implements EventStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
+    private readonly options: DynamoDbEventStoreOptions = {},
   ) {}
+
+  async findCommand(aggregateId: string, commandId: string): Promise<CommandRecord | undefined> {
+    const table = this.options.commandsTable;
+    if (!table) return undefined;
+    let item: Record<string, unknown> | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: table,
+          Key: {
+            [COMMANDS_TABLE.partitionKey.name]: aggregateId,
+            [COMMANDS_TABLE.sortKey.name]: commandId,
+          },
+          ConsistentRead: true,
+        }),
+      ));
+    } catch (error) {
+      throw throttlingOf(error) ?? error;
+    }
+    if (!item) return undefined;
+    const { commandHash, firstVersion, lastVersion } = item;
+    if (
+      typeof commandHash !== 'string' ||
+      !Number.isSafeInteger(firstVersion) ||
+      !Number.isSafeInteger(lastVersion)
+    ) {
+      throw new CorruptEventError(aggregateId, `command ${commandId}`, 'unreadable command record');
+    }
+    return {
+      aggregateId,
+      commandId,
+      commandHash,
+      firstVersion: firstVersion as number,
+      lastVersion: lastVersion as number,
+    };
+  }
 
   async load(aggregateId: string, options: LoadOptions = {}): Promise<StoredEvent[]> {
     const { afterVersion = 0, toVersion, limit } = options;
@@ -182,22 +238,48 @@ export class DynamoDbEventStore implements EventStore {
             },
           ]
         : [];
+    // The idempotency markers, in the same write: a resend is then one GetItem away, at any
+    // history length; a second record of one commandId fails the whole append.
+    const table = this.options.commandsTable;
+    const records = table ? commandRecordsOf(events) : [];
+    const markers = records.map((record) => ({
+      Put: {
+        TableName: table!,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(#c)',
+        ExpressionAttributeNames: { '#c': COMMANDS_TABLE.sortKey.name },
+      },
+    }));
+    const items = puts.length + previous.length + markers.length + alsoWrite.length;
+    if (items > MAX_TRANSACTION_ITEMS) {
+      throw new Error(`An append takes at most ${MAX_TRANSACTION_ITEMS} items, got ${items}`);
+    }
     try {
-      if (puts.length === 1 && previous.length === 0 && alsoWrite.length === 0) {
+      if (items === 1) {
         await this.client.send(new PutCommand(puts[0]!));
       } else {
         await this.client.send(
           new TransactWriteCommand({
-            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...alsoWrite],
+            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...markers, ...alsoWrite],
           }),
         );
       }
     } catch (error) {
-      throw await this.translateWriteError(error, first, puts.length + previous.length);
+      throw await this.translateWriteError(
+        error,
+        first,
+        puts.length + previous.length,
+        records.map((r) => r.commandId),
+      );
     }
   }
 
-  private async translateWriteError(error: unknown, first: StoredEvent, eventCount: number) {
+  private async translateWriteError(
+    error: unknown,
+    first: StoredEvent,
+    eventCount: number,
+    commandIds: readonly string[] = [],
+  ) {
     const conflict = async () =>
       new VersionConflictError(
         first.aggregateId,
@@ -210,6 +292,9 @@ export class DynamoDbEventStore implements EventStore {
       const reasons = error.CancellationReasons ?? [];
       const eventReasons = reasons.slice(0, eventCount);
       if (eventReasons.some((r) => r.Code === 'ConditionalCheckFailed')) return conflict();
+      const markerReasons = reasons.slice(eventCount, eventCount + commandIds.length);
+      const taken = markerReasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      if (taken >= 0) return new CommandAlreadyRecordedError(first.aggregateId, commandIds[taken]!);
       if (reasons.some((r) => r.Code === 'TransactionConflict'))
         return new TransactionConflictError();
     }

@@ -13,6 +13,52 @@ export interface LoadOptions {
   readonly limit?: number;
 }
 
+/**
+ * What an append leaves behind for each `commandId` among its events, in the same write: the
+ * idempotency marker a resent command is recognised by (docs/decisions.md, "Idempotency
+ * markers").
+ */
+export interface CommandRecord {
+  readonly aggregateId: string;
+  readonly commandId: string;
+  readonly commandHash: string;
+  /** The versions its events took, first and last. */
+  readonly firstVersion: number;
+  readonly lastVersion: number;
+}
+
+/**
+ * An append failed only because its commandId already has a record: the same command was
+ * appended by another run (whose events the caller has not read yet). The runner answers it
+ * as a replay.
+ */
+export class CommandAlreadyRecordedError extends Error {
+  constructor(
+    readonly aggregateId: string,
+    readonly commandId: string,
+  ) {
+    super(`Command ${commandId} of ${aggregateId} was already appended`);
+    this.name = 'CommandAlreadyRecordedError';
+  }
+}
+
+/** One record per commandId of an append (events of one append are consecutive). */
+export const commandRecordsOf = (events: readonly StoredEvent[]): CommandRecord[] => {
+  const records = new Map<string, CommandRecord>();
+  for (const e of events) {
+    if (!e.commandId) continue;
+    const seen = records.get(e.commandId);
+    records.set(e.commandId, {
+      aggregateId: e.aggregateId,
+      commandId: e.commandId,
+      commandHash: seen?.commandHash ?? e.commandHash,
+      firstVersion: seen?.firstVersion ?? e.version,
+      lastVersion: e.version,
+    });
+  }
+  return [...records.values()];
+};
+
 export interface EventStore {
   /** Events of one aggregate in version order, strongly consistent. */
   load(aggregateId: string, options?: LoadOptions): Promise<StoredEvent[]>;
@@ -20,7 +66,14 @@ export interface EventStore {
   currentVersion(aggregateId: string): Promise<number>;
   /**
    * Appends events of one aggregate, all or nothing. The first event's version must be the
-   * aggregate's next version, else VersionConflictError (with the actual version).
+   * aggregate's next version, else VersionConflictError (with the actual version). Also
+   * records each commandId of the events (CommandRecord) in the same write; a commandId that
+   * already has a record fails the append with CommandAlreadyRecordedError.
    */
   append(events: readonly StoredEvent[]): Promise<void>;
+  /**
+   * The record an earlier append left for this commandId, strongly consistent. Optional: a
+   * store without records (a test double) leaves the runner to scan the events it loaded.
+   */
+  findCommand?(aggregateId: string, commandId: string): Promise<CommandRecord | undefined>;
 }

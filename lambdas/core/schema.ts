@@ -59,6 +59,28 @@ export const PROJECTIONS_TABLE = {
   indexes: [],
 } as const satisfies TableDefinition;
 
+/**
+ * Aggregate snapshots (lambdas/core/snapshots.ts): one item per aggregate and snapshot key. The
+ * key names the aggregate type, its declared `snapshotVersion` and a hash of its reducer, so a
+ * snapshot taken by another reducer is never even read (docs/decisions.md, "Snapshots").
+ */
+export const SNAPSHOTS_TABLE = {
+  partitionKey: { name: 'aggregateId', type: 'S' },
+  sortKey: { name: 'snapshotKey', type: 'S' },
+  indexes: [],
+} as const satisfies TableDefinition;
+
+/**
+ * Idempotency markers: one item per command that appended events, written in the same
+ * transaction as its events, so a resent `commandId` is found by one keyed read at any history
+ * length (docs/decisions.md, "Idempotency markers").
+ */
+export const COMMANDS_TABLE = {
+  partitionKey: { name: 'aggregateId', type: 'S' },
+  sortKey: { name: 'commandId', type: 'S' },
+  indexes: [],
+} as const satisfies TableDefinition;
+
 /** The read model's stream (both stacks): the notifier pushes each new row to its subscribers. */
 export const READ_MODEL_STREAM_VIEW = 'NEW_IMAGE' as const;
 

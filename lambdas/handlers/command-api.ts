@@ -138,7 +138,7 @@ export interface CommandApiDependencies extends HttpEdgeDependencies {
 export const createCommandApiHandler = (deps: CommandApiDependencies) =>
   withHttpEdge(deps, async (event, correlationId, log, lambda) => {
     const { input, context } = readCommand(event, correlationId, deps, lambda);
-    const result = await deps.runCommand(input, context);
+    const result = await deps.runCommand(input, { ...context, log });
     logCommandResult(log, input, result);
     return json(
       202,

@@ -6,8 +6,8 @@
 import type { AppendEvents, CommandRunner } from '../core/command-runner';
 import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import { projectEvents, rowFor } from '../core/projection';
-import { type OrderView, orderProjection } from '../domain/order';
+import { rowFor } from '../core/projection';
+import { type OrderState, type OrderView, orderProjection } from '../domain/order';
 import {
   commandResultHeaders,
   type HttpEdgeDependencies,
@@ -27,13 +27,24 @@ export interface CoupledApiDependencies extends QueryApiDependencies, HttpEdgeDe
 export const visibleOrder = (view: OrderView | null): OrderView | null =>
   view === null || orderProjection.isDeleted(view) ? null : view;
 
+/**
+ * The row from the aggregate's folded state (the order row's reducer is the aggregate's own),
+ * so neither the append nor the answer needs the whole history: the runner may have started
+ * from a snapshot. `version` is the aggregate's: the projection counts events of another type
+ * in the partition as versions too (lambdas/core/projection.ts, applyEvent).
+ */
+export const orderRowOf = (state: unknown, version: number): OrderView | null => {
+  const view = state as OrderState;
+  return view && (view.version === version ? view : { ...view, version });
+};
+
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
   return withHttpEdge(deps, async (event, correlationId, log, lambda) => {
     if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
     const { input, context } = readCommand(event, correlationId, deps, lambda);
-    const result = await deps.runCommand(input, context);
+    const result = await deps.runCommand(input, { ...context, log });
     logCommandResult(log, input, result);
     return json(
       200,
@@ -42,8 +53,8 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
         version: result.version,
         events: result.events,
         // The current row, also for a replay (whose version and events are the original's):
-        // the runner's history is the whole history as loaded now.
-        order: visibleOrder(projectEvents(orderProjection, result.history)),
+        // a replay's state is the current state as loaded now.
+        order: visibleOrder(orderRowOf(result.state, result.stateVersion)),
       },
       commandResultHeaders(result),
     );
@@ -53,7 +64,7 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
 /** The coupled runner's append: events plus the row they lead to, all or nothing. */
 export const appendWithRow =
   (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
-  async (events, history) => {
-    const view = projectEvents(orderProjection, [...history, ...events]);
+  async (events, after) => {
+    const view = orderRowOf(after.state, after.version);
     await store.appendWith(events, view ? [rows.putItem(rowFor(orderProjection, view))] : []);
   };

@@ -10,6 +10,12 @@ export const ENV = {
   readModelTable: 'READ_MODEL_TABLE_NAME',
   /** Rows of the declared projections (lambdas/handlers/deployment.ts). */
   projectionsTable: 'PROJECTIONS_TABLE_NAME',
+  /** Aggregate snapshots (command functions only). */
+  snapshotsTable: 'SNAPSHOTS_TABLE_NAME',
+  /** Idempotency markers, written with the events (command functions only). */
+  commandsTable: 'COMMANDS_TABLE_NAME',
+  /** Take a snapshot every this many events (positive integer); default 100. */
+  snapshotEvery: 'SNAPSHOT_EVERY',
   /** WebSocket subscriptions (connections and notifier functions). */
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
   /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */

@@ -6,6 +6,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createCommandRunner, type RetryPolicy } from '../core/command-runner';
 import { DynamoDbEventStore } from '../core/dynamodb-event-store';
+import { DynamoDbSnapshotStore } from '../core/dynamodb-snapshot-store';
+import { DEFAULT_SNAPSHOT_EVERY } from '../core/snapshots';
 import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import { createProjector, type Projector } from '../core/projector';
@@ -30,11 +32,32 @@ export interface WiringOptions {
 const loggerFor = (serviceName: string, options: WiringOptions) =>
   options.logger ?? new Logger({ serviceName });
 
+/** SNAPSHOT_EVERY, checked at cold start: a typo must not silently turn snapshots off. */
+export const snapshotEveryOf = (env: Environment): number => {
+  const raw = env[ENV.snapshotEvery];
+  if (raw === undefined || raw === '') return DEFAULT_SNAPSHOT_EVERY;
+  const every = Number(raw);
+  if (!Number.isSafeInteger(every) || every < 1) {
+    throw new Error(`Environment variable ${ENV.snapshotEvery} must be a positive integer: ${raw}`);
+  }
+  return every;
+};
+
 /** The stores a function may use, over one client; each reads its table name when asked for. */
 const storesFor = (env: Environment) => {
   const client = documentClient(env);
   return {
-    events: () => new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable)),
+    events: () =>
+      new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable), {
+        commandsTable: env[ENV.commandsTable],
+      }),
+    /** Snapshots, where this function has their table (the command functions). */
+    snapshots: () => {
+      const table = env[ENV.snapshotsTable];
+      return table
+        ? { store: new DynamoDbSnapshotStore(client, table), every: snapshotEveryOf(env) }
+        : undefined;
+    },
     rows: () => new DynamoDbReadModel<OrderView>(client, requireEnv(env, ENV.readModelTable)),
     /** The declared projections' rows, where this function has their table. */
     readModels: () => {
@@ -59,16 +82,19 @@ const both =
     };
   };
 
-export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) =>
-  createCommandApiHandler({
+export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+  const stores = storesFor(env);
+  return createCommandApiHandler({
     logger: loggerFor('command', options),
     commandDeadlineMs: options.commandDeadlineMs,
     runCommand: createCommandRunner({
-      store: storesFor(env).events(),
+      store: stores.events(),
+      snapshots: stores.snapshots(),
       aggregates: AGGREGATES,
       retry: options.retry,
     }),
   });
+};
 
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env);
@@ -110,6 +136,7 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     events,
     runCommand: createCommandRunner({
       store: events,
+      snapshots: stores.snapshots(),
       aggregates: AGGREGATES,
       append: appendWithRow(events, rows),
       retry: options.retry,

@@ -1,11 +1,20 @@
 /**
  * One contract, every adapter: the in-memory store and the DynamoDB store (on DynamoDB Local)
- * must behave the same for loads, appends, conflicts and atomicity.
+ * must behave the same for loads, appends, conflicts, atomicity and command records; and the
+ * two snapshot stores the same for reads, writes that never move back, and damaged items.
  */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbSnapshotStore } from '../../lambdas/core/dynamodb-snapshot-store';
 import { VersionConflictError } from '../../lambdas/core/errors';
-import type { EventStore } from '../../lambdas/core/event-store';
+import { CommandAlreadyRecordedError, type EventStore } from '../../lambdas/core/event-store';
 import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+import {
+  CorruptSnapshotError,
+  encodeSnapshot,
+  MemorySnapshotStore,
+  type SnapshotStore,
+} from '../../lambdas/core/snapshots';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { stamp } from '../support/given';
 
@@ -17,7 +26,13 @@ afterAll(() => tables.drop());
 
 const adapters: [string, () => EventStore][] = [
   ['memory', () => new MemoryEventStore()],
-  ['dynamodb', () => new DynamoDbEventStore(tables.doc, tables.eventTable)],
+  [
+    'dynamodb',
+    () =>
+      new DynamoDbEventStore(tables.doc, tables.eventTable, {
+        commandsTable: tables.commandsTable,
+      }),
+  ],
 ];
 
 let counter = 0;
@@ -143,5 +158,126 @@ describe.each(adapters)('%s event store', (_name, makeStore) => {
 
   test('appending nothing is a no-op', async () => {
     await expect(store.append([])).resolves.toBeUndefined();
+  });
+
+  test('an append records each of its commandIds with the versions it took', async () => {
+    const id = newId();
+    await store.append(events(id, 2));
+    const batch = events(id, 3, 2).map((e) => ({ ...e, commandId: 'batch', commandHash: 'h' }));
+    await store.append(batch);
+    expect(await store.findCommand!(id, 'batch')).toEqual({
+      aggregateId: id,
+      commandId: 'batch',
+      commandHash: 'h',
+      firstVersion: 3,
+      lastVersion: 5,
+    });
+    expect(await store.findCommand!(id, 'command-2')).toMatchObject({
+      firstVersion: 2,
+      lastVersion: 2,
+    });
+    expect(await store.findCommand!(id, 'never-sent')).toBeUndefined();
+    // scoped to the aggregate
+    expect(await store.findCommand!(newId(), 'batch')).toBeUndefined();
+  });
+
+  test('an append whose commandId is already recorded fails whole, nothing written', async () => {
+    const id = newId();
+    await store.append(events(id, 1));
+    const again = events(id, 2, 1).map((e) => ({ ...e, commandId: 'command-1' }));
+    await expect(store.append(again)).rejects.toBeInstanceOf(CommandAlreadyRecordedError);
+    expect(await store.currentVersion(id)).toBe(1);
+    expect(await store.findCommand!(id, 'command-1')).toMatchObject({ lastVersion: 1 });
+  });
+});
+
+/** Snapshot adapters, and a way to plant a damaged item in each. */
+const snapshotAdapters: [
+  string,
+  () => { store: SnapshotStore; plant: (item: Record<string, unknown>) => Promise<void> },
+][] = [
+  [
+    'memory',
+    () => {
+      const store = new MemorySnapshotStore();
+      return {
+        store,
+        plant: async (item) => {
+          store.items.set(`${String(item.aggregateId)}\n${String(item.snapshotKey)}`, item);
+        },
+      };
+    },
+  ],
+  [
+    'dynamodb',
+    () => ({
+      store: new DynamoDbSnapshotStore(tables.doc, tables.snapshotsTable),
+      plant: async (item) => {
+        await tables.doc.send(new PutCommand({ TableName: tables.snapshotsTable, Item: item }));
+      },
+    }),
+  ],
+];
+
+describe.each(snapshotAdapters)('%s snapshot store', (_name, make) => {
+  let store: SnapshotStore;
+  let plant: (item: Record<string, unknown>) => Promise<void>;
+  beforeEach(() => {
+    ({ store, plant } = make());
+  });
+  const KEY = 'thing@v1#abc';
+  const snapshot = (aggregateId: string, version: number, state: unknown = { n: version }) => ({
+    aggregateId,
+    snapshotKey: KEY,
+    version,
+    state,
+  });
+
+  test('no snapshot: undefined', async () => {
+    expect(await store.load(newId(), KEY)).toBeUndefined();
+  });
+
+  test('a saved snapshot round-trips, under its key only', async () => {
+    const id = newId();
+    const state = { text: 'Zoë ✓', list: [1, 0, -2], nested: { empty: {} }, none: null };
+    expect(await store.save(snapshot(id, 7, state))).toBe(true);
+    expect(await store.load(id, KEY)).toEqual(snapshot(id, 7, state));
+    expect(await store.load(id, 'thing@v2#abc')).toBeUndefined();
+  });
+
+  test('a snapshot never moves back: a lower or equal version is not written', async () => {
+    const id = newId();
+    await store.save(snapshot(id, 200));
+    expect(await store.save(snapshot(id, 100))).toBe(false);
+    expect(await store.save(snapshot(id, 200, { other: true }))).toBe(false);
+    expect(await store.load(id, KEY)).toEqual(snapshot(id, 200));
+    expect(await store.save(snapshot(id, 300))).toBe(true);
+    expect((await store.load(id, KEY))?.version).toBe(300);
+  });
+
+  test('racing writers: the highest version stays', async () => {
+    const id = newId();
+    const versions = [500, 100, 400, 300, 200];
+    await Promise.all(versions.map((v) => store.save(snapshot(id, v))));
+    expect((await store.load(id, KEY))?.version).toBe(500);
+  });
+
+  test.each([
+    ['state edited (hash mismatch)', { state: '{"n":8}' }],
+    [
+      'state not JSON',
+      (good: Record<string, unknown>) => ({ state: '{oops', stateHash: good.stateHash }),
+    ],
+    ['version missing', { version: undefined }],
+    ['version not a number', { version: 'seven' }],
+  ])('a damaged snapshot (%s) is a CorruptSnapshotError', async (_case, change) => {
+    const id = newId();
+    const good = { ...encodeSnapshot(snapshot(id, 7), '2026-01-01T00:00:00.000Z') };
+    const patch = typeof change === 'function' ? change(good) : change;
+    const item = Object.fromEntries(
+      Object.entries({ ...good, ...patch }).filter(([, v]) => v !== undefined),
+    );
+    await plant(item);
+    await expect(store.load(id, KEY)).rejects.toBeInstanceOf(CorruptSnapshotError);
   });
 });

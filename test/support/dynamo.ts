@@ -21,6 +21,8 @@ export const localClient = (endpoint = testEndpoint()) =>
 
 export interface TestTables extends StackTables {
   readonly projectionsTable: string;
+  readonly snapshotsTable: string;
+  readonly commandsTable: string;
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly eventStreamArn?: string;
@@ -36,6 +38,8 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
     eventTable: `events-${suffix}`,
     readModelTable: `orders-${suffix}`,
     projectionsTable: `read-models-${suffix}`,
+    snapshotsTable: `snapshots-${suffix}`,
+    commandsTable: `commands-${suffix}`,
   };
   const { eventStreamArn } = await ensureTables(client, tables, {
     stream: options.stream ?? false,
@@ -49,10 +53,12 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
       [ENV.eventTable]: tables.eventTable,
       [ENV.readModelTable]: tables.readModelTable,
       [ENV.projectionsTable]: tables.projectionsTable,
+      [ENV.snapshotsTable]: tables.snapshotsTable,
+      [ENV.commandsTable]: tables.commandsTable,
       [ENV.dynamoDbEndpoint]: testEndpoint(),
     },
     async drop() {
-      for (const TableName of [tables.eventTable, tables.readModelTable, tables.projectionsTable]) {
+      for (const TableName of Object.values(tables)) {
         await client.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
       }
       client.destroy();

@@ -8,6 +8,8 @@ import { orderReducer, type OrderState, type OrderView } from './reducer';
 
 export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, OrderEvent> = {
   type: 'order',
+  // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
+  snapshotVersion: 1,
   initialState: null,
   reducer: orderReducer,
   decide: decideOrder,

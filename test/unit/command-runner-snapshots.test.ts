@@ -1,0 +1,188 @@
+/**
+ * The runner with snapshots and idempotency markers, on the in-memory stores (the same contract
+ * as DynamoDB's: test/contract). A counter aggregate: nothing here knows about orders.
+ */
+import { z } from 'zod';
+import type { AggregateDefinition } from '../../lambdas/core/aggregate';
+import {
+  type CommandContext,
+  createCommandRunner,
+  type RunnerLog,
+} from '../../lambdas/core/command-runner';
+import type { LoadOptions } from '../../lambdas/core/event-store';
+import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+import { MemorySnapshotStore, type Snapshot, snapshotKeyOf } from '../../lambdas/core/snapshots';
+
+type Cmd = { type: 'counter/increment'; payload: { by: number } };
+type Evt = { type: 'counter/incremented'; payload: { by: number } };
+
+const counter: AggregateDefinition<{ total: number }, Cmd, Evt> = {
+  type: 'counter',
+  initialState: { total: 0 },
+  reducer: (state = { total: 0 }, event) =>
+    event.type === 'counter/incremented' ? { total: state.total + event.payload.by } : state,
+  decide: (_state, command) => [{ type: 'counter/incremented', payload: command.payload }],
+  commandSchemas: { 'counter/increment': z.strictObject({ by: z.number().int() }) },
+};
+
+let ids = 0;
+const lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
+const log: RunnerLog = {
+  info: (message, extra) => lines.push({ level: 'info', message, extra }),
+  warn: (message, extra) => lines.push({ level: 'warn', message, extra }),
+};
+const context: CommandContext = {
+  correlationId: 'c',
+  now: () => '2026-01-01T00:00:00.000Z',
+  newId: () => `id-${ids++}`,
+  log,
+};
+const increment = (by: number, commandId = `cmd-${ids++}`) => ({
+  type: 'counter/increment',
+  aggregateId: 'k-1',
+  payload: { by },
+  commandId,
+});
+
+/** A memory event store that records every load's range. */
+class WatchedStore extends MemoryEventStore {
+  readonly loads: LoadOptions[] = [];
+  override load(id: string, options: LoadOptions = {}) {
+    this.loads.push(options);
+    return super.load(id, options);
+  }
+}
+
+let store: WatchedStore;
+let snapshots: MemorySnapshotStore;
+const runner = (aggregate = counter, snapshotStore = snapshots as MemorySnapshotStore) =>
+  createCommandRunner({
+    store,
+    aggregates: [aggregate],
+    snapshots: { store: snapshotStore, every: 5 },
+  });
+beforeEach(() => {
+  store = new WatchedStore();
+  snapshots = new MemorySnapshotStore();
+  lines.length = 0;
+});
+
+const key = snapshotKeyOf(counter);
+const saved = () => snapshots.load('k-1', key);
+
+test('a snapshot is taken once `every` events lie past the last one, and read next time', async () => {
+  const run = runner();
+  for (let i = 1; i <= 4; i++) await run(increment(1), context);
+  expect(await saved()).toBeUndefined();
+  await run(increment(1), context);
+  expect(await saved()).toMatchObject({ version: 5, state: { total: 5 } });
+  for (let i = 6; i <= 9; i++) await run(increment(1), context);
+  expect((await saved())?.version).toBe(5);
+  store.loads.length = 0;
+  const result = await run(increment(10), context);
+  // only the events after the snapshot were read
+  expect(store.loads).toEqual([{ afterVersion: 5 }]);
+  expect(result).toMatchObject({ version: 10, state: { total: 19 } });
+  expect(await saved()).toMatchObject({ version: 10, state: { total: 19 } });
+});
+
+test('a resent commandId is a replay after snapshots, found by its marker, nothing appended', async () => {
+  const run = runner();
+  const fifth = [];
+  for (let i = 1; i <= 12; i++) {
+    const r = await run(increment(i, `c-${i}`), context);
+    if (i === 5) fifth.push(r);
+  }
+  expect((await saved())?.version).toBe(10);
+  const again = await run(increment(5, 'c-5'), context);
+  expect(again).toMatchObject({
+    replayed: true,
+    version: 5,
+    events: fifth[0]!.events,
+    stateVersion: 12,
+  });
+  expect(await store.currentVersion('k-1')).toBe(12);
+  await expect(run(increment(6, 'c-5'), context)).rejects.toMatchObject({
+    code: 'IDEMPOTENCY_KEY_REUSED',
+  });
+});
+
+test('a reducer change invalidates the snapshot: the full history is read, the answer is right', async () => {
+  const run = runner();
+  for (let i = 1; i <= 6; i++) await run(increment(1), context);
+  expect((await saved())?.version).toBe(5);
+  // Same type, a reducer that counts double: another key, so the snapshot is not even read.
+  const doubled: typeof counter = {
+    ...counter,
+    reducer: (state = { total: 0 }, event) =>
+      event.type === 'counter/incremented' ? { total: state.total + 2 * event.payload.by } : state,
+  };
+  expect(snapshotKeyOf(doubled)).not.toBe(key);
+  const bumped: typeof counter = { ...counter, snapshotVersion: 2 };
+  expect(snapshotKeyOf(bumped)).not.toBe(key);
+  store.loads.length = 0;
+  const result = await runner(doubled)(increment(1), context);
+  expect(store.loads).toEqual([{ afterVersion: 0 }]);
+  expect(result.state).toEqual({ total: 14 });
+  // and the new reducer's own snapshot is written, since 7 events lay past none
+  expect(await snapshots.load('k-1', snapshotKeyOf(doubled))).toMatchObject({
+    version: 7,
+    state: { total: 14 },
+  });
+});
+
+test('a corrupt snapshot is logged and ignored: full history, right answer', async () => {
+  const run = runner();
+  for (let i = 1; i <= 5; i++) await run(increment(1), context);
+  const item = snapshots.items.get(`k-1\n${key}`)!;
+  snapshots.items.set(`k-1\n${key}`, { ...item, state: '{"total":1000}' });
+  store.loads.length = 0;
+  const result = await run(increment(1), context);
+  expect(store.loads).toEqual([{ afterVersion: 0 }]);
+  expect(result.state).toEqual({ total: 6 });
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      level: 'warn',
+      message: 'Snapshot ignored: reading the full history',
+    }),
+  );
+});
+
+test('a failing snapshot write never fails the command; a slow one never holds it past its budget', async () => {
+  const failing = new MemorySnapshotStore();
+  failing.save = () => Promise.reject(new Error('disk on fire'));
+  const run = runner(counter, failing);
+  for (let i = 1; i <= 5; i++) await run(increment(1), context);
+  expect(await store.currentVersion('k-1')).toBe(5);
+  expect(lines).toContainEqual(
+    expect.objectContaining({ level: 'warn', message: expect.stringMatching(/write failed/) }),
+  );
+
+  let release: () => void = () => undefined;
+  const stuck = new MemorySnapshotStore();
+  stuck.save = (_s: Snapshot) => new Promise<boolean>((resolve) => (release = () => resolve(true)));
+  const slow = createCommandRunner({
+    store,
+    aggregates: [counter],
+    snapshots: { store: stuck, every: 5, writeBudgetMs: 10 },
+  });
+  for (let i = 6; i <= 10; i++) await slow(increment(1), context);
+  // answered although the write never finished
+  expect(await store.currentVersion('k-1')).toBe(10);
+  expect(lines).toContainEqual(
+    expect.objectContaining({ message: expect.stringMatching(/budget/) }),
+  );
+  release();
+});
+
+test('two runs of one command racing: one append, both answers the same', async () => {
+  const run = runner();
+  for (let i = 1; i <= 4; i++) await run(increment(1), context);
+  const [a, b] = await Promise.all([
+    run(increment(3, 'twin'), context),
+    run(increment(3, 'twin'), context),
+  ]);
+  expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+  expect(a.version).toBe(b.version);
+  expect(await store.currentVersion('k-1')).toBe(5);
+});
