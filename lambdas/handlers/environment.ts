@@ -10,6 +10,8 @@ export const ENV = {
   readModelTable: 'READ_MODEL_TABLE_NAME',
   /** Rows of the declared projections (lambdas/handlers/deployment.ts). */
   projectionsTable: 'PROJECTIONS_TABLE_NAME',
+  /** Query function: `name=version,...` served when a name has several versions (optional). */
+  servedProjectionVersions: 'SERVED_PROJECTION_VERSIONS',
   /** WebSocket subscriptions (connections and notifier functions). */
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
   /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */

@@ -10,6 +10,8 @@ import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import { createProjector, type Projector } from '../core/projector';
 import { createRowProjector } from '../core/row-projector';
+import type { AnyRowProjection } from '../core/row-projection';
+import { servedProjections } from '../core/served-versions';
 import { orderProjection, type OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
@@ -25,13 +27,15 @@ export interface WiringOptions {
   readonly retry?: RetryPolicy;
   /** Longest a command may take, retries included (ms); default COMMAND_DEADLINE_MS. */
   readonly commandDeadlineMs?: number;
+  /** The declared projections (default: the deployment's PROJECTIONS), e.g. two versions. */
+  readonly projections?: readonly AnyRowProjection[];
 }
 
 const loggerFor = (serviceName: string, options: WiringOptions) =>
   options.logger ?? new Logger({ serviceName });
 
 /** The stores a function may use, over one client; each reads its table name when asked for. */
-const storesFor = (env: Environment) => {
+const storesFor = (env: Environment, options: WiringOptions = {}) => {
   const client = documentClient(env);
   return {
     events: () => new DynamoDbEventStore(client, requireEnv(env, ENV.eventTable)),
@@ -40,7 +44,10 @@ const storesFor = (env: Environment) => {
     readModels: () => {
       const table = env[ENV.projectionsTable];
       return table
-        ? { projections: PROJECTIONS, rows: new DynamoDbProjectionRows(client, table) }
+        ? {
+            projections: options.projections ?? PROJECTIONS,
+            rows: new DynamoDbProjectionRows(client, table),
+          }
         : undefined;
     },
   };
@@ -71,17 +78,22 @@ export const commandHandlerFromEnv = (env: Environment, options: WiringOptions =
   });
 
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const stores = storesFor(env);
+  const stores = storesFor(env, options);
+  const readModels = stores.readModels();
   return createQueryApiHandler({
     logger: loggerFor('query', options),
     rows: stores.rows(),
     events: stores.events(),
-    readModels: stores.readModels(),
+    // One version per name: the configured one, else the lowest listed (served-versions.ts).
+    readModels: readModels && {
+      ...readModels,
+      projections: servedProjections(readModels.projections, env[ENV.servedProjectionVersions]),
+    },
   });
 };
 
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const stores = storesFor(env);
+  const stores = storesFor(env, options);
   const logger = loggerFor('projector', options);
   const events = stores.events();
   const orders = createProjector({
