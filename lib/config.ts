@@ -44,7 +44,7 @@ export interface DeploymentOptions {
    * query route serves when the deployment lists several (SERVED_PROJECTION_VERSIONS). Default:
    * the lowest listed version of each name. Switching and rolling back is a redeploy of this.
    */
-  readonly servedProjectionVersions: string;
+  readonly servedProjectionVersions?: string;
 }
 
 /** The context keys, as typed after `-c`. */
@@ -97,13 +97,13 @@ const originList = (value: unknown, name: string): readonly string[] => {
 };
 
 /** Checked against the deployment's list at synthesis: a typo fails `cdk synth`, not a request. */
-const servedVersions = (value: unknown): string => {
-  if (value === undefined) return '';
+const servedVersions = (value: unknown): { servedProjectionVersions?: string } => {
+  if (value === undefined) return {};
   if (typeof value !== 'string') {
     throw new Error(`Context ${CONTEXT.servedProjectionVersions} must be name=version,...`);
   }
   servedProjections(PROJECTIONS, value);
-  return value;
+  return { servedProjectionVersions: value };
 };
 
 /** Reads and validates the options from the context of `scope` (normally the App). */
@@ -127,6 +127,6 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
       ),
     },
     corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
-    servedProjectionVersions: servedVersions(get(CONTEXT.servedProjectionVersions)),
+    ...servedVersions(get(CONTEXT.servedProjectionVersions)),
   };
 };
