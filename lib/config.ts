@@ -4,7 +4,9 @@
  * another there. Documented for users in docs/deploying.md.
  */
 import type { Construct } from 'constructs';
+import { servedProjections } from '../lambdas/core/served-versions';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
+import { PROJECTIONS } from '../lambdas/handlers/deployment';
 
 /** API Gateway stage throttling (token bucket): steady requests per second and burst. */
 export interface ThrottleOptions {
@@ -37,6 +39,12 @@ export interface DeploymentOptions {
    * (DEFAULT_CORS_ORIGINS); `*` allows any page.
    */
   readonly corsOrigins: readonly string[];
+  /**
+   * `-c servedProjectionVersions=customer-summary=2`: which version of a declared projection the
+   * query route serves when the deployment lists several (SERVED_PROJECTION_VERSIONS). Default:
+   * the lowest listed version of each name. Switching and rolling back is a redeploy of this.
+   */
+  readonly servedProjectionVersions?: string;
 }
 
 /** The context keys, as typed after `-c`. */
@@ -47,6 +55,7 @@ export const CONTEXT = {
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
   corsOrigins: 'corsOrigins',
+  servedProjectionVersions: 'servedProjectionVersions',
 } as const;
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
@@ -87,6 +96,16 @@ const originList = (value: unknown, name: string): readonly string[] => {
   return parseCorsOrigins(list, `Context ${name}`);
 };
 
+/** Checked against the deployment's list at synthesis: a typo fails `cdk synth`, not a request. */
+const servedVersions = (value: unknown): { servedProjectionVersions?: string } => {
+  if (value === undefined) return {};
+  if (typeof value !== 'string') {
+    throw new Error(`Context ${CONTEXT.servedProjectionVersions} must be name=version,...`);
+  }
+  servedProjections(PROJECTIONS, value);
+  return { servedProjectionVersions: value };
+};
+
 /** Reads and validates the options from the context of `scope` (normally the App). */
 export const readOptions = (scope: Construct): DeploymentOptions => {
   const get = (key: string): unknown => scope.node.tryGetContext(key);
@@ -108,5 +127,6 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
       ),
     },
     corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
+    ...servedVersions(get(CONTEXT.servedProjectionVersions)),
   };
 };

@@ -3,7 +3,9 @@
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
 import { parseArgs } from 'node:util';
+import { servedProjections } from '../lambdas/core/served-versions';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
+import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { LocalRuntimeError } from './dynamodb-local';
 import {
   DEFAULT_PORTS,
@@ -41,6 +43,10 @@ Stream poller (the decoupled stack's event source mapping; defaults are Lambda's
   --bisect                   split a failing batch in two and retry the halves
   --on-failure-file <file>   JSON lines for records that exhausted their retries
                              (default .local-data/failed-records.jsonl)
+
+Read models:
+  --serve <list>             version served per declared projection, name=version,...
+                             (env SERVED_PROJECTION_VERSIONS, default: the lowest listed)
 
 Output:
   --quiet                    no per-request log lines
@@ -93,6 +99,7 @@ export const parseCli = (
         'log-level': { type: 'string' },
         'web-port': { type: 'string' },
         'cors-origins': { type: 'string' },
+        serve: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -113,11 +120,20 @@ export const parseCli = (
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const serve = parsed.serve ?? env.SERVED_PROJECTION_VERSIONS;
+  if (serve !== undefined) {
+    try {
+      servedProjections(PROJECTIONS, serve);
+    } catch (error) {
+      throw new UsageError(`--serve: ${(error as Error).message}`);
+    }
+  }
   return {
     help: false,
     web: { port: port('web-port', parsed['web-port'] ?? env.WEB_PORT) ?? DEFAULT_WEB_PORT },
     options: {
       ...(origins && { corsOrigins: origins }),
+      ...(serve && { servedProjectionVersions: serve }),
       host: parsed.host ?? env.LOCAL_HOST,
       decoupledPort: port('decoupled-port', parsed['decoupled-port'] ?? env.DECOUPLED_PORT),
       coupledPort: port('coupled-port', parsed['coupled-port'] ?? env.COUPLED_PORT),

@@ -57,6 +57,8 @@ export interface LocalRuntimeOptions {
   readonly log?: (line: string) => void;
   /** Origins allowed to call the APIs from a browser (CORS). Default: the demo app's. */
   readonly corsOrigins?: readonly string[];
+  /** Which version of a declared projection is served, `name=version,...` (served-versions.ts). */
+  readonly servedProjectionVersions?: string;
 }
 
 export interface LocalRuntime {
@@ -136,6 +138,9 @@ export const startLocalRuntime = async (
       }),
       [ENV.dynamoDbEndpoint]: endpoint,
       AWS_REGION: 'local',
+      ...(options.servedProjectionVersions && {
+        [ENV.servedProjectionVersions]: options.servedProjectionVersions,
+      }),
     });
     const loggerFor = (serviceName: string) =>
       new Logger({ serviceName, logLevel: options.handlerLogLevel ?? 'WARN' });

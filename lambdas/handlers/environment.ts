@@ -16,6 +16,8 @@ export const ENV = {
   commandsTable: 'COMMANDS_TABLE_NAME',
   /** Take a snapshot every this many events (positive integer); default 100. */
   snapshotEvery: 'SNAPSHOT_EVERY',
+  /** Query function: `name=version,...` served when a name has several versions (optional). */
+  servedProjectionVersions: 'SERVED_PROJECTION_VERSIONS',
   /** WebSocket subscriptions (connections and notifier functions). */
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
   /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */

@@ -12,6 +12,8 @@ import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import { createProjector, type Projector } from '../core/projector';
 import { createRowProjector } from '../core/row-projector';
+import type { AnyRowProjection } from '../core/row-projection';
+import { servedProjections } from '../core/served-versions';
 import { orderProjection, type OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
@@ -27,6 +29,8 @@ export interface WiringOptions {
   readonly retry?: RetryPolicy;
   /** Longest a command may take, retries included (ms); default COMMAND_DEADLINE_MS. */
   readonly commandDeadlineMs?: number;
+  /** The declared projections (default: the deployment's PROJECTIONS), e.g. two versions. */
+  readonly projections?: readonly AnyRowProjection[];
 }
 
 const loggerFor = (serviceName: string, options: WiringOptions) =>
@@ -44,7 +48,7 @@ export const snapshotEveryOf = (env: Environment): number => {
 };
 
 /** The stores a function may use, over one client; each reads its table name when asked for. */
-const storesFor = (env: Environment) => {
+const storesFor = (env: Environment, options: WiringOptions = {}) => {
   const client = documentClient(env);
   return {
     events: () =>
@@ -63,7 +67,10 @@ const storesFor = (env: Environment) => {
     readModels: () => {
       const table = env[ENV.projectionsTable];
       return table
-        ? { projections: PROJECTIONS, rows: new DynamoDbProjectionRows(client, table) }
+        ? {
+            projections: options.projections ?? PROJECTIONS,
+            rows: new DynamoDbProjectionRows(client, table),
+          }
         : undefined;
     },
   };
@@ -97,17 +104,22 @@ export const commandHandlerFromEnv = (env: Environment, options: WiringOptions =
 };
 
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const stores = storesFor(env);
+  const stores = storesFor(env, options);
+  const readModels = stores.readModels();
   return createQueryApiHandler({
     logger: loggerFor('query', options),
     rows: stores.rows(),
     events: stores.events(),
-    readModels: stores.readModels(),
+    // One version per name: the configured one, else the lowest listed (served-versions.ts).
+    readModels: readModels && {
+      ...readModels,
+      projections: servedProjections(readModels.projections, env[ENV.servedProjectionVersions]),
+    },
   });
 };
 
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const stores = storesFor(env);
+  const stores = storesFor(env, options);
   const logger = loggerFor('projector', options);
   const events = stores.events();
   const orders = createProjector({

@@ -5,6 +5,7 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/handlers/environment';
 import type { DeploymentOptions } from '../config';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
@@ -59,6 +60,12 @@ export class DecoupledStack extends Stack {
       tracing,
       disposable,
     });
+    if (props.options.servedProjectionVersions) {
+      this.queryFunction.function.addEnvironment(
+        ENV.servedProjectionVersions,
+        props.options.servedProjectionVersions,
+      );
+    }
     this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
       entry: 'projector',
       description: 'Event table stream -> order read model and declared projections (decoupled)',

@@ -56,3 +56,12 @@ it('reads -c corsOrigins as a comma-separated list of origins, or * alone', () =
   ).toEqual(['https://app.example.com', 'http://localhost:5173']);
   expect(optionsOf({ corsOrigins: '*' }).corsOrigins).toEqual(['*']);
 });
+
+it('-c servedProjectionVersions is checked against the deployment at synthesis', () => {
+  expect(optionsOf({ servedProjectionVersions: 'customer-summary=1' })).toMatchObject({
+    servedProjectionVersions: 'customer-summary=1',
+  });
+  expect(() => optionsOf({ servedProjectionVersions: 'customer-summary=7' })).toThrow(
+    /customer-summary v7 is not in this deployment/,
+  );
+});

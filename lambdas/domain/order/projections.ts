@@ -121,3 +121,29 @@ export const removedLinesProjection: RowProjection<RemovedLines, OrderState> = {
   },
   keyPattern: /^.{1,64}$/su,
 };
+
+export interface CustomerSummaryV2 extends CustomerSummary {
+  /** Every order the customer ever created, whatever became of it. */
+  readonly ordersPlaced: number;
+  /** Lines removed from any of the customer's orders (a question v1 cannot answer). */
+  readonly linesRemoved: number;
+}
+
+/**
+ * customer-summary v2: v1's row plus two counts. A new version is new storage
+ * (`customer-summary@v2#...`), built by a rebuild beside v1 while v1 keeps serving; it is not in
+ * the deployment list by default (README, "Changing a read model", adds it).
+ */
+export const customerSummaryV2Projection: RowProjection<CustomerSummaryV2, OrderState> = {
+  ...customerSummaryProjection,
+  version: 2,
+  reducer: (row, event, before) => {
+    const v1 = customerSummaryProjection.reducer(row, event, before);
+    const e = asOrderEvent(event);
+    return {
+      ...v1,
+      ordersPlaced: (row?.ordersPlaced ?? 0) + (e.type === 'order/created' ? 1 : 0),
+      linesRemoved: (row?.linesRemoved ?? 0) + (e.type === 'order/lineRemoved' ? 1 : 0),
+    };
+  },
+};
