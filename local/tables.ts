@@ -10,12 +10,13 @@ import {
 import {
   createTableInput,
   EVENT_TABLE,
-  ORDER_VIEW_TABLE,
   PROJECTIONS_TABLE,
   READ_MODEL_STREAM_VIEW,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
 } from '../lambdas/core/schema';
+import { viewTableOf } from '../lambdas/core/projection';
+import { AGGREGATE_VIEW } from '../lambdas/handlers/deployment';
 
 export interface StackTables {
   readonly eventTable: string;
@@ -38,7 +39,7 @@ export const ensureTables = async (
     }
   };
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
-  await create([ORDER_VIEW_TABLE, tables.readModelTable]);
+  await create([viewTableOf(AGGREGATE_VIEW), tables.readModelTable]);
   if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
   return { eventStreamArn: described.Table?.LatestStreamArn };

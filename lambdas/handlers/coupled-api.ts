@@ -7,7 +7,7 @@ import type { AppendEvents, CommandRunner } from '../core/command-runner';
 import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { projectEvents, rowFor } from '../core/projection';
-import { type OrderView, orderProjection } from '../domain/order';
+import type { OrderView } from '../domain/order';
 import {
   commandResultHeaders,
   type HttpEdgeDependencies,
@@ -15,6 +15,7 @@ import {
   readCommand,
   withHttpEdge,
 } from './command-api';
+import { AGGREGATE_VIEW } from './deployment';
 import { json } from './http';
 import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';
 
@@ -25,7 +26,7 @@ export interface CoupledApiDependencies extends QueryApiDependencies, HttpEdgeDe
 
 /** The view for a row of the response: `null` once the order is deleted. */
 export const visibleOrder = (view: OrderView | null): OrderView | null =>
-  view === null || orderProjection.isDeleted(view) ? null : view;
+  view === null || AGGREGATE_VIEW.isDeleted(view) ? null : view;
 
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
@@ -43,7 +44,7 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
         events: result.events,
         // The current row, also for a replay (whose version and events are the original's):
         // the runner's history is the whole history as loaded now.
-        order: visibleOrder(projectEvents(orderProjection, result.history)),
+        order: visibleOrder(projectEvents(AGGREGATE_VIEW, result.history)),
       },
       commandResultHeaders(result),
     );
@@ -54,6 +55,6 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
 export const appendWithRow =
   (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
   async (events, history) => {
-    const view = projectEvents(orderProjection, [...history, ...events]);
-    await store.appendWith(events, view ? [rows.putItem(rowFor(orderProjection, view))] : []);
+    const view = projectEvents(AGGREGATE_VIEW, [...history, ...events]);
+    await store.appendWith(events, view ? [rows.putItem(rowFor(AGGREGATE_VIEW, view))] : []);
   };

@@ -10,11 +10,11 @@ import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import { createProjector, type Projector } from '../core/projector';
 import { createRowProjector } from '../core/row-projector';
-import { orderProjection, type OrderView } from '../domain/order';
+import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
-import { AGGREGATES, PROJECTIONS } from './deployment';
+import { AGGREGATE_VIEW, AGGREGATES, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 
@@ -85,7 +85,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
   const logger = loggerFor('projector', options);
   const events = stores.events();
   const orders = createProjector({
-    projection: orderProjection,
+    projection: AGGREGATE_VIEW,
     rows: stores.rows(),
     events,
     log: logger,
@@ -93,7 +93,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
   const readModels = stores.readModels();
   return createProjectorHandler({
     logger,
-    aggregateType: orderProjection.aggregateType,
+    aggregateType: AGGREGATE_VIEW.aggregateType,
     project: readModels
       ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
       : orders,
