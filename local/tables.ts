@@ -11,13 +11,14 @@ import {
   COMMANDS_TABLE,
   createTableInput,
   EVENT_TABLE,
-  ORDER_VIEW_TABLE,
   PROJECTIONS_TABLE,
   READ_MODEL_STREAM_VIEW,
   SNAPSHOTS_TABLE,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
 } from '../lambdas/core/schema';
+import { viewTableOf } from '../lambdas/core/projection';
+import { AGGREGATE_VIEW } from '../lambdas/handlers/deployment';
 
 export interface StackTables {
   readonly eventTable: string;
@@ -44,7 +45,7 @@ export const ensureTables = async (
     }
   };
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
-  await create([ORDER_VIEW_TABLE, tables.readModelTable]);
+  await create([viewTableOf(AGGREGATE_VIEW), tables.readModelTable]);
   if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
   if (tables.snapshotsTable) await create([SNAPSHOTS_TABLE, tables.snapshotsTable]);
   if (tables.commandsTable) await create([COMMANDS_TABLE, tables.commandsTable]);

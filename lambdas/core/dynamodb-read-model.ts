@@ -8,16 +8,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { decodeListCursor, encodeListCursor, type ListIdentity } from './cursor';
 import type { TransactItem } from './dynamodb-event-store';
-import { type ProjectedView, type ReadModelRow, StaleRowError } from './projection';
-import type { IndexDefinition, KeyAttribute } from './schema';
+import { type ProjectedView, type ReadModelRow, StaleRowError, VIEW_ROW_KEY } from './projection';
+import type { IndexDefinition } from './schema';
 
 export interface RowPage<View> {
   readonly items: View[];
   readonly nextCursor: string | null;
 }
-
-/** Every read-model table is keyed by `id` (see `get`); it is part of every index's key too. */
-const ROW_KEY: KeyAttribute = { name: 'id', type: 'S' };
 
 /**
  * Most rows one list request examines before it answers (a filter can make many rows examined
@@ -86,7 +83,12 @@ export class DynamoDbReadModel<View extends ProjectedView> {
     partitionValue: string,
     options: IndexQueryOptions,
   ): Promise<RowPage<View>> {
-    const list: ListIdentity = { tableKey: ROW_KEY, index, partitionValue, filter: options.filter };
+    const list: ListIdentity = {
+      tableKey: VIEW_ROW_KEY,
+      index,
+      partitionValue,
+      filter: options.filter,
+    };
     const cap = Math.max(1, options.maxRowsExamined ?? DEFAULT_MAX_ROWS_EXAMINED);
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined =

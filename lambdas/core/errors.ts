@@ -20,7 +20,10 @@ export const ERROR_CATALOGUE = {
     description:
       'WebSocket only: the message has no `action` the socket serves (`subscribe`, `unsubscribe`); the socket stays open.',
   },
-  NOT_FOUND: { status: 404, description: 'The aggregate, order or version does not exist.' },
+  NOT_FOUND: {
+    status: 404,
+    description: 'The aggregate, read-model row or version does not exist.',
+  },
   ROUTE_NOT_FOUND: { status: 404, description: 'No route matches the method and path.' },
   ALREADY_EXISTS: { status: 409, description: 'A create command targets an existing aggregate.' },
   VERSION_CONFLICT: {

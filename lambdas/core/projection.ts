@@ -1,9 +1,12 @@
 /**
  * Read-model projections: a reducer folded over an aggregate's events, stored one row per
- * aggregate with the version of the last event applied.
+ * aggregate with the version of the last event applied. A domain declares one (name, version,
+ * aggregate type, reducer, tombstone rule, list indexes); the deployment names it
+ * (lambdas/handlers/deployment.ts), and its table, push topics and messages are derived here.
  */
 import type { Reducer } from 'redux';
 import { type EventAction, type StoredEvent, toAction } from './events';
+import type { IndexDefinition, KeyAttribute, TableDefinition } from './schema';
 
 export interface ProjectedView {
   readonly id: string;
@@ -12,12 +15,25 @@ export interface ProjectedView {
 }
 
 export interface ProjectionDefinition<View extends ProjectedView> {
+  /** URL- and topic-safe name: push topics are `<name>#<id>`, messages `<name>/changed`. */
+  readonly name: string;
+  /** Bumped when the row's shape or meaning changes (a new version needs a rebuild). */
+  readonly version: number;
   /** Events of other aggregate types are not this projection's concern. */
   readonly aggregateType: string;
   readonly reducer: Reducer<View | null, EventAction>;
   /** A deleted view is stored as a tombstone: it leaves every index, and replays cannot revive it. */
   readonly isDeleted: (view: View) => boolean;
+  /** The global secondary indexes its list routes query (sparse, over the row's attributes). */
+  readonly indexes: readonly IndexDefinition[];
 }
+
+/** Every one-row-per-aggregate table is keyed by the aggregate's id, `id` (part of every index key). */
+export const VIEW_ROW_KEY: KeyAttribute = { name: 'id', type: 'S' };
+
+/** The table a projection's rows live in: derived from its declaration, read by CDK and local. */
+export const viewTableOf = (projection: { readonly indexes: readonly IndexDefinition[] }) =>
+  ({ partitionKey: VIEW_ROW_KEY, indexes: projection.indexes }) satisfies TableDefinition;
 
 /** What a deleted view leaves behind: enough to skip replayed events. */
 export interface Tombstone {

@@ -16,9 +16,16 @@ export const WEBSOCKET_LIMITS = {
 export const SOCKET_ACTIONS = ['subscribe', 'unsubscribe'] as const;
 export type SocketAction = (typeof SOCKET_ACTIONS)[number];
 
-export const CHANGED_TYPE = 'order/changed';
+/** What pushed rows are named by: the name of the projection whose rows they are. */
+export interface PushedView {
+  readonly name: string;
+}
 
-export const orderTopic = (id: string): string => `order#${id}`;
+/** The topic of one row: `<name>#<id>` (a subscription item's key). */
+export const topicOf = (view: PushedView, id: string): string => `${view.name}#${id}`;
+
+/** The type of a change message: `<name>/changed`. */
+export const changedTypeOf = (view: PushedView): string => `${view.name}/changed`;
 
 export interface Subscription {
   readonly topic: string;
@@ -63,18 +70,20 @@ export interface ChangedRow {
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
 
 /**
- * `{ type, id, version, order }` when that fits in one WebSocket message, otherwise the poke
- * `{ type, id, version }`: the client then fetches the row with `?minVersion=version`.
+ * `{ type: '<name>/changed', id, version, <name>: row }` when that fits in one WebSocket
+ * message, otherwise the poke `{ type, id, version }`: the client then fetches the row with
+ * `?minVersion=version`.
  */
-export const changeMessage = (change: ChangedRow): string => {
+export const changeMessage = (view: PushedView, change: ChangedRow): string => {
+  const type = changedTypeOf(view);
   const full = JSON.stringify({
-    type: CHANGED_TYPE,
+    type,
     id: change.id,
     version: change.version,
-    order: change.row,
+    [view.name]: change.row,
   });
   if (byteLength(full) <= WEBSOCKET_LIMITS.maxMessageBytes) return full;
-  return JSON.stringify({ type: CHANGED_TYPE, id: change.id, version: change.version });
+  return JSON.stringify({ type, id: change.id, version: change.version });
 };
 
 export interface NotifyOutcome {
@@ -87,6 +96,8 @@ export interface NotifyOutcome {
 }
 
 export interface NotifierDependencies {
+  /** The projection whose rows are pushed (its name makes the topics and the message type). */
+  readonly view: PushedView;
   readonly subscriptions: SubscriptionStore;
   readonly post: PostToConnection;
   readonly log: Log;
@@ -119,7 +130,7 @@ export const createNotifier =
       let connections: string[];
       try {
         connections = await deps.subscriptions.connectionsOf(
-          orderTopic(change.id),
+          topicOf(deps.view, change.id),
           Math.floor(now() / 1000),
         );
       } catch (error) {
@@ -127,7 +138,7 @@ export const createNotifier =
         failedChanges.push(index);
         continue;
       }
-      const message = changeMessage(change);
+      const message = changeMessage(deps.view, change);
       const postOne = async (connectionId: string) => {
         try {
           await deps.post(connectionId, message);

@@ -29,25 +29,11 @@ export const EVENT_TABLE = {
 /** The stream view the projector needs: the new item is the whole event. */
 export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
 
-/**
- * Order read model: one row per order. The indexes are sparse: a deleted order leaves a
- * tombstone row (id, version, deleted) without status/customerId, so it drops out of both.
+/*
+ * The one-row-per-aggregate read model's table is not named here: it is derived from the
+ * projection the deployment declares (`viewTableOf` in ./projection.ts, AGGREGATE_VIEW in
+ * lambdas/handlers/deployment.ts), keys and list indexes included.
  */
-export const ORDER_VIEW_TABLE = {
-  partitionKey: { name: 'id', type: 'S' },
-  indexes: [
-    {
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
-    },
-    {
-      indexName: 'byCustomer',
-      partitionKey: { name: 'customerId', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
-    },
-  ],
-} as const satisfies TableDefinition;
 
 /**
  * Declared projections (lambdas/core/row-projection.ts): one table for all of them, every row

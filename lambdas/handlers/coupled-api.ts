@@ -7,7 +7,7 @@ import type { AppendEvents, CommandRunner } from '../core/command-runner';
 import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { rowFor } from '../core/projection';
-import { type OrderState, type OrderView, orderProjection } from '../domain/order';
+import type { OrderState, OrderView } from '../domain/order';
 import {
   commandResultHeaders,
   type HttpEdgeDependencies,
@@ -15,6 +15,7 @@ import {
   readCommand,
   withHttpEdge,
 } from './command-api';
+import { AGGREGATE_VIEW } from './deployment';
 import { json } from './http';
 import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';
 
@@ -25,7 +26,7 @@ export interface CoupledApiDependencies extends QueryApiDependencies, HttpEdgeDe
 
 /** The view for a row of the response: `null` once the order is deleted. */
 export const visibleOrder = (view: OrderView | null): OrderView | null =>
-  view === null || orderProjection.isDeleted(view) ? null : view;
+  view === null || AGGREGATE_VIEW.isDeleted(view) ? null : view;
 
 /**
  * The row from the aggregate's folded state (the order row's reducer is the aggregate's own),
@@ -66,5 +67,5 @@ export const appendWithRow =
   (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
   async (events, after) => {
     const view = orderRowOf(after.state, after.version);
-    await store.appendWith(events, view ? [rows.putItem(rowFor(orderProjection, view))] : []);
+    await store.appendWith(events, view ? [rows.putItem(rowFor(AGGREGATE_VIEW, view))] : []);
   };

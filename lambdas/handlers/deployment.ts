@@ -4,11 +4,18 @@
  * their storage (PROJECTIONS_TABLE) is created by the CDK stacks and the local runtime. Adding a
  * projection: declare it in its domain folder and add it here (README, "Changing a read model").
  */
-import { orderAggregate } from '../domain/order';
+import { orderAggregate, orderProjection } from '../domain/order';
 import { customerSummaryProjection, removedLinesProjection } from '../domain/order/projections';
 import type { AnyRowProjection } from '../core/row-projection';
 
 export const AGGREGATES = [orderAggregate];
+
+/**
+ * The one-row-per-aggregate read model: the stacks' read-model table (its keys and list indexes
+ * come from this declaration, in CDK and locally), written by the projector (decoupled) or with
+ * the events (coupled), served by `GET /orders...` and pushed as `<name>/changed`.
+ */
+export const AGGREGATE_VIEW = orderProjection;
 
 export const PROJECTIONS: readonly AnyRowProjection[] = [
   customerSummaryProjection,

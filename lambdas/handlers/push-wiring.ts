@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDbSubscriptions } from '../core/dynamodb-subscriptions';
 import { createNotifier, type PostToConnection } from '../core/push';
+import { AGGREGATE_VIEW } from './deployment';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler } from './notifier';
 import { createWebSocketHandler } from './websocket';
@@ -24,6 +25,7 @@ export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOpt
   createWebSocketHandler({
     subscriptions: subscriptionsFor(env),
     logger: options.logger ?? new Logger({ serviceName: 'connections' }),
+    view: AGGREGATE_VIEW,
   });
 
 /** Posts through the management API; locally the endpoint is the local WebSocket gateway. */
@@ -48,6 +50,7 @@ export const notifierHandlerFromEnv = (env: Environment, options: PushWiringOpti
   return createNotifierHandler({
     logger,
     notify: createNotifier({
+      view: AGGREGATE_VIEW,
       subscriptions: subscriptionsFor(env),
       post: postToConnectionFor(env),
       log: logger,

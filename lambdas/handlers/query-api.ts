@@ -10,8 +10,8 @@ import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
 import { type AnyRowProjection, storedKey } from '../core/row-projection';
-import { ORDER_VIEW_TABLE } from '../core/schema';
-import { type OrderView, orderProjection } from '../domain/order';
+import type { OrderView } from '../domain/order';
+import { AGGREGATE_VIEW } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
@@ -96,8 +96,12 @@ const historyQuery = z
     message: 'give exactly one of version or at',
   });
 
-const indexNamed = (name: (typeof ORDER_VIEW_TABLE.indexes)[number]['indexName']) =>
-  ORDER_VIEW_TABLE.indexes.find((index) => index.indexName === name)!;
+/** An index the declaration of the order row lists (a missing one is a deployment bug). */
+const indexNamed = (name: 'byStatus' | 'byCustomer') => {
+  const index = AGGREGATE_VIEW.indexes.find((i) => i.indexName === name);
+  if (!index) throw new Error(`The ${AGGREGATE_VIEW.name} projection declares no index ${name}`);
+  return index;
+};
 
 const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
 
@@ -220,7 +224,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     }
     // Foreign events (another aggregate type in this partition) count as versions: the state's
     // version is always the log's.
-    const order = projectEvents(orderProjection, events);
+    const order = projectEvents(AGGREGATE_VIEW, events);
     return json(200, { version: last.version, ...(q.at !== undefined && { at: q.at }), order });
   };
 

@@ -13,10 +13,11 @@ import * as z from 'zod';
 import { AppError } from '../core/errors';
 import {
   expiryOf,
-  orderTopic,
+  type PushedView,
   SOCKET_ACTIONS,
   type SocketAction,
   type SubscriptionStore,
+  topicOf,
 } from '../core/push';
 import { AGGREGATE_ID } from './command-api';
 import { parseWith } from './http';
@@ -36,6 +37,8 @@ const messageSchema = z.object({
 export interface WebSocketHandlerDependencies {
   readonly subscriptions: SubscriptionStore;
   readonly logger: Logger;
+  /** The projection whose rows a subscription follows (topics `<name>#<id>`). */
+  readonly view: PushedView;
 }
 
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
@@ -74,7 +77,7 @@ export const createWebSocketHandler =
         case 'subscribe':
         case 'unsubscribe': {
           const message = parseWith(messageSchema, parseBody(event), 'message');
-          const topic = orderTopic(message.id);
+          const topic = topicOf(deps.view, message.id);
           if (message.action === 'subscribe') {
             await deps.subscriptions.add({
               topic,

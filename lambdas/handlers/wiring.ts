@@ -14,11 +14,11 @@ import { createProjector, type Projector } from '../core/projector';
 import { createRowProjector } from '../core/row-projector';
 import type { AnyRowProjection } from '../core/row-projection';
 import { servedProjections } from '../core/served-versions';
-import { orderProjection, type OrderView } from '../domain/order';
+import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
-import { AGGREGATES, PROJECTIONS } from './deployment';
+import { AGGREGATE_VIEW, AGGREGATES, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 
@@ -123,7 +123,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
   const logger = loggerFor('projector', options);
   const events = stores.events();
   const orders = createProjector({
-    projection: orderProjection,
+    projection: AGGREGATE_VIEW,
     rows: stores.rows(),
     events,
     log: logger,
@@ -131,7 +131,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
   const readModels = stores.readModels();
   return createProjectorHandler({
     logger,
-    aggregateType: orderProjection.aggregateType,
+    aggregateType: AGGREGATE_VIEW.aggregateType,
     project: readModels
       ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
       : orders,

@@ -1,12 +1,14 @@
 /**
- * The order read model: one row per order, keyed and indexed as ORDER_VIEW_TABLE says (`id`, and
- * the sparse `byStatus` / `byCustomer` indexes). Same table class and data protection as the
+ * The one-row-per-aggregate read model (the order row): keyed and indexed as its declaration
+ * says (AGGREGATE_VIEW in lambdas/handlers/deployment.ts: `id`, and its sparse list indexes). Same table class and data protection as the
  * event table (see event-table.ts): rebuilding a read model from the events is possible, but
  * not something a `cdk destroy` should force.
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { ORDER_VIEW_TABLE, READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
+import { viewTableOf } from '../../lambdas/core/projection';
+import { READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
+import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface ReadModelTableProps {
@@ -23,7 +25,7 @@ export class ReadModelTable extends Construct {
   constructor(scope: Construct, id: string, props: ReadModelTableProps = {}) {
     super(scope, id);
     this.table = new dynamodb.TableV2(this, 'Table', {
-      ...keySchemaOf(ORDER_VIEW_TABLE),
+      ...keySchemaOf(viewTableOf(AGGREGATE_VIEW)),
       ...protectionOf(props.disposable ?? false),
       // The notifier's source (live updates), in both stacks.
       dynamoStream: dynamodb.StreamViewType[READ_MODEL_STREAM_VIEW],

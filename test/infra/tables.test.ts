@@ -2,10 +2,11 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import {
   EVENT_STREAM_VIEW,
   EVENT_TABLE,
-  ORDER_VIEW_TABLE,
   READ_MODEL_STREAM_VIEW,
   type KeyAttribute,
 } from '../../lambdas/core/schema';
+import { viewTableOf } from '../../lambdas/core/projection';
+import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { logicalIdOf, synthesize } from './helpers';
 
 const byDefault = synthesize();
@@ -16,7 +17,9 @@ const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
   ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
 ];
 
-// Expected values come from lambdas/core/schema.ts, never from attribute names written here.
+// Expected values come from lambdas/core/schema.ts and the order row's declaration (derived
+// table), never from attribute names written here.
+const ORDER_VIEW_TABLE = viewTableOf(AGGREGATE_VIEW);
 const eventTableKeys = {
   KeySchema: keySchema(EVENT_TABLE.partitionKey, EVENT_TABLE.sortKey),
   AttributeDefinitions: Match.arrayEquals(

@@ -1,10 +1,6 @@
 /** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
-import {
-  createNotifier,
-  isGone,
-  orderTopic,
-  type SubscriptionStore,
-} from '../../lambdas/core/push';
+import { createNotifier, isGone, type SubscriptionStore } from '../../lambdas/core/push';
+import { orderProjection, orderTopic } from '../../lambdas/domain/order';
 import { createNotifierHandler } from '../../lambdas/handlers/notifier';
 import { silentLog } from '../../lambdas/core/log';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -44,6 +40,7 @@ test('a gone subscriber is removed alone; a failing one is skipped; the others r
   });
   const delivered: string[] = [];
   const notify = createNotifier({
+    view: orderProjection,
     subscriptions,
     log: silentLog,
     post: async (connectionId) => {
@@ -62,6 +59,7 @@ test('only the latest version of a row in a batch is pushed', async () => {
   const { subscriptions } = store({ [orderTopic('o-1')]: ['c'] });
   const posted: string[] = [];
   const notify = createNotifier({
+    view: orderProjection,
     subscriptions,
     log: silentLog,
     post: async (_id, data) => void posted.push(data),
@@ -91,6 +89,7 @@ test('the handler reports the first row whose subscribers could not be read, not
   const handler = createNotifierHandler({
     logger: { info: () => undefined, addContext: () => undefined } as never,
     notify: createNotifier({
+      view: orderProjection,
       subscriptions,
       log: silentLog,
       post: async () => {

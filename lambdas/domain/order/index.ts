@@ -1,6 +1,8 @@
 /** The Sales Order aggregate and its read-model projection, assembled from pure parts. */
 import type { AggregateDefinition } from '../../core/aggregate';
 import type { ProjectionDefinition } from '../../core/projection';
+import { topicOf } from '../../core/push';
+import type { IndexDefinition } from '../../core/schema';
 import { type OrderCommand, orderCommandSchemas } from './commands';
 import { decideOrder } from './decide';
 import type { OrderEvent } from './events';
@@ -16,12 +18,39 @@ export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, Order
   commandSchemas: orderCommandSchemas,
 };
 
-/** The read model is the same reducer's output; a deleted order is stored as a tombstone. */
+/**
+ * The indexes of `GET /orders`: by status, by customer, newest `updatedAt` first. Both are
+ * sparse: a deleted order's tombstone has no `status` or `customerId`, so it drops out of both.
+ */
+export const ORDER_INDEXES = {
+  byStatus: {
+    indexName: 'byStatus',
+    partitionKey: { name: 'status', type: 'S' },
+    sortKey: { name: 'updatedAt', type: 'S' },
+  },
+  byCustomer: {
+    indexName: 'byCustomer',
+    partitionKey: { name: 'customerId', type: 'S' },
+    sortKey: { name: 'updatedAt', type: 'S' },
+  },
+} as const satisfies Record<string, IndexDefinition>;
+
+/**
+ * The order row, one per order: the same reducer's output, declared like any projection. Its
+ * table (keys and the list indexes above), its push topics (`order#<id>`) and its messages
+ * (`order/changed`) all come from this declaration; a deleted order is stored as a tombstone.
+ */
 export const orderProjection: ProjectionDefinition<OrderView> = {
+  name: 'order',
+  version: 1,
   aggregateType: 'order',
   reducer: orderReducer as ProjectionDefinition<OrderView>['reducer'],
   isDeleted: (view) => view.status === 'deleted',
+  indexes: Object.values(ORDER_INDEXES),
 };
+
+/** The push topic of one order (`order#<id>`): what a subscriber of that order listens to. */
+export const orderTopic = (id: string): string => topicOf(orderProjection, id);
 
 export * from './commands';
 export * from './decide';
