@@ -14,6 +14,7 @@ import {
   type LocalRuntimeOptions,
   startLocalRuntime,
 } from './runtime';
+import { LOCAL_RUNTIME_FILE, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
 import { POLLER_DEFAULTS, POLLER_LIMITS, StreamPollerError } from './stream-poller';
 import { DEFAULT_WEB_PORT, originsOf, type RunningWebServer, startWebServer } from './web-server';
 
@@ -239,7 +240,7 @@ const main = async () => {
     }
     console.log(`\n${reason}: stopping the APIs, the stream poller and DynamoDB Local...`);
     const running = runtime;
-    stopping = Promise.all([running.stop(), web?.close()]).then(
+    stopping = Promise.all([running.stop(), web?.close(), removeRuntimeFile()]).then(
       () => {
         console.log('Stopped.');
         process.exit(code);
@@ -300,6 +301,10 @@ const main = async () => {
     stopping = undefined;
     return shutdown('stop requested during start', pendingCode);
   }
+  // Where the operator tools (npm run redrive / reproject) find this runtime.
+  await writeRuntimeFile(runtime).catch((error: unknown) =>
+    console.error(`warning: cannot write ${LOCAL_RUNTIME_FILE}: ${String(error)}`),
+  );
   console.log(banner(runtime, options, web));
 };
 

@@ -11,6 +11,7 @@ import { DEFAULT_SNAPSHOT_EVERY } from '../core/snapshots';
 import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import { createProjector, type Projector } from '../core/projector';
+import { createReprojector } from '../core/reproject';
 import { createRowProjector } from '../core/row-projector';
 import type { AnyRowProjection } from '../core/row-projection';
 import { servedProjections } from '../core/served-versions';
@@ -118,9 +119,12 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
   });
 };
 
-export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+/**
+ * The deployment's projector (the order row and every declared projection) over this
+ * environment's tables: what the stream feeds, and what a re-projection reuses.
+ */
+export const projectorFromEnv = (env: Environment, logger: Logger, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
-  const logger = loggerFor('projector', options);
   const events = stores.events();
   const orders = createProjector({
     projection: AGGREGATE_VIEW,
@@ -129,13 +133,26 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
     log: logger,
   });
   const readModels = stores.readModels();
-  return createProjectorHandler({
-    logger,
+  return {
+    events,
     aggregateType: AGGREGATE_VIEW.aggregateType,
     project: readModels
       ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
       : orders,
-  });
+  };
+};
+
+export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+  const logger = loggerFor('projector', options);
+  const { project, aggregateType } = projectorFromEnv(env, logger, options);
+  return createProjectorHandler({ logger, aggregateType, project });
+};
+
+/** Re-projection of named aggregates into every projection (redrive, `npm run reproject`). */
+export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}) => {
+  const logger = loggerFor('reproject', options);
+  const { project, aggregateType, events } = projectorFromEnv(env, logger, options);
+  return createReprojector({ events, project, aggregateType, log: logger });
 };
 
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
