@@ -83,7 +83,11 @@ export const measureBundles = async (options: {
         minify: BUNDLE_OPTIONS.minify,
         target: BUNDLE_OPTIONS.target,
         ...(options.format === 'esm'
-          ? { format: 'esm', mainFields: [...BUNDLE_OPTIONS.mainFields] }
+          ? {
+              format: 'esm',
+              mainFields: [...BUNDLE_OPTIONS.mainFields],
+              alias: BUNDLE_OPTIONS.alias,
+            }
           : { format: 'cjs' }),
       });
       files.set(name, outfile);

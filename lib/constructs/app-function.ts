@@ -166,6 +166,9 @@ export class AppFunction extends Construct {
         // ESM (index.mjs) so esbuild tree-shakes; see bundle-options.ts and docs/decisions.md.
         format: OutputFormat.ESM,
         mainFields: [...BUNDLE_OPTIONS.mainFields],
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_OPTIONS.alias).map(([from, to]) => [`--alias:${from}`, to]),
+        ),
         // Bundle the AWS SDK v3 too (the default for Node 18+ is to take the runtime's copy):
         // the version the tests ran against, in one file; see docs/deploying.md for the sizes.
         externalModules: [],

@@ -1,7 +1,12 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BUNDLE_GZIP_BUDGET } from '../../lib/constructs/bundle-options';
+import { ENV } from '../../lambdas/handlers/environment';
+import { createTestTables } from '../support/dynamo';
+import { command } from '../support/http-events';
 import { synthesize } from './helpers';
 
 // The one test file that really bundles (esbuild, locally, no Docker): every function once.
@@ -39,6 +44,10 @@ describe.each(bundles)('%s stack bundles', (_name, template, count) => {
         code.match(/(?<!\[)(?:from|import\(|require\()\s*"@(?:aws-sdk|smithy)\/[^"]+"/g),
       ).toBeNull();
       expect(code.includes('DynamoDBClient')).toBe(true);
+      // The Node credential chain is replaced by the environment's credentials (bundle-options.ts):
+      // none of its file, SSO or metadata sources is left, our reader is.
+      expect(code).not.toMatch(/sso_start_url|credential_process|AWS_WEB_IDENTITY_TOKEN_FILE/);
+      expect(code).toContain('this bundle only reads the credentials the Lambda runtime sets');
       // Minified: one ~0.5 MB file; far from Lambda's 50 MB zipped / 250 MB unzipped limits.
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
       expect(statSync(path.join(dir, 'index.mjs')).size).toBeLessThan(1024 * 1024);
@@ -49,4 +58,67 @@ describe.each(bundles)('%s stack bundles', (_name, template, count) => {
       expect(map.sourcesContent).toBeUndefined();
     },
   );
+});
+
+describe('the coupled bundle, run as Lambda runs it', () => {
+  const [id, fn] = Object.entries(
+    built.coupledTemplate.findResources('AWS::Lambda::Function'),
+  ).find(([logicalId]) => logicalId.startsWith('CoupledFunction'))!;
+  const file = path.join(assembly.directory, fn.Metadata['aws:asset:path'] as string, 'index.mjs');
+
+  /** Imports the bundle in a fresh Node and invokes it once, credentials from the environment. */
+  const invoke = async (env: Record<string, string>, event: unknown) => {
+    const script = `const { handler } = await import(${JSON.stringify(file)});
+      const result = await handler(JSON.parse(process.env.EVENT), { awsRequestId: 'bundle-test',
+        getRemainingTimeInMillis: () => 10000 });
+      process.stdout.write(JSON.stringify(result));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { env: { PATH: process.env.PATH ?? '', ...env, EVENT: JSON.stringify(event) } },
+    );
+    return JSON.parse(stdout) as { statusCode: number; body: string };
+  };
+
+  it(`${id}: answers a command on DynamoDB Local with the role credentials from the environment`, async () => {
+    const tables = await createTestTables();
+    try {
+      const { [ENV.dynamoDbEndpoint]: endpoint, ...names } = tables.env;
+      const env = {
+        ...names,
+        // What the Lambda runtime sets; the endpoint by the SDK's own variable, so the
+        // function's code takes its AWS path (no DYNAMODB_ENDPOINT, no local credentials).
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_SESSION_TOKEN: 'token',
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint!,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      };
+      const created = await invoke(
+        env,
+        command({
+          type: 'order/create',
+          aggregateId: 'bundle-1',
+          payload: { customerId: 'c-1', currency: 'EUR' },
+        }),
+      );
+      expect(created.statusCode).toBe(200);
+      expect(JSON.parse(created.body)).toMatchObject({ version: 1, order: { id: 'bundle-1' } });
+
+      // Without them, the function fails with our reader's message rather than searching files.
+      const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...bare } = env;
+      const refused = await invoke(
+        bare,
+        command({
+          type: 'order/create',
+          aggregateId: 'bundle-2',
+          payload: { customerId: 'c-1', currency: 'EUR' },
+        }),
+      );
+      expect(refused.statusCode).toBe(500);
+    } finally {
+      await tables.drop();
+    }
+  });
 });
