@@ -4,6 +4,7 @@
  * another there. Documented for users in docs/deploying.md.
  */
 import type { Construct } from 'constructs';
+import { DEFAULT_SNAPSHOT_EVERY } from '../lambdas/core/snapshots';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 
 /** API Gateway stage throttling (token bucket): steady requests per second and burst. */
@@ -37,6 +38,11 @@ export interface DeploymentOptions {
    * (DEFAULT_CORS_ORIGINS); `*` allows any page.
    */
   readonly corsOrigins: readonly string[];
+  /**
+   * `-c snapshotEvery=N`: a command saves its aggregate's state once N events lie past the last
+   * snapshot, so later commands read at most about N events. Default: 100.
+   */
+  readonly snapshotEvery: number;
 }
 
 /** The context keys, as typed after `-c`. */
@@ -47,6 +53,7 @@ export const CONTEXT = {
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
   corsOrigins: 'corsOrigins',
+  snapshotEvery: 'snapshotEvery',
 } as const;
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
@@ -108,5 +115,11 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
       ),
     },
     corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
+    snapshotEvery: positiveNumber(
+      get(CONTEXT.snapshotEvery),
+      CONTEXT.snapshotEvery,
+      DEFAULT_SNAPSHOT_EVERY,
+      true,
+    ),
   };
 };

@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import type { DeploymentOptions } from '../config';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
+import { CommandTables } from '../constructs/command-tables';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
@@ -25,6 +26,8 @@ export class DecoupledStack extends Stack {
   readonly readModelTable: ReadModelTable;
   /** The declared projections' rows (lambdas/handlers/deployment.ts). */
   readonly projectionsTable: ProjectionsTable;
+  /** Snapshots and idempotency markers: the command function's alone. */
+  readonly commandTables: CommandTables;
   readonly commandFunction: AppFunction;
   readonly queryFunction: AppFunction;
   readonly projectorFunction: AppFunction;
@@ -42,11 +45,17 @@ export class DecoupledStack extends Stack {
     const rows = this.readModelTable.table;
     this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
     const projectionRows = this.projectionsTable.table;
+    this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
 
     this.commandFunction = new AppFunction(this, 'CommandFunction', {
       entry: 'command',
       description: 'POST /commands: decide and append events (decoupled)',
       eventTable: { table: events, access: 'append' },
+      commandTables: {
+        snapshots: this.commandTables.snapshots,
+        commands: this.commandTables.commands,
+        snapshotEvery: props.options.snapshotEvery,
+      },
       tracing,
       disposable,
     });
