@@ -5,6 +5,7 @@
  */
 import type { Construct } from 'constructs';
 import { servedProjections } from '../lambdas/core/served-versions';
+import { DEFAULT_SNAPSHOT_EVERY } from '../lambdas/core/snapshots';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 
@@ -45,6 +46,11 @@ export interface DeploymentOptions {
    * the lowest listed version of each name. Switching and rolling back is a redeploy of this.
    */
   readonly servedProjectionVersions?: string;
+  /**
+   * `-c snapshotEvery=N`: a command saves its aggregate's state once N events lie past the last
+   * snapshot, so later commands read at most about N events. Default: 100.
+   */
+  readonly snapshotEvery: number;
 }
 
 /** The context keys, as typed after `-c`. */
@@ -56,6 +62,7 @@ export const CONTEXT = {
   throttleBurst: 'throttleBurst',
   corsOrigins: 'corsOrigins',
   servedProjectionVersions: 'servedProjectionVersions',
+  snapshotEvery: 'snapshotEvery',
 } as const;
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
@@ -128,5 +135,11 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
     },
     corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
     ...servedVersions(get(CONTEXT.servedProjectionVersions)),
+    snapshotEvery: positiveNumber(
+      get(CONTEXT.snapshotEvery),
+      CONTEXT.snapshotEvery,
+      DEFAULT_SNAPSHOT_EVERY,
+      true,
+    ),
   };
 };

@@ -7,9 +7,12 @@
  *
  * The DynamoDB calls behind each access level (see lambdas/core/dynamodb-*.ts):
  * - events `read`: Query (load, history, gap healing).
- * - events `append`: Query + PutItem. One event is a conditional PutItem; several events are a
- *   TransactWriteItems of Puts, which IAM authorizes as PutItem on each item's table (there is
- *   no `TransactWriteItems` IAM action). No ConditionCheck items are written.
+ * - events `append`: Query + PutItem + ConditionCheckItem. An append is a TransactWriteItems of
+ *   Puts, which IAM authorizes as PutItem on each item's table (there is no
+ *   `TransactWriteItems` IAM action), plus a ConditionCheck that the previous version exists
+ *   (authorized as ConditionCheckItem).
+ * - commandTables: GetItem + PutItem on the snapshots table (read the newest, write a new one)
+ *   and on the commands table (find a marker; write one inside the events' transaction).
  * - readModel `read`: GetItem on the table, Query on its indexes (lists).
  * - readModel `project`: GetItem + conditional PutItem on the table (the projector).
  * - readModel `readWrite`: `read` + PutItem (the coupled function's row, inside the events'
@@ -41,7 +44,7 @@ export type ProjectionsAccess = 'read' | 'project';
 
 const EVENT_TABLE_ACTIONS: Record<EventTableAccess, string[]> = {
   read: ['dynamodb:Query'],
-  append: ['dynamodb:Query', 'dynamodb:PutItem'],
+  append: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
 };
 const READ_MODEL_ROW_ACTIONS: Record<ReadModelAccess, string[]> = {
   read: ['dynamodb:GetItem'],
@@ -71,6 +74,16 @@ export interface AppFunctionProps {
   readonly readModel?: TableAccess<ReadModelAccess>;
   /** The declared projections' table; sets PROJECTIONS_TABLE_NAME. @default no access */
   readonly projections?: TableAccess<ProjectionsAccess>;
+  /**
+   * The command side's tables (snapshots, idempotency markers) and the snapshot interval; sets
+   * SNAPSHOTS_TABLE_NAME, COMMANDS_TABLE_NAME and SNAPSHOT_EVERY. Command functions only.
+   * @default no access
+   */
+  readonly commandTables?: {
+    readonly snapshots: dynamodb.ITableV2;
+    readonly commands: dynamodb.ITableV2;
+    readonly snapshotEvery: number;
+  };
   /**
    * Memory in MB. Lambda gives CPU in proportion to memory; 1024 MB keeps the cold start (module
    * parse) and the JSON work short at a small price per ms.
@@ -140,6 +153,14 @@ export class AppFunction extends Construct {
       const { table, access } = props.projections;
       environment[ENV.projectionsTable] = table.tableName;
       this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
+    }
+
+    if (props.commandTables) {
+      const { snapshots, commands, snapshotEvery } = props.commandTables;
+      environment[ENV.snapshotsTable] = snapshots.tableName;
+      environment[ENV.commandsTable] = commands.tableName;
+      environment[ENV.snapshotEvery] = String(snapshotEvery);
+      this.allow(['dynamodb:GetItem', 'dynamodb:PutItem'], [snapshots.tableArn, commands.tableArn]);
     }
 
     this.function = new NodejsFunction(this, 'Handler', {

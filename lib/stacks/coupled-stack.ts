@@ -6,6 +6,7 @@ import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
+import { CommandTables } from '../constructs/command-tables';
 import { EventTable } from '../constructs/event-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
@@ -15,6 +16,8 @@ import { addCommonOutputs } from './outputs';
 export class CoupledStack extends Stack {
   readonly eventTable: EventTable;
   readonly readModelTable: ReadModelTable;
+  /** Snapshots and idempotency markers: the coupled function's alone. */
+  readonly commandTables: CommandTables;
   readonly coupledFunction: AppFunction;
   readonly api: Api;
   readonly push: Push;
@@ -27,12 +30,18 @@ export class CoupledStack extends Stack {
     this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
     const events = this.eventTable.table;
     const rows = this.readModelTable.table;
+    this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
 
     this.coupledFunction = new AppFunction(this, 'CoupledFunction', {
       entry: 'coupled',
       description: 'Every route: commands write events and the read-model row in one transaction',
       eventTable: { table: events, access: 'append' },
       readModel: { table: rows, access: 'readWrite' },
+      commandTables: {
+        snapshots: this.commandTables.snapshots,
+        commands: this.commandTables.commands,
+        snapshotEvery: props.options.snapshotEvery,
+      },
       tracing,
       disposable,
     });

@@ -9,6 +9,7 @@ import { ENV } from '../../lambdas/handlers/environment';
 import type { DeploymentOptions } from '../config';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
+import { CommandTables } from '../constructs/command-tables';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
@@ -26,6 +27,8 @@ export class DecoupledStack extends Stack {
   readonly readModelTable: ReadModelTable;
   /** The declared projections' rows (lambdas/handlers/deployment.ts). */
   readonly projectionsTable: ProjectionsTable;
+  /** Snapshots and idempotency markers: the command function's alone. */
+  readonly commandTables: CommandTables;
   readonly commandFunction: AppFunction;
   readonly queryFunction: AppFunction;
   readonly projectorFunction: AppFunction;
@@ -43,11 +46,17 @@ export class DecoupledStack extends Stack {
     const rows = this.readModelTable.table;
     this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
     const projectionRows = this.projectionsTable.table;
+    this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
 
     this.commandFunction = new AppFunction(this, 'CommandFunction', {
       entry: 'command',
       description: 'POST /commands: decide and append events (decoupled)',
       eventTable: { table: events, access: 'append' },
+      commandTables: {
+        snapshots: this.commandTables.snapshots,
+        commands: this.commandTables.commands,
+        snapshotEvery: props.options.snapshotEvery,
+      },
       tracing,
       disposable,
     });

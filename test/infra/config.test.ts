@@ -11,6 +11,7 @@ it('defaults: retained, IAM-authorized, untraced, 100/200 throttling', () => {
     tracing: false,
     throttle: DEFAULT_THROTTLE,
     corsOrigins: DEFAULT_CORS_ORIGINS,
+    snapshotEvery: 100,
   });
   expect(DEFAULT_CORS_ORIGINS).toEqual(['http://localhost:3000', 'http://127.0.0.1:3000']);
   expect(DEFAULT_THROTTLE).toEqual({ rateLimit: 100, burstLimit: 200 });
@@ -31,6 +32,7 @@ it('reads CLI strings and real values alike', () => {
     tracing: false,
     throttle: { rateLimit: 25.5, burstLimit: 50 },
     corsOrigins: DEFAULT_CORS_ORIGINS,
+    snapshotEvery: 100,
   });
 });
 
@@ -46,6 +48,8 @@ it.each([
   [{ corsOrigins: '*,https://a.example.com' }, /'\*' cannot be combined/],
   [{ corsOrigins: ' , ' }, /corsOrigins must name at least one origin/],
   [{ corsOrigins: 42 }, /corsOrigins must be a comma-separated list/],
+  [{ snapshotEvery: '0' }, /snapshotEvery must be a positive integer/],
+  [{ snapshotEvery: '12.5' }, /snapshotEvery must be a positive integer/],
 ])('rejects %j instead of guessing', (context, message) => {
   expect(() => optionsOf(context)).toThrow(message);
 });

@@ -21,7 +21,7 @@ const FUNCTIONS: Expected[] = [
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'CommandFunctionHandler',
-    env: [ENV.eventTable],
+    env: [ENV.eventTable, ENV.snapshotsTable, ENV.commandsTable, ENV.snapshotEvery],
   },
   {
     name: 'query',
@@ -42,7 +42,13 @@ const FUNCTIONS: Expected[] = [
     template: coupledTemplate,
     stack: coupled,
     prefix: 'CoupledFunctionHandler',
-    env: [ENV.eventTable, ENV.readModelTable],
+    env: [
+      ENV.eventTable,
+      ENV.readModelTable,
+      ENV.snapshotsTable,
+      ENV.commandsTable,
+      ENV.snapshotEvery,
+    ],
   },
 ];
 
@@ -123,6 +129,8 @@ describe('IAM: exact permissions per function', () => {
     stream: `<${logicalIdOf(stack.eventTable.table, stack)}.StreamArn>`,
     rows: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>`,
     indexes: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>/index/*`,
+    snapshots: `<${logicalIdOf(stack.commandTables.snapshots, stack)}.Arn>`,
+    commands: `<${logicalIdOf(stack.commandTables.commands, stack)}.Arn>`,
     logs: (prefix: string) => {
       const fn = functionResource(
         stack === decoupled ? decoupledTemplate : coupledTemplate,
@@ -137,11 +145,15 @@ describe('IAM: exact permissions per function', () => {
   const logWrites = (resource: string) =>
     grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [resource]);
 
-  it('command: Query + PutItem on the event table (PutItem also authorizes the transaction)', () => {
+  it('command: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on snapshots and markers', () => {
     const r = ids(decoupled);
     expect(permissionsOf(decoupledTemplate, 'CommandFunctionHandler').permissions).toEqual(
       [
-        ...grants(['dynamodb:PutItem', 'dynamodb:Query'], [r.events]),
+        ...grants(
+          ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          [r.events],
+        ),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...logWrites(r.logs('CommandFunctionHandler')),
       ].sort(),
     );
@@ -180,11 +192,15 @@ describe('IAM: exact permissions per function', () => {
     );
   });
 
-  it('coupled: Query + PutItem on events, GetItem + PutItem on rows, Query on indexes', () => {
+  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes', () => {
     const r = ids(coupled);
     expect(permissionsOf(coupledTemplate, 'CoupledFunctionHandler').permissions).toEqual(
       [
-        ...grants(['dynamodb:PutItem', 'dynamodb:Query'], [r.events]),
+        ...grants(
+          ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          [r.events],
+        ),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
         ...grants(['dynamodb:Query'], [r.indexes]),
         ...logWrites(r.logs('CoupledFunctionHandler')),
@@ -200,6 +216,8 @@ describe('IAM: exact permissions per function', () => {
         stack.eventTable.table,
         stack.readModelTable.table,
         ...('projectionsTable' in stack ? [stack.projectionsTable.table] : []),
+        stack.commandTables.snapshots,
+        stack.commandTables.commands,
       ].map((t) => `<${logicalIdOf(t, stack)}.`);
       for (const permission of permissions) {
         const [action = '', resource = ''] = permission.split(' ');

@@ -61,8 +61,8 @@ describe.each([
   const eventTableId = logicalIdOf(stack.eventTable.table, stack);
   const readModelId = logicalIdOf(stack.readModelTable.table, stack);
 
-  it('has exactly the event table, the read-model table and the subscriptions table (+ the decoupled projections table)', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 'projectionsTable' in stack ? 4 : 3);
+  it('has exactly the event table, the read-model table, the subscriptions table, snapshots and command markers (+ the decoupled projections table)', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 'projectionsTable' in stack ? 6 : 5);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 
@@ -133,11 +133,11 @@ describe('-c disposable=true', () => {
     ['decoupled', disposable.decoupledTemplate],
     ['coupled', disposable.coupledTemplate],
   ])('%s: tables are deleted with the stack, unprotected, PITR still on', (_name, template) => {
-    // The event and read-model (+ projections) tables; subscriptions are ephemeral (push.test.ts).
+    // Event, read-model, snapshots, markers (+ projections); subscriptions are ephemeral (push.test.ts).
     const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) => t.Properties.TimeToLiveSpecification === undefined,
     );
-    expect(tables).toHaveLength(template === disposable.decoupledTemplate ? 3 : 2);
+    expect(tables).toHaveLength(template === disposable.decoupledTemplate ? 5 : 4);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Delete');
       expect(table.Properties.Replicas).toEqual([
