@@ -2,11 +2,14 @@
  * `npm start`: both stacks on this machine. Flags (and environment variables) are listed by
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servedProjections } from '../lambdas/core/served-versions';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { LocalRuntimeError } from './dynamodb-local';
+import { RUNTIME_FILE } from './rebuild-cli';
 import {
   DEFAULT_PORTS,
   type HandlerLogLevel,
@@ -301,6 +304,21 @@ const main = async () => {
     return shutdown('stop requested during start', pendingCode);
   }
   console.log(banner(runtime, options, web));
+  // `npm run rebuild` finds this DynamoDB Local here (local/rebuild-cli.ts); gone on a clean stop.
+  writeRuntimeFile(runtime);
+};
+
+const writeRuntimeFile = (runtime: LocalRuntime) => {
+  try {
+    mkdirSync(dirname(RUNTIME_FILE), { recursive: true });
+    writeFileSync(
+      RUNTIME_FILE,
+      `${JSON.stringify({ dynamoDbEndpoint: runtime.dynamoDbEndpoint, tables: runtime.tables, pid: process.pid })}\n`,
+    );
+    process.on('exit', () => rmSync(RUNTIME_FILE, { force: true }));
+  } catch (error) {
+    console.error(`note: could not write ${RUNTIME_FILE}: ${(error as Error).message}`);
+  }
 };
 
 if (require.main === module) void main();
