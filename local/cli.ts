@@ -301,7 +301,7 @@ const main = async () => {
     stopping = undefined;
     return shutdown('stop requested during start', pendingCode);
   }
-  // Where the operator tools (npm run redrive / reproject) find this runtime.
+  // Where the operator tools (npm run redrive / reproject / rebuild) find this runtime.
   await writeRuntimeFile(runtime).catch((error: unknown) =>
     console.error(`warning: cannot write ${LOCAL_RUNTIME_FILE}: ${String(error)}`),
   );

@@ -9,7 +9,7 @@ import type { EventStore } from '../core/event-store';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
-import { type AnyRowProjection, storedKey } from '../core/row-projection';
+import { type AnyRowProjection, storageName, storedKey } from '../core/row-projection';
 import type { OrderView } from '../domain/order';
 import { AGGREGATE_VIEW } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
@@ -33,6 +33,8 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
   readonly readModels?: {
     readonly projections: readonly AnyRowProjection[];
     readonly rows: ProjectionRowStore;
+    /** Builds as of a past moment (`?asOf=`): is `<name>@v<N>@<until>` completely rebuilt? */
+    readonly builds?: { isComplete(build: string): Promise<boolean> };
   };
 }
 
@@ -104,6 +106,7 @@ const indexNamed = (name: 'byStatus' | 'byCustomer') => {
 };
 
 const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
+const readModelQuery = z.strictObject({ asOf: isoAt.optional() });
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -238,6 +241,27 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       });
     }
     parseWith(z.object({ key: z.string().regex(projection.keyPattern) }), { key }, 'path');
+    const { asOf } = parseWith(readModelQuery, query(event), 'query');
+    if (asOf !== undefined) {
+      // Time travel: a build of the served version as of that moment (npm run rebuild --until).
+      const until = new Date(asOf).toISOString();
+      const build = `${storageName(projection)}@${until}`;
+      if (!(await deps.readModels.builds?.isComplete(build))) {
+        throw new NotFoundError(
+          `No complete build of ${name} v${projection.version} as of ${until} (build it with: npm run rebuild -- ${name} --version ${projection.version} --until ${until})`,
+          { name, version: projection.version, asOf: until },
+        );
+      }
+      const row = await deps.readModels.rows.get(`${build}#${key}`);
+      if (!row) throw new NotFoundError(`${name} had no row ${key} at ${until}`, { name, key });
+      return json(200, {
+        readModel: name,
+        version: projection.version,
+        asOf: until,
+        key,
+        row: row.view,
+      });
+    }
     const row = await deps.readModels.rows.get(storedKey(projection, key));
     if (!row) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
     return json(200, { readModel: name, version: projection.version, key, row: row.view });

@@ -15,6 +15,7 @@ import { createReprojector } from '../core/reproject';
 import { createRowProjector } from '../core/row-projector';
 import type { AnyRowProjection } from '../core/row-projection';
 import { servedProjections } from '../core/served-versions';
+import { DynamoDbRebuildState } from '../core/rebuild-state';
 import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
@@ -77,6 +78,14 @@ const storesFor = (env: Environment, options: WiringOptions = {}) => {
   };
 };
 
+/** `?asOf=` builds: complete when their rebuild header says so (core/rebuild-state.ts). */
+const rebuildBuilds = (client: ReturnType<typeof documentClient>, table: string) => {
+  const state = new DynamoDbRebuildState(client, table);
+  return {
+    isComplete: async (build: string) => (await state.getHeader(build))?.status === 'complete',
+  };
+};
+
 /** Runs both projectors on every batch; a record fails when either failed it (retries are safe). */
 const both =
   (first: Projector, second: Projector): Projector =>
@@ -115,6 +124,7 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
     readModels: readModels && {
       ...readModels,
       projections: servedProjections(readModels.projections, env[ENV.servedProjectionVersions]),
+      builds: rebuildBuilds(documentClient(env), requireEnv(env, ENV.projectionsTable)),
     },
   });
 };

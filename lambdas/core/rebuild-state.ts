@@ -1,0 +1,94 @@
+/**
+ * A rebuild's progress, kept in the projections table beside the rows it builds, so a rerun (or
+ * the next Lambda invocation of the Step Functions loop) continues where the last one stopped:
+ *
+ * - `rebuild#<build>`: the header (projection, version, until, segments, status);
+ * - `rebuild#<build>#<segment>`: per Scan segment, the key of the last event of the last
+ *   aggregate whose rows are written (a Scan's ExclusiveStartKey at an aggregate boundary), the
+ *   counts so far and whether the segment is done.
+ *
+ * `<build>` is the storage the rebuild writes: `<name>@v<version>` or, as of a past moment,
+ * `<name>@v<version>@<until>`. Row keys start with a projection name (`[a-z0-9-]` then `@v`),
+ * so `rebuild#` never names a row.
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+
+export const REBUILD_STATE_PREFIX = 'rebuild#';
+
+export interface RebuildHeader {
+  readonly key: string;
+  readonly build: string;
+  readonly projection: string;
+  readonly version: number;
+  /** ISO time of a build as of a past moment (time travel); absent for a live version. */
+  readonly until?: string;
+  readonly segments: number;
+  readonly status: 'running' | 'complete';
+  readonly startedAt: string;
+  readonly completedAt?: string;
+  /** Totals when complete. */
+  readonly events?: number;
+  readonly failures?: number;
+}
+
+/** An event-table key: where a segment's Scan resumes (after this item). */
+export interface EventKey {
+  readonly aggregateId: string;
+  readonly version: number;
+}
+
+export interface SegmentProgress {
+  readonly key: string;
+  readonly build: string;
+  readonly segment: number;
+  readonly segments: number;
+  /** The last event of the last aggregate whose rows are written; absent: from the start. */
+  readonly lastKey?: EventKey;
+  readonly done: boolean;
+  readonly events: number;
+  readonly aggregates: number;
+  /** Events not applied (unreadable, a hole before them, or their reducer threw). */
+  readonly failures: number;
+  readonly firstFailure?: string;
+}
+
+export const headerKey = (build: string) => `${REBUILD_STATE_PREFIX}${build}`;
+export const segmentKey = (build: string, segment: number) =>
+  `${REBUILD_STATE_PREFIX}${build}#${segment}`;
+
+export interface RebuildStateStore {
+  getHeader(build: string): Promise<RebuildHeader | undefined>;
+  putHeader(header: RebuildHeader): Promise<void>;
+  getSegment(build: string, segment: number): Promise<SegmentProgress | undefined>;
+  putSegment(progress: SegmentProgress): Promise<void>;
+}
+
+export class DynamoDbRebuildState implements RebuildStateStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  private async get<T>(key: string): Promise<T | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { key }, ConsistentRead: true }),
+    );
+    return Item as T | undefined;
+  }
+
+  getHeader(build: string) {
+    return this.get<RebuildHeader>(headerKey(build));
+  }
+
+  async putHeader(header: RebuildHeader) {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: header }));
+  }
+
+  getSegment(build: string, segment: number) {
+    return this.get<SegmentProgress>(segmentKey(build, segment));
+  }
+
+  async putSegment(progress: SegmentProgress) {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: progress }));
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * Rebuild of a declared projection (./row-projection.ts) from the event table, never the stream:
+ * one parallel-Scan segment at a time, into the storage of one version (`<name>@v<N>`) or of a
+ * build as of a past moment (`<name>@v<N>@<until>`), while the served version keeps serving and
+ * the live projector keeps updating every listed version.
+ *
+ * - **Aggregates split across Scan pages.** A Scan returns an aggregate's items together and in
+ *   version order (one partition key, sorted by the sort key), but a page may end inside one.
+ *   The last aggregate of a page is held back and completed from the next page; only whole
+ *   aggregates are folded.
+ * - **Resumable.** After the rows of a page's whole aggregates are written, the segment's
+ *   progress (./rebuild-state.ts) records the key of the last event of the last of them: a
+ *   rerun resumes its Scan right after it (ExclusiveStartKey), so the held-back aggregate is
+ *   read again from its first event.
+ * - **Exactly-once on rows**: the live projector's mechanism, per-row checkpoints (`applied`:
+ *   aggregate -> last version applied) and a conditional write on `rev`. A page replayed after a
+ *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
+ *   event twice, and the rows equal `foldRows` of the log.
+ */
+import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { decodeEventItem } from './dynamodb-event-store';
+import { CorruptEventError } from './errors';
+import { type StoredEvent, toAction } from './events';
+import type { ProjectionRowStore } from './dynamodb-projection-rows';
+import { StaleRowError } from './projection';
+import {
+  type EventKey,
+  type RebuildHeader,
+  type RebuildStateStore,
+  headerKey,
+  type SegmentProgress,
+  segmentKey,
+} from './rebuild-state';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  storageName,
+  type StoredRow,
+} from './row-projection';
+import { EVENT_TABLE } from './schema';
+
+export interface RebuildTarget {
+  readonly projection: AnyRowProjection;
+  /** Canonical ISO time (`toISOString()`): build the rows as of this moment. */
+  readonly until?: string;
+}
+
+/** The storage a rebuild writes: `<name>@v<N>`, or `<name>@v<N>@<until>` for a past moment. */
+export const buildName = (target: RebuildTarget) =>
+  target.until === undefined
+    ? storageName(target.projection)
+    : `${storageName(target.projection)}@${target.until}`;
+
+/** An ISO time in the one spelling build names use, or undefined when it is not one. */
+export const canonicalTime = (iso: string): string | undefined => {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(iso)) {
+    return undefined;
+  }
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+};
+
+/**
+ * The part of an aggregate's log a build as of `until` folds: versions 1..k, k the last one
+ * stamped at or before `until` (a prefix by version, as `/history?at=` takes).
+ */
+export const logUntil = (log: readonly StoredEvent[], until: string | undefined) => {
+  if (until === undefined) return log;
+  const at = Date.parse(until);
+  let k = log.length;
+  while (k > 0 && Date.parse(log[k - 1]!.occurredAt) > at) k--;
+  return log.slice(0, k);
+};
+
+interface Pending {
+  readonly aggregateId: string;
+  readonly version: number;
+  readonly action: ReturnType<typeof toAction>;
+  readonly before: unknown;
+}
+
+/** The events of whole logs per stored row key, each aggregate's in version order. */
+const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[]) => {
+  const { projection } = target;
+  const build = buildName(target);
+  const byRow = new Map<string, Pending[]>();
+  for (const log of logs) {
+    let state: unknown = projection.source.initialState;
+    for (const event of log) {
+      // Foreign events (another aggregate type in this partition) count as versions only.
+      if (event.aggregateType !== projection.source.type) continue;
+      const action = toAction(event);
+      if (projection.eventTypes.includes(event.type)) {
+        const rowKey = projection.rowKey(action, state);
+        if (rowKey !== undefined) {
+          const key = `${build}#${rowKey}`;
+          const pending = byRow.get(key) ?? [];
+          pending.push({
+            aggregateId: event.aggregateId,
+            version: event.version,
+            action,
+            before: state,
+          });
+          byRow.set(key, pending);
+        }
+      }
+      state = advanceSource(projection, state, action);
+    }
+  }
+  return byRow;
+};
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Applies `pending` to one row exactly once: the events above the row's checkpoint for their
+ * aggregate, written with a condition on the row's revision (re-read and redone on a race).
+ */
+export const applyToRow = async (
+  rows: ProjectionRowStore,
+  key: string,
+  projection: AnyRowProjection,
+  pending: readonly Pending[],
+  maxAttempts = 20,
+): Promise<{ applied: number; failures: string[] }> => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await rows.get(key);
+    const applied: Record<string, number> = { ...stored?.applied };
+    let view: unknown = stored?.view;
+    let count = 0;
+    const stopped = new Set<string>();
+    const failures: string[] = [];
+    for (const p of pending) {
+      if (stopped.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
+      try {
+        view = projection.reducer(view, p.action, p.before);
+      } catch (error) {
+        stopped.add(p.aggregateId);
+        failures.push(`${key}: ${p.aggregateId} v${p.version}: ${message(error)}`);
+        continue;
+      }
+      applied[p.aggregateId] = p.version;
+      count++;
+    }
+    if (count === 0) return { applied: 0, failures };
+    const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
+    try {
+      await rows.save(row, stored?.rev ?? 0);
+      return { applied: count, failures };
+    } catch (error) {
+      if (error instanceof StaleRowError && attempt < maxAttempts) continue;
+      throw error;
+    }
+  }
+};
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+const pool = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+};
+
+export interface RebuildDependencies {
+  /** The low-level client: raw items go through the event codec one by one. */
+  readonly client: DynamoDBClient;
+  readonly eventTable: string;
+  readonly rows: ProjectionRowStore;
+  readonly state: RebuildStateStore;
+}
+
+export interface SegmentOptions {
+  /** Items per Scan page (default: DynamoDB's 1 MB pages). */
+  readonly pageSize?: number;
+  /** Asked before each page: true stops the segment at its last checkpoint (Lambda's clock). */
+  readonly shouldStop?: () => boolean;
+  /** Called with the events of each page once its rows are written. */
+  readonly onEvents?: (events: number) => void;
+  /** Rows written at once (default 16). */
+  readonly concurrency?: number;
+}
+
+const eventKeyOf = (item: Record<string, AttributeValue>): EventKey => ({
+  aggregateId: item[EVENT_TABLE.partitionKey.name]?.S ?? '',
+  version: Number(item[EVENT_TABLE.sortKey.name]?.N ?? 0),
+});
+
+/** One aggregate's items as scanned, decoded up to the first unreadable one or hole. */
+const readableLog = (items: readonly Record<string, AttributeValue>[]) => {
+  const log: StoredEvent[] = [];
+  for (const item of items) {
+    const { aggregateId, version } = eventKeyOf(item);
+    if (version !== log.length + 1) {
+      return { log, failure: `${aggregateId}: version ${log.length + 1} is missing` };
+    }
+    try {
+      log.push(decodeEventItem(item));
+    } catch (error) {
+      if (!(error instanceof CorruptEventError)) throw error;
+      return { log, failure: `${aggregateId} v${version}: unreadable (${error.message})` };
+    }
+  }
+  return { log, failure: undefined };
+};
+
+/**
+ * Rebuilds one segment of a parallel Scan of the event table, from its saved progress, until it
+ * is done or `shouldStop` says so. Returns the segment's progress (`done` or not).
+ */
+export const rebuildSegment = async (
+  deps: RebuildDependencies,
+  target: RebuildTarget,
+  segment: number,
+  segments: number,
+  options: SegmentOptions = {},
+): Promise<SegmentProgress> => {
+  const build = buildName(target);
+  let progress: SegmentProgress = (await deps.state.getSegment(build, segment)) ?? {
+    key: segmentKey(build, segment),
+    build,
+    segment,
+    segments,
+    done: false,
+    events: 0,
+    aggregates: 0,
+    failures: 0,
+  };
+  if (progress.done) return progress;
+  let scanFrom: Record<string, AttributeValue> | undefined = progress.lastKey && {
+    [EVENT_TABLE.partitionKey.name]: { S: progress.lastKey.aggregateId },
+    [EVENT_TABLE.sortKey.name]: { N: String(progress.lastKey.version) },
+  };
+  // The aggregate the previous page ended in: completed by the next page.
+  let held: Record<string, AttributeValue>[] = [];
+  for (;;) {
+    if (options.shouldStop?.()) return progress;
+    const page = await deps.client.send(
+      new ScanCommand({
+        TableName: deps.eventTable,
+        Segment: segment,
+        TotalSegments: segments,
+        ExclusiveStartKey: scanFrom,
+        ...(options.pageSize !== undefined && { Limit: options.pageSize }),
+      }),
+    );
+    scanFrom = page.LastEvaluatedKey;
+    const last = page.LastEvaluatedKey === undefined;
+    // Whole aggregates of this page (and the one held from the previous page).
+    const whole: Record<string, AttributeValue>[][] = [];
+    for (const item of page.Items ?? []) {
+      if (held.length > 0 && eventKeyOf(held[0]!).aggregateId !== eventKeyOf(item).aggregateId) {
+        whole.push(held);
+        held = [];
+      }
+      held.push(item);
+    }
+    if (last && held.length > 0) {
+      whole.push(held);
+      held = [];
+    }
+    if (whole.length === 0 && !last) continue;
+
+    let failures = 0;
+    let firstFailure: string | undefined;
+    const fail = (reason: string) => {
+      failures++;
+      firstFailure ??= reason;
+    };
+    const logs = whole.map((items) => {
+      const { log, failure } = readableLog(items);
+      const cut = logUntil(log, target.until);
+      // A failure after the moment of an `--until` build is not part of it.
+      if (failure && cut.length === log.length) fail(failure);
+      return cut;
+    });
+    const byRow = route(target, logs);
+    await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
+      const outcome = await applyToRow(deps.rows, key, target.projection, pending);
+      for (const reason of outcome.failures) fail(reason);
+    });
+    const events = whole.reduce((n, items) => n + items.length, 0);
+    const lastWhole = whole.at(-1);
+    progress = {
+      ...progress,
+      ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
+      done: last,
+      events: progress.events + events,
+      aggregates: progress.aggregates + whole.length,
+      failures: progress.failures + failures,
+      ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
+    };
+    await deps.state.putSegment(progress);
+    options.onEvents?.(events);
+    if (last) return progress;
+  }
+};
+
+/** Starts (or finds) a build's header; refuses another segment count than the one it started with. */
+export const startRebuild = async (
+  state: RebuildStateStore,
+  target: RebuildTarget,
+  segments: number,
+  options: { restart?: boolean; now?: () => string } = {},
+): Promise<{ header: RebuildHeader; resumed: boolean }> => {
+  const build = buildName(target);
+  const now = options.now ?? (() => new Date().toISOString());
+  const existing = options.restart ? undefined : await state.getHeader(build);
+  if (existing) {
+    if (existing.segments !== segments) {
+      throw new RebuildError(
+        `${build} was started with ${existing.segments} segments: resume it with --segments ${existing.segments} (its progress is per segment)`,
+      );
+    }
+    return { header: existing, resumed: true };
+  }
+  const header: RebuildHeader = {
+    key: headerKey(build),
+    build,
+    projection: target.projection.name,
+    version: target.projection.version,
+    ...(target.until !== undefined && { until: target.until }),
+    segments,
+    status: 'running',
+    startedAt: now(),
+  };
+  // A restart forgets the progress, not the rows: their checkpoints make the replay a no-op
+  // for every event already applied.
+  for (let segment = 0; segment < segments; segment++) {
+    await state.putSegment({
+      key: segmentKey(build, segment),
+      build,
+      segment,
+      segments,
+      done: false,
+      events: 0,
+      aggregates: 0,
+      failures: 0,
+    });
+  }
+  await state.putHeader(header);
+  return { header, resumed: false };
+};
+
+/** Marks a build complete when every segment is done; answers the totals either way. */
+export const finishRebuild = async (
+  state: RebuildStateStore,
+  target: RebuildTarget,
+  now: () => string = () => new Date().toISOString(),
+) => {
+  const build = buildName(target);
+  const header = await state.getHeader(build);
+  if (!header) throw new RebuildError(`${build} was never started`);
+  const progress = await Promise.all(
+    Array.from({ length: header.segments }, (_, i) => state.getSegment(build, i)),
+  );
+  const done = progress.every((p) => p?.done);
+  const events = progress.reduce((n, p) => n + (p?.events ?? 0), 0);
+  const aggregates = progress.reduce((n, p) => n + (p?.aggregates ?? 0), 0);
+  const failures = progress.reduce((n, p) => n + (p?.failures ?? 0), 0);
+  const firstFailure = progress.find((p) => p?.firstFailure)?.firstFailure;
+  const finished: RebuildHeader = done
+    ? { ...header, status: 'complete', completedAt: header.completedAt ?? now(), events, failures }
+    : header;
+  if (done && header.status !== 'complete') await state.putHeader(finished);
+  return { header: finished, done, events, aggregates, failures, firstFailure };
+};
+
+/** A request the rebuild refuses before writing anything (unknown projection, bad time...). */
+export class RebuildError extends Error {
+  override readonly name = 'RebuildError';
+}

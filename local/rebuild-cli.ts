@@ -1,0 +1,389 @@
+/**
+ * `npm run rebuild -- <projection> [--version N] [--until <ISO time>] [--segments K]`: replays
+ * the event table (a parallel Scan, never the stream) into one version of a declared projection,
+ * or into a build as of a past moment, while the served version keeps serving and the live
+ * projector keeps updating. Resumable: a rerun continues from each segment's last checkpoint.
+ * Against `npm start`'s DynamoDB Local by default; against AWS with `--aws` and the table names.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Presets, SingleBar } from 'cli-progress';
+import { DynamoDbProjectionRows } from '../lambdas/core/dynamodb-projection-rows';
+import {
+  buildName,
+  canonicalTime,
+  finishRebuild,
+  rebuildSegment,
+  RebuildError,
+  type RebuildTarget,
+  startRebuild,
+} from '../lambdas/core/rebuild';
+import { DynamoDbRebuildState } from '../lambdas/core/rebuild-state';
+import type { AnyRowProjection } from '../lambdas/core/row-projection';
+import { describeVersions } from '../lambdas/core/served-versions';
+import { PROJECTIONS } from '../lambdas/handlers/deployment';
+import { tablesFor } from './runtime';
+import { LOCAL_RUNTIME_FILE } from './runtime-file';
+
+/** Where `npm start` writes its DynamoDB Local endpoint (local/cli.ts), read as the default. */
+/** Written by `npm start` (local/runtime-file.ts). */
+export const RUNTIME_FILE = LOCAL_RUNTIME_FILE;
+export const DEFAULT_SEGMENTS = 4;
+
+export const USAGE = `Usage: npm run rebuild -- <projection> [options]
+
+Rebuilds a declared projection from the event table (a parallel Scan) into its own storage,
+beside the version being served; rerun the same command to resume after a crash.
+
+  <projection>               a name from lambdas/handlers/deployment.ts (e.g. removed-lines)
+  --version <n>              which listed version to build     (default: the highest listed)
+  --until <ISO time>         build it as of that past moment, served with ?asOf=<time>
+  --segments <k>             parallel Scan segments, 1-1000    (default ${DEFAULT_SEGMENTS})
+  --page-size <n>            events per Scan page               (default: DynamoDB's 1 MB pages)
+  --restart                  forget the saved progress and scan again (rows are never doubled)
+
+Where (default: the DynamoDB Local of a running \`npm start\`, tables local-decoupled-*):
+  --endpoint <url>           DynamoDB endpoint (env DYNAMODB_ENDPOINT; default from ${RUNTIME_FILE})
+  --table-prefix <prefix>    local tables <prefix>-decoupled-*  (default local)
+  --event-table <name>       event table
+  --projections-table <name> declared projections' table
+  --aws                      use AWS (credentials and Region from the environment), no endpoint
+
+  --help                     this text
+`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RebuildCliOptions {
+  readonly target: RebuildTarget;
+  readonly segments: number;
+  readonly pageSize?: number;
+  readonly restart: boolean;
+  readonly endpoint?: string;
+  readonly eventTable: string;
+  readonly projectionsTable: string;
+}
+
+const integer = (name: string, value: string | undefined, min: number, max: number) => {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || parsed < min || parsed > max) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
+  }
+  return parsed;
+};
+
+/** The projection (name and version) among the deployment's; the error lists the known ones. */
+export const findProjection = (
+  name: string,
+  version: number | undefined,
+  projections: readonly AnyRowProjection[] = PROJECTIONS,
+): AnyRowProjection => {
+  const named = projections.filter((p) => p.name === name);
+  if (named.length === 0) {
+    throw new UsageError(
+      `unknown projection "${name}"; this deployment lists ${describeVersions(projections)}`,
+    );
+  }
+  if (version === undefined) return named.reduce((a, b) => (b.version > a.version ? b : a));
+  const found = named.find((p) => p.version === version);
+  if (!found) {
+    throw new UsageError(
+      `${name} has no version ${version} in this deployment; listed: ${describeVersions(named)} (a new version is declared in its domain folder and added to lambdas/handlers/deployment.ts)`,
+    );
+  }
+  return found;
+};
+
+const runtimeEndpoint = (): string | undefined => {
+  if (!existsSync(RUNTIME_FILE)) return undefined;
+  try {
+    const parsed = JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as { dynamoDbEndpoint?: unknown };
+    return typeof parsed.dynamoDbEndpoint === 'string' ? parsed.dynamoDbEndpoint : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+export const parseRebuildCli = (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+  projections: readonly AnyRowProjection[] = PROJECTIONS,
+  now: () => number = Date.now,
+): { help: true } | { help: false; options: RebuildCliOptions } => {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        version: { type: 'string' },
+        until: { type: 'string' },
+        segments: { type: 'string' },
+        'page-size': { type: 'string' },
+        restart: { type: 'boolean' },
+        endpoint: { type: 'string' },
+        'table-prefix': { type: 'string' },
+        'event-table': { type: 'string' },
+        'projections-table': { type: 'string' },
+        aws: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `give one projection to rebuild (${describeVersions(projections)}), got ${positionals.length}`,
+    );
+  }
+  const projection = findProjection(
+    positionals[0]!,
+    integer('version', values.version, 1, 1_000_000_000),
+    projections,
+  );
+  let until: string | undefined;
+  if (values.until !== undefined) {
+    until = canonicalTime(values.until);
+    if (!until) {
+      throw new UsageError(
+        `--until must be an ISO-8601 date-time with Z or an offset, e.g. 2026-11-23T10:00:00Z (got "${values.until}")`,
+      );
+    }
+    if (Date.parse(until) >= now()) {
+      throw new UsageError(
+        `--until ${until} is not in the past: a build as of a moment still to come would miss its events`,
+      );
+    }
+  }
+  if (values.aws && (values.endpoint || values['table-prefix'])) {
+    throw new UsageError(
+      '--aws takes the table names (--event-table, --projections-table), no endpoint',
+    );
+  }
+  const local = tablesFor(values['table-prefix'] ?? 'local', 'decoupled');
+  const eventTable = values['event-table'] ?? (values.aws ? undefined : local.eventTable);
+  const projectionsTable =
+    values['projections-table'] ?? (values.aws ? undefined : local.projectionsTable);
+  if (!eventTable || !projectionsTable) {
+    throw new UsageError(
+      '--aws needs --event-table and --projections-table (the stack outputs EventTableName and ProjectionsTableName)',
+    );
+  }
+  const endpoint = values.aws
+    ? undefined
+    : (values.endpoint ?? env.DYNAMODB_ENDPOINT ?? runtimeEndpoint());
+  if (!values.aws && !endpoint) {
+    throw new UsageError(
+      `no DynamoDB endpoint: start \`npm start\` (it writes ${RUNTIME_FILE}), pass --endpoint <url>, or --aws for AWS`,
+    );
+  }
+  return {
+    help: false,
+    options: {
+      target: { projection, ...(until && { until }) },
+      segments: integer('segments', values.segments, 1, 1000) ?? DEFAULT_SEGMENTS,
+      pageSize: integer('page-size', values['page-size'], 1, 1_000_000),
+      restart: values.restart ?? false,
+      ...(endpoint && { endpoint }),
+      eventTable,
+      projectionsTable,
+    },
+  };
+};
+
+const formatRate = (events: number, ms: number) =>
+  `${Math.round(events / Math.max(ms / 1000, 0.001)).toLocaleString('en-US')} events/s`;
+
+export interface RebuildReport {
+  readonly build: string;
+  readonly done: boolean;
+  readonly events: number;
+  readonly aggregates: number;
+  readonly failures: number;
+  readonly firstFailure?: string;
+  readonly ms: number;
+  readonly caughtUp: boolean;
+}
+
+/** Runs a rebuild to the end; progress on `out` (a bar on a terminal, else a line every 2 s). */
+export const runRebuild = async (
+  options: RebuildCliOptions,
+  out: NodeJS.WriteStream = process.stderr,
+): Promise<RebuildReport> => {
+  const client = new DynamoDBClient({
+    ...(options.endpoint && {
+      endpoint: options.endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  try {
+    // Both tables must exist before anything is written.
+    let itemCount = 0;
+    for (const table of [options.eventTable, options.projectionsTable]) {
+      try {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+        if (table === options.eventTable) itemCount = Table?.ItemCount ?? 0;
+      } catch (error) {
+        if (error instanceof ResourceNotFoundException) {
+          throw new RebuildError(
+            `table ${table} does not exist${options.endpoint ? ` at ${options.endpoint}` : ''}`,
+          );
+        }
+        const cause = error instanceof Error ? error.message : String(error);
+        throw new RebuildError(
+          `cannot reach DynamoDB${options.endpoint ? ` at ${options.endpoint} (is \`npm start\` running?)` : ''}: ${cause}`,
+        );
+      }
+    }
+    const doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    const state = new DynamoDbRebuildState(doc, options.projectionsTable);
+    const rows = new DynamoDbProjectionRows(doc, options.projectionsTable);
+    const { target, segments } = options;
+    const build = buildName(target);
+    const { header, resumed } = await startRebuild(state, target, segments, {
+      restart: options.restart,
+    });
+    const started = performance.now();
+    if (header.status === 'complete') {
+      const totals = await finishRebuild(state, target);
+      return { build, ...totals, ms: 0, caughtUp: totals.failures === 0 };
+    }
+    const before = await Promise.all(
+      Array.from({ length: segments }, (_, i) => state.getSegment(build, i)),
+    );
+    const already = before.reduce((n, p) => n + (p?.events ?? 0), 0);
+    out.write(
+      `${resumed ? 'Resuming' : 'Rebuilding'} ${build} from ${options.eventTable} (${segments} segments${resumed ? `, ${already} events already done` : ''})\n`,
+    );
+    let events = 0;
+    let segmentsDone = before.filter((p) => p?.done).length;
+    const total = () => Math.max(itemCount, already + events);
+    const bar = out.isTTY
+      ? new SingleBar(
+          {
+            stream: out,
+            format:
+              ' {bar} {percentage}% | {value}/{total} events | {rate} | segments {segmentsDone}/{segments}',
+            hideCursor: true,
+            fps: 5,
+          },
+          Presets.shades_classic,
+        )
+      : undefined;
+    const payload = () => ({
+      rate: formatRate(events, performance.now() - started),
+      segmentsDone,
+      segments,
+    });
+    bar?.start(total(), already, payload());
+    let lastLine = performance.now();
+    const tick = (n: number) => {
+      events += n;
+      if (bar) {
+        bar.setTotal(total());
+        bar.update(already + events, payload());
+      } else if (performance.now() - lastLine > 2000) {
+        lastLine = performance.now();
+        out.write(
+          `  ${already + events}/~${total()} events, ${payload().rate}, segments ${segmentsDone}/${segments}\n`,
+        );
+      }
+    };
+    try {
+      await Promise.all(
+        Array.from({ length: segments }, async (_, segment) => {
+          const progress = await rebuildSegment(
+            { client, eventTable: options.eventTable, rows, state },
+            target,
+            segment,
+            segments,
+            { pageSize: options.pageSize, onEvents: tick },
+          );
+          if (progress.done) segmentsDone++;
+        }),
+      );
+    } finally {
+      bar?.update(already + events, payload());
+      bar?.stop();
+    }
+    const ms = performance.now() - started;
+    const totals = await finishRebuild(state, target);
+    out.write(`  ${events} events in ${(ms / 1000).toFixed(1)} s, ${formatRate(events, ms)}\n`);
+    return { build, ...totals, ms, caughtUp: totals.done && totals.failures === 0 };
+  } finally {
+    client.destroy();
+  }
+};
+
+/** What the operator reads at the end: caught up or not, and how to switch (or query). */
+export const summary = (options: RebuildCliOptions, report: RebuildReport): string => {
+  const { projection, until } = options.target;
+  const name = projection.name;
+  const lines = [
+    `${report.build}: ${report.events} events of ${report.aggregates} aggregates${report.failures ? `, ${report.failures} not applied` : ''}.`,
+  ];
+  if (!report.caughtUp) {
+    lines.push(
+      `Not caught up: ${report.failures} events could not be applied (first: ${report.firstFailure ?? 'unknown'}).`,
+      'Fix the cause and rerun the same command with --restart: events already applied are not applied twice.',
+    );
+    return lines.join('\n');
+  }
+  if (until) {
+    lines.push(
+      `Built as of ${until}. Query it with ?asOf=${until} on the served version (v${projection.version}):`,
+      `  curl -s "http://127.0.0.1:3001/read-models/${name}/<key>?asOf=${until}"`,
+    );
+    return lines.join('\n');
+  }
+  lines.push(
+    `Caught up: every event stored before this rebuild is in ${report.build}, and the live projector keeps it current (it runs every version listed in lambdas/handlers/deployment.ts).`,
+    `Switch queries to it:  npm start -- --serve ${name}=${projection.version}    (AWS: cdk deploy -c servedProjectionVersions=${name}=${projection.version})`,
+    `Roll back:             the same flag with the previous version (or without it: the lowest listed version is served)`,
+  );
+  return lines.join('\n');
+};
+
+const main = async () => {
+  let parsed;
+  try {
+    parsed = parseRebuildCli(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(
+      `error: ${(error as Error).message}\n(npm run rebuild -- --help lists the options)`,
+    );
+    process.exit(2);
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return;
+  }
+  try {
+    const report = await runRebuild(parsed.options);
+    console.log(summary(parsed.options, report));
+    process.exit(report.caughtUp ? 0 : 1);
+  } catch (error) {
+    console.error(
+      `error: ${error instanceof RebuildError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    process.exit(1);
+  }
+};
+
+if (require.main === module) void main();

@@ -1,0 +1,418 @@
+/**
+ * Rebuild, side by side (issue 11, item 4), on DynamoDB Local through the real handlers: 2,000
+ * orders with varied histories in the event table, a new version (customer-summary v2) and a
+ * projection added afterwards (removed-lines) rebuilt while commands keep arriving and the live
+ * projector (the stream poller and the projector handler) runs; the switch; the rebuild CLI
+ * killed with SIGKILL midway and resumed; `--until` (time travel) and `?asOf=`; a rebuild racing
+ * the live projector on the same rows. Every check: rows equal to a from-scratch `foldRows`.
+ */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
+import { type StoredEvent, toAction } from '../../lambdas/core/events';
+import { silentLog } from '../../lambdas/core/log';
+import {
+  buildName,
+  logUntil,
+  rebuildSegment,
+  type RebuildTarget,
+  startRebuild,
+  finishRebuild,
+} from '../../lambdas/core/rebuild';
+import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
+import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
+import { createRowProjector } from '../../lambdas/core/row-projector';
+import {
+  customerSummaryProjection,
+  customerSummaryV2Projection,
+  removedLinesProjection,
+} from '../../lambdas/domain/order/projections';
+import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { ENV } from '../../lambdas/handlers/environment';
+import {
+  commandHandlerFromEnv,
+  projectorHandlerFromEnv,
+  queryHandlerFromEnv,
+} from '../../lambdas/handlers/wiring';
+import {
+  parseRebuildCli,
+  runRebuild,
+  summary,
+  UsageError,
+  type RebuildCliOptions,
+} from '../../local/rebuild-cli';
+import { startStreamPoller, type StreamPoller } from '../../local/stream-poller';
+import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
+import { scanLogs, seedOrders } from '../support/event-log';
+import { bodyOf, command, httpEvent } from '../support/http-events';
+import { testLogger } from '../support/logs';
+import { runProcess } from '../support/processes';
+
+const DEPLOYMENT: AnyRowProjection[] = [
+  customerSummaryProjection,
+  removedLinesProjection,
+  customerSummaryV2Projection,
+];
+const ORDERS = 2000;
+const START = new Date(Date.now() - 24 * 3600_000);
+
+let tables: TestTables;
+let poller: StreamPoller | undefined;
+let seeded: StoredEvent[][];
+
+/** A quiet stream on stderr's place for in-process runs (not a TTY: one line every 2 s). */
+const quiet = { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
+
+const cliOptions = (target: RebuildTarget, extra: Partial<RebuildCliOptions> = {}) => ({
+  target,
+  segments: 4,
+  pageSize: 100,
+  restart: false,
+  endpoint: testEndpoint(),
+  eventTable: tables.eventTable,
+  projectionsTable: tables.projectionsTable,
+  ...extra,
+});
+
+/** The rows stored under `<build>#`, as rowKey -> view. */
+const storedRows = async (build: string) => {
+  const rows = new Map<string, unknown>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await tables.doc.send(
+      new ScanCommand({
+        TableName: tables.projectionsTable,
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const key = String(item.key);
+      if (key.startsWith(`${build}#`)) rows.set(key.slice(build.length + 1), item.view);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return rows;
+};
+
+const fold = (projection: AnyRowProjection, logs: readonly (readonly StoredEvent[])[]) =>
+  foldRows(
+    projection,
+    logs.map((log) => log.map(toAction)),
+  );
+
+/** Waits (bounded) until the live projector has caught up: the rows equal the fold of the log. */
+const expectConverged = async (projection: AnyRowProjection) => {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const expected = fold(projection, await scanLogs(tables.doc, tables.eventTable));
+    const actual = await storedRows(buildName({ projection }));
+    if (Date.now() > deadline) {
+      expect(actual).toEqual(expected);
+      return;
+    }
+    try {
+      expect(actual).toEqual(expected);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+};
+
+beforeAll(async () => {
+  tables = await createTestTables({ stream: true });
+  seeded = await seedOrders(tables.doc, tables.eventTable, 'rb', ORDERS, START);
+  // The live projector starts after the history: v2 and removed-lines have none of it yet.
+  poller = await startStreamPoller({
+    endpoint: testEndpoint(),
+    streamArn: tables.eventStreamArn!,
+    handler: projectorHandlerFromEnv(tables.env, {
+      logger: testLogger('projector'),
+      projections: DEPLOYMENT,
+    }),
+    pollIntervalMs: 50,
+    startingPosition: 'LATEST',
+  });
+}, 180_000);
+afterAll(async () => {
+  await poller?.stop();
+  await tables.drop();
+});
+
+describe('rebuild side by side', () => {
+  it('customer-summary v2, rebuilt while commands arrive and the live projector runs, equals the fold; the switch misses nothing', async () => {
+    const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+    expect(await storedRows('customer-summary@v2')).toEqual(new Map());
+    // Commands keep arriving: new orders, and lines added to / removed from seeded drafts.
+    let sending = true;
+    let sent = 0;
+    const drafts = seeded.filter((log) => log.at(-1)!.type.startsWith('order/line'));
+    const traffic = (async () => {
+      for (let j = 0; sending || j < 40; j++) {
+        const fresh = `rb-live-${j}`;
+        for (const c of [
+          { type: 'order/create', payload: { customerId: `rb-c${j % 97}`, currency: 'EUR' } },
+          {
+            type: 'order/addLine',
+            payload: { lineId: 'x', sku: 'rb-S1', quantity: 1, unitPrice: 9 },
+          },
+          { type: 'order/removeLine', payload: { lineId: 'x' } },
+        ]) {
+          expect((await send(command({ ...c, aggregateId: fresh }))).statusCode).toBe(202);
+          sent++;
+        }
+        const draft = drafts[j % drafts.length]![0]!.aggregateId;
+        const line = `live${j}`;
+        await send(
+          command({
+            type: 'order/addLine',
+            aggregateId: draft,
+            payload: { lineId: line, sku: 'rb-S2', quantity: 2, unitPrice: 3 },
+          }),
+        );
+        sent++;
+      }
+    })();
+
+    const report = await runRebuild(cliOptions({ projection: customerSummaryV2Projection }), quiet);
+    expect(report).toMatchObject({ done: true, failures: 0, caughtUp: true });
+    expect(report.events).toBeGreaterThanOrEqual(seeded.flat().length);
+    expect(summary(cliOptions({ projection: customerSummaryV2Projection }), report)).toMatch(
+      /Caught up[\s\S]*--serve customer-summary=2[\s\S]*servedProjectionVersions=customer-summary=2/,
+    );
+
+    // The switch, while commands still arrive: the query function now serves v2.
+    const served = queryHandlerFromEnv(
+      { ...tables.env, [ENV.servedProjectionVersions]: 'customer-summary=2' },
+      { logger: testLogger('query'), projections: DEPLOYMENT },
+    );
+    sending = false;
+    await traffic;
+    // An order created after the switch is in the served rows once projected.
+    const after = 'rb-after-switch';
+    await send(
+      command({
+        type: 'order/create',
+        aggregateId: after,
+        payload: { customerId: 'rb-new', currency: 'EUR' },
+      }),
+    );
+    expect(sent).toBeGreaterThan(100);
+    await expectConverged(customerSummaryV2Projection);
+    const row = bodyOf<{ version: number; row: { ordersPlaced: number } }>(
+      await served(
+        httpEvent({
+          routeKey: 'GET /read-models/{name}/{key}',
+          pathParameters: { name: 'customer-summary', key: 'rb-new' },
+        }),
+      ),
+    );
+    expect(row).toMatchObject({ version: 2, row: { ordersPlaced: 1 } });
+  }, 240_000);
+
+  it('the rebuild CLI killed with SIGKILL midway resumes where it stopped; removed-lines equals the fold', async () => {
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const build = 'removed-lines@v1';
+    const args = [
+      '--import',
+      'tsx',
+      'local/rebuild-cli.ts',
+      'removed-lines',
+      '--segments',
+      '4',
+      '--page-size',
+      '20',
+      '--endpoint',
+      testEndpoint(),
+      '--event-table',
+      tables.eventTable,
+      '--projections-table',
+      tables.projectionsTable,
+    ];
+    const first = runProcess(process.execPath, args);
+    const total = seeded.flat().length;
+    // Kill it once a good part, not all, is checkpointed.
+    let saved = 0;
+    for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
+      const segments = await Promise.all([0, 1, 2, 3].map((i) => state.getSegment(build, i)));
+      saved = segments.reduce((n, s) => n + (s?.events ?? 0), 0);
+      if (saved > total / 4 || first.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(first.child.exitCode).toBeNull();
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect((await state.getHeader(build))?.status).toBe('running');
+    expect(saved).toBeLessThan(total);
+
+    const second = runProcess(process.execPath, args);
+    expect(await second.exited).toBe(0);
+    expect(second.stderr).toMatch(/Resuming removed-lines@v1 .*events already done/);
+    expect(second.stdout).toMatch(/Caught up/);
+    expect((await state.getHeader(build))?.status).toBe('complete');
+    await expectConverged(removedLinesProjection);
+  }, 240_000);
+
+  it('--until builds the rows as of a past moment, served with ?asOf=; another moment is a clear 404', async () => {
+    // A moment in the middle of the seeded history (one event a second from START).
+    const until = new Date(START.getTime() + Math.floor(seeded.flat().length / 2) * 1000 + 500);
+    const iso = until.toISOString();
+    const target = { projection: customerSummaryProjection, until: iso };
+    const report = await runRebuild(cliOptions(target), quiet);
+    expect(report).toMatchObject({
+      done: true,
+      caughtUp: true,
+      build: `customer-summary@v1@${iso}`,
+    });
+    const expected = fold(
+      customerSummaryProjection,
+      (await scanLogs(tables.doc, tables.eventTable))
+        .map((log) => logUntil(log, iso))
+        .filter((l) => l.length > 0),
+    );
+    expect(expected.size).toBeGreaterThan(10);
+    // Some customers changed after that moment: the build differs from the live rows.
+    expect(await storedRows(buildName(target))).toEqual(expected);
+    expect(await storedRows(buildName(target))).not.toEqual(
+      await storedRows('customer-summary@v1'),
+    );
+
+    const query = queryHandlerFromEnv(tables.env, {
+      logger: testLogger('query'),
+      projections: DEPLOYMENT,
+    });
+    const [key, view] = [...expected][0]!;
+    const read = (asOf: string) =>
+      query(
+        httpEvent({
+          routeKey: 'GET /read-models/{name}/{key}',
+          pathParameters: { name: 'customer-summary', key },
+          query: { asOf },
+        }),
+      );
+    const answer = await read(iso);
+    expect(answer.statusCode).toBe(200);
+    expect(bodyOf(answer)).toEqual({
+      readModel: 'customer-summary',
+      version: 1,
+      asOf: iso,
+      key,
+      row: view,
+    });
+    // The same moment written with an offset names the same build.
+    const offset = new Date(until.getTime() + 2 * 3600_000).toISOString().replace('Z', '+02:00');
+    expect((await read(offset)).statusCode).toBe(200);
+    const missing = await read(new Date(until.getTime() + 1).toISOString());
+    expect(missing.statusCode).toBe(404);
+    expect(bodyOf<{ error: { message: string } }>(missing).error.message).toMatch(
+      /No complete build of customer-summary v1 as of .*npm run rebuild -- customer-summary --version 1 --until/,
+    );
+  }, 120_000);
+
+  it('a rebuild racing the live projector on the same rows applies every event once', async () => {
+    // A version of its own, so both writers start from empty rows and meet on every one.
+    const raced: AnyRowProjection = { ...removedLinesProjection, version: 77 };
+    const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const logs = seeded.slice(0, 300);
+    const projector = createRowProjector({
+      projections: [raced],
+      rows,
+      events: new DynamoDbEventStore(tables.doc, tables.eventTable),
+      log: silentLog,
+    });
+    const records = logs
+      .flat()
+      .map((event) => ({ id: `${event.aggregateId}/${event.version}`, event }));
+    const batches = Array.from({ length: Math.ceil(records.length / 50) }, (_, i) =>
+      records.slice(i * 50, i * 50 + 50),
+    ).reverse();
+    const target = { projection: raced };
+    await startRebuild(state, target, 3);
+    // Lambda retries a batch's failed records (a row lost its conditional write 8 times to the
+    // rebuild): so does this stand-in, until none fail.
+    const deliver = async (batch: typeof records) => {
+      let pending = batch;
+      for (let attempt = 0; pending.length > 0 && attempt < 20; attempt++) {
+        const { failed } = await projector(pending);
+        pending = pending.filter((r) => failed.includes(r.id));
+      }
+      return pending;
+    };
+    const [undelivered] = await Promise.all([
+      Promise.all(batches.map(deliver)),
+      ...[0, 1, 2].map((segment) =>
+        rebuildSegment(
+          { client: tables.client, eventTable: tables.eventTable, rows, state },
+          target,
+          segment,
+          3,
+          { pageSize: 15 },
+        ),
+      ),
+    ]);
+    expect(undelivered.flat()).toEqual([]);
+    expect((await finishRebuild(state, target)).done).toBe(true);
+    // The rebuild scanned every order; the projector only the first 300: the rows are the fold
+    // of the whole table, each event applied once.
+    await expectConverged(raced);
+  }, 120_000);
+});
+
+describe('npm run rebuild: clear errors, nothing written', () => {
+  const env = { DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' };
+  it.each([
+    [
+      ['nope'],
+      /unknown projection "nope"; this deployment lists customer-summary: v1; removed-lines: v1/,
+    ],
+    [
+      ['customer-summary', '--version', '5'],
+      /customer-summary has no version 5 in this deployment; listed: customer-summary: v1/,
+    ],
+    [['removed-lines', '--until', 'yesterday'], /--until must be an ISO-8601 date-time/],
+    [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not in the past/],
+    [['removed-lines', '--segments', '0'], /--segments must be an integer from 1 to 1000/],
+    [['removed-lines', '--aws'], /--aws needs --event-table and --projections-table/],
+    [[], /give one projection to rebuild/],
+  ])('%j', (argv, message) => {
+    expect(() => parseRebuildCli(argv, env)).toThrow(UsageError);
+    expect(() => parseRebuildCli(argv, env)).toThrow(message);
+  });
+
+  it('defaults: the highest listed version, npm start tables, 4 segments', () => {
+    const parsed = parseRebuildCli(['customer-summary'], env, DEPLOYMENT);
+    expect(parsed).toMatchObject({
+      help: false,
+      options: {
+        target: { projection: { name: 'customer-summary', version: 2 } },
+        segments: 4,
+        endpoint: 'http://127.0.0.1:1',
+        eventTable: 'local-decoupled-events',
+        projectionsTable: 'local-decoupled-read-models',
+      },
+    });
+  });
+
+  it('a missing table fails before anything is written', async () => {
+    const options = cliOptions(
+      { projection: removedLinesProjection },
+      { eventTable: 'no-such-table' },
+    );
+    await expect(runRebuild(options, quiet)).rejects.toThrow(/table no-such-table does not exist/);
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    // removed-lines@v1 was built above; a fresh name proves nothing new appears.
+    const other = cliOptions(
+      { projection: { ...removedLinesProjection, version: 5 } },
+      { eventTable: 'no-such-table' },
+    );
+    await expect(runRebuild(other, quiet)).rejects.toThrow(/does not exist/);
+    expect(await state.getHeader('removed-lines@v5')).toBeUndefined();
+    expect(
+      await tables.doc
+        .send(new ScanCommand({ TableName: tables.projectionsTable }))
+        .then((r) => (r.Items ?? []).filter((i) => String(i.key).includes('removed-lines@v5'))),
+    ).toEqual([]);
+    expect(segmentKey('removed-lines@v5', 0)).toBe('rebuild#removed-lines@v5#0');
+  });
+});
