@@ -80,23 +80,29 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
   });
 };
 
+/**
+ * The projector runs what its environment names: the order row where it has the read-model
+ * table (decoupled), the declared projections where it has their table (both stacks; the
+ * coupled stack's projector has only that one: its order row is written with the events).
+ */
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env);
   const logger = loggerFor('projector', options);
   const events = stores.events();
-  const orders = createProjector({
-    projection: AGGREGATE_VIEW,
-    rows: stores.rows(),
-    events,
-    log: logger,
-  });
+  const orders = env[ENV.readModelTable]
+    ? createProjector({ projection: AGGREGATE_VIEW, rows: stores.rows(), events, log: logger })
+    : undefined;
   const readModels = stores.readModels();
+  const declared = readModels && createRowProjector({ ...readModels, events, log: logger });
+  if (!orders && !declared) {
+    throw new Error(
+      `The projector has nothing to project: set ${ENV.readModelTable} or ${ENV.projectionsTable}`,
+    );
+  }
   return createProjectorHandler({
     logger,
     aggregateType: AGGREGATE_VIEW.aggregateType,
-    project: readModels
-      ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
-      : orders,
+    project: orders && declared ? both(orders, declared) : (orders ?? declared)!,
   });
 };
 
@@ -108,6 +114,8 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     commandDeadlineMs: options.commandDeadlineMs,
     rows,
     events,
+    // Served from the rows the coupled stack's projector writes (docs/decisions.md).
+    readModels: stores.readModels(),
     runCommand: createCommandRunner({
       store: events,
       aggregates: AGGREGATES,
