@@ -24,6 +24,8 @@ Remote mode: measures deployed stacks (SigV4-signed with your default AWS creden
 
   --bundles                 only each function's bundle: size (raw, gzip) and load time against an
                             empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
+  --index-cost              only the write units per event of the order row, the old read-model
+                            table against the new one on DynamoDB Local (--orders <n>, --lines <n>)
   -h, --help                this text`;
 
 export class UsageError extends Error {

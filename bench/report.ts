@@ -147,6 +147,38 @@ export const clientTable = (result: BenchResult): Table => ({
   }),
 });
 
+/** Write units per event of the order row: old and new read-model table, same rows. */
+export const indexCostTable = (result: BenchResult): Table => ({
+  headers: [
+    'lines/order',
+    'row bytes',
+    'events',
+    'WCU/event before',
+    'table',
+    'byStatus',
+    'byCustomer',
+    'after',
+    'table',
+    'byStatus',
+    'byCustomer',
+    'draft-partition writes/event before',
+    'after',
+  ],
+  rows: (result.indexCost ?? []).map((f) => [
+    String(f.linesPerOrder),
+    String(f.meanRowBytes),
+    String(f.events),
+    ...[f.before, f.after].flatMap((u) => [
+      String(u.total),
+      String(u.table),
+      String(u.indexes.byStatus ?? 0),
+      String(u.indexes.byCustomer ?? 0),
+    ]),
+    String(f.draftPartitionWritesPerEvent.before),
+    String(f.draftPartitionWritesPerEvent.after),
+  ]),
+});
+
 /** Push latency (A's command until B's store shows it) and fan-out, per profile. */
 export const pushTable = (result: BenchResult): Table => ({
   headers: [
@@ -354,6 +386,14 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
           '',
         ]
       : []),
+    ...(result.indexCost
+      ? [
+          '#### Write units per event of the order row (old read-model table against the new; DynamoDB Local, ReturnConsumedCapacity INDEXES)',
+          '',
+          markdownTable(indexCostTable(result)),
+          '',
+        ]
+      : []),
     '#### Concurrency (each client on its own orders; a decoupled client waits to see each write)',
     '',
     markdownTable(concurrencyTable(result)),
@@ -393,6 +433,13 @@ export const terminalReport = (result: BenchResult): string =>
       ? [
           'Push latency (A dispatches -> B’s store shows it; fan-out: until the last subscriber; ms):',
           plainTable(pushTable(result)),
+          '',
+        ]
+      : []),
+    ...(result.indexCost
+      ? [
+          'Write units per event of the order row (old table -> new, same rows):',
+          plainTable(indexCostTable(result)),
           '',
         ]
       : []),

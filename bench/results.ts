@@ -1,4 +1,5 @@
 /** The shape of latest.json, and the figures derived from the raw samples. */
+import type { IndexCostFigures } from './probes/index-cost';
 import type { BenchSettings } from './settings';
 import type { ContentionCounts, ContentionMode, Samples } from './sweeps';
 import { ratio, type Summary, summarize, throughput } from './stats';
@@ -111,6 +112,8 @@ export interface BenchResult {
   readonly client?: Record<string, ClientLatencyFigures>;
   /** Push latency and fan-out per profile (local mode). */
   readonly push?: Record<string, PushFigures>;
+  /** Write units per event of the order row, old and new read-model table (local mode). */
+  readonly indexCost?: readonly IndexCostFigures[];
   readonly concurrency: readonly {
     readonly clients: number;
     readonly commandsPerClient: number;

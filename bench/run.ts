@@ -12,6 +12,7 @@ import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
 import { PUSH_METHOD, runPushLatency } from './push-latency';
+import { measureIndexCost, runIndexCostCli } from './probes/index-cost';
 import { createProgress } from './progress';
 import { markdownReport, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
@@ -144,6 +145,19 @@ const runBenchmark = async (
       ))
     : undefined;
 
+  // Write units per event of the order row, old and new table (local DynamoDB only: it reports
+  // index capacity; bench/probes/index-cost.ts). Small and large rows.
+  const indexCost = target.dynamoDbEndpoint
+    ? await (async () => {
+        const figures = [];
+        for (const lines of settings.quick ? [10] : [2, 10, 50]) {
+          progress.phase(`index cost: ${lines} lines per order, old and new read-model table`);
+          figures.push(await measureIndexCost({ endpoint: target.dynamoDbEndpoint, lines }));
+        }
+        return figures;
+      })()
+    : undefined;
+
   const contention = [];
   for (const [index, { mode, description }] of CONTENTION_MODES.entries()) {
     progress.phase(`contention: ${settings.contention.clients} clients on one order, ${mode}`);
@@ -190,6 +204,7 @@ const runBenchmark = async (
     headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
     client,
     ...(push && { push }),
+    ...(indexCost && { indexCost }),
     concurrency: levels,
     contention: {
       clients: settings.contention.clients,
@@ -239,6 +254,8 @@ const runBenchmark = async (
 const main = async (): Promise<number> => {
   // A separate part: bundle sizes and load times, no stacks (see bench/bundles.ts).
   if (process.argv.includes('--bundles')) return runBundlesCli(process.argv.slice(2));
+  // A separate part: write units per event of the order row, old and new table (no stacks).
+  if (process.argv.includes('--index-cost')) return runIndexCostCli(process.argv.slice(2));
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));

@@ -1,11 +1,13 @@
 /**
  * Both stacks on this machine: DynamoDB Local, each stack's tables (from the definitions the
  * CDK stacks use), a gateway per stack in front of the very handlers that are deployed, and
- * for the decoupled stack the stream poller in place of Lambda's event source mapping.
+ * a stream poller per stack in place of Lambda's event source mapping (the decoupled projector;
+ * the coupled stack's projector of declared projections).
  * `npm start` (local/cli.ts) runs it; the benchmark and the tests start it in-process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { basename, dirname, extname, join } from 'node:path';
 import { ENV } from '../lambdas/handlers/environment';
 import type { Route } from '../lambdas/handlers/routes';
 import {
@@ -68,7 +70,10 @@ export interface LocalRuntime {
   /** The process id of DynamoDB Local when this runtime started it. */
   readonly dynamoDbPid?: number;
   readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
+  /** The decoupled stack's projector poller. */
   readonly poller?: StreamPoller;
+  /** The coupled stack's projector poller (declared projections only). */
+  readonly coupledPoller?: StreamPoller;
   /** Each stack's WebSocket URL (live updates). */
   readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
   /** Stops the gateways, the poller and DynamoDB Local (if started here), in that order. */
@@ -89,9 +94,15 @@ export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   readModelTable: `${prefix}-${stack}-orders`,
   snapshotsTable: `${prefix}-${stack}-snapshots`,
   commandsTable: `${prefix}-${stack}-commands`,
-  // Declared projections are fed by the projector: the decoupled stack's (docs/decisions.md).
-  ...(stack === 'decoupled' && { projectionsTable: `${prefix}-${stack}-read-models` }),
+  // Declared projections are fed by a projector, in both stacks (docs/decisions.md).
+  projectionsTable: `${prefix}-${stack}-read-models`,
 });
+
+/** The coupled projector's on-failure file beside the decoupled one's: `x.jsonl` -> `x.coupled.jsonl`. */
+export const coupledFailureFile = (file: string): string => {
+  const ext = extname(file);
+  return join(dirname(file), `${basename(file, ext)}.coupled${ext}`);
+};
 
 export const startLocalRuntime = async (
   options: LocalRuntimeOptions = {},
@@ -150,6 +161,7 @@ export const startLocalRuntime = async (
     let decoupledUrl: string | undefined;
     let coupledUrl: string | undefined;
     let poller: StreamPoller | undefined;
+    let coupledPoller: StreamPoller | undefined;
     const websocketUrls: { decoupled?: string; coupled?: string } = {};
     const startStackPush = async (stack: StackName, stackTables: StackTables) => {
       const push = await startPush({
@@ -211,8 +223,25 @@ export const startLocalRuntime = async (
 
     if (stacks.has('coupled')) {
       const stackTables = tablesFor(prefix, 'coupled');
-      await ensureTables(client, stackTables, { stream: false });
+      const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
+      if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
       tables.coupled = stackTables;
+      // As in AWS: this projector has no read-model table, so it runs the declared projections
+      // only (the order row is written with the events, in the command's transaction).
+      const { [ENV.readModelTable]: _orderRows, ...projectorEnv } = envFor(stackTables);
+      coupledPoller = await startStreamPoller({
+        endpoint,
+        streamArn: eventStreamArn,
+        handler: projectorHandlerFromEnv(projectorEnv, { logger: loggerFor('projector') }),
+        functionName: 'coupled-projector',
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+        onFailureFile: options.poller?.onFailureFile
+          ? coupledFailureFile(options.poller.onFailureFile)
+          : undefined,
+      });
+      const runningCoupled = coupledPoller;
+      cleanup.push(() => runningCoupled.stop());
       const target = {
         functionName: 'coupled-api',
         handler: coupledHandlerFromEnv(envFor(stackTables), { logger: loggerFor('coupled') }),
@@ -238,6 +267,7 @@ export const startLocalRuntime = async (
       dynamoDbPid: dynamo?.pid,
       tables,
       poller,
+      coupledPoller,
       websocketUrls,
       stop: stopAll,
     };

@@ -1,6 +1,7 @@
 /** DynamoDB adapter for read-model rows (one table per projection, keyed by `id`). */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -23,6 +24,10 @@ export interface RowPage<View> {
 export const DEFAULT_MAX_ROWS_EXAMINED = 500;
 /** Rows read per Query while filtering: more than a page, fewer than DynamoDB's 1 MB per call. */
 const FILTERED_BATCH = 50;
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_KEYS = 100;
+/** Rounds of BatchGetItem for the keys DynamoDB left unprocessed (throttling) before failing. */
+const BATCH_GET_ROUNDS = 8;
 
 export interface IndexQueryOptions {
   readonly limit: number;
@@ -89,6 +94,11 @@ export class DynamoDbReadModel<View extends ProjectedView> {
       partitionValue,
       filter: options.filter,
     };
+    // A keys-only index has no other attribute to filter on.
+    if (options.filter && index.projection === 'KEYS_ONLY')
+      throw new Error(
+        `Index ${index.indexName} holds keys only: it cannot filter on ${options.filter.name}`,
+      );
     const cap = Math.max(1, options.maxRowsExamined ?? DEFAULT_MAX_ROWS_EXAMINED);
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined =
@@ -124,13 +134,56 @@ export class DynamoDbReadModel<View extends ProjectedView> {
       if (items.length > options.limit) {
         const returned = items.slice(0, options.limit);
         return {
-          items: returned as View[],
+          items: await this.rowsOf(index, partitionValue, returned),
           nextCursor: encodeListCursor(list, returned.at(-1)!),
         };
       }
-      if (!startKey) return { items: items as View[], nextCursor: null };
+      if (!startKey)
+        return { items: await this.rowsOf(index, partitionValue, items), nextCursor: null };
       if (examined >= cap)
-        return { items: items as View[], nextCursor: encodeListCursor(list, startKey) };
+        return {
+          items: await this.rowsOf(index, partitionValue, items),
+          nextCursor: encodeListCursor(list, startKey),
+        };
     }
+  }
+
+  /**
+   * The rows of a page, in the index's order. An `ALL` index's entries are the rows. A
+   * `KEYS_ONLY` index's entries are keys: the rows are read (BatchGetItem, consistent), and a
+   * row no longer in this partition (the index lags the table: it moved or was deleted since) is
+   * left out, so a page may be shorter than asked but never shows a row in the wrong list. The
+   * cursor is still made from the index entry, so paging neither skips nor repeats.
+   */
+  private async rowsOf(
+    index: IndexDefinition,
+    partitionValue: string,
+    entries: readonly Record<string, unknown>[],
+  ): Promise<View[]> {
+    if ((index.projection ?? 'ALL') === 'ALL' || entries.length === 0)
+      return [...entries] as View[];
+    const key = VIEW_ROW_KEY.name;
+    const found = new Map<unknown, Record<string, unknown>>();
+    for (let start = 0; start < entries.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] | undefined = entries
+        .slice(start, start + BATCH_GET_KEYS)
+        .map((entry) => ({ [key]: entry[key] }));
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round === BATCH_GET_ROUNDS)
+          throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        const out = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const row of out.Responses?.[this.tableName] ?? []) found.set(row[key], row);
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+    }
+    return entries
+      .map((entry) => found.get(entry[key]))
+      .filter(
+        (row) => row !== undefined && row[index.partitionKey.name] === partitionValue,
+      ) as View[];
   }
 }

@@ -11,6 +11,12 @@ export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey: KeyAttribute;
+  /**
+   * What the index copies of each row. `KEYS_ONLY`: only its keys and the table's, so a write
+   * that changes neither costs the index nothing, and a list reads the rows themselves
+   * (BatchGetItem). @default 'ALL'
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 export interface TableDefinition {
@@ -117,7 +123,7 @@ export const createTableInput = (
       GlobalSecondaryIndexes: definition.indexes.map((index) => ({
         IndexName: index.indexName,
         KeySchema: keySchema(index.partitionKey, index.sortKey),
-        Projection: { ProjectionType: 'ALL' },
+        Projection: { ProjectionType: index.projection ?? 'ALL' },
       })),
     }),
     ...(options.stream && {

@@ -130,25 +130,28 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
 };
 
 /**
- * The deployment's projector (the order row and every declared projection) over this
- * environment's tables: what the stream feeds, and what a re-projection reuses.
+ * The deployment's projector over this environment's tables: the order row where it has the
+ * read-model table (decoupled), the declared projections where it has their table (both stacks;
+ * the coupled stack's projector has only those: its order row is written with the events). What
+ * the stream feeds, and what a re-projection reuses.
  */
 export const projectorFromEnv = (env: Environment, logger: Logger, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
   const events = stores.events();
-  const orders = createProjector({
-    projection: AGGREGATE_VIEW,
-    rows: stores.rows(),
-    events,
-    log: logger,
-  });
+  const orders = env[ENV.readModelTable]
+    ? createProjector({ projection: AGGREGATE_VIEW, rows: stores.rows(), events, log: logger })
+    : undefined;
   const readModels = stores.readModels();
+  const declared = readModels && createRowProjector({ ...readModels, events, log: logger });
+  if (!orders && !declared) {
+    throw new Error(
+      `The projector has nothing to project: set ${ENV.readModelTable} or ${ENV.projectionsTable}`,
+    );
+  }
   return {
     events,
     aggregateType: AGGREGATE_VIEW.aggregateType,
-    project: readModels
-      ? both(orders, createRowProjector({ ...readModels, events, log: logger }))
-      : orders,
+    project: orders && declared ? both(orders, declared) : (orders ?? declared)!,
   };
 };
 
@@ -173,6 +176,8 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     commandDeadlineMs: options.commandDeadlineMs,
     rows,
     events,
+    // Served from the rows the coupled stack's projector writes (docs/decisions.md).
+    readModels: stores.readModels(),
     runCommand: createCommandRunner({
       store: events,
       snapshots: stores.snapshots(),

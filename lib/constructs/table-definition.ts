@@ -17,7 +17,7 @@ export const attributeOf = (key: KeyAttribute): dynamodb.Attribute => ({
   type: ATTRIBUTE_TYPES[key.type],
 });
 
-/** Keys and global secondary indexes (projection ALL, as `createTableInput` creates them). */
+/** Keys and global secondary indexes (their projection as declared, as `createTableInput` creates them). */
 export const keySchemaOf = (
   definition: TableDefinition,
 ): Pick<dynamodb.TablePropsV2, 'partitionKey' | 'sortKey' | 'globalSecondaryIndexes'> => ({
@@ -28,7 +28,7 @@ export const keySchemaOf = (
       indexName: index.indexName,
       partitionKey: attributeOf(index.partitionKey),
       sortKey: attributeOf(index.sortKey),
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType[index.projection ?? 'ALL'],
     })),
   }),
 });

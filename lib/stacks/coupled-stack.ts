@@ -1,24 +1,33 @@
 /**
- * The coupled profile: one function serves every route and writes the read-model row in the
- * same transaction as the events, so reads are never behind. No stream, no projector.
+ * The coupled profile: one function serves every route and writes the order row in the same
+ * transaction as the events, so that row is never behind. The declared projections (rows fed by
+ * many orders) are a projector's job here too: the event table's stream feeds a projector that
+ * runs only those (docs/decisions.md, "Declared projections in the coupled profile").
  */
-import { Stack } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
 import { CommandTables } from '../constructs/command-tables';
 import { EventTable } from '../constructs/event-table';
+import { ProjectionPipeline } from '../constructs/projection-pipeline';
+import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
 import type { AppStackProps } from './decoupled-stack';
-import { addCommonOutputs } from './outputs';
+import { addCommonOutputs, OUTPUT } from './outputs';
 
 export class CoupledStack extends Stack {
   readonly eventTable: EventTable;
   readonly readModelTable: ReadModelTable;
   /** Snapshots and idempotency markers: the coupled function's alone. */
   readonly commandTables: CommandTables;
+  /** The declared projections' rows (lambdas/handlers/deployment.ts). */
+  readonly projectionsTable: ProjectionsTable;
   readonly coupledFunction: AppFunction;
+  /** Runs the declared projections only (the order row is written with the events). */
+  readonly projectorFunction: AppFunction;
+  readonly projection: ProjectionPipeline;
   readonly api: Api;
   readonly push: Push;
 
@@ -26,11 +35,14 @@ export class CoupledStack extends Stack {
     super(scope, id, props);
     const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
 
-    this.eventTable = new EventTable(this, 'EventTable', { disposable });
+    // The stream feeds the declared projections' projector.
+    this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
     this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
     const events = this.eventTable.table;
     const rows = this.readModelTable.table;
     this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
+    this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
+    const projectionRows = this.projectionsTable.table;
 
     this.coupledFunction = new AppFunction(this, 'CoupledFunction', {
       entry: 'coupled',
@@ -42,8 +54,22 @@ export class CoupledStack extends Stack {
         commands: this.commandTables.commands,
         snapshotEvery: props.options.snapshotEvery,
       },
+      projections: { table: projectionRows, access: 'read' },
       tracing,
       disposable,
+    });
+    // No read-model table: without READ_MODEL_TABLE_NAME it runs the declared projections only.
+    this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
+      entry: 'projector',
+      description: 'Event table stream -> declared projections (coupled; the order row is not)',
+      eventTable: { table: events, access: 'read' },
+      projections: { table: projectionRows, access: 'project' },
+      tracing,
+      disposable,
+    });
+    this.projection = new ProjectionPipeline(this, 'Projection', {
+      eventTable: events,
+      projector: this.projectorFunction.function,
     });
 
     this.api = new Api(this, 'Api', {
@@ -67,6 +93,14 @@ export class CoupledStack extends Stack {
       apiUrl: this.api.url,
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
+    });
+    new CfnOutput(this, 'ProjectionsTableName', {
+      value: projectionRows.tableName,
+      description: 'Rows of the declared projections (<name>@v<version>#<key>)',
+    });
+    new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
+      value: this.projection.deadLetterQueue.queueUrl,
+      description: 'Declared-projection failures (batch metadata) after every retry',
     });
   }
 }

@@ -175,10 +175,13 @@ it('coupled: every route goes to the one coupled function', () => {
   expect(Object.keys(ofHttpApi(coupledTemplate, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(1);
 });
 
-it('decoupled: also outputs DeadLetterQueueUrl; coupled does not', () => {
-  const { decoupled, decoupledTemplate, coupledTemplate } = byDefault;
+it('both stacks also output DeadLetterQueueUrl and ProjectionsTableName (both have a projector)', () => {
+  const { decoupled, coupled, decoupledTemplate, coupledTemplate } = byDefault;
   decoupledTemplate.hasOutput('DeadLetterQueueUrl', {
     Value: { Ref: logicalIdOf(decoupled.projection.deadLetterQueue, decoupled) },
+  });
+  coupledTemplate.hasOutput('DeadLetterQueueUrl', {
+    Value: { Ref: logicalIdOf(coupled.projection.deadLetterQueue, coupled) },
   });
   expect(Object.keys(decoupledTemplate.findOutputs('*')).sort()).toEqual([
     'ApiUrl',
@@ -190,7 +193,9 @@ it('decoupled: also outputs DeadLetterQueueUrl; coupled does not', () => {
   ]);
   expect(Object.keys(coupledTemplate.findOutputs('*')).sort()).toEqual([
     'ApiUrl',
+    'DeadLetterQueueUrl',
     'EventTableName',
+    'ProjectionsTableName',
     'ReadModelTableName',
     'WebSocketUrl',
   ]);

@@ -17,7 +17,7 @@ const assembly = built.app.synth();
 const bundles = [
   // + the push functions (connections, notifier) in each stack
   ['decoupled', built.decoupledTemplate, 3 + 2],
-  ['coupled', built.coupledTemplate, 1 + 2],
+  ['coupled', built.coupledTemplate, 2 + 2],
 ] as const;
 
 describe.each(bundles)('%s stack bundles', (_name, template, count) => {

@@ -45,10 +45,19 @@ const FUNCTIONS: Expected[] = [
     env: [
       ENV.eventTable,
       ENV.readModelTable,
+      ENV.projectionsTable,
       ENV.snapshotsTable,
       ENV.commandsTable,
       ENV.snapshotEvery,
     ],
+  },
+  {
+    // No read-model table: it runs the declared projections only (wiring.ts).
+    name: 'coupled projector',
+    template: coupledTemplate,
+    stack: coupled,
+    prefix: 'ProjectorFunctionHandler',
+    env: [ENV.eventTable, ENV.projectionsTable],
   },
 ];
 
@@ -61,9 +70,9 @@ const functionResource = (template: Template, prefix: string) => {
 };
 
 // Each stack also has the two push functions (connections, notifier): see push.test.ts.
-it('deploys three functions in the decoupled stack and one in the coupled stack, plus push', () => {
+it('deploys three functions in the decoupled stack and two in the coupled stack, plus push', () => {
   decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 2);
-  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 1 + 2);
+  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 2);
 });
 
 describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
@@ -142,6 +151,7 @@ describe('IAM: exact permissions per function', () => {
     },
   });
   const projections = `<${logicalIdOf(decoupled.projectionsTable.table, decoupled)}.Arn>`;
+  const coupledProjections = `<${logicalIdOf(coupled.projectionsTable.table, coupled)}.Arn>`;
   const logWrites = (resource: string) =>
     grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [resource]);
 
@@ -165,6 +175,8 @@ describe('IAM: exact permissions per function', () => {
       [
         ...grants(['dynamodb:Query'], [r.events, r.indexes]),
         ...grants(['dynamodb:GetItem'], [r.rows, projections]),
+        // The rows of a keys-only index's page (byStatus lists).
+        ...grants(['dynamodb:BatchGetItem'], [r.rows]),
         ...logWrites(r.logs('QueryFunctionHandler')),
       ].sort(),
     );
@@ -203,7 +215,32 @@ describe('IAM: exact permissions per function', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
         ...grants(['dynamodb:Query'], [r.indexes]),
+        ...grants(['dynamodb:BatchGetItem'], [r.rows]),
+        ...grants(['dynamodb:GetItem'], [coupledProjections]),
         ...logWrites(r.logs('CoupledFunctionHandler')),
+      ].sort(),
+    );
+  });
+
+  it('coupled projector: the stream, Query on events, GetItem/PutItem on the projections table only, the DLQ', () => {
+    const r = ids(coupled);
+    const dlq = `<${logicalIdOf(coupled.projection.deadLetterQueue, coupled)}.Arn>`;
+    expect(permissionsOf(coupledTemplate, 'ProjectorFunctionHandler').permissions).toEqual(
+      [
+        ...grants(
+          [
+            'dynamodb:DescribeStream',
+            'dynamodb:GetRecords',
+            'dynamodb:GetShardIterator',
+            'dynamodb:ListStreams',
+          ],
+          [r.stream],
+        ),
+        ...grants(['dynamodb:Query'], [r.events]),
+        // Never the order rows: the coupled function writes them with the events.
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [coupledProjections]),
+        ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
+        ...logWrites(r.logs('ProjectorFunctionHandler')),
       ].sort(),
     );
   });
@@ -235,7 +272,7 @@ describe('IAM: exact permissions per function', () => {
 describe('-c tracing=true', () => {
   it.each([
     ['decoupled', traced.decoupledTemplate, 3 + 2],
-    ['coupled', traced.coupledTemplate, 1 + 2],
+    ['coupled', traced.coupledTemplate, 2 + 2],
   ] as const)('%s: every function traces actively', (_name, template, count) => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(count);

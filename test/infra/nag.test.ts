@@ -83,11 +83,14 @@ it('acknowledges only these rules, each with a reason next to its construct', ()
       'Serverless-SQSRedrivePolicy',
     ].sort(),
   );
+  // The coupled stack's projector pipeline (declared projections) brings the DLQ's two.
   expect(acknowledgedIn(VARIANTS.default.coupled)).toEqual(
     [
       ...common,
       'AwsSolutions-IAM5[Resource::<Table.Arn>/index/*]',
+      'AwsSolutions-SQS3',
       'Serverless-LambdaTracing',
+      'Serverless-SQSRedrivePolicy',
     ].sort(),
   );
   expect(acknowledgedIn(VARIANTS['every flag'].coupled)).toEqual(
@@ -95,6 +98,8 @@ it('acknowledges only these rules, each with a reason next to its construct', ()
       ...common,
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::<Table.Arn>/index/*]',
+      'AwsSolutions-SQS3',
+      'Serverless-SQSRedrivePolicy',
     ].sort(),
   );
 });

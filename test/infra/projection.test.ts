@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { logicalIdOf, synthesize } from './helpers';
 
-const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
+const { decoupled, coupled, decoupledTemplate, coupledTemplate } = synthesize();
 const eventTableId = logicalIdOf(decoupled.eventTable.table, decoupled);
 const queueId = logicalIdOf(decoupled.projection.deadLetterQueue, decoupled);
 const projectorRef = {
@@ -26,14 +26,28 @@ describe('event source mapping (event table stream -> projector)', () => {
     });
   });
 
-  it('does not exist in the coupled stack (no projector, no DLQ, no alarms)', () => {
-    // Only the notifier's mapping, on the read-model stream.
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  it('exists in the coupled stack too, feeding its projector (declared projections only), with its own DLQ and alarms', () => {
+    // The notifier's mapping, on the read-model stream, and the projector's, on the event stream.
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
     });
-    coupledTemplate.resourceCountIs('AWS::SQS::Queue', 0);
-    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    const coupledQueueId = logicalIdOf(coupled.projection.deadLetterQueue, coupled);
+    coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: {
+        'Fn::GetAtt': [logicalIdOf(coupled.eventTable.table, coupled), 'StreamArn'],
+      },
+      FunctionName: { Ref: logicalIdOf(coupled.projectorFunction.function, coupled) },
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      ParallelizationFactor: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [coupledQueueId, 'Arn'] } },
+      },
+    });
+    coupledTemplate.resourceCountIs('AWS::SQS::Queue', 1);
+    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 2);
   });
 });
 

@@ -1,9 +1,9 @@
-/** The declared projections' storage: one table keyed as PROJECTIONS_TABLE, in the decoupled stack. */
+/** The declared projections' storage: one table keyed as PROJECTIONS_TABLE, in each stack. */
 import { PROJECTIONS_TABLE } from '../../lambdas/core/schema';
 import { ENV } from '../../lambdas/handlers/environment';
 import { logicalIdOf, synthesize } from './helpers';
 
-const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
+const { decoupled, coupled, decoupledTemplate, coupledTemplate } = synthesize();
 
 describe('projections table', () => {
   const id = logicalIdOf(decoupled.projectionsTable.table, decoupled);
@@ -41,12 +41,22 @@ describe('projections table', () => {
     expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction']);
   });
 
-  it('is not in the coupled stack (declared projections are a projector concern)', () => {
+  it('is in the coupled stack too, named to its function (reads) and its projector (writes) only', () => {
     const keyed = Object.values(coupledTemplate.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) =>
         JSON.stringify(t.Properties.KeySchema) ===
         JSON.stringify([{ AttributeName: PROJECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }]),
     );
-    expect(keyed).toEqual([]);
+    expect(keyed).toHaveLength(1);
+    const coupledId = logicalIdOf(coupled.projectionsTable.table, coupled);
+    const named = Object.entries(coupledTemplate.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => {
+        const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+        return (
+          JSON.stringify(variables[ENV.projectionsTable]) === JSON.stringify({ Ref: coupledId })
+        );
+      })
+      .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
+    expect(named.sort()).toEqual(['CoupledFunction', 'ProjectorFunction']);
   });
 });
