@@ -337,6 +337,7 @@ export const settingsLines = (result: BenchResult): string[] => {
     `Concurrency: ${s.concurrency.map((l) => `${l.clients} × ${l.commandsPerClient}`).join(', ')} (clients × commands per client); contention: ${s.contention.clients} clients × ${s.contention.attemptsPerClient} commands on one order, ${s.contention.rounds} round(s) per mode; history: ${s.history.lengths.join('/')} events, ${s.history.ordersPerLength} orders × ${s.history.commandsPerOrder} commands each; warm-up: ${s.warmupCommands} commands per profile, then ${s.warmupBurst.clients} clients × ${s.warmupBurst.commandsPerClient} commands.`,
     `Ack latency: ${s.method.ack} Visible latency: ${s.method.visible}`,
     `Floor: ${s.floor.available ? s.method.floor : s.floor.note}`,
+    ...(s.method.observer ? [`Observed (true visibility): ${s.method.observer}`] : []),
     ...(s.clientLatency
       ? [
           `Client-visible latency: ${s.clientLatency.commands} commands per profile and path after ${s.clientLatency.warmup} unrecorded; ${s.method.client}`,
@@ -370,6 +371,11 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
     '',
     markdownTable(headlineTable(result)),
     '',
+    ...visibilityLines(
+      result,
+      markdownTable,
+      '#### True visibility (an independent observer reading the row) beside `?minVersion`',
+    ),
     ...(result.client
       ? [
           '#### Client-visible latency (the client library in a Node Redux store, 1 client)',
@@ -413,6 +419,47 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
   ].join('\n');
 
 /** What the terminal shows at the end. */
+/**
+ * True visibility (the independent observer) beside the `?minVersion` answer, for the profiles
+ * that have both (decoupled, one client): what the query's wait adds over the row being there.
+ */
+export const visibilityTable = (result: BenchResult): Table | undefined => {
+  const names = profileNames(result).filter((n) => result.headline.runners[n]?.observed);
+  if (names.length === 0) return undefined;
+  return {
+    headers: [
+      'profile (1 client)',
+      'n',
+      'observed p50',
+      'p95',
+      'p99',
+      'max',
+      '?minVersion p50',
+      'p95',
+      'p99',
+      'max',
+      'p50 difference',
+    ],
+    rows: names.map((name) => {
+      const f = result.headline.runners[name]!;
+      const difference =
+        f.observed && f.visible ? ms(f.visible.p50 - f.observed.p50) : ms(undefined);
+      return [
+        label(name),
+        String(f.observed?.count ?? 0),
+        ...quartet(f.observed),
+        ...quartet(f.visible),
+        difference,
+      ];
+    }),
+  };
+};
+
+const visibilityLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
+  const table = visibilityTable(result);
+  return table ? [title, '', render(table), ''] : [];
+};
+
 export const terminalReport = (result: BenchResult): string =>
   [
     '',
@@ -422,6 +469,11 @@ export const terminalReport = (result: BenchResult): string =>
     'One client, sequential (ms; ratios of p50s):',
     plainTable(headlineTable(result)),
     '',
+    ...visibilityLines(
+      result,
+      plainTable,
+      'True visibility (independent observer reading the row) beside ?minVersion (ms):',
+    ).filter((line, i) => i !== 1),
     ...(result.client
       ? [
           'Client-visible latency (dispatch -> the store shows the version; ms):',

@@ -33,6 +33,8 @@ export interface RunnerFigures {
   readonly throughput: number;
   readonly ack: Summary | null;
   readonly visible: Summary | null;
+  /** The independent observer (decoupled, one client): request sent -> the row has the version. */
+  readonly observed?: Summary | null;
 }
 
 /** p50 ratios: profile over its floor (framework overhead), decoupled over coupled. */
@@ -96,6 +98,7 @@ export interface BenchResult {
       readonly floor: string;
       readonly client: string;
       readonly push?: string;
+      readonly observer?: string;
       readonly interleaving: string;
     };
     readonly dynamoDbEndpoint?: string;
@@ -161,6 +164,7 @@ export const figuresOf = (samples: Samples): RunnerFigures => {
     throughput: throughput(samples.ack.length, samples.durationMs),
     ack: summarize(samples.ack),
     visible: summarize(samples.visible),
+    ...(samples.observed.length > 0 && { observed: summarize(samples.observed) }),
   };
 };
 

@@ -3,6 +3,7 @@
  * plain DynamoDB calls measured in the same run. Local mode starts DynamoDB Local and the
  * stacks in this process; remote mode measures deployed stacks. See docs/benchmark.md.
  */
+import { OBSERVER_METHOD } from './observer';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
@@ -43,6 +44,7 @@ export const METHOD = {
     'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + row).',
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
+  observer: OBSERVER_METHOD,
   interleaving:
     'runners take turns within every sweep and the one that goes first rotates every round, so noise on the machine hits them alike; sequential sweeps (1 client, history) pause a random 0-250 ms (unmeasured) before each round, so commands meet the stream poller at a random point of its cycle.',
 };
@@ -101,6 +103,7 @@ const runBenchmark = async (
   console.log(`  floor           = ${METHOD.floor}`);
   console.log(`  client latency  = ${METHOD.client}`);
   console.log(`  push latency    = ${METHOD.push}`);
+  console.log(`  observed        = ${METHOD.observer}`);
   console.log(`  interleaving    = ${METHOD.interleaving}`);
 
   const target: Target =

@@ -12,6 +12,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiClient } from './http';
+import type { RowObserver } from './observer';
 import {
   applyToRow,
   type BenchCommand,
@@ -34,6 +35,8 @@ export interface Outcome {
   readonly ackMs: number;
   /** Request sent -> the read model shows the version (when asked for and ok). */
   readonly visibleMs?: number;
+  /** Request sent -> the independent observer read the version in the row (./observer.ts). */
+  readonly observedMs?: number;
   /** The server's retries after lost version races (`x-command-retries`). */
   readonly retries: number;
   /** From a 409 VERSION_CONFLICT: the aggregate's actual version. */
@@ -44,6 +47,8 @@ export interface ExecuteOptions {
   /** Also measure until the read model shows the new version. */
   readonly visible: boolean;
   readonly expectedVersion?: number;
+  /** Also time the row with the independent observer (decoupled runners that have one). */
+  readonly observe?: boolean;
 }
 
 export interface Runner {
@@ -144,6 +149,8 @@ export class HttpRunner implements Runner {
     /** Its HTTP client (URL and signer), also used by the client-latency sweep. */
     readonly client: ApiClient,
     private readonly seeder: Seeder = seedThroughApi,
+    /** Reads the decoupled row directly, for the true visibility (./observer.ts). */
+    readonly observer?: RowObserver,
   ) {}
 
   async execute(
@@ -152,6 +159,11 @@ export class HttpRunner implements Runner {
     options: ExecuteOptions,
   ): Promise<Outcome> {
     let sentAt = performance.now();
+    // Started before the command is sent: the row may be written before the 202 arrives.
+    const observation =
+      options.observe && options.visible && this.kind === 'decoupled'
+        ? this.observer?.watch(aggregateId)
+        : undefined;
     try {
       const response = await this.client.request('POST', '/commands', {
         type: command.type,
@@ -179,7 +191,10 @@ export class HttpRunner implements Runner {
           ? { ok: true, status: response.status, version, ackMs, visibleMs: ackMs, retries }
           : { ok: false, status: response.status, code: 'STALE_ROW', version, ackMs, retries };
       }
-      const seen = await this.waitVisible(aggregateId, version, response.sentAt);
+      const [seen, observedAt] = await Promise.all([
+        this.waitVisible(aggregateId, version, response.sentAt),
+        observation?.until(version),
+      ]);
       return seen.ok
         ? {
             ok: true,
@@ -187,10 +202,12 @@ export class HttpRunner implements Runner {
             version,
             ackMs,
             visibleMs: seen.at - response.sentAt,
+            ...(observedAt !== undefined && { observedMs: observedAt - response.sentAt }),
             retries,
           }
         : { ok: false, status: seen.status, code: 'NOT_VISIBLE', version, ackMs, retries };
     } catch (error) {
+      observation?.stop();
       return {
         ok: false,
         status: 0,

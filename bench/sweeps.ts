@@ -13,18 +13,27 @@ import { rotate } from './stats';
 export interface Samples {
   readonly ack: number[];
   readonly visible: number[];
+  /** The independent observer's times (decoupled, one client): see bench/observer.ts. */
+  readonly observed: number[];
   /** Failed commands by code (or HTTP status). */
   readonly errors: Record<string, number>;
   /** Wall time of this runner's turns (ms). */
   durationMs: number;
 }
 
-const newSamples = (): Samples => ({ ack: [], visible: [], errors: {}, durationMs: 0 });
+const newSamples = (): Samples => ({
+  ack: [],
+  visible: [],
+  observed: [],
+  errors: {},
+  durationMs: 0,
+});
 
 const record = (samples: Samples, outcome: Outcome) => {
   if (outcome.ok) {
     samples.ack.push(outcome.ackMs);
     if (outcome.visibleMs !== undefined) samples.visible.push(outcome.visibleMs);
+    if (outcome.observedMs !== undefined) samples.observed.push(outcome.observedMs);
   } else {
     const code = outcome.code ?? `HTTP_${outcome.status}`;
     samples.errors[code] = (samples.errors[code] ?? 0) + 1;
@@ -139,7 +148,14 @@ export const runConcurrencyLevel = async (
           sessions[index]!.map(async (session) => {
             for (let k = 0; k < size; k++) {
               const { aggregateId, command } = session.next();
-              record(into, await runner.execute(aggregateId, command, { visible: true }));
+              // The observer's tight reads only where they load nothing else: one client.
+              record(
+                into,
+                await runner.execute(aggregateId, command, {
+                  visible: true,
+                  observe: level.clients === 1,
+                }),
+              );
               ctx.progress.tick();
             }
           }),

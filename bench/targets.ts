@@ -2,6 +2,7 @@
  * What is measured: the local stacks (one DynamoDB Local, two runtimes) or the deployed ones;
  * with the floor runners on tables of the same DynamoDB.
  */
+import { RowObserver } from './observer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
@@ -132,6 +133,11 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   const coupledTables = need(slowTables.coupled, 'the coupled tables');
   const decoupledTables = need(slowTables.decoupled, 'the decoupled tables');
   const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
+  // The independent visibility observers: their own clients on the decoupled rows.
+  const observers = [decoupledTables, fastTables].map(
+    (t) => new RowObserver(endpoint, t.readModelTable),
+  );
+  cleanup.push(() => Promise.resolve(observers.forEach((o) => o.destroy())));
   const profiles = [
     new HttpRunner(
       'coupled',
@@ -146,6 +152,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled',
       new ApiClient(need(slow.decoupledUrl, 'a decoupled URL')),
       seedThroughTables(doc, decoupledTables),
+      observers[0],
     ),
     new HttpRunner(
       'decoupled-10ms',
@@ -153,6 +160,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled',
       new ApiClient(need(fast.decoupledUrl, 'a decoupled URL')),
       seedThroughTables(doc, fastTables),
+      observers[1],
     ),
   ];
   const floors = [

@@ -2,6 +2,7 @@
  * The GET routes, shared by both profiles: one order (optionally waiting for a version), a
  * list through an index, the audit log, and time travel (state at a version or a moment).
  */
+import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { decodeVersionCursor } from '../core/cursor';
 import { AppError, NotFoundError } from '../core/errors';
@@ -45,6 +46,19 @@ export const DEFAULT_MIN_VERSION_WAIT_MS = 5_000;
  * the version is known to exist in the event log and the row lags (a few reads per projection).
  */
 export const MIN_VERSION_POLL_MS = 10;
+/**
+ * Kept free of the function's remaining time when it bounds a `?minVersion` wait: time to
+ * answer NOT_YET_CONSISTENT ourselves rather than be cut off by the Lambda timeout (API Gateway
+ * would answer a bare 500/503 with no Retry-After).
+ */
+export const MIN_VERSION_MARGIN_MS = 500;
+
+/** The longest `?minVersion` wait: the configured cap, or the remaining time less the margin. */
+export const minVersionWaitLimit = (capMs: number, context?: Context): number =>
+  Math.max(
+    0,
+    context ? Math.min(capMs, context.getRemainingTimeInMillis() - MIN_VERSION_MARGIN_MS) : capMs,
+  );
 
 const intParam = (min: number, max: number) =>
   z
@@ -126,7 +140,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return latest;
   };
 
-  const getOrder = async (event: HttpEvent): Promise<HttpResult> => {
+  const getOrder = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
     const id = idOf(event);
     const { minVersion } = parseWith(getOrderQuery, query(event), 'query');
     let row = await deps.rows.get(id);
@@ -140,17 +154,25 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
         );
       }
       // Bounded wait for read-your-writes in the decoupled profile: the projector is behind.
+      // Bounded by the function's remaining time too, so the answer is always ours.
+      const limit = minVersionWaitLimit(waitLimit, context);
       const started = Date.now();
       while ((row?.version ?? 0) < minVersion) {
         const waited = Date.now() - started;
-        if (waited >= waitLimit) {
+        if (waited >= limit) {
           throw new AppError(
             'NOT_YET_CONSISTENT',
             `Order ${id} is at version ${row?.version ?? 0} after ${waited} ms, not yet ${minVersion}`,
-            { minVersion, currentVersion: row?.version ?? 0, latestVersion, waitedMs: waited },
+            {
+              minVersion,
+              currentVersion: row?.version ?? 0,
+              latestVersion,
+              waitedMs: waited,
+              waitLimitMs: limit,
+            },
           );
         }
-        await sleep(Math.min(MIN_VERSION_POLL_MS, waitLimit - waited));
+        await sleep(Math.min(MIN_VERSION_POLL_MS, limit - waited));
         row = await deps.rows.get(id);
       }
     }
@@ -269,7 +291,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
 
   const routes: Record<
     Exclude<RouteKey, 'POST /commands'>,
-    (event: HttpEvent) => Promise<HttpResult>
+    (event: HttpEvent, context?: Context) => Promise<HttpResult>
   > = {
     'GET /orders': listOrders,
     'GET /orders/{id}': getOrder,
@@ -281,15 +303,18 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
 };
 
 export const dispatch = (
-  routes: Partial<Record<RouteKey, (event: HttpEvent) => Promise<HttpResult>>>,
+  routes: Partial<Record<RouteKey, (event: HttpEvent, context?: Context) => Promise<HttpResult>>>,
   event: HttpEvent,
+  context?: Context,
 ): Promise<HttpResult> => {
   const route = routes[event.routeKey as RouteKey];
   if (!route) throw new AppError('ROUTE_NOT_FOUND', `No route ${event.routeKey}`);
-  return route(event);
+  return route(event, context);
 };
 
 export const createQueryApiHandler = (deps: QueryApiDependencies) => {
   const routes = createQueryRoutes(deps);
-  return withHttpEdge(deps, (event) => dispatch(routes, event));
+  return withHttpEdge(deps, (event, _correlationId, _log, context) =>
+    dispatch(routes, event, context),
+  );
 };

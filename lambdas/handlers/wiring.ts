@@ -10,6 +10,7 @@ import { DynamoDbSnapshotStore } from '../core/dynamodb-snapshot-store';
 import { DEFAULT_SNAPSHOT_EVERY } from '../core/snapshots';
 import { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
+import { DynamoDbStreamBatchReader } from '../core/dynamodb-stream-reader';
 import { createProjector, type Projector } from '../core/projector';
 import { createReprojector } from '../core/reproject';
 import { createRowProjector } from '../core/row-projector';
@@ -23,6 +24,7 @@ import { documentClient, ENV, type Environment, requireEnv } from './environment
 import { AGGREGATE_VIEW, AGGREGATES, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
+import { createRedriveHandler } from './redrive';
 
 export { AGGREGATES } from './deployment';
 
@@ -166,6 +168,16 @@ export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}
   const logger = loggerFor('reproject', options);
   const { project, aggregateType, events } = projectorFromEnv(env, logger, options);
   return createReprojector({ events, project, aggregateType, log: logger });
+};
+
+/** The redrive function: the projector's dead-letter queue -> re-projection (docs: "Redrive"). */
+export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+  const logger = loggerFor('redrive', options);
+  return createRedriveHandler({
+    logger,
+    reproject: reprojectorFromEnv(env, { ...options, logger }),
+    stream: DynamoDbStreamBatchReader.forEndpoint(env[ENV.dynamoDbEndpoint], env.AWS_REGION),
+  });
 };
 
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {

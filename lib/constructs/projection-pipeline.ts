@@ -9,8 +9,8 @@
  *   event table) and lose conditional-write races all the time instead of rarely.
  * - ReportBatchItemFailures + bisect + bounded retries + maximum record age: a poison record is
  *   isolated and retried a bounded number of times, then its batch's metadata goes to the
- *   dead-letter queue and the shard moves on (the record is still in the event table: replay
- *   by re-projecting the aggregate).
+ *   dead-letter queue and the shard moves on; the redrive function (./redrive.ts) reads the
+ *   batch back from the stream and re-projects its aggregates from the event table.
  * - Alarms: the stream falling behind (IteratorAge) and anything in the dead-letter queue.
  *   They have no actions; subscribe them (e.g. an SNS topic) where the deployment needs it.
  */
@@ -31,8 +31,17 @@ export interface ProjectionPipelineProps {
   readonly batchSize?: number;
   /** Retries of a failing batch (after bisecting) before it goes to the DLQ. @default 10 */
   readonly retryAttempts?: number;
-  /** Records older than this go to the DLQ without being retried further. @default 1 day */
+  /**
+   * Records older than this go to the DLQ without being retried further. Well below the
+   * stream's 24-hour retention, so the redrive can still read such a batch back.
+   * @default 6 hours
+   */
   readonly maxRecordAge?: Duration;
+  /**
+   * How long a DLQ message the redrive could not repair stays hidden before its next try.
+   * @default 15 minutes
+   */
+  readonly deadLetterRetryDelay?: Duration;
   /** IteratorAge above which the alarm fires. @default 60 seconds */
   readonly iteratorAgeThreshold?: Duration;
 }
@@ -53,6 +62,8 @@ export class ProjectionPipeline extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      // The redrive's retry delay (lib/constructs/redrive.ts); above its function's timeout.
+      visibilityTimeout: props.deadLetterRetryDelay ?? Duration.minutes(15),
     });
     Validations.of(this.deadLetterQueue).acknowledge(
       {
@@ -72,7 +83,7 @@ export class ProjectionPipeline extends Construct {
       batchSize: props.batchSize ?? 100,
       bisectBatchOnError: true,
       retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.days(1),
+      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
       reportBatchItemFailures: true,
       parallelizationFactor: 1,
       onFailure: new SqsDlq(this.deadLetterQueue),

@@ -15,6 +15,7 @@ import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
+import { Redrive } from '../constructs/redrive';
 import { addCommonOutputs, OUTPUT } from './outputs';
 
 export interface AppStackProps extends StackProps {
@@ -33,6 +34,8 @@ export class DecoupledStack extends Stack {
   readonly queryFunction: AppFunction;
   readonly projectorFunction: AppFunction;
   readonly projection: ProjectionPipeline;
+  /** The projector's DLQ -> re-projection of the aggregates it names. */
+  readonly redrive: Redrive;
   readonly api: Api;
   readonly push: Push;
 
@@ -89,6 +92,15 @@ export class DecoupledStack extends Stack {
       projector: this.projectorFunction.function,
     });
 
+    this.redrive = new Redrive(this, 'Redrive', {
+      deadLetterQueue: this.projection.deadLetterQueue,
+      eventTable: events,
+      readModelTable: rows,
+      projectionsTable: projectionRows,
+      tracing,
+      disposable,
+    });
+
     const handlers = { command: this.commandFunction, query: this.queryFunction };
     this.api = new Api(this, 'Api', {
       description: 'Redux backend, decoupled profile (command / query / projector)',
@@ -119,6 +131,10 @@ export class DecoupledStack extends Stack {
     new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
       value: this.projection.deadLetterQueue.queueUrl,
       description: 'Projection failures (batch metadata) after every retry',
+    });
+    new CfnOutput(this, 'RedriveFunctionName', {
+      value: this.redrive.function.function.functionName,
+      description: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
     });
   }
 }

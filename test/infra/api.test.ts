@@ -189,6 +189,7 @@ it('both stacks also output DeadLetterQueueUrl and ProjectionsTableName (both ha
     'EventTableName',
     'ProjectionsTableName',
     'ReadModelTableName',
+    'RedriveFunctionName',
     'WebSocketUrl',
   ]);
   expect(Object.keys(coupledTemplate.findOutputs('*')).sort()).toEqual([

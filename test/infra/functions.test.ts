@@ -70,8 +70,9 @@ const functionResource = (template: Template, prefix: string) => {
 };
 
 // Each stack also has the two push functions (connections, notifier): see push.test.ts.
-it('deploys three functions in the decoupled stack and two in the coupled stack, plus push', () => {
-  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 2);
+// The decoupled stack's redrive function: see redrive.test.ts.
+it('deploys three functions (+ redrive) in the decoupled stack and two in the coupled stack, plus push', () => {
+  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 1 + 2);
   coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 2);
 });
 
@@ -271,7 +272,7 @@ describe('IAM: exact permissions per function', () => {
 
 describe('-c tracing=true', () => {
   it.each([
-    ['decoupled', traced.decoupledTemplate, 3 + 2],
+    ['decoupled', traced.decoupledTemplate, 3 + 1 + 2],
     ['coupled', traced.coupledTemplate, 2 + 2],
   ] as const)('%s: every function traces actively', (_name, template, count) => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));

@@ -10,8 +10,9 @@ const projectorRef = {
 
 describe('event source mapping (event table stream -> projector)', () => {
   it('is on the event stream, with bounded, order-keeping retries', () => {
-    // The other mapping is the notifier's, on the read-model stream (push.test.ts).
-    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The others: the notifier's, on the read-model stream (push.test.ts), and the redrive's,
+    // on the dead-letter queue (redrive.test.ts).
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
       FunctionName: projectorRef,
@@ -19,7 +20,8 @@ describe('event source mapping (event table stream -> projector)', () => {
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 86400,
+      // Well below the stream's 24 h retention: the redrive can read the batch back.
+      MaximumRecordAgeInSeconds: 6 * 3600,
       ParallelizationFactor: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },

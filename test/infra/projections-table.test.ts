@@ -31,14 +31,14 @@ describe('projections table', () => {
     ]);
   });
 
-  it('is named to the query and projector functions only', () => {
+  it('is named to the query, projector and redrive functions only', () => {
     const named = Object.entries(decoupledTemplate.findResources('AWS::Lambda::Function'))
       .filter(([, fn]) => {
         const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
         return JSON.stringify(variables[ENV.projectionsTable]) === JSON.stringify({ Ref: id });
       })
       .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
-    expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction']);
+    expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction', 'RedriveFunction']);
   });
 
   it('is in the coupled stack too, named to its function (reads) and its projector (writes) only', () => {

@@ -7,7 +7,8 @@ import {
   coupledHandlerFromEnv,
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
-import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
+import { createQueryApiHandler, MIN_VERSION_MARGIN_MS } from '../../lambdas/handlers/query-api';
+import { lambdaContext } from '../../local/lambda-context';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
@@ -91,7 +92,9 @@ describe('GET /orders/{id}', () => {
     );
   });
   /** A query handler whose row reads are counted, over this suite's tables. */
-  const countingHandler = (options: { rowsWrittenWithEvents?: boolean } = {}) => {
+  const countingHandler = (
+    options: { rowsWrittenWithEvents?: boolean; minVersionWaitMs?: number } = {},
+  ) => {
     const rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
     const counted = { reads: 0 };
     const get = rows.get.bind(rows);
@@ -114,7 +117,7 @@ describe('GET /orders/{id}', () => {
           query: { minVersion },
         }),
       );
-    return { getOrder, counted };
+    return { getOrder, counted, handler };
   };
 
   /** Creates an order through the decoupled command handler only: its event, but no row yet. */
@@ -168,6 +171,33 @@ describe('GET /orders/{id}', () => {
     expect(
       (bodyOf(result) as { error: { details: { waitedMs: number } } }).error.details.waitedMs,
     ).toBeGreaterThanOrEqual(150);
+  });
+  test("?minVersion waits no longer than the function's remaining time (less a margin)", async () => {
+    const lagging = `lag3-${process.pid}`;
+    await createWithoutRow(lagging);
+    const { handler, counted } = countingHandler({ minVersionWaitMs: 5_000 });
+    const getOrder = (remainingMs: number) =>
+      handler(
+        httpEvent({
+          routeKey: 'GET /orders/{id}',
+          pathParameters: { id: lagging },
+          query: { minVersion: '1' },
+        }),
+        lambdaContext('query', remainingMs),
+      );
+    // Less left than the margin: 503 at once, after the one read of the row.
+    const atOnce = await getOrder(MIN_VERSION_MARGIN_MS - 100);
+    expect(atOnce.statusCode).toBe(503);
+    expect(bodyOf(atOnce)).toMatchObject({
+      error: { code: 'NOT_YET_CONSISTENT', details: { waitLimitMs: 0 } },
+    });
+    expect(counted.reads).toBe(1);
+    // 5 s configured, 0.7 s left: the wait is cut to what remains less the margin (~200 ms).
+    const cut = bodyOf(await getOrder(MIN_VERSION_MARGIN_MS + 200)) as {
+      error: { details: { waitLimitMs: number } };
+    };
+    expect(cut.error.details.waitLimitMs).toBeGreaterThan(0);
+    expect(cut.error.details.waitLimitMs).toBeLessThanOrEqual(200);
   });
   test('?minVersion sees the row that the projector writes while it waits', async () => {
     const lagging = `lag2-${process.pid}`;

@@ -1,0 +1,70 @@
+/**
+ * The redrive function (lib/constructs/redrive.ts): fed by the projector's dead-letter queue,
+ * it reads failed batches back from the event stream and re-projects from the event table.
+ */
+import { ENV } from '../../lambdas/handlers/environment';
+import { grants, logicalIdOf, permissionsOf, synthesize } from './helpers';
+
+const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
+const id = (construct: Parameters<typeof logicalIdOf>[0]) => logicalIdOf(construct, decoupled);
+const queueId = id(decoupled.projection.deadLetterQueue);
+const functionId = id(decoupled.redrive.function.function);
+
+describe('redrive function', () => {
+  it('is fed by the dead-letter queue: small batches, partial failures, two at a time at most', () => {
+    decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: functionId },
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('retries a message it could not repair after 15 minutes (the queue visibility timeout)', () => {
+    decoupledTemplate.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 900 });
+    const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
+    // Below the visibility timeout, so a message is never handled twice at once.
+    expect(fn?.Properties.Timeout).toBe(120);
+  });
+
+  it('gets the three table names, and nothing else', () => {
+    const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
+    const variables = fn?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(variables).sort()).toEqual(
+      ['NODE_OPTIONS', ENV.eventTable, ENV.readModelTable, ENV.projectionsTable].sort(),
+    );
+  });
+
+  it('may read the event table and its stream, consume the DLQ, and write only the read models', () => {
+    const events = id(decoupled.eventTable.table);
+    const rows = `<${id(decoupled.readModelTable.table)}.Arn>`;
+    const projections = `<${id(decoupled.projectionsTable.table)}.Arn>`;
+    const dlq = `<${queueId}.Arn>`;
+    const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
+    const logGroup = `<${(fn?.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref}.Arn>`;
+    expect(permissionsOf(decoupledTemplate, functionId).permissions).toEqual(
+      [
+        ...grants(['dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [`<${events}.StreamArn>`]),
+        ...grants(['dynamodb:Query'], [`<${events}.Arn>`]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [rows, projections]),
+        ...grants(
+          [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          [dlq],
+        ),
+        ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup]),
+      ].sort(),
+    );
+  });
+
+  it('is named in an output; the coupled stack (no stream, no DLQ) has none', () => {
+    decoupledTemplate.hasOutput('RedriveFunctionName', { Value: { Ref: functionId } });
+    expect(Object.keys(coupledTemplate.findOutputs('RedriveFunctionName'))).toEqual([]);
+  });
+});
