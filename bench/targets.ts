@@ -155,6 +155,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       seedThroughTables(doc, fastTables),
     ),
   ];
+  cleanup.push(async () => profiles.forEach((p) => p.client.close()));
   const floors = [
     new FloorRunner('floor-decoupled', 'fd', 'floor-decoupled', doc, FLOOR_TABLES.decoupled, true),
     new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, true),
@@ -237,6 +238,7 @@ export const connectRemoteTarget = async (
       seedThroughApi,
     ),
   ];
+  cleanup.push(async () => profiles.forEach((p) => p.client.close()));
   const floors: FloorRunner[] = [];
   const notes: string[] = [];
   if (target.region === undefined) {
