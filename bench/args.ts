@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 export const USAGE_HINT =
-  'usage: npm run bench -- [--quick] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
+  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
 
 export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
 (visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
@@ -14,6 +14,8 @@ usage: npm run bench -- [options]
 Local mode (default): starts DynamoDB Local and both stacks in this process.
   --quick                   fewer samples, history lengths 10/100/300 (under a minute)
   --out <dir>               output directory (default bench/results)
+  --profile-overhead        only the warm-up and the 1-client sweep (each profile against its
+                            floor, the framework overhead); writes overhead.json, not latest.*
 
 Remote mode: measures deployed stacks (SigV4-signed with your default AWS credentials).
   --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\`
@@ -56,6 +58,8 @@ export type BenchArgs =
   | {
       readonly help: false;
       readonly quick: boolean;
+      /** Only the warm-up and the 1-client sweep: profiles against their floors (overhead.json). */
+      readonly overhead?: true;
       readonly out: string;
       readonly target: LocalTarget | RemoteTarget;
     };
@@ -156,7 +160,7 @@ export const parseArgs = (
 ): BenchArgs => {
   const flags = new Map<string, string | true>();
   const valued = new Set(['--out', '--outputs', '--decoupled-url', '--coupled-url', '--region']);
-  const switches = new Set(['--quick', '--no-sign', '--help', '-h']);
+  const switches = new Set(['--quick', '--profile-overhead', '--no-sign', '--help', '-h']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -191,6 +195,7 @@ export const parseArgs = (
   const base = {
     help: false as const,
     quick: flags.has('--quick'),
+    ...(flags.has('--profile-overhead') && { overhead: true as const }),
     out: value('--out') ?? DEFAULT_OUT_DIR,
   };
 

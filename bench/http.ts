@@ -1,7 +1,10 @@
 /**
- * The benchmark's HTTP client: Node's global fetch (undici, keep-alive connections), optionally
+ * The benchmark's HTTP client: node:http(s) with a keep-alive agent, the transport the AWS SDK
+ * uses for the floor's DynamoDB calls (or Node's global fetch, `transport: 'fetch'`), optionally
  * signing every request with SigV4 for API Gateway (`execute-api`).
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
@@ -61,15 +64,112 @@ export const createSigV4Signer = (options: {
   };
 };
 
+/**
+ * How requests go out. `node-http` (default): node:http(s) with a keep-alive agent, as the SDK's
+ * NodeHttpHandler sends the floor's DynamoDB calls, so profile and floor pay for the same kind
+ * of HTTP client. `fetch`: Node's global fetch (undici), which costs more per request in Node 20
+ * (docs/benchmark.md "Framework overhead").
+ */
+export type Transport = 'node-http' | 'fetch';
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly receivedAt: number;
+}
+
+const headersOf = (message: IncomingMessage): Headers => {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return headers;
+};
+
 export class ApiClient {
   private readonly base: string;
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  };
 
   constructor(
     baseUrl: string,
     readonly signer?: Signer,
     private readonly timeoutMs = 30_000,
+    readonly transport: Transport = 'node-http',
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
+  }
+
+  /** Closes the keep-alive connections. */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+
+  private viaNodeHttp(
+    method: 'GET' | 'POST',
+    url: URL,
+    headers: Record<string, string>,
+    text: string | undefined,
+  ): Promise<RawResponse> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const https = url.protocol === 'https:';
+    return new Promise<RawResponse>((resolve, reject) => {
+      const request = (https ? httpsRequest : httpRequest)(
+        url,
+        {
+          method,
+          headers:
+            text === undefined
+              ? headers
+              : { ...headers, 'content-length': Buffer.byteLength(text) },
+          agent: https ? this.agents.https : this.agents.http,
+          signal,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const receivedAt = performance.now();
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: headersOf(response),
+              text: Buffer.concat(chunks).toString('utf8'),
+              receivedAt,
+            });
+          });
+        },
+      );
+      // An abort by the timeout fails as fetch's does: a TimeoutError.
+      request.on('error', (error) => reject(signal.aborted ? signal.reason : error));
+      request.end(text);
+    });
+  }
+
+  private async viaFetch(
+    method: 'GET' | 'POST',
+    url: URL,
+    headers: Record<string, string>,
+    text: string | undefined,
+  ): Promise<RawResponse> {
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: text,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const raw = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      text: raw,
+      receivedAt: performance.now(),
+    };
   }
 
   url(path: string): URL {
@@ -84,14 +184,11 @@ export class ApiClient {
     const request: ApiRequest = { method, url, headers: baseHeaders, body: text };
     const headers = this.signer ? await this.signer(request) : baseHeaders;
     const sentAt = performance.now();
-    const response = await fetch(url, {
-      method,
-      headers,
-      body: text,
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    const raw = await response.text();
-    const receivedAt = performance.now();
+    const response =
+      this.transport === 'fetch'
+        ? await this.viaFetch(method, url, headers, text)
+        : await this.viaNodeHttp(method, url, headers, text);
+    const { text: raw, receivedAt } = response;
     let parsed: unknown = raw;
     try {
       parsed = raw === '' ? undefined : JSON.parse(raw);

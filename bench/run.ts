@@ -15,7 +15,7 @@ import { machineInfo } from './machine';
 import { PUSH_METHOD, runPushLatency } from './push-latency';
 import { measureIndexCost, runIndexCostCli } from './probes/index-cost';
 import { createProgress } from './progress';
-import { markdownReport, terminalReport } from './report';
+import { headlineTable, markdownReport, plainTable, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
 import { type Runner } from './runners';
 import { type BenchSettings, DEFAULT_SETTINGS, QUICK_SETTINGS } from './settings';
@@ -41,7 +41,7 @@ export const METHOD = {
   visible:
     'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
   floor:
-    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + row).',
+    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem (after version 1 a TransactWriteItems of that Put + a ConditionCheck that version - 1 exists, as the stack writes it); decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + the ConditionCheck + row).',
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
   observer: OBSERVER_METHOD,
@@ -84,6 +84,39 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** --profile-overhead: the 1-client figures and ratios to overhead.json and the terminal. */
+const writeOverhead = async (
+  outDir: string,
+  run: {
+    machine: BenchResult['machine'];
+    settings: BenchSettings;
+    runners: BenchResult['settings']['runners'];
+    profiles: BenchResult['settings']['profiles'];
+    level: Awaited<ReturnType<typeof runConcurrencyLevel>>;
+    durationMs: number;
+  },
+) => {
+  const figures = figuresByRunner(run.level.samples);
+  const headline = {
+    clients: run.level.level.clients,
+    runners: figures,
+    ratios: ratiosOf(run.runners, figures),
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(
+    join(outDir, 'overhead.json'),
+    `${JSON.stringify({ machine: run.machine, settings: run.settings, method: METHOD, headline, raw: rawOf(run.level.samples) }, null, 2)}\n`,
+  );
+  const table = headlineTable({
+    headline,
+    settings: { runners: run.runners, profiles: run.profiles },
+  } as unknown as BenchResult);
+  console.log(
+    ['', 'One client, sequential (ms; ratios of p50s):', plainTable(table), ''].join('\n'),
+  );
+  console.log(`Wrote overhead.json to ${outDir}; total duration: ${seconds(run.durationMs)}`);
+};
+
 const runBenchmark = async (
   args: Extract<BenchArgs, { help: false }>,
   cleanup: Cleanup,
@@ -91,11 +124,22 @@ const runBenchmark = async (
   const started = performance.now();
   const startedAt = new Date();
   const machine = machineInfo(startedAt);
-  const settings = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  const base = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  // --profile-overhead: the warm-up and the 1-client sweep only (docs/benchmark.md).
+  const settings: BenchSettings = args.overhead
+    ? {
+        ...base,
+        concurrency: base.concurrency.slice(0, 1),
+        contention: { ...base.contention, rounds: 0 },
+        clientLatency: { commands: 0, warmup: 0 },
+        push: { commands: 0, warmup: 0, fanout: { subscribers: 0, rounds: 0 } },
+        history: { ...base.history, lengths: [] },
+      }
+    : base;
   const outDir = resolve(args.out);
 
   console.log(
-    `Benchmark, ${args.target.mode} mode, ${args.quick ? '--quick (under a minute)' : 'default settings (about 3 minutes)'}; results go to ${outDir}`,
+    `Benchmark, ${args.target.mode} mode, ${args.quick ? '--quick (under a minute)' : 'default settings (about 3 minutes)'}${args.overhead ? ', --profile-overhead (warm-up and 1 client only)' : ''}; results go to ${outDir}`,
   );
   console.log('How it is measured:');
   console.log(`  ack latency     = ${METHOD.ack}`);
@@ -134,6 +178,19 @@ const runBenchmark = async (
   for (const [index, level] of settings.concurrency.entries()) {
     progress.phase(`concurrency: ${level.clients} client${level.clients === 1 ? '' : 's'}`);
     concurrency.push(await runConcurrencyLevel(runners, level, index, ctx));
+  }
+
+  if (args.overhead) {
+    progress.stop();
+    await writeOverhead(outDir, {
+      machine,
+      settings,
+      runners: info,
+      profiles: target.profileSettings,
+      level: concurrency[0]!,
+      durationMs: performance.now() - started,
+    });
+    return;
   }
 
   progress.phase('client latency: the client library in a Redux store vs a bare fetch');

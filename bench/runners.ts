@@ -252,12 +252,23 @@ export interface FloorTables {
 /** Floor events carry another aggregate type, so a deployed projector ignores them. */
 export const FLOOR_AGGREGATE_TYPE = 'bench-floor';
 
+export interface FloorOptions {
+  /**
+   * Make the honest append's check, as the stacks do (default true): an event after version 1
+   * is written in a TransactWriteItems with a ConditionCheck that version - 1 exists
+   * (docs/decisions.md "Honest appends"). `false` measures the floor as it was before.
+   */
+  readonly checkPrevious?: boolean;
+}
+
 /**
  * The DynamoDB work of a command, with the plain SDK:
- * - `floor-decoupled`: consistent Query of the order's events + conditional PutItem (ack);
- *   then the projector's GetItem + conditional PutItem of the row and the query's GetItem
- *   (visible).
- * - `floor-coupled`: consistent Query + TransactWriteItems (event with its condition + row).
+ * - `floor-decoupled`: consistent Query of the order's events + conditional PutItem (ack; after
+ *   version 1 a TransactWriteItems of that Put + a ConditionCheck of version - 1, as the command
+ *   handler writes it); then the projector's GetItem + conditional PutItem of the row and the
+ *   query's GetItem (visible).
+ * - `floor-coupled`: consistent Query + TransactWriteItems (event with its condition, the
+ *   ConditionCheck of version - 1 after version 1, row).
  */
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
@@ -271,6 +282,7 @@ export class FloorRunner implements Runner {
     private readonly tables: FloorTables,
     /** Rows in the sparse indexes like real rows (false against deployed tables). */
     private readonly indexed: boolean,
+    private readonly options: FloorOptions = {},
   ) {}
 
   private async loadEvents(aggregateId: string): Promise<Record<string, unknown>[]> {
@@ -302,6 +314,21 @@ export class FloorRunner implements Runner {
     };
   }
 
+  /** The honest append's check that the previous version exists (none for version 1). */
+  private checkPrevious(event: EventItem) {
+    if (this.options.checkPrevious === false || event.version <= 1) return [];
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.tables.eventTable,
+          Key: { aggregateId: event.aggregateId, version: event.version - 1 },
+          ConditionExpression: 'attribute_exists(#sk)',
+          ExpressionAttributeNames: { '#sk': 'version' },
+        },
+      },
+    ];
+  }
+
   async execute(
     aggregateId: string,
     command: BenchCommand,
@@ -318,6 +345,7 @@ export class FloorRunner implements Runner {
           new TransactWriteCommand({
             TransactItems: [
               { Put: this.putEvent(event) },
+              ...this.checkPrevious(event),
               { Put: { TableName: this.tables.readModelTable, Item: row } },
             ],
           }),
@@ -333,7 +361,13 @@ export class FloorRunner implements Runner {
           retries: 0,
         };
       }
-      await this.doc.send(new PutCommand(this.putEvent(event)));
+      const check = this.checkPrevious(event);
+      if (check.length === 0) await this.doc.send(new PutCommand(this.putEvent(event)));
+      else {
+        await this.doc.send(
+          new TransactWriteCommand({ TransactItems: [{ Put: this.putEvent(event) }, ...check] }),
+        );
+      }
       const ackMs = performance.now() - started;
       if (!options.visible)
         return { ok: true, status: 200, version: event.version, ackMs, retries: 0 };

@@ -163,6 +163,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       observers[1],
     ),
   ];
+  cleanup.push(async () => profiles.forEach((p) => p.client.close()));
   const floors = [
     new FloorRunner('floor-decoupled', 'fd', 'floor-decoupled', doc, FLOOR_TABLES.decoupled, true),
     new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, true),
@@ -245,6 +246,7 @@ export const connectRemoteTarget = async (
       seedThroughApi,
     ),
   ];
+  cleanup.push(async () => profiles.forEach((p) => p.client.close()));
   const floors: FloorRunner[] = [];
   const notes: string[] = [];
   if (target.region === undefined) {

@@ -19,6 +19,7 @@ import {
   parseWith,
   toErrorResponse,
 } from './http';
+import { createInvocationLoggers } from './invocation-loggers';
 
 export const AGGREGATE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -59,34 +60,38 @@ export const commandDeadline = (deps: HttpEdgeDependencies, context?: Context): 
 
 /**
  * Wraps an HTTP handler body: correlation id on every log line and on the answer, and every
- * error mapped to the one error shape. Each invocation logs through its own child logger, so
- * concurrent requests in one process (the local gateway) never share or swap keys; `body`
+ * error mapped to the one error shape. Each invocation logs through its own child logger
+ * (reused from invocation to invocation, never shared by two at once: ./invocation-loggers.ts),
+ * so concurrent requests in one process (the local gateway) never share or swap keys; `body`
  * gets it as `log`.
  */
-export const withHttpEdge =
-  (
-    deps: HttpEdgeDependencies,
-    body: (
-      event: HttpEvent,
-      correlationId: string,
-      log: Logger,
-      context?: Context,
-    ) => Promise<HttpResult>,
-  ) =>
-  async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
-    let correlationId: string = randomUUID();
-    const log = deps.logger.createChild();
-    if (context) log.addContext(context);
+export const withHttpEdge = (
+  deps: HttpEdgeDependencies,
+  body: (
+    event: HttpEvent,
+    correlationId: string,
+    log: Logger,
+    context?: Context,
+  ) => Promise<HttpResult>,
+) => {
+  const loggers = createInvocationLoggers(deps.logger);
+  return async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
+    let correlationId: string | undefined;
+    const log = loggers.acquire(context);
     try {
       correlationId = correlationIdOf(event);
       log.appendKeys({ correlationId });
       const result = await body(event, correlationId, log, context);
       return { ...result, headers: { ...result.headers, [CORRELATION_HEADER]: correlationId } };
     } catch (error) {
+      correlationId ??= randomUUID();
       log.appendKeys({ correlationId });
       return toErrorResponse(error, log, { [CORRELATION_HEADER]: correlationId });
+    } finally {
+      loggers.release(log, context);
     }
   };
+};
 
 /** Reads and validates the command envelope and stamps the edge values (ids, clock). */
 export const readCommand = (

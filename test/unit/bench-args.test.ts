@@ -59,6 +59,18 @@ describe('parseArgs', () => {
     expect(parseArgs(['--out=/tmp/y'])).toMatchObject({ quick: false, out: '/tmp/y' });
   });
 
+  test('--profile-overhead: only the 1-client sweep, with any other option', () => {
+    expect(parseArgs(['--profile-overhead'])).toEqual({
+      help: false,
+      quick: false,
+      overhead: true,
+      out: DEFAULT_OUT_DIR,
+      target: { mode: 'local' },
+    });
+    expect(parseArgs(['--quick'])).not.toHaveProperty('overhead');
+    usageError(['--profile-overhead=1'], /--profile-overhead takes no value/);
+  });
+
   test('--help and -h win over everything else', () => {
     expect(parseArgs(['--help'])).toEqual({ help: true });
     expect(parseArgs(['--quick', '-h'])).toEqual({ help: true });
