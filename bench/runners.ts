@@ -3,6 +3,7 @@
  * (the deployed handler code behind a gateway); the floor runners do the same DynamoDB work
  * with the plain SDK and nothing else.
  */
+import { randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -230,17 +231,27 @@ export class HttpRunner implements Runner {
 export interface FloorTables {
   readonly eventTable: string;
   readonly readModelTable: string;
+  /** Where the floor keeps its snapshots and command markers (local runs; absent: skipped). */
+  readonly snapshotsTable?: string;
+  readonly commandsTable?: string;
 }
+
+/** The floor snapshots as often as the stacks do by default (lambdas/core/snapshots.ts). */
+export const FLOOR_SNAPSHOT_EVERY = 100;
 
 /** Floor events carry another aggregate type, so a deployed projector ignores them. */
 export const FLOOR_AGGREGATE_TYPE = 'bench-floor';
 
 /**
- * The DynamoDB work of a command, with the plain SDK:
- * - `floor-decoupled`: consistent Query of the order's events + conditional PutItem (ack);
- *   then the projector's GetItem + conditional PutItem of the row and the query's GetItem
- *   (visible).
- * - `floor-coupled`: consistent Query + TransactWriteItems (event with its condition + row).
+ * The DynamoDB work of a command, with the plain SDK, as the command runner does it:
+ * - both: consistent GetItem of the snapshot and of the commandId's marker, side by side; a
+ *   consistent Query of the events after the snapshot; TransactWriteItems of the event (with
+ *   its condition), a ConditionCheck on the previous version and the marker; and once 100
+ *   events lie past the snapshot, a conditional PutItem of a new one. Without snapshot and
+ *   marker tables (remote runs): Query of the whole history, and the event alone.
+ * - `floor-decoupled` then measures visible: the projector's GetItem + conditional PutItem of
+ *   the row and the query's GetItem.
+ * - `floor-coupled` puts the row in the same transaction.
  */
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
@@ -256,7 +267,7 @@ export class FloorRunner implements Runner {
     private readonly indexed: boolean,
   ) {}
 
-  private async loadEvents(aggregateId: string): Promise<Record<string, unknown>[]> {
+  private async loadEvents(aggregateId: string, after: number): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -266,7 +277,7 @@ export class FloorRunner implements Runner {
           ConsistentRead: true,
           KeyConditionExpression: '#pk = :id AND #sk > :after',
           ExpressionAttributeNames: { '#pk': 'aggregateId', '#sk': 'version' },
-          ExpressionAttributeValues: { ':id': aggregateId, ':after': 0 },
+          ExpressionAttributeValues: { ':id': aggregateId, ':after': after },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -291,21 +302,90 @@ export class FloorRunner implements Runner {
     options: ExecuteOptions,
   ): Promise<Outcome> {
     const started = performance.now();
+    const { snapshotsTable, commandsTable } = this.tables;
+    const commandId = randomUUID();
     try {
-      const history = await this.loadEvents(aggregateId);
-      const version = (history.at(-1)?.version as number | undefined) ?? 0;
+      const [snapshot] = await Promise.all([
+        snapshotsTable
+          ? this.doc
+              .send(
+                new GetCommand({
+                  TableName: snapshotsTable,
+                  Key: { aggregateId, snapshotKey: 'floor' },
+                  ConsistentRead: true,
+                }),
+              )
+              .then((r) => r.Item)
+          : undefined,
+        commandsTable
+          ? this.doc.send(
+              new GetCommand({
+                TableName: commandsTable,
+                Key: { aggregateId, commandId },
+                ConsistentRead: true,
+              }),
+            )
+          : undefined,
+      ]);
+      const from = (snapshot?.version as number | undefined) ?? 0;
+      const history = await this.loadEvents(aggregateId, from);
+      const version = (history.at(-1)?.version as number | undefined) ?? from;
       const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
-      if (this.kind === 'floor-coupled') {
-        const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+      const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+      const items = [
+        { Put: this.putEvent(event) },
+        ...(version > 0
+          ? [
+              {
+                ConditionCheck: {
+                  TableName: this.tables.eventTable,
+                  Key: { aggregateId, version },
+                  ConditionExpression: 'attribute_exists(#sk)',
+                  ExpressionAttributeNames: { '#sk': 'version' },
+                },
+              },
+            ]
+          : []),
+        ...(commandsTable
+          ? [
+              {
+                Put: {
+                  TableName: commandsTable,
+                  Item: {
+                    aggregateId,
+                    commandId,
+                    commandHash: 'floor',
+                    firstVersion: event.version,
+                    lastVersion: event.version,
+                  },
+                  ConditionExpression: 'attribute_not_exists(commandId)',
+                },
+              },
+            ]
+          : []),
+        ...(this.kind === 'floor-coupled'
+          ? [{ Put: { TableName: this.tables.readModelTable, Item: row } }]
+          : []),
+      ];
+      if (items.length === 1) await this.doc.send(new PutCommand(this.putEvent(event)));
+      else await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      this.rows.set(aggregateId, row);
+      if (snapshotsTable && event.version - from >= FLOOR_SNAPSHOT_EVERY) {
         await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: this.putEvent(event) },
-              { Put: { TableName: this.tables.readModelTable, Item: row } },
-            ],
+          new PutCommand({
+            TableName: snapshotsTable,
+            Item: {
+              aggregateId,
+              snapshotKey: 'floor',
+              version: event.version,
+              state: JSON.stringify(row),
+            },
+            ConditionExpression: 'attribute_not_exists(version) OR version < :v',
+            ExpressionAttributeValues: { ':v': event.version },
           }),
         );
-        this.rows.set(aggregateId, row);
+      }
+      if (this.kind === 'floor-coupled') {
         const ms = performance.now() - started;
         return {
           ok: true,
@@ -316,7 +396,6 @@ export class FloorRunner implements Runner {
           retries: 0,
         };
       }
-      await this.doc.send(new PutCommand(this.putEvent(event)));
       const ackMs = performance.now() - started;
       if (!options.visible)
         return { ok: true, status: 200, version: event.version, ackMs, retries: 0 };
@@ -329,11 +408,11 @@ export class FloorRunner implements Runner {
         }),
       );
       const previous = current as FloorRow | undefined;
-      const row = applyToRow(previous, event, this.indexed);
+      const projected = applyToRow(previous, event, this.indexed);
       await this.doc.send(
         new PutCommand({
           TableName: this.tables.readModelTable,
-          Item: row,
+          Item: projected,
           ...(previous === undefined
             ? { ConditionExpression: 'attribute_not_exists(id)' }
             : {
