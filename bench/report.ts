@@ -66,8 +66,8 @@ const errorsText = (f: RunnerFigures | undefined) =>
         .join(', ')})`;
 
 export const RUNNER_LABELS: Record<string, string> = {
-  'floor-decoupled': 'floor: Query+Put/Check (visible: +Get+Put+Get)',
-  'floor-coupled': 'floor: Query+TransactWrite (with Check)',
+  'floor-decoupled': 'floor: 2×Get+Query+TransactWrite (visible: +Get+Put+Get)',
+  'floor-coupled': 'floor: 2×Get+Query+TransactWrite (+row)',
 };
 
 const label = (name: string) => RUNNER_LABELS[name] ?? name;

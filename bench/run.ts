@@ -41,7 +41,7 @@ export const METHOD = {
   visible:
     'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
   floor:
-    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework: decoupled ack = consistent Query of the order’s events + conditional PutItem (after version 1 a TransactWriteItems of that Put + a ConditionCheck that version - 1 exists, as the stack writes it); decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query); coupled = consistent Query + TransactWriteItems (event with its condition + the ConditionCheck + row).',
+    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework, as the command runner makes them with snapshots: consistent GetItem of the snapshot and of the commandId marker side by side, consistent Query of the events after the snapshot, TransactWriteItems of the event (with its condition) + ConditionCheck of the previous version + marker (coupled: + row), and a conditional PutItem of a new snapshot once 100 events lie past the last one; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query). Against deployed stacks (no floor snapshot or marker tables): Query of the whole history + the event write.',
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
   observer: OBSERVER_METHOD,

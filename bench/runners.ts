@@ -3,6 +3,7 @@
  * (the deployed handler code behind a gateway); the floor runners do the same DynamoDB work
  * with the plain SDK and nothing else.
  */
+import { randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -247,7 +248,13 @@ export class HttpRunner implements Runner {
 export interface FloorTables {
   readonly eventTable: string;
   readonly readModelTable: string;
+  /** Where the floor keeps its snapshots and command markers (local runs; absent: skipped). */
+  readonly snapshotsTable?: string;
+  readonly commandsTable?: string;
 }
+
+/** The floor snapshots as often as the stacks do by default (lambdas/core/snapshots.ts). */
+export const FLOOR_SNAPSHOT_EVERY = 100;
 
 /** Floor events carry another aggregate type, so a deployed projector ignores them. */
 export const FLOOR_AGGREGATE_TYPE = 'bench-floor';
@@ -262,13 +269,15 @@ export interface FloorOptions {
 }
 
 /**
- * The DynamoDB work of a command, with the plain SDK:
- * - `floor-decoupled`: consistent Query of the order's events + conditional PutItem (ack; after
- *   version 1 a TransactWriteItems of that Put + a ConditionCheck of version - 1, as the command
- *   handler writes it); then the projector's GetItem + conditional PutItem of the row and the
- *   query's GetItem (visible).
- * - `floor-coupled`: consistent Query + TransactWriteItems (event with its condition, the
- *   ConditionCheck of version - 1 after version 1, row).
+ * The DynamoDB work of a command, with the plain SDK, as the command runner does it:
+ * - both: consistent GetItem of the snapshot and of the commandId's marker, side by side; a
+ *   consistent Query of the events after the snapshot; TransactWriteItems of the event (with
+ *   its condition), a ConditionCheck on the previous version and the marker; and once 100
+ *   events lie past the snapshot, a conditional PutItem of a new one. Without snapshot and
+ *   marker tables (remote runs): Query of the whole history, and the event alone.
+ * - `floor-decoupled` then measures visible: the projector's GetItem + conditional PutItem of
+ *   the row and the query's GetItem.
+ * - `floor-coupled` puts the row in the same transaction.
  */
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
@@ -285,7 +294,7 @@ export class FloorRunner implements Runner {
     private readonly options: FloorOptions = {},
   ) {}
 
-  private async loadEvents(aggregateId: string): Promise<Record<string, unknown>[]> {
+  private async loadEvents(aggregateId: string, after: number): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -295,7 +304,7 @@ export class FloorRunner implements Runner {
           ConsistentRead: true,
           KeyConditionExpression: '#pk = :id AND #sk > :after',
           ExpressionAttributeNames: { '#pk': 'aggregateId', '#sk': 'version' },
-          ExpressionAttributeValues: { ':id': aggregateId, ':after': 0 },
+          ExpressionAttributeValues: { ':id': aggregateId, ':after': after },
           ExclusiveStartKey: startKey,
         }),
       );
@@ -335,22 +344,79 @@ export class FloorRunner implements Runner {
     options: ExecuteOptions,
   ): Promise<Outcome> {
     const started = performance.now();
+    const { snapshotsTable, commandsTable } = this.tables;
+    const commandId = randomUUID();
     try {
-      const history = await this.loadEvents(aggregateId);
-      const version = (history.at(-1)?.version as number | undefined) ?? 0;
+      const [snapshot] = await Promise.all([
+        snapshotsTable
+          ? this.doc
+              .send(
+                new GetCommand({
+                  TableName: snapshotsTable,
+                  Key: { aggregateId, snapshotKey: 'floor' },
+                  ConsistentRead: true,
+                }),
+              )
+              .then((r) => r.Item)
+          : undefined,
+        commandsTable
+          ? this.doc.send(
+              new GetCommand({
+                TableName: commandsTable,
+                Key: { aggregateId, commandId },
+                ConsistentRead: true,
+              }),
+            )
+          : undefined,
+      ]);
+      const from = (snapshot?.version as number | undefined) ?? 0;
+      const history = await this.loadEvents(aggregateId, from);
+      const version = (history.at(-1)?.version as number | undefined) ?? from;
       const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
-      if (this.kind === 'floor-coupled') {
-        const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+      const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+      const items = [
+        { Put: this.putEvent(event) },
+        ...this.checkPrevious(event),
+        ...(commandsTable
+          ? [
+              {
+                Put: {
+                  TableName: commandsTable,
+                  Item: {
+                    aggregateId,
+                    commandId,
+                    commandHash: 'floor',
+                    firstVersion: event.version,
+                    lastVersion: event.version,
+                  },
+                  ConditionExpression: 'attribute_not_exists(commandId)',
+                },
+              },
+            ]
+          : []),
+        ...(this.kind === 'floor-coupled'
+          ? [{ Put: { TableName: this.tables.readModelTable, Item: row } }]
+          : []),
+      ];
+      if (items.length === 1) await this.doc.send(new PutCommand(this.putEvent(event)));
+      else await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      this.rows.set(aggregateId, row);
+      if (snapshotsTable && event.version - from >= FLOOR_SNAPSHOT_EVERY) {
         await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: this.putEvent(event) },
-              ...this.checkPrevious(event),
-              { Put: { TableName: this.tables.readModelTable, Item: row } },
-            ],
+          new PutCommand({
+            TableName: snapshotsTable,
+            Item: {
+              aggregateId,
+              snapshotKey: 'floor',
+              version: event.version,
+              state: JSON.stringify(row),
+            },
+            ConditionExpression: 'attribute_not_exists(version) OR version < :v',
+            ExpressionAttributeValues: { ':v': event.version },
           }),
         );
-        this.rows.set(aggregateId, row);
+      }
+      if (this.kind === 'floor-coupled') {
         const ms = performance.now() - started;
         return {
           ok: true,
@@ -360,13 +426,6 @@ export class FloorRunner implements Runner {
           visibleMs: ms,
           retries: 0,
         };
-      }
-      const check = this.checkPrevious(event);
-      if (check.length === 0) await this.doc.send(new PutCommand(this.putEvent(event)));
-      else {
-        await this.doc.send(
-          new TransactWriteCommand({ TransactItems: [{ Put: this.putEvent(event) }, ...check] }),
-        );
       }
       const ackMs = performance.now() - started;
       if (!options.visible)
@@ -380,11 +439,11 @@ export class FloorRunner implements Runner {
         }),
       );
       const previous = current as FloorRow | undefined;
-      const row = applyToRow(previous, event, this.indexed);
+      const projected = applyToRow(previous, event, this.indexed);
       await this.doc.send(
         new PutCommand({
           TableName: this.tables.readModelTable,
-          Item: row,
+          Item: projected,
           ...(previous === undefined
             ? { ConditionExpression: 'attribute_not_exists(id)' }
             : {

@@ -69,7 +69,7 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
   push: { commands: 60, warmup: 5, fanout: { subscribers: 50, rounds: 20 } },
-  history: { lengths: [10, 100, 1000], ordersPerLength: 5, commandsPerOrder: 5 },
+  history: { lengths: [10, 100, 1000, 10_000], ordersPerLength: 5, commandsPerOrder: 5 },
 };
 
 export const QUICK_SETTINGS: BenchSettings = {
@@ -86,7 +86,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
   clientLatency: { commands: 10, warmup: 2 },
   push: { commands: 10, warmup: 2, fanout: { subscribers: 50, rounds: 3 } },
-  history: { lengths: [10, 100, 300], ordersPerLength: 2, commandsPerOrder: 2 },
+  history: { lengths: [10, 100, 1000], ordersPerLength: 2, commandsPerOrder: 2 },
 };
 
 /** Commands per client per turn at a level (the last turn takes the remainder). */

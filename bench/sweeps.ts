@@ -252,8 +252,9 @@ export const runContention = async (
 
 /**
  * For one history length: every runner gets `ordersPerLength` orders of that many events
- * (built concurrently), then sends `commandsPerOrder` changeQuantity commands to each,
- * interleaved, measuring ack and visible latency.
+ * (built concurrently, plus one unrecorded command that leaves the snapshot), then sends
+ * `commandsPerOrder` changeQuantity commands to each, interleaved, measuring ack and visible
+ * latency.
  */
 export const runHistoryLength = async (
   runners: readonly Runner[],
@@ -268,6 +269,13 @@ export const runHistoryLength = async (
   );
   await Promise.all(
     runners.flatMap((runner, index) => ids[index]!.map((id) => runner.prepare(id, length))),
+  );
+  // One unrecorded command per order: it reads the seeded history whole (seeding writes no
+  // snapshot) and leaves the snapshot a live order of that length would have.
+  await Promise.all(
+    runners.flatMap((runner, index) =>
+      ids[index]!.map((id) => runner.execute(id, changeQuantity(FIRST_LINE, 1), { visible: true })),
+    ),
   );
   onBuilt?.();
   const samples = new Map(runners.map((r) => [r.name, newSamples()]));

@@ -59,10 +59,14 @@ export const FLOOR_TABLES = {
   decoupled: {
     eventTable: 'bench-floor-decoupled-events',
     readModelTable: 'bench-floor-decoupled-orders',
+    snapshotsTable: 'bench-floor-decoupled-snapshots',
+    commandsTable: 'bench-floor-decoupled-commands',
   },
   coupled: {
     eventTable: 'bench-floor-coupled-events',
     readModelTable: 'bench-floor-coupled-orders',
+    snapshotsTable: 'bench-floor-coupled-snapshots',
+    commandsTable: 'bench-floor-coupled-commands',
   },
 } as const;
 
