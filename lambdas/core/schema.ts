@@ -14,7 +14,7 @@ export interface IndexDefinition {
   /**
    * What the index copies of each row. `KEYS_ONLY`: only its keys and the table's, so a write
    * that changes neither costs the index nothing, and a list reads the rows themselves
-   * (BatchGetItem). @default 'ALL'
+   * (GetItem by id). @default 'ALL'
    */
   readonly projection?: 'ALL' | 'KEYS_ONLY';
 }

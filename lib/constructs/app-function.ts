@@ -13,8 +13,8 @@
  *   (authorized as ConditionCheckItem).
  * - commandTables: GetItem + PutItem on the snapshots table (read the newest, write a new one)
  *   and on the commands table (find a marker; write one inside the events' transaction).
- * - readModel `read`: GetItem on the table, Query on its indexes and BatchGetItem on the table
- *   (lists; a keys-only index's page reads its rows).
+ * - readModel `read`: GetItem on the table (also the rows of a keys-only index's page), Query on
+ *   its indexes (lists).
  * - readModel `project`: GetItem + conditional PutItem on the table (the projector).
  * - readModel `readWrite`: `read` + PutItem (the coupled function's row, inside the events'
  *   TransactWriteItems).
@@ -140,8 +140,6 @@ export class AppFunction extends Construct {
       this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
       if (READ_MODEL_QUERIES_INDEXES[access]) {
         this.allow(['dynamodb:Query'], [`${table.tableArn}/index/*`]);
-        // The rows of a keys-only index's page (byStatus), read in one call.
-        this.allow(['dynamodb:BatchGetItem'], [table.tableArn]);
         // The finding id names the table's logical id, as cdk-nag flattens the ARN.
         const logicalId = Stack.of(this).resolve((table.node.defaultChild as CfnElement).logicalId);
         Validations.of(this).acknowledge({

@@ -176,8 +176,6 @@ describe('IAM: exact permissions per function', () => {
       [
         ...grants(['dynamodb:Query'], [r.events, r.indexes]),
         ...grants(['dynamodb:GetItem'], [r.rows, projections]),
-        // The rows of a keys-only index's page (byStatus lists).
-        ...grants(['dynamodb:BatchGetItem'], [r.rows]),
         ...logWrites(r.logs('QueryFunctionHandler')),
       ].sort(),
     );
@@ -216,7 +214,6 @@ describe('IAM: exact permissions per function', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
         ...grants(['dynamodb:Query'], [r.indexes]),
-        ...grants(['dynamodb:BatchGetItem'], [r.rows]),
         ...grants(['dynamodb:GetItem'], [coupledProjections]),
         ...logWrites(r.logs('CoupledFunctionHandler')),
       ].sort(),
