@@ -10,7 +10,7 @@ import type { EventStore } from '../core/event-store';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
-import { type AnyRowProjection, storedKey } from '../core/row-projection';
+import { type AnyRowProjection, itemKeys, mergeItems } from '../core/row-projection';
 import { ORDER_VIEW_TABLE } from '../core/schema';
 import { type OrderView, orderProjection } from '../domain/order';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
@@ -256,9 +256,20 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       });
     }
     parseWith(z.object({ key: z.string().regex(projection.keyPattern) }), { key }, 'path');
-    const row = await deps.readModels.rows.get(storedKey(projection, key));
-    if (!row) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
-    return json(200, { readModel: name, version: projection.version, key, row: row.view });
+    // A sharded row is the merge of its items (one BatchGetItem); unsharded: one GetItem.
+    const keys = itemKeys(projection, key);
+    const { rows } = deps.readModels;
+    const items =
+      keys.length === 1
+        ? [await rows.get(keys[0]!)].filter((item) => item !== undefined)
+        : ((await rows.getMany?.(keys)) ??
+          (await Promise.all(keys.map((k) => rows.get(k)))).filter((item) => item !== undefined));
+    const view = mergeItems(
+      projection,
+      items.map((item) => item.view),
+    );
+    if (view === undefined) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
+    return json(200, { readModel: name, version: projection.version, key, row: view });
   };
 
   const routes: Record<
