@@ -4,12 +4,19 @@
  * for declared projections").
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { StaleRowError } from './projection';
 import type { StoredRow } from './row-projection';
 
 export interface ProjectionRowStore {
   get(key: string): Promise<StoredRow | undefined>;
+  /** The stored rows of `keys` that exist (any order): the items of a sharded row. */
+  getMany?(keys: readonly string[]): Promise<StoredRow[]>;
   /** Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError. */
   save(row: StoredRow, previousRev: number): Promise<void>;
 }
@@ -25,6 +32,23 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
       new GetCommand({ TableName: this.tableName, Key: { key }, ConsistentRead: true }),
     );
     return Item as StoredRow | undefined;
+  }
+
+  /** One consistent BatchGetItem (up to 100 keys), unprocessed keys asked again. */
+  async getMany(keys: readonly string[]): Promise<StoredRow[]> {
+    const rows: StoredRow[] = [];
+    let pending: Record<string, unknown>[] = keys.map((key) => ({ key }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      const answer = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      rows.push(...((answer.Responses?.[this.tableName] ?? []) as StoredRow[]));
+      pending = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return rows;
   }
 
   async save(row: StoredRow, previousRev: number): Promise<void> {

@@ -34,6 +34,7 @@ import {
 import {
   advanceSource,
   type AnyRowProjection,
+  itemKey,
   storageName,
   type StoredRow,
 } from './row-projection';
@@ -93,7 +94,7 @@ const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[])
       if (projection.eventTypes.includes(event.type)) {
         const rowKey = projection.rowKey(action, state);
         if (rowKey !== undefined) {
-          const key = `${build}#${rowKey}`;
+          const key = itemKey(projection, rowKey, event.aggregateId, build);
           const pending = byRow.get(key) ?? [];
           pending.push({
             aggregateId: event.aggregateId,

@@ -36,6 +36,19 @@ export interface RowProjection<Row = unknown, SourceState = unknown> {
   readonly reducer: (row: Row | undefined, event: EventAction, before: SourceState) => Row;
   /** What a row key may look like in the query route (checked before any read). */
   readonly keyPattern: RegExp;
+  /**
+   * Rows fed by very many aggregates (a popular SKU): each row is stored as this many items,
+   * an aggregate always feeding item `shardOf(aggregateId, shards)`, each with its own
+   * checkpoints, so no item outgrows DynamoDB's 400 KB and writes spread over `shards`
+   * partitions. Requires `merge`. Changing it is a new version (a rebuild). @default 1
+   */
+  readonly shards?: number;
+  /**
+   * Pure: the row from its shards' rows (each the reducer's fold over its own aggregates), e.g.
+   * counts and sums add. Must agree with the reducer: merging the folds of any partition of the
+   * aggregates gives the fold of all of them.
+   */
+  readonly merge?: (rows: readonly Row[]) => Row;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -52,6 +65,67 @@ export const storageName = (projection: Pick<RowProjection, 'name' | 'version'>)
 /** The stored item's partition key: `<name>@v<version>#<rowKey>`. */
 export const storedKey = (projection: Pick<RowProjection, 'name' | 'version'>, rowKey: string) =>
   `${storageName(projection)}#${rowKey}`;
+
+/** How many items a row of `projection` is stored as (1: unsharded). */
+export const shardsOf = (projection: Pick<RowProjection, 'shards'>) => projection.shards ?? 1;
+
+/**
+ * The shard an aggregate feeds: FNV-1a (32 bit) of its id, mod `shards`. Stable across
+ * processes and versions of Node, so an aggregate's events always reach the same item.
+ */
+export const shardOf = (aggregateId: string, shards: number): number => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < aggregateId.length; i++) {
+    hash ^= aggregateId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+};
+
+/**
+ * The stored key of the item an aggregate's events update: `storedKey` for an unsharded
+ * projection, else `storedKey#<shard>` (every key of a sharded projection ends so, hence no two
+ * collide whatever the row keys contain).
+ */
+export const itemKey = (
+  projection: AnyRowProjection,
+  rowKey: string,
+  aggregateId: string,
+  /** Another storage of the projection, e.g. a rebuild as of a past moment (rebuild.ts). */
+  storage = storageName(projection),
+) => {
+  const shards = shardsOf(projection);
+  const key = `${storage}#${rowKey}`;
+  return shards === 1 ? key : `${key}#${shardOf(aggregateId, shards)}`;
+};
+
+/** The stored keys of every item of one row (one key when unsharded). */
+export const itemKeys = (
+  projection: AnyRowProjection,
+  rowKey: string,
+  storage = storageName(projection),
+): string[] => {
+  const shards = shardsOf(projection);
+  const key = `${storage}#${rowKey}`;
+  return shards === 1 ? [key] : Array.from({ length: shards }, (_, i) => `${key}#${i}`);
+};
+
+/** The row key of a stored item key of `projection` (its shard suffix removed). */
+export const rowKeyOfItem = (projection: AnyRowProjection, key: string): string => {
+  const rowKey = key.slice(storageName(projection).length + 1);
+  return shardsOf(projection) === 1 ? rowKey : rowKey.replace(/#\d+$/, '');
+};
+
+/** The row from the views of its stored items (those that exist); undefined when none. */
+export const mergeItems = <Row>(
+  projection: RowProjection<Row, any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  views: readonly Row[],
+): Row | undefined => {
+  if (views.length === 0) return undefined;
+  if (shardsOf(projection) === 1) return views[0];
+  if (!projection.merge) throw new Error(`${projection.name} has shards but no merge`);
+  return projection.merge(views);
+};
 
 /** One stored row: the view plus what makes its updates exactly-once. */
 export interface StoredRow<Row = unknown> {

@@ -23,7 +23,13 @@ import type { Log } from './log';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
 import { StaleRowError } from './projection';
-import { advanceSource, type AnyRowProjection, storedKey, type StoredRow } from './row-projection';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  itemKey,
+  shardsOf,
+  type StoredRow,
+} from './row-projection';
 
 export interface RowProjectorDependencies {
   readonly projections: readonly AnyRowProjection[];
@@ -47,6 +53,14 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   const { projections, rows, events: eventStore } = deps;
   const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
   const sourceTypes = new Set(projections.map((p) => p.source.type));
+  for (const p of projections) {
+    const shards = shardsOf(p);
+    if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {
+      throw new Error(
+        `Projection ${p.name}: shards must be an integer from 1 to 100, and a sharded projection needs merge`,
+      );
+    }
+  }
 
   /**
    * The consecutive events 1..n of an aggregate, n <= `target`, and the version from which its
@@ -86,7 +100,8 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
         if (projection.eventTypes.includes(event.type)) {
           const rowKey = projection.rowKey(action, state);
           if (rowKey !== undefined) {
-            const key = storedKey(projection, rowKey);
+            // Sharded rows: the item of this aggregate's shard (its own checkpoints).
+            const key = itemKey(projection, rowKey, aggregateId);
             const entry = byRow.get(key) ?? { projection, pending: [] };
             entry.pending.push({ aggregateId, version: event.version, action, before: state });
             byRow.set(key, entry);

@@ -10,7 +10,7 @@ import type { EventStore } from '../core/event-store';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
-import { type AnyRowProjection, storageName, storedKey } from '../core/row-projection';
+import { type AnyRowProjection, itemKeys, mergeItems, storageName } from '../core/row-projection';
 import type { OrderView } from '../domain/order';
 import { AGGREGATE_VIEW } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
@@ -263,6 +263,20 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       });
     }
     parseWith(z.object({ key: z.string().regex(projection.keyPattern) }), { key }, 'path');
+    // A sharded row is the merge of its items (one BatchGetItem); unsharded: one GetItem.
+    const readRow = async (storage: string) => {
+      const keys = itemKeys(projection, key, storage);
+      const { rows } = deps.readModels!;
+      const items =
+        keys.length === 1
+          ? [await rows.get(keys[0]!)].filter((item) => item !== undefined)
+          : ((await rows.getMany?.(keys)) ??
+            (await Promise.all(keys.map((k) => rows.get(k)))).filter((item) => item !== undefined));
+      return mergeItems(
+        projection,
+        items.map((item) => item.view),
+      );
+    };
     const { asOf } = parseWith(readModelQuery, query(event), 'query');
     if (asOf !== undefined) {
       // Time travel: a build of the served version as of that moment (npm run rebuild --until).
@@ -274,19 +288,21 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
           { name, version: projection.version, asOf: until },
         );
       }
-      const row = await deps.readModels.rows.get(`${build}#${key}`);
-      if (!row) throw new NotFoundError(`${name} had no row ${key} at ${until}`, { name, key });
+      const view = await readRow(build);
+      if (view === undefined) {
+        throw new NotFoundError(`${name} had no row ${key} at ${until}`, { name, key });
+      }
       return json(200, {
         readModel: name,
         version: projection.version,
         asOf: until,
         key,
-        row: row.view,
+        row: view,
       });
     }
-    const row = await deps.readModels.rows.get(storedKey(projection, key));
-    if (!row) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
-    return json(200, { readModel: name, version: projection.version, key, row: row.view });
+    const view = await readRow(storageName(projection));
+    if (view === undefined) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
+    return json(200, { readModel: name, version: projection.version, key, row: view });
   };
 
   const routes: Record<

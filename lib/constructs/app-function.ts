@@ -18,7 +18,7 @@
  * - readModel `project`: GetItem + conditional PutItem on the table (the projector).
  * - readModel `readWrite`: `read` + PutItem (the coupled function's row, inside the events'
  *   TransactWriteItems).
- * - projections `read`: GetItem (GET /read-models/{name}/{key}).
+ * - projections `read`: GetItem, BatchGetItem (GET /read-models/{name}/{key}; a sharded row).
  * - projections `project`: GetItem + conditional PutItem (the projector's declared projections).
  * Never Scan, never a wildcard action, never a `*` resource for DynamoDB.
  */
@@ -52,6 +52,11 @@ const READ_MODEL_ROW_ACTIONS: Record<ReadModelAccess, string[]> = {
   read: ['dynamodb:GetItem'],
   project: ['dynamodb:GetItem', 'dynamodb:PutItem'],
   readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+};
+/** A sharded declared row is read as its items, in one BatchGetItem (GET /read-models). */
+const PROJECTIONS_ACTIONS: Record<ProjectionsAccess, string[]> = {
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+  project: ['dynamodb:GetItem', 'dynamodb:PutItem'],
 };
 const READ_MODEL_QUERIES_INDEXES: Record<ReadModelAccess, boolean> = {
   read: true,
@@ -154,7 +159,7 @@ export class AppFunction extends Construct {
     if (props.projections) {
       const { table, access } = props.projections;
       environment[ENV.projectionsTable] = table.tableName;
-      this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
+      this.allow(PROJECTIONS_ACTIONS[access], [table.tableArn]);
     }
 
     if (props.commandTables) {

@@ -176,6 +176,7 @@ describe('IAM: exact permissions per function', () => {
       [
         ...grants(['dynamodb:Query'], [r.events, r.indexes]),
         ...grants(['dynamodb:GetItem'], [r.rows, projections]),
+        ...grants(['dynamodb:BatchGetItem'], [projections]),
         ...logWrites(r.logs('QueryFunctionHandler')),
       ].sort(),
     );

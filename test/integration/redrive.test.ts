@@ -15,7 +15,13 @@ import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { toAction } from '../../lambdas/core/events';
 import { projectEvents } from '../../lambdas/core/projection';
 import { createProjector, type Projector } from '../../lambdas/core/projector';
-import { type AnyRowProjection, foldRows, storageName } from '../../lambdas/core/row-projection';
+import {
+  type AnyRowProjection,
+  foldRows,
+  mergeItems,
+  rowKeyOfItem,
+  storageName,
+} from '../../lambdas/core/row-projection';
 import { createRowProjector } from '../../lambdas/core/row-projector';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -74,17 +80,18 @@ const cli = async (args: readonly string[]) => {
 const orderRow = (id: string) =>
   new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable).get(id);
 
+/** Rows of `projection` under `prefix`, key -> view; a sharded row merged as the route serves it. */
 const storedRows = async (projection: AnyRowProjection, prefix: string) => {
   const { Items = [] } = await tables.doc.send(
     new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
   );
   const start = `${storageName(projection)}#${prefix}`;
-  return new Map(
-    Items.filter((i) => String(i.key).startsWith(start)).map((i) => [
-      String(i.key).slice(storageName(projection).length + 1),
-      i.view as unknown,
-    ]),
-  );
+  const byRow = new Map<string, unknown[]>();
+  for (const item of Items.filter((i) => String(i.key).startsWith(start))) {
+    const rowKey = rowKeyOfItem(projection, String(item.key));
+    byRow.set(rowKey, [...(byRow.get(rowKey) ?? []), item.view]);
+  }
+  return new Map([...byRow].map(([key, views]) => [key, mergeItems(projection, views)]));
 };
 
 const createOrder = async (id: string, prefix: string) => {

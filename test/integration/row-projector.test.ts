@@ -17,6 +17,8 @@ import { StaleRowError } from '../../lambdas/core/projection';
 import {
   type AnyRowProjection,
   foldRows,
+  mergeItems,
+  rowKeyOfItem,
   storageName,
   storedKey,
 } from '../../lambdas/core/row-projection';
@@ -95,18 +97,21 @@ const ordersFor = async (prefix: string, count: number): Promise<StoredEvent[][]
   return logs;
 };
 
-/** Every stored row of `projection` whose key starts with `prefix`, as key -> view. */
+/**
+ * Every row of `projection` whose key starts with `prefix`, as key -> view: a sharded row is
+ * the merge of its stored items, as the query route serves it.
+ */
 const storedRows = async (projection: AnyRowProjection, prefix: string) => {
   const { Items = [] } = await tables.doc.send(
     new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
   );
   const start = `${storageName(projection)}#${prefix}`;
-  return new Map(
-    Items.filter((item) => String(item.key).startsWith(start)).map((item) => [
-      String(item.key).slice(storageName(projection).length + 1),
-      item.view as unknown,
-    ]),
-  );
+  const byRow = new Map<string, unknown[]>();
+  for (const item of Items.filter((i) => String(i.key).startsWith(start))) {
+    const rowKey = rowKeyOfItem(projection, String(item.key));
+    byRow.set(rowKey, [...(byRow.get(rowKey) ?? []), item.view]);
+  }
+  return new Map([...byRow].map(([key, views]) => [key, mergeItems(projection, views)]));
 };
 
 const expectFold = async (prefix: string, logs: StoredEvent[][]) => {
