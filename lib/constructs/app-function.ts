@@ -33,7 +33,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const ENTRY_DIR = path.join(REPO_ROOT, 'lambdas', 'handlers', 'entry');
 
 /** The Lambda entry points in lambdas/handlers/entry, each `export const handler`. */
-export type EntryPoint = 'command' | 'query' | 'projector' | 'coupled' | 'connections' | 'notifier';
+export type EntryPoint =
+  'command' | 'query' | 'projector' | 'coupled' | 'connections' | 'notifier' | 'rebuild';
 
 export type EventTableAccess = 'read' | 'append';
 export type ReadModelAccess = 'read' | 'project' | 'readWrite';
