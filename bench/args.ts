@@ -24,6 +24,8 @@ Remote mode: measures deployed stacks (SigV4-signed with your default AWS creden
 
   --bundles                 only each function's bundle: size (raw, gzip) and load time against an
                             empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
+  --rebuild                 only rebuild throughput beside a raw parallel Scan of the same table
+                            (also --orders <n>, default 2000; --segments <k>, default 4)
   -h, --help                this text`;
 
 export class UsageError extends Error {

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { runBundlesCli } from './bundles';
+import { runRebuildBench } from './rebuild';
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
@@ -239,6 +240,8 @@ const runBenchmark = async (
 const main = async (): Promise<number> => {
   // A separate part: bundle sizes and load times, no stacks (see bench/bundles.ts).
   if (process.argv.includes('--bundles')) return runBundlesCli(process.argv.slice(2));
+  // A separate part: rebuild throughput beside a raw parallel Scan (see bench/rebuild.ts).
+  if (process.argv.includes('--rebuild')) return runRebuildBench(process.argv.slice(2));
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));
