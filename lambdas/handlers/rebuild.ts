@@ -31,7 +31,8 @@ import { documentClient, ENV, type Environment, requireEnv } from './environment
 export const STOP_BEFORE_TIMEOUT_MS = 120_000;
 
 const inputSchema = z.object({
-  action: z.enum(['start', 'segment', 'finish']),
+  /** Absent: `start` (the state machine passes its execution input as it is). */
+  action: z.enum(['start', 'segment', 'finish']).default('start'),
   projection: z.string().min(1),
   version: z.number().int().min(1),
   until: z.string().nullish(),

@@ -98,13 +98,13 @@ export class Rebuild extends Construct {
       'until.$': '$.until',
       'segments.$': '$.segments',
     };
-    const start = invoke('Start', {
-      action: 'start',
-      'projection.$': '$.projection',
-      'version.$': '$.version',
-      // Absent in the input: null (JSONPath cannot read a missing field).
-      'until.$': 'States.ArrayGetItem(States.Array($.until, null), 0)',
-      'segments.$': '$.segments',
+    // The execution's input as it is (`until` may be absent, which JSONPath cannot read): the
+    // function's answer carries every field, `until: null` included, for the next states.
+    const start = new tasks.LambdaInvoke(this, 'Start', {
+      lambdaFunction: fn,
+      payload: sfn.TaskInput.fromJsonPathAt('$'),
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: true,
     });
     const segment = invoke('Segment', { action: 'segment', ...fields, 'segment.$': '$.segment' });
     segment.next(

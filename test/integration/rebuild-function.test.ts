@@ -30,7 +30,8 @@ it('start, segments resumed across invocations, finish: rows equal the fold', as
   );
   const handler = rebuildHandlerFromEnv(tables.env, PROJECTIONS, testLogger('rebuild'));
   const input = { projection: 'removed-lines', version: 1, segments: 3 };
-  const started = (await handler({ action: 'start', ...input })) as {
+  // The state machine's Start passes the execution input as it is: no action, no until.
+  const started = (await handler(input)) as {
     items: number[];
     until: null;
   };
