@@ -2,7 +2,7 @@
  * `npm start`: both stacks on this machine. Flags (and environment variables) are listed by
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { servedProjections } from '../lambdas/core/served-versions';
@@ -315,7 +315,15 @@ const writeRuntimeFile = (runtime: LocalRuntime) => {
       RUNTIME_FILE,
       `${JSON.stringify({ dynamoDbEndpoint: runtime.dynamoDbEndpoint, tables: runtime.tables, pid: process.pid })}\n`,
     );
-    process.on('exit', () => rmSync(RUNTIME_FILE, { force: true }));
+    // Only our own: another `npm start` may have written it since.
+    process.on('exit', () => {
+      try {
+        if (JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')).pid === process.pid)
+          rmSync(RUNTIME_FILE);
+      } catch {
+        // gone already, or not ours to read
+      }
+    });
   } catch (error) {
     console.error(`note: could not write ${RUNTIME_FILE}: ${(error as Error).message}`);
   }
