@@ -186,6 +186,7 @@ it('decoupled: also outputs DeadLetterQueueUrl; coupled does not', () => {
     'EventTableName',
     'ProjectionsTableName',
     'ReadModelTableName',
+    'RebuildStateMachineArn',
     'WebSocketUrl',
   ]);
   expect(Object.keys(coupledTemplate.findOutputs('*')).sort()).toEqual([

@@ -10,8 +10,8 @@ const built = synthesize({ 'aws:cdk:enable-asset-metadata': true }, { bundle: tr
 const assembly = built.app.synth();
 
 const bundles = [
-  // + the push functions (connections, notifier) in each stack
-  ['decoupled', built.decoupledTemplate, 3 + 2],
+  // + the push functions (connections, notifier) in each stack, + the decoupled rebuild function
+  ['decoupled', built.decoupledTemplate, 3 + 2 + 1],
   ['coupled', built.coupledTemplate, 1 + 2],
 ] as const;
 

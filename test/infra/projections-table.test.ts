@@ -38,7 +38,8 @@ describe('projections table', () => {
         return JSON.stringify(variables[ENV.projectionsTable]) === JSON.stringify({ Ref: id });
       })
       .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
-    expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction']);
+    // The rebuild function's grant is narrower: see rebuild.test.ts (LeadingKeys).
+    expect(named.sort()).toEqual(['ProjectorFunction', 'QueryFunction', 'RebuildFunction']);
   });
 
   it('is not in the coupled stack (declared projections are a projector concern)', () => {
