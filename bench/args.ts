@@ -28,6 +28,8 @@ Remote mode: measures deployed stacks (SigV4-signed with your default AWS creden
                             empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
   --index-cost              only the write units per event of the order row, the old read-model
                             table against the new one on DynamoDB Local (--orders <n>, --lines <n>)
+  --rebuild                 only rebuild throughput beside a raw parallel Scan of the same table
+                            (also --orders <n>, default 2000; --segments <k>, default 4)
   -h, --help                this text`;
 
 export class UsageError extends Error {

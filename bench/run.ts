@@ -9,6 +9,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { runBundlesCli } from './bundles';
+import { runRebuildBench } from './rebuild';
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
@@ -316,6 +317,8 @@ const main = async (): Promise<number> => {
   if (process.argv.includes('--bundles')) return runBundlesCli(process.argv.slice(2));
   // A separate part: write units per event of the order row, old and new table (no stacks).
   if (process.argv.includes('--index-cost')) return runIndexCostCli(process.argv.slice(2));
+  // A separate part: rebuild throughput beside a raw parallel Scan (see bench/rebuild.ts).
+  if (process.argv.includes('--rebuild')) return runRebuildBench(process.argv.slice(2));
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));

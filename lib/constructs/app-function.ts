@@ -38,7 +38,14 @@ const ENTRY_DIR = path.join(REPO_ROOT, 'lambdas', 'handlers', 'entry');
 
 /** The Lambda entry points in lambdas/handlers/entry, each `export const handler`. */
 export type EntryPoint =
-  'command' | 'query' | 'projector' | 'coupled' | 'connections' | 'notifier' | 'redrive';
+  | 'command'
+  | 'query'
+  | 'projector'
+  | 'coupled'
+  | 'connections'
+  | 'notifier'
+  | 'redrive'
+  | 'rebuild';
 
 export type EventTableAccess = 'read' | 'append';
 export type ReadModelAccess = 'read' | 'project' | 'readWrite';

@@ -16,6 +16,8 @@ import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
 import { Redrive } from '../constructs/redrive';
+import { Rebuild } from '../constructs/rebuild';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { addCommonOutputs, OUTPUT } from './outputs';
 
 export interface AppStackProps extends StackProps {
@@ -38,6 +40,8 @@ export class DecoupledStack extends Stack {
   readonly redrive: Redrive;
   readonly api: Api;
   readonly push: Push;
+  /** Rebuild of declared projections from the event table (Step Functions). */
+  readonly rebuild: Rebuild;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -127,6 +131,17 @@ export class DecoupledStack extends Stack {
     new CfnOutput(this, 'ProjectionsTableName', {
       value: projectionRows.tableName,
       description: 'Rows of the declared projections (<name>@v<version>#<key>)',
+    });
+    this.rebuild = new Rebuild(this, 'Rebuild', {
+      eventTable: events,
+      projectionsTable: projectionRows,
+      projections: PROJECTIONS,
+      tracing,
+      disposable,
+    });
+    new CfnOutput(this, 'RebuildStateMachineArn', {
+      value: this.rebuild.stateMachine.stateMachineArn,
+      description: 'Rebuild a declared projection: aws stepfunctions start-execution (README)',
     });
     new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
       value: this.projection.deadLetterQueue.queueUrl,

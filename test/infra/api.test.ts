@@ -189,6 +189,7 @@ it('both stacks also output DeadLetterQueueUrl and ProjectionsTableName (both ha
     'EventTableName',
     'ProjectionsTableName',
     'ReadModelTableName',
+    'RebuildStateMachineArn',
     'RedriveFunctionName',
     'WebSocketUrl',
   ]);

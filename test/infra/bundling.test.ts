@@ -15,8 +15,8 @@ const built = synthesize({ 'aws:cdk:enable-asset-metadata': true }, { bundle: tr
 const assembly = built.app.synth();
 
 const bundles = [
-  // + the push functions (connections, notifier) in each stack, + the decoupled redrive
-  ['decoupled', built.decoupledTemplate, 3 + 2 + 1],
+  // + the push functions (connections, notifier) in each stack, + the decoupled redrive and rebuild
+  ['decoupled', built.decoupledTemplate, 3 + 2 + 2],
   ['coupled', built.coupledTemplate, 2 + 2],
 ] as const;
 

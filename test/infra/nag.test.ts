@@ -81,6 +81,16 @@ it('acknowledges only these rules, each with a reason next to its construct', ()
       'AwsSolutions-SQS3',
       'Serverless-LambdaTracing',
       'Serverless-SQSRedrivePolicy',
+      // Rebuild (lib/constructs/rebuild.ts): invoke of its one function (ARN:*), the Distributed
+      // Map's child executions of this state machine, log delivery; X-Ray opt-in.
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<Table.Arn>:*]',
+      ...[':*', '/*:*'].map(
+        (tail) =>
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"RebuildStateMachineA3472951"}]}]}${tail}]`,
+      ),
+      'AwsSolutions-SF2',
+      'Serverless-StepFunctionStateMachineXray',
     ].sort(),
   );
   // The coupled stack's projector pipeline (declared projections) brings the DLQ's two.

@@ -1,0 +1,129 @@
+/**
+ * The rebuild state machine (lib/constructs/rebuild.ts): Start -> Distributed Map over the Scan
+ * segments (Segment looping until done) -> Finish; the rebuild function's grants: Scan on the
+ * event table only, GetItem/PutItem on the projections table only under the listed projections'
+ * keys and its own progress items. cdk-nag: see nag.test.ts (the stack is clean).
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { rebuildLeadingKeys } from '../../lib/constructs/rebuild';
+import { synthesize } from './helpers';
+
+const built = synthesize();
+const template = built.decoupledTemplate;
+
+interface MachineDefinition {
+  StartAt: string;
+  States: Record<string, Record<string, unknown>>;
+}
+
+/** The state machine's definition, with the CloudFormation intrinsics of ARNs left as text. */
+const definition = (): MachineDefinition => {
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+  const [machine] = Object.values(machines);
+  const body = (machine!.Properties as { DefinitionString: unknown }).DefinitionString;
+  const text = JSON.stringify(body).replace(/\{\\"Fn::GetAtt\\":\[[^\]]*\]\}/g, 'ARN');
+  const joined = (JSON.parse(text) as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : 'ARN'))
+    .join('');
+  return JSON.parse(joined) as MachineDefinition;
+};
+
+describe('rebuild state machine', () => {
+  it('Start, then a Distributed Map over the segments whose Segment loops until done, then Finish', () => {
+    const d = definition();
+    expect(d.StartAt).toBe('Start');
+    expect(d.States.Start).toMatchObject({ Type: 'Task', Next: 'Segments' });
+    const map = d.States.Segments as {
+      Type: string;
+      ItemsPath: string;
+      ItemProcessor: {
+        ProcessorConfig: { Mode: string };
+        StartAt: string;
+        States: Record<string, unknown>;
+      };
+      ItemSelector: Record<string, string>;
+      MaxConcurrency: number;
+      Next: string;
+    };
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.items',
+      MaxConcurrency: 100,
+      Next: 'Finish',
+      ItemSelector: { 'segment.$': '$$.Map.Item.Value', 'projection.$': '$.projection' },
+    });
+    expect(map.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    expect(map.ItemProcessor.StartAt).toBe('Segment');
+    expect(map.ItemProcessor.States['Segment done?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.done', BooleanEquals: true, Next: 'Segment rebuilt' }],
+      Default: 'Segment',
+    });
+    expect(d.States['Caught up?']).toMatchObject({ Type: 'Choice', Default: 'Events not applied' });
+  });
+
+  it('logs every step; outputs its ARN', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+    template.hasOutput('RebuildStateMachineArn', Match.anyValue());
+  });
+
+  it('the rebuild function: a 15-minute timeout, Scan on the event table, writes only under the listed projections', () => {
+    const fn = built.decoupled.rebuild.function;
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Rebuild of a declared projection'),
+      Timeout: 900,
+    });
+    const policies = template.findResources('AWS::IAM::Policy');
+    const roleId = built.decoupled.resolve(
+      (fn.role.node.defaultChild as unknown as { logicalId: string }).logicalId,
+    ) as string;
+    const statements = Object.values(policies)
+      .filter((p) =>
+        (p.Properties as { Roles: { Ref: string }[] }).Roles.some((r) => r.Ref === roleId),
+      )
+      .flatMap(
+        (p) =>
+          (p.Properties as { PolicyDocument: { Statement: unknown[] } }).PolicyDocument.Statement,
+      ) as {
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: unknown;
+    }[];
+    const dynamo = statements.filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    const eventTableId = built.decoupled.resolve(
+      (built.decoupled.eventTable.table.node.defaultChild as unknown as { logicalId: string })
+        .logicalId,
+    ) as string;
+    const projectionsId = built.decoupled.resolve(
+      (built.decoupled.projectionsTable.table.node.defaultChild as unknown as { logicalId: string })
+        .logicalId,
+    ) as string;
+    expect(dynamo).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Scan',
+        Resource: { 'Fn::GetAtt': [eventTableId, 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: { 'Fn::GetAtt': [projectionsId, 'Arn'] },
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rebuildLeadingKeys(PROJECTIONS) },
+        },
+      },
+    ]);
+    expect(rebuildLeadingKeys(PROJECTIONS)).toEqual([
+      'customer-summary@v1#*',
+      'customer-summary@v1@*',
+      'removed-lines@v1#*',
+      'removed-lines@v1@*',
+      'rebuild#*',
+    ]);
+  });
+});

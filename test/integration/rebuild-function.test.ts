@@ -1,0 +1,97 @@
+/**
+ * The rebuild function of the Step Functions state machine, on DynamoDB Local, invoked as the
+ * state machine does: start, then each segment again and again until done (here every
+ * invocation is told by its Lambda clock to stop after one page, as a segment would be near the
+ * 15-minute limit), then finish. The rows equal the fold; bad input names what is listed.
+ */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { toAction } from '../../lambdas/core/events';
+import { foldRows } from '../../lambdas/core/row-projection';
+import { removedLinesProjection } from '../../lambdas/domain/order/projections';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { rebuildHandlerFromEnv, STOP_BEFORE_TIMEOUT_MS } from '../../lambdas/handlers/rebuild';
+import { createTestTables, type TestTables } from '../support/dynamo';
+import { seedOrders } from '../support/event-log';
+import { testLogger } from '../support/logs';
+
+let tables: TestTables;
+beforeAll(async () => {
+  tables = await createTestTables();
+});
+afterAll(() => tables.drop());
+
+it('start, segments resumed across invocations, finish: rows equal the fold', async () => {
+  const logs = await seedOrders(
+    tables.doc,
+    tables.eventTable,
+    'fn',
+    150,
+    new Date(Date.now() - 3_600_000),
+  );
+  const handler = rebuildHandlerFromEnv(tables.env, PROJECTIONS, testLogger('rebuild'));
+  const input = { projection: 'removed-lines', version: 1, segments: 3 };
+  // The state machine's Start passes the execution input as it is: no action, no until.
+  const started = (await handler(input)) as {
+    items: number[];
+    until: null;
+  };
+  expect(started).toMatchObject({
+    build: 'removed-lines@v1',
+    resumed: false,
+    items: [0, 1, 2],
+    until: null,
+  });
+
+  let invocations = 0;
+  for (const segment of started.items) {
+    for (;;) {
+      invocations++;
+      // One page per invocation: the clock says "time to stop" from the second check on.
+      let checks = 0;
+      const context = {
+        getRemainingTimeInMillis: () => (checks++ === 0 ? 900_000 : STOP_BEFORE_TIMEOUT_MS - 1),
+      };
+      const out = (await handler(
+        { action: 'segment', ...input, until: null, segment, pageSize: 40 },
+        context,
+      )) as { done: boolean };
+      if (out.done) break;
+    }
+  }
+  expect(invocations).toBeGreaterThan(6);
+  const finished = await handler({ action: 'finish', ...input, until: null });
+  expect(finished).toMatchObject({
+    done: true,
+    caughtUp: true,
+    failures: 0,
+    events: logs.flat().length,
+  });
+
+  const { Items = [] } = await tables.doc.send(
+    new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
+  );
+  const stored = new Map(
+    Items.filter((i) => String(i.key).startsWith('removed-lines@v1#')).map((i) => [
+      String(i.key).slice('removed-lines@v1#'.length),
+      i.view as unknown,
+    ]),
+  );
+  expect(stored).toEqual(
+    foldRows(
+      removedLinesProjection,
+      logs.map((log) => log.map(toAction)),
+    ),
+  );
+});
+
+it('refuses a projection or version the deployment does not list, naming the listed ones', async () => {
+  const handler = rebuildHandlerFromEnv(tables.env, PROJECTIONS, testLogger('rebuild'));
+  await expect(
+    handler({ action: 'start', projection: 'removed-lines', version: 9, segments: 2 }),
+  ).rejects.toThrow(
+    /removed-lines v9 is not in this deployment \(customer-summary: v1; removed-lines: v1\)/,
+  );
+  await expect(
+    handler({ action: 'start', projection: 'x', version: 1, segments: 0 }),
+  ).rejects.toThrow(/invalid rebuild input: segments/);
+});
