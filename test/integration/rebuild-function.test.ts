@@ -6,8 +6,8 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { toAction } from '../../lambdas/core/events';
-import { foldRows } from '../../lambdas/core/row-projection';
-import { removedLinesProjection } from '../../lambdas/domain/order/projections';
+import { foldRows, mergeItems, rowKeyOfItem } from '../../lambdas/core/row-projection';
+import { type RemovedLines, removedLinesProjection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { rebuildHandlerFromEnv, STOP_BEFORE_TIMEOUT_MS } from '../../lambdas/handlers/rebuild';
 import { createTestTables, type TestTables } from '../support/dynamo';
@@ -29,14 +29,14 @@ it('start, segments resumed across invocations, finish: rows equal the fold', as
     new Date(Date.now() - 3_600_000),
   );
   const handler = rebuildHandlerFromEnv(tables.env, PROJECTIONS, testLogger('rebuild'));
-  const input = { projection: 'removed-lines', version: 1, segments: 3 };
+  const input = { projection: 'removed-lines', version: 2, segments: 3 };
   // The state machine's Start passes the execution input as it is: no action, no until.
   const started = (await handler(input)) as {
     items: number[];
     until: null;
   };
   expect(started).toMatchObject({
-    build: 'removed-lines@v1',
+    build: 'removed-lines@v2',
     resumed: false,
     items: [0, 1, 2],
     until: null,
@@ -70,11 +70,14 @@ it('start, segments resumed across invocations, finish: rows equal the fold', as
   const { Items = [] } = await tables.doc.send(
     new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
   );
+  // removed-lines is sharded: a row is the merge of its items, as the route serves it.
+  const items = new Map<string, RemovedLines[]>();
+  for (const item of Items.filter((i) => String(i.key).startsWith('removed-lines@v2#'))) {
+    const rowKey = rowKeyOfItem(removedLinesProjection, String(item.key));
+    items.set(rowKey, [...(items.get(rowKey) ?? []), item.view as RemovedLines]);
+  }
   const stored = new Map(
-    Items.filter((i) => String(i.key).startsWith('removed-lines@v1#')).map((i) => [
-      String(i.key).slice('removed-lines@v1#'.length),
-      i.view as unknown,
-    ]),
+    [...items].map(([key, views]) => [key, mergeItems(removedLinesProjection, views)]),
   );
   expect(stored).toEqual(
     foldRows(
@@ -89,7 +92,7 @@ it('refuses a projection or version the deployment does not list, naming the lis
   await expect(
     handler({ action: 'start', projection: 'removed-lines', version: 9, segments: 2 }),
   ).rejects.toThrow(
-    /removed-lines v9 is not in this deployment \(customer-summary: v1; removed-lines: v1\)/,
+    /removed-lines v9 is not in this deployment \(customer-summary: v1; removed-lines: v2\)/,
   );
   await expect(
     handler({ action: 'start', projection: 'x', version: 1, segments: 0 }),

@@ -19,7 +19,12 @@ import {
   finishRebuild,
 } from '../../lambdas/core/rebuild';
 import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
-import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
+import {
+  type AnyRowProjection,
+  foldRows,
+  mergeItems,
+  shardsOf,
+} from '../../lambdas/core/row-projection';
 import { createRowProjector } from '../../lambdas/core/row-projector';
 import {
   customerSummaryProjection,
@@ -74,8 +79,9 @@ const cliOptions = (target: RebuildTarget, extra: Partial<RebuildCliOptions> = {
 });
 
 /** The rows stored under `<build>#`, as rowKey -> view. */
-const storedRows = async (build: string) => {
-  const rows = new Map<string, unknown>();
+/** Rows under `build`, key -> view; a sharded projection's items merged as the route serves them. */
+const storedRows = async (build: string, projection?: AnyRowProjection) => {
+  const items = new Map<string, unknown[]>();
   let start: Record<string, unknown> | undefined;
   do {
     const page = await tables.doc.send(
@@ -87,11 +93,16 @@ const storedRows = async (build: string) => {
     );
     for (const item of page.Items ?? []) {
       const key = String(item.key);
-      if (key.startsWith(`${build}#`)) rows.set(key.slice(build.length + 1), item.view);
+      if (!key.startsWith(`${build}#`)) continue;
+      const rest = key.slice(build.length + 1);
+      const rowKey = projection && shardsOf(projection) > 1 ? rest.replace(/#\d+$/, '') : rest;
+      items.set(rowKey, [...(items.get(rowKey) ?? []), item.view]);
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return rows;
+  return new Map(
+    [...items].map(([key, views]) => [key, projection ? mergeItems(projection, views) : views[0]]),
+  );
 };
 
 const fold = (projection: AnyRowProjection, logs: readonly (readonly StoredEvent[])[]) =>
@@ -105,7 +116,7 @@ const expectConverged = async (projection: AnyRowProjection) => {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const expected = fold(projection, await scanLogs(tables.doc, tables.eventTable));
-    const actual = await storedRows(buildName({ projection }));
+    const actual = await storedRows(buildName({ projection }), projection);
     if (Date.now() > deadline) {
       expect(actual).toEqual(expected);
       return;
@@ -212,7 +223,7 @@ describe('rebuild side by side', () => {
 
   it('the rebuild CLI killed with SIGKILL midway resumes where it stopped; removed-lines equals the fold', async () => {
     const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
-    const build = 'removed-lines@v1';
+    const build = 'removed-lines@v2';
     const args = [
       '--import',
       'tsx',
@@ -247,7 +258,7 @@ describe('rebuild side by side', () => {
 
     const second = runProcess(process.execPath, args);
     expect(await second.exited).toBe(0);
-    expect(second.stderr).toMatch(/Resuming removed-lines@v1 .*events already done/);
+    expect(second.stderr).toMatch(/Resuming removed-lines@v2 .*events already done/);
     expect(second.stdout).toMatch(/Caught up/);
     expect((await state.getHeader(build))?.status).toBe('complete');
     await expectConverged(removedLinesProjection);
@@ -364,7 +375,7 @@ describe('npm run rebuild: clear errors, nothing written', () => {
   it.each([
     [
       ['nope'],
-      /unknown projection "nope"; this deployment lists customer-summary: v1; removed-lines: v1/,
+      /unknown projection "nope"; this deployment lists customer-summary: v1; removed-lines: v2/,
     ],
     [
       ['customer-summary', '--version', '5'],
@@ -401,7 +412,7 @@ describe('npm run rebuild: clear errors, nothing written', () => {
     );
     await expect(runRebuild(options, quiet)).rejects.toThrow(/table no-such-table does not exist/);
     const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
-    // removed-lines@v1 was built above; a fresh name proves nothing new appears.
+    // removed-lines@v2 was built above; a fresh name proves nothing new appears.
     const other = cliOptions(
       { projection: { ...removedLinesProjection, version: 5 } },
       { eventTable: 'no-such-table' },

@@ -118,7 +118,7 @@ describe('side-by-side versions of a declared projection', () => {
         { logger: testLogger('query'), projections: BOTH },
       ),
     ).toThrow(
-      /customer-summary v3 is not in this deployment \(customer-summary: v1, v2; removed-lines: v1\)/,
+      /customer-summary v3 is not in this deployment \(customer-summary: v1, v2; removed-lines: v2\)/,
     );
   });
 
@@ -135,7 +135,7 @@ describe('side-by-side versions of a declared projection', () => {
     }
     expect(servedProjections(BOTH, undefined).map((p) => [p.name, p.version])).toEqual([
       ['customer-summary', 1],
-      ['removed-lines', 1],
+      ['removed-lines', 2],
     ]);
   });
 });
