@@ -204,7 +204,7 @@ describe('IAM: exact permissions per function', () => {
     );
   });
 
-  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes', () => {
+  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes, GetItem + BatchGetItem on read models', () => {
     const r = ids(coupled);
     expect(permissionsOf(coupledTemplate, 'CoupledFunctionHandler').permissions).toEqual(
       [
@@ -215,7 +215,8 @@ describe('IAM: exact permissions per function', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
         ...grants(['dynamodb:Query'], [r.indexes]),
-        ...grants(['dynamodb:GetItem'], [coupledProjections]),
+        // A sharded read model's items are read in one BatchGetItem (query-api.ts).
+        ...grants(['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [coupledProjections]),
         ...logWrites(r.logs('CoupledFunctionHandler')),
       ].sort(),
     );
