@@ -121,8 +121,8 @@ describe('rebuild state machine', () => {
     expect(rebuildLeadingKeys(PROJECTIONS)).toEqual([
       'customer-summary@v1#*',
       'customer-summary@v1@*',
-      'removed-lines@v1#*',
-      'removed-lines@v1@*',
+      'removed-lines@v2#*',
+      'removed-lines@v2@*',
       'rebuild#*',
     ]);
   });
