@@ -91,8 +91,10 @@ const headersOf = (message: IncomingMessage): Headers => {
 export class ApiClient {
   private readonly base: string;
   private readonly agents = {
-    http: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+    // An idle socket is dropped after 4 s, well before a server's keep-alive timeout (the local
+    // gateway's is 30 s, Node's default 5 s), so a request rarely meets a socket being closed.
+    http: new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: 4_000 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: 4_000 }),
   };
 
   constructor(
@@ -146,7 +148,15 @@ export class ApiClient {
         },
       );
       // An abort by the timeout fails as fetch's does: a TimeoutError.
-      request.on('error', (error) => reject(signal.aborted ? signal.reason : error));
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        // The keep-alive race: the server closed an idle socket as we reused it. Nothing was
+        // answered, so the request never ran: send it again on a fresh socket (Node's advice).
+        if (request.reusedSocket && error.code === 'ECONNRESET' && !signal.aborted) {
+          resolve(this.viaNodeHttp(method, url, headers, text));
+          return;
+        }
+        reject(signal.aborted ? signal.reason : error);
+      });
       request.end(text);
     });
   }

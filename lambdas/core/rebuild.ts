@@ -22,7 +22,7 @@ import { decodeEventItem } from './dynamodb-event-store';
 import { CorruptEventError } from './errors';
 import { type StoredEvent, toAction } from './events';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
-import { StaleRowError } from './projection';
+import { applyPendingToRow, type Pending } from './row-projector';
 import {
   type EventKey,
   type RebuildHeader,
@@ -31,13 +31,7 @@ import {
   type SegmentProgress,
   segmentKey,
 } from './rebuild-state';
-import {
-  advanceSource,
-  type AnyRowProjection,
-  itemKey,
-  storageName,
-  type StoredRow,
-} from './row-projection';
+import { advanceSource, type AnyRowProjection, itemKey, storageName } from './row-projection';
 import { EVENT_TABLE } from './schema';
 
 export interface RebuildTarget {
@@ -73,13 +67,6 @@ export const logUntil = (log: readonly StoredEvent[], until: string | undefined)
   return log.slice(0, k);
 };
 
-interface Pending {
-  readonly aggregateId: string;
-  readonly version: number;
-  readonly action: ReturnType<typeof toAction>;
-  readonly before: unknown;
-}
-
 /** The events of whole logs per stored row key, each aggregate's in version order. */
 const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[]) => {
   const { projection } = target;
@@ -114,8 +101,8 @@ const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[])
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Applies `pending` to one row exactly once: the events above the row's checkpoint for their
- * aggregate, written with a condition on the row's revision (re-read and redone on a race).
+ * Applies `pending` to one row exactly once, as the live projector does (row-projector.ts);
+ * a reducer that throws is reported as a failure line, its aggregate stopped on this row.
  */
 export const applyToRow = async (
   rows: ProjectionRowStore,
@@ -124,35 +111,14 @@ export const applyToRow = async (
   pending: readonly Pending[],
   maxAttempts = 20,
 ): Promise<{ applied: number; failures: string[] }> => {
-  for (let attempt = 1; ; attempt++) {
-    const stored = await rows.get(key);
-    const applied: Record<string, number> = { ...stored?.applied };
-    let view: unknown = stored?.view;
-    let count = 0;
-    const stopped = new Set<string>();
-    const failures: string[] = [];
-    for (const p of pending) {
-      if (stopped.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
-      try {
-        view = projection.reducer(view, p.action, p.before);
-      } catch (error) {
-        stopped.add(p.aggregateId);
-        failures.push(`${key}: ${p.aggregateId} v${p.version}: ${message(error)}`);
-        continue;
-      }
-      applied[p.aggregateId] = p.version;
-      count++;
-    }
-    if (count === 0) return { applied: 0, failures };
-    const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
-    try {
-      await rows.save(row, stored?.rev ?? 0);
-      return { applied: count, failures };
-    } catch (error) {
-      if (error instanceof StaleRowError && attempt < maxAttempts) continue;
-      throw error;
-    }
-  }
+  // Per aggregate, the failure of the last attempt (an attempt redone after a race reports again).
+  const failures = new Map<string, string>();
+  const { applied } = await applyPendingToRow(rows, key, projection, pending, {
+    maxAttempts,
+    onReducerError: (p, error) =>
+      failures.set(p.aggregateId, `${key}: ${p.aggregateId} v${p.version}: ${message(error)}`),
+  });
+  return { applied, failures: [...failures.values()] };
 };
 
 /** Runs `work` over `items`, at most `limit` at a time. */

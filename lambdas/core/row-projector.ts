@@ -40,12 +40,61 @@ export interface RowProjectorDependencies {
   readonly maxSaveAttempts?: number;
 }
 
-interface Pending {
+/** An event on its way to a row: its aggregate, version, and the source state before it. */
+export interface Pending {
   readonly aggregateId: string;
   readonly version: number;
   readonly action: EventAction;
   readonly before: unknown;
 }
+
+/**
+ * Applies `pending` to one stored row exactly once: the events above the row's checkpoint for
+ * their aggregate, per aggregate in version order, written with a condition on the row's
+ * revision (re-read and redone when another writer stored it first). A reducer that throws stops
+ * its aggregate on this row at that event (`poisoned`: aggregate -> version); the others go on.
+ * The live projector, the rebuild and redrive all write rows through this one function.
+ */
+export const applyPendingToRow = async (
+  rows: ProjectionRowStore,
+  key: string,
+  projection: AnyRowProjection,
+  pending: readonly Pending[],
+  options: {
+    readonly maxAttempts: number;
+    /** Called for each event whose reducer threw, on every attempt. */
+    readonly onReducerError?: (pending: Pending, error: unknown) => void;
+  },
+): Promise<{ applied: number; poisoned: Map<string, number> }> => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await rows.get(key);
+    const applied: Record<string, number> = { ...stored?.applied };
+    let view: unknown = stored?.view;
+    let count = 0;
+    const poisoned = new Map<string, number>();
+    for (const p of pending) {
+      if (poisoned.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
+      try {
+        view = projection.reducer(view, p.action, p.before);
+      } catch (error) {
+        options.onReducerError?.(p, error);
+        poisoned.set(p.aggregateId, p.version);
+        continue;
+      }
+      applied[p.aggregateId] = p.version;
+      count++;
+    }
+    if (count === 0) return { applied: 0, poisoned };
+    const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
+    try {
+      await rows.save(row, stored?.rev ?? 0);
+      return { applied: count, poisoned };
+    } catch (error) {
+      if (error instanceof StaleRowError && attempt < options.maxAttempts) continue;
+      throw error;
+    }
+  }
+};
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -113,50 +162,18 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     return { byRow, failFrom };
   };
 
-  /**
-   * Applies `pending` to one row, exactly once. Returns the events applied and, per aggregate
-   * whose reducer threw, the version it stopped at.
-   */
-  const applyToRow = async (
-    key: string,
-    projection: AnyRowProjection,
-    pending: readonly Pending[],
-  ): Promise<{ applied: number; poisoned: Map<string, number> }> => {
-    for (let attempt = 1; ; attempt++) {
-      const stored = await rows.get(key);
-      const applied: Record<string, number> = { ...stored?.applied };
-      let view: unknown = stored?.view;
-      let count = 0;
-      const poisoned = new Map<string, number>();
-      for (const p of pending) {
-        if (poisoned.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
-        try {
-          view = projection.reducer(view, p.action, p.before);
-        } catch (error) {
-          deps.log.error('Projection reducer failed', {
-            projection: projection.name,
-            key,
-            aggregateId: p.aggregateId,
-            version: p.version,
-            error: message(error),
-          });
-          poisoned.set(p.aggregateId, p.version);
-          continue;
-        }
-        applied[p.aggregateId] = p.version;
-        count++;
-      }
-      if (count === 0) return { applied: 0, poisoned };
-      const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
-      try {
-        await rows.save(row, stored?.rev ?? 0);
-        return { applied: count, poisoned };
-      } catch (error) {
-        if (error instanceof StaleRowError && attempt < maxSaveAttempts) continue;
-        throw error;
-      }
-    }
-  };
+  const applyToRow = (key: string, projection: AnyRowProjection, pending: readonly Pending[]) =>
+    applyPendingToRow(rows, key, projection, pending, {
+      maxAttempts: maxSaveAttempts,
+      onReducerError: (p, error) =>
+        deps.log.error('Projection reducer failed', {
+          projection: projection.name,
+          key,
+          aggregateId: p.aggregateId,
+          version: p.version,
+          error: message(error),
+        }),
+    });
 
   return async function projectRows(
     records: readonly IncomingRecord[],

@@ -19,12 +19,7 @@ import {
   finishRebuild,
 } from '../../lambdas/core/rebuild';
 import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
-import {
-  type AnyRowProjection,
-  foldRows,
-  mergeItems,
-  shardsOf,
-} from '../../lambdas/core/row-projection';
+import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
 import { createRowProjector } from '../../lambdas/core/row-projector';
 import {
   customerSummaryProjection,
@@ -50,6 +45,7 @@ import { createTestTables, testEndpoint, type TestTables } from '../support/dyna
 import { scanLogs, seedOrders } from '../support/event-log';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { storedRows as storedRowsIn } from '../support/projection-rows';
 import { runProcess } from '../support/processes';
 
 const DEPLOYMENT: AnyRowProjection[] = [
@@ -80,30 +76,8 @@ const cliOptions = (target: RebuildTarget, extra: Partial<RebuildCliOptions> = {
 
 /** The rows stored under `<build>#`, as rowKey -> view. */
 /** Rows under `build`, key -> view; a sharded projection's items merged as the route serves them. */
-const storedRows = async (build: string, projection?: AnyRowProjection) => {
-  const items = new Map<string, unknown[]>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await tables.doc.send(
-      new ScanCommand({
-        TableName: tables.projectionsTable,
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const key = String(item.key);
-      if (!key.startsWith(`${build}#`)) continue;
-      const rest = key.slice(build.length + 1);
-      const rowKey = projection && shardsOf(projection) > 1 ? rest.replace(/#\d+$/, '') : rest;
-      items.set(rowKey, [...(items.get(rowKey) ?? []), item.view]);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return new Map(
-    [...items].map(([key, views]) => [key, projection ? mergeItems(projection, views) : views[0]]),
-  );
-};
+const storedRows = (build: string, projection?: AnyRowProjection) =>
+  storedRowsIn(tables.doc, tables.projectionsTable, build, projection);
 
 const fold = (projection: AnyRowProjection, logs: readonly (readonly StoredEvent[])[]) =>
   foldRows(

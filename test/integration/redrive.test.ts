@@ -8,20 +8,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { toAction } from '../../lambdas/core/events';
 import { projectEvents } from '../../lambdas/core/projection';
 import { createProjector, type Projector } from '../../lambdas/core/projector';
-import {
-  type AnyRowProjection,
-  foldRows,
-  mergeItems,
-  rowKeyOfItem,
-  storageName,
-} from '../../lambdas/core/row-projection';
+import { type AnyRowProjection, foldRows, storageName } from '../../lambdas/core/row-projection';
 import { createRowProjector } from '../../lambdas/core/row-projector';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -31,6 +25,7 @@ import { startStreamPoller } from '../../local/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { command } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { storedRows as storedRowsIn } from '../support/projection-rows';
 import { runProcess } from '../support/processes';
 
 let tables: TestTables;
@@ -80,19 +75,9 @@ const cli = async (args: readonly string[]) => {
 const orderRow = (id: string) =>
   new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable).get(id);
 
-/** Rows of `projection` under `prefix`, key -> view; a sharded row merged as the route serves it. */
-const storedRows = async (projection: AnyRowProjection, prefix: string) => {
-  const { Items = [] } = await tables.doc.send(
-    new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
-  );
-  const start = `${storageName(projection)}#${prefix}`;
-  const byRow = new Map<string, unknown[]>();
-  for (const item of Items.filter((i) => String(i.key).startsWith(start))) {
-    const rowKey = rowKeyOfItem(projection, String(item.key));
-    byRow.set(rowKey, [...(byRow.get(rowKey) ?? []), item.view]);
-  }
-  return new Map([...byRow].map(([key, views]) => [key, mergeItems(projection, views)]));
-};
+/** Rows of `projection` whose key starts with `prefix`, merged as the route serves them. */
+const storedRows = (projection: AnyRowProjection, prefix: string) =>
+  storedRowsIn(tables.doc, tables.projectionsTable, storageName(projection), projection, prefix);
 
 const createOrder = async (id: string, prefix: string) => {
   for (const c of [

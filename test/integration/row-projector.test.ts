@@ -4,7 +4,6 @@
  * batches, out-of-order delivery across aggregates, gaps, a poison event, concurrent batches.
  * Every test ends with the stored rows equal to a from-scratch fold of the event log.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import {
   DynamoDbProjectionRows,
@@ -17,8 +16,6 @@ import { StaleRowError } from '../../lambdas/core/projection';
 import {
   type AnyRowProjection,
   foldRows,
-  mergeItems,
-  rowKeyOfItem,
   storageName,
   storedKey,
 } from '../../lambdas/core/row-projection';
@@ -37,6 +34,7 @@ import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
 import { streamEvent, streamRecord } from '../support/stream-events';
+import { storedRows as storedRowsIn } from '../support/projection-rows';
 
 let tables: TestTables;
 let send: ReturnType<typeof commandHandlerFromEnv>;
@@ -97,22 +95,9 @@ const ordersFor = async (prefix: string, count: number): Promise<StoredEvent[][]
   return logs;
 };
 
-/**
- * Every row of `projection` whose key starts with `prefix`, as key -> view: a sharded row is
- * the merge of its stored items, as the query route serves it.
- */
-const storedRows = async (projection: AnyRowProjection, prefix: string) => {
-  const { Items = [] } = await tables.doc.send(
-    new ScanCommand({ TableName: tables.projectionsTable, ConsistentRead: true }),
-  );
-  const start = `${storageName(projection)}#${prefix}`;
-  const byRow = new Map<string, unknown[]>();
-  for (const item of Items.filter((i) => String(i.key).startsWith(start))) {
-    const rowKey = rowKeyOfItem(projection, String(item.key));
-    byRow.set(rowKey, [...(byRow.get(rowKey) ?? []), item.view]);
-  }
-  return new Map([...byRow].map(([key, views]) => [key, mergeItems(projection, views)]));
-};
+/** Rows of `projection` whose key starts with `prefix`, merged as the route serves them. */
+const storedRows = (projection: AnyRowProjection, prefix: string) =>
+  storedRowsIn(tables.doc, tables.projectionsTable, storageName(projection), projection, prefix);
 
 const expectFold = async (prefix: string, logs: StoredEvent[][]) => {
   for (const projection of PROJECTIONS) {

@@ -1,0 +1,35 @@
+/** The rows a projections table holds, as the query route serves them (tests compare to folds). */
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type AnyRowProjection, mergeItems, shardsOf } from '../../lambdas/core/row-projection';
+
+/**
+ * Every row stored under `storage` (e.g. `removed-lines@v2`, or a build as of a moment) whose
+ * key starts with `prefix`, as row key -> view; a sharded projection's items merged.
+ */
+export const storedRows = async (
+  doc: DynamoDBDocumentClient,
+  table: string,
+  storage: string,
+  projection?: AnyRowProjection,
+  prefix = '',
+): Promise<Map<string, unknown>> => {
+  const sharded = projection !== undefined && shardsOf(projection) > 1;
+  const items = new Map<string, unknown[]>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    for (const item of page.Items ?? []) {
+      const key = String(item.key);
+      if (!key.startsWith(`${storage}#${prefix}`)) continue;
+      const rest = key.slice(storage.length + 1);
+      const rowKey = sharded ? rest.replace(/#\d+$/, '') : rest;
+      items.set(rowKey, [...(items.get(rowKey) ?? []), item.view]);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return new Map(
+    [...items].map(([key, views]) => [key, projection ? mergeItems(projection, views) : views[0]]),
+  );
+};
