@@ -173,6 +173,18 @@ const readableLog = (items: readonly Record<string, AttributeValue>[]) => {
   return { log, failure: undefined };
 };
 
+/** A segment's progress before its first page: what a start or a restart stores. */
+const freshSegment = (build: string, segment: number, segments: number): SegmentProgress => ({
+  key: segmentKey(build, segment),
+  build,
+  segment,
+  segments,
+  done: false,
+  events: 0,
+  aggregates: 0,
+  failures: 0,
+});
+
 /**
  * Rebuilds one segment of a parallel Scan of the event table, from its saved progress, until it
  * is done or `shouldStop` says so. Returns the segment's progress (`done` or not).
@@ -185,16 +197,8 @@ export const rebuildSegment = async (
   options: SegmentOptions = {},
 ): Promise<SegmentProgress> => {
   const build = buildName(target);
-  let progress: SegmentProgress = (await deps.state.getSegment(build, segment)) ?? {
-    key: segmentKey(build, segment),
-    build,
-    segment,
-    segments,
-    done: false,
-    events: 0,
-    aggregates: 0,
-    failures: 0,
-  };
+  let progress: SegmentProgress =
+    (await deps.state.getSegment(build, segment)) ?? freshSegment(build, segment, segments);
   if (progress.done) return progress;
   let scanFrom: Record<string, AttributeValue> | undefined = progress.lastKey && {
     [EVENT_TABLE.partitionKey.name]: { S: progress.lastKey.aggregateId },
@@ -296,16 +300,7 @@ export const startRebuild = async (
   // A restart forgets the progress, not the rows: their checkpoints make the replay a no-op
   // for every event already applied.
   for (let segment = 0; segment < segments; segment++) {
-    await state.putSegment({
-      key: segmentKey(build, segment),
-      build,
-      segment,
-      segments,
-      done: false,
-      events: 0,
-      aggregates: 0,
-      failures: 0,
-    });
+    await state.putSegment(freshSegment(build, segment, segments));
   }
   await state.putHeader(header);
   return { header, resumed: false };
