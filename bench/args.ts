@@ -17,8 +17,9 @@ Local mode (default): starts DynamoDB Local and both stacks in this process.
   --long-history            the history sweep also at 10,000 events (about 15 minutes more: the
                             decoupled projectors replay 50,000 seeded events per profile, each
                             declared projection re-reading its orders' whole logs per batch)
-  --profile-overhead        only the warm-up and the 1-client sweep (each profile against its
-                            floor, the framework overhead); writes overhead.json, not latest.*
+  --profile-overhead        only the warm-up and a 1-client sweep of 300 rounds (each profile
+                            against its floor, the framework overhead); writes overhead.json,
+                            not latest.*
 
 Remote mode: measures deployed stacks (SigV4-signed with your default AWS credentials).
   --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\`

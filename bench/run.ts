@@ -133,7 +133,8 @@ const runBenchmark = async (
   const settings: BenchSettings = args.overhead
     ? {
         ...base,
-        concurrency: base.concurrency.slice(0, 1),
+        // Three times the default's one-client rounds: a steadier p50 for the ratio.
+        concurrency: [{ clients: 1, commandsPerClient: 300, rounds: 300 }],
         contention: { ...base.contention, rounds: 0 },
         clientLatency: { commands: 0, warmup: 0 },
         push: { commands: 0, warmup: 0, fanout: { subscribers: 0, rounds: 0 } },

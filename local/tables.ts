@@ -75,18 +75,29 @@ export const ensurePushTables = async (
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  const describe = () =>
-    client.send(new DescribeTableCommand({ TableName: tables.readModelTable }));
+  return { readModelStreamArn: await ensureReadModelStream(client, tables.readModelTable) };
+};
+
+/**
+ * Turns on the stream of a read-model table (push reads it) unless it is on; answers its ARN.
+ * The bench's floor tables get it too: DynamoDB Local records stream records within the write,
+ * so a table with a stream costs more per write than one without.
+ */
+export const ensureReadModelStream = async (
+  client: DynamoDBClient,
+  readModelTable: string,
+): Promise<string> => {
+  const describe = () => client.send(new DescribeTableCommand({ TableName: readModelTable }));
   let table = (await describe()).Table;
   if (!table?.StreamSpecification?.StreamEnabled) {
     await client.send(
       new UpdateTableCommand({
-        TableName: tables.readModelTable,
+        TableName: readModelTable,
         StreamSpecification: { StreamEnabled: true, StreamViewType: READ_MODEL_STREAM_VIEW },
       }),
     );
     table = (await describe()).Table;
   }
-  if (!table?.LatestStreamArn) throw new Error(`${tables.readModelTable} has no stream`);
-  return { readModelStreamArn: table.LatestStreamArn };
+  if (!table?.LatestStreamArn) throw new Error(`${readModelTable} has no stream`);
+  return table.LatestStreamArn;
 };
