@@ -154,7 +154,11 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   // Projections of one source (the same declaration, e.g. the order aggregate) share its fold.
   const sources = [...new Set(projections.map((p) => p.source))];
   const bySource = sources.map((source) => projections.filter((p) => p.source === source));
-  const cache = lruCache(Math.max(0, deps.cacheSize ?? DEFAULT_SOURCE_CACHE_SIZE));
+  const cacheSize = deps.cacheSize ?? DEFAULT_SOURCE_CACHE_SIZE;
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
+  }
+  const cache = lruCache(cacheSize);
   for (const p of projections) {
     const shards = shardsOf(p);
     if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {

@@ -399,6 +399,20 @@ describe('bounded: the least recently used aggregate is evicted', () => {
     expect(spy.take()).toEqual([after(a), after(c), fromOne(b)]);
     for (const projection of PROJECTIONS) await expectFold(projection, 'evict', [...logs.values()]);
   });
+
+  it('refuses a cache size that is not an integer >= 0 (an unbounded cache by typo)', () => {
+    for (const cacheSize of [-1, 1.5, Number.NaN, Infinity]) {
+      expect(() =>
+        createRowProjector({
+          projections: PROJECTIONS,
+          rows,
+          events: store,
+          log: silentLog,
+          cacheSize,
+        }),
+      ).toThrow('cacheSize must be an integer >= 0');
+    }
+  });
 });
 
 describe('re-projection never trusts the cache', () => {
