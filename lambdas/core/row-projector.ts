@@ -6,6 +6,8 @@
  *    read from the event table (the authority, one consistent Query): the state before each
  *    event is the source reducer's fold, and a gap or an out-of-order delivery is healed by the
  *    same read. A hole or an unreadable event fails that aggregate's records (retried).
+ *    The source-state cache (below) makes that read start after the last version this instance
+ *    has already routed and applied everywhere.
  * 2. Each event a projection handles is routed to its row (`rowKey`); a row's pending events
  *    are grouped, whatever aggregate they come from.
  * 3. Each row is read, the events whose version is above the row's checkpoint for their
@@ -15,10 +17,18 @@
  * A reducer that throws (a poison event) stops that aggregate on that row at the event: the
  * events before it are applied, its records from that version on are reported failed, and every
  * other aggregate's events are applied.
+ *
+ * The source-state cache (docs/decisions.md, "The projector's source-state cache"): per source
+ * aggregate, the version `c` up to which this instance routed every event and applied it to every
+ * row without a failure, with the source states after `c`. A batch up to `t <= c` reads nothing;
+ * otherwise only the events after `c` are read and folded on from the cached states. An entry
+ * advances only for aggregates the batch did not fail, and any failure drops it (the retry reads
+ * from version 1). Safe with other instances: rows' checkpoints only grow, so an entry never
+ * claims more than the rows hold; a stale one only re-routes events the rows then skip.
  */
 import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';
-import { type EventAction, type StoredEvent, toAction } from './events';
+import { type EventAction, toAction } from './events';
 import type { Log } from './log';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
@@ -38,7 +48,46 @@ export interface RowProjectorDependencies {
   readonly log: Log;
   /** Attempts when another writer stored the row first. */
   readonly maxSaveAttempts?: number;
+  /**
+   * Source aggregates whose states this instance keeps (least recently used evicted); 0 turns
+   * the cache off (every batch reads each aggregate's log from version 1). @default 10_000
+   */
+  readonly cacheSize?: number;
 }
+
+export const DEFAULT_SOURCE_CACHE_SIZE = 10_000;
+
+/** What the cache holds per aggregate: every event up to `version` routed and applied. */
+interface SourceEntry {
+  readonly version: number;
+  /** The state after `version` of each distinct source (same order as `sources`). */
+  readonly states: readonly unknown[];
+}
+
+/** A Map kept in least-recently-used order (its insertion order): get moves an entry last. */
+const lruCache = (limit: number) => {
+  const entries = new Map<string, SourceEntry>();
+  return {
+    get(id: string): SourceEntry | undefined {
+      const entry = entries.get(id);
+      if (entry) {
+        entries.delete(id);
+        entries.set(id, entry);
+      }
+      return entry;
+    },
+    /** Never moves an entry back: a slower concurrent batch may end after a faster one. */
+    advance(id: string, entry: SourceEntry) {
+      if (limit === 0 || (entries.get(id)?.version ?? 0) >= entry.version) return;
+      entries.delete(id);
+      entries.set(id, entry);
+      if (entries.size > limit) entries.delete(entries.keys().next().value!);
+    },
+    drop(id: string) {
+      entries.delete(id);
+    },
+  };
+};
 
 /** An event on its way to a row: its aggregate, version, and the source state before it. */
 export interface Pending {
@@ -102,6 +151,14 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   const { projections, rows, events: eventStore } = deps;
   const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
   const sourceTypes = new Set(projections.map((p) => p.source.type));
+  // Projections of one source (the same declaration, e.g. the order aggregate) share its fold.
+  const sources = [...new Set(projections.map((p) => p.source))];
+  const bySource = sources.map((source) => projections.filter((p) => p.source === source));
+  const cacheSize = deps.cacheSize ?? DEFAULT_SOURCE_CACHE_SIZE;
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
+  }
+  const cache = lruCache(cacheSize);
   for (const p of projections) {
     const shards = shardsOf(p);
     if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {
@@ -112,54 +169,75 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   }
 
   /**
-   * The consecutive events 1..n of an aggregate, n <= `target`, and the version from which its
-   * records must fail: an unreadable event or a hole stops the log there (never fold across it).
+   * The consecutive events after..n of an aggregate, n <= `target`, and the version from which
+   * its records must fail: an unreadable event or a hole stops the log there (never fold across
+   * it).
    */
-  const readLog = async (aggregateId: string, target: number) => {
+  const readLog = async (aggregateId: string, after: number, target: number) => {
     let upTo = target;
     let failFrom: number | undefined;
     for (;;) {
       try {
-        const log = upTo === 0 ? [] : await eventStore.load(aggregateId, { toVersion: upTo });
-        const hole = log.findIndex((e, i) => e.version !== i + 1);
+        const log =
+          upTo <= after
+            ? []
+            : await eventStore.load(
+                aggregateId,
+                after === 0 ? { toVersion: upTo } : { afterVersion: after, toVersion: upTo },
+              );
+        const hole = log.findIndex((e, i) => e.version !== after + i + 1);
         const complete = hole === -1 ? log : log.slice(0, hole);
-        if (complete.length < upTo) failFrom = Math.min(failFrom ?? Infinity, complete.length + 1);
+        if (after + complete.length < upTo) {
+          failFrom = Math.min(failFrom ?? Infinity, after + complete.length + 1);
+        }
         return { log: complete, failFrom };
       } catch (error) {
         if (!(error instanceof CorruptEventError)) throw error;
         const version = Number(error.version);
-        if (!(version >= 1 && version <= upTo)) throw error;
+        if (!(version > after && version <= upTo)) throw error;
         failFrom = version;
         upTo = version - 1;
       }
     }
   };
 
-  /** The pending events of one aggregate, per stored row key, from its log up to `target`. */
+  /**
+   * The pending events of one aggregate, per stored row key, from its log up to `target` (after
+   * the cached version, from the cached states), and the entry the cache takes if nothing fails.
+   */
   const route = async (aggregateId: string, target: number) => {
-    const { log, failFrom } = await readLog(aggregateId, target);
     const byRow = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
-    for (const projection of projections) {
-      let state: unknown = projection.source.initialState;
+    const cached = cache.get(aggregateId);
+    // Every event up to `target` is already on every row: a duplicate or late delivery.
+    if (cached && target <= cached.version) return { byRow, failFrom: undefined };
+    const after = cached?.version ?? 0;
+    const { log, failFrom } = await readLog(aggregateId, after, target);
+    const states = cached ? [...cached.states] : sources.map((s) => s.initialState);
+    for (const event of log) {
       // Foreign events (another aggregate type in this partition) count as versions only.
-      for (const event of log.filter(
-        (e: StoredEvent) => e.aggregateType === projection.source.type,
-      )) {
-        const action = toAction(event);
-        if (projection.eventTypes.includes(event.type)) {
-          const rowKey = projection.rowKey(action, state);
-          if (rowKey !== undefined) {
-            // Sharded rows: the item of this aggregate's shard (its own checkpoints).
-            const key = itemKey(projection, rowKey, aggregateId);
-            const entry = byRow.get(key) ?? { projection, pending: [] };
-            entry.pending.push({ aggregateId, version: event.version, action, before: state });
-            byRow.set(key, entry);
-          }
+      const action = toAction(event);
+      sources.forEach((source, i) => {
+        if (event.aggregateType !== source.type) return;
+        const before = states[i];
+        for (const projection of bySource[i]!) {
+          if (!projection.eventTypes.includes(event.type)) continue;
+          const rowKey = projection.rowKey(action, before);
+          if (rowKey === undefined) continue;
+          // Sharded rows: the item of this aggregate's shard (its own checkpoints).
+          const key = itemKey(projection, rowKey, aggregateId);
+          const entry = byRow.get(key) ?? { projection, pending: [] };
+          entry.pending.push({ aggregateId, version: event.version, action, before });
+          byRow.set(key, entry);
         }
-        state = advanceSource(projection, state, action);
-      }
+        states[i] = advanceSource(bySource[i]![0]!, before, action);
+      });
     }
-    return { byRow, failFrom };
+    const reached = after + log.length;
+    return {
+      byRow,
+      failFrom,
+      next: reached > after ? { version: reached, states } : undefined,
+    };
   };
 
   const applyToRow = (key: string, projection: AnyRowProjection, pending: readonly Pending[]) =>
@@ -192,10 +270,12 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
       failedFrom.set(aggregateId, Math.min(version, failedFrom.get(aggregateId) ?? Infinity));
 
     const rowsToWrite = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
+    // The cache entries the aggregates reach if none of their events fails in this batch.
+    const reached = new Map<string, SourceEntry>();
     await Promise.all(
       [...groups].map(async ([aggregateId, group]) => {
         try {
-          const { byRow, failFrom } = await route(
+          const { byRow, failFrom, next } = await route(
             aggregateId,
             Math.max(...group.map((r) => r.version)),
           );
@@ -207,6 +287,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
             });
             fail(aggregateId, failFrom);
           }
+          if (next) reached.set(aggregateId, next);
           for (const [key, entry] of byRow) {
             const into = rowsToWrite.get(key) ?? { projection: entry.projection, pending: [] };
             into.pending.push(...entry.pending);
@@ -237,6 +318,11 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
         }
       }),
     );
+    for (const aggregateId of groups.keys()) {
+      const next = reached.get(aggregateId);
+      if (failedFrom.has(aggregateId)) cache.drop(aggregateId);
+      else if (next) cache.advance(aggregateId, next);
+    }
     for (const [key, { projection, pending }] of rowsToWrite) {
       for (const p of pending) {
         if (!failedFrom.has(p.aggregateId) || p.version < failedFrom.get(p.aggregateId)!) {

@@ -35,6 +35,8 @@ export interface WiringOptions {
   readonly commandDeadlineMs?: number;
   /** The declared projections (default: the deployment's PROJECTIONS), e.g. two versions. */
   readonly projections?: readonly AnyRowProjection[];
+  /** The row projector's source-state cache size (core/row-projector.ts); 0 turns it off. */
+  readonly projectorCacheSize?: number;
 }
 
 const loggerFor = (serviceName: string, options: WiringOptions) =>
@@ -144,7 +146,14 @@ export const projectorFromEnv = (env: Environment, logger: Logger, options: Wiri
     ? createProjector({ projection: AGGREGATE_VIEW, rows: stores.rows(), events, log: logger })
     : undefined;
   const readModels = stores.readModels();
-  const declared = readModels && createRowProjector({ ...readModels, events, log: logger });
+  const declared =
+    readModels &&
+    createRowProjector({
+      ...readModels,
+      events,
+      log: logger,
+      cacheSize: options.projectorCacheSize,
+    });
   if (!orders && !declared) {
     throw new Error(
       `The projector has nothing to project: set ${ENV.readModelTable} or ${ENV.projectionsTable}`,
@@ -166,7 +175,12 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
 /** Re-projection of named aggregates into every projection (redrive, `npm run reproject`). */
 export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const logger = loggerFor('reproject', options);
-  const { project, aggregateType, events } = projectorFromEnv(env, logger, options);
+  // A repair reads every log from version 1: it must not trust what an earlier run remembers
+  // (docs/decisions.md, "The projector's source-state cache").
+  const { project, aggregateType, events } = projectorFromEnv(env, logger, {
+    ...options,
+    projectorCacheSize: 0,
+  });
   return createReprojector({ events, project, aggregateType, log: logger });
 };
 
