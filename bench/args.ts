@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 export const USAGE_HINT =
-  'usage: npm run bench -- [--quick] [--profile-overhead] [--long-history] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
+  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
 
 export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
 (visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
@@ -12,11 +12,8 @@ usage: npm run bench -- [options]
        npx tsx bench/run.ts [options]
 
 Local mode (default): starts DynamoDB Local and both stacks in this process.
-  --quick                   fewer samples, history lengths 10/100/300 (under a minute)
+  --quick                   fewer samples, history lengths 10/100/1000 (under a minute)
   --out <dir>               output directory (default bench/results)
-  --long-history            the history sweep also at 10,000 events (about 15 minutes more: the
-                            decoupled projectors replay 50,000 seeded events per profile, each
-                            declared projection re-reading its orders' whole logs per batch)
   --profile-overhead        only the warm-up and a 1-client sweep of 300 rounds (each profile
                             against its floor, the framework overhead); writes overhead.json,
                             not latest.*
@@ -66,8 +63,6 @@ export type BenchArgs =
       readonly quick: boolean;
       /** Only the warm-up and the 1-client sweep: profiles against their floors (overhead.json). */
       readonly overhead?: true;
-      /** The history sweep also at 10,000 events (slow: see --help). */
-      readonly longHistory?: true;
       readonly out: string;
       readonly target: LocalTarget | RemoteTarget;
     };
@@ -171,7 +166,6 @@ export const parseArgs = (
   const switches = new Set([
     '--quick',
     '--profile-overhead',
-    '--long-history',
     '--no-sign',
     '--help',
     '-h',
@@ -211,7 +205,6 @@ export const parseArgs = (
     help: false as const,
     quick: flags.has('--quick'),
     ...(flags.has('--profile-overhead') && { overhead: true as const }),
-    ...(flags.has('--long-history') && { longHistory: true as const }),
     out: value('--out') ?? DEFAULT_OUT_DIR,
   };
 

@@ -125,10 +125,7 @@ const runBenchmark = async (
   const started = performance.now();
   const startedAt = new Date();
   const machine = machineInfo(startedAt);
-  const chosen = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
-  const base: BenchSettings = args.longHistory
-    ? { ...chosen, history: { ...chosen.history, lengths: [...chosen.history.lengths, 10_000] } }
-    : chosen;
+  const base = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
   // --profile-overhead: the warm-up and the 1-client sweep only (docs/benchmark.md).
   const settings: BenchSettings = args.overhead
     ? {

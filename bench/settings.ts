@@ -69,8 +69,7 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
   push: { commands: 60, warmup: 5, fanout: { subscribers: 50, rounds: 20 } },
-  // 10,000 events with --long-history (bench/args.ts): it takes longer than the rest together.
-  history: { lengths: [10, 100, 1000], ordersPerLength: 5, commandsPerOrder: 5 },
+  history: { lengths: [10, 100, 1000, 10_000], ordersPerLength: 5, commandsPerOrder: 5 },
 };
 
 export const QUICK_SETTINGS: BenchSettings = {

@@ -54,15 +54,6 @@ describe('parseArgs', () => {
     });
   });
 
-  test('--long-history adds the 10,000-event history, with any other option', () => {
-    expect(parseArgs(['--long-history'])).toMatchObject({ longHistory: true, quick: false });
-    expect(parseArgs(['--quick', '--long-history'])).toMatchObject({
-      longHistory: true,
-      quick: true,
-    });
-    expect(parseArgs([])).not.toHaveProperty('longHistory');
-  });
-
   test('--quick and --out (also as --out=dir)', () => {
     expect(parseArgs(['--quick', '--out', '/tmp/x'])).toMatchObject({ quick: true, out: '/tmp/x' });
     expect(parseArgs(['--out=/tmp/y'])).toMatchObject({ quick: false, out: '/tmp/y' });
