@@ -11,7 +11,7 @@ sweeps. Writes latest.json, latest.md and two SVG charts to the output directory
 usage: npm run bench -- [options]
        npx tsx bench/run.ts [options]
 
-Local mode (default): starts DynamoDB Local and both stacks in this process.
+Local mode (default): starts DynamoDB Local and the stacks, each in its own Node process.
   --quick                   fewer samples, history lengths 10/100/1000 (under a minute)
   --out <dir>               output directory (default bench/results)
   --profile-overhead        only the warm-up and a 1-client sweep of 300 rounds (each profile

@@ -247,6 +247,7 @@ const runBenchmark = async (
     return { ...level, runners: figures, ratios: ratiosOf(info, figures) };
   });
   const first = levels[0]!;
+  const eventSources = await target.eventSources();
   const result: BenchResult = {
     schemaVersion: 1,
     mode: target.mode,
@@ -278,7 +279,7 @@ const runBenchmark = async (
       const figures = figuresByRunner(samples);
       return { length, runners: figures, ratios: ratiosOf(info, figures) };
     }),
-    ...(target.eventSources() && { eventSources: target.eventSources() }),
+    ...(eventSources && { eventSources }),
     raw: {
       concurrency: concurrency.map(({ level, samples }) => ({
         clients: level.clients,

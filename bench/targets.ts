@@ -9,10 +9,10 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { projectEvents, rowFor } from '../lambdas/core/projection';
 import { orderProjection } from '../lambdas/domain/order';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { startLocalRuntime } from '../local/runtime';
 import { ensureReadModelStream, ensureTables } from '../local/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient, createSigV4Signer } from './http';
+import { type RuntimeProcess, startRuntimeProcess } from './runtime-process';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
 import { decodeStoredEvent } from '../lambdas/core/event-codec';
@@ -28,7 +28,7 @@ export interface Target {
   /** Each profile's WebSocket URL (local mode: the push sweep runs only there). */
   readonly websockets?: Readonly<Record<string, string>>;
   /** Counters of the local stream pollers (local mode). */
-  eventSources(): Record<string, unknown> | undefined;
+  eventSources(): Promise<Record<string, unknown> | undefined>;
 }
 
 export const runnersOf = (target: Target): Runner[] => [...target.profiles, ...target.floors];
@@ -78,13 +78,15 @@ const orderRow = (events: readonly EventItem[]) => {
 };
 
 /**
- * One DynamoDB Local; runtime A serves both stacks (stream poll every 250 ms, like Lambda's
- * event source mapping), runtime B a second decoupled stack polling every 10 ms.
+ * One DynamoDB Local and one runtime process per measured stack (./runtime-process.ts): the
+ * coupled stack, a decoupled stack whose stream is polled every 250 ms (like Lambda's event source
+ * mapping) and a second decoupled stack polled every 10 ms. The bench's clients, floors and
+ * observers run in this process.
  */
 export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   const dynamo = await startDynamoDbLocal();
   // Last resort if the process dies without running the cleanup (an uncaught error): no
-  // DynamoDB Local is left behind.
+  // DynamoDB Local is left behind (the runtime processes stop when this one goes away).
   const killOnExit = () => {
     if (dynamo.pid === undefined) return;
     try {
@@ -97,28 +99,32 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   cleanup.push(() => Promise.resolve(process.off('exit', killOnExit)));
   cleanup.push(() => dynamo.stop());
   const endpoint = dynamo.endpoint;
-  const common = {
-    dynamoDbEndpoint: endpoint,
-    quiet: true,
-    handlerLogLevel: 'ERROR' as const,
-    log: () => undefined,
-  };
-  const slow = await startLocalRuntime({
-    ...common,
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: 'bench',
-    poller: { pollIntervalMs: 250 },
-  });
-  cleanup.push(() => slow.stop());
-  const fast = await startLocalRuntime({
-    ...common,
-    stacks: ['decoupled'],
-    decoupledPort: 0,
-    tablePrefix: 'bench-fast',
-    poller: { pollIntervalMs: 10 },
-  });
-  cleanup.push(() => fast.stop());
+  const common = { dynamoDbEndpoint: endpoint, quiet: true, handlerLogLevel: 'ERROR' as const };
+  const started = await Promise.allSettled([
+    startRuntimeProcess({ ...common, stacks: ['coupled'], coupledPort: 0, tablePrefix: 'bench' }),
+    startRuntimeProcess({
+      ...common,
+      stacks: ['decoupled'],
+      decoupledPort: 0,
+      tablePrefix: 'bench',
+      poller: { pollIntervalMs: 250 },
+    }),
+    startRuntimeProcess({
+      ...common,
+      stacks: ['decoupled'],
+      decoupledPort: 0,
+      tablePrefix: 'bench-fast',
+      poller: { pollIntervalMs: 10 },
+    }),
+  ]);
+  for (const result of started) {
+    if (result.status === 'fulfilled') cleanup.push(() => result.value.stop());
+  }
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [coupledStack, slow, fast] = started.map(
+    (r) => (r as PromiseFulfilledResult<RuntimeProcess>).value,
+  ) as [RuntimeProcess, RuntimeProcess, RuntimeProcess];
 
   const client = new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS });
   const doc = DynamoDBDocumentClient.from(client, {
@@ -138,9 +144,8 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     if (value === undefined) throw new Error(`the local runtime did not provide ${what}`);
     return value;
   };
-  const slowTables = slow.tables;
-  const coupledTables = need(slowTables.coupled, 'the coupled tables');
-  const decoupledTables = need(slowTables.decoupled, 'the decoupled tables');
+  const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
+  const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
   const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
   // The independent visibility observers: their own clients on the decoupled rows.
   const observers = [decoupledTables, fastTables].map(
@@ -152,7 +157,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'coupled',
       'cp',
       'coupled',
-      new ApiClient(need(slow.coupledUrl, 'a coupled URL')),
+      new ApiClient(need(coupledStack.coupledUrl, 'a coupled URL')),
       seedThroughTables(doc, coupledTables, orderRow),
     ),
     new HttpRunner(
@@ -190,18 +195,18 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     profiles,
     floors,
     profileSettings: [
-      { name: 'coupled', kind: 'coupled', url: slow.coupledUrl! },
+      { name: 'coupled', kind: 'coupled', url: coupledStack.coupledUrl! },
       {
         name: 'decoupled-250ms',
         kind: 'decoupled',
         url: slow.decoupledUrl!,
-        eventSource: eventSource(slow.poller?.settings),
+        eventSource: eventSource(slow.pollerSettings),
       },
       {
         name: 'decoupled-10ms',
         kind: 'decoupled',
         url: fast.decoupledUrl!,
-        eventSource: eventSource(fast.poller?.settings),
+        eventSource: eventSource(fast.pollerSettings),
       },
     ],
     floor: {
@@ -211,13 +216,13 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     },
     dynamoDbEndpoint: endpoint,
     websockets: {
-      coupled: need(slow.websocketUrls.coupled, 'a coupled WebSocket URL'),
+      coupled: need(coupledStack.websocketUrls.coupled, 'a coupled WebSocket URL'),
       'decoupled-250ms': need(slow.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
       'decoupled-10ms': need(fast.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
     },
-    eventSources: () => ({
-      'decoupled-250ms': slow.poller?.stats(),
-      'decoupled-10ms': fast.poller?.stats(),
+    eventSources: async () => ({
+      'decoupled-250ms': await slow.stats(),
+      'decoupled-10ms': await fast.stats(),
     }),
   };
 };
@@ -304,6 +309,6 @@ export const connectRemoteTarget = async (
           ? `floor ${floors.length > 0 ? 'partly ' : ''}skipped: ${notes.join('; ')}`
           : 'floor items (aggregate type bench-floor, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
     },
-    eventSources: () => undefined,
+    eventSources: () => Promise.resolve(undefined),
   };
 };

@@ -209,6 +209,12 @@ test(
       for (const name of PROFILES) expect(entry.ratios[name]!.ackToFloor).toBeGreaterThan(0);
     }
 
+    // The decoupled pollers' counters, read from their runtime processes.
+    for (const name of ['decoupled-250ms', 'decoupled-10ms']) {
+      const counters = result.eventSources?.[name] as { polls?: number } | undefined;
+      expect({ name, polled: (counters?.polls ?? 0) > 0 }).toEqual({ name, polled: true });
+    }
+
     // The other files.
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
     for (const name of PROFILES) expect(markdown).toContain(`| ${name} |`);

@@ -1,0 +1,148 @@
+/**
+ * A local runtime (local/runtime.ts) in its own Node process, for the bench: each measured stack
+ * runs beside nothing but its own gateway, poller and push, as a Lambda function runs beside no
+ * other function. In one process, the 10 ms stream poller of one stack and the bench's own
+ * clients shared an event loop with the coupled function and queued work in front of its
+ * callbacks (docs/benchmark.md, "One process per stack").
+ *
+ * The parent forks this file with an IPC channel; the child starts the runtime on the given
+ * DynamoDB Local, answers `ready` with its URLs, tables and poller settings, `stats` with the
+ * pollers' counters, and `stop` by stopping the runtime and exiting. It also stops when the parent
+ * goes away (the channel closes), so no runtime outlives the bench.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { StackTables } from '../local/tables';
+import type { LocalRuntimeOptions } from '../local/runtime';
+
+/** What crosses the process boundary: the runtime options that are plain data. */
+export type RuntimeProcessOptions = Omit<LocalRuntimeOptions, 'log' | 'dataDir'> & {
+  readonly dynamoDbEndpoint: string;
+};
+
+interface PollerSettings {
+  readonly pollIntervalMs: number;
+  readonly batchSize: number;
+  readonly batchingWindowMs: number;
+}
+
+/** The started runtime as the parent sees it. */
+export interface RuntimeProcessInfo {
+  readonly decoupledUrl?: string;
+  readonly coupledUrl?: string;
+  readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
+  readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
+  /** The decoupled stack's event source mapping settings. */
+  readonly pollerSettings?: PollerSettings;
+}
+
+export interface RuntimeProcess extends RuntimeProcessInfo {
+  readonly pid: number;
+  /** The decoupled stack's poller counters (undefined without a decoupled stack). */
+  stats(): Promise<Record<string, unknown> | undefined>;
+  /** Stops the runtime and waits for the process to exit (killed after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+type ToChild = { type: 'stats' } | { type: 'stop' };
+type FromChild =
+  | { type: 'ready'; info: RuntimeProcessInfo }
+  | { type: 'failed'; message: string }
+  | { type: 'stats'; stats: Record<string, unknown> | undefined };
+
+const START_TIMEOUT_MS = 60_000;
+
+/** Forks a runtime process and resolves once it serves (rejects with the child's error). */
+export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<RuntimeProcess> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = fork(__filename, ['--child', JSON.stringify(options)], {
+      // This file is TypeScript: the child loads it through tsx, as `npm run bench` does the bench.
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`a runtime process did not start within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
+    const onEarlyExit = (code: number | null) =>
+      fail(new Error(`a runtime process exited before it served (exit code ${code})`));
+    child.once('exit', onEarlyExit);
+    child.once('error', fail);
+
+    const waitingForStats: ((stats: Record<string, unknown> | undefined) => void)[] = [];
+    child.on('message', (message: FromChild) => {
+      if (message.type === 'failed') return fail(new Error(message.message));
+      if (message.type === 'stats') return waitingForStats.shift()?.(message.stats);
+      clearTimeout(timer);
+      child.off('exit', onEarlyExit);
+      const send = (m: ToChild) => child.connected && child.send(m);
+      resolve({
+        ...message.info,
+        pid: child.pid!,
+        stats: () =>
+          child.connected
+            ? new Promise((done) => {
+                waitingForStats.push(done);
+                send({ type: 'stats' });
+              })
+            : Promise.resolve(undefined),
+        stop: async (graceMs = 10_000) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          send({ type: 'stop' });
+          const timeout = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timeout);
+        },
+      });
+    });
+  });
+
+/** The child: starts the runtime, then serves the parent's requests until told to stop. */
+const runChild = async (options: RuntimeProcessOptions) => {
+  const { startLocalRuntime } = await import('../local/runtime');
+  const send = (message: FromChild) => process.send?.(message);
+  let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
+  const stopAndExit = async (code: number) => {
+    await runtime?.stop().catch(() => undefined);
+    process.exit(code);
+  };
+  // The parent died or closed the channel: never leave a runtime behind.
+  process.on('disconnect', () => void stopAndExit(0));
+  process.on('message', (message: ToChild) => {
+    if (message.type === 'stats') send({ type: 'stats', stats: runtime?.poller?.stats() as never });
+    if (message.type === 'stop') void stopAndExit(0);
+  });
+  try {
+    runtime = await startLocalRuntime({ ...options, log: () => undefined });
+  } catch (error) {
+    send({ type: 'failed', message: (error as Error).message });
+    return stopAndExit(1);
+  }
+  const settings = runtime.poller?.settings;
+  send({
+    type: 'ready',
+    info: {
+      decoupledUrl: runtime.decoupledUrl,
+      coupledUrl: runtime.coupledUrl,
+      tables: runtime.tables,
+      websocketUrls: runtime.websocketUrls,
+      ...(settings && {
+        pollerSettings: {
+          pollIntervalMs: settings.pollIntervalMs,
+          batchSize: settings.batchSize,
+          batchingWindowMs: settings.batchingWindowMs,
+        },
+      }),
+    },
+  });
+};
+
+if (process.argv[2] === '--child' && process.argv[3] !== undefined && process.send) {
+  void runChild(JSON.parse(process.argv[3]) as RuntimeProcessOptions);
+}

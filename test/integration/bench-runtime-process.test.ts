@@ -1,0 +1,82 @@
+/**
+ * The bench runs each measured stack in its own process (bench/runtime-process.ts): it must
+ * serve the real API, report its poller's counters across the process boundary, stop when told
+ * (nothing left listening, the process gone), and refuse to start with a clear error.
+ */
+import { type RuntimeProcess, startRuntimeProcess } from '../../bench/runtime-process';
+import { testEndpoint } from '../support/dynamo';
+
+const run = process.pid;
+let runtime: RuntimeProcess | undefined;
+
+afterAll(async () => {
+  await runtime?.stop();
+});
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('a decoupled stack in its own process serves commands, reports its poller and stops', async () => {
+  runtime = await startRuntimeProcess({
+    dynamoDbEndpoint: testEndpoint(),
+    stacks: ['decoupled'],
+    decoupledPort: 0,
+    tablePrefix: `brp${run}`,
+    poller: { pollIntervalMs: 20 },
+    handlerLogLevel: 'SILENT',
+    quiet: true,
+  });
+  expect(runtime.pid).not.toBe(process.pid);
+  expect(runtime.coupledUrl).toBeUndefined();
+  expect(runtime.tables.decoupled?.eventTable).toBe(`brp${run}-decoupled-events`);
+  expect(runtime.pollerSettings).toEqual({
+    pollIntervalMs: 20,
+    batchSize: 100,
+    batchingWindowMs: 0,
+  });
+
+  const url = runtime.decoupledUrl!;
+  const aggregateId = `brp-${run}-order`;
+  const posted = await fetch(`${url}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'order/create',
+      aggregateId,
+      payload: { customerId: 'c-1', currency: 'EUR' },
+    }),
+  });
+  expect(posted.status).toBe(202);
+  const read = await fetch(`${url}/orders/${aggregateId}?minVersion=1`);
+  expect(read.status).toBe(200);
+  expect(await read.json()).toMatchObject({ customerId: 'c-1', version: 1 });
+
+  const stats = (await runtime.stats()) as { polls: number; delivered?: number };
+  expect(stats.polls).toBeGreaterThan(0);
+
+  const { pid } = runtime;
+  await runtime.stop();
+  runtime = undefined;
+  expect(isAlive(pid)).toBe(false);
+  await expect(fetch(`${url}/orders/${aggregateId}`)).rejects.toThrow();
+});
+
+test('a runtime that cannot start is reported with its error', async () => {
+  const started = startRuntimeProcess({
+    dynamoDbEndpoint: testEndpoint(),
+    stacks: ['decoupled'],
+    decoupledPort: 0,
+    tablePrefix: `brp${run}-bad`,
+    // Out of the poller's accepted range (local/stream-poller.ts POLLER_LIMITS).
+    poller: { pollIntervalMs: 0 },
+    handlerLogLevel: 'SILENT',
+    quiet: true,
+  });
+  await expect(started).rejects.toThrow(/pollIntervalMs/);
+});
