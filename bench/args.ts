@@ -163,13 +163,7 @@ export const parseArgs = (
 ): BenchArgs => {
   const flags = new Map<string, string | true>();
   const valued = new Set(['--out', '--outputs', '--decoupled-url', '--coupled-url', '--region']);
-  const switches = new Set([
-    '--quick',
-    '--profile-overhead',
-    '--no-sign',
-    '--help',
-    '-h',
-  ]);
+  const switches = new Set(['--quick', '--profile-overhead', '--no-sign', '--help', '-h']);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;

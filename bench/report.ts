@@ -334,7 +334,7 @@ export const settingsLines = (result: BenchResult): string[] => {
   });
   return [
     `Mode: ${result.mode}${s.quick ? ' (--quick)' : ''}; profiles: ${profiles.join('; ')}.`,
-    `Concurrency: ${s.concurrency.map((l) => `${l.clients} × ${l.commandsPerClient}`).join(', ')} (clients × commands per client); contention: ${s.contention.clients} clients × ${s.contention.attemptsPerClient} commands on one order, ${s.contention.rounds} round(s) per mode; history: ${s.history.lengths.join('/')} events, ${s.history.ordersPerLength} orders × ${s.history.commandsPerOrder} commands each; warm-up: ${s.warmupCommands} commands per profile, then ${s.warmupBurst.clients} clients × ${s.warmupBurst.commandsPerClient} commands.`,
+    `Concurrency: ${s.concurrency.map((l) => `${l.clients} × ${l.commandsPerClient}`).join(', ')} (clients × commands per client); contention: ${s.contention.clients} clients × ${s.contention.attemptsPerClient} commands on one order, ${s.contention.rounds} round(s) per mode; history: ${s.history.lengths.join('/')} events, ${s.history.ordersPerLength} orders × ${s.history.commandsPerOrder} commands each (at most ${s.history.maxSeededEvents.toLocaleString('en-US')} seeded events per runner: fewer orders, more commands each, at long histories; measured after the projectors caught up); warm-up: ${s.warmupCommands} commands per profile, then ${s.warmupBurst.clients} clients × ${s.warmupBurst.commandsPerClient} commands.`,
     `Ack latency: ${s.method.ack} Visible latency: ${s.method.visible}`,
     `Floor: ${s.floor.available ? s.method.floor : s.floor.note}`,
     ...(s.method.observer ? [`Observed (true visibility): ${s.method.observer}`] : []),

@@ -171,6 +171,7 @@ const runBenchmark = async (
     settings,
     progress,
     phaseJitterMs: PHASE_JITTER_MS,
+    settle: () => target.settle(),
   };
 
   progress.phase('warm-up');

@@ -13,6 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { StackTables } from '../local/tables';
 import type { LocalRuntimeOptions } from '../local/runtime';
+import type { StreamPollerStats } from '../local/stream-poller';
 
 /** What crosses the process boundary: the runtime options that are plain data. */
 export type RuntimeProcessOptions = Omit<LocalRuntimeOptions, 'log' | 'dataDir'> & {
@@ -35,10 +36,16 @@ export interface RuntimeProcessInfo {
   readonly pollerSettings?: PollerSettings;
 }
 
+/** The counters of the runtime's projector pollers (local/stream-poller.ts StreamPollerStats). */
+export interface ProjectorCounters {
+  readonly decoupled?: StreamPollerStats;
+  readonly coupled?: StreamPollerStats;
+}
+
 export interface RuntimeProcess extends RuntimeProcessInfo {
   readonly pid: number;
-  /** The decoupled stack's poller counters (undefined without a decoupled stack). */
-  stats(): Promise<Record<string, unknown> | undefined>;
+  /** Each stack's projector poller counters (a stack this runtime does not serve: undefined). */
+  stats(): Promise<ProjectorCounters>;
   /** Stops the runtime and waits for the process to exit (killed after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -47,7 +54,7 @@ type ToChild = { type: 'stats' } | { type: 'stop' };
 type FromChild =
   | { type: 'ready'; info: RuntimeProcessInfo }
   | { type: 'failed'; message: string }
-  | { type: 'stats'; stats: Record<string, unknown> | undefined };
+  | { type: 'stats'; stats: ProjectorCounters };
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -75,7 +82,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
     child.once('exit', onEarlyExit);
     child.once('error', fail);
 
-    const waitingForStats: ((stats: Record<string, unknown> | undefined) => void)[] = [];
+    const waitingForStats: ((stats: ProjectorCounters) => void)[] = [];
     child.on('message', (message: FromChild) => {
       if (message.type === 'failed') return fail(new Error(message.message));
       if (message.type === 'stats') return waitingForStats.shift()?.(message.stats);
@@ -91,7 +98,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
                 waitingForStats.push(done);
                 send({ type: 'stats' });
               })
-            : Promise.resolve(undefined),
+            : Promise.resolve({}),
         stop: async (graceMs = 10_000) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           send({ type: 'stop' });
@@ -115,7 +122,12 @@ const runChild = async (options: RuntimeProcessOptions) => {
   // The parent died or closed the channel: never leave a runtime behind.
   process.on('disconnect', () => void stopAndExit(0));
   process.on('message', (message: ToChild) => {
-    if (message.type === 'stats') send({ type: 'stats', stats: runtime?.poller?.stats() as never });
+    if (message.type === 'stats') {
+      send({
+        type: 'stats',
+        stats: { decoupled: runtime?.poller?.stats(), coupled: runtime?.coupledPoller?.stats() },
+      });
+    }
     if (message.type === 'stop') void stopAndExit(0);
   });
   try {
@@ -146,3 +158,36 @@ const runChild = async (options: RuntimeProcessOptions) => {
 if (process.argv[2] === '--child' && process.argv[3] !== undefined && process.send) {
   void runChild(JSON.parse(process.argv[3]) as RuntimeProcessOptions);
 }
+
+/**
+ * Waits until every projector of `runtimes` has caught up with its stream: over an interval of
+ * `quietMs`, each poller polled again and neither invoked its function nor delivered a record.
+ * The history sweep seeds thousands of events at once, which a live order never sees; its
+ * commands are measured after the replay, not during it. Resolves with the time waited (ms), or
+ * rejects after `timeoutMs`.
+ */
+export const waitForProjectors = async (
+  runtimes: readonly RuntimeProcess[],
+  options: { quietMs?: number; timeoutMs?: number } = {},
+): Promise<number> => {
+  const { quietMs = 1_000, timeoutMs = 600_000 } = options;
+  const started = performance.now();
+  const counters = async () =>
+    (await Promise.all(runtimes.map((r) => r.stats()))).flatMap((c) =>
+      [c.decoupled, c.coupled].filter((s): s is StreamPollerStats => s !== undefined),
+    );
+  let before = await counters();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const after = await counters();
+    const idle = after.every((s, i) => {
+      const b = before[i]!;
+      return s.polls > b.polls && s.invocations === b.invocations && s.delivered === b.delivered;
+    });
+    if (idle) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) {
+      throw new Error(`the projectors did not catch up within ${Math.round(timeoutMs / 1000)} s`);
+    }
+    before = after;
+  }
+};

@@ -52,6 +52,12 @@ export interface BenchSettings {
     readonly ordersPerLength: number;
     /** Measured commands per order (the history grows by one with each). */
     readonly commandsPerOrder: number;
+    /**
+     * At most this many seeded events per runner and length: fewer orders at long histories,
+     * each taking more of the measured commands (the samples stay ordersPerLength x
+     * commandsPerOrder). Seeding is the slow part of the sweep (historyPlan).
+     */
+    readonly maxSeededEvents: number;
   };
 }
 
@@ -69,7 +75,12 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
   push: { commands: 60, warmup: 5, fanout: { subscribers: 50, rounds: 20 } },
-  history: { lengths: [10, 100, 1000, 10_000], ordersPerLength: 5, commandsPerOrder: 5 },
+  history: {
+    lengths: [10, 100, 1000, 10_000],
+    ordersPerLength: 5,
+    commandsPerOrder: 5,
+    maxSeededEvents: 10_000,
+  },
 };
 
 export const QUICK_SETTINGS: BenchSettings = {
@@ -86,7 +97,12 @@ export const QUICK_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
   clientLatency: { commands: 10, warmup: 2 },
   push: { commands: 10, warmup: 2, fanout: { subscribers: 50, rounds: 3 } },
-  history: { lengths: [10, 100, 1000], ordersPerLength: 2, commandsPerOrder: 2 },
+  history: {
+    lengths: [10, 100, 1000],
+    ordersPerLength: 2,
+    commandsPerOrder: 2,
+    maxSeededEvents: 10_000,
+  },
 };
 
 /** Commands per client per turn at a level (the last turn takes the remainder). */
@@ -97,3 +113,16 @@ export const turnSizes = (level: ConcurrencyLevel): number[] => {
     i === rounds - 1 ? level.commandsPerClient - base * (rounds - 1) : base,
   );
 };
+
+/**
+ * The orders each runner gets at one history length, and the measured commands (samples): as
+ * many orders as `maxSeededEvents` allows, at least one, at most `ordersPerLength`; the samples
+ * are the same at every length (10,000 events: one order takes all 25 commands).
+ */
+export const historyPlan = (history: BenchSettings['history'], length: number) => ({
+  orders: Math.max(
+    1,
+    Math.min(history.ordersPerLength, Math.floor(history.maxSeededEvents / Math.max(1, length))),
+  ),
+  samples: history.ordersPerLength * history.commandsPerOrder,
+});

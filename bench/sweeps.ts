@@ -7,7 +7,7 @@ import type { Progress } from './progress';
 import { changeQuantity, FIRST_LINE, OrderSession } from './orders';
 import type { Outcome, Runner } from './runners';
 import type { BenchSettings, ConcurrencyLevel } from './settings';
-import { turnSizes } from './settings';
+import { historyPlan, turnSizes } from './settings';
 import { rotate } from './stats';
 
 export interface Samples {
@@ -52,6 +52,8 @@ export interface SweepContext {
    * phase and biases the decoupled visible latency. 0: no pause.
    */
   readonly phaseJitterMs: number;
+  /** Waits until the stacks' projectors have caught up (bench/targets.ts Target.settle). */
+  readonly settle?: () => Promise<number>;
 }
 
 const phasePause = (ctx: SweepContext) =>
@@ -251,10 +253,10 @@ export const runContention = async (
 };
 
 /**
- * For one history length: every runner gets `ordersPerLength` orders of that many events
- * (built concurrently, plus one unrecorded command that leaves the snapshot), then sends
- * `commandsPerOrder` changeQuantity commands to each, interleaved, measuring ack and visible
- * latency.
+ * For one history length: every runner gets its orders of that many events (`historyPlan`:
+ * fewer at long histories; built concurrently, plus one unrecorded command that leaves the
+ * snapshot), waits for the projectors to catch up, then sends the planned changeQuantity
+ * commands round-robin over its orders, interleaved, measuring ack and visible latency.
  */
 export const runHistoryLength = async (
   runners: readonly Runner[],
@@ -263,9 +265,9 @@ export const runHistoryLength = async (
   ctx: SweepContext,
   onBuilt?: () => void,
 ): Promise<Map<string, Samples>> => {
-  const { ordersPerLength, commandsPerOrder } = ctx.settings.history;
+  const { orders, samples: planned } = historyPlan(ctx.settings.history, length);
   const ids = runners.map((r) =>
-    Array.from({ length: ordersPerLength }, (_, o) => `${ctx.runId}-${r.tag}-h${length}-o${o}`),
+    Array.from({ length: orders }, (_, o) => `${ctx.runId}-${r.tag}-h${length}-o${o}`),
   );
   await Promise.all(
     runners.flatMap((runner, index) => ids[index]!.map((id) => runner.prepare(id, length))),
@@ -277,12 +279,18 @@ export const runHistoryLength = async (
       ids[index]!.map((id) => runner.execute(id, changeQuantity(FIRST_LINE, 1), { visible: true })),
     ),
   );
+  // The projectors replay what was seeded (thousands of events at once, as no live order
+  // receives them): the commands are measured after that, not during it.
+  if (ctx.settle) {
+    ctx.progress.phase(`history ${length}: waiting for the projectors to catch up`);
+    await ctx.settle();
+  }
   onBuilt?.();
   const samples = new Map(runners.map((r) => [r.name, newSamples()]));
   const indices = runners.map((_, k) => k);
-  for (let k = 0; k < ordersPerLength * commandsPerOrder; k++) {
+  for (let k = 0; k < planned; k++) {
     await phasePause(ctx);
-    const order = k % ordersPerLength;
+    const order = k % orders;
     for (const index of rotate(indices, k + lengthIndex)) {
       const runner = runners[index]!;
       const into = samples.get(runner.name)!;

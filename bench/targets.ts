@@ -12,7 +12,7 @@ import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { ensureReadModelStream, ensureTables } from '../local/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient, createSigV4Signer } from './http';
-import { type RuntimeProcess, startRuntimeProcess } from './runtime-process';
+import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
 import { decodeStoredEvent } from '../lambdas/core/event-codec';
@@ -29,6 +29,11 @@ export interface Target {
   readonly websockets?: Readonly<Record<string, string>>;
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Waits until the stacks' projectors have caught up with their streams (local mode; remote:
+   * at once). Answers the time waited (ms).
+   */
+  settle(): Promise<number>;
 }
 
 export const runnersOf = (target: Target): Runner[] => [...target.profiles, ...target.floors];
@@ -221,9 +226,10 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled-10ms': need(fast.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
     },
     eventSources: async () => ({
-      'decoupled-250ms': await slow.stats(),
-      'decoupled-10ms': await fast.stats(),
+      'decoupled-250ms': (await slow.stats()).decoupled,
+      'decoupled-10ms': (await fast.stats()).decoupled,
     }),
+    settle: () => waitForProjectors([coupledStack, slow, fast]),
   };
 };
 
@@ -310,5 +316,6 @@ export const connectRemoteTarget = async (
           : 'floor items (aggregate type bench-floor, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
     },
     eventSources: () => Promise.resolve(undefined),
+    settle: () => Promise.resolve(0),
   };
 };

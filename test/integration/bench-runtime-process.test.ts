@@ -1,9 +1,14 @@
 /**
  * The bench runs each measured stack in its own process (bench/runtime-process.ts): it must
  * serve the real API, report its poller's counters across the process boundary, stop when told
- * (nothing left listening, the process gone), and refuse to start with a clear error.
+ * (nothing left listening, the process gone), tell when its projector has caught up, and refuse
+ * to start with a clear error.
  */
-import { type RuntimeProcess, startRuntimeProcess } from '../../bench/runtime-process';
+import {
+  type RuntimeProcess,
+  startRuntimeProcess,
+  waitForProjectors,
+} from '../../bench/runtime-process';
 import { testEndpoint } from '../support/dynamo';
 
 const run = process.pid;
@@ -57,8 +62,29 @@ test('a decoupled stack in its own process serves commands, reports its poller a
   expect(read.status).toBe(200);
   expect(await read.json()).toMatchObject({ customerId: 'c-1', version: 1 });
 
-  const stats = (await runtime.stats()) as { polls: number; delivered?: number };
-  expect(stats.polls).toBeGreaterThan(0);
+  const stats = await runtime.stats();
+  expect(stats.coupled).toBeUndefined();
+  expect(stats.decoupled?.polls).toBeGreaterThan(0);
+  expect(stats.decoupled?.delivered).toBeGreaterThanOrEqual(1);
+
+  // Ten more events at once: once the projector has caught up, the row has them all.
+  for (let line = 1; line <= 10; line++) {
+    const added = await fetch(`${url}/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'order/addLine',
+        aggregateId,
+        payload: { lineId: `l${line}`, sku: `sku-${line}`, quantity: 1, unitPrice: 100 },
+      }),
+    });
+    expect(added.status).toBe(202);
+  }
+  await waitForProjectors([runtime], { quietMs: 200 });
+  const after = await runtime.stats();
+  expect(after.decoupled!.delivered).toBeGreaterThanOrEqual(stats.decoupled!.delivered + 10);
+  const row = await fetch(`${url}/orders/${aggregateId}`);
+  expect(await row.json()).toMatchObject({ version: 11 });
 
   const { pid } = runtime;
   await runtime.stop();

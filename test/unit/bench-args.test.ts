@@ -8,6 +8,7 @@ import {
 } from '../../bench/args';
 import { ApiClient, createSigV4Signer } from '../../bench/http';
 import { commandAt, historyEvents, OrderSession } from '../../bench/orders';
+import { DEFAULT_SETTINGS, historyPlan } from '../../bench/settings';
 
 const OUTPUTS = {
   'ReduxBackend-Decoupled': {
@@ -52,6 +53,16 @@ describe('parseArgs', () => {
       out: DEFAULT_OUT_DIR,
       target: { mode: 'local' },
     });
+  });
+
+  test('history plan: fewer orders at long histories, the same samples at every length', () => {
+    const history = DEFAULT_SETTINGS.history;
+    expect(history.lengths).toContain(10_000);
+    expect(historyPlan(history, 10)).toEqual({ orders: 5, samples: 25 });
+    expect(historyPlan(history, 1000)).toEqual({ orders: 5, samples: 25 });
+    expect(historyPlan(history, 5000)).toEqual({ orders: 2, samples: 25 });
+    expect(historyPlan(history, 10_000)).toEqual({ orders: 1, samples: 25 });
+    expect(historyPlan(history, 100_000)).toEqual({ orders: 1, samples: 25 });
   });
 
   test('--quick and --out (also as --out=dir)', () => {
