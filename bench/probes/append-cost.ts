@@ -4,9 +4,8 @@
  * plus a ConditionCheck on version - 1, alternating in one run on one DynamoDB Local.
  * Run: node --import tsx bench/probes/append-cost.ts [appends]
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { startProbeDynamoDb } from './probe-dynamodb';
 import { ensureTables } from '../../local/tables';
 
 const n = Number(process.argv[2] ?? 300);
@@ -14,13 +13,7 @@ const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 const main = async () => {
-  const local = await startDynamoDbLocal();
-  const client = new DynamoDBClient({
-    endpoint: local.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client);
+  const { local, client, doc } = await startProbeDynamoDb();
   const TableName = 'events-probe';
   try {
     await ensureTables(

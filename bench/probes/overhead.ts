@@ -24,14 +24,13 @@
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Session } from 'node:inspector';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ENV } from '../../lambdas/handlers/environment';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startProbeDynamoDb } from './probe-dynamodb';
 import { startGateway } from '../../local/gateway';
 import { lambdaContext } from '../../local/lambda-context';
 import { ensureTables } from '../../local/tables';
@@ -132,15 +131,7 @@ type Span = 'total' | 'client' | 'gateway' | 'handler' | 'sdk' | 'dynamodb';
 const SPANS: readonly Span[] = ['total', 'client', 'gateway', 'handler', 'sdk', 'dynamodb'];
 
 const main = async () => {
-  const local = await startDynamoDbLocal();
-  const client = new DynamoDBClient({
-    endpoint: local.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const { local, client, doc } = await startProbeDynamoDb();
   const stop: (() => Promise<unknown>)[] = [() => local.stop(), async () => client.destroy()];
   try {
     const stack = { eventTable: 'ov-coupled-events', readModelTable: 'ov-coupled-orders' };

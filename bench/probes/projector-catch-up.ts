@@ -15,14 +15,13 @@
  *      [--cache N]   (N: the projector's source-state cache size; 0 turns it off)
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
 import { storedKey } from '../../lambdas/core/row-projection';
 import { ENV } from '../../lambdas/handlers/environment';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startProbeDynamoDb } from './probe-dynamodb';
 import { startStreamPoller } from '../../local/stream-poller';
 import { ensureTables } from '../../local/tables';
 import { historyEvents } from '../orders';
@@ -73,15 +72,7 @@ const percentile = (xs: number[], p: number) =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const main = async () => {
-  const local = await startDynamoDbLocal();
-  const client = new DynamoDBClient({
-    endpoint: local.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'catchup-events',
     readModelTable: 'catchup-orders',

@@ -8,13 +8,7 @@
  *    events, with snapshots (every 100): p50 of the command's answer.
  * Run: node --import tsx bench/probes/snapshot-cost.ts [calls] [commands]
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { currentSchemaVersion } from '../../lambdas/core/event-codec';
 import type { StoredEvent } from '../../lambdas/core/events';
@@ -22,7 +16,7 @@ import { encodeSnapshot } from '../../lambdas/core/snapshots';
 import { ENV } from '../../lambdas/handlers/environment';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startProbeDynamoDb } from './probe-dynamodb';
 import { ensureTables } from '../../local/tables';
 
 const calls = Number(process.argv[2] ?? 300);
@@ -61,15 +55,7 @@ const event = (aggregateId: string, version: number, commandId: string): StoredE
 });
 
 const main = async () => {
-  const local = await startDynamoDbLocal();
-  const client = new DynamoDBClient({
-    endpoint: local.endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const doc = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'probe-events',
     readModelTable: 'probe-orders',
