@@ -122,16 +122,17 @@ const expectFold = async (projection: AnyRowProjection, prefix: string, logs: St
   ).toEqual(expected);
 };
 
+/** A projector of the deployment's projections over `events` (the spy, mostly). */
+const projectorOver = (
+  events: EventStore,
+  options: Partial<Parameters<typeof createRowProjector>[0]> = {},
+) => createRowProjector({ projections: PROJECTIONS, rows, events, log: silentLog, ...options });
+
 describe('the row projector reads only what it has not applied', () => {
   it('a second batch of the same order reads the events after the first; a duplicate reads nothing', async () => {
     const id = `next-${process.pid}`;
     const spy = spying(store);
-    const project = createRowProjector({
-      projections: PROJECTIONS,
-      rows,
-      events: spy.events,
-      log: silentLog,
-    });
+    const project = projectorOver(spy.events);
     const first = await order(id, variedCommands('next', 0).slice(0, 3));
     expect((await project(incoming(first))).failed).toEqual([]);
     expect(spy.take()).toEqual([{ aggregateId: id, options: { toVersion: 3 }, count: 3 }]);
@@ -268,12 +269,7 @@ describe('after a failure the next batch reads from version 1 and heals', () => 
   it('a hole in the log', async () => {
     const id = `hole-${process.pid}`;
     const spy = spying(store);
-    const project = createRowProjector({
-      projections: PROJECTIONS,
-      rows,
-      events: spy.events,
-      log: silentLog,
-    });
+    const project = projectorOver(spy.events);
     const log = await order(id, [...variedCommands('hole', 0).slice(0, 3), changeQuantity(4)]);
     expect((await project(incoming(log.slice(0, 2)))).failed).toEqual([]);
     // Version 4 is written, version 3 is missing (a restore, a hand edit).
@@ -309,11 +305,8 @@ describe('after a failure the next batch reads from version 1 and heals', () => 
       },
     };
     const spy = spying(store);
-    const project = createRowProjector({
+    const project = projectorOver(spy.events, {
       projections: [failing, ...PROJECTIONS.filter((p) => p !== customerSummaryProjection)],
-      rows,
-      events: spy.events,
-      log: silentLog,
     });
     expect((await project(incoming(log.slice(0, 3)))).failed).toEqual([]);
     expect((await project(incoming(log.slice(3)))).failed).toEqual(ids(log.slice(4)));
@@ -336,12 +329,7 @@ describe('after a failure the next batch reads from version 1 and heals', () => 
       },
     };
     const spy = spying(store);
-    const project = createRowProjector({
-      projections: PROJECTIONS,
-      rows: flaky,
-      events: spy.events,
-      log: silentLog,
-    });
+    const project = projectorOver(spy.events, { rows: flaky });
     expect((await project(incoming(log.slice(0, 2)))).failed).toEqual([]);
     broken = true;
     expect((await project(incoming(log.slice(2)))).failed).toEqual(ids(log.slice(2)));
@@ -365,13 +353,7 @@ describe('bounded: the least recently used aggregate is evicted', () => {
       logs.set(id, await order(id, variedCommands('evict', i).slice(0, 3)));
     }
     const spy = spying(store);
-    const project = createRowProjector({
-      projections: PROJECTIONS,
-      rows,
-      events: spy.events,
-      log: silentLog,
-      cacheSize: 2,
-    });
+    const project = projectorOver(spy.events, { cacheSize: 2 });
     for (const id of [a, b]) expect((await project(incoming(logs.get(id)!))).failed).toEqual([]);
     // A duplicate of a's events makes it the most recent (nothing read): b is now the least.
     expect((await project(incoming(logs.get(a)!))).failed).toEqual([]);
@@ -402,15 +384,9 @@ describe('bounded: the least recently used aggregate is evicted', () => {
 
   it('refuses a cache size that is not an integer >= 0 (an unbounded cache by typo)', () => {
     for (const cacheSize of [-1, 1.5, Number.NaN, Infinity]) {
-      expect(() =>
-        createRowProjector({
-          projections: PROJECTIONS,
-          rows,
-          events: store,
-          log: silentLog,
-          cacheSize,
-        }),
-      ).toThrow('cacheSize must be an integer >= 0');
+      expect(() => projectorOver(store, { cacheSize })).toThrow(
+        'cacheSize must be an integer >= 0',
+      );
     }
   });
 });
