@@ -83,6 +83,8 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
     child.once('error', fail);
 
     const waitingForStats: ((stats: ProjectorCounters) => void)[] = [];
+    // A request in flight when the process goes away is answered with no counters.
+    child.once('exit', () => waitingForStats.splice(0).forEach((done) => done({})));
     child.on('message', (message: FromChild) => {
       if (message.type === 'failed') return fail(new Error(message.message));
       if (message.type === 'stats') return waitingForStats.shift()?.(message.stats);
@@ -115,7 +117,10 @@ const runChild = async (options: RuntimeProcessOptions) => {
   const { startLocalRuntime } = await import('../local/runtime');
   const send = (message: FromChild) => process.send?.(message);
   let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
+  let stopping = false;
   const stopAndExit = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
     await runtime?.stop().catch(() => undefined);
     process.exit(code);
   };

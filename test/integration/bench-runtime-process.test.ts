@@ -106,3 +106,27 @@ test('a runtime that cannot start is reported with its error', async () => {
   });
   await expect(started).rejects.toThrow(/pollIntervalMs/);
 });
+
+test('a runtime process that dies is reported as having no counters, and stop still returns', async () => {
+  const dying = await startRuntimeProcess({
+    dynamoDbEndpoint: testEndpoint(),
+    stacks: ['coupled'],
+    coupledPort: 0,
+    tablePrefix: `brp${run}-dies`,
+    handlerLogLevel: 'SILENT',
+    quiet: true,
+  });
+  expect((await dying.stats()).coupled?.polls).toBeGreaterThanOrEqual(0);
+  const exited = new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (!isAlive(dying.pid)) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 20);
+  });
+  process.kill(dying.pid, 'SIGKILL');
+  await exited;
+  await expect(dying.stats()).resolves.toEqual({});
+  await expect(dying.stop()).resolves.toBeUndefined();
+});
