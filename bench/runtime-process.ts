@@ -63,7 +63,15 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
   new Promise((resolve, reject) => {
     const child: ChildProcess = fork(__filename, ['--child', JSON.stringify(options)], {
       // This file is TypeScript: the child loads it through tsx, as `npm run bench` does the bench.
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CPU_PROF_DIR=<dir>: each runtime process writes a V8 CPU profile there when it
+      // stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md "Framework overhead").
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_CPU_PROF_DIR
+          ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
+          : []),
+      ],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
