@@ -64,7 +64,9 @@ export interface BenchSettings {
 export const DEFAULT_SETTINGS: BenchSettings = {
   quick: false,
   warmupCommands: 10,
-  warmupBurst: { clients: 16, commandsPerClient: 10 },
+  // Each stack is its own process (bench/runtime-process.ts): 400 commands per runner warm its
+  // V8 and the JVM before anything is measured.
+  warmupBurst: { clients: 16, commandsPerClient: 25 },
   commandsPerOrder: 10,
   concurrency: [
     { clients: 1, commandsPerClient: 100, rounds: 100 },
