@@ -141,7 +141,7 @@ const runBenchmark = async (
   const outDir = resolve(args.out);
 
   console.log(
-    `Benchmark, ${args.target.mode} mode, ${args.quick ? '--quick (under a minute)' : 'default settings (about 5 minutes)'}${args.overhead ? ', --profile-overhead (warm-up and 1 client only)' : ''}; results go to ${outDir}`,
+    `Benchmark, ${args.target.mode} mode, ${args.quick ? '--quick (under a minute)' : 'default settings (about 6 minutes)'}${args.overhead ? ', --profile-overhead (warm-up and 1 client only)' : ''}; results go to ${outDir}`,
   );
   console.log('How it is measured:');
   console.log(`  ack latency     = ${METHOD.ack}`);

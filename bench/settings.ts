@@ -1,4 +1,4 @@
-/** How much the benchmark measures: the default run (about 5 minutes) and `--quick` (under 1). */
+/** How much the benchmark measures: the default run (about 6 minutes) and `--quick` (under 1). */
 
 export interface ConcurrencyLevel {
   /** Clients running at once, each on its own orders. */
