@@ -65,7 +65,6 @@ test('a decoupled stack in its own process serves commands, reports its poller a
   const stats = await runtime.stats();
   expect(stats.coupled).toBeUndefined();
   expect(stats.decoupled?.polls).toBeGreaterThan(0);
-  expect(stats.decoupled?.delivered).toBeGreaterThanOrEqual(1);
 
   // Ten more events at once: once the projector has caught up, the row has them all.
   for (let line = 1; line <= 10; line++) {
@@ -81,8 +80,9 @@ test('a decoupled stack in its own process serves commands, reports its poller a
     expect(added.status).toBe(202);
   }
   await waitForProjectors([runtime], { quietMs: 200 });
-  const after = await runtime.stats();
-  expect(after.decoupled!.delivered).toBeGreaterThanOrEqual(stats.decoupled!.delivered + 10);
+  // Every event delivered once: the create and the ten lines (the row can be read before the
+  // poller has counted its batch, so the counter is checked only here).
+  expect((await runtime.stats()).decoupled?.delivered).toBe(11);
   const row = await fetch(`${url}/orders/${aggregateId}`);
   expect(await row.json()).toMatchObject({ version: 11 });
 
