@@ -25,7 +25,7 @@ import {
   type StreamPoller,
   type StreamPollerOptions,
 } from './stream-poller';
-import { ensureTables, type StackTables } from './tables';
+import { ensureTables, localFunctionEnv, type StackTables } from './tables';
 
 export type StackName = 'decoupled' | 'coupled';
 export type HandlerLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -138,17 +138,11 @@ export const startLocalRuntime = async (
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const envFor = (tables: StackTables) => ({
-      [ENV.eventTable]: tables.eventTable,
-      [ENV.readModelTable]: tables.readModelTable,
-      ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
-      ...(tables.snapshotsTable && { [ENV.snapshotsTable]: tables.snapshotsTable }),
-      ...(tables.commandsTable && { [ENV.commandsTable]: tables.commandsTable }),
+      ...localFunctionEnv(tables, endpoint),
       // The snapshot interval, as a deployment sets it (README, "Snapshots").
       ...(process.env[ENV.snapshotEvery] && {
         [ENV.snapshotEvery]: process.env[ENV.snapshotEvery],
       }),
-      [ENV.dynamoDbEndpoint]: endpoint,
-      AWS_REGION: 'local',
       ...(options.servedProjectionVersions && {
         [ENV.servedProjectionVersions]: options.servedProjectionVersions,
       }),

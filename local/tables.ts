@@ -19,6 +19,7 @@ import {
 } from '../lambdas/core/schema';
 import { viewTableOf } from '../lambdas/core/projection';
 import { AGGREGATE_VIEW } from '../lambdas/handlers/deployment';
+import { ENV } from '../lambdas/handlers/environment';
 
 export interface StackTables {
   readonly eventTable: string;
@@ -30,6 +31,21 @@ export interface StackTables {
   /** Idempotency markers (COMMANDS_TABLE), written with the events. */
   readonly commandsTable?: string;
 }
+
+/**
+ * A function's environment for these tables on a local DynamoDB: each table's variable (the
+ * optional ones only when the stack has them), the endpoint and the local region. The local
+ * runtime adds its settings on top; the probes use it as is.
+ */
+export const localFunctionEnv = (tables: StackTables, endpoint: string) => ({
+  [ENV.eventTable]: tables.eventTable,
+  [ENV.readModelTable]: tables.readModelTable,
+  ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
+  ...(tables.snapshotsTable && { [ENV.snapshotsTable]: tables.snapshotsTable }),
+  ...(tables.commandsTable && { [ENV.commandsTable]: tables.commandsTable }),
+  [ENV.dynamoDbEndpoint]: endpoint,
+  AWS_REGION: 'local',
+});
 
 /** Creates the tables if they do not exist yet (a `--data-dir` keeps them across restarts). */
 export const ensureTables = async (

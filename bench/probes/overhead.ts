@@ -28,12 +28,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { ENV } from '../../lambdas/handlers/environment';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
 import { startGateway } from '../../local/gateway';
 import { lambdaContext } from '../../local/lambda-context';
-import { ensureTables } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/tables';
 import { ApiClient } from '../http';
 import { OrderSession } from '../orders';
 import { FloorRunner } from '../runners';
@@ -138,12 +137,7 @@ const main = async () => {
     const floorTables = { eventTable: 'ov-floor-events', readModelTable: 'ov-floor-orders' };
     await ensureTables(client, stack, { stream: false });
     await ensureTables(client, floorTables, { stream: false });
-    const env = {
-      [ENV.eventTable]: stack.eventTable,
-      [ENV.readModelTable]: stack.readModelTable,
-      [ENV.dynamoDbEndpoint]: local.endpoint,
-      AWS_REGION: 'local',
-    };
+    const env = localFunctionEnv(stack, local.endpoint);
     const handlerAt = (logLevel: 'ERROR' | 'INFO') =>
       timedHandler(
         coupledHandlerFromEnv(env, { logger: new Logger({ serviceName: 'coupled', logLevel }) }),

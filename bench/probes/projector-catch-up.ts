@@ -19,11 +19,10 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
 import { storedKey } from '../../lambdas/core/row-projection';
-import { ENV } from '../../lambdas/handlers/environment';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
 import { startStreamPoller } from '../../local/stream-poller';
-import { ensureTables } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/tables';
 import { historyEvents } from '../orders';
 import { batchPut } from '../runners';
 
@@ -84,15 +83,7 @@ const main = async () => {
   try {
     const { eventStreamArn } = await ensureTables(client, tables, { stream: true });
     if (!eventStreamArn) throw new Error('the event table has no stream');
-    const env = {
-      [ENV.eventTable]: tables.eventTable,
-      [ENV.readModelTable]: tables.readModelTable,
-      [ENV.projectionsTable]: tables.projectionsTable,
-      [ENV.snapshotsTable]: tables.snapshotsTable,
-      [ENV.commandsTable]: tables.commandsTable,
-      [ENV.dynamoDbEndpoint]: local.endpoint,
-      AWS_REGION: 'local',
-    };
+    const env = localFunctionEnv(tables, local.endpoint);
     const logger = new Logger({ serviceName: 'probe', logLevel: 'ERROR' });
     const poller = await startStreamPoller({
       endpoint: local.endpoint,

@@ -13,11 +13,10 @@ import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { currentSchemaVersion } from '../../lambdas/core/event-codec';
 import type { StoredEvent } from '../../lambdas/core/events';
 import { encodeSnapshot } from '../../lambdas/core/snapshots';
-import { ENV } from '../../lambdas/handlers/environment';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startProbeDynamoDb } from './probe-dynamodb';
-import { ensureTables } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/tables';
 
 const calls = Number(process.argv[2] ?? 300);
 const commands = Number(process.argv[3] ?? 40);
@@ -181,14 +180,7 @@ const main = async () => {
     const store = new DynamoDbEventStore(doc, tables.eventTable, {
       commandsTable: tables.commandsTable,
     });
-    const env = {
-      [ENV.eventTable]: tables.eventTable,
-      [ENV.readModelTable]: tables.readModelTable,
-      [ENV.snapshotsTable]: tables.snapshotsTable,
-      [ENV.commandsTable]: tables.commandsTable,
-      [ENV.dynamoDbEndpoint]: local.endpoint,
-      AWS_REGION: 'local',
-    };
+    const env = localFunctionEnv(tables, local.endpoint);
     const logger = new Logger({ serviceName: 'probe', logLevel: 'ERROR' });
     // A generous deadline: the unmeasured first command reads the whole seeded history.
     const wiring = { logger, commandDeadlineMs: 60_000 };
