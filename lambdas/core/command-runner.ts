@@ -118,6 +118,7 @@ export interface CommandRunnerOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** The hash a commandId's marker keeps: type, aggregate and payload as sent (canonical JSON). */
 export const commandHash = (input: Pick<CommandInput, 'type' | 'aggregateId' | 'payload'>) =>
   sha256(
     canonicalJson({ type: input.type, aggregateId: input.aggregateId, payload: input.payload }),
@@ -194,7 +195,9 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
     const payload = parseCommandPayload(aggregate, input.type, input.payload);
-    const hash = commandHash({ ...input, payload });
+    // The body as sent, not as parsed: two bodies a schema reads alike (a key it drops, a
+    // default, a transform) are still two commands under one commandId.
+    const hash = commandHash({ ...input, payload: input.payload ?? {} });
     const log = context.log;
     const snapshots = options.snapshots?.store;
     const snapshotKey = snapshots && snapshotKeyOf(aggregate);

@@ -130,6 +130,25 @@ describe('command runner (generic core)', () => {
     expect(await store.load('c-1')).toHaveLength(1);
   });
 
+  test('the same commandId with a body its schema reads alike (a dropped key): 409, nothing appended', async () => {
+    // A schema that strips unknown keys: both bodies parse to { by: 4 }, but they are two commands.
+    const lenient = {
+      ...counter,
+      commandSchemas: {
+        ...counter.commandSchemas,
+        'counter/increment': z.object({ by: z.number() }),
+      },
+    };
+    const runLenient = createCommandRunner({ store, aggregates: [lenient] });
+    await runLenient(increment(4, { commandId: 'same' }), context);
+    const resent = { ...increment(4, { commandId: 'same' }), payload: { by: 4, note: 'other' } };
+    await expect(runLenient(resent, context)).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      status: 409,
+    });
+    expect(await store.load('c-1')).toHaveLength(1);
+  });
+
   /** A store whose first N appends lose a race (another writer appended first). */
   const racingStore = (
     losses: number,
