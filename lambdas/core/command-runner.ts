@@ -16,7 +16,7 @@ import {
 } from './errors';
 import { currentSchemaVersion } from './event-codec';
 import { CommandAlreadyRecordedError, type CommandRecord, type EventStore } from './event-store';
-import { type StoredEvent, toAction } from './events';
+import { isOwnEvent, type StoredEvent, toAction } from './events';
 import { DEFAULT_SNAPSHOT_EVERY, type SnapshotStore, snapshotKeyOf } from './snapshots';
 
 /** Where the runner reports what a caller cannot see in the answer (snapshots read or not). */
@@ -154,20 +154,16 @@ export const parseCommandPayload = (aggregate: AnyAggregate, type: string, paylo
 };
 
 /**
- * The aggregate's state from its history. Events of another aggregate type in its partition
- * (never written by this runner; see docs/decisions.md "Foreign events") change nothing, but
- * still count as versions: the next event goes after them.
+ * The aggregate's state from its history. Foreign events in its partition (not its own: see
+ * isOwnEvent; never written by this runner) change nothing, but still count as versions: the
+ * next event goes after them.
  */
 const foldOwn = (
   aggregate: AnyAggregate,
   history: readonly StoredEvent[],
   from: unknown = aggregate.initialState,
 ): unknown =>
-  foldEvents(
-    aggregate,
-    history.filter((e) => e.aggregateType === aggregate.type).map(toAction),
-    from,
-  );
+  foldEvents(aggregate, history.filter((e) => isOwnEvent(aggregate.type, e)).map(toAction), from);
 
 export const createCommandRunner = (options: CommandRunnerOptions) => {
   const { store, aggregates } = options;
@@ -401,6 +397,13 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         { type: input.type, payload },
         { aggregateId: input.aggregateId, version, now },
       );
+      const stray = decided.find((event) => !event.type.startsWith(`${aggregate.type}/`));
+      // Readers take such an event for a foreign one (isOwnEvent): it would change no view.
+      if (stray) {
+        throw new Error(
+          `decide of '${aggregate.type}' returned the event type '${stray.type}', outside '${aggregate.type}/'`,
+        );
+      }
       const events: StoredEvent[] = decided.map((event, index) => ({
         aggregateId: input.aggregateId,
         version: version + index + 1,

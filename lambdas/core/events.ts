@@ -61,6 +61,20 @@ export const toAction = <E extends StoredEvent>(
   },
 });
 
+/**
+ * Whether a stored event is one of `aggregateType`'s own: stored under that type and named in
+ * its namespace (`order/…`, as every type its `decide` returns). Anything else found in its
+ * partition (the API never writes it: see docs/decisions.md "Foreign events") is foreign: it
+ * changes nothing, and still counts as a version, so a view's version is always the log's.
+ */
+export const isOwnEvent = (
+  aggregateType: string,
+  event: { readonly aggregateType: string; readonly type?: string | undefined },
+): boolean =>
+  event.aggregateType === aggregateType &&
+  event.type !== undefined &&
+  event.type.startsWith(`${aggregateType}/`);
+
 /** The action type of each event of a union (distributes over the union). */
 export type EventActionOf<E extends NewEvent> =
   E extends NewEvent<infer Type, infer Payload> ? EventAction<Type, Payload> : never;

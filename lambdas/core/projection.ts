@@ -5,7 +5,7 @@
  * (lambdas/handlers/deployment.ts), and its table, push topics and messages are derived here.
  */
 import type { Reducer } from 'redux';
-import { type EventAction, type StoredEvent, toAction } from './events';
+import { type EventAction, isOwnEvent, type StoredEvent, toAction } from './events';
 import type { IndexDefinition, KeyAttribute, TableDefinition } from './schema';
 
 export interface ProjectedView {
@@ -65,14 +65,14 @@ export class StaleRowError extends Error {
   }
 }
 
-/** An event of another aggregate type found in this projection's partition. */
+/** An event found in this projection's partition that is not its aggregate's own (isOwnEvent). */
 export const isForeign = (projection: { aggregateType: string }, event: StoredEvent) =>
-  event.aggregateType !== projection.aggregateType;
+  !isOwnEvent(projection.aggregateType, event);
 
 /**
- * Applies one event. A foreign event (another aggregate type in this aggregate's partition, which
- * the API never writes: see docs/decisions.md) changes nothing but still counts as a version, so
- * the view's version is always the log's version.
+ * Applies one event. A foreign event (not the aggregate's own: another aggregate type, or a type
+ * outside its namespace, which the API never writes: see docs/decisions.md) changes nothing but
+ * still counts as a version, so the view's version is always the log's version.
  */
 export const applyEvent = <View extends ProjectedView>(
   projection: ProjectionDefinition<View>,

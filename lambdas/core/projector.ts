@@ -9,8 +9,8 @@
  *   its aggregate (they cannot be applied before it); the others are applied.
  * - Gap healing never folds across a hole: when the table lacks a version, that aggregate's
  *   records fail (they are retried, and the read model never skips an event).
- * - An event of another aggregate type inside this projection's partition is skipped with a
- *   warning but counts as a version (docs/decisions.md, "Foreign events"); a partition whose
+ * - A foreign event inside this projection's partition (another aggregate type, or a type
+ *   outside its namespace: isOwnEvent) is skipped with a warning but counts as a version (docs/decisions.md, "Foreign events"); a partition whose
  *   first event is of another type is not this projection's concern.
  */
 import { CorruptEventError } from './errors';
@@ -169,7 +169,7 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
             type: event.type,
           };
           if (isForeign(projection, event)) {
-            log.warn('Skipped an event of another aggregate type (counted as a version)', {
+            log.warn('Skipped a foreign event (counted as a version)', {
               ...fields,
               aggregateType: event.aggregateType,
             });

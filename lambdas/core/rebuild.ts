@@ -20,7 +20,7 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { decodeEventItem } from './dynamodb-event-store';
 import { CorruptEventError } from './errors';
-import { type StoredEvent, toAction } from './events';
+import { isOwnEvent, type StoredEvent, toAction } from './events';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import { applyPendingToRow, type Pending } from './row-projector';
 import {
@@ -75,8 +75,8 @@ const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[])
   for (const log of logs) {
     let state: unknown = projection.source.initialState;
     for (const event of log) {
-      // Foreign events (another aggregate type in this partition) count as versions only.
-      if (event.aggregateType !== projection.source.type) continue;
+      // Foreign events (not the source's own) count as versions only.
+      if (!isOwnEvent(projection.source.type, event)) continue;
       const action = toAction(event);
       if (projection.eventTypes.includes(event.type)) {
         const rowKey = projection.rowKey(action, state);

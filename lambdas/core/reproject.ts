@@ -11,7 +11,7 @@
  */
 import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';
-import type { StoredEvent } from './events';
+import { isOwnEvent, type StoredEvent } from './events';
 import type { Log } from './log';
 import type { IncomingRecord, Projector } from './projector';
 
@@ -56,8 +56,9 @@ export const createReprojector = (deps: ReprojectDependencies) => {
       const event = await latestEvent(deps.events, aggregateId);
       if (!event) return { aggregateId, status: 'no-events' };
       const id = `reproject:${aggregateId}:${event.version}`;
-      const record: IncomingRecord =
-        event.aggregateType === deps.aggregateType ? { id, event } : { id, foreign: event };
+      const record: IncomingRecord = isOwnEvent(deps.aggregateType, event)
+        ? { id, event }
+        : { id, foreign: event };
       const outcome = await deps.project([record], deps.log);
       if (outcome.failed.length > 0) {
         return {

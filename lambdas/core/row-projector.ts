@@ -28,7 +28,7 @@
  */
 import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';
-import { type EventAction, toAction } from './events';
+import { type EventAction, isOwnEvent, toAction } from './events';
 import type { Log } from './log';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
@@ -214,10 +214,10 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     const { log, failFrom } = await readLog(aggregateId, after, target);
     const states = cached ? [...cached.states] : sources.map((s) => s.initialState);
     for (const event of log) {
-      // Foreign events (another aggregate type in this partition) count as versions only.
+      // Foreign events (not a source's own) count as versions only.
       const action = toAction(event);
       sources.forEach((source, i) => {
-        if (event.aggregateType !== source.type) return;
+        if (!isOwnEvent(source.type, event)) return;
         const before = states[i];
         for (const projection of bySource[i]!) {
           if (!projection.eventTypes.includes(event.type)) continue;

@@ -15,6 +15,7 @@ import type {
 import { decodeEventItem } from '../core/dynamodb-event-store';
 import { AppError } from '../core/errors';
 import { decodeEnvelope } from '../core/event-codec';
+import { isOwnEvent } from '../core/events';
 import type { IncomingRecord, Projector } from '../core/projector';
 
 const ENVELOPE_KEYS = ['aggregateId', 'version', 'aggregateType'] as const;
@@ -46,8 +47,8 @@ export const parseStreamRecord = (
       ENVELOPE_KEYS.flatMap((k) => (image[k] ? [[k, image[k]] as const] : [])),
     );
     const envelope = decodeEnvelope(unmarshall(head));
-    if (envelope.aggregateType !== aggregateType) {
-      const type = image.type?.S;
+    const type = image.type?.S;
+    if (!isOwnEvent(aggregateType, { ...envelope, type })) {
       return { id, foreign: { ...envelope, ...(type !== undefined && { type }) } };
     }
     return { id, event: decodeEventItem(image) };

@@ -132,7 +132,7 @@ describe('command runner (generic core)', () => {
 
   test('the same commandId with a body its schema reads alike (a dropped key): 409, nothing appended', async () => {
     // A schema that strips unknown keys: both bodies parse to { by: 4 }, but they are two commands.
-    const lenient = {
+    const lenient: typeof counter = {
       ...counter,
       commandSchemas: {
         ...counter.commandSchemas,
@@ -147,6 +147,17 @@ describe('command runner (generic core)', () => {
       status: 409,
     });
     expect(await store.load('c-1')).toHaveLength(1);
+  });
+
+  test('decide returning an event type outside its namespace fails the command, nothing appended', async () => {
+    // Readers would take it for a foreign event: it would change no view.
+    const stray: typeof counter = {
+      ...counter,
+      decide: () => [{ type: 'incremented' as 'counter/incremented', payload: { by: 1 } }],
+    };
+    const runStray = createCommandRunner({ store, aggregates: [stray] });
+    await expect(runStray(increment(1), context)).rejects.toThrow(/outside 'counter\/'/);
+    expect(await store.load('c-1')).toHaveLength(0);
   });
 
   /** A store whose first N appends lose a race (another writer appended first). */
