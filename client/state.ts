@@ -223,9 +223,10 @@ export const confirmAnswer = (
   known: ConfirmedOrder | undefined,
   answer: CommandConfirmedAction['payload'],
 ): ConfirmedOrder | undefined => {
-  if (answer.order !== undefined) return { version: answer.version, order: answer.order };
   const from = known ?? { version: 0, order: null };
+  // An answer at or below what is known (a replay, a slow answer) never moves the order back.
   if (answer.version <= from.version) return from;
+  if (answer.order !== undefined) return { version: answer.version, order: answer.order };
   const first = answer.events[0];
   if (!first || first.version !== from.version + 1) return undefined;
   const folded = answer.events.reduce<OrderState>(

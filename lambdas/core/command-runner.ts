@@ -56,11 +56,12 @@ export interface CommandResult<State = unknown> {
   readonly version: number;
   readonly events: readonly StoredEvent[];
   /**
-   * The aggregate's state (folded by its own reducer) after the command; for a replay, its
-   * current state as loaded now (the coupled answer's row).
+   * The aggregate's state (folded by its own reducer) after the command. For a replay, the state
+   * at the original version when the events read cover it (always without snapshots; with them,
+   * when that version is not older than the snapshot read), else the current state as loaded.
    */
   readonly state: State;
-  /** The version `state` is at: `version`, or for a replay the current version. */
+  /** The version `state` is at: `version`, or for a replay possibly the current version. */
   readonly stateVersion: number;
   /** True when this is the answer of an earlier run of the same commandId. */
   readonly replayed: boolean;
@@ -204,6 +205,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     /** The version `state` is folded to, and the snapshot's version it started from. */
     let loaded = 0;
     let base = 0;
+    /** The state at `base` (the snapshot's, or the initial state). */
+    let baseState: unknown = aggregate.initialState;
     /** The events read after the snapshot (all of them without one): scanned for replays. */
     const tail: StoredEvent[] = [];
     /** The aggregate type of the partition (its first event's), once known. */
@@ -248,7 +251,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       try {
         const snapshot = await snapshots.load(input.aggregateId, snapshotKey);
         if (!snapshot) return;
-        state = snapshot.state;
+        state = baseState = snapshot.state;
         loaded = base = snapshot.version;
         owner = aggregate.type;
       } catch (error) {
@@ -302,37 +305,54 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       version: number,
       events: readonly StoredEvent[],
       attempt: number,
-    ): CommandResult => ({
-      aggregateId: input.aggregateId,
-      version,
-      events,
-      state,
-      stateVersion: loaded,
-      replayed: true,
-      retries: attempt,
-    });
+    ): CommandResult => {
+      // The state the original answer had, when the events read (`tail`, every version after
+      // `base`) reach back to it: folded again, no I/O. Else the current one (see CommandResult).
+      const covered = version >= base && version <= loaded;
+      return {
+        aggregateId: input.aggregateId,
+        version,
+        events,
+        state: !covered
+          ? state
+          : version === loaded
+            ? state
+            : foldOwn(
+                aggregate,
+                tail.filter((e) => e.version <= version),
+                baseState,
+              ),
+        stateVersion: covered ? version : loaded,
+        replayed: true,
+        retries: attempt,
+      };
+    };
 
     /**
      * Saves a snapshot when this many events now lie past the one read: after the outcome is
      * decided, bounded in time, never failing the command (a slow or failed write is logged).
+     * `head` is the newest state known: the result's, or for a replay the state as loaded.
      */
-    const maybeSnapshot = async (result: CommandResult): Promise<CommandResult> => {
+    const maybeSnapshot = async (
+      result: CommandResult,
+      head: { readonly state: unknown; readonly stateVersion: number } = result,
+    ): Promise<CommandResult> => {
       if (!snapshots || !snapshotKey) return result;
-      if (result.stateVersion - base < snapshotEvery) return result;
+      if (head.stateVersion - base < snapshotEvery) return result;
       if ((owner ?? aggregate.type) !== aggregate.type) return result;
-      const details = { aggregateId: input.aggregateId, version: result.stateVersion };
+      const details = { aggregateId: input.aggregateId, version: head.stateVersion };
       const write = snapshots
         .save({
           aggregateId: input.aggregateId,
           snapshotKey,
-          version: result.stateVersion,
-          state: result.state,
+          version: head.stateVersion,
+          state: head.state,
         })
         .then(
           (written) => {
             log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
               ...details,
-              afterEvents: result.stateVersion - base,
+              afterEvents: head.stateVersion - base,
             });
           },
           (error: unknown) =>
@@ -377,7 +397,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         });
       }
       const replay = record ? await replayOfRecord(record, attempt) : replayInTail(attempt);
-      if (replay) return maybeSnapshot(replay);
+      if (replay) return maybeSnapshot(replay, { state, stateVersion: loaded });
 
       // A partition belongs to the type of its first event: never append another type's events.
       if (owner !== undefined && owner !== aggregate.type) {

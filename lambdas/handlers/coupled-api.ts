@@ -3,10 +3,10 @@
  * appends the events together with the fresh read-model row in one transaction, so the read
  * model is never behind; it answers 200 with the row. GET routes are the query API's own.
  */
-import type { AppendEvents, CommandRunner } from '../core/command-runner';
+import type { AppendEvents, CommandResult, CommandRunner } from '../core/command-runner';
 import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import { rowFor } from '../core/projection';
+import { projectEvents, rowFor } from '../core/projection';
 import type { OrderState, OrderView } from '../domain/order';
 import {
   commandResultHeaders,
@@ -39,6 +39,21 @@ export const orderRowOf = (state: unknown, version: number): OrderView | null =>
   return view && (view.version === version ? view : { ...view, version });
 };
 
+/**
+ * The row an answer carries: the one the command led to. A replay answers exactly as the first
+ * time (docs/decisions.md, "A replay is the original answer"), so its row is recomputed from the
+ * log up to the original version: the runner's state is the current one, and may come from a
+ * snapshot newer than that version. Paid only by resends.
+ */
+const answerRowOf = async (
+  deps: Pick<CoupledApiDependencies, 'events'>,
+  result: CommandResult,
+): Promise<OrderView | null> => {
+  if (result.stateVersion === result.version) return orderRowOf(result.state, result.stateVersion);
+  const events = await deps.events.load(result.aggregateId, { toVersion: result.version });
+  return projectEvents(AGGREGATE_VIEW, events);
+};
+
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
@@ -53,9 +68,8 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
         aggregateId: result.aggregateId,
         version: result.version,
         events: result.events,
-        // The current row, also for a replay (whose version and events are the original's):
-        // a replay's state is the current state as loaded now.
-        order: visibleOrder(orderRowOf(result.state, result.stateVersion)),
+        // The row at `version`: for a replay too, so a resend answers exactly as the first time.
+        order: visibleOrder(await answerRowOf(deps, result)),
       },
       commandResultHeaders(result),
     );

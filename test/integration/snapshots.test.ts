@@ -142,11 +142,9 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     const resent = await send(changeQuantity(id, 7, `fifth-${id}`));
     expect(resent.statusCode).toBe(fifth.statusCode);
     expect(resent.headers?.['x-command-replayed']).toBe('true');
-    const { order: _then, ...original } = bodyOf(fifth);
-    const { order: now, ...replayed } = bodyOf(resent);
-    expect(replayed).toEqual(original);
+    // The original answer, row included (coupled: the row at version 5, not the head's).
+    expect(bodyOf(resent)).toEqual(bodyOf(fifth));
     const atHead = await fold(id);
-    if (profile === 'coupled') expect(now).toEqual(atHead);
     expect(await store.currentVersion(id)).toBe(10_000);
     // That resend read the whole history once (found by its marker, answered from it) and left
     // a snapshot at the head, as any long read does.
@@ -159,9 +157,7 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     const again = await send(changeQuantity(id, 7, `fifth-${id}`));
     expect(again.statusCode).toBe(fifth.statusCode);
     expect(again.headers?.['x-command-replayed']).toBe('true');
-    const { order: later, ...replayedAgain } = bodyOf(again);
-    expect(replayedAgain).toEqual(original);
-    if (profile === 'coupled') expect(later).toEqual(await fold(id));
+    expect(bodyOf(again)).toEqual(bodyOf(fifth));
     expect(await store.currentVersion(id)).toBe(10_001);
   }, 120_000);
 

@@ -183,6 +183,18 @@ describe('confirmation without a re-query', () => {
         replayed: true,
       }),
     ).toBe(known);
+    // A coupled replay carries the row at its own (original) version: older than what is known.
+    const confirmed7 = { version: 7, order: row };
+    expect(
+      confirmAnswer(confirmed7, {
+        commandId: 'x',
+        aggregateId: 'o1',
+        version: 6,
+        events: [],
+        order: { id: 'o1', version: 6 } as never,
+        replayed: true,
+      }),
+    ).toBe(confirmed7);
     expect(
       confirmAnswer(undefined, {
         commandId: 'x',
