@@ -4,7 +4,7 @@
  * another there. Documented for users in docs/deploying.md.
  */
 import type { Construct } from 'constructs';
-import { servedProjections } from '../lambdas/core/served-versions';
+import { describeVersions, servedProjections } from '../lambdas/core/served-versions';
 import { DEFAULT_SNAPSHOT_EVERY } from '../lambdas/core/snapshots';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
@@ -67,19 +67,54 @@ export const CONTEXT = {
 
 export const DEFAULT_THROTTLE: ThrottleOptions = { rateLimit: 100, burstLimit: 200 };
 
-/** CLI context values arrive as strings; tests may pass real booleans and numbers. */
-const booleanFlag = (value: unknown, name: string): boolean => {
-  if (value === undefined || value === false || value === 'false') return false;
-  if (value === true || value === 'true') return true;
-  throw new Error(`Context ${name} must be true or false, got ${JSON.stringify(value)}`);
+type Flag = keyof typeof CONTEXT;
+
+/** What each flag accepts, in the words of the error a wrong value gets (and of the docs). */
+export const ACCEPTED_VALUES: Record<Flag, string> = {
+  disposable: 'true or false',
+  openApi: 'true or false',
+  tracing: 'true or false',
+  throttleRate: 'a positive number (requests per second)',
+  throttleBurst: 'a positive integer',
+  corsOrigins: 'a comma-separated list of origins (scheme://host[:port]) or *',
+  servedProjectionVersions: `name=version,... naming this deployment's projections (${describeVersions(PROJECTIONS)})`,
+  snapshotEvery: 'a positive integer',
 };
 
-const positiveNumber = (
-  value: unknown,
-  name: string,
-  fallback: number,
-  integer = false,
-): number => {
+/**
+ * A `-c` flag the app cannot use: a value it does not accept, or a flag it does not know.
+ * bin/app.ts prints the message as one line and exits 1, without a stack trace.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const shown = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+const invalid = (flag: Flag, value: unknown, detail?: string) =>
+  new ConfigError(
+    `Invalid -c ${flag}=${shown(value)}: ${detail ? `${detail}; ` : ''}expected ${ACCEPTED_VALUES[flag]}`,
+  );
+
+/**
+ * Context keys in the shape of this app's flags (a lowercase letter, then letters and digits)
+ * that are not among them: a typo such as `-c disposible=true` would otherwise be ignored and
+ * deploy the default. CDK's own keys (`@aws-cdk/...` feature flags, `aws:cdk:...`, cached
+ * lookups `name:account=...`, `acknowledged-issue-numbers`) have other shapes and pass.
+ */
+const unknownFlags = (context: Record<string, unknown>): string[] => {
+  const known = new Set<string>(Object.values(CONTEXT));
+  return Object.keys(context).filter((key) => /^[a-z][A-Za-z0-9]*$/.test(key) && !known.has(key));
+};
+
+/** CLI context values arrive as strings; tests may pass real booleans and numbers. */
+const booleanFlag = (value: unknown, flag: Flag): boolean => {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true') return true;
+  throw invalid(flag, value);
+};
+
+const positiveNumber = (value: unknown, flag: Flag, fallback: number, integer = false): number => {
   if (value === undefined) return fallback;
   const parsed = typeof value === 'number' ? value : Number(value);
   const valid =
@@ -87,34 +122,46 @@ const positiveNumber = (
     Number.isFinite(parsed) &&
     parsed > 0 &&
     (!integer || Number.isInteger(parsed));
-  if (!valid) {
-    const kind = integer ? 'a positive integer' : 'a positive number';
-    throw new Error(`Context ${name} must be ${kind}, got ${JSON.stringify(value)}`);
-  }
+  if (!valid) throw invalid(flag, value);
   return parsed;
 };
 
-const originList = (value: unknown, name: string): readonly string[] => {
+const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+const originList = (value: unknown): readonly string[] => {
   if (value === undefined) return DEFAULT_CORS_ORIGINS;
   const list = Array.isArray(value) ? value.join(',') : value;
-  if (typeof list !== 'string') {
-    throw new Error(`Context ${name} must be a comma-separated list of origins`);
+  if (typeof list !== 'string') throw invalid(CONTEXT.corsOrigins, value);
+  try {
+    return parseCorsOrigins(list, CONTEXT.corsOrigins);
+  } catch (error) {
+    throw invalid(CONTEXT.corsOrigins, value, detailOf(error).replace(/^corsOrigins:? /, ''));
   }
-  return parseCorsOrigins(list, `Context ${name}`);
 };
 
 /** Checked against the deployment's list at synthesis: a typo fails `cdk synth`, not a request. */
 const servedVersions = (value: unknown): { servedProjectionVersions?: string } => {
   if (value === undefined) return {};
-  if (typeof value !== 'string') {
-    throw new Error(`Context ${CONTEXT.servedProjectionVersions} must be name=version,...`);
+  if (typeof value !== 'string') throw invalid(CONTEXT.servedProjectionVersions, value);
+  try {
+    servedProjections(PROJECTIONS, value);
+  } catch (error) {
+    const detail = detailOf(error)
+      .replace(/^served projection versions: /, '')
+      .replace(/ \(.*\)$/, '');
+    throw invalid(CONTEXT.servedProjectionVersions, value, detail);
   }
-  servedProjections(PROJECTIONS, value);
   return { servedProjectionVersions: value };
 };
 
 /** Reads and validates the options from the context of `scope` (normally the App). */
 export const readOptions = (scope: Construct): DeploymentOptions => {
+  const unknown = unknownFlags(scope.node.getAllContext() as Record<string, unknown>);
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `Unknown -c flag ${unknown.join(', ')}: accepted flags are ${Object.values(CONTEXT).join(', ')}`,
+    );
+  }
   const get = (key: string): unknown => scope.node.tryGetContext(key);
   return {
     disposable: booleanFlag(get(CONTEXT.disposable), CONTEXT.disposable),
@@ -133,7 +180,7 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
         true,
       ),
     },
-    corsOrigins: originList(get(CONTEXT.corsOrigins), CONTEXT.corsOrigins),
+    corsOrigins: originList(get(CONTEXT.corsOrigins)),
     ...servedVersions(get(CONTEXT.servedProjectionVersions)),
     snapshotEvery: positiveNumber(
       get(CONTEXT.snapshotEvery),

@@ -517,9 +517,12 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     }
   };
 
-  /** An iterator after the shard's checkpoint (or at the starting position); undefined: stopped. */
-  const acquireIterator = async (shardId: string) => {
-    let fromTrimHorizon = false;
+  /**
+   * An iterator after the shard's checkpoint (or at the starting position, or at TRIM_HORIZON
+   * when `trimHorizon`); undefined: stopped.
+   */
+  const acquireIterator = async (shardId: string, trimHorizon = false) => {
+    let fromTrimHorizon = trimHorizon;
     for (;;) {
       const checkpoint = fromTrimHorizon ? undefined : checkpoints.get(shardId);
       const position = checkpoint
@@ -550,8 +553,17 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     }
   };
 
-  /** One GetRecords page; `reacquire`: the iterator expired or points at trimmed data. */
-  const getRecords = async (shardId: string, iterator: string, limit: number) => {
+  /**
+   * One GetRecords page; `reacquire`: the iterator expired or points at trimmed data;
+   * `firstRecord`: the position of a shard that was empty went stale when its first record
+   * arrived (`beforeFirstRecord`: the reader has no checkpoint and has received no record yet).
+   */
+  const getRecords = async (
+    shardId: string,
+    iterator: string,
+    limit: number,
+    beforeFirstRecord: boolean,
+  ) => {
     try {
       return await call(
         'GetRecords',
@@ -565,6 +577,16 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     } catch (error) {
       const kind = classify(error);
       if (kind === 'fatal') throw error;
+      // DynamoDB Local numbers the records of every stream from one counter, and an iterator on
+      // an empty shard stays at the shard's starting sequence number. When the shard's first
+      // record arrives it has a higher number (other tables' records, and shards created since,
+      // took the ones between), and DynamoDB Local answers TrimmedDataAccessException, "read
+      // past the oldest stream record", for the position before it: on every fresh table, at
+      // the first write. Nothing was lost: the reader has no checkpoint and received no record,
+      // it polls every pollIntervalMs and retention is 24 hours, so every record in the shard
+      // arrived after it last saw the shard empty. TRIM_HORIZON is where they start; no warning.
+      // A trim after a checkpoint (records the reader never got) is still a WARN below.
+      if (kind === 'trimmed' && beforeFirstRecord) return 'firstRecord' as const;
       log.warn('Shard iterator no longer valid; re-acquiring it after the checkpoint', {
         shardId,
         checkpoint: checkpoints.get(shardId),
@@ -577,28 +599,28 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
   /** Reads a shard until it is closed and drained (`closed`) or the poller stops (`stopped`). */
   const readShard = async (shardId: string): Promise<'closed' | 'stopped'> => {
     let iterator = await acquireIterator(shardId);
+    /** Whether this reader has received a record of the shard (or resumed from a checkpoint). */
+    let received = checkpoints.has(shardId);
     while (iterator && !signal.aborted) {
       const pollStarted = Date.now();
       const batch: StreamsRecord[] = [];
       let next: string | undefined = iterator;
       let fullPage = false;
-      let reacquire = false;
+      let reacquire: 'checkpoint' | 'trimHorizon' | undefined;
       // Gather one batch: page after page while a page comes back full (more is waiting) or the
       // batching window is open, up to the batch size.
       while (next && batch.length < settings.batchSize) {
         const limit = Math.min(GET_RECORDS_LIMIT, settings.batchSize - batch.length);
-        const page: GetRecordsCommandOutput | 'reacquire' | undefined = await getRecords(
-          shardId,
-          next,
-          limit,
-        );
+        const page: GetRecordsCommandOutput | 'reacquire' | 'firstRecord' | undefined =
+          await getRecords(shardId, next, limit, !received);
         if (page === undefined) return 'stopped';
-        if (page === 'reacquire') {
-          reacquire = true;
+        if (page === 'reacquire' || page === 'firstRecord') {
+          reacquire = page === 'reacquire' ? 'checkpoint' : 'trimHorizon';
           break;
         }
         counters.polls++;
         const records = page.Records ?? [];
+        if (records.length > 0) received = true;
         batch.push(...records);
         next = page.NextShardIterator;
         fullPage = records.length >= limit;
@@ -610,7 +632,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
       }
       if (reacquire) {
         // Records gathered since the checkpoint are read again through the new iterator.
-        iterator = await acquireIterator(shardId);
+        iterator = await acquireIterator(shardId, reacquire === 'trimHorizon');
         continue;
       }
       if (batch.length > 0) {

@@ -94,7 +94,7 @@ export class CoupledStack extends Stack {
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
     });
-    new CfnOutput(this, 'ProjectionsTableName', {
+    new CfnOutput(this, OUTPUT.projectionsTableName, {
       value: projectionRows.tableName,
       description: 'Rows of the declared projections (<name>@v<version>#<key>)',
     });

@@ -128,7 +128,7 @@ export class DecoupledStack extends Stack {
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
     });
-    new CfnOutput(this, 'ProjectionsTableName', {
+    new CfnOutput(this, OUTPUT.projectionsTableName, {
       value: projectionRows.tableName,
       description: 'Rows of the declared projections (<name>@v<version>#<key>)',
     });
@@ -139,7 +139,7 @@ export class DecoupledStack extends Stack {
       tracing,
       disposable,
     });
-    new CfnOutput(this, 'RebuildStateMachineArn', {
+    new CfnOutput(this, OUTPUT.rebuildStateMachineArn, {
       value: this.rebuild.stateMachine.stateMachineArn,
       description: 'Rebuild a declared projection: aws stepfunctions start-execution (README)',
     });
@@ -147,7 +147,7 @@ export class DecoupledStack extends Stack {
       value: this.projection.deadLetterQueue.queueUrl,
       description: 'Projection failures (batch metadata) after every retry',
     });
-    new CfnOutput(this, 'RedriveFunctionName', {
+    new CfnOutput(this, OUTPUT.redriveFunctionName, {
       value: this.redrive.function.function.functionName,
       description: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
     });

@@ -1,7 +1,7 @@
 /**
  * The stack outputs a deployment is read through (`cdk deploy --outputs-file`). The ids are a
- * contract with the benchmark and the docs: ApiUrl, EventTableName, ReadModelTableName, and
- * DeadLetterQueueUrl in the decoupled stack.
+ * contract with the benchmark and the docs: docs/deploying.md lists each one with the stacks
+ * that have it, and test/infra/deploying-docs.test.ts checks that list against the templates.
  */
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
 
@@ -11,6 +11,9 @@ export const OUTPUT = {
   readModelTableName: 'ReadModelTableName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   webSocketUrl: 'WebSocketUrl',
+  projectionsTableName: 'ProjectionsTableName',
+  rebuildStateMachineArn: 'RebuildStateMachineArn',
+  redriveFunctionName: 'RedriveFunctionName',
 } as const;
 
 export const addCommonOutputs = (

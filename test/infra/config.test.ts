@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { DEFAULT_CORS_ORIGINS } from '../../lambdas/handlers/cors';
-import { DEFAULT_THROTTLE, readOptions } from '../../lib/config';
+import { ConfigError, CONTEXT, DEFAULT_THROTTLE, readOptions } from '../../lib/config';
 
 const optionsOf = (context: Record<string, unknown>) => readOptions(new App({ context }));
 
@@ -37,22 +39,67 @@ it('reads CLI strings and real values alike', () => {
 });
 
 it.each([
-  [{ disposable: 'yes' }, /disposable must be true or false/],
-  [{ openApi: 1 }, /openApi must be true or false/],
-  [{ throttleRate: '0' }, /throttleRate must be a positive number/],
-  [{ throttleBurst: 'lots' }, /throttleBurst must be a positive integer/],
-  [{ throttleBurst: '2.5' }, /throttleBurst must be a positive integer/],
-  [{ throttleRate: true }, /throttleRate must be a positive number/],
-  [{ corsOrigins: 'https://app.example.com/' }, /corsOrigins: .* is not an origin/],
-  [{ corsOrigins: 'app.example.com' }, /corsOrigins: .* is not an origin/],
+  [{ disposable: 'yes' }, /^Invalid -c disposable=yes: expected true or false$/],
+  [{ openApi: 1 }, /^Invalid -c openApi=1: expected true or false$/],
+  [{ throttleRate: '0' }, /^Invalid -c throttleRate=0: expected a positive number/],
+  [{ throttleBurst: 'lots' }, /^Invalid -c throttleBurst=lots: expected a positive integer$/],
+  [{ throttleBurst: '2.5' }, /^Invalid -c throttleBurst=2.5: expected a positive integer$/],
+  [{ throttleRate: true }, /^Invalid -c throttleRate=true: expected a positive number/],
+  [{ corsOrigins: 'https://app.example.com/' }, /corsOrigins=.*: ".*" is not an origin/],
+  [{ corsOrigins: 'app.example.com' }, /corsOrigins=.*: ".*" is not an origin/],
   [{ corsOrigins: '*,https://a.example.com' }, /'\*' cannot be combined/],
-  [{ corsOrigins: ' , ' }, /corsOrigins must name at least one origin/],
-  [{ corsOrigins: 42 }, /corsOrigins must be a comma-separated list/],
-  [{ snapshotEvery: '0' }, /snapshotEvery must be a positive integer/],
-  [{ snapshotEvery: '12.5' }, /snapshotEvery must be a positive integer/],
-])('rejects %j instead of guessing', (context, message) => {
+  [{ corsOrigins: ' , ' }, /corsOrigins= , : must name at least one origin/],
+  [{ corsOrigins: 42 }, /^Invalid -c corsOrigins=42: expected a comma-separated list of origins/],
+  [{ snapshotEvery: '0' }, /^Invalid -c snapshotEvery=0: expected a positive integer$/],
+  [{ snapshotEvery: '12.5' }, /^Invalid -c snapshotEvery=12.5: expected a positive integer$/],
+  [{ disposible: 'true' }, /^Unknown -c flag disposible: accepted flags are disposable, openApi,/],
+])('rejects %j instead of guessing, naming the flag and what it accepts', (context, message) => {
+  expect(() => optionsOf(context)).toThrow(ConfigError);
   expect(() => optionsOf(context)).toThrow(message);
 });
+
+it("passes CDK's own context keys (feature flags, aws:cdk:*, lookups, acknowledged notices)", () => {
+  expect(() =>
+    optionsOf({
+      '@aws-cdk/core:checkSecretUsage': true,
+      'aws:cdk:bundling-stacks': [],
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [12345],
+    }),
+  ).not.toThrow();
+});
+
+/** `cdk synth -c ...` as the CLI runs the app (cdk.json: `npx tsx bin/app.ts`). */
+const runApp = (context: Record<string, unknown>) => {
+  const root = path.resolve(__dirname, '..', '..');
+  const run = spawnSync(path.join(root, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
+    cwd: root,
+    encoding: 'utf8',
+    // No bundling, should the app build its stacks after all (as before the fix: exit 0).
+    env: {
+      ...process.env,
+      CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [], ...context }),
+    },
+    timeout: 60_000,
+  });
+  return { status: run.status, stderr: run.stderr, stdout: run.stdout };
+};
+
+it.each([
+  [{ disposable: 'yes' }, 'Error: Invalid -c disposable=yes: expected true or false'],
+  [
+    { throtleRate: '5', 'aws:cdk:version-reporting': true },
+    `Error: Unknown -c flag throtleRate: accepted flags are ${Object.values(CONTEXT).join(', ')}`,
+  ],
+])(
+  'the CDK app given %j prints one line naming the flag and exits 1, no stack trace',
+  (context, line) => {
+    const { status, stderr, stdout } = runApp(context);
+    expect(stderr).toBe(`${line}\n`);
+    expect(stdout).toBe('');
+    expect(status).toBe(1);
+  },
+);
 
 it('reads -c corsOrigins as a comma-separated list of origins, or * alone', () => {
   expect(

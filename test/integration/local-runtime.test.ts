@@ -11,6 +11,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
+import { captureLogs } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';
 
 // Response bodies are checked field by field; a loose type keeps the assertions readable.
@@ -212,6 +213,43 @@ describe('both stacks on the shared DynamoDB Local', () => {
       await poisoned.stop();
     }
   });
+});
+
+test('a fresh runtime logs no WARN or ERROR on its first commands (happy path)', async () => {
+  const id = `first-${process.pid}`;
+  const { lines } = await captureLogs(async () => {
+    // As `npm start` logs (handlers and pollers at WARN), on tables of its own.
+    const fresh = await startLocalRuntime({
+      dynamoDbEndpoint: testEndpoint(),
+      decoupledPort: 0,
+      coupledPort: 0,
+      tablePrefix: prefix(),
+      poller: { pollIntervalMs: 25 },
+      handlerLogLevel: 'WARN',
+      quiet: true,
+    });
+    try {
+      const create = {
+        type: 'order/create',
+        aggregateId: id,
+        payload: { customerId: 'c-f', currency: 'EUR' },
+      };
+      expect((await send(fresh.decoupledUrl!, create)).status).toBe(202);
+      expect((await send(fresh.coupledUrl!, create)).status).toBe(200);
+      // Every poller has read its shard's first record: both projectors, then both notifiers
+      // (the read-model streams; a few polls after the rows were written).
+      expect((await get(`${fresh.decoupledUrl}/orders/${id}?minVersion=1`)).status).toBe(200);
+      const deadline = Date.now() + 10_000;
+      while (fresh.coupledPoller!.stats().delivered < 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(fresh.coupledPoller!.stats().delivered).toBe(1);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await fresh.stop();
+    }
+  });
+  expect(lines.filter((line) => line.level !== 'INFO' && line.level !== 'DEBUG')).toEqual([]);
 });
 
 test('with --data-dir the data survives a restart; stopping leaves no process behind', async () => {

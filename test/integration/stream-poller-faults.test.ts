@@ -236,6 +236,62 @@ test('an expired iterator is re-acquired after the checkpoint; a trimmed checkpo
   );
 });
 
+test.each(['TRIM_HORIZON', 'LATEST'] as const)(
+  'from %s, a fresh shard delivers its first record without a warning; a trim after a checkpoint still warns',
+  async (startingPosition) => {
+    const tables = await sharedTables();
+    const other = await sharedTables();
+    const seen = recorder();
+    const { lines, log } = keptLog();
+    // DynamoDB Local's own answers, counted: the quirk this test is about must really occur.
+    let trimmedAnswers = 0;
+    fault = (command, pass) =>
+      command instanceof GetRecordsCommand
+        ? pass().catch((error: unknown) => {
+            if (error instanceof Error && error.name === 'TrimmedDataAccessException')
+              trimmedAnswers++;
+            throw error;
+          })
+        : undefined;
+    const poller = await startStreamPoller({
+      endpoint: testEndpoint(),
+      streamArn: tables.eventStreamArn!,
+      handler: seen.handler,
+      log,
+      pollIntervalMs: 20,
+      startingPosition,
+    });
+    cleanup.push(() => poller.stop());
+    // The reader holds an iterator of the empty shard; another stream's record takes the next
+    // sequence number of DynamoDB Local's one counter, so the shard's first record comes after
+    // a gap, and DynamoDB Local calls the empty shard's position trimmed.
+    await until(() => poller.stats().polls >= 1);
+    await put(other, 1);
+    await put(tables, 1);
+    await until(() => seen.versions.length === 1);
+    expect(seen.versions).toEqual([1]);
+    expect(trimmedAnswers).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.level !== 'INFO')).toEqual([]);
+
+    // After a checkpoint, a trimmed position means records the reader never got: a WARN.
+    let trimmed = 1;
+    fault = (command) =>
+      command instanceof GetRecordsCommand && trimmed-- > 0
+        ? failure('TrimmedDataAccessException')
+        : undefined;
+    await until(() => trimmed < 0);
+    await put(tables, 2);
+    await until(() => seen.versions.length >= 2);
+    expect(seen.versions).toEqual([1, 2]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'Shard iterator no longer valid; re-acquiring it after the checkpoint',
+      }),
+    );
+  },
+);
+
 test('a reader that fails unexpectedly is logged at ERROR, counted and restarted from its checkpoint', async () => {
   const tables = await sharedTables();
   const seen = recorder();

@@ -1,10 +1,15 @@
-/** The README documents what the code does: every error code, rule, route and npm start flag. */
-import { readFileSync } from 'node:fs';
+/**
+ * The README documents what the code does: every error code, rule, route and npm start flag, and
+ * the file npm start writes. docs/deploying.md is checked against the CDK app in
+ * test/infra/deploying-docs.test.ts.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { ROUTES } from '../../lambdas/handlers/routes';
 import { USAGE } from '../../local/cli';
+import { LOCAL_RUNTIME_FILE } from '../../local/runtime-file';
 
 const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
 
@@ -26,4 +31,16 @@ test.each(ROUTES.map((r) => [`${r.method} ${r.path}`]))('the README documents %s
 const cliFlags = [...new Set(USAGE.match(/--[a-z][a-z-]+/g) ?? [])].filter((f) => f !== '--help');
 test.each(cliFlags)('the README documents the npm start flag %s', (flag) => {
   expect(readme).toMatch(new RegExp(`\\|\\s*\`${flag}[ =<\`]`));
+});
+
+/** Every `.local-data/*.json` file the README and the guides name is the one npm start writes. */
+const docs = [
+  ['README.md', readme],
+  ...readdirSync(join(__dirname, '../../docs'))
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => [`docs/${file}`, readFileSync(join(__dirname, '../../docs', file), 'utf8')]),
+];
+test.each(docs)('%s names the local runtime file as local/runtime-file.ts does', (_, text) => {
+  const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
+  for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);
 });
