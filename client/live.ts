@@ -56,8 +56,9 @@ export interface LiveClient {
 
 const OPEN = 1;
 
+/** A pushed change: the row (or a poke without it), or the order's deletion. */
 interface ChangedMessage {
-  readonly type: 'order/changed';
+  readonly type: 'order/changed' | 'order/deleted';
   readonly id: string;
   readonly version: number;
   readonly order?: OrderView;
@@ -66,7 +67,7 @@ interface ChangedMessage {
 const isChanged = (message: unknown): message is ChangedMessage =>
   typeof message === 'object' &&
   message !== null &&
-  (message as { type?: unknown }).type === 'order/changed' &&
+  ['order/changed', 'order/deleted'].includes(String((message as { type?: unknown }).type)) &&
   typeof (message as { id?: unknown }).id === 'string' &&
   typeof (message as { version?: unknown }).version === 'number';
 
@@ -208,7 +209,12 @@ export const createLiveClient = <Root = { client: ClientState }>(
       if (!followedState) return;
       const known = state().confirmed[message.id]?.version ?? 0;
       if (message.version <= Math.max(known, followedState.lastVersion)) return;
-      if (message.order !== undefined)
+      if (message.type === 'order/deleted')
+        dispatch({
+          type: 'order/pushed',
+          payload: { id: message.id, version: message.version, order: null },
+        });
+      else if (message.order !== undefined)
         dispatch({
           type: 'order/pushed',
           payload: { id: message.id, version: message.version, order: message.order },

@@ -216,7 +216,9 @@ export const isSendCommand = (action: unknown): action is SendCommandAction =>
 
 /** Events folded with the shared reducer (the projector's); deleted views become `null`. */
 const visible = (order: OrderState): OrderView | null =>
-  order === null || order.status === 'deleted' ? null : order;
+  order === null || order.status === 'deleted' || (order as { deleted?: unknown }).deleted === true
+    ? null
+    : order;
 
 /** The confirmed state after an answer; `undefined` when the events do not follow what we know. */
 export const confirmAnswer = (

@@ -4,6 +4,7 @@
  * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
  */
 import type { Log } from './log';
+import { isTombstone } from './projection';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
 export const WEBSOCKET_LIMITS = {
@@ -26,6 +27,9 @@ export const topicOf = (view: PushedView, id: string): string => `${view.name}#$
 
 /** The type of a change message: `<name>/changed`. */
 export const changedTypeOf = (view: PushedView): string => `${view.name}/changed`;
+
+/** The type of a deletion message: `<name>/deleted` (the row is gone: `GET` answers 404). */
+export const deletedTypeOf = (view: PushedView): string => `${view.name}/deleted`;
 
 export interface Subscription {
   readonly topic: string;
@@ -72,9 +76,13 @@ const byteLength = (text: string) => new TextEncoder().encode(text).length;
 /**
  * `{ type: '<name>/changed', id, version, <name>: row }` when that fits in one WebSocket
  * message, otherwise the poke `{ type, id, version }`: the client then fetches the row with
- * `?minVersion=version`.
+ * `?minVersion=version`. A tombstone (the row of a deleted view) is `{ type: '<name>/deleted',
+ * id, version }`: never the stub itself, which is no view.
  */
 export const changeMessage = (view: PushedView, change: ChangedRow): string => {
+  if (isTombstone(change.row)) {
+    return JSON.stringify({ type: deletedTypeOf(view), id: change.id, version: change.version });
+  }
   const type = changedTypeOf(view);
   const full = JSON.stringify({
     type,

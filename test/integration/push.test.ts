@@ -192,6 +192,16 @@ describe('live updates on both stacks', () => {
       await command(base, { type: 'order/submit', aggregateId: id, payload: {} });
       await other.next((m) => m.type === 'order/changed' && m.version === 3);
       expect(client.messages.slice(before)).toEqual([]);
+
+      // A deletion is its own message, not the tombstone row (before: order/changed + a stub).
+      await command(base, { type: 'order/cancel', aggregateId: id, payload: {} });
+      await command(base, { type: 'order/delete', aggregateId: id, payload: {} });
+      expect(await other.next((m) => m.version === 5)).toEqual({
+        type: 'order/deleted',
+        id,
+        version: 5,
+      });
+      expect((await fetch(`${base}/orders/${id}`)).status).toBe(404);
     },
   );
 

@@ -246,6 +246,24 @@ describe('live client', () => {
     socket.receive({ type: 'order/changed', id: 'o1', version: 3 });
     await flush();
     expect(reads).toHaveLength(2);
+
+    // A deletion: no row to hold, nothing to fetch; the order is gone (GET would answer 404).
+    socket.receive({ type: 'order/deleted', id: 'o1', version: 5 });
+    await flush();
+    expect(reads).toHaveLength(2);
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 5, order: null });
+    live.stop();
+  });
+
+  test('a tombstone-shaped row (an older server pushed the stub) is no order', async () => {
+    const { live, store } = setup(new Map([['o1', serverRow(0)]]), []);
+    store.dispatch(subscribeOrder('o1'));
+    const socket = FakeSocket.all[0]!;
+    socket.open();
+    await flush();
+    const stub = { id: 'o1', version: 6, deleted: true, updatedAt: '2026-01-01T00:00:00.000Z' };
+    socket.receive({ type: 'order/changed', id: 'o1', version: 6, order: stub });
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 6, order: null });
     live.stop();
   });
 
