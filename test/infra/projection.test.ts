@@ -81,8 +81,8 @@ describe('dead-letter queue', () => {
 });
 
 describe('alarms', () => {
-  it('has two alarms', () => {
-    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  it("has the pipeline's two alarms and the redrive's (redrive.test.ts)", () => {
+    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
 
   it('fires when the projector is more than 60 s behind the stream (IteratorAge maximum)', () => {

@@ -2,7 +2,10 @@
  * The redrive function (lib/constructs/redrive.ts): fed by the projector's dead-letter queue,
  * it reads failed batches back from the event stream and re-projects from the event table.
  */
+import { Match } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambdas/handlers/environment';
+import { UNREPAIRABLE } from '../../lambdas/handlers/redrive';
+import { UNREPAIRABLE_METRIC_NAME } from '../../lib/constructs/redrive';
 import { grants, logicalIdOf, permissionsOf, synthesize } from './helpers';
 
 const { decoupled, decoupledTemplate, coupledTemplate } = synthesize();
@@ -61,6 +64,37 @@ describe('redrive function', () => {
         ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [logGroup]),
       ].sort(),
     );
+  });
+
+  it('counts the messages it can never repair (batch trimmed from the stream) and alarms on them', () => {
+    const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
+    const logGroup = (fn?.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup;
+    // The filter matches the handler's own mark (lambdas/handlers/redrive.ts, UNREPAIRABLE).
+    decoupledTemplate.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: logGroup,
+      FilterPattern: `{ $.${UNREPAIRABLE.field} = "${UNREPAIRABLE.value}" }`,
+      MetricTransformations: [
+        {
+          MetricNamespace: 'ReduxBackend-Decoupled/Redrive',
+          MetricName: UNREPAIRABLE_METRIC_NAME,
+          MetricValue: '1',
+        },
+      ],
+    });
+    // One-hour periods: the message is retried (and counted) every 15 minutes, so the alarm
+    // stays on until the operator has repaired by id and deleted the message.
+    decoupledTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ReduxBackend-Decoupled/Redrive',
+      MetricName: UNREPAIRABLE_METRIC_NAME,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('no longer holds.*Re-project its aggregates by id'),
+    });
+    expect(decoupled.redrive.unrepairableAlarm).toBeDefined();
   });
 
   it('is named in an output; the coupled stack (no stream, no DLQ) has none', () => {
