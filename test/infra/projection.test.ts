@@ -29,8 +29,9 @@ describe('event source mapping (event table stream -> projector)', () => {
   });
 
   it('exists in the coupled stack too, feeding its projector (declared projections only), with its own DLQ and alarms', () => {
-    // The notifier's mapping, on the read-model stream, and the projector's, on the event stream.
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The notifier's mapping, on the read-model stream, the projector's, on the event stream,
+    // and the redrive's, on the dead-letter queue (redrive.test.ts).
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
     });
@@ -49,7 +50,7 @@ describe('event source mapping (event table stream -> projector)', () => {
       },
     });
     coupledTemplate.resourceCountIs('AWS::SQS::Queue', 1);
-    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
 });
 

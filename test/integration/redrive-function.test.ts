@@ -13,7 +13,11 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { projectEvents } from '../../lambdas/core/projection';
+import { toAction } from '../../lambdas/core/events';
+import { foldRows, storageName } from '../../lambdas/core/row-projection';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { ENV } from '../../lambdas/handlers/environment';
 import { createRedriveHandler, UNREPAIRABLE } from '../../lambdas/handlers/redrive';
 import {
   commandHandlerFromEnv,
@@ -23,6 +27,7 @@ import {
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { command } from '../support/http-events';
 import { captureLogs, testLogger } from '../support/logs';
+import { storedRows } from '../support/projection-rows';
 
 let tables: TestTables;
 let redrive: ReturnType<typeof redriveHandlerFromEnv>;
@@ -226,4 +231,36 @@ test('a trimmed batch is reported unrepairable at every try and stays in the que
     ]);
   }
   expect((await rowOf('dlq-d'))?.version).toBe(1);
+});
+
+test("the coupled stack's redrive (no read-model table) repairs the declared projections only", async () => {
+  // The coupled redrive function's environment (lib/stacks/coupled-stack.ts): like its
+  // projector, no READ_MODEL_TABLE_NAME, because the coupled function writes the order row.
+  const { [ENV.readModelTable]: _orders, ...coupledEnv } = tables.env;
+  const coupled = redriveHandlerFromEnv(coupledEnv, { logger: testLogger('redrive') });
+  const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+  const id = 'dlq-coupled';
+  for (const c of [
+    { type: 'order/create', payload: { customerId: 'dlq-coupled-c', currency: 'EUR' } },
+    { type: 'order/addLine', payload: { lineId: 'a', sku: 'S', quantity: 2, unitPrice: 5 } },
+    { type: 'order/removeLine', payload: { lineId: 'a' } },
+  ]) {
+    expect((await send(command({ ...c, aggregateId: id }))).statusCode).toBe(202);
+  }
+  expect((await coupled(sqsEvent({ aggregateIds: [id] }))).batchItemFailures).toEqual([]);
+  const log = await new DynamoDbEventStore(tables.doc, tables.eventTable).load(id);
+  const customers = PROJECTIONS.find((p) => p.name === 'customer-summary')!;
+  const expected = foldRows(customers, [log.map(toAction)]);
+  expect([...expected.keys()]).toEqual(['dlq-coupled-c']);
+  expect(
+    await storedRows(
+      tables.doc,
+      tables.projectionsTable,
+      storageName(customers),
+      customers,
+      'dlq-coupled',
+    ),
+  ).toEqual(expected);
+  // The order row is not this function's to write (the coupled command writes it).
+  expect(await rowOf(id)).toBeUndefined();
 });
