@@ -8,7 +8,7 @@
  *
  * - A message that cannot be repaired yet (the bug is still there) comes back after the queue's
  *   visibility timeout (ProjectionPipeline: 15 minutes), so a deployed fix is picked up without
- *   anyone acting; the DLQ alarm stays on while messages wait.
+ *   anyone acting; the DLQ alarm (visible + in flight) stays on while messages wait.
  * - A message whose batch the stream no longer holds (older than its 24-hour retention) can
  *   never be repaired by the function: it logs an `unrepairable` line at every try, a metric
  *   filter counts those, and `unrepairableAlarm` fires (one-hour periods, so it stays on while

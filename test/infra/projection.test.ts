@@ -99,11 +99,28 @@ describe('alarms', () => {
     });
   });
 
-  it('fires as soon as the dead-letter queue holds a message', () => {
+  it('fires as soon as the dead-letter queue holds a message, visible or in flight', () => {
+    // In flight counts: the redrive keeps a message it could not repair yet invisible for 15
+    // minutes between tries, so "visible" alone would miss a message that waits for a fix.
+    const sqsMetric = (id: string, name: string) => ({
+      Id: id,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/SQS',
+          MetricName: name,
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+        },
+        Period: 60,
+        Stat: 'Maximum',
+      },
+      ReturnData: false,
+    });
     decoupledTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'visible + inFlight' }),
+        sqsMetric('visible', 'ApproximateNumberOfMessagesVisible'),
+        sqsMetric('inFlight', 'ApproximateNumberOfMessagesNotVisible'),
+      ]),
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: 1,
