@@ -5,7 +5,9 @@
  *   exhausts its retries), re-projects every aggregate its records name into every projection,
  *   and removes the entries it repaired; entries whose re-projection failed go back to the file,
  *   so a rerun retries only those.
- * - reproject <aggregateId>...: the same re-projection for any aggregates, on demand.
+ * - reproject <aggregateId>...: the same re-projection for any aggregates, on demand. An id
+ *   without events (a typo, another stack's id, the wrong tables) is named as an error and the
+ *   command exits 1; the other ids are re-projected all the same, and listed.
  *
  * The file is claimed before it is read (renamed to `<file>.redriving-<time>`): the poller goes
  * on appending to a new file meanwhile, so no failure recorded during a redrive is lost, and a
@@ -33,6 +35,9 @@ export const USAGE = `Usage:
 
 Rows are rebuilt from the event table into every projection of the deployment (the order row
 and the declared read models). By default against the running \`npm start\` (decoupled stack).
+Exit status: 0 when every aggregate was re-projected; 1 when one failed, an entry stays in the
+file (redrive), or an id has no events in the event table (reproject: named on stderr); 2 for
+bad input.
 
   --file <file>               the on-failure file (redrive)      (default ${DEFAULT_ON_FAILURE_FILE})
   --dry-run                   list what would be re-projected, write nothing
@@ -256,7 +261,7 @@ const describe = (result: ReprojectResult) =>
   result.status === 'reprojected'
     ? `${result.aggregateId}: re-projected up to version ${result.version}`
     : result.status === 'no-events'
-      ? `${result.aggregateId}: no events (nothing to project)`
+      ? `${result.aggregateId}: NO EVENTS (not in the event table; nothing projected)`
       : `${result.aggregateId}: FAILED: ${result.error}`;
 
 /** A bar on a terminal, a line per aggregate otherwise (CI logs, tests). */
@@ -271,7 +276,7 @@ const progressFor = (total: number) => {
   bar.start(total, 0);
   return {
     tick: (r: ReprojectResult) => {
-      if (r.status === 'failed') process.stdout.write(`\n${describe(r)}\n`);
+      if (r.status !== 'reprojected') process.stdout.write(`\n${describe(r)}\n`);
       bar.increment();
     },
     stop: () => bar.stop(),
@@ -345,9 +350,42 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   const progress = progressFor(options.aggregateIds.length);
   const results = await reproject(options.aggregateIds, (r) => progress.tick(r));
   progress.stop();
-  const failed = results.filter((r) => r.status === 'failed').length;
-  console.log(`Re-projection done: ${results.length - failed} of ${results.length} aggregates`);
-  return failed > 0 ? 1 : 0;
+  const summary = summarizeReprojection(options.aggregateIds, results, env[ENV.eventTable]);
+  console.log(summary.done);
+  for (const line of summary.errors) console.error(line);
+  return summary.errors.length > 0 ? 1 : 0;
+};
+
+/**
+ * What `npm run reproject` says at the end, ids in the order given: the ones done (stdout), and
+ * as errors (stderr, exit 1) the ones without events (a typo, another stack's id, the wrong
+ * tables: nothing was projected for them) and the ones that failed.
+ */
+export const summarizeReprojection = (
+  requested: readonly string[],
+  results: readonly ReprojectResult[],
+  eventTable?: string,
+): { done: string; errors: string[] } => {
+  const ids = [...new Set(requested)];
+  const byId = new Map(results.map((r) => [r.aggregateId, r]));
+  const having = (status: ReprojectResult['status']) =>
+    ids.filter((id) => byId.get(id)?.status === status);
+  const [done, missing, failed] = [having('reprojected'), having('no-events'), having('failed')];
+  const of = `of ${ids.length} aggregate`;
+  return {
+    done: `Re-projected ${done.length} ${of}s${done.length > 0 ? `: ${done.join(' ')}` : ''}`,
+    errors: [
+      ...(missing.length > 0
+        ? [
+            `error: no events for ${missing.length} ${of} ids: ${missing.join(' ')} ` +
+              `(nothing projected for them: check the ids${eventTable ? ` and the event table, ${eventTable}` : ''})`,
+          ]
+        : []),
+      ...(failed.length > 0
+        ? [`error: re-projection failed for ${failed.length} ${of}s: ${failed.join(' ')}`]
+        : []),
+    ],
+  };
 };
 
 if (require.main === module) {

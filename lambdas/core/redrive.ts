@@ -4,10 +4,13 @@
  * - Lambda's on-failure record for a DynamoDB stream (the SQS dead-letter message in AWS, a line
  *   of the local on-failure file): `DDBStreamBatchInfo` gives the shard and the first and last
  *   sequence numbers of the batch, never a key. The local poller adds the records themselves;
- *   in AWS they are read back from the stream while it still holds them (24 hours).
- * - A redrive message of ours, `{ "aggregateIds": [...] }`: what a redrive that could not finish
- *   puts back, so a retry no longer depends on the stream's retention. An operator can send one
- *   too (the ids of the projector's "Projection failed" log lines).
+ *   in AWS they are read back from the stream while it still holds them (24 hours). After
+ *   that, the message names nothing that can be resolved: no code can repair it (the redrive
+ *   function reports it as unrepairable and an alarm fires; lambdas/handlers/redrive.ts).
+ * - An operator's message, `{ "aggregateIds": [...] }` (or a line of the local file): the way
+ *   back for a batch the stream no longer holds, with the ids of the projector's "Projection
+ *   failed" log lines. Nothing writes one automatically: neither redrive rewrites a message
+ *   (the local one appends the unrepaired lines back as they were).
  *
  * Pure: parsing only. The readers of the queue, the file and the stream are adapters.
  */

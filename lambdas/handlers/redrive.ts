@@ -8,12 +8,38 @@
  * other is reported in `batchItemFailures`, so it stays in the queue and is retried after the
  * queue's visibility timeout: a redrive that failed because the bug is still there succeeds once
  * the fix is deployed. Every resolution logs the aggregate ids, which outlive the stream.
+ *
+ * Nothing is ever put back or rewritten: a message stays as Lambda (or the operator) wrote it.
+ * A batch the stream no longer holds (trimmed after its 24-hour retention, or its shard gone)
+ * cannot be repaired here at all, now or later: its message names no aggregate, only stream
+ * positions that no longer exist. The function says so in one ERROR line marked
+ * `redriveOutcome: "unrepairable"` (UNREPAIRABLE below), which a metric filter counts and an
+ * alarm watches (lib/constructs/redrive.ts), and leaves the message in the queue, so the alarm
+ * stays on at each retry until an operator has re-projected the aggregates by id (from the
+ * projector's "Projection failed" lines) or rebuilt the declared projections, and deleted the
+ * message (README, "Redrive").
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { StreamBatchReader } from '../core/dynamodb-stream-reader';
 import { aggregateIdsOf, parseFailureMessage } from '../core/redrive';
 import type { Reprojector } from '../core/reproject';
+
+/**
+ * The mark of the log line of a message that can never be repaired from the stream: the metric
+ * filter of lib/constructs/redrive.ts matches `{ $.<field> = "<value>" }`.
+ */
+export const UNREPAIRABLE = { field: 'redriveOutcome', value: 'unrepairable' } as const;
+
+/** What the operator does instead, in the unrepairable line itself. */
+export const UNREPAIRABLE_ADVICE =
+  'The stream no longer holds this batch (older than its 24-hour retention, or its shard is ' +
+  'gone): it cannot be read back, and retrying will not help. Re-project its aggregates by id ' +
+  'instead: the projector logged each as "Projection failed" with aggregateId (around ' +
+  'approximateArrivalOfFirstRecord..LastRecord, up to 6 hours later); run npm run reproject ' +
+  'against the tables or send {"aggregateIds":[...]} to this queue; or rebuild the declared ' +
+  'projections (RebuildStateMachineArn). Then delete this message: it stays in the queue and ' +
+  'alarms until then (README, "Redrive").';
 
 export interface RedriveHandlerDependencies {
   readonly reproject: Reprojector;
@@ -39,15 +65,25 @@ export const createRedriveHandler = (deps: RedriveHandlerDependencies) => {
     } else {
       const read = await deps.stream.recordsOf(parsed.batch);
       if ('unavailable' in read) {
-        log.error(
-          'Redrive: the stream no longer holds this batch; re-project its aggregates by id ' +
-            '(the projector logged them as "Projection failed" with aggregateId): send ' +
-            '{"aggregateIds":[...]} to this queue or run npm run reproject',
-          { messageId, ...parsed.batch, unavailable: read.unavailable, reason: read.reason },
-        );
+        log.error('Redrive: unrepairable, the stream no longer holds this batch', {
+          messageId,
+          [UNREPAIRABLE.field]: UNREPAIRABLE.value,
+          ...parsed.batch,
+          unavailable: read.unavailable,
+          reason: read.reason,
+          advice: UNREPAIRABLE_ADVICE,
+        });
         return false;
       }
       aggregateIds = aggregateIdsOf(read.records);
+      if (aggregateIds.length === 0) {
+        // Never delete a message for a batch that read back as nothing: retry it later.
+        log.error('Redrive: the stream gave no record of this batch (left in the queue)', {
+          messageId,
+          ...parsed.batch,
+        });
+        return false;
+      }
     }
     log.info('Redrive: re-projecting', { messageId, aggregateIds });
     const results = await deps.reproject(aggregateIds);

@@ -11,7 +11,8 @@
  *   isolated and retried a bounded number of times, then its batch's metadata goes to the
  *   dead-letter queue and the shard moves on; the redrive function (./redrive.ts) reads the
  *   batch back from the stream and re-projects its aggregates from the event table.
- * - Alarms: the stream falling behind (IteratorAge) and anything in the dead-letter queue.
+ * - Alarms: the stream falling behind (IteratorAge) and anything in the dead-letter queue,
+ *   visible or in flight (a message the redrive keeps for its next try is in flight).
  *   They have no actions; subscribe them (e.g. an SNS topic) where the deployment needs it.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -104,10 +105,21 @@ export class ProjectionPipeline extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // Visible + in flight: the redrive function (./redrive.ts) receives each message within
+    // seconds and, when it cannot repair it yet, keeps it invisible for the visibility timeout
+    // (15 minutes) before the next try, so "visible" alone would be 0 almost all the time a
+    // message waits. The sum counts every message still in the queue.
+    const inQueue = { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) };
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'A projection batch failed every retry: see the dead-letter queue',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
+      alarmDescription:
+        'A projection batch failed every retry: see the dead-letter queue (visible or in flight)',
+      metric: new cloudwatch.MathExpression({
+        label: 'Messages in the dead-letter queue',
+        expression: 'visible + inFlight',
+        usingMetrics: {
+          visible: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(inQueue),
+          inFlight: this.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible(inQueue),
+        },
         period: Duration.minutes(1),
       }),
       threshold: 0,

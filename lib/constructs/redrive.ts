@@ -3,21 +3,30 @@
  * source), which reads each failed batch back from the event stream (its messages carry stream
  * coordinates, not events), re-projects the aggregates it names from the event table, and lets
  * the queue delete what it repaired (ReportBatchItemFailures keeps the rest). See
- * docs/decisions.md, "Redrive".
+ * docs/decisions.md, "Redrive". Used by both stacks: with the order-row table (decoupled) or
+ * without it (coupled: that row is written with the events; the declared projections only).
  *
  * - A message that cannot be repaired yet (the bug is still there) comes back after the queue's
  *   visibility timeout (ProjectionPipeline: 15 minutes), so a deployed fix is picked up without
- *   anyone acting; the DLQ alarm stays on while messages wait.
+ *   anyone acting; the DLQ alarm (visible + in flight) stays on while messages wait.
+ * - A message whose batch the stream no longer holds (older than its 24-hour retention) can
+ *   never be repaired by the function: it logs an `unrepairable` line at every try, a metric
+ *   filter counts those, and `unrepairableAlarm` fires (one-hour periods, so it stays on while
+ *   the message is retried every 15 minutes). The message stays in the queue; the operator
+ *   re-projects the aggregates by id or rebuilds, then deletes it (README, "Redrive").
  * - maxConcurrency 2 (the least SQS allows) and small batches: a redrive never competes with the
  *   live projector for the tables' capacity.
  * - Pause it with `aws lambda update-event-source-mapping --uuid <id> --no-enabled`.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { UNREPAIRABLE } from '../../lambdas/handlers/redrive';
 import { AppFunction } from './app-function';
 
 export interface RedriveProps {
@@ -25,7 +34,12 @@ export interface RedriveProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The event table; it must have a stream (the failed batches are read back from it). */
   readonly eventTable: dynamodb.ITableV2;
-  readonly readModelTable: dynamodb.ITableV2;
+  /**
+   * The order-row table, where the stack's projector writes it (decoupled).
+   * @default none: the coupled stack writes that row with the events, so its redrive (like its
+   * projector) runs the declared projections only and cannot write an order row
+   */
+  readonly readModelTable?: dynamodb.ITableV2;
   readonly projectionsTable: dynamodb.ITableV2;
   readonly tracing?: boolean;
   readonly disposable?: boolean;
@@ -33,9 +47,16 @@ export interface RedriveProps {
   readonly batchSize?: number;
 }
 
+/** Where the count of unrepairable messages goes: one namespace per stack. */
+export const UNREPAIRABLE_METRIC_NAME = 'UnrepairableBatches';
+
 export class Redrive extends Construct {
   readonly function: AppFunction;
   readonly eventSource: SqsEventSource;
+  /** Dead-letter messages the function met that the stream can no longer give back (per try). */
+  readonly unrepairableMetric: cloudwatch.Metric;
+  /** At least one such message in the last hour: the operator must repair by id or rebuild. */
+  readonly unrepairableAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RedriveProps) {
     super(scope, id);
@@ -43,7 +64,9 @@ export class Redrive extends Construct {
       entry: 'redrive',
       description: 'Projector DLQ -> read back the failed batch -> re-project its aggregates',
       eventTable: { table: props.eventTable, access: 'read' },
-      readModel: { table: props.readModelTable, access: 'project' },
+      ...(props.readModelTable && {
+        readModel: { table: props.readModelTable, access: 'project' as const },
+      }),
       projections: { table: props.projectionsTable, access: 'project' },
       // A message names up to 100 records; each aggregate is a few reads and writes.
       timeout: Duration.minutes(2),
@@ -66,6 +89,35 @@ export class Redrive extends Construct {
       maxConcurrency: 2,
     });
     this.function.function.addEventSource(this.eventSource);
+
+    // The handler's `unrepairable` line (lambdas/handlers/redrive.ts), counted.
+    const filter = new logs.MetricFilter(this, 'UnrepairableFilter', {
+      logGroup: this.function.logGroup,
+      filterPattern: logs.FilterPattern.stringValue(
+        `$.${UNREPAIRABLE.field}`,
+        '=',
+        UNREPAIRABLE.value,
+      ),
+      metricNamespace: `${Stack.of(this).stackName}/Redrive`,
+      metricName: UNREPAIRABLE_METRIC_NAME,
+      metricValue: '1',
+    });
+    this.unrepairableMetric = filter.metric({
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.hours(1),
+    });
+    this.unrepairableAlarm = new cloudwatch.Alarm(this, 'UnrepairableAlarm', {
+      alarmDescription:
+        'A dead-letter message names a projection batch the event stream no longer holds ' +
+        '(older than 24 hours): the redrive cannot repair it. Re-project its aggregates by id ' +
+        '(the projector\'s "Projection failed" log lines) or rebuild, then delete the message ' +
+        '(README, "Redrive"). Stays on while the message is retried (every 15 minutes).',
+      metric: this.unrepairableMetric,
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     Validations.of(this).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:

@@ -2,9 +2,11 @@
  * The coupled profile: one function serves every route and writes the order row in the same
  * transaction as the events, so that row is never behind. The declared projections (rows fed by
  * many orders) are a projector's job here too: the event table's stream feeds a projector that
- * runs only those (docs/decisions.md, "Declared projections in the coupled profile").
+ * runs only those (docs/decisions.md, "Declared projections in the coupled profile"), and they
+ * have the decoupled stack's repair tools: the redrive function on the projector's dead-letter
+ * queue (declared projections only, like the projector) and the rebuild state machine.
  */
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
@@ -14,8 +16,11 @@ import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { ReadModelTable } from '../constructs/read-model-table';
+import { Rebuild } from '../constructs/rebuild';
+import { Redrive } from '../constructs/redrive';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import type { AppStackProps } from './decoupled-stack';
-import { addCommonOutputs, OUTPUT } from './outputs';
+import { addCommonOutputs, addRepairOutputs } from './outputs';
 
 export class CoupledStack extends Stack {
   readonly eventTable: EventTable;
@@ -28,6 +33,10 @@ export class CoupledStack extends Stack {
   /** Runs the declared projections only (the order row is written with the events). */
   readonly projectorFunction: AppFunction;
   readonly projection: ProjectionPipeline;
+  /** The projector's DLQ -> re-projection of the declared projections of what it names. */
+  readonly redrive: Redrive;
+  /** Rebuild of declared projections from the event table (Step Functions). */
+  readonly rebuild: Rebuild;
   readonly api: Api;
   readonly push: Push;
 
@@ -71,6 +80,21 @@ export class CoupledStack extends Stack {
       eventTable: events,
       projector: this.projectorFunction.function,
     });
+    // No read-model table, as for the projector: the redrive cannot write an order row.
+    this.redrive = new Redrive(this, 'Redrive', {
+      deadLetterQueue: this.projection.deadLetterQueue,
+      eventTable: events,
+      projectionsTable: projectionRows,
+      tracing,
+      disposable,
+    });
+    this.rebuild = new Rebuild(this, 'Rebuild', {
+      eventTable: events,
+      projectionsTable: projectionRows,
+      projections: PROJECTIONS,
+      tracing,
+      disposable,
+    });
 
     this.api = new Api(this, 'Api', {
       description: 'Redux backend, coupled profile (one function)',
@@ -94,13 +118,11 @@ export class CoupledStack extends Stack {
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
     });
-    new CfnOutput(this, OUTPUT.projectionsTableName, {
-      value: projectionRows.tableName,
-      description: 'Rows of the declared projections (<name>@v<version>#<key>)',
-    });
-    new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
-      value: this.projection.deadLetterQueue.queueUrl,
-      description: 'Declared-projection failures (batch metadata) after every retry',
+    addRepairOutputs(this, {
+      projectionsTableName: projectionRows.tableName,
+      deadLetterQueueUrl: this.projection.deadLetterQueue.queueUrl,
+      redriveFunctionName: this.redrive.function.function.functionName,
+      rebuildStateMachineArn: this.rebuild.stateMachine.stateMachineArn,
     });
   }
 }

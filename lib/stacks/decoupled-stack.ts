@@ -3,7 +3,7 @@
  * events and answers 202; the event table's stream drives the projector, which updates the read
  * model; the query function serves reads from the read model and the event table.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/handlers/environment';
 import type { DeploymentOptions } from '../config';
@@ -18,7 +18,7 @@ import { ReadModelTable } from '../constructs/read-model-table';
 import { Redrive } from '../constructs/redrive';
 import { Rebuild } from '../constructs/rebuild';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { addCommonOutputs, OUTPUT } from './outputs';
+import { addCommonOutputs, addRepairOutputs } from './outputs';
 
 export interface AppStackProps extends StackProps {
   /** Parsed deployment options (lib/config.ts). */
@@ -128,10 +128,6 @@ export class DecoupledStack extends Stack {
       eventTableName: events.tableName,
       readModelTableName: rows.tableName,
     });
-    new CfnOutput(this, OUTPUT.projectionsTableName, {
-      value: projectionRows.tableName,
-      description: 'Rows of the declared projections (<name>@v<version>#<key>)',
-    });
     this.rebuild = new Rebuild(this, 'Rebuild', {
       eventTable: events,
       projectionsTable: projectionRows,
@@ -139,17 +135,11 @@ export class DecoupledStack extends Stack {
       tracing,
       disposable,
     });
-    new CfnOutput(this, OUTPUT.rebuildStateMachineArn, {
-      value: this.rebuild.stateMachine.stateMachineArn,
-      description: 'Rebuild a declared projection: aws stepfunctions start-execution (README)',
-    });
-    new CfnOutput(this, OUTPUT.deadLetterQueueUrl, {
-      value: this.projection.deadLetterQueue.queueUrl,
-      description: 'Projection failures (batch metadata) after every retry',
-    });
-    new CfnOutput(this, OUTPUT.redriveFunctionName, {
-      value: this.redrive.function.function.functionName,
-      description: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
+    addRepairOutputs(this, {
+      projectionsTableName: projectionRows.tableName,
+      deadLetterQueueUrl: this.projection.deadLetterQueue.queueUrl,
+      redriveFunctionName: this.redrive.function.function.functionName,
+      rebuildStateMachineArn: this.rebuild.stateMachine.stateMachineArn,
     });
   }
 }

@@ -80,6 +80,7 @@ it('only the rebuild function may Scan, and only the event table, as the guide s
   );
   expect(scanning).toEqual([
     expect.stringMatching(/^decoupled RebuildFunction\w* dynamodb:Scan <EventTable\w*\.Arn>$/),
+    expect.stringMatching(/^coupled RebuildFunction\w* dynamodb:Scan <EventTable\w*\.Arn>$/),
   ]);
   expect(guide.replace(/\s+/g, ' ')).toContain(
     'Only the rebuild function may `Scan`, and only the event table',

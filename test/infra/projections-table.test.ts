@@ -47,7 +47,7 @@ describe('projections table', () => {
     ]);
   });
 
-  it('is in the coupled stack too, named to its function (reads) and its projector (writes) only', () => {
+  it('is in the coupled stack too, named to its function (reads), its projector and repair tools only', () => {
     const keyed = Object.values(coupledTemplate.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) =>
         JSON.stringify(t.Properties.KeySchema) ===
@@ -63,6 +63,12 @@ describe('projections table', () => {
         );
       })
       .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
-    expect(named.sort()).toEqual(['CoupledFunction', 'ProjectorFunction']);
+    // The repair tools rebuild and re-project the declared projections here too.
+    expect(named.sort()).toEqual([
+      'CoupledFunction',
+      'ProjectorFunction',
+      'RebuildFunction',
+      'RedriveFunction',
+    ]);
   });
 });

@@ -2,15 +2,15 @@
  * The rebuild state machine (lib/constructs/rebuild.ts): Start -> Distributed Map over the Scan
  * segments (Segment looping until done) -> Finish; the rebuild function's grants: Scan on the
  * event table only, GetItem/PutItem on the projections table only under the listed projections'
- * keys and its own progress items. cdk-nag: see nag.test.ts (the stack is clean).
+ * keys and its own progress items. Both stacks have it (the coupled stack's declared projections
+ * are a projector's job too). cdk-nag: see nag.test.ts (the stacks are clean).
  */
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { rebuildLeadingKeys } from '../../lib/constructs/rebuild';
 import { synthesize } from './helpers';
 
 const built = synthesize();
-const template = built.decoupledTemplate;
 
 interface MachineDefinition {
   StartAt: string;
@@ -18,7 +18,7 @@ interface MachineDefinition {
 }
 
 /** The state machine's definition, with the CloudFormation intrinsics of ARNs left as text. */
-const definition = (): MachineDefinition => {
+const definition = (template: Template): MachineDefinition => {
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const [machine] = Object.values(machines);
   const body = (machine!.Properties as { DefinitionString: unknown }).DefinitionString;
@@ -29,9 +29,12 @@ const definition = (): MachineDefinition => {
   return JSON.parse(joined) as MachineDefinition;
 };
 
-describe('rebuild state machine', () => {
+describe.each([
+  ['decoupled', built.decoupled, built.decoupledTemplate],
+  ['coupled', built.coupled, built.coupledTemplate],
+] as const)('rebuild state machine, %s stack', (_name, stack, template) => {
   it('Start, then a Distributed Map over the segments whose Segment loops until done, then Finish', () => {
-    const d = definition();
+    const d = definition(template);
     expect(d.StartAt).toBe('Start');
     expect(d.States.Start).toMatchObject({ Type: 'Task', Next: 'Segments' });
     const map = d.States.Segments as {
@@ -67,17 +70,25 @@ describe('rebuild state machine', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
     });
-    template.hasOutput('RebuildStateMachineArn', Match.anyValue());
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasOutput('RebuildStateMachineArn', {
+      Value: {
+        Ref: stack.resolve(
+          (stack.rebuild.stateMachine.node.defaultChild as unknown as { logicalId: string })
+            .logicalId,
+        ),
+      },
+    });
   });
 
   it('the rebuild function: a 15-minute timeout, Scan on the event table, writes only under the listed projections', () => {
-    const fn = built.decoupled.rebuild.function;
+    const fn = stack.rebuild.function;
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^Rebuild of a declared projection'),
       Timeout: 900,
     });
     const policies = template.findResources('AWS::IAM::Policy');
-    const roleId = built.decoupled.resolve(
+    const roleId = stack.resolve(
       (fn.role.node.defaultChild as unknown as { logicalId: string }).logicalId,
     ) as string;
     const statements = Object.values(policies)
@@ -95,12 +106,11 @@ describe('rebuild state machine', () => {
     const dynamo = statements.filter((s) =>
       [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
     );
-    const eventTableId = built.decoupled.resolve(
-      (built.decoupled.eventTable.table.node.defaultChild as unknown as { logicalId: string })
-        .logicalId,
+    const eventTableId = stack.resolve(
+      (stack.eventTable.table.node.defaultChild as unknown as { logicalId: string }).logicalId,
     ) as string;
-    const projectionsId = built.decoupled.resolve(
-      (built.decoupled.projectionsTable.table.node.defaultChild as unknown as { logicalId: string })
+    const projectionsId = stack.resolve(
+      (stack.projectionsTable.table.node.defaultChild as unknown as { logicalId: string })
         .logicalId,
     ) as string;
     expect(dynamo).toEqual([

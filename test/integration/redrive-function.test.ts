@@ -13,11 +13,21 @@ import type { SQSEvent } from 'aws-lambda';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { projectEvents } from '../../lambdas/core/projection';
+import { toAction } from '../../lambdas/core/events';
+import { foldRows, storageName } from '../../lambdas/core/row-projection';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
-import { commandHandlerFromEnv, redriveHandlerFromEnv } from '../../lambdas/handlers/wiring';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { ENV } from '../../lambdas/handlers/environment';
+import { createRedriveHandler, UNREPAIRABLE } from '../../lambdas/handlers/redrive';
+import {
+  commandHandlerFromEnv,
+  redriveHandlerFromEnv,
+  reprojectorFromEnv,
+} from '../../lambdas/handlers/wiring';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { command } from '../support/http-events';
-import { testLogger } from '../support/logs';
+import { captureLogs, testLogger } from '../support/logs';
+import { storedRows } from '../support/projection-rows';
 
 let tables: TestTables;
 let redrive: ReturnType<typeof redriveHandlerFromEnv>;
@@ -134,14 +144,20 @@ test('what cannot be resolved stays in the queue (batchItemFailures), the rest i
       streamArn: tables.eventStreamArn,
     },
   });
-  const result = await redrive(
-    sqsEvent(
-      'not json',
-      // A shard the stream does not have (trimmed away, or another stream's).
-      batch('shardId-00000000000000000000-00000000', '1'.padStart(21, '0'), '2'.padStart(21, '0')),
-      // Coordinates the Streams API refuses: an error of this message only.
-      batch('shardId-x', '1', '2'),
-      { aggregateIds: ['nobody'] },
+  const { result, lines } = await captureLogs(() =>
+    redrive(
+      sqsEvent(
+        'not json',
+        // A shard the stream does not have (trimmed away, or another stream's).
+        batch(
+          'shardId-00000000000000000000-00000000',
+          '1'.padStart(21, '0'),
+          '2'.padStart(21, '0'),
+        ),
+        // Coordinates the Streams API refuses: an error of this message only.
+        batch('shardId-x', '1', '2'),
+        { aggregateIds: ['nobody'] },
+      ),
     ),
   );
   expect(result.batchItemFailures).toEqual([
@@ -149,4 +165,102 @@ test('what cannot be resolved stays in the queue (batchItemFailures), the rest i
     { itemIdentifier: 'message-1' },
     { itemIdentifier: 'message-2' },
   ]);
+  // Only the batch the stream cannot give back is marked unrepairable (the metric filter's
+  // match), with its coordinates and what to do instead; the others may heal on a retry.
+  const unrepairable = lines.filter((l) => l[UNREPAIRABLE.field] === UNREPAIRABLE.value);
+  expect(unrepairable).toEqual([
+    expect.objectContaining({
+      level: 'ERROR',
+      messageId: 'message-1',
+      unavailable: 'gone',
+      shardId: 'shardId-00000000000000000000-00000000',
+      advice: expect.stringContaining('npm run reproject'),
+    }),
+  ]);
+});
+
+test('a trimmed batch is reported unrepairable at every try and stays in the queue; others still heal', async () => {
+  // DynamoDB Local never trims its stream: the reader answers as AWS's does after 24 hours.
+  const trimmed = {
+    recordsOf: () =>
+      Promise.resolve({
+        unavailable: 'trimmed' as const,
+        reason: 'Attempted to access a sequence number that is beyond the trim horizon',
+      }),
+  };
+  const logger = testLogger('redrive');
+  const handler = createRedriveHandler({
+    logger,
+    reproject: reprojectorFromEnv(tables.env, { logger }),
+    stream: trimmed,
+  });
+  const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+  await send(
+    command({
+      type: 'order/create',
+      aggregateId: 'dlq-d',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  const lost = {
+    DDBStreamBatchInfo: {
+      shardId: 'shardId-1',
+      startSequenceNumber: '100',
+      endSequenceNumber: '200',
+      batchSize: 2,
+      streamArn: tables.eventStreamArn,
+      approximateArrivalOfFirstRecord: '2026-01-01T00:00:00Z',
+      approximateArrivalOfLastRecord: '2026-01-01T00:00:01Z',
+    },
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const { result, lines } = await captureLogs(() =>
+      handler(sqsEvent(lost, { aggregateIds: ['dlq-d'] })),
+    );
+    // Never deleted by the function: only the operator drops it, after repairing by id.
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'message-0' }]);
+    expect(lines.filter((l) => l[UNREPAIRABLE.field] === UNREPAIRABLE.value)).toEqual([
+      expect.objectContaining({
+        messageId: 'message-0',
+        unavailable: 'trimmed',
+        approximateArrivalOfFirstRecord: '2026-01-01T00:00:00Z',
+        advice: expect.stringMatching(
+          /cannot be read back.*Projection failed.*delete this message/,
+        ),
+      }),
+    ]);
+  }
+  expect((await rowOf('dlq-d'))?.version).toBe(1);
+});
+
+test("the coupled stack's redrive (no read-model table) repairs the declared projections only", async () => {
+  // The coupled redrive function's environment (lib/stacks/coupled-stack.ts): like its
+  // projector, no READ_MODEL_TABLE_NAME, because the coupled function writes the order row.
+  const { [ENV.readModelTable]: _orders, ...coupledEnv } = tables.env;
+  const coupled = redriveHandlerFromEnv(coupledEnv, { logger: testLogger('redrive') });
+  const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+  const id = 'dlq-coupled';
+  for (const c of [
+    { type: 'order/create', payload: { customerId: 'dlq-coupled-c', currency: 'EUR' } },
+    { type: 'order/addLine', payload: { lineId: 'a', sku: 'S', quantity: 2, unitPrice: 5 } },
+    { type: 'order/removeLine', payload: { lineId: 'a' } },
+  ]) {
+    expect((await send(command({ ...c, aggregateId: id }))).statusCode).toBe(202);
+  }
+  expect((await coupled(sqsEvent({ aggregateIds: [id] }))).batchItemFailures).toEqual([]);
+  const log = await new DynamoDbEventStore(tables.doc, tables.eventTable).load(id);
+  const customers = PROJECTIONS.find((p) => p.name === 'customer-summary')!;
+  const expected = foldRows(customers, [log.map(toAction)]);
+  expect([...expected.keys()]).toEqual(['dlq-coupled-c']);
+  expect(
+    await storedRows(
+      tables.doc,
+      tables.projectionsTable,
+      storageName(customers),
+      customers,
+      'dlq-coupled',
+    ),
+  ).toEqual(expected);
+  // The order row is not this function's to write (the coupled command writes it).
+  expect(await rowOf(id)).toBeUndefined();
 });

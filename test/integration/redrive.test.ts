@@ -178,16 +178,42 @@ test('npm run reproject rebuilds any named aggregate, and a row deleted by hand'
   await createOrder(id, 'again');
   // No projector ran: nothing is projected yet for this order.
   expect(await orderRow(id)).toBeUndefined();
-  const result = await cli(['reproject', id, `nobody-${process.pid}`]);
+  const result = await cli(['reproject', id]);
+  expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   expect(result.stdout).toContain(`${id}: re-projected up to version 3`);
-  expect(result.stdout).toContain(`nobody-${process.pid}: no events`);
+  expect(result.stdout).toContain(`Re-projected 1 of 1 aggregates: ${id}`);
   expect((await orderRow(id))?.version).toBe(3);
 
   // A row deleted by hand (or lost) comes back too.
   await tables.doc.send(new DeleteCommand({ TableName: tables.readModelTable, Key: { id } }));
   expect((await cli(['reproject', id])).code).toBe(0);
   expect((await orderRow(id))?.version).toBe(3);
+});
+
+test('npm run reproject names the ids that have no events and exits 1; the others are still done', async () => {
+  const id = `mixed-${process.pid}`;
+  const typo = `nobody-${process.pid}`;
+  const other = `nobody2-${process.pid}`;
+  await createOrder(id, 'mixed');
+  const result = await cli(['reproject', typo, id, other]);
+  expect(result.code).toBe(1);
+  // The existing one is re-projected all the same, and said so.
+  expect(result.stdout).toContain(`${id}: re-projected up to version 3`);
+  expect((await orderRow(id))?.version).toBe(3);
+  // The unknown ones, by name: on stderr, in the summary, never counted as done.
+  expect(result.stdout).toContain(`Re-projected 1 of 3 aggregates: ${id}`);
+  expect(result.stdout).toContain(`${typo}: NO EVENTS`);
+  expect(result.stderr).toContain(`error: no events for 2 of 3 aggregate ids: ${typo} ${other}`);
+  expect(result.stderr).toContain(`check the ids and the event table, ${tables.eventTable}`);
+  // Nothing is written for an id without events.
+  expect(await orderRow(typo)).toBeUndefined();
+
+  // Only unknown ids: exit 1 as well, nothing reported as done.
+  const none = await cli(['reproject', typo]);
+  expect(none.code).toBe(1);
+  expect(none.stdout).toContain('Re-projected 0 of 1 aggregates');
+  expect(none.stderr).toContain(`no events for 1 of 1 aggregate ids: ${typo}`);
 });
 
 test('bad input is a clear error, exit 2, and nothing is read or written', async () => {
