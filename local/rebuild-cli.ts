@@ -24,7 +24,7 @@ import {
   type RebuildTarget,
   startRebuild,
 } from '../lambdas/core/rebuild';
-import { DynamoDbRebuildState } from '../lambdas/core/rebuild-state';
+import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/rebuild-state';
 import type { AnyRowProjection } from '../lambdas/core/row-projection';
 import { describeVersions } from '../lambdas/core/served-versions';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
@@ -209,6 +209,8 @@ const formatRate = (events: number, ms: number) =>
 
 export interface RebuildReport {
   readonly build: string;
+  /** `failed`: every segment done, some events not applied; `running`: not every segment done. */
+  readonly status: RebuildStatus;
   readonly done: boolean;
   readonly events: number;
   readonly aggregates: number;
@@ -256,13 +258,16 @@ export const runRebuild = async (
     const rows = new DynamoDbProjectionRows(doc, options.projectionsTable);
     const { target, segments } = options;
     const build = buildName(target);
-    const { header, resumed } = await startRebuild(state, target, segments, {
+    const { header, resumed, retried } = await startRebuild(state, target, segments, {
       restart: options.restart,
     });
     const started = performance.now();
     if (header.status === 'complete') {
       const totals = await finishRebuild(state, target);
-      return { build, ...totals, ms: 0, caughtUp: totals.failures === 0 };
+      return { build, ...totals, ms: 0, caughtUp: totals.status === 'complete' };
+    }
+    if (retried) {
+      out.write(`${build} failed last time: starting it over (events already applied stay)\n`);
     }
     const before = await Promise.all(
       Array.from({ length: segments }, (_, i) => state.getSegment(build, i)),
@@ -325,7 +330,7 @@ export const runRebuild = async (
     const ms = performance.now() - started;
     const totals = await finishRebuild(state, target);
     out.write(`  ${events} events in ${(ms / 1000).toFixed(1)} s, ${formatRate(events, ms)}\n`);
-    return { build, ...totals, ms, caughtUp: totals.done && totals.failures === 0 };
+    return { build, ...totals, ms, caughtUp: totals.status === 'complete' };
   } finally {
     client.destroy();
   }
@@ -338,11 +343,18 @@ export const summary = (options: RebuildCliOptions, report: RebuildReport): stri
   const lines = [
     `${report.build}: ${report.events} events of ${report.aggregates} aggregates${report.failures ? `, ${report.failures} not applied` : ''}.`,
   ];
-  if (!report.caughtUp) {
+  if (report.status === 'failed') {
     lines.push(
-      `Not caught up: ${report.failures} events could not be applied (first: ${report.firstFailure ?? 'unknown'}).`,
-      'Fix the cause and rerun the same command with --restart: events already applied are not applied twice.',
+      `Failed: ${report.failures} events could not be applied (first: ${report.firstFailure ?? 'unknown'}).`,
+      until
+        ? `${report.build} is marked failed and is not served with ?asOf=.`
+        : `${report.build} is marked failed: do not switch queries to it.`,
+      'Fix the cause (the reducer, or the event), then run the same command again: a failed build starts over, and events already applied are not applied twice.',
     );
+    return lines.join('\n');
+  }
+  if (!report.caughtUp) {
+    lines.push('Not finished: some segments are not done; run the same command again to resume.');
     return lines.join('\n');
   }
   if (until) {

@@ -30,6 +30,7 @@ import {
   headerKey,
   type SegmentProgress,
   segmentKey,
+  statusOf,
 } from './rebuild-state';
 import { advanceSource, type AnyRowProjection, itemKey, storageName } from './row-projection';
 import { EVENT_TABLE } from './schema';
@@ -269,23 +270,28 @@ export const rebuildSegment = async (
   }
 };
 
-/** Starts (or finds) a build's header; refuses another segment count than the one it started with. */
+/**
+ * Starts (or finds) a build's header; refuses another segment count than the one it started with.
+ * A build that ended `failed` has nothing left to resume: it starts over (`retried`), and the
+ * rows' checkpoints make the replay a no-op for every event already applied.
+ */
 export const startRebuild = async (
   state: RebuildStateStore,
   target: RebuildTarget,
   segments: number,
   options: { restart?: boolean; now?: () => string } = {},
-): Promise<{ header: RebuildHeader; resumed: boolean }> => {
+): Promise<{ header: RebuildHeader; resumed: boolean; retried: boolean }> => {
   const build = buildName(target);
   const now = options.now ?? (() => new Date().toISOString());
   const existing = options.restart ? undefined : await state.getHeader(build);
-  if (existing) {
+  const retried = existing !== undefined && statusOf(existing) === 'failed';
+  if (existing && !retried) {
     if (existing.segments !== segments) {
       throw new RebuildError(
         `${build} was started with ${existing.segments} segments: resume it with --segments ${existing.segments} (its progress is per segment)`,
       );
     }
-    return { header: existing, resumed: true };
+    return { header: existing, resumed: true, retried: false };
   }
   const header: RebuildHeader = {
     key: headerKey(build),
@@ -298,15 +304,19 @@ export const startRebuild = async (
     startedAt: now(),
   };
   // A restart forgets the progress, not the rows: their checkpoints make the replay a no-op
-  // for every event already applied.
+  // for every event already applied. The header is written last: until then a failed build
+  // stays failed (never served), and a crash in between leaves a header that starts over again.
   for (let segment = 0; segment < segments; segment++) {
     await state.putSegment(freshSegment(build, segment, segments));
   }
   await state.putHeader(header);
-  return { header, resumed: false };
+  return { header, resumed: false, retried };
 };
 
-/** Marks a build complete when every segment is done; answers the totals either way. */
+/**
+ * Ends a build when every segment is done: `complete` when every event was applied, `failed`
+ * otherwise (never served, never caught up). Answers the totals either way.
+ */
 export const finishRebuild = async (
   state: RebuildStateStore,
   target: RebuildTarget,
@@ -323,11 +333,27 @@ export const finishRebuild = async (
   const aggregates = progress.reduce((n, p) => n + (p?.aggregates ?? 0), 0);
   const failures = progress.reduce((n, p) => n + (p?.failures ?? 0), 0);
   const firstFailure = progress.find((p) => p?.firstFailure)?.firstFailure;
-  const finished: RebuildHeader = done
-    ? { ...header, status: 'complete', completedAt: header.completedAt ?? now(), events, failures }
-    : header;
-  if (done && header.status !== 'complete') await state.putHeader(finished);
-  return { header: finished, done, events, aggregates, failures, firstFailure };
+  const finished: RebuildHeader =
+    done && header.status === 'running'
+      ? {
+          ...header,
+          status: failures > 0 ? 'failed' : 'complete',
+          completedAt: now(),
+          events,
+          failures,
+          ...(firstFailure !== undefined && { firstFailure }),
+        }
+      : header;
+  if (finished !== header) await state.putHeader(finished);
+  return {
+    header: finished,
+    status: statusOf(finished),
+    done,
+    events,
+    aggregates,
+    failures,
+    firstFailure,
+  };
 };
 
 /** A request the rebuild refuses before writing anything (unknown projection, bad time...). */

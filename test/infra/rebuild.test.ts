@@ -61,6 +61,8 @@ describe('rebuild state machine', () => {
       Default: 'Segment',
     });
     expect(d.States['Caught up?']).toMatchObject({ Type: 'Choice', Default: 'Events not applied' });
+    // A build with events it could not apply is `failed`: the execution fails with that name.
+    expect(d.States['Events not applied']).toMatchObject({ Type: 'Fail', Error: 'RebuildFailed' });
   });
 
   it('logs every step; outputs its ARN', () => {

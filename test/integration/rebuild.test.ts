@@ -294,6 +294,79 @@ describe('rebuild side by side', () => {
     );
   }, 120_000);
 
+  it('a rebuild with events it could not apply ends failed, not caught up, not served with ?asOf=; run again it starts over', async () => {
+    // A version whose reducer throws on one order's first event: a bug to fix, then rebuild.
+    const broken = seeded[0]![0]!.aggregateId;
+    const fixed: AnyRowProjection = { ...customerSummaryProjection, version: 9 };
+    const buggy: AnyRowProjection = {
+      ...fixed,
+      reducer: (row, event, before) => {
+        if (event.meta.aggregateId === broken) throw new Error('a bug in the reducer');
+        return fixed.reducer(row, event, before);
+      },
+    };
+    const until = new Date(START.getTime() + 600_500).toISOString();
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const build = buildName({ projection: fixed, until });
+
+    const report = await runRebuild(cliOptions({ projection: buggy, until }), quiet);
+    expect(report).toMatchObject({ done: true, status: 'failed', caughtUp: false, failures: 1 });
+    expect(report.firstFailure).toContain(`${broken} v1: a bug in the reducer`);
+    expect(await state.getHeader(build)).toMatchObject({
+      status: 'failed',
+      failures: 1,
+      firstFailure: report.firstFailure,
+    });
+    const text = summary(cliOptions({ projection: buggy, until }), report);
+    expect(text).toMatch(/Failed: 1 events could not be applied \(first: .*a bug in the reducer\)/);
+    expect(text).toMatch(/marked failed and is not served with \?asOf=/);
+    expect(text).toMatch(/run the same command again: a failed build starts over/);
+    expect(text).not.toMatch(/curl/);
+
+    const query = queryHandlerFromEnv(tables.env, {
+      logger: testLogger('query'),
+      projections: [fixed],
+    });
+    const read = () =>
+      query(
+        httpEvent({
+          routeKey: 'GET /read-models/{name}/{key}',
+          pathParameters: { name: 'customer-summary', key: 'rb-c1' },
+          query: { asOf: until },
+        }),
+      );
+    const refused = await read();
+    expect(refused.statusCode).toBe(404);
+    expect(bodyOf(refused)).toMatchObject({
+      error: {
+        code: 'NOT_FOUND',
+        message: expect.stringMatching(
+          /build of customer-summary v9 as of .* failed: some events could not be applied, so it is not served/,
+        ) as string,
+        details: { build: 'failed' },
+      },
+    });
+
+    // The bug fixed, the same command again: it starts over (not "complete" from the progress).
+    const lines: string[] = [];
+    const out = { isTTY: false, write: (l: string) => lines.push(l) > 0 };
+    const again = await runRebuild(
+      cliOptions({ projection: fixed, until }),
+      out as unknown as NodeJS.WriteStream,
+    );
+    expect(lines.join('')).toMatch(/failed last time: starting it over/);
+    expect(again).toMatchObject({ status: 'complete', caughtUp: true, failures: 0 });
+    expect((await read()).statusCode).toBe(200);
+    expect(await storedRows(build)).toEqual(
+      fold(
+        fixed,
+        (await scanLogs(tables.doc, tables.eventTable))
+          .map((log) => logUntil(log, until))
+          .filter((l) => l.length > 0),
+      ),
+    );
+  }, 120_000);
+
   it('a rebuild racing the live projector on the same rows applies every event once', async () => {
     // A version of its own, so both writers start from empty rows and meet on every one.
     const raced: AnyRowProjection = { ...removedLinesProjection, version: 77 };
