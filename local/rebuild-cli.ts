@@ -23,6 +23,8 @@ import {
   RebuildError,
   type RebuildTarget,
   startRebuild,
+  UNTIL_SAFETY_MARGIN_MS,
+  untilRefusal,
 } from '../lambdas/core/rebuild';
 import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/rebuild-state';
 import type { AnyRowProjection } from '../lambdas/core/row-projection';
@@ -43,7 +45,8 @@ beside the version being served; rerun the same command to resume after a crash.
 
   <projection>               a name from lambdas/handlers/deployment.ts (e.g. removed-lines)
   --version <n>              which listed version to build     (default: the highest listed)
-  --until <ISO time>         build it as of that past moment, served with ?asOf=<time>
+  --until <ISO time>         build it as of that past moment, served with ?asOf=<time>;
+                             at least ${UNTIL_SAFETY_MARGIN_MS / 1000} s ago (its last events may still be landing)
   --segments <k>             parallel Scan segments, 1-1000    (default ${DEFAULT_SEGMENTS})
   --page-size <n>            events per Scan page               (default: DynamoDB's 1 MB pages)
   --restart                  forget the saved progress and scan again (rows are never doubled)
@@ -162,11 +165,8 @@ export const parseRebuildCli = (
         `--until must be an ISO-8601 date-time with Z or an offset, e.g. 2026-11-23T10:00:00Z (got "${values.until}")`,
       );
     }
-    if (Date.parse(until) >= now()) {
-      throw new UsageError(
-        `--until ${until} is not in the past: a build as of a moment still to come would miss its events`,
-      );
-    }
+    const refusal = untilRefusal(until, now());
+    if (refusal) throw new UsageError(`--${refusal}`);
   }
   if (values.aws && (values.endpoint || values['table-prefix'])) {
     throw new UsageError(

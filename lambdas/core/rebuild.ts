@@ -57,6 +57,26 @@ export const canonicalTime = (iso: string): string | undefined => {
 };
 
 /**
+ * How far in the past a build's `until` must be when the build starts. A command stamps its
+ * events (`occurredAt`, the function's clock) before it writes them, so an event stamped at or
+ * before `until` can land after the Scan passed its aggregate, and a build as of a moment is
+ * never updated afterwards: it would miss that event for good. The write is bounded by the life
+ * of the function that appends (command and coupled functions: 10 s timeout, AppFunction's
+ * default; the command deadline, 5 s, abandons a write that may still land until then). The rest
+ * of the minute is slack for the clock of the machine that runs the rebuild against the
+ * functions' clocks (a workstation with `--aws`) and for requests in flight in DynamoDB.
+ * test/infra/rebuild.test.ts checks every function that may append times out well within it.
+ */
+export const UNTIL_SAFETY_MARGIN_MS = 60_000;
+
+/** Why a build as of `until` cannot start at `nowMs` (pure), or undefined when it can. */
+export const untilRefusal = (until: string, nowMs: number): string | undefined => {
+  if (Date.parse(until) <= nowMs - UNTIL_SAFETY_MARGIN_MS) return undefined;
+  const seconds = UNTIL_SAFETY_MARGIN_MS / 1000;
+  return `until ${until} is not at least ${seconds} s in the past (now ${new Date(nowMs).toISOString()}): events stamped before it may still be being written, and a build as of a moment is never updated; pick a moment at least ${seconds} s ago`;
+};
+
+/**
  * The part of an aggregate's log a build as of `until` folds: versions 1..k, k the last one
  * stamped at or before `until` (a prefix by version, as `/history?at=` takes).
  */
@@ -285,6 +305,12 @@ export const startRebuild = async (
   const now = options.now ?? (() => new Date().toISOString());
   const existing = options.restart ? undefined : await state.getHeader(build);
   const retried = existing !== undefined && statusOf(existing) === 'failed';
+  // A new build (or one started over) must be safely in the past; a resumed one was when it began.
+  const refusal =
+    target.until !== undefined && (!existing || retried)
+      ? untilRefusal(target.until, Date.parse(now()))
+      : undefined;
+  if (refusal) throw new RebuildError(refusal);
   if (existing && !retried) {
     if (existing.segments !== segments) {
       throw new RebuildError(

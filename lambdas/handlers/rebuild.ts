@@ -22,6 +22,7 @@ import {
   RebuildError,
   type RebuildTarget,
   startRebuild,
+  untilRefusal,
 } from '../core/rebuild';
 import { DynamoDbRebuildState } from '../core/rebuild-state';
 import type { AnyRowProjection } from '../core/row-projection';
@@ -71,7 +72,9 @@ export const createRebuildHandler = (deps: RebuildHandlerDependencies) => {
     if (input.until === undefined || input.until === null) return { projection };
     const until = canonicalTime(input.until);
     if (!until) throw new RebuildError(`until must be an ISO-8601 date-time, got ${input.until}`);
-    if (Date.parse(until) >= now()) throw new RebuildError(`until ${until} is not in the past`);
+    // Every action: a segment or finish later than the start is further from `until`.
+    const refusal = untilRefusal(until, now());
+    if (refusal) throw new RebuildError(refusal);
     return { projection, until };
   };
 

@@ -6,8 +6,9 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { UNTIL_SAFETY_MARGIN_MS } from '../../lambdas/core/rebuild';
 import { rebuildLeadingKeys } from '../../lib/constructs/rebuild';
-import { synthesize } from './helpers';
+import { logicalIdOf, permissionsOf, synthesize } from './helpers';
 
 const built = synthesize();
 const template = built.decoupledTemplate;
@@ -127,5 +128,24 @@ describe('rebuild state machine', () => {
       'removed-lines@v2@*',
       'rebuild#*',
     ]);
+  });
+
+  it('--until refuses moments within a margin that every function appending events times out well within', () => {
+    for (const [stack, t] of [
+      [built.decoupled, template],
+      [built.coupled, built.coupledTemplate],
+    ] as const) {
+      const eventTable = logicalIdOf(stack.eventTable.table, stack);
+      const appenders = Object.entries(t.findResources('AWS::Lambda::Function')).filter(([id]) =>
+        permissionsOf(t, id).permissions.includes(`dynamodb:PutItem <${eventTable}.Arn>`),
+      );
+      expect(appenders.length).toBeGreaterThan(0);
+      for (const [, fn] of appenders) {
+        // At least 30 s of the margin left for clocks and requests in flight.
+        expect((fn.Properties as { Timeout: number }).Timeout * 1000).toBeLessThanOrEqual(
+          UNTIL_SAFETY_MARGIN_MS - 30_000,
+        );
+      }
+    }
   });
 });

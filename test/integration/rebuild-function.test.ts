@@ -19,7 +19,11 @@ import {
   removedLinesProjection,
 } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { rebuildHandlerFromEnv, STOP_BEFORE_TIMEOUT_MS } from '../../lambdas/handlers/rebuild';
+import {
+  createRebuildHandler,
+  rebuildHandlerFromEnv,
+  STOP_BEFORE_TIMEOUT_MS,
+} from '../../lambdas/handlers/rebuild';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { seedOrders } from '../support/event-log';
 import { testLogger } from '../support/logs';
@@ -140,6 +144,32 @@ it('a build with events it could not apply finishes failed, not caught up; start
   const second = await run(fixed);
   expect(second.started).toMatchObject({ resumed: false, retried: true });
   expect(second.finished).toMatchObject({ status: 'complete', caughtUp: true, failures: 0 });
+});
+
+it('refuses an until inside the safety margin, before writing anything', async () => {
+  const now = Date.now();
+  const handler = createRebuildHandler({
+    projections: PROJECTIONS,
+    client: tables.client,
+    doc: tables.doc,
+    eventTable: tables.eventTable,
+    projectionsTable: tables.projectionsTable,
+    log: testLogger('rebuild'),
+    now: () => now,
+  });
+  const until = new Date(now - 30_000).toISOString();
+  await expect(
+    handler({ projection: 'removed-lines', version: 2, segments: 2, until }),
+  ).rejects.toThrow(
+    new RegExp(`until ${until.replace(/[.]/g, '\\.')} is not at least 60 s in the past`),
+  );
+  const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+  expect(await state.getHeader(`removed-lines@v2@${until}`)).toBeUndefined();
+  // A minute ago is accepted.
+  const older = new Date(now - 60_000).toISOString();
+  await expect(
+    handler({ projection: 'removed-lines', version: 2, segments: 1, until: older }),
+  ).resolves.toMatchObject({ build: `removed-lines@v2@${older}`, resumed: false });
 });
 
 it('refuses a projection or version the deployment does not list, naming the listed ones', async () => {

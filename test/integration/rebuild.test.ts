@@ -17,6 +17,7 @@ import {
   type RebuildTarget,
   startRebuild,
   finishRebuild,
+  UNTIL_SAFETY_MARGIN_MS,
 } from '../../lambdas/core/rebuild';
 import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
 import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
@@ -429,13 +430,43 @@ describe('npm run rebuild: clear errors, nothing written', () => {
       /customer-summary has no version 5 in this deployment; listed: customer-summary: v1/,
     ],
     [['removed-lines', '--until', 'yesterday'], /--until must be an ISO-8601 date-time/],
-    [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not in the past/],
+    [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not at least 60 s in the past/],
     [['removed-lines', '--segments', '0'], /--segments must be an integer from 1 to 1000/],
     [['removed-lines', '--aws'], /--aws needs --event-table and --projections-table/],
     [[], /give one projection to rebuild/],
   ])('%j', (argv, message) => {
     expect(() => parseRebuildCli(argv, env)).toThrow(UsageError);
     expect(() => parseRebuildCli(argv, env)).toThrow(message);
+  });
+
+  it('--until inside the safety margin (events stamped before it may still be landing) is refused', () => {
+    const now = Date.parse('2026-11-23T10:00:00.000Z');
+    const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+    const parse = (msAgo: number) =>
+      parseRebuildCli(['removed-lines', '--until', at(msAgo)], env, DEPLOYMENT, () => now);
+    for (const msAgo of [0, 1_000, 10_000, UNTIL_SAFETY_MARGIN_MS - 1]) {
+      expect(() => parse(msAgo)).toThrow(UsageError);
+      expect(() => parse(msAgo)).toThrow(
+        /--until 2026-11-23T\d\d:\d\d:\d\d\.\d{3}Z is not at least 60 s in the past \(now 2026-11-23T10:00:00\.000Z\)/,
+      );
+    }
+    expect(UNTIL_SAFETY_MARGIN_MS).toBe(60_000);
+    expect(parse(UNTIL_SAFETY_MARGIN_MS)).toMatchObject({
+      options: { target: { until: at(UNTIL_SAFETY_MARGIN_MS) } },
+    });
+  });
+
+  it('startRebuild refuses a new build inside the margin before writing anything', async () => {
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const target = {
+      projection: removedLinesProjection,
+      until: new Date(Date.now() - 5_000).toISOString(),
+    };
+    await expect(startRebuild(state, target, 2)).rejects.toThrow(
+      /is not at least 60 s in the past/,
+    );
+    expect(await state.getHeader(buildName(target))).toBeUndefined();
+    expect(await state.getSegment(buildName(target), 0)).toBeUndefined();
   });
 
   it('defaults: the highest listed version, npm start tables, 4 segments', () => {
