@@ -5,7 +5,6 @@
  * projector keeps updating. Resumable: a rerun continues from each segment's last checkpoint.
  * Against `npm start`'s DynamoDB Local by default; against AWS with `--aws` and the table names.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   DescribeTableCommand,
@@ -31,7 +30,13 @@ import type { AnyRowProjection } from '../lambdas/core/row-projection';
 import { describeVersions } from '../lambdas/core/served-versions';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { tablesFor } from './runtime';
-import { LOCAL_RUNTIME_FILE } from './runtime-file';
+import {
+  LOCAL_RUNTIME_FILE,
+  type LocalRuntimeFile,
+  readRuntimeFile,
+  restartCommand,
+  type RuntimeStart,
+} from './runtime-file';
 
 /** Where `npm start` writes its DynamoDB Local endpoint (local/cli.ts), read as the default. */
 /** Written by `npm start` (local/runtime-file.ts). */
@@ -65,12 +70,24 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The running `npm start` (from its runtime file) whose tables a rebuild writes. */
+export interface LocalStack {
+  readonly stack: 'decoupled' | 'coupled';
+  /** The stack's API URL, with the port it really listens on. */
+  readonly apiUrl?: string;
+  readonly start?: RuntimeStart;
+}
+
 export interface RebuildCliOptions {
   readonly target: RebuildTarget;
   readonly segments: number;
   readonly pageSize?: number;
   readonly restart: boolean;
   readonly endpoint?: string;
+  /** Against AWS: the printed commands are the deployed stack's. */
+  readonly aws?: boolean;
+  /** The running `npm start` whose tables these are, when there is one. */
+  readonly local?: LocalStack;
   readonly eventTable: string;
   readonly projectionsTable: string;
 }
@@ -106,21 +123,12 @@ export const findProjection = (
   return found;
 };
 
-const runtimeEndpoint = (): string | undefined => {
-  if (!existsSync(RUNTIME_FILE)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as { dynamoDbEndpoint?: unknown };
-    return typeof parsed.dynamoDbEndpoint === 'string' ? parsed.dynamoDbEndpoint : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 export const parseRebuildCli = (
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
   projections: readonly AnyRowProjection[] = PROJECTIONS,
   now: () => number = Date.now,
+  runtime: () => LocalRuntimeFile | undefined = readRuntimeFile,
 ): { help: true } | { help: false; options: RebuildCliOptions } => {
   let parsed;
   try {
@@ -173,23 +181,35 @@ export const parseRebuildCli = (
       '--aws takes the table names (--event-table, --projections-table), no endpoint',
     );
   }
-  const local = tablesFor(values['table-prefix'] ?? 'local', 'decoupled');
-  const eventTable = values['event-table'] ?? (values.aws ? undefined : local.eventTable);
+  const localTables = tablesFor(values['table-prefix'] ?? 'local', 'decoupled');
+  const eventTable = values['event-table'] ?? (values.aws ? undefined : localTables.eventTable);
   const projectionsTable =
-    values['projections-table'] ?? (values.aws ? undefined : local.projectionsTable);
+    values['projections-table'] ?? (values.aws ? undefined : localTables.projectionsTable);
   if (!eventTable || !projectionsTable) {
     throw new UsageError(
       '--aws needs --event-table and --projections-table (the stack outputs EventTableName and ProjectionsTableName)',
     );
   }
+  const running = values.aws ? undefined : runtime();
   const endpoint = values.aws
     ? undefined
-    : (values.endpoint ?? env.DYNAMODB_ENDPOINT ?? runtimeEndpoint());
+    : (values.endpoint ?? env.DYNAMODB_ENDPOINT ?? running?.dynamoDbEndpoint);
   if (!values.aws && !endpoint) {
     throw new UsageError(
       `no DynamoDB endpoint: start \`npm start\` (it writes ${RUNTIME_FILE}), pass --endpoint <url>, or --aws for AWS`,
     );
   }
+  // The running npm start whose tables these are: the printed commands use its URLs and flags.
+  const stack =
+    running?.dynamoDbEndpoint === endpoint
+      ? (['decoupled', 'coupled'] as const).find(
+          (s) => running?.tables[s]?.projectionsTable === projectionsTable,
+        )
+      : undefined;
+  const local: LocalStack | undefined =
+    running && stack
+      ? { stack, apiUrl: running.apiUrls?.[stack], start: running.start }
+      : undefined;
   return {
     help: false,
     options: {
@@ -198,6 +218,8 @@ export const parseRebuildCli = (
       pageSize: integer('page-size', values['page-size'], 1, 1_000_000),
       restart: values.restart ?? false,
       ...(endpoint && { endpoint }),
+      aws: values.aws ?? false,
+      ...(local && { local }),
       eventTable,
       projectionsTable,
     },
@@ -357,17 +379,39 @@ export const summary = (options: RebuildCliOptions, report: RebuildReport): stri
     lines.push('Not finished: some segments are not done; run the same command again to resume.');
     return lines.join('\n');
   }
+  const { local } = options;
+  // Where the query goes: the running stack's API, the deployed one, or a placeholder.
+  const api = local?.apiUrl
+    ? { curl: 'curl -s', base: `${local.apiUrl}/`, note: `the running ${local.stack} API` }
+    : options.aws
+      ? {
+          curl: 'curl -s "${sign[@]}"',
+          base: '${API}',
+          note: 'API and sign set as in docs/deploying.md',
+        }
+      : {
+          curl: 'curl -s',
+          base: '<API URL>/',
+          note: `no running npm start in ${RUNTIME_FILE} uses these tables: the API URL it printed`,
+        };
   if (until) {
     lines.push(
-      `Built as of ${until}. Query it with ?asOf=${until} on the served version (v${projection.version}):`,
-      `  curl -s "http://127.0.0.1:3001/read-models/${name}/<key>?asOf=${until}"`,
+      `Built as of ${until}. Query it with ?asOf=${until} on the served version (v${projection.version}); ${api.note}:`,
+      `  ${api.curl} "${api.base}read-models/${name}/<key>?asOf=${until}"`,
     );
     return lines.join('\n');
   }
+  const serve = `${name}=${projection.version}`;
+  const deploy = `npm run cdk -- deploy ReduxBackend-Decoupled -c servedProjectionVersions=${serve}`;
+  const switchTo = options.aws
+    ? `Switch queries to it:  ${deploy}`
+    : local
+      ? `Switch queries to it: restart npm start as it runs now, serving v${projection.version}:\n  ${restartCommand(local.start, serve)}${local.start?.dataDir ? '' : '\n  (npm start keeps its data in memory: a restart starts from empty tables; start it with --data-dir to keep them)'}`
+      : `Switch queries to it:  npm start -- --serve ${serve}    (with the flags it runs with; AWS: ${deploy})`;
   lines.push(
     `Caught up: every event stored before this rebuild is in ${report.build}, and the live projector keeps it current (it runs every version listed in lambdas/handlers/deployment.ts).`,
-    `Switch queries to it:  npm start -- --serve ${name}=${projection.version}    (AWS: cdk deploy -c servedProjectionVersions=${name}=${projection.version})`,
-    `Roll back:             the same flag with the previous version (or without it: the lowest listed version is served)`,
+    switchTo,
+    `Roll back:             the same with the previous version (or without --serve: the lowest listed version is served)`,
   );
   return lines.join('\n');
 };

@@ -6,6 +6,9 @@
  * killed with SIGKILL midway and resumed; `--until` (time travel) and `?asOf=`; a rebuild racing
  * the live projector on the same rows. Every check: rows equal to a from-scratch `foldRows`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
 import { type StoredEvent, toAction } from '../../lambdas/core/events';
@@ -40,7 +43,10 @@ import {
   summary,
   UsageError,
   type RebuildCliOptions,
+  type RebuildReport,
 } from '../../local/rebuild-cli';
+import { tablesFor } from '../../local/runtime';
+import { type LocalRuntimeFile, readRuntimeFile, writeRuntimeFile } from '../../local/runtime-file';
 import { startStreamPoller, type StreamPoller } from '../../local/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { scanLogs, seedOrders } from '../support/event-log';
@@ -467,6 +473,115 @@ describe('npm run rebuild: clear errors, nothing written', () => {
     );
     expect(await state.getHeader(buildName(target))).toBeUndefined();
     expect(await state.getSegment(buildName(target), 0)).toBeUndefined();
+  });
+
+  describe('the printed query and switch commands fit the running npm start (its runtime file)', () => {
+    const endpoint = 'http://127.0.0.1:8123';
+    const running: LocalRuntimeFile = {
+      pid: 1,
+      dynamoDbEndpoint: endpoint,
+      tables: {
+        decoupled: tablesFor('local', 'decoupled'),
+        coupled: tablesFor('local', 'coupled'),
+      },
+      apiUrls: { decoupled: 'http://127.0.0.1:4101', coupled: 'http://127.0.0.1:4102' },
+      start: {
+        args: ['--decoupled-port', '4101', '--data-dir', '.x', '--serve', 'customer-summary=1'],
+        env: { COUPLED_PORT: '4102', SERVED_PROJECTION_VERSIONS: 'customer-summary=1' },
+        dataDir: '.x',
+      },
+    };
+    const until = '2026-11-23T09:00:00.000Z';
+    const report: RebuildReport = {
+      build: 'customer-summary@v2',
+      status: 'complete',
+      done: true,
+      events: 10,
+      aggregates: 2,
+      failures: 0,
+      ms: 1,
+      caughtUp: true,
+    };
+    const printed = (argv: string[], file: LocalRuntimeFile | undefined = running) => {
+      const parsed = parseRebuildCli(argv, {}, DEPLOYMENT, Date.now, () => file);
+      if (parsed.help) throw new Error('help');
+      return summary(parsed.options, { ...report, build: buildName(parsed.options.target) });
+    };
+
+    it('npm start writes its API URLs and how it was started; the rebuild reads them', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'runtime-')), 'local-runtime.json');
+      const runtime = {
+        dynamoDbEndpoint: endpoint,
+        tables: running.tables,
+        decoupledUrl: 'http://127.0.0.1:4101',
+        coupledUrl: 'http://127.0.0.1:4102',
+        websocketUrls: {},
+        stop: () => Promise.resolve(),
+      };
+      await writeRuntimeFile(runtime, file, running.start);
+      expect(readRuntimeFile(file)).toMatchObject({
+        dynamoDbEndpoint: endpoint,
+        apiUrls: running.apiUrls,
+        start: running.start,
+      });
+      rmSync(dirname(file), { recursive: true, force: true });
+    });
+
+    it('the query goes to the real port of the stack whose tables were rebuilt', () => {
+      const decoupled = printed(['customer-summary', '--until', until]);
+      expect(decoupled).toContain(
+        `curl -s "http://127.0.0.1:4101/read-models/customer-summary/<key>?asOf=${until}"`,
+      );
+      expect(decoupled).not.toContain('3001');
+      const coupled = printed([
+        'customer-summary',
+        '--until',
+        until,
+        '--table-prefix',
+        'local',
+        '--event-table',
+        'local-coupled-events',
+        '--projections-table',
+        'local-coupled-read-models',
+      ]);
+      expect(coupled).toContain('"http://127.0.0.1:4102/read-models/customer-summary/<key>?asOf=');
+    });
+
+    it('the switch restarts npm start with its own flags and settings, serving the new version', () => {
+      const text = printed(['customer-summary']);
+      expect(text).toContain(
+        'COUPLED_PORT=4102 npm start -- --decoupled-port 4101 --data-dir .x --serve customer-summary=2',
+      );
+      expect(text).not.toMatch(/in memory/);
+      const inMemory = printed(['customer-summary'], {
+        ...running,
+        start: { args: ['--decoupled-port=4101', '--serve=customer-summary=1'], env: {} },
+      });
+      expect(inMemory).toContain('npm start -- --decoupled-port=4101 --serve customer-summary=2');
+      expect(inMemory).toMatch(/keeps its data in memory: a restart starts from empty tables/);
+    });
+
+    it('no matching runtime: a placeholder, never a default port; --aws: the deployed API', () => {
+      const other = printed(['customer-summary', '--until', until, '--endpoint', 'http://h:1']);
+      expect(other).toContain('"<API URL>/read-models/customer-summary/<key>?asOf=');
+      expect(other).not.toContain('3001');
+      const aws = printed([
+        'customer-summary',
+        '--until',
+        until,
+        '--aws',
+        '--event-table',
+        'e',
+        '--projections-table',
+        'p',
+      ]);
+      expect(aws).toContain('curl -s "${sign[@]}" "${API}read-models/customer-summary/<key>?asOf=');
+      expect(
+        printed(['customer-summary', '--aws', '--event-table', 'e', '--projections-table', 'p']),
+      ).toMatch(
+        /Switch queries to it: +npm run cdk -- deploy ReduxBackend-Decoupled -c servedProjectionVersions=customer-summary=2/,
+      );
+    });
   });
 
   it('defaults: the highest listed version, npm start tables, 4 segments', () => {
