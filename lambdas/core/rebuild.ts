@@ -8,10 +8,11 @@
  *   version order (one partition key, sorted by the sort key), but a page may end inside one.
  *   The last aggregate of a page is held back and completed from the next page; only whole
  *   aggregates are folded.
- * - **Resumable.** After the rows of a page's whole aggregates are written, the segment's
- *   progress (./rebuild-state.ts) records the key of the last event of the last of them: a
- *   rerun resumes its Scan right after it (ExclusiveStartKey), so the held-back aggregate is
- *   read again from its first event.
+ * - **Resumable.** A page's whole aggregates are written in chunks of about CHECKPOINT_EVENTS
+ *   events; after each chunk's rows are written, the segment's progress (./rebuild-state.ts)
+ *   records the key of the last event of its last aggregate: a rerun resumes its Scan right
+ *   after it (ExclusiveStartKey), so the rest of the page and the held-back aggregate are read
+ *   again.
  * - **Exactly-once on rows**: the live projector's mechanism, per-row checkpoints (`applied`:
  *   aggregate -> last version applied) and a conditional write on `rev`. A page replayed after a
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
@@ -160,12 +161,48 @@ export interface RebuildDependencies {
   readonly state: RebuildStateStore;
 }
 
+/**
+ * Events between two checkpoints of a segment (default of `checkpointEvents`): about half a
+ * second of row writes on DynamoDB Local, so a killed rebuild redoes at most that much per
+ * segment and its progress moves that often. Each checkpoint is one PutItem.
+ */
+export const CHECKPOINT_EVENTS = 200;
+
+/**
+ * Consecutive whole aggregates grouped so that each group holds at most `maxEvents` events (an
+ * aggregate with more is a group of its own): what is written between two checkpoints. Pure.
+ */
+export const chunkByEvents = <T>(
+  aggregates: readonly (readonly T[])[],
+  maxEvents = CHECKPOINT_EVENTS,
+): (readonly T[])[][] => {
+  const chunks: (readonly T[])[][] = [];
+  let current: (readonly T[])[] = [];
+  let events = 0;
+  for (const aggregate of aggregates) {
+    if (current.length > 0 && events + aggregate.length > maxEvents) {
+      chunks.push(current);
+      current = [];
+      events = 0;
+    }
+    current.push(aggregate);
+    events += aggregate.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+};
+
 export interface SegmentOptions {
   /** Items per Scan page (default: DynamoDB's 1 MB pages). */
   readonly pageSize?: number;
-  /** Asked before each page: true stops the segment at its last checkpoint (Lambda's clock). */
+  /** Events between checkpoints, at aggregate boundaries (default CHECKPOINT_EVENTS). */
+  readonly checkpointEvents?: number;
+  /**
+   * Asked before each page and each checkpointed chunk after a page's first: true stops the
+   * segment at its last checkpoint (Lambda's clock).
+   */
   readonly shouldStop?: () => boolean;
-  /** Called with the events of each page once its rows are written. */
+  /** Called with the events of each checkpointed chunk once its rows are written. */
   readonly onEvents?: (events: number) => void;
   /** Rows written at once (default 16). */
   readonly concurrency?: number;
@@ -255,37 +292,43 @@ export const rebuildSegment = async (
     }
     if (whole.length === 0 && !last) continue;
 
-    let failures = 0;
-    let firstFailure: string | undefined;
-    const fail = (reason: string) => {
-      failures++;
-      firstFailure ??= reason;
-    };
-    const logs = whole.map((items) => {
-      const { log, failure } = readableLog(items);
-      const cut = logUntil(log, target.until);
-      // A failure after the moment of an `--until` build is not part of it.
-      if (failure && cut.length === log.length) fail(failure);
-      return cut;
-    });
-    const byRow = route(target, logs);
-    await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
-      const outcome = await applyToRow(deps.rows, key, target.projection, pending);
-      for (const reason of outcome.failures) fail(reason);
-    });
-    const events = whole.reduce((n, items) => n + items.length, 0);
-    const lastWhole = whole.at(-1);
-    progress = {
-      ...progress,
-      ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
-      done: last,
-      events: progress.events + events,
-      aggregates: progress.aggregates + whole.length,
-      failures: progress.failures + failures,
-      ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
-    };
-    await deps.state.putSegment(progress);
-    options.onEvents?.(events);
+    // A checkpoint (and a progress report) every CHECKPOINT_EVENTS or so, not once a page: a
+    // 1 MB page holds thousands of events, seconds of row writes.
+    const chunks = whole.length > 0 ? chunkByEvents(whole, options.checkpointEvents) : [[]];
+    for (const [index, chunk] of chunks.entries()) {
+      if (index > 0 && options.shouldStop?.()) return progress;
+      let failures = 0;
+      let firstFailure: string | undefined;
+      const fail = (reason: string) => {
+        failures++;
+        firstFailure ??= reason;
+      };
+      const logs = chunk.map((items) => {
+        const { log, failure } = readableLog(items);
+        const cut = logUntil(log, target.until);
+        // A failure after the moment of an `--until` build is not part of it.
+        if (failure && cut.length === log.length) fail(failure);
+        return cut;
+      });
+      const byRow = route(target, logs);
+      await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
+        const outcome = await applyToRow(deps.rows, key, target.projection, pending);
+        for (const reason of outcome.failures) fail(reason);
+      });
+      const events = chunk.reduce((n, items) => n + items.length, 0);
+      const lastWhole = chunk.at(-1);
+      progress = {
+        ...progress,
+        ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
+        done: last && index === chunks.length - 1,
+        events: progress.events + events,
+        aggregates: progress.aggregates + chunk.length,
+        failures: progress.failures + failures,
+        ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
+      };
+      await deps.state.putSegment(progress);
+      options.onEvents?.(events);
+    }
     if (last) return progress;
   }
 };

@@ -29,7 +29,7 @@ import type { AnyRowProjection } from '../core/row-projection';
 import { describeVersions } from '../core/served-versions';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 
-/** Stop a segment with this much of the invocation left: a page's writes end well within it. */
+/** Stop a segment with this much of the invocation left: a chunk's writes end well within it. */
 export const STOP_BEFORE_TIMEOUT_MS = 120_000;
 
 const inputSchema = z.object({

@@ -10,7 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
+import {
+  DynamoDbProjectionRows,
+  type ProjectionRowStore,
+} from '../../lambdas/core/dynamodb-projection-rows';
 import { type StoredEvent, toAction } from '../../lambdas/core/events';
 import { silentLog } from '../../lambdas/core/log';
 import {
@@ -21,6 +24,7 @@ import {
   startRebuild,
   finishRebuild,
   UNTIL_SAFETY_MARGIN_MS,
+  CHECKPOINT_EVENTS,
 } from '../../lambdas/core/rebuild';
 import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
 import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
@@ -371,6 +375,67 @@ describe('rebuild side by side', () => {
           .map((log) => logUntil(log, until))
           .filter((l) => l.length > 0),
       ),
+    );
+  }, 120_000);
+
+  it('checkpoints every CHECKPOINT_EVENTS within a 1 MB page: killed early it resumes there, and progress moves by chunks', async () => {
+    // A version of its own (no live projector runs it), one segment, DynamoDB's 1 MB pages:
+    // thousands of events a page.
+    const projection: AnyRowProjection = { ...customerSummaryProjection, version: 31 };
+    const target = { projection };
+    const build = buildName(target);
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
+    const total = (await scanLogs(tables.doc, tables.eventTable)).flat().length;
+    await startRebuild(state, target, 1);
+
+    // A process killed early in its first page (whose ~100 customers' rows take ~100 writes):
+    // its row writes fail from the 60th on.
+    let saves = 0;
+    const dying: ProjectionRowStore = {
+      get: (key) => rows.get(key),
+      save: (row, rev) => {
+        if (++saves > 60) return Promise.reject(new Error('killed'));
+        return rows.save(row, rev);
+      },
+    };
+    const first: number[] = [];
+    await expect(
+      rebuildSegment(
+        { client: tables.client, eventTable: tables.eventTable, rows: dying, state },
+        target,
+        0,
+        1,
+        { onEvents: (n) => first.push(n) },
+      ),
+    ).rejects.toThrow('killed');
+    const saved = await state.getSegment(build, 0);
+    expect(saved?.done).toBe(false);
+    expect(saved!.events).toBeGreaterThan(0);
+    expect(saved!.events).toBeLessThan(total / 2);
+    // Before the kill: checkpoints at most CHECKPOINT_EVENTS events apart (once a page before).
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...first)).toBeLessThanOrEqual(CHECKPOINT_EVENTS);
+    expect(saved?.events).toBe(first.reduce((a, b) => a + b, 0));
+
+    // Resumed: it reads only what was not checkpointed, reporting progress chunk by chunk.
+    const second: number[] = [];
+    const done = await rebuildSegment(
+      { client: tables.client, eventTable: tables.eventTable, rows, state },
+      target,
+      0,
+      1,
+      { onEvents: (n) => second.push(n) },
+    );
+    expect(done).toMatchObject({ done: true, events: total, failures: 0 });
+    expect(second.reduce((a, b) => a + b, 0)).toBe(total - saved!.events);
+    expect(Math.max(...second)).toBeLessThanOrEqual(CHECKPOINT_EVENTS);
+    expect(second.length).toBeGreaterThanOrEqual(
+      Math.ceil((total - saved!.events) / CHECKPOINT_EVENTS),
+    );
+    expect((await finishRebuild(state, target)).status).toBe('complete');
+    expect(await storedRows(build)).toEqual(
+      fold(projection, await scanLogs(tables.doc, tables.eventTable)),
     );
   }, 120_000);
 
