@@ -55,6 +55,17 @@ Output:
   --help                     this text
 `;
 
+/** The settings `npm start` reads from the environment (parseCli); --serve overrides the last. */
+export const SETTINGS_FROM_ENV = [
+  'LOCAL_HOST',
+  'DECOUPLED_PORT',
+  'COUPLED_PORT',
+  'LOCAL_DATA_DIR',
+  'WEB_PORT',
+  'CORS_ORIGINS',
+  'SERVED_PROJECTION_VERSIONS',
+] as const;
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -301,8 +312,19 @@ const main = async () => {
     stopping = undefined;
     return shutdown('stop requested during start', pendingCode);
   }
-  // Where the operator tools (npm run redrive / reproject / rebuild) find this runtime.
-  await writeRuntimeFile(runtime).catch((error: unknown) =>
+  // Where the operator tools (npm run redrive / reproject / rebuild) find this runtime, and
+  // how it was started (npm run rebuild prints the command that restarts it with --serve).
+  const settingsFromEnv = Object.fromEntries(
+    SETTINGS_FROM_ENV.flatMap((name) => {
+      const value = process.env[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
+  );
+  await writeRuntimeFile(runtime, LOCAL_RUNTIME_FILE, {
+    args: process.argv.slice(2),
+    env: settingsFromEnv,
+    ...(options.dataDir && { dataDir: options.dataDir }),
+  }).catch((error: unknown) =>
     console.error(`warning: cannot write ${LOCAL_RUNTIME_FILE}: ${String(error)}`),
   );
   console.log(banner(runtime, options, web));

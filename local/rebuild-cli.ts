@@ -5,7 +5,6 @@
  * projector keeps updating. Resumable: a rerun continues from each segment's last checkpoint.
  * Against `npm start`'s DynamoDB Local by default; against AWS with `--aws` and the table names.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   DescribeTableCommand,
@@ -23,13 +22,21 @@ import {
   RebuildError,
   type RebuildTarget,
   startRebuild,
+  UNTIL_SAFETY_MARGIN_MS,
+  untilRefusal,
 } from '../lambdas/core/rebuild';
-import { DynamoDbRebuildState } from '../lambdas/core/rebuild-state';
+import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/rebuild-state';
 import type { AnyRowProjection } from '../lambdas/core/row-projection';
 import { describeVersions } from '../lambdas/core/served-versions';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { tablesFor } from './runtime';
-import { LOCAL_RUNTIME_FILE } from './runtime-file';
+import {
+  LOCAL_RUNTIME_FILE,
+  type LocalRuntimeFile,
+  readRuntimeFile,
+  restartCommand,
+  type RuntimeStart,
+} from './runtime-file';
 
 /** Where `npm start` writes its DynamoDB Local endpoint (local/cli.ts), read as the default. */
 /** Written by `npm start` (local/runtime-file.ts). */
@@ -43,7 +50,8 @@ beside the version being served; rerun the same command to resume after a crash.
 
   <projection>               a name from lambdas/handlers/deployment.ts (e.g. removed-lines)
   --version <n>              which listed version to build     (default: the highest listed)
-  --until <ISO time>         build it as of that past moment, served with ?asOf=<time>
+  --until <ISO time>         build it as of that past moment, served with ?asOf=<time>;
+                             at least ${UNTIL_SAFETY_MARGIN_MS / 1000} s ago (its last events may still be landing)
   --segments <k>             parallel Scan segments, 1-1000    (default ${DEFAULT_SEGMENTS})
   --page-size <n>            events per Scan page               (default: DynamoDB's 1 MB pages)
   --restart                  forget the saved progress and scan again (rows are never doubled)
@@ -62,12 +70,24 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The running `npm start` (from its runtime file) whose tables a rebuild writes. */
+export interface LocalStack {
+  readonly stack: 'decoupled' | 'coupled';
+  /** The stack's API URL, with the port it really listens on. */
+  readonly apiUrl?: string;
+  readonly start?: RuntimeStart;
+}
+
 export interface RebuildCliOptions {
   readonly target: RebuildTarget;
   readonly segments: number;
   readonly pageSize?: number;
   readonly restart: boolean;
   readonly endpoint?: string;
+  /** Against AWS: the printed commands are the deployed stack's. */
+  readonly aws?: boolean;
+  /** The running `npm start` whose tables these are, when there is one. */
+  readonly local?: LocalStack;
   readonly eventTable: string;
   readonly projectionsTable: string;
 }
@@ -103,21 +123,12 @@ export const findProjection = (
   return found;
 };
 
-const runtimeEndpoint = (): string | undefined => {
-  if (!existsSync(RUNTIME_FILE)) return undefined;
-  try {
-    const parsed = JSON.parse(readFileSync(RUNTIME_FILE, 'utf8')) as { dynamoDbEndpoint?: unknown };
-    return typeof parsed.dynamoDbEndpoint === 'string' ? parsed.dynamoDbEndpoint : undefined;
-  } catch {
-    return undefined;
-  }
-};
-
 export const parseRebuildCli = (
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
   projections: readonly AnyRowProjection[] = PROJECTIONS,
   now: () => number = Date.now,
+  runtime: () => LocalRuntimeFile | undefined = readRuntimeFile,
 ): { help: true } | { help: false; options: RebuildCliOptions } => {
   let parsed;
   try {
@@ -162,34 +173,43 @@ export const parseRebuildCli = (
         `--until must be an ISO-8601 date-time with Z or an offset, e.g. 2026-11-23T10:00:00Z (got "${values.until}")`,
       );
     }
-    if (Date.parse(until) >= now()) {
-      throw new UsageError(
-        `--until ${until} is not in the past: a build as of a moment still to come would miss its events`,
-      );
-    }
+    const refusal = untilRefusal(until, now());
+    if (refusal) throw new UsageError(`--${refusal}`);
   }
   if (values.aws && (values.endpoint || values['table-prefix'])) {
     throw new UsageError(
       '--aws takes the table names (--event-table, --projections-table), no endpoint',
     );
   }
-  const local = tablesFor(values['table-prefix'] ?? 'local', 'decoupled');
-  const eventTable = values['event-table'] ?? (values.aws ? undefined : local.eventTable);
+  const localTables = tablesFor(values['table-prefix'] ?? 'local', 'decoupled');
+  const eventTable = values['event-table'] ?? (values.aws ? undefined : localTables.eventTable);
   const projectionsTable =
-    values['projections-table'] ?? (values.aws ? undefined : local.projectionsTable);
+    values['projections-table'] ?? (values.aws ? undefined : localTables.projectionsTable);
   if (!eventTable || !projectionsTable) {
     throw new UsageError(
       '--aws needs --event-table and --projections-table (the stack outputs EventTableName and ProjectionsTableName)',
     );
   }
+  const running = values.aws ? undefined : runtime();
   const endpoint = values.aws
     ? undefined
-    : (values.endpoint ?? env.DYNAMODB_ENDPOINT ?? runtimeEndpoint());
+    : (values.endpoint ?? env.DYNAMODB_ENDPOINT ?? running?.dynamoDbEndpoint);
   if (!values.aws && !endpoint) {
     throw new UsageError(
       `no DynamoDB endpoint: start \`npm start\` (it writes ${RUNTIME_FILE}), pass --endpoint <url>, or --aws for AWS`,
     );
   }
+  // The running npm start whose tables these are: the printed commands use its URLs and flags.
+  const stack =
+    running?.dynamoDbEndpoint === endpoint
+      ? (['decoupled', 'coupled'] as const).find(
+          (s) => running?.tables[s]?.projectionsTable === projectionsTable,
+        )
+      : undefined;
+  const local: LocalStack | undefined =
+    running && stack
+      ? { stack, apiUrl: running.apiUrls?.[stack], start: running.start }
+      : undefined;
   return {
     help: false,
     options: {
@@ -198,6 +218,8 @@ export const parseRebuildCli = (
       pageSize: integer('page-size', values['page-size'], 1, 1_000_000),
       restart: values.restart ?? false,
       ...(endpoint && { endpoint }),
+      aws: values.aws ?? false,
+      ...(local && { local }),
       eventTable,
       projectionsTable,
     },
@@ -209,6 +231,8 @@ const formatRate = (events: number, ms: number) =>
 
 export interface RebuildReport {
   readonly build: string;
+  /** `failed`: every segment done, some events not applied; `running`: not every segment done. */
+  readonly status: RebuildStatus;
   readonly done: boolean;
   readonly events: number;
   readonly aggregates: number;
@@ -256,13 +280,16 @@ export const runRebuild = async (
     const rows = new DynamoDbProjectionRows(doc, options.projectionsTable);
     const { target, segments } = options;
     const build = buildName(target);
-    const { header, resumed } = await startRebuild(state, target, segments, {
+    const { header, resumed, retried } = await startRebuild(state, target, segments, {
       restart: options.restart,
     });
     const started = performance.now();
     if (header.status === 'complete') {
       const totals = await finishRebuild(state, target);
-      return { build, ...totals, ms: 0, caughtUp: totals.failures === 0 };
+      return { build, ...totals, ms: 0, caughtUp: totals.status === 'complete' };
+    }
+    if (retried) {
+      out.write(`${build} failed last time: starting it over (events already applied stay)\n`);
     }
     const before = await Promise.all(
       Array.from({ length: segments }, (_, i) => state.getSegment(build, i)),
@@ -325,7 +352,7 @@ export const runRebuild = async (
     const ms = performance.now() - started;
     const totals = await finishRebuild(state, target);
     out.write(`  ${events} events in ${(ms / 1000).toFixed(1)} s, ${formatRate(events, ms)}\n`);
-    return { build, ...totals, ms, caughtUp: totals.done && totals.failures === 0 };
+    return { build, ...totals, ms, caughtUp: totals.status === 'complete' };
   } finally {
     client.destroy();
   }
@@ -338,24 +365,53 @@ export const summary = (options: RebuildCliOptions, report: RebuildReport): stri
   const lines = [
     `${report.build}: ${report.events} events of ${report.aggregates} aggregates${report.failures ? `, ${report.failures} not applied` : ''}.`,
   ];
-  if (!report.caughtUp) {
+  if (report.status === 'failed') {
     lines.push(
-      `Not caught up: ${report.failures} events could not be applied (first: ${report.firstFailure ?? 'unknown'}).`,
-      'Fix the cause and rerun the same command with --restart: events already applied are not applied twice.',
+      `Failed: ${report.failures} events could not be applied (first: ${report.firstFailure ?? 'unknown'}).`,
+      until
+        ? `${report.build} is marked failed and is not served with ?asOf=.`
+        : `${report.build} is marked failed: do not switch queries to it.`,
+      'Fix the cause (the reducer, or the event), then run the same command again: a failed build starts over, and events already applied are not applied twice.',
     );
     return lines.join('\n');
   }
+  if (!report.caughtUp) {
+    lines.push('Not finished: some segments are not done; run the same command again to resume.');
+    return lines.join('\n');
+  }
+  const { local } = options;
+  // Where the query goes: the running stack's API, the deployed one, or a placeholder.
+  const api = local?.apiUrl
+    ? { curl: 'curl -s', base: `${local.apiUrl}/`, note: `the running ${local.stack} API` }
+    : options.aws
+      ? {
+          curl: 'curl -s "${sign[@]}"',
+          base: '${API}',
+          note: 'API and sign set as in docs/deploying.md',
+        }
+      : {
+          curl: 'curl -s',
+          base: '<API URL>/',
+          note: `no running npm start in ${RUNTIME_FILE} uses these tables: the API URL it printed`,
+        };
   if (until) {
     lines.push(
-      `Built as of ${until}. Query it with ?asOf=${until} on the served version (v${projection.version}):`,
-      `  curl -s "http://127.0.0.1:3001/read-models/${name}/<key>?asOf=${until}"`,
+      `Built as of ${until}. Query it with ?asOf=${until} on the served version (v${projection.version}); ${api.note}:`,
+      `  ${api.curl} "${api.base}read-models/${name}/<key>?asOf=${until}"`,
     );
     return lines.join('\n');
   }
+  const serve = `${name}=${projection.version}`;
+  const deploy = `npm run cdk -- deploy ReduxBackend-Decoupled -c servedProjectionVersions=${serve}`;
+  const switchTo = options.aws
+    ? `Switch queries to it:  ${deploy}`
+    : local
+      ? `Switch queries to it: restart npm start as it runs now, serving v${projection.version}:\n  ${restartCommand(local.start, serve)}${local.start?.dataDir ? '' : '\n  (npm start keeps its data in memory: a restart starts from empty tables; start it with --data-dir to keep them)'}`
+      : `Switch queries to it:  npm start -- --serve ${serve}    (with the flags it runs with; AWS: ${deploy})`;
   lines.push(
     `Caught up: every event stored before this rebuild is in ${report.build}, and the live projector keeps it current (it runs every version listed in lambdas/handlers/deployment.ts).`,
-    `Switch queries to it:  npm start -- --serve ${name}=${projection.version}    (AWS: cdk deploy -c servedProjectionVersions=${name}=${projection.version})`,
-    `Roll back:             the same flag with the previous version (or without it: the lowest listed version is served)`,
+    switchTo,
+    `Roll back:             the same with the previous version (or without --serve: the lowest listed version is served)`,
   );
   return lines.join('\n');
 };

@@ -2,7 +2,8 @@
  * A rebuild's progress, kept in the projections table beside the rows it builds, so a rerun (or
  * the next Lambda invocation of the Step Functions loop) continues where the last one stopped:
  *
- * - `rebuild#<build>`: the header (projection, version, until, segments, status);
+ * - `rebuild#<build>`: the header (projection, version, until, segments, status: `running`,
+ *   then `complete`, or `failed` when events could not be applied);
  * - `rebuild#<build>#<segment>`: per Scan segment, the key of the last event of the last
  *   aggregate whose rows are written (a Scan's ExclusiveStartKey at an aggregate boundary), the
  *   counts so far and whether the segment is done.
@@ -15,6 +16,13 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 
 export const REBUILD_STATE_PREFIX = 'rebuild#';
 
+/**
+ * `running` until every segment is done; then `complete` (every event applied) or `failed` (some
+ * could not be: unreadable, a hole before them, or their reducer threw). Only a `complete` build
+ * is served (`?asOf=`) or reported caught up; a `failed` one starts over when run again.
+ */
+export type RebuildStatus = 'running' | 'complete' | 'failed';
+
 export interface RebuildHeader {
   readonly key: string;
   readonly build: string;
@@ -23,13 +31,27 @@ export interface RebuildHeader {
   /** ISO time of a build as of a past moment (time travel); absent for a live version. */
   readonly until?: string;
   readonly segments: number;
-  readonly status: 'running' | 'complete';
+  readonly status: RebuildStatus;
   readonly startedAt: string;
+  /** When every segment was done (the build ended `complete` or `failed`). */
   readonly completedAt?: string;
-  /** Totals when complete. */
+  /** Totals once ended. */
   readonly events?: number;
   readonly failures?: number;
+  /** The first event not applied, when `failed`. */
+  readonly firstFailure?: string;
 }
+
+/**
+ * A build's status as served: a header marked `complete` with failures (written before `failed`
+ * existed) is `failed`.
+ */
+export const statusOf = (header: RebuildHeader): RebuildStatus =>
+  header.status === 'complete' && (header.failures ?? 0) > 0 ? 'failed' : header.status;
+
+/** The status of a build, `none` when it has no header. */
+export const buildStatus = (header: RebuildHeader | undefined): RebuildStatus | 'none' =>
+  header ? statusOf(header) : 'none';
 
 /** An event-table key: where a segment's Scan resumes (after this item). */
 export interface EventKey {

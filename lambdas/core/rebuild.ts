@@ -8,10 +8,11 @@
  *   version order (one partition key, sorted by the sort key), but a page may end inside one.
  *   The last aggregate of a page is held back and completed from the next page; only whole
  *   aggregates are folded.
- * - **Resumable.** After the rows of a page's whole aggregates are written, the segment's
- *   progress (./rebuild-state.ts) records the key of the last event of the last of them: a
- *   rerun resumes its Scan right after it (ExclusiveStartKey), so the held-back aggregate is
- *   read again from its first event.
+ * - **Resumable.** A page's whole aggregates are written in chunks of about CHECKPOINT_EVENTS
+ *   events; after each chunk's rows are written, the segment's progress (./rebuild-state.ts)
+ *   records the key of the last event of its last aggregate: a rerun resumes its Scan right
+ *   after it (ExclusiveStartKey), so the rest of the page and the held-back aggregate are read
+ *   again.
  * - **Exactly-once on rows**: the live projector's mechanism, per-row checkpoints (`applied`:
  *   aggregate -> last version applied) and a conditional write on `rev`. A page replayed after a
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
@@ -30,6 +31,7 @@ import {
   headerKey,
   type SegmentProgress,
   segmentKey,
+  statusOf,
 } from './rebuild-state';
 import { advanceSource, type AnyRowProjection, itemKey, storageName } from './row-projection';
 import { EVENT_TABLE } from './schema';
@@ -53,6 +55,26 @@ export const canonicalTime = (iso: string): string | undefined => {
   }
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+};
+
+/**
+ * How far in the past a build's `until` must be when the build starts. A command stamps its
+ * events (`occurredAt`, the function's clock) before it writes them, so an event stamped at or
+ * before `until` can land after the Scan passed its aggregate, and a build as of a moment is
+ * never updated afterwards: it would miss that event for good. The write is bounded by the life
+ * of the function that appends (command and coupled functions: 10 s timeout, AppFunction's
+ * default; the command deadline, 5 s, abandons a write that may still land until then). The rest
+ * of the minute is slack for the clock of the machine that runs the rebuild against the
+ * functions' clocks (a workstation with `--aws`) and for requests in flight in DynamoDB.
+ * test/infra/rebuild.test.ts checks every function that may append times out well within it.
+ */
+export const UNTIL_SAFETY_MARGIN_MS = 60_000;
+
+/** Why a build as of `until` cannot start at `nowMs` (pure), or undefined when it can. */
+export const untilRefusal = (until: string, nowMs: number): string | undefined => {
+  if (Date.parse(until) <= nowMs - UNTIL_SAFETY_MARGIN_MS) return undefined;
+  const seconds = UNTIL_SAFETY_MARGIN_MS / 1000;
+  return `until ${until} is not at least ${seconds} s in the past (now ${new Date(nowMs).toISOString()}): events stamped before it may still be being written, and a build as of a moment is never updated; pick a moment at least ${seconds} s ago`;
 };
 
 /**
@@ -139,12 +161,48 @@ export interface RebuildDependencies {
   readonly state: RebuildStateStore;
 }
 
+/**
+ * Events between two checkpoints of a segment (default of `checkpointEvents`): about half a
+ * second of row writes on DynamoDB Local, so a killed rebuild redoes at most that much per
+ * segment and its progress moves that often. Each checkpoint is one PutItem.
+ */
+export const CHECKPOINT_EVENTS = 200;
+
+/**
+ * Consecutive whole aggregates grouped so that each group holds at most `maxEvents` events (an
+ * aggregate with more is a group of its own): what is written between two checkpoints. Pure.
+ */
+export const chunkByEvents = <T>(
+  aggregates: readonly (readonly T[])[],
+  maxEvents = CHECKPOINT_EVENTS,
+): (readonly T[])[][] => {
+  const chunks: (readonly T[])[][] = [];
+  let current: (readonly T[])[] = [];
+  let events = 0;
+  for (const aggregate of aggregates) {
+    if (current.length > 0 && events + aggregate.length > maxEvents) {
+      chunks.push(current);
+      current = [];
+      events = 0;
+    }
+    current.push(aggregate);
+    events += aggregate.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+};
+
 export interface SegmentOptions {
   /** Items per Scan page (default: DynamoDB's 1 MB pages). */
   readonly pageSize?: number;
-  /** Asked before each page: true stops the segment at its last checkpoint (Lambda's clock). */
+  /** Events between checkpoints, at aggregate boundaries (default CHECKPOINT_EVENTS). */
+  readonly checkpointEvents?: number;
+  /**
+   * Asked before each page and each checkpointed chunk after a page's first: true stops the
+   * segment at its last checkpoint (Lambda's clock).
+   */
   readonly shouldStop?: () => boolean;
-  /** Called with the events of each page once its rows are written. */
+  /** Called with the events of each checkpointed chunk once its rows are written. */
   readonly onEvents?: (events: number) => void;
   /** Rows written at once (default 16). */
   readonly concurrency?: number;
@@ -234,58 +292,75 @@ export const rebuildSegment = async (
     }
     if (whole.length === 0 && !last) continue;
 
-    let failures = 0;
-    let firstFailure: string | undefined;
-    const fail = (reason: string) => {
-      failures++;
-      firstFailure ??= reason;
-    };
-    const logs = whole.map((items) => {
-      const { log, failure } = readableLog(items);
-      const cut = logUntil(log, target.until);
-      // A failure after the moment of an `--until` build is not part of it.
-      if (failure && cut.length === log.length) fail(failure);
-      return cut;
-    });
-    const byRow = route(target, logs);
-    await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
-      const outcome = await applyToRow(deps.rows, key, target.projection, pending);
-      for (const reason of outcome.failures) fail(reason);
-    });
-    const events = whole.reduce((n, items) => n + items.length, 0);
-    const lastWhole = whole.at(-1);
-    progress = {
-      ...progress,
-      ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
-      done: last,
-      events: progress.events + events,
-      aggregates: progress.aggregates + whole.length,
-      failures: progress.failures + failures,
-      ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
-    };
-    await deps.state.putSegment(progress);
-    options.onEvents?.(events);
+    // A checkpoint (and a progress report) every CHECKPOINT_EVENTS or so, not once a page: a
+    // 1 MB page holds thousands of events, seconds of row writes.
+    const chunks = whole.length > 0 ? chunkByEvents(whole, options.checkpointEvents) : [[]];
+    for (const [index, chunk] of chunks.entries()) {
+      if (index > 0 && options.shouldStop?.()) return progress;
+      let failures = 0;
+      let firstFailure: string | undefined;
+      const fail = (reason: string) => {
+        failures++;
+        firstFailure ??= reason;
+      };
+      const logs = chunk.map((items) => {
+        const { log, failure } = readableLog(items);
+        const cut = logUntil(log, target.until);
+        // A failure after the moment of an `--until` build is not part of it.
+        if (failure && cut.length === log.length) fail(failure);
+        return cut;
+      });
+      const byRow = route(target, logs);
+      await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
+        const outcome = await applyToRow(deps.rows, key, target.projection, pending);
+        for (const reason of outcome.failures) fail(reason);
+      });
+      const events = chunk.reduce((n, items) => n + items.length, 0);
+      const lastWhole = chunk.at(-1);
+      progress = {
+        ...progress,
+        ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
+        done: last && index === chunks.length - 1,
+        events: progress.events + events,
+        aggregates: progress.aggregates + chunk.length,
+        failures: progress.failures + failures,
+        ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
+      };
+      await deps.state.putSegment(progress);
+      options.onEvents?.(events);
+    }
     if (last) return progress;
   }
 };
 
-/** Starts (or finds) a build's header; refuses another segment count than the one it started with. */
+/**
+ * Starts (or finds) a build's header; refuses another segment count than the one it started with.
+ * A build that ended `failed` has nothing left to resume: it starts over (`retried`), and the
+ * rows' checkpoints make the replay a no-op for every event already applied.
+ */
 export const startRebuild = async (
   state: RebuildStateStore,
   target: RebuildTarget,
   segments: number,
   options: { restart?: boolean; now?: () => string } = {},
-): Promise<{ header: RebuildHeader; resumed: boolean }> => {
+): Promise<{ header: RebuildHeader; resumed: boolean; retried: boolean }> => {
   const build = buildName(target);
   const now = options.now ?? (() => new Date().toISOString());
   const existing = options.restart ? undefined : await state.getHeader(build);
-  if (existing) {
+  const retried = existing !== undefined && statusOf(existing) === 'failed';
+  // A new build (or one started over) must be safely in the past; a resumed one was when it began.
+  const refusal =
+    target.until !== undefined && (!existing || retried)
+      ? untilRefusal(target.until, Date.parse(now()))
+      : undefined;
+  if (refusal) throw new RebuildError(refusal);
+  if (existing && !retried) {
     if (existing.segments !== segments) {
       throw new RebuildError(
         `${build} was started with ${existing.segments} segments: resume it with --segments ${existing.segments} (its progress is per segment)`,
       );
     }
-    return { header: existing, resumed: true };
+    return { header: existing, resumed: true, retried: false };
   }
   const header: RebuildHeader = {
     key: headerKey(build),
@@ -298,15 +373,19 @@ export const startRebuild = async (
     startedAt: now(),
   };
   // A restart forgets the progress, not the rows: their checkpoints make the replay a no-op
-  // for every event already applied.
+  // for every event already applied. The header is written last: until then a failed build
+  // stays failed (never served), and a crash in between leaves a header that starts over again.
   for (let segment = 0; segment < segments; segment++) {
     await state.putSegment(freshSegment(build, segment, segments));
   }
   await state.putHeader(header);
-  return { header, resumed: false };
+  return { header, resumed: false, retried };
 };
 
-/** Marks a build complete when every segment is done; answers the totals either way. */
+/**
+ * Ends a build when every segment is done: `complete` when every event was applied, `failed`
+ * otherwise (never served, never caught up). Answers the totals either way.
+ */
 export const finishRebuild = async (
   state: RebuildStateStore,
   target: RebuildTarget,
@@ -323,11 +402,27 @@ export const finishRebuild = async (
   const aggregates = progress.reduce((n, p) => n + (p?.aggregates ?? 0), 0);
   const failures = progress.reduce((n, p) => n + (p?.failures ?? 0), 0);
   const firstFailure = progress.find((p) => p?.firstFailure)?.firstFailure;
-  const finished: RebuildHeader = done
-    ? { ...header, status: 'complete', completedAt: header.completedAt ?? now(), events, failures }
-    : header;
-  if (done && header.status !== 'complete') await state.putHeader(finished);
-  return { header: finished, done, events, aggregates, failures, firstFailure };
+  const finished: RebuildHeader =
+    done && header.status === 'running'
+      ? {
+          ...header,
+          status: failures > 0 ? 'failed' : 'complete',
+          completedAt: now(),
+          events,
+          failures,
+          ...(firstFailure !== undefined && { firstFailure }),
+        }
+      : header;
+  if (finished !== header) await state.putHeader(finished);
+  return {
+    header: finished,
+    status: statusOf(finished),
+    done,
+    events,
+    aggregates,
+    failures,
+    firstFailure,
+  };
 };
 
 /** A request the rebuild refuses before writing anything (unknown projection, bad time...). */

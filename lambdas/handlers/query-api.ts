@@ -10,6 +10,7 @@ import type { EventStore } from '../core/event-store';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
+import type { RebuildStatus } from '../core/rebuild-state';
 import { type AnyRowProjection, itemKeys, mergeItems, storageName } from '../core/row-projection';
 import type { OrderView } from '../domain/order';
 import { AGGREGATE_VIEW } from './deployment';
@@ -34,8 +35,8 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
   readonly readModels?: {
     readonly projections: readonly AnyRowProjection[];
     readonly rows: ProjectionRowStore;
-    /** Builds as of a past moment (`?asOf=`): is `<name>@v<N>@<until>` completely rebuilt? */
-    readonly builds?: { isComplete(build: string): Promise<boolean> };
+    /** Builds as of a past moment (`?asOf=`): the status of `<name>@v<N>@<until>`'s rebuild. */
+    readonly builds?: { status(build: string): Promise<RebuildStatus | 'none'> };
   };
 }
 
@@ -282,11 +283,20 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       // Time travel: a build of the served version as of that moment (npm run rebuild --until).
       const until = new Date(asOf).toISOString();
       const build = `${storageName(projection)}@${until}`;
-      if (!(await deps.readModels.builds?.isComplete(build))) {
-        throw new NotFoundError(
-          `No complete build of ${name} v${projection.version} as of ${until} (build it with: npm run rebuild -- ${name} --version ${projection.version} --until ${until})`,
-          { name, version: projection.version, asOf: until },
-        );
+      const status = (await deps.readModels.builds?.status(build)) ?? 'none';
+      if (status !== 'complete') {
+        const command = `npm run rebuild -- ${name} --version ${projection.version} --until ${until}`;
+        const why = {
+          none: `No complete build of ${name} v${projection.version} as of ${until} (build it with: ${command})`,
+          running: `The build of ${name} v${projection.version} as of ${until} is still running (not served until complete; ${command} resumes it)`,
+          failed: `The build of ${name} v${projection.version} as of ${until} failed: some events could not be applied, so it is not served (fix the cause, then run ${command} again: a failed build starts over)`,
+        }[status];
+        throw new NotFoundError(why, {
+          name,
+          version: projection.version,
+          asOf: until,
+          build: status,
+        });
       }
       const view = await readRow(build);
       if (view === undefined) {

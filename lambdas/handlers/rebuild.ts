@@ -3,11 +3,12 @@
  * same rebuild as `npm run rebuild` (../core/rebuild.ts), one step at a time.
  *
  * - `start`: checks the input against the deployment's projections, starts (or finds) the
- *   build's header, answers the segments for the Distributed Map;
+ *   build's header (a `failed` build starts over), answers the segments for the Distributed Map;
  * - `segment`: rebuilds one Scan segment from its saved progress until done or until Lambda's
  *   clock says stop (2 minutes left): it answers `done: false` and the state machine invokes it
  *   again, so a segment may take any number of 15-minute invocations;
- * - `finish`: marks the build complete when every segment is done; answers the totals.
+ * - `finish`: when every segment is done, marks the build `complete`, or `failed` when events
+ *   could not be applied (then the state machine fails with `RebuildFailed`); answers the totals.
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -21,13 +22,14 @@ import {
   RebuildError,
   type RebuildTarget,
   startRebuild,
+  untilRefusal,
 } from '../core/rebuild';
 import { DynamoDbRebuildState } from '../core/rebuild-state';
 import type { AnyRowProjection } from '../core/row-projection';
 import { describeVersions } from '../core/served-versions';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 
-/** Stop a segment with this much of the invocation left: a page's writes end well within it. */
+/** Stop a segment with this much of the invocation left: a chunk's writes end well within it. */
 export const STOP_BEFORE_TIMEOUT_MS = 120_000;
 
 const inputSchema = z.object({
@@ -70,7 +72,9 @@ export const createRebuildHandler = (deps: RebuildHandlerDependencies) => {
     if (input.until === undefined || input.until === null) return { projection };
     const until = canonicalTime(input.until);
     if (!until) throw new RebuildError(`until must be an ISO-8601 date-time, got ${input.until}`);
-    if (Date.parse(until) >= now()) throw new RebuildError(`until ${until} is not in the past`);
+    // Every action: a segment or finish later than the start is further from `until`.
+    const refusal = untilRefusal(until, now());
+    if (refusal) throw new RebuildError(refusal);
     return { projection, until };
   };
 
@@ -91,14 +95,15 @@ export const createRebuildHandler = (deps: RebuildHandlerDependencies) => {
     };
     switch (input.action) {
       case 'start': {
-        const { header, resumed } = await startRebuild(state, target, input.segments, {
+        const { header, resumed, retried } = await startRebuild(state, target, input.segments, {
           restart: input.restart,
         });
-        deps.log.info('Rebuild started', { build: header.build, resumed });
+        deps.log.info('Rebuild started', { build: header.build, resumed, retried });
         return {
           ...common,
           build: header.build,
           resumed,
+          retried,
           items: Array.from({ length: input.segments }, (_, i) => i),
         };
       }
@@ -132,12 +137,14 @@ export const createRebuildHandler = (deps: RebuildHandlerDependencies) => {
         return {
           ...common,
           build: totals.header.build,
+          status: totals.status,
           done: totals.done,
           events: totals.events,
           aggregates: totals.aggregates,
           failures: totals.failures,
-          ...(totals.firstFailure && { firstFailure: totals.firstFailure }),
-          caughtUp: totals.done && totals.failures === 0,
+          // Always present: the Fail state's cause reads it.
+          firstFailure: totals.firstFailure ?? null,
+          caughtUp: totals.status === 'complete',
         };
       }
     }

@@ -16,7 +16,7 @@ import { createReprojector } from '../core/reproject';
 import { createRowProjector } from '../core/row-projector';
 import type { AnyRowProjection } from '../core/row-projection';
 import { servedProjections } from '../core/served-versions';
-import { DynamoDbRebuildState } from '../core/rebuild-state';
+import { buildStatus, DynamoDbRebuildState } from '../core/rebuild-state';
 import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithRow, createCoupledApiHandler } from './coupled-api';
@@ -82,12 +82,10 @@ const storesFor = (env: Environment, options: WiringOptions = {}) => {
   };
 };
 
-/** `?asOf=` builds: complete when their rebuild header says so (core/rebuild-state.ts). */
+/** `?asOf=` builds: served when their rebuild header says `complete` (core/rebuild-state.ts). */
 const rebuildBuilds = (client: ReturnType<typeof documentClient>, table: string) => {
   const state = new DynamoDbRebuildState(client, table);
-  return {
-    isComplete: async (build: string) => (await state.getHeader(build))?.status === 'complete',
-  };
+  return { status: async (build: string) => buildStatus(await state.getHeader(build)) };
 };
 
 /** Runs both projectors on every batch; a record fails when either failed it (retries are safe). */

@@ -7,7 +7,8 @@
  *   -> Distributed Map over the K segments, each: Segment (function) -> done? else Segment again
  *      (a segment stops 2 minutes before Lambda's 15-minute limit and resumes from its saved
  *      progress on the next invocation)
- *   -> Finish (function: mark complete, totals) -> caught up? Succeed : Fail
+ *   -> Finish (function: mark `complete`, or `failed` when events could not be applied; totals)
+ *   -> caught up? Succeed : Fail (`RebuildFailed`)
  *
  * Input: `{ "projection": "removed-lines", "version": 1, "segments": 16, "until"?: ISO }`.
  *
@@ -128,7 +129,7 @@ export class Rebuild extends Construct {
           .when(sfn.Condition.booleanEquals('$.caughtUp', true), new sfn.Succeed(this, 'Rebuilt'))
           .otherwise(
             new sfn.Fail(this, 'Events not applied', {
-              error: 'RebuildIncomplete',
+              error: 'RebuildFailed',
               causePath:
                 "States.Format('{} events not applied, first: {}', $.failures, $.firstFailure)",
             }),

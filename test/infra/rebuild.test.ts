@@ -7,8 +7,9 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { UNTIL_SAFETY_MARGIN_MS } from '../../lambdas/core/rebuild';
 import { rebuildLeadingKeys } from '../../lib/constructs/rebuild';
-import { synthesize } from './helpers';
+import { logicalIdOf, permissionsOf, synthesize } from './helpers';
 
 const built = synthesize();
 
@@ -64,6 +65,8 @@ describe.each([
       Default: 'Segment',
     });
     expect(d.States['Caught up?']).toMatchObject({ Type: 'Choice', Default: 'Events not applied' });
+    // A build with events it could not apply is `failed`: the execution fails with that name.
+    expect(d.States['Events not applied']).toMatchObject({ Type: 'Fail', Error: 'RebuildFailed' });
   });
 
   it('logs every step; outputs its ARN', () => {
@@ -135,5 +138,24 @@ describe.each([
       'removed-lines@v2@*',
       'rebuild#*',
     ]);
+  });
+
+  it('--until refuses moments within a margin that every function appending events times out well within', () => {
+    for (const [stack, t] of [
+      [built.decoupled, template],
+      [built.coupled, built.coupledTemplate],
+    ] as const) {
+      const eventTable = logicalIdOf(stack.eventTable.table, stack);
+      const appenders = Object.entries(t.findResources('AWS::Lambda::Function')).filter(([id]) =>
+        permissionsOf(t, id).permissions.includes(`dynamodb:PutItem <${eventTable}.Arn>`),
+      );
+      expect(appenders.length).toBeGreaterThan(0);
+      for (const [, fn] of appenders) {
+        // At least 30 s of the margin left for clocks and requests in flight.
+        expect((fn.Properties as { Timeout: number }).Timeout * 1000).toBeLessThanOrEqual(
+          UNTIL_SAFETY_MARGIN_MS - 30_000,
+        );
+      }
+    }
   });
 });

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../../local/cli';
+import { readRuntimeFile } from '../../local/runtime-file';
 import { type Run, runProcess, waitForOutput } from '../support/processes';
 
 const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
@@ -36,6 +37,14 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     const coupled = url('coupled');
     expect(decoupled).toBeDefined();
     expect(coupled).toBeDefined();
+    // The operator tools' runtime file: the APIs' real ports and how npm start was started.
+    expect(readRuntimeFile()).toMatchObject({
+      apiUrls: { decoupled, coupled },
+      start: {
+        args: ['--decoupled-port', '0', '--coupled-port', '0', '--poll-interval', '50'],
+        env: { WEB_PORT: '0' },
+      },
+    });
     expect(run.stdout).toContain('poll 50 ms, batch 100');
     expect(run.stdout).toContain('curl -s -X POST');
     const dynamoPort = /DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout)?.[1];

@@ -6,10 +6,24 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { toAction } from '../../lambdas/core/events';
-import { foldRows, mergeItems, rowKeyOfItem } from '../../lambdas/core/row-projection';
-import { type RemovedLines, removedLinesProjection } from '../../lambdas/domain/order/projections';
+import { DynamoDbRebuildState } from '../../lambdas/core/rebuild-state';
+import {
+  type AnyRowProjection,
+  foldRows,
+  mergeItems,
+  rowKeyOfItem,
+} from '../../lambdas/core/row-projection';
+import {
+  customerSummaryProjection,
+  type RemovedLines,
+  removedLinesProjection,
+} from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { rebuildHandlerFromEnv, STOP_BEFORE_TIMEOUT_MS } from '../../lambdas/handlers/rebuild';
+import {
+  createRebuildHandler,
+  rebuildHandlerFromEnv,
+  STOP_BEFORE_TIMEOUT_MS,
+} from '../../lambdas/handlers/rebuild';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { seedOrders } from '../support/event-log';
 import { testLogger } from '../support/logs';
@@ -85,6 +99,77 @@ it('start, segments resumed across invocations, finish: rows equal the fold', as
       logs.map((log) => log.map(toAction)),
     ),
   );
+});
+
+it('a build with events it could not apply finishes failed, not caught up; started again it starts over', async () => {
+  const logs = await seedOrders(
+    tables.doc,
+    tables.eventTable,
+    'ff',
+    20,
+    new Date(Date.now() - 3_600_000),
+  );
+  const broken = logs[3]![0]!.aggregateId;
+  const fixed: AnyRowProjection = { ...customerSummaryProjection, version: 7 };
+  const buggy: AnyRowProjection = {
+    ...fixed,
+    reducer: (row, event, before) => {
+      if (event.meta.aggregateId === broken) throw new Error('a bug in the reducer');
+      return fixed.reducer(row, event, before);
+    },
+  };
+  const input = { projection: 'customer-summary', version: 7, segments: 1, until: null };
+  const run = async (projection: AnyRowProjection) => {
+    const handler = rebuildHandlerFromEnv(tables.env, [projection], testLogger('rebuild'));
+    const started = await handler(input);
+    for (;;) {
+      const out = (await handler({ action: 'segment', ...input, segment: 0 })) as {
+        done: boolean;
+      };
+      if (out.done) break;
+    }
+    return { started, finished: await handler({ action: 'finish', ...input }) };
+  };
+  const first = await run(buggy);
+  expect(first.finished).toMatchObject({
+    status: 'failed',
+    done: true,
+    caughtUp: false,
+    failures: 1,
+    firstFailure: expect.stringContaining(`${broken} v1: a bug in the reducer`) as string,
+  });
+  const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+  expect(await state.getHeader('customer-summary@v7')).toMatchObject({ status: 'failed' });
+  // The state machine started again with the same input, the bug fixed: a fresh run.
+  const second = await run(fixed);
+  expect(second.started).toMatchObject({ resumed: false, retried: true });
+  expect(second.finished).toMatchObject({ status: 'complete', caughtUp: true, failures: 0 });
+});
+
+it('refuses an until inside the safety margin, before writing anything', async () => {
+  const now = Date.now();
+  const handler = createRebuildHandler({
+    projections: PROJECTIONS,
+    client: tables.client,
+    doc: tables.doc,
+    eventTable: tables.eventTable,
+    projectionsTable: tables.projectionsTable,
+    log: testLogger('rebuild'),
+    now: () => now,
+  });
+  const until = new Date(now - 30_000).toISOString();
+  await expect(
+    handler({ projection: 'removed-lines', version: 2, segments: 2, until }),
+  ).rejects.toThrow(
+    new RegExp(`until ${until.replace(/[.]/g, '\\.')} is not at least 60 s in the past`),
+  );
+  const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+  expect(await state.getHeader(`removed-lines@v2@${until}`)).toBeUndefined();
+  // A minute ago is accepted.
+  const older = new Date(now - 60_000).toISOString();
+  await expect(
+    handler({ projection: 'removed-lines', version: 2, segments: 1, until: older }),
+  ).resolves.toMatchObject({ build: `removed-lines@v2@${older}`, resumed: false });
 });
 
 it('refuses a projection or version the deployment does not list, naming the listed ones', async () => {

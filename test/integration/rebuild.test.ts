@@ -6,8 +6,14 @@
  * killed with SIGKILL midway and resumed; `--until` (time travel) and `?asOf=`; a rebuild racing
  * the live projector on the same rows. Every check: rows equal to a from-scratch `foldRows`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
+import {
+  DynamoDbProjectionRows,
+  type ProjectionRowStore,
+} from '../../lambdas/core/dynamodb-projection-rows';
 import { type StoredEvent, toAction } from '../../lambdas/core/events';
 import { silentLog } from '../../lambdas/core/log';
 import {
@@ -17,6 +23,8 @@ import {
   type RebuildTarget,
   startRebuild,
   finishRebuild,
+  UNTIL_SAFETY_MARGIN_MS,
+  CHECKPOINT_EVENTS,
 } from '../../lambdas/core/rebuild';
 import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
 import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
@@ -39,7 +47,10 @@ import {
   summary,
   UsageError,
   type RebuildCliOptions,
+  type RebuildReport,
 } from '../../local/rebuild-cli';
+import { tablesFor } from '../../local/runtime';
+import { type LocalRuntimeFile, readRuntimeFile, writeRuntimeFile } from '../../local/runtime-file';
 import { startStreamPoller, type StreamPoller } from '../../local/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { scanLogs, seedOrders } from '../support/event-log';
@@ -294,6 +305,140 @@ describe('rebuild side by side', () => {
     );
   }, 120_000);
 
+  it('a rebuild with events it could not apply ends failed, not caught up, not served with ?asOf=; run again it starts over', async () => {
+    // A version whose reducer throws on one order's first event: a bug to fix, then rebuild.
+    const broken = seeded[0]![0]!.aggregateId;
+    const fixed: AnyRowProjection = { ...customerSummaryProjection, version: 9 };
+    const buggy: AnyRowProjection = {
+      ...fixed,
+      reducer: (row, event, before) => {
+        if (event.meta.aggregateId === broken) throw new Error('a bug in the reducer');
+        return fixed.reducer(row, event, before);
+      },
+    };
+    const until = new Date(START.getTime() + 600_500).toISOString();
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const build = buildName({ projection: fixed, until });
+
+    const report = await runRebuild(cliOptions({ projection: buggy, until }), quiet);
+    expect(report).toMatchObject({ done: true, status: 'failed', caughtUp: false, failures: 1 });
+    expect(report.firstFailure).toContain(`${broken} v1: a bug in the reducer`);
+    expect(await state.getHeader(build)).toMatchObject({
+      status: 'failed',
+      failures: 1,
+      firstFailure: report.firstFailure,
+    });
+    const text = summary(cliOptions({ projection: buggy, until }), report);
+    expect(text).toMatch(/Failed: 1 events could not be applied \(first: .*a bug in the reducer\)/);
+    expect(text).toMatch(/marked failed and is not served with \?asOf=/);
+    expect(text).toMatch(/run the same command again: a failed build starts over/);
+    expect(text).not.toMatch(/curl/);
+
+    const query = queryHandlerFromEnv(tables.env, {
+      logger: testLogger('query'),
+      projections: [fixed],
+    });
+    const read = () =>
+      query(
+        httpEvent({
+          routeKey: 'GET /read-models/{name}/{key}',
+          pathParameters: { name: 'customer-summary', key: 'rb-c1' },
+          query: { asOf: until },
+        }),
+      );
+    const refused = await read();
+    expect(refused.statusCode).toBe(404);
+    expect(bodyOf(refused)).toMatchObject({
+      error: {
+        code: 'NOT_FOUND',
+        message: expect.stringMatching(
+          /build of customer-summary v9 as of .* failed: some events could not be applied, so it is not served/,
+        ) as string,
+        details: { build: 'failed' },
+      },
+    });
+
+    // The bug fixed, the same command again: it starts over (not "complete" from the progress).
+    const lines: string[] = [];
+    const out = { isTTY: false, write: (l: string) => lines.push(l) > 0 };
+    const again = await runRebuild(
+      cliOptions({ projection: fixed, until }),
+      out as unknown as NodeJS.WriteStream,
+    );
+    expect(lines.join('')).toMatch(/failed last time: starting it over/);
+    expect(again).toMatchObject({ status: 'complete', caughtUp: true, failures: 0 });
+    expect((await read()).statusCode).toBe(200);
+    expect(await storedRows(build)).toEqual(
+      fold(
+        fixed,
+        (await scanLogs(tables.doc, tables.eventTable))
+          .map((log) => logUntil(log, until))
+          .filter((l) => l.length > 0),
+      ),
+    );
+  }, 120_000);
+
+  it('checkpoints every CHECKPOINT_EVENTS within a 1 MB page: killed early it resumes there, and progress moves by chunks', async () => {
+    // A version of its own (no live projector runs it), one segment, DynamoDB's 1 MB pages:
+    // thousands of events a page.
+    const projection: AnyRowProjection = { ...customerSummaryProjection, version: 31 };
+    const target = { projection };
+    const build = buildName(target);
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
+    const total = (await scanLogs(tables.doc, tables.eventTable)).flat().length;
+    await startRebuild(state, target, 1);
+
+    // A process killed early in its first page (whose ~100 customers' rows take ~100 writes):
+    // its row writes fail from the 60th on.
+    let saves = 0;
+    const dying: ProjectionRowStore = {
+      get: (key) => rows.get(key),
+      save: (row, rev) => {
+        if (++saves > 60) return Promise.reject(new Error('killed'));
+        return rows.save(row, rev);
+      },
+    };
+    const first: number[] = [];
+    await expect(
+      rebuildSegment(
+        { client: tables.client, eventTable: tables.eventTable, rows: dying, state },
+        target,
+        0,
+        1,
+        { onEvents: (n) => first.push(n) },
+      ),
+    ).rejects.toThrow('killed');
+    const saved = await state.getSegment(build, 0);
+    expect(saved?.done).toBe(false);
+    expect(saved!.events).toBeGreaterThan(0);
+    expect(saved!.events).toBeLessThan(total / 2);
+    // Before the kill: checkpoints at most CHECKPOINT_EVENTS events apart (once a page before).
+    expect(first.length).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...first)).toBeLessThanOrEqual(CHECKPOINT_EVENTS);
+    expect(saved?.events).toBe(first.reduce((a, b) => a + b, 0));
+
+    // Resumed: it reads only what was not checkpointed, reporting progress chunk by chunk.
+    const second: number[] = [];
+    const done = await rebuildSegment(
+      { client: tables.client, eventTable: tables.eventTable, rows, state },
+      target,
+      0,
+      1,
+      { onEvents: (n) => second.push(n) },
+    );
+    expect(done).toMatchObject({ done: true, events: total, failures: 0 });
+    expect(second.reduce((a, b) => a + b, 0)).toBe(total - saved!.events);
+    expect(Math.max(...second)).toBeLessThanOrEqual(CHECKPOINT_EVENTS);
+    expect(second.length).toBeGreaterThanOrEqual(
+      Math.ceil((total - saved!.events) / CHECKPOINT_EVENTS),
+    );
+    expect((await finishRebuild(state, target)).status).toBe('complete');
+    expect(await storedRows(build)).toEqual(
+      fold(projection, await scanLogs(tables.doc, tables.eventTable)),
+    );
+  }, 120_000);
+
   it('a rebuild racing the live projector on the same rows applies every event once', async () => {
     // A version of its own, so both writers start from empty rows and meet on every one.
     const raced: AnyRowProjection = { ...removedLinesProjection, version: 77 };
@@ -356,13 +501,152 @@ describe('npm run rebuild: clear errors, nothing written', () => {
       /customer-summary has no version 5 in this deployment; listed: customer-summary: v1/,
     ],
     [['removed-lines', '--until', 'yesterday'], /--until must be an ISO-8601 date-time/],
-    [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not in the past/],
+    [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not at least 60 s in the past/],
     [['removed-lines', '--segments', '0'], /--segments must be an integer from 1 to 1000/],
     [['removed-lines', '--aws'], /--aws needs --event-table and --projections-table/],
     [[], /give one projection to rebuild/],
   ])('%j', (argv, message) => {
     expect(() => parseRebuildCli(argv, env)).toThrow(UsageError);
     expect(() => parseRebuildCli(argv, env)).toThrow(message);
+  });
+
+  it('--until inside the safety margin (events stamped before it may still be landing) is refused', () => {
+    const now = Date.parse('2026-11-23T10:00:00.000Z');
+    const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+    const parse = (msAgo: number) =>
+      parseRebuildCli(['removed-lines', '--until', at(msAgo)], env, DEPLOYMENT, () => now);
+    for (const msAgo of [0, 1_000, 10_000, UNTIL_SAFETY_MARGIN_MS - 1]) {
+      expect(() => parse(msAgo)).toThrow(UsageError);
+      expect(() => parse(msAgo)).toThrow(
+        /--until 2026-11-23T\d\d:\d\d:\d\d\.\d{3}Z is not at least 60 s in the past \(now 2026-11-23T10:00:00\.000Z\)/,
+      );
+    }
+    expect(UNTIL_SAFETY_MARGIN_MS).toBe(60_000);
+    expect(parse(UNTIL_SAFETY_MARGIN_MS)).toMatchObject({
+      options: { target: { until: at(UNTIL_SAFETY_MARGIN_MS) } },
+    });
+  });
+
+  it('startRebuild refuses a new build inside the margin before writing anything', async () => {
+    const state = new DynamoDbRebuildState(tables.doc, tables.projectionsTable);
+    const target = {
+      projection: removedLinesProjection,
+      until: new Date(Date.now() - 5_000).toISOString(),
+    };
+    await expect(startRebuild(state, target, 2)).rejects.toThrow(
+      /is not at least 60 s in the past/,
+    );
+    expect(await state.getHeader(buildName(target))).toBeUndefined();
+    expect(await state.getSegment(buildName(target), 0)).toBeUndefined();
+  });
+
+  describe('the printed query and switch commands fit the running npm start (its runtime file)', () => {
+    const endpoint = 'http://127.0.0.1:8123';
+    const running: LocalRuntimeFile = {
+      pid: 1,
+      dynamoDbEndpoint: endpoint,
+      tables: {
+        decoupled: tablesFor('local', 'decoupled'),
+        coupled: tablesFor('local', 'coupled'),
+      },
+      apiUrls: { decoupled: 'http://127.0.0.1:4101', coupled: 'http://127.0.0.1:4102' },
+      start: {
+        args: ['--decoupled-port', '4101', '--data-dir', '.x', '--serve', 'customer-summary=1'],
+        env: { COUPLED_PORT: '4102', SERVED_PROJECTION_VERSIONS: 'customer-summary=1' },
+        dataDir: '.x',
+      },
+    };
+    const until = '2026-11-23T09:00:00.000Z';
+    const report: RebuildReport = {
+      build: 'customer-summary@v2',
+      status: 'complete',
+      done: true,
+      events: 10,
+      aggregates: 2,
+      failures: 0,
+      ms: 1,
+      caughtUp: true,
+    };
+    const printed = (argv: string[], file: LocalRuntimeFile | undefined = running) => {
+      const parsed = parseRebuildCli(argv, {}, DEPLOYMENT, Date.now, () => file);
+      if (parsed.help) throw new Error('help');
+      return summary(parsed.options, { ...report, build: buildName(parsed.options.target) });
+    };
+
+    it('npm start writes its API URLs and how it was started; the rebuild reads them', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'runtime-')), 'local-runtime.json');
+      const runtime = {
+        dynamoDbEndpoint: endpoint,
+        tables: running.tables,
+        decoupledUrl: 'http://127.0.0.1:4101',
+        coupledUrl: 'http://127.0.0.1:4102',
+        websocketUrls: {},
+        stop: () => Promise.resolve(),
+      };
+      await writeRuntimeFile(runtime, file, running.start);
+      expect(readRuntimeFile(file)).toMatchObject({
+        dynamoDbEndpoint: endpoint,
+        apiUrls: running.apiUrls,
+        start: running.start,
+      });
+      rmSync(dirname(file), { recursive: true, force: true });
+    });
+
+    it('the query goes to the real port of the stack whose tables were rebuilt', () => {
+      const decoupled = printed(['customer-summary', '--until', until]);
+      expect(decoupled).toContain(
+        `curl -s "http://127.0.0.1:4101/read-models/customer-summary/<key>?asOf=${until}"`,
+      );
+      expect(decoupled).not.toContain('3001');
+      const coupled = printed([
+        'customer-summary',
+        '--until',
+        until,
+        '--table-prefix',
+        'local',
+        '--event-table',
+        'local-coupled-events',
+        '--projections-table',
+        'local-coupled-read-models',
+      ]);
+      expect(coupled).toContain('"http://127.0.0.1:4102/read-models/customer-summary/<key>?asOf=');
+    });
+
+    it('the switch restarts npm start with its own flags and settings, serving the new version', () => {
+      const text = printed(['customer-summary']);
+      expect(text).toContain(
+        'COUPLED_PORT=4102 npm start -- --decoupled-port 4101 --data-dir .x --serve customer-summary=2',
+      );
+      expect(text).not.toMatch(/in memory/);
+      const inMemory = printed(['customer-summary'], {
+        ...running,
+        start: { args: ['--decoupled-port=4101', '--serve=customer-summary=1'], env: {} },
+      });
+      expect(inMemory).toContain('npm start -- --decoupled-port=4101 --serve customer-summary=2');
+      expect(inMemory).toMatch(/keeps its data in memory: a restart starts from empty tables/);
+    });
+
+    it('no matching runtime: a placeholder, never a default port; --aws: the deployed API', () => {
+      const other = printed(['customer-summary', '--until', until, '--endpoint', 'http://h:1']);
+      expect(other).toContain('"<API URL>/read-models/customer-summary/<key>?asOf=');
+      expect(other).not.toContain('3001');
+      const aws = printed([
+        'customer-summary',
+        '--until',
+        until,
+        '--aws',
+        '--event-table',
+        'e',
+        '--projections-table',
+        'p',
+      ]);
+      expect(aws).toContain('curl -s "${sign[@]}" "${API}read-models/customer-summary/<key>?asOf=');
+      expect(
+        printed(['customer-summary', '--aws', '--event-table', 'e', '--projections-table', 'p']),
+      ).toMatch(
+        /Switch queries to it: +npm run cdk -- deploy ReduxBackend-Decoupled -c servedProjectionVersions=customer-summary=2/,
+      );
+    });
   });
 
   it('defaults: the highest listed version, npm start tables, 4 segments', () => {
