@@ -220,6 +220,10 @@ export const createProjector = <View extends ProjectedView>(deps: ProjectorDepen
       } else if ('foreign' in record) {
         // Only the envelope is known; folding needs no more (a foreign event changes nothing).
         add(foreign, record.id, record.foreign as unknown as StoredEvent);
+      } else if (isForeign(projection, record.event)) {
+        // Another listed aggregate's event: this view's only if found in one of its partitions
+        // (a hand edit), like any foreign event.
+        add(foreign, record.id, record.event);
       } else add(groups, record.id, record.event);
     }
     let ignored = 0;

@@ -19,8 +19,8 @@ export interface ReprojectDependencies {
   readonly events: EventStore;
   /** The deployment's projector: every projection a stream record feeds. */
   readonly project: Projector;
-  /** The aggregate type the order-row projector reads (others are handed over as foreign). */
-  readonly aggregateType: string;
+  /** The deployment's aggregate types: their events are handed over whole, others as foreign. */
+  readonly aggregateTypes: readonly string[];
   readonly log: Log;
   /** Aggregates re-projected at once. @default 8 */
   readonly concurrency?: number;
@@ -56,7 +56,7 @@ export const createReprojector = (deps: ReprojectDependencies) => {
       const event = await latestEvent(deps.events, aggregateId);
       if (!event) return { aggregateId, status: 'no-events' };
       const id = `reproject:${aggregateId}:${event.version}`;
-      const record: IncomingRecord = isOwnEvent(deps.aggregateType, event)
+      const record: IncomingRecord = deps.aggregateTypes.some((type) => isOwnEvent(type, event))
         ? { id, event }
         : { id, foreign: event };
       const outcome = await deps.project([record], deps.log);

@@ -39,6 +39,9 @@ export const orderRowOf = (state: unknown, version: number): OrderView | null =>
   return view && (view.version === version ? view : { ...view, version });
 };
 
+/** Whether a command or an event belongs to the aggregate whose row this stack writes. */
+const isViewType = (type: string) => type.startsWith(`${AGGREGATE_VIEW.aggregateType}/`);
+
 /**
  * The row an answer carries: the one the command led to. A replay answers exactly as the first
  * time (docs/decisions.md, "A replay is the original answer"), so its row is recomputed from the
@@ -69,7 +72,9 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
         version: result.version,
         events: result.events,
         // The row at `version`: for a replay too, so a resend answers exactly as the first time.
-        order: visibleOrder(await answerRowOf(deps, result)),
+        // Only the order has a row here; another aggregate's answer has none (never its state
+        // as an order).
+        ...(isViewType(input.type) && { order: visibleOrder(await answerRowOf(deps, result)) }),
       },
       commandResultHeaders(result),
     );
@@ -80,6 +85,8 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
 export const appendWithRow =
   (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
   async (events, after) => {
-    const view = orderRowOf(after.state, after.version);
+    // Another aggregate's state is not an order: it gets no row in the order table.
+    const view =
+      events[0] && isViewType(events[0].type) ? orderRowOf(after.state, after.version) : null;
     await store.appendWith(events, view ? [rows.putItem(rowFor(AGGREGATE_VIEW, view))] : []);
   };

@@ -28,14 +28,14 @@ const reasonOf = (error: unknown) =>
       : String(error);
 
 /**
- * A stream record through the event codec. The aggregate type is checked first: an event of
- * another type is not validated against this projection's idea of an event (its shape is its
- * own aggregate's business), only its envelope is kept.
+ * A stream record through the event codec. The aggregate type is checked first: an event of a
+ * type this deployment does not list is not validated (its shape is not ours to judge), only
+ * its envelope is kept.
  */
 export const parseStreamRecord = (
   record: DynamoDBRecord,
   index: number,
-  aggregateType: string,
+  aggregateTypes: readonly string[],
 ): IncomingRecord | undefined => {
   const id = record.dynamodb?.SequenceNumber ?? record.eventID ?? `#${index}`;
   // The event table is append-only: only INSERTs carry events.
@@ -48,7 +48,7 @@ export const parseStreamRecord = (
     );
     const envelope = decodeEnvelope(unmarshall(head));
     const type = image.type?.S;
-    if (!isOwnEvent(aggregateType, { ...envelope, type })) {
+    if (!aggregateTypes.some((aggregateType) => isOwnEvent(aggregateType, { ...envelope, type }))) {
       return { id, foreign: { ...envelope, ...(type !== undefined && { type }) } };
     }
     return { id, event: decodeEventItem(image) };
@@ -60,8 +60,8 @@ export const parseStreamRecord = (
 export interface ProjectorHandlerDependencies {
   readonly project: Projector;
   readonly logger: Logger;
-  /** The aggregate type the projection reads (records of other types are only counted). */
-  readonly aggregateType: string;
+  /** The deployment's aggregate types: their events are decoded, others kept as envelopes. */
+  readonly aggregateTypes: readonly string[];
 }
 
 export const createProjectorHandler =
@@ -70,9 +70,9 @@ export const createProjectorHandler =
     // A logger of this invocation: concurrent invocations (locally) never share its keys.
     const logger = deps.logger.createChild();
     if (context) logger.addContext(context);
-    const records = event.Records.map((r, i) => parseStreamRecord(r, i, deps.aggregateType)).filter(
-      (r) => r !== undefined,
-    );
+    const records = event.Records.map((r, i) =>
+      parseStreamRecord(r, i, deps.aggregateTypes),
+    ).filter((r) => r !== undefined);
     const outcome = await deps.project(records, logger);
     logger.info('Projected batch', {
       // A batch mixes commands: the summary names every correlation id it carried.

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { decodeVersionCursor } from '../core/cursor';
 import { AppError, NotFoundError } from '../core/errors';
 import type { EventStore } from '../core/event-store';
+import type { StoredEvent } from '../core/events';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
@@ -132,11 +133,30 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
   const idOf = (event: HttpEvent) => parseWith(orderId, event.pathParameters ?? {}, 'path').id;
 
   /**
+   * 404 for an id whose log belongs to another aggregate (its first event names the type): the
+   * order routes never serve, wait for or fold another aggregate's events.
+   */
+  const assertOrderLog = (id: string, first: StoredEvent | undefined) => {
+    if (first && first.aggregateType !== AGGREGATE_VIEW.aggregateType) {
+      throw new NotFoundError(`Order ${id} not found: it is a ${first.aggregateType}`, {
+        id,
+        aggregateType: first.aggregateType,
+      });
+    }
+  };
+
+  /**
    * The version `?minVersion` may wait for: the event log's latest (one consistent Query with
-   * Limit 1), or the row's own in the coupled profile. 404 when the order has no events at all.
+   * Limit 1, beside one for its first event's type), or the row's own in the coupled profile.
+   * 404 when the order has no events at all, or the id is another aggregate's.
    */
   const latestVersionFor = async (id: string, rowVersion: number): Promise<number> => {
-    const latest = deps.rowsWrittenWithEvents ? rowVersion : await deps.events.currentVersion(id);
+    if (deps.rowsWrittenWithEvents && rowVersion > 0) return rowVersion;
+    const [latest, [first]] = await Promise.all([
+      deps.rowsWrittenWithEvents ? 0 : deps.events.currentVersion(id),
+      deps.events.load(id, { limit: 1 }),
+    ]);
+    assertOrderLog(id, first);
     if (latest === 0) throw new NotFoundError(`Order ${id} not found`, { id });
     return latest;
   };
@@ -207,6 +227,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const events = await deps.events.load(id, { afterVersion, limit: limit + 1 });
     if (events.length === 0 && afterVersion === 0)
       throw new NotFoundError(`Order ${id} not found`, { id });
+    if (afterVersion === 0) assertOrderLog(id, events[0]);
     const page = events.slice(0, limit);
     return json(200, {
       aggregateId: id,
@@ -232,6 +253,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       while (k > 0 && new Date(loaded[k - 1]!.occurredAt).getTime() > at) k--;
       events = loaded.slice(0, k);
     }
+    assertOrderLog(id, loaded[0]);
     const last = events.at(-1);
     if (!last) {
       throw new NotFoundError(

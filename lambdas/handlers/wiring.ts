@@ -159,15 +159,15 @@ export const projectorFromEnv = (env: Environment, logger: Logger, options: Wiri
   }
   return {
     events,
-    aggregateType: AGGREGATE_VIEW.aggregateType,
+    aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
     project: orders && declared ? both(orders, declared) : (orders ?? declared)!,
   };
 };
 
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const logger = loggerFor('projector', options);
-  const { project, aggregateType } = projectorFromEnv(env, logger, options);
-  return createProjectorHandler({ logger, aggregateType, project });
+  const { project, aggregateTypes } = projectorFromEnv(env, logger, options);
+  return createProjectorHandler({ logger, aggregateTypes, project });
 };
 
 /** Re-projection of named aggregates into every projection (redrive, `npm run reproject`). */
@@ -175,11 +175,11 @@ export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}
   const logger = loggerFor('reproject', options);
   // A repair reads every log from version 1: it must not trust what an earlier run remembers
   // (docs/decisions.md, "The projector's source-state cache").
-  const { project, aggregateType, events } = projectorFromEnv(env, logger, {
+  const { project, aggregateTypes, events } = projectorFromEnv(env, logger, {
     ...options,
     projectorCacheSize: 0,
   });
-  return createReprojector({ events, project, aggregateType, log: logger });
+  return createReprojector({ events, project, aggregateTypes, log: logger });
 };
 
 /** The redrive function: the projector's dead-letter queue -> re-projection (docs: "Redrive"). */

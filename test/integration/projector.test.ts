@@ -160,7 +160,7 @@ test('an event the reducer cannot apply fails with the later records of its aggr
     events: store,
     log: silentLog,
   });
-  const handler = createProjectorHandler({ project: projector, logger, aggregateType: 'order' });
+  const handler = createProjectorHandler({ project: projector, logger, aggregateTypes: ['order'] });
   const records = events.map((e, i) => streamRecord(e, String(500 + i)));
   const result = await handler(streamEvent([...records, ...other.map((e) => streamRecord(e))]));
   expect(result.batchItemFailures).toEqual([{ itemIdentifier: '502' }, { itemIdentifier: '503' }]);

@@ -133,7 +133,7 @@ test('a batch sent to the on-failure file leaves its rows stale; npm run redrive
   const poller = await startStreamPoller({
     endpoint: testEndpoint(),
     streamArn: tables.eventStreamArn!,
-    handler: createProjectorHandler({ logger: log, aggregateType: 'order', project }),
+    handler: createProjectorHandler({ logger: log, aggregateTypes: ['order'], project }),
     pollIntervalMs: 20,
     maxRetries: 0,
     onFailureFile: file,
