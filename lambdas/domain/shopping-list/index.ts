@@ -1,0 +1,25 @@
+/** The shopping-list aggregate, assembled from pure parts (its read models: projections.ts). */
+import type { AggregateDefinition } from '../../core/aggregate';
+import { type ShoppingListCommand, shoppingListCommandSchemas } from './commands';
+import { decideShoppingList } from './decide';
+import type { ShoppingListEvent } from './events';
+import { shoppingListReducer, type ShoppingListState } from './reducer';
+
+export const shoppingListAggregate: AggregateDefinition<
+  ShoppingListState,
+  ShoppingListCommand,
+  ShoppingListEvent
+> = {
+  type: 'shoppingList',
+  // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
+  snapshotVersion: 1,
+  initialState: null,
+  reducer: shoppingListReducer,
+  decide: decideShoppingList,
+  commandSchemas: shoppingListCommandSchemas,
+};
+
+export * from './commands';
+export * from './decide';
+export * from './events';
+export * from './reducer';
