@@ -6,9 +6,14 @@
  */
 import { orderAggregate, orderProjection } from '../domain/order';
 import { customerSummaryProjection, removedLinesProjection } from '../domain/order/projections';
+import { shoppingListAggregate } from '../domain/shopping-list';
+import {
+  ownerListsProjection,
+  shoppingListRowProjection,
+} from '../domain/shopping-list/projections';
 import type { AnyRowProjection } from '../core/row-projection';
 
-export const AGGREGATES = [orderAggregate];
+export const AGGREGATES = [orderAggregate, shoppingListAggregate];
 
 /**
  * The one-row-per-aggregate read model: the stacks' read-model table (its keys and list indexes
@@ -20,4 +25,6 @@ export const AGGREGATE_VIEW = orderProjection;
 export const PROJECTIONS: readonly AnyRowProjection[] = [
   customerSummaryProjection,
   removedLinesProjection,
+  shoppingListRowProjection,
+  ownerListsProjection,
 ];

@@ -136,6 +136,10 @@ describe.each([
       'customer-summary@v1@*',
       'removed-lines@v2#*',
       'removed-lines@v2@*',
+      'shopping-list@v1#*',
+      'shopping-list@v1@*',
+      'owner-lists@v1#*',
+      'owner-lists@v1@*',
       'rebuild#*',
     ]);
   });

@@ -1,6 +1,14 @@
 /** The rows a projections table holds, as the query route serves them (tests compare to folds). */
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type AnyRowProjection, mergeItems, shardsOf } from '../../lambdas/core/row-projection';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+
+/**
+ * The deployment's declared projections fed by `aggregateType`: a test folds each read model
+ * from its own source's logs (an order log feeds no shopping-list row).
+ */
+export const projectionsFedBy = (aggregateType: string): AnyRowProjection[] =>
+  PROJECTIONS.filter((projection) => projection.source.type === aggregateType);
 
 /**
  * Every row stored under `storage` (e.g. `removed-lines@v2`, or a build as of a moment) whose

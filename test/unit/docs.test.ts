@@ -7,6 +7,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
+import {
+  SHOPPING_LIST_RULES,
+  shoppingListCommandSchemas,
+} from '../../lambdas/domain/shopping-list';
 import { ROUTES } from '../../lambdas/handlers/routes';
 import { USAGE } from '../../local/cli';
 import { LOCAL_RUNTIME_FILE } from '../../local/runtime-file';
@@ -23,6 +27,20 @@ test.each(Object.entries(ERROR_CATALOGUE))(
 test.each(Object.keys(ORDER_RULES))('the README lists the rule %s', (rule) => {
   expect(readme).toMatch(new RegExp(`\\|\\s*\`${rule}\`\\s*\\|`));
 });
+
+test.each(Object.keys(SHOPPING_LIST_RULES))(
+  'the README lists the shopping-list rule %s',
+  (rule) => {
+    expect(readme).toContain(`\`${rule}\``);
+  },
+);
+
+test.each(Object.keys(shoppingListCommandSchemas))(
+  'the README documents the command %s',
+  (type) => {
+    expect(readme).toMatch(new RegExp(`\\|\\s*\`${type}\`\\s*\\|`));
+  },
+);
 
 test.each(ROUTES.map((r) => [`${r.method} ${r.path}`]))('the README documents %s', (route) => {
   expect(readme).toContain(`\`${route}`);
