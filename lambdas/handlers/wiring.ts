@@ -115,19 +115,29 @@ export const commandHandlerFromEnv = (env: Environment, options: WiringOptions =
   });
 };
 
+/**
+ * The declared projections a function's `GET /read-models` serves: one version per name, the
+ * configured one (SERVED_PROJECTION_VERSIONS), else the lowest listed (served-versions.ts).
+ * The query function (decoupled) and the coupled function alike.
+ */
+const servedReadModels = (env: Environment, stores: ReturnType<typeof storesFor>) => {
+  const readModels = stores.readModels();
+  return (
+    readModels && {
+      ...readModels,
+      projections: servedProjections(readModels.projections, env[ENV.servedProjectionVersions]),
+      builds: rebuildBuilds(documentClient(env), requireEnv(env, ENV.projectionsTable)),
+    }
+  );
+};
+
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
-  const readModels = stores.readModels();
   return createQueryApiHandler({
     logger: loggerFor('query', options),
     rows: stores.rows(),
     events: stores.events(),
-    // One version per name: the configured one, else the lowest listed (served-versions.ts).
-    readModels: readModels && {
-      ...readModels,
-      projections: servedProjections(readModels.projections, env[ENV.servedProjectionVersions]),
-      builds: rebuildBuilds(documentClient(env), requireEnv(env, ENV.projectionsTable)),
-    },
+    readModels: servedReadModels(env, stores),
   });
 };
 
@@ -193,7 +203,7 @@ export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions =
 };
 
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const stores = storesFor(env);
+  const stores = storesFor(env, options);
   const [events, rows] = [stores.events(), stores.rows()];
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
@@ -201,7 +211,7 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     rows,
     events,
     // Served from the rows the coupled stack's projector writes (docs/decisions.md).
-    readModels: stores.readModels(),
+    readModels: servedReadModels(env, stores),
     runCommand: createCommandRunner({
       store: events,
       snapshots: stores.snapshots(),

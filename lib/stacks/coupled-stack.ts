@@ -7,6 +7,7 @@
  * queue (declared projections only, like the projector) and the rebuild state machine.
  */
 import { Stack } from 'aws-cdk-lib';
+import { ENV } from '../../lambdas/handlers/environment';
 import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
@@ -67,6 +68,13 @@ export class CoupledStack extends Stack {
       tracing,
       disposable,
     });
+    if (props.options.servedProjectionVersions) {
+      // It serves GET /read-models too: a switch applies to it as to the decoupled query function.
+      this.coupledFunction.function.addEnvironment(
+        ENV.servedProjectionVersions,
+        props.options.servedProjectionVersions,
+      );
+    }
     // No read-model table: without READ_MODEL_TABLE_NAME it runs the declared projections only.
     this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
       entry: 'projector',

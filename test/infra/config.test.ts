@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { ENV } from '../../lambdas/handlers/environment';
 import { DEFAULT_CORS_ORIGINS } from '../../lambdas/handlers/cors';
 import { ConfigError, CONTEXT, DEFAULT_THROTTLE, readOptions } from '../../lib/config';
+import { synthesize } from './helpers';
 
 const optionsOf = (context: Record<string, unknown>) => readOptions(new App({ context }));
 
@@ -115,4 +118,20 @@ it('-c servedProjectionVersions is checked against the deployment at synthesis',
   expect(() => optionsOf({ servedProjectionVersions: 'customer-summary=7' })).toThrow(
     /customer-summary v7 is not in this deployment/,
   );
+});
+
+it('-c servedProjectionVersions reaches every function that serves GET /read-models', () => {
+  const built = synthesize({ servedProjectionVersions: 'customer-summary=1' });
+  const serving = (template: Template) =>
+    Object.entries(template.findResources('AWS::Lambda::Function'))
+      .filter(
+        ([, fn]) =>
+          (fn.Properties.Environment?.Variables as Record<string, unknown> | undefined)?.[
+            ENV.servedProjectionVersions
+          ] === 'customer-summary=1',
+      )
+      .map(([id]) => id.replace(/Handler.*$/, ''));
+  // Before: the coupled function, which serves the same route, never got the setting.
+  expect(serving(built.decoupledTemplate)).toEqual(['QueryFunction']);
+  expect(serving(built.coupledTemplate)).toEqual(['CoupledFunction']);
 });

@@ -21,6 +21,7 @@ import { ENV } from '../../lambdas/handlers/environment';
 import {
   commandHandlerFromEnv,
   projectorHandlerFromEnv,
+  coupledHandlerFromEnv,
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
 import { parseCli, UsageError } from '../../local/cli';
@@ -41,8 +42,12 @@ beforeAll(async () => {
 });
 afterAll(() => tables.drop());
 
-const readRow = async (env: Record<string, string>, key: string) => {
-  const query = queryHandlerFromEnv(env, { logger: testLogger('query'), projections: BOTH });
+const readRow = async (
+  env: Record<string, string>,
+  key: string,
+  handlerFromEnv: typeof queryHandlerFromEnv | typeof coupledHandlerFromEnv = queryHandlerFromEnv,
+) => {
+  const query = handlerFromEnv(env, { logger: testLogger('query'), projections: BOTH });
   return query(
     httpEvent({
       routeKey: 'GET /read-models/{name}/{key}',
@@ -91,24 +96,29 @@ describe('side-by-side versions of a declared projection', () => {
     expect(byDefault.version).toBe(1);
     expect(byDefault.row).not.toHaveProperty('ordersPlaced');
 
-    // Switch by configuration...
-    const switched = bodyOf<{ version: number; row: Record<string, unknown> }>(
-      await readRow(
-        { ...tables.env, [ENV.servedProjectionVersions]: 'customer-summary=2' },
-        customer,
-      ),
-    );
-    expect(switched.version).toBe(2);
-    expect(switched.row).toMatchObject({ ordersPlaced: 3, linesRemoved: 2 });
+    // Switch by configuration, on the query function and the coupled one (before: the coupled
+    // function ignored the setting and served v1)...
+    for (const handlerFromEnv of [queryHandlerFromEnv, coupledHandlerFromEnv]) {
+      const switched = bodyOf<{ version: number; row: Record<string, unknown> }>(
+        await readRow(
+          { ...tables.env, [ENV.servedProjectionVersions]: 'customer-summary=2' },
+          customer,
+          handlerFromEnv,
+        ),
+      );
+      expect(switched.version).toBe(2);
+      expect(switched.row).toMatchObject({ ordersPlaced: 3, linesRemoved: 2 });
 
-    // ...and back (the rollback), with no code change.
-    const back = bodyOf<{ version: number }>(
-      await readRow(
-        { ...tables.env, [ENV.servedProjectionVersions]: 'customer-summary=1' },
-        customer,
-      ),
-    );
-    expect(back.version).toBe(1);
+      // ...and back (the rollback), with no code change.
+      const back = bodyOf<{ version: number }>(
+        await readRow(
+          { ...tables.env, [ENV.servedProjectionVersions]: 'customer-summary=1' },
+          customer,
+          handlerFromEnv,
+        ),
+      );
+      expect(back.version).toBe(1);
+    }
   });
 
   it('a configured version the deployment does not list fails at cold start, naming the listed ones', () => {
