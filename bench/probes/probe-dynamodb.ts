@@ -4,6 +4,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { currentSchemaVersion } from '../../lambdas/core/event-codec';
+import type { StoredEvent } from '../../lambdas/core/events';
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
 
 export const startProbeDynamoDb = async () => {
@@ -18,3 +20,23 @@ export const startProbeDynamoDb = async () => {
   });
   return { local, client, doc };
 };
+
+/** A seeded order event (a quantity change of line `a`), as a probe writes history straight in. */
+export const quantityChangedEvent = (
+  aggregateId: string,
+  version: number,
+  commandId: string,
+): StoredEvent => ({
+  aggregateId,
+  version,
+  aggregateType: 'order',
+  type: 'order/quantityChanged',
+  payload: { lineId: 'a', quantity: (version % 50) + 1 },
+  eventId: `e-${aggregateId}-${version}`,
+  occurredAt: new Date().toISOString(),
+  commandId,
+  commandHash: 'probe',
+  correlationId: 'probe',
+  causationId: commandId,
+  schemaVersion: currentSchemaVersion('order/quantityChanged'),
+});

@@ -9,29 +9,15 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { currentSchemaVersion } from '../../lambdas/core/event-codec';
-import type { StoredEvent } from '../../lambdas/core/events';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { ensureTables, localFunctionEnv } from '../../local/tables';
-import { startProbeDynamoDb } from './probe-dynamodb';
+import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
 
 const commands = Number(process.argv[2] ?? 30);
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const seeded = (aggregateId: string, version: number): StoredEvent => ({
-  aggregateId,
-  version,
-  aggregateType: 'order',
-  type: 'order/quantityChanged',
-  payload: { lineId: 'a', quantity: (version % 50) + 1 },
-  eventId: `e-${aggregateId}-${version}`,
-  occurredAt: new Date().toISOString(),
-  commandId: `seed-${aggregateId}-${version}`,
-  commandHash: 'probe',
-  correlationId: 'probe',
-  causationId: 'probe',
-  schemaVersion: currentSchemaVersion('order/quantityChanged'),
-});
+const seeded = (aggregateId: string, version: number) =>
+  quantityChangedEvent(aggregateId, version, `seed-${aggregateId}-${version}`);
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();

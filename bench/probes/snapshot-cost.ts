@@ -10,12 +10,10 @@
  */
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { currentSchemaVersion } from '../../lambdas/core/event-codec';
-import type { StoredEvent } from '../../lambdas/core/events';
 import { encodeSnapshot } from '../../lambdas/core/snapshots';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { startProbeDynamoDb } from './probe-dynamodb';
+import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
 import { ensureTables, localFunctionEnv } from '../../local/tables';
 
 const calls = Number(process.argv[2] ?? 300);
@@ -38,20 +36,7 @@ const line = (name: string, ms: number[], capacity: number, unit: string) =>
     `${name.padEnd(34)} n=${ms.length} p50=${percentile(ms, 50).toFixed(2)} ms p90=${percentile(ms, 90).toFixed(2)} ms mean=${(ms.reduce((a, b) => a + b, 0) / ms.length).toFixed(2)} ms ${unit}/call=${(capacity / ms.length).toFixed(2)}`,
   );
 
-const event = (aggregateId: string, version: number, commandId: string): StoredEvent => ({
-  aggregateId,
-  version,
-  aggregateType: 'order',
-  type: 'order/quantityChanged',
-  payload: { lineId: 'a', quantity: (version % 50) + 1 },
-  eventId: `e-${aggregateId}-${version}`,
-  occurredAt: new Date().toISOString(),
-  commandId,
-  commandHash: 'probe',
-  correlationId: 'probe',
-  causationId: commandId,
-  schemaVersion: currentSchemaVersion('order/quantityChanged'),
-});
+const event = quantityChangedEvent;
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();

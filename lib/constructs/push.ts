@@ -14,14 +14,7 @@
  * - The subscriptions table is ephemeral (connections live at most 2 hours and clients
  *   resubscribe on reconnect): deleted with the stack, no PITR, TTL on `expiresAt`.
  */
-import {
-  type CfnElement,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  Validations,
-} from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -36,7 +29,7 @@ import { SOCKET_ACTIONS } from '../../lambdas/core/push';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/schema';
 import { ENV } from '../../lambdas/handlers/environment';
 import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
-import { OUTPUT } from '../stacks/outputs';
+import { addOutputs } from '../stacks/outputs';
 import { AppFunction } from './app-function';
 import { keySchemaOf } from './table-definition';
 
@@ -199,9 +192,6 @@ export class Push extends Construct {
           'other routes run on that authorized connection and cannot take an authorizer.',
     });
 
-    new CfnOutput(Stack.of(this), OUTPUT.webSocketUrl, {
-      value: this.stage.url,
-      description: 'WebSocket URL of live updates (wss://...)',
-    });
+    addOutputs(Stack.of(this), { webSocketUrl: this.stage.url });
   }
 }

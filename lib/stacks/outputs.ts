@@ -18,23 +18,34 @@ export const OUTPUT = {
   webSocketUrl: 'WebSocketUrl',
 } as const;
 
+/** What each output says in the console and in `cdk deploy --outputs-file`. */
+const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
+  ApiUrl: 'Invoke URL of the HTTP API (ends in /)',
+  EventTableName: 'Event table (append-only log)',
+  ReadModelTableName: 'Order read-model table',
+  ProjectionsTableName: 'Rows of the declared projections (<name>@v<version>#<key>)',
+  DeadLetterQueueUrl: "The projector's failed batches (stream coordinates) after every retry",
+  RedriveFunctionName: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
+  RebuildStateMachineArn:
+    'Rebuild a declared projection: aws stepfunctions start-execution (README)',
+  WebSocketUrl: 'WebSocket URL of live updates (wss://...)',
+};
+
+/** Adds the named outputs, each with its description. */
+export const addOutputs = (
+  stack: Stack,
+  values: Partial<Record<keyof typeof OUTPUT, string>>,
+): void => {
+  for (const [key, value] of Object.entries(values)) {
+    const id = OUTPUT[key as keyof typeof OUTPUT];
+    new CfnOutput(stack, id, { value: value!, description: DESCRIPTIONS[id] });
+  }
+};
+
 export const addCommonOutputs = (
   stack: Stack,
   values: { apiUrl: string; eventTableName: string; readModelTableName: string },
-): void => {
-  new CfnOutput(stack, OUTPUT.apiUrl, {
-    value: values.apiUrl,
-    description: 'Invoke URL of the HTTP API (ends in /)',
-  });
-  new CfnOutput(stack, OUTPUT.eventTableName, {
-    value: values.eventTableName,
-    description: 'Event table (append-only log)',
-  });
-  new CfnOutput(stack, OUTPUT.readModelTableName, {
-    value: values.readModelTableName,
-    description: 'Order read-model table',
-  });
-};
+): void => addOutputs(stack, values);
 
 /** What an operator repairs read models with (README, "Redrive"), the same in both stacks. */
 export const addRepairOutputs = (
@@ -45,21 +56,4 @@ export const addRepairOutputs = (
     redriveFunctionName: string;
     rebuildStateMachineArn: string;
   },
-): void => {
-  new CfnOutput(stack, OUTPUT.projectionsTableName, {
-    value: values.projectionsTableName,
-    description: 'Rows of the declared projections (<name>@v<version>#<key>)',
-  });
-  new CfnOutput(stack, OUTPUT.deadLetterQueueUrl, {
-    value: values.deadLetterQueueUrl,
-    description: "The projector's failed batches (stream coordinates) after every retry",
-  });
-  new CfnOutput(stack, OUTPUT.redriveFunctionName, {
-    value: values.redriveFunctionName,
-    description: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
-  });
-  new CfnOutput(stack, OUTPUT.rebuildStateMachineArn, {
-    value: values.rebuildStateMachineArn,
-    description: 'Rebuild a declared projection: aws stepfunctions start-execution (README)',
-  });
-};
+): void => addOutputs(stack, values);
