@@ -147,11 +147,14 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
 
   /**
    * The version `?minVersion` may wait for: the event log's latest (one consistent Query with
-   * Limit 1, beside one for its first event's type), or the row's own in the coupled profile.
-   * 404 when the order has no events at all, or the id is another aggregate's.
+   * Limit 1), or the row's own in the coupled profile. 404 when the order has no events at all,
+   * or the id is another aggregate's: checked (one more Query, side by side) only while no row
+   * exists, since the order table holds orders only.
    */
   const latestVersionFor = async (id: string, rowVersion: number): Promise<number> => {
-    if (deps.rowsWrittenWithEvents && rowVersion > 0) return rowVersion;
+    if (rowVersion > 0) {
+      return deps.rowsWrittenWithEvents ? rowVersion : deps.events.currentVersion(id);
+    }
     const [latest, [first]] = await Promise.all([
       deps.rowsWrittenWithEvents ? 0 : deps.events.currentVersion(id),
       deps.events.load(id, { limit: 1 }),
