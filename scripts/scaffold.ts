@@ -325,11 +325,9 @@ import { decide${n.pascal} } from './decide';
 import type { ${n.pascal}Event } from './events';
 import { ${n.camel}Reducer, type ${n.pascal}State } from './reducer';
 
-export const ${n.camel}Aggregate: AggregateDefinition<
-  ${n.pascal}State,
-  ${n.pascal}Command,
-  ${n.pascal}Event
-> = {
+type Definition = AggregateDefinition<${n.pascal}State, ${n.pascal}Command, ${n.pascal}Event>;
+
+export const ${n.camel}Aggregate: Definition = {
   // Stored on every event, and the prefix of every command and event type: never change it.
   type: '${n.camel}',
   // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
@@ -511,11 +509,16 @@ const appendToArray = (source: string, name: string, entry: string): string => {
   const after = source.slice(close);
   if (inside.includes('\n')) {
     // One entry per line: add a line with the indentation of the last entry.
-    const body = inside.replace(/\s*$/, '');
+    // The last entry gets a comma if it has none (before its line comment, if any).
+    const lines = inside.replace(/\s*$/, '').split('\n');
+    const [, code = '', comment = ''] = /^(.*?)([ \t]*\/\/.*)?$/.exec(lines.at(-1)!) ?? [];
+    if (code.trim() !== '' && !code.trimEnd().endsWith(',')) {
+      lines[lines.length - 1] = `${code.trimEnd()},${comment}`;
+    }
+    const body = lines.join('\n');
     const indent = /\n([ \t]*)\S[^\n]*$/.exec(body)?.[1] ?? '  ';
-    const separator = body.trim() === '' || body.endsWith(',') ? '' : ',';
     const closingIndent = /\n([ \t]*)$/.exec(inside)?.[1] ?? '';
-    return `${before}${body}${separator}\n${indent}${entry},\n${closingIndent}${after}`;
+    return `${before}${body}\n${indent}${entry},\n${closingIndent}${after}`;
   }
   const items = inside.trim().replace(/,$/, '');
   return `${before}${items === '' ? entry : `${items}, ${entry}`}${after}`;
