@@ -572,5 +572,7 @@ export const nextSteps = (names: AggregateNames, written: readonly string[]): st
     '',
     `Then make it yours: commands in ${domainFolder(names)}/commands.ts, events in events.ts,`,
     'state in reducer.ts, rules in decide.ts (README, "Add your own aggregate").',
+    `Before npm test: add a few ${names.camel} event logs to logsBySource in`,
+    'test/unit/source-states-immutable.test.ts (it checks every projection source has some).',
   ].join('\n');
 };

@@ -124,25 +124,26 @@ describe('scaffoldFiles', () => {
 });
 
 describe('registerInDeployment', () => {
-  const names = namesOf('gift-card');
+  // A name no project scaffolds: this test also runs in projects that have a scaffold-probe.
+  const names = namesOf('scaffold-probe');
   const edited = registerInDeployment(deployment, names);
 
   test('imports the aggregate and its projection after the last domain import', () => {
     expect(edited).toContain(
       "} from '../domain/shopping-list/projections';\n" +
-        "import { giftCardAggregate } from '../domain/gift-card';\n" +
-        "import { giftCardRowProjection } from '../domain/gift-card/projections';\n",
+        "import { scaffoldProbeAggregate } from '../domain/scaffold-probe';\n" +
+        "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';\n",
     );
   });
 
   test('one entry in AGGREGATES and one in PROJECTIONS, nothing else changed', () => {
-    expect(edited).toMatch(/export const AGGREGATES = \[[^\]]*, giftCardAggregate\];/);
-    expect(edited).toMatch(/ownerListsProjection,\n {2}giftCardRowProjection,\n\];/);
+    expect(edited).toMatch(/export const AGGREGATES = \[[^\]]*, scaffoldProbeAggregate\];/);
+    expect(edited).toMatch(/ownerListsProjection,\n {2}scaffoldProbeRowProjection,\n\];/);
     const removed = (text: string) =>
       text
-        .replace(/^import \{ giftCard\w+ \} from '[^']+';\n/gm, '')
-        .replace(', giftCardAggregate', '')
-        .replace('  giftCardRowProjection,\n', '');
+        .replace(/^import \{ scaffoldProbe\w+ \} from '[^']+';\n/gm, '')
+        .replace(', scaffoldProbeAggregate', '')
+        .replace('  scaffoldProbeRowProjection,\n', '');
     expect(removed(edited)).toBe(deployment);
   });
 
@@ -153,11 +154,11 @@ describe('registerInDeployment', () => {
   test('a second aggregate after it', () => {
     const twice = registerInDeployment(edited, namesOf('invoice'));
     expect(twice).toContain(
-      "import { giftCardRowProjection } from '../domain/gift-card/projections';\n" +
+      "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';\n" +
         "import { invoiceAggregate } from '../domain/invoice';\n",
     );
-    expect(twice).toContain('giftCardAggregate, invoiceAggregate]');
-    expect(twice).toContain('  giftCardRowProjection,\n  invoiceRowProjection,\n];');
+    expect(twice).toContain('scaffoldProbeAggregate, invoiceAggregate]');
+    expect(twice).toContain('  scaffoldProbeRowProjection,\n  invoiceRowProjection,\n];');
   });
 
   test('arrays written otherwise: one per line, empty, single line in PROJECTIONS', () => {
@@ -173,14 +174,14 @@ describe('registerInDeployment', () => {
     expect(registerInDeployment(source, names)).toBe(
       [
         "import { a } from '../domain/a';",
-        "import { giftCardAggregate } from '../domain/gift-card';",
-        "import { giftCardRowProjection } from '../domain/gift-card/projections';",
+        "import { scaffoldProbeAggregate } from '../domain/scaffold-probe';",
+        "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';",
         '',
         'export const AGGREGATES = [',
         '  aAggregate, // the first',
-        '  giftCardAggregate,',
+        '  scaffoldProbeAggregate,',
         '];',
-        'export const PROJECTIONS: readonly AnyRowProjection[] = [giftCardRowProjection];',
+        'export const PROJECTIONS: readonly AnyRowProjection[] = [scaffoldProbeRowProjection];',
         '',
       ].join('\n'),
     );
