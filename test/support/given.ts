@@ -1,6 +1,17 @@
 /**
  * given(events) / when(command) / then(events | error), for pure aggregates: no store, no AWS.
- * Events are stamped with consecutive versions and a fixed clock, as the runner would.
+ * A public helper: your domain's tests import it (the scaffold's generated test does).
+ *
+ *   const { given } = scenario(giftCardAggregate, 'card-1'); // aggregate id, default 'agg-1'
+ *   given(created).when('giftCard/rename', { name: 'B' }).then(renamed);
+ *   given(created, deleted).when('giftCard/delete').thenThrows({ code: 'RULE_VIOLATED' });
+ *   given(created, renamed).state; // the reducer's fold of the given events
+ *
+ * `given` takes new events (`{ type, payload }`) and stamps them with versions 1..n, the fixed
+ * clock `AT` and ids, as the runner would. `when` validates the payload with the aggregate's
+ * schema first (a bad one throws VALIDATION_FAILED, as the API answers 400), then runs `decide`.
+ * `then` compares the events exactly; `thenThrows` matches the error partially (code, status,
+ * message, details). `stamp` alone turns events into stored events, e.g. for projection tests.
  */
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
 import { parseCommandPayload } from '../../lambdas/core/command-runner';

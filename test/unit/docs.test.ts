@@ -62,3 +62,12 @@ test.each(docs)('%s names the local runtime file as local/runtime-file.ts does',
   const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
   for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);
 });
+
+test('the README shows how to scaffold an aggregate with the script package.json declares', () => {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  expect(pkg.scripts.new).toContain('scripts/new.ts');
+  expect(readme).toContain('npm run new -- aggregate ');
+  expect(readme).toContain('#### Add your own aggregate');
+});
