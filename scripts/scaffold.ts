@@ -447,6 +447,28 @@ test('the state is the fold of the events', () => {
 });
 `;
 
+const examplesTs = (n: AggregateNames): string => `/**
+ * Example histories of the ${n.words}: what tests fold every projection fed by it over
+ * (test/unit/source-states-immutable.test.ts finds every domain's \`examples.ts\`). Add one
+ * history per interesting path as your events grow.
+ */
+import type { NewEvent } from '../../core/events';
+
+export const EXAMPLES: { readonly aggregateType: string; readonly histories: NewEvent[][] } = {
+  aggregateType: '${n.camel}',
+  histories: [
+    [
+      { type: '${n.camel}/created', payload: { name: 'First' } },
+      { type: '${n.camel}/renamed', payload: { name: 'Second' } },
+    ],
+    [
+      { type: '${n.camel}/created', payload: { name: 'Gone' } },
+      { type: '${n.camel}/deleted', payload: {} },
+    ],
+  ],
+};
+`;
+
 /** The new aggregate's files, path (relative to the project root) -> text. */
 export const scaffoldFiles = (names: AggregateNames): ReadonlyMap<string, string> => {
   const folder = domainFolder(names);
@@ -457,6 +479,7 @@ export const scaffoldFiles = (names: AggregateNames): ReadonlyMap<string, string
     [posix.join(folder, 'decide.ts'), decideTs(names)],
     [posix.join(folder, 'index.ts'), indexTs(names)],
     [posix.join(folder, 'projections.ts'), projectionsTs(names)],
+    [posix.join(folder, 'examples.ts'), examplesTs(names)],
     [testFile(names), decideTestTs(names)],
   ]);
 };
@@ -572,7 +595,7 @@ export const nextSteps = (names: AggregateNames, written: readonly string[]): st
     '',
     `Then make it yours: commands in ${domainFolder(names)}/commands.ts, events in events.ts,`,
     'state in reducer.ts, rules in decide.ts (README, "Add your own aggregate").',
-    `Before npm test: add a few ${names.camel} event logs to logsBySource in`,
-    'test/unit/source-states-immutable.test.ts (it checks every projection source has some).',
+    `Keep ${domainFolder(names)}/examples.ts in step with your events: tests fold its`,
+    'histories through every projection the aggregate feeds.',
   ].join('\n');
 };

@@ -107,6 +107,7 @@ describe('scaffoldFiles', () => {
       'lambdas/domain/gift-card/decide.ts',
       'lambdas/domain/gift-card/index.ts',
       'lambdas/domain/gift-card/projections.ts',
+      'lambdas/domain/gift-card/examples.ts',
       'test/unit/gift-card-decide.test.ts',
     ]));
 
