@@ -49,6 +49,14 @@ export type RouteKey = KeyOf<Route>;
 export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>) =>
   `${route.method} ${route.path}` as RouteKey;
 
+/**
+ * The static first segments of the route table (`commands`, `orders`, `read-models`): no
+ * collection may be named so (API Gateway would route its ids to the static routes).
+ */
+export const RESERVED_SEGMENTS: readonly string[] = [
+  ...new Set(ROUTES.map((route) => route.path.split('/')[1]!).filter((s) => !s.startsWith('{'))),
+];
+
 export interface RouteMatch {
   readonly route: Route;
   readonly pathParameters: Record<string, string>;
