@@ -61,7 +61,7 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
   return withHttpEdge(deps, async (event, correlationId, log, lambda) => {
-    if (event.routeKey !== 'POST /commands') return dispatch(routes, event);
+    if (event.routeKey !== 'POST /commands') return dispatch(routes, event, lambda);
     const { input, context } = readCommand(event, correlationId, deps, lambda);
     const result = await deps.runCommand(input, { ...context, log });
     logCommandResult(log, input, result);

@@ -1,20 +1,24 @@
 /**
  * The GET routes, shared by both profiles: one order (optionally waiting for a version), a
- * list through an index, the audit log, and time travel (state at a version or a moment).
+ * list through an index, the audit log, and time travel (state at a version or a moment); the
+ * same three per collection of the deployment (`/{collection}/{id}`, served from its declared
+ * view); and one row of any declared read model.
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { type AnyAggregate, foldEvents } from '../core/aggregate';
+import type { CollectionDeclaration } from '../core/collections';
 import { decodeVersionCursor } from '../core/cursor';
 import { AppError, NotFoundError } from '../core/errors';
 import type { EventStore } from '../core/event-store';
-import type { StoredEvent } from '../core/events';
+import { isOwnEvent, type StoredEvent, toAction } from '../core/events';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
 import type { RebuildStatus } from '../core/rebuild-state';
 import { type AnyRowProjection, itemKeys, mergeItems, storageName } from '../core/row-projection';
 import type { OrderView } from '../domain/order';
-import { AGGREGATE_VIEW } from './deployment';
+import { AGGREGATE_VIEW, COLLECTIONS } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
@@ -39,6 +43,11 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
     /** Builds as of a past moment (`?asOf=`): the status of `<name>@v<N>@<until>`'s rebuild. */
     readonly builds?: { status(build: string): Promise<RebuildStatus | 'none'> };
   };
+  /**
+   * The collections `GET /{collection}/{id}...` serves (default: the deployment's COLLECTIONS);
+   * each view is read from `readModels`, in its served version.
+   */
+  readonly collections?: readonly CollectionDeclaration[];
 }
 
 export const DEFAULT_MIN_VERSION_WAIT_MS = 5_000;
@@ -69,11 +78,12 @@ const intParam = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
-const orderId = z.object({
+const aggregateIdPath = z.object({
   id: z.string().regex(AGGREGATE_ID, 'must be 1-64 characters of A-Z, a-z, 0-9, _ or -'),
 });
+const collectionPath = z.object({ collection: z.string() });
 
-const getOrderQuery = z.strictObject({
+const getOneQuery = z.strictObject({
   minVersion: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
 });
 const listQuery = z
@@ -124,21 +134,38 @@ const indexNamed = (name: 'byStatus' | 'byCustomer') => {
 const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
 const readModelQuery = z.strictObject({ asOf: isoAt.optional() });
 
+/** Whose log a route reads: 404s name the type (`Order o-1 not found`, `shoppingList l-1 ...`). */
+interface LogOwner {
+  readonly aggregateType: string;
+  readonly label: string;
+  /** The row is written with its events (coupled order row): `?minVersion` never waits. */
+  readonly rowWrittenWithEvents?: boolean | undefined;
+}
+
+/**
+ * The aggregate's state after `events`: its own reducer over its own events (a foreign event,
+ * which the API never writes, changes nothing; the answer's version is still the log's).
+ */
+const foldOwn = (aggregate: AnyAggregate, events: readonly StoredEvent[]): unknown =>
+  foldEvents(aggregate, events.filter((e) => isOwnEvent(aggregate.type, e)).map(toAction));
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const createQueryRoutes = (deps: QueryApiDependencies) => {
   const waitLimit = deps.minVersionWaitMs ?? DEFAULT_MIN_VERSION_WAIT_MS;
   const sleep = deps.sleep ?? defaultSleep;
   const query = (event: HttpEvent) => event.queryStringParameters ?? {};
-  const idOf = (event: HttpEvent) => parseWith(orderId, event.pathParameters ?? {}, 'path').id;
+  const idOf = (event: HttpEvent) =>
+    parseWith(aggregateIdPath, event.pathParameters ?? {}, 'path').id;
+  const collections = deps.collections ?? COLLECTIONS;
 
   /**
-   * 404 for an id whose log belongs to another aggregate (its first event names the type): the
-   * order routes never serve, wait for or fold another aggregate's events.
+   * 404 for an id whose log belongs to another aggregate (its first event names the type): a
+   * route of one aggregate type never serves, waits for or folds another aggregate's events.
    */
-  const assertOrderLog = (id: string, first: StoredEvent | undefined) => {
-    if (first && first.aggregateType !== AGGREGATE_VIEW.aggregateType) {
-      throw new NotFoundError(`Order ${id} not found: it is a ${first.aggregateType}`, {
+  const assertLogOf = (owner: LogOwner, id: string, first: StoredEvent | undefined) => {
+    if (first && first.aggregateType !== owner.aggregateType) {
+      throw new NotFoundError(`${owner.label} ${id} not found: it is a ${first.aggregateType}`, {
         id,
         aggregateType: first.aggregateType,
       });
@@ -147,59 +174,94 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
 
   /**
    * The version `?minVersion` may wait for: the event log's latest (one consistent Query with
-   * Limit 1), or the row's own in the coupled profile. 404 when the order has no events at all,
-   * or the id is another aggregate's: checked (one more Query, side by side) only while no row
-   * exists, since the order table holds orders only.
+   * Limit 1), or the row's own where the row is written with its events (the coupled order
+   * row). 404 when the id has no events at all, or is another aggregate's: checked (one more
+   * Query, side by side) only while no row exists, since a row of the order table or of a
+   * collection's view (keyed by the aggregate id, fed by that aggregate only) proves the type.
    */
-  const latestVersionFor = async (id: string, rowVersion: number): Promise<number> => {
+  const latestVersionFor = async (
+    owner: LogOwner,
+    id: string,
+    rowVersion: number,
+  ): Promise<number> => {
     if (rowVersion > 0) {
-      return deps.rowsWrittenWithEvents ? rowVersion : deps.events.currentVersion(id);
+      return owner.rowWrittenWithEvents ? rowVersion : deps.events.currentVersion(id);
     }
     const [latest, [first]] = await Promise.all([
-      deps.rowsWrittenWithEvents ? 0 : deps.events.currentVersion(id),
+      owner.rowWrittenWithEvents ? 0 : deps.events.currentVersion(id),
       deps.events.load(id, { limit: 1 }),
     ]);
-    assertOrderLog(id, first);
-    if (latest === 0) throw new NotFoundError(`Order ${id} not found`, { id });
+    assertLogOf(owner, id, first);
+    if (latest === 0) throw new NotFoundError(`${owner.label} ${id} not found`, { id });
     return latest;
+  };
+
+  /**
+   * The row of `id` (`read`: the row and the version it has applied), and with `minVersion`
+   * the row once it has applied that version: a bounded wait for read-your-writes (the
+   * projector is behind), only for a version the log has (404 at once otherwise), bounded by
+   * the function's remaining time too, so the answer is always ours (NOT_YET_CONSISTENT).
+   */
+  const readAtLeast = async <Row>(
+    owner: LogOwner,
+    id: string,
+    minVersion: number | undefined,
+    read: () => Promise<{ readonly row: Row | undefined; readonly version: number }>,
+    context?: Context,
+  ): Promise<Row | undefined> => {
+    let current = await read();
+    if (minVersion === undefined || current.version >= minVersion) return current.row;
+    // Wait only for a version that exists: never for an unknown aggregate or a future version.
+    const latestVersion = await latestVersionFor(owner, id, current.version);
+    if (minVersion > latestVersion) {
+      throw new NotFoundError(
+        `${owner.label} ${id} has no version ${minVersion} (latest is ${latestVersion})`,
+        { id, minVersion, latestVersion },
+      );
+    }
+    const limit = minVersionWaitLimit(waitLimit, context);
+    const started = Date.now();
+    while (current.version < minVersion) {
+      const waited = Date.now() - started;
+      if (waited >= limit) {
+        throw new AppError(
+          'NOT_YET_CONSISTENT',
+          `${owner.label} ${id} is at version ${current.version} after ${waited} ms, not yet ${minVersion}`,
+          {
+            minVersion,
+            currentVersion: current.version,
+            latestVersion,
+            waitedMs: waited,
+            waitLimitMs: limit,
+          },
+        );
+      }
+      await sleep(Math.min(MIN_VERSION_POLL_MS, limit - waited));
+      current = await read();
+    }
+    return current.row;
+  };
+
+  /** The order routes' owner: the order row is written with its events on the coupled stack. */
+  const orderOwner: LogOwner = {
+    aggregateType: AGGREGATE_VIEW.aggregateType,
+    label: 'Order',
+    rowWrittenWithEvents: deps.rowsWrittenWithEvents,
   };
 
   const getOrder = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
     const id = idOf(event);
-    const { minVersion } = parseWith(getOrderQuery, query(event), 'query');
-    let row = await deps.rows.get(id);
-    if (minVersion !== undefined && (row?.version ?? 0) < minVersion) {
-      // Wait only for a version that exists: never for an unknown order or a future version.
-      const latestVersion = await latestVersionFor(id, row?.version ?? 0);
-      if (minVersion > latestVersion) {
-        throw new NotFoundError(
-          `Order ${id} has no version ${minVersion} (latest is ${latestVersion})`,
-          { id, minVersion, latestVersion },
-        );
-      }
-      // Bounded wait for read-your-writes in the decoupled profile: the projector is behind.
-      // Bounded by the function's remaining time too, so the answer is always ours.
-      const limit = minVersionWaitLimit(waitLimit, context);
-      const started = Date.now();
-      while ((row?.version ?? 0) < minVersion) {
-        const waited = Date.now() - started;
-        if (waited >= limit) {
-          throw new AppError(
-            'NOT_YET_CONSISTENT',
-            `Order ${id} is at version ${row?.version ?? 0} after ${waited} ms, not yet ${minVersion}`,
-            {
-              minVersion,
-              currentVersion: row?.version ?? 0,
-              latestVersion,
-              waitedMs: waited,
-              waitLimitMs: limit,
-            },
-          );
-        }
-        await sleep(Math.min(MIN_VERSION_POLL_MS, limit - waited));
-        row = await deps.rows.get(id);
-      }
-    }
+    const { minVersion } = parseWith(getOneQuery, query(event), 'query');
+    const row = await readAtLeast(
+      orderOwner,
+      id,
+      minVersion,
+      async () => {
+        const row = await deps.rows.get(id);
+        return { row, version: row?.version ?? 0 };
+      },
+      context,
+    );
     if (!row || isTombstone(row)) throw new NotFoundError(`Order ${id} not found`, { id });
     return json(200, row);
   };
@@ -222,15 +284,16 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return json(200, page);
   };
 
-  const listEvents = async (event: HttpEvent): Promise<HttpResult> => {
+  /** A page of the id's events: 404 when it has none or its log is another aggregate's. */
+  const eventsOf = async (owner: LogOwner, event: HttpEvent): Promise<HttpResult> => {
     const id = idOf(event);
     const q = parseWith(eventsQuery, query(event), 'query');
     const limit = q.limit ?? 100;
     const afterVersion = q.cursor === undefined ? 0 : decodeVersionCursor(q.cursor);
     const events = await deps.events.load(id, { afterVersion, limit: limit + 1 });
     if (events.length === 0 && afterVersion === 0)
-      throw new NotFoundError(`Order ${id} not found`, { id });
-    if (afterVersion === 0) assertOrderLog(id, events[0]);
+      throw new NotFoundError(`${owner.label} ${id} not found`, { id });
+    if (afterVersion === 0) assertLogOf(owner, id, events[0]);
     const page = events.slice(0, limit);
     return json(200, {
       aggregateId: id,
@@ -239,16 +302,19 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     });
   };
 
-  const history = async (event: HttpEvent): Promise<HttpResult> => {
+  /**
+   * The events `/history` folds: versions 1..N (`?version=N`), or 1..k with k the last version
+   * stamped at or before `?at=`. A prefix by version, never a filter: clocks of different
+   * instances may stamp out of order, and a filtered subset would be a state the aggregate
+   * never had. 404 when empty, when version N does not exist, or the log is another aggregate's.
+   */
+  const historyOf = async (owner: LogOwner, event: HttpEvent) => {
     const id = idOf(event);
     const q = parseWith(historyQuery, query(event), 'query');
     const loaded = await deps.events.load(
       id,
       q.version === undefined ? {} : { toVersion: q.version },
     );
-    // At a moment: versions 1..k, k the last version stamped at or before `at`. A prefix by
-    // version, never a filter: clocks of different instances may stamp out of order, and a
-    // filtered subset would be a state the order never had.
     let events = loaded;
     if (q.at !== undefined) {
       const at = new Date(q.at).getTime();
@@ -256,27 +322,55 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       while (k > 0 && new Date(loaded[k - 1]!.occurredAt).getTime() > at) k--;
       events = loaded.slice(0, k);
     }
-    assertOrderLog(id, loaded[0]);
+    assertLogOf(owner, id, loaded[0]);
     const last = events.at(-1);
     if (!last) {
       throw new NotFoundError(
-        q.at === undefined ? `Order ${id} not found` : `Order ${id} did not exist at ${q.at}`,
+        q.at === undefined
+          ? `${owner.label} ${id} not found`
+          : `${owner.label} ${id} did not exist at ${q.at}`,
         { id },
       );
     }
     if (q.version !== undefined && last.version < q.version) {
       throw new NotFoundError(
-        `Order ${id} has no version ${q.version} (latest is ${last.version})`,
-        {
-          id,
-          latestVersion: last.version,
-        },
+        `${owner.label} ${id} has no version ${q.version} (latest is ${last.version})`,
+        { id, latestVersion: last.version },
       );
     }
+    return { events, version: last.version, ...(q.at !== undefined && { at: q.at }) };
+  };
+
+  const listEvents = (event: HttpEvent) => eventsOf(orderOwner, event);
+
+  const history = async (event: HttpEvent): Promise<HttpResult> => {
+    const { events, ...at } = await historyOf(orderOwner, event);
     // Foreign events (another aggregate type in this partition) count as versions: the state's
     // version is always the log's.
-    const order = projectEvents(AGGREGATE_VIEW, events);
-    return json(200, { version: last.version, ...(q.at !== undefined && { at: q.at }), order });
+    return json(200, { ...at, order: projectEvents(AGGREGATE_VIEW, events) });
+  };
+
+  /**
+   * One row of a declared projection as stored under `storage`: the merge of its items (one
+   * BatchGetItem when sharded, else one GetItem), and the version of `aggregateId` it has
+   * applied (its checkpoint: an aggregate feeds one item).
+   */
+  const readProjectionRow = async (projection: AnyRowProjection, key: string, storage: string) => {
+    const keys = itemKeys(projection, key, storage);
+    const { rows } = deps.readModels!;
+    const items =
+      keys.length === 1
+        ? [await rows.get(keys[0]!)].filter((item) => item !== undefined)
+        : ((await rows.getMany?.(keys)) ??
+          (await Promise.all(keys.map((k) => rows.get(k)))).filter((item) => item !== undefined));
+    return {
+      view: mergeItems(
+        projection,
+        items.map((item) => item.view),
+      ),
+      versionOf: (aggregateId: string) =>
+        Math.max(0, ...items.map((item) => item.applied[aggregateId] ?? 0)),
+    };
   };
 
   const readModelRow = async (event: HttpEvent): Promise<HttpResult> => {
@@ -289,20 +383,8 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       });
     }
     parseWith(z.object({ key: z.string().regex(projection.keyPattern) }), { key }, 'path');
-    // A sharded row is the merge of its items (one BatchGetItem); unsharded: one GetItem.
-    const readRow = async (storage: string) => {
-      const keys = itemKeys(projection, key, storage);
-      const { rows } = deps.readModels!;
-      const items =
-        keys.length === 1
-          ? [await rows.get(keys[0]!)].filter((item) => item !== undefined)
-          : ((await rows.getMany?.(keys)) ??
-            (await Promise.all(keys.map((k) => rows.get(k)))).filter((item) => item !== undefined));
-      return mergeItems(
-        projection,
-        items.map((item) => item.view),
-      );
-    };
+    const readRow = async (storage: string) =>
+      (await readProjectionRow(projection, key, storage)).view;
     const { asOf } = parseWith(readModelQuery, query(event), 'query');
     if (asOf !== undefined) {
       // Time travel: a build of the served version as of that moment (npm run rebuild --until).
@@ -340,6 +422,62 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return json(200, { readModel: name, version: projection.version, key, row: view });
   };
 
+  /** The collection the path names (404 naming the known ones), with its served view. */
+  const collectionOf = (event: HttpEvent) => {
+    const { collection } = parseWith(collectionPath, event.pathParameters ?? {}, 'path');
+    const declared = collections.find((c) => c.collection === collection);
+    if (!declared) {
+      throw new NotFoundError(`No collection ${collection} here`, {
+        collection,
+        collections: collections.map((c) => c.collection),
+      });
+    }
+    // The version `GET /read-models` serves (SERVED_PROJECTION_VERSIONS): one per name.
+    const view = deps.readModels?.projections.find((p) => p.name === declared.view.name);
+    if (!view) {
+      throw new NotFoundError(`No read model ${declared.view.name} here`, {
+        collection,
+        readModel: declared.view.name,
+      });
+    }
+    const owner: LogOwner = {
+      aggregateType: declared.aggregate.type,
+      label: declared.aggregate.type,
+      // Declared views are written by the projector, on both stacks.
+      rowWrittenWithEvents: false,
+    };
+    return { ...declared, view, owner };
+  };
+
+  const getInCollection = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
+    const { view, owner, isDeleted } = collectionOf(event);
+    const id = idOf(event);
+    const { minVersion } = parseWith(getOneQuery, query(event), 'query');
+    const row = await readAtLeast(
+      owner,
+      id,
+      minVersion,
+      async () => {
+        const { view: row, versionOf } = await readProjectionRow(view, id, storageName(view));
+        return { row: row as unknown, version: versionOf(id) };
+      },
+      context,
+    );
+    if (row === undefined || isDeleted?.(row)) {
+      throw new NotFoundError(`${owner.label} ${id} not found`, { id });
+    }
+    return json(200, row);
+  };
+
+  const collectionEvents = (event: HttpEvent) => eventsOf(collectionOf(event).owner, event);
+
+  /** `{ version, at?, state }`: `state` is the aggregate's own reducer folded over the prefix. */
+  const collectionHistory = async (event: HttpEvent): Promise<HttpResult> => {
+    const { aggregate, owner } = collectionOf(event);
+    const { events, ...at } = await historyOf(owner, event);
+    return json(200, { ...at, state: foldOwn(aggregate, events) });
+  };
+
   const routes: Record<
     Exclude<RouteKey, 'POST /commands'>,
     (event: HttpEvent, context?: Context) => Promise<HttpResult>
@@ -349,6 +487,9 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     'GET /orders/{id}/events': listEvents,
     'GET /orders/{id}/history': history,
     'GET /read-models/{name}/{key}': readModelRow,
+    'GET /{collection}/{id}': getInCollection,
+    'GET /{collection}/{id}/events': collectionEvents,
+    'GET /{collection}/{id}/history': collectionHistory,
   };
   return routes;
 };

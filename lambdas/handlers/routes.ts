@@ -37,6 +37,26 @@ export const ROUTES = [
     decoupled: 'query',
     summary: 'One row of a declared read model (e.g. customer-summary, removed-lines)',
   },
+  // Every collection of the deployment (COLLECTIONS in deployment.ts), e.g. `shopping-lists`.
+  // API Gateway prefers the static `/orders/...` routes above to these (so does matchRoute).
+  {
+    method: 'GET',
+    path: '/{collection}/{id}',
+    decoupled: 'query',
+    summary: "One aggregate of a collection (its declared view's row)",
+  },
+  {
+    method: 'GET',
+    path: '/{collection}/{id}/events',
+    decoupled: 'query',
+    summary: "An aggregate's events (any collection)",
+  },
+  {
+    method: 'GET',
+    path: '/{collection}/{id}/history',
+    decoupled: 'query',
+    summary: 'An aggregate of a collection at a version or time',
+  },
 ] as const satisfies readonly RouteDefinition[];
 
 export type Route = (typeof ROUTES)[number];
@@ -69,19 +89,37 @@ export interface RouteMatch {
 const segments = (path: string) => path.split('/').slice(1);
 
 /**
+ * Whether pattern `a` is more specific than `b` (same length): at the first segment where one is
+ * static and the other a parameter, the static one wins, as API Gateway prefers `/orders/{id}` to
+ * `/{collection}/{id}` whatever the order of the route table.
+ */
+const moreSpecific = (a: readonly string[], b: readonly string[]) => {
+  for (let i = 0; i < a.length; i++) {
+    const [aParam, bParam] = [a[i]!.startsWith('{'), b[i]!.startsWith('{')];
+    if (aParam !== bParam) return bParam;
+  }
+  return false;
+};
+
+/**
  * Matches a request as API Gateway does: by path first (`undefined` when no route has this path,
  * which API Gateway answers 404), then by method (`methodAllowed: false` when the path exists).
- * A path parameter is one non-empty segment; one whose percent-escapes do not decode
- * (`/orders/%E0%A4%A`) is `malformedPath` (a 400), never an exception.
+ * Of several routes for the path and method, the most specific (static segments beat
+ * parameters, leftmost first). A path parameter is one non-empty segment; one whose
+ * percent-escapes do not decode (`/orders/%E0%A4%A`) is `malformedPath` (a 400), never an
+ * exception.
  */
 export const matchRoute = (
   method: string,
   path: string,
+  /** The table to match against (tests: any order of it must give the same match). */
+  routes: readonly Route[] = ROUTES,
 ): { match: RouteMatch } | { methodAllowed: false } | { malformedPath: true } | undefined => {
   if (!path.startsWith('/')) return undefined;
   const requested = segments(path);
   let pathFound = false;
-  for (const route of ROUTES) {
+  let best: { match: RouteMatch; pattern: string[] } | undefined;
+  for (const route of routes) {
     const pattern = segments(route.path);
     if (pattern.length !== requested.length) continue;
     const parameters: Record<string, string> = {};
@@ -101,7 +139,11 @@ export const matchRoute = (
     if (!fits) continue;
     if (malformed) return { malformedPath: true };
     pathFound = true;
-    if (route.method === method) return { match: { route, pathParameters: parameters } };
+    if (route.method !== method) continue;
+    if (!best || moreSpecific(pattern, best.pattern)) {
+      best = { match: { route, pathParameters: parameters }, pattern };
+    }
   }
+  if (best) return { match: best.match };
   return pathFound ? { methodAllowed: false } : undefined;
 };

@@ -130,6 +130,106 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     const deleted = await send('shoppingList/addItem', id, { itemId: 'i9', text: 'Eggs' });
     expect(bodyOf(deleted)).toMatchObject({ error: { details: { rule: 'LIST_DELETED' } } });
   });
+
+  test('served at /shopping-lists/{id}: its view, ?minVersion, /events and /history', async () => {
+    // Both stacks serve GETs from the function that serves them in the cloud.
+    const read = (
+      routeKey: string,
+      pathParameters: Record<string, string>,
+      q?: Record<string, string>,
+    ) =>
+      (stack === 'decoupled' ? query : handlers.coupled)(
+        httpEvent({ routeKey, pathParameters, ...(q && { query: q }) }),
+      );
+    const one = (id: string, q?: Record<string, string>) =>
+      read('GET /{collection}/{id}', { collection: 'shopping-lists', id }, q);
+    const id = `coll-${stack}-${randomUUID().slice(0, 8)}`;
+    await send('shoppingList/create', id, { name: 'Groceries', ownerId: 'o-coll' });
+    await send('shoppingList/addItem', id, { itemId: 'i1', text: 'Milk' });
+    await send('shoppingList/addItem', id, { itemId: 'i2', text: 'Bread' });
+    await send('shoppingList/toggleItem', id, { itemId: 'i1' });
+
+    // Not projected yet: 404 without ?minVersion; with it, the answer waits for the projector.
+    expect(bodyOf(await one(id))).toMatchObject({
+      error: { code: 'NOT_FOUND', message: `shoppingList ${id} not found` },
+    });
+    const waiting = one(id, { minVersion: '4' });
+    const events = await projectAll(id);
+    const view = await waiting;
+    expect(view.statusCode).toBe(200);
+    const fold = (n: number) =>
+      foldEvents(shoppingListAggregate as AnyAggregate, events.slice(0, n).map(toAction));
+    expect(bodyOf(view)).toEqual(fold(4));
+    expect(bodyOf(await one(id))).toEqual(fold(4));
+    expect((await one(id, { minVersion: '2' })).statusCode).toBe(200);
+    // A version the log does not have: 404 at once, never a wait.
+    const future = await one(id, { minVersion: '5' });
+    expect(future.statusCode).toBe(404);
+    expect(bodyOf(future)).toMatchObject({
+      error: { code: 'NOT_FOUND', details: { minVersion: 5, latestVersion: 4 } },
+    });
+
+    const listed = await read('GET /{collection}/{id}/events', {
+      collection: 'shopping-lists',
+      id,
+    });
+    expect(listed.statusCode).toBe(200);
+    expect(bodyOf(listed)).toMatchObject({ aggregateId: id, nextCursor: null });
+    expect((bodyOf(listed) as { events: { type: string }[] }).events.map((e) => e.type)).toEqual(
+      events.map((e) => e.type),
+    );
+    const history = await read(
+      'GET /{collection}/{id}/history',
+      { collection: 'shopping-lists', id },
+      { version: '3' },
+    );
+    expect(history.statusCode).toBe(200);
+    expect(bodyOf(history)).toEqual({ version: 3, state: fold(3) });
+    expect(fold(3)).toMatchObject({ itemCount: 2, checkedCount: 0 });
+    const before = await read(
+      'GET /{collection}/{id}/history',
+      { collection: 'shopping-lists', id },
+      { version: '5' },
+    );
+    expect(bodyOf(before)).toMatchObject({
+      error: { code: 'NOT_FOUND', message: `shoppingList ${id} has no version 5 (latest is 4)` },
+    });
+
+    // An order's id under /shopping-lists/: 404 on every route, naming the order's type.
+    const orderId = `coll-order-${stack}-${randomUUID().slice(0, 8)}`;
+    await send('order/create', orderId, { customerId: 'c', currency: 'EUR' });
+    if (stack === 'decoupled') await projectAll(orderId);
+    for (const [routeKey, q] of [
+      ['GET /{collection}/{id}', undefined],
+      ['GET /{collection}/{id}', { minVersion: '1' }],
+      ['GET /{collection}/{id}/events', undefined],
+      ['GET /{collection}/{id}/history', { version: '1' }],
+    ] as const) {
+      const answer = await read(routeKey, { collection: 'shopping-lists', id: orderId }, q);
+      expect({ routeKey, q, status: answer.statusCode }).toEqual({ routeKey, q, status: 404 });
+      if (q === undefined && routeKey === 'GET /{collection}/{id}') continue;
+      expect(bodyOf(answer)).toMatchObject({ error: { details: { aggregateType: 'order' } } });
+    }
+    // An unknown collection: 404 naming the known ones.
+    const unknown = await read('GET /{collection}/{id}', { collection: 'baskets', id });
+    expect(unknown.statusCode).toBe(404);
+    expect(bodyOf(unknown)).toMatchObject({
+      error: { code: 'NOT_FOUND', details: { collections: ['shopping-lists'] } },
+    });
+
+    // Deleted: the view says so, and the route answers 404; its history stays readable.
+    await send('shoppingList/delete', id, {});
+    await projectAll(id);
+    const gone = await one(id, { minVersion: '5' });
+    expect(gone.statusCode).toBe(404);
+    expect(bodyOf(gone)).toMatchObject({ error: { message: `shoppingList ${id} not found` } });
+    const last = await read(
+      'GET /{collection}/{id}/history',
+      { collection: 'shopping-lists', id },
+      { version: '5' },
+    );
+    expect(bodyOf(last)).toMatchObject({ version: 5, state: { status: 'deleted' } });
+  });
 });
 
 test('orders keep working beside lists: the order row is written and served', async () => {
