@@ -175,6 +175,26 @@ it('coupled: every route goes to the one coupled function', () => {
   expect(Object.keys(ofHttpApi(coupledTemplate, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(1);
 });
 
+it('both stacks serve the collection routes: nine routes, the three generic GETs reading views', () => {
+  const collectionRoutes = [
+    'GET /{collection}/{id}',
+    'GET /{collection}/{id}/events',
+    'GET /{collection}/{id}/history',
+  ];
+  const { decoupled, coupled, decoupledTemplate, coupledTemplate } = byDefault;
+  const query = functionId(decoupled, decoupled.queryFunction.function);
+  const coupledFn = functionId(coupled, coupled.coupledFunction.function);
+  for (const [template, fn] of [
+    [decoupledTemplate, query],
+    [coupledTemplate, coupledFn],
+  ] as const) {
+    const targets = routeTargets(template);
+    // Six order, command and read-model routes, and the three of every collection.
+    expect(Object.keys(targets)).toHaveLength(9);
+    for (const key of collectionRoutes) expect({ key, fn: targets[key] }).toEqual({ key, fn });
+  }
+});
+
 it('both stacks also output their repair tools: DLQ, redrive, rebuild, projections table', () => {
   const { decoupled, coupled, decoupledTemplate, coupledTemplate } = byDefault;
   decoupledTemplate.hasOutput('DeadLetterQueueUrl', {

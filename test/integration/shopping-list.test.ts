@@ -1,8 +1,9 @@
 /**
  * A second aggregate, the shopping list, through the handlers AWS runs, on DynamoDB Local:
  * its commands on both stacks, its declared read models fed by the stream projector (decoupled:
- * the one that also writes the order rows; coupled: the one of declared projections), and the
- * order's routes and table untouched by it. Before the framework fix its read models stayed
+ * the one that also writes the order rows; coupled: the one of declared projections), its
+ * collection routes (`/shopping-lists/{id}`, `/events`, `/history`), and the order's routes and
+ * table untouched by it. Before the framework fix its read models stayed
  * empty with no error, and the coupled stack stored and answered the list as an order.
  */
 import { randomUUID } from 'node:crypto';
