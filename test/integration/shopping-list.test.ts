@@ -11,8 +11,13 @@ import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import { toAction } from '../../lambdas/core/events';
+import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
 import type { OrderView } from '../../lambdas/domain/order';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
+import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { ENV } from '../../lambdas/handlers/environment';
+import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import {
   commandHandlerFromEnv,
   coupledHandlerFromEnv,
@@ -195,6 +200,22 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     expect(bodyOf(before)).toMatchObject({
       error: { code: 'NOT_FOUND', message: `shoppingList ${id} has no version 5 (latest is 4)` },
     });
+    const at = async (moment: string) =>
+      bodyOf(
+        await read(
+          'GET /{collection}/{id}/history',
+          { collection: 'shopping-lists', id },
+          { at: moment },
+        ),
+      );
+    expect(await at('2999-01-01T00:00:00Z')).toEqual({
+      version: 4,
+      at: '2999-01-01T00:00:00Z',
+      state: fold(4),
+    });
+    expect(await at('2000-01-01T00:00:00Z')).toMatchObject({
+      error: { message: `shoppingList ${id} did not exist at 2000-01-01T00:00:00Z` },
+    });
 
     // An order's id under /shopping-lists/: 404 on every route, naming the order's type.
     const orderId = `coll-order-${stack}-${randomUUID().slice(0, 8)}`;
@@ -245,4 +266,66 @@ test('orders keep working beside lists: the order row is written and served', as
   expect(bodyOf(created)).toMatchObject({ order: { id, version: 1, status: 'draft' } });
   expect(await orderRows.get(id)).toMatchObject({ id, version: 1 });
   expect((await get('GET /orders/{id}', { id })).statusCode).toBe(200);
+});
+
+describe('GET /shopping-lists/{id} reads the view the deployment serves', () => {
+  const create = async (id: string) => {
+    const created = await handlers.decoupled(
+      command({
+        type: 'shoppingList/create',
+        aggregateId: id,
+        payload: { name: 'Served', ownerId: 'o-served' },
+      }),
+    );
+    expect(created.statusCode).toBe(202);
+  };
+  const one = (handler: typeof query, id: string, q?: Record<string, string>) =>
+    handler(
+      httpEvent({
+        routeKey: 'GET /{collection}/{id}',
+        pathParameters: { collection: 'shopping-lists', id },
+        ...(q && { query: q }),
+      }),
+    );
+
+  test('?minVersion the projector has not reached in time: NOT_YET_CONSISTENT, naming the list', async () => {
+    const id = `lag-${randomUUID().slice(0, 8)}`;
+    await create(id);
+    const impatient = createQueryApiHandler({
+      logger: testLogger('query'),
+      rows: orderRows,
+      events: store,
+      minVersionWaitMs: 50,
+      readModels: {
+        projections: PROJECTIONS,
+        rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
+      },
+    });
+    const lagging = await one(impatient, id, { minVersion: '1' });
+    expect(lagging.statusCode).toBe(503);
+    expect(bodyOf(lagging)).toMatchObject({
+      error: {
+        code: 'NOT_YET_CONSISTENT',
+        message: expect.stringMatching(new RegExp(`^shoppingList ${id} is at version 0 after`)),
+        details: { minVersion: 1, currentVersion: 0, latestVersion: 1 },
+      },
+    });
+    await projectAll(id);
+    expect((await one(impatient, id, { minVersion: '1' })).statusCode).toBe(200);
+  });
+
+  test('the served version of its projection (SERVED_PROJECTION_VERSIONS), as /read-models', async () => {
+    const id = `served-${randomUUID().slice(0, 8)}`;
+    await create(id);
+    await projectAll(id);
+    // A v2 listed beside v1 (nothing projected into it): served only once configured.
+    const projections = [...PROJECTIONS, { ...shoppingListRowProjection, version: 2 }];
+    const v1 = queryHandlerFromEnv(tables.env, { logger: testLogger('query'), projections });
+    expect(bodyOf(await one(v1, id))).toMatchObject({ id, name: 'Served', version: 1 });
+    const v2 = queryHandlerFromEnv(
+      { ...tables.env, [ENV.servedProjectionVersions]: 'shopping-list=2' },
+      { logger: testLogger('query'), projections },
+    );
+    expect((await one(v2, id)).statusCode).toBe(404);
+  });
 });
