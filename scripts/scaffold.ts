@@ -525,7 +525,8 @@ const appendToArray = (source: string, name: string, entry: string): string => {
   const close = closingBracket(source, open);
   if (close === -1) throw shapeError(`the array ${name} is not closed`);
   const inside = source.slice(open + 1, close);
-  if (new RegExp(`\\b${entry}\\b`).test(inside)) {
+  const escaped = entry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (new RegExp(`\\b${escaped}\\b`).test(inside)) {
     throw new ScaffoldError(`${DEPLOYMENT_FILE}: ${name} already lists ${entry}`);
   }
   const before = source.slice(0, open + 1);
@@ -555,9 +556,18 @@ const importLine = (names: readonly string[], from: string) => {
     : `import {\n${names.map((n) => `  ${n},\n`).join('')}} from '${from}';`;
 };
 
+/** The URL segment of the aggregate's collection: `gift-cards`, `boxes`, `categories`. */
+export const collectionOf = (names: AggregateNames): string => {
+  const { kebab } = names;
+  if (/(s|x|z|ch|sh)$/.test(kebab)) return `${kebab}es`;
+  if (/[^aeiou]y$/.test(kebab)) return `${kebab.slice(0, -1)}ies`;
+  return `${kebab}s`;
+};
+
 /**
- * deployment.ts with the new aggregate imported and listed in AGGREGATES and PROJECTIONS. Throws
- * a ScaffoldError (and changes nothing) when the file is not in the shape it knows.
+ * deployment.ts with the new aggregate imported and listed in AGGREGATES, PROJECTIONS and
+ * COLLECTIONS (served at `GET /<collection>/{id}`). Throws a ScaffoldError (and changes nothing)
+ * when the file is not in the shape it knows.
  */
 export const registerInDeployment = (source: string, names: AggregateNames): string => {
   const imports = [...source.matchAll(/^import\s[^;]*?\sfrom\s+'([^']+)';[ \t]*$/gm)];
@@ -570,12 +580,22 @@ export const registerInDeployment = (source: string, names: AggregateNames): str
     [...imports].reverse().find((m) => m[1]!.startsWith('../domain/')) ?? imports.at(-1)!;
   const at = anchor.index + anchor[0].length;
   const added = [
-    importLine([`${names.camel}Aggregate`], `../domain/${names.kebab}`),
+    importLine([`${names.camel}Aggregate`, `type ${names.pascal}View`], `../domain/${names.kebab}`),
     importLine([`${names.camel}RowProjection`], `../domain/${names.kebab}/projections`),
   ].join('\n');
   const withImports = `${source.slice(0, at)}\n${added}${source.slice(at)}`;
   const withAggregate = appendToArray(withImports, 'AGGREGATES', `${names.camel}Aggregate`);
-  return appendToArray(withAggregate, 'PROJECTIONS', `${names.camel}RowProjection`);
+  const withProjection = appendToArray(withAggregate, 'PROJECTIONS', `${names.camel}RowProjection`);
+  // One property per line, as Prettier writes an object of this length inside the array.
+  const collection = [
+    '{',
+    `    collection: '${collectionOf(names)}',`,
+    `    aggregate: ${names.camel}Aggregate,`,
+    `    view: ${names.camel}RowProjection,`,
+    `    isDeleted: (row: ${names.pascal}View) => row.status === 'deleted',`,
+    '  }',
+  ].join('\n');
+  return appendToArray(withProjection, 'COLLECTIONS', collection);
 };
 
 /** What to do next, printed after the files are written. */
@@ -591,7 +611,7 @@ export const nextSteps = (names: AggregateNames, written: readonly string[]): st
     '  # then, in another terminal:',
     `  curl -s -X POST http://127.0.0.1:3001/commands -H 'content-type: application/json' \\`,
     `    -d '{"type":"${names.camel}/create","aggregateId":"${id}","payload":{"name":"First"}}'`,
-    `  curl -s http://127.0.0.1:3001/read-models/${names.kebab}/${id}`,
+    `  curl -s http://127.0.0.1:3001/${collectionOf(names)}/${id}?minVersion=1`,
     '',
     `Then make it yours: commands in ${domainFolder(names)}/commands.ts, events in events.ts,`,
     'state in reducer.ts, rules in decide.ts (README, "Add your own aggregate").',

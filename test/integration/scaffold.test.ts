@@ -117,7 +117,7 @@ describe('npm run new -- aggregate gift-card', () => {
     }
     expect(run.stdout).toContain('npx jest test/unit/gift-card-decide.test.ts');
     expect(run.stdout).toContain('"type":"giftCard/create"');
-    expect(run.stdout).toContain('/read-models/gift-card/gift-card-1');
+    expect(run.stdout).toContain('/gift-cards/gift-card-1?minVersion=1');
     const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
       cwd: copy,
       encoding: 'utf8',
@@ -175,7 +175,7 @@ describe('npm run new -- aggregate gift-card', () => {
     expect(jest.code).toBe(0);
   }, 120_000);
 
-  test('npm start accepts giftCard commands and serves /read-models/gift-card/<id> on both stacks', async () => {
+  test('npm start accepts giftCard commands and serves /read-models/gift-card/<id> and /gift-cards/<id> on both stacks', async () => {
     const child: ChildProcess = spawn(
       process.execPath,
       [
@@ -236,6 +236,10 @@ describe('npm run new -- aggregate gift-card', () => {
           readModel: 'gift-card',
           row: { id, name: 'Anniversary', status: 'active', version: 2 },
         });
+        // Its collection route, derived from the registration: GET /gift-cards/{id}.
+        const viewed = await fetch(`${api}/gift-cards/${id}?minVersion=2`);
+        expect(viewed.status).toBe(200);
+        expect(await viewed.json()).toMatchObject({ id, name: 'Anniversary', version: 2 });
 
         // The generated rule holds at the edge.
         expect((await send('giftCard/delete', {})).status).toBeLessThan(300);

@@ -132,19 +132,31 @@ describe('registerInDeployment', () => {
   test('imports the aggregate and its projection after the last domain import', () => {
     expect(edited).toContain(
       "} from '../domain/shopping-list/projections';\n" +
-        "import { scaffoldProbeAggregate } from '../domain/scaffold-probe';\n" +
+        "import { scaffoldProbeAggregate, type ScaffoldProbeView } from '../domain/scaffold-probe';\n" +
         "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';\n",
     );
   });
 
-  test('one entry in AGGREGATES and one in PROJECTIONS, nothing else changed', () => {
+  const collection = [
+    '  {',
+    "    collection: 'scaffold-probes',",
+    '    aggregate: scaffoldProbeAggregate,',
+    '    view: scaffoldProbeRowProjection,',
+    "    isDeleted: (row: ScaffoldProbeView) => row.status === 'deleted',",
+    '  },',
+    '',
+  ].join('\n');
+
+  test('one entry in AGGREGATES, PROJECTIONS and COLLECTIONS, nothing else changed', () => {
     expect(edited).toMatch(/export const AGGREGATES = \[[^\]]*, scaffoldProbeAggregate\];/);
     expect(edited).toMatch(/ownerListsProjection,\n {2}scaffoldProbeRowProjection,\n\];/);
+    expect(edited).toContain(`${collection}];`);
     const removed = (text: string) =>
       text
-        .replace(/^import \{ scaffoldProbe\w+ \} from '[^']+';\n/gm, '')
+        .replace(/^import \{ scaffoldProbe[\w, ]+ \} from '[^']+';\n/gm, '')
         .replace(', scaffoldProbeAggregate', '')
-        .replace('  scaffoldProbeRowProjection,\n', '');
+        .replace('  scaffoldProbeRowProjection,\n', '')
+        .replace(collection, '');
     expect(removed(edited)).toBe(deployment);
   });
 
@@ -156,7 +168,7 @@ describe('registerInDeployment', () => {
     const twice = registerInDeployment(edited, namesOf('invoice'));
     expect(twice).toContain(
       "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';\n" +
-        "import { invoiceAggregate } from '../domain/invoice';\n",
+        "import { invoiceAggregate, type InvoiceView } from '../domain/invoice';\n",
     );
     expect(twice).toContain('scaffoldProbeAggregate, invoiceAggregate]');
     expect(twice).toContain('  scaffoldProbeRowProjection,\n  invoiceRowProjection,\n];');
@@ -170,12 +182,14 @@ describe('registerInDeployment', () => {
       '  aAggregate, // the first',
       '];',
       'export const PROJECTIONS: readonly AnyRowProjection[] = [];',
+      'export const COLLECTIONS = [',
+      '];',
       '',
     ].join('\n');
     expect(registerInDeployment(source, names)).toBe(
       [
         "import { a } from '../domain/a';",
-        "import { scaffoldProbeAggregate } from '../domain/scaffold-probe';",
+        "import { scaffoldProbeAggregate, type ScaffoldProbeView } from '../domain/scaffold-probe';",
         "import { scaffoldProbeRowProjection } from '../domain/scaffold-probe/projections';",
         '',
         'export const AGGREGATES = [',
@@ -183,6 +197,8 @@ describe('registerInDeployment', () => {
         '  scaffoldProbeAggregate,',
         '];',
         'export const PROJECTIONS: readonly AnyRowProjection[] = [scaffoldProbeRowProjection];',
+        'export const COLLECTIONS = [',
+        collection + '];',
         '',
       ].join('\n'),
     );
