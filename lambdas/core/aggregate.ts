@@ -4,7 +4,14 @@
  */
 import type { Reducer } from 'redux';
 import type { ZodType } from 'zod';
-import type { EventAction, EventActionOf, NewEvent } from './events';
+import {
+  type EventAction,
+  type EventActionOf,
+  isOwnEvent,
+  type NewEvent,
+  type StoredEvent,
+  toAction,
+} from './events';
 
 /** A command: an imperative intent, FSA-shaped. */
 export interface Command<Type extends string = string, Payload = unknown> {
@@ -48,3 +55,15 @@ export const foldEvents = <State>(
   actions: readonly EventAction[],
   from: State = aggregate.initialState,
 ): State => actions.reduce<State>((state, action) => aggregate.reducer(state, action), from);
+
+/**
+ * The aggregate's state from stored events (its history, or a prefix of it). Foreign events in
+ * its partition (not its own: see isOwnEvent; the API never writes them) change nothing, but
+ * still count as versions: the caller takes the version from the log.
+ */
+export const foldOwnEvents = (
+  aggregate: AnyAggregate,
+  history: readonly StoredEvent[],
+  from: unknown = aggregate.initialState,
+): unknown =>
+  foldEvents(aggregate, history.filter((e) => isOwnEvent(aggregate.type, e)).map(toAction), from);

@@ -4,7 +4,7 @@
  * marker written with the events, one keyed read) and a snapshot taken every N events.
  * Generic over aggregates.
  */
-import { type AnyAggregate, foldEvents } from './aggregate';
+import { type AnyAggregate, foldEvents, foldOwnEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
 import {
   AppError,
@@ -16,7 +16,7 @@ import {
 } from './errors';
 import { currentSchemaVersion } from './event-codec';
 import { CommandAlreadyRecordedError, type CommandRecord, type EventStore } from './event-store';
-import { isOwnEvent, type StoredEvent, toAction } from './events';
+import { type StoredEvent, toAction } from './events';
 import { DEFAULT_SNAPSHOT_EVERY, type SnapshotStore, snapshotKeyOf } from './snapshots';
 
 /** Where the runner reports what a caller cannot see in the answer (snapshots read or not). */
@@ -154,18 +154,6 @@ export const parseCommandPayload = (aggregate: AnyAggregate, type: string, paylo
   return parsed.data as unknown;
 };
 
-/**
- * The aggregate's state from its history. Foreign events in its partition (not its own: see
- * isOwnEvent; never written by this runner) change nothing, but still count as versions: the
- * next event goes after them.
- */
-const foldOwn = (
-  aggregate: AnyAggregate,
-  history: readonly StoredEvent[],
-  from: unknown = aggregate.initialState,
-): unknown =>
-  foldEvents(aggregate, history.filter((e) => isOwnEvent(aggregate.type, e)).map(toAction), from);
-
 export const createCommandRunner = (options: CommandRunnerOptions) => {
   const { store, aggregates } = options;
   const append: AppendEvents = options.append ?? ((events) => store.append(events));
@@ -272,7 +260,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       tail.push(...newer);
       owner ??= newer[0]!.aggregateType;
       loaded = newer.at(-1)!.version;
-      state = foldOwn(aggregate, newer, state);
+      state = foldOwnEvents(aggregate, newer, state);
     };
 
     /** The answer of an earlier run of this commandId, from its marker. */
@@ -317,7 +305,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
           ? state
           : version === loaded
             ? state
-            : foldOwn(
+            : foldOwnEvents(
                 aggregate,
                 tail.filter((e) => e.version <= version),
                 baseState,

@@ -6,12 +6,12 @@
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { type AnyAggregate, foldEvents } from '../core/aggregate';
+import { foldOwnEvents } from '../core/aggregate';
 import type { CollectionDeclaration } from '../core/collections';
 import { decodeVersionCursor } from '../core/cursor';
 import { AppError, NotFoundError } from '../core/errors';
 import type { EventStore } from '../core/event-store';
-import { isOwnEvent, type StoredEvent, toAction } from '../core/events';
+import type { StoredEvent } from '../core/events';
 import { isTombstone, projectEvents } from '../core/projection';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
 import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
@@ -141,13 +141,6 @@ interface LogOwner {
   /** The row is written with its events (coupled order row): `?minVersion` never waits. */
   readonly rowWrittenWithEvents?: boolean | undefined;
 }
-
-/**
- * The aggregate's state after `events`: its own reducer over its own events (a foreign event,
- * which the API never writes, changes nothing; the answer's version is still the log's).
- */
-const foldOwn = (aggregate: AnyAggregate, events: readonly StoredEvent[]): unknown =>
-  foldEvents(aggregate, events.filter((e) => isOwnEvent(aggregate.type, e)).map(toAction));
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -475,7 +468,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
   const collectionHistory = async (event: HttpEvent): Promise<HttpResult> => {
     const { aggregate, owner } = collectionOf(event);
     const { events, ...at } = await historyOf(owner, event);
-    return json(200, { ...at, state: foldOwn(aggregate, events) });
+    return json(200, { ...at, state: foldOwnEvents(aggregate, events) });
   };
 
   const routes: Record<
