@@ -75,6 +75,12 @@ export const isOwnEvent = (
   event.type !== undefined &&
   event.type.startsWith(`${aggregateType}/`);
 
+/** Whether an event is the own event of one of `aggregateTypes` (a deployment's aggregates). */
+export const isOwnEventOfAny = (
+  aggregateTypes: readonly string[],
+  event: Parameters<typeof isOwnEvent>[1],
+): boolean => aggregateTypes.some((aggregateType) => isOwnEvent(aggregateType, event));
+
 /** The action type of each event of a union (distributes over the union). */
 export type EventActionOf<E extends NewEvent> =
   E extends NewEvent<infer Type, infer Payload> ? EventAction<Type, Payload> : never;

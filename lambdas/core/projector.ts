@@ -10,8 +10,9 @@
  * - Gap healing never folds across a hole: when the table lacks a version, that aggregate's
  *   records fail (they are retried, and the read model never skips an event).
  * - A foreign event inside this projection's partition (another aggregate type, or a type
- *   outside its namespace: isOwnEvent) is skipped with a warning but counts as a version (docs/decisions.md, "Foreign events"); a partition whose
- *   first event is of another type is not this projection's concern.
+ *   outside its namespace: isOwnEvent) is skipped with a warning but counts as a version
+ *   (docs/decisions.md, "Foreign events"); a partition whose first event is of another type is
+ *   not this projection's concern.
  */
 import { CorruptEventError } from './errors';
 import type { EventEnvelope } from './event-codec';

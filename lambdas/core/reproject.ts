@@ -11,7 +11,7 @@
  */
 import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';
-import { isOwnEvent, type StoredEvent } from './events';
+import { isOwnEventOfAny, type StoredEvent } from './events';
 import type { Log } from './log';
 import type { IncomingRecord, Projector } from './projector';
 
@@ -56,7 +56,7 @@ export const createReprojector = (deps: ReprojectDependencies) => {
       const event = await latestEvent(deps.events, aggregateId);
       if (!event) return { aggregateId, status: 'no-events' };
       const id = `reproject:${aggregateId}:${event.version}`;
-      const record: IncomingRecord = deps.aggregateTypes.some((type) => isOwnEvent(type, event))
+      const record: IncomingRecord = isOwnEventOfAny(deps.aggregateTypes, event)
         ? { id, event }
         : { id, foreign: event };
       const outcome = await deps.project([record], deps.log);

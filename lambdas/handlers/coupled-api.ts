@@ -44,9 +44,9 @@ const isViewType = (type: string) => type.startsWith(`${AGGREGATE_VIEW.aggregate
 
 /**
  * The row an answer carries: the one the command led to. A replay answers exactly as the first
- * time (docs/decisions.md, "A replay is the original answer"), so its row is recomputed from the
- * log up to the original version: the runner's state is the current one, and may come from a
- * snapshot newer than that version. Paid only by resends.
+ * time (docs/decisions.md, "A replay is the original answer"): the runner hands back the state
+ * at the original version when the events it read reach back to it; otherwise (a snapshot newer
+ * than that version) the row is recomputed from the log up to it. Paid only by such resends.
  */
 const answerRowOf = async (
   deps: Pick<CoupledApiDependencies, 'events'>,

@@ -15,7 +15,7 @@ import type {
 import { decodeEventItem } from '../core/dynamodb-event-store';
 import { AppError } from '../core/errors';
 import { decodeEnvelope } from '../core/event-codec';
-import { isOwnEvent } from '../core/events';
+import { isOwnEventOfAny } from '../core/events';
 import type { IncomingRecord, Projector } from '../core/projector';
 
 const ENVELOPE_KEYS = ['aggregateId', 'version', 'aggregateType'] as const;
@@ -48,7 +48,7 @@ export const parseStreamRecord = (
     );
     const envelope = decodeEnvelope(unmarshall(head));
     const type = image.type?.S;
-    if (!aggregateTypes.some((aggregateType) => isOwnEvent(aggregateType, { ...envelope, type }))) {
+    if (!isOwnEventOfAny(aggregateTypes, { ...envelope, type })) {
       return { id, foreign: { ...envelope, ...(type !== undefined && { type }) } };
     }
     return { id, event: decodeEventItem(image) };
