@@ -614,7 +614,7 @@ export const nextSteps = (names: AggregateNames, written: readonly string[]): st
     `  curl -s http://127.0.0.1:3001/${collectionOf(names)}/${id}?minVersion=1`,
     '',
     `Then make it yours: commands in ${domainFolder(names)}/commands.ts, events in events.ts,`,
-    'state in reducer.ts, rules in decide.ts (README, "Add your own aggregate").',
+    'state in reducer.ts, rules in decide.ts (docs/guide/add-an-aggregate.md).',
     `Keep ${domainFolder(names)}/examples.ts in step with your events: tests fold its`,
     'histories through every projection the aggregate feeds.',
   ].join('\n');

@@ -3,8 +3,8 @@
  * the file npm start writes. docs/deploying.md is checked against the CDK app in
  * test/infra/deploying-docs.test.ts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import {
@@ -16,6 +16,10 @@ import { USAGE } from '../../local/cli';
 import { LOCAL_RUNTIME_FILE } from '../../local/runtime-file';
 
 const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+const shoppingListDoc = readFileSync(
+  join(__dirname, '../../docs/reference/shopping-list.md'),
+  'utf8',
+);
 
 test.each(Object.entries(ERROR_CATALOGUE))(
   'the README catalogue lists %s with its status',
@@ -29,16 +33,16 @@ test.each(Object.keys(ORDER_RULES))('the README lists the rule %s', (rule) => {
 });
 
 test.each(Object.keys(SHOPPING_LIST_RULES))(
-  'the README lists the shopping-list rule %s',
+  'docs/reference/shopping-list.md lists the rule %s',
   (rule) => {
-    expect(readme).toContain(`\`${rule}\``);
+    expect(shoppingListDoc).toContain(`\`${rule}\``);
   },
 );
 
 test.each(Object.keys(shoppingListCommandSchemas))(
-  'the README documents the command %s',
+  'docs/reference/shopping-list.md documents the command %s',
   (type) => {
-    expect(readme).toMatch(new RegExp(`\\|\\s*\`${type}\`\\s*\\|`));
+    expect(shoppingListDoc).toMatch(new RegExp(`\\|\\s*\`${type}\`\\s*\\|`));
   },
 );
 
@@ -54,10 +58,18 @@ test.each(cliFlags)('the README documents the npm start flag %s', (flag) => {
 /** Every `.local-data/*.json` file the README and the guides name is the one npm start writes. */
 const docs = [
   ['README.md', readme],
-  ...readdirSync(join(__dirname, '../../docs'))
+  ...readdirSync(join(__dirname, '../../docs'), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.md'))
     .map((file) => [`docs/${file}`, readFileSync(join(__dirname, '../../docs', file), 'utf8')]),
 ];
+
+/** Relative Markdown links (`](docs/guide/x.md)`, `](../reference/y.md)`) name files that exist. */
+test.each(docs)('%s links only to files that exist', (file, text) => {
+  const base = dirname(join(__dirname, '../..', file!));
+  const targets = [...text!.matchAll(/\]\(((?!https?:|#)[^)\s#]+)(#[^)]*)?\)/g)].map((m) => m[1]!);
+  for (const target of targets)
+    expect([target, existsSync(join(base, target))]).toEqual([target, true]);
+});
 test.each(docs)('%s names the local runtime file as local/runtime-file.ts does', (_, text) => {
   const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
   for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);
@@ -69,5 +81,8 @@ test('the README shows how to scaffold an aggregate with the script package.json
   };
   expect(pkg.scripts.new).toContain('scripts/new.ts');
   expect(readme).toContain('npm run new -- aggregate ');
-  expect(readme).toContain('#### Add your own aggregate');
+  expect(readme).toContain('(docs/guide/add-an-aggregate.md)');
+  const guide = readFileSync(join(__dirname, '../../docs/guide/add-an-aggregate.md'), 'utf8');
+  expect(guide).toContain('# Add your own aggregate');
+  expect(guide).toContain('npm run new -- aggregate gift-card');
 });
