@@ -18,7 +18,7 @@ import {
   noLock,
   selectLiveConnected,
   sendCommand,
-  subscribeOrder,
+  subscribeTo,
 } from '../client';
 import type { HttpRunner } from './runners';
 import type { BenchSettings } from './settings';
@@ -128,7 +128,7 @@ const group = async (baseUrl: string, websocketUrl: string, orderId: string, rea
     }),
   );
   if (created.state !== 'confirmed') throw new Error(`push bench: create: ${created.message}`);
-  for (const s of subscribers) s.store.dispatch(subscribeOrder(orderId));
+  for (const s of subscribers) s.store.dispatch(subscribeTo('orders', orderId));
   await waitFor(
     () =>
       subscribers.every(

@@ -1,15 +1,17 @@
 /**
- * A typed API client over `fetch`: commands, one order, lists, events, history. Error answers
+ * A typed API client over `fetch`: commands of any aggregate of the deployment, the view, the
+ * events and the history of any collection's id, order lists. Error answers
  * become `ApiError`s typed from the server's own catalogue; no answer at all is a `NetworkError`.
  * Browser and Node 20+: no AWS SDK, no Node built-in.
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/errors';
 import { decodeStoredEvent } from '../lambdas/core/event-codec';
 import type { StoredEvent } from '../lambdas/core/events';
-import type { OrderCommand, OrderStatus, OrderView } from '../lambdas/domain/order';
+import type { OrderStatus, OrderView } from '../lambdas/domain/order';
+import type { DeploymentCommand, DeploymentView } from './aggregates';
 
 /** A command as the client sends it: the envelope of `POST /commands`. */
-export type ClientCommand = OrderCommand & {
+export type ClientCommand = DeploymentCommand & {
   readonly aggregateId: string;
   /** The command applies only at this version; anything else is a 409 VERSION_CONFLICT. */
   readonly expectedVersion?: number;
@@ -29,8 +31,8 @@ export interface CommandAnswer {
   readonly aggregateId: string;
   readonly version: number;
   readonly events: readonly StoredEvent[];
-  /** Coupled profile only: the fresh read-model row (`null` once the order is deleted). */
-  readonly order?: OrderView | null;
+  /** Coupled profile, orders: the fresh read-model row (`null` once the order is deleted). */
+  readonly view?: DeploymentView | null;
   /** True when the server answered with the result of an earlier run of this commandId. */
   readonly replayed: boolean;
   readonly retries: number;
@@ -51,8 +53,11 @@ export interface EventPage {
 export interface HistoryAnswer {
   readonly version: number;
   readonly at?: string;
-  /** The order as it was (its status is `deleted` after a delete, unlike the read model). */
-  readonly order: OrderView;
+  /**
+   * The aggregate's state as it was (a deleted one is still there, status `deleted`, unlike
+   * the view `GET` answers): the order route's `order`, a collection route's `state`.
+   */
+  readonly state: DeploymentView;
 }
 
 /** A request as the signing hook sees it; the hook returns the headers to send. */
@@ -153,13 +158,19 @@ export type HistoryQuery = { readonly version: number } | { readonly at: string 
 export interface ApiClient {
   readonly baseUrl: string;
   sendCommand(command: CommandRequest): Promise<CommandAnswer>;
-  getOrder(id: string, options?: { readonly minVersion?: number }): Promise<OrderView>;
+  /** `GET /{collection}/{id}`: the view (e.g. `getView('shopping-lists', id)`). */
+  getView<View extends DeploymentView = DeploymentView>(
+    collection: string,
+    id: string,
+    options?: { readonly minVersion?: number },
+  ): Promise<View>;
   listOrders(query: ListOrdersQuery): Promise<OrderPage>;
   getEvents(
+    collection: string,
     id: string,
     options?: { readonly limit?: number; readonly cursor?: string },
   ): Promise<EventPage>;
-  getHistory(id: string, query: HistoryQuery): Promise<HistoryAnswer>;
+  getHistory(collection: string, id: string, query: HistoryQuery): Promise<HistoryAnswer>;
 }
 
 const queryString = (params: Record<string, string | number | undefined>) => {
@@ -235,7 +246,7 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         aggregateId: string;
         version: number;
         events: StoredEvent[];
-        order?: OrderView | null;
+        order?: DeploymentView | null;
       }>('POST', '/commands', {
         type: command.type,
         aggregateId: command.aggregateId,
@@ -250,7 +261,7 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         // The server's codec upcast them already; decoding here too keeps the client right
         // against a server older than this code (the same codec, so the same shapes).
         events: (answer.body.events ?? []).map(decodeStoredEvent),
-        ...('order' in answer.body && { order: answer.body.order ?? null }),
+        ...('order' in answer.body && { view: answer.body.order ?? null }),
         replayed: answer.headers.get('x-command-replayed') === 'true',
         retries: Number(answer.headers.get('x-command-retries') ?? 0),
         ...(answer.headers.get('x-correlation-id') !== null && {
@@ -258,30 +269,34 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         }),
       };
     },
-    async getOrder(orderId, query = {}) {
+    async getView<View>(collection: string, viewId: string, query: { minVersion?: number } = {}) {
       return (
-        await request<OrderView>(
+        await request<View>(
           'GET',
-          `/orders/${id(orderId)}${queryString({ minVersion: query.minVersion })}`,
+          `/${collection}/${id(viewId)}${queryString({ minVersion: query.minVersion })}`,
         )
       ).body;
     },
     async listOrders(query) {
       return (await request<OrderPage>('GET', `/orders${queryString({ ...query })}`)).body;
     },
-    async getEvents(orderId, query = {}) {
+    async getEvents(collection, aggregateId, query = {}) {
       const page = (
-        await request<EventPage>('GET', `/orders/${id(orderId)}/events${queryString({ ...query })}`)
+        await request<EventPage>(
+          'GET',
+          `/${collection}/${id(aggregateId)}/events${queryString({ ...query })}`,
+        )
       ).body;
       return { ...page, events: (page.events ?? []).map(decodeStoredEvent) };
     },
-    async getHistory(orderId, query) {
-      return (
-        await request<HistoryAnswer>(
+    async getHistory(collection, aggregateId, query) {
+      const { order, state, ...at } = (
+        await request<Omit<HistoryAnswer, 'state'> & { state?: DeploymentView; order?: OrderView }>(
           'GET',
-          `/orders/${id(orderId)}/history${queryString({ ...query })}`,
+          `/${collection}/${id(aggregateId)}/history${queryString({ ...query })}`,
         )
       ).body;
+      return { ...at, state: (state ?? order)! };
     },
   };
 };

@@ -17,12 +17,12 @@ import {
   type CommandRejection,
   confirmAnswer,
   isSendCommand,
-  orderLoaded,
   type OutboxEntry,
   type SendCommandAction,
+  viewLoaded,
 } from './state';
 import { broadcastChannel, noLock, type SenderLock, type SyncChannel, webLock } from './tabs';
-import type { OrderView } from '../lambdas/domain/order';
+import { aggregateOfCommand, aggregateOfType, type DeploymentView, visibleIn } from './aggregates';
 
 export type CommandOutcome =
   | {
@@ -74,8 +74,12 @@ export interface CommandClient {
   stop(): Promise<void>;
   /** Resolves when this client's outbox is empty. */
   idle(): Promise<void>;
-  /** Reads an order from the server into the confirmed state. */
-  loadOrder(id: string, options?: { readonly minVersion?: number }): Promise<OrderView>;
+  /** Reads a view from the server into the confirmed state (`loadView('orders', id)`). */
+  loadView<View extends DeploymentView = DeploymentView>(
+    collection: string,
+    id: string,
+    options?: { readonly minVersion?: number },
+  ): Promise<View>;
   /** Retries now every command waiting for its backoff (e.g. after the app knows it is online). */
   retryNow(): void;
 }
@@ -160,20 +164,27 @@ export const createCommandClient = <Root = { client: ClientState }>(
   };
 
   /**
-   * Applies a confirmation. Events that do not follow the confirmed version (the order was never
-   * read here, or changed elsewhere) are not folded onto a wrong base: the state at this version
-   * is read once instead.
+   * Applies a confirmation. Events that do not follow the confirmed version (the aggregate was
+   * never read here, or changed elsewhere) are not folded onto a wrong base: the state at this
+   * version is read once instead, from its own collection's history.
    */
   const settleConfirmed = async (action: CommandConfirmedAction) => {
-    const { aggregateId, version } = action.payload;
+    const { aggregateId, version, events, commandId } = action.payload;
     const gap = confirmAnswer(state().confirmed[aggregateId], action.payload) === undefined;
     settle(action);
     if (!gap) return;
-    const answer = await api.getHistory(aggregateId, { version }).catch(() => undefined);
+    // The events name their aggregate; a replay without events, the command's type does.
+    const aggregate =
+      (events[0] && aggregateOfType(events[0].aggregateType)) ??
+      aggregateOfCommand(state().commands[commandId]?.type ?? '');
+    if (!aggregate) return;
+    const answer = await api
+      .getHistory(aggregate.collection, aggregateId, { version })
+      .catch(() => undefined);
     if (answer)
       dispatch({
-        type: 'order/loaded',
-        payload: { id: aggregateId, version, order: answer.order },
+        type: 'view/loaded',
+        payload: { id: aggregateId, version, view: visibleIn(aggregate, answer.state) },
       });
   };
 
@@ -217,7 +228,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
         aggregateId: entry.aggregateId,
         version: answer.version,
         events: answer.events,
-        ...(answer.order !== undefined && { order: answer.order }),
+        ...(answer.view !== undefined && { view: answer.view }),
         replayed: answer.replayed,
       },
     };
@@ -430,10 +441,14 @@ export const createCommandClient = <Root = { client: ClientState }>(
         idleWaiters.add(resolve);
         checkIdle();
       }),
-    async loadOrder(id, query = {}) {
-      const order = await api.getOrder(id, query);
-      dispatch(orderLoaded(order));
-      return order;
+    async loadView<View extends DeploymentView>(
+      collection: string,
+      id: string,
+      query: { readonly minVersion?: number } = {},
+    ) {
+      const view = await api.getView<View>(collection, id, query);
+      dispatch(viewLoaded(view));
+      return view;
     },
     retryNow: wakeAll,
   };

@@ -1,5 +1,6 @@
 /**
- * The Redux client of the orders API (browser and Node 20+; no AWS SDK, no Node built-in).
+ * The Redux client of the deployment's API, for every aggregate it serves (browser and Node
+ * 20+; no AWS SDK, no Node built-in).
  * Node-only extras (a JSON file outbox) are in `client/node`.
  */
 export {
@@ -42,28 +43,23 @@ export {
   clientReducer,
   confirmAnswer,
   initialClientState,
-  optimisticOrder,
-  orderLoaded,
+  optimisticView,
   selectCommandStatus,
-  selectConfirmedOrder,
+  selectConfirmedView,
   selectIsSender,
   selectIsSubscribed,
   selectLastPushedVersion,
   selectLiveConnected,
-  selectSubscribedIds,
-  subscribeOrder,
-  unsubscribeOrder,
-  type LiveConnectionAction,
-  type LiveState,
-  type OrderPushedAction,
-  type OrderSubscribeAction,
-  type OrderUnsubscribeAction,
   selectOnline,
-  selectOptimisticOrder,
-  selectOrder,
+  selectOptimisticView,
   selectOutboxLength,
   selectPendingCommands,
+  selectSubscribedIds,
+  selectView,
   sendCommand,
+  subscribeTo,
+  unsubscribeFrom,
+  viewLoaded,
   type ClientAction,
   type ClientState,
   type CommandConfirmedAction,
@@ -72,16 +68,28 @@ export {
   type CommandRejection,
   type CommandRetryingAction,
   type CommandStatus,
-  type ConfirmedOrder,
+  type ConfirmedView,
   type ConnectionChangedAction,
-  type OptimisticOrder,
-  type OrderLoadedAction,
+  type LiveConnectionAction,
+  type LiveState,
+  type LiveSubscribeAction,
+  type LiveSubscription,
+  type LiveUnsubscribeAction,
+  type OptimisticView,
   type OutboxEntry,
   type OutboxRestoredAction,
   type PendingOutcome,
   type SendCommandAction,
   type SenderChangedAction,
+  type ViewLoadedAction,
+  type ViewPushedAction,
 } from './state';
+export {
+  CLIENT_AGGREGATES,
+  type ClientAggregate,
+  type DeploymentCommand,
+  type DeploymentView,
+} from './aggregates';
 export {
   broadcastChannel,
   memoryLock,
@@ -92,3 +100,4 @@ export {
   type SyncMessage,
 } from './tabs';
 export type { OrderCommand, OrderStatus, OrderView } from '../lambdas/domain/order';
+export type { ShoppingListCommand, ShoppingListView } from '../lambdas/domain/shopping-list';

@@ -1,16 +1,17 @@
 /**
  * Live updates for the Redux client: a WebSocket to the stack's WebSocket API that follows the
- * orders in `state.live.subscriptions` (`dispatch(subscribeOrder(id))`). A push above the known
- * version is taken inline, or fetched with `?minVersion` when only a poke came. Every connect and
- * reconnect re-subscribes and re-reads (GET) every followed order, so a change made while the
- * socket was down is never missed: pushes are hints, the resync is the guarantee.
+ * ids in `state.live.subscriptions`, each in its collection
+ * (`dispatch(subscribeTo('shopping-lists', id))`). A push above the known version is taken
+ * inline, or fetched with `?minVersion` when only a poke came. Every connect and reconnect
+ * re-subscribes and re-reads (GET) every followed id, so a change made while the socket was
+ * down is never missed: pushes are hints, the resync is the guarantee.
  * No Node module here: in Node pass the `ws` package's class as `WebSocket`.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
 import { ApiError, type ApiClient } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import type { ClientAction, ClientState } from './state';
-import type { OrderView } from '../lambdas/domain/order';
+import { aggregateOfView, type DeploymentView, visibleIn } from './aggregates';
 
 /** The part of the WebSocket interface used here (the browser's and `ws`'s both have it). */
 export interface LiveSocket {
@@ -56,20 +57,26 @@ export interface LiveClient {
 
 const OPEN = 1;
 
-/** A pushed change: the row (or a poke without it), or the order's deletion. */
+/**
+ * A pushed change of a view: `<view>/changed` with the row under `<view>` (or a poke without
+ * it), or `<view>/deleted`.
+ */
 interface ChangedMessage {
-  readonly type: 'order/changed' | 'order/deleted';
+  readonly viewName: string;
+  readonly deleted: boolean;
   readonly id: string;
   readonly version: number;
-  readonly order?: OrderView;
+  readonly row?: DeploymentView;
 }
 
-const isChanged = (message: unknown): message is ChangedMessage =>
-  typeof message === 'object' &&
-  message !== null &&
-  ['order/changed', 'order/deleted'].includes(String((message as { type?: unknown }).type)) &&
-  typeof (message as { id?: unknown }).id === 'string' &&
-  typeof (message as { version?: unknown }).version === 'number';
+const changedMessageOf = (message: unknown): ChangedMessage | undefined => {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { type, id, version } = message as { type?: unknown; id?: unknown; version?: unknown };
+  const [, viewName, change] = /^(.+)\/(changed|deleted)$/.exec(String(type)) ?? [];
+  if (!viewName || typeof id !== 'string' || typeof version !== 'number') return undefined;
+  const row = (message as Record<string, unknown>)[viewName] as DeploymentView | undefined;
+  return { viewName, deleted: change === 'deleted', id, version, ...(row && { row }) };
+};
 
 export const createLiveClient = <Root = { client: ClientState }>(
   options: LiveClientOptions<Root>,
@@ -91,32 +98,44 @@ export const createLiveClient = <Root = { client: ClientState }>(
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   let maxAgeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Ids subscribed on the current socket. */
+  /** `<collection>#<id>` subscribed on the current socket. */
   let onSocket = new Set<string>();
 
   const state = () => selectState(store!.getState());
   const dispatch = (action: ClientAction) => store!.dispatch(action as unknown as UnknownAction);
-  const followed = () => Object.keys(state().live.subscriptions);
+  /** What the state follows: `<collection>#<id>` keys. */
+  const followed = () =>
+    Object.entries(state().live.subscriptions).map(([id, { collection }]) => keyOf(collection, id));
+  const keyOf = (collection: string, id: string) => `${collection}#${id}`;
+  const parseKey = (key: string) => {
+    const at = key.indexOf('#');
+    return { collection: key.slice(0, at), id: key.slice(at + 1) };
+  };
 
   const send = (message: unknown) => {
     if (socket?.readyState === OPEN) socket.send(JSON.stringify(message));
   };
 
-  /** Reads the row at (at least) `minVersion` and feeds it in; a missing order is skipped. */
-  const fetchRow = async (id: string, minVersion?: number) => {
+  /** Reads the row at (at least) `minVersion` and feeds it in; a missing one is skipped. */
+  const fetchRow = async (key: string, minVersion?: number) => {
+    const { collection, id } = parseKey(key);
     try {
-      const order = await api.getOrder(id, minVersion === undefined ? {} : { minVersion });
-      if (store && state().live.subscriptions[id])
-        dispatch({ type: 'order/pushed', payload: { id, version: order.version, order } });
+      const view = await api.getView(
+        collection,
+        id,
+        minVersion === undefined ? {} : { minVersion },
+      );
+      if (store && state().live.subscriptions[id]?.collection === collection)
+        dispatch({ type: 'view/pushed', payload: { id, version: view.version, view } });
     } catch (error) {
       // 404: not created yet (a later push brings it). Anything else: the next resync heals it.
       if (!(error instanceof ApiError)) return;
     }
   };
 
-  const subscribeOnSocket = (id: string) => {
-    onSocket.add(id);
-    send({ action: 'subscribe', id });
+  const subscribeOnSocket = (key: string) => {
+    onSocket.add(key);
+    send({ action: 'subscribe', ...parseKey(key) });
   };
 
   /** Makes the socket's subscriptions match the state's. */
@@ -130,16 +149,16 @@ export const createLiveClient = <Root = { client: ClientState }>(
     }
     if (!socket) return connect();
     if (socket.readyState !== OPEN) return;
-    for (const id of ids) {
-      if (!onSocket.has(id)) {
-        subscribeOnSocket(id);
-        void fetchRow(id);
+    for (const key of ids) {
+      if (!onSocket.has(key)) {
+        subscribeOnSocket(key);
+        void fetchRow(key);
       }
     }
-    for (const id of [...onSocket]) {
-      if (!ids.includes(id)) {
-        onSocket.delete(id);
-        send({ action: 'unsubscribe', id });
+    for (const key of [...onSocket]) {
+      if (!ids.includes(key)) {
+        onSocket.delete(key);
+        send({ action: 'unsubscribe', ...parseKey(key) });
       }
     }
   };
@@ -183,14 +202,14 @@ export const createLiveClient = <Root = { client: ClientState }>(
     current.onopen = () => {
       failures = 0;
       // Resync: subscribe first, then read, so no change falls between the read and the push.
-      for (const id of followed()) subscribeOnSocket(id);
-      for (const id of followed()) void fetchRow(id);
+      for (const key of followed()) subscribeOnSocket(key);
+      for (const key of followed()) void fetchRow(key);
       dispatch({ type: 'live/connection', payload: { connected: true } });
       // A subscribe is an app message the server answers without error: it keeps the socket
       // active (ping frames do not count) and re-asserts the subscription.
       heartbeatTimer = setInterval(() => {
         const first = followed()[0];
-        if (first) send({ action: 'subscribe', id: first });
+        if (first) send({ action: 'subscribe', ...parseKey(first) });
       }, heartbeatMs);
       maxAgeTimer = setTimeout(() => {
         close();
@@ -204,22 +223,22 @@ export const createLiveClient = <Root = { client: ClientState }>(
       } catch {
         return;
       }
-      if (!isChanged(message) || !store) return;
-      const followedState = state().live.subscriptions[message.id];
-      if (!followedState) return;
-      const known = state().confirmed[message.id]?.version ?? 0;
-      if (message.version <= Math.max(known, followedState.lastVersion)) return;
-      if (message.type === 'order/deleted')
+      const change = changedMessageOf(message);
+      if (!change || !store) return;
+      const followedState = state().live.subscriptions[change.id];
+      const aggregate = aggregateOfView(change.viewName);
+      // A push of another view for the same id (another collection's topic) is not ours.
+      if (!followedState || !aggregate || aggregate.collection !== followedState.collection) return;
+      const known = state().confirmed[change.id]?.version ?? 0;
+      if (change.version <= Math.max(known, followedState.lastVersion)) return;
+      const { id, version } = change;
+      if (change.deleted) dispatch({ type: 'view/pushed', payload: { id, version, view: null } });
+      else if (change.row !== undefined)
         dispatch({
-          type: 'order/pushed',
-          payload: { id: message.id, version: message.version, order: null },
+          type: 'view/pushed',
+          payload: { id, version, view: visibleIn(aggregate, change.row) },
         });
-      else if (message.order !== undefined)
-        dispatch({
-          type: 'order/pushed',
-          payload: { id: message.id, version: message.version, order: message.order },
-        });
-      else void fetchRow(message.id, message.version);
+      else void fetchRow(keyOf(followedState.collection, id), version);
     };
     current.onerror = () => undefined;
     current.onclose = () => {

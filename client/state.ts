@@ -1,21 +1,23 @@
 /**
- * The client's Redux slice: confirmed orders (with their version), the outbox of pending
- * commands, each command's status, and online/sender flags. Pure: actions, reducer, selectors.
- * The order a component reads is derived: confirmed state + pending commands run through the
- * server's own `decide` and reducer. A rejection removes the command; nothing is rolled back.
+ * The client's Redux slice: the confirmed view of every aggregate it knows (with its version),
+ * the outbox of pending commands, each command's status, and online/sender flags. Pure:
+ * actions, reducer, selectors. The view a component reads is derived: confirmed state + pending
+ * commands run through the server's own `decide` and reducer, those of the aggregate the
+ * command names (any aggregate of the deployment: client/aggregates.ts). A rejection removes
+ * the command; nothing is rolled back.
  */
 import type { Action, UnknownAction } from 'redux';
 import type { AppError } from '../lambdas/core/errors';
 import { decodeStoredEvent } from '../lambdas/core/event-codec';
-import { type StoredEvent, toAction } from '../lambdas/core/events';
+import { type EventAction, type StoredEvent, toAction } from '../lambdas/core/events';
 import {
-  decideOrder,
-  type OrderCommand,
-  type OrderEventAction,
-  orderReducer,
-  type OrderState,
-  type OrderView,
-} from '../lambdas/domain/order';
+  aggregateOfCommand,
+  aggregateOfType,
+  type ClientAggregate,
+  type DeploymentCommand,
+  type DeploymentView,
+  visibleIn,
+} from './aggregates';
 import type { ApiErrorCode } from './api';
 
 /** One pending command, as persisted in the outbox (one record per command). */
@@ -24,8 +26,8 @@ export interface OutboxEntry {
   /** Dispatch order across the outbox (and across tabs sharing it); sends follow it per aggregate. */
   readonly seq: number;
   readonly aggregateId: string;
-  readonly type: OrderCommand['type'];
-  readonly payload: OrderCommand['payload'];
+  readonly type: DeploymentCommand['type'];
+  readonly payload: DeploymentCommand['payload'];
   readonly expectedVersion?: number;
   /** When it was dispatched (ISO): the `now` of its optimistic decision. */
   readonly issuedAt: string;
@@ -33,11 +35,11 @@ export interface OutboxEntry {
   readonly attempts: number;
 }
 
-/** What the client knows for sure about an order: the server's state at `version`. */
-export interface ConfirmedOrder {
+/** What the client knows for sure about an aggregate: the server's view at `version`. */
+export interface ConfirmedView {
   readonly version: number;
-  /** `null` when the order does not exist or is deleted. */
-  readonly order: OrderView | null;
+  /** `null` when the aggregate does not exist or is deleted. */
+  readonly view: DeploymentView | null;
 }
 
 export interface CommandRejection {
@@ -45,7 +47,7 @@ export interface CommandRejection {
   readonly code: ApiErrorCode;
   readonly message: string;
   readonly details: Record<string, unknown>;
-  /** A 409 on a command sent with `expectedVersion`: someone else changed the order first. */
+  /** A 409 on a command sent with `expectedVersion`: someone else changed the aggregate first. */
   readonly conflict: boolean;
 }
 
@@ -76,25 +78,35 @@ export interface ClientState {
   readonly online: boolean;
   /** This client (tab) holds the sender lock. */
   readonly sending: boolean;
-  readonly confirmed: Readonly<Record<string, ConfirmedOrder>>;
+  /** By aggregate id (ids are unique across aggregate types: one event log per id). */
+  readonly confirmed: Readonly<Record<string, ConfirmedView>>;
   /** Pending commands in dispatch (`seq`) order. */
   readonly outbox: readonly OutboxEntry[];
   readonly commands: Readonly<Record<string, CommandStatus>>;
-  /** Live updates: the orders this client follows over the WebSocket. */
+  /** Live updates: the aggregates this client follows over the WebSocket. */
   readonly live: LiveState;
 }
 
 export interface LiveState {
   /** The socket is open (and every subscription was resynced on this connection). */
   readonly connected: boolean;
-  /** Followed order ids, with the last version a push or resync brought (`0` before any). */
-  readonly subscriptions: Readonly<Record<string, { readonly lastVersion: number }>>;
   /**
-   * Server states held back while the order has pending commands: such a state may already
-   * contain one of them, and folding the outbox on top would apply it twice. Released into
-   * `confirmed` once the order's outbox is empty.
+   * Followed ids, each with its collection and the last version a push or resync brought (`0`
+   * before any).
    */
-  readonly held: Readonly<Record<string, ConfirmedOrder>>;
+  readonly subscriptions: Readonly<Record<string, LiveSubscription>>;
+  /**
+   * Server states held back while the aggregate has pending commands: such a state may already
+   * contain one of them, and folding the outbox on top would apply it twice. Released into
+   * `confirmed` once the aggregate's outbox is empty.
+   */
+  readonly held: Readonly<Record<string, ConfirmedView>>;
+}
+
+export interface LiveSubscription {
+  /** The collection the id is followed in (e.g. `orders`, `shopping-lists`). */
+  readonly collection: string;
+  readonly lastVersion: number;
 }
 
 export const initialClientState: ClientState = {
@@ -110,7 +122,7 @@ export const initialClientState: ClientState = {
 
 /** Dispatch this to send a command; the middleware answers with a promise of its outcome. */
 export interface SendCommandAction extends Action<'command/send'> {
-  readonly payload: OrderCommand & {
+  readonly payload: DeploymentCommand & {
     readonly aggregateId: string;
     readonly expectedVersion?: number;
   };
@@ -134,7 +146,7 @@ export interface CommandConfirmedAction extends Action<'command/confirmed'> {
     /** The events the command produced (decoupled and coupled answers both carry them). */
     readonly events: readonly StoredEvent[];
     /** Coupled answer: the row as the server stored it (`null` once deleted). */
-    readonly order?: OrderView | null;
+    readonly view?: DeploymentView | null;
     readonly replayed: boolean;
   };
 }
@@ -145,9 +157,9 @@ export interface CommandRejectedAction extends Action<'command/rejected'> {
 export interface OutboxRestoredAction extends Action<'outbox/restored'> {
   readonly payload: { readonly entries: readonly OutboxEntry[] };
 }
-/** A server state of an order from a query (GET /orders/{id}, a list, /history at the latest). */
-export interface OrderLoadedAction extends Action<'order/loaded'> {
-  readonly payload: ConfirmedOrder & { readonly id: string };
+/** A server view from a query (`GET /{collection}/{id}`, a list, /history at the latest). */
+export interface ViewLoadedAction extends Action<'view/loaded'> {
+  readonly payload: ConfirmedView & { readonly id: string };
 }
 export interface ConnectionChangedAction extends Action<'connection/changed'> {
   readonly payload: { readonly online: boolean };
@@ -156,32 +168,32 @@ export interface SenderChangedAction extends Action<'sender/changed'> {
   readonly payload: { readonly sending: boolean };
 }
 
-/** Follow an order over the WebSocket (the live client subscribes and resyncs it). */
-export interface OrderSubscribeAction extends Action<'live/subscribe'> {
-  readonly payload: { readonly id: string };
+/** Follow an aggregate over the WebSocket (the live client subscribes and resyncs it). */
+export interface LiveSubscribeAction extends Action<'live/subscribe'> {
+  readonly payload: { readonly collection: string; readonly id: string };
 }
-export interface OrderUnsubscribeAction extends Action<'live/unsubscribe'> {
+export interface LiveUnsubscribeAction extends Action<'live/unsubscribe'> {
   readonly payload: { readonly id: string };
 }
 export interface LiveConnectionAction extends Action<'live/connection'> {
   readonly payload: { readonly connected: boolean };
 }
-/** A server state that a push (inline row, or the row fetched after a poke) or a resync brought. */
-export interface OrderPushedAction extends Action<'order/pushed'> {
-  readonly payload: ConfirmedOrder & { readonly id: string };
+/** A server view that a push (inline row, or the row fetched after a poke) or a resync brought. */
+export interface ViewPushedAction extends Action<'view/pushed'> {
+  readonly payload: ConfirmedView & { readonly id: string };
 }
 
 export type ClientAction =
-  | OrderSubscribeAction
-  | OrderUnsubscribeAction
+  | LiveSubscribeAction
+  | LiveUnsubscribeAction
   | LiveConnectionAction
-  | OrderPushedAction
+  | ViewPushedAction
   | CommandQueuedAction
   | CommandRetryingAction
   | CommandConfirmedAction
   | CommandRejectedAction
   | OutboxRestoredAction
-  | OrderLoadedAction
+  | ViewLoadedAction
   | ConnectionChangedAction
   | SenderChangedAction;
 
@@ -191,18 +203,23 @@ export const sendCommand = (command: SendCommandAction['payload']): SendCommandA
   payload: command,
 });
 
+// Typed as UnknownAction too, so a plain store's dispatch and the reducer both take them.
+
 /** Feeds a queried row into the confirmed state (older versions than known are ignored). */
-export const orderLoaded = (order: OrderView): OrderLoadedAction => ({
-  type: 'order/loaded',
-  payload: { id: order.id, version: order.version, order },
+export const viewLoaded = (view: DeploymentView): ViewLoadedAction & UnknownAction => ({
+  type: 'view/loaded',
+  payload: { id: view.id, version: view.version, view },
 });
 
-// Typed as UnknownAction too, so a plain store's dispatch and the reducer both take them.
-export const subscribeOrder = (id: string): OrderSubscribeAction & UnknownAction => ({
+/** Follow `id` of `collection` (e.g. `subscribeTo('shopping-lists', id)`). */
+export const subscribeTo = (
+  collection: string,
+  id: string,
+): LiveSubscribeAction & UnknownAction => ({
   type: 'live/subscribe',
-  payload: { id },
+  payload: { collection, id },
 });
-export const unsubscribeOrder = (id: string): OrderUnsubscribeAction & UnknownAction => ({
+export const unsubscribeFrom = (id: string): LiveUnsubscribeAction & UnknownAction => ({
   type: 'live/unsubscribe',
   payload: { id },
 });
@@ -214,29 +231,25 @@ export const isSendCommand = (action: unknown): action is SendCommandAction =>
 
 // ---- reducer ---------------------------------------------------------------------------------
 
-/** Events folded with the shared reducer (the projector's); deleted views become `null`. */
-const visible = (order: OrderState): OrderView | null =>
-  order === null || order.status === 'deleted' || (order as { deleted?: unknown }).deleted === true
-    ? null
-    : order;
-
 /** The confirmed state after an answer; `undefined` when the events do not follow what we know. */
 export const confirmAnswer = (
-  known: ConfirmedOrder | undefined,
+  known: ConfirmedView | undefined,
   answer: CommandConfirmedAction['payload'],
-): ConfirmedOrder | undefined => {
-  const from = known ?? { version: 0, order: null };
-  // An answer at or below what is known (a replay, a slow answer) never moves the order back.
+): ConfirmedView | undefined => {
+  const from = known ?? { version: 0, view: null };
+  // An answer at or below what is known (a replay, a slow answer) never moves the view back.
   if (answer.version <= from.version) return from;
-  if (answer.order !== undefined) return { version: answer.version, order: answer.order };
+  if (answer.view !== undefined) return { version: answer.version, view: answer.view };
   const first = answer.events[0];
   if (!first || first.version !== from.version + 1) return undefined;
-  const folded = answer.events.reduce<OrderState>(
+  const aggregate = aggregateOfType(first.aggregateType);
+  if (!aggregate) return undefined;
+  const folded = answer.events.reduce<unknown>(
     // Through the one event codec: an event of an older schema is upcast before it is folded.
-    (state, event) => orderReducer(state, toAction(decodeStoredEvent(event)) as OrderEventAction),
-    from.order,
+    (state, event) => aggregate.reducer(state, toAction(decodeStoredEvent(event))),
+    from.view ?? aggregate.initialState,
   );
-  return { version: answer.version, order: visible(folded) };
+  return { version: answer.version, view: visibleIn(aggregate, folded) };
 };
 
 const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
@@ -244,7 +257,7 @@ const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
 
 const bySeq = (a: OutboxEntry, b: OutboxEntry) => a.seq - b.seq;
 
-/** Moves held server states into `confirmed` for orders whose outbox is now empty. */
+/** Moves held server states into `confirmed` for aggregates whose outbox is now empty. */
 const releaseHeld = (state: ClientState): ClientState => {
   const ids = Object.keys(state.live.held);
   if (ids.length === 0) return state;
@@ -264,7 +277,10 @@ const releaseHeld = (state: ClientState): ClientState => {
 const withLastVersion = (live: LiveState, id: string, version: number): LiveState => {
   const current = live.subscriptions[id];
   if (!current || current.lastVersion >= version) return live;
-  return { ...live, subscriptions: { ...live.subscriptions, [id]: { lastVersion: version } } };
+  return {
+    ...live,
+    subscriptions: { ...live.subscriptions, [id]: { ...current, lastVersion: version } },
+  };
 };
 
 export const clientReducer = (
@@ -376,25 +392,26 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       }
       return { ...state, outbox: [...entries].sort(bySeq), commands };
     }
-    case 'order/loaded': {
+    case 'view/loaded': {
       const known = state.confirmed[a.payload.id];
       if (known && known.version >= a.payload.version) return state;
       return {
         ...state,
         confirmed: {
           ...state.confirmed,
-          [a.payload.id]: { version: a.payload.version, order: visible(a.payload.order) },
+          [a.payload.id]: { version: a.payload.version, view: a.payload.view },
         },
       };
     }
     case 'live/subscribe': {
-      if (state.live.subscriptions[a.payload.id]) return state;
-      const lastVersion = state.confirmed[a.payload.id]?.version ?? 0;
+      const { collection, id } = a.payload;
+      if (state.live.subscriptions[id]?.collection === collection) return state;
+      const lastVersion = state.confirmed[id]?.version ?? 0;
       return {
         ...state,
         live: {
           ...state.live,
-          subscriptions: { ...state.live.subscriptions, [a.payload.id]: { lastVersion } },
+          subscriptions: { ...state.live.subscriptions, [id]: { collection, lastVersion } },
         },
       };
     }
@@ -408,9 +425,9 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       return a.payload.connected === state.live.connected
         ? state
         : { ...state, live: { ...state.live, connected: a.payload.connected } };
-    case 'order/pushed': {
+    case 'view/pushed': {
       const { id, version } = a.payload;
-      const candidate = { version, order: visible(a.payload.order) };
+      const candidate = { version, view: a.payload.view };
       const live = withLastVersion(state.live, id, version);
       const known = Math.max(state.confirmed[id]?.version ?? 0, state.live.held[id]?.version ?? 0);
       if (version <= known) return live === state.live ? state : { ...state, live };
@@ -433,54 +450,73 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
 /** What a pending command does to the view: its events, or the rule that would reject it. */
 export interface PendingOutcome {
   readonly commandId: string;
-  readonly events: readonly OrderEventAction[];
+  readonly events: readonly EventAction[];
   /** The shared `decide` refuses it on the optimistic state; the server decides for real. */
   readonly wouldReject?: { readonly code: string; readonly message: string };
 }
 
-export interface OptimisticOrder {
-  readonly order: OrderView | null;
-  /** The version the order reaches once every pending command is applied as predicted. */
+export interface OptimisticView<View = DeploymentView> {
+  readonly view: View | null;
+  /** The version the aggregate reaches once every pending command is applied as predicted. */
   readonly version: number;
   readonly confirmedVersion: number;
   readonly pending: readonly PendingOutcome[];
 }
 
+/** One pending command through its aggregate's `decide` and reducer (throws its AppError). */
+const predict = (
+  aggregate: ClientAggregate,
+  state: unknown,
+  version: number,
+  entry: OutboxEntry,
+): EventAction[] => {
+  const { aggregateId, issuedAt, commandId } = entry;
+  const decided = aggregate.decide(
+    state,
+    { type: entry.type, payload: entry.payload },
+    { aggregateId, version, now: issuedAt },
+  );
+  return decided.map((event, i) => ({
+    type: event.type,
+    payload: event.payload,
+    meta: {
+      aggregateId,
+      version: version + i + 1,
+      occurredAt: issuedAt,
+      eventId: `${commandId}:${i}`,
+      correlationId: commandId,
+    },
+  }));
+};
+
 /**
- * Confirmed state + pending commands through the server's `decide` and reducer. Time and event
- * ids are stamped here, as the server's edge does: `now` is the command's dispatch time.
+ * Confirmed state + pending commands through the `decide` and reducer of the aggregate each
+ * command names (its type's prefix). Time and event ids are stamped here, as the server's edge
+ * does: `now` is the command's dispatch time.
  */
-export const optimisticOrder = (
-  confirmed: ConfirmedOrder | undefined,
+export const optimisticView = (
+  confirmed: ConfirmedView | undefined,
   pending: readonly OutboxEntry[],
-  aggregateId: string,
-): OptimisticOrder => {
-  let order: OrderState = confirmed?.order ?? null;
+): OptimisticView => {
+  let state: unknown = confirmed?.view ?? null;
   let version = confirmed?.version ?? 0;
+  let shownBy: ClientAggregate | undefined;
   const outcomes: PendingOutcome[] = [];
   for (const entry of pending) {
+    const aggregate = aggregateOfCommand(entry.type);
     try {
-      const decided = decideOrder(
-        order,
-        { type: entry.type, payload: entry.payload } as OrderCommand,
-        { aggregateId, version, now: entry.issuedAt },
+      if (!aggregate) {
+        throw Object.assign(new Error(`No aggregate handles ${entry.type}`), {
+          code: 'UNKNOWN_COMMAND_TYPE',
+        });
+      }
+      const events = predict(aggregate, state ?? aggregate.initialState, version, entry);
+      state = events.reduce<unknown>(
+        (s, e) => aggregate.reducer(s, e),
+        state ?? aggregate.initialState,
       );
-      const events = decided.map(
-        (event, i) =>
-          ({
-            type: event.type,
-            payload: event.payload,
-            meta: {
-              aggregateId,
-              version: version + i + 1,
-              occurredAt: entry.issuedAt,
-              eventId: `${entry.commandId}:${i}`,
-              correlationId: entry.commandId,
-            },
-          }) as OrderEventAction,
-      );
-      order = events.reduce<OrderState>((s, e) => orderReducer(s, e), order);
       version += events.length;
+      shownBy = aggregate;
       outcomes.push({ commandId: entry.commandId, events });
     } catch (error) {
       const appError = error as Partial<AppError>;
@@ -495,7 +531,7 @@ export const optimisticOrder = (
     }
   }
   return {
-    order: visible(order),
+    view: shownBy ? visibleIn(shownBy, state) : ((state as DeploymentView | null) ?? null),
     version,
     confirmedVersion: confirmed?.version ?? 0,
     pending: outcomes,
@@ -504,36 +540,42 @@ export const optimisticOrder = (
 
 // ---- selectors (memoized per slice state, so components re-render only on change) -----------
 
-const cache = new WeakMap<ClientState, Map<string, OptimisticOrder>>();
+const cache = new WeakMap<ClientState, Map<string, OptimisticView>>();
 
 export const selectPendingCommands = (state: ClientState, aggregateId?: string) =>
   aggregateId === undefined
     ? state.outbox
     : state.outbox.filter((e) => e.aggregateId === aggregateId);
 
-/** The order with its pending commands applied, plus what each pending command does. */
-export const selectOptimisticOrder = (state: ClientState, aggregateId: string): OptimisticOrder => {
+/**
+ * The view of `aggregateId` with its pending commands applied, plus what each pending command
+ * does. `View` narrows the answer for a caller that knows the aggregate's type.
+ */
+export const selectOptimisticView = <View extends DeploymentView = DeploymentView>(
+  state: ClientState,
+  aggregateId: string,
+): OptimisticView<View> => {
   let perState = cache.get(state);
   if (!perState) cache.set(state, (perState = new Map()));
   let view = perState.get(aggregateId);
   if (!view) {
-    view = optimisticOrder(
-      state.confirmed[aggregateId],
-      selectPendingCommands(state, aggregateId),
-      aggregateId,
-    );
+    view = optimisticView(state.confirmed[aggregateId], selectPendingCommands(state, aggregateId));
     perState.set(aggregateId, view);
   }
-  return view;
+  return view as OptimisticView<View>;
 };
 
-/** The order a component shows: confirmed + pending (`null` if it does not exist or is deleted). */
-export const selectOrder = (state: ClientState, aggregateId: string): OrderView | null =>
-  selectOptimisticOrder(state, aggregateId).order;
+/** The view a component shows: confirmed + pending (`null` if it does not exist or is deleted). */
+export const selectView = <View extends DeploymentView = DeploymentView>(
+  state: ClientState,
+  aggregateId: string,
+): View | null => selectOptimisticView<View>(state, aggregateId).view;
 
-/** The server's state as last confirmed. */
-export const selectConfirmedOrder = (state: ClientState, aggregateId: string) =>
-  state.confirmed[aggregateId]?.order ?? null;
+/** The server's view as last confirmed. */
+export const selectConfirmedView = <View extends DeploymentView = DeploymentView>(
+  state: ClientState,
+  aggregateId: string,
+): View | null => (state.confirmed[aggregateId]?.view as View | undefined) ?? null;
 
 export const selectCommandStatus = (
   state: ClientState,
@@ -548,6 +590,6 @@ export const selectLiveConnected = (state: ClientState) => state.live.connected;
 export const selectSubscribedIds = (state: ClientState) => Object.keys(state.live.subscriptions);
 export const selectIsSubscribed = (state: ClientState, id: string) =>
   state.live.subscriptions[id] !== undefined;
-/** The last version a push or resync brought for a followed order (`undefined` if not followed). */
+/** The last version a push or resync brought for a followed id (`undefined` if not followed). */
 export const selectLastPushedVersion = (state: ClientState, id: string) =>
   state.live.subscriptions[id]?.lastVersion;

@@ -1,8 +1,9 @@
 /**
  * Live updates of one stack on this machine, as in AWS: the subscriptions table, the local
- * WebSocket gateway in front of the connections handler, and a second stream poller (the same
- * implementation as the projector's) feeding the read-model table's stream to the notifier,
- * whose management-API client posts through the gateway's `@connections` endpoint.
+ * WebSocket gateway in front of the connections handler, and stream pollers (the same
+ * implementation as the projector's, one per event source mapping) feeding the streams of the
+ * read-model and the projections tables to the notifier, whose management-API client posts
+ * through the gateway's `@connections` endpoint.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -35,7 +36,10 @@ export interface StartPushConfig {
   /** DynamoDB Local's endpoint. */
   readonly endpoint: string;
   readonly readModelTable: string;
+  readonly projectionsTable: string;
   readonly subscriptionsTable: string;
+  /** SERVED_PROJECTION_VERSIONS: the notifier pushes the versions the queries serve. */
+  readonly servedProjectionVersions?: string;
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
   /** The notifier's event source mapping (the same settings as the projector's). */
@@ -52,8 +56,9 @@ export interface RunningPush {
   /** The `@connections` endpoint (the stage's callback URL). */
   readonly managementUrl: string;
   readonly gateway: RunningWebSocketGateway;
-  readonly poller: StreamPoller;
-  /** Stops the poller, then closes the connections and the gateway. */
+  /** The notifier's pollers: the read-model table's stream, then the projections table's. */
+  readonly pollers: readonly StreamPoller[];
+  /** Stops the pollers, then closes the connections and the gateway. */
   stop(): Promise<void>;
 }
 
@@ -67,9 +72,9 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  let readModelStreamArn: string;
+  let viewStreamArns: readonly string[];
   try {
-    ({ readModelStreamArn } = await ensurePushTables(client, config));
+    ({ viewStreamArns } = await ensurePushTables(client, config));
   } finally {
     client.destroy();
   }
@@ -77,6 +82,9 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
     [ENV.subscriptionsTable]: config.subscriptionsTable,
     [ENV.dynamoDbEndpoint]: config.endpoint,
     AWS_REGION: 'local',
+    ...(config.servedProjectionVersions && {
+      [ENV.servedProjectionVersions]: config.servedProjectionVersions,
+    }),
   };
   const gateway = await startWebSocketGateway({
     handler: webSocketHandlerFromEnv(env, { logger: config.loggerFor('connections') }),
@@ -89,22 +97,30 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
     log: config.log,
     name: `${config.stack} ws`,
   });
-  let poller: StreamPoller;
+  // One function, two event source mappings, as in AWS.
+  const handler = notifierHandlerFromEnv(
+    { ...env, [ENV.websocketManagementEndpoint]: gateway.managementUrl },
+    { logger: config.loggerFor('notifier') },
+  );
+  const pollers: StreamPoller[] = [];
+  const stopPollers = () => Promise.all(pollers.map((p) => p.stop()));
   try {
-    poller = await startStreamPoller({
-      ...config.poller,
-      // Its failures are its own: not mixed into the projector's on-failure file.
-      onFailureFile: undefined,
-      endpoint: config.endpoint,
-      streamArn: readModelStreamArn,
-      handler: notifierHandlerFromEnv(
-        { ...env, [ENV.websocketManagementEndpoint]: gateway.managementUrl },
-        { logger: config.loggerFor('notifier') },
-      ),
-      functionName: `${config.stack}-notifier`,
-      log: config.pollerLog,
-    });
+    for (const streamArn of viewStreamArns) {
+      pollers.push(
+        await startStreamPoller({
+          ...config.poller,
+          // Its failures are its own: not mixed into the projector's on-failure file.
+          onFailureFile: undefined,
+          endpoint: config.endpoint,
+          streamArn,
+          handler,
+          functionName: `${config.stack}-notifier`,
+          log: config.pollerLog,
+        }),
+      );
+    }
   } catch (error) {
+    await stopPollers();
     await gateway.close();
     throw error;
   }
@@ -112,9 +128,9 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
     url: gateway.url,
     managementUrl: gateway.managementUrl,
     gateway,
-    poller,
+    pollers,
     async stop() {
-      await poller.stop();
+      await stopPollers();
       await gateway.close();
     },
   };

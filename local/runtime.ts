@@ -89,7 +89,10 @@ const pollerLog = (logger: Logger): PollerLog => ({
 
 export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
 
-export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
+export const tablesFor = (
+  prefix: string,
+  stack: StackName,
+): StackTables & { readonly projectionsTable: string } => ({
   eventTable: `${prefix}-${stack}-events`,
   readModelTable: `${prefix}-${stack}-orders`,
   snapshotsTable: `${prefix}-${stack}-snapshots`,
@@ -157,7 +160,7 @@ export const startLocalRuntime = async (
     let poller: StreamPoller | undefined;
     let coupledPoller: StreamPoller | undefined;
     const websocketUrls: { decoupled?: string; coupled?: string } = {};
-    const startStackPush = async (stack: StackName, stackTables: StackTables) => {
+    const startStackPush = async (stack: StackName, stackTables: ReturnType<typeof tablesFor>) => {
       const push = await startPush({
         ...options.push,
         stack,
@@ -165,7 +168,11 @@ export const startLocalRuntime = async (
         port: pushPortFor(ports[stack], options.push?.ports?.[stack]),
         endpoint,
         readModelTable: stackTables.readModelTable,
+        projectionsTable: stackTables.projectionsTable,
         subscriptionsTable: `${prefix}-${stack}-subscriptions`,
+        ...(options.servedProjectionVersions && {
+          servedProjectionVersions: options.servedProjectionVersions,
+        }),
         poller: options.poller,
         loggerFor,
         pollerLog: pollerLog(loggerFor('stream-poller')),

@@ -71,13 +71,18 @@ export const ensureTables = async (
 
 /**
  * The push tables of a stack: the subscriptions table (SUBSCRIPTIONS_TABLE, with its TTL
- * attribute) and a stream on the read-model table, added to a table created before push
- * existed (a `--data-dir` from an older version). Answers the read model's stream ARN.
+ * attribute) and a stream on each table pushed views are stored in (the read-model table, the
+ * projections table), added to a table created before push existed (a `--data-dir` from an
+ * older version). Answers their stream ARNs.
  */
 export const ensurePushTables = async (
   client: DynamoDBClient,
-  tables: { readonly readModelTable: string; readonly subscriptionsTable: string },
-): Promise<{ readModelStreamArn: string }> => {
+  tables: {
+    readonly readModelTable: string;
+    readonly projectionsTable: string;
+    readonly subscriptionsTable: string;
+  },
+): Promise<{ readonly viewStreamArns: readonly string[] }> => {
   try {
     await client.send(
       new CreateTableCommand(createTableInput(SUBSCRIPTIONS_TABLE, tables.subscriptionsTable)),
@@ -91,11 +96,16 @@ export const ensurePushTables = async (
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  return { readModelStreamArn: await ensureReadModelStream(client, tables.readModelTable) };
+  return {
+    viewStreamArns: [
+      await ensureReadModelStream(client, tables.readModelTable),
+      await ensureReadModelStream(client, tables.projectionsTable),
+    ],
+  };
 };
 
 /**
- * Turns on the stream of a read-model table (push reads it) unless it is on; answers its ARN.
+ * Turns on the stream of a table of views (push reads it) unless it is on; answers its ARN.
  * The bench's floor tables get it too: DynamoDB Local records stream records within the write,
  * so a table with a stream costs more per write than one without.
  */

@@ -10,16 +10,16 @@ import {
   type CommandStatus,
   type HistoryAnswer,
   type OrderView,
-  selectConfirmedOrder,
+  selectConfirmedView,
   selectIsSender,
   selectIsSubscribed,
   selectLiveConnected,
   selectOnline,
-  selectOptimisticOrder,
+  selectOptimisticView,
   selectOutboxLength,
   sendCommand,
-  subscribeOrder,
-  unsubscribeOrder,
+  subscribeTo,
+  unsubscribeFrom,
 } from '../client';
 import {
   type AppDispatch,
@@ -88,8 +88,8 @@ const OrderListItem = ({
   selected: boolean;
   onSelect: () => void;
 }) => {
-  const view = useSelector((s: RootState) => selectOptimisticOrder(s.client, id));
-  const order = view.order;
+  const view = useSelector((s: RootState) => selectOptimisticView<OrderView>(s.client, id));
+  const order = view.view;
   const pending = view.pending.length;
   return (
     <li>
@@ -256,11 +256,11 @@ const History = ({ demo, id, version }: { demo: DemoStore; id: string; version: 
   useEffect(() => {
     if (version === 0) return;
     let current = true;
-    demo.api.getHistory(id, { version: shown }).then(
+    demo.api.getHistory('orders', id, { version: shown }).then(
       (answer) => current && (setPast(answer), setError(undefined)),
       (e: unknown) => current && setError((e as Error).message),
     );
-    demo.api.getEvents(id, { limit: 100 }).then(
+    demo.api.getEvents('orders', id, { limit: 100 }).then(
       (page) =>
         current && setEventTypes(Object.fromEntries(page.events.map((e) => [e.version, e.type]))),
       () => undefined,
@@ -271,6 +271,7 @@ const History = ({ demo, id, version }: { demo: DemoStore; id: string; version: 
   }, [demo, id, shown, version]);
 
   if (version === 0) return null;
+  const pastOrder = past?.state as OrderView | undefined;
   return (
     <div className="history">
       <h3>
@@ -289,7 +290,7 @@ const History = ({ demo, id, version }: { demo: DemoStore; id: string; version: 
         Version <b>{shown}</b> of {version}
         {eventTypes[shown] && <code>{eventTypes[shown]}</code>}
         {past &&
-          ` · ${past.order.status}, ${past.order.lineCount} lines, ${money(past.order.total, past.order.currency)}`}
+          ` · ${pastOrder!.status}, ${pastOrder!.lineCount} lines, ${money(pastOrder!.total, pastOrder!.currency)}`}
         {error && (
           <span className="error"> · {online ? error : 'history needs the server (offline)'}</span>
         )}
@@ -300,8 +301,8 @@ const History = ({ demo, id, version }: { demo: DemoStore; id: string; version: 
 
 const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const dispatch = useDispatch<AppDispatch>();
-  const view = useSelector((s: RootState) => selectOptimisticOrder(s.client, id));
-  const confirmed = useSelector((s: RootState) => selectConfirmedOrder(s.client, id));
+  const view = useSelector((s: RootState) => selectOptimisticView<OrderView>(s.client, id));
+  const confirmed = useSelector((s: RootState) => selectConfirmedView<OrderView>(s.client, id));
   /** A line the server has not confirmed yet (added or changed by a pending command). */
   const isPending = (lineId: string, quantity: number) => {
     const known = confirmed?.lines.find((l) => l.lineId === lineId);
@@ -313,7 +314,7 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const [reason, setReason] = useState('');
 
   useEffect(() => {
-    demo.client.loadOrder(id).catch(() => undefined);
+    demo.client.loadView('orders', id).catch(() => undefined);
   }, [demo, id]);
 
   // The open order is followed: another window's (or user's) change shows without a reload.
@@ -322,8 +323,8 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   );
   useEffect(() => {
     if (!demo.live) return;
-    dispatch(subscribeOrder(id));
-    return () => void dispatch(unsubscribeOrder(id));
+    dispatch(subscribeTo('orders', id));
+    return () => void dispatch(unsubscribeFrom(id));
   }, [demo, dispatch, id]);
 
   const send = useCallback(
@@ -331,7 +332,7 @@ const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
     [dispatch],
   );
 
-  const order: OrderView | null = view.order;
+  const order: OrderView | null = view.view;
   const addLine = (event: FormEvent) => {
     event.preventDefault();
     send({

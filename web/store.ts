@@ -14,8 +14,8 @@ import {
   createCommandClient,
   createLiveClient,
   type LiveClient,
-  type OrderView,
-  orderLoaded,
+  type DeploymentView,
+  viewLoaded,
 } from '../client';
 
 export type StackName = 'decoupled' | 'coupled';
@@ -43,12 +43,8 @@ export type AppDispatch = CommandDispatch & ReturnType<typeof buildStore>['dispa
 
 const confirmedKey = (stack: StackName) => `demo:${stack}:confirmed`;
 
-/**
- * `orderLoaded` as an action any Redux store accepts (the library's action interfaces carry no
- * index signature, which Redux 5's UnknownAction asks for).
- */
-export const loaded = (order: OrderView): UnknownAction =>
-  orderLoaded(order) as unknown as UnknownAction;
+/** `viewLoaded` as an action any Redux store accepts. */
+export const loaded = (view: DeploymentView): UnknownAction => viewLoaded(view);
 
 export const createDemoStore = (
   stack: StackName,
@@ -65,9 +61,9 @@ export const createDemoStore = (
   try {
     const saved = JSON.parse(localStorage.getItem(confirmedKey(stack)) ?? '{}') as Record<
       string,
-      { order: OrderView | null }
+      { view: DeploymentView | null }
     >;
-    for (const { order } of Object.values(saved)) if (order) store.dispatch(loaded(order));
+    for (const { view } of Object.values(saved)) if (view) store.dispatch(loaded(view));
   } catch {
     localStorage.removeItem(confirmedKey(stack));
   }

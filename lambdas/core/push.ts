@@ -22,6 +22,16 @@ export interface PushedView {
   readonly name: string;
 }
 
+/**
+ * A collection a socket may follow (`{ action, collection, id }`), and the view whose rows are
+ * pushed for it: one per aggregate of the deployment (lambdas/handlers/deployment.ts).
+ */
+export interface PushedCollection {
+  /** The URL segment of its routes, e.g. `orders`, `shopping-lists`. */
+  readonly collection: string;
+  readonly view: PushedView;
+}
+
 /** The topic of one row: `<name>#<id>` (a subscription item's key). */
 export const topicOf = (view: PushedView, id: string): string => `${view.name}#${id}`;
 
@@ -64,8 +74,10 @@ export const isGone = (error: unknown): boolean => {
   return name === 'GoneException' || $metadata?.httpStatusCode === 410;
 };
 
-/** A read-model row as the stream delivered it. */
+/** A view's row as the stream delivered it. */
 export interface ChangedRow {
+  /** The view the row is a row of (its topics and message type). */
+  readonly view: PushedView;
   readonly id: string;
   readonly version: number;
   readonly row: Record<string, unknown>;
@@ -79,7 +91,8 @@ const byteLength = (text: string) => new TextEncoder().encode(text).length;
  * `?minVersion=version`. A tombstone (the row of a deleted view) is `{ type: '<name>/deleted',
  * id, version }`: never the stub itself, which is no view.
  */
-export const changeMessage = (view: PushedView, change: ChangedRow): string => {
+export const changeMessage = (change: ChangedRow): string => {
+  const { view } = change;
   if (isTombstone(change.row)) {
     return JSON.stringify({ type: deletedTypeOf(view), id: change.id, version: change.version });
   }
@@ -104,8 +117,6 @@ export interface NotifyOutcome {
 }
 
 export interface NotifierDependencies {
-  /** The projection whose rows are pushed (its name makes the topics and the message type). */
-  readonly view: PushedView;
   readonly subscriptions: SubscriptionStore;
   readonly post: PostToConnection;
   readonly log: Log;
@@ -127,26 +138,24 @@ export const createNotifier =
     const now = deps.now ?? Date.now;
     const concurrency = deps.concurrency ?? 20;
     const latest = new Map<string, number>();
-    changes.forEach((change, index) => latest.set(change.id, index));
+    changes.forEach((change, index) => latest.set(topicOf(change.view, change.id), index));
     let sent = 0;
     let gone = 0;
     let failedPosts = 0;
     const failedChanges: number[] = [];
 
     for (const [index, change] of changes.entries()) {
-      if (latest.get(change.id) !== index) continue;
+      const topic = topicOf(change.view, change.id);
+      if (latest.get(topic) !== index) continue;
       let connections: string[];
       try {
-        connections = await deps.subscriptions.connectionsOf(
-          topicOf(deps.view, change.id),
-          Math.floor(now() / 1000),
-        );
+        connections = await deps.subscriptions.connectionsOf(topic, Math.floor(now() / 1000));
       } catch (error) {
-        deps.log.error('Could not read the subscribers', { id: change.id, error: String(error) });
+        deps.log.error('Could not read the subscribers', { topic, error: String(error) });
         failedChanges.push(index);
         continue;
       }
-      const message = changeMessage(deps.view, change);
+      const message = changeMessage(change);
       const postOne = async (connectionId: string) => {
         try {
           await deps.post(connectionId, message);
@@ -165,7 +174,7 @@ export const createNotifier =
             failedPosts++;
             deps.log.warn('Post to a connection failed', {
               connectionId,
-              id: change.id,
+              topic,
               version: change.version,
               error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
             });

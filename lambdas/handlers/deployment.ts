@@ -14,6 +14,7 @@ import {
 } from '../domain/shopping-list/projections';
 import type { AnyRowProjection } from '../core/row-projection';
 import { checkCollections, type CollectionDeclaration } from '../core/collections';
+import type { PushedCollection } from '../core/push';
 import { RESERVED_SEGMENTS } from './routes';
 
 export const AGGREGATES = [orderAggregate, shoppingListAggregate];
@@ -52,3 +53,50 @@ checkCollections(COLLECTIONS, {
   projections: PROJECTIONS,
   reserved: RESERVED_SEGMENTS,
 });
+
+/**
+ * Every aggregate of the deployment with its collection (the URL segment of its routes) and its
+ * view (the row `GET /{collection}/{id}` answers, pushed as `<view name>/changed`): what push
+ * and the Redux client (client/) read, so neither names a domain.
+ */
+export interface ServedAggregate {
+  readonly aggregate: (typeof AGGREGATES)[number];
+  readonly collection: string;
+  readonly view: { readonly name: string };
+  /** A state that is a deleted aggregate: the client shows `null`, as `GET` answers 404. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly isDeleted: (state: any) => boolean;
+}
+
+export const SERVED_AGGREGATES: readonly ServedAggregate[] = [
+  {
+    aggregate: orderAggregate,
+    collection: 'orders',
+    view: { name: AGGREGATE_VIEW.name },
+    isDeleted: AGGREGATE_VIEW.isDeleted,
+  },
+  ...COLLECTIONS.map(({ aggregate, collection, view, isDeleted }) => ({
+    aggregate: aggregate as ServedAggregate['aggregate'],
+    collection,
+    view: { name: view.name },
+    isDeleted: isDeleted ?? (() => false),
+  })),
+];
+
+/**
+ * What a WebSocket may follow (`{ action: 'subscribe', collection, id }`): every aggregate's
+ * collection, each with the view whose rows are pushed (`<view name>/changed`, `/deleted`).
+ */
+export const PUSHED_COLLECTIONS: readonly PushedCollection[] = SERVED_AGGREGATES.map(
+  ({ collection, view }) => ({ collection, view }),
+);
+
+type CommandOf<A> = A extends { readonly decide: (s: never, c: infer C, x: never) => unknown }
+  ? C
+  : never;
+type StateOf<A> = A extends { readonly initialState: infer S } ? S : never;
+
+/** Any command of the deployment's aggregates: what `POST /commands` and the client accept. */
+export type DeploymentCommand = CommandOf<(typeof AGGREGATES)[number]>;
+/** Any aggregate's view (its state once created): what the client's selectors answer. */
+export type DeploymentView = NonNullable<StateOf<(typeof AGGREGATES)[number]>>;

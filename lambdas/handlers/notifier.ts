@@ -1,7 +1,8 @@
 /**
- * The notifier function: the read-model table's stream (both stacks) -> a message to every
- * subscriber of each changed row. The pushed version is the row a query returns, on either
- * profile. Answers `batchItemFailures` only when the subscribers of a row could not be read; a
+ * The notifier function: the streams of the tables views are stored in (both stacks: the
+ * read-model table of the order rows, the projections table of declared projections) -> a
+ * message to every subscriber of each changed row of a pushed view. The pushed version is the
+ * row a query returns, on either profile. Answers `batchItemFailures` only when the subscribers of a row could not be read; a
  * failed post never fails the batch (see createNotifier).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -14,25 +15,70 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import * as z from 'zod';
-import type { ChangedRow, NotifyOutcome } from '../core/push';
+import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push';
+import { storageName } from '../core/row-projection';
 
 const rowSchema = z.looseObject({ id: z.string().min(1), version: z.number().int().min(1) });
+const itemSchema = z.looseObject({
+  key: z.string(),
+  view: z.unknown(),
+  applied: z.record(z.string(), z.number().int().min(1)),
+});
 
-/** A read-model row from a stream record, or undefined (a removal, or not a row). */
-export const parseRowRecord = (record: DynamoDBRecord): ChangedRow | undefined => {
-  if (record.eventName === 'REMOVE') return undefined;
-  const image = record.dynamodb?.NewImage;
-  if (!image) return undefined;
-  try {
-    const parsed = rowSchema.safeParse(unmarshall(image as Record<string, AttributeValue>));
-    if (!parsed.success) return undefined;
-    return { id: parsed.data.id, version: parsed.data.version, row: parsed.data };
-  } catch {
-    return undefined;
+/** A declared projection pushed as a view: one row per aggregate, keyed by its id. */
+export interface PushedProjection {
+  readonly projection: { readonly name: string; readonly version: number };
+  /** A row kept for a deleted aggregate: pushed as `<name>/deleted`. @default none is */
+  readonly isDeleted?: (row: never) => boolean;
+}
+
+/** The views whose rows are pushed, by the table they are stored in. */
+export interface PushedRows {
+  /** Rows of the read-model table (`id`, `version`, tombstones): the order view's. */
+  readonly viewRows?: PushedView;
+  /** Items of the projections table (`<name>@v<version>#<id>`, `applied[id]` its version). */
+  readonly projections: readonly PushedProjection[];
+}
+
+const projectionRow = (pushed: PushedRows, item: z.infer<typeof itemSchema>) => {
+  for (const { projection, isDeleted } of pushed.projections) {
+    const prefix = `${storageName(projection)}#`;
+    if (!item.key.startsWith(prefix)) continue;
+    const id = item.key.slice(prefix.length);
+    const version = item.applied[id];
+    if (version === undefined) return undefined;
+    const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(item.view) === true;
+    const row = deleted ? { id, version, deleted: true } : (item.view as Record<string, unknown>);
+    return { view: { name: projection.name }, id, version, row } satisfies ChangedRow;
   }
+  return undefined;
 };
 
+/**
+ * The changed row of a stream record, or undefined (a removal, an item of a view that is not
+ * pushed, or not a row at all).
+ */
+export const rowRecordParser =
+  (pushed: PushedRows) =>
+  (record: DynamoDBRecord): ChangedRow | undefined => {
+    if (record.eventName === 'REMOVE') return undefined;
+    const image = record.dynamodb?.NewImage;
+    if (!image) return undefined;
+    try {
+      const item = unmarshall(image as Record<string, AttributeValue>);
+      const stored = itemSchema.safeParse(item);
+      if (stored.success) return projectionRow(pushed, stored.data);
+      const parsed = rowSchema.safeParse(item);
+      if (!parsed.success || !pushed.viewRows) return undefined;
+      const { id, version } = parsed.data;
+      return { view: pushed.viewRows, id, version, row: parsed.data };
+    } catch {
+      return undefined;
+    }
+  };
+
 export interface NotifierHandlerDependencies {
+  readonly parse: (record: DynamoDBRecord) => ChangedRow | undefined;
   readonly notify: (changes: readonly ChangedRow[]) => Promise<NotifyOutcome>;
   readonly logger: Logger;
 }
@@ -43,7 +89,7 @@ export const createNotifierHandler =
     if (context) deps.logger.addContext(context);
     const parsed = event.Records.map((record, index) => ({
       id: record.dynamodb?.SequenceNumber ?? record.eventID ?? `#${index}`,
-      change: parseRowRecord(record),
+      change: deps.parse(record),
     }));
     const rows = parsed.filter((p) => p.change !== undefined);
     const outcome = await deps.notify(rows.map((p) => p.change!));

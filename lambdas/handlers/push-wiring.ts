@@ -9,9 +9,10 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDbSubscriptions } from '../core/dynamodb-subscriptions';
 import { createNotifier, type PostToConnection } from '../core/push';
-import { AGGREGATE_VIEW } from './deployment';
+import { servedProjections } from '../core/served-versions';
+import { AGGREGATE_VIEW, COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
-import { createNotifierHandler } from './notifier';
+import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';
 import { createWebSocketHandler } from './websocket';
 
 export interface PushWiringOptions {
@@ -25,7 +26,7 @@ export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOpt
   createWebSocketHandler({
     subscriptions: subscriptionsFor(env),
     logger: options.logger ?? new Logger({ serviceName: 'connections' }),
-    view: AGGREGATE_VIEW,
+    collections: PUSHED_COLLECTIONS,
   });
 
 /** Posts through the management API; locally the endpoint is the local WebSocket gateway. */
@@ -45,12 +46,27 @@ export const postToConnectionFor = (env: Environment): PostToConnection => {
   };
 };
 
+/**
+ * The pushed views by table: the order rows, and each collection's view at the version its
+ * `GET` serves (SERVED_PROJECTION_VERSIONS), so a push is the row a query returns.
+ */
+export const pushedRowsFor = (env: Environment): PushedRows => {
+  const served = servedProjections(PROJECTIONS, env[ENV.servedProjectionVersions]);
+  return {
+    viewRows: AGGREGATE_VIEW,
+    projections: COLLECTIONS.map(({ view, isDeleted }) => ({
+      projection: served.find((p) => p.name === view.name) ?? view,
+      ...(isDeleted && { isDeleted }),
+    })),
+  };
+};
+
 export const notifierHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) => {
   const logger = options.logger ?? new Logger({ serviceName: 'notifier' });
   return createNotifierHandler({
     logger,
+    parse: rowRecordParser(pushedRowsFor(env)),
     notify: createNotifier({
-      view: AGGREGATE_VIEW,
       subscriptions: subscriptionsFor(env),
       post: postToConnectionFor(env),
       log: logger,

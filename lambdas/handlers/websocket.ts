@@ -1,8 +1,9 @@
 /**
  * The connections function: every route of the WebSocket API (`$connect`, `$disconnect`,
- * `subscribe`, `unsubscribe`, `$default`). Messages in: `{ "action": "subscribe", "id": "o-1" }`.
- * Answers out (the route response API Gateway sends back on the socket):
- * `{ "type": "subscribed", "id" }`, `{ "type": "unsubscribed", "id" }`, or
+ * `subscribe`, `unsubscribe`, `$default`). Messages in:
+ * `{ "action": "subscribe", "collection": "orders", "id": "o-1" }` (any collection of the
+ * deployment). Answers out (the route response API Gateway sends back on the socket):
+ * `{ "type": "subscribed", "collection", "id" }`, `{ "type": "unsubscribed", "collection", "id" }`, or
  * `{ "type": "error", "error": { code, message, details } }` (the one error shape); an error
  * never closes the socket. Message answers are always status 200: the status of a route
  * response is not visible to a WebSocket client, the `error.code` is.
@@ -13,7 +14,7 @@ import * as z from 'zod';
 import { AppError } from '../core/errors';
 import {
   expiryOf,
-  type PushedView,
+  type PushedCollection,
   SOCKET_ACTIONS,
   type SocketAction,
   type SubscriptionStore,
@@ -31,14 +32,15 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2;
 
 const messageSchema = z.object({
   action: z.enum(SOCKET_ACTIONS),
+  collection: z.string().min(1),
   id: z.string().regex(AGGREGATE_ID, 'must be 1-64 characters of A-Z, a-z, 0-9, _ or -'),
 });
 
 export interface WebSocketHandlerDependencies {
   readonly subscriptions: SubscriptionStore;
   readonly logger: Logger;
-  /** The projection whose rows a subscription follows (topics `<name>#<id>`). */
-  readonly view: PushedView;
+  /** The collections a socket may follow, each with the view pushed for it (topics `<name>#<id>`). */
+  readonly collections: readonly PushedCollection[];
 }
 
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
@@ -77,7 +79,14 @@ export const createWebSocketHandler =
         case 'subscribe':
         case 'unsubscribe': {
           const message = parseWith(messageSchema, parseBody(event), 'message');
-          const topic = topicOf(deps.view, message.id);
+          const followed = deps.collections.find((c) => c.collection === message.collection);
+          if (!followed) {
+            throw new AppError('NOT_FOUND', `No collection ${message.collection} here`, {
+              collection: message.collection,
+              collections: deps.collections.map((c) => c.collection),
+            });
+          }
+          const topic = topicOf(followed.view, message.id);
           if (message.action === 'subscribe') {
             await deps.subscriptions.add({
               topic,
@@ -91,7 +100,11 @@ export const createWebSocketHandler =
             subscribe: 'subscribed',
             unsubscribe: 'unsubscribed',
           };
-          return reply({ type: done[message.action], id: message.id });
+          return reply({
+            type: done[message.action],
+            collection: message.collection,
+            id: message.id,
+          });
         }
         default: {
           // `$default`: no route matched the message's `action` (or it was not JSON).

@@ -6,7 +6,7 @@
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { PROJECTIONS_TABLE } from '../../lambdas/core/schema';
+import { PROJECTIONS_TABLE, READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface ProjectionsTableProps {
@@ -25,6 +25,8 @@ export class ProjectionsTable extends Construct {
     this.table = new dynamodb.TableV2(this, 'Table', {
       ...keySchemaOf(PROJECTIONS_TABLE),
       ...protectionOf(props.disposable ?? false),
+      // The notifier's second source: the collections' views are rows of declared projections.
+      dynamoStream: dynamodb.StreamViewType[READ_MODEL_STREAM_VIEW],
     });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Live updates (both stacks): an API Gateway WebSocket API in front of the connections function,
- * the subscriptions table, and the notifier fed by the read-model table's stream, so the
+ * the subscriptions table, and the notifier fed by the streams of the read-model and the
+ * projections tables (every pushed view: lambdas/handlers/deployment.ts), so the
  * coupled and the decoupled stack push the same way and the pushed version is the row a query
  * returns.
  *
@@ -39,6 +40,13 @@ export const PUSH_STAGE = 'live';
 export interface PushProps {
   /** The read-model table; it must have a stream (ReadModelTable always has one). */
   readonly readModelTable: dynamodb.ITableV2;
+  /**
+   * The declared projections' table, whose items include the collections' views (e.g. the
+   * shopping lists); it must have a stream (ProjectionsTable always has one).
+   */
+  readonly projectionsTable: dynamodb.ITableV2;
+  /** `-c servedProjectionVersions`: the notifier pushes the versions the queries serve. */
+  readonly servedProjectionVersions?: string;
   /** No authorization on `$connect`. @default false - IAM (SigV4) */
   readonly openApi?: boolean;
   /** Stage throttling (messages per second). @default 100/s, burst 200 */
@@ -55,7 +63,8 @@ export class Push extends Construct {
   readonly stage: apigwv2.WebSocketStage;
   readonly connectionsFunction: AppFunction;
   readonly notifierFunction: AppFunction;
-  readonly eventSource: DynamoEventSource;
+  /** The notifier's sources: the read-model table's stream, then the projections table's. */
+  readonly eventSources: readonly DynamoEventSource[];
   readonly accessLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: PushProps) {
@@ -80,7 +89,7 @@ export class Push extends Construct {
     });
     this.notifierFunction = new AppFunction(this, 'NotifierFunction', {
       entry: 'notifier',
-      description: 'Read-model stream -> a message to each subscriber of the changed row',
+      description: 'View streams -> a message to each subscriber of the changed row',
       tracing,
       disposable,
     });
@@ -100,7 +109,7 @@ export class Push extends Construct {
     const integration = new WebSocketLambdaIntegration('Connections', connections.function);
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocketApi', {
       apiName: `${Stack.of(this).stackName}-push`,
-      description: 'Live updates: subscribe to orders, receive order/changed messages',
+      description: 'Live updates: subscribe to a collection id, receive <view>/changed messages',
       routeSelectionExpression: '$request.body.action',
       connectRouteOptions: {
         integration,
@@ -143,6 +152,12 @@ export class Push extends Construct {
     });
 
     notifier.function.addEnvironment(ENV.websocketManagementEndpoint, this.stage.callbackUrl);
+    if (props.servedProjectionVersions) {
+      notifier.function.addEnvironment(
+        ENV.servedProjectionVersions,
+        props.servedProjectionVersions,
+      );
+    }
     allow(
       notifier,
       ['execute-api:ManageConnections'],
@@ -166,16 +181,19 @@ export class Push extends Construct {
     });
 
     // A poke is a hint: a few retries, then it is dropped (no DLQ); clients resync on reconnect.
-    this.eventSource = new DynamoEventSource(props.readModelTable, {
-      startingPosition: lambda.StartingPosition.LATEST,
-      batchSize: 100,
-      bisectBatchOnError: true,
-      retryAttempts: 3,
-      maxRecordAge: Duration.minutes(5),
-      reportBatchItemFailures: true,
-      parallelizationFactor: 1,
+    this.eventSources = [props.readModelTable, props.projectionsTable].map((table) => {
+      const source = new DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: 100,
+        bisectBatchOnError: true,
+        retryAttempts: 3,
+        maxRecordAge: Duration.minutes(5),
+        reportBatchItemFailures: true,
+        parallelizationFactor: 1,
+      });
+      notifier.function.addEventSource(source);
+      return source;
     });
-    notifier.function.addEventSource(this.eventSource);
     Validations.of(notifier).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:

@@ -115,6 +115,8 @@ export class CoupledStack extends Stack {
 
     this.push = new Push(this, 'Push', {
       readModelTable: rows,
+      projectionsTable: projectionRows,
+      servedProjectionVersions: props.options.servedProjectionVersions,
       openApi,
       throttle,
       tracing,

@@ -117,6 +117,8 @@ export class DecoupledStack extends Stack {
 
     this.push = new Push(this, 'Push', {
       readModelTable: rows,
+      projectionsTable: projectionRows,
+      servedProjectionVersions: props.options.servedProjectionVersions,
       openApi,
       throttle,
       tracing,

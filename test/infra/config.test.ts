@@ -120,7 +120,7 @@ it('-c servedProjectionVersions is checked against the deployment at synthesis',
   );
 });
 
-it('-c servedProjectionVersions reaches every function that serves GET /read-models', () => {
+it('-c servedProjectionVersions reaches every function that serves or pushes read models', () => {
   const built = synthesize({ servedProjectionVersions: 'customer-summary=1' });
   const serving = (template: Template) =>
     Object.entries(template.findResources('AWS::Lambda::Function'))
@@ -132,6 +132,13 @@ it('-c servedProjectionVersions reaches every function that serves GET /read-mod
       )
       .map(([id]) => id.replace(/Handler.*$/, ''));
   // Before: the coupled function, which serves the same route, never got the setting.
-  expect(serving(built.decoupledTemplate)).toEqual(['QueryFunction']);
-  expect(serving(built.coupledTemplate)).toEqual(['CoupledFunction']);
+  // The notifier pushes a collection's view at the version GET serves.
+  expect(serving(built.decoupledTemplate).sort()).toEqual([
+    'PushNotifierFunction',
+    'QueryFunction',
+  ]);
+  expect(serving(built.coupledTemplate).sort()).toEqual([
+    'CoupledFunction',
+    'PushNotifierFunction',
+  ]);
 });

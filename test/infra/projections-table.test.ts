@@ -9,7 +9,7 @@ describe('projections table', () => {
   const id = logicalIdOf(decoupled.projectionsTable.table, decoupled);
   const table = decoupledTemplate.findResources('AWS::DynamoDB::GlobalTable')[id];
 
-  it('is keyed as PROJECTIONS_TABLE, on demand, no index, no stream, protected and retained', () => {
+  it('is keyed as PROJECTIONS_TABLE, on demand, no index, a stream of new images (push), protected and retained', () => {
     expect(table?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: PROJECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }],
@@ -21,7 +21,7 @@ describe('projections table', () => {
       ],
     });
     expect(table?.Properties.GlobalSecondaryIndexes).toBeUndefined();
-    expect(table?.Properties.StreamSpecification).toBeUndefined();
+    expect(table?.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.Properties.Replicas).toEqual([
       expect.objectContaining({

@@ -25,6 +25,7 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
   const apiId = logicalIdOf(stack.push.webSocketApi, stack);
   const tableId = logicalIdOf(stack.push.subscriptionsTable, stack);
   const rowsId = logicalIdOf(stack.readModelTable.table, stack);
+  const projectionsId = logicalIdOf(stack.projectionsTable.table, stack);
   const fnPrefix = (fn: 'Notifier' | 'Connections') => `Push${fn}Function`;
 
   it('has a WebSocket API selecting routes on the message action', () => {
@@ -94,29 +95,33 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
     expect(table?.DeletionPolicy).toBe('Delete');
   });
 
-  it('feeds the read-model stream to the notifier, with bounded retries and item failures', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [rowsId, 'StreamArn'] },
-      FunctionName: { Ref: Match.stringLikeRegexp(`^${fnPrefix('Notifier')}Handler`) },
-      StartingPosition: 'LATEST',
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 3,
-      ParallelizationFactor: 1,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-    });
+  it('feeds both view streams (order rows, projections) to the notifier, with bounded retries', () => {
+    for (const tableId of [rowsId, projectionsId]) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+        FunctionName: { Ref: Match.stringLikeRegexp(`^${fnPrefix('Notifier')}Handler`) },
+        StartingPosition: 'LATEST',
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 3,
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
   });
 
-  it('notifier: the stream, Query/DeleteItem on subscriptions, ManageConnections on POST @connections of the stage only', () => {
+  it('notifier: the streams, Query/DeleteItem on subscriptions, ManageConnections on POST @connections of the stage only', () => {
     const table = `<${tableId}.Arn>`;
-    const stream = `<${rowsId}.StreamArn>`;
+    const streams = [`<${rowsId}.StreamArn>`, `<${projectionsId}.StreamArn>`];
     const { permissions } = permissionsOf(template, `${fnPrefix('Notifier')}Handler`);
     expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
       [
         `dynamodb:DeleteItem ${table}`,
         `dynamodb:Query ${table}`,
         `dynamodb:Query ${table}/index/byConnection`,
-        ...['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'].map(
-          (a) => `dynamodb:${a} ${stream}`,
+        ...streams.flatMap((stream) =>
+          ['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams'].map(
+            (a) => `dynamodb:${a} ${stream}`,
+          ),
         ),
         `execute-api:ManageConnections arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${PUSH_STAGE}/POST/@connections/*`,
       ].sort(),

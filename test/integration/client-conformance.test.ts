@@ -28,7 +28,7 @@ import {
   createApiClient,
   createCommandClient,
   type CommandDispatch,
-  selectConfirmedOrder,
+  selectConfirmedView,
   sendCommand,
 } from '../../client';
 import { createTestTables, type TestTables, testEndpoint } from '../support/dynamo';
@@ -205,12 +205,18 @@ test('runner, projector row, coupled row and client stores agree at every versio
                 ? null
                 : (result.state as OrderView);
 
-            const decoupledClient = selectConfirmedOrder(decoupled.store.getState().client, id);
+            const decoupledClient = selectConfirmedView<OrderView>(
+              decoupled.store.getState().client,
+              id,
+            );
             const projectorRow = await getRow(runtime.decoupledUrl!, id, version);
             expect(decoupledClient).toEqual(runnerView);
             expect(projectorRow).toEqual(runnerView);
 
-            const coupledClient = selectConfirmedOrder(coupled.store.getState().client, id);
+            const coupledClient = selectConfirmedView<OrderView>(
+              coupled.store.getState().client,
+              id,
+            );
             const coupledRow = await getRow(runtime.coupledUrl!, id, version);
             expect(coupledClient).toEqual(coupledRow);
             expect(coupledClient?.version ?? version).toBe(version);

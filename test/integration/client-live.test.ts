@@ -17,9 +17,10 @@ import {
   type LiveSocketFactory,
   memoryStorage,
   selectLiveConnected,
-  selectOrder,
+  selectView,
   sendCommand,
-  subscribeOrder,
+  subscribeTo,
+  type OrderView,
 } from '../../client';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { testEndpoint } from '../support/dynamo';
@@ -99,7 +100,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
     reads: () => reads,
     sockets: () => sockets,
     setNetworkDown: (down: boolean) => (networkDown = down),
-    order: (id: string) => selectOrder(store.getState().client, id),
+    order: (id: string) => selectView<OrderView>(store.getState().client, id),
     connected: () => selectLiveConnected(store.getState().client),
     async stop() {
       live?.stop();
@@ -127,7 +128,7 @@ describe.each(['coupled', 'decoupled'] as const)('%s: client subscriptions', (st
         ),
       ).resolves.toMatchObject({ state: 'confirmed', version: 1 });
 
-      b.store.dispatch(subscribeOrder(id));
+      b.store.dispatch(subscribeTo('orders', id));
       await eventually(() => b.connected() && b.order(id)?.version === 1, 'B subscribed at v1');
 
       // A push, not a read: B makes no GET for it (the row travels inline).
@@ -187,7 +188,7 @@ describe('the heartbeat keeps the socket under the idle timeout', () => {
   ])('%s', async (_, heartbeatMs, kept) => {
     const b = makeStore(short.coupledUrl!, short.websocketUrls.coupled!, heartbeatMs);
     try {
-      b.store.dispatch(subscribeOrder(newOrderId()));
+      b.store.dispatch(subscribeTo('orders', newOrderId()));
       await eventually(() => b.connected(), 'B connected');
       await new Promise((r) => setTimeout(r, 2500));
       if (kept) expect(b.sockets()).toBe(1);

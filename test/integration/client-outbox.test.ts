@@ -22,8 +22,9 @@ import {
   type CommandDispatch,
   memoryLock,
   memoryStorage,
-  selectOrder,
+  selectView,
   sendCommand,
+  type OrderView,
 } from '../../client';
 import { jsonFileStorage } from '../../client/node';
 import { testEndpoint } from '../support/dynamo';
@@ -150,7 +151,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     await offline.client.start();
     const dispatched = commands.map((command) => offline.send(sendCommand(command)));
     await until(() => !offline.store.getState().client.online);
-    expect(selectOrder(offline.store.getState().client, a)).toMatchObject({
+    expect(selectView<OrderView>(offline.store.getState().client, a)).toMatchObject({
       status: 'submitted',
       lineCount: 1,
       total: 1250,
@@ -175,7 +176,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       // The client's state, built from answers only, is the server's.
       const version = events.length;
       const row = await (await fetch(`${url()}/orders/${order}?minVersion=${version}`)).json();
-      expect(selectOrder(online.store.getState().client, order)).toEqual(row);
+      expect(selectView<OrderView>(online.store.getState().client, order)).toEqual(row);
     }
     expect(online.sent).toHaveLength(20);
     expect(new Set(online.sent).size).toBe(20);
@@ -228,7 +229,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       expect(sent).toEqual([created.commandId, created.commandId]);
       expect(actions.filter((a) => a.type === 'command/retrying')).toHaveLength(1);
       expect((await allEvents(url(), id)).map((e) => e.commandId)).toEqual([created.commandId]);
-      expect(selectOrder(store.getState().client, id)).toMatchObject({
+      expect(selectView<OrderView>(store.getState().client, id)).toMatchObject({
         id,
         version: 1,
         status: 'draft',
@@ -273,7 +274,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       details: expect.objectContaining({ rule: 'DUPLICATE_LINE_ID', lineId: 'x' }),
       conflict: false,
     });
-    const order = selectOrder(store.getState().client, id);
+    const order = selectView<OrderView>(store.getState().client, id);
     expect(order).toMatchObject({ status: 'submitted', version: 4, total: 300 });
     expect(order!.lines.map((l) => [l.lineId, l.quantity])).toEqual([
       ['x', 1],
@@ -319,10 +320,10 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
     const events = await allEvents(url(), id);
     expect(new Set(events.map((e) => e.commandId)).size).toBe(6);
     // The tab that did not send shows the same order.
-    expect(selectOrder(two.store.getState().client, id)).toEqual(
-      selectOrder(one.store.getState().client, id),
+    expect(selectView<OrderView>(two.store.getState().client, id)).toEqual(
+      selectView<OrderView>(one.store.getState().client, id),
     );
-    expect(selectOrder(two.store.getState().client, id)).toMatchObject({
+    expect(selectView<OrderView>(two.store.getState().client, id)).toMatchObject({
       lineCount: 5,
       version: 6,
     });

@@ -165,7 +165,11 @@ describe('live updates on both stacks', () => {
     async (stack) => {
       const id = `push-${stack}-${process.pid}`;
       const client = await open(stack);
-      expect(await client.request({ action: 'subscribe', id })).toEqual({ type: 'subscribed', id });
+      expect(await client.request({ action: 'subscribe', collection: 'orders', id })).toEqual({
+        type: 'subscribed',
+        collection: 'orders',
+        id,
+      });
 
       const base = stack === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!;
       await command(base, create(id));
@@ -175,8 +179,9 @@ describe('live updates on both stacks', () => {
       const row = (await (await fetch(`${base}/orders/${id}?minVersion=1`)).json()) as Message;
       expect(pushed.order).toEqual(row);
 
-      expect(await client.request({ action: 'unsubscribe', id })).toEqual({
+      expect(await client.request({ action: 'unsubscribe', collection: 'orders', id })).toEqual({
         type: 'unsubscribed',
+        collection: 'orders',
         id,
       });
       expect(await connectionsOf(stack, id)).toEqual([]);
@@ -188,7 +193,7 @@ describe('live updates on both stacks', () => {
       });
       // A second subscriber proves the change was pushed; the unsubscribed one got nothing.
       const other = await open(stack);
-      await other.request({ action: 'subscribe', id });
+      await other.request({ action: 'subscribe', collection: 'orders', id });
       await command(base, { type: 'order/submit', aggregateId: id, payload: {} });
       await other.next((m) => m.type === 'order/changed' && m.version === 3);
       expect(client.messages.slice(before)).toEqual([]);
@@ -220,8 +225,11 @@ describe('live updates on both stacks', () => {
       error: { code: 'INVALID_JSON' },
     });
     // Still open and served.
-    expect(await client.request({ action: 'subscribe', id: 'still-open' })).toEqual({
+    expect(
+      await client.request({ action: 'subscribe', collection: 'orders', id: 'still-open' }),
+    ).toEqual({
       type: 'subscribed',
+      collection: 'orders',
       id: 'still-open',
     });
     expect(client.closed).toBeUndefined();
@@ -229,7 +237,11 @@ describe('live updates on both stacks', () => {
 
   test('subscribing with an invalid id: VALIDATION_FAILED naming the field, nothing stored', async () => {
     const client = await open('coupled');
-    const answer = await client.request({ action: 'subscribe', id: 'no spaces/allowed' });
+    const answer = await client.request({
+      action: 'subscribe',
+      collection: 'orders',
+      id: 'no spaces/allowed',
+    });
     expect(answer).toMatchObject({
       type: 'error',
       error: {
@@ -243,12 +255,69 @@ describe('live updates on both stacks', () => {
     expect(await connectionsOf('coupled', 'no spaces/allowed')).toEqual([]);
   });
 
+  test('subscribing to a collection the deployment does not have: NOT_FOUND naming the known ones', async () => {
+    const client = await open('decoupled');
+    expect(
+      await client.request({ action: 'subscribe', collection: 'invoices', id: 'i-1' }),
+    ).toMatchObject({
+      type: 'error',
+      error: {
+        code: 'NOT_FOUND',
+        details: { collection: 'invoices', collections: ['orders', 'shopping-lists'] },
+      },
+    });
+  });
+
+  test.each(['decoupled', 'coupled'] as const)(
+    '%s: a shopping list is pushed to its subscribers (its own view), its deletion too',
+    async (stack) => {
+      const id = `list-${stack}-${process.pid}`;
+      const base = stack === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!;
+      const client = await open(stack);
+      // Following the same id as an order is another topic: it receives nothing here.
+      const asOrder = await open(stack);
+      await asOrder.request({ action: 'subscribe', collection: 'orders', id });
+      expect(
+        await client.request({ action: 'subscribe', collection: 'shopping-lists', id }),
+      ).toEqual({ type: 'subscribed', collection: 'shopping-lists', id });
+
+      await command(base, {
+        type: 'shoppingList/create',
+        aggregateId: id,
+        payload: { name: 'Groceries', ownerId: 'u-push' },
+      });
+      await command(base, {
+        type: 'shoppingList/addItem',
+        aggregateId: id,
+        payload: { itemId: 'i1', text: 'Milk' },
+      });
+      const pushed = await client.next(
+        (m) => m.type === 'shopping-list/changed' && m.version === 2,
+      );
+      // The pushed row is the one a query returns.
+      const row = (await (
+        await fetch(`${base}/shopping-lists/${id}?minVersion=2`)
+      ).json()) as Message;
+      expect(pushed['shopping-list']).toEqual(row);
+      expect(row).toMatchObject({ id, name: 'Groceries', itemCount: 1 });
+
+      await command(base, { type: 'shoppingList/delete', aggregateId: id, payload: {} });
+      expect(await client.next((m) => m.version === 3)).toEqual({
+        type: 'shopping-list/deleted',
+        id,
+        version: 3,
+      });
+      expect((await fetch(`${base}/shopping-lists/${id}`)).status).toBe(404);
+      expect(asOrder.messages.filter((m) => m.type !== 'subscribed')).toEqual([]);
+    },
+  );
+
   test('a disconnect removes the connection’s subscriptions and only those', async () => {
     const id = `disc-${process.pid}`;
     const [leaving, staying] = [await open('coupled'), await open('coupled')];
-    await leaving.request({ action: 'subscribe', id });
-    await leaving.request({ action: 'subscribe', id: `${id}-b` });
-    await staying.request({ action: 'subscribe', id });
+    await leaving.request({ action: 'subscribe', collection: 'orders', id });
+    await leaving.request({ action: 'subscribe', collection: 'orders', id: `${id}-b` });
+    await staying.request({ action: 'subscribe', collection: 'orders', id });
     const both = await connectionsOf('coupled', id);
     expect(both).toHaveLength(2);
     const leavingId = (await connectionsOf('coupled', `${id}-b`))[0]!;
@@ -265,8 +334,8 @@ describe('live updates on both stacks', () => {
   test('a gone connection is cleaned up by the notifier while the others still receive', async () => {
     const id = `gone-${process.pid}`;
     const live = await open('decoupled');
-    await live.request({ action: 'subscribe', id });
-    await live.request({ action: 'subscribe', id: `${id}-other` });
+    await live.request({ action: 'subscribe', collection: 'orders', id });
+    await live.request({ action: 'subscribe', collection: 'orders', id: `${id}-other` });
     const liveId = (await connectionsOf('decoupled', id))[0]!;
     // A connection whose $disconnect never arrived: its rows are still there.
     const staleId = 'StaleConnId0000=';
@@ -290,7 +359,7 @@ describe('live updates on both stacks', () => {
   test('a row over 128 KB is pushed as a poke without the row', async () => {
     const id = `big-${process.pid}`;
     const client = await open('coupled');
-    await client.request({ action: 'subscribe', id });
+    await client.request({ action: 'subscribe', collection: 'orders', id });
     // A row larger than any order the domain allows, written straight into the read model.
     await doc.send(
       new PutCommand({
@@ -317,7 +386,7 @@ describe('live updates on both stacks', () => {
 
   test('the @connections endpoint through the SDK: GET, POST, DELETE, 410 and 413', async () => {
     const client = await open('coupled');
-    await client.request({ action: 'subscribe', id: 'mgmt' });
+    await client.request({ action: 'subscribe', collection: 'orders', id: 'mgmt' });
     const connectionId = (await connectionsOf('coupled', 'mgmt')).at(-1)!;
     const sdk = new ApiGatewayManagementApiClient({
       endpoint: runtime.websocketUrls.coupled!.replace('ws://', 'http://'),
@@ -358,6 +427,7 @@ describe('live updates on both stacks', () => {
     const client = await open('coupled');
     client.send({
       action: 'subscribe',
+      collection: 'orders',
       id: 'x',
       padding: 'y'.repeat(WEBSOCKET_LIMITS.maxMessageBytes),
     });
@@ -389,7 +459,7 @@ describe('connection time limits (short, configured)', () => {
 
   test('an idle connection is closed (1001) and its subscriptions removed', async () => {
     const client = await Client.open(runtime.websocketUrls.coupled!);
-    await client.request({ action: 'subscribe', id: 'idle' });
+    await client.request({ action: 'subscribe', collection: 'orders', id: 'idle' });
     expect((await client.waitClosed()).code).toBe(1001);
     await eventually(async () => {
       const { Items } = await doc.send(

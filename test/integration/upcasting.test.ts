@@ -204,7 +204,7 @@ test('client: events from /events fold into the right order through the shared r
   const id = newId();
   await putOld(id);
   const api = createApiClient({ baseUrl: 'http://handlers', fetch: handlerFetch });
-  const page = await api.getEvents(id);
+  const page = await api.getEvents('orders', id);
   const confirmed = confirmAnswer(undefined, {
     commandId: 'x',
     aggregateId: id,
@@ -212,7 +212,7 @@ test('client: events from /events fold into the right order through the shared r
     events: page.events,
     replayed: false,
   });
-  expect(confirmed?.order).toMatchObject({ lines, total: 3499 });
+  expect(confirmed?.view).toMatchObject({ lines, total: 3499 });
 });
 
 test('client: an old-shape event in a decoupled answer (an older server) is upcast before folding', async () => {
@@ -245,5 +245,5 @@ test('client: an old-shape event in a decoupled answer (an older server) is upca
     events: [created!, line!],
     replayed: false,
   });
-  expect(confirmed?.order).toMatchObject({ lines: [lines[0]], total: 2500 });
+  expect(confirmed?.view).toMatchObject({ lines: [lines[0]], total: 2500 });
 });

@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { ApiError, createApiClient, NetworkError } from '../../client';
+import { ApiError, createApiClient, NetworkError, type OrderView } from '../../client';
 
 let server: Server;
 let base: string;
@@ -117,10 +117,10 @@ test('queries carry their parameters; a coupled answer keeps its row', async () 
         }
       : { status: 200, body: JSON.stringify({ id: 'o1' }) };
   const api = createApiClient({ baseUrl: base });
-  await api.getOrder('o 1', { minVersion: 3 });
+  await api.getView<OrderView>('orders', 'o 1', { minVersion: 3 });
   await api.listOrders({ customerId: 'c', status: 'draft', limit: 5 });
-  await api.getEvents('o1', { cursor: '4' });
-  await api.getHistory('o1', { at: '2026-01-01T00:00:00Z' });
+  await api.getEvents('orders', 'o1', { cursor: '4' });
+  await api.getHistory('orders', 'o1', { at: '2026-01-01T00:00:00Z' });
   expect(seen.map((s) => s.url)).toEqual([
     '/orders/o%201?minVersion=3',
     '/orders?customerId=c&status=draft&limit=5',
@@ -129,7 +129,7 @@ test('queries carry their parameters; a coupled answer keeps its row', async () 
   ]);
   expect(
     await api.sendCommand({ type: 'order/delete', aggregateId: 'o1', payload: {}, commandId: 'c' }),
-  ).toMatchObject({ status: 200, order: null });
+  ).toMatchObject({ status: 200, view: null });
 });
 
 test('an error answer is an ApiError with the catalogue code; no answer in time is a timeout', async () => {
@@ -141,7 +141,7 @@ test('an error answer is an ApiError with the catalogue code; no answer in time 
     headers: { 'x-correlation-id': 'k2' },
   });
   const api = createApiClient({ baseUrl: base, timeoutMs: 50 });
-  const error = await api.getOrder('o1').catch((e: unknown) => e);
+  const error = await api.getView<OrderView>('orders', 'o1').catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ApiError);
   expect(error).toMatchObject({
     status: 409,
@@ -152,8 +152,11 @@ test('an error answer is an ApiError with the catalogue code; no answer in time 
   });
 
   answer = () => ({ status: 200, body: '{}', delayMs: 500 });
-  await expect(api.getOrder('o1')).rejects.toMatchObject({ name: 'NetworkError', kind: 'timeout' });
+  await expect(api.getView<OrderView>('orders', 'o1')).rejects.toMatchObject({
+    name: 'NetworkError',
+    kind: 'timeout',
+  });
   await expect(
-    createApiClient({ baseUrl: 'http://127.0.0.1:1' }).getOrder('o1'),
+    createApiClient({ baseUrl: 'http://127.0.0.1:1' }).getView<OrderView>('orders', 'o1'),
   ).rejects.toBeInstanceOf(NetworkError);
 });

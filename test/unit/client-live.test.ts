@@ -17,11 +17,11 @@ import {
   type OutboxEntry,
   selectLastPushedVersion,
   selectLiveConnected,
-  selectOptimisticOrder,
-  selectOrder,
+  selectOptimisticView,
+  selectView,
   selectSubscribedIds,
-  subscribeOrder,
-  unsubscribeOrder,
+  subscribeTo,
+  unsubscribeFrom,
 } from '../../client';
 
 const T0 = '2026-11-23T10:00:00.000Z';
@@ -46,7 +46,7 @@ const queued = (state: ClientState, ...entries: OutboxEntry[]) =>
 
 /** The server's row after `lines` addLine commands (version lines + 1), built with the domain. */
 const serverRow = (lines: number): OrderView =>
-  selectOrder(
+  selectView<OrderView>(
     queued(
       initialClientState,
       create(),
@@ -56,8 +56,8 @@ const serverRow = (lines: number): OrderView =>
   )!;
 
 const pushed = (order: OrderView) => ({
-  type: 'order/pushed',
-  payload: { id: order.id, version: order.version, order },
+  type: 'view/pushed',
+  payload: { id: order.id, version: order.version, view: order },
 });
 const confirmed = (commandId: string, version: number) => ({
   type: 'command/confirmed',
@@ -67,7 +67,7 @@ const confirmed = (commandId: string, version: number) => ({
 describe('subscription reducer', () => {
   test('subscribe, unsubscribe, connection and last version', () => {
     let state = clientReducer(initialClientState, pushed(serverRow(0)));
-    state = clientReducer(state, subscribeOrder('o1'));
+    state = clientReducer(state, subscribeTo('orders', 'o1'));
     expect(selectSubscribedIds(state)).toEqual(['o1']);
     // Starts at the version already known, so an older push is ignored.
     expect(selectLastPushedVersion(state, 'o1')).toBe(1);
@@ -79,14 +79,14 @@ describe('subscription reducer', () => {
     expect(selectLiveConnected(state)).toBe(false);
     state = clientReducer(state, { type: 'live/connection', payload: { connected: true } });
     expect(selectLiveConnected(state)).toBe(true);
-    state = clientReducer(state, unsubscribeOrder('o1'));
+    state = clientReducer(state, unsubscribeFrom('o1'));
     expect(selectSubscribedIds(state)).toEqual([]);
     expect(selectLastPushedVersion(state, 'o1')).toBeUndefined();
   });
 
   test('a pushed version is confirmed at once when nothing is pending', () => {
     const state = clientReducer(initialClientState, pushed(serverRow(1)));
-    expect(state.confirmed.o1).toEqual({ version: 2, order: serverRow(1) });
+    expect(state.confirmed.o1).toEqual({ version: 2, view: serverRow(1) });
   });
 });
 
@@ -97,12 +97,12 @@ describe('pushed versions and pending commands', () => {
     let state = clientReducer(initialClientState, pushed(serverRow(1)));
     const mine = entry('o1', 'order/addLine', line('l1'));
     state = queued(state, mine);
-    expect(selectOrder(state, 'o1')!.lineCount).toBe(2);
+    expect(selectView<OrderView>(state, 'o1')!.lineCount).toBe(2);
 
     state = clientReducer(state, pushed(serverRow(2)));
     // Folding the outbox on v3 would add l1 again (or show it as rejected): the push is held.
-    const view = selectOptimisticOrder(state, 'o1');
-    expect(view.order!.lineCount).toBe(2);
+    const view = selectOptimisticView<OrderView>(state, 'o1');
+    expect(view.view!.lineCount).toBe(2);
     expect(view.pending[0]!.wouldReject).toBeUndefined();
     expect(state.confirmed.o1!.version).toBe(2);
 
@@ -110,7 +110,7 @@ describe('pushed versions and pending commands', () => {
     state = clientReducer(state, confirmed(mine.commandId, 3));
     expect(state.outbox).toEqual([]);
     expect(state.live.held).toEqual({});
-    expect(selectOrder(state, 'o1')).toMatchObject({ version: 3, lineCount: 2 });
+    expect(selectView<OrderView>(state, 'o1')).toMatchObject({ version: 3, lineCount: 2 });
   });
 
   test('a held push newer than our answer is released once the outbox is empty', () => {
@@ -121,8 +121,8 @@ describe('pushed versions and pending commands', () => {
     state = clientReducer(state, pushed(serverRow(3)));
     expect(state.confirmed.o1!.version).toBe(2);
     state = clientReducer(state, confirmed(mine.commandId, 3));
-    expect(state.confirmed.o1).toEqual({ version: 4, order: serverRow(3) });
-    expect(selectOrder(state, 'o1')!.lineCount).toBe(3);
+    expect(state.confirmed.o1).toEqual({ version: 4, view: serverRow(3) });
+    expect(selectView<OrderView>(state, 'o1')!.lineCount).toBe(3);
   });
 
   test('a rejected pending command also releases the held state', () => {
@@ -189,7 +189,7 @@ class FakeSocket implements LiveSocket {
 
 const setup = (rows: Map<string, OrderView>, reads: unknown[]) => {
   const api = {
-    async getOrder(id: string, query: { minVersion?: number } = {}) {
+    async getView(_collection: string, id: string, query: { minVersion?: number } = {}) {
       reads.push({ id, ...query });
       const row = rows.get(id);
       if (!row) throw new ApiError(404, 'NOT_FOUND', 'no', {});
@@ -224,11 +224,11 @@ describe('live client', () => {
     const rows = new Map([['o1', serverRow(0)]]);
     const reads: unknown[] = [];
     const { live, store } = setup(rows, reads);
-    store.dispatch(subscribeOrder('o1'));
+    store.dispatch(subscribeTo('orders', 'o1'));
     const socket = FakeSocket.all[0]!;
     socket.open();
     await flush();
-    expect(socket.sent).toEqual([{ action: 'subscribe', id: 'o1' }]);
+    expect(socket.sent).toEqual([{ action: 'subscribe', collection: 'orders', id: 'o1' }]);
     expect(reads).toEqual([{ id: 'o1' }]);
     expect(selectLiveConnected(store.getState().client)).toBe(true);
     expect(store.getState().client.confirmed.o1!.version).toBe(1);
@@ -251,19 +251,19 @@ describe('live client', () => {
     socket.receive({ type: 'order/deleted', id: 'o1', version: 5 });
     await flush();
     expect(reads).toHaveLength(2);
-    expect(store.getState().client.confirmed.o1).toEqual({ version: 5, order: null });
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 5, view: null });
     live.stop();
   });
 
   test('a tombstone-shaped row (an older server pushed the stub) is no order', async () => {
     const { live, store } = setup(new Map([['o1', serverRow(0)]]), []);
-    store.dispatch(subscribeOrder('o1'));
+    store.dispatch(subscribeTo('orders', 'o1'));
     const socket = FakeSocket.all[0]!;
     socket.open();
     await flush();
     const stub = { id: 'o1', version: 6, deleted: true, updatedAt: '2026-01-01T00:00:00.000Z' };
     socket.receive({ type: 'order/changed', id: 'o1', version: 6, order: stub });
-    expect(store.getState().client.confirmed.o1).toEqual({ version: 6, order: null });
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 6, view: null });
     live.stop();
   });
 
@@ -271,13 +271,13 @@ describe('live client', () => {
     const rows = new Map([['o1', serverRow(0)]]);
     const reads: unknown[] = [];
     const { live, store } = setup(rows, reads);
-    store.dispatch(subscribeOrder('o1'));
+    store.dispatch(subscribeTo('orders', 'o1'));
     FakeSocket.all[0]!.open();
     await flush();
     jest.advanceTimersByTime(1_000);
     expect(FakeSocket.all[0]!.sent).toEqual([
-      { action: 'subscribe', id: 'o1' },
-      { action: 'subscribe', id: 'o1' },
+      { action: 'subscribe', collection: 'orders', id: 'o1' },
+      { action: 'subscribe', collection: 'orders', id: 'o1' },
     ]);
 
     // Dropped; the order changed meanwhile (no push reached us).
@@ -290,7 +290,9 @@ describe('live client', () => {
     expect(FakeSocket.all).toHaveLength(2);
     FakeSocket.all[1]!.open();
     await flush();
-    expect(FakeSocket.all[1]!.sent).toEqual([{ action: 'subscribe', id: 'o1' }]);
+    expect(FakeSocket.all[1]!.sent).toEqual([
+      { action: 'subscribe', collection: 'orders', id: 'o1' },
+    ]);
     expect(store.getState().client.confirmed.o1!.version).toBe(5);
     expect(selectLiveConnected(store.getState().client)).toBe(true);
     live.stop();
@@ -298,13 +300,13 @@ describe('live client', () => {
 
   test('reconnects before the maximum connection time; no socket when nothing is followed', async () => {
     const { live, store } = setup(new Map([['o1', serverRow(0)]]), []);
-    store.dispatch(subscribeOrder('o1'));
+    store.dispatch(subscribeTo('orders', 'o1'));
     FakeSocket.all[0]!.open();
     jest.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(2);
     expect(FakeSocket.all[0]!.readyState).toBe(3);
     FakeSocket.all[1]!.open();
-    store.dispatch(unsubscribeOrder('o1'));
+    store.dispatch(unsubscribeFrom('o1'));
     expect(FakeSocket.all[1]!.readyState).toBe(3);
     live.stop();
   });

@@ -29,10 +29,11 @@ import {
   type OutboxEntry,
   type OutboxStorage,
   selectCommandStatus,
-  selectOptimisticOrder,
-  selectOrder,
+  selectOptimisticView,
+  selectView,
   sendCommand,
   toApiError,
+  type OrderView,
 } from '../../client';
 import { jsonFileStorage } from '../../client/node';
 
@@ -85,8 +86,8 @@ describe('optimistic view', () => {
       entry('o1', 'order/addLine', line('a', 2)),
       entry('o1', 'order/addLine', line('b', 3)),
     );
-    const view = selectOptimisticOrder(state, 'o1');
-    expect(view.order).toMatchObject({
+    const view = selectOptimisticView<OrderView>(state, 'o1');
+    expect(view.view).toMatchObject({
       id: 'o1',
       status: 'draft',
       lineCount: 2,
@@ -107,9 +108,9 @@ describe('optimistic view', () => {
     const addAagain = entry('o1', 'order/addLine', line('a', 5));
     const state = queued(initialClientState, create, addA, addAagain);
     // The second addLine of `a` breaks a rule on the optimistic state: shown, not applied.
-    const before = selectOptimisticOrder(state, 'o1');
+    const before = selectOptimisticView<OrderView>(state, 'o1');
     expect(before.pending[2]!.wouldReject).toMatchObject({ code: 'RULE_VIOLATED' });
-    expect(before.order!.lines.map((l) => l.quantity)).toEqual([1]);
+    expect(before.view!.lines.map((l) => l.quantity)).toEqual([1]);
 
     const after = clientReducer(state, {
       type: 'command/rejected',
@@ -123,7 +124,7 @@ describe('optimistic view', () => {
         conflict: false,
       },
     });
-    expect(selectOrder(after, 'o1')!.lines.map((l) => l.quantity)).toEqual([5]);
+    expect(selectView<OrderView>(after, 'o1')!.lines.map((l) => l.quantity)).toEqual([5]);
     expect(selectCommandStatus(after, addA.commandId)).toMatchObject({
       state: 'rejected',
       status: 422,
@@ -135,7 +136,7 @@ describe('optimistic view', () => {
       initialClientState,
       entry('o1', 'order/create', { customerId: 'c', currency: 'EUR' }),
     );
-    expect(selectOrder(state, 'o1')).toBe(selectOrder(state, 'o1'));
+    expect(selectView<OrderView>(state, 'o1')).toBe(selectView<OrderView>(state, 'o1'));
   });
 });
 
@@ -158,7 +159,7 @@ describe('confirmation without a re-query', () => {
       events: [added],
       replayed: false,
     });
-    expect(two).toMatchObject({ version: 2, order: { lineCount: 1, total: 200, version: 2 } });
+    expect(two).toMatchObject({ version: 2, view: { lineCount: 1, total: 200, version: 2 } });
   });
 
   test('coupled: the row is taken as is; an old answer changes nothing; a gap is reported', () => {
@@ -169,11 +170,11 @@ describe('confirmation without a re-query', () => {
         aggregateId: 'o1',
         version: 7,
         events: [],
-        order: row,
+        view: row,
         replayed: false,
       }),
-    ).toEqual({ version: 7, order: row });
-    const known = { version: 5, order: null };
+    ).toEqual({ version: 7, view: row });
+    const known = { version: 5, view: null };
     expect(
       confirmAnswer(known, {
         commandId: 'x',
@@ -184,14 +185,14 @@ describe('confirmation without a re-query', () => {
       }),
     ).toBe(known);
     // A coupled replay carries the row at its own (original) version: older than what is known.
-    const confirmed7 = { version: 7, order: row };
+    const confirmed7 = { version: 7, view: row };
     expect(
       confirmAnswer(confirmed7, {
         commandId: 'x',
         aggregateId: 'o1',
         version: 6,
         events: [],
-        order: { id: 'o1', version: 6 } as never,
+        view: { id: 'o1', version: 6 } as never,
         replayed: true,
       }),
     ).toBe(confirmed7);
@@ -468,7 +469,7 @@ test('two clients on one storage and one lock: only the holder sends; the other 
   await expect(fromTwo).resolves.toMatchObject({ state: 'confirmed', version: 1 });
   expect(one.store.getState().client.sending).toBe(true);
   expect(two.store.getState().client.sending).toBe(false);
-  expect(selectOrder(two.store.getState().client, 'A')).toMatchObject({ version: 1 });
+  expect(selectView<OrderView>(two.store.getState().client, 'A')).toMatchObject({ version: 1 });
   await one.client.stop();
   await two.client.stop();
   expect(calls).toHaveLength(1);
@@ -478,9 +479,13 @@ test('an answer that does not follow the known version is not folded: the state 
   const { api, calls, sends } = scriptedApi();
   const row = { id: 'A', version: 5, status: 'submitted', lines: [] } as never;
   const history: unknown[] = [];
-  (api as { getHistory: unknown }).getHistory = async (id: string, query: unknown) => {
-    history.push([id, query]);
-    return { version: 5, order: row };
+  (api as { getHistory: unknown }).getHistory = async (
+    collection: string,
+    id: string,
+    query: unknown,
+  ) => {
+    history.push([collection, id, query]);
+    return { version: 5, state: row };
   };
   const { client, store, send } = makeStore(api);
   await client.start();
@@ -488,8 +493,8 @@ test('an answer that does not follow the known version is not folded: the state 
   (await sends(1))[0]!.answer(ok(calls[0]!.request, 5));
   await submit;
   await until(() => history.length > 0 && store.getState().client.confirmed.A !== undefined);
-  expect(history).toEqual([['A', { version: 5 }]]);
-  expect(store.getState().client.confirmed.A).toEqual({ version: 5, order: row });
+  expect(history).toEqual([['orders', 'A', { version: 5 }]]);
+  expect(store.getState().client.confirmed.A).toEqual({ version: 5, view: row });
   await client.stop();
 });
 

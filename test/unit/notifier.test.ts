@@ -1,9 +1,14 @@
 /** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
 import { createNotifier, isGone, type SubscriptionStore } from '../../lambdas/core/push';
 import { orderProjection, orderTopic } from '../../lambdas/domain/order';
-import { createNotifierHandler } from '../../lambdas/handlers/notifier';
+import { createNotifierHandler, rowRecordParser } from '../../lambdas/handlers/notifier';
+import {
+  ownerListsProjection,
+  shoppingListRowProjection,
+} from '../../lambdas/domain/shopping-list/projections';
 import { silentLog } from '../../lambdas/core/log';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { marshall } from '@aws-sdk/util-dynamodb';
 
 const store = (topics: Record<string, string[]>) => {
   const removed: string[] = [];
@@ -40,7 +45,6 @@ test('a gone subscriber is removed alone; a failing one is skipped; the others r
   });
   const delivered: string[] = [];
   const notify = createNotifier({
-    view: orderProjection,
     subscriptions,
     log: silentLog,
     post: async (connectionId) => {
@@ -49,7 +53,9 @@ test('a gone subscriber is removed alone; a failing one is skipped; the others r
       delivered.push(connectionId);
     },
   });
-  const outcome = await notify([{ id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } }]);
+  const outcome = await notify([
+    { view: orderProjection, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+  ]);
   expect(delivered.sort()).toEqual(['ok-1', 'ok-2']);
   expect(removed).toEqual(['gone']);
   expect(outcome).toEqual({ sent: 2, gone: 1, failedPosts: 1, failedChanges: [] });
@@ -59,37 +65,91 @@ test('only the latest version of a row in a batch is pushed', async () => {
   const { subscriptions } = store({ [orderTopic('o-1')]: ['c'] });
   const posted: string[] = [];
   const notify = createNotifier({
-    view: orderProjection,
     subscriptions,
     log: silentLog,
     post: async (_id, data) => void posted.push(data),
   });
   await notify([
-    { id: 'o-1', version: 1, row: { id: 'o-1', version: 1 } },
-    { id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+    { view: orderProjection, id: 'o-1', version: 1, row: { id: 'o-1', version: 1 } },
+    { view: orderProjection, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
   ]);
   expect(posted.map((p) => JSON.parse(p).version)).toEqual([2]);
 });
 
+test('rows of two views with the same id are two topics: both are pushed', async () => {
+  const list = { name: 'shopping-list' };
+  const { subscriptions } = store({ [orderTopic('x')]: ['c'], 'shopping-list#x': ['c'] });
+  const posted: string[] = [];
+  const notify = createNotifier({
+    subscriptions,
+    log: silentLog,
+    post: async (_id, data) => void posted.push(data),
+  });
+  await notify([
+    { view: orderProjection, id: 'x', version: 1, row: { id: 'x', version: 1 } },
+    { view: list, id: 'x', version: 1, row: { id: 'x', version: 1 } },
+  ]);
+  expect(posted.map((p) => JSON.parse(p).type).sort()).toEqual([
+    'order/changed',
+    'shopping-list/changed',
+  ]);
+});
+
 const record = (seq: string, image: Record<string, unknown>): DynamoDBRecord => ({
   eventName: 'MODIFY',
-  dynamodb: {
-    SequenceNumber: seq,
-    NewImage: Object.fromEntries(
-      Object.entries(image).map(([k, v]) => [
-        k,
-        typeof v === 'number' ? { N: String(v) } : { S: String(v) },
-      ]),
-    ),
-  },
+  dynamodb: { SequenceNumber: seq, NewImage: marshall(image) as never },
+});
+
+const parse = rowRecordParser({
+  viewRows: orderProjection,
+  projections: [
+    {
+      projection: shoppingListRowProjection,
+      isDeleted: (row: { status: string }) => row.status === 'deleted',
+    },
+  ],
+});
+
+/** A stored item of the projections table, as the row projector writes it. */
+const item = (key: string, view: unknown, applied: Record<string, number>) =>
+  record('9', { key, view, applied, rev: 1 });
+
+test('a row of the read-model table is a change of the order view', () => {
+  expect(parse(record('1', { id: 'o-1', version: 3, status: 'placed' }))).toEqual({
+    view: orderProjection,
+    id: 'o-1',
+    version: 3,
+    row: { id: 'o-1', version: 3, status: 'placed' },
+  });
+});
+
+test("a pushed projection's item is a change of its view, versioned by its aggregate", () => {
+  const list = { id: 'l-1', name: 'Groceries', status: 'active', version: 4 };
+  expect(parse(item('shopping-list@v1#l-1', list, { 'l-1': 4 }))).toEqual({
+    view: { name: 'shopping-list' },
+    id: 'l-1',
+    version: 4,
+    row: list,
+  });
+});
+
+test("a deleted aggregate's item is pushed as a tombstone (a deletion message)", () => {
+  const change = parse(item('shopping-list@v1#l-1', { status: 'deleted' }, { 'l-1': 6 }))!;
+  expect(change.row).toEqual({ id: 'l-1', version: 6, deleted: true });
+});
+
+test('items of projections that are not pushed, or of another version, are not changes', () => {
+  expect(parse(item(`owner-lists@v1#u-1`, { ownerId: 'u-1' }, { 'l-1': 2 }))).toBeUndefined();
+  expect(parse(item('shopping-list@v2#l-1', { status: 'active' }, { 'l-1': 2 }))).toBeUndefined();
+  expect(ownerListsProjection.name).toBe('owner-lists');
 });
 
 test('the handler reports the first row whose subscribers could not be read, not failed posts', async () => {
   const { subscriptions } = store({ [orderTopic('a')]: ['x'], [orderTopic('c')]: ['y'] });
   const handler = createNotifierHandler({
     logger: { info: () => undefined, addContext: () => undefined } as never,
+    parse,
     notify: createNotifier({
-      view: orderProjection,
       subscriptions,
       log: silentLog,
       post: async () => {
