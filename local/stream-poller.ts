@@ -49,6 +49,7 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
+import { type BackoffPolicy, backoffDelay } from '../lambdas/core/backoff';
 import { lambdaContext } from './lambda-context';
 
 export type StreamHandler = (
@@ -147,9 +148,14 @@ const GET_RECORDS_LIMIT = 1000;
 /** Attempts to describe the stream at start before giving up with a clear error. */
 const START_ATTEMPTS = 5;
 
-/** Full jitter (a random wait up to a capped exponential): retries of many shards spread out. */
-const backoff = (attempt: number) =>
-  Math.random() * Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(attempt, 16));
+/**
+ * Streams calls and restarted readers: full jitter (a random wait up to 200 ms, doubling to
+ * 5 s), so retries of many shards spread out.
+ */
+const STREAM_CALL_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: MAX_RETRY_DELAY_MS, jitter: 1 };
+/** Writes of the on-failure file: 200 ms doubling to 5 s, no jitter (one writer). */
+const FAILURE_FILE_BACKOFF: BackoffPolicy = { ...STREAM_CALL_BACKOFF, jitter: 0 };
+const backoff = (attempt: number) => backoffDelay(attempt, STREAM_CALL_BACKOFF);
 
 /**
  * What a failed Streams call means: `expired` iterators (15 minutes on AWS) and `trimmed`
@@ -413,7 +419,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
           attempt,
           error: describeError(error),
         });
-        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt), signal);
+        await sleep(backoffDelay(attempt, FAILURE_FILE_BACKOFF), signal);
         if (signal.aborted) return;
       }
     }
@@ -511,7 +517,11 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
         error: last.error,
       });
       await sleep(
-        Math.min(MAX_RETRY_DELAY_MS, settings.pollIntervalMs * 2 ** (attempts - 1)),
+        backoffDelay(attempts, {
+          baseMs: settings.pollIntervalMs,
+          maxMs: MAX_RETRY_DELAY_MS,
+          jitter: 0,
+        }),
         signal,
       );
     }

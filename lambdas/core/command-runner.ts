@@ -5,6 +5,7 @@
  * Generic over aggregates.
  */
 import { type AnyAggregate, foldEvents, foldOwnEvents } from './aggregate';
+import { type BackoffPolicy, backoffDelay } from './backoff';
 import { canonicalJson, sha256 } from './canonical-json';
 import {
   AppError,
@@ -160,9 +161,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const sleep = options.sleep ?? defaultSleep;
 
-  /** Full-jitter exponential backoff, so racing writers spread out instead of colliding again. */
-  const backoffDelay = (attempt: number) =>
-    Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+  /** Full jitter, so racing writers spread out instead of colliding again. */
+  const backoff: BackoffPolicy = { baseMs: retry.baseDelayMs, maxMs: retry.maxDelayMs, jitter: 1 };
 
   const snapshotEvery = options.snapshots?.every ?? DEFAULT_SNAPSHOT_EVERY;
   const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
@@ -468,7 +468,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;
         lastError = error.code;
         slowestAttemptMs = Math.max(slowestAttemptMs, Date.now() - started);
-        const delay = backoffDelay(attempt);
+        const delay = backoffDelay(attempt + 1, backoff);
         // Start another attempt only if it can end by the deadline, judging by the slowest one
         // so far: the answer then comes within the deadline plus one attempt's variance.
         if (
