@@ -12,6 +12,8 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { backoffDelay } from '../lambdas/core/backoff';
+import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/dynamodb-limits';
 import type { ApiClient } from './http';
 import type { RowObserver } from './observer';
 import {
@@ -87,7 +89,8 @@ export const batchPut = async (
       [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
     };
     for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, UNPROCESSED_ITEMS_BACKOFF)));
       const result = await doc.send(new BatchWriteCommand({ RequestItems: pending }));
       pending = result.UnprocessedItems as typeof pending;
       if (attempt > 20)

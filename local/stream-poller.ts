@@ -49,7 +49,20 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
+import { backoffDelay } from '../lambdas/core/backoff';
 import { lambdaContext } from './lambda-context';
+import {
+  afterInvoke,
+  type BatchState,
+  beforeInvoke,
+  type Delivery,
+  type Failed,
+  FAILURE_FILE_BACKOFF,
+  type FailureCondition,
+  onFailureRecord,
+  responseOutcome,
+  STREAM_CALL_BACKOFF,
+} from './stream-retry-policy';
 
 export type StreamHandler = (
   event: DynamoDBStreamEvent,
@@ -141,15 +154,12 @@ export class StreamPollerError extends Error {
 }
 
 const SHARD_DISCOVERY_INTERVAL_MS = 1000;
-const MAX_RETRY_DELAY_MS = 5000;
 /** GetRecords returns at most 1000 records a call, on AWS as on DynamoDB Local. */
 const GET_RECORDS_LIMIT = 1000;
 /** Attempts to describe the stream at start before giving up with a clear error. */
 const START_ATTEMPTS = 5;
 
-/** Full jitter (a random wait up to a capped exponential): retries of many shards spread out. */
-const backoff = (attempt: number) =>
-  Math.random() * Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(attempt, 16));
+const backoff = (attempt: number) => backoffDelay(attempt, STREAM_CALL_BACKOFF);
 
 /**
  * What a failed Streams call means: `expired` iterators (15 minutes on AWS) and `trimmed`
@@ -164,9 +174,6 @@ const classify = (error: unknown): 'expired' | 'trimmed' | 'fatal' | 'transient'
   if (name === 'ValidationException' || error instanceof TypeError) return 'fatal';
   return 'transient';
 };
-
-/** Lambda's DynamoDB on-failure record writes arrival times in whole seconds. */
-const arrival = (date: Date | undefined) => date?.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Stream attribute values as Lambda's JSON event carries them (binary as base64). */
 const toLambdaValue = (value: StreamsAttributeValue): LambdaAttributeValue => {
@@ -220,12 +227,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** The outcome of one invocation: `error` is a thrown error, `response` a partial batch answer. */
-type Delivery =
-  | { ok: true; requestId: string }
-  | { ok: false; requestId: string; kind: 'error' | 'response'; failedFrom: number; error: string };
-type Failed = Extract<Delivery, { ok: false }>;
 
 export const startStreamPoller = async (config: StreamPollerConfig): Promise<StreamPoller> => {
   const settings = { ...POLLER_DEFAULTS, ...withoutUndefined(config) };
@@ -347,49 +348,26 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     }
   };
 
+  /** Records that exhausted their retries or expired: to the on-failure file, or dropped. */
   const sendToFailureDestination = async (
     shardId: string,
-    records: StreamsRecord[],
-    condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded',
+    records: readonly StreamsRecord[],
+    condition: FailureCondition,
     invokeCount: number,
     last: Failed | undefined,
   ) => {
-    const first = records[0]?.dynamodb;
-    const lastRecord = records[records.length - 1]?.dynamodb;
-    // Lambda's invocation record for a DynamoDB stream (services-dynamodb-errors.html), plus two
-    // local additions: `errorMessage` and the records themselves (Lambda sends only their
-    // coordinates; locally there is no stream retention to fetch them from later).
-    const failure = {
-      requestContext: {
-        requestId: last?.requestId ?? randomUUID(),
-        functionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-        condition,
-        approximateInvokeCount: invokeCount,
-      },
-      // Only for records that reached the function. A thrown error is what Lambda's Node.js
-      // runtime reports as `Unhandled`; a partial batch response is a successful invocation,
-      // so it has no `functionError`.
-      ...(last && {
-        responseContext: {
-          statusCode: 200,
-          executedVersion: '$LATEST',
-          ...(last.kind === 'error' && { functionError: 'Unhandled' }),
-        },
-      }),
-      version: '1.0',
+    const failure = onFailureRecord({
+      shardId,
+      streamArn,
+      functionName,
+      condition,
+      invokeCount,
+      last,
+      records,
+      lambdaRecords: records.map((r) => toLambdaRecord(r, streamArn)),
+      requestId: randomUUID(),
       timestamp: new Date().toISOString(),
-      DDBStreamBatchInfo: {
-        shardId,
-        startSequenceNumber: first?.SequenceNumber,
-        endSequenceNumber: lastRecord?.SequenceNumber,
-        approximateArrivalOfFirstRecord: arrival(first?.ApproximateCreationDateTime),
-        approximateArrivalOfLastRecord: arrival(lastRecord?.ApproximateCreationDateTime),
-        batchSize: records.length,
-        streamArn,
-      },
-      ...(last && { errorMessage: last.error }),
-      records: records.map((r) => toLambdaRecord(r, streamArn)),
-    };
+    });
     const file = settings.onFailureFile;
     if (!file) {
       counters.failedRecords += records.length;
@@ -413,107 +391,91 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
           attempt,
           error: describeError(error),
         });
-        await sleep(Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt), signal);
+        await sleep(backoffDelay(attempt, FAILURE_FILE_BACKOFF), signal);
         if (signal.aborted) return;
       }
     }
   };
 
-  const invoke = async (records: StreamsRecord[]): Promise<Delivery> => {
+  const invoke = async (records: readonly StreamsRecord[]): Promise<Delivery> => {
     counters.invocations++;
     const event = { Records: records.map((r) => toLambdaRecord(r, streamArn)) };
     const context = lambdaContext(functionName);
     const requestId = context.awsRequestId;
     try {
       const response = await handler(event, context);
-      const failures = response?.batchItemFailures ?? [];
-      if (failures.length === 0) return { ok: true, requestId };
-      const indexes = failures.map((f) =>
-        records.findIndex(
-          (r) => !!f.itemIdentifier && r.dynamodb?.SequenceNumber === f.itemIdentifier,
-        ),
-      );
-      // As in Lambda: the lowest failed record is the checkpoint; an identifier that names no
-      // record of the batch fails the whole batch.
-      const failedFrom = indexes.includes(-1) ? 0 : Math.min(...indexes);
-      return {
-        ok: false,
-        requestId,
-        kind: 'response',
-        failedFrom,
-        error: `batchItemFailures: ${failures.length}`,
-      };
+      return responseOutcome(records, response?.batchItemFailures ?? [], requestId);
     } catch (error) {
       return { ok: false, requestId, kind: 'error', failedFrom: 0, error: describeError(error) };
     }
   };
 
-  /** Delivers one batch until every record is accepted or sent to the on-failure file. */
+  /**
+   * Delivers one batch until every record is accepted or sent to the on-failure file: invokes,
+   * and applies what Lambda's rules (stream-retry-policy.ts) decide.
+   */
   const deliver = async (
     shardId: string,
-    batch: StreamsRecord[],
+    batch: readonly StreamsRecord[],
     attemptsSoFar = 0,
   ): Promise<void> => {
-    let pending = batch;
-    let attempts = attemptsSoFar;
-    let last: Failed | undefined;
-    while (pending.length > 0 && !signal.aborted) {
-      if (settings.maxRecordAgeSeconds >= 0) {
-        const oldest = Date.now() - settings.maxRecordAgeSeconds * 1000;
-        const fresh = pending.findIndex(
-          (r) => (r.dynamodb?.ApproximateCreationDateTime?.getTime() ?? Date.now()) >= oldest,
+    let state: BatchState<StreamsRecord> = { pending: batch, attempts: attemptsSoFar };
+    while (!signal.aborted) {
+      const before = beforeInvoke(state, settings, Date.now());
+      if (before.kind === 'done') return;
+      if (before.kind === 'expire') {
+        const { attempts, last } = state;
+        await sendToFailureDestination(
+          shardId,
+          before.records,
+          'RecordAgeExceeded',
+          attempts,
+          last,
         );
-        const expired = fresh === -1 ? pending.length : fresh;
-        if (expired > 0) {
+        state = before.next;
+        continue;
+      }
+      const after = afterInvoke(state, await invoke(before.records), settings);
+      counters.delivered += after.delivered;
+      switch (after.kind) {
+        case 'delivered':
+          return;
+        case 'bisect': {
+          const [first, second] = after.halves;
+          log.warn('Batch failed; bisecting', {
+            shardId,
+            records: first.length + second.length,
+            error: after.error,
+          });
+          await deliver(shardId, first, after.attempts);
+          await deliver(shardId, second, after.attempts);
+          return;
+        }
+        case 'exhausted':
           await sendToFailureDestination(
             shardId,
-            pending.slice(0, expired),
-            'RecordAgeExceeded',
-            attempts,
-            last,
+            after.records,
+            'RetryAttemptsExhausted',
+            after.attempts,
+            after.last,
           );
-          pending = pending.slice(expired);
-          continue;
+          return;
+        case 'retry':
+          counters.retries++;
+          log.warn('Batch failed; retrying', {
+            shardId,
+            attempt: after.next.attempts,
+            records: after.next.pending.length,
+            error: after.next.last.error,
+          });
+          await sleep(after.delayMs, signal);
+          state = after.next;
+          break;
+        default: {
+          const unhandled: never = after;
+          throw new Error(`Unhandled step ${(unhandled as { kind: string }).kind}`);
         }
       }
-      const outcome = await invoke(pending);
-      if (outcome.ok) {
-        counters.delivered += pending.length;
-        return;
-      }
-      counters.delivered += outcome.failedFrom;
-      pending = pending.slice(outcome.failedFrom);
-      last = outcome;
-      // Lambda halves a batch whose invocation failed; after a partial batch response it
-      // "bisects the batch at the returned sequence number and retries only the remaining
-      // records" (services-ddb-batchfailurereporting.html): the remainder is not halved.
-      if (settings.bisectOnError && outcome.kind === 'error' && pending.length > 1) {
-        const half = Math.ceil(pending.length / 2);
-        log.warn('Batch failed; bisecting', {
-          shardId,
-          records: pending.length,
-          error: last.error,
-        });
-        await deliver(shardId, pending.slice(0, half), attempts);
-        await deliver(shardId, pending.slice(half), attempts);
-        return;
-      }
-      attempts++;
-      if (settings.maxRetries >= 0 && attempts > settings.maxRetries) {
-        await sendToFailureDestination(shardId, pending, 'RetryAttemptsExhausted', attempts, last);
-        return;
-      }
-      counters.retries++;
-      log.warn('Batch failed; retrying', {
-        shardId,
-        attempt: attempts,
-        records: pending.length,
-        error: last.error,
-      });
-      await sleep(
-        Math.min(MAX_RETRY_DELAY_MS, settings.pollIntervalMs * 2 ** (attempts - 1)),
-        signal,
-      );
     }
   };
 

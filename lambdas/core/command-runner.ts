@@ -4,20 +4,40 @@
  * marker written with the events, one keyed read) and a snapshot taken every N events.
  * Generic over aggregates.
  */
-import { type AnyAggregate, foldEvents, foldOwnEvents } from './aggregate';
+import { type AnyAggregate, foldEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
+import {
+  afterLostRace,
+  appendFailure,
+  assertSameCommand,
+  DEFAULT_RETRY_POLICY,
+  earlierRunRead,
+  type Loaded,
+  loadedFrom,
+  readOn,
+  recordedEventsRead,
+  replayAnswer,
+  type RetryPolicy,
+  snapshotDue,
+} from './command-runner-policy';
 import {
   AppError,
   CommandDeadlineError,
   ThrottledError,
-  TransactionConflictError,
   ValidationError,
   VersionConflictError,
 } from './errors';
 import { currentSchemaVersion } from './event-codec';
-import { CommandAlreadyRecordedError, type CommandRecord, type EventStore } from './event-store';
+import type { CommandRecord, EventStore } from './event-store';
 import { type StoredEvent, toAction } from './events';
-import { DEFAULT_SNAPSHOT_EVERY, type SnapshotStore, snapshotKeyOf } from './snapshots';
+import {
+  DEFAULT_SNAPSHOT_EVERY,
+  type Snapshot,
+  type SnapshotStore,
+  snapshotKeyOf,
+} from './snapshots';
+
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './command-runner-policy';
 
 /** Where the runner reports what a caller cannot see in the answer (snapshots read or not). */
 export interface RunnerLog {
@@ -78,20 +98,6 @@ export type AppendEvents = (
   events: readonly StoredEvent[],
   after: { readonly state: unknown; readonly version: number },
 ) => Promise<void>;
-
-export interface RetryPolicy {
-  /** Attempts in all (first try included) before a conflict or transaction clash is final. */
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  // The deadline (CommandContext.deadline) is the real bound; this only stops a runaway loop.
-  maxAttempts: 100,
-  baseDelayMs: 5,
-  maxDelayMs: 200,
-};
 
 export interface SnapshotOptions {
   readonly store: SnapshotStore;
@@ -154,28 +160,189 @@ export const parseCommandPayload = (aggregate: AnyAggregate, type: string, paylo
   return parsed.data as unknown;
 };
 
+/** Attempts made so far and what the lost ones tell: read by the deadline and retry decisions. */
+interface Tries {
+  /** 1 during the first attempt. */
+  readonly attempts: number;
+  readonly slowestAttemptMs: number;
+  /** The code of the last lost race, reported by COMMAND_DEADLINE. */
+  readonly lastError?: string;
+}
+
+/**
+ * `work`, or COMMAND_DEADLINE when it is still running at the deadline. Such a call is abandoned,
+ * not awaited: the answer is due. An abandoned read changes nothing; an abandoned append
+ * (`writing`) may still land (`written: unknown`).
+ */
+const byDeadline = <T>(
+  work: Promise<T>,
+  deadline: number | undefined,
+  aggregateId: string,
+  tries: Tries,
+  writing = false,
+): Promise<T> => {
+  if (deadline === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new CommandDeadlineError(
+            aggregateId,
+            tries.attempts,
+            writing ? 'unknown' : false,
+            tries.lastError,
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+};
+
+/** The newest valid snapshot, if any; an unreadable one is logged and ignored. */
+const readSnapshot = async (
+  store: SnapshotStore,
+  aggregateId: string,
+  snapshotKey: string,
+  log: RunnerLog | undefined,
+) => {
+  try {
+    return await store.load(aggregateId, snapshotKey);
+  } catch (error) {
+    if (error instanceof ThrottledError) throw error;
+    log?.warn('Snapshot ignored: reading the full history', {
+      aggregateId,
+      snapshotKey,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+};
+
+/**
+ * The command decided on the state read: the rules before deciding (the partition's type, the
+ * expected version), `decide`, and its events stamped with the system fields.
+ */
+const decideOn = (
+  aggregate: AnyAggregate,
+  loaded: Loaded,
+  input: CommandInput,
+  payload: unknown,
+  hash: string,
+  context: CommandContext,
+  retries: number,
+) => {
+  // A partition belongs to the type of its first event: never append another type's events.
+  if (loaded.owner !== undefined && loaded.owner !== aggregate.type) {
+    throw new AppError(
+      'AGGREGATE_TYPE_MISMATCH',
+      `${input.aggregateId} is an aggregate of type '${loaded.owner}', not '${aggregate.type}'`,
+      { aggregateId: input.aggregateId, aggregateType: loaded.owner },
+    );
+  }
+  const { version } = loaded;
+  if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
+    throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
+  }
+  const now = context.now();
+  const decided = aggregate.decide(
+    loaded.state,
+    { type: input.type, payload },
+    { aggregateId: input.aggregateId, version, now },
+  );
+  const stray = decided.find((event) => !event.type.startsWith(`${aggregate.type}/`));
+  // Readers take such an event for a foreign one (isOwnEvent): it would change no view.
+  if (stray) {
+    throw new Error(
+      `decide of '${aggregate.type}' returned the event type '${stray.type}', outside '${aggregate.type}/'`,
+    );
+  }
+  const events: StoredEvent[] = decided.map((event, index) => ({
+    aggregateId: input.aggregateId,
+    version: version + index + 1,
+    aggregateType: aggregate.type,
+    type: event.type,
+    payload: event.payload,
+    eventId: context.newId(),
+    occurredAt: now,
+    commandId: input.commandId,
+    commandHash: hash,
+    correlationId: context.correlationId,
+    causationId: input.commandId,
+    schemaVersion: currentSchemaVersion(event.type),
+  }));
+  const after = {
+    state: foldEvents(aggregate, events.map(toAction), loaded.state),
+    version: version + events.length,
+  };
+  const result: CommandResult = {
+    aggregateId: input.aggregateId,
+    version: after.version,
+    events,
+    state: after.state,
+    stateVersion: after.version,
+    replayed: false,
+    retries,
+  };
+  return { events, after, result };
+};
+
+/**
+ * Saves a snapshot of `head` (the newest state known): after the outcome is decided, bounded in
+ * time, never failing the command (a slow or failed write is logged).
+ */
+const saveSnapshot = async (
+  snapshot: Snapshot,
+  afterEvents: number,
+  store: SnapshotStore,
+  budgetMs: number,
+  log: RunnerLog | undefined,
+) => {
+  const details = { aggregateId: snapshot.aggregateId, version: snapshot.version };
+  const write = store.save(snapshot).then(
+    (written) => {
+      log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
+        ...details,
+        afterEvents,
+      });
+    },
+    (error: unknown) =>
+      log?.warn('Snapshot write failed (the command is not affected)', {
+        ...details,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const budget = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), budgetMs);
+  });
+  const outcome = await Promise.race([write, budget]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    log?.warn('Snapshot write still running at its budget: answering without it', {
+      ...details,
+      budgetMs,
+    });
+  }
+};
+
 export const createCommandRunner = (options: CommandRunnerOptions) => {
   const { store, aggregates } = options;
   const append: AppendEvents = options.append ?? ((events) => store.append(events));
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const sleep = options.sleep ?? defaultSleep;
-
-  /** Full-jitter exponential backoff, so racing writers spread out instead of colliding again. */
-  const backoffDelay = (attempt: number) =>
-    Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
-
+  const snapshots = options.snapshots?.store;
   const snapshotEvery = options.snapshots?.every ?? DEFAULT_SNAPSHOT_EVERY;
   const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
-
-  const assertSameCommand = (input: CommandInput, earlierHash: string, hash: string) => {
-    if (earlierHash !== hash) {
-      throw new AppError(
-        'IDEMPOTENCY_KEY_REUSED',
-        `commandId '${input.commandId}' was already used for a different command`,
-        { commandId: input.commandId },
-      );
-    }
-  };
 
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
@@ -183,302 +350,172 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     // The body as sent, not as parsed: two bodies a schema reads alike (a key it drops, a
     // default, a transform) are still two commands under one commandId.
     const hash = commandHash({ ...input, payload: input.payload ?? {} });
+    const { aggregateId, commandId } = input;
     const log = context.log;
-    const snapshots = options.snapshots?.store;
     const snapshotKey = snapshots && snapshotKeyOf(aggregate);
+    const within = <T>(work: Promise<T>, tries: Tries, writing = false) =>
+      byDeadline(work, context.deadline, aggregateId, tries, writing);
 
-    // Events are immutable: what one attempt loaded stays true, so a retry fetches only the
-    // events after it and folds them onto the state it already has.
-    let state: unknown = aggregate.initialState;
-    /** The version `state` is folded to, and the snapshot's version it started from. */
-    let loaded = 0;
-    let base = 0;
-    /** The state at `base` (the snapshot's, or the initial state). */
-    let baseState: unknown = aggregate.initialState;
-    /** The events read after the snapshot (all of them without one): scanned for replays. */
-    const tail: StoredEvent[] = [];
-    /** The aggregate type of the partition (its first event's), once known. */
-    let owner: string | undefined;
-    let slowestAttemptMs = 0;
-    let attempts = 0;
-    let lastError: string | undefined;
-    // A call still running at the deadline is abandoned, not awaited: the answer is due. An
-    // abandoned read changes nothing; an abandoned append may still land (`written: unknown`).
-    const byDeadline = <T>(work: Promise<T>, writing: boolean): Promise<T> => {
-      const { deadline } = context;
-      if (deadline === undefined) return work;
-      return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new CommandDeadlineError(
-                input.aggregateId,
-                attempts,
-                writing ? 'unknown' : false,
-                lastError,
-              ),
-            ),
-          Math.max(0, deadline - Date.now()),
-        );
-        work.then(
-          (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          },
-          (error: unknown) => {
-            clearTimeout(timer);
-            reject(error instanceof Error ? error : new Error(String(error)));
-          },
-        );
-      });
-    };
-
-    /** The newest valid snapshot, if any; an unreadable one is logged and ignored. */
-    const readSnapshot = async () => {
-      if (!snapshots || !snapshotKey) return;
-      try {
-        const snapshot = await snapshots.load(input.aggregateId, snapshotKey);
-        if (!snapshot) return;
-        state = baseState = snapshot.state;
-        loaded = base = snapshot.version;
-        owner = aggregate.type;
-      } catch (error) {
-        if (error instanceof ThrottledError) throw error;
-        log?.warn('Snapshot ignored: reading the full history', {
-          aggregateId: input.aggregateId,
-          snapshotKey,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    };
-    const catchUp = async () => {
-      const newer = await byDeadline(
-        store.load(input.aggregateId, { afterVersion: loaded }),
-        false,
+    /** What was read, with the events written since. */
+    const catchUp = async (loaded: Loaded, tries: Tries) =>
+      readOn(
+        aggregate,
+        loaded,
+        await within(store.load(aggregateId, { afterVersion: loaded.version }), tries),
       );
-      if (newer.length === 0) return;
-      tail.push(...newer);
-      owner ??= newer[0]!.aggregateType;
-      loaded = newer.at(-1)!.version;
-      state = foldOwnEvents(aggregate, newer, state);
-    };
-
     /** The answer of an earlier run of this commandId, from its marker. */
-    const replayOfRecord = async (record: CommandRecord, attempt: number) => {
-      assertSameCommand(input, record.commandHash, hash);
-      const inTail = tail.filter(
-        (e) => e.version >= record.firstVersion && e.version <= record.lastVersion,
-      );
+    const replayOfRecord = async (record: CommandRecord, loaded: Loaded, tries: Tries) => {
+      assertSameCommand(commandId, record.commandHash, hash);
       const events =
-        inTail.length === record.lastVersion - record.firstVersion + 1
-          ? inTail
-          : await byDeadline(
-              store.load(input.aggregateId, {
-                afterVersion: record.firstVersion - 1,
-                toVersion: record.lastVersion,
-              }),
-              false,
-            );
-      return replayAnswer(record.lastVersion, events, attempt);
-    };
-    /** The same, found among the events read (events written before markers existed). */
-    const replayInTail = (attempt: number) => {
-      const earlier = tail.filter((e) => e.commandId === input.commandId);
-      const first = earlier[0];
-      if (!first) return undefined;
-      assertSameCommand(input, first.commandHash, hash);
-      return replayAnswer(earlier.at(-1)!.version, earlier, attempt);
-    };
-    const replayAnswer = (
-      version: number,
-      events: readonly StoredEvent[],
-      attempt: number,
-    ): CommandResult => {
-      // The state the original answer had, when the events read (`tail`, every version after
-      // `base`) reach back to it: folded again, no I/O. Else the current one (see CommandResult).
-      const covered = version >= base && version <= loaded;
-      return {
-        aggregateId: input.aggregateId,
-        version,
+        recordedEventsRead(record, loaded) ??
+        (await within(
+          store.load(aggregateId, {
+            afterVersion: record.firstVersion - 1,
+            toVersion: record.lastVersion,
+          }),
+          tries,
+        ));
+      return replayAnswer(
+        aggregate,
+        loaded,
+        aggregateId,
+        record.lastVersion,
         events,
-        state: !covered
-          ? state
-          : version === loaded
-            ? state
-            : foldOwnEvents(
-                aggregate,
-                tail.filter((e) => e.version <= version),
-                baseState,
-              ),
-        stateVersion: covered ? version : loaded,
-        replayed: true,
-        retries: attempt,
-      };
+        tries.attempts - 1,
+      );
     };
-
-    /**
-     * Saves a snapshot when this many events now lie past the one read: after the outcome is
-     * decided, bounded in time, never failing the command (a slow or failed write is logged).
-     * `head` is the newest state known: the result's, or for a replay the state as loaded.
-     */
-    const maybeSnapshot = async (
+    /** The same, found among the events read; undefined: this command has not run. */
+    const replayOfEventsRead = (loaded: Loaded, tries: Tries) => {
+      const earlier = earlierRunRead(loaded, commandId);
+      if (!earlier) return undefined;
+      assertSameCommand(commandId, earlier.hash, hash);
+      return replayAnswer(
+        aggregate,
+        loaded,
+        aggregateId,
+        earlier.version,
+        earlier.events,
+        tries.attempts - 1,
+      );
+    };
+    /** The answer, once a snapshot is saved when due. `head`: the newest state known. */
+    const answer = async (
       result: CommandResult,
+      loaded: Loaded,
       head: { readonly state: unknown; readonly stateVersion: number } = result,
-    ): Promise<CommandResult> => {
-      if (!snapshots || !snapshotKey) return result;
-      if (head.stateVersion - base < snapshotEvery) return result;
-      if ((owner ?? aggregate.type) !== aggregate.type) return result;
-      const details = { aggregateId: input.aggregateId, version: head.stateVersion };
-      const write = snapshots
-        .save({
-          aggregateId: input.aggregateId,
-          snapshotKey,
-          version: head.stateVersion,
-          state: head.state,
-        })
-        .then(
-          (written) => {
-            log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
-              ...details,
-              afterEvents: head.stateVersion - base,
-            });
-          },
-          (error: unknown) =>
-            log?.warn('Snapshot write failed (the command is not affected)', {
-              ...details,
-              reason: error instanceof Error ? error.message : String(error),
-            }),
+    ) => {
+      if (
+        snapshots &&
+        snapshotKey &&
+        snapshotDue(aggregate, loaded, head.stateVersion, snapshotEvery)
+      ) {
+        await saveSnapshot(
+          { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
+          head.stateVersion - loaded.base,
+          snapshots,
+          snapshotBudgetMs,
+          log,
         );
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const budget = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), snapshotBudgetMs);
-      });
-      const outcome = await Promise.race([write, budget]);
-      clearTimeout(timer);
-      if (outcome === 'late') {
-        log?.warn('Snapshot write still running at its budget: answering without it', {
-          ...details,
-          budgetMs: snapshotBudgetMs,
-        });
       }
       return result;
     };
 
-    for (let attempt = 0; ; attempt++) {
-      attempts = attempt + 1;
-      const started = Date.now();
-      let record: CommandRecord | undefined;
-      if (attempt === 0) {
-        // The snapshot and the commandId's marker: two keyed reads, side by side.
-        [, record] = await byDeadline(
-          Promise.all([readSnapshot(), store.findCommand?.(input.aggregateId, input.commandId)]),
-          false,
-        );
-      }
-      await catchUp();
-      if (attempt === 0 && snapshots && tail.length >= snapshotEvery) {
+    /** The first read: the snapshot and the commandId's marker side by side, then the events. */
+    const readFirst = async (tries: Tries) => {
+      const [snapshot, record] = await within(
+        Promise.all([
+          snapshots && snapshotKey
+            ? readSnapshot(snapshots, aggregateId, snapshotKey, log)
+            : undefined,
+          store.findCommand?.(aggregateId, commandId),
+        ]),
+        tries,
+      );
+      const loaded = await catchUp(loadedFrom(aggregate, snapshot), tries);
+      if (snapshots && loaded.tail.length >= snapshotEvery) {
         log?.info('Long read: no usable snapshot', {
-          aggregateId: input.aggregateId,
+          aggregateId,
           snapshotKey,
-          fromVersion: base,
-          events: tail.length,
+          fromVersion: loaded.base,
+          events: loaded.tail.length,
         });
       }
-      const replay = record ? await replayOfRecord(record, attempt) : replayInTail(attempt);
-      if (replay) return maybeSnapshot(replay, { state, stateVersion: loaded });
+      return { loaded, record };
+    };
 
-      // A partition belongs to the type of its first event: never append another type's events.
-      if (owner !== undefined && owner !== aggregate.type) {
-        throw new AppError(
-          'AGGREGATE_TYPE_MISMATCH',
-          `${input.aggregateId} is an aggregate of type '${owner}', not '${aggregate.type}'`,
-          { aggregateId: input.aggregateId, aggregateType: owner },
-        );
+    let loaded = loadedFrom(aggregate);
+    for (let tries: Tries = { attempts: 1, slowestAttemptMs: 0 }; ;) {
+      const started = Date.now();
+      // A retry reads on from what the attempts before it read (events are immutable).
+      let record: CommandRecord | undefined;
+      if (tries.attempts === 1) ({ loaded, record } = await readFirst(tries));
+      else loaded = await catchUp(loaded, tries);
+      const replay = record
+        ? await replayOfRecord(record, loaded, tries)
+        : replayOfEventsRead(loaded, tries);
+      if (replay) {
+        return answer(replay, loaded, { state: loaded.state, stateVersion: loaded.version });
       }
-      const version = loaded;
-      if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
-        throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
-      }
-      const now = context.now();
-      const decided = aggregate.decide(
-        state,
-        { type: input.type, payload },
-        { aggregateId: input.aggregateId, version, now },
+
+      const { events, after, result } = decideOn(
+        aggregate,
+        loaded,
+        input,
+        payload,
+        hash,
+        context,
+        tries.attempts - 1,
       );
-      const stray = decided.find((event) => !event.type.startsWith(`${aggregate.type}/`));
-      // Readers take such an event for a foreign one (isOwnEvent): it would change no view.
-      if (stray) {
-        throw new Error(
-          `decide of '${aggregate.type}' returned the event type '${stray.type}', outside '${aggregate.type}/'`,
-        );
-      }
-      const events: StoredEvent[] = decided.map((event, index) => ({
-        aggregateId: input.aggregateId,
-        version: version + index + 1,
-        aggregateType: aggregate.type,
-        type: event.type,
-        payload: event.payload,
-        eventId: context.newId(),
-        occurredAt: now,
-        commandId: input.commandId,
-        commandHash: hash,
-        correlationId: context.correlationId,
-        causationId: input.commandId,
-        schemaVersion: currentSchemaVersion(event.type),
-      }));
-      const after = {
-        state: foldEvents(aggregate, events.map(toAction), state),
-        version: version + events.length,
-      };
-      const result: CommandResult = {
-        aggregateId: input.aggregateId,
-        version: after.version,
-        events,
-        state: after.state,
-        stateVersion: after.version,
-        replayed: false,
-        retries: attempt,
-      };
-      if (events.length === 0) return maybeSnapshot(result);
-
+      if (events.length === 0) return answer(result, loaded);
+      let failure: unknown;
       try {
-        await byDeadline(append(events, after), true);
-        owner ??= aggregate.type;
-        return await maybeSnapshot(result);
+        await within(append(events, after), tries, true);
+        return await answer(result, loaded);
       } catch (error) {
-        if (error instanceof CommandAlreadyRecordedError) {
-          // Another run of this command appended it after this one read its marker.
-          const earlier = await byDeadline(
-            store.findCommand!(input.aggregateId, input.commandId),
-            false,
-          );
-          await catchUp();
-          if (earlier) return replayOfRecord(earlier, attempt);
-          throw error;
-        }
-        const retryable =
-          error instanceof TransactionConflictError ||
-          (error instanceof VersionConflictError && input.expectedVersion === undefined);
-        if (error instanceof VersionConflictError && input.expectedVersion !== undefined) {
-          // The winner may be this very command sent twice at once: answer as a replay.
-          await catchUp();
-          const winner = replayInTail(attempt);
-          if (winner) return winner;
-        }
-        if (!retryable || attempt + 1 >= retry.maxAttempts) throw error;
-        lastError = error.code;
-        slowestAttemptMs = Math.max(slowestAttemptMs, Date.now() - started);
-        const delay = backoffDelay(attempt);
-        // Start another attempt only if it can end by the deadline, judging by the slowest one
-        // so far: the answer then comes within the deadline plus one attempt's variance.
-        if (
-          context.deadline !== undefined &&
-          Date.now() + delay + slowestAttemptMs > context.deadline
-        ) {
-          throw new CommandDeadlineError(input.aggregateId, attempts, false, error.code);
-        }
-        await sleep(delay);
+        failure = error;
       }
+
+      const kind = appendFailure(failure, input.expectedVersion);
+      switch (kind) {
+        case 'recorded': {
+          // Another run of this command appended it after this one read its marker.
+          const earlier = await within(store.findCommand!(aggregateId, commandId), tries);
+          loaded = await catchUp(loaded, tries);
+          if (earlier) return replayOfRecord(earlier, loaded, tries);
+          throw failure;
+        }
+        case 'conflict': {
+          // The winner may be this very command sent twice at once: answer as a replay.
+          loaded = await catchUp(loaded, tries);
+          const winner = replayOfEventsRead(loaded, tries);
+          if (winner) return winner;
+          throw failure;
+        }
+        case 'final':
+          throw failure;
+        case 'raced':
+          break;
+        default: {
+          const unhandled: never = kind;
+          throw new Error(`Unhandled append failure ${String(unhandled)}`);
+        }
+      }
+      // A lost race: a VersionConflictError or a TransactionConflictError.
+      const { code } = failure as AppError;
+      const slowestAttemptMs = Math.max(tries.slowestAttemptMs, Date.now() - started);
+      const next = afterLostRace({
+        attempts: tries.attempts,
+        slowestAttemptMs,
+        now: Date.now(),
+        deadline: context.deadline,
+        policy: retry,
+      });
+      if (next.kind === 'give-up') throw failure;
+      if (next.kind === 'deadline') {
+        throw new CommandDeadlineError(aggregateId, tries.attempts, false, code);
+      }
+      await sleep(next.delayMs);
+      tries = { attempts: tries.attempts + 1, slowestAttemptMs, lastError: code };
     }
   };
 };

@@ -2,7 +2,11 @@
  * DynamoDB facts the adapters check before they call DynamoDB, and the SDK errors they turn into
  * the API's own: item size by DynamoDB's documented rules, and throttling.
  */
+import type { BackoffPolicy } from './backoff';
 import { ItemTooLargeError, ThrottledError } from './errors';
+
+/** Waits before asking again for a batch call's unprocessed keys or items: 40 ms doubling to 1 s. */
+export const UNPROCESSED_ITEMS_BACKOFF: BackoffPolicy = { baseMs: 40, maxMs: 1000, jitter: 0 };
 
 /** DynamoDB's item size limit (400 KB, counted with attribute names). */
 export const MAX_ITEM_BYTES = 400 * 1024;

@@ -10,6 +10,8 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { backoffDelay } from './backoff';
+import { UNPROCESSED_ITEMS_BACKOFF } from './dynamodb-limits';
 import { StaleRowError } from './projection';
 import type { StoredRow } from './row-projection';
 
@@ -39,7 +41,8 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
     const rows: StoredRow[] = [];
     let pending: Record<string, unknown>[] = keys.map((key) => ({ key }));
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, UNPROCESSED_ITEMS_BACKOFF)));
       const answer = await this.client.send(
         new BatchGetCommand({
           RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
