@@ -106,7 +106,7 @@ test('the docs have ts blocks to check', () => {
 
 /** Compiled with the docs' blocks, in the same program: the check must report it, and only it. */
 const BROKEN: Block = {
-  origin: 'docs/x.md:3',
+  origin: 'sample.md:3',
   code: "import { selectOrder } from './client';\nselectOrder(1);",
 };
 
@@ -114,7 +114,7 @@ test('every ts block of README.md and docs/ compiles against the repository', ()
   const errors = compileErrors([...blocks, BROKEN]);
   expect(errors.filter((error) => !error.startsWith(`${BROKEN.origin}:`))).toEqual([]);
   // The check itself: a block that does not compile is reported, with where it is.
-  expect(errors).toEqual([expect.stringMatching(/^docs\/x\.md:3: Expected 2 arguments/)]);
+  expect(errors).toEqual([expect.stringMatching(/^sample\.md:3: Expected 2 arguments/)]);
 }, 120_000);
 
 test('fragments are skipped, continued blocks joined', () => {
