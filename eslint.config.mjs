@@ -10,6 +10,7 @@ export default tseslint.config(
       'cdk.out/',
       'coverage/',
       'bench/results/',
+      '.bench-results/',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',

@@ -2,18 +2,22 @@
 import { readFileSync } from 'node:fs';
 
 export const USAGE_HINT =
-  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir>] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
+  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir> | --publish | --publish-only] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
 
 export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
 (visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
-sweeps. Writes latest.json, latest.md and two SVG charts to the output directory.
+sweeps. Writes latest.json, latest.md and two SVG charts to the output directory: by default
+.bench-results/ (ignored by git, so a run never changes the checkout).
 
 usage: npm run bench -- [options]
        npx tsx bench/run.ts [options]
 
 Local mode (default): starts DynamoDB Local and the stacks, each in its own Node process.
   --quick                   fewer samples, history lengths 10/100/1000 (under a minute)
-  --out <dir>               output directory (default bench/results)
+  --out <dir>               output directory (default .bench-results)
+  --publish                 write to bench/results (committed) instead, and rewrite the generated
+                            sections of README.md and docs/ (<!-- bench:<name>:start --> ... end)
+  --publish-only            run nothing: rewrite those sections from bench/results/latest.json
   --profile-overhead        only the warm-up and a 1-client sweep of 300 rounds (each profile
                             against its floor, the framework overhead); writes overhead.json,
                             not latest.*
@@ -58,8 +62,13 @@ export interface LocalTarget {
 
 export type BenchArgs =
   | { readonly help: true }
+  /** --publish-only: no run, the docs' generated sections from the committed results. */
+  | { readonly help: false; readonly publishOnly: true }
   | {
       readonly help: false;
+      readonly publishOnly?: undefined;
+      /** --publish: the results go to PUBLISH_DIR and into the docs' generated sections. */
+      readonly publish?: true;
       readonly quick: boolean;
       /** Only the warm-up and the 1-client sweep: profiles against their floors (overhead.json). */
       readonly overhead?: true;
@@ -67,7 +76,10 @@ export type BenchArgs =
       readonly target: LocalTarget | RemoteTarget;
     };
 
-export const DEFAULT_OUT_DIR = 'bench/results';
+/** Where a run writes by default: ignored by git, so running the bench never dirties the tree. */
+export const DEFAULT_OUT_DIR = '.bench-results';
+/** Where --publish writes: the committed results the README and docs/benchmark.md show. */
+export const PUBLISH_DIR = 'bench/results';
 
 const EXECUTE_API_HOST =
   /^[a-z0-9]+\.execute-api\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/;
@@ -163,7 +175,15 @@ export const parseArgs = (
 ): BenchArgs => {
   const flags = new Map<string, string | true>();
   const valued = new Set(['--out', '--outputs', '--decoupled-url', '--coupled-url', '--region']);
-  const switches = new Set(['--quick', '--profile-overhead', '--no-sign', '--help', '-h']);
+  const switches = new Set([
+    '--quick',
+    '--profile-overhead',
+    '--publish',
+    '--publish-only',
+    '--no-sign',
+    '--help',
+    '-h',
+  ]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -185,6 +205,16 @@ export const parseArgs = (
     }
   }
   if (flags.has('--help')) return { help: true };
+  if (flags.has('--publish-only')) {
+    if (flags.size > 1) throw new UsageError('--publish-only takes no other option');
+    return { help: false, publishOnly: true };
+  }
+  if (flags.has('--publish') && flags.has('--out')) {
+    throw new UsageError(`--publish writes to ${PUBLISH_DIR}: give either --publish or --out`);
+  }
+  if (flags.has('--publish') && flags.has('--profile-overhead')) {
+    throw new UsageError('--publish needs a full run (not --profile-overhead)');
+  }
 
   const value = (name: string) => {
     const v = flags.get(name);
@@ -199,7 +229,8 @@ export const parseArgs = (
     help: false as const,
     quick: flags.has('--quick'),
     ...(flags.has('--profile-overhead') && { overhead: true as const }),
-    out: value('--out') ?? DEFAULT_OUT_DIR,
+    ...(flags.has('--publish') && { publish: true as const }),
+    out: flags.has('--publish') ? PUBLISH_DIR : (value('--out') ?? DEFAULT_OUT_DIR),
   };
 
   if (outputs === undefined && decoupledUrl === undefined && coupledUrl === undefined) {

@@ -68,7 +68,7 @@ export const createSigV4Signer = (options: {
  * How requests go out. `node-http` (default): node:http(s) with a keep-alive agent, as the SDK's
  * NodeHttpHandler sends the floor's DynamoDB calls, so profile and floor pay for the same kind
  * of HTTP client. `fetch`: Node's global fetch (undici), which costs more per request in Node 20
- * (docs/benchmark.md "Framework overhead").
+ * (docs/benchmark.md, "Framework overhead").
  */
 export type Transport = 'node-http' | 'fetch';
 

@@ -354,8 +354,54 @@ export const settingsLines = (result: BenchResult): string[] => {
 const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
 
 /**
- * latest.md: ready to paste into the README. `chartDir` is where the charts are as seen from
- * the README (the repository root), e.g. `bench/results`.
+ * The headline in a few columns, for the README: p50s of one client, the ratios of this run,
+ * and the independent observer's p50 where there is one (decoupled).
+ */
+export const summaryTable = (result: BenchResult): Table => ({
+  headers: [
+    'profile',
+    'ack p50',
+    'visible p50',
+    'ack / floor',
+    'visible / floor',
+    'visible / coupled',
+    'observed (own reader)',
+  ],
+  rows: profileNames(result).map((name) => {
+    const f = result.headline.runners[name];
+    const r = result.headline.ratios[name];
+    return [
+      name,
+      ms(f?.ack?.p50),
+      ms(f?.visible?.p50),
+      times(r?.ackToFloor),
+      times(r?.visibleToFloor),
+      times(r?.visibleToCoupled),
+      ms(f?.observed?.p50),
+    ];
+  }),
+});
+
+/** The README's results: where and how the run was made, then `summaryTable`. */
+export const markdownSummary = (result: BenchResult): string => {
+  const s = result.settings;
+  const polls = s.profiles
+    .map((p) => p.eventSource?.pollIntervalMs)
+    .filter((v): v is number => v !== undefined);
+  const batch = s.profiles.find((p) => p.eventSource?.batchSize !== undefined)?.eventSource;
+  const m = result.machine;
+  const run = `${result.mode === 'local' ? 'DynamoDB Local' : 'deployed stacks'}${polls.length > 0 ? `; poll ${polls.join(' ms and ')} ms` : ''}${batch?.batchSize !== undefined ? `, batch size ${batch.batchSize}` : ''}`;
+  return [
+    `A ${s.quick ? '`--quick`' : 'default'} run (\`npm run bench${s.quick ? ' -- --quick' : ''}\`, ${seconds(result.durationMs)}) on ${m.cpuModel} × ${m.cpus} CPUs, Node ${m.node}, ${run}; one client, ${result.headline.runners[profileNames(result)[0] ?? '']?.samples ?? 0} sequential commands per profile, p50 in ms, ratios measured within the run; ${result.startedAt.slice(0, 10)}, commit \`${m.gitCommit?.slice(0, 7) ?? 'unknown'}\`${m.gitDirty ? ' with uncommitted changes' : ''}, load average ${m.loadAverage[0]?.toFixed(1) ?? '?'} at the start.`,
+    '',
+    markdownTable(summaryTable(result)),
+  ].join('\n');
+};
+
+/**
+ * latest.md, and the full results docs/benchmark.md shows. `chartDir` is where the charts are as
+ * seen from the file the report goes into: '' beside them (latest.md), `../bench/results` from
+ * docs/.
  */
 export const markdownReport = (result: BenchResult, chartDir = ''): string =>
   [

@@ -5,10 +5,11 @@
  */
 import { OBSERVER_METHOD } from './observer';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LocalRuntimeError } from '../local/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { runBundlesCli } from './bundles';
+import { publishDocs, publishOnly } from './publish';
 import { runRebuildBench } from './rebuild';
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
@@ -119,7 +120,7 @@ const writeOverhead = async (
 };
 
 const runBenchmark = async (
-  args: Extract<BenchArgs, { help: false }>,
+  args: Extract<BenchArgs, { help: false; publishOnly?: undefined }>,
   cleanup: Cleanup,
 ): Promise<void> => {
   const started = performance.now();
@@ -296,10 +297,7 @@ const runBenchmark = async (
     await renderSvg(historySpec(result)),
   ];
   await writeFile(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  // Chart links as seen from the README at the repository root (when the output is inside it).
-  const fromRoot = relative(resolve(__dirname, '..'), outDir).split(sep).join('/');
-  const chartDir = fromRoot.startsWith('..') || isAbsolute(fromRoot) ? '' : fromRoot;
-  await writeFile(join(outDir, 'latest.md'), markdownReport(result, chartDir));
+  await writeFile(join(outDir, 'latest.md'), markdownReport(result));
   await writeFile(join(outDir, 'latency-distribution.svg'), distribution);
   await writeFile(join(outDir, 'latency-vs-history.svg'), byHistory);
 
@@ -312,6 +310,14 @@ const runBenchmark = async (
   console.log(
     `Wrote latest.json, latest.md, latency-distribution.svg and latency-vs-history.svg to ${outDir}`,
   );
+  if (args.publish) {
+    const changed = publishDocs(result);
+    console.log(
+      `Published: ${changed.length > 0 ? `rewrote the generated sections of ${changed.join(' and ')}` : 'the generated sections were already up to date'}`,
+    );
+  } else {
+    console.log('To show these figures in the README and docs/benchmark.md: --publish');
+  }
   console.log(`Total duration: ${seconds(performance.now() - started)}`);
 };
 
@@ -335,6 +341,7 @@ const main = async (): Promise<number> => {
     console.log(HELP);
     return 0;
   }
+  if (args.publishOnly) return publishOnly();
 
   // `npm run bench | head` closes stdout early: keep going (and clean up) instead of crashing.
   for (const stream of [process.stdout, process.stderr]) {

@@ -266,7 +266,7 @@ export interface FloorOptions {
   /**
    * Make the honest append's check, as the stacks do (default true): an event after version 1
    * is written in a TransactWriteItems with a ConditionCheck that version - 1 exists
-   * (docs/decisions.md "Honest appends"). `false` measures the floor as it was before.
+   * (docs/decisions/honest-appends.md). `false` measures the floor as it was before.
    */
   readonly checkPrevious?: boolean;
 }

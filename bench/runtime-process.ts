@@ -3,7 +3,7 @@
  * runs beside nothing but its own gateway, poller and push, as a Lambda function runs beside no
  * other function. In one process, the 10 ms stream poller of one stack and the bench's own
  * clients shared an event loop with the coupled function and queued work in front of its
- * callbacks (docs/benchmark.md, "One process per stack").
+ * callbacks (docs/decisions/bench-process-per-stack.md).
  *
  * The parent forks this file with an IPC channel; the child starts the runtime on the given
  * DynamoDB Local, answers `ready` with its URLs, tables and poller settings, `stats` with the
@@ -64,7 +64,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
     const child: ChildProcess = fork(__filename, ['--child', JSON.stringify(options)], {
       // This file is TypeScript: the child loads it through tsx, as `npm run bench` does the bench.
       // BENCH_CPU_PROF_DIR=<dir>: each runtime process writes a V8 CPU profile there when it
-      // stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md "Framework overhead").
+      // stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md, "Framework overhead").
       execArgv: [
         '--import',
         'tsx',

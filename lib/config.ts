@@ -1,7 +1,7 @@
 /**
  * Deployment options, read from CDK context (`-c name=value` or `cdk.json`), validated once.
  * Every stack receives the same parsed options, so a flag cannot mean one thing here and
- * another there. Documented for users in docs/deploying.md.
+ * another there. Documented for users in docs/operations/deploying.md.
  */
 import type { Construct } from 'constructs';
 import { describeVersions, servedProjections } from '../lambdas/core/served-versions';

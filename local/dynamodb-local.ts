@@ -6,7 +6,7 @@
  * Java runs under a small `sh` watchdog whose stdin is a pipe from this process (the lifeline).
  * However this process ends (stop(), a crash, an uncaught error, SIGKILL), the pipe closes and
  * the watchdog sends DynamoDB Local SIGTERM, a clean shutdown: no orphan `java`
- * (docs/decisions.md, "DynamoDB Local watchdog").
+ * (docs/decisions/dynamodb-local-watchdog.md).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';

@@ -53,7 +53,8 @@ export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /**
  * Lambda's limit for a synchronous invoke request: the whole event as JSON (headers and the
  * base64 body included), 6 MiB. API Gateway's own 10 MB limit lets larger bodies through; the
- * invoke then fails and API Gateway answers 413 `Request Too Long` (docs/decisions.md).
+ * invoke then fails and API Gateway answers 413 `Request Too Long`
+ * (docs/decisions/local-gateway-payload-2.md).
  */
 export const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 

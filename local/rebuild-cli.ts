@@ -387,7 +387,7 @@ export const summary = (options: RebuildCliOptions, report: RebuildReport): stri
       ? {
           curl: 'curl -s "${sign[@]}"',
           base: '${API}',
-          note: 'API and sign set as in docs/deploying.md',
+          note: 'API and sign set as in docs/operations/deploying.md',
         }
       : {
           curl: 'curl -s',

@@ -97,7 +97,8 @@ export const tablesFor = (
   readModelTable: `${prefix}-${stack}-orders`,
   snapshotsTable: `${prefix}-${stack}-snapshots`,
   commandsTable: `${prefix}-${stack}-commands`,
-  // Declared projections are fed by a projector, in both stacks (docs/decisions.md).
+  // Declared projections are fed by a projector, in both stacks
+  // (docs/decisions/declared-projections-in-coupled.md).
   projectionsTable: `${prefix}-${stack}-read-models`,
 });
 
@@ -142,7 +143,8 @@ export const startLocalRuntime = async (
     });
     const envFor = (tables: StackTables) => ({
       ...localFunctionEnv(tables, endpoint),
-      // The snapshot interval, as a deployment sets it (README, "Snapshots").
+      // The snapshot interval, as a deployment sets it (docs/how-it-works.md, "Snapshots and
+      // resent commands").
       ...(process.env[ENV.snapshotEvery] && {
         [ENV.snapshotEvery]: process.env[ENV.snapshotEvery],
       }),

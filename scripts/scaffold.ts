@@ -330,7 +330,7 @@ type Definition = AggregateDefinition<${n.pascal}State, ${n.pascal}Command, ${n.
 export const ${n.camel}Aggregate: Definition = {
   // Stored on every event, and the prefix of every command and event type: never change it.
   type: '${n.camel}',
-  // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
+  // Bump when the state's meaning changes (docs/decisions/snapshots.md).
   snapshotVersion: 1,
   initialState: null,
   reducer: ${n.camel}Reducer,
@@ -347,7 +347,7 @@ export * from './reducer';
 const projectionsTs = (n: AggregateNames) => `/**
  * Read models of the ${n.words} domain (declared projections, see lambdas/core/row-projection.ts),
  * listed in PROJECTIONS (lambdas/handlers/deployment.ts) and served by
- * \`GET /read-models/<name>/<key>\`. More: README, "Changing a read model".
+ * \`GET /read-models/<name>/<key>\`. More: docs/guide/change-a-read-model.md.
  */
 import type { EventAction } from '../../core/events';
 import type { RowProjection } from '../../core/row-projection';
@@ -365,7 +365,7 @@ const EVENT_TYPES: readonly ${n.pascal}EventType[] = [
 /**
  * One row per ${n.words}, keyed by its id: the view its reducer folds (so the row and the state
  * cannot disagree). A deleted ${n.words} stays, with status \`deleted\`. Changing the row's shape
- * or meaning: bump \`version\` and rebuild (README, "Changing a read model").
+ * or meaning: bump \`version\` and rebuild (docs/guide/change-a-read-model.md).
  */
 export const ${n.camel}RowProjection: RowProjection<${n.pascal}View, ${n.pascal}State> = {
   name: '${n.kebab}',

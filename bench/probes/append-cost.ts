@@ -1,5 +1,5 @@
 /**
- * What an honest append costs (docs/decisions.md "Honest appends"): a single event written as
+ * What an honest append costs (docs/decisions/honest-appends.md): a single event written as
  * a conditional PutItem (the old, skipping-allowed way) against a TransactWriteItems of the Put
  * plus a ConditionCheck on version - 1, alternating in one run on one DynamoDB Local.
  * Run: node --import tsx bench/probes/append-cost.ts [appends]

@@ -1,7 +1,7 @@
 /**
  * Sums a `node --cpu-prof` profile's self time by where the code lives (our handlers and core,
  * the local gateway, the SDK, zod, Powertools, Node's HTTP...), and lists the busiest functions
- * of a part. Used with bench/probes/overhead.ts (docs/benchmark.md "Framework overhead").
+ * of a part. Used with bench/probes/overhead.ts (docs/benchmark.md, "Framework overhead").
  * Run: node --import tsx bench/probes/cpu-summary.ts <file.cpuprofile> [part to list]
  */
 import { readFileSync } from 'node:fs';

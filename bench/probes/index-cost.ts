@@ -1,6 +1,6 @@
 /**
  * What one event costs the order read model in write units, before and after the `byStatus`
- * redesign (issue 11, item 6; docs/decisions.md "byStatus: keys only, sorted by creation").
+ * redesign (issue 11, item 6; docs/decisions/by-status-keys-only.md).
  *
  * One DynamoDB Local, two read-model tables side by side: the old definition (written out
  * below, as it was in lambdas/core/schema.ts: both indexes ALL, both sorted by `updatedAt`) and

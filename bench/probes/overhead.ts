@@ -1,6 +1,6 @@
 /**
  * Where the coupled profile's time goes between its visible latency and its floor (issue 12
- * item 6; docs/benchmark.md "Framework overhead"). One DynamoDB Local, one coupled handler, one
+ * item 6; docs/benchmark.md, "Framework overhead"). One DynamoDB Local, one coupled handler, one
  * client sending commands one at a time (an order's life, as in the bench), taking turns with:
  *
  * - `http`: through the local gateway, as `npm run bench` measures the coupled profile (node:http

@@ -1,7 +1,7 @@
 /**
  * How long the decoupled projector takes to catch up on an order written straight into the
  * event table (as the bench seeds: BatchWriteItem), and the visible latency of a command on it
- * afterwards (docs/decisions.md, "The projector's source-state cache"). One DynamoDB Local, the
+ * afterwards (docs/decisions/projector-source-state-cache.md). One DynamoDB Local, the
  * real stream through the local stream poller (batches of 100, 10 ms polls), the projector
  * handler the cloud runs (order row + declared projections), commands through the command
  * handler in process (no HTTP).

@@ -1,10 +1,10 @@
 /**
- * What a coupled replay costs now that it answers the original row (docs/decisions.md "A replay
- * is the original answer"): the coupled handler in process (no HTTP), snapshots every 100, on
- * orders of 10, 1,000 and 10,000 events, one DynamoDB Local, one run. p50 of: a new command; a
- * resend of the command at version 2; a resend of the command that was at the head before the
- * new ones (its state is folded again from the events the runner read); the same once a newer
- * snapshot exists (its row is read and folded from version 1).
+ * What a coupled replay costs now that it answers the original row
+ * (docs/decisions/replay-is-the-original-answer.md): the coupled handler in process (no HTTP),
+ * snapshots every 100, on orders of 10, 1,000 and 10,000 events, one DynamoDB Local, one run.
+ * p50 of: a new command; a resend of the command at version 2; a resend of the command that was
+ * at the head before the new ones (its state is folded again from the events the runner read);
+ * the same once a newer snapshot exists (its row is read and folded from version 1).
  * Run: node --import tsx bench/probes/replay-cost.ts [commands]
  */
 import { Logger } from '@aws-lambda-powertools/logger';

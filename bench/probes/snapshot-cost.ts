@@ -1,6 +1,6 @@
 /**
- * What snapshots and idempotency markers cost (docs/decisions.md "Snapshots" and "Idempotency
- * markers"), on one DynamoDB Local, one run:
+ * What snapshots and idempotency markers cost (docs/decisions/snapshots.md and
+ * docs/decisions/idempotency-markers.md), on one DynamoDB Local, one run:
  * 1. each DynamoDB call they add, alternating with the call it sits beside, with
  *    `ReturnConsumedCapacity: TOTAL`: an append with and without its marker, the marker's
  *    GetItem, the snapshot's GetItem and its conditional PutItem (an order-sized state);

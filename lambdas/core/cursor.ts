@@ -3,7 +3,8 @@
  * the list it came from (index, partition value, filter); an events cursor is the version of the
  * last event a page returned. Anything else is `400 INVALID_CURSOR`, never a DynamoDB
  * ValidationException (a 500): a cursor is checked against the list being queried before it
- * becomes an `ExclusiveStartKey`. Why validation and not signatures: docs/decisions.md.
+ * becomes an `ExclusiveStartKey`. Why validation and not signatures:
+ * docs/decisions/list-cursors-checked-not-signed.md.
  */
 import { AppError } from './errors';
 import type { IndexDefinition, KeyAttribute } from './schema';

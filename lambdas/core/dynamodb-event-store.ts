@@ -2,9 +2,10 @@
  * DynamoDB adapter of the event-store port.
  * Each event is a Put with attribute_not_exists(version). An append is one TransactWriteItems,
  * all or nothing, that also checks that version - 1 exists (an honest append never skips a
- * version; see docs/decisions.md "Honest appends"), records each commandId's idempotency marker
- * (COMMANDS_TABLE, "Idempotency markers") and carries the caller's other writes (the coupled
- * profile's read-model row). Only a lone first event without a marker is a plain PutItem.
+ * version; see docs/decisions/honest-appends.md), records each commandId's idempotency marker
+ * (COMMANDS_TABLE, docs/decisions/idempotency-markers.md) and carries the caller's other writes
+ * (the coupled profile's read-model row). Only a lone first event without a marker is a plain
+ * PutItem.
  */
 import {
   type AttributeValue,

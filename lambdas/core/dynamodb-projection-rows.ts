@@ -1,7 +1,7 @@
 /**
  * DynamoDB adapter for declared projections' rows: one table for every projection and version
- * (PROJECTIONS_TABLE), keyed `<name>@v<version>#<rowKey>` (see docs/decisions.md, "One table
- * for declared projections").
+ * (PROJECTIONS_TABLE), keyed `<name>@v<version>#<rowKey>` (see
+ * docs/decisions/one-projections-table.md).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {

@@ -2,7 +2,7 @@
  * Reads back the records of a failed stream batch from the DynamoDB stream, by the coordinates
  * Lambda's on-failure record gives (shard, first and last sequence number): the only way from a
  * dead-letter message to the aggregates it is about, and only while the stream still holds the
- * records (24 hours). See docs/decisions.md, "Redrive".
+ * records (24 hours). See docs/decisions/redrive.md.
  */
 import {
   DynamoDBStreamsClient,

@@ -1,7 +1,8 @@
 /**
  * The error catalogue: every failure the API can answer, with its HTTP status.
  * One source of truth for codes and statuses; handlers map errors to HTTP in one place
- * (`toErrorResponse` in handlers/http.ts); test/unit/docs.test.ts keeps the README's table in step.
+ * (`toErrorResponse` in handlers/http.ts); test/unit/docs.test.ts keeps the table of
+ * docs/reference/api.md in step.
  */
 export const ERROR_CATALOGUE = {
   INVALID_JSON: { status: 400, description: 'The body is not valid JSON.' },
@@ -53,7 +54,7 @@ export const ERROR_CATALOGUE = {
   COMMAND_DEADLINE: {
     status: 503,
     description:
-      'The command was not applied within its deadline (README "Command deadline"), usually for losing every race for its aggregate; `details.written` is `false` or `unknown`: resend it with the same `commandId` (`Retry-After`).',
+      'The command was not applied within its deadline (docs/reference/commands.md, "Command deadline"), usually for losing every race for its aggregate; `details.written` is `false` or `unknown`: resend it with the same `commandId` (`Retry-After`).',
   },
   THROTTLED: {
     status: 503,

@@ -15,8 +15,8 @@ export interface LoadOptions {
 
 /**
  * What an append leaves behind for each `commandId` among its events, in the same write: the
- * idempotency marker a resent command is recognised by (docs/decisions.md, "Idempotency
- * markers").
+ * idempotency marker a resent command is recognised by (
+ * docs/decisions/idempotency-markers.md).
  */
 export interface CommandRecord {
   readonly aggregateId: string;

@@ -64,7 +64,7 @@ export const toAction = <E extends StoredEvent>(
 /**
  * Whether a stored event is one of `aggregateType`'s own: stored under that type and named in
  * its namespace (`order/…`, as every type its `decide` returns). Anything else found in its
- * partition (the API never writes it: see docs/decisions.md "Foreign events") is foreign: it
+ * partition (the API never writes it: see docs/decisions/foreign-events.md) is foreign: it
  * changes nothing, and still counts as a version, so a view's version is always the log's.
  */
 export const isOwnEvent = (

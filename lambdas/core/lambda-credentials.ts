@@ -3,7 +3,7 @@
  * lib/constructs/bundle-options.ts): in Lambda the runtime always hands the function's role
  * credentials over in the environment, so the Node default chain's other sources (SSO, ini and
  * process files, web identity, container and instance metadata, console login) are dead code
- * there, and about 38 KB of each gzipped bundle (docs/decisions.md, "Lean functions"). The local
+ * there, and about 38 KB of each gzipped bundle (docs/decisions/lean-functions.md). The local
  * runtime and the tests run the sources, with the SDK's own chain.
  */
 /** The SDK's credential identity (structurally; its type package is not a dependency here). */

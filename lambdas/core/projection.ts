@@ -71,8 +71,9 @@ export const isForeign = (projection: { aggregateType: string }, event: StoredEv
 
 /**
  * Applies one event. A foreign event (not the aggregate's own: another aggregate type, or a type
- * outside its namespace, which the API never writes: see docs/decisions.md) changes nothing but
- * still counts as a version, so the view's version is always the log's version.
+ * outside its namespace, which the API never writes: see docs/decisions/foreign-events.md)
+ * changes nothing but still counts as a version, so the view's version is always the log's
+ * version.
  */
 export const applyEvent = <View extends ProjectedView>(
   projection: ProjectionDefinition<View>,

@@ -11,7 +11,7 @@
  *   records fail (they are retried, and the read model never skips an event).
  * - A foreign event inside this projection's partition (another aggregate type, or a type
  *   outside its namespace: isOwnEvent) is skipped with a warning but counts as a version
- *   (docs/decisions.md, "Foreign events"); a partition whose first event is of another type is
+ *   (docs/decisions/foreign-events.md); a partition whose first event is of another type is
  *   not this projection's concern.
  */
 import { CorruptEventError } from './errors';

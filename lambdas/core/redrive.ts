@@ -1,5 +1,5 @@
 /**
- * What a projection failure names, whoever recorded it (docs/decisions.md, "Redrive"):
+ * What a projection failure names, whoever recorded it (docs/decisions/redrive.md):
  *
  * - Lambda's on-failure record for a DynamoDB stream (the SQS dead-letter message in AWS, a line
  *   of the local on-failure file): `DDBStreamBatchInfo` gives the shard and the first and last

@@ -7,7 +7,7 @@
  * record is ahead of the row (the order projector reads the missing versions; the row projector
  * reads the log up to the record and applies what is above each row's checkpoint), and both
  * skip what a row already holds, so a re-projection is idempotent: repeating it, or racing the
- * live projector, leaves the rows equal to the fold of the log (docs/decisions.md, "Redrive").
+ * live projector, leaves the rows equal to the fold of the log (docs/decisions/redrive.md).
  */
 import { CorruptEventError } from './errors';
 import type { EventStore } from './event-store';

@@ -5,7 +5,7 @@
  * updates and a pure reducer. Nothing here knows about any domain: a domain folder declares its
  * projections, and one list per deployment (lambdas/handlers/deployment.ts) names them.
  *
- * Exactly-once (docs/decisions.md, "Rows fed by many aggregates"): every stored row carries a
+ * Exactly-once (docs/decisions/rows-fed-by-many-aggregates.md): every stored row carries a
  * checkpoint per source aggregate (`applied`: aggregateId -> last version applied to this row)
  * and a revision (`rev`) for a conditional write, so a duplicate, a retried or bisected batch or
  * a concurrent batch never applies an event twice, and none is skipped.

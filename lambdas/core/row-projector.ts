@@ -18,7 +18,7 @@
  * events before it are applied, its records from that version on are reported failed, and every
  * other aggregate's events are applied.
  *
- * The source-state cache (docs/decisions.md, "The projector's source-state cache"): per source
+ * The source-state cache (docs/decisions/projector-source-state-cache.md): per source
  * aggregate, the version `c` up to which this instance routed every event and applied it to every
  * row without a failure, with the source states after `c`. A batch up to `t <= c` reads nothing;
  * otherwise only the events after `c` are read and folded on from the cached states. An entry

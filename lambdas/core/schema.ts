@@ -44,7 +44,7 @@ export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
 /**
  * Declared projections (lambdas/core/row-projection.ts): one table for all of them, every row
  * keyed `<name>@v<version>#<rowKey>`, so a projection or a new version of one needs no new table
- * (docs/decisions.md, "One table for declared projections").
+ * (docs/decisions/one-projections-table.md).
  */
 export const PROJECTIONS_TABLE = {
   partitionKey: { name: 'key', type: 'S' },
@@ -54,7 +54,7 @@ export const PROJECTIONS_TABLE = {
 /**
  * Aggregate snapshots (lambdas/core/snapshots.ts): one item per aggregate and snapshot key. The
  * key names the aggregate type, its declared `snapshotVersion` and a hash of its reducer, so a
- * snapshot taken by another reducer is never even read (docs/decisions.md, "Snapshots").
+ * snapshot taken by another reducer is never even read (docs/decisions/snapshots.md).
  */
 export const SNAPSHOTS_TABLE = {
   partitionKey: { name: 'aggregateId', type: 'S' },
@@ -65,7 +65,7 @@ export const SNAPSHOTS_TABLE = {
 /**
  * Idempotency markers: one item per command that appended events, written in the same
  * transaction as its events, so a resent `commandId` is found by one keyed read at any history
- * length (docs/decisions.md, "Idempotency markers").
+ * length (docs/decisions/idempotency-markers.md).
  */
 export const COMMANDS_TABLE = {
   partitionKey: { name: 'aggregateId', type: 'S' },

@@ -7,7 +7,7 @@
  *
  * Default for a name not configured: its lowest listed version. A newly listed version starts
  * empty and is complete only after its rebuild, so it is never served until someone says so
- * (docs/decisions.md, "Side-by-side versions, switched by configuration").
+ * (docs/decisions/side-by-side-versions.md).
  */
 import type { AnyRowProjection } from './row-projection';
 

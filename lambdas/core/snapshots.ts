@@ -3,7 +3,7 @@
  * events after it instead of the whole history. The port, the key that invalidates itself when
  * the reducer changes, the stored shape and its check, and the in-memory adapter (DynamoDB:
  * ./dynamodb-snapshot-store.ts). A snapshot holds state, never events: upcasting still applies
- * to every event read after it. See docs/decisions.md, "Snapshots".
+ * to every event read after it. See docs/decisions/snapshots.md.
  */
 import type { AnyAggregate } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';

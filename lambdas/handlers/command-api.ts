@@ -43,8 +43,9 @@ export interface HttpEdgeDependencies {
 }
 
 /**
- * A command answers within this bound (README "Command deadline"): well below API Gateway's
- * 29 s integration limit and the functions' 10 s timeout, so a client always gets our answer
+ * A command answers within this bound (docs/reference/commands.md, "Command deadline"): well
+ * below API Gateway's 29 s integration limit and the functions' 10 s timeout, so a client always
+ * gets our answer
  * (COMMAND_DEADLINE, 503 + Retry-After) rather than the gateway's bare 500/504.
  */
 export const COMMAND_DEADLINE_MS = 5_000;

@@ -44,7 +44,7 @@ const isViewType = (type: string) => type.startsWith(`${AGGREGATE_VIEW.aggregate
 
 /**
  * The row an answer carries: the one the command led to. A replay answers exactly as the first
- * time (docs/decisions.md, "A replay is the original answer"): the runner hands back the state
+ * time (docs/decisions/replay-is-the-original-answer.md): the runner hands back the state
  * at the original version when the events it read reach back to it; otherwise (a snapshot newer
  * than that version) the row is recomputed from the log up to it. Paid only by such resends.
  */

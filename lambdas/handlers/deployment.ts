@@ -2,7 +2,7 @@
  * What this deployment serves: its aggregates and its declared projections. The projector runs
  * every projection listed here, the query route `GET /read-models/{name}/{key}` serves them, and
  * their storage (PROJECTIONS_TABLE) is created by the CDK stacks and the local runtime. Adding a
- * projection: declare it in its domain folder and add it here (README, "Changing a read model").
+ * projection: declare it in its domain folder and add it here (docs/guide/change-a-read-model.md).
  * Collections name the URL segment each aggregate is served under (`GET /{collection}/{id}`).
  */
 import { orderAggregate, orderProjection } from '../domain/order';
@@ -37,8 +37,9 @@ export const PROJECTIONS: readonly AnyRowProjection[] = [
  * The aggregates served by the generic collection routes (`GET /{collection}/{id}`, `/events`,
  * `/history`), each with its view: a declared projection above, one row per aggregate keyed by
  * its id. Checked at module load (lambdas/core/collections.ts): a bad declaration fails the cold
- * start. The order is served by its own static routes and table (docs/decisions.md). A plain
- * array literal, like AGGREGATES and PROJECTIONS, so a tool can append an entry.
+ * start. The order is served by its own static routes and table
+ * (docs/decisions/collections.md). A plain array literal, like AGGREGATES and PROJECTIONS, so a
+ * tool can append an entry.
  */
 export const COLLECTIONS: readonly CollectionDeclaration[] = [
   {

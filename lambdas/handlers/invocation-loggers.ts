@@ -1,7 +1,7 @@
 /**
  * One Powertools child logger per invocation, reused across invocations instead of built anew.
  * A child is a whole Logger: its constructor reads the environment again and builds a new
- * Console, which made it the largest part of the handler's own time (docs/benchmark.md
+ * Console, which made it the largest part of the handler's own time (docs/benchmark.md,
  * "Framework overhead"). An invocation takes a free child (or makes one when every child is busy:
  * concurrent requests in the local gateway) and gives it back when it has answered, with its
  * keys cleared. No two running invocations ever share a child, so their keys never mix.

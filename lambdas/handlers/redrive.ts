@@ -17,7 +17,7 @@
  * alarm watches (lib/constructs/redrive.ts), and leaves the message in the queue, so the alarm
  * stays on at each retry until an operator has re-projected the aggregates by id (from the
  * projector's "Projection failed" lines) or rebuilt the declared projections, and deleted the
- * message (README, "Redrive").
+ * message (docs/operations/redrive.md).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -39,7 +39,7 @@ export const UNREPAIRABLE_ADVICE =
   'approximateArrivalOfFirstRecord..LastRecord, up to 6 hours later); run npm run reproject ' +
   'against the tables or send {"aggregateIds":[...]} to this queue; or rebuild the declared ' +
   'projections (RebuildStateMachineArn). Then delete this message: it stays in the queue and ' +
-  'alarms until then (README, "Redrive").';
+  'alarms until then (docs/operations/redrive.md).';
 
 export interface RedriveHandlerDependencies {
   readonly reproject: Reprojector;

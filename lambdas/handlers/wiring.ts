@@ -184,7 +184,7 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
 export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const logger = loggerFor('reproject', options);
   // A repair reads every log from version 1: it must not trust what an earlier run remembers
-  // (docs/decisions.md, "The projector's source-state cache").
+  // (docs/decisions/projector-source-state-cache.md).
   const { project, aggregateTypes, events } = projectorFromEnv(env, logger, {
     ...options,
     projectorCacheSize: 0,
@@ -210,7 +210,8 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     commandDeadlineMs: options.commandDeadlineMs,
     rows,
     events,
-    // Served from the rows the coupled stack's projector writes (docs/decisions.md).
+    // Served from the rows the coupled stack's projector writes
+    // (docs/decisions/declared-projections-in-coupled.md).
     readModels: servedReadModels(env, stores),
     runCommand: createCommandRunner({
       store: events,

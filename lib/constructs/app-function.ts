@@ -198,14 +198,16 @@ export class AppFunction extends Construct {
         // Stack traces need the mappings, not the sources: a smaller zip.
         sourcesContent: false,
         target: BUNDLE_OPTIONS.target,
-        // ESM (index.mjs) so esbuild tree-shakes; see bundle-options.ts and docs/decisions.md.
+        // ESM (index.mjs) so esbuild tree-shakes; see bundle-options.ts and
+        // docs/decisions/lean-functions.md.
         format: OutputFormat.ESM,
         mainFields: [...BUNDLE_OPTIONS.mainFields],
         esbuildArgs: Object.fromEntries(
           Object.entries(BUNDLE_OPTIONS.alias).map(([from, to]) => [`--alias:${from}`, to]),
         ),
         // Bundle the AWS SDK v3 too (the default for Node 18+ is to take the runtime's copy):
-        // the version the tests ran against, in one file; see docs/deploying.md for the sizes.
+        // the version the tests ran against, in one file; see docs/operations/deploying.md for
+        // the sizes.
         externalModules: [],
         logLevel: LogLevel.ERROR,
       },

@@ -15,7 +15,8 @@
  * The function may Scan the event table and GetItem/PutItem in the projections table only on
  * keys of the projections this deployment lists and on the rebuild's own progress items: a
  * `dynamodb:LeadingKeys` condition from the deployment list, known at deploy time. Narrower (one
- * execution's `<name>@v<N>#*`) would need a role per execution; see docs/decisions.md.
+ * execution's `<name>@v<N>#*`) would need a role per execution; see
+ * docs/decisions/rebuild-in-aws.md.
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -143,7 +144,7 @@ export class Rebuild extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       comment:
-        'Rebuild a declared projection from the event table (README, "Changing a read model")',
+        'Rebuild a declared projection from the event table (docs/operations/rebuild-in-aws.md)',
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: props.tracing ?? false,
     });

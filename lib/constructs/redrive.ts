@@ -3,7 +3,7 @@
  * source), which reads each failed batch back from the event stream (its messages carry stream
  * coordinates, not events), re-projects the aggregates it names from the event table, and lets
  * the queue delete what it repaired (ReportBatchItemFailures keeps the rest). See
- * docs/decisions.md, "Redrive". Used by both stacks: with the order-row table (decoupled) or
+ * docs/decisions/redrive.md. Used by both stacks: with the order-row table (decoupled) or
  * without it (coupled: that row is written with the events; the declared projections only).
  *
  * - A message that cannot be repaired yet (the bug is still there) comes back after the queue's
@@ -13,7 +13,7 @@
  *   never be repaired by the function: it logs an `unrepairable` line at every try, a metric
  *   filter counts those, and `unrepairableAlarm` fires (one-hour periods, so it stays on while
  *   the message is retried every 15 minutes). The message stays in the queue; the operator
- *   re-projects the aggregates by id or rebuilds, then deletes it (README, "Redrive").
+ *   re-projects the aggregates by id or rebuilds, then deletes it (docs/operations/redrive.md).
  * - maxConcurrency 2 (the least SQS allows) and small batches: a redrive never competes with the
  *   live projector for the tables' capacity.
  * - Pause it with `aws lambda update-event-source-mapping --uuid <id> --no-enabled`.
@@ -111,7 +111,7 @@ export class Redrive extends Construct {
         'A dead-letter message names a projection batch the event stream no longer holds ' +
         '(older than 24 hours): the redrive cannot repair it. Re-project its aggregates by id ' +
         '(the projector\'s "Projection failed" log lines) or rebuild, then delete the message ' +
-        '(README, "Redrive"). Stays on while the message is retried (every 15 minutes).',
+        '(docs/operations/redrive.md). Stays on while the message is retried (every 15 minutes).',
       metric: this.unrepairableMetric,
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -2,7 +2,7 @@
  * The coupled profile: one function serves every route and writes the order row in the same
  * transaction as the events, so that row is never behind. The declared projections (rows fed by
  * many orders) are a projector's job here too: the event table's stream feeds a projector that
- * runs only those (docs/decisions.md, "Declared projections in the coupled profile"), and they
+ * runs only those (docs/decisions/declared-projections-in-coupled.md), and they
  * have the decoupled stack's repair tools: the redrive function on the projector's dead-letter
  * queue (declared projections only, like the projector) and the rebuild state machine.
  */

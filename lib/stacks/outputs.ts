@@ -1,7 +1,8 @@
 /**
  * The stack outputs a deployment is read through (`cdk deploy --outputs-file`). The ids are a
- * contract with the benchmark and the docs (docs/deploying.md lists each one with the stacks
- * that have it; test/infra/deploying-docs.test.ts checks that list against the templates): ApiUrl,
+ * contract with the benchmark and the docs (docs/operations/deploying.md lists each one with the
+ * stacks that have it; test/infra/deploying-docs.test.ts checks that list against the
+ * templates): ApiUrl,
  * EventTableName, ReadModelTableName in both stacks, and in both the repair tools' outputs
  * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn).
  */
@@ -25,9 +26,10 @@ const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
   ReadModelTableName: 'Order read-model table',
   ProjectionsTableName: 'Rows of the declared projections (<name>@v<version>#<key>)',
   DeadLetterQueueUrl: "The projector's failed batches (stream coordinates) after every retry",
-  RedriveFunctionName: 'Re-projects what the dead-letter queue names (fed by it; README "Redrive")',
+  RedriveFunctionName:
+    'Re-projects what the dead-letter queue names (fed by it; docs/operations/redrive.md)',
   RebuildStateMachineArn:
-    'Rebuild a declared projection: aws stepfunctions start-execution (README)',
+    'Rebuild a declared projection: aws stepfunctions start-execution (docs/operations/rebuild-in-aws.md)',
   WebSocketUrl: 'WebSocket URL of live updates (wss://...)',
 };
 
@@ -47,7 +49,10 @@ export const addCommonOutputs = (
   values: { apiUrl: string; eventTableName: string; readModelTableName: string },
 ): void => addOutputs(stack, values);
 
-/** What an operator repairs read models with (README, "Redrive"), the same in both stacks. */
+/**
+ * What an operator repairs read models with (docs/operations/redrive.md), the same in both
+ * stacks.
+ */
 export const addRepairOutputs = (
   stack: Stack,
   values: {

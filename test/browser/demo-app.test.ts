@@ -15,7 +15,10 @@ import { originsOf, type RunningWebServer, startWebServer } from '../../local/we
 import { testEndpoint } from '../support/dynamo';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Flags that work on these machines (see ARCHITECTURE.md): no sandbox as root, no network noise. */
+/**
+ * Flags that work on these machines (see docs/decisions/browser-test-chromium.md): no sandbox
+ * as root, no network noise.
+ */
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

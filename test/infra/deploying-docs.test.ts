@@ -1,7 +1,7 @@
 /**
- * docs/deploying.md documents what the app synthesizes: every stack output with the stacks that
- * have it, every `-c` flag, and which function may Scan. Adding an output or a flag without
- * documenting it (or documenting one that is gone) fails here.
+ * docs/operations/deploying.md documents what the app synthesizes: every stack output with the
+ * stacks that have it, every `-c` flag, and which function may Scan. Adding an output or a flag
+ * without documenting it (or documenting one that is gone) fails here.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -10,14 +10,14 @@ import { CONTEXT } from '../../lib/config';
 import { OUTPUT } from '../../lib/stacks/outputs';
 import { permissionsOf, synthesize } from './helpers';
 
-const guide = readFileSync(path.join(__dirname, '../../docs/deploying.md'), 'utf8');
+const guide = readFileSync(path.join(__dirname, '../../docs/operations/deploying.md'), 'utf8');
 const { decoupledTemplate, coupledTemplate } = synthesize();
 
 /** The rows of the markdown table that follows `heading` (first cell, second cell). */
 const tableAfter = (heading: RegExp): string[][] => {
   const lines = guide.split('\n');
   const start = lines.findIndex((line) => heading.test(line));
-  if (start < 0) throw new Error(`docs/deploying.md has no line matching ${heading}`);
+  if (start < 0) throw new Error(`docs/operations/deploying.md has no line matching ${heading}`);
   const rows: string[][] = [];
   for (const line of lines.slice(start + 1)) {
     if (!line.startsWith('|')) {

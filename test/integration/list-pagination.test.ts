@@ -343,7 +343,8 @@ describe('GET /orders with a status filter fills its pages (item 11)', () => {
       expect(whole.items.length).toBeGreaterThan(0);
       expect(whole.items.every((row) => matches(row, query))).toBe(true);
       // Customer lists: newest change first; status lists: newest order first (byStatus is
-      // sorted by createdAt, which never changes: docs/decisions.md).
+      // sorted by createdAt, which never changes:
+      // docs/decisions/by-status-keys-only.md).
       const times = whole.items.map((row) =>
         query.customerId === undefined ? row.createdAt : row.updatedAt,
       );

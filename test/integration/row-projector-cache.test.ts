@@ -1,6 +1,6 @@
 /**
- * The row projector's source-state cache (docs/decisions.md, "The projector's source-state
- * cache"), on DynamoDB Local: a later batch reads only the events after what the instance has
+ * The row projector's source-state cache (docs/decisions/projector-source-state-cache.md), on
+ * DynamoDB Local: a later batch reads only the events after what the instance has
  * applied; rows equal those of a projector without cache (and the fold of the log) whatever
  * the delivery; any failure makes the next batch read from version 1 and heal; the least
  * recently used aggregate is evicted past the limit; a re-projection never trusts the cache.

@@ -1,8 +1,9 @@
 /**
- * The write each command sends, on DynamoDB Local: the README's "`--data-dir` and hard kills"
- * says which commands a SIGKILL of DynamoDB Local can lose (those written as TransactWriteItems),
- * and this test keeps that sentence true. With idempotency markers every command is a
- * transaction, a single-event one at version 1 included (its event and its marker).
+ * The write each command sends, on DynamoDB Local: docs/local-runtime.md, "`--data-dir` and hard
+ * kills" says which commands a SIGKILL of DynamoDB Local can lose (those written as
+ * TransactWriteItems), and this test keeps that sentence true. With idempotency markers every
+ * command is a transaction, a single-event one at version 1 included (its event and its
+ * marker).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -44,9 +45,9 @@ test('every command writes one TransactWriteItems: the first event, a single eve
   expect(await store.currentVersion(id)).toBe(2);
 });
 
-test('the README says so', () => {
-  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-  expect(readme.replace(/\s+/g, ' ')).toContain(
+test('docs/local-runtime.md says so', () => {
+  const doc = readFileSync(join(__dirname, '../../docs/local-runtime.md'), 'utf8');
+  expect(doc.replace(/\s+/g, ' ')).toContain(
     'every command is written as one `TransactWriteItems`',
   );
 });

@@ -1,7 +1,10 @@
 /** The benchmark's command line, the region of an API URL, and SigV4 signing. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   DEFAULT_OUT_DIR,
   parseArgs,
+  PUBLISH_DIR,
   readOutputsFile,
   regionFromUrl,
   UsageError,
@@ -46,7 +49,7 @@ const usageError = (argv: string[], message: RegExp, readFile?: (path: string) =
 };
 
 describe('parseArgs', () => {
-  test('no arguments: local mode, default settings, bench/results', () => {
+  test('no arguments: local mode, default settings, the ignored .bench-results', () => {
     expect(parseArgs([])).toEqual({
       help: false,
       quick: false,
@@ -80,6 +83,32 @@ describe('parseArgs', () => {
     });
     expect(parseArgs(['--quick'])).not.toHaveProperty('overhead');
     usageError(['--profile-overhead=1'], /--profile-overhead takes no value/);
+  });
+
+  test('the default output is ignored by git; only --publish writes the committed results', () => {
+    const ignored = readFileSync(join(__dirname, '../../.gitignore'), 'utf8').split('\n');
+    expect(ignored).toContain(`${DEFAULT_OUT_DIR}/`);
+    expect(PUBLISH_DIR).toBe('bench/results');
+    expect(ignored.filter((line) => [PUBLISH_DIR, `${PUBLISH_DIR}/`].includes(line))).toEqual([]);
+  });
+
+  test('--publish: the results to bench/results and into the docs; not with --out', () => {
+    expect(parseArgs(['--publish'])).toEqual({
+      help: false,
+      quick: false,
+      publish: true,
+      out: PUBLISH_DIR,
+      target: { mode: 'local' },
+    });
+    expect(parseArgs(['--quick'])).not.toHaveProperty('publish');
+    usageError(['--publish', '--out', '/tmp/x'], /either --publish or --out/);
+    usageError(['--publish', '--profile-overhead'], /needs a full run/);
+    usageError(['--publish=yes'], /--publish takes no value/);
+  });
+
+  test('--publish-only: nothing runs; alone', () => {
+    expect(parseArgs(['--publish-only'])).toEqual({ help: false, publishOnly: true });
+    usageError(['--publish-only', '--quick'], /--publish-only takes no other option/);
   });
 
   test('--help and -h win over everything else', () => {

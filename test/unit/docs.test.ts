@@ -1,10 +1,12 @@
 /**
- * The README documents what the code does: every error code, rule, route and npm start flag, and
- * the file npm start writes. docs/deploying.md is checked against the CDK app in
- * test/infra/deploying-docs.test.ts.
+ * The docs document what the code does: every route (README), error code and rule
+ * (docs/reference/api.md), npm start flag (docs/reference/flags.md), and the file npm start
+ * writes. docs/operations/deploying.md is checked against the CDK app in
+ * test/infra/deploying-docs.test.ts; references and links in test/unit/doc-references.test.ts,
+ * code blocks in test/unit/doc-code-blocks.test.ts.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import {
@@ -16,20 +18,22 @@ import { USAGE } from '../../local/cli';
 import { LOCAL_RUNTIME_FILE } from '../../local/runtime-file';
 
 const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+const apiDoc = readFileSync(join(__dirname, '../../docs/reference/api.md'), 'utf8');
+const flagsDoc = readFileSync(join(__dirname, '../../docs/reference/flags.md'), 'utf8');
 const shoppingListDoc = readFileSync(
   join(__dirname, '../../docs/reference/shopping-list.md'),
   'utf8',
 );
 
 test.each(Object.entries(ERROR_CATALOGUE))(
-  'the README catalogue lists %s with its status',
+  'the catalogue of docs/reference/api.md lists %s with its status',
   (code, { status }) => {
-    expect(readme).toMatch(new RegExp(`\\|\\s*${status}\\s*\\|\\s*\`${code}\`\\s*\\|`));
+    expect(apiDoc).toMatch(new RegExp(`\\|\\s*${status}\\s*\\|\\s*\`${code}\`\\s*\\|`));
   },
 );
 
-test.each(Object.keys(ORDER_RULES))('the README lists the rule %s', (rule) => {
-  expect(readme).toMatch(new RegExp(`\\|\\s*\`${rule}\`\\s*\\|`));
+test.each(Object.keys(ORDER_RULES))('docs/reference/api.md lists the rule %s', (rule) => {
+  expect(apiDoc).toMatch(new RegExp(`\\|\\s*\`${rule}\`\\s*\\|`));
 });
 
 test.each(Object.keys(SHOPPING_LIST_RULES))(
@@ -51,8 +55,8 @@ test.each(ROUTES.map((r) => [`${r.method} ${r.path}`]))('the README documents %s
 });
 
 const cliFlags = [...new Set(USAGE.match(/--[a-z][a-z-]+/g) ?? [])].filter((f) => f !== '--help');
-test.each(cliFlags)('the README documents the npm start flag %s', (flag) => {
-  expect(readme).toMatch(new RegExp(`\\|\\s*\`${flag}[ =<\`]`));
+test.each(cliFlags)('docs/reference/flags.md documents the npm start flag %s', (flag) => {
+  expect(flagsDoc).toMatch(new RegExp(`\\|\\s*\`${flag}[ =<\`]`));
 });
 
 /** Every `.local-data/*.json` file the README and the guides name is the one npm start writes. */
@@ -63,13 +67,6 @@ const docs = [
     .map((file) => [`docs/${file}`, readFileSync(join(__dirname, '../../docs', file), 'utf8')]),
 ];
 
-/** Relative Markdown links (`](docs/guide/x.md)`, `](../reference/y.md)`) name files that exist. */
-test.each(docs)('%s links only to files that exist', (file, text) => {
-  const base = dirname(join(__dirname, '../..', file!));
-  const targets = [...text!.matchAll(/\]\(((?!https?:|#)[^)\s#]+)(#[^)]*)?\)/g)].map((m) => m[1]!);
-  for (const target of targets)
-    expect([target, existsSync(join(base, target))]).toEqual([target, true]);
-});
 test.each(docs)('%s names the local runtime file as local/runtime-file.ts does', (_, text) => {
   const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
   for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);

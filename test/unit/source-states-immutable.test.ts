@@ -1,7 +1,7 @@
 /**
  * The row projector caches source states across batches and hands the same object to every
- * projection as `before` (docs/decisions.md, "The projector's source-state cache"): a reducer
- * that changed its input would corrupt the cache. Every state, `before` and row is frozen here
+ * projection as `before` (docs/decisions/projector-source-state-cache.md): a reducer that
+ * changed its input would corrupt the cache. Every state, `before` and row is frozen here
  * (a write throws in strict mode), and the folds must still equal the unfrozen ones.
  */
 import { existsSync, readdirSync } from 'node:fs';

@@ -10,7 +10,7 @@ import { orderReducer, type OrderState, type OrderView } from './reducer';
 
 export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, OrderEvent> = {
   type: 'order',
-  // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
+  // Bump when the state's meaning changes (docs/decisions/snapshots.md).
   snapshotVersion: 1,
   initialState: null,
   reducer: orderReducer,
@@ -23,8 +23,8 @@ export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, Order
  * `customerId`, so it drops out of both.
  * - `byStatus`: newest `createdAt` first, keys only. Its keys change only when the status does,
  *   so most events cost it nothing, and a status partition (all drafts!) takes about one write
- *   per status change instead of two row-sized writes per event (docs/decisions.md, "byStatus:
- *   keys only, sorted by creation"). The list reads the rows themselves.
+ *   per status change instead of two row-sized writes per event (
+ *   docs/decisions/by-status-keys-only.md). The list reads the rows themselves.
  * - `byCustomer`: newest `updatedAt` first, whole rows (its filtered pages need `status`).
  */
 export const ORDER_INDEXES = {

@@ -99,7 +99,8 @@ export interface RemovedLines {
 
 /**
  * A popular SKU's row is fed by every order that ever removed it: sharded, so no item carries
- * the checkpoints of more than ~1/8 of those orders (docs/decisions.md, "Sharded rows").
+ * the checkpoints of more than ~1/8 of those orders
+ * (docs/decisions/rows-fed-by-many-aggregates.md).
  * Version 2: version 1 was one item per SKU (changing `shards` changes the storage).
  */
 export const removedLinesProjection: RowProjection<RemovedLines, OrderState> = {
@@ -143,7 +144,7 @@ export interface CustomerSummaryV2 extends CustomerSummary {
 /**
  * customer-summary v2: v1's row plus two counts. A new version is new storage
  * (`customer-summary@v2#...`), built by a rebuild beside v1 while v1 keeps serving; it is not in
- * the deployment list by default (README, "Changing a read model", adds it).
+ * the deployment list by default (docs/guide/change-a-read-model.md adds it).
  */
 export const customerSummaryV2Projection: RowProjection<CustomerSummaryV2, OrderState> = {
   // v1's declaration (unsharded: no merge) with its own version and reducer.

@@ -1,6 +1,6 @@
 /**
  * How order events evolved. Each step is pure and total over every payload ever stored with
- * its version (see docs/decisions.md, "Event upcasting", for the rules).
+ * its version (see docs/decisions/event-upcasting.md for the rules).
  */
 import type { EventSchemas } from '../../core/upcasting';
 

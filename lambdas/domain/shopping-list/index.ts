@@ -11,7 +11,7 @@ export const shoppingListAggregate: AggregateDefinition<
   ShoppingListEvent
 > = {
   type: 'shoppingList',
-  // Bump when the state's meaning changes (docs/decisions.md, "Snapshots").
+  // Bump when the state's meaning changes (docs/decisions/snapshots.md).
   snapshotVersion: 1,
   initialState: null,
   reducer: shoppingListReducer,
