@@ -195,7 +195,7 @@ export const banner = (
     ...(web
       ? [`  demo app       ${web.url}   (open it in a browser; it switches between both stacks)`]
       : []),
-    `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (live updates: {"action":"subscribe","id":"..."})`,
+    `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (live updates: {"action":"subscribe","collection":"orders","id":"..."})`,
     `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
     '',
     poller

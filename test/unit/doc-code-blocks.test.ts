@@ -107,7 +107,7 @@ test('the docs have ts blocks to check', () => {
 /** Compiled with the docs' blocks, in the same program: the check must report it, and only it. */
 const BROKEN: Block = {
   origin: 'sample.md:3',
-  code: "import { selectOrder } from './client';\nselectOrder(1);",
+  code: "import { selectView } from './client';\nselectView(1);",
 };
 
 test('every ts block of README.md and docs/ compiles against the repository', () => {
