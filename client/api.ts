@@ -8,7 +8,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/errors';
 import { decodeStoredEvent } from '../lambdas/core/event-codec';
 import type { StoredEvent } from '../lambdas/core/events';
 import type { OrderStatus, OrderView } from '../lambdas/domain/order';
-import type { DeploymentCommand, DeploymentView } from './aggregates';
+import { aggregateOfCommand, type DeploymentCommand, type DeploymentView } from './aggregates';
 
 /** A command as the client sends it: the envelope of `POST /commands`. */
 export type ClientCommand = DeploymentCommand & {
@@ -31,7 +31,7 @@ export interface CommandAnswer {
   readonly aggregateId: string;
   readonly version: number;
   readonly events: readonly StoredEvent[];
-  /** Coupled profile, orders: the fresh read-model row (`null` once the order is deleted). */
+  /** Coupled profile: the aggregate's fresh view (`null` once it is deleted). */
   readonly view?: DeploymentView | null;
   /** True when the server answered with the result of an earlier run of this commandId. */
   readonly replayed: boolean;
@@ -242,18 +242,18 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
   return {
     baseUrl,
     async sendCommand(command) {
-      const answer = await request<{
-        aggregateId: string;
-        version: number;
-        events: StoredEvent[];
-        order?: DeploymentView | null;
-      }>('POST', '/commands', {
+      const answer = await request<
+        { aggregateId: string; version: number; events: StoredEvent[] } & Record<string, unknown>
+      >('POST', '/commands', {
         type: command.type,
         aggregateId: command.aggregateId,
         payload: command.payload,
         commandId: command.commandId,
         ...(command.expectedVersion !== undefined && { expectedVersion: command.expectedVersion }),
       });
+      // The coupled answer carries the row under its view's name (`order`, `shopping-list`).
+      const viewName = aggregateOfCommand(command.type)?.viewName;
+      const row = viewName === undefined ? undefined : answer.body[viewName];
       return {
         status: answer.status,
         aggregateId: answer.body.aggregateId,
@@ -261,7 +261,8 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         // The server's codec upcast them already; decoding here too keeps the client right
         // against a server older than this code (the same codec, so the same shapes).
         events: (answer.body.events ?? []).map(decodeStoredEvent),
-        ...('order' in answer.body && { view: answer.body.order ?? null }),
+        ...(viewName !== undefined &&
+          viewName in answer.body && { view: (row ?? null) as DeploymentView | null }),
         replayed: answer.headers.get('x-command-replayed') === 'true',
         retries: Number(answer.headers.get('x-command-retries') ?? 0),
         ...(answer.headers.get('x-correlation-id') !== null && {

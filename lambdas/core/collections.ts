@@ -5,7 +5,8 @@
  * (lambdas/handlers/deployment.ts); nothing else names a domain's routes.
  */
 import type { AnyAggregate } from './aggregate';
-import type { AnyRowProjection } from './row-projection';
+import type { EventAction } from './events';
+import { advanceSource, type AnyRowProjection, shardsOf } from './row-projection';
 
 export interface CollectionDeclaration {
   /** The URL segment, kebab-case and plural by convention, e.g. `shopping-lists`. */
@@ -14,8 +15,10 @@ export interface CollectionDeclaration {
   readonly aggregate: AnyAggregate;
   /**
    * Its view: a declared projection of `aggregate` whose row key is the aggregate's id (so the
-   * row of `{id}` is the view of that aggregate). It must be listed in the deployment's
-   * projections: its served version is the one `GET /read-models` serves.
+   * row of `{id}` is the view of that aggregate), unsharded, and a function of the aggregate's
+   * state (its reducer may ignore the row it is given: the coupled stack folds a command's
+   * events onto no row, see `viewRowAfter`). It must be listed in the deployment's projections:
+   * its served version is the one `GET /read-models` serves.
    */
   readonly view: AnyRowProjection;
   /** A row the view keeps for a deleted aggregate (answered 404). @default none is */
@@ -60,6 +63,31 @@ export const checkCollections = <C extends CollectionDeclaration>(
     if (!deployment.projections.some((p) => p.name === view.name)) {
       fail(`its view ${view.name} is not in the deployment's projections`);
     }
+    if (shardsOf(view) !== 1)
+      fail(`its view ${view.name} is sharded: one row per aggregate is not`);
   }
   return collections;
+};
+
+/**
+ * The view row of `aggregateId` after a command's `events`, decided on `before` (the
+ * aggregate's state): the coupled stack writes it with the events. Folded from no row, so the
+ * view must be a function of the aggregate's state (the conformance test holds every
+ * collection to it). `undefined` when no event changes the row.
+ */
+export const viewRowAfter = (
+  view: AnyRowProjection,
+  aggregateId: string,
+  events: readonly EventAction[],
+  before: unknown,
+): { readonly row: unknown; readonly version: number } | undefined => {
+  let state = before ?? view.source.initialState;
+  let changed: { row: unknown; version: number } | undefined;
+  for (const event of events) {
+    if (view.eventTypes.includes(event.type) && view.rowKey(event, state) === aggregateId) {
+      changed = { row: view.reducer(changed?.row, event, state), version: event.meta.version };
+    }
+    state = advanceSource(view, state, event);
+  }
+  return changed;
 };

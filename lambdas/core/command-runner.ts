@@ -83,6 +83,8 @@ export interface CommandResult<State = unknown> {
   readonly state: State;
   /** The version `state` is at: `version`, or for a replay possibly the current version. */
   readonly stateVersion: number;
+  /** The state the command was decided on (the state before `events`); absent for a replay. */
+  readonly stateBefore?: State;
   /** True when this is the answer of an earlier run of the same commandId. */
   readonly replayed: boolean;
   /** Attempts that lost a race and were retried (also for a replay found on a later attempt). */
@@ -91,12 +93,12 @@ export interface CommandResult<State = unknown> {
 
 /**
  * How events are written. Default: `store.append`. The coupled profile passes a function that
- * also writes the read-model row in the same transaction, built from `after`: the aggregate's
- * state once the events are applied, and its version.
+ * also writes the aggregate's view in the same transaction, built from `after`: the aggregate's
+ * state once the events are applied, its version, and the state they were decided on.
  */
 export type AppendEvents = (
   events: readonly StoredEvent[],
-  after: { readonly state: unknown; readonly version: number },
+  after: { readonly state: unknown; readonly version: number; readonly before: unknown },
 ) => Promise<void>;
 
 export interface SnapshotOptions {
@@ -283,6 +285,7 @@ const decideOn = (
   const after = {
     state: foldEvents(aggregate, events.map(toAction), loaded.state),
     version: version + events.length,
+    before: loaded.state,
   };
   const result: CommandResult = {
     aggregateId: input.aggregateId,
@@ -290,6 +293,7 @@ const decideOn = (
     events,
     state: after.state,
     stateVersion: after.version,
+    stateBefore: loaded.state,
     replayed: false,
     retries,
   };

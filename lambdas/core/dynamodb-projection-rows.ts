@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay } from './backoff';
 import { UNPROCESSED_ITEMS_BACKOFF } from './dynamodb-limits';
+import type { TransactItem } from './dynamodb-event-store';
+import { assertItemFits } from './dynamodb-limits';
 import { StaleRowError } from './projection';
 import type { StoredRow } from './row-projection';
 
@@ -52,6 +54,25 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
       pending = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
     return rows;
+  }
+
+  /**
+   * A write of one aggregate's view row for a transaction (the coupled stack's append): the row,
+   * its only source's checkpoint, and a new revision (so a projector that read the row before
+   * fails its conditional write, re-reads, and skips what is applied). No read needed.
+   */
+  writeViewItem(key: string, view: unknown, aggregateId: string, version: number): TransactItem {
+    const applied = { [aggregateId]: version };
+    assertItemFits('row', { key, view, applied, rev: 0 }, { table: this.tableName });
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { key },
+        UpdateExpression: 'SET #v = :view, #a = :applied, #r = if_not_exists(#r, :zero) + :one',
+        ExpressionAttributeNames: { '#v': 'view', '#a': 'applied', '#r': 'rev' },
+        ExpressionAttributeValues: { ':view': view, ':applied': applied, ':zero': 0, ':one': 1 },
+      },
+    };
   }
 
   async save(row: StoredRow, previousRev: number): Promise<void> {

@@ -1,12 +1,18 @@
 /**
  * The coupled profile: one Lambda serves the whole API. POST /commands loads, decides, and
- * appends the events together with the fresh read-model row in one transaction, so the read
- * model is never behind; it answers 200 with the row. GET routes are the query API's own.
+ * appends the events together with the aggregate's fresh view in one transaction (the order
+ * row in its table; a collection's view in the projections table), so the view is never
+ * behind; it answers 200 with the row under the view's name. GET routes are the query API's own.
  */
+import type { CollectionDeclaration } from '../core/collections';
+import { viewRowAfter } from '../core/collections';
 import type { AppendEvents, CommandResult, CommandRunner } from '../core/command-runner';
-import type { DynamoDbEventStore } from '../core/dynamodb-event-store';
+import type { DynamoDbEventStore, TransactItem } from '../core/dynamodb-event-store';
+import type { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
 import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
+import { toAction } from '../core/events';
 import { projectEvents, rowFor } from '../core/projection';
+import { foldRows, storedKey } from '../core/row-projection';
 import type { OrderState, OrderView } from '../domain/order';
 import {
   commandResultHeaders,
@@ -20,8 +26,10 @@ import { json } from './http';
 import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';
 
 export interface CoupledApiDependencies extends QueryApiDependencies, HttpEdgeDependencies {
-  /** A runner whose append writes the events and the read-model row in one transaction. */
+  /** A runner whose append writes the events and the aggregate's view in one transaction. */
   readonly runCommand: CommandRunner;
+  /** The collections whose views the append writes (each at its served version). */
+  readonly collections?: readonly CollectionDeclaration[];
 }
 
 /** The view for a row of the response: `null` once the order is deleted. */
@@ -57,9 +65,39 @@ const answerRowOf = async (
   return projectEvents(AGGREGATE_VIEW, events);
 };
 
+/** The collection whose aggregate a command (or its events) belongs to, by type prefix. */
+const collectionOf = (collections: readonly CollectionDeclaration[], type: string) =>
+  collections.find((c) => type.startsWith(`${c.aggregate.type}/`));
+
+/**
+ * A collection's view row in an answer: the one the command led to (`null` once deleted).
+ * Folded from the command's events and the state they were decided on, as the append wrote it;
+ * a replay's from the log up to its version (paid only by resends).
+ */
+const collectionRowOf = async (
+  deps: Pick<CoupledApiDependencies, 'events'>,
+  collection: CollectionDeclaration,
+  result: CommandResult,
+): Promise<unknown> => {
+  const { view, isDeleted } = collection;
+  const row = result.replayed
+    ? foldRows(view, [
+        (await deps.events.load(result.aggregateId, { toVersion: result.version })).map(toAction),
+      ]).get(result.aggregateId)
+    : viewRowAfter(view, result.aggregateId, result.events.map(toAction), result.stateBefore)?.row;
+  return row === undefined || isDeleted?.(row) ? null : row;
+};
+
 export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
   // The row is written with its events: `?minVersion` never needs to wait here.
   const routes = createQueryRoutes({ ...deps, rowsWrittenWithEvents: true });
+  const collections = deps.collections ?? [];
+  const collectionAnswer = async (type: string, result: CommandResult) => {
+    const collection = collectionOf(collections, type);
+    return collection
+      ? { [collection.view.name]: await collectionRowOf(deps, collection, result) }
+      : {};
+  };
   return withHttpEdge(deps, async (event, correlationId, log, lambda) => {
     if (event.routeKey !== 'POST /commands') return dispatch(routes, event, lambda);
     const { input, context } = readCommand(event, correlationId, deps, lambda);
@@ -71,22 +109,51 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
         aggregateId: result.aggregateId,
         version: result.version,
         events: result.events,
-        // The row at `version`: for a replay too, so a resend answers exactly as the first time.
-        // Only the order has a row here; another aggregate's answer has none (never its state
-        // as an order).
+        // The row at `version`, under its view's name: for a replay too, so a resend answers
+        // exactly as the first time. Each aggregate's own view, never another's.
         ...(isViewType(input.type) && { order: visibleOrder(await answerRowOf(deps, result)) }),
+        ...(await collectionAnswer(input.type, result)),
       },
       commandResultHeaders(result),
     );
   });
 };
 
-/** The coupled runner's append: events plus the row they lead to, all or nothing. */
-export const appendWithRow =
-  (store: DynamoDbEventStore, rows: DynamoDbReadModel<OrderView>): AppendEvents =>
+/**
+ * The coupled runner's append: events plus the view they lead to, all or nothing. An order's
+ * row goes to the order table; a collection's view (at its served version) to the projections
+ * table, with its checkpoint, so the coupled projector skips those events. Other versions of
+ * the view, and the read models fed by many aggregates, stay the projector's.
+ */
+export const appendWithViews =
+  (
+    store: DynamoDbEventStore,
+    rows: DynamoDbReadModel<OrderView>,
+    views?: {
+      readonly collections: readonly CollectionDeclaration[];
+      readonly rows: DynamoDbProjectionRows;
+    },
+  ): AppendEvents =>
   async (events, after) => {
+    const first = events[0];
+    const writes: TransactItem[] = [];
     // Another aggregate's state is not an order: it gets no row in the order table.
-    const view =
-      events[0] && isViewType(events[0].type) ? orderRowOf(after.state, after.version) : null;
-    await store.appendWith(events, view ? [rows.putItem(rowFor(AGGREGATE_VIEW, view))] : []);
+    if (first && isViewType(first.type)) {
+      const view = orderRowOf(after.state, after.version);
+      if (view) writes.push(rows.putItem(rowFor(AGGREGATE_VIEW, view)));
+    }
+    const collection = first && views && collectionOf(views.collections, first.type);
+    if (first && views && collection) {
+      const changed = viewRowAfter(
+        collection.view,
+        first.aggregateId,
+        events.map(toAction),
+        after.before,
+      );
+      if (changed) {
+        const key = storedKey(collection.view, first.aggregateId);
+        writes.push(views.rows.writeViewItem(key, changed.row, first.aggregateId, changed.version));
+      }
+    }
+    await store.appendWith(events, writes);
   };

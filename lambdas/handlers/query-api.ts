@@ -436,7 +436,8 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const owner: LogOwner = {
       aggregateType: declared.aggregate.type,
       label: declared.aggregate.type,
-      // Declared views are written by the projector, on both stacks.
+      // The log's version is asked, not the row's: a view row skips events it ignores. (The
+      // coupled stack writes the served view with its events; the projector, elsewhere.)
       rowWrittenWithEvents: false,
     };
     return { ...declared, view, owner };

@@ -19,9 +19,9 @@ import { servedProjections } from '../core/served-versions';
 import { buildStatus, DynamoDbRebuildState } from '../core/rebuild-state';
 import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
-import { appendWithRow, createCoupledApiHandler } from './coupled-api';
+import { appendWithViews, createCoupledApiHandler } from './coupled-api';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
-import { AGGREGATE_VIEW, AGGREGATES, PROJECTIONS } from './deployment';
+import { AGGREGATE_VIEW, AGGREGATES, COLLECTIONS, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 import { createRedriveHandler } from './redrive';
@@ -205,19 +205,35 @@ export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions =
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
   const [events, rows] = [stores.events(), stores.rows()];
+  const readModels = servedReadModels(env, stores);
+  // Each collection's view at the version its GET serves: written with the events.
+  const collections = readModels
+    ? COLLECTIONS.map((c) => ({
+        ...c,
+        view: readModels.projections.find((p) => p.name === c.view.name) ?? c.view,
+      }))
+    : [];
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
     commandDeadlineMs: options.commandDeadlineMs,
     rows,
     events,
-    // Served from the rows the coupled stack's projector writes
-    // (docs/decisions/declared-projections-in-coupled.md).
-    readModels: servedReadModels(env, stores),
+    // The read models fed by many aggregates are served from the rows the coupled stack's
+    // projector writes (docs/decisions/declared-projections-in-coupled.md).
+    readModels,
+    collections,
     runCommand: createCommandRunner({
       store: events,
       snapshots: stores.snapshots(),
       aggregates: AGGREGATES,
-      append: appendWithRow(events, rows),
+      append: appendWithViews(
+        events,
+        rows,
+        readModels && {
+          collections,
+          rows: readModels.rows,
+        },
+      ),
       retry: options.retry,
     }),
   });

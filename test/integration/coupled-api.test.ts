@@ -13,7 +13,7 @@ import { createCommandRunner } from '../../lambdas/core/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
-import { appendWithRow, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
+import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
 import {
   AGGREGATES,
   commandHandlerFromEnv,
@@ -94,7 +94,7 @@ test('the same command script gives the same read model in both profiles', async
     runCommand: createCommandRunner({
       store,
       aggregates: AGGREGATES,
-      append: appendWithRow(store, rows),
+      append: appendWithViews(store, rows),
     }),
   });
   const decoupledCommand = commandHandlerFromEnv(decoupled.env, { logger });
@@ -214,7 +214,7 @@ describe('transaction clashes (injected: DynamoDB Local never raises them)', () 
       runCommand: createCommandRunner({
         store: faultyStore,
         aggregates: AGGREGATES,
-        append: appendWithRow(faultyStore, faultyRows),
+        append: appendWithViews(faultyStore, faultyRows),
         retry: { maxAttempts, baseDelayMs: 1, maxDelayMs: 5 },
       }),
     });

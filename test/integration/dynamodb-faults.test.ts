@@ -18,7 +18,7 @@ import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
-import { appendWithRow, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
+import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
 import type { HttpResult } from '../../lambdas/handlers/http';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
@@ -84,7 +84,7 @@ const handlersOver = (client: ReturnType<typeof faultyClient>) => {
       runCommand: createCommandRunner({
         store: events,
         aggregates: AGGREGATES,
-        append: appendWithRow(events, rows),
+        append: appendWithViews(events, rows),
       }),
     }),
     query: createQueryApiHandler({ logger, rows, events }),

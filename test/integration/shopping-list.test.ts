@@ -78,8 +78,15 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     const ok = stack === 'decoupled' ? 202 : 200;
     const created = await send('shoppingList/create', id, { name: 'Weekend', ownerId: owner });
     expect(created.statusCode).toBe(ok);
-    // Before the fix the coupled answer carried the list as `order`.
+    // Before the fix the coupled answer carried the list as `order`; now its own view, by name.
     expect(bodyOf(created)).not.toHaveProperty('order');
+    if (stack === 'coupled') {
+      expect(bodyOf(created)).toMatchObject({
+        'shopping-list': { id, name: 'Weekend', ownerId: owner, version: 1 },
+      });
+    } else {
+      expect(bodyOf(created)).not.toHaveProperty('shopping-list');
+    }
     for (const [type, payload] of [
       ['shoppingList/addItem', { itemId: 'i1', text: 'Milk' }],
       ['shoppingList/addItem', { itemId: 'i2', text: 'Bread' }],
@@ -155,16 +162,22 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     await send('shoppingList/addItem', id, { itemId: 'i2', text: 'Bread' });
     await send('shoppingList/toggleItem', id, { itemId: 'i1' });
 
-    // Not projected yet: 404 without ?minVersion; with it, the answer waits for the projector.
-    expect(bodyOf(await one(id))).toMatchObject({
-      error: { code: 'NOT_FOUND', message: `shoppingList ${id} not found` },
-    });
-    const waiting = one(id, { minVersion: '4' });
-    const events = await projectAll(id);
-    const view = await waiting;
-    expect(view.statusCode).toBe(200);
     const fold = (n: number) =>
       foldEvents(shoppingListAggregate as AnyAggregate, events.slice(0, n).map(toAction));
+    let events = await store.load(id);
+    if (stack === 'coupled') {
+      // Written with its events: fresh at once, no projector, no wait.
+      expect(bodyOf(await one(id))).toEqual(fold(4));
+    } else {
+      // Not projected yet: 404 without ?minVersion; with it, the answer waits for the projector.
+      expect(bodyOf(await one(id))).toMatchObject({
+        error: { code: 'NOT_FOUND', message: `shoppingList ${id} not found` },
+      });
+    }
+    const waiting = one(id, { minVersion: '4' });
+    events = await projectAll(id);
+    const view = await waiting;
+    expect(view.statusCode).toBe(200);
     expect(bodyOf(view)).toEqual(fold(4));
     expect(bodyOf(await one(id))).toEqual(fold(4));
     expect((await one(id, { minVersion: '2' })).statusCode).toBe(200);
@@ -252,6 +265,48 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     );
     expect(bodyOf(last)).toMatchObject({ version: 5, state: { status: 'deleted' } });
   });
+});
+
+test("coupled: the view written with its events is the projector's row, answered and replayed", async () => {
+  const id = `fresh-${randomUUID().slice(0, 8)}`;
+  const owner = `owner-${randomUUID().slice(0, 8)}`;
+  const send = (type: string, payload: unknown, commandId?: string) =>
+    handlers.coupled(command({ type, aggregateId: id, payload, ...(commandId && { commandId }) }));
+  const one = () =>
+    handlers.coupled(
+      httpEvent({
+        routeKey: 'GET /{collection}/{id}',
+        pathParameters: { collection: 'shopping-lists', id },
+      }),
+    );
+  await send('shoppingList/create', { name: 'Party', ownerId: owner });
+  const added = await send('shoppingList/addItem', { itemId: 'i1', text: 'Cake' }, `add-${id}`);
+  expect(bodyOf(added)['shopping-list']).toEqual(bodyOf(await one()));
+  await send('shoppingList/toggleItem', { itemId: 'i1' });
+  const fresh = bodyOf(await one());
+  expect(fresh).toMatchObject({ version: 3, checkedCount: 1 });
+
+  // A resend answers as the first time: the row at version 2, not the current one.
+  const replay = await send('shoppingList/addItem', { itemId: 'i1', text: 'Cake' }, `add-${id}`);
+  expect(bodyOf(replay)).toEqual(bodyOf(added));
+
+  // The stream then brings the same events to the coupled projector (twice): the row is the
+  // fold of the log, applied once; the read model fed by many lists still gets them.
+  const events = await projectAll(id);
+  const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
+  const stored = await rows.get(`shopping-list@v1#${id}`);
+  expect(stored).toMatchObject({ view: fresh, applied: { [id]: 3 } });
+  expect(stored!.view).toEqual(
+    foldEvents(shoppingListAggregate as AnyAggregate, events.map(toAction)),
+  );
+  expect(
+    bodyOf(await get('GET /read-models/{name}/{key}', { name: 'owner-lists', key: owner })),
+  ).toMatchObject({ row: { activeLists: 1, openItems: 0 } });
+
+  // Deleted: the answer's row is null, and GET answers 404 at once.
+  const deleted = await send('shoppingList/delete', {});
+  expect(bodyOf(deleted)).toMatchObject({ version: 4, 'shopping-list': null });
+  expect((await one()).statusCode).toBe(404);
 });
 
 test('orders keep working beside lists: the order row is written and served', async () => {

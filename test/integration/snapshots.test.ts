@@ -17,7 +17,7 @@ import { encodeSnapshot, snapshotKeyOf } from '../../lambdas/core/snapshots';
 import { foldEvents } from '../../lambdas/core/aggregate';
 import { orderAggregate, orderReducer, type OrderView } from '../../lambdas/domain/order';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
-import { appendWithRow, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
+import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
 import { ENV } from '../../lambdas/handlers/environment';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import type { HttpResult } from '../../lambdas/handlers/http';
@@ -62,7 +62,7 @@ const handlerWith = (profile: Profile, aggregate: AnyAggregate, every: number): 
     store,
     snapshots: { store: snapshots, every },
     aggregates: [aggregate],
-    ...(profile === 'coupled' && { append: appendWithRow(store, rows) }),
+    ...(profile === 'coupled' && { append: appendWithViews(store, rows) }),
   });
   const handler =
     profile === 'coupled'

@@ -1,7 +1,32 @@
 /** The rows a projections table holds, as the query route serves them (tests compare to folds). */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/events';
 import { type AnyRowProjection, mergeItems, shardsOf } from '../../lambdas/core/row-projection';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { stamp } from './given';
+
+/**
+ * Every domain's example histories (`lambdas/domain/<name>/examples.ts`), by aggregate type,
+ * stamped as stored events of aggregates `<folder>-1`, `<folder>-2`...
+ */
+export const exampleLogsBySource = (): Record<string, EventAction[][]> => {
+  const domains = join(__dirname, '../../lambdas/domain');
+  const logs: Record<string, EventAction[][]> = {};
+  for (const folder of readdirSync(domains)) {
+    const file = join(domains, folder, 'examples.ts');
+    if (!existsSync(file)) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { EXAMPLES } = require(file) as {
+      EXAMPLES: { aggregateType: string; histories: NewEvent[][] };
+    };
+    logs[EXAMPLES.aggregateType] = EXAMPLES.histories.map((history, i) =>
+      stamp(`${folder}-${i + 1}`, history).map(toAction),
+    );
+  }
+  return logs;
+};
 
 /**
  * The deployment's declared projections fed by `aggregateType`: a test folds each read model

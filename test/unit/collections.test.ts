@@ -2,7 +2,12 @@
  * The deployment's collections (lambdas/handlers/deployment.ts) are checked when the module
  * loads: a bad declaration fails the cold start instead of serving a half-declared collection.
  */
-import { checkCollections, type CollectionDeclaration } from '../../lambdas/core/collections';
+import {
+  checkCollections,
+  type CollectionDeclaration,
+  viewRowAfter,
+} from '../../lambdas/core/collections';
+import { foldRows } from '../../lambdas/core/row-projection';
 import type { AnyAggregate } from '../../lambdas/core/aggregate';
 import { orderAggregate } from '../../lambdas/domain/order';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
@@ -10,6 +15,7 @@ import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
 import { AGGREGATES, COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { RESERVED_SEGMENTS } from '../../lambdas/handlers/routes';
+import { exampleLogsBySource } from '../support/projection-rows';
 
 const deployment = {
   aggregates: AGGREGATES,
@@ -42,6 +48,18 @@ test.each([
     /not in the deployment's aggregates/,
   ],
   [
+    'a sharded view (one row per aggregate is never big)',
+    {
+      ...list,
+      view: {
+        ...shoppingListRowProjection,
+        shards: 4,
+        merge: (rows: readonly unknown[]) => rows[0],
+      },
+    },
+    /is sharded/,
+  ],
+  [
     'a view not listed',
     { ...list, view: { ...shoppingListRowProjection, name: 'lists-elsewhere' } },
     /not in the deployment's projections/,
@@ -61,3 +79,25 @@ test('refuses a collection declared twice', () => {
 test('the order aggregate has no collection: it keeps its static routes', () => {
   expect(COLLECTIONS.some((c) => c.aggregate === orderAggregate)).toBe(false);
 });
+
+/**
+ * The coupled stack writes a collection's view from the command's events alone (folded onto no
+ * row, from the state they were decided on): the view must be a function of its aggregate's
+ * state. Every collection, every example history, every way of cutting it into commands.
+ */
+test.each(COLLECTIONS.map((c) => [c.collection, c] as const))(
+  '%s: the view after each command is the fold of the whole log',
+  (_, { view, aggregate }) => {
+    const logs = exampleLogsBySource()[aggregate.type];
+    expect(logs?.length).toBeGreaterThan(0);
+    for (const log of logs!) {
+      const id = log[0]!.meta.aggregateId;
+      for (let cut = 0; cut < log.length; cut++) {
+        const before = log.slice(0, cut).reduce(aggregate.reducer, aggregate.initialState);
+        const after = viewRowAfter(view, id, log.slice(cut), before);
+        expect(after?.row).toEqual(foldRows(view, [log]).get(id));
+        expect(after?.version).toBe(log.length);
+      }
+    }
+  },
+);

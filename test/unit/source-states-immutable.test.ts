@@ -4,13 +4,10 @@
  * changed its input would corrupt the cache. Every state, `before` and row is frozen here
  * (a write throws in strict mode), and the folds must still equal the unfrozen ones.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/events';
 import { advanceSource, type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
 import { customerSummaryV2Projection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { stamp } from '../support/given';
+import { exampleLogsBySource } from '../support/projection-rows';
 
 const deepFreeze = <T>(value: T): T => {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -20,23 +17,8 @@ const deepFreeze = <T>(value: T): T => {
   return value;
 };
 
-/**
- * Every domain's example histories (`lambdas/domain/<name>/examples.ts`), by aggregate type:
- * each projection is folded over its own source's; a source without examples fails below.
- */
-const DOMAINS = join(__dirname, '../../lambdas/domain');
-const logsBySource: Record<string, EventAction[][]> = {};
-for (const folder of readdirSync(DOMAINS)) {
-  const file = join(DOMAINS, folder, 'examples.ts');
-  if (!existsSync(file)) continue;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { EXAMPLES } = require(file) as {
-    EXAMPLES: { aggregateType: string; histories: NewEvent[][] };
-  };
-  logsBySource[EXAMPLES.aggregateType] = EXAMPLES.histories.map((history, i) =>
-    stamp(`${folder}-${i + 1}`, history).map(toAction),
-  );
-}
+/** Each projection is folded over its own source's examples; a source without any fails below. */
+const logsBySource = exampleLogsBySource();
 
 const projections: AnyRowProjection[] = [...PROJECTIONS, customerSummaryV2Projection];
 
