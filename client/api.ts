@@ -101,11 +101,34 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** 4xx: the same request will get the same answer; 5xx: it may succeed later. */
+  /** The server's `Retry-After`, when it sent one (a 429 or 503): wait at least this long. */
+  retryAfterMs?: number;
+
+  /**
+   * The server's own 4xx (a rule, validation, not found, a conflict): the same request gets the
+   * same answer. Not a 408 or 429 (nothing was done; later it may be), nor an answer outside the
+   * catalogue (a gateway's or a proxy's, e.g. an expired credential's 403): those may succeed
+   * later, and a 5xx may even have been applied.
+   */
   get isFinal(): boolean {
-    return this.status >= 400 && this.status < 500;
+    return (
+      this.status >= 400 &&
+      this.status < 500 &&
+      this.status !== 408 &&
+      this.status !== 429 &&
+      this.code !== 'GATEWAY_ERROR'
+    );
   }
 }
+
+/** `Retry-After` as milliseconds: delay-seconds or an HTTP date (RFC 9110); else undefined. */
+export const retryAfterMsOf = (header: string | null, now = Date.now()): number | undefined => {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+};
 
 /** No answer: the network failed or the request timed out. Safe to resend with the same commandId. */
 export class NetworkError extends Error {
@@ -232,7 +255,10 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
     }
     const answerCorrelation = response.headers.get('x-correlation-id') ?? undefined;
     if (response.status < 200 || response.status >= 300) {
-      throw toApiError(response.status, parsed, answerCorrelation);
+      const error = toApiError(response.status, parsed, answerCorrelation);
+      const retryAfterMs = retryAfterMsOf(response.headers.get('retry-after'));
+      if (retryAfterMs !== undefined) error.retryAfterMs = retryAfterMs;
+      throw error;
     }
     return { status: response.status, body: parsed as T, headers: response.headers };
   };

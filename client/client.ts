@@ -8,6 +8,7 @@
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
 import { ApiError, type ApiClient, type CommandAnswer, NetworkError } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import { decideAfterFailure, DEFAULT_MAX_PENDING_MS, type RetryPolicy } from './retry-policy';
 import { indexedDbStorage, memoryStorage, type OutboxStorage } from './outbox';
 import {
   type ClientAction,
@@ -15,6 +16,7 @@ import {
   type CommandConfirmedAction,
   type CommandRejectedAction,
   type CommandRejection,
+  type CommandUnknownAction,
   confirmAnswer,
   isSendCommand,
   type OutboxEntry,
@@ -36,7 +38,13 @@ export type CommandOutcome =
       readonly state: 'rejected';
       readonly commandId: string;
       readonly aggregateId: string;
-    } & CommandRejection);
+    } & CommandRejection)
+  | {
+      /** Resent for `maxPendingMs` with no final answer: it may or may not have been applied. */
+      readonly state: 'unknown';
+      readonly commandId: string;
+      readonly aggregateId: string;
+    };
 
 /** What `dispatch(sendCommand(...))` returns: settles when the server has the final word. */
 export type CommandPromise = Promise<CommandOutcome> & { readonly commandId: string };
@@ -62,8 +70,12 @@ export interface CommandClientOptions<Root = unknown> {
   readonly newId?: () => string;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
-  /** A 500 is retried this many times in all, then the command is rejected (so it never blocks). */
-  readonly maxServerErrorAttempts?: number;
+  /**
+   * How long after its first send a command without a final answer is still resent (network
+   * errors, 408, 429, 5xx...); then it settles as `unknown` (client/retry-policy.ts). Default
+   * 24 hours.
+   */
+  readonly maxPendingMs?: number;
 }
 
 export interface CommandClient {
@@ -112,7 +124,10 @@ export const createCommandClient = <Root = { client: ClientState }>(
   const newId = options.newId ?? newUuid;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const random = options.random ?? Math.random;
-  const maxServerErrorAttempts = options.maxServerErrorAttempts ?? 5;
+  const retryPolicy: RetryPolicy = {
+    backoff,
+    maxPendingMs: options.maxPendingMs ?? DEFAULT_MAX_PENDING_MS,
+  };
 
   let store: MiddlewareAPI<Dispatch, Root> | undefined;
   let started: Promise<void> | undefined;
@@ -143,22 +158,29 @@ export const createCommandClient = <Root = { client: ClientState }>(
     }
   };
 
-  const settle = (action: CommandConfirmedAction | CommandRejectedAction) => {
+  const outcomeOf = (
+    action: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction,
+  ): CommandOutcome => {
+    switch (action.type) {
+      case 'command/confirmed': {
+        const { commandId, aggregateId, version, replayed } = action.payload;
+        return { state: 'confirmed', commandId, aggregateId, version, replayed };
+      }
+      case 'command/rejected':
+        return { state: 'rejected', ...action.payload };
+      case 'command/unknown':
+        return { state: 'unknown', ...action.payload };
+    }
+  };
+
+  const settle = (
+    action: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction,
+  ) => {
     dispatch(action);
     const waiter = waiters.get(action.payload.commandId);
     if (waiter) {
       waiters.delete(action.payload.commandId);
-      waiter(
-        action.type === 'command/confirmed'
-          ? {
-              state: 'confirmed',
-              commandId: action.payload.commandId,
-              aggregateId: action.payload.aggregateId,
-              version: action.payload.version,
-              replayed: action.payload.replayed,
-            }
-          : { state: 'rejected', ...action.payload },
-      );
+      waiter(outcomeOf(action));
     }
     checkIdle();
   };
@@ -260,9 +282,30 @@ export const createCommandClient = <Root = { client: ClientState }>(
     settle(action);
   };
 
+  /**
+   * Gives a command up (client/retry-policy.ts): it leaves the outbox as `unknown`, and the
+   * aggregate's view is re-read so the screen shows what the server has, applied or not.
+   */
+  const giveUp = async (entry: OutboxEntry) => {
+    const action: CommandUnknownAction = {
+      type: 'command/unknown',
+      payload: { commandId: entry.commandId, aggregateId: entry.aggregateId },
+    };
+    channel?.post({ kind: 'settled', action });
+    await storage.remove(entry.commandId);
+    durable.delete(entry.commandId);
+    settle(action);
+    const aggregate = aggregateOfCommand(entry.type);
+    if (!aggregate) return;
+    const view = await api.getView(aggregate.collection, entry.aggregateId).catch(() => undefined);
+    if (view)
+      dispatch({ type: 'view/loaded', payload: { id: view.id, version: view.version, view } });
+  };
+
   /** One send of the head command of an aggregate, and what its answer means. */
   const attempt = async (entry: OutboxEntry) => {
     let answer: CommandAnswer;
+    const firstSentAt = entry.firstSentAt ?? now();
     try {
       answer = await api.sendCommand({
         type: entry.type,
@@ -273,25 +316,30 @@ export const createCommandClient = <Root = { client: ClientState }>(
       });
     } catch (error) {
       const attempts = entry.attempts + 1;
-      if (
-        error instanceof ApiError &&
-        (error.isFinal || (error.status !== 503 && attempts >= maxServerErrorAttempts))
-      ) {
-        await reject(entry, error);
-        return;
-      }
+      const decision = decideAfterFailure(
+        { error, attempts, firstSentAt: Date.parse(firstSentAt), now: Date.parse(now()) },
+        retryPolicy,
+        random,
+      );
+      if (decision.kind === 'reject') return reject(entry, decision.error);
       // No answer means offline; a 5xx is an answer. Anything else (a signing hook that failed,
       // say) is retried like a network error, with backoff, and does not change the flag.
       if (error instanceof NetworkError || error instanceof ApiError) {
         dispatch({ type: 'connection/changed', payload: { online: error instanceof ApiError } });
       }
-      const updated = { ...entry, attempts };
+      if (decision.kind === 'give-up') return giveUp(entry);
+      const updated = { ...entry, attempts, firstSentAt };
       await storage.put(updated);
       dispatch({
         type: 'command/retrying',
-        payload: { commandId: entry.commandId, attempts, error: (error as Error).message },
+        payload: {
+          commandId: entry.commandId,
+          attempts,
+          error: (error as Error).message,
+          firstSentAt,
+        },
       });
-      await sleep(backoffDelay(attempts, backoff, random));
+      await sleep(decision.delayMs);
       return;
     }
     await confirm(entry, answer);
@@ -364,7 +412,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
 
   const onMessage = (message: {
     kind: string;
-    action?: CommandConfirmedAction | CommandRejectedAction;
+    action?: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction;
   }) => {
     if (stopped || !store) return;
     if (message.kind === 'changed') void restore();

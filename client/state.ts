@@ -33,6 +33,8 @@ export interface OutboxEntry {
   readonly issuedAt: string;
   /** Sends that got no final answer so far. */
   readonly attempts: number;
+  /** When it was first sent (ISO): resends stop `maxPendingMs` later (client/retry-policy.ts). */
+  readonly firstSentAt?: string;
 }
 
 /** What the client knows for sure about an aggregate: the server's view at `version`. */
@@ -71,7 +73,18 @@ export type CommandStatus =
       readonly state: 'rejected';
       readonly aggregateId: string;
       readonly type: string;
-    } & CommandRejection);
+    } & CommandRejection)
+  | {
+      /**
+       * Resent for `maxPendingMs` with no final answer: it may or may not have been applied (a
+       * send whose answer was lost). It left the outbox; the aggregate's view was re-read.
+       */
+      readonly state: 'unknown';
+      readonly aggregateId: string;
+      readonly type: string;
+      readonly attempts: number;
+      readonly lastError?: string;
+    };
 
 export interface ClientState {
   /** The last network evidence: browser events, failed sends, answers. */
@@ -136,6 +149,7 @@ export interface CommandRetryingAction extends Action<'command/retrying'> {
     readonly commandId: string;
     readonly attempts: number;
     readonly error: string;
+    readonly firstSentAt?: string;
   };
 }
 export interface CommandConfirmedAction extends Action<'command/confirmed'> {
@@ -152,6 +166,10 @@ export interface CommandConfirmedAction extends Action<'command/confirmed'> {
 }
 export interface CommandRejectedAction extends Action<'command/rejected'> {
   readonly payload: { readonly commandId: string; readonly aggregateId: string } & CommandRejection;
+}
+/** Given up after `maxPendingMs` of resends: its outcome is unknown (client/retry-policy.ts). */
+export interface CommandUnknownAction extends Action<'command/unknown'> {
+  readonly payload: { readonly commandId: string; readonly aggregateId: string };
 }
 /** The outbox as read from storage (start, reload, another tab's change): replaces the outbox. */
 export interface OutboxRestoredAction extends Action<'outbox/restored'> {
@@ -192,6 +210,7 @@ export type ClientAction =
   | CommandRetryingAction
   | CommandConfirmedAction
   | CommandRejectedAction
+  | CommandUnknownAction
   | OutboxRestoredAction
   | ViewLoadedAction
   | ConnectionChangedAction
@@ -317,7 +336,13 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       return {
         ...state,
         outbox: state.outbox.map((e) =>
-          e.commandId === a.payload.commandId ? { ...e, attempts: a.payload.attempts } : e,
+          e.commandId === a.payload.commandId
+            ? {
+                ...e,
+                attempts: a.payload.attempts,
+                ...(a.payload.firstSentAt !== undefined && { firstSentAt: a.payload.firstSentAt }),
+              }
+            : e,
         ),
         commands: {
           ...state.commands,
@@ -371,12 +396,32 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
         },
       };
     }
+    case 'command/unknown': {
+      const { commandId, aggregateId } = a.payload;
+      const current = state.commands[commandId];
+      const entry = state.outbox.find((e) => e.commandId === commandId);
+      return {
+        ...state,
+        outbox: withoutCommand(state.outbox, commandId),
+        commands: {
+          ...state.commands,
+          [commandId]: {
+            state: 'unknown',
+            aggregateId,
+            type: entry?.type ?? current?.type ?? '',
+            attempts: entry?.attempts ?? 0,
+            ...(current?.state === 'pending' &&
+              current.lastError !== undefined && { lastError: current.lastError }),
+          },
+        },
+      };
+    }
     case 'outbox/restored': {
       // The shared storage is the truth for what is pending (another tab may have settled some);
       // commands already settled here keep their status.
       const entries = a.payload.entries.filter((e) => {
         const settled = state.commands[e.commandId]?.state;
-        return settled !== 'confirmed' && settled !== 'rejected';
+        return settled === undefined || settled === 'pending';
       });
       const commands = { ...state.commands };
       for (const e of entries) {

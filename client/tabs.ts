@@ -2,7 +2,7 @@
  * Several tabs (or processes) on one outbox: one sender, held by a lock; the others follow
  * through a channel (commands queued, commands settled) and see the same pending state.
  */
-import type { CommandConfirmedAction, CommandRejectedAction } from './state';
+import type { CommandConfirmedAction, CommandRejectedAction, CommandUnknownAction } from './state';
 
 /** Grants the sender role to one holder at a time; `acquire` resolves with a release function. */
 export interface SenderLock {
@@ -12,8 +12,11 @@ export interface SenderLock {
 export type SyncMessage =
   /** The shared storage changed (a command was queued): read it again. */
   | { readonly kind: 'changed' }
-  /** The sender got a final answer: apply the same action. */
-  | { readonly kind: 'settled'; readonly action: CommandConfirmedAction | CommandRejectedAction };
+  /** The sender got a final answer (or gave up): apply the same action. */
+  | {
+      readonly kind: 'settled';
+      readonly action: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction;
+    };
 
 export interface SyncChannel {
   post(message: SyncMessage): void;

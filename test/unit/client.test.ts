@@ -387,9 +387,9 @@ test('written to the outbox before the first send; one in flight per order; orde
   await client.stop();
 });
 
-test('network errors, timeouts and 503 retry with the same commandId; a 500 stops after its limit', async () => {
+test('no answer, 408, 429, a gateway answer and any 5xx are resent with the same commandId', async () => {
   const { api, calls, sends } = scriptedApi();
-  const { client, store, send } = makeStore(api, memoryStorage(), { maxServerErrorAttempts: 2 });
+  const { client, store, send } = makeStore(api);
   await client.start();
   const command = send(
     sendCommand({
@@ -398,22 +398,64 @@ test('network errors, timeouts and 503 retry with the same commandId; a 500 stop
       payload: { customerId: 'c', currency: 'EUR' },
     }),
   );
-  (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
-  expect(store.getState().client.online).toBe(true); // until the failure is handled
-  (await sends(2))[1]!.answer(new NetworkError('timeout', 'slow'));
-  (await sends(3))[2]!.answer(new ApiError(503, 'TRANSACTION_CONFLICT', 'busy'));
-  (await sends(4))[3]!.answer(ok(calls[3]!.request, 1));
-  await expect(command).resolves.toMatchObject({ state: 'confirmed' });
+  const failures = [
+    new NetworkError('network', 'down'),
+    new NetworkError('timeout', 'slow'),
+    new ApiError(503, 'TRANSACTION_CONFLICT', 'busy'),
+    // Before: a 429 (the stage's throttle) was final, and the command was dropped unsent.
+    Object.assign(new ApiError(429, 'GATEWAY_ERROR', 'Too Many Requests'), { retryAfterMs: 1 }),
+    new ApiError(408, 'GATEWAY_ERROR', 'Request Timeout'),
+    new ApiError(403, 'GATEWAY_ERROR', 'Forbidden'),
+    // Before: a 500 was given up after 5 sends, though the first may have committed.
+    ...Array.from({ length: 6 }, () => new ApiError(500, 'INTERNAL', 'boom')),
+  ];
+  for (const [i, failure] of failures.entries()) (await sends(i + 1))[i]!.answer(failure);
+  expect(store.getState().client.online).toBe(true);
+  const last = failures.length;
+  (await sends(last + 1))[last]!.answer(ok(calls[last]!.request, 1));
+  await expect(command).resolves.toMatchObject({ state: 'confirmed', version: 1 });
   expect(new Set(calls.map((c) => c.request.commandId))).toEqual(new Set([command.commandId]));
+  await client.stop();
+});
 
-  const broken = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
+test('resent past maxPendingMs: settled as unknown, the view re-read, the next command sent', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const row = { id: 'A', version: 1, status: 'draft', lines: [] } as never;
+  const reads: string[] = [];
+  (api as { getView: unknown }).getView = async (collection: string, id: string) => {
+    reads.push(`${collection}/${id}`);
+    return row;
+  };
+  const { client, store, send } = makeStore(api, memoryStorage(), { maxPendingMs: 30 });
+  await client.start();
+  const stuck = send(sendCommand({ type: 'order/submit', aggregateId: 'A', payload: {} }));
   const behind = send(sendCommand({ type: 'order/cancel', aggregateId: 'A', payload: {} }));
-  (await sends(5))[4]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
-  (await sends(6))[5]!.answer(new ApiError(500, 'INTERNAL', 'boom'));
-  await expect(broken).resolves.toMatchObject({ state: 'rejected', status: 500, code: 'INTERNAL' });
-  // The command behind it is not blocked.
-  (await sends(7))[6]!.answer(ok(calls[6]!.request, 2));
+  // Every send of the stuck command fails until the client gives it up; the next call is the
+  // command behind it (one in flight per aggregate).
+  let next = 0;
+  for (;;) {
+    const call = (await sends(next + 1))[next]!;
+    if (call.request.commandId !== stuck.commandId) break;
+    call.answer(new ApiError(500, 'INTERNAL', 'boom'));
+    next++;
+  }
+  await expect(stuck).resolves.toEqual({
+    state: 'unknown',
+    commandId: stuck.commandId,
+    aggregateId: 'A',
+  });
+  expect(store.getState().client.commands[stuck.commandId]).toMatchObject({
+    state: 'unknown',
+    type: 'order/submit',
+    lastError: 'boom',
+  });
+  await until(() => store.getState().client.confirmed.A !== undefined);
+  expect(reads).toEqual(['orders/A']);
+  expect(store.getState().client.confirmed.A).toEqual({ version: 1, view: row });
+  // It no longer blocks the command behind it.
+  calls[next]!.answer(ok(calls[next]!.request, 2));
   await expect(behind).resolves.toMatchObject({ state: 'confirmed' });
+  expect(calls[next]!.request.type).toBe('order/cancel');
   await client.stop();
 });
 
