@@ -10,7 +10,7 @@ import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/ev
 import { advanceSource, type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
 import { customerSummaryV2Projection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 const deepFreeze = <T>(value: T): T => {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
