@@ -19,7 +19,8 @@
  * is asked whether it matches. `stamp` alone turns events into stored events, e.g. for
  * projection tests.
  *
- * No handler imports it: it is in no Lambda bundle.
+ * No handler imports it: it is in no Lambda bundle
+ * (test/unit/only-the-deployment-names-domains.test.ts checks).
  */
 import { AssertionError, deepStrictEqual } from 'node:assert';
 import { type AnyAggregate, foldEvents } from './aggregate';
