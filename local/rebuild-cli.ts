@@ -48,7 +48,7 @@ export const USAGE = `Usage: npm run rebuild -- <projection> [options]
 Rebuilds a declared projection from the event table (a parallel Scan) into its own storage,
 beside the version being served; rerun the same command to resume after a crash.
 
-  <projection>               a name from lambdas/handlers/deployment.ts (e.g. removed-lines)
+  <projection>               a name from lambdas/handlers/deployment.ts: ${PROJECTIONS.map((p) => p.name).join(', ')}
   --version <n>              which listed version to build     (default: the highest listed)
   --until <ISO time>         build it as of that past moment, served with ?asOf=<time>;
                              at least ${UNTIL_SAFETY_MARGIN_MS / 1000} s ago (its last events may still be landing)

@@ -24,7 +24,7 @@ export const parseServedVersions = (text: string | undefined): Map<string, numbe
     const match = /^([a-z0-9-]{1,64})=v?(\d{1,9})$/.exec(entry);
     if (!match) {
       throw new ServedVersionsError(
-        `served projection versions: "${entry}" is not name=version (e.g. customer-summary=2)`,
+        `served projection versions: "${entry}" is not name=version (e.g. my-read-model=2)`,
       );
     }
     if (served.has(match[1]!)) {

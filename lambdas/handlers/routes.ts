@@ -35,7 +35,7 @@ export const ROUTES = [
     method: 'GET',
     path: '/read-models/{name}/{key}',
     decoupled: 'query',
-    summary: 'One row of a declared read model (e.g. customer-summary, removed-lines)',
+    summary: 'One row of a declared read model (PROJECTIONS in lambdas/handlers/deployment.ts)',
   },
   // Every collection of the deployment (COLLECTIONS in deployment.ts), e.g. `shopping-lists`.
   // API Gateway prefers the static `/orders/...` routes above to these (so does matchRoute).

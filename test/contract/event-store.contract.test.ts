@@ -16,7 +16,7 @@ import {
   type SnapshotStore,
 } from '../../lambdas/core/snapshots';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 let tables: TestTables;
 beforeAll(async () => {

@@ -18,7 +18,7 @@ import {
 import { createRowProjector } from '../../lambdas/core/row-projector';
 import { type RemovedLines, removedLinesProjection } from '../../lambdas/domain/order/projections';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 let tables: TestTables;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/events';
 import { type AnyRowProjection, mergeItems, shardsOf } from '../../lambdas/core/row-projection';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { stamp } from './given';
+import { stamp } from '../../lambdas/core/given';
 
 /**
  * Every domain's example histories (`lambdas/domain/<name>/examples.ts`), by aggregate type,

@@ -27,7 +27,7 @@ import {
 } from '../../lambdas/core/errors';
 import { CommandAlreadyRecordedError } from '../../lambdas/core/event-store';
 import type { StoredEvent } from '../../lambdas/core/events';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 type CounterCommand = { type: 'counter/increment'; payload: { by: number } };
 type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };

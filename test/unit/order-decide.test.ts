@@ -1,5 +1,5 @@
 import { orderAggregate } from '../../lambdas/domain/order';
-import { scenario } from '../support/given';
+import { scenario } from '../../lambdas/core/given';
 
 const { given } = scenario(orderAggregate, 'order-1');
 const created = { type: 'order/created', payload: { customerId: 'c-1', currency: 'EUR' } };

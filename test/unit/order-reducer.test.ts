@@ -2,7 +2,7 @@ import { configureStore } from '../support/redux-store';
 import { type OrderEventAction, orderProjection, orderReducer } from '../../lambdas/domain/order';
 import { projectEvents } from '../../lambdas/core/projection';
 import { toAction } from '../../lambdas/core/events';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 const history = stamp('order-7', [
   { type: 'order/created', payload: { customerId: 'c-9', currency: 'USD' } },

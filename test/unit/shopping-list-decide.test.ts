@@ -4,7 +4,7 @@ import {
   SHOPPING_LIST_RULES,
   shoppingListAggregate,
 } from '../../lambdas/domain/shopping-list';
-import { scenario } from '../support/given';
+import { scenario } from '../../lambdas/core/given';
 
 const { given } = scenario(shoppingListAggregate, 'list-1');
 const created = {

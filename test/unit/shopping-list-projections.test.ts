@@ -13,7 +13,7 @@ import {
   ownerListsProjection,
   shoppingListRowProjection,
 } from '../../lambdas/domain/shopping-list/projections';
-import { stamp } from '../support/given';
+import { stamp } from '../../lambdas/core/given';
 
 /** The aggregate's state after `events`, as the command path folds it. */
 const stateOf = (events: readonly EventAction[]) =>

@@ -7,7 +7,7 @@ import {
 } from '../../lambdas/domain/shopping-list';
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
 import { toAction } from '../../lambdas/core/events';
-import { AT, stamp } from '../support/given';
+import { AT, stamp } from '../../lambdas/core/given';
 
 const history = stamp('list-7', [
   { type: 'shoppingList/created', payload: { name: 'Groceries', ownerId: 'u-9' } },

@@ -1,9 +1,12 @@
 /**
  * Example histories of the order: what tests fold every projection fed by orders over (e.g.
  * test/unit/source-states-immutable.test.ts finds every domain's `examples.ts`). Each history is
- * one order's events in order, as `decide` would have produced them.
+ * one order's events in order, as `decide` would have produced them. COMMAND_SCRIPTS are example
+ * command sequences the conformance test (test/integration/aggregate-conformance.test.ts) sends
+ * on both stacks, as random subsequences (the first command kept; refused ones dropped).
  */
 import type { NewEvent } from '../../core/events';
+import type { OrderCommand } from './commands';
 
 const line = (lineId: string, sku: string, quantity: number): NewEvent => ({
   type: 'order/lineAdded',
@@ -27,6 +30,37 @@ export const EXAMPLES: { readonly aggregateType: string; readonly histories: New
       line('a', 'B', 3),
       { type: 'order/lineRemoved', payload: { lineId: 'a' } },
       { type: 'order/deleted', payload: {} },
+    ],
+  ],
+};
+
+const add = (lineId: string, quantity: number, unitPrice: number): OrderCommand => ({
+  type: 'order/addLine',
+  payload: { lineId, sku: `SKU-${lineId}`, quantity, unitPrice },
+});
+
+export const COMMAND_SCRIPTS: {
+  readonly aggregateType: string;
+  readonly scripts: readonly (readonly OrderCommand[])[];
+} = {
+  aggregateType: 'order',
+  scripts: [
+    [
+      { type: 'order/create', payload: { customerId: 'c-1', currency: 'EUR' } },
+      add('a', 2, 250),
+      add('b', 1, 999),
+      { type: 'order/changeQuantity', payload: { lineId: 'a', quantity: 5 } },
+      { type: 'order/removeLine', payload: { lineId: 'b' } },
+      add('c', 10, 0),
+      { type: 'order/submit', payload: {} },
+      { type: 'order/cancel', payload: { reason: 'late' } },
+    ],
+    [
+      { type: 'order/create', payload: { customerId: 'c-2', currency: 'JPY' } },
+      add('a', 3, 100),
+      { type: 'order/removeLine', payload: { lineId: 'a' } },
+      { type: 'order/cancel', payload: {} },
+      { type: 'order/delete', payload: {} },
     ],
   ],
 };
