@@ -194,6 +194,17 @@ export interface ApiClient {
     options?: { readonly limit?: number; readonly cursor?: string },
   ): Promise<EventPage>;
   getHistory(collection: string, id: string, query: HistoryQuery): Promise<HistoryAnswer>;
+  /** `GET /read-models/{name}/{key}`: a declared read model's row (404 when it has none). */
+  getReadModel<Row = unknown>(name: string, key: string): Promise<ReadModelAnswer<Row>>;
+}
+
+/** A read model's row as `GET /read-models/{name}/{key}` answers it. */
+export interface ReadModelAnswer<Row = unknown> {
+  readonly readModel: string;
+  /** The projection's version that wrote the row. */
+  readonly version: number;
+  readonly key: string;
+  readonly row: Row;
 }
 
 const queryString = (params: Record<string, string | number | undefined>) => {
@@ -324,6 +335,10 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         )
       ).body;
       return { ...at, state: (state ?? order)! };
+    },
+    async getReadModel<Row>(name: string, key: string) {
+      return (await request<ReadModelAnswer<Row>>('GET', `/read-models/${id(name)}/${id(key)}`))
+        .body;
     },
   };
 };

@@ -20,6 +20,7 @@ export {
   type ListOrdersQuery,
   type OrderPage,
   type OutgoingRequest,
+  type ReadModelAnswer,
   type SignRequest,
 } from './api';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
@@ -101,3 +102,4 @@ export {
 } from './tabs';
 export type { OrderCommand, OrderStatus, OrderView } from '../lambdas/domain/order';
 export type { ShoppingListCommand, ShoppingListView } from '../lambdas/domain/shopping-list';
+export type { OwnedList, OwnerLists } from '../lambdas/domain/shopping-list/projections';

@@ -2,7 +2,7 @@
  * The demo app's entry: reads which APIs are running (`/config.json`), builds one Redux store
  * per stack (its own outbox, so a switch never sends a command to the other stack), and
  * renders the app. Offline, the service worker serves the shell and the client's IndexedDB
- * outbox keeps the commands; the last confirmed orders are kept in localStorage for the view.
+ * outbox keeps the commands; the last confirmed views are kept in localStorage.
  */
 import { createRoot } from 'react-dom/client';
 import { Provider } from 'react-redux';

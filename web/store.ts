@@ -1,7 +1,7 @@
 /**
  * The demo's Redux store: the client library's slice and middleware, nothing else. The app
- * only adds a copy of the confirmed orders in localStorage, so a reload while offline still
- * shows the orders the pending commands apply to (the outbox itself is the client's).
+ * only adds a copy of the confirmed views (orders, shopping lists) in localStorage, so a reload
+ * while offline still shows what the pending commands apply to (the outbox is the client's).
  */
 import { applyMiddleware, combineReducers, legacy_createStore, type UnknownAction } from 'redux';
 import {
@@ -28,7 +28,7 @@ export interface DemoStore {
   readonly stack: StackName;
   readonly api: ApiClient;
   readonly client: CommandClient;
-  /** Live updates for the open order; absent when the stack has no WebSocket URL. */
+  /** Live updates for the open order or list; absent when the stack has no WebSocket URL. */
   readonly live?: LiveClient;
   readonly store: ReturnType<typeof buildStore>;
 }
@@ -77,20 +77,25 @@ export const createDemoStore = (
   return { stack, api, client, ...(live && { live }), store };
 };
 
-/** Orders this browser created or opened for a customer (the server's list lags offline). */
-export const knownOrders = {
-  key: (stack: StackName, customerId: string) => `demo:${stack}:orders:${customerId}`,
-  read(stack: StackName, customerId: string): string[] {
+/**
+ * The aggregates of a collection this browser created or opened for an owner (a customer's
+ * orders, an owner's shopping lists): the server's list lags behind, and is away offline.
+ */
+export const knownIds = {
+  key: (stack: StackName, collection: string, ownerId: string) =>
+    `demo:${stack}:${collection}:${ownerId}`,
+  read(stack: StackName, collection: string, ownerId: string): string[] {
     try {
-      return JSON.parse(localStorage.getItem(this.key(stack, customerId)) ?? '[]') as string[];
+      const saved = localStorage.getItem(this.key(stack, collection, ownerId));
+      return JSON.parse(saved ?? '[]') as string[];
     } catch {
       return [];
     }
   },
-  add(stack: StackName, customerId: string, id: string) {
-    const ids = this.read(stack, customerId);
+  add(stack: StackName, collection: string, ownerId: string, id: string) {
+    const ids = this.read(stack, collection, ownerId);
     if (!ids.includes(id)) {
-      localStorage.setItem(this.key(stack, customerId), JSON.stringify([id, ...ids]));
+      localStorage.setItem(this.key(stack, collection, ownerId), JSON.stringify([id, ...ids]));
     }
   },
 };

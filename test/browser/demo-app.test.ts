@@ -4,12 +4,15 @@
  * commands made offline kept across a reload and sent once back online (each commandId once in
  * /events), a rejected command showing the rule's message; the same order open in two windows
  * (two browser contexts, so only the WebSocket push can carry a change), each window's change
- * shown in the other without a reload. Cross-origin calls, so CORS is real.
+ * shown in the other without a reload. The shopping-lists page the same way: items added and
+ * checked pending then confirmed, a duplicate rejected with its rule, a second window (phone
+ * sized) following the list live. Cross-origin calls, so CORS is real.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ORDER_RULES } from '../../lambdas/domain/order';
+import { SHOPPING_LIST_RULES } from '../../lambdas/domain/shopping-list';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { originsOf, type RunningWebServer, startWebServer } from '../../local/web-server';
 import { testEndpoint } from '../support/dynamo';
@@ -236,6 +239,129 @@ describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', 
       expect(errors).toEqual([]);
     } catch (error) {
       await b!.screenshot({ path: join(OUTPUT, `two-windows-${stack}-failure.png`) });
+      throw error;
+    } finally {
+      await Promise.all(contexts.map((c) => c.close()));
+    }
+  });
+});
+
+describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack', (stack) => {
+  test('items pending then confirmed, a duplicate rejected with its rule; another window follows live', async () => {
+    // A desktop window and a phone-sized one, in two contexts: only push links them.
+    const contexts = await Promise.all([
+      browser!.newContext({ viewport: { width: 1280, height: 800 } }),
+      browser!.newContext({ viewport: { width: 390, height: 844 } }),
+    ]);
+    const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
+    const errors: string[] = [];
+    for (const page of [a!, b!]) page.on('pageerror', (error) => errors.push(String(error)));
+    const items = (page: Page, count: number) =>
+      page.waitForFunction(`document.querySelectorAll('[data-testid="item"]').length === ${count}`);
+    const checked = (page: Page, count: number) =>
+      page.waitForFunction(
+        `document.querySelectorAll('[data-testid="item"][data-checked="true"]').length === ${count}`,
+      );
+    const isLive = (page: Page) =>
+      page.waitForFunction(
+        `document.querySelector('[data-testid="live"]')?.textContent.trim() === 'live'`,
+      );
+    const addItem = async (page: Page, itemText: string) => {
+      await page.getByTestId('item-text').fill(itemText);
+      await page.getByTestId('add-item').click();
+    };
+    try {
+      const owner = `owner-${stack}-${Date.now()}`;
+      await a!.goto(`${web!.url}/?stack=${stack}#lists`);
+      await a!.getByTestId('owner').fill(owner);
+      await a!.getByTestId('new-list-name').fill('Weekend');
+      await a!.getByTestId('create-list').click();
+      await expectCommands(a!, 'shoppingList/create', 'confirmed', 1);
+      const listId = (await a!.getByTestId('list').getAttribute('data-list-id'))!;
+
+      // Two items and a check: each command shown pending, then confirmed.
+      await a!.evaluate(RECORD_STATES);
+      await addItem(a!, 'Milk');
+      await addItem(a!, 'Bread');
+      await expectCommands(a!, 'shoppingList/addItem', 'confirmed', 2);
+      await a!.getByTestId('item-check').first().click();
+      await expectCommands(a!, 'shoppingList/toggleItem', 'confirmed', 1);
+      await checked(a!, 1);
+      const seen = (await a!.evaluate('window.seen')) as string[];
+      const byCommand = new Map<string, string[]>();
+      for (const [commandId, type, state] of seen.map((s) => s.split(':'))) {
+        if (type === 'shoppingList/create') continue;
+        byCommand.set(commandId!, [...(byCommand.get(commandId!) ?? []), state!]);
+      }
+      expect([...byCommand.values()]).toEqual([
+        ['pending', 'confirmed'],
+        ['pending', 'confirmed'],
+        ['pending', 'confirmed'],
+      ]);
+
+      // The same text again (case and spaces ignored): rejected, the rule's message shown.
+      await addItem(a!, ' milk ');
+      await expectCommands(a!, 'shoppingList/addItem', 'rejected', 1);
+      expect(await commands(a!, 'shoppingList/addItem', 'rejected').textContent()).toContain(
+        SHOPPING_LIST_RULES.DUPLICATE_ITEM_TEXT,
+      );
+      await items(a!, 2);
+
+      // Offline: an item and a check shown at once, pending in the outbox; sent once online.
+      await contexts[0]!.setOffline(true);
+      await a!.waitForFunction(
+        `document.querySelector('[data-testid="online"]').textContent.includes('Offline')`,
+      );
+      await addItem(a!, 'Apples');
+      await a!.getByTestId('item-check').nth(1).click();
+      await items(a!, 3);
+      await checked(a!, 2);
+      await expectCommands(a!, 'shoppingList/addItem', 'pending', 1);
+      await expectCommands(a!, 'shoppingList/toggleItem', 'pending', 1);
+      expect(await text(a!, 'outbox-length')).toBe('2');
+      expect(await a!.locator('[data-testid="item"] .pending-badge').count()).toBe(2);
+      await a!.screenshot({ path: join(OUTPUT, `lists-${stack}-offline.png`), fullPage: true });
+      await contexts[0]!.setOffline(false);
+      await expectCommands(a!, 'shoppingList/addItem', 'confirmed', 3);
+      await expectCommands(a!, 'shoppingList/toggleItem', 'confirmed', 2);
+
+      // Window B, the same owner, opens the list (as a link to it would); the owner's read model
+      // names it there, as B never made it.
+      await b!.goto(`${web!.url}/?stack=${stack}#lists`);
+      await b!.getByTestId('owner').fill(owner);
+      await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected-list', '${listId}')`);
+      await b!.reload();
+      await Promise.all([isLive(a!), isLive(b!)]);
+      await b!.locator(`[data-testid="list-item"][data-list-id="${listId}"]`).waitFor();
+      await b!.evaluate('window.notReloaded = true');
+      await items(b!, 3);
+
+      await addItem(a!, 'Eggs');
+      await items(b!, 4);
+      expect(await b!.getByTestId('item').last().textContent()).toContain('Eggs');
+      await b!.getByTestId('item-check').last().click();
+      await checked(a!, 3);
+      await a!.getByTestId('list-name').fill('Weekend market');
+      await a!.getByTestId('rename-list').click();
+      await b!.waitForFunction(
+        `document.querySelector('[data-testid="list-title"]').textContent === 'Weekend market'`,
+      );
+      expect(await b!.evaluate('window.notReloaded')).toBe(true);
+      await expectCommands(b!, 'shoppingList/toggleItem', 'confirmed', 1);
+      await a!.screenshot({ path: join(OUTPUT, `lists-${stack}-desktop.png`), fullPage: true });
+      await b!.screenshot({ path: join(OUTPUT, `lists-${stack}-phone.png`), fullPage: true });
+
+      // Deleted: gone from the owner's lists, shown as deleted where it is open.
+      await a!.getByTestId('delete-list').click();
+      await expectCommands(a!, 'shoppingList/delete', 'confirmed', 1);
+      expect(await text(a!, 'list-status')).toBe('deleted');
+      expect(await a!.locator(`[data-testid="list-item"][data-list-id="${listId}"]`).count()).toBe(
+        0,
+      );
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await a!.screenshot({ path: join(OUTPUT, `lists-${stack}-failure-a.png`), fullPage: true });
+      await b!.screenshot({ path: join(OUTPUT, `lists-${stack}-failure-b.png`), fullPage: true });
       throw error;
     } finally {
       await Promise.all(contexts.map((c) => c.close()));
