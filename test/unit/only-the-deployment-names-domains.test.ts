@@ -230,6 +230,8 @@ const ALLOWED: Record<string, { readonly reason: string; readonly names: readonl
       'ShoppingListCommand',
       'ShoppingListView',
       '../lambdas/domain/shopping-list',
+      'OwnerLists',
+      '../lambdas/domain/shopping-list/projections',
     ],
   },
 };
