@@ -9,8 +9,8 @@
  *   on the client's confirmed view before it,
  * - the decoupled client store's confirmed view (fed only by the command answers),
  * - the aggregate's view row as the projector wrote it (decoupled), read with `?minVersion`,
- * - the coupled row (written with the events for the order, by the stream projector for the
- *   collections), read with `?minVersion`, and the coupled client store.
+ * - the coupled row (written with the events, for the order and the collections alike), read
+ *   with `?minVersion`, and the coupled client store.
  * Time stamps: the runner and the prediction are given the decoupled answer's time, so they are
  * compared whole with the decoupled side; the coupled side (its own clock) is compared whole
  * with its own client, and with every ISO time masked against the runner.
@@ -248,10 +248,14 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             });
           }
         }),
-        { numRuns: 6 },
+        // Each run is some 5-10 commands through both stacks over HTTP: a few runs per
+        // aggregate keep the file near half a minute on a loaded 2-core CI machine.
+        { numRuns: 4 },
       );
     } finally {
       await Promise.all([decoupled.client.stop(), coupled.client.stop()]);
     }
   },
+  // Over HTTP with the projector's wait per step: a busy machine takes well over a minute.
+  240_000,
 );
