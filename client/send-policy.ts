@@ -40,22 +40,19 @@ export const nextToSend = (
 };
 
 /**
- * The aggregates whose send loop should start (in outbox order): a durable command in the
- * outbox and no loop of theirs running.
+ * The aggregates whose send loop should start (in outbox order): a head to send (written) and
+ * no loop of theirs running. A written command behind one still being written waits for it: a
+ * loop started for it would find nothing to send, end, and be started again, in a loop of
+ * microtasks that never lets the write complete.
  */
 export const aggregatesToStart = (
   outbox: readonly OutboxEntry[],
   durable: Durable,
   running: ReadonlySet<string> | ReadonlyMap<string, unknown>,
-): string[] => {
-  const ids: string[] = [];
-  for (const entry of outbox) {
-    const id = entry.aggregateId;
-    if (running.has(id) || ids.includes(id) || !durable.has(entry.commandId)) continue;
-    ids.push(id);
-  }
-  return ids;
-};
+): string[] =>
+  [...new Set(outbox.map((e) => e.aggregateId))].filter(
+    (id) => !running.has(id) && nextToSend(outbox, id, durable) !== undefined,
+  );
 
 /** The request of a send (every send of a command carries its commandId). */
 export const requestOf = (entry: OutboxEntry): CommandRequest => ({

@@ -94,6 +94,10 @@ describe('what to send next', () => {
     expect(aggregatesToStart(outbox, new Set(['c2']), new Set())).toEqual(['o2']);
   });
 
+  test('a written command behind one still being written waits for it: no loop starts', () => {
+    expect(aggregatesToStart(outbox, new Set(['c2', 'c3']), new Set())).toEqual(['o2']);
+  });
+
   test('a send carries the commandId, and expectedVersion only when the command has one', () => {
     expect(requestOf(entry('c1', 'o1'))).toEqual({
       type: 'order/addLine',
