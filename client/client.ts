@@ -2,8 +2,10 @@
  * The command client: a Redux middleware with a persisted outbox. A dispatched command gets its
  * commandId at once, is written to the outbox before its first send, and is sent in order per
  * aggregate (one in flight per aggregate, aggregates in parallel) by the one client holding the
- * sender lock. No answer (network, timeout, 503) means: retry later with the same commandId.
- * A 4xx is final: the command leaves the outbox and the view is recomputed.
+ * sender lock. No final answer (network, timeout, 5xx...) means: resend later with the same
+ * commandId; the server's own 4xx is final: the command leaves the outbox and the view is
+ * recomputed. The decisions are pure (client/send-policy.ts, client/retry-policy.ts); this file
+ * does the I/O around them.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
 import type { ApiClient, CommandAnswer } from './api';
