@@ -2,49 +2,45 @@
  * The command client: a Redux middleware with a persisted outbox. A dispatched command gets its
  * commandId at once, is written to the outbox before its first send, and is sent in order per
  * aggregate (one in flight per aggregate, aggregates in parallel) by the one client holding the
- * sender lock. No answer (network, timeout, 503) means: retry later with the same commandId.
- * A 4xx is final: the command leaves the outbox and the view is recomputed.
+ * sender lock. No final answer (network, timeout, 5xx...) means: resend later with the same
+ * commandId; the server's own 4xx is final: the command leaves the outbox and the view is
+ * recomputed. The decisions are pure (client/send-policy.ts, client/retry-policy.ts); this file
+ * does the I/O around them.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
-import { ApiError, type ApiClient, type CommandAnswer, NetworkError } from './api';
+import type { ApiClient, CommandAnswer } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { decideAfterFailure, DEFAULT_MAX_PENDING_MS, type RetryPolicy } from './retry-policy';
+import {
+  aggregatesToStart,
+  type CommandOutcome,
+  confirmationOf,
+  mergeRestored,
+  nextSeq,
+  nextToSend,
+  notStoredOf,
+  onlineAfterFailure,
+  outcomeOf,
+  rejectionOf,
+  requestOf,
+  rereadAfterConfirmation,
+  type SettledAction,
+  unknownOf,
+} from './send-policy';
 import { indexedDbStorage, memoryStorage, type OutboxStorage } from './outbox';
 import {
   type ClientAction,
   type ClientState,
   type CommandConfirmedAction,
-  type CommandRejectedAction,
-  type CommandRejection,
-  type CommandUnknownAction,
-  confirmAnswer,
   isSendCommand,
   type OutboxEntry,
   type SendCommandAction,
   viewLoaded,
 } from './state';
 import { broadcastChannel, noLock, type SenderLock, type SyncChannel, webLock } from './tabs';
-import { aggregateOfCommand, aggregateOfType, type DeploymentView, visibleIn } from './aggregates';
+import { aggregateOfCommand, type DeploymentView, visibleIn } from './aggregates';
 
-export type CommandOutcome =
-  | {
-      readonly state: 'confirmed';
-      readonly commandId: string;
-      readonly aggregateId: string;
-      readonly version: number;
-      readonly replayed: boolean;
-    }
-  | ({
-      readonly state: 'rejected';
-      readonly commandId: string;
-      readonly aggregateId: string;
-    } & CommandRejection)
-  | {
-      /** Resent for `maxPendingMs` with no final answer: it may or may not have been applied. */
-      readonly state: 'unknown';
-      readonly commandId: string;
-      readonly aggregateId: string;
-    };
+export type { CommandOutcome };
 
 /** What `dispatch(sendCommand(...))` returns: settles when the server has the final word. */
 export type CommandPromise = Promise<CommandOutcome> & { readonly commandId: string };
@@ -110,6 +106,52 @@ interface BrowserEvents {
   removeEventListener(type: string, listener: () => void): void;
 }
 
+/** Backoff waits that one call ends at once (online again, retryNow, stop). */
+const wakeableSleep = () => {
+  let sleeping: Array<() => void> = [];
+  return {
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          sleeping = sleeping.filter((w) => w !== done);
+          resolve();
+        }
+        sleeping.push(done);
+      }),
+    wakeAll: () => {
+      const woken = sleeping;
+      sleeping = [];
+      for (const w of woken) w();
+    },
+  };
+};
+
+/** Who waits for what: each dispatch for its command's outcome, `idle()` for an empty outbox. */
+const createWaiters = () => {
+  const byCommand = new Map<string, (outcome: CommandOutcome) => void>();
+  const forIdle = new Set<() => void>();
+  return {
+    outcome: (commandId: string) =>
+      new Promise<CommandOutcome>((resolve) => byCommand.set(commandId, resolve)),
+    settled: (outcome: CommandOutcome) => {
+      const waiter = byCommand.get(outcome.commandId);
+      byCommand.delete(outcome.commandId);
+      waiter?.(outcome);
+    },
+    idle: () => new Promise<void>((resolve) => forIdle.add(resolve)),
+    nowIdle: () => {
+      for (const resolve of forIdle) resolve();
+      forIdle.clear();
+    },
+  };
+};
+
+/**
+ * The middleware around the decisions of client/send-policy.ts and client/retry-policy.ts:
+ * storage, the API, the lock, the channel and the timers.
+ */
 export const createCommandClient = <Root = { client: ClientState }>(
   options: CommandClientOptions<Root>,
 ): CommandClient => {
@@ -129,76 +171,49 @@ export const createCommandClient = <Root = { client: ClientState }>(
     maxPendingMs: options.maxPendingMs ?? DEFAULT_MAX_PENDING_MS,
   };
 
-  let store: MiddlewareAPI<Dispatch, Root> | undefined;
-  let started: Promise<void> | undefined;
-  let stopped = false;
-  let sender = false;
-  let release: (() => void) | undefined;
+  /** This client's life: the store it serves, started, stopped, holding the sender role. */
+  const run: {
+    store?: MiddlewareAPI<Dispatch, Root>;
+    started?: Promise<void>;
+    stopped: boolean;
+    sender: boolean;
+    release?: () => void;
+    /** The last `seq` given or read (client/send-policy.ts `nextSeq`). */
+    lastSeq: number;
+  } = { stopped: false, sender: false, lastSeq: 0 };
   const stopping = new AbortController();
   /** Commands whose outbox record is written: only these may be sent. */
   const durable = new Set<string>();
   /** Aggregates with a send loop running. */
   const workers = new Map<string, Promise<void>>();
-  const waiters = new Map<string, (outcome: CommandOutcome) => void>();
-  const idleWaiters = new Set<() => void>();
-  /** Wakes every backoff wait at once (online again, retryNow, stop). */
-  let wake: Array<() => void> = [];
-  let lastSeq = 0;
   const cleanups: Array<() => void> = [];
+  const waiters = createWaiters();
+  const { sleep, wakeAll } = wakeableSleep();
 
-  const state = () => selectState(store!.getState());
-  const dispatch = (action: ClientAction) => store!.dispatch(action as unknown as UnknownAction);
-
-  const nextSeq = () => (lastSeq = Math.max(Date.now() * 1000, lastSeq + 1));
+  const state = () => selectState(run.store!.getState());
+  const dispatch = (action: ClientAction) =>
+    run.store!.dispatch(action as unknown as UnknownAction);
 
   const checkIdle = () => {
-    if (store && state().outbox.length === 0) {
-      for (const resolve of idleWaiters) resolve();
-      idleWaiters.clear();
-    }
+    if (run.store && state().outbox.length === 0) waiters.nowIdle();
   };
 
-  const outcomeOf = (
-    action: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction,
-  ): CommandOutcome => {
-    switch (action.type) {
-      case 'command/confirmed': {
-        const { commandId, aggregateId, version, replayed } = action.payload;
-        return { state: 'confirmed', commandId, aggregateId, version, replayed };
-      }
-      case 'command/rejected':
-        return { state: 'rejected', ...action.payload };
-      case 'command/unknown':
-        return { state: 'unknown', ...action.payload };
-    }
-  };
-
-  const settle = (
-    action: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction,
-  ) => {
+  const settle = (action: SettledAction) => {
     dispatch(action);
-    const waiter = waiters.get(action.payload.commandId);
-    if (waiter) {
-      waiters.delete(action.payload.commandId);
-      waiter(outcomeOf(action));
-    }
+    waiters.settled(outcomeOf(action));
     checkIdle();
   };
 
-  /**
-   * Applies a confirmation. Events that do not follow the confirmed version (the aggregate was
-   * never read here, or changed elsewhere) are not folded onto a wrong base: the state at this
-   * version is read once instead, from its own collection's history.
-   */
+  /** A confirmation that does not follow what is known re-reads the aggregate at its version. */
   const settleConfirmed = async (action: CommandConfirmedAction) => {
-    const { aggregateId, version, events, commandId } = action.payload;
-    const gap = confirmAnswer(state().confirmed[aggregateId], action.payload) === undefined;
+    const { aggregateId, version, commandId } = action.payload;
+    const known = state().confirmed[aggregateId];
     settle(action);
-    if (!gap) return;
-    // The events name their aggregate; a replay without events, the command's type does.
-    const aggregate =
-      (events[0] && aggregateOfType(events[0].aggregateType)) ??
-      aggregateOfCommand(state().commands[commandId]?.type ?? '');
+    const aggregate = rereadAfterConfirmation(
+      known,
+      action.payload,
+      state().commands[commandId]?.type,
+    );
     if (!aggregate) return;
     const answer = await api
       .getHistory(aggregate.collection, aggregateId, { version })
@@ -210,76 +225,31 @@ export const createCommandClient = <Root = { client: ClientState }>(
       });
   };
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = wake.filter((w) => w !== done);
-        resolve();
-      }
-      wake.push(done);
-    });
-  const wakeAll = () => {
-    const sleeping = wake;
-    wake = [];
-    for (const w of sleeping) w();
+  /** A final answer, from this client's send or another tab's: no longer sendable, applied. */
+  const applySettled = (action: SettledAction) => {
+    durable.delete(action.payload.commandId);
+    if (action.type === 'command/confirmed') return settleConfirmed(action);
+    settle(action);
+  };
+
+  /** A final answer to this client's send: the other tabs are told, storage forgets it. */
+  const finish = async (action: SettledAction) => {
+    channel?.post({ kind: 'settled', action });
+    await storage.remove(action.payload.commandId);
+    await applySettled(action);
   };
 
   /** Storage is the truth for what is pending; entries still being written here are kept. */
   const restore = async () => {
-    const entries = await storage.load();
-    for (const e of entries) {
+    const stored = await storage.load();
+    const entries = mergeRestored(stored, state().outbox, durable);
+    for (const e of stored) {
       durable.add(e.commandId);
-      lastSeq = Math.max(lastSeq, e.seq);
+      run.lastSeq = Math.max(run.lastSeq, e.seq);
     }
-    const stored = new Set(entries.map((e) => e.commandId));
-    const writing = state().outbox.filter(
-      (e) => !durable.has(e.commandId) && !stored.has(e.commandId),
-    );
-    dispatch({ type: 'outbox/restored', payload: { entries: [...entries, ...writing] } });
+    dispatch({ type: 'outbox/restored', payload: { entries } });
     pump();
     checkIdle();
-  };
-
-  const confirm = async (entry: OutboxEntry, answer: CommandAnswer) => {
-    const action: CommandConfirmedAction = {
-      type: 'command/confirmed',
-      payload: {
-        commandId: entry.commandId,
-        aggregateId: entry.aggregateId,
-        version: answer.version,
-        events: answer.events,
-        ...(answer.view !== undefined && { view: answer.view }),
-        replayed: answer.replayed,
-      },
-    };
-    channel?.post({ kind: 'settled', action });
-    await storage.remove(entry.commandId);
-    durable.delete(entry.commandId);
-    await settleConfirmed(action);
-  };
-
-  const reject = async (entry: OutboxEntry, error: ApiError) => {
-    const action: CommandRejectedAction = {
-      type: 'command/rejected',
-      payload: {
-        commandId: entry.commandId,
-        aggregateId: entry.aggregateId,
-        status: error.status,
-        code: error.code,
-        message: error.message,
-        details: error.details,
-        conflict:
-          error.status === 409 &&
-          error.code === 'VERSION_CONFLICT' &&
-          entry.expectedVersion !== undefined,
-      },
-    };
-    channel?.post({ kind: 'settled', action });
-    await storage.remove(entry.commandId);
-    durable.delete(entry.commandId);
-    settle(action);
   };
 
   /**
@@ -287,14 +257,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
    * aggregate's view is re-read so the screen shows what the server has, applied or not.
    */
   const giveUp = async (entry: OutboxEntry) => {
-    const action: CommandUnknownAction = {
-      type: 'command/unknown',
-      payload: { commandId: entry.commandId, aggregateId: entry.aggregateId },
-    };
-    channel?.post({ kind: 'settled', action });
-    await storage.remove(entry.commandId);
-    durable.delete(entry.commandId);
-    settle(action);
+    await finish(unknownOf(entry));
     const aggregate = aggregateOfCommand(entry.type);
     if (!aggregate) return;
     const view = await api.getView(aggregate.collection, entry.aggregateId).catch(() => undefined);
@@ -302,70 +265,62 @@ export const createCommandClient = <Root = { client: ClientState }>(
       dispatch({ type: 'view/loaded', payload: { id: view.id, version: view.version, view } });
   };
 
+  /** A send without a final answer: rejected, given up, or resent after a wait. */
+  const failed = async (entry: OutboxEntry, error: unknown, firstSentAt: string) => {
+    const attempts = entry.attempts + 1;
+    const decision = decideAfterFailure(
+      { error, attempts, firstSentAt: Date.parse(firstSentAt), now: Date.parse(now()) },
+      retryPolicy,
+      random,
+    );
+    if (decision.kind === 'reject') return finish(rejectionOf(entry, decision.error));
+    const online = onlineAfterFailure(error);
+    if (online !== undefined) dispatch({ type: 'connection/changed', payload: { online } });
+    if (decision.kind === 'give-up') return giveUp(entry);
+    await storage.put({ ...entry, attempts, firstSentAt });
+    dispatch({
+      type: 'command/retrying',
+      payload: {
+        commandId: entry.commandId,
+        attempts,
+        error: (error as Error).message,
+        firstSentAt,
+      },
+    });
+    await sleep(decision.delayMs);
+  };
+
   /** One send of the head command of an aggregate, and what its answer means. */
   const attempt = async (entry: OutboxEntry) => {
-    let answer: CommandAnswer;
     const firstSentAt = entry.firstSentAt ?? now();
+    let answer: CommandAnswer;
     try {
-      answer = await api.sendCommand({
-        type: entry.type,
-        aggregateId: entry.aggregateId,
-        payload: entry.payload,
-        commandId: entry.commandId,
-        ...(entry.expectedVersion !== undefined && { expectedVersion: entry.expectedVersion }),
-      });
+      answer = await api.sendCommand(requestOf(entry));
     } catch (error) {
-      const attempts = entry.attempts + 1;
-      const decision = decideAfterFailure(
-        { error, attempts, firstSentAt: Date.parse(firstSentAt), now: Date.parse(now()) },
-        retryPolicy,
-        random,
-      );
-      if (decision.kind === 'reject') return reject(entry, decision.error);
-      // No answer means offline; a 5xx is an answer. Anything else (a signing hook that failed,
-      // say) is retried like a network error, with backoff, and does not change the flag.
-      if (error instanceof NetworkError || error instanceof ApiError) {
-        dispatch({ type: 'connection/changed', payload: { online: error instanceof ApiError } });
-      }
-      if (decision.kind === 'give-up') return giveUp(entry);
-      const updated = { ...entry, attempts, firstSentAt };
-      await storage.put(updated);
-      dispatch({
-        type: 'command/retrying',
-        payload: {
-          commandId: entry.commandId,
-          attempts,
-          error: (error as Error).message,
-          firstSentAt,
-        },
-      });
-      await sleep(decision.delayMs);
-      return;
+      return failed(entry, error, firstSentAt);
     }
-    await confirm(entry, answer);
+    await finish(confirmationOf(entry, answer));
   };
 
   const work = async (aggregateId: string) => {
-    while (!stopped && sender) {
-      const head = state().outbox.find((e) => e.aggregateId === aggregateId);
-      if (!head || !durable.has(head.commandId)) return;
+    while (!run.stopped && run.sender) {
+      const head = nextToSend(state().outbox, aggregateId, durable);
+      if (!head) return;
       await attempt(head);
     }
   };
 
   /** Starts a send loop for each aggregate with a sendable command and none running. */
   const pump = () => {
-    if (!store || stopped || !sender) return;
-    for (const entry of state().outbox) {
-      if (workers.has(entry.aggregateId) || !durable.has(entry.commandId)) continue;
-      const id = entry.aggregateId;
+    if (!run.store || run.stopped || !run.sender) return;
+    for (const id of aggregatesToStart(state().outbox, durable, workers)) {
       const running = work(id)
         // A failing storage must not turn into a busy loop: wait before the next round.
         .catch(() => sleep(backoffDelay(1, backoff, random)))
         .finally(() => {
           workers.delete(id);
           // Something may have been queued for this aggregate while the loop was ending.
-          if (state().outbox.some((e) => e.aggregateId === id && durable.has(e.commandId))) pump();
+          if (aggregatesToStart(state().outbox, durable, workers).includes(id)) pump();
         });
       workers.set(id, running);
     }
@@ -375,7 +330,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
     const { aggregateId, type, payload, expectedVersion } = action.payload;
     const entry: OutboxEntry = {
       commandId: newId(),
-      seq: nextSeq(),
+      seq: (run.lastSeq = nextSeq(run.lastSeq, Date.now())),
       aggregateId,
       type,
       payload,
@@ -383,7 +338,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
       issuedAt: now(),
       attempts: 0,
     };
-    const promise = new Promise<CommandOutcome>((resolve) => waiters.set(entry.commandId, resolve));
+    const promise = waiters.outcome(entry.commandId);
     // The view shows the command at once; it is sent only once its record is written.
     dispatch({ type: 'command/queued', payload: entry });
     void storage.put(entry).then(
@@ -392,35 +347,17 @@ export const createCommandClient = <Root = { client: ClientState }>(
         channel?.post({ kind: 'changed' });
         pump();
       },
-      (error: unknown) =>
-        settle({
-          type: 'command/rejected',
-          payload: {
-            commandId: entry.commandId,
-            aggregateId,
-            status: 0,
-            code: 'INTERNAL',
-            message: `The outbox could not store the command: ${String(error)}`,
-            details: {},
-            conflict: false,
-          },
-        }),
+      (error: unknown) => settle(notStoredOf(entry, error)),
     );
     void start();
     return Object.assign(promise, { commandId: entry.commandId });
   };
 
-  const onMessage = (message: {
-    kind: string;
-    action?: CommandConfirmedAction | CommandRejectedAction | CommandUnknownAction;
-  }) => {
-    if (stopped || !store) return;
+  /** Another tab queued (read storage again) or settled a command (apply the same action). */
+  const onMessage = (message: { kind: string; action?: SettledAction }) => {
+    if (run.stopped || !run.store) return;
     if (message.kind === 'changed') void restore();
-    if (message.kind === 'settled' && message.action) {
-      durable.delete(message.action.payload.commandId);
-      if (message.action.type === 'command/confirmed') void settleConfirmed(message.action);
-      else settle(message.action);
-    }
+    if (message.kind === 'settled' && message.action) void applySettled(message.action);
   };
 
   const watchBrowser = () => {
@@ -444,17 +381,17 @@ export const createCommandClient = <Root = { client: ClientState }>(
   };
 
   const start = () =>
-    (started ??= (async () => {
-      if (!store) throw new Error('Add client.middleware to the store before start()');
+    (run.started ??= (async () => {
+      if (!run.store) throw new Error('Add client.middleware to the store before start()');
       watchBrowser();
       if (channel) cleanups.push(channel.subscribe(onMessage));
       await restore();
       // The sender role may take long (another tab has it): do not hold start() for it.
       lock.acquire(stopping.signal).then(
         async (releaseLock) => {
-          if (stopped) return releaseLock();
-          release = releaseLock;
-          sender = true;
+          if (run.stopped) return releaseLock();
+          run.release = releaseLock;
+          run.sender = true;
           dispatch({ type: 'sender/changed', payload: { sending: true } });
           await restore();
         },
@@ -463,7 +400,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
     })());
 
   const middleware: Middleware<CommandDispatch> = (api) => {
-    store = api as MiddlewareAPI<Dispatch, Root>;
+    run.store = api as MiddlewareAPI<Dispatch, Root>;
     return (next) => (action) => (isSendCommand(action) ? enqueue(action) : next(action));
   };
 
@@ -471,24 +408,24 @@ export const createCommandClient = <Root = { client: ClientState }>(
     middleware,
     start,
     async stop() {
-      if (stopped) return;
-      stopped = true;
+      if (run.stopped) return;
+      run.stopped = true;
       stopping.abort();
       wakeAll();
       await Promise.all(workers.values());
       for (const cleanup of cleanups.splice(0)) cleanup();
       channel?.close();
-      if (sender) {
-        sender = false;
-        store?.dispatch({ type: 'sender/changed', payload: { sending: false } });
+      if (run.sender) {
+        run.sender = false;
+        run.store?.dispatch({ type: 'sender/changed', payload: { sending: false } });
       }
-      release?.();
+      run.release?.();
     },
-    idle: () =>
-      new Promise<void>((resolve) => {
-        idleWaiters.add(resolve);
-        checkIdle();
-      }),
+    idle: () => {
+      const idle = waiters.idle();
+      checkIdle();
+      return idle;
+    },
     async loadView<View extends DeploymentView>(
       collection: string,
       id: string,

@@ -517,6 +517,43 @@ test('two clients on one storage and one lock: only the holder sends; the other 
   expect(calls).toHaveLength(1);
 });
 
+test('a command another tab wrote behind one still being written here waits for it', async () => {
+  const { api, calls, sends } = scriptedApi();
+  const storage = memoryStorage();
+  // This tab's write lands a little later (a macrotask, like IndexedDB's).
+  const slow: OutboxStorage = {
+    ...storage,
+    put: (e) => new Promise((resolve) => setTimeout(() => resolve(storage.put(e)), 20)),
+  };
+  let listener: ((m: { kind: 'changed' }) => void) | undefined;
+  const channel = {
+    post: () => undefined,
+    subscribe: (l: never) => ((listener = l), () => undefined),
+    close: () => undefined,
+  };
+  const { client, send } = makeStore(api, slow, { channel });
+  await client.start();
+  const mine = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  // Another tab queues for the same order meanwhile (a later seq) and says so.
+  const theirs = entry('A', 'order/submit', {}, { seq: Number.MAX_SAFE_INTEGER });
+  await storage.put(theirs);
+  listener!({ kind: 'changed' });
+  // Before: a send loop started for the order, found its head unwritten, ended and started
+  // again, in microtasks only: the write's own callback never ran.
+  (await sends(1))[0]!.answer(ok(calls[0]!.request, 1));
+  await expect(mine).resolves.toMatchObject({ state: 'confirmed', version: 1 });
+  (await sends(2))[1]!.answer(ok(calls[1]!.request, 2));
+  expect(calls.map((c) => c.request.commandId)).toEqual([mine.commandId, theirs.commandId]);
+  await client.idle();
+  await client.stop();
+});
+
 test('an answer that does not follow the known version is not folded: the state at that version is read once', async () => {
   const { api, calls, sends } = scriptedApi();
   const row = { id: 'A', version: 5, status: 'submitted', lines: [] } as never;
