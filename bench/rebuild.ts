@@ -6,7 +6,7 @@
  */
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AnyRowProjection } from '../lambdas/core/row-projection';
+import type { AnyRowProjection } from '../lambdas/core/projections/row-projection';
 import {
   customerSummaryProjection,
   removedLinesProjection,

@@ -3,7 +3,7 @@
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
 import { parseArgs } from 'node:util';
-import { servedProjections } from '../lambdas/core/served-versions';
+import { servedProjections } from '../lambdas/core/projections/served-versions';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { LocalRuntimeError } from './dynamodb-local';

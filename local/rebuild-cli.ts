@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Presets, SingleBar } from 'cli-progress';
-import { DynamoDbProjectionRows } from '../lambdas/core/dynamodb-projection-rows';
+import { DynamoDbProjectionRows } from '../lambdas/core/projections/dynamodb-projection-rows';
 import {
   buildName,
   canonicalTime,
@@ -24,10 +24,10 @@ import {
   startRebuild,
   UNTIL_SAFETY_MARGIN_MS,
   untilRefusal,
-} from '../lambdas/core/rebuild';
-import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/rebuild-state';
-import type { AnyRowProjection } from '../lambdas/core/row-projection';
-import { describeVersions } from '../lambdas/core/served-versions';
+} from '../lambdas/core/repair/rebuild';
+import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/repair/rebuild-state';
+import type { AnyRowProjection } from '../lambdas/core/projections/row-projection';
+import { describeVersions } from '../lambdas/core/projections/served-versions';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 import { tablesFor } from './runtime';
 import {

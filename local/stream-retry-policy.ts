@@ -15,7 +15,7 @@
  *
  * AWS Lambda guide: services-ddb-batchfailurereporting.html, services-dynamodb-errors.html.
  */
-import { type BackoffPolicy, backoffDelay } from '../lambdas/core/backoff';
+import { type BackoffPolicy, backoffDelay } from '../lambdas/core/shared/backoff';
 
 /** What the rules read of a stream record (the Streams API's record has these fields). */
 export interface PolicyRecord {

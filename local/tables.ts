@@ -16,8 +16,8 @@ import {
   SNAPSHOTS_TABLE,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
-} from '../lambdas/core/schema';
-import { viewTableOf } from '../lambdas/core/projection';
+} from '../lambdas/core/shared/schema';
+import { viewTableOf } from '../lambdas/core/projections/projection';
 import { AGGREGATE_VIEW } from '../lambdas/handlers/deployment';
 import { ENV } from '../lambdas/handlers/environment';
 

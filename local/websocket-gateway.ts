@@ -23,7 +23,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Context } from 'aws-lambda';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { WEBSOCKET_LIMITS } from '../lambdas/core/push';
+import { WEBSOCKET_LIMITS } from '../lambdas/core/push/push';
 import type { WebSocketEvent, WebSocketResult } from '../lambdas/handlers/websocket';
 import { lambdaContext } from './lambda-context';
 

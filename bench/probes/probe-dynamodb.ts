@@ -4,8 +4,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { currentSchemaVersion } from '../../lambdas/core/event-codec';
-import type { StoredEvent } from '../../lambdas/core/events';
+import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
 
 export const startProbeDynamoDb = async () => {

@@ -8,7 +8,7 @@
  * Run: node --import tsx bench/probes/replay-cost.ts [commands]
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { ensureTables, localFunctionEnv } from '../../local/tables';
 import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';

@@ -8,7 +8,7 @@ import type {
   CommandInput,
   CommandResult,
   CommandRunner,
-} from '../core/command-runner';
+} from '../core/command/command-runner';
 import {
   CORRELATION_HEADER,
   correlationIdOf,

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ZodType } from 'zod';
-import { throttlingOf } from '../core/dynamodb-limits';
-import { AppError, ERROR_CATALOGUE, ValidationError } from '../core/errors';
-import type { Log } from '../core/log';
+import { throttlingOf } from '../core/shared/dynamodb-limits';
+import { AppError, ERROR_CATALOGUE, ValidationError } from '../core/shared/errors';
+import type { Log } from '../core/shared/log';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };

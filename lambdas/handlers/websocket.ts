@@ -11,7 +11,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import * as z from 'zod';
-import { AppError } from '../core/errors';
+import { AppError } from '../core/shared/errors';
 import {
   expiryOf,
   type PushedCollection,
@@ -19,7 +19,7 @@ import {
   type SocketAction,
   type SubscriptionStore,
   topicOf,
-} from '../core/push';
+} from '../core/push/push';
 import { AGGREGATE_ID } from './command-api';
 import { parseWith } from './http';
 

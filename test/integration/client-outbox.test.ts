@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMiddleware, combineReducers, legacy_createStore, type Middleware } from 'redux';
-import type { StoredEvent } from '../../lambdas/core/events';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import {
   broadcastChannel,

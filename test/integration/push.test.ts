@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
-import { WEBSOCKET_LIMITS } from '../../lambdas/core/push';
+import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
 import { orderTopic } from '../../lambdas/domain/order';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';

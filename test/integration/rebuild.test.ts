@@ -13,9 +13,9 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import {
   DynamoDbProjectionRows,
   type ProjectionRowStore,
-} from '../../lambdas/core/dynamodb-projection-rows';
-import { type StoredEvent, toAction } from '../../lambdas/core/events';
-import { silentLog } from '../../lambdas/core/log';
+} from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { silentLog } from '../../lambdas/core/shared/log';
 import {
   buildName,
   logUntil,
@@ -25,16 +25,16 @@ import {
   finishRebuild,
   UNTIL_SAFETY_MARGIN_MS,
   CHECKPOINT_EVENTS,
-} from '../../lambdas/core/rebuild';
-import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
-import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+} from '../../lambdas/core/repair/rebuild';
+import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/repair/rebuild-state';
+import { type AnyRowProjection, foldRows } from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import {
   customerSummaryProjection,
   customerSummaryV2Projection,
   removedLinesProjection,
 } from '../../lambdas/domain/order/projections';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { ENV } from '../../lambdas/handlers/environment';
 import {
   commandHandlerFromEnv,

@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
+import { ERROR_CATALOGUE } from '../../lambdas/core/shared/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import {
   SHOPPING_LIST_RULES,

@@ -1,5 +1,5 @@
 /**
- * What a projection failure names (lambdas/core/redrive.ts) and how the local redrive settles
+ * What a projection failure names (lambdas/core/repair/redrive.ts) and how the local redrive settles
  * the on-failure file (local/redrive.ts): repaired entries leave it, failed or unreadable ones
  * go back, a claim left by a crashed run is taken up, and failures recorded meanwhile are kept.
  */
@@ -13,8 +13,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aggregateIdsOf, parseFailureMessage, sequenceAfter } from '../../lambdas/core/redrive';
-import type { Reprojector } from '../../lambdas/core/reproject';
+import {
+  aggregateIdsOf,
+  parseFailureMessage,
+  sequenceAfter,
+} from '../../lambdas/core/repair/redrive';
+import type { Reprojector } from '../../lambdas/core/repair/reproject';
 import { parseRedriveCli, redriveFile } from '../../local/redrive';
 
 const batchInfo = {

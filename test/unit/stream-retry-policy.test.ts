@@ -4,7 +4,7 @@
  * an invocation ends (or before one, at a time), then the next step. No stream, no handler: the
  * poller that applies these is tested against DynamoDB Local (test/integration/stream-poller*).
  */
-import { backoffDelay } from '../../lambdas/core/backoff';
+import { backoffDelay } from '../../lambdas/core/shared/backoff';
 import {
   afterInvoke,
   type BatchState,

@@ -7,9 +7,9 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeListCursor, encodeListCursor, type ListIdentity } from './cursor';
-import type { TransactItem } from './dynamodb-event-store';
+import type { TransactItem } from '../events/dynamodb-event-store';
 import { type ProjectedView, type ReadModelRow, StaleRowError, VIEW_ROW_KEY } from './projection';
-import type { IndexDefinition } from './schema';
+import type { IndexDefinition } from '../shared/schema';
 
 export interface RowPage<View> {
   readonly items: View[];

@@ -4,8 +4,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { assertItemFits, throttlingOf } from './dynamodb-limits';
-import { SNAPSHOTS_TABLE } from './schema';
+import { assertItemFits, throttlingOf } from '../shared/dynamodb-limits';
+import { SNAPSHOTS_TABLE } from '../shared/schema';
 import { decodeSnapshot, encodeSnapshot, type Snapshot, type SnapshotStore } from './snapshots';
 
 const PK = SNAPSHOTS_TABLE.partitionKey.name;

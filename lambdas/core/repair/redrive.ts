@@ -14,7 +14,7 @@
  *
  * Pure: parsing only. The readers of the queue, the file and the stream are adapters.
  */
-import { EVENT_TABLE } from './schema';
+import { EVENT_TABLE } from '../shared/schema';
 
 /** Lambda's `DDBStreamBatchInfo` (services-dynamodb-errors.html). */
 export interface StreamBatchInfo {

@@ -12,10 +12,10 @@
  * - when a snapshot is due.
  */
 import { type AnyAggregate, foldOwnEvents } from './aggregate';
-import { type BackoffPolicy, backoffDelay } from './backoff';
-import { AppError, TransactionConflictError, VersionConflictError } from './errors';
-import { CommandAlreadyRecordedError, type CommandRecord } from './event-store';
-import type { StoredEvent } from './events';
+import { type BackoffPolicy, backoffDelay } from '../shared/backoff';
+import { AppError, TransactionConflictError, VersionConflictError } from '../shared/errors';
+import { CommandAlreadyRecordedError, type CommandRecord } from '../events/event-store';
+import type { StoredEvent } from '../events/events';
 
 export interface RetryPolicy {
   /** Attempts in all (first try included) before a conflict or transaction clash is final. */

@@ -7,7 +7,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Subscription, SubscriptionStore } from './push';
-import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from './schema';
+import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../shared/schema';
 
 const TOPIC = SUBSCRIPTIONS_TABLE.partitionKey.name;
 const CONNECTION = SUBSCRIPTIONS_TABLE.sortKey.name;

@@ -11,7 +11,7 @@ import {
   type NewEvent,
   type StoredEvent,
   toAction,
-} from './events';
+} from '../events/events';
 
 /** A command: an imperative intent, FSA-shaped. */
 export interface Command<Type extends string = string, Payload = unknown> {

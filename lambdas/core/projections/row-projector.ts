@@ -26,10 +26,10 @@
  * from version 1). Safe with other instances: rows' checkpoints only grow, so an entry never
  * claims more than the rows hold; a stale one only re-routes events the rows then skip.
  */
-import { CorruptEventError } from './errors';
-import type { EventStore } from './event-store';
-import { type EventAction, isOwnEvent, toAction } from './events';
-import type { Log } from './log';
+import { CorruptEventError } from '../shared/errors';
+import type { EventStore } from '../events/event-store';
+import { type EventAction, isOwnEvent, toAction } from '../events/events';
+import type { Log } from '../shared/log';
 import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
 import { StaleRowError } from './projection';

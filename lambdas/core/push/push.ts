@@ -3,8 +3,8 @@
  * and the fan-out that posts it to every subscriber. No AWS here: the subscription store and
  * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
  */
-import type { Log } from './log';
-import { isTombstone } from './projection';
+import type { Log } from '../shared/log';
+import { isTombstone } from '../projections/projection';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
 export const WEBSOCKET_LIMITS = {

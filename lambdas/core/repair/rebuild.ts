@@ -1,5 +1,5 @@
 /**
- * Rebuild of a declared projection (./row-projection.ts) from the event table, never the stream:
+ * Rebuild of a declared projection (../projections/row-projection.ts) from the event table, never the stream:
  * one parallel-Scan segment at a time, into the storage of one version (`<name>@v<N>`) or of a
  * build as of a past moment (`<name>@v<N>@<until>`), while the served version keeps serving and
  * the live projector keeps updating every listed version.
@@ -19,11 +19,11 @@
  *   event twice, and the rows equal `foldRows` of the log.
  */
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { decodeEventItem } from './dynamodb-event-store';
-import { CorruptEventError } from './errors';
-import { isOwnEvent, type StoredEvent, toAction } from './events';
-import type { ProjectionRowStore } from './dynamodb-projection-rows';
-import { applyPendingToRow, type Pending } from './row-projector';
+import { decodeEventItem } from '../events/dynamodb-event-store';
+import { CorruptEventError } from '../shared/errors';
+import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
+import type { ProjectionRowStore } from '../projections/dynamodb-projection-rows';
+import { applyPendingToRow, type Pending } from '../projections/row-projector';
 import {
   type EventKey,
   type RebuildHeader,
@@ -33,8 +33,13 @@ import {
   segmentKey,
   statusOf,
 } from './rebuild-state';
-import { advanceSource, type AnyRowProjection, itemKey, storageName } from './row-projection';
-import { EVENT_TABLE } from './schema';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  itemKey,
+  storageName,
+} from '../projections/row-projection';
+import { EVENT_TABLE } from '../shared/schema';
 
 export interface RebuildTarget {
   readonly projection: AnyRowProjection;

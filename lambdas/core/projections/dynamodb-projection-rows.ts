@@ -10,10 +10,10 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { backoffDelay } from './backoff';
-import { UNPROCESSED_ITEMS_BACKOFF } from './dynamodb-limits';
-import type { TransactItem } from './dynamodb-event-store';
-import { assertItemFits } from './dynamodb-limits';
+import { backoffDelay } from '../shared/backoff';
+import { UNPROCESSED_ITEMS_BACKOFF } from '../shared/dynamodb-limits';
+import type { TransactItem } from '../events/dynamodb-event-store';
+import { assertItemFits } from '../shared/dynamodb-limits';
 import { StaleRowError } from './projection';
 import type { StoredRow } from './row-projection';
 

@@ -10,7 +10,7 @@
  * and a revision (`rev`) for a conditional write, so a duplicate, a retried or bisected batch or
  * a concurrent batch never applies an event twice, and none is skipped.
  */
-import type { EventAction } from './events';
+import type { EventAction } from '../events/events';
 
 export interface RowProjection<Row = unknown, SourceState = unknown> {
   /** URL-safe public name, e.g. `customer-summary`; the `{name}` of its query route. */

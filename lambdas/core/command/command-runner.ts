@@ -26,10 +26,10 @@ import {
   ThrottledError,
   ValidationError,
   VersionConflictError,
-} from './errors';
-import { currentSchemaVersion } from './event-codec';
-import type { CommandRecord, EventStore } from './event-store';
-import { type StoredEvent, toAction } from './events';
+} from '../shared/errors';
+import { currentSchemaVersion } from '../events/event-codec';
+import type { CommandRecord, EventStore } from '../events/event-store';
+import { type StoredEvent, toAction } from '../events/events';
 import {
   DEFAULT_SNAPSHOT_EVERY,
   type Snapshot,

@@ -4,8 +4,8 @@
  * aggregate's id, written by the row projector). The deployment list declares them
  * (lambdas/handlers/deployment.ts); nothing else names a domain's routes.
  */
-import type { AnyAggregate } from './aggregate';
-import type { EventAction } from './events';
+import type { AnyAggregate } from '../command/aggregate';
+import type { EventAction } from '../events/events';
 import { advanceSource, type AnyRowProjection, shardsOf } from './row-projection';
 
 export interface CollectionDeclaration {

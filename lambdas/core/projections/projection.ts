@@ -5,8 +5,8 @@
  * (lambdas/handlers/deployment.ts), and its table, push topics and messages are derived here.
  */
 import type { Reducer } from 'redux';
-import { type EventAction, isOwnEvent, type StoredEvent, toAction } from './events';
-import type { IndexDefinition, KeyAttribute, TableDefinition } from './schema';
+import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
+import type { IndexDefinition, KeyAttribute, TableDefinition } from '../shared/schema';
 
 export interface ProjectedView {
   readonly id: string;

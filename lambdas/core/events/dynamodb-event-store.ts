@@ -24,8 +24,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { assertAppendable } from './append-rules';
-import { assertItemFits, throttlingOf } from './dynamodb-limits';
-import { CorruptEventError, TransactionConflictError, VersionConflictError } from './errors';
+import { assertItemFits, throttlingOf } from '../shared/dynamodb-limits';
+import {
+  CorruptEventError,
+  TransactionConflictError,
+  VersionConflictError,
+} from '../shared/errors';
 import { decodeStoredEvent } from './event-codec';
 import {
   CommandAlreadyRecordedError,
@@ -35,7 +39,7 @@ import {
   type LoadOptions,
 } from './event-store';
 import type { StoredEvent } from './events';
-import { COMMANDS_TABLE, EVENT_TABLE } from './schema';
+import { COMMANDS_TABLE, EVENT_TABLE } from '../shared/schema';
 
 /** DynamoDB's limit on the items of one TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;

@@ -14,11 +14,11 @@
  *   (docs/decisions/foreign-events.md); a partition whose first event is of another type is
  *   not this projection's concern.
  */
-import { CorruptEventError } from './errors';
-import type { EventEnvelope } from './event-codec';
-import type { EventStore } from './event-store';
-import type { StoredEvent } from './events';
-import type { Log } from './log';
+import { CorruptEventError } from '../shared/errors';
+import type { EventEnvelope } from '../events/event-codec';
+import type { EventStore } from '../events/event-store';
+import type { StoredEvent } from '../events/events';
+import type { Log } from '../shared/log';
 import {
   applyEvent,
   isForeign,

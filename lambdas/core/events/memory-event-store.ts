@@ -1,4 +1,4 @@
-import { VersionConflictError } from './errors';
+import { VersionConflictError } from '../shared/errors';
 import {
   CommandAlreadyRecordedError,
   type CommandRecord,

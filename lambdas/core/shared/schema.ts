@@ -37,12 +37,12 @@ export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
 
 /*
  * The one-row-per-aggregate read model's table is not named here: it is derived from the
- * projection the deployment declares (`viewTableOf` in ./projection.ts, AGGREGATE_VIEW in
+ * projection the deployment declares (`viewTableOf` in ../projections/projection.ts, AGGREGATE_VIEW in
  * lambdas/handlers/deployment.ts), keys and list indexes included.
  */
 
 /**
- * Declared projections (lambdas/core/row-projection.ts): one table for all of them, every row
+ * Declared projections (lambdas/core/projections/row-projection.ts): one table for all of them, every row
  * keyed `<name>@v<version>#<rowKey>`, so a projection or a new version of one needs no new table
  * (docs/decisions/one-projections-table.md).
  */
@@ -52,7 +52,7 @@ export const PROJECTIONS_TABLE = {
 } as const satisfies TableDefinition;
 
 /**
- * Aggregate snapshots (lambdas/core/snapshots.ts): one item per aggregate and snapshot key. The
+ * Aggregate snapshots (lambdas/core/command/snapshots.ts): one item per aggregate and snapshot key. The
  * key names the aggregate type, its declared `snapshotVersion` and a hash of its reducer, so a
  * snapshot taken by another reducer is never even read (docs/decisions/snapshots.md).
  */

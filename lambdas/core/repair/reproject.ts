@@ -9,11 +9,11 @@
  * skip what a row already holds, so a re-projection is idempotent: repeating it, or racing the
  * live projector, leaves the rows equal to the fold of the log (docs/decisions/redrive.md).
  */
-import { CorruptEventError } from './errors';
-import type { EventStore } from './event-store';
-import { isOwnEventOfAny, type StoredEvent } from './events';
-import type { Log } from './log';
-import type { IncomingRecord, Projector } from './projector';
+import { CorruptEventError } from '../shared/errors';
+import type { EventStore } from '../events/event-store';
+import { isOwnEventOfAny, type StoredEvent } from '../events/events';
+import type { Log } from '../shared/log';
+import type { IncomingRecord, Projector } from '../projections/projector';
 
 export interface ReprojectDependencies {
   readonly events: EventStore;

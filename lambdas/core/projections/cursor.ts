@@ -6,8 +6,8 @@
  * becomes an `ExclusiveStartKey`. Why validation and not signatures:
  * docs/decisions/list-cursors-checked-not-signed.md.
  */
-import { AppError } from './errors';
-import type { IndexDefinition, KeyAttribute } from './schema';
+import { AppError } from '../shared/errors';
+import type { IndexDefinition, KeyAttribute } from '../shared/schema';
 
 /** The list a cursor belongs to: one partition of one index, optionally filtered. */
 export interface ListIdentity {

@@ -10,8 +10,8 @@
  * item is never rewritten. Pure and browser-safe: the client decodes with it too.
  */
 import * as z from 'zod';
-import { EVENT_SCHEMAS } from '../domain/event-schemas';
-import { CorruptEventError } from './errors';
+import { EVENT_SCHEMAS } from '../../domain/event-schemas';
+import { CorruptEventError } from '../shared/errors';
 import type { StoredEvent } from './events';
 import { checkEventSchemas, currentVersionOf, upcastPayload } from './upcasting';
 
