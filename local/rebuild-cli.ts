@@ -25,7 +25,8 @@ import {
   UNTIL_SAFETY_MARGIN_MS,
   untilRefusal,
 } from '../lambdas/core/repair/rebuild';
-import { DynamoDbRebuildState, type RebuildStatus } from '../lambdas/core/repair/rebuild-state';
+import { DynamoDbRebuildState } from '../lambdas/core/repair/dynamodb-rebuild-state';
+import type { RebuildStatus } from '../lambdas/core/repair/rebuild-state';
 import type { AnyRowProjection } from '../lambdas/core/projections/row-projection';
 import { describeVersions } from '../lambdas/core/projections/served-versions';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';

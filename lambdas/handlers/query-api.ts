@@ -14,12 +14,12 @@ import type { EventStore } from '../core/events/event-store';
 import type { StoredEvent } from '../core/events/events';
 import { isTombstone, projectEvents } from '../core/projections/projection';
 import type { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
-import type { ProjectionRowStore } from '../core/projections/dynamodb-projection-rows';
 import type { RebuildStatus } from '../core/repair/rebuild-state';
 import {
   type AnyRowProjection,
   itemKeys,
   mergeItems,
+  type ProjectionRowStore,
   storageName,
 } from '../core/projections/row-projection';
 import type { OrderView } from '../domain/order';

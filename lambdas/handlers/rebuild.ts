@@ -24,7 +24,7 @@ import {
   startRebuild,
   untilRefusal,
 } from '../core/repair/rebuild';
-import { DynamoDbRebuildState } from '../core/repair/rebuild-state';
+import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
 import type { AnyRowProjection } from '../core/projections/row-projection';
 import { describeVersions } from '../core/projections/served-versions';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';

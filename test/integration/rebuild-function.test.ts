@@ -6,7 +6,7 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { toAction } from '../../lambdas/core/events/events';
-import { DynamoDbRebuildState } from '../../lambdas/core/repair/rebuild-state';
+import { DynamoDbRebuildState } from '../../lambdas/core/repair/dynamodb-rebuild-state';
 import {
   type AnyRowProjection,
   foldRows,

@@ -10,10 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
 import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
 import { silentLog } from '../../lambdas/core/shared/log';
 import {
@@ -26,7 +24,8 @@ import {
   UNTIL_SAFETY_MARGIN_MS,
   CHECKPOINT_EVENTS,
 } from '../../lambdas/core/repair/rebuild';
-import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/repair/rebuild-state';
+import { DynamoDbRebuildState } from '../../lambdas/core/repair/dynamodb-rebuild-state';
+import { segmentKey } from '../../lambdas/core/repair/rebuild-state';
 import { type AnyRowProjection, foldRows } from '../../lambdas/core/projections/row-projection';
 import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import {

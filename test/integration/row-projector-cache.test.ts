@@ -7,10 +7,8 @@
  */
 import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
 import type { EventStore, LoadOptions } from '../../lambdas/core/events/event-store';
 import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
 import { silentLog } from '../../lambdas/core/shared/log';

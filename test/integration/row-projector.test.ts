@@ -5,10 +5,8 @@
  * Every test ends with the stored rows equal to a from-scratch fold of the event log.
  */
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
 import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
 import { silentLog } from '../../lambdas/core/shared/log';
 import type { IncomingRecord } from '../../lambdas/core/projections/projector';

@@ -15,15 +15,7 @@ import { UNPROCESSED_ITEMS_BACKOFF } from '../shared/dynamodb-limits';
 import type { TransactItem } from '../events/dynamodb-event-store';
 import { assertItemFits } from '../shared/dynamodb-limits';
 import { StaleRowError } from './projection';
-import type { StoredRow } from './row-projection';
-
-export interface ProjectionRowStore {
-  get(key: string): Promise<StoredRow | undefined>;
-  /** The stored rows of `keys` that exist (any order): the items of a sharded row. */
-  getMany?(keys: readonly string[]): Promise<StoredRow[]>;
-  /** Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError. */
-  save(row: StoredRow, previousRev: number): Promise<void>;
-}
+import type { ProjectionRowStore, StoredRow } from './row-projection';
 
 export class DynamoDbProjectionRows implements ProjectionRowStore {
   constructor(

@@ -137,6 +137,15 @@ export interface StoredRow<Row = unknown> {
   readonly rev: number;
 }
 
+/** The port of a projection's row storage (adapter: ./dynamodb-projection-rows.ts). */
+export interface ProjectionRowStore {
+  get(key: string): Promise<StoredRow | undefined>;
+  /** The stored rows of `keys` that exist (any order): the items of a sharded row. */
+  getMany?(keys: readonly string[]): Promise<StoredRow[]>;
+  /** Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError. */
+  save(row: StoredRow, previousRev: number): Promise<void>;
+}
+
 /** The folds of a whole log, from scratch: the rows a projector must converge to (tests, rebuild). */
 export const foldRows = <Row>(
   projection: RowProjection<Row, any>, // eslint-disable-line @typescript-eslint/no-explicit-any

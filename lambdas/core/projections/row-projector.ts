@@ -30,13 +30,13 @@ import { CorruptEventError } from '../shared/errors';
 import type { EventStore } from '../events/event-store';
 import { type EventAction, isOwnEvent, toAction } from '../events/events';
 import type { Log } from '../shared/log';
-import type { ProjectionRowStore } from './dynamodb-projection-rows';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
 import { StaleRowError } from './projection';
 import {
   advanceSource,
   type AnyRowProjection,
   itemKey,
+  type ProjectionRowStore,
   shardsOf,
   type StoredRow,
 } from './row-projection';

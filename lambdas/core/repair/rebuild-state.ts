@@ -12,8 +12,6 @@
  * `<name>@v<version>@<until>`. Row keys start with a projection name (`[a-z0-9-]` then `@v`),
  * so `rebuild#` never names a row.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-
 export const REBUILD_STATE_PREFIX = 'rebuild#';
 
 /**
@@ -78,39 +76,10 @@ export const headerKey = (build: string) => `${REBUILD_STATE_PREFIX}${build}`;
 export const segmentKey = (build: string, segment: number) =>
   `${REBUILD_STATE_PREFIX}${build}#${segment}`;
 
+/** The port of a rebuild's progress (adapter: ./dynamodb-rebuild-state.ts). */
 export interface RebuildStateStore {
   getHeader(build: string): Promise<RebuildHeader | undefined>;
   putHeader(header: RebuildHeader): Promise<void>;
   getSegment(build: string, segment: number): Promise<SegmentProgress | undefined>;
   putSegment(progress: SegmentProgress): Promise<void>;
-}
-
-export class DynamoDbRebuildState implements RebuildStateStore {
-  constructor(
-    private readonly client: DynamoDBDocumentClient,
-    readonly tableName: string,
-  ) {}
-
-  private async get<T>(key: string): Promise<T | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { key }, ConsistentRead: true }),
-    );
-    return Item as T | undefined;
-  }
-
-  getHeader(build: string) {
-    return this.get<RebuildHeader>(headerKey(build));
-  }
-
-  async putHeader(header: RebuildHeader) {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: header }));
-  }
-
-  getSegment(build: string, segment: number) {
-    return this.get<SegmentProgress>(segmentKey(build, segment));
-  }
-
-  async putSegment(progress: SegmentProgress) {
-    await this.client.send(new PutCommand({ TableName: this.tableName, Item: progress }));
-  }
 }

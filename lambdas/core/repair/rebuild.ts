@@ -22,7 +22,6 @@ import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/
 import { decodeEventItem } from '../events/dynamodb-event-store';
 import { CorruptEventError } from '../shared/errors';
 import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
-import type { ProjectionRowStore } from '../projections/dynamodb-projection-rows';
 import { applyPendingToRow, type Pending } from '../projections/row-projector';
 import {
   type EventKey,
@@ -37,6 +36,7 @@ import {
   advanceSource,
   type AnyRowProjection,
   itemKey,
+  type ProjectionRowStore,
   storageName,
 } from '../projections/row-projection';
 import { EVENT_TABLE } from '../shared/schema';
