@@ -20,7 +20,7 @@ import {
   logCommandResult,
   readCommand,
   withHttpEdge,
-} from './command-api';
+} from './http-edge';
 import { AGGREGATE_VIEW } from './deployment';
 import { json } from './http';
 import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';

@@ -24,7 +24,7 @@ import {
 } from '../core/projections/row-projection';
 import type { OrderView } from '../domain/order';
 import { AGGREGATE_VIEW, COLLECTIONS } from './deployment';
-import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
+import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
 

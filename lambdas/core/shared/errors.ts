@@ -94,6 +94,21 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * Where an error becomes what a client reads, for HTTP answers (handlers/http.ts) and WebSocket
+ * replies (handlers/websocket.ts) alike: an AppError as `{ code, message, details }`, anything
+ * else as INTERNAL, whose internals go to the log (`unhandledErrorFields`) and never to a client.
+ */
+export const errorMessageOf = (error: AppError) => ({
+  code: error.code,
+  message: error.message,
+  details: error.details,
+});
+export const internalError = () => new AppError('INTERNAL', 'Internal server error');
+export const unhandledErrorFields = (error: unknown) => ({
+  error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+});
+
 /** Thrown by `decide` when a business rule forbids a command (HTTP 422). */
 export class RuleViolation extends AppError {
   constructor(
