@@ -11,9 +11,9 @@ import {
   customerSummaryProjection,
   removedLinesProjection,
 } from '../lambdas/domain/order/projections';
-import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { runRebuild } from '../local/rebuild-cli';
-import { ensureTables } from '../local/tables';
+import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+import { runRebuild } from '../local/tools/rebuild-cli';
+import { ensureTables } from '../local/emulators/tables';
 import { seedOrders } from '../test/support/event-log';
 import { machineInfo } from './machine';
 

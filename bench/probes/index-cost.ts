@@ -20,7 +20,7 @@ import { rowFor, viewTableOf } from '../../lambdas/core/projections/projection';
 import { createTableInput, type TableDefinition } from '../../lambdas/core/shared/schema';
 import type { OrderView } from '../../lambdas/domain/order';
 import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 
 /** The read-model table before the redesign: what every order row paid until issue 11. */
 export const BEFORE_TABLE = {

@@ -21,8 +21,8 @@ import { customerSummaryProjection } from '../../lambdas/domain/order/projection
 import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
-import { startStreamPoller } from '../../local/stream-poller';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { startStreamPoller } from '../../local/emulators/stream-poller';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { historyEvents } from '../orders';
 import { batchPut } from '../runners';
 

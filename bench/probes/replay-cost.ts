@@ -10,7 +10,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
 
 const commands = Number(process.argv[2] ?? 30);

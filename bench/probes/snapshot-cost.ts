@@ -14,7 +14,7 @@ import { encodeSnapshot } from '../../lambdas/core/command/snapshots';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 
 const calls = Number(process.argv[2] ?? 300);
 const commands = Number(process.argv[3] ?? 40);

@@ -36,7 +36,7 @@ import {
   SERVED_AGGREGATES,
   type ServedAggregate,
 } from '../../lambdas/handlers/deployment';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,

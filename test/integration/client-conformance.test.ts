@@ -22,7 +22,7 @@ import {
   type OrderState,
   type OrderView,
 } from '../../lambdas/domain/order';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,

@@ -6,7 +6,7 @@
  */
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { lambdaContext } from '../../local/lambda-context';
+import { lambdaContext } from '../../local/emulators/lambda-context';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command } from '../support/http-events';
 import { testLogger } from '../support/logs';

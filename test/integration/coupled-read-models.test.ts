@@ -10,7 +10,11 @@ import { foldRows } from '../../lambdas/core/projections/row-projection';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';
 import { projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { coupledFailureFile, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import {
+  coupledFailureFile,
+  type LocalRuntime,
+  startLocalRuntime,
+} from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
 import { testLogger } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';

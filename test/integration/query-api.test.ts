@@ -8,7 +8,7 @@ import {
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler, MIN_VERSION_MARGIN_MS } from '../../lambdas/handlers/query-api';
-import { lambdaContext } from '../../local/lambda-context';
+import { lambdaContext } from '../../local/emulators/lambda-context';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';

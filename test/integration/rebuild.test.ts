@@ -47,10 +47,14 @@ import {
   UsageError,
   type RebuildCliOptions,
   type RebuildReport,
-} from '../../local/rebuild-cli';
-import { tablesFor } from '../../local/runtime';
-import { type LocalRuntimeFile, readRuntimeFile, writeRuntimeFile } from '../../local/runtime-file';
-import { startStreamPoller, type StreamPoller } from '../../local/stream-poller';
+} from '../../local/tools/rebuild-cli';
+import { tablesFor } from '../../local/emulators/runtime';
+import {
+  type LocalRuntimeFile,
+  readRuntimeFile,
+  writeRuntimeFile,
+} from '../../local/emulators/runtime-file';
+import { startStreamPoller, type StreamPoller } from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { scanLogs, seedOrders } from '../support/event-log';
 import { bodyOf, command, httpEvent } from '../support/http-events';
@@ -211,7 +215,7 @@ describe('rebuild side by side', () => {
     const args = [
       '--import',
       'tsx',
-      'local/rebuild-cli.ts',
+      'local/tools/rebuild-cli.ts',
       'removed-lines',
       '--segments',
       '4',

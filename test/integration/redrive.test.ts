@@ -25,7 +25,7 @@ import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { createProjectorHandler } from '../../lambdas/handlers/projector';
 import { commandHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { startStreamPoller } from '../../local/stream-poller';
+import { startStreamPoller } from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { command } from '../support/http-events';
 import { testLogger } from '../support/logs';
@@ -61,7 +61,7 @@ const cli = async (args: readonly string[]) => {
   const run = runProcess('node', [
     '--import',
     'tsx',
-    'local/redrive.ts',
+    'local/tools/redrive.ts',
     ...args,
     '--endpoint',
     testEndpoint(),

@@ -28,7 +28,7 @@ import {
   coupledHandlerFromEnv,
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
-import { parseCli, UsageError } from '../../local/cli';
+import { parseCli, UsageError } from '../../local/tools/cli';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';

@@ -21,11 +21,11 @@ import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Presets, SingleBar } from 'cli-progress';
-import { aggregateIdsOf, parseFailureMessage } from '../lambdas/core/repair/redrive';
-import type { Reprojector, ReprojectResult } from '../lambdas/core/repair/reproject';
-import { ENV, type Environment } from '../lambdas/handlers/environment';
-import { reprojectorFromEnv } from '../lambdas/handlers/wiring';
-import { LOCAL_RUNTIME_FILE } from './runtime-file';
+import { aggregateIdsOf, parseFailureMessage } from '../../lambdas/core/repair/redrive';
+import type { Reprojector, ReprojectResult } from '../../lambdas/core/repair/reproject';
+import { ENV, type Environment } from '../../lambdas/handlers/environment';
+import { reprojectorFromEnv } from '../../lambdas/handlers/wiring';
+import { LOCAL_RUNTIME_FILE } from '../emulators/runtime-file';
 
 export const DEFAULT_ON_FAILURE_FILE = '.local-data/failed-records.jsonl';
 

@@ -3,20 +3,25 @@
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
 import { parseArgs } from 'node:util';
-import { servedProjections } from '../lambdas/core/projections/served-versions';
-import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
-import { PROJECTIONS } from '../lambdas/handlers/deployment';
-import { LocalRuntimeError } from './dynamodb-local';
+import { servedProjections } from '../../lambdas/core/projections/served-versions';
+import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../../lambdas/handlers/cors';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { LocalRuntimeError } from '../emulators/dynamodb-local';
 import {
   DEFAULT_PORTS,
   type HandlerLogLevel,
   type LocalRuntime,
   type LocalRuntimeOptions,
   startLocalRuntime,
-} from './runtime';
-import { LOCAL_RUNTIME_FILE, removeRuntimeFile, writeRuntimeFile } from './runtime-file';
-import { POLLER_DEFAULTS, POLLER_LIMITS, StreamPollerError } from './stream-poller';
-import { DEFAULT_WEB_PORT, originsOf, type RunningWebServer, startWebServer } from './web-server';
+} from '../emulators/runtime';
+import { LOCAL_RUNTIME_FILE, removeRuntimeFile, writeRuntimeFile } from '../emulators/runtime-file';
+import { POLLER_DEFAULTS, POLLER_LIMITS, StreamPollerError } from '../emulators/stream-poller';
+import {
+  DEFAULT_WEB_PORT,
+  originsOf,
+  type RunningWebServer,
+  startWebServer,
+} from '../emulators/web-server';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -234,7 +239,7 @@ const main = async () => {
 
   // Every way out stops what was started. Signals are handled from the first moment: one that
   // arrives while starting stops the runtime as soon as it is up. An uncaught error stops it
-  // too (exit 1). A hard kill is covered by DynamoDB Local's watchdog (local/dynamodb-local.ts).
+  // too (exit 1). A hard kill is covered by DynamoDB Local's watchdog (local/emulators/dynamodb-local.ts).
   let runtime: LocalRuntime | undefined;
   let web: RunningWebServer | undefined;
   let apis: { decoupled?: string; coupled?: string } = {};

@@ -23,8 +23,8 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Context } from 'aws-lambda';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { WEBSOCKET_LIMITS } from '../lambdas/core/push/push';
-import type { WebSocketEvent, WebSocketResult } from '../lambdas/handlers/websocket';
+import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
+import type { WebSocketEvent, WebSocketResult } from '../../lambdas/handlers/websocket';
 import { lambdaContext } from './lambda-context';
 
 export type WebSocketHandler = (

@@ -13,7 +13,7 @@ import {
   CORS_EXPOSE_HEADERS,
   CORS_MAX_AGE_SECONDS,
   DEFAULT_CORS_ORIGINS,
-} from '../lambdas/handlers/cors';
+} from '../../lambdas/handlers/cors';
 
 export interface CorsOptions {
   /** Allowed origins (`*` for any). Default DEFAULT_CORS_ORIGINS (the demo app). */

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Presets, SingleBar } from 'cli-progress';
-import { DynamoDbProjectionRows } from '../lambdas/core/projections/dynamodb-projection-rows';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import {
   buildName,
   canonicalTime,
@@ -24,23 +24,23 @@ import {
   startRebuild,
   UNTIL_SAFETY_MARGIN_MS,
   untilRefusal,
-} from '../lambdas/core/repair/rebuild';
-import { DynamoDbRebuildState } from '../lambdas/core/repair/dynamodb-rebuild-state';
-import type { RebuildStatus } from '../lambdas/core/repair/rebuild-state';
-import type { AnyRowProjection } from '../lambdas/core/projections/row-projection';
-import { describeVersions } from '../lambdas/core/projections/served-versions';
-import { PROJECTIONS } from '../lambdas/handlers/deployment';
-import { tablesFor } from './runtime';
+} from '../../lambdas/core/repair/rebuild';
+import { DynamoDbRebuildState } from '../../lambdas/core/repair/dynamodb-rebuild-state';
+import type { RebuildStatus } from '../../lambdas/core/repair/rebuild-state';
+import type { AnyRowProjection } from '../../lambdas/core/projections/row-projection';
+import { describeVersions } from '../../lambdas/core/projections/served-versions';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { tablesFor } from '../emulators/runtime';
 import {
   LOCAL_RUNTIME_FILE,
   type LocalRuntimeFile,
   readRuntimeFile,
   restartCommand,
   type RuntimeStart,
-} from './runtime-file';
+} from '../emulators/runtime-file';
 
-/** Where `npm start` writes its DynamoDB Local endpoint (local/cli.ts), read as the default. */
-/** Written by `npm start` (local/runtime-file.ts). */
+/** Where `npm start` writes its DynamoDB Local endpoint (local/tools/cli.ts), read as the default. */
+/** Written by `npm start` (local/emulators/runtime-file.ts). */
 export const RUNTIME_FILE = LOCAL_RUNTIME_FILE;
 export const DEFAULT_SEGMENTS = 4;
 

@@ -16,10 +16,10 @@ import {
   SNAPSHOTS_TABLE,
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
-} from '../lambdas/core/shared/schema';
-import { viewTableOf } from '../lambdas/core/projections/projection';
-import { AGGREGATE_VIEW } from '../lambdas/handlers/deployment';
-import { ENV } from '../lambdas/handlers/environment';
+} from '../../lambdas/core/shared/schema';
+import { viewTableOf } from '../../lambdas/core/projections/projection';
+import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
+import { ENV } from '../../lambdas/handlers/environment';
 
 export interface StackTables {
   readonly eventTable: string;

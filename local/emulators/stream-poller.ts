@@ -49,7 +49,7 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { backoffDelay } from '../lambdas/core/shared/backoff';
+import { backoffDelay } from '../../lambdas/core/shared/backoff';
 import { lambdaContext } from './lambda-context';
 import {
   afterInvoke,

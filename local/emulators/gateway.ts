@@ -22,7 +22,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { type CorsOptions, handleCors } from './cors';
-import { matchRoute, type Route, routeKey } from '../lambdas/handlers/routes';
+import { matchRoute, type Route, routeKey } from '../../lambdas/handlers/routes';
 import { lambdaContext } from './lambda-context';
 
 export type HttpHandler = (
@@ -43,7 +43,7 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
   /** Name shown in the request log, e.g. `decoupled`. */
   readonly name?: string;
-  /** CORS as API Gateway's `corsPreflight` answers it (local/cors.ts). Default: the demo app. */
+  /** CORS as API Gateway's `corsPreflight` answers it (local/emulators/cors.ts). Default: the demo app. */
   readonly cors?: CorsOptions;
 }
 

@@ -3,19 +3,19 @@
  * CDK stacks use), a gateway per stack in front of the very handlers that are deployed, and
  * a stream poller per stack in place of Lambda's event source mapping (the decoupled projector;
  * the coupled stack's projector of declared projections).
- * `npm start` (local/cli.ts) runs it; the benchmark and the tests start it in-process.
+ * `npm start` (local/tools/cli.ts) runs it; the benchmark and the tests start it in-process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { basename, dirname, extname, join } from 'node:path';
-import { ENV } from '../lambdas/handlers/environment';
-import type { Route } from '../lambdas/handlers/routes';
+import { ENV } from '../../lambdas/handlers/environment';
+import type { Route } from '../../lambdas/handlers/routes';
 import {
   commandHandlerFromEnv,
   coupledHandlerFromEnv,
   projectorHandlerFromEnv,
   queryHandlerFromEnv,
-} from '../lambdas/handlers/wiring';
+} from '../../lambdas/handlers/wiring';
 import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
 import { type PushOptions, pushPortFor, startPush } from './push';
@@ -49,7 +49,7 @@ export interface LocalRuntimeOptions {
   readonly tablePrefix?: string;
   /** The decoupled stack's event source mapping (defaults: Lambda's). */
   readonly poller?: StreamPollerOptions;
-  /** Live updates: WebSocket ports and API Gateway's connection limits (local/push.ts). */
+  /** Live updates: WebSocket ports and API Gateway's connection limits (local/emulators/push.ts). */
   readonly push?: PushOptions;
   /** No per-request log lines. */
   readonly quiet?: boolean;

@@ -7,9 +7,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { SOCKET_ACTIONS } from '../lambdas/core/push/push';
-import { ENV } from '../lambdas/handlers/environment';
-import { notifierHandlerFromEnv, webSocketHandlerFromEnv } from '../lambdas/handlers/push-wiring';
+import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
+import { ENV } from '../../lambdas/handlers/environment';
+import {
+  notifierHandlerFromEnv,
+  webSocketHandlerFromEnv,
+} from '../../lambdas/handlers/push-wiring';
 import {
   type PollerLog,
   startStreamPoller,

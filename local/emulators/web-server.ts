@@ -34,7 +34,7 @@ export interface RunningWebServer {
 
 export const DEFAULT_WEB_PORT = 3000;
 
-const WEB_DIR = resolve(__dirname, '..', 'web');
+const WEB_DIR = resolve(__dirname, '..', '..', 'web');
 
 /** The app as one browser script (React, react-redux, the client and the shared domain code). */
 export const bundleWebApp = async (): Promise<string> => {

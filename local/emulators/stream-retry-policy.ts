@@ -1,6 +1,6 @@
 /**
  * Lambda's rules for a DynamoDB stream batch that fails, as pure functions: the stream poller
- * (local/stream-poller.ts) reads, invokes, and applies what these decide. No I/O, no clock (the
+ * (local/emulators/stream-poller.ts) reads, invokes, and applies what these decide. No I/O, no clock (the
  * time is a parameter), so each rule is tested on its own (test/unit/stream-retry-policy.test.ts).
  *
  * - a partial batch response (ReportBatchItemFailures) checkpoints the records before the lowest
@@ -15,7 +15,7 @@
  *
  * AWS Lambda guide: services-ddb-batchfailurereporting.html, services-dynamodb-errors.html.
  */
-import { type BackoffPolicy, backoffDelay } from '../lambdas/core/shared/backoff';
+import { type BackoffPolicy, backoffDelay } from '../../lambdas/core/shared/backoff';
 
 /** What the rules read of a stream record (the Streams API's record has these fields). */
 export interface PolicyRecord {
