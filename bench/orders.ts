@@ -4,8 +4,8 @@
  * a given history length without sending thousands of commands first.
  */
 import { randomUUID } from 'node:crypto';
-import { commandHash } from '../lambdas/core/command-runner';
-import type { StoredEvent } from '../lambdas/core/events';
+import { commandHash } from '../lambdas/core/command/command-runner';
+import type { StoredEvent } from '../lambdas/core/events/events';
 
 export type BenchCommandType = 'order/create' | 'order/addLine' | 'order/changeQuantity';
 

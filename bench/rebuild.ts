@@ -6,14 +6,14 @@
  */
 import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AnyRowProjection } from '../lambdas/core/row-projection';
+import type { AnyRowProjection } from '../lambdas/core/projections/row-projection';
 import {
   customerSummaryProjection,
   removedLinesProjection,
 } from '../lambdas/domain/order/projections';
-import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { runRebuild } from '../local/rebuild-cli';
-import { ensureTables } from '../local/tables';
+import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+import { runRebuild } from '../local/tools/rebuild-cli';
+import { ensureTables } from '../local/emulators/tables';
 import { seedOrders } from '../test/support/event-log';
 import { machineInfo } from './machine';
 

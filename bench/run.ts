@@ -6,7 +6,7 @@
 import { OBSERVER_METHOD } from './observer';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { LocalRuntimeError } from '../local/dynamodb-local';
+import { LocalRuntimeError } from '../local/emulators/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { runBundlesCli } from './bundles';
 import { publishDocs, publishOnly } from './publish';

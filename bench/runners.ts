@@ -12,8 +12,8 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { backoffDelay } from '../lambdas/core/backoff';
-import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/dynamodb-limits';
+import { backoffDelay } from '../lambdas/core/shared/backoff';
+import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/shared/dynamodb-limits';
 import type { ApiClient } from './http';
 import type { RowObserver } from './observer';
 import {
@@ -256,7 +256,7 @@ export interface FloorTables {
   readonly commandsTable?: string;
 }
 
-/** The floor snapshots as often as the stacks do by default (lambdas/core/snapshots.ts). */
+/** The floor snapshots as often as the stacks do by default (lambdas/core/command/snapshots.ts). */
 export const FLOOR_SNAPSHOT_EVERY = 100;
 
 /** Floor events carry another aggregate type, so a deployed projector ignores them. */

@@ -1,5 +1,5 @@
 /**
- * A local runtime (local/runtime.ts) in its own Node process, for the bench: each measured stack
+ * A local runtime (local/emulators/runtime.ts) in its own Node process, for the bench: each measured stack
  * runs beside nothing but its own gateway, poller and push, as a Lambda function runs beside no
  * other function. In one process, the 10 ms stream poller of one stack and the bench's own
  * clients shared an event loop with the coupled function and queued work in front of its
@@ -11,9 +11,9 @@
  * goes away (the channel closes), so no runtime outlives the bench.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import type { StackTables } from '../local/tables';
-import type { LocalRuntimeOptions } from '../local/runtime';
-import type { StreamPollerStats } from '../local/stream-poller';
+import type { StackTables } from '../local/emulators/tables';
+import type { LocalRuntimeOptions } from '../local/emulators/runtime';
+import type { StreamPollerStats } from '../local/emulators/stream-poller';
 
 /** What crosses the process boundary: the runtime options that are plain data. */
 export type RuntimeProcessOptions = Omit<LocalRuntimeOptions, 'log' | 'dataDir'> & {
@@ -36,7 +36,7 @@ export interface RuntimeProcessInfo {
   readonly pollerSettings?: PollerSettings;
 }
 
-/** The counters of the runtime's projector pollers (local/stream-poller.ts StreamPollerStats). */
+/** The counters of the runtime's projector pollers (local/emulators/stream-poller.ts StreamPollerStats). */
 export interface ProjectorCounters {
   readonly decoupled?: StreamPollerStats;
   readonly coupled?: StreamPollerStats;
@@ -122,7 +122,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
 
 /** The child: starts the runtime, then serves the parent's requests until told to stop. */
 const runChild = async (options: RuntimeProcessOptions) => {
-  const { startLocalRuntime } = await import('../local/runtime');
+  const { startLocalRuntime } = await import('../local/emulators/runtime');
   const send = (message: FromChild) => process.send?.(message);
   let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
   let stopping = false;

@@ -6,16 +6,16 @@ import { RowObserver } from './observer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { projectEvents, rowFor } from '../lambdas/core/projection';
+import { projectEvents, rowFor } from '../lambdas/core/projections/projection';
 import { orderProjection } from '../lambdas/domain/order';
-import { startDynamoDbLocal } from '../local/dynamodb-local';
-import { ensureReadModelStream, ensureTables } from '../local/tables';
+import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
+import { ensureReadModelStream, ensureTables } from '../local/emulators/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient, createSigV4Signer } from './http';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
-import { decodeStoredEvent } from '../lambdas/core/event-codec';
+import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
 import { FloorRunner, HttpRunner, type Runner, seedThroughApi, seedThroughTables } from './runners';
 
 export interface Target {

@@ -4,8 +4,8 @@
  * (`order/…`, `shoppingList/…`), as on the server; its collection names its routes and its
  * live subscriptions, its view's name the messages pushed for it.
  */
-import type { EventAction, NewEvent } from '../lambdas/core/events';
-import type { DecideContext } from '../lambdas/core/aggregate';
+import type { EventAction, NewEvent } from '../lambdas/core/events/events';
+import type { DecideContext } from '../lambdas/core/command/aggregate';
 import {
   type DeploymentCommand,
   type DeploymentView,

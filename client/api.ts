@@ -4,9 +4,9 @@
  * become `ApiError`s typed from the server's own catalogue; no answer at all is a `NetworkError`.
  * Browser and Node 20+: no AWS SDK, no Node built-in.
  */
-import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/errors';
-import { decodeStoredEvent } from '../lambdas/core/event-codec';
-import type { StoredEvent } from '../lambdas/core/events';
+import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/shared/errors';
+import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
+import type { StoredEvent } from '../lambdas/core/events/events';
 import type { OrderStatus, OrderView } from '../lambdas/domain/order';
 import { aggregateOfCommand, type DeploymentCommand, type DeploymentView } from './aggregates';
 

@@ -7,9 +7,9 @@
  * the command; nothing is rolled back.
  */
 import type { Action, UnknownAction } from 'redux';
-import type { AppError } from '../lambdas/core/errors';
-import { decodeStoredEvent } from '../lambdas/core/event-codec';
-import { type EventAction, type StoredEvent, toAction } from '../lambdas/core/events';
+import type { AppError } from '../lambdas/core/shared/errors';
+import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
+import { type EventAction, type StoredEvent, toAction } from '../lambdas/core/events/events';
 import {
   aggregateOfCommand,
   aggregateOfType,

@@ -4,8 +4,8 @@
  * another there. Documented for users in docs/operations/deploying.md.
  */
 import type { Construct } from 'constructs';
-import { describeVersions, servedProjections } from '../lambdas/core/served-versions';
-import { DEFAULT_SNAPSHOT_EVERY } from '../lambdas/core/snapshots';
+import { describeVersions, servedProjections } from '../lambdas/core/projections/served-versions';
+import { DEFAULT_SNAPSHOT_EVERY } from '../lambdas/core/command/snapshots';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../lambdas/handlers/cors';
 import { PROJECTIONS } from '../lambdas/handlers/deployment';
 

@@ -181,7 +181,7 @@ const eventsTs = (n: AggregateNames) => `/**
  * refuses any other). Payloads are JSON only: strings, integers, booleans, arrays, objects.
  * Once stored, an event's shape is kept: change it with an upcaster (lambdas/domain/event-schemas.ts).
  */
-import type { EventActionOf, NewEvent } from '../../core/events';
+import type { EventActionOf, NewEvent } from '../../core/events/events';
 
 export interface ${n.pascal}EventPayloads {
   '${n.camel}/created': { name: string };
@@ -263,8 +263,8 @@ const decideTs = (n: AggregateNames) => `/**
  * Pure decisions: a ${n.words} command and the current state give events, or a typed error.
  * No clock, no random ids, no I/O: what the edge knows comes in \`context\`.
  */
-import type { DecideContext } from '../../core/aggregate';
-import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/errors';
+import type { DecideContext } from '../../core/command/aggregate';
+import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/shared/errors';
 import type { ${n.pascal}Command } from './commands';
 import type { ${n.pascal}Event } from './events';
 import type { ${n.pascal}State } from './reducer';
@@ -319,7 +319,7 @@ const indexTs = (n: AggregateNames) => `/**
  * The ${n.words} aggregate, assembled from pure parts (its read model: projections.ts). It is
  * registered in lambdas/handlers/deployment.ts (AGGREGATES), which is all it takes to serve it.
  */
-import type { AggregateDefinition } from '../../core/aggregate';
+import type { AggregateDefinition } from '../../core/command/aggregate';
 import { type ${n.pascal}Command, ${n.camel}CommandSchemas } from './commands';
 import { decide${n.pascal} } from './decide';
 import type { ${n.pascal}Event } from './events';
@@ -345,12 +345,12 @@ export * from './reducer';
 `;
 
 const projectionsTs = (n: AggregateNames) => `/**
- * Read models of the ${n.words} domain (declared projections, see lambdas/core/row-projection.ts),
+ * Read models of the ${n.words} domain (declared projections, see lambdas/core/projections/row-projection.ts),
  * listed in PROJECTIONS (lambdas/handlers/deployment.ts) and served by
  * \`GET /read-models/<name>/<key>\`. More: docs/guide/change-a-read-model.md.
  */
-import type { EventAction } from '../../core/events';
-import type { RowProjection } from '../../core/row-projection';
+import type { EventAction } from '../../core/events/events';
+import type { RowProjection } from '../../core/projections/row-projection';
 import type { ${n.pascal}EventAction, ${n.pascal}EventType } from './events';
 import { ${n.camel}Aggregate } from './index';
 import { ${n.camel}Reducer, type ${n.pascal}State, type ${n.pascal}View } from './reducer';
@@ -454,7 +454,7 @@ const examplesTs = (n: AggregateNames): string => `/**
  * sequences the conformance test (test/integration/aggregate-conformance.test.ts) sends on both
  * stacks, as random subsequences (the first command kept; refused ones dropped).
  */
-import type { NewEvent } from '../../core/events';
+import type { NewEvent } from '../../core/events/events';
 import type { ${n.pascal}Command } from './commands';
 
 export const EXAMPLES: { readonly aggregateType: string; readonly histories: NewEvent[][] } = {

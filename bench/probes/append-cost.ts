@@ -6,7 +6,7 @@
  */
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { startProbeDynamoDb } from './probe-dynamodb';
-import { ensureTables } from '../../local/tables';
+import { ensureTables } from '../../local/emulators/tables';
 
 const n = Number(process.argv[2] ?? 300);
 const percentile = (xs: number[], p: number) =>

@@ -3,7 +3,7 @@
  * redesign (issue 11, item 6; docs/decisions/by-status-keys-only.md).
  *
  * One DynamoDB Local, two read-model tables side by side: the old definition (written out
- * below, as it was in lambdas/core/schema.ts: both indexes ALL, both sorted by `updatedAt`) and
+ * below, as it was in lambdas/core/shared/schema.ts: both indexes ALL, both sorted by `updatedAt`) and
  * the current one (`viewTableOf(AGGREGATE_VIEW)`). The same stream of order rows is put into
  * both, row after row, as the projector stores them (one PutItem per event, `rowFor` of the
  * fold), with `ReturnConsumedCapacity: INDEXES`: DynamoDB Local reports the table's and each
@@ -15,12 +15,12 @@
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventAction } from '../../lambdas/core/events';
-import { rowFor, viewTableOf } from '../../lambdas/core/projection';
-import { createTableInput, type TableDefinition } from '../../lambdas/core/schema';
+import type { EventAction } from '../../lambdas/core/events/events';
+import { rowFor, viewTableOf } from '../../lambdas/core/projections/projection';
+import { createTableInput, type TableDefinition } from '../../lambdas/core/shared/schema';
 import type { OrderView } from '../../lambdas/domain/order';
 import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 
 /** The read-model table before the redesign: what every order row paid until issue 11. */
 export const BEFORE_TABLE = {

@@ -4,9 +4,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { currentSchemaVersion } from '../../lambdas/core/event-codec';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 
 export const startProbeDynamoDb = async () => {
   const local = await startDynamoDbLocal();

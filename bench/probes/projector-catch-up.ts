@@ -18,11 +18,11 @@ import { parseArgs } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
-import { storedKey } from '../../lambdas/core/row-projection';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
-import { startStreamPoller } from '../../local/stream-poller';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { startStreamPoller } from '../../local/emulators/stream-poller';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { historyEvents } from '../orders';
 import { batchPut } from '../runners';
 

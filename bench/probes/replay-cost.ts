@@ -8,9 +8,9 @@
  * Run: node --import tsx bench/probes/replay-cost.ts [commands]
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
 
 const commands = Number(process.argv[2] ?? 30);

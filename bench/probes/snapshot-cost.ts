@@ -9,12 +9,12 @@
  * Run: node --import tsx bench/probes/snapshot-cost.ts [calls] [commands]
  */
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { encodeSnapshot } from '../../lambdas/core/snapshots';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { encodeSnapshot } from '../../lambdas/core/command/snapshots';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
-import { ensureTables, localFunctionEnv } from '../../local/tables';
+import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 
 const calls = Number(process.argv[2] ?? 300);
 const commands = Number(process.argv[3] ?? 40);

@@ -23,11 +23,11 @@
  * (test/unit/only-the-deployment-names-domains.test.ts checks).
  */
 import { AssertionError, deepStrictEqual } from 'node:assert';
-import { type AnyAggregate, foldEvents } from './aggregate';
-import { parseCommandPayload } from './command-runner';
-import { currentSchemaVersion } from './event-codec';
-import type { NewEvent, StoredEvent } from './events';
-import { toAction } from './events';
+import { type AnyAggregate, foldEvents } from './command/aggregate';
+import { parseCommandPayload } from './command/command-runner';
+import { currentSchemaVersion } from './events/event-codec';
+import type { NewEvent, StoredEvent } from './events/events';
+import { toAction } from './events/events';
 
 /** The clock of every scenario: each given event occurred at it, `decide` runs at it. */
 export const AT = '2026-01-02T03:04:05.000Z';

@@ -1,6 +1,6 @@
 /**
  * What a browser may send to and read from the HTTP APIs: one list, read by the CDK HTTP APIs
- * (lib/constructs/api.ts) and by the local gateway (local/cors.ts), so both answer a browser
+ * (lib/constructs/api.ts) and by the local gateway (local/emulators/cors.ts), so both answer a browser
  * alike. Nothing here is bundled into a function: API Gateway answers CORS itself.
  */
 import { ROUTES } from './routes';

@@ -4,15 +4,15 @@
  * row in its table; a collection's view in the projections table), so the view is never
  * behind; it answers 200 with the row under the view's name. GET routes are the query API's own.
  */
-import type { CollectionDeclaration } from '../core/collections';
-import { viewRowAfter } from '../core/collections';
-import type { AppendEvents, CommandResult, CommandRunner } from '../core/command-runner';
-import type { DynamoDbEventStore, TransactItem } from '../core/dynamodb-event-store';
-import type { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
-import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import { toAction } from '../core/events';
-import { projectEvents, rowFor } from '../core/projection';
-import { foldRows, storedKey } from '../core/row-projection';
+import type { CollectionDeclaration } from '../core/projections/collections';
+import { viewRowAfter } from '../core/projections/collections';
+import type { AppendEvents, CommandResult, CommandRunner } from '../core/command/command-runner';
+import type { DynamoDbEventStore, TransactItem } from '../core/events/dynamodb-event-store';
+import type { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
+import type { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
+import { toAction } from '../core/events/events';
+import { projectEvents, rowFor } from '../core/projections/projection';
+import { foldRows, storedKey } from '../core/projections/row-projection';
 import type { OrderState, OrderView } from '../domain/order';
 import {
   commandResultHeaders,
@@ -20,7 +20,7 @@ import {
   logCommandResult,
   readCommand,
   withHttpEdge,
-} from './command-api';
+} from './http-edge';
 import { AGGREGATE_VIEW } from './deployment';
 import { json } from './http';
 import { createQueryRoutes, dispatch, type QueryApiDependencies } from './query-api';
@@ -40,7 +40,7 @@ export const visibleOrder = (view: OrderView | null): OrderView | null =>
  * The row from the aggregate's folded state (the order row's reducer is the aggregate's own),
  * so neither the append nor the answer needs the whole history: the runner may have started
  * from a snapshot. `version` is the aggregate's: the projection counts events of another type
- * in the partition as versions too (lambdas/core/projection.ts, applyEvent).
+ * in the partition as versions too (lambdas/core/projections/projection.ts, applyEvent).
  */
 export const orderRowOf = (state: unknown, version: number): OrderView | null => {
   const view = state as OrderState;

@@ -12,9 +12,9 @@ import {
   ownerListsProjection,
   shoppingListRowProjection,
 } from '../domain/shopping-list/projections';
-import type { AnyRowProjection } from '../core/row-projection';
-import { checkCollections, type CollectionDeclaration } from '../core/collections';
-import type { PushedCollection } from '../core/push';
+import type { AnyRowProjection } from '../core/projections/row-projection';
+import { checkCollections, type CollectionDeclaration } from '../core/projections/collections';
+import type { PushedCollection } from '../core/push/push';
 import { RESERVED_SEGMENTS } from './routes';
 
 export const AGGREGATES = [orderAggregate, shoppingListAggregate];
@@ -36,7 +36,7 @@ export const PROJECTIONS: readonly AnyRowProjection[] = [
 /**
  * The aggregates served by the generic collection routes (`GET /{collection}/{id}`, `/events`,
  * `/history`), each with its view: a declared projection above, one row per aggregate keyed by
- * its id. Checked at module load (lambdas/core/collections.ts): a bad declaration fails the cold
+ * its id. Checked at module load (lambdas/core/projections/collections.ts): a bad declaration fails the cold
  * start. The order is served by its own static routes and table
  * (docs/decisions/collections.md). A plain array literal, like AGGREGATES and PROJECTIONS, so a
  * tool can append an entry.

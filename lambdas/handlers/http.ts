@@ -5,9 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ZodType } from 'zod';
-import { throttlingOf } from '../core/dynamodb-limits';
-import { AppError, ERROR_CATALOGUE, ValidationError } from '../core/errors';
-import type { Log } from '../core/log';
+import { throttlingOf } from '../core/shared/dynamodb-limits';
+import {
+  AppError,
+  errorMessageOf,
+  internalError,
+  unhandledErrorFields,
+  ValidationError,
+} from '../core/shared/errors';
+import type { Log } from '../core/shared/log';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
@@ -44,20 +50,11 @@ export const toErrorResponse = (
       else log.warn('Request failed', fields);
     }
     const retryAfter: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {};
-    return json(
-      error.status,
-      { error: { code: error.code, message: error.message, details: error.details } },
-      { ...headers, ...retryAfter },
-    );
+    return json(error.status, { error: errorMessageOf(error) }, { ...headers, ...retryAfter });
   }
-  log.error('Unhandled error', {
-    error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-  });
-  return json(
-    ERROR_CATALOGUE.INTERNAL.status,
-    { error: { code: 'INTERNAL', message: 'Internal server error', details: {} } },
-    headers,
-  );
+  log.error('Unhandled error', unhandledErrorFields(error));
+  const internal = internalError();
+  return json(internal.status, { error: errorMessageOf(internal) }, headers);
 };
 
 const header = (event: HttpEvent, name: string): string | undefined => {

@@ -15,8 +15,8 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import * as z from 'zod';
-import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push';
-import { storageName } from '../core/row-projection';
+import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push/push';
+import { storageName } from '../core/projections/row-projection';
 
 const rowSchema = z.looseObject({ id: z.string().min(1), version: z.number().int().min(1) });
 const itemSchema = z.looseObject({

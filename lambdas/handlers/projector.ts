@@ -12,11 +12,11 @@ import type {
   DynamoDBRecord,
   DynamoDBStreamEvent,
 } from 'aws-lambda';
-import { decodeEventItem } from '../core/dynamodb-event-store';
-import { AppError } from '../core/errors';
-import { decodeEnvelope } from '../core/event-codec';
-import { isOwnEventOfAny } from '../core/events';
-import type { IncomingRecord, Projector } from '../core/projector';
+import { decodeEventItem } from '../core/events/dynamodb-event-store';
+import { AppError } from '../core/shared/errors';
+import { decodeEnvelope } from '../core/events/event-codec';
+import { isOwnEventOfAny } from '../core/events/events';
+import type { IncomingRecord, Projector } from '../core/projections/projector';
 
 const ENVELOPE_KEYS = ['aggregateId', 'version', 'aggregateType'] as const;
 

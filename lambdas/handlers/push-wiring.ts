@@ -7,9 +7,9 @@ import {
   ApiGatewayManagementApiClient,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDbSubscriptions } from '../core/dynamodb-subscriptions';
-import { createNotifier, type PostToConnection } from '../core/push';
-import { servedProjections } from '../core/served-versions';
+import { DynamoDbSubscriptions } from '../core/push/dynamodb-subscriptions';
+import { createNotifier, type PostToConnection } from '../core/push/push';
+import { servedProjections } from '../core/projections/served-versions';
 import { AGGREGATE_VIEW, COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';

@@ -6,20 +6,25 @@
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { foldOwnEvents } from '../core/aggregate';
-import type { CollectionDeclaration } from '../core/collections';
-import { decodeVersionCursor } from '../core/cursor';
-import { AppError, NotFoundError } from '../core/errors';
-import type { EventStore } from '../core/event-store';
-import type { StoredEvent } from '../core/events';
-import { isTombstone, projectEvents } from '../core/projection';
-import type { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import type { ProjectionRowStore } from '../core/dynamodb-projection-rows';
-import type { RebuildStatus } from '../core/rebuild-state';
-import { type AnyRowProjection, itemKeys, mergeItems, storageName } from '../core/row-projection';
+import { foldOwnEvents } from '../core/command/aggregate';
+import type { CollectionDeclaration } from '../core/projections/collections';
+import { decodeVersionCursor } from '../core/projections/cursor';
+import { AppError, NotFoundError } from '../core/shared/errors';
+import type { EventStore } from '../core/events/event-store';
+import type { StoredEvent } from '../core/events/events';
+import { isTombstone, projectEvents } from '../core/projections/projection';
+import type { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
+import type { RebuildStatus } from '../core/repair/rebuild-state';
+import {
+  type AnyRowProjection,
+  itemKeys,
+  mergeItems,
+  type ProjectionRowStore,
+  storageName,
+} from '../core/projections/row-projection';
 import type { OrderView } from '../domain/order';
 import { AGGREGATE_VIEW, COLLECTIONS } from './deployment';
-import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './command-api';
+import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
 
@@ -91,7 +96,7 @@ const listQuery = z
     status: z.enum(['draft', 'submitted', 'cancelled']).optional(),
     customerId: z.string().min(1).max(128).optional(),
     limit: intParam(1, 100).optional(),
-    // Checked against the list queried, as INVALID_CURSOR (core/cursor.ts).
+    // Checked against the list queried, as INVALID_CURSOR (core/projections/cursor.ts).
     cursor: z.string().optional(),
   })
   .refine((q) => q.status !== undefined || q.customerId !== undefined, {
@@ -99,7 +104,7 @@ const listQuery = z
   });
 const eventsQuery = z.strictObject({
   limit: intParam(1, 1000).optional(),
-  // A version number up to 2^53-1, checked as INVALID_CURSOR (core/cursor.ts).
+  // A version number up to 2^53-1, checked as INVALID_CURSOR (core/projections/cursor.ts).
   cursor: z.string().optional(),
 });
 /**

@@ -1,6 +1,6 @@
 /**
  * The rebuild function of the Step Functions state machine (lib/constructs/rebuild.ts): the
- * same rebuild as `npm run rebuild` (../core/rebuild.ts), one step at a time.
+ * same rebuild as `npm run rebuild` (../core/repair/rebuild.ts), one step at a time.
  *
  * - `start`: checks the input against the deployment's projections, starts (or finds) the
  *   build's header (a `failed` build starts over), answers the segments for the Distributed Map;
@@ -13,8 +13,8 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
-import type { Log } from '../core/log';
+import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
+import type { Log } from '../core/shared/log';
 import {
   canonicalTime,
   finishRebuild,
@@ -23,10 +23,10 @@ import {
   type RebuildTarget,
   startRebuild,
   untilRefusal,
-} from '../core/rebuild';
-import { DynamoDbRebuildState } from '../core/rebuild-state';
-import type { AnyRowProjection } from '../core/row-projection';
-import { describeVersions } from '../core/served-versions';
+} from '../core/repair/rebuild';
+import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
+import type { AnyRowProjection } from '../core/projections/row-projection';
+import { describeVersions } from '../core/projections/served-versions';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 
 /** Stop a segment with this much of the invocation left: a chunk's writes end well within it. */

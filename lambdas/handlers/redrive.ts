@@ -21,9 +21,9 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { StreamBatchReader } from '../core/dynamodb-stream-reader';
-import { aggregateIdsOf, parseFailureMessage } from '../core/redrive';
-import type { Reprojector } from '../core/reproject';
+import type { StreamBatchReader } from '../core/repair/dynamodb-stream-reader';
+import { aggregateIdsOf, parseFailureMessage } from '../core/repair/redrive';
+import type { Reprojector } from '../core/repair/reproject';
 
 /**
  * The mark of the log line of a message that can never be repaired from the stream: the metric

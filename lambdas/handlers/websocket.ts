@@ -11,7 +11,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import * as z from 'zod';
-import { AppError } from '../core/errors';
+import {
+  AppError,
+  errorMessageOf,
+  internalError,
+  unhandledErrorFields,
+} from '../core/shared/errors';
 import {
   expiryOf,
   type PushedCollection,
@@ -19,8 +24,8 @@ import {
   type SocketAction,
   type SubscriptionStore,
   topicOf,
-} from '../core/push';
-import { AGGREGATE_ID } from './command-api';
+} from '../core/push/push';
+import { AGGREGATE_ID } from './http-edge';
 import { parseWith } from './http';
 
 export interface WebSocketResult {
@@ -46,10 +51,7 @@ export interface WebSocketHandlerDependencies {
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
 
 const errorReply = (error: AppError): WebSocketResult =>
-  reply({
-    type: 'error',
-    error: { code: error.code, message: error.message, details: error.details },
-  });
+  reply({ type: 'error', error: errorMessageOf(error) });
 
 const parseBody = (event: WebSocketEvent): unknown => {
   const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -119,11 +121,9 @@ export const createWebSocketHandler =
       }
     } catch (error) {
       if (error instanceof AppError) return errorReply(error);
-      deps.logger.error('Unhandled error', {
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
+      deps.logger.error('Unhandled error', unhandledErrorFields(error));
       if (routeKey === '$connect' || routeKey === '$disconnect') return { statusCode: 500 };
-      return errorReply(new AppError('INTERNAL', 'Internal server error'));
+      return errorReply(internalError());
     } finally {
       deps.logger.removeKeys(['connectionId', 'routeKey']);
     }

@@ -4,19 +4,20 @@
  * environment per stack, so both run the same code.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createCommandRunner, type RetryPolicy } from '../core/command-runner';
-import { DynamoDbEventStore } from '../core/dynamodb-event-store';
-import { DynamoDbSnapshotStore } from '../core/dynamodb-snapshot-store';
-import { DEFAULT_SNAPSHOT_EVERY } from '../core/snapshots';
-import { DynamoDbReadModel } from '../core/dynamodb-read-model';
-import { DynamoDbProjectionRows } from '../core/dynamodb-projection-rows';
-import { DynamoDbStreamBatchReader } from '../core/dynamodb-stream-reader';
-import { createProjector, type Projector } from '../core/projector';
-import { createReprojector } from '../core/reproject';
-import { createRowProjector } from '../core/row-projector';
-import type { AnyRowProjection } from '../core/row-projection';
-import { servedProjections } from '../core/served-versions';
-import { buildStatus, DynamoDbRebuildState } from '../core/rebuild-state';
+import { createCommandRunner, type RetryPolicy } from '../core/command/command-runner';
+import { DynamoDbEventStore } from '../core/events/dynamodb-event-store';
+import { DynamoDbSnapshotStore } from '../core/command/dynamodb-snapshot-store';
+import { DEFAULT_SNAPSHOT_EVERY } from '../core/command/snapshots';
+import { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
+import { DynamoDbStreamBatchReader } from '../core/repair/dynamodb-stream-reader';
+import { createProjector, type Projector } from '../core/projections/projector';
+import { createReprojector } from '../core/repair/reproject';
+import { createRowProjector } from '../core/projections/row-projector';
+import type { AnyRowProjection } from '../core/projections/row-projection';
+import { servedProjections } from '../core/projections/served-versions';
+import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
+import { buildStatus } from '../core/repair/rebuild-state';
 import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithViews, createCoupledApiHandler } from './coupled-api';
@@ -35,7 +36,7 @@ export interface WiringOptions {
   readonly commandDeadlineMs?: number;
   /** The declared projections (default: the deployment's PROJECTIONS), e.g. two versions. */
   readonly projections?: readonly AnyRowProjection[];
-  /** The row projector's source-state cache size (core/row-projector.ts); 0 turns it off. */
+  /** The row projector's source-state cache size (core/projections/row-projector.ts); 0 turns it off. */
   readonly projectorCacheSize?: number;
 }
 
@@ -82,7 +83,7 @@ const storesFor = (env: Environment, options: WiringOptions = {}) => {
   };
 };
 
-/** `?asOf=` builds: served when their rebuild header says `complete` (core/rebuild-state.ts). */
+/** `?asOf=` builds: served when their rebuild header says `complete` (core/repair/rebuild-state.ts). */
 const rebuildBuilds = (client: ReturnType<typeof documentClient>, table: string) => {
   const state = new DynamoDbRebuildState(client, table);
   return { status: async (build: string) => buildStatus(await state.getHeader(build)) };

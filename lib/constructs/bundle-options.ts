@@ -19,7 +19,7 @@ export const BUNDLE_OPTIONS = {
   mainFields: ['module', 'main'],
   /**
    * The SDK's Node credential chain replaced by the environment's credentials, which is where
-   * Lambda puts the role's (lambdas/core/lambda-credentials.ts): ~38 KB gzipped less per function.
+   * Lambda puts the role's (lambdas/core/shared/lambda-credentials.ts): ~38 KB gzipped less per function.
    */
   alias: {
     '@aws-sdk/credential-provider-node': path.join(
@@ -28,6 +28,7 @@ export const BUNDLE_OPTIONS = {
       '..',
       'lambdas',
       'core',
+      'shared',
       'lambda-credentials.ts',
     ),
   },

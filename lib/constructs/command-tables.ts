@@ -1,11 +1,11 @@
 /**
  * The command side's own tables, read and written only by the command functions: aggregate
  * snapshots (SNAPSHOTS_TABLE) and idempotency markers (COMMANDS_TABLE, written in the events'
- * transaction). Keys from lambdas/core/schema.ts; same protection as the other tables.
+ * transaction). Keys from lambdas/core/shared/schema.ts; same protection as the other tables.
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { COMMANDS_TABLE, SNAPSHOTS_TABLE } from '../../lambdas/core/schema';
+import { COMMANDS_TABLE, SNAPSHOTS_TABLE } from '../../lambdas/core/shared/schema';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface CommandTablesProps {

@@ -15,7 +15,7 @@
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { EVENT_STREAM_VIEW, EVENT_TABLE } from '../../lambdas/core/schema';
+import { EVENT_STREAM_VIEW, EVENT_TABLE } from '../../lambdas/core/shared/schema';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface EventTableProps {

@@ -6,7 +6,7 @@
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { PROJECTIONS_TABLE, READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
+import { PROJECTIONS_TABLE, READ_MODEL_STREAM_VIEW } from '../../lambdas/core/shared/schema';
 import { keySchemaOf, protectionOf } from './table-definition';
 
 export interface ProjectionsTableProps {

@@ -6,8 +6,8 @@
  */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { viewTableOf } from '../../lambdas/core/projection';
-import { READ_MODEL_STREAM_VIEW } from '../../lambdas/core/schema';
+import { viewTableOf } from '../../lambdas/core/projections/projection';
+import { READ_MODEL_STREAM_VIEW } from '../../lambdas/core/shared/schema';
 import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { keySchemaOf, protectionOf } from './table-definition';
 

@@ -25,8 +25,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { REBUILD_STATE_PREFIX } from '../../lambdas/core/rebuild-state';
-import type { AnyRowProjection } from '../../lambdas/core/row-projection';
+import { REBUILD_STATE_PREFIX } from '../../lambdas/core/repair/rebuild-state';
+import type { AnyRowProjection } from '../../lambdas/core/projections/row-projection';
 import { ENV } from '../../lambdas/handlers/environment';
 import { AppFunction } from './app-function';
 

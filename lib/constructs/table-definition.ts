@@ -1,11 +1,11 @@
 /**
- * Turns a table definition of lambdas/core/schema.ts into TableV2 properties, so the keys and
+ * Turns a table definition of lambdas/core/shared/schema.ts into TableV2 properties, so the keys and
  * indexes the CDK deploys are the ones the adapters and DynamoDB Local use: no attribute name
  * is written twice. Also the retention policy both tables share.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type { KeyAttribute, TableDefinition } from '../../lambdas/core/schema';
+import type { KeyAttribute, TableDefinition } from '../../lambdas/core/shared/schema';
 
 const ATTRIBUTE_TYPES: Record<KeyAttribute['type'], dynamodb.AttributeType> = {
   S: dynamodb.AttributeType.STRING,

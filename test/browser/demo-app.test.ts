@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { SHOPPING_LIST_RULES } from '../../lambdas/domain/shopping-list';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import { originsOf, type RunningWebServer, startWebServer } from '../../local/web-server';
+import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
+import { originsOf, type RunningWebServer, startWebServer } from '../../local/emulators/web-server';
 import { testEndpoint } from '../support/dynamo';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

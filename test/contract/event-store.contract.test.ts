@@ -4,17 +4,20 @@
  * two snapshot stores the same for reads, writes that never move back, and damaged items.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbSnapshotStore } from '../../lambdas/core/dynamodb-snapshot-store';
-import { VersionConflictError } from '../../lambdas/core/errors';
-import { CommandAlreadyRecordedError, type EventStore } from '../../lambdas/core/event-store';
-import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
+import { VersionConflictError } from '../../lambdas/core/shared/errors';
+import {
+  CommandAlreadyRecordedError,
+  type EventStore,
+} from '../../lambdas/core/events/event-store';
+import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 import {
   CorruptSnapshotError,
   encodeSnapshot,
   MemorySnapshotStore,
   type SnapshotStore,
-} from '../../lambdas/core/snapshots';
+} from '../../lambdas/core/command/snapshots';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { stamp } from '../../lambdas/core/given';
 

@@ -1,9 +1,13 @@
 /**
- * The command side's tables (snapshots, idempotency markers): keyed as lib/core/schema.ts says,
+ * The command side's tables (snapshots, idempotency markers): keyed as lambdas/core/shared/schema.ts says,
  * protected like the event log, in both stacks, named to and granted to the command functions
  * only; the snapshot interval comes from `-c snapshotEvery`.
  */
-import { COMMANDS_TABLE, SNAPSHOTS_TABLE, type TableDefinition } from '../../lambdas/core/schema';
+import {
+  COMMANDS_TABLE,
+  SNAPSHOTS_TABLE,
+  type TableDefinition,
+} from '../../lambdas/core/shared/schema';
 import { ENV } from '../../lambdas/handlers/environment';
 import { type AppStack, logicalIdOf, permissionsOf, synthesize } from './helpers';
 

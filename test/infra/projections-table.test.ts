@@ -1,5 +1,5 @@
 /** The declared projections' storage: one table keyed as PROJECTIONS_TABLE, in each stack. */
-import { PROJECTIONS_TABLE } from '../../lambdas/core/schema';
+import { PROJECTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import { ENV } from '../../lambdas/handlers/environment';
 import { logicalIdOf, synthesize } from './helpers';
 

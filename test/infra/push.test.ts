@@ -1,7 +1,7 @@
 /** Live updates in both stacks: the WebSocket API, its authorization, the table, the notifier. */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { SOCKET_ACTIONS } from '../../lambdas/core/push';
-import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/schema';
+import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
+import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import { ENV } from '../../lambdas/handlers/environment';
 import { PUSH_STAGE } from '../../lib/constructs/push';
 import { type AppStack, logicalIdOf, permissionsOf, synthesize } from './helpers';

@@ -7,7 +7,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { UNTIL_SAFETY_MARGIN_MS } from '../../lambdas/core/rebuild';
+import { UNTIL_SAFETY_MARGIN_MS } from '../../lambdas/core/repair/rebuild';
 import { rebuildLeadingKeys } from '../../lib/constructs/rebuild';
 import { logicalIdOf, permissionsOf, synthesize } from './helpers';
 

@@ -4,8 +4,8 @@ import {
   EVENT_TABLE,
   READ_MODEL_STREAM_VIEW,
   type KeyAttribute,
-} from '../../lambdas/core/schema';
-import { viewTableOf } from '../../lambdas/core/projection';
+} from '../../lambdas/core/shared/schema';
+import { viewTableOf } from '../../lambdas/core/projections/projection';
 import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { logicalIdOf, synthesize } from './helpers';
 
@@ -17,7 +17,7 @@ const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
   ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
 ];
 
-// Expected values come from lambdas/core/schema.ts and the order row's declaration (derived
+// Expected values come from lambdas/core/shared/schema.ts and the order row's declaration (derived
 // table), never from attribute names written here.
 const ORDER_VIEW_TABLE = viewTableOf(AGGREGATE_VIEW);
 const eventTableKeys = {

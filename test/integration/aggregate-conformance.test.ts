@@ -21,11 +21,14 @@ import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
-import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
-import { createCommandRunner, parseCommandPayload } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import type { NewEvent } from '../../lambdas/core/events';
-import { toAction } from '../../lambdas/core/events';
+import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
+import {
+  createCommandRunner,
+  parseCommandPayload,
+} from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import type { NewEvent } from '../../lambdas/core/events/events';
+import { toAction } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
 import {
   AGGREGATES,
@@ -33,7 +36,7 @@ import {
   SERVED_AGGREGATES,
   type ServedAggregate,
 } from '../../lambdas/handlers/deployment';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,

@@ -99,7 +99,7 @@ test('a runtime that cannot start is reported with its error', async () => {
     stacks: ['decoupled'],
     decoupledPort: 0,
     tablePrefix: `brp${run}-bad`,
-    // Out of the poller's accepted range (local/stream-poller.ts POLLER_LIMITS).
+    // Out of the poller's accepted range (local/emulators/stream-poller.ts POLLER_LIMITS).
     poller: { pollIntervalMs: 0 },
     handlerLogLevel: 'SILENT',
     quiet: true,

@@ -12,8 +12,8 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import {
   decideOrder,
   type OrderCommand,
@@ -22,7 +22,7 @@ import {
   type OrderState,
   type OrderView,
 } from '../../lambdas/domain/order';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,

@@ -22,7 +22,7 @@ import {
   subscribeTo,
   type OrderView,
 } from '../../client';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
 
 let runtime: LocalRuntime;

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMiddleware, combineReducers, legacy_createStore, type Middleware } from 'redux';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   broadcastChannel,
   type ClientCommand,

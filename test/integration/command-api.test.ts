@@ -3,7 +3,7 @@
  * the error catalogue (each bad input gets its status and writes nothing), concurrency,
  * idempotency and correlation ids.
  */
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
 import { commandHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';

@@ -4,9 +4,9 @@
  * answer (503 COMMAND_DEADLINE + Retry-After), and each comes within the configured bound plus
  * a small slack (one attempt's variance). Elapsed is measured per request, against the setting.
  */
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { lambdaContext } from '../../local/lambda-context';
+import { lambdaContext } from '../../local/emulators/lambda-context';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command } from '../support/http-events';
 import { testLogger } from '../support/logs';

@@ -9,9 +9,9 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
 import {

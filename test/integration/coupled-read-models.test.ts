@@ -5,12 +5,16 @@
  * gateway, on DynamoDB Local. The rows must equal a from-scratch fold of the event log (read
  * back through `/orders/{id}/events`), and the order rows stay the command's own.
  */
-import { toAction, type StoredEvent } from '../../lambdas/core/events';
-import { foldRows } from '../../lambdas/core/row-projection';
+import { toAction, type StoredEvent } from '../../lambdas/core/events/events';
+import { foldRows } from '../../lambdas/core/projections/row-projection';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';
 import { projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { coupledFailureFile, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import {
+  coupledFailureFile,
+  type LocalRuntime,
+  startLocalRuntime,
+} from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
 import { testLogger } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';

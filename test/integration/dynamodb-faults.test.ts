@@ -11,11 +11,11 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type AnyAggregate } from '../../lambdas/core/aggregate';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { itemBytes, MAX_ITEM_BYTES } from '../../lambdas/core/dynamodb-limits';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { type AnyAggregate } from '../../lambdas/core/command/aggregate';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { itemBytes, MAX_ITEM_BYTES } from '../../lambdas/core/shared/dynamodb-limits';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
 import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';

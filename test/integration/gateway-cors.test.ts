@@ -4,7 +4,7 @@
  * allowed origin (handler results, errors, 404s, gateway errors), none for other origins.
  */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { type RunningGateway, startGateway } from '../../local/gateway';
+import { type RunningGateway, startGateway } from '../../local/emulators/gateway';
 
 const APP = 'http://127.0.0.1:3000';
 let gateway: RunningGateway;

@@ -4,7 +4,11 @@
  */
 import { connect } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { MAX_INVOKE_PAYLOAD_BYTES, type RunningGateway, startGateway } from '../../local/gateway';
+import {
+  MAX_INVOKE_PAYLOAD_BYTES,
+  type RunningGateway,
+  startGateway,
+} from '../../local/emulators/gateway';
 
 let gateway: RunningGateway;
 let events: APIGatewayProxyEventV2[] = [];

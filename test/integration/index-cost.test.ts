@@ -5,7 +5,7 @@
  * (ReturnConsumedCapacity INDEXES), old and new table side by side (bench/probes/index-cost.ts).
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { rowFor } from '../../lambdas/core/projection';
+import { rowFor } from '../../lambdas/core/projections/projection';
 import { type OrderView, orderProjection, ORDER_INDEXES } from '../../lambdas/domain/order';
 import { queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { measureIndexCost } from '../../bench/probes/index-cost';

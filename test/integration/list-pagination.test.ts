@@ -6,8 +6,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { coupledHandlerFromEnv, queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import type { HttpResult } from '../../lambdas/handlers/http';
 import { createTestTables, type TestTables } from '../support/dynamo';

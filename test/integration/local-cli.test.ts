@@ -8,13 +8,13 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCli } from '../../local/cli';
-import { readRuntimeFile } from '../../local/runtime-file';
+import { parseCli } from '../../local/tools/cli';
+import { readRuntimeFile } from '../../local/emulators/runtime-file';
 import { type Run, runProcess, waitForOutput } from '../support/processes';
 
 const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
   // The demo app on a free port, unless a test says otherwise.
-  runProcess(process.execPath, ['--import', 'tsx', 'local/cli.ts', ...args], {
+  runProcess(process.execPath, ['--import', 'tsx', 'local/tools/cli.ts', ...args], {
     WEB_PORT: '0',
     ...env,
   });

@@ -157,7 +157,7 @@ describe('npm start as a process tree', () => {
 describe('DynamoDB Local ends with its parent, however the parent ends', () => {
   // A process that starts DynamoDB Local, prints its pid and then ends as told, without stop().
   const script = (ending: string) => `
-    const { startDynamoDbLocal } = require('./local/dynamodb-local');
+    const { startDynamoDbLocal } = require('./local/emulators/dynamodb-local');
     startDynamoDbLocal().then((d) => {
       console.log('java ' + d.pid);
       setTimeout(() => { ${ending} }, 50);

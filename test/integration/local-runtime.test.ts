@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
 import { captureLogs } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';

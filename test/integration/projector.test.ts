@@ -5,11 +5,11 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { silentLog } from '../../lambdas/core/log';
-import { createProjector } from '../../lambdas/core/projector';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { silentLog } from '../../lambdas/core/shared/log';
+import { createProjector } from '../../lambdas/core/projections/projector';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { createProjectorHandler } from '../../lambdas/handlers/projector';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';

@@ -11,9 +11,9 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
-import { WEBSOCKET_LIMITS } from '../../lambdas/core/push';
+import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
 import { orderTopic } from '../../lambdas/domain/order';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
 
 // Messages are checked field by field; a loose type keeps the assertions readable.

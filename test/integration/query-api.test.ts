@@ -8,12 +8,12 @@ import {
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler, MIN_VERSION_MARGIN_MS } from '../../lambdas/handlers/query-api';
-import { lambdaContext } from '../../local/lambda-context';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { lambdaContext } from '../../local/emulators/lambda-context';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
-import { createProjector } from '../../lambdas/core/projector';
-import { silentLog } from '../../lambdas/core/log';
+import { createProjector } from '../../lambdas/core/projections/projector';
+import { silentLog } from '../../lambdas/core/shared/log';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';

@@ -5,14 +5,14 @@
  * 15-minute limit), then finish. The rows equal the fold; bad input names what is listed.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { toAction } from '../../lambdas/core/events';
-import { DynamoDbRebuildState } from '../../lambdas/core/rebuild-state';
+import { toAction } from '../../lambdas/core/events/events';
+import { DynamoDbRebuildState } from '../../lambdas/core/repair/dynamodb-rebuild-state';
 import {
   type AnyRowProjection,
   foldRows,
   mergeItems,
   rowKeyOfItem,
-} from '../../lambdas/core/row-projection';
+} from '../../lambdas/core/projections/row-projection';
 import {
   customerSummaryProjection,
   type RemovedLines,

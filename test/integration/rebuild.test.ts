@@ -10,12 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/dynamodb-projection-rows';
-import { type StoredEvent, toAction } from '../../lambdas/core/events';
-import { silentLog } from '../../lambdas/core/log';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { silentLog } from '../../lambdas/core/shared/log';
 import {
   buildName,
   logUntil,
@@ -25,16 +23,17 @@ import {
   finishRebuild,
   UNTIL_SAFETY_MARGIN_MS,
   CHECKPOINT_EVENTS,
-} from '../../lambdas/core/rebuild';
-import { DynamoDbRebuildState, segmentKey } from '../../lambdas/core/rebuild-state';
-import { type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+} from '../../lambdas/core/repair/rebuild';
+import { DynamoDbRebuildState } from '../../lambdas/core/repair/dynamodb-rebuild-state';
+import { segmentKey } from '../../lambdas/core/repair/rebuild-state';
+import { type AnyRowProjection, foldRows } from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import {
   customerSummaryProjection,
   customerSummaryV2Projection,
   removedLinesProjection,
 } from '../../lambdas/domain/order/projections';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { ENV } from '../../lambdas/handlers/environment';
 import {
   commandHandlerFromEnv,
@@ -48,10 +47,14 @@ import {
   UsageError,
   type RebuildCliOptions,
   type RebuildReport,
-} from '../../local/rebuild-cli';
-import { tablesFor } from '../../local/runtime';
-import { type LocalRuntimeFile, readRuntimeFile, writeRuntimeFile } from '../../local/runtime-file';
-import { startStreamPoller, type StreamPoller } from '../../local/stream-poller';
+} from '../../local/tools/rebuild-cli';
+import { tablesFor } from '../../local/emulators/runtime';
+import {
+  type LocalRuntimeFile,
+  readRuntimeFile,
+  writeRuntimeFile,
+} from '../../local/emulators/runtime-file';
+import { startStreamPoller, type StreamPoller } from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { scanLogs, seedOrders } from '../support/event-log';
 import { bodyOf, command, httpEvent } from '../support/http-events';
@@ -212,7 +215,7 @@ describe('rebuild side by side', () => {
     const args = [
       '--import',
       'tsx',
-      'local/rebuild-cli.ts',
+      'local/tools/rebuild-cli.ts',
       'removed-lines',
       '--segments',
       '4',

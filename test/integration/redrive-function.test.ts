@@ -10,11 +10,11 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSEvent } from 'aws-lambda';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import { projectEvents } from '../../lambdas/core/projection';
-import { toAction } from '../../lambdas/core/events';
-import { foldRows, storageName } from '../../lambdas/core/row-projection';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { projectEvents } from '../../lambdas/core/projections/projection';
+import { toAction } from '../../lambdas/core/events/events';
+import { foldRows, storageName } from '../../lambdas/core/projections/row-projection';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';

@@ -9,19 +9,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import { toAction } from '../../lambdas/core/events';
-import { projectEvents } from '../../lambdas/core/projection';
-import { createProjector, type Projector } from '../../lambdas/core/projector';
-import { type AnyRowProjection, foldRows, storageName } from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { toAction } from '../../lambdas/core/events/events';
+import { projectEvents } from '../../lambdas/core/projections/projection';
+import { createProjector, type Projector } from '../../lambdas/core/projections/projector';
+import {
+  type AnyRowProjection,
+  foldRows,
+  storageName,
+} from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import { orderProjection, type OrderView } from '../../lambdas/domain/order';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { createProjectorHandler } from '../../lambdas/handlers/projector';
 import { commandHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { startStreamPoller } from '../../local/stream-poller';
+import { startStreamPoller } from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { command } from '../support/http-events';
 import { testLogger } from '../support/logs';
@@ -57,7 +61,7 @@ const cli = async (args: readonly string[]) => {
   const run = runProcess('node', [
     '--import',
     'tsx',
-    'local/redrive.ts',
+    'local/tools/redrive.ts',
     ...args,
     '--endpoint',
     testEndpoint(),

@@ -9,8 +9,8 @@ import {
 } from '../../lambdas/handlers/wiring';
 import { ThrottlingException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import { createTestTables, type TestTables } from '../support/dynamo';

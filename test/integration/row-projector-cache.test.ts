@@ -6,23 +6,21 @@
  * recently used aggregate is evicted past the limit; a re-projection never trusts the cache.
  */
 import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/dynamodb-projection-rows';
-import type { EventStore, LoadOptions } from '../../lambdas/core/event-store';
-import { type StoredEvent, toAction } from '../../lambdas/core/events';
-import { silentLog } from '../../lambdas/core/log';
-import type { IncomingRecord } from '../../lambdas/core/projector';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
+import type { EventStore, LoadOptions } from '../../lambdas/core/events/event-store';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { silentLog } from '../../lambdas/core/shared/log';
+import type { IncomingRecord } from '../../lambdas/core/projections/projector';
 import {
   type AnyRowProjection,
   foldRows,
   type RowProjection,
   storageName,
   storedKey,
-} from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+} from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { commandHandlerFromEnv, reprojectorFromEnv } from '../../lambdas/handlers/wiring';

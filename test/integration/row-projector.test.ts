@@ -4,22 +4,20 @@
  * batches, out-of-order delivery across aggregates, gaps, a poison event, concurrent batches.
  * Every test ends with the stored rows equal to a from-scratch fold of the event log.
  */
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import {
-  DynamoDbProjectionRows,
-  type ProjectionRowStore,
-} from '../../lambdas/core/dynamodb-projection-rows';
-import { type StoredEvent, toAction } from '../../lambdas/core/events';
-import { silentLog } from '../../lambdas/core/log';
-import type { IncomingRecord } from '../../lambdas/core/projector';
-import { StaleRowError } from '../../lambdas/core/projection';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { silentLog } from '../../lambdas/core/shared/log';
+import type { IncomingRecord } from '../../lambdas/core/projections/projector';
+import { StaleRowError } from '../../lambdas/core/projections/projection';
 import {
   type AnyRowProjection,
   foldRows,
   storageName,
   storedKey,
-} from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+} from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import {
   customerSummaryProjection,
   removedLinesProjection,

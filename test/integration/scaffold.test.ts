@@ -1,6 +1,6 @@
 /**
  * `npm run new -- aggregate gift-card` in a copy of the project: the copy type-checks, the
- * generated test passes, `npm start` (local/cli.ts) accepts `giftCard/...` commands and serves
+ * generated test passes, `npm start` (local/tools/cli.ts) accepts `giftCard/...` commands and serves
  * `/read-models/gift-card/<id>` on both stacks, with no other edit. Refusals write nothing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -181,7 +181,7 @@ describe('npm run new -- aggregate gift-card', () => {
       [
         '--import',
         'tsx',
-        'local/cli.ts',
+        'local/tools/cli.ts',
         '--decoupled-port',
         '0',
         '--coupled-port',

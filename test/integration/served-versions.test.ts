@@ -3,15 +3,19 @@
  * projector keeps both up to date, the query route serves the lowest listed version unless
  * SERVED_PROJECTION_VERSIONS says otherwise, and switching back is a configuration change.
  */
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
-import { toAction } from '../../lambdas/core/events';
-import { type AnyRowProjection, foldRows, storedKey } from '../../lambdas/core/row-projection';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { toAction } from '../../lambdas/core/events/events';
+import {
+  type AnyRowProjection,
+  foldRows,
+  storedKey,
+} from '../../lambdas/core/projections/row-projection';
 import {
   parseServedVersions,
   servedProjections,
   ServedVersionsError,
-} from '../../lambdas/core/served-versions';
+} from '../../lambdas/core/projections/served-versions';
 import {
   customerSummaryProjection,
   customerSummaryV2Projection,
@@ -24,7 +28,7 @@ import {
   coupledHandlerFromEnv,
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
-import { parseCli, UsageError } from '../../local/cli';
+import { parseCli, UsageError } from '../../local/tools/cli';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';

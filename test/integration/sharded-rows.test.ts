@@ -4,18 +4,18 @@
  * sharded, and is served as the merge of its items; the same row unsharded stops being writable.
  * Rows on DynamoDB Local (the real item size limit); the event log in memory, for speed.
  */
-import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
-import { silentLog } from '../../lambdas/core/log';
-import type { IncomingRecord } from '../../lambdas/core/projector';
+import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { silentLog } from '../../lambdas/core/shared/log';
+import type { IncomingRecord } from '../../lambdas/core/projections/projector';
 import {
   type AnyRowProjection,
   itemKeys,
   mergeItems,
   shardOf,
   storedKey,
-} from '../../lambdas/core/row-projection';
-import { createRowProjector } from '../../lambdas/core/row-projector';
+} from '../../lambdas/core/projections/row-projection';
+import { createRowProjector } from '../../lambdas/core/projections/row-projector';
 import { type RemovedLines, removedLinesProjection } from '../../lambdas/domain/order/projections';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { stamp } from '../../lambdas/core/given';

@@ -7,11 +7,11 @@
  * empty with no error, and the coupled stack stored and answered the list as an order.
  */
 import { randomUUID } from 'node:crypto';
-import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import { toAction } from '../../lambdas/core/events';
-import { DynamoDbProjectionRows } from '../../lambdas/core/dynamodb-projection-rows';
+import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { toAction } from '../../lambdas/core/events/events';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import type { OrderView } from '../../lambdas/domain/order';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';

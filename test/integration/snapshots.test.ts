@@ -5,16 +5,16 @@
  * written.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { AnyAggregate } from '../../lambdas/core/aggregate';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import { DynamoDbSnapshotStore } from '../../lambdas/core/dynamodb-snapshot-store';
-import { currentSchemaVersion } from '../../lambdas/core/event-codec';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { toAction } from '../../lambdas/core/events';
-import { encodeSnapshot, snapshotKeyOf } from '../../lambdas/core/snapshots';
-import { foldEvents } from '../../lambdas/core/aggregate';
+import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
+import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { toAction } from '../../lambdas/core/events/events';
+import { encodeSnapshot, snapshotKeyOf } from '../../lambdas/core/command/snapshots';
+import { foldEvents } from '../../lambdas/core/command/aggregate';
 import { orderAggregate, orderReducer, type OrderView } from '../../lambdas/domain/order';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
 import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';

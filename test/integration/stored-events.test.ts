@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
-import { VersionConflictError } from '../../lambdas/core/errors';
-import type { StoredEvent } from '../../lambdas/core/events';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { VersionConflictError } from '../../lambdas/core/shared/errors';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import type { OrderView } from '../../lambdas/domain/order';
 import {
   AGGREGATES,

@@ -16,14 +16,17 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { startDynamoDbLocal, type RunningDynamoDbLocal } from '../../local/dynamodb-local';
+import {
+  startDynamoDbLocal,
+  type RunningDynamoDbLocal,
+} from '../../local/emulators/dynamodb-local';
 import {
   startStreamPoller,
   type PollerLog,
   type StreamHandler,
   type StreamPoller,
-} from '../../local/stream-poller';
-import { ensureTables } from '../../local/tables';
+} from '../../local/emulators/stream-poller';
+import { ensureTables } from '../../local/emulators/tables';
 import { createTestTables, localClient, testEndpoint, type TestTables } from '../support/dynamo';
 
 type Command = { input: unknown };

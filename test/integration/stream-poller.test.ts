@@ -19,7 +19,7 @@ import {
   type StreamHandler,
   type StreamPoller,
   type StreamPollerOptions,
-} from '../../local/stream-poller';
+} from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';

@@ -8,7 +8,7 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createApiClient } from '../../client/api';
 import { confirmAnswer } from '../../client/state';
-import { DynamoDbReadModel } from '../../lambdas/core/dynamodb-read-model';
+import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
 import {
   commandHandlerFromEnv,

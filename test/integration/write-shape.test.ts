@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/dynamodb-event-store';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 

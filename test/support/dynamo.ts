@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, type StackTables } from '../../local/tables';
+import { ensureTables, type StackTables } from '../../local/emulators/tables';
 import { ENV } from '../../lambdas/handlers/environment';
 
 export const testEndpoint = (): string => {

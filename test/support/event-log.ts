@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createCommandRunner } from '../../lambdas/core/command-runner';
-import { decodeEventItem } from '../../lambdas/core/dynamodb-event-store';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { decodeEventItem } from '../../lambdas/core/events/dynamodb-event-store';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 import { AGGREGATES } from '../../lambdas/handlers/deployment';
 
 /** Commands of order `i`: lines added, changed, removed; submitted, cancelled, deleted. */

@@ -2,8 +2,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/events';
-import { type AnyRowProjection, mergeItems, shardsOf } from '../../lambdas/core/row-projection';
+import { type EventAction, type NewEvent, toAction } from '../../lambdas/core/events/events';
+import {
+  type AnyRowProjection,
+  mergeItems,
+  shardsOf,
+} from '../../lambdas/core/projections/row-projection';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { stamp } from '../../lambdas/core/given';
 

@@ -5,7 +5,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { StoredEvent } from '../../lambdas/core/events';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 
 let sequence = 1000;
 

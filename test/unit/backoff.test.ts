@@ -1,9 +1,9 @@
 /**
- * The one backoff formula (lambdas/core/backoff.ts): each rule one sentence, and each caller's
+ * The one backoff formula (lambdas/core/shared/backoff.ts): each rule one sentence, and each caller's
  * policy shown to give what its own formula gave before the formulas were merged.
  */
-import { backoffDelay, DEFAULT_BACKOFF } from '../../lambdas/core/backoff';
-import { UNPROCESSED_ITEMS_BACKOFF } from '../../lambdas/core/dynamodb-limits';
+import { backoffDelay, DEFAULT_BACKOFF } from '../../lambdas/core/shared/backoff';
+import { UNPROCESSED_ITEMS_BACKOFF } from '../../lambdas/core/shared/dynamodb-limits';
 
 const exact = { baseMs: 100, maxMs: 1000, jitter: 0 };
 const full = { baseMs: 100, maxMs: 1000, jitter: 1 };

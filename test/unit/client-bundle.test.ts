@@ -1,6 +1,6 @@
 /**
  * client/ is bundled for browsers: its import graph holds no Node built-in and no AWS SDK
- * (lambdas/core/canonical-json.ts, which needs node:crypto, must stay out of it).
+ * (lambdas/core/command/canonical-json.ts, which needs node:crypto, must stay out of it).
  */
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDBFactory } from 'fake-indexeddb';
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
-import type { StoredEvent } from '../../lambdas/core/events';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import {
   ApiError,
   type ApiClient,

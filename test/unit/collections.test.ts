@@ -6,9 +6,9 @@ import {
   checkCollections,
   type CollectionDeclaration,
   viewRowAfter,
-} from '../../lambdas/core/collections';
-import { foldRows } from '../../lambdas/core/row-projection';
-import type { AnyAggregate } from '../../lambdas/core/aggregate';
+} from '../../lambdas/core/projections/collections';
+import { foldRows } from '../../lambdas/core/projections/row-projection';
+import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
 import { orderAggregate } from '../../lambdas/domain/order';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';

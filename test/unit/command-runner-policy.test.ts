@@ -1,11 +1,11 @@
 /**
- * The command runner's decisions (lambdas/core/command-runner-policy.ts), each one given / when /
+ * The command runner's decisions (lambdas/core/command/command-runner-policy.ts), each one given / when /
  * then sentence, with no store and no clock: what a run has read, idempotent replays, what a
  * failed append means, retry or deadline after a lost race, when a snapshot is due. The runner
  * that applies them is tested in command-runner*.test.ts.
  */
 import { z } from 'zod';
-import type { AggregateDefinition } from '../../lambdas/core/aggregate';
+import type { AggregateDefinition } from '../../lambdas/core/command/aggregate';
 import {
   afterLostRace,
   appendFailure,
@@ -18,15 +18,15 @@ import {
   recordedEventsRead,
   replayAnswer,
   snapshotDue,
-} from '../../lambdas/core/command-runner-policy';
+} from '../../lambdas/core/command/command-runner-policy';
 import {
   ItemTooLargeError,
   ThrottledError,
   TransactionConflictError,
   VersionConflictError,
-} from '../../lambdas/core/errors';
-import { CommandAlreadyRecordedError } from '../../lambdas/core/event-store';
-import type { StoredEvent } from '../../lambdas/core/events';
+} from '../../lambdas/core/shared/errors';
+import { CommandAlreadyRecordedError } from '../../lambdas/core/events/event-store';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
 
 type CounterCommand = { type: 'counter/increment'; payload: { by: number } };

@@ -3,15 +3,19 @@
  * as DynamoDB's: test/contract). A counter aggregate: nothing here knows about orders.
  */
 import { z } from 'zod';
-import type { AggregateDefinition } from '../../lambdas/core/aggregate';
+import type { AggregateDefinition } from '../../lambdas/core/command/aggregate';
 import {
   type CommandContext,
   createCommandRunner,
   type RunnerLog,
-} from '../../lambdas/core/command-runner';
-import type { LoadOptions } from '../../lambdas/core/event-store';
-import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
-import { MemorySnapshotStore, type Snapshot, snapshotKeyOf } from '../../lambdas/core/snapshots';
+} from '../../lambdas/core/command/command-runner';
+import type { LoadOptions } from '../../lambdas/core/events/event-store';
+import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
+import {
+  MemorySnapshotStore,
+  type Snapshot,
+  snapshotKeyOf,
+} from '../../lambdas/core/command/snapshots';
 
 type Cmd = { type: 'counter/increment'; payload: { by: number } };
 type Evt = { type: 'counter/incremented'; payload: { by: number } };

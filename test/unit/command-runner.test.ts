@@ -2,16 +2,19 @@
  * The runner with a second, tiny aggregate (a counter): nothing in core knows about orders.
  */
 import { z } from 'zod';
-import type { AggregateDefinition } from '../../lambdas/core/aggregate';
-import { createCommandRunner, type CommandContext } from '../../lambdas/core/command-runner';
+import type { AggregateDefinition } from '../../lambdas/core/command/aggregate';
+import {
+  createCommandRunner,
+  type CommandContext,
+} from '../../lambdas/core/command/command-runner';
 import {
   RuleViolation,
   TransactionConflictError,
   VersionConflictError,
-} from '../../lambdas/core/errors';
-import type { EventStore } from '../../lambdas/core/event-store';
-import type { StoredEvent } from '../../lambdas/core/events';
-import { MemoryEventStore } from '../../lambdas/core/memory-event-store';
+} from '../../lambdas/core/shared/errors';
+import type { EventStore } from '../../lambdas/core/events/event-store';
+import type { StoredEvent } from '../../lambdas/core/events/events';
+import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 
 type CounterCommand =
   | { type: 'counter/increment'; payload: { by: number } }

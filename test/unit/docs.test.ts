@@ -7,15 +7,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CATALOGUE } from '../../lambdas/core/errors';
+import { ERROR_CATALOGUE } from '../../lambdas/core/shared/errors';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import {
   SHOPPING_LIST_RULES,
   shoppingListCommandSchemas,
 } from '../../lambdas/domain/shopping-list';
 import { ROUTES } from '../../lambdas/handlers/routes';
-import { USAGE } from '../../local/cli';
-import { LOCAL_RUNTIME_FILE } from '../../local/runtime-file';
+import { USAGE } from '../../local/tools/cli';
+import { LOCAL_RUNTIME_FILE } from '../../local/emulators/runtime-file';
 
 const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
 const apiDoc = readFileSync(join(__dirname, '../../docs/reference/api.md'), 'utf8');
@@ -67,10 +67,13 @@ const docs = [
     .map((file) => [`docs/${file}`, readFileSync(join(__dirname, '../../docs', file), 'utf8')]),
 ];
 
-test.each(docs)('%s names the local runtime file as local/runtime-file.ts does', (_, text) => {
-  const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
-  for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);
-});
+test.each(docs)(
+  '%s names the local runtime file as local/emulators/runtime-file.ts does',
+  (_, text) => {
+    const named = [...new Set(text!.match(/\.local-data\/[\w.-]+\.json(?!l)/g) ?? [])];
+    for (const file of named) expect(file).toBe(LOCAL_RUNTIME_FILE);
+  },
+);
 
 test('the README shows how to scaffold an aggregate with the script package.json declares', () => {
   const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as {

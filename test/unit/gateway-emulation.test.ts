@@ -1,6 +1,10 @@
-/** Shortcuts of the local gateway that must not change what it answers (local/gateway.ts). */
+/** Shortcuts of the local gateway that must not change what it answers (local/emulators/gateway.ts). */
 import { maxHeaderSize } from 'node:http';
-import { MAX_INVOKE_PAYLOAD_BYTES, mayExceedInvokeLimit, requestTime } from '../../local/gateway';
+import {
+  MAX_INVOKE_PAYLOAD_BYTES,
+  mayExceedInvokeLimit,
+  requestTime,
+} from '../../local/emulators/gateway';
 
 /** The formatting the gateway used before (an Intl formatter per request). */
 const withIntl = (date: Date) => {

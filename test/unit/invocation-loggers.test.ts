@@ -4,7 +4,7 @@
  * context or level carried over from an earlier one.
  */
 import type { Context } from 'aws-lambda';
-import { withHttpEdge } from '../../lambdas/handlers/command-api';
+import { withHttpEdge } from '../../lambdas/handlers/http-edge';
 import { json } from '../../lambdas/handlers/http';
 import { createInvocationLoggers } from '../../lambdas/handlers/invocation-loggers';
 import { command } from '../support/http-events';

@@ -1,4 +1,7 @@
-import { credentialsFromEnvironment, defaultProvider } from '../../lambdas/core/lambda-credentials';
+import {
+  credentialsFromEnvironment,
+  defaultProvider,
+} from '../../lambdas/core/shared/lambda-credentials';
 
 describe('the bundles’ credentials: what the Lambda runtime sets', () => {
   it('reads the role credentials, session token included', async () => {

@@ -1,12 +1,12 @@
 /** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
-import { createNotifier, isGone, type SubscriptionStore } from '../../lambdas/core/push';
+import { createNotifier, isGone, type SubscriptionStore } from '../../lambdas/core/push/push';
 import { orderProjection, orderTopic } from '../../lambdas/domain/order';
 import { createNotifierHandler, rowRecordParser } from '../../lambdas/handlers/notifier';
 import {
   ownerListsProjection,
   shoppingListRowProjection,
 } from '../../lambdas/domain/shopping-list/projections';
-import { silentLog } from '../../lambdas/core/log';
+import { silentLog } from '../../lambdas/core/shared/log';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
 

@@ -174,21 +174,21 @@ const ALLOWED: Record<string, { readonly reason: string; readonly names: readonl
     reason: `${ORDER_SLOT} The read-model table's output description.`,
     names: ['Order read-model table'],
   },
-  'local/runtime.ts': {
+  'local/emulators/runtime.ts': {
     reason: `${ORDER_SLOT} The local read-model table is named \`<prefix>-<stack>-orders\`.`,
     names: ['-orders', '_orderRows'],
   },
-  'local/redrive.ts': {
+  'local/tools/redrive.ts': {
     reason: `${ORDER_SLOT} The redrive's usage and the local read-model table's name.`,
     names: [
       // The usage text (one long template literal) mentions "the order row".
-      codeTokens(readFileSync(join(ROOT, 'local/redrive.ts'), 'utf8')).find((token) =>
+      codeTokens(readFileSync(join(ROOT, 'local/tools/redrive.ts'), 'utf8')).find((token) =>
         token.startsWith('Usage:\n  npm run redrive'),
       ) ?? 'the usage text',
       '-decoupled-orders',
     ],
   },
-  'local/cli.ts': {
+  'local/tools/cli.ts': {
     reason:
       "`npm start`'s banner shows a first command to try and the URLs to read it: the order, " +
       'as in the README (a banner example, not logic).',

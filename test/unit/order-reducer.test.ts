@@ -1,7 +1,7 @@
 import { configureStore } from '../support/redux-store';
 import { type OrderEventAction, orderProjection, orderReducer } from '../../lambdas/domain/order';
-import { projectEvents } from '../../lambdas/core/projection';
-import { toAction } from '../../lambdas/core/events';
+import { projectEvents } from '../../lambdas/core/projections/projection';
+import { toAction } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
 
 const history = stamp('order-7', [

@@ -1,5 +1,5 @@
-/** The rebuild's checkpoint policy (lambdas/core/rebuild.ts): whole aggregates, by event count. */
-import { CHECKPOINT_EVENTS, chunkByEvents } from '../../lambdas/core/rebuild';
+/** The rebuild's checkpoint policy (lambdas/core/repair/rebuild.ts): whole aggregates, by event count. */
+import { CHECKPOINT_EVENTS, chunkByEvents } from '../../lambdas/core/repair/rebuild';
 
 const aggregate = (id: string, events: number) =>
   Array.from({ length: events }, (_, i) => `${id}v${i + 1}`);

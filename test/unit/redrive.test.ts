@@ -1,6 +1,6 @@
 /**
- * What a projection failure names (lambdas/core/redrive.ts) and how the local redrive settles
- * the on-failure file (local/redrive.ts): repaired entries leave it, failed or unreadable ones
+ * What a projection failure names (lambdas/core/repair/redrive.ts) and how the local redrive settles
+ * the on-failure file (local/tools/redrive.ts): repaired entries leave it, failed or unreadable ones
  * go back, a claim left by a crashed run is taken up, and failures recorded meanwhile are kept.
  */
 import {
@@ -13,9 +13,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aggregateIdsOf, parseFailureMessage, sequenceAfter } from '../../lambdas/core/redrive';
-import type { Reprojector } from '../../lambdas/core/reproject';
-import { parseRedriveCli, redriveFile } from '../../local/redrive';
+import {
+  aggregateIdsOf,
+  parseFailureMessage,
+  sequenceAfter,
+} from '../../lambdas/core/repair/redrive';
+import type { Reprojector } from '../../lambdas/core/repair/reproject';
+import { parseRedriveCli, redriveFile } from '../../local/tools/redrive';
 
 const batchInfo = {
   shardId: 'shardId-1',

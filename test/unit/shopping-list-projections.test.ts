@@ -4,9 +4,13 @@
  * only).
  */
 import fc from 'fast-check';
-import { type EventAction, toAction } from '../../lambdas/core/events';
-import { advanceSource, type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
-import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
+import { type EventAction, toAction } from '../../lambdas/core/events/events';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  foldRows,
+} from '../../lambdas/core/projections/row-projection';
+import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
 import {
   type OwnerLists,

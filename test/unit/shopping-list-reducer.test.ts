@@ -5,8 +5,8 @@ import {
   shoppingListReducer,
   type ShoppingListState,
 } from '../../lambdas/domain/shopping-list';
-import { type AnyAggregate, foldEvents } from '../../lambdas/core/aggregate';
-import { toAction } from '../../lambdas/core/events';
+import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
+import { toAction } from '../../lambdas/core/events/events';
 import { AT, stamp } from '../../lambdas/core/given';
 
 const history = stamp('list-7', [

@@ -4,7 +4,11 @@
  * changed its input would corrupt the cache. Every state, `before` and row is frozen here
  * (a write throws in strict mode), and the folds must still equal the unfrozen ones.
  */
-import { advanceSource, type AnyRowProjection, foldRows } from '../../lambdas/core/row-projection';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  foldRows,
+} from '../../lambdas/core/projections/row-projection';
 import { customerSummaryV2Projection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { exampleLogsBySource } from '../support/projection-rows';

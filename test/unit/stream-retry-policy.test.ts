@@ -1,10 +1,10 @@
 /**
- * Lambda's rules for a failing DynamoDB stream batch (local/stream-retry-policy.ts), each one
+ * Lambda's rules for a failing DynamoDB stream batch (local/emulators/stream-retry-policy.ts), each one
  * given / when / then sentence: given a batch (its records, failures so far and settings), when
  * an invocation ends (or before one, at a time), then the next step. No stream, no handler: the
  * poller that applies these is tested against DynamoDB Local (test/integration/stream-poller*).
  */
-import { backoffDelay } from '../../lambdas/core/backoff';
+import { backoffDelay } from '../../lambdas/core/shared/backoff';
 import {
   afterInvoke,
   type BatchState,
@@ -18,7 +18,7 @@ import {
   responseOutcome,
   type RetrySettings,
   STREAM_CALL_BACKOFF,
-} from '../../local/stream-retry-policy';
+} from '../../local/emulators/stream-retry-policy';
 
 const NOW = Date.parse('2026-01-02T03:04:05.000Z');
 const record = (seq: number, ageSeconds = 0): PolicyRecord => ({

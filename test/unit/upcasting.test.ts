@@ -2,9 +2,9 @@
  * Event upcasting in the one event codec: old payload shapes are lifted on read, the current
  * version is stamped on write, and a version the code does not know is refused, never guessed.
  */
-import { decodeStoredEvent } from '../../lambdas/core/event-codec';
-import { CorruptEventError } from '../../lambdas/core/errors';
-import { checkEventSchemas, upcastPayload } from '../../lambdas/core/upcasting';
+import { decodeStoredEvent } from '../../lambdas/core/events/event-codec';
+import { CorruptEventError } from '../../lambdas/core/shared/errors';
+import { checkEventSchemas, upcastPayload } from '../../lambdas/core/events/upcasting';
 import { EVENT_SCHEMAS } from '../../lambdas/domain/event-schemas';
 import { orderEventSchemas } from '../../lambdas/domain/order';
 

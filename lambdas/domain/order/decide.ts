@@ -1,6 +1,6 @@
 /** Pure decisions: an order command and the current state give events, or a typed error. */
-import type { DecideContext } from '../../core/aggregate';
-import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/errors';
+import type { DecideContext } from '../../core/command/aggregate';
+import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/shared/errors';
 import { MAX_LINES, type OrderCommand } from './commands';
 import type { OrderEvent } from './events';
 import type { OrderStatus, OrderView, OrderState } from './reducer';

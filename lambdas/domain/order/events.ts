@@ -1,5 +1,5 @@
 /** Order events: facts in past tense. Payloads are JSON-only; money in minor units. */
-import type { EventActionOf, NewEvent } from '../../core/events';
+import type { EventActionOf, NewEvent } from '../../core/events/events';
 
 export interface OrderEventPayloads {
   'order/created': { customerId: string; currency: string };

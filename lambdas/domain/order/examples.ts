@@ -5,7 +5,7 @@
  * command sequences the conformance test (test/integration/aggregate-conformance.test.ts) sends
  * on both stacks, as random subsequences (the first command kept; refused ones dropped).
  */
-import type { NewEvent } from '../../core/events';
+import type { NewEvent } from '../../core/events/events';
 import type { OrderCommand } from './commands';
 
 const line = (lineId: string, sku: string, quantity: number): NewEvent => ({

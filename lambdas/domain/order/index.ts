@@ -1,8 +1,8 @@
 /** The Sales Order aggregate and its read-model projection, assembled from pure parts. */
-import type { AggregateDefinition } from '../../core/aggregate';
-import type { ProjectionDefinition } from '../../core/projection';
-import { topicOf } from '../../core/push';
-import type { IndexDefinition } from '../../core/schema';
+import type { AggregateDefinition } from '../../core/command/aggregate';
+import type { ProjectionDefinition } from '../../core/projections/projection';
+import { topicOf } from '../../core/push/push';
+import type { IndexDefinition } from '../../core/shared/schema';
 import { type OrderCommand, orderCommandSchemas } from './commands';
 import { decideOrder } from './decide';
 import type { OrderEvent } from './events';

@@ -1,10 +1,10 @@
 /**
  * Read models of the order domain fed by many orders (declared projections, see
- * lambdas/core/row-projection.ts). Each reducer is pure and commutes across orders (counts,
+ * lambdas/core/projections/row-projection.ts). Each reducer is pure and commutes across orders (counts,
  * sums, maxima), so a row is the fold of the log whatever order orders are delivered in.
  */
-import type { EventAction } from '../../core/events';
-import type { RowProjection } from '../../core/row-projection';
+import type { EventAction } from '../../core/events/events';
+import type { RowProjection } from '../../core/projections/row-projection';
 import { orderAggregate } from './index';
 import type { OrderEventAction } from './events';
 import type { OrderState, OrderStatus } from './reducer';

@@ -2,7 +2,7 @@
  * How order events evolved. Each step is pure and total over every payload ever stored with
  * its version (see docs/decisions/event-upcasting.md for the rules).
  */
-import type { EventSchemas } from '../../core/upcasting';
+import type { EventSchemas } from '../../core/events/upcasting';
 
 /** `order/lineAdded` version 1, as stored before the unit of the price was made explicit. */
 export interface LineAddedV1 {

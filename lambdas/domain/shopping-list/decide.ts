@@ -1,6 +1,6 @@
 /** Pure decisions: a shopping-list command and the current state give events, or a typed error. */
-import type { DecideContext } from '../../core/aggregate';
-import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/errors';
+import type { DecideContext } from '../../core/command/aggregate';
+import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/shared/errors';
 import { MAX_ITEM_IDS, MAX_ITEMS, type ShoppingListCommand } from './commands';
 import type { ShoppingListEvent } from './events';
 import type { ShoppingListItem, ShoppingListState, ShoppingListView } from './reducer';

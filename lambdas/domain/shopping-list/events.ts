@@ -1,5 +1,5 @@
 /** Shopping-list events: facts in past tense, in the `shoppingList/` namespace. JSON-only payloads. */
-import type { EventActionOf, NewEvent } from '../../core/events';
+import type { EventActionOf, NewEvent } from '../../core/events/events';
 
 export interface ShoppingListEventPayloads {
   'shoppingList/created': { name: string; ownerId: string };

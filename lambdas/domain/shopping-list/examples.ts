@@ -5,7 +5,7 @@
  * (test/integration/aggregate-conformance.test.ts) sends on both stacks, as random subsequences
  * (the first command kept; refused ones dropped).
  */
-import type { NewEvent } from '../../core/events';
+import type { NewEvent } from '../../core/events/events';
 import type { ShoppingListCommand } from './commands';
 
 export const EXAMPLES: { readonly aggregateType: string; readonly histories: NewEvent[][] } = {

@@ -1,5 +1,5 @@
 /** The shopping-list aggregate, assembled from pure parts (its read models: projections.ts). */
-import type { AggregateDefinition } from '../../core/aggregate';
+import type { AggregateDefinition } from '../../core/command/aggregate';
 import { type ShoppingListCommand, shoppingListCommandSchemas } from './commands';
 import { decideShoppingList } from './decide';
 import type { ShoppingListEvent } from './events';

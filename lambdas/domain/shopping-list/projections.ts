@@ -1,11 +1,11 @@
 /**
  * Read models of the shopping-list domain (declared projections, see
- * lambdas/core/row-projection.ts). Each reducer is pure; `owner-lists` is fed by many lists and
+ * lambdas/core/projections/row-projection.ts). Each reducer is pure; `owner-lists` is fed by many lists and
  * commutes across them (each list only changes its own entry and adds its own deltas), so a row
  * is the fold of the log whatever order lists are delivered in.
  */
-import type { EventAction } from '../../core/events';
-import type { RowProjection } from '../../core/row-projection';
+import type { EventAction } from '../../core/events/events';
+import type { RowProjection } from '../../core/projections/row-projection';
 import type { ShoppingListEventAction, ShoppingListEventType } from './events';
 import { shoppingListAggregate } from './index';
 import { shoppingListReducer, type ShoppingListState, type ShoppingListView } from './reducer';

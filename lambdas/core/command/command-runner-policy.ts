@@ -1,0 +1,219 @@
+/**
+ * The command runner's decisions, as pure functions (no store, no clock: the time is a
+ * parameter), each tested on its own (test/unit/command-runner-policy.test.ts); the runner
+ * (command-runner.ts) does the I/O around them:
+ *
+ * - what a run has read of the aggregate, and how a retry reads on from it (events are
+ *   immutable, so what one attempt loaded stays true);
+ * - idempotency: the answer of an earlier run of the same commandId, from its marker or from
+ *   the events read, and a commandId reused for another command;
+ * - what a failed append means (a replay, a final conflict, a lost race, or an error), and
+ *   after a lost race whether to retry, give up or answer COMMAND_DEADLINE;
+ * - when a snapshot is due.
+ */
+import { type AnyAggregate, foldOwnEvents } from './aggregate';
+import { type BackoffPolicy, backoffDelay } from '../shared/backoff';
+import { AppError, TransactionConflictError, VersionConflictError } from '../shared/errors';
+import { CommandAlreadyRecordedError, type CommandRecord } from '../events/event-store';
+import type { StoredEvent } from '../events/events';
+
+export interface RetryPolicy {
+  /** Attempts in all (first try included) before a conflict or transaction clash is final. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  // The deadline (CommandContext.deadline) is the real bound; this only stops a runaway loop.
+  maxAttempts: 100,
+  baseDelayMs: 5,
+  maxDelayMs: 200,
+};
+
+/** Full jitter, so racing writers spread out instead of colliding again. */
+export const retryBackoff = (retry: RetryPolicy): BackoffPolicy => ({
+  baseMs: retry.baseDelayMs,
+  maxMs: retry.maxDelayMs,
+  jitter: 1,
+});
+
+// ---------------------------------------------------------------------------------------------
+// What a run has read
+
+/** The aggregate as a run has read it: the newest snapshot (if any) and the events after it. */
+export interface Loaded {
+  /** The state folded to `version`. */
+  readonly state: unknown;
+  readonly version: number;
+  /** The snapshot's version the fold started from (0 without one), and the state there. */
+  readonly base: number;
+  readonly baseState: unknown;
+  /** The events read after `base` (all of them without a snapshot): scanned for replays. */
+  readonly tail: readonly StoredEvent[];
+  /** The aggregate type of the partition (its first event's), once known. */
+  readonly owner?: string;
+}
+
+/** Nothing read yet: the initial state, or the snapshot's (which names the partition's type). */
+export const loadedFrom = (
+  aggregate: AnyAggregate,
+  snapshot?: { readonly state: unknown; readonly version: number },
+): Loaded =>
+  snapshot
+    ? {
+        state: snapshot.state,
+        version: snapshot.version,
+        base: snapshot.version,
+        baseState: snapshot.state,
+        tail: [],
+        owner: aggregate.type,
+      }
+    : {
+        state: aggregate.initialState,
+        version: 0,
+        base: 0,
+        baseState: aggregate.initialState,
+        tail: [],
+      };
+
+/** `newer` (the events after `loaded.version`) folded onto what was read. */
+export const readOn = (
+  aggregate: AnyAggregate,
+  loaded: Loaded,
+  newer: readonly StoredEvent[],
+): Loaded =>
+  newer.length === 0
+    ? loaded
+    : {
+        ...loaded,
+        state: foldOwnEvents(aggregate, newer, loaded.state),
+        version: newer.at(-1)!.version,
+        tail: [...loaded.tail, ...newer],
+        owner: loaded.owner ?? newer[0]!.aggregateType,
+      };
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency
+
+/** An earlier run's commandId with another body: 409, whatever that run's outcome. */
+export const assertSameCommand = (commandId: string, earlierHash: string, hash: string) => {
+  if (earlierHash !== hash) {
+    throw new AppError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `commandId '${commandId}' was already used for a different command`,
+      { commandId },
+    );
+  }
+};
+
+/** The events a marker names, when the events read hold them all; undefined: read them. */
+export const recordedEventsRead = (
+  record: CommandRecord,
+  loaded: Loaded,
+): readonly StoredEvent[] | undefined => {
+  const inTail = loaded.tail.filter(
+    (e) => e.version >= record.firstVersion && e.version <= record.lastVersion,
+  );
+  return inTail.length === record.lastVersion - record.firstVersion + 1 ? inTail : undefined;
+};
+
+/** An earlier run of `commandId` among the events read (events written before markers). */
+export const earlierRunRead = (loaded: Loaded, commandId: string) => {
+  const events = loaded.tail.filter((e) => e.commandId === commandId);
+  const first = events[0];
+  return first && { hash: first.commandHash, version: events.at(-1)!.version, events };
+};
+
+/**
+ * The answer of an earlier run that ended at `version`: the state it had, when the events read
+ * reach back to it (folded again, no I/O), else the current one (see CommandResult.state).
+ */
+export const replayAnswer = (
+  aggregate: AnyAggregate,
+  loaded: Loaded,
+  aggregateId: string,
+  version: number,
+  events: readonly StoredEvent[],
+  retries: number,
+) => {
+  const covered = version >= loaded.base && version <= loaded.version;
+  return {
+    aggregateId,
+    version,
+    events,
+    state: !covered
+      ? loaded.state
+      : version === loaded.version
+        ? loaded.state
+        : foldOwnEvents(
+            aggregate,
+            loaded.tail.filter((e) => e.version <= version),
+            loaded.baseState,
+          ),
+    stateVersion: covered ? version : loaded.version,
+    replayed: true,
+    retries,
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Retries and the deadline
+
+/**
+ * What a failed append means:
+ * - `recorded`: another run of this commandId appended it after this one read its marker:
+ *   answer as that run (a replay);
+ * - `conflict`: the version moved under a command with `expectedVersion`: final (409), unless
+ *   the winner is this very command sent twice at once (then a replay);
+ * - `raced`: a lost race without `expectedVersion` (a version conflict or a transaction clash,
+ *   the latter even with `expectedVersion`): retry on the newer state;
+ * - `final`: anything else (throttling the SDK already retried, a too-large item...): the error
+ *   is the answer.
+ */
+export type AppendFailure = 'recorded' | 'conflict' | 'raced' | 'final';
+
+export const appendFailure = (error: unknown, expectedVersion?: number): AppendFailure => {
+  if (error instanceof CommandAlreadyRecordedError) return 'recorded';
+  if (error instanceof VersionConflictError)
+    return expectedVersion === undefined ? 'raced' : 'conflict';
+  if (error instanceof TransactionConflictError) return 'raced';
+  return 'final';
+};
+
+/** After a lost race: wait and retry, give the conflict as the answer, or answer the deadline. */
+export type AfterLostRace =
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  | { readonly kind: 'give-up' }
+  | { readonly kind: 'deadline' };
+
+export const afterLostRace = (input: {
+  /** Attempts made so far, the lost one included (1 = the first try lost). */
+  readonly attempts: number;
+  /** The slowest attempt so far (ms): what the next one is expected to take at most. */
+  readonly slowestAttemptMs: number;
+  readonly now: number;
+  /** When the answer is due (epoch ms); absent: no bound in time. */
+  readonly deadline?: number;
+  readonly policy: RetryPolicy;
+  readonly random?: () => number;
+}): AfterLostRace => {
+  if (input.attempts >= input.policy.maxAttempts) return { kind: 'give-up' };
+  const delayMs = backoffDelay(input.attempts, retryBackoff(input.policy), input.random);
+  // Start another attempt only if it can end by the deadline, judging by the slowest one so
+  // far: the answer then comes within the deadline plus one attempt's variance.
+  if (input.deadline !== undefined && input.now + delayMs + input.slowestAttemptMs > input.deadline)
+    return { kind: 'deadline' };
+  return { kind: 'retry', delayMs };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+/** A snapshot at `stateVersion` is due when `every` events lie past the one read (or 0). */
+export const snapshotDue = (
+  aggregate: AnyAggregate,
+  loaded: Pick<Loaded, 'base' | 'owner'>,
+  stateVersion: number,
+  every: number,
+) => stateVersion - loaded.base >= every && (loaded.owner ?? aggregate.type) === aggregate.type;

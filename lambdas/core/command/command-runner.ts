@@ -1,0 +1,527 @@
+/**
+ * The command runner: consistent load (newest snapshot + the events after it), fold, decide,
+ * append; with optimistic concurrency, retries bounded in time, idempotency by commandId (a
+ * marker written with the events, one keyed read) and a snapshot taken every N events.
+ * Generic over aggregates.
+ */
+import { type AnyAggregate, foldEvents } from './aggregate';
+import { canonicalJson, sha256 } from './canonical-json';
+import {
+  afterLostRace,
+  appendFailure,
+  assertSameCommand,
+  DEFAULT_RETRY_POLICY,
+  earlierRunRead,
+  type Loaded,
+  loadedFrom,
+  readOn,
+  recordedEventsRead,
+  replayAnswer,
+  type RetryPolicy,
+  snapshotDue,
+} from './command-runner-policy';
+import {
+  AppError,
+  CommandDeadlineError,
+  ThrottledError,
+  ValidationError,
+  VersionConflictError,
+} from '../shared/errors';
+import { currentSchemaVersion } from '../events/event-codec';
+import type { CommandRecord, EventStore } from '../events/event-store';
+import { type StoredEvent, toAction } from '../events/events';
+import {
+  DEFAULT_SNAPSHOT_EVERY,
+  type Snapshot,
+  type SnapshotStore,
+  snapshotKeyOf,
+} from './snapshots';
+
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './command-runner-policy';
+
+/** Where the runner reports what a caller cannot see in the answer (snapshots read or not). */
+export interface RunnerLog {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+}
+
+export interface CommandInput {
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly payload: unknown;
+  /** When given, the command applies only at this version (409 at once otherwise). */
+  readonly expectedVersion?: number;
+  /** Idempotency key chosen by the client; the edge generates one when absent. */
+  readonly commandId: string;
+}
+
+/** Values stamped by the edge: reducers and decide never read a clock or make ids. */
+export interface CommandContext {
+  readonly correlationId: string;
+  readonly now: () => string;
+  readonly newId: () => string;
+  /**
+   * When the answer is due (epoch ms, `Date.now()` clock): the runner starts no attempt it
+   * cannot expect to finish by then and answers COMMAND_DEADLINE instead. Absent: no bound in
+   * time (the attempt count still bounds it).
+   */
+  readonly deadline?: number;
+  /** The request's logger (snapshot fallbacks and writes). */
+  readonly log?: RunnerLog;
+}
+
+export interface CommandResult<State = unknown> {
+  readonly aggregateId: string;
+  /** The aggregate's version after the command. */
+  readonly version: number;
+  readonly events: readonly StoredEvent[];
+  /**
+   * The aggregate's state (folded by its own reducer) after the command. For a replay, the state
+   * at the original version when the events read cover it (always without snapshots; with them,
+   * when that version is not older than the snapshot read), else the current state as loaded.
+   */
+  readonly state: State;
+  /** The version `state` is at: `version`, or for a replay possibly the current version. */
+  readonly stateVersion: number;
+  /** The state the command was decided on (the state before `events`); absent for a replay. */
+  readonly stateBefore?: State;
+  /** True when this is the answer of an earlier run of the same commandId. */
+  readonly replayed: boolean;
+  /** Attempts that lost a race and were retried (also for a replay found on a later attempt). */
+  readonly retries: number;
+}
+
+/**
+ * How events are written. Default: `store.append`. The coupled profile passes a function that
+ * also writes the aggregate's view in the same transaction, built from `after`: the aggregate's
+ * state once the events are applied, its version, and the state they were decided on.
+ */
+export type AppendEvents = (
+  events: readonly StoredEvent[],
+  after: { readonly state: unknown; readonly version: number; readonly before: unknown },
+) => Promise<void>;
+
+export interface SnapshotOptions {
+  readonly store: SnapshotStore;
+  /** Take one when this many events lie past the snapshot read (or version 0). Default 100. */
+  readonly every?: number;
+  /**
+   * Longest a command waits for its snapshot write (ms). The write starts once the answer is
+   * decided; a slower one is left to finish on its own. Default SNAPSHOT_WRITE_BUDGET_MS.
+   */
+  readonly writeBudgetMs?: number;
+}
+
+/** A snapshot write is one conditional PutItem (a few ms); this only caps a stuck one. */
+export const SNAPSHOT_WRITE_BUDGET_MS = 100;
+
+export interface CommandRunnerOptions {
+  readonly store: EventStore;
+  readonly aggregates: readonly AnyAggregate[];
+  /** Read the newest snapshot first and take new ones; absent: always the full history. */
+  readonly snapshots?: SnapshotOptions;
+  readonly append?: AppendEvents;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The hash a commandId's marker keeps: type, aggregate and payload as sent (canonical JSON). */
+export const commandHash = (input: Pick<CommandInput, 'type' | 'aggregateId' | 'payload'>) =>
+  sha256(
+    canonicalJson({ type: input.type, aggregateId: input.aggregateId, payload: input.payload }),
+  );
+
+/** Finds the aggregate whose type prefixes the command type (`order/create` -> `order`). */
+export const aggregateFor = (aggregates: readonly AnyAggregate[], commandType: string) => {
+  const aggregate = aggregates.find((a) => commandType.startsWith(`${a.type}/`));
+  if (!aggregate || !(commandType in aggregate.commandSchemas)) {
+    throw new AppError('UNKNOWN_COMMAND_TYPE', `Unknown command type '${commandType}'`, {
+      type: commandType,
+      known: aggregates.flatMap((a) => Object.keys(a.commandSchemas)),
+    });
+  }
+  return aggregate;
+};
+
+/** Validates the payload against the aggregate's schema for this command type. */
+export const parseCommandPayload = (aggregate: AnyAggregate, type: string, payload: unknown) => {
+  const schema = aggregate.commandSchemas[type];
+  if (!schema) throw new AppError('UNKNOWN_COMMAND_TYPE', `Unknown command type '${type}'`);
+  const parsed = schema.safeParse(payload ?? {});
+  if (!parsed.success) {
+    throw new ValidationError(
+      `Invalid payload for ${type}`,
+      parsed.error.issues.map((issue: { path: PropertyKey[]; message: string }) => ({
+        path: ['payload', ...issue.path].join('.'),
+        message: issue.message,
+      })),
+    );
+  }
+  return parsed.data as unknown;
+};
+
+/** Attempts made so far and what the lost ones tell: read by the deadline and retry decisions. */
+interface Tries {
+  /** 1 during the first attempt. */
+  readonly attempts: number;
+  readonly slowestAttemptMs: number;
+  /** The code of the last lost race, reported by COMMAND_DEADLINE. */
+  readonly lastError?: string;
+}
+
+/**
+ * `work`, or COMMAND_DEADLINE when it is still running at the deadline. Such a call is abandoned,
+ * not awaited: the answer is due. An abandoned read changes nothing; an abandoned append
+ * (`writing`) may still land (`written: unknown`).
+ */
+const byDeadline = <T>(
+  work: Promise<T>,
+  deadline: number | undefined,
+  aggregateId: string,
+  tries: Tries,
+  writing = false,
+): Promise<T> => {
+  if (deadline === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new CommandDeadlineError(
+            aggregateId,
+            tries.attempts,
+            writing ? 'unknown' : false,
+            tries.lastError,
+          ),
+        ),
+      Math.max(0, deadline - Date.now()),
+    );
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+};
+
+/** The newest valid snapshot, if any; an unreadable one is logged and ignored. */
+const readSnapshot = async (
+  store: SnapshotStore,
+  aggregateId: string,
+  snapshotKey: string,
+  log: RunnerLog | undefined,
+) => {
+  try {
+    return await store.load(aggregateId, snapshotKey);
+  } catch (error) {
+    if (error instanceof ThrottledError) throw error;
+    log?.warn('Snapshot ignored: reading the full history', {
+      aggregateId,
+      snapshotKey,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+};
+
+/**
+ * The command decided on the state read: the rules before deciding (the partition's type, the
+ * expected version), `decide`, and its events stamped with the system fields.
+ */
+const decideOn = (
+  aggregate: AnyAggregate,
+  loaded: Loaded,
+  input: CommandInput,
+  payload: unknown,
+  hash: string,
+  context: CommandContext,
+  retries: number,
+) => {
+  // A partition belongs to the type of its first event: never append another type's events.
+  if (loaded.owner !== undefined && loaded.owner !== aggregate.type) {
+    throw new AppError(
+      'AGGREGATE_TYPE_MISMATCH',
+      `${input.aggregateId} is an aggregate of type '${loaded.owner}', not '${aggregate.type}'`,
+      { aggregateId: input.aggregateId, aggregateType: loaded.owner },
+    );
+  }
+  const { version } = loaded;
+  if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
+    throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
+  }
+  const now = context.now();
+  const decided = aggregate.decide(
+    loaded.state,
+    { type: input.type, payload },
+    { aggregateId: input.aggregateId, version, now },
+  );
+  const stray = decided.find((event) => !event.type.startsWith(`${aggregate.type}/`));
+  // Readers take such an event for a foreign one (isOwnEvent): it would change no view.
+  if (stray) {
+    throw new Error(
+      `decide of '${aggregate.type}' returned the event type '${stray.type}', outside '${aggregate.type}/'`,
+    );
+  }
+  const events: StoredEvent[] = decided.map((event, index) => ({
+    aggregateId: input.aggregateId,
+    version: version + index + 1,
+    aggregateType: aggregate.type,
+    type: event.type,
+    payload: event.payload,
+    eventId: context.newId(),
+    occurredAt: now,
+    commandId: input.commandId,
+    commandHash: hash,
+    correlationId: context.correlationId,
+    causationId: input.commandId,
+    schemaVersion: currentSchemaVersion(event.type),
+  }));
+  const after = {
+    state: foldEvents(aggregate, events.map(toAction), loaded.state),
+    version: version + events.length,
+    before: loaded.state,
+  };
+  const result: CommandResult = {
+    aggregateId: input.aggregateId,
+    version: after.version,
+    events,
+    state: after.state,
+    stateVersion: after.version,
+    stateBefore: loaded.state,
+    replayed: false,
+    retries,
+  };
+  return { events, after, result };
+};
+
+/**
+ * Saves a snapshot of `head` (the newest state known): after the outcome is decided, bounded in
+ * time, never failing the command (a slow or failed write is logged).
+ */
+const saveSnapshot = async (
+  snapshot: Snapshot,
+  afterEvents: number,
+  store: SnapshotStore,
+  budgetMs: number,
+  log: RunnerLog | undefined,
+) => {
+  const details = { aggregateId: snapshot.aggregateId, version: snapshot.version };
+  const write = store.save(snapshot).then(
+    (written) => {
+      log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
+        ...details,
+        afterEvents,
+      });
+    },
+    (error: unknown) =>
+      log?.warn('Snapshot write failed (the command is not affected)', {
+        ...details,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const budget = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), budgetMs);
+  });
+  const outcome = await Promise.race([write, budget]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    log?.warn('Snapshot write still running at its budget: answering without it', {
+      ...details,
+      budgetMs,
+    });
+  }
+};
+
+export const createCommandRunner = (options: CommandRunnerOptions) => {
+  const { store, aggregates } = options;
+  const append: AppendEvents = options.append ?? ((events) => store.append(events));
+  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  const sleep = options.sleep ?? defaultSleep;
+  const snapshots = options.snapshots?.store;
+  const snapshotEvery = options.snapshots?.every ?? DEFAULT_SNAPSHOT_EVERY;
+  const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
+
+  return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
+    const aggregate = aggregateFor(aggregates, input.type);
+    const payload = parseCommandPayload(aggregate, input.type, input.payload);
+    // The body as sent, not as parsed: two bodies a schema reads alike (a key it drops, a
+    // default, a transform) are still two commands under one commandId.
+    const hash = commandHash({ ...input, payload: input.payload ?? {} });
+    const { aggregateId, commandId } = input;
+    const log = context.log;
+    const snapshotKey = snapshots && snapshotKeyOf(aggregate);
+    const within = <T>(work: Promise<T>, tries: Tries, writing = false) =>
+      byDeadline(work, context.deadline, aggregateId, tries, writing);
+
+    /** What was read, with the events written since. */
+    const catchUp = async (loaded: Loaded, tries: Tries) =>
+      readOn(
+        aggregate,
+        loaded,
+        await within(store.load(aggregateId, { afterVersion: loaded.version }), tries),
+      );
+    /** The answer of an earlier run of this commandId, from its marker. */
+    const replayOfRecord = async (record: CommandRecord, loaded: Loaded, tries: Tries) => {
+      assertSameCommand(commandId, record.commandHash, hash);
+      const events =
+        recordedEventsRead(record, loaded) ??
+        (await within(
+          store.load(aggregateId, {
+            afterVersion: record.firstVersion - 1,
+            toVersion: record.lastVersion,
+          }),
+          tries,
+        ));
+      return replayAnswer(
+        aggregate,
+        loaded,
+        aggregateId,
+        record.lastVersion,
+        events,
+        tries.attempts - 1,
+      );
+    };
+    /** The same, found among the events read; undefined: this command has not run. */
+    const replayOfEventsRead = (loaded: Loaded, tries: Tries) => {
+      const earlier = earlierRunRead(loaded, commandId);
+      if (!earlier) return undefined;
+      assertSameCommand(commandId, earlier.hash, hash);
+      return replayAnswer(
+        aggregate,
+        loaded,
+        aggregateId,
+        earlier.version,
+        earlier.events,
+        tries.attempts - 1,
+      );
+    };
+    /** The answer, once a snapshot is saved when due. `head`: the newest state known. */
+    const answer = async (
+      result: CommandResult,
+      loaded: Loaded,
+      head: { readonly state: unknown; readonly stateVersion: number } = result,
+    ) => {
+      if (
+        snapshots &&
+        snapshotKey &&
+        snapshotDue(aggregate, loaded, head.stateVersion, snapshotEvery)
+      ) {
+        await saveSnapshot(
+          { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
+          head.stateVersion - loaded.base,
+          snapshots,
+          snapshotBudgetMs,
+          log,
+        );
+      }
+      return result;
+    };
+
+    /** The first read: the snapshot and the commandId's marker side by side, then the events. */
+    const readFirst = async (tries: Tries) => {
+      const [snapshot, record] = await within(
+        Promise.all([
+          snapshots && snapshotKey
+            ? readSnapshot(snapshots, aggregateId, snapshotKey, log)
+            : undefined,
+          store.findCommand?.(aggregateId, commandId),
+        ]),
+        tries,
+      );
+      const loaded = await catchUp(loadedFrom(aggregate, snapshot), tries);
+      if (snapshots && loaded.tail.length >= snapshotEvery) {
+        log?.info('Long read: no usable snapshot', {
+          aggregateId,
+          snapshotKey,
+          fromVersion: loaded.base,
+          events: loaded.tail.length,
+        });
+      }
+      return { loaded, record };
+    };
+
+    let loaded = loadedFrom(aggregate);
+    for (let tries: Tries = { attempts: 1, slowestAttemptMs: 0 }; ;) {
+      const started = Date.now();
+      // A retry reads on from what the attempts before it read (events are immutable).
+      let record: CommandRecord | undefined;
+      if (tries.attempts === 1) ({ loaded, record } = await readFirst(tries));
+      else loaded = await catchUp(loaded, tries);
+      const replay = record
+        ? await replayOfRecord(record, loaded, tries)
+        : replayOfEventsRead(loaded, tries);
+      if (replay) {
+        return answer(replay, loaded, { state: loaded.state, stateVersion: loaded.version });
+      }
+
+      const { events, after, result } = decideOn(
+        aggregate,
+        loaded,
+        input,
+        payload,
+        hash,
+        context,
+        tries.attempts - 1,
+      );
+      if (events.length === 0) return answer(result, loaded);
+      let failure: unknown;
+      try {
+        await within(append(events, after), tries, true);
+        return await answer(result, loaded);
+      } catch (error) {
+        failure = error;
+      }
+
+      const kind = appendFailure(failure, input.expectedVersion);
+      switch (kind) {
+        case 'recorded': {
+          // Another run of this command appended it after this one read its marker.
+          const earlier = await within(store.findCommand!(aggregateId, commandId), tries);
+          loaded = await catchUp(loaded, tries);
+          if (earlier) return replayOfRecord(earlier, loaded, tries);
+          throw failure;
+        }
+        case 'conflict': {
+          // The winner may be this very command sent twice at once: answer as a replay.
+          loaded = await catchUp(loaded, tries);
+          const winner = replayOfEventsRead(loaded, tries);
+          if (winner) return winner;
+          throw failure;
+        }
+        case 'final':
+          throw failure;
+        case 'raced':
+          break;
+        default: {
+          const unhandled: never = kind;
+          throw new Error(`Unhandled append failure ${String(unhandled)}`);
+        }
+      }
+      // A lost race: a VersionConflictError or a TransactionConflictError.
+      const { code } = failure as AppError;
+      const slowestAttemptMs = Math.max(tries.slowestAttemptMs, Date.now() - started);
+      const next = afterLostRace({
+        attempts: tries.attempts,
+        slowestAttemptMs,
+        now: Date.now(),
+        deadline: context.deadline,
+        policy: retry,
+      });
+      if (next.kind === 'give-up') throw failure;
+      if (next.kind === 'deadline') {
+        throw new CommandDeadlineError(aggregateId, tries.attempts, false, code);
+      }
+      await sleep(next.delayMs);
+      tries = { attempts: tries.attempts + 1, slowestAttemptMs, lastError: code };
+    }
+  };
+};
+
+export type CommandRunner = ReturnType<typeof createCommandRunner>;

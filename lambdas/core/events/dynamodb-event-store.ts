@@ -1,0 +1,308 @@
+/**
+ * DynamoDB adapter of the event-store port.
+ * Each event is a Put with attribute_not_exists(version). An append is one TransactWriteItems,
+ * all or nothing, that also checks that version - 1 exists (an honest append never skips a
+ * version; see docs/decisions/honest-appends.md), records each commandId's idempotency marker
+ * (COMMANDS_TABLE, docs/decisions/idempotency-markers.md) and carries the caller's other writes
+ * (the coupled profile's read-model row). Only a lone first event without a marker is a plain
+ * PutItem.
+ */
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { assertAppendable } from './append-rules';
+import { assertItemFits, throttlingOf } from '../shared/dynamodb-limits';
+import {
+  CorruptEventError,
+  TransactionConflictError,
+  VersionConflictError,
+} from '../shared/errors';
+import { decodeStoredEvent } from './event-codec';
+import {
+  CommandAlreadyRecordedError,
+  type CommandRecord,
+  commandRecordsOf,
+  type EventStore,
+  type LoadOptions,
+} from './event-store';
+import type { StoredEvent } from './events';
+import { COMMANDS_TABLE, EVENT_TABLE } from '../shared/schema';
+
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+const PK = EVENT_TABLE.partitionKey.name;
+const SK = EVENT_TABLE.sortKey.name;
+
+/** One element of a TransactWriteItems request, in the document client's shape. */
+export type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
+type RawItem = Record<string, AttributeValue>;
+
+/** The raw key of an item, as a name for an operator (works even when the item is unreadable). */
+const rawName = (item: RawItem) => ({
+  aggregateId: item[PK]?.S ?? '(unknown)',
+  version: item[SK]?.N ?? '(unknown)',
+});
+
+/**
+ * One raw event-table item (a Query result or a stream NewImage) through the event codec.
+ * Items are unmarshalled one by one, so an unreadable one is named and fails alone.
+ */
+export const decodeEventItem = (item: RawItem): StoredEvent => {
+  let plain: unknown;
+  try {
+    plain = unmarshall(item);
+  } catch (error) {
+    const { aggregateId, version } = rawName(item);
+    throw new CorruptEventError(
+      aggregateId,
+      version,
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+  return decodeStoredEvent(plain);
+};
+
+export interface DynamoDbEventStoreOptions {
+  /**
+   * COMMANDS_TABLE: where each append records its commandIds, in the same transaction. Absent
+   * (readers: projector, query), appends record nothing and findCommand finds nothing.
+   */
+  readonly commandsTable?: string;
+}
+
+export class DynamoDbEventStore implements EventStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly options: DynamoDbEventStoreOptions = {},
+  ) {}
+
+  async findCommand(aggregateId: string, commandId: string): Promise<CommandRecord | undefined> {
+    const table = this.options.commandsTable;
+    if (!table) return undefined;
+    let item: Record<string, unknown> | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: table,
+          Key: {
+            [COMMANDS_TABLE.partitionKey.name]: aggregateId,
+            [COMMANDS_TABLE.sortKey.name]: commandId,
+          },
+          ConsistentRead: true,
+        }),
+      ));
+    } catch (error) {
+      throw throttlingOf(error) ?? error;
+    }
+    if (!item) return undefined;
+    const { commandHash, firstVersion, lastVersion } = item;
+    if (
+      typeof commandHash !== 'string' ||
+      !Number.isSafeInteger(firstVersion) ||
+      !Number.isSafeInteger(lastVersion)
+    ) {
+      throw new CorruptEventError(aggregateId, `command ${commandId}`, 'unreadable command record');
+    }
+    return {
+      aggregateId,
+      commandId,
+      commandHash,
+      firstVersion: firstVersion as number,
+      lastVersion: lastVersion as number,
+    };
+  }
+
+  async load(aggregateId: string, options: LoadOptions = {}): Promise<StoredEvent[]> {
+    const { afterVersion = 0, toVersion, limit } = options;
+    const n = (value: number): AttributeValue => ({ N: String(value) });
+    // The low-level Query (raw items): the codec decodes each item, so one corrupt number is
+    // a CorruptEventError naming its version instead of a BigInt in the whole page.
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      ConsistentRead: true,
+      KeyConditionExpression:
+        toVersion === undefined
+          ? '#pk = :id AND #sk > :after'
+          : '#pk = :id AND #sk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+      ExpressionAttributeValues:
+        toVersion === undefined
+          ? { ':id': { S: aggregateId }, ':after': n(afterVersion) }
+          : { ':id': { S: aggregateId }, ':from': n(afterVersion + 1), ':to': n(toVersion) },
+    };
+    const events: StoredEvent[] = [];
+    let startKey: RawItem | undefined;
+    do {
+      const remaining = limit === undefined ? undefined : limit - events.length;
+      const page = await this.send(
+        new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: remaining }),
+      );
+      events.push(...(page.Items ?? []).map(decodeEventItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && (limit === undefined || events.length < limit));
+    return events;
+  }
+
+  /** Sends a read; throttling becomes ThrottledError (503), anything else passes unchanged. */
+  private async send(command: QueryCommand): Promise<QueryCommandOutput> {
+    try {
+      // The document client passes low-level commands through untranslated.
+      return (await this.client.send(command as never)) as QueryCommandOutput;
+    } catch (error) {
+      throw throttlingOf(error) ?? error;
+    }
+  }
+
+  async currentVersion(aggregateId: string): Promise<number> {
+    const page = await this.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        ConsistentRead: true,
+        KeyConditionExpression: '#pk = :id',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeValues: { ':id': { S: aggregateId } },
+        ProjectionExpression: '#sk',
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const raw = page.Items?.[0]?.[SK]?.N;
+    if (raw === undefined) return 0;
+    const version = Number(raw);
+    if (!Number.isSafeInteger(version)) {
+      throw new CorruptEventError(aggregateId, raw, 'version: integer beyond 2^53');
+    }
+    return version;
+  }
+
+  append(events: readonly StoredEvent[]): Promise<void> {
+    return this.appendWith(events, []);
+  }
+
+  /**
+   * Appends the events and performs `alsoWrite` in the same transaction. Used by the coupled
+   * profile to write the read-model row atomically with the events it reflects.
+   */
+  async appendWith(
+    events: readonly StoredEvent[],
+    alsoWrite: readonly TransactItem[],
+  ): Promise<void> {
+    const first = assertAppendable(events);
+    if (!first) return;
+    // DynamoDB would refuse an item over 400 KB with a ValidationException (a 500): refuse it
+    // first, with a 4xx that says which item and by how much.
+    for (const event of events) {
+      assertItemFits(
+        'event',
+        { ...event },
+        {
+          aggregateId: event.aggregateId,
+          version: event.version,
+        },
+      );
+    }
+    for (const write of alsoWrite) {
+      if (write.Put?.Item) assertItemFits('row', write.Put.Item, { table: write.Put.TableName });
+    }
+    const puts = events.map((event) => ({
+      TableName: this.tableName,
+      Item: event,
+      ConditionExpression: 'attribute_not_exists(#sk)',
+      ExpressionAttributeNames: { '#sk': SK },
+    }));
+    // A Put's condition sees only its own item: the previous version's existence needs a
+    // ConditionCheck on that item, so an append after version 0 is always a transaction.
+    const previous =
+      first.version > 1
+        ? [
+            {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: { [PK]: first.aggregateId, [SK]: first.version - 1 },
+                ConditionExpression: 'attribute_exists(#sk)',
+                ExpressionAttributeNames: { '#sk': SK },
+              },
+            },
+          ]
+        : [];
+    // The idempotency markers, in the same write: a resend is then one GetItem away, at any
+    // history length; a second record of one commandId fails the whole append.
+    const table = this.options.commandsTable;
+    const records = table ? commandRecordsOf(events) : [];
+    const markers = records.map((record) => ({
+      Put: {
+        TableName: table!,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(#c)',
+        ExpressionAttributeNames: { '#c': COMMANDS_TABLE.sortKey.name },
+      },
+    }));
+    const items = puts.length + previous.length + markers.length + alsoWrite.length;
+    if (items > MAX_TRANSACTION_ITEMS) {
+      throw new Error(`An append takes at most ${MAX_TRANSACTION_ITEMS} items, got ${items}`);
+    }
+    try {
+      if (items === 1) {
+        await this.client.send(new PutCommand(puts[0]!));
+      } else {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...markers, ...alsoWrite],
+          }),
+        );
+      }
+    } catch (error) {
+      throw await this.translateWriteError(
+        error,
+        first,
+        puts.length + previous.length,
+        records.map((r) => r.commandId),
+      );
+    }
+  }
+
+  private async translateWriteError(
+    error: unknown,
+    first: StoredEvent,
+    eventCount: number,
+    commandIds: readonly string[] = [],
+  ) {
+    const conflict = async () =>
+      new VersionConflictError(
+        first.aggregateId,
+        first.version - 1,
+        await this.currentVersion(first.aggregateId),
+      );
+    if (error instanceof ConditionalCheckFailedException) return conflict();
+    if (error instanceof TransactionConflictException) return new TransactionConflictError();
+    if (error instanceof TransactionCanceledException) {
+      const reasons = error.CancellationReasons ?? [];
+      const eventReasons = reasons.slice(0, eventCount);
+      if (eventReasons.some((r) => r.Code === 'ConditionalCheckFailed')) return conflict();
+      const markerReasons = reasons.slice(eventCount, eventCount + commandIds.length);
+      const taken = markerReasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+      if (taken >= 0) return new CommandAlreadyRecordedError(first.aggregateId, commandIds[taken]!);
+      if (reasons.some((r) => r.Code === 'TransactionConflict'))
+        return new TransactionConflictError();
+    }
+    return throttlingOf(error) ?? error;
+  }
+}

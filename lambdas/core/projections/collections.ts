@@ -1,0 +1,93 @@
+/**
+ * Collections: an aggregate served under its own URL segment (`GET /{collection}/{id}`,
+ * `/events`, `/history`), its view a declared projection (one row per aggregate, keyed by the
+ * aggregate's id, written by the row projector). The deployment list declares them
+ * (lambdas/handlers/deployment.ts); nothing else names a domain's routes.
+ */
+import type { AnyAggregate } from '../command/aggregate';
+import type { EventAction } from '../events/events';
+import { advanceSource, type AnyRowProjection, shardsOf } from './row-projection';
+
+export interface CollectionDeclaration {
+  /** The URL segment, kebab-case and plural by convention, e.g. `shopping-lists`. */
+  readonly collection: string;
+  /** The aggregate whose ids the collection serves; `/history` folds its reducer. */
+  readonly aggregate: AnyAggregate;
+  /**
+   * Its view: a declared projection of `aggregate` whose row key is the aggregate's id (so the
+   * row of `{id}` is the view of that aggregate), unsharded, and a function of the aggregate's
+   * state (its reducer may ignore the row it is given: the coupled stack folds a command's
+   * events onto no row, see `viewRowAfter`). It must be listed in the deployment's projections:
+   * its served version is the one `GET /read-models` serves.
+   */
+  readonly view: AnyRowProjection;
+  /** A row the view keeps for a deleted aggregate (answered 404). @default none is */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly isDeleted?: (row: any) => boolean;
+}
+
+const KEBAB_CASE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * The declarations, checked: each collection kebab-case, not a segment another route owns
+ * (`reserved`: the static first segments of the route table) and unique; its aggregate
+ * in the deployment; its view a listed projection whose source is that aggregate. Throws at
+ * module load (cold start), never serves a half-declared collection.
+ */
+export const checkCollections = <C extends CollectionDeclaration>(
+  collections: readonly C[],
+  deployment: {
+    readonly aggregates: readonly AnyAggregate[];
+    readonly projections: readonly AnyRowProjection[];
+    /** First path segments of other routes: the collection would be shadowed by them. */
+    readonly reserved: readonly string[];
+  },
+): readonly C[] => {
+  const seen = new Set<string>();
+  for (const { collection, aggregate, view } of collections) {
+    const fail = (why: string) => {
+      throw new Error(`Collection "${collection}": ${why}`);
+    };
+    if (!KEBAB_CASE.test(collection)) fail('must be kebab-case (a-z, 0-9, single dashes)');
+    if (deployment.reserved.includes(collection)) {
+      fail(`is reserved (${deployment.reserved.join(', ')} are other routes' segments)`);
+    }
+    if (seen.has(collection)) fail('is declared twice');
+    seen.add(collection);
+    if (!deployment.aggregates.includes(aggregate)) {
+      fail(`its aggregate ${aggregate.type} is not in the deployment's aggregates`);
+    }
+    if (view.source.type !== aggregate.type) {
+      fail(`its view ${view.name} reads ${view.source.type}, not ${aggregate.type}`);
+    }
+    if (!deployment.projections.some((p) => p.name === view.name)) {
+      fail(`its view ${view.name} is not in the deployment's projections`);
+    }
+    if (shardsOf(view) !== 1)
+      fail(`its view ${view.name} is sharded: one row per aggregate is not`);
+  }
+  return collections;
+};
+
+/**
+ * The view row of `aggregateId` after a command's `events`, decided on `before` (the
+ * aggregate's state): the coupled stack writes it with the events. Folded from no row, so the
+ * view must be a function of the aggregate's state (the conformance test holds every
+ * collection to it). `undefined` when no event changes the row.
+ */
+export const viewRowAfter = (
+  view: AnyRowProjection,
+  aggregateId: string,
+  events: readonly EventAction[],
+  before: unknown,
+): { readonly row: unknown; readonly version: number } | undefined => {
+  let state = before ?? view.source.initialState;
+  let changed: { row: unknown; version: number } | undefined;
+  for (const event of events) {
+    if (view.eventTypes.includes(event.type) && view.rowKey(event, state) === aggregateId) {
+      changed = { row: view.reducer(changed?.row, event, state), version: event.meta.version };
+    }
+    state = advanceSource(view, state, event);
+  }
+  return changed;
+};

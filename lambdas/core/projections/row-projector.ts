@@ -1,0 +1,350 @@
+/**
+ * The projector of declared projections (./row-projection.ts), whose rows may be fed by many
+ * aggregates. Per batch:
+ *
+ * 1. For each source aggregate in the batch, its events up to the highest version delivered are
+ *    read from the event table (the authority, one consistent Query): the state before each
+ *    event is the source reducer's fold, and a gap or an out-of-order delivery is healed by the
+ *    same read. A hole or an unreadable event fails that aggregate's records (retried).
+ *    The source-state cache (below) makes that read start after the last version this instance
+ *    has already routed and applied everywhere.
+ * 2. Each event a projection handles is routed to its row (`rowKey`); a row's pending events
+ *    are grouped, whatever aggregate they come from.
+ * 3. Each row is read, the events whose version is above the row's checkpoint for their
+ *    aggregate are applied (per aggregate in version order), and the row is written once with a
+ *    condition on its revision. A concurrent writer makes the condition fail: re-read, redo.
+ *
+ * A reducer that throws (a poison event) stops that aggregate on that row at the event: the
+ * events before it are applied, its records from that version on are reported failed, and every
+ * other aggregate's events are applied.
+ *
+ * The source-state cache (docs/decisions/projector-source-state-cache.md): per source
+ * aggregate, the version `c` up to which this instance routed every event and applied it to every
+ * row without a failure, with the source states after `c`. A batch up to `t <= c` reads nothing;
+ * otherwise only the events after `c` are read and folded on from the cached states. An entry
+ * advances only for aggregates the batch did not fail, and any failure drops it (the retry reads
+ * from version 1). Safe with other instances: rows' checkpoints only grow, so an entry never
+ * claims more than the rows hold; a stale one only re-routes events the rows then skip.
+ */
+import { CorruptEventError } from '../shared/errors';
+import type { EventStore } from '../events/event-store';
+import { type EventAction, isOwnEvent, toAction } from '../events/events';
+import type { Log } from '../shared/log';
+import type { IncomingRecord, ProjectionOutcome } from './projector';
+import { StaleRowError } from './projection';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  itemKey,
+  type ProjectionRowStore,
+  shardsOf,
+  type StoredRow,
+} from './row-projection';
+
+export interface RowProjectorDependencies {
+  readonly projections: readonly AnyRowProjection[];
+  readonly rows: ProjectionRowStore;
+  readonly events: EventStore;
+  readonly log: Log;
+  /** Attempts when another writer stored the row first. */
+  readonly maxSaveAttempts?: number;
+  /**
+   * Source aggregates whose states this instance keeps (least recently used evicted); 0 turns
+   * the cache off (every batch reads each aggregate's log from version 1). @default 10_000
+   */
+  readonly cacheSize?: number;
+}
+
+export const DEFAULT_SOURCE_CACHE_SIZE = 10_000;
+
+/** What the cache holds per aggregate: every event up to `version` routed and applied. */
+interface SourceEntry {
+  readonly version: number;
+  /** The state after `version` of each distinct source (same order as `sources`). */
+  readonly states: readonly unknown[];
+}
+
+/** A Map kept in least-recently-used order (its insertion order): get moves an entry last. */
+const lruCache = (limit: number) => {
+  const entries = new Map<string, SourceEntry>();
+  return {
+    get(id: string): SourceEntry | undefined {
+      const entry = entries.get(id);
+      if (entry) {
+        entries.delete(id);
+        entries.set(id, entry);
+      }
+      return entry;
+    },
+    /** Never moves an entry back: a slower concurrent batch may end after a faster one. */
+    advance(id: string, entry: SourceEntry) {
+      if (limit === 0 || (entries.get(id)?.version ?? 0) >= entry.version) return;
+      entries.delete(id);
+      entries.set(id, entry);
+      if (entries.size > limit) entries.delete(entries.keys().next().value!);
+    },
+    drop(id: string) {
+      entries.delete(id);
+    },
+  };
+};
+
+/** An event on its way to a row: its aggregate, version, and the source state before it. */
+export interface Pending {
+  readonly aggregateId: string;
+  readonly version: number;
+  readonly action: EventAction;
+  readonly before: unknown;
+}
+
+/**
+ * Applies `pending` to one stored row exactly once: the events above the row's checkpoint for
+ * their aggregate, per aggregate in version order, written with a condition on the row's
+ * revision (re-read and redone when another writer stored it first). A reducer that throws stops
+ * its aggregate on this row at that event (`poisoned`: aggregate -> version); the others go on.
+ * The live projector, the rebuild and redrive all write rows through this one function.
+ */
+export const applyPendingToRow = async (
+  rows: ProjectionRowStore,
+  key: string,
+  projection: AnyRowProjection,
+  pending: readonly Pending[],
+  options: {
+    readonly maxAttempts: number;
+    /** Called for each event whose reducer threw, on every attempt. */
+    readonly onReducerError?: (pending: Pending, error: unknown) => void;
+  },
+): Promise<{ applied: number; poisoned: Map<string, number> }> => {
+  for (let attempt = 1; ; attempt++) {
+    const stored = await rows.get(key);
+    const applied: Record<string, number> = { ...stored?.applied };
+    let view: unknown = stored?.view;
+    let count = 0;
+    const poisoned = new Map<string, number>();
+    for (const p of pending) {
+      if (poisoned.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
+      try {
+        view = projection.reducer(view, p.action, p.before);
+      } catch (error) {
+        options.onReducerError?.(p, error);
+        poisoned.set(p.aggregateId, p.version);
+        continue;
+      }
+      applied[p.aggregateId] = p.version;
+      count++;
+    }
+    if (count === 0) return { applied: 0, poisoned };
+    const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
+    try {
+      await rows.save(row, stored?.rev ?? 0);
+      return { applied: count, poisoned };
+    } catch (error) {
+      if (error instanceof StaleRowError && attempt < options.maxAttempts) continue;
+      throw error;
+    }
+  }
+};
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export const createRowProjector = (deps: RowProjectorDependencies) => {
+  const { projections, rows, events: eventStore } = deps;
+  const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
+  const sourceTypes = new Set(projections.map((p) => p.source.type));
+  // Projections of one source (the same declaration, e.g. the order aggregate) share its fold.
+  const sources = [...new Set(projections.map((p) => p.source))];
+  const bySource = sources.map((source) => projections.filter((p) => p.source === source));
+  const cacheSize = deps.cacheSize ?? DEFAULT_SOURCE_CACHE_SIZE;
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
+  }
+  const cache = lruCache(cacheSize);
+  for (const p of projections) {
+    const shards = shardsOf(p);
+    if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {
+      throw new Error(
+        `Projection ${p.name}: shards must be an integer from 1 to 100, and a sharded projection needs merge`,
+      );
+    }
+  }
+
+  /**
+   * The consecutive events after..n of an aggregate, n <= `target`, and the version from which
+   * its records must fail: an unreadable event or a hole stops the log there (never fold across
+   * it).
+   */
+  const readLog = async (aggregateId: string, after: number, target: number) => {
+    let upTo = target;
+    let failFrom: number | undefined;
+    for (;;) {
+      try {
+        const log =
+          upTo <= after
+            ? []
+            : await eventStore.load(
+                aggregateId,
+                after === 0 ? { toVersion: upTo } : { afterVersion: after, toVersion: upTo },
+              );
+        const hole = log.findIndex((e, i) => e.version !== after + i + 1);
+        const complete = hole === -1 ? log : log.slice(0, hole);
+        if (after + complete.length < upTo) {
+          failFrom = Math.min(failFrom ?? Infinity, after + complete.length + 1);
+        }
+        return { log: complete, failFrom };
+      } catch (error) {
+        if (!(error instanceof CorruptEventError)) throw error;
+        const version = Number(error.version);
+        if (!(version > after && version <= upTo)) throw error;
+        failFrom = version;
+        upTo = version - 1;
+      }
+    }
+  };
+
+  /**
+   * The pending events of one aggregate, per stored row key, from its log up to `target` (after
+   * the cached version, from the cached states), and the entry the cache takes if nothing fails.
+   */
+  const route = async (aggregateId: string, target: number) => {
+    const byRow = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
+    const cached = cache.get(aggregateId);
+    // Every event up to `target` is already on every row: a duplicate or late delivery.
+    if (cached && target <= cached.version) return { byRow, failFrom: undefined };
+    const after = cached?.version ?? 0;
+    const { log, failFrom } = await readLog(aggregateId, after, target);
+    const states = cached ? [...cached.states] : sources.map((s) => s.initialState);
+    for (const event of log) {
+      // Foreign events (not a source's own) count as versions only.
+      const action = toAction(event);
+      sources.forEach((source, i) => {
+        if (!isOwnEvent(source.type, event)) return;
+        const before = states[i];
+        for (const projection of bySource[i]!) {
+          if (!projection.eventTypes.includes(event.type)) continue;
+          const rowKey = projection.rowKey(action, before);
+          if (rowKey === undefined) continue;
+          // Sharded rows: the item of this aggregate's shard (its own checkpoints).
+          const key = itemKey(projection, rowKey, aggregateId);
+          const entry = byRow.get(key) ?? { projection, pending: [] };
+          entry.pending.push({ aggregateId, version: event.version, action, before });
+          byRow.set(key, entry);
+        }
+        states[i] = advanceSource(bySource[i]![0]!, before, action);
+      });
+    }
+    const reached = after + log.length;
+    return {
+      byRow,
+      failFrom,
+      next: reached > after ? { version: reached, states } : undefined,
+    };
+  };
+
+  const applyToRow = (key: string, projection: AnyRowProjection, pending: readonly Pending[]) =>
+    applyPendingToRow(rows, key, projection, pending, {
+      maxAttempts: maxSaveAttempts,
+      onReducerError: (p, error) =>
+        deps.log.error('Projection reducer failed', {
+          projection: projection.name,
+          key,
+          aggregateId: p.aggregateId,
+          version: p.version,
+          error: message(error),
+        }),
+    });
+
+  return async function projectRows(
+    records: readonly IncomingRecord[],
+    log: Log = deps.log,
+  ): Promise<ProjectionOutcome> {
+    const groups = new Map<string, { id: string; version: number }[]>();
+    for (const record of records) {
+      if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
+      const group = groups.get(record.event.aggregateId) ?? [];
+      group.push({ id: record.id, version: record.event.version });
+      groups.set(record.event.aggregateId, group);
+    }
+    // aggregateId -> the lowest version whose records must be retried.
+    const failedFrom = new Map<string, number>();
+    const fail = (aggregateId: string, version: number) =>
+      failedFrom.set(aggregateId, Math.min(version, failedFrom.get(aggregateId) ?? Infinity));
+
+    const rowsToWrite = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
+    // The cache entries the aggregates reach if none of their events fails in this batch.
+    const reached = new Map<string, SourceEntry>();
+    await Promise.all(
+      [...groups].map(async ([aggregateId, group]) => {
+        try {
+          const { byRow, failFrom, next } = await route(
+            aggregateId,
+            Math.max(...group.map((r) => r.version)),
+          );
+          if (failFrom !== undefined) {
+            log.error('Projection failed', {
+              aggregateId,
+              failedVersion: failFrom,
+              error: `Event ${failFrom} of aggregate ${aggregateId} is missing or unreadable in the event table`,
+            });
+            fail(aggregateId, failFrom);
+          }
+          if (next) reached.set(aggregateId, next);
+          for (const [key, entry] of byRow) {
+            const into = rowsToWrite.get(key) ?? { projection: entry.projection, pending: [] };
+            into.pending.push(...entry.pending);
+            rowsToWrite.set(key, into);
+          }
+        } catch (error) {
+          log.error('Projection failed', { aggregateId, error: message(error) });
+          fail(aggregateId, 0);
+        }
+      }),
+    );
+
+    let applied = 0;
+    await Promise.all(
+      [...rowsToWrite].map(async ([key, { projection, pending }]) => {
+        const mine = pending.filter((p) => p.version < (failedFrom.get(p.aggregateId) ?? Infinity));
+        try {
+          const outcome = await applyToRow(key, projection, mine);
+          applied += outcome.applied;
+          for (const [aggregateId, version] of outcome.poisoned) fail(aggregateId, version);
+        } catch (error) {
+          log.error('Projection failed', {
+            projection: projection.name,
+            key,
+            error: message(error),
+          });
+          for (const p of mine) fail(p.aggregateId, p.version);
+        }
+      }),
+    );
+    for (const aggregateId of groups.keys()) {
+      const next = reached.get(aggregateId);
+      if (failedFrom.has(aggregateId)) cache.drop(aggregateId);
+      else if (next) cache.advance(aggregateId, next);
+    }
+    for (const [key, { projection, pending }] of rowsToWrite) {
+      for (const p of pending) {
+        if (!failedFrom.has(p.aggregateId) || p.version < failedFrom.get(p.aggregateId)!) {
+          log.info('Applied event to a declared read model', {
+            projection: projection.name,
+            key,
+            aggregateId: p.aggregateId,
+            version: p.version,
+            correlationId: p.action.meta.correlationId,
+          });
+        }
+      }
+    }
+    const failed = records.flatMap((r) =>
+      'event' in r &&
+      failedFrom.has(r.event.aggregateId) &&
+      r.event.version >= failedFrom.get(r.event.aggregateId)!
+        ? [r.id]
+        : [],
+    );
+    return { failed, applied, ignored: 0 };
+  };
+};
+
+export type RowProjector = ReturnType<typeof createRowProjector>;

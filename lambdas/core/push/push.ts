@@ -1,0 +1,189 @@
+/**
+ * Live updates, the pure part: who is subscribed to what, the message a changed row becomes,
+ * and the fan-out that posts it to every subscriber. No AWS here: the subscription store and
+ * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
+ */
+import type { Log } from '../shared/log';
+import { isTombstone } from '../projections/projection';
+
+/** API Gateway WebSocket quotas (per message, per connection). */
+export const WEBSOCKET_LIMITS = {
+  maxMessageBytes: 128 * 1024,
+  idleTimeoutSeconds: 10 * 60,
+  maxConnectionSeconds: 2 * 60 * 60,
+} as const;
+
+/** The actions a client sends (`{ "action": ..., "id": ... }`), i.e. the socket's routes. */
+export const SOCKET_ACTIONS = ['subscribe', 'unsubscribe'] as const;
+export type SocketAction = (typeof SOCKET_ACTIONS)[number];
+
+/** What pushed rows are named by: the name of the projection whose rows they are. */
+export interface PushedView {
+  readonly name: string;
+}
+
+/**
+ * A collection a socket may follow (`{ action, collection, id }`), and the view whose rows are
+ * pushed for it: one per aggregate of the deployment (lambdas/handlers/deployment.ts).
+ */
+export interface PushedCollection {
+  /** The URL segment of its routes, e.g. `orders`, `shopping-lists`. */
+  readonly collection: string;
+  readonly view: PushedView;
+}
+
+/** The topic of one row: `<name>#<id>` (a subscription item's key). */
+export const topicOf = (view: PushedView, id: string): string => `${view.name}#${id}`;
+
+/** The type of a change message: `<name>/changed`. */
+export const changedTypeOf = (view: PushedView): string => `${view.name}/changed`;
+
+/** The type of a deletion message: `<name>/deleted` (the row is gone: `GET` answers 404). */
+export const deletedTypeOf = (view: PushedView): string => `${view.name}/deleted`;
+
+export interface Subscription {
+  readonly topic: string;
+  readonly connectionId: string;
+  /** Epoch seconds after which the row is dead (the connection cannot outlive it). */
+  readonly expiresAt: number;
+}
+
+export interface SubscriptionStore {
+  add(subscription: Subscription): Promise<void>;
+  remove(topic: string, connectionId: string): Promise<void>;
+  /** Connections subscribed to `topic` whose row has not expired at `nowSeconds`. */
+  connectionsOf(topic: string, nowSeconds: number): Promise<string[]>;
+  /** Removes every subscription of one connection; answers how many there were. */
+  removeConnection(connectionId: string): Promise<number>;
+}
+
+/** Sends `data` to one connection; throws what the management API throws. */
+export type PostToConnection = (connectionId: string, data: string) => Promise<void>;
+
+/** The expiry of a subscription made on a connection opened at `connectedAtMs`. */
+export const expiryOf = (connectedAtMs: number): number =>
+  Math.floor(connectedAtMs / 1000) + WEBSOCKET_LIMITS.maxConnectionSeconds;
+
+/**
+ * The connection no longer exists. SDK v3 errors carry `name` and `$metadata`, not the
+ * `statusCode` that v2-era samples test (and then never match).
+ */
+export const isGone = (error: unknown): boolean => {
+  if (!error || typeof error !== 'object') return false;
+  const { name, $metadata } = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  return name === 'GoneException' || $metadata?.httpStatusCode === 410;
+};
+
+/** A view's row as the stream delivered it. */
+export interface ChangedRow {
+  /** The view the row is a row of (its topics and message type). */
+  readonly view: PushedView;
+  readonly id: string;
+  readonly version: number;
+  readonly row: Record<string, unknown>;
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).length;
+
+/**
+ * `{ type: '<name>/changed', id, version, <name>: row }` when that fits in one WebSocket
+ * message, otherwise the poke `{ type, id, version }`: the client then fetches the row with
+ * `?minVersion=version`. A tombstone (the row of a deleted view) is `{ type: '<name>/deleted',
+ * id, version }`: never the stub itself, which is no view.
+ */
+export const changeMessage = (change: ChangedRow): string => {
+  const { view } = change;
+  if (isTombstone(change.row)) {
+    return JSON.stringify({ type: deletedTypeOf(view), id: change.id, version: change.version });
+  }
+  const type = changedTypeOf(view);
+  const full = JSON.stringify({
+    type,
+    id: change.id,
+    version: change.version,
+    [view.name]: change.row,
+  });
+  if (byteLength(full) <= WEBSOCKET_LIMITS.maxMessageBytes) return full;
+  return JSON.stringify({ type, id: change.id, version: change.version });
+};
+
+export interface NotifyOutcome {
+  readonly sent: number;
+  readonly gone: number;
+  /** Posts that failed for another reason: logged, never retried (the client resyncs). */
+  readonly failedPosts: number;
+  /** Indexes of changes whose subscribers could not be read: retry from the first. */
+  readonly failedChanges: number[];
+}
+
+export interface NotifierDependencies {
+  readonly subscriptions: SubscriptionStore;
+  readonly post: PostToConnection;
+  readonly log: Log;
+  /** Posts in flight at once. @default 20 */
+  readonly concurrency?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Posts each change to its subscribers. A change superseded by a later version of the same row
+ * in the same batch is skipped (the later message carries it). A GoneException removes that
+ * connection's subscriptions, and only that connection's; any other failed post is logged and
+ * does not stop the others: a pushed message is a hint, the client heals a missed one by
+ * resyncing on reconnect.
+ */
+export const createNotifier =
+  (deps: NotifierDependencies) =>
+  async (changes: readonly ChangedRow[]): Promise<NotifyOutcome> => {
+    const now = deps.now ?? Date.now;
+    const concurrency = deps.concurrency ?? 20;
+    const latest = new Map<string, number>();
+    changes.forEach((change, index) => latest.set(topicOf(change.view, change.id), index));
+    let sent = 0;
+    let gone = 0;
+    let failedPosts = 0;
+    const failedChanges: number[] = [];
+
+    for (const [index, change] of changes.entries()) {
+      const topic = topicOf(change.view, change.id);
+      if (latest.get(topic) !== index) continue;
+      let connections: string[];
+      try {
+        connections = await deps.subscriptions.connectionsOf(topic, Math.floor(now() / 1000));
+      } catch (error) {
+        deps.log.error('Could not read the subscribers', { topic, error: String(error) });
+        failedChanges.push(index);
+        continue;
+      }
+      const message = changeMessage(change);
+      const postOne = async (connectionId: string) => {
+        try {
+          await deps.post(connectionId, message);
+          sent++;
+        } catch (error) {
+          if (isGone(error)) {
+            gone++;
+            // The gone connection: never the one that caused the change, never anyone else.
+            await deps.subscriptions.removeConnection(connectionId).catch((cleanup: unknown) =>
+              deps.log.warn('Could not remove a gone connection', {
+                connectionId,
+                error: String(cleanup),
+              }),
+            );
+          } else {
+            failedPosts++;
+            deps.log.warn('Post to a connection failed', {
+              connectionId,
+              topic,
+              version: change.version,
+              error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+            });
+          }
+        }
+      };
+      for (let start = 0; start < connections.length; start += concurrency) {
+        await Promise.all(connections.slice(start, start + concurrency).map(postOne));
+      }
+    }
+    return { sent, gone, failedPosts, failedChanges };
+  };

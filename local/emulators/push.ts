@@ -1,0 +1,140 @@
+/**
+ * Live updates of one stack on this machine, as in AWS: the subscriptions table, the local
+ * WebSocket gateway in front of the connections handler, and stream pollers (the same
+ * implementation as the projector's, one per event source mapping) feeding the streams of the
+ * read-model and the projections tables to the notifier, whose management-API client posts
+ * through the gateway's `@connections` endpoint.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
+import { ENV } from '../../lambdas/handlers/environment';
+import {
+  notifierHandlerFromEnv,
+  webSocketHandlerFromEnv,
+} from '../../lambdas/handlers/push-wiring';
+import {
+  type PollerLog,
+  startStreamPoller,
+  type StreamPoller,
+  type StreamPollerOptions,
+} from './stream-poller';
+import { ensurePushTables } from './tables';
+import { type RunningWebSocketGateway, startWebSocketGateway } from './websocket-gateway';
+
+export interface PushOptions {
+  /** The stacks' WebSocket ports. Default: the API port + 2 (3003, 3004); 0 when it is 0. */
+  readonly ports?: { readonly decoupled?: number; readonly coupled?: number };
+  /** Close a connection with no message for this long. Default 10 minutes (API Gateway's). */
+  readonly idleTimeoutMs?: number;
+  /** Close every connection after this long. Default 2 hours (API Gateway's). */
+  readonly maxConnectionMs?: number;
+}
+
+export interface StartPushConfig {
+  /** e.g. `decoupled`: names the functions and the log lines. */
+  readonly stack: string;
+  readonly host: string;
+  readonly port: number;
+  /** DynamoDB Local's endpoint. */
+  readonly endpoint: string;
+  readonly readModelTable: string;
+  readonly projectionsTable: string;
+  readonly subscriptionsTable: string;
+  /** SERVED_PROJECTION_VERSIONS: the notifier pushes the versions the queries serve. */
+  readonly servedProjectionVersions?: string;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnectionMs?: number;
+  /** The notifier's event source mapping (the same settings as the projector's). */
+  readonly poller?: StreamPollerOptions;
+  readonly loggerFor: (serviceName: string) => Logger;
+  readonly pollerLog?: PollerLog;
+  /** Connection events, one line each; omit for none. */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningPush {
+  /** `ws://host:port` */
+  readonly url: string;
+  /** The `@connections` endpoint (the stage's callback URL). */
+  readonly managementUrl: string;
+  readonly gateway: RunningWebSocketGateway;
+  /** The notifier's pollers: the read-model table's stream, then the projections table's. */
+  readonly pollers: readonly StreamPoller[];
+  /** Stops the pollers, then closes the connections and the gateway. */
+  stop(): Promise<void>;
+}
+
+/** The WebSocket port of a stack whose API listens on `apiPort`. */
+export const pushPortFor = (apiPort: number, configured?: number): number =>
+  configured ?? (apiPort === 0 ? 0 : apiPort + 2);
+
+export const startPush = async (config: StartPushConfig): Promise<RunningPush> => {
+  const client = new DynamoDBClient({
+    endpoint: config.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  let viewStreamArns: readonly string[];
+  try {
+    ({ viewStreamArns } = await ensurePushTables(client, config));
+  } finally {
+    client.destroy();
+  }
+  const env = {
+    [ENV.subscriptionsTable]: config.subscriptionsTable,
+    [ENV.dynamoDbEndpoint]: config.endpoint,
+    AWS_REGION: 'local',
+    ...(config.servedProjectionVersions && {
+      [ENV.servedProjectionVersions]: config.servedProjectionVersions,
+    }),
+  };
+  const gateway = await startWebSocketGateway({
+    handler: webSocketHandlerFromEnv(env, { logger: config.loggerFor('connections') }),
+    routes: SOCKET_ACTIONS,
+    host: config.host,
+    port: config.port,
+    functionName: `${config.stack}-connections`,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxConnectionMs: config.maxConnectionMs,
+    log: config.log,
+    name: `${config.stack} ws`,
+  });
+  // One function, two event source mappings, as in AWS.
+  const handler = notifierHandlerFromEnv(
+    { ...env, [ENV.websocketManagementEndpoint]: gateway.managementUrl },
+    { logger: config.loggerFor('notifier') },
+  );
+  const pollers: StreamPoller[] = [];
+  const stopPollers = () => Promise.all(pollers.map((p) => p.stop()));
+  try {
+    for (const streamArn of viewStreamArns) {
+      pollers.push(
+        await startStreamPoller({
+          ...config.poller,
+          // Its failures are its own: not mixed into the projector's on-failure file.
+          onFailureFile: undefined,
+          endpoint: config.endpoint,
+          streamArn,
+          handler,
+          functionName: `${config.stack}-notifier`,
+          log: config.pollerLog,
+        }),
+      );
+    }
+  } catch (error) {
+    await stopPollers();
+    await gateway.close();
+    throw error;
+  }
+  return {
+    url: gateway.url,
+    managementUrl: gateway.managementUrl,
+    gateway,
+    pollers,
+    async stop() {
+      await stopPollers();
+      await gateway.close();
+    },
+  };
+};

@@ -1,0 +1,282 @@
+/**
+ * Both stacks on this machine: DynamoDB Local, each stack's tables (from the definitions the
+ * CDK stacks use), a gateway per stack in front of the very handlers that are deployed, and
+ * a stream poller per stack in place of Lambda's event source mapping (the decoupled projector;
+ * the coupled stack's projector of declared projections).
+ * `npm start` (local/tools/cli.ts) runs it; the benchmark and the tests start it in-process.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { basename, dirname, extname, join } from 'node:path';
+import { ENV } from '../../lambdas/handlers/environment';
+import type { Route } from '../../lambdas/handlers/routes';
+import {
+  commandHandlerFromEnv,
+  coupledHandlerFromEnv,
+  projectorHandlerFromEnv,
+  queryHandlerFromEnv,
+} from '../../lambdas/handlers/wiring';
+import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
+import { type PushOptions, pushPortFor, startPush } from './push';
+import {
+  type PollerLog,
+  startStreamPoller,
+  type StreamPoller,
+  type StreamPollerOptions,
+} from './stream-poller';
+import { ensureTables, localFunctionEnv, type StackTables } from './tables';
+
+export type StackName = 'decoupled' | 'coupled';
+export type HandlerLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+export interface LocalRuntimeOptions {
+  /** Interface the APIs listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 3001; 0 picks a free port. */
+  readonly decoupledPort?: number;
+  /** Default 3002; 0 picks a free port. */
+  readonly coupledPort?: number;
+  /** Which stacks to serve. Default both. */
+  readonly stacks?: readonly StackName[];
+  /** Keep DynamoDB Local's data in this directory across restarts. Default: in memory. */
+  readonly dataDir?: string;
+  /** Use this running DynamoDB Local instead of starting one (stop() leaves it running). */
+  readonly dynamoDbEndpoint?: string;
+  /** DynamoDB Local's port when this runtime starts it. Default: a free port. */
+  readonly dynamoDbPort?: number;
+  /** Table names are `<prefix>-<stack>-events` and `<prefix>-<stack>-orders`. Default `local`. */
+  readonly tablePrefix?: string;
+  /** The decoupled stack's event source mapping (defaults: Lambda's). */
+  readonly poller?: StreamPollerOptions;
+  /** Live updates: WebSocket ports and API Gateway's connection limits (local/emulators/push.ts). */
+  readonly push?: PushOptions;
+  /** No per-request log lines. */
+  readonly quiet?: boolean;
+  /** Level of the handlers' own JSON logs (Powertools). Default WARN. */
+  readonly handlerLogLevel?: HandlerLogLevel;
+  /** Where log lines go. Default console.log. */
+  readonly log?: (line: string) => void;
+  /** Origins allowed to call the APIs from a browser (CORS). Default: the demo app's. */
+  readonly corsOrigins?: readonly string[];
+  /** Which version of a declared projection is served, `name=version,...` (served-versions.ts). */
+  readonly servedProjectionVersions?: string;
+}
+
+export interface LocalRuntime {
+  readonly decoupledUrl?: string;
+  readonly coupledUrl?: string;
+  readonly dynamoDbEndpoint: string;
+  /** The process id of DynamoDB Local when this runtime started it. */
+  readonly dynamoDbPid?: number;
+  readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
+  /** The decoupled stack's projector poller. */
+  readonly poller?: StreamPoller;
+  /** The coupled stack's projector poller (declared projections only). */
+  readonly coupledPoller?: StreamPoller;
+  /** Each stack's WebSocket URL (live updates). */
+  readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
+  /** Stops the gateways, the poller and DynamoDB Local (if started here), in that order. */
+  stop(): Promise<void>;
+}
+
+/** The poller's log lines through a Powertools logger, like the handlers' own. */
+const pollerLog = (logger: Logger): PollerLog => ({
+  info: (message, extra) => logger.info(message, extra ?? {}),
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+  error: (message, extra) => logger.error(message, extra ?? {}),
+});
+
+export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
+
+export const tablesFor = (
+  prefix: string,
+  stack: StackName,
+): StackTables & { readonly projectionsTable: string } => ({
+  eventTable: `${prefix}-${stack}-events`,
+  readModelTable: `${prefix}-${stack}-orders`,
+  snapshotsTable: `${prefix}-${stack}-snapshots`,
+  commandsTable: `${prefix}-${stack}-commands`,
+  // Declared projections are fed by a projector, in both stacks
+  // (docs/decisions/declared-projections-in-coupled.md).
+  projectionsTable: `${prefix}-${stack}-read-models`,
+});
+
+/** The coupled projector's on-failure file beside the decoupled one's: `x.jsonl` -> `x.coupled.jsonl`. */
+export const coupledFailureFile = (file: string): string => {
+  const ext = extname(file);
+  return join(dirname(file), `${basename(file, ext)}.coupled${ext}`);
+};
+
+export const startLocalRuntime = async (
+  options: LocalRuntimeOptions = {},
+): Promise<LocalRuntime> => {
+  const host = options.host ?? '127.0.0.1';
+  const stacks = new Set<StackName>(options.stacks ?? ['decoupled', 'coupled']);
+  const prefix = options.tablePrefix ?? 'local';
+  const log = options.log ?? ((line: string) => console.log(line));
+  const ports = {
+    decoupled: options.decoupledPort ?? DEFAULT_PORTS.decoupled,
+    coupled: options.coupledPort ?? DEFAULT_PORTS.coupled,
+  };
+  // Check the ports before starting anything, so a clash fails fast with one clear line.
+  for (const stack of stacks) {
+    if (ports[stack] !== 0) await assertPortFree(ports[stack], host, `The ${stack} API port`);
+  }
+
+  const cleanup: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  };
+  let client: DynamoDBClient | undefined;
+  try {
+    let dynamo: RunningDynamoDbLocal | undefined;
+    if (!options.dynamoDbEndpoint) {
+      dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, port: options.dynamoDbPort });
+      cleanup.push(() => dynamo!.stop());
+    }
+    const endpoint = options.dynamoDbEndpoint ?? dynamo!.endpoint;
+    client = new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const envFor = (tables: StackTables) => ({
+      ...localFunctionEnv(tables, endpoint),
+      // The snapshot interval, as a deployment sets it (docs/how-it-works.md, "Snapshots and
+      // resent commands").
+      ...(process.env[ENV.snapshotEvery] && {
+        [ENV.snapshotEvery]: process.env[ENV.snapshotEvery],
+      }),
+      ...(options.servedProjectionVersions && {
+        [ENV.servedProjectionVersions]: options.servedProjectionVersions,
+      }),
+    });
+    const loggerFor = (serviceName: string) =>
+      new Logger({ serviceName, logLevel: options.handlerLogLevel ?? 'WARN' });
+    const requestLog = options.quiet ? undefined : log;
+
+    const tables: { decoupled?: StackTables; coupled?: StackTables } = {};
+    let decoupledUrl: string | undefined;
+    let coupledUrl: string | undefined;
+    let poller: StreamPoller | undefined;
+    let coupledPoller: StreamPoller | undefined;
+    const websocketUrls: { decoupled?: string; coupled?: string } = {};
+    const startStackPush = async (stack: StackName, stackTables: ReturnType<typeof tablesFor>) => {
+      const push = await startPush({
+        ...options.push,
+        stack,
+        host,
+        port: pushPortFor(ports[stack], options.push?.ports?.[stack]),
+        endpoint,
+        readModelTable: stackTables.readModelTable,
+        projectionsTable: stackTables.projectionsTable,
+        subscriptionsTable: `${prefix}-${stack}-subscriptions`,
+        ...(options.servedProjectionVersions && {
+          servedProjectionVersions: options.servedProjectionVersions,
+        }),
+        poller: options.poller,
+        loggerFor,
+        pollerLog: pollerLog(loggerFor('stream-poller')),
+        log: requestLog,
+      });
+      cleanup.push(() => push.stop());
+      websocketUrls[stack] = push.url;
+    };
+
+    if (stacks.has('decoupled')) {
+      const stackTables = tablesFor(prefix, 'decoupled');
+      const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
+      if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
+      tables.decoupled = stackTables;
+      const env = envFor(stackTables);
+      const functions: Record<Route['decoupled'], { functionName: string; handler: HttpHandler }> =
+        {
+          command: {
+            functionName: 'decoupled-command',
+            handler: commandHandlerFromEnv(env, { logger: loggerFor('command') }),
+          },
+          query: {
+            functionName: 'decoupled-query',
+            handler: queryHandlerFromEnv(env, { logger: loggerFor('query') }),
+          },
+        };
+      poller = await startStreamPoller({
+        endpoint,
+        streamArn: eventStreamArn,
+        handler: projectorHandlerFromEnv(env, { logger: loggerFor('projector') }),
+        functionName: 'decoupled-projector',
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+      });
+      const running = poller;
+      cleanup.push(() => running.stop());
+      const gateway = await startGateway({
+        host,
+        port: ports.decoupled,
+        name: 'decoupled',
+        log: requestLog,
+        cors: { allowOrigins: options.corsOrigins },
+        targetFor: (route) => functions[route.decoupled],
+      });
+      cleanup.push(() => gateway.close());
+      decoupledUrl = gateway.url;
+      await startStackPush('decoupled', stackTables);
+    }
+
+    if (stacks.has('coupled')) {
+      const stackTables = tablesFor(prefix, 'coupled');
+      const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
+      if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
+      tables.coupled = stackTables;
+      // As in AWS: this projector has no read-model table, so it runs the declared projections
+      // only (the order row is written with the events, in the command's transaction).
+      const { [ENV.readModelTable]: _orderRows, ...projectorEnv } = envFor(stackTables);
+      coupledPoller = await startStreamPoller({
+        endpoint,
+        streamArn: eventStreamArn,
+        handler: projectorHandlerFromEnv(projectorEnv, { logger: loggerFor('projector') }),
+        functionName: 'coupled-projector',
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+        onFailureFile: options.poller?.onFailureFile
+          ? coupledFailureFile(options.poller.onFailureFile)
+          : undefined,
+      });
+      const runningCoupled = coupledPoller;
+      cleanup.push(() => runningCoupled.stop());
+      const target = {
+        functionName: 'coupled-api',
+        handler: coupledHandlerFromEnv(envFor(stackTables), { logger: loggerFor('coupled') }),
+      };
+      const gateway: RunningGateway = await startGateway({
+        host,
+        port: ports.coupled,
+        name: 'coupled',
+        log: requestLog,
+        cors: { allowOrigins: options.corsOrigins },
+        targetFor: () => target,
+      });
+      cleanup.push(() => gateway.close());
+      coupledUrl = gateway.url;
+      await startStackPush('coupled', stackTables);
+    }
+    client.destroy();
+
+    return {
+      decoupledUrl,
+      coupledUrl,
+      dynamoDbEndpoint: endpoint,
+      dynamoDbPid: dynamo?.pid,
+      tables,
+      poller,
+      coupledPoller,
+      websocketUrls,
+      stop: stopAll,
+    };
+  } catch (error) {
+    client?.destroy();
+    await stopAll();
+    throw error;
+  }
+};

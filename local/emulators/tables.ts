@@ -1,0 +1,129 @@
+/** Creates a stack's tables on DynamoDB Local from the same definitions the CDK constructs use. */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTableCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  COMMANDS_TABLE,
+  createTableInput,
+  EVENT_TABLE,
+  PROJECTIONS_TABLE,
+  READ_MODEL_STREAM_VIEW,
+  SNAPSHOTS_TABLE,
+  SUBSCRIPTION_TTL_ATTRIBUTE,
+  SUBSCRIPTIONS_TABLE,
+} from '../../lambdas/core/shared/schema';
+import { viewTableOf } from '../../lambdas/core/projections/projection';
+import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
+import { ENV } from '../../lambdas/handlers/environment';
+
+export interface StackTables {
+  readonly eventTable: string;
+  readonly readModelTable: string;
+  /** The declared projections' rows (PROJECTIONS_TABLE), where the stack projects them. */
+  readonly projectionsTable?: string;
+  /** Aggregate snapshots (SNAPSHOTS_TABLE), read and written by the command functions. */
+  readonly snapshotsTable?: string;
+  /** Idempotency markers (COMMANDS_TABLE), written with the events. */
+  readonly commandsTable?: string;
+}
+
+/**
+ * A function's environment for these tables on a local DynamoDB: each table's variable (the
+ * optional ones only when the stack has them), the endpoint and the local region. The local
+ * runtime adds its settings on top; the probes use it as is.
+ */
+export const localFunctionEnv = (tables: StackTables, endpoint: string) => ({
+  [ENV.eventTable]: tables.eventTable,
+  [ENV.readModelTable]: tables.readModelTable,
+  ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
+  ...(tables.snapshotsTable && { [ENV.snapshotsTable]: tables.snapshotsTable }),
+  ...(tables.commandsTable && { [ENV.commandsTable]: tables.commandsTable }),
+  [ENV.dynamoDbEndpoint]: endpoint,
+  AWS_REGION: 'local',
+});
+
+/** Creates the tables if they do not exist yet (a `--data-dir` keeps them across restarts). */
+export const ensureTables = async (
+  client: DynamoDBClient,
+  tables: StackTables,
+  options: { stream: boolean },
+): Promise<{ eventStreamArn?: string }> => {
+  const create = async (input: Parameters<typeof createTableInput>) => {
+    try {
+      await client.send(new CreateTableCommand(createTableInput(...input)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  };
+  await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
+  await create([viewTableOf(AGGREGATE_VIEW), tables.readModelTable]);
+  if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
+  if (tables.snapshotsTable) await create([SNAPSHOTS_TABLE, tables.snapshotsTable]);
+  if (tables.commandsTable) await create([COMMANDS_TABLE, tables.commandsTable]);
+  const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
+  return { eventStreamArn: described.Table?.LatestStreamArn };
+};
+
+/**
+ * The push tables of a stack: the subscriptions table (SUBSCRIPTIONS_TABLE, with its TTL
+ * attribute) and a stream on each table pushed views are stored in (the read-model table, the
+ * projections table), added to a table created before push existed (a `--data-dir` from an
+ * older version). Answers their stream ARNs.
+ */
+export const ensurePushTables = async (
+  client: DynamoDBClient,
+  tables: {
+    readonly readModelTable: string;
+    readonly projectionsTable: string;
+    readonly subscriptionsTable: string;
+  },
+): Promise<{ readonly viewStreamArns: readonly string[] }> => {
+  try {
+    await client.send(
+      new CreateTableCommand(createTableInput(SUBSCRIPTIONS_TABLE, tables.subscriptionsTable)),
+    );
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tables.subscriptionsTable,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: SUBSCRIPTION_TTL_ATTRIBUTE },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  return {
+    viewStreamArns: [
+      await ensureReadModelStream(client, tables.readModelTable),
+      await ensureReadModelStream(client, tables.projectionsTable),
+    ],
+  };
+};
+
+/**
+ * Turns on the stream of a table of views (push reads it) unless it is on; answers its ARN.
+ * The bench's floor tables get it too: DynamoDB Local records stream records within the write,
+ * so a table with a stream costs more per write than one without.
+ */
+export const ensureReadModelStream = async (
+  client: DynamoDBClient,
+  readModelTable: string,
+): Promise<string> => {
+  const describe = () => client.send(new DescribeTableCommand({ TableName: readModelTable }));
+  let table = (await describe()).Table;
+  if (!table?.StreamSpecification?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: readModelTable,
+        StreamSpecification: { StreamEnabled: true, StreamViewType: READ_MODEL_STREAM_VIEW },
+      }),
+    );
+    table = (await describe()).Table;
+  }
+  if (!table?.LatestStreamArn) throw new Error(`${readModelTable} has no stream`);
+  return table.LatestStreamArn;
+};
