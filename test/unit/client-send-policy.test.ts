@@ -1,5 +1,5 @@
 /** The command client's send and settle decisions (client/send-policy.ts): one rule, one sentence each. */
-import type { StoredEvent } from '../../lambdas/core/events';
+import type { StoredEvent } from '../../lambdas/core/events/events';
 import { ApiError, NetworkError } from '../../client/api';
 import {
   aggregatesToStart,
