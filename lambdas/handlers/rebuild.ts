@@ -13,6 +13,7 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbEventScan } from '../core/events/dynamodb-event-store';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import type { Log } from '../core/shared/log';
 import {
@@ -112,7 +113,7 @@ export const createRebuildHandler = (deps: RebuildHandlerDependencies) => {
           throw new RebuildError(`segment must be 0..${input.segments - 1}`);
         }
         const progress = await rebuildSegment(
-          { client: deps.client, eventTable: deps.eventTable, rows, state },
+          { scan: new DynamoDbEventScan(deps.client, deps.eventTable), rows, state },
           target,
           input.segment,
           input.segments,

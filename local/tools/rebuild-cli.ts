@@ -38,6 +38,7 @@ import {
   restartCommand,
   type RuntimeStart,
 } from '../emulators/runtime-file';
+import { DynamoDbEventScan } from '../../lambdas/core/events/dynamodb-event-store';
 
 /** Where `npm start` writes its DynamoDB Local endpoint (local/tools/cli.ts), read as the default. */
 /** Written by `npm start` (local/emulators/runtime-file.ts). */
@@ -337,7 +338,7 @@ export const runRebuild = async (
       await Promise.all(
         Array.from({ length: segments }, async (_, segment) => {
           const progress = await rebuildSegment(
-            { client, eventTable: options.eventTable, rows, state },
+            { scan: new DynamoDbEventScan(client, options.eventTable), rows, state },
             target,
             segment,
             segments,

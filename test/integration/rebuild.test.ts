@@ -33,7 +33,10 @@ import {
   customerSummaryV2Projection,
   removedLinesProjection,
 } from '../../lambdas/domain/order/projections';
-import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import {
+  DynamoDbEventScan,
+  DynamoDbEventStore,
+} from '../../lambdas/core/events/dynamodb-event-store';
 import { ENV } from '../../lambdas/handlers/environment';
 import {
   commandHandlerFromEnv,
@@ -405,7 +408,7 @@ describe('rebuild side by side', () => {
     const first: number[] = [];
     await expect(
       rebuildSegment(
-        { client: tables.client, eventTable: tables.eventTable, rows: dying, state },
+        { scan: new DynamoDbEventScan(tables.client, tables.eventTable), rows: dying, state },
         target,
         0,
         1,
@@ -424,7 +427,7 @@ describe('rebuild side by side', () => {
     // Resumed: it reads only what was not checkpointed, reporting progress chunk by chunk.
     const second: number[] = [];
     const done = await rebuildSegment(
-      { client: tables.client, eventTable: tables.eventTable, rows, state },
+      { scan: new DynamoDbEventScan(tables.client, tables.eventTable), rows, state },
       target,
       0,
       1,
@@ -476,7 +479,7 @@ describe('rebuild side by side', () => {
       Promise.all(batches.map(deliver)),
       ...[0, 1, 2].map((segment) =>
         rebuildSegment(
-          { client: tables.client, eventTable: tables.eventTable, rows, state },
+          { scan: new DynamoDbEventScan(tables.client, tables.eventTable), rows, state },
           target,
           segment,
           3,

@@ -10,7 +10,9 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  type DynamoDBClient,
   QueryCommand,
+  ScanCommand,
   type QueryCommandInput,
   type QueryCommandOutput,
   TransactionCanceledException,
@@ -37,6 +39,7 @@ import {
   commandRecordsOf,
   type EventStore,
   type LoadOptions,
+  type EventScan,
 } from './event-store';
 import type { StoredEvent } from './events';
 import { COMMANDS_TABLE, EVENT_TABLE } from '../shared/schema';
@@ -304,5 +307,44 @@ export class DynamoDbEventStore implements EventStore {
         return new TransactionConflictError();
     }
     return throttlingOf(error) ?? error;
+  }
+}
+
+/**
+ * The event table's parallel Scan behind the EventScan port: raw items, each decoded through
+ * the event codec only when asked (so an unreadable one fails alone, named).
+ */
+export class DynamoDbEventScan implements EventScan {
+  /** The low-level client: items stay raw until each is decoded. */
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async page(request: Parameters<EventScan['page']>[0]) {
+    const { segment, segments, after, limit } = request;
+    const answer = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Segment: segment,
+        TotalSegments: segments,
+        ExclusiveStartKey: after && {
+          [PK]: { S: after.aggregateId },
+          [SK]: { N: String(after.version) },
+        },
+        ...(limit !== undefined && { Limit: limit }),
+      }),
+    );
+    const events = (answer.Items ?? []).map((item) => ({
+      key: { aggregateId: item[PK]?.S ?? '', version: Number(item[SK]?.N ?? 0) },
+      decode: () => decodeEventItem(item),
+    }));
+    const cursor = answer.LastEvaluatedKey;
+    return {
+      events,
+      ...(cursor && {
+        next: { aggregateId: cursor[PK]?.S ?? '', version: Number(cursor[SK]?.N ?? 0) },
+      }),
+    };
   }
 }

@@ -77,3 +77,34 @@ export interface EventStore {
    */
   findCommand?(aggregateId: string, commandId: string): Promise<CommandRecord | undefined>;
 }
+
+/** An event's key in the event table. */
+export interface EventKey {
+  readonly aggregateId: string;
+  readonly version: number;
+}
+
+/** One event of a full scan, decoded on demand: an unreadable one throws CorruptEventError. */
+export interface ScannedEvent {
+  readonly key: EventKey;
+  decode(): StoredEvent;
+}
+
+/**
+ * A parallel scan of the whole event table (rebuilds). A page holds an aggregate's events
+ * together and in version order; an aggregate may continue on the next page.
+ */
+export interface EventScan {
+  page(request: {
+    readonly segment: number;
+    readonly segments: number;
+    /** Resume right after this event (absent: from the segment's start). */
+    readonly after?: EventKey;
+    /** Items per page (default: the store's own page size). */
+    readonly limit?: number;
+  }): Promise<{
+    readonly events: readonly ScannedEvent[];
+    /** Where the next page starts (`after`); absent once the segment is read to its end. */
+    readonly next?: EventKey;
+  }>;
+}

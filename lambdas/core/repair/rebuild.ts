@@ -18,8 +18,7 @@
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
  *   event twice, and the rows equal `foldRows` of the log.
  */
-import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { decodeEventItem } from '../events/dynamodb-event-store';
+import type { EventScan, ScannedEvent } from '../events/event-store';
 import { CorruptEventError } from '../shared/errors';
 import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
 import { applyPendingToRow, type Pending } from '../projections/row-projector';
@@ -39,7 +38,6 @@ import {
   type ProjectionRowStore,
   storageName,
 } from '../projections/row-projection';
-import { EVENT_TABLE } from '../shared/schema';
 
 export interface RebuildTarget {
   readonly projection: AnyRowProjection;
@@ -159,9 +157,8 @@ const pool = async <T>(items: readonly T[], limit: number, work: (item: T) => Pr
 };
 
 export interface RebuildDependencies {
-  /** The low-level client: raw items go through the event codec one by one. */
-  readonly client: DynamoDBClient;
-  readonly eventTable: string;
+  /** The event table's parallel scan (DynamoDbEventScan): items decoded one by one. */
+  readonly scan: EventScan;
   readonly rows: ProjectionRowStore;
   readonly state: RebuildStateStore;
 }
@@ -213,21 +210,16 @@ export interface SegmentOptions {
   readonly concurrency?: number;
 }
 
-const eventKeyOf = (item: Record<string, AttributeValue>): EventKey => ({
-  aggregateId: item[EVENT_TABLE.partitionKey.name]?.S ?? '',
-  version: Number(item[EVENT_TABLE.sortKey.name]?.N ?? 0),
-});
-
 /** One aggregate's items as scanned, decoded up to the first unreadable one or hole. */
-const readableLog = (items: readonly Record<string, AttributeValue>[]) => {
+const readableLog = (items: readonly ScannedEvent[]) => {
   const log: StoredEvent[] = [];
   for (const item of items) {
-    const { aggregateId, version } = eventKeyOf(item);
+    const { aggregateId, version } = item.key;
     if (version !== log.length + 1) {
       return { log, failure: `${aggregateId}: version ${log.length + 1} is missing` };
     }
     try {
-      log.push(decodeEventItem(item));
+      log.push(item.decode());
     } catch (error) {
       if (!(error instanceof CorruptEventError)) throw error;
       return { log, failure: `${aggregateId} v${version}: unreadable (${error.message})` };
@@ -263,29 +255,23 @@ export const rebuildSegment = async (
   let progress: SegmentProgress =
     (await deps.state.getSegment(build, segment)) ?? freshSegment(build, segment, segments);
   if (progress.done) return progress;
-  let scanFrom: Record<string, AttributeValue> | undefined = progress.lastKey && {
-    [EVENT_TABLE.partitionKey.name]: { S: progress.lastKey.aggregateId },
-    [EVENT_TABLE.sortKey.name]: { N: String(progress.lastKey.version) },
-  };
+  let scanFrom: EventKey | undefined = progress.lastKey;
   // The aggregate the previous page ended in: completed by the next page.
-  let held: Record<string, AttributeValue>[] = [];
+  let held: ScannedEvent[] = [];
   for (;;) {
     if (options.shouldStop?.()) return progress;
-    const page = await deps.client.send(
-      new ScanCommand({
-        TableName: deps.eventTable,
-        Segment: segment,
-        TotalSegments: segments,
-        ExclusiveStartKey: scanFrom,
-        ...(options.pageSize !== undefined && { Limit: options.pageSize }),
-      }),
-    );
-    scanFrom = page.LastEvaluatedKey;
-    const last = page.LastEvaluatedKey === undefined;
+    const page = await deps.scan.page({
+      segment,
+      segments,
+      ...(scanFrom && { after: scanFrom }),
+      ...(options.pageSize !== undefined && { limit: options.pageSize }),
+    });
+    scanFrom = page.next;
+    const last = page.next === undefined;
     // Whole aggregates of this page (and the one held from the previous page).
-    const whole: Record<string, AttributeValue>[][] = [];
-    for (const item of page.Items ?? []) {
-      if (held.length > 0 && eventKeyOf(held[0]!).aggregateId !== eventKeyOf(item).aggregateId) {
+    const whole: ScannedEvent[][] = [];
+    for (const item of page.events) {
+      if (held.length > 0 && held[0]!.key.aggregateId !== item.key.aggregateId) {
         whole.push(held);
         held = [];
       }
@@ -324,7 +310,7 @@ export const rebuildSegment = async (
       const lastWhole = chunk.at(-1);
       progress = {
         ...progress,
-        ...(lastWhole && { lastKey: eventKeyOf(lastWhole.at(-1)!) }),
+        ...(lastWhole && { lastKey: lastWhole.at(-1)!.key }),
         done: last && index === chunks.length - 1,
         events: progress.events + events,
         aggregates: progress.aggregates + chunk.length,
