@@ -3,7 +3,7 @@
  * that open one aggregate (load it, follow it live, send it commands), the live pill, the
  * history slider and the list of commands with their state.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import { useDispatch, useSelector } from 'react-redux';
 import {
   type CommandStatus,
@@ -119,6 +119,39 @@ export const VersionNote = ({
 );
 
 export const PendingBadge = () => <span className="badge pending-badge">pending</span>;
+
+/**
+ * A page's pick list: the ids this browser knows (each drawn by `item`), with why the server's
+ * list is missing (an error, or offline) when it is.
+ */
+export const PickList = ({
+  noun,
+  ids,
+  listError,
+  online,
+  item,
+}: {
+  /** Plural, e.g. `orders`. */
+  readonly noun: string;
+  readonly ids: readonly string[];
+  readonly listError: string | undefined;
+  readonly online: boolean;
+  readonly item: (id: string) => ReactNode;
+}) => (
+  <>
+    {listError && (
+      <p className="hint">
+        {online
+          ? `The ${noun} are unavailable: ${listError}`
+          : `Offline: the ${noun} this browser knows.`}
+      </p>
+    )}
+    <ul className="pick-list">
+      {ids.length === 0 && <li className="hint">No {noun} yet.</li>}
+      {ids.map(item)}
+    </ul>
+  </>
+);
 
 // ---- header ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import {
   LivePill,
   newId,
   PendingBadge,
+  PickList,
   useKnownIds,
   useOpenView,
   useSend,
@@ -129,24 +130,20 @@ export const Orders = ({
           New order
         </button>
       </form>
-      {listError && (
-        <p className="hint">
-          {online
-            ? `The list is unavailable: ${listError}`
-            : 'Offline: the orders this browser knows.'}
-        </p>
-      )}
-      <ul className="pick-list">
-        {ids.length === 0 && <li className="hint">No orders yet.</li>}
-        {ids.map((id) => (
+      <PickList
+        noun="orders"
+        ids={ids}
+        listError={listError}
+        online={online}
+        item={(id) => (
           <OrderListItem
             key={id}
             id={id}
             selected={id === selected}
             onSelect={() => onSelect(id)}
           />
-        ))}
-      </ul>
+        )}
+      />
     </section>
   );
 };

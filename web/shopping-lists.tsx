@@ -20,6 +20,7 @@ import {
   LivePill,
   newId,
   PendingBadge,
+  PickList,
   useKnownIds,
   useOpenView,
   useSend,
@@ -153,16 +154,12 @@ export const ShoppingLists = ({
           New list
         </button>
       </form>
-      {listError && (
-        <p className="hint">
-          {online
-            ? `The lists are unavailable: ${listError}`
-            : 'Offline: the lists this browser knows.'}
-        </p>
-      )}
-      <ul className="pick-list">
-        {ids.length === 0 && <li className="hint">No lists yet.</li>}
-        {ids.map((id) => (
+      <PickList
+        noun="lists"
+        ids={ids}
+        listError={listError}
+        online={online}
+        item={(id) => (
           <ListPick
             key={id}
             id={id}
@@ -170,8 +167,8 @@ export const ShoppingLists = ({
             selected={id === selected}
             onSelect={() => onSelect(id)}
           />
-        ))}
-      </ul>
+        )}
+      />
     </section>
   );
 };
