@@ -20,7 +20,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
 import {
   createCommandRunner,
@@ -36,17 +35,14 @@ import {
   SERVED_AGGREGATES,
   type ServedAggregate,
 } from '../../lambdas/handlers/deployment';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
-import {
-  clientReducer,
-  createApiClient,
-  createCommandClient,
-  type CommandDispatch,
-  selectConfirmedView,
-  sendCommand,
-} from '../../client';
+import { selectConfirmedView, sendCommand } from '../../client';
 import { optimisticView } from '../../client/state';
-import { createTestTables, type TestTables, testEndpoint } from '../support/dynamo';
+import {
+  clientStoreFor,
+  getVisibleRow,
+  useConformanceRuntime,
+  withoutTimes,
+} from '../support/conformance';
 
 type Command = { readonly type: string; readonly payload: unknown };
 
@@ -63,27 +59,7 @@ for (const folder of readdirSync(DOMAINS)) {
   if (COMMAND_SCRIPTS) scriptsByType[COMMAND_SCRIPTS.aggregateType] = COMMAND_SCRIPTS.scripts;
 }
 
-let runtime: LocalRuntime;
-let tables: TestTables;
-beforeAll(async () => {
-  [runtime, tables] = await Promise.all([
-    startLocalRuntime({
-      dynamoDbEndpoint: testEndpoint(),
-      decoupledPort: 0,
-      coupledPort: 0,
-      tablePrefix: `ac${process.pid}`,
-      poller: { pollIntervalMs: 10 },
-      handlerLogLevel: 'SILENT',
-      quiet: true,
-      log: () => undefined,
-    }),
-    createTestTables(),
-  ]);
-});
-afterAll(async () => {
-  await runtime.stop();
-  await tables.drop();
-});
+const setup = useConformanceRuntime(`ac${process.pid}`);
 
 /** The script's commands that the aggregate's own `decide` accepts, in turn (as the runner would). */
 const accepted = (served: ServedAggregate, script: readonly Command[]): Command[] => {
@@ -124,31 +100,6 @@ const commandsOf = (served: ServedAggregate): fc.Arbitrary<Command[]> => {
     .map((script) => accepted(served, script));
 };
 
-const clientFor = (baseUrl: string) => {
-  const client = createCommandClient({ api: createApiClient({ baseUrl }), channel: null });
-  const store = legacy_createStore(
-    combineReducers({ client: clientReducer }),
-    applyMiddleware(client.middleware),
-  );
-  const send: CommandDispatch = store.dispatch;
-  return { client, store, send };
-};
-
-/** The view a GET serves: `null` for a deleted aggregate (404). */
-const getRow = async (url: string): Promise<unknown> => {
-  const response = await fetch(url);
-  if (response.status === 404) return null;
-  expect({ url, status: response.status }).toEqual({ url, status: 200 });
-  return response.json();
-};
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-/** The value with every ISO time replaced: each server stamps its own clock. */
-const withoutTimes = (value: unknown): unknown =>
-  JSON.parse(JSON.stringify(value), (_key, v: unknown) =>
-    typeof v === 'string' && ISO_TIME.test(v) ? '<time>' : v,
-  );
-
 test('every aggregate of the deployment has command scripts', () => {
   expect(
     SERVED_AGGREGATES.map(({ aggregate }) => aggregate.type).filter(
@@ -163,8 +114,9 @@ let runs = 0;
 test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const))(
   '%s: runner, optimistic view, projector row, coupled row and client stores agree at every version',
   async (collection, served) => {
-    const decoupled = clientFor(runtime.decoupledUrl!);
-    const coupled = clientFor(runtime.coupledUrl!);
+    const { runtime, tables } = setup.current;
+    const decoupled = clientStoreFor(runtime.decoupledUrl!);
+    const coupled = clientStoreFor(runtime.coupledUrl!);
     await Promise.all([decoupled.client.start(), coupled.client.start()]);
     const doc = DynamoDBDocumentClient.from(tables.client);
     const run = createCommandRunner({
@@ -229,7 +181,7 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             const views = {
               optimistic: { version: predicted.version, view: predicted.view },
               decoupledClient: selectConfirmedView(decoupled.store.getState().client, id),
-              projectorRow: await getRow(
+              projectorRow: await getVisibleRow(
                 `${runtime.decoupledUrl}/${collection}/${id}?minVersion=${version}`,
               ),
             };
@@ -241,7 +193,7 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             });
 
             const coupledClient = selectConfirmedView(coupled.store.getState().client, id);
-            const coupledRow = await getRow(
+            const coupledRow = await getVisibleRow(
               `${runtime.coupledUrl}/${collection}/${id}?minVersion=${version}`,
             );
             expect({ ...step, coupledClient }).toEqual({ ...step, coupledClient: coupledRow });

@@ -7,11 +7,10 @@
  * - a client store fed only by the command answers (one per profile).
  * Timestamps are stamped by each server's clock: the runner is given the decoupled answer's
  * time, so runner, decoupled row and decoupled client are compared whole; the coupled path is
- * compared whole with its own client, and without createdAt/updatedAt across profiles.
+ * compared whole with its own client, and with every ISO time masked across profiles.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import {
@@ -22,38 +21,15 @@ import {
   type OrderState,
   type OrderView,
 } from '../../lambdas/domain/order';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
+import { selectConfirmedView, sendCommand } from '../../client';
 import {
-  clientReducer,
-  createApiClient,
-  createCommandClient,
-  type CommandDispatch,
-  selectConfirmedView,
-  sendCommand,
-} from '../../client';
-import { createTestTables, type TestTables, testEndpoint } from '../support/dynamo';
+  clientStoreFor,
+  getVisibleRow,
+  useConformanceRuntime,
+  withoutTimes,
+} from '../support/conformance';
 
-let runtime: LocalRuntime;
-let tables: TestTables;
-beforeAll(async () => {
-  [runtime, tables] = await Promise.all([
-    startLocalRuntime({
-      dynamoDbEndpoint: testEndpoint(),
-      decoupledPort: 0,
-      coupledPort: 0,
-      tablePrefix: `cf${process.pid}`,
-      poller: { pollIntervalMs: 10 },
-      handlerLogLevel: 'SILENT',
-      quiet: true,
-      log: () => undefined,
-    }),
-    createTestTables(),
-  ]);
-});
-afterAll(async () => {
-  await runtime.stop();
-  await tables.drop();
-});
+const setup = useConformanceRuntime(`cf${process.pid}`);
 
 /** One user intent; `pick` chooses among the order's lines. It becomes a command if valid. */
 const intent = fc.oneof(
@@ -138,39 +114,16 @@ const toCommands = (currency: string, intents: readonly Intent[]): OrderCommand[
   return commands;
 };
 
-const clientFor = (baseUrl: string) => {
-  const client = createCommandClient({ api: createApiClient({ baseUrl }), channel: null });
-  const store = legacy_createStore(
-    combineReducers({ client: clientReducer }),
-    applyMiddleware(client.middleware),
-  );
-  const send: CommandDispatch = store.dispatch;
-  return { client, store, send };
-};
-
-/** The row a GET serves: `null` for a deleted order (404). */
-const getRow = async (
-  baseUrl: string,
-  id: string,
-  minVersion: number,
-): Promise<OrderView | null> => {
-  const response = await fetch(`${baseUrl}/orders/${id}?minVersion=${minVersion}`);
-  if (response.status === 404) return null;
-  expect(response.status).toBe(200);
-  return (await response.json()) as OrderView;
-};
-
-const withoutTimes = (view: OrderView | null) => {
-  if (view === null) return null;
-  const { createdAt: _c, updatedAt: _u, ...rest } = view;
-  return rest;
-};
+/** The row a GET serves at `minVersion`: `null` for a deleted order (404). */
+const getRow = async (baseUrl: string, id: string, minVersion: number) =>
+  (await getVisibleRow(`${baseUrl}/orders/${id}?minVersion=${minVersion}`)) as OrderView | null;
 
 let runs = 0;
 
 test('runner, projector row, coupled row and client stores agree at every version', async () => {
-  const decoupled = clientFor(runtime.decoupledUrl!);
-  const coupled = clientFor(runtime.coupledUrl!);
+  const { runtime, tables } = setup.current;
+  const decoupled = clientStoreFor(runtime.decoupledUrl!);
+  const coupled = clientStoreFor(runtime.coupledUrl!);
   await Promise.all([decoupled.client.start(), coupled.client.start()]);
   const doc = DynamoDBDocumentClient.from(tables.client);
   const store = new DynamoDbEventStore(doc, tables.eventTable);
