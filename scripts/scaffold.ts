@@ -81,6 +81,10 @@ export const RESERVED_NAMES: readonly string[] = [
   'test',
 ];
 
+/** `an` before a vowel sound as English spells it most often (`an invoice`), else `a`. */
+export const article = (words: string): string => (/^[aeiou]/.test(words) ? 'an' : 'a');
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export const namesOf = (kebab: string): AggregateNames => {
   const parts = kebab.split('-');
   const capital = (part: string) => part.charAt(0).toUpperCase() + part.slice(1);
@@ -195,7 +199,7 @@ export type ${n.pascal}Event = {
   [K in ${n.pascal}EventType]: NewEvent<K, ${n.pascal}EventPayloads[K]>;
 }[${n.pascal}EventType];
 
-/** A ${n.words} event as reducers see it: FSA with \`meta\` (version, time, ids). */
+/** ${capitalized(article(n.words))} ${n.words} event as reducers see it: FSA with \`meta\` (version, time, ids). */
 export type ${n.pascal}EventAction = EventActionOf<${n.pascal}Event>;
 `;
 
@@ -260,7 +264,7 @@ export const ${n.camel}Reducer: Reducer<${n.pascal}State, ${n.pascal}EventAction
 `;
 
 const decideTs = (n: AggregateNames) => `/**
- * Pure decisions: a ${n.words} command and the current state give events, or a typed error.
+ * Pure decisions: ${article(n.words)} ${n.words} command and the current state give events, or a typed error.
  * No clock, no random ids, no I/O: what the edge knows comes in \`context\`.
  */
 import type { DecideContext } from '../../core/command/aggregate';
@@ -372,7 +376,7 @@ export const ${n.camel}RowProjection: RowProjection<${n.pascal}View, ${n.pascal}
   version: 1,
   source: ${n.camel}Aggregate,
   eventTypes: EVENT_TYPES,
-  // Events of a ${n.words} that exists (or is being created); anything else feeds no row.
+  // Events of ${article(n.words)} ${n.words} that exists (or is being created); anything else feeds no row.
   rowKey: (event, before) =>
     before !== null || event.type === '${n.camel}/created' ? event.meta.aggregateId : undefined,
   reducer: (_row, event: EventAction, before) => {
@@ -563,7 +567,13 @@ const appendToArray = (source: string, name: string, entry: string): string => {
     return `${before}${body}\n${indent}${entry},\n${closingIndent}${after}`;
   }
   const items = inside.trim().replace(/,$/, '');
-  return `${before}${items === '' ? entry : `${items}, ${entry}`}${after}`;
+  const oneLine = `${before}${items === '' ? entry : `${items}, ${entry}`}${after}`;
+  // Longer than Prettier's 100 columns: one entry per line, as Prettier breaks it.
+  const lineStart = oneLine.lastIndexOf('\n', open) + 1;
+  const lineEnd = oneLine.indexOf('\n', open);
+  if ((lineEnd === -1 ? oneLine.length : lineEnd) - lineStart <= 100) return oneLine;
+  const entries = items === '' ? [entry] : [...items.split(/,\s*/), entry];
+  return `${before}\n${entries.map((e) => `  ${e},\n`).join('')}${after}`;
 };
 
 /** An import line, broken over lines as Prettier would when it is longer than 100 characters. */

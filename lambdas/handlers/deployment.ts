@@ -12,12 +12,14 @@ import {
   ownerListsProjection,
   shoppingListRowProjection,
 } from '../domain/shopping-list/projections';
+import { inventoryAggregate } from '../domain/inventory';
+import { inventoryRowProjection } from '../domain/inventory/projections';
 import type { AnyRowProjection } from '../core/projections/row-projection';
 import { checkCollections, type CollectionDeclaration } from '../core/projections/collections';
 import type { PushedCollection } from '../core/push/push';
 import { RESERVED_SEGMENTS } from './routes';
 
-export const AGGREGATES = [orderAggregate, shoppingListAggregate];
+export const AGGREGATES = [orderAggregate, shoppingListAggregate, inventoryAggregate];
 
 /**
  * The one-row-per-aggregate read model: the stacks' read-model table (its keys and list indexes
@@ -31,6 +33,7 @@ export const PROJECTIONS: readonly AnyRowProjection[] = [
   removedLinesProjection,
   shoppingListRowProjection,
   ownerListsProjection,
+  inventoryRowProjection,
 ];
 
 /**
@@ -48,6 +51,7 @@ export const COLLECTIONS: readonly CollectionDeclaration[] = [
     view: shoppingListRowProjection,
     isDeleted: (row: ShoppingListView) => row.status === 'deleted',
   },
+  { collection: 'inventory', aggregate: inventoryAggregate, view: inventoryRowProjection },
 ];
 checkCollections(COLLECTIONS, {
   aggregates: AGGREGATES,

@@ -140,6 +140,8 @@ describe.each([
       'shopping-list@v1@*',
       'owner-lists@v1#*',
       'owner-lists@v1@*',
+      'inventory@v1#*',
+      'inventory@v1@*',
       'rebuild#*',
     ]);
   });

@@ -263,7 +263,7 @@ describe('live updates on both stacks', () => {
       type: 'error',
       error: {
         code: 'NOT_FOUND',
-        details: { collection: 'invoices', collections: ['orders', 'shopping-lists'] },
+        details: { collection: 'invoices', collections: ['orders', 'shopping-lists', 'inventory'] },
       },
     });
   });

@@ -249,7 +249,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     const unknown = await read('GET /{collection}/{id}', { collection: 'baskets', id });
     expect(unknown.statusCode).toBe(404);
     expect(bodyOf(unknown)).toMatchObject({
-      error: { code: 'NOT_FOUND', details: { collections: ['shopping-lists'] } },
+      error: { code: 'NOT_FOUND', details: { collections: ['shopping-lists', 'inventory'] } },
     });
 
     // Deleted: the view says so, and the route answers 404; its history stays readable.

@@ -28,9 +28,10 @@ const list: CollectionDeclaration = {
   view: shoppingListRowProjection,
 };
 
-test('the deployment serves the shopping list as shopping-lists, from its row projection', () => {
+test('the deployment serves its lists as shopping-lists and its stock as inventory, from row projections', () => {
   expect(COLLECTIONS.map((c) => [c.collection, c.aggregate.type, c.view.name])).toEqual([
     ['shopping-lists', 'shoppingList', 'shopping-list'],
+    ['inventory', 'inventory', 'inventory'],
   ]);
   expect(checkCollections([list], deployment)).toEqual([list]);
 });
