@@ -3,14 +3,24 @@
  * ids in `state.live.subscriptions`, each in its collection
  * (`dispatch(subscribeTo('shopping-lists', id))`). A push above the known version is taken
  * inline, or fetched with `?minVersion` when only a poke came. Every connect and reconnect
- * re-subscribes and re-reads (GET) every followed id, so a change made while the socket was
- * down is never missed: pushes are hints, the resync is the guarantee.
+ * re-subscribes every followed id; the server answers `subscribed` with the row's version, read
+ * after it stored the subscription, and the client reads the row (GET) only when that version is
+ * above what it knows. A change made while the socket was down, or between the subscribe and
+ * its acknowledgement, is never missed: the server pushes every change after its read, the
+ * resync brings every one before. Each subscription's status (`pending`, `confirmed`, `failed`
+ * with the server's error or `CONNECTION_CLOSED`) is in the state
+ * (`selectSubscriptionStatus`).
  * No Node module here: in Node pass the `ws` package's class as `WebSocket`.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
 import { ApiError, type ApiClient } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
-import type { ClientAction, ClientState } from './state';
+import type {
+  ClientAction,
+  ClientState,
+  LiveSubscriptionError,
+  LiveSubscriptionStatus,
+} from './state';
 import { aggregateOfView, type DeploymentView, visibleIn } from './aggregates';
 
 /** The part of the WebSocket interface used here (the browser's and `ws`'s both have it). */
@@ -78,6 +88,61 @@ const changedMessageOf = (message: unknown): ChangedMessage | undefined => {
   return { viewName, deleted: change === 'deleted', id, version, ...(row && { row }) };
 };
 
+/** The server's answer to a subscribe: `subscribed` (with the row's version) or an error. */
+type SubscribeAnswer =
+  | {
+      readonly ok: true;
+      readonly collection: string;
+      readonly id: string;
+      readonly version?: number;
+    }
+  | {
+      readonly ok: false;
+      readonly collection: string;
+      readonly id: string;
+      readonly error: LiveSubscriptionError;
+    };
+
+const subscribeAnswerOf = (message: unknown): SubscribeAnswer | undefined => {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { type, action, collection, id, version, error } = message as Record<string, unknown>;
+  if (typeof collection !== 'string' || typeof id !== 'string') return undefined;
+  if (type === 'subscribed') {
+    // A server before acknowledgements carried versions sends none: the row is read.
+    return { ok: true, collection, id, ...(typeof version === 'number' && { version }) };
+  }
+  if (type !== 'error' || action !== 'subscribe') return undefined;
+  const { code, message: text, details } = (error ?? {}) as Record<string, unknown>;
+  return {
+    ok: false,
+    collection,
+    id,
+    error: {
+      code: typeof code === 'string' ? code : 'UNKNOWN',
+      message: typeof text === 'string' ? text : 'The subscription failed',
+      ...(details !== undefined && { details }),
+    },
+  };
+};
+
+const CONNECTION_CLOSED: LiveSubscriptionError = {
+  code: 'CONNECTION_CLOSED',
+  message: 'The socket closed before the server acknowledged the subscription',
+};
+
+/** The same ids followed in the same collections (statuses and versions aside). */
+const sameFollowed = (
+  before: ClientState['live']['subscriptions'] | undefined,
+  after: ClientState['live']['subscriptions'],
+): boolean => {
+  if (!before) return false;
+  const ids = Object.keys(after);
+  return (
+    ids.length === Object.keys(before).length &&
+    ids.every((id) => before[id]?.collection === after[id]!.collection)
+  );
+};
+
 export const createLiveClient = <Root = { client: ClientState }>(
   options: LiveClientOptions<Root>,
 ): LiveClient => {
@@ -116,8 +181,15 @@ export const createLiveClient = <Root = { client: ClientState }>(
     if (socket?.readyState === OPEN) socket.send(JSON.stringify(message));
   };
 
-  /** Reads the row at (at least) `minVersion` and feeds it in; a missing one is skipped. */
-  const fetchRow = async (key: string, minVersion?: number) => {
+  const stillFollowed = (collection: string, id: string) =>
+    store !== undefined && state().live.subscriptions[id]?.collection === collection;
+
+  /**
+   * Reads the row at (at least) `minVersion` and feeds it in. A 404 is skipped (not created yet:
+   * a later push brings it), unless the server said the row exists at `minVersion`
+   * (`existsAtMinVersion`, from an acknowledgement): then the row is a deleted aggregate's.
+   */
+  const fetchRow = async (key: string, minVersion?: number, existsAtMinVersion = false) => {
     const { collection, id } = parseKey(key);
     try {
       const view = await api.getView(
@@ -125,17 +197,60 @@ export const createLiveClient = <Root = { client: ClientState }>(
         id,
         minVersion === undefined ? {} : { minVersion },
       );
-      if (store && state().live.subscriptions[id]?.collection === collection)
+      if (stillFollowed(collection, id))
         dispatch({ type: 'view/pushed', payload: { id, version: view.version, view } });
     } catch (error) {
-      // 404: not created yet (a later push brings it). Anything else: the next resync heals it.
-      if (!(error instanceof ApiError)) return;
+      // Anything but that 404: the next resync (or push) heals it.
+      if (!(error instanceof ApiError) || error.status !== 404) return;
+      if (existsAtMinVersion && minVersion !== undefined && stillFollowed(collection, id))
+        dispatch({ type: 'view/pushed', payload: { id, version: minVersion, view: null } });
     }
   };
 
+  const setStatus = (key: string, status: LiveSubscriptionStatus, error?: LiveSubscriptionError) =>
+    dispatch({
+      type: 'live/status',
+      payload: { ...parseKey(key), status, ...(error && { error }) },
+    });
+
+  /** Sends the subscribe; the row is read once the server acknowledges it (onAnswer). */
   const subscribeOnSocket = (key: string) => {
     onSocket.add(key);
+    setStatus(key, 'pending');
     send({ action: 'subscribe', ...parseKey(key) });
+  };
+
+  /**
+   * The acknowledgement carries the row's version read after the subscription was stored: a
+   * row above what this client knows is read (at least at that version); one it knows is not.
+   */
+  const onAnswer = (answer: SubscribeAnswer) => {
+    const { collection, id } = answer;
+    const key = keyOf(collection, id);
+    if (!onSocket.has(key) || !stillFollowed(collection, id)) return;
+    if (!answer.ok) return setStatus(key, 'failed', answer.error);
+    setStatus(key, 'confirmed');
+    if (answer.version === undefined) return void fetchRow(key);
+    const known = Math.max(
+      state().confirmed[id]?.version ?? 0,
+      state().live.subscriptions[id]!.lastVersion,
+    );
+    if (answer.version > known) void fetchRow(key, answer.version, true);
+  };
+
+  /**
+   * The socket is gone: a subscription it had not acknowledged failed (CONNECTION_CLOSED), a
+   * confirmed one is pending again; the next socket subscribes both again.
+   */
+  const settleClosed = (keys: Iterable<string>) => {
+    if (!store) return;
+    for (const key of keys) {
+      const { collection, id } = parseKey(key);
+      const subscription = state().live.subscriptions[id];
+      if (subscription?.collection !== collection) continue;
+      if (subscription.status === 'pending') setStatus(key, 'failed', CONNECTION_CLOSED);
+      else if (subscription.status === 'confirmed') setStatus(key, 'pending');
+    }
   };
 
   /** Makes the socket's subscriptions match the state's. */
@@ -150,10 +265,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
     if (!socket) return connect();
     if (socket.readyState !== OPEN) return;
     for (const key of ids) {
-      if (!onSocket.has(key)) {
-        subscribeOnSocket(key);
-        void fetchRow(key);
-      }
+      if (!onSocket.has(key)) subscribeOnSocket(key);
     }
     for (const key of [...onSocket]) {
       if (!ids.includes(key)) {
@@ -171,8 +283,10 @@ export const createLiveClient = <Root = { client: ClientState }>(
 
   const close = () => {
     const current = socket;
+    const subscribed = onSocket;
     socket = undefined;
     onSocket = new Set();
+    settleClosed(subscribed);
     clearTimers();
     if (current) {
       current.onopen = current.onclose = current.onerror = current.onmessage = null;
@@ -201,9 +315,8 @@ export const createLiveClient = <Root = { client: ClientState }>(
     onSocket = new Set();
     current.onopen = () => {
       failures = 0;
-      // Resync: subscribe first, then read, so no change falls between the read and the push.
+      // Resync: each row is read (when needed) once its subscription is acknowledged.
       for (const key of followed()) subscribeOnSocket(key);
-      for (const key of followed()) void fetchRow(key);
       dispatch({ type: 'live/connection', payload: { connected: true } });
       // A subscribe is an app message the server answers without error: it keeps the socket
       // active (ping frames do not count) and re-asserts the subscription.
@@ -223,8 +336,11 @@ export const createLiveClient = <Root = { client: ClientState }>(
       } catch {
         return;
       }
+      if (!store) return;
+      const answer = subscribeAnswerOf(message);
+      if (answer) return onAnswer(answer);
       const change = changedMessageOf(message);
-      if (!change || !store) return;
+      if (!change) return;
       const followedState = state().live.subscriptions[change.id];
       const aggregate = aggregateOfView(change.viewName);
       // A push of another view for the same id (another collection's topic) is not ours.
@@ -243,8 +359,10 @@ export const createLiveClient = <Root = { client: ClientState }>(
     current.onerror = () => undefined;
     current.onclose = () => {
       if (socket !== current) return;
+      const subscribed = onSocket;
       socket = undefined;
       onSocket = new Set();
+      settleClosed(subscribed);
       clearTimers();
       dispatch({ type: 'live/connection', payload: { connected: false } });
       scheduleReconnect();
@@ -257,7 +375,10 @@ export const createLiveClient = <Root = { client: ClientState }>(
     return (next) => (action) => {
       const before = store ? state().live.subscriptions : undefined;
       const result = next(action);
-      if (running && state().live.subscriptions !== before) sync();
+      const after = state().live.subscriptions;
+      // Only a change of what is followed: a status or version change must not open a socket
+      // while a reconnect waits out its backoff.
+      if (running && after !== before && !sameFollowed(before, after)) sync();
       return result;
     };
   };

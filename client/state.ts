@@ -101,7 +101,7 @@ export interface ClientState {
 }
 
 export interface LiveState {
-  /** The socket is open (and every subscription was resynced on this connection). */
+  /** The socket is open (each subscription's `status` says whether the server confirmed it). */
   readonly connected: boolean;
   /**
    * Followed ids, each with its collection and the last version a push or resync brought (`0`
@@ -120,6 +120,23 @@ export interface LiveSubscription {
   /** The collection the id is followed in (e.g. `orders`, `shopping-lists`). */
   readonly collection: string;
   readonly lastVersion: number;
+  /**
+   * `pending` until the server acknowledges it on the current socket (and while no socket is
+   * open), `confirmed` once it did (the row was resynced from then), `failed` when the server
+   * answered an error or the socket closed before the acknowledgement (`error` says which; the
+   * next connection tries again).
+   */
+  readonly status: LiveSubscriptionStatus;
+  readonly error?: LiveSubscriptionError;
+}
+
+export type LiveSubscriptionStatus = 'pending' | 'confirmed' | 'failed';
+
+/** Why a subscription failed: the server's error (`NOT_FOUND`, ...) or `CONNECTION_CLOSED`. */
+export interface LiveSubscriptionError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: unknown;
 }
 
 export const initialClientState: ClientState = {
@@ -196,6 +213,15 @@ export interface LiveUnsubscribeAction extends Action<'live/unsubscribe'> {
 export interface LiveConnectionAction extends Action<'live/connection'> {
   readonly payload: { readonly connected: boolean };
 }
+/** Where a subscription stands on the socket (the live client dispatches it). */
+export interface LiveSubscriptionStatusAction extends Action<'live/status'> {
+  readonly payload: {
+    readonly id: string;
+    readonly collection: string;
+    readonly status: LiveSubscriptionStatus;
+    readonly error?: LiveSubscriptionError;
+  };
+}
 /** A server view that a push (inline row, or the row fetched after a poke) or a resync brought. */
 export interface ViewPushedAction extends Action<'view/pushed'> {
   readonly payload: ConfirmedView & { readonly id: string };
@@ -205,6 +231,7 @@ export type ClientAction =
   | LiveSubscribeAction
   | LiveUnsubscribeAction
   | LiveConnectionAction
+  | LiveSubscriptionStatusAction
   | ViewPushedAction
   | CommandQueuedAction
   | CommandRetryingAction
@@ -456,7 +483,10 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
         ...state,
         live: {
           ...state.live,
-          subscriptions: { ...state.live.subscriptions, [id]: { collection, lastVersion } },
+          subscriptions: {
+            ...state.live.subscriptions,
+            [id]: { collection, lastVersion, status: 'pending' },
+          },
         },
       };
     }
@@ -464,6 +494,20 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       if (!state.live.subscriptions[a.payload.id]) return state;
       const subscriptions = { ...state.live.subscriptions };
       delete subscriptions[a.payload.id];
+      return { ...state, live: { ...state.live, subscriptions } };
+    }
+    case 'live/status': {
+      const { id, collection, status, error } = a.payload;
+      const current = state.live.subscriptions[id];
+      if (current?.collection !== collection) return state;
+      if (current.status === status && current.error === error) return state;
+      const next: LiveSubscription = {
+        collection,
+        lastVersion: current.lastVersion,
+        status,
+        ...(error && { error }),
+      };
+      const subscriptions = { ...state.live.subscriptions, [id]: next };
       return { ...state, live: { ...state.live, subscriptions } };
     }
     case 'live/connection':
@@ -638,3 +682,12 @@ export const selectIsSubscribed = (state: ClientState, id: string) =>
 /** The last version a push or resync brought for a followed id (`undefined` if not followed). */
 export const selectLastPushedVersion = (state: ClientState, id: string) =>
   state.live.subscriptions[id]?.lastVersion;
+/**
+ * The subscription of a followed id, with where it stands: `status` (`pending`, `confirmed`,
+ * `failed`) and a failed one's `error` (`undefined` if not followed). The stored object, so
+ * `useSelector` sees a change only when it changed.
+ */
+export const selectSubscriptionStatus = (
+  state: ClientState,
+  id: string,
+): LiveSubscription | undefined => state.live.subscriptions[id];

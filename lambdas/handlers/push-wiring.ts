@@ -8,26 +8,46 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDbSubscriptions } from '../core/push/dynamodb-subscriptions';
-import { createNotifier, type PostToConnection } from '../core/push/push';
+import { createNotifier, type PostToConnection, type SubscriptionStore } from '../core/push/push';
+import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
+import { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
 import { servedProjections } from '../core/projections/served-versions';
 import { AGGREGATE_VIEW, COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';
+import { createViewVersions } from './view-versions';
 import { createWebSocketHandler } from './websocket';
 
 export interface PushWiringOptions {
   readonly logger?: Logger;
+  /**
+   * Wraps the connections function's subscription store (the local runtime's tests: a hook
+   * between storing a subscription and answering it). @default the store as is
+   */
+  readonly wrapSubscriptions?: (store: SubscriptionStore) => SubscriptionStore;
 }
 
 const subscriptionsFor = (env: Environment) =>
   new DynamoDbSubscriptions(documentClient(env), requireEnv(env, ENV.subscriptionsTable));
 
-export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) =>
-  createWebSocketHandler({
-    subscriptions: subscriptionsFor(env),
+/**
+ * The connections function: it acknowledges a subscription with the row's current version, read
+ * from the read-model table and the projections table (READ_MODEL_TABLE_NAME,
+ * PROJECTIONS_TABLE_NAME) at the versions the queries serve, as the notifier pushes them.
+ */
+export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) => {
+  const client = documentClient(env);
+  const subscriptions = new DynamoDbSubscriptions(client, requireEnv(env, ENV.subscriptionsTable));
+  return createWebSocketHandler({
+    subscriptions: options.wrapSubscriptions?.(subscriptions) ?? subscriptions,
     logger: options.logger ?? new Logger({ serviceName: 'connections' }),
     collections: PUSHED_COLLECTIONS,
+    versions: createViewVersions(pushedRowsFor(env), {
+      rows: new DynamoDbReadModel(client, requireEnv(env, ENV.readModelTable)),
+      projectionRows: new DynamoDbProjectionRows(client, requireEnv(env, ENV.projectionsTable)),
+    }),
   });
+};
 
 /** Posts through the management API; locally the endpoint is the local WebSocket gateway. */
 export const postToConnectionFor = (env: Environment): PostToConnection => {

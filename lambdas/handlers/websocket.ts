@@ -3,10 +3,13 @@
  * `subscribe`, `unsubscribe`, `$default`). Messages in:
  * `{ "action": "subscribe", "collection": "orders", "id": "o-1" }` (any collection of the
  * deployment). Answers out (the route response API Gateway sends back on the socket):
- * `{ "type": "subscribed", "collection", "id" }`, `{ "type": "unsubscribed", "collection", "id" }`, or
- * `{ "type": "error", "error": { code, message, details } }` (the one error shape); an error
- * never closes the socket. Message answers are always status 200: the status of a route
- * response is not visible to a WebSocket client, the `error.code` is.
+ * `{ "type": "subscribed", "collection", "id", "version" }` (the row's version read after the
+ * subscription was stored, 0 when there is no row yet), `{ "type": "unsubscribed", "collection",
+ * "id" }`, or `{ "type": "error", "error": { code, message, details } }` (the one error shape),
+ * which also carries the `action`, `collection` and `id` of the message when they were strings,
+ * so a client can tell which subscription failed; an error never closes the socket. Message
+ * answers are always status 200: the status of a route response is not visible to a WebSocket
+ * client, the `error.code` is.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
@@ -21,9 +24,9 @@ import {
   expiryOf,
   type PushedCollection,
   SOCKET_ACTIONS,
-  type SocketAction,
   type SubscriptionStore,
   topicOf,
+  type ViewVersions,
 } from '../core/push/push';
 import { AGGREGATE_ID } from './http-edge';
 import { parseWith } from './http';
@@ -46,12 +49,27 @@ export interface WebSocketHandlerDependencies {
   readonly logger: Logger;
   /** The collections a socket may follow, each with the view pushed for it (topics `<name>#<id>`). */
   readonly collections: readonly PushedCollection[];
+  /** The current version of a followed row: the `version` of the `subscribed` answer. */
+  readonly versions: ViewVersions;
 }
 
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
 
-const errorReply = (error: AppError): WebSocketResult =>
-  reply({ type: 'error', error: errorMessageOf(error) });
+/** What an error answer echoes of the message: the string fields naming the subscription. */
+const ECHOED = ['action', 'collection', 'id'] as const;
+
+const errorReply = (error: AppError, message?: unknown): WebSocketResult => {
+  const echoed =
+    message && typeof message === 'object'
+      ? Object.fromEntries(
+          ECHOED.flatMap((field) => {
+            const value = (message as Record<string, unknown>)[field];
+            return typeof value === 'string' ? [[field, value]] : [];
+          }),
+        )
+      : {};
+  return reply({ type: 'error', ...echoed, error: errorMessageOf(error) });
+};
 
 const parseBody = (event: WebSocketEvent): unknown => {
   const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -68,6 +86,8 @@ export const createWebSocketHandler =
     if (context) deps.logger.addContext(context);
     const { routeKey, connectionId, connectedAt } = event.requestContext;
     deps.logger.appendKeys({ connectionId, routeKey });
+    /** The message as parsed, echoed in an error answer. */
+    let body: unknown;
     try {
       switch (routeKey) {
         case '$connect':
@@ -80,7 +100,8 @@ export const createWebSocketHandler =
         }
         case 'subscribe':
         case 'unsubscribe': {
-          const message = parseWith(messageSchema, parseBody(event), 'message');
+          body = parseBody(event);
+          const message = parseWith(messageSchema, body, 'message');
           const followed = deps.collections.find((c) => c.collection === message.collection);
           if (!followed) {
             throw new AppError('NOT_FOUND', `No collection ${message.collection} here`, {
@@ -89,30 +110,23 @@ export const createWebSocketHandler =
             });
           }
           const topic = topicOf(followed.view, message.id);
-          if (message.action === 'subscribe') {
-            await deps.subscriptions.add({
-              topic,
-              connectionId,
-              expiresAt: expiryOf(connectedAt),
-            });
-          } else {
+          const { collection, id } = message;
+          if (message.action === 'unsubscribe') {
             await deps.subscriptions.remove(topic, connectionId);
+            return reply({ type: 'unsubscribed', collection, id });
           }
-          const done: Record<SocketAction, string> = {
-            subscribe: 'subscribed',
-            unsubscribe: 'unsubscribed',
-          };
-          return reply({
-            type: done[message.action],
-            collection: message.collection,
-            id: message.id,
-          });
+          await deps.subscriptions.add({ topic, connectionId, expiresAt: expiryOf(connectedAt) });
+          // Read only once the subscription is stored (both reads strongly consistent): a change
+          // committed before this read is in `version`, one after it finds the subscription and
+          // is pushed. Read first, a change in between would be neither.
+          const version = await deps.versions.versionOf(followed.view, id);
+          return reply({ type: 'subscribed', collection, id, version });
         }
         default: {
           // `$default`: no route matched the message's `action` (or it was not JSON).
-          const body = parseBody(event);
+          const sent = parseBody(event);
           const action =
-            body && typeof body === 'object' && 'action' in body ? body.action : undefined;
+            sent && typeof sent === 'object' && 'action' in sent ? sent.action : undefined;
           throw new AppError('UNKNOWN_ACTION', 'Unknown action; send subscribe or unsubscribe', {
             action: action ?? null,
             actions: [...SOCKET_ACTIONS],
@@ -120,10 +134,10 @@ export const createWebSocketHandler =
         }
       }
     } catch (error) {
-      if (error instanceof AppError) return errorReply(error);
+      if (error instanceof AppError) return errorReply(error, body);
       deps.logger.error('Unhandled error', unhandledErrorFields(error));
       if (routeKey === '$connect' || routeKey === '$disconnect') return { statusCode: 500 };
-      return errorReply(internalError());
+      return errorReply(internalError(), body);
     } finally {
       deps.logger.removeKeys(['connectionId', 'routeKey']);
     }

@@ -9,7 +9,9 @@
  *   upgrade request), `$disconnect`, `subscribe`, `unsubscribe`, and `$default` answering
  *   UNKNOWN_ACTION; the message routes return the function's answer on the socket.
  * - Grants, each to the one function that uses it: connections PutItem/DeleteItem on the
- *   table and Query on its `byConnection` index; notifier Query (topic, index), DeleteItem
+ *   table and Query on its `byConnection` index, and GetItem on the read-model and projections
+ *   tables (the followed row's version in its `subscribed` answer); notifier Query (topic, a
+ *   consistent read of the table; connection, the index), DeleteItem
  *   (gone connections), the stream, and execute-api:ManageConnections on
  *   `POST @connections/*` of this API's stage only.
  * - The subscriptions table is ephemeral (connections live at most 2 hours and clients
@@ -103,6 +105,14 @@ export class Push extends Construct {
       fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
     allow(connections, ['dynamodb:PutItem', 'dynamodb:DeleteItem'], [table.tableArn]);
     allow(connections, ['dynamodb:Query'], [byConnection]);
+    // The `subscribed` answer carries the followed row's version: one consistent GetItem.
+    connections.function.addEnvironment(ENV.readModelTable, props.readModelTable.tableName);
+    connections.function.addEnvironment(ENV.projectionsTable, props.projectionsTable.tableName);
+    allow(
+      connections,
+      ['dynamodb:GetItem'],
+      [props.readModelTable.tableArn, props.projectionsTable.tableArn],
+    );
     allow(notifier, ['dynamodb:Query', 'dynamodb:DeleteItem'], [table.tableArn]);
     allow(notifier, ['dynamodb:Query'], [byConnection]);
 
@@ -153,10 +163,10 @@ export class Push extends Construct {
 
     notifier.function.addEnvironment(ENV.websocketManagementEndpoint, this.stage.callbackUrl);
     if (props.servedProjectionVersions) {
-      notifier.function.addEnvironment(
-        ENV.servedProjectionVersions,
-        props.servedProjectionVersions,
-      );
+      // Both read a collection's view at the version its GET serves.
+      for (const fn of [connections, notifier]) {
+        fn.function.addEnvironment(ENV.servedProjectionVersions, props.servedProjectionVersions);
+      }
     }
     allow(
       notifier,

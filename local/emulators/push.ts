@@ -7,7 +7,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
+import { SOCKET_ACTIONS, type SubscriptionStore } from '../../lambdas/core/push/push';
 import { ENV } from '../../lambdas/handlers/environment';
 import {
   notifierHandlerFromEnv,
@@ -29,6 +29,11 @@ export interface PushOptions {
   readonly idleTimeoutMs?: number;
   /** Close every connection after this long. Default 2 hours (API Gateway's). */
   readonly maxConnectionMs?: number;
+  /**
+   * Wraps the connections function's subscription store: tests put a hook between storing a
+   * subscription and its acknowledgement. Default: none.
+   */
+  readonly wrapSubscriptions?: (store: SubscriptionStore) => SubscriptionStore;
 }
 
 export interface StartPushConfig {
@@ -45,6 +50,7 @@ export interface StartPushConfig {
   readonly servedProjectionVersions?: string;
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
+  readonly wrapSubscriptions?: PushOptions['wrapSubscriptions'];
   /** The notifier's event source mapping (the same settings as the projector's). */
   readonly poller?: StreamPollerOptions;
   readonly loggerFor: (serviceName: string) => Logger;
@@ -89,8 +95,17 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
       [ENV.servedProjectionVersions]: config.servedProjectionVersions,
     }),
   };
+  // The connections function reads the pushed rows' versions (its `subscribed` answer).
+  const connectionsEnv = {
+    ...env,
+    [ENV.readModelTable]: config.readModelTable,
+    [ENV.projectionsTable]: config.projectionsTable,
+  };
   const gateway = await startWebSocketGateway({
-    handler: webSocketHandlerFromEnv(env, { logger: config.loggerFor('connections') }),
+    handler: webSocketHandlerFromEnv(connectionsEnv, {
+      logger: config.loggerFor('connections'),
+      ...(config.wrapSubscriptions && { wrapSubscriptions: config.wrapSubscriptions }),
+    }),
     routes: SOCKET_ACTIONS,
     host: config.host,
     port: config.port,

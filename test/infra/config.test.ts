@@ -132,13 +132,16 @@ it('-c servedProjectionVersions reaches every function that serves or pushes rea
       )
       .map(([id]) => id.replace(/Handler.*$/, ''));
   // Before: the coupled function, which serves the same route, never got the setting.
-  // The notifier pushes a collection's view at the version GET serves.
+  // The notifier pushes a collection's view at the version GET serves; the connections
+  // function acknowledges a subscription with that row's version.
   expect(serving(built.decoupledTemplate).sort()).toEqual([
+    'PushConnectionsFunction',
     'PushNotifierFunction',
     'QueryFunction',
   ]);
   expect(serving(built.coupledTemplate).sort()).toEqual([
     'CoupledFunction',
+    'PushConnectionsFunction',
     'PushNotifierFunction',
   ]);
 });

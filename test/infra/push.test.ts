@@ -128,7 +128,7 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
     );
   });
 
-  it('connections: PutItem/DeleteItem on subscriptions and Query on byConnection, nothing else', () => {
+  it('connections: PutItem/DeleteItem on subscriptions, Query on byConnection, GetItem on the view tables, nothing else', () => {
     const table = `<${tableId}.Arn>`;
     const { permissions } = permissionsOf(template, `${fnPrefix('Connections')}Handler`);
     expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
@@ -136,11 +136,13 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
         `dynamodb:DeleteItem ${table}`,
         `dynamodb:PutItem ${table}`,
         `dynamodb:Query ${table}/index/byConnection`,
+        `dynamodb:GetItem <${rowsId}.Arn>`,
+        `dynamodb:GetItem <${projectionsId}.Arn>`,
       ].sort(),
     );
   });
 
-  it('gives each function the table name, and the notifier the stage callback URL', () => {
+  it('gives each function its table names, and the notifier the stage callback URL', () => {
     const env = (prefix: string) => {
       const [fn] = Object.entries(template.findResources('AWS::Lambda::Function'))
         .filter(([id]) => id.startsWith(prefix))
@@ -148,7 +150,7 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
       return fn ?? {};
     };
     expect(Object.keys(env(fnPrefix('Connections'))).sort()).toEqual(
-      ['NODE_OPTIONS', ENV.subscriptionsTable].sort(),
+      ['NODE_OPTIONS', ENV.subscriptionsTable, ENV.readModelTable, ENV.projectionsTable].sort(),
     );
     const notifierEnv = env(fnPrefix('Notifier'));
     expect(Object.keys(notifierEnv).sort()).toEqual(

@@ -2,7 +2,9 @@
  * Live updates through the Redux client on the real local runtime (both stacks): client A sends
  * commands over HTTP, client B follows the order over a real WebSocket (the `ws` package, as a
  * Node app injects it). A push reaches B without a read; after B's socket is dropped and 5
- * changes are made, B reconnects and its store catches up with no reload.
+ * changes are made, B reconnects and its store catches up with no reload. A change made while
+ * B's subscribe is in flight (a hook in the connections function's subscription store, before
+ * or after it stores the subscription) reaches B; a subscribe the server refuses shows as failed.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,13 +19,41 @@ import {
   type LiveSocketFactory,
   memoryStorage,
   selectLiveConnected,
+  selectSubscriptionStatus,
   selectView,
   sendCommand,
   subscribeTo,
   type OrderView,
 } from '../../client';
+import type { Subscription, SubscriptionStore } from '../../lambdas/core/push/push';
+import { orderTopic } from '../../lambdas/domain/order';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
+
+/**
+ * Run once, around the connections function's write of a subscription to this topic: the
+ * deterministic "between subscribe and acknowledgement" of the tests below.
+ */
+const storeHooks = new Map<
+  string,
+  { readonly when: 'before' | 'after'; readonly run: () => Promise<void> }
+>();
+const runHook = async (subscription: Subscription, when: 'before' | 'after') => {
+  const hook = storeHooks.get(subscription.topic);
+  if (hook?.when !== when) return;
+  storeHooks.delete(subscription.topic);
+  await hook.run();
+};
+const withStoreHooks = (store: SubscriptionStore): SubscriptionStore => ({
+  async add(subscription) {
+    await runHook(subscription, 'before');
+    await store.add(subscription);
+    await runHook(subscription, 'after');
+  },
+  remove: (topic, connectionId) => store.remove(topic, connectionId),
+  connectionsOf: (topic, nowSeconds) => store.connectionsOf(topic, nowSeconds),
+  removeConnection: (connectionId) => store.removeConnection(connectionId),
+});
 
 let runtime: LocalRuntime;
 let closedUrl: string;
@@ -34,6 +64,7 @@ beforeAll(async () => {
     coupledPort: 0,
     tablePrefix: `live${process.pid}`,
     poller: { pollIntervalMs: 25 },
+    push: { wrapSubscriptions: withStoreHooks },
     handlerLogLevel: 'SILENT',
     quiet: true,
     log: () => undefined,
@@ -62,11 +93,16 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
   let reads = 0;
   let sockets = 0;
   let networkDown = false;
+  /** B's reads (`GET <path>`) and received messages (`<type> <version>`), in order. */
+  const trace: string[] = [];
   const api = createApiClient({
     baseUrl,
     timeoutMs: 5000,
     fetch: (input, init) => {
-      if ((init?.method ?? 'GET') === 'GET') reads++;
+      if ((init?.method ?? 'GET') === 'GET') {
+        reads++;
+        trace.push(`GET ${new URL(String(input)).pathname}`);
+      }
       return fetch(input, init);
     },
   });
@@ -76,6 +112,10 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
     constructor(url: string) {
       super(networkDown ? closedUrl : url);
       sockets++;
+      this.on('message', (data) => {
+        const { type, version } = JSON.parse(String(data)) as { type: string; version?: number };
+        trace.push(`${type} ${version}`);
+      });
     }
   }
   const live = websocketUrl
@@ -98,6 +138,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
     commands,
     live,
     reads: () => reads,
+    trace,
     sockets: () => sockets,
     setNetworkDown: (down: boolean) => (networkDown = down),
     order: (id: string) => selectView<OrderView>(store.getState().client, id),
@@ -162,6 +203,91 @@ describe.each(['coupled', 'decoupled'] as const)('%s: client subscriptions', (st
       await b.stop();
     }
   });
+});
+
+describe.each(['coupled', 'decoupled'] as const)(
+  '%s: a change between subscribe and acknowledgement',
+  (stack) => {
+    const base = () => (stack === 'coupled' ? runtime.coupledUrl! : runtime.decoupledUrl!);
+    const wsUrl = () => runtime.websocketUrls[stack]!;
+
+    test.each(['before', 'after'] as const)(
+      'made %s the subscription is stored, it reaches B (the ack carries it, the read follows the ack)',
+      async (when) => {
+        const a = makeStore(base());
+        const b = makeStore(base(), wsUrl());
+        const id = newOrderId();
+        try {
+          await a.dispatch(
+            sendCommand({
+              type: 'order/create',
+              aggregateId: id,
+              payload: { customerId: 'c-live', currency: 'EUR' },
+            }),
+          );
+          // While B's subscribe is being handled: A adds a line, and the row shows it.
+          storeHooks.set(orderTopic(id), {
+            when,
+            run: async () => {
+              await expect(
+                a.dispatch(
+                  sendCommand({
+                    type: 'order/addLine',
+                    aggregateId: id,
+                    payload: { lineId: 'l1', sku: 'sku', quantity: 1, unitPrice: 100 },
+                  }),
+                ),
+              ).resolves.toMatchObject({ state: 'confirmed', version: 2 });
+              const row = await fetch(`${base()}/orders/${id}?minVersion=2`);
+              expect(row.status).toBe(200);
+            },
+          });
+
+          b.store.dispatch(subscribeTo('orders', id));
+          await eventually(() => b.order(id)?.version === 2, 'B at v2');
+          expect(b.order(id)).toMatchObject({ lineCount: 1 });
+          expect(storeHooks.has(orderTopic(id))).toBe(false);
+          // The ack carried v2: read after the subscription was stored.
+          const ack = b.trace.indexOf('subscribed 2');
+          expect(ack).toBeGreaterThanOrEqual(0);
+          // B read nothing before the ack (before: right after sending subscribe).
+          const firstRead = b.trace.findIndex((line) => line.startsWith('GET '));
+          if (firstRead !== -1) expect(firstRead).toBeGreaterThan(ack);
+          expect(selectSubscriptionStatus(b.store.getState().client, id)).toMatchObject({
+            status: 'confirmed',
+          });
+        } finally {
+          storeHooks.delete(orderTopic(id));
+          await a.stop();
+          await b.stop();
+        }
+      },
+    );
+  },
+);
+
+test('a subscribe to a collection the server does not have shows as failed in B’s state', async () => {
+  const b = makeStore(runtime.decoupledUrl!, runtime.websocketUrls.decoupled!);
+  try {
+    const id = newOrderId();
+    b.store.dispatch(subscribeTo('invoices', id));
+    await eventually(
+      () => selectSubscriptionStatus(b.store.getState().client, id)?.status === 'failed',
+      'the subscription failed',
+    );
+    expect(selectSubscriptionStatus(b.store.getState().client, id)).toMatchObject({
+      collection: 'invoices',
+      status: 'failed',
+      error: {
+        code: 'NOT_FOUND',
+        details: { collection: 'invoices', collections: ['orders', 'shopping-lists'] },
+      },
+    });
+    // The socket stays up for the others.
+    expect(b.connected()).toBe(true);
+  } finally {
+    await b.stop();
+  }
 });
 
 describe('the heartbeat keeps the socket under the idle timeout', () => {

@@ -165,10 +165,12 @@ describe('live updates on both stacks', () => {
     async (stack) => {
       const id = `push-${stack}-${process.pid}`;
       const client = await open(stack);
+      // No row yet: version 0.
       expect(await client.request({ action: 'subscribe', collection: 'orders', id })).toEqual({
         type: 'subscribed',
         collection: 'orders',
         id,
+        version: 0,
       });
 
       const base = stack === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!;
@@ -231,6 +233,7 @@ describe('live updates on both stacks', () => {
       type: 'subscribed',
       collection: 'orders',
       id: 'still-open',
+      version: 0,
     });
     expect(client.closed).toBeUndefined();
   });
@@ -261,6 +264,10 @@ describe('live updates on both stacks', () => {
       await client.request({ action: 'subscribe', collection: 'invoices', id: 'i-1' }),
     ).toMatchObject({
       type: 'error',
+      // The subscription it is about, so a client can mark it failed.
+      action: 'subscribe',
+      collection: 'invoices',
+      id: 'i-1',
       error: {
         code: 'NOT_FOUND',
         details: { collection: 'invoices', collections: ['orders', 'shopping-lists', 'inventory'] },
@@ -279,7 +286,7 @@ describe('live updates on both stacks', () => {
       await asOrder.request({ action: 'subscribe', collection: 'orders', id });
       expect(
         await client.request({ action: 'subscribe', collection: 'shopping-lists', id }),
-      ).toEqual({ type: 'subscribed', collection: 'shopping-lists', id });
+      ).toEqual({ type: 'subscribed', collection: 'shopping-lists', id, version: 0 });
 
       await command(base, {
         type: 'shoppingList/create',
@@ -308,6 +315,12 @@ describe('live updates on both stacks', () => {
         version: 3,
       });
       expect((await fetch(`${base}/shopping-lists/${id}`)).status).toBe(404);
+      // A later subscriber is acknowledged with the version of the row it follows (a tombstone).
+      expect(
+        await (
+          await open(stack)
+        ).request({ action: 'subscribe', collection: 'shopping-lists', id }),
+      ).toEqual({ type: 'subscribed', collection: 'shopping-lists', id, version: 3 });
       expect(asOrder.messages.filter((m) => m.type !== 'subscribed')).toEqual([]);
     },
   );

@@ -1,7 +1,8 @@
 /**
  * Live updates in the client, the pure part and the socket discipline: the subscription
  * reducer, how pushed versions reconcile with pending commands (never applied twice), and the
- * live client against a scripted socket and API (the real runtime is in
+ * live client against a scripted socket and API (a row read only after the server acknowledged
+ * its subscription, subscribe errors and early closes surfaced as the subscription's status) (the real runtime is in
  * test/integration/client-live.test.ts).
  */
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
@@ -20,6 +21,7 @@ import {
   selectOptimisticView,
   selectView,
   selectSubscribedIds,
+  selectSubscriptionStatus,
   subscribeTo,
   unsubscribeFrom,
 } from '../../client';
@@ -229,7 +231,9 @@ describe('live client', () => {
     socket.open();
     await flush();
     expect(socket.sent).toEqual([{ action: 'subscribe', collection: 'orders', id: 'o1' }]);
-    expect(reads).toEqual([{ id: 'o1' }]);
+    socket.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 1 });
+    await flush();
+    expect(reads).toEqual([{ id: 'o1', minVersion: 1 }]);
     expect(selectLiveConnected(store.getState().client)).toBe(true);
     expect(store.getState().client.confirmed.o1!.version).toBe(1);
 
@@ -240,7 +244,10 @@ describe('live client', () => {
     rows.set('o1', serverRow(3));
     socket.receive({ type: 'order/changed', id: 'o1', version: 4 });
     await flush();
-    expect(reads).toEqual([{ id: 'o1' }, { id: 'o1', minVersion: 4 }]);
+    expect(reads).toEqual([
+      { id: 'o1', minVersion: 1 },
+      { id: 'o1', minVersion: 4 },
+    ]);
     expect(store.getState().client.confirmed.o1!.version).toBe(4);
 
     socket.receive({ type: 'order/changed', id: 'o1', version: 3 });
@@ -293,8 +300,108 @@ describe('live client', () => {
     expect(FakeSocket.all[1]!.sent).toEqual([
       { action: 'subscribe', collection: 'orders', id: 'o1' },
     ]);
+    FakeSocket.all[1]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 5 });
+    await flush();
     expect(store.getState().client.confirmed.o1!.version).toBe(5);
     expect(selectLiveConnected(store.getState().client)).toBe(true);
+    live.stop();
+  });
+
+  test('given a subscribe sent, when no acknowledgement came yet, then nothing is read and the subscription is pending', async () => {
+    const reads: unknown[] = [];
+    const { live, store } = setup(new Map([['o1', serverRow(2)]]), reads);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    FakeSocket.all[0]!.open();
+    await flush();
+    expect(reads).toEqual([]);
+    expect(selectSubscriptionStatus(store.getState().client, 'o1')?.status).toBe('pending');
+
+    // The ack: version 3, above what we know (nothing): read at least at 3.
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 3 });
+    await flush();
+    expect(reads).toEqual([{ id: 'o1', minVersion: 3 }]);
+    expect(store.getState().client.confirmed.o1!.version).toBe(3);
+    expect(selectSubscriptionStatus(store.getState().client, 'o1')).toEqual({
+      collection: 'orders',
+      lastVersion: 3,
+      status: 'confirmed',
+    });
+    live.stop();
+  });
+
+  test('given the version is already known, when the ack carries it, then nothing is read', async () => {
+    const reads: unknown[] = [];
+    const { live, store } = setup(new Map([['o1', serverRow(2)]]), reads);
+    store.dispatch(pushed(serverRow(2)));
+    store.dispatch(subscribeTo('orders', 'o1'));
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 3 });
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 0 });
+    await flush();
+    expect(reads).toEqual([]);
+    expect(selectSubscriptionStatus(store.getState().client, 'o1')?.status).toBe('confirmed');
+    live.stop();
+  });
+
+  test('given an older server, when its ack has no version, then the row is read after the ack', async () => {
+    const reads: unknown[] = [];
+    const { live, store } = setup(new Map([['o1', serverRow(0)]]), reads);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1' });
+    await flush();
+    expect(reads).toEqual([{ id: 'o1' }]);
+    expect(store.getState().client.confirmed.o1!.version).toBe(1);
+    live.stop();
+  });
+
+  test('given a deleted order, when the ack carries its version and GET answers 404, then the order is gone', async () => {
+    const { live, store } = setup(new Map(), []);
+    store.dispatch(pushed(serverRow(1)));
+    store.dispatch(subscribeTo('orders', 'o1'));
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 4 });
+    await flush();
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 4, view: null });
+    live.stop();
+  });
+
+  test('when the server answers a subscribe with an error, then the subscription is failed with it, and the other one is not', async () => {
+    const { live, store } = setup(new Map([['o1', serverRow(0)]]), []);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    store.dispatch(subscribeTo('invoices', 'i1'));
+    const socket = FakeSocket.all[0]!;
+    socket.open();
+    const error = { code: 'NOT_FOUND', message: 'No collection invoices here', details: {} };
+    socket.receive({ type: 'error', action: 'subscribe', collection: 'invoices', id: 'i1', error });
+    socket.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 0 });
+    const state = store.getState().client;
+    expect(selectSubscriptionStatus(state, 'i1')).toMatchObject({ status: 'failed', error });
+    expect(selectSubscriptionStatus(state, 'o1')).toMatchObject({ status: 'confirmed' });
+    expect(selectSubscriptionStatus(state, 'o1')).not.toHaveProperty('error');
+    live.stop();
+  });
+
+  test('when the socket closes before the ack, then the subscription is failed (CONNECTION_CLOSED) until the next socket confirms it', async () => {
+    const { live, store } = setup(new Map([['o1', serverRow(0)]]), []);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    store.dispatch(subscribeTo('orders', 'o2'));
+    FakeSocket.all[0]!.open();
+    FakeSocket.all[0]!.receive({ type: 'subscribed', collection: 'orders', id: 'o2', version: 0 });
+    FakeSocket.all[0]!.serverClose();
+    const status = (id: string) => selectSubscriptionStatus(store.getState().client, id);
+    expect(status('o1')).toMatchObject({ status: 'failed', error: { code: 'CONNECTION_CLOSED' } });
+    // A confirmed one is no longer confirmed without a socket: pending until the next ack.
+    expect(status('o2')?.status).toBe('pending');
+
+    // The status changes do not reconnect early: the backoff is kept.
+    expect(FakeSocket.all).toHaveLength(1);
+    jest.advanceTimersByTime(100);
+    FakeSocket.all[1]!.open();
+    expect(status('o1')?.status).toBe('pending');
+    FakeSocket.all[1]!.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 1 });
+    expect(status('o1')).toMatchObject({ status: 'confirmed' });
+    expect(status('o1')).not.toHaveProperty('error');
     live.stop();
   });
 

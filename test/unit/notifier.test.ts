@@ -9,6 +9,8 @@ import {
 import { silentLog } from '../../lambdas/core/shared/log';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbSubscriptions } from '../../lambdas/core/push/dynamodb-subscriptions';
 
 const store = (topics: Record<string, string[]>) => {
   const removed: string[] = [];
@@ -165,4 +167,19 @@ test('the handler reports the first row whose subscribers could not be read, not
     ],
   });
   expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
+});
+
+test('the subscribers of a topic are read with a strongly consistent Query of the table, never an index', async () => {
+  const inputs: Record<string, unknown>[] = [];
+  const client = {
+    send: async (command: { input: Record<string, unknown> }) => {
+      inputs.push(command.input);
+      return { Items: [{ connectionId: 'c-1' }] };
+    },
+  } as unknown as DynamoDBDocumentClient;
+  const subscriptions = new DynamoDbSubscriptions(client, 'subs');
+  expect(await subscriptions.connectionsOf(orderTopic('o-1'), 100)).toEqual(['c-1']);
+  expect(inputs).toHaveLength(1);
+  expect(inputs[0]).toMatchObject({ TableName: 'subs', ConsistentRead: true });
+  expect(inputs[0]).not.toHaveProperty('IndexName');
 });

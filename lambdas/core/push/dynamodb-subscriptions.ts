@@ -41,10 +41,15 @@ export class DynamoDbSubscriptions implements SubscriptionStore {
     );
   }
 
-  /** TTL deletion is lazy (AWS: typically within days), so expired rows are filtered here. */
+  /**
+   * The topic is the table's partition key, so this Query can be (and is) strongly consistent:
+   * a subscription acknowledged before the notifier reads is never missed (a GSI could not be).
+   * TTL deletion is lazy (AWS: typically within days), so expired rows are filtered here.
+   */
   async connectionsOf(topic: string, nowSeconds: number): Promise<string[]> {
     const items = await this.queryAll({
       TableName: this.tableName,
+      ConsistentRead: true,
       KeyConditionExpression: '#t = :t',
       FilterExpression: '#e > :now',
       ExpressionAttributeNames: { '#t': TOPIC, '#e': SUBSCRIPTION_TTL_ATTRIBUTE, '#c': CONNECTION },

@@ -51,10 +51,23 @@ export interface Subscription {
 export interface SubscriptionStore {
   add(subscription: Subscription): Promise<void>;
   remove(topic: string, connectionId: string): Promise<void>;
-  /** Connections subscribed to `topic` whose row has not expired at `nowSeconds`. */
+  /**
+   * Connections subscribed to `topic` whose row has not expired at `nowSeconds`, read strongly
+   * consistent: a subscription stored before the read is always among them.
+   */
   connectionsOf(topic: string, nowSeconds: number): Promise<string[]>;
   /** Removes every subscription of one connection; answers how many there were. */
   removeConnection(connectionId: string): Promise<number>;
+}
+
+/**
+ * The current version of a pushed row, as the notifier would push it (`version` of a change
+ * message): read strongly consistent, 0 when there is no row yet. What a subscription is
+ * acknowledged with, read after the subscription is stored: a change committed before that read
+ * is in the version answered, one committed after it finds the subscription and is pushed.
+ */
+export interface ViewVersions {
+  versionOf(view: PushedView, id: string): Promise<number>;
 }
 
 /** Sends `data` to one connection; throws what the management API throws. */

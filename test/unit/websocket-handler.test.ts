@@ -1,0 +1,143 @@
+/**
+ * The connections handler with fakes that record the order of their calls: a subscription is
+ * acknowledged with the row's version read after the subscription was stored, and an error
+ * answer names the subscription it is about; and where that version is read.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SubscriptionStore, ViewVersions } from '../../lambdas/core/push/push';
+import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
+import { createViewVersions } from '../../lambdas/handlers/view-versions';
+import { createWebSocketHandler, type WebSocketEvent } from '../../lambdas/handlers/websocket';
+
+const CONNECTED_AT = Date.UTC(2026, 11, 5, 10, 0, 0);
+
+const setup = (versions: Record<string, number> = {}, options: { failAdd?: boolean } = {}) => {
+  const calls: string[] = [];
+  const subscriptions: SubscriptionStore = {
+    add: async (s) => {
+      if (options.failAdd) throw new Error('ProvisionedThroughputExceededException');
+      calls.push(`add ${s.topic} ${s.connectionId}`);
+    },
+    remove: async (topic, connectionId) => void calls.push(`remove ${topic} ${connectionId}`),
+    connectionsOf: async () => [],
+    removeConnection: async () => 0,
+  };
+  const viewVersions: ViewVersions = {
+    versionOf: async (view, id) => {
+      calls.push(`version ${view.name}#${id}`);
+      return versions[id] ?? 0;
+    },
+  };
+  const handler = createWebSocketHandler({
+    subscriptions,
+    versions: viewVersions,
+    logger: new Logger({ logLevel: 'SILENT' }),
+    collections: [{ collection: 'notes', view: { name: 'note' } }],
+  });
+  const send = async (routeKey: string, body: unknown) => {
+    const event = {
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      isBase64Encoded: false,
+      requestContext: { routeKey, connectionId: 'conn-1', connectedAt: CONNECTED_AT },
+    } as unknown as WebSocketEvent;
+    const result = await handler(event);
+    return { statusCode: result.statusCode, answer: JSON.parse(result.body ?? 'null') as unknown };
+  };
+  return { calls, send };
+};
+
+test('given a row at version 3, when a socket subscribes, then the subscription is stored before the version is read and the ack carries it', async () => {
+  const { calls, send } = setup({ 'n-1': 3 });
+  const { statusCode, answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+  });
+  expect(statusCode).toBe(200);
+  expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
+  expect(calls).toEqual(['add note#n-1 conn-1', 'version note#n-1']);
+});
+
+test('given no row yet, when a socket subscribes, then the ack says version 0', async () => {
+  const { send } = setup();
+  const { answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-2',
+  });
+  expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-2', version: 0 });
+});
+
+test('given a store whose write fails, when a socket subscribes, then no version is read and the error names the subscription', async () => {
+  const { calls, send } = setup({ 'n-1': 3 }, { failAdd: true });
+  const { statusCode, answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+  });
+  expect(statusCode).toBe(200);
+  expect(answer).toMatchObject({
+    type: 'error',
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+    error: { code: 'INTERNAL' },
+  });
+  expect(calls).toEqual([]);
+});
+
+test('when a socket subscribes to an unknown collection, then the error answer echoes action, collection and id, and nothing is stored', async () => {
+  const { calls, send } = setup();
+  const { answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'invoices',
+    id: 'i-1',
+  });
+  expect(answer).toMatchObject({
+    type: 'error',
+    action: 'subscribe',
+    collection: 'invoices',
+    id: 'i-1',
+    error: { code: 'NOT_FOUND', details: { collection: 'invoices', collections: ['notes'] } },
+  });
+  expect(calls).toEqual([]);
+});
+
+test('when a socket unsubscribes, then the subscription is removed and no version is read', async () => {
+  const { calls, send } = setup({ 'n-1': 3 });
+  const { answer } = await send('unsubscribe', {
+    action: 'unsubscribe',
+    collection: 'notes',
+    id: 'n-1',
+  });
+  expect(answer).toEqual({ type: 'unsubscribed', collection: 'notes', id: 'n-1' });
+  expect(calls).toEqual(['remove note#n-1 conn-1']);
+});
+
+describe('the version a subscription is acknowledged with', () => {
+  const pushed = {
+    viewRows: { name: 'ticket' },
+    projections: [{ projection: { name: 'note', version: 2 } }],
+  };
+  const versions = createViewVersions(pushed, {
+    rows: { get: async (id) => (id === 't-1' ? { version: 4 } : undefined) },
+    projectionRows: {
+      get: async (key: string) =>
+        key === 'note@v2#n-1' ? { key, view: {}, applied: { 'n-1': 7 }, rev: 9 } : undefined,
+    } as unknown as ProjectionRowStore,
+  });
+
+  test('given a row of the read-model table, then its version; given none, then 0', async () => {
+    expect(await versions.versionOf({ name: 'ticket' }, 't-1')).toBe(4);
+    expect(await versions.versionOf({ name: 'ticket' }, 't-2')).toBe(0);
+  });
+
+  test('given an item of the projections table at the served version, then the version of its aggregate it applied', async () => {
+    expect(await versions.versionOf({ name: 'note' }, 'n-1')).toBe(7);
+    expect(await versions.versionOf({ name: 'note' }, 'n-2')).toBe(0);
+  });
+
+  test('given a view no table holds, then it throws', async () => {
+    await expect(versions.versionOf({ name: 'other' }, 'x')).rejects.toThrow(/other/);
+  });
+});
