@@ -415,9 +415,13 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
                 />
                 <FieldError field="unitPrice" message={addLineIssue('unitPrice')} />
               </label>
-              <button type="submit" data-testid="add-line">
-                Add line
-              </button>
+              {/* An empty label keeps the button level with the inputs, whatever is below them. */}
+              <div className="field">
+                <span aria-hidden="true">&nbsp;</span>
+                <button type="submit" data-testid="add-line">
+                  Add line
+                </button>
+              </div>
             </fieldset>
           </form>
           <div className="row actions">

@@ -111,6 +111,23 @@ const LAYOUT_PROBLEMS = `(() => {
 
 const expectFits = async (page: Page) => expect(await page.evaluate(LAYOUT_PROBLEMS)).toEqual([]);
 
+/** The check itself catches a control pushed past the screen's edge and a cut label. */
+const expectCheckCatches = async (page: Page) => {
+  await page.evaluate(`(() => {
+    const button = document.querySelector('[data-testid="add-line"]');
+    button.dataset.saved = button.getAttribute('style') || '';
+    button.style.cssText = 'width: 40px; margin-left: ' + window.innerWidth + 'px; overflow: hidden';
+  })()`);
+  const problems = (await page.evaluate(LAYOUT_PROBLEMS)) as string[];
+  expect(problems.join('\n')).toMatch(/page is \d+ px wide/);
+  expect(problems.join('\n')).toMatch(/add-line.*spans/);
+  expect(problems.join('\n')).toMatch(/add-line.*text cut/);
+  await page.evaluate(
+    `(() => { const b = document.querySelector('[data-testid="add-line"]'); b.style.cssText = b.dataset.saved; })()`,
+  );
+  await expectFits(page);
+};
+
 /** The element's box is on the first screen (seen without scrolling). */
 const expectOnFirstScreen = async (page: Page, testId: string) => {
   const box = (await page.getByTestId(testId).boundingBox())!;
@@ -168,6 +185,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       await expectOnFirstScreen(page, 'rejection');
       await page.getByTestId('quantity').fill('2');
       await expectFits(page);
+      await expectCheckCatches(page);
       await shot('order-draft');
 
       // When it is submitted, only what decide allows stays enabled (cancel)
@@ -217,8 +235,10 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       expect(await page.getByTestId('command').allTextContents()).toEqual(before);
 
       // An order this browser shows but the server no longer has (as after an in-memory
-      // restart): a copy of the confirmed view under an id the server never stored
+      // restart): a copy of the confirmed view under an id the server never stored, opened
+      // offline, and a line added to it there
       const vanished = `${orderId}-vanished`;
+      await page.waitForFunction('navigator.serviceWorker.controller !== null');
       await page.evaluate(`(() => {
         const key = 'demo:${STACK}:confirmed';
         const saved = JSON.parse(localStorage.getItem(key));
@@ -229,11 +249,25 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
         localStorage.setItem(key, JSON.stringify(saved));
         sessionStorage.setItem('demo:${STACK}:selected', '${vanished}');
       })()`);
+      await context.setOffline(true);
       await page.reload();
+      await page.getByTestId('sku').fill('SKU-LOST');
+      await page.getByTestId('add-line').click();
+      await expectCommands(page, 'order/addLine', 'pending', 1);
+
+      // When the network is back, the queued command comes back NOT_FOUND: the order is shown
+      // gone, not live, and read-only
+      await context.setOffline(false);
+      await expectCommands(page, 'order/addLine', 'rejected', 2);
       await page.getByTestId('gone').waitFor();
       await liveText(page, 'gone');
       expect(await page.getByTestId('order-status').textContent()).toBe('gone');
       expect(await page.getByTestId('add-line').isDisabled()).toBe(true);
+
+      // After a reload online, the view's 404 (and no events) tells the same
+      await page.reload();
+      await page.getByTestId('gone').waitFor();
+      await liveText(page, 'gone');
       await expectFits(page);
       await shot('order-gone');
       expect(errors).toEqual([]);
