@@ -1,13 +1,16 @@
 /**
  * What both pages of the demo share: the header (pages, stacks, connection, outbox), the hooks
- * that open one aggregate (load it, follow it live, send it commands), the live pill, the
- * history slider and the list of commands with their state.
+ * that open one aggregate (load it, follow it live, send it commands, what its rules allow),
+ * the live pill, the last rejection, the history slider and the activity list.
  */
 import { type ReactNode, useCallback, useEffect, useState } from 'react';
-import { useDispatch, useSelector } from 'react-redux';
+import { useDispatch, useSelector, useStore } from 'react-redux';
 import {
-  type CommandStatus,
+  ApiError,
+  CLIENT_AGGREGATES,
+  type DeploymentCommand,
   type HistoryAnswer,
+  type OptimisticView,
   selectIsSender,
   selectIsSubscribed,
   selectLiveConnected,
@@ -17,6 +20,8 @@ import {
   subscribeTo,
   unsubscribeFrom,
 } from '../client';
+import type { StoredEvent } from '../lambdas/core/events/events';
+import { type ActivityEntry, aggregateGone, lastRejection } from './demo-state';
 import {
   type AppDispatch,
   type DemoStore,
@@ -76,33 +81,135 @@ export const useSend = () => {
 
 /**
  * The open aggregate: loaded from the server (kept from localStorage offline) and followed live,
- * so another window's (or user's) change shows without a reload. Answers whether it is live.
+ * so another window's (or user's) change shows without a reload. Answers whether it is live, and
+ * why it is gone when the server no longer has it.
  */
 export const useOpenView = (demo: DemoStore, collection: string, id: string) => {
   const dispatch = useDispatch<AppDispatch>();
+  const store = useStore<RootState>();
   useEffect(() => {
-    demo.client.loadView(collection, id).catch(() => undefined);
-  }, [demo, collection, id]);
+    demo.client.loadView(collection, id).catch(async (error: unknown) => {
+      // A 404 is expected before a pending create and after a delete; for a view this browser
+      // shows as existing it means the server lost it (e.g. `npm start` restarted in memory).
+      // Its events (read from the event table, strongly) tell a lagging view from a loss.
+      if (!(error instanceof ApiError && error.status === 404)) return;
+      if (!store.getState().client.confirmed[id]?.view) return;
+      const events = await demo.api.getEvents(collection, id, { limit: 1 }).then(
+        (page) => page.events.length,
+        (e: unknown) => (e instanceof ApiError && e.status === 404 ? 0 : undefined),
+      );
+      if (events === 0) dispatch(aggregateGone(id, 'it has no events any more'));
+    });
+  }, [demo, store, dispatch, collection, id]);
   useEffect(() => {
     if (!demo.live) return;
     dispatch(subscribeTo(collection, id));
     return () => void dispatch(unsubscribeFrom(id));
   }, [demo, dispatch, collection, id]);
+  const gone = useSelector((s: RootState) => s.demo.gone[id]);
   // Offline, a socket may not have noticed yet: nothing can come through it.
-  return useSelector(
+  const live = useSelector(
     (s: RootState) =>
       selectOnline(s.client) && selectLiveConnected(s.client) && selectIsSubscribed(s.client, id),
   );
+  return { live: live && gone === undefined, gone };
 };
 
-export const LivePill = ({ demo, live }: { demo: DemoStore; live: boolean }) =>
+/**
+ * Why the shared `decide` refuses `command` on the optimistic state (the rule's message), or
+ * `undefined` when it would accept it: a control is enabled only if its command could apply.
+ */
+export const refusalOf = (
+  view: OptimisticView,
+  aggregateId: string,
+  command: DeploymentCommand,
+): string | undefined => {
+  const aggregate = CLIENT_AGGREGATES.find((a) => command.type.startsWith(`${a.type}/`));
+  if (!aggregate) return `No aggregate handles ${command.type}`;
+  try {
+    aggregate.decide(view.view ?? aggregate.initialState, command, {
+      aggregateId,
+      version: view.version,
+      now: new Date().toISOString(),
+    });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+export const LivePill = ({
+  demo,
+  live,
+  gone,
+}: {
+  demo: DemoStore;
+  live: boolean;
+  gone?: string | undefined;
+}) =>
   demo.live ? (
     <span
       className={`pill live ${live ? 'ok' : 'off'}`}
       data-testid="live"
-      title={live ? 'Changes from elsewhere show at once' : 'Reconnecting for live updates'}
+      title={
+        gone ??
+        (live ? 'Changes from elsewhere show at once' : 'Offline or reconnecting: not followed')
+      }
     >
-      <span className="dot" /> {live ? 'live' : 'not live'}
+      <span className="dot" /> {gone ? 'gone' : live ? 'live' : 'not live'}
+    </span>
+  ) : null;
+
+/** The server lost the open aggregate: said where the view is. */
+export const GoneNotice = ({ noun, reason }: { noun: string; reason: string }) => (
+  <p className="notice bad" role="alert" data-testid="gone">
+    The server no longer has this {noun} ({reason}). It may have restarted without its data; what is
+    shown is this browser&apos;s last copy, read-only.
+  </p>
+);
+
+/**
+ * The last answer for this aggregate, when it was a rejection: on top of the view, where it is
+ * seen without scrolling, with each invalid field's message (`details.issues`).
+ */
+export const RejectionNotice = ({ rejection }: { rejection: ActivityEntry | undefined }) => {
+  const [dismissed, setDismissed] = useState<string | undefined>();
+  if (!rejection || dismissed === rejection.commandId) return null;
+  return (
+    <div className="notice bad" role="alert" data-testid="rejection">
+      <div className="notice-text">
+        <b>{rejection.type}</b> rejected: {rejection.message}
+        {rejection.issues && rejection.issues.length > 0 && (
+          <ul className="issues">
+            {rejection.issues.map((issue) => (
+              <li key={issue.path}>
+                <code>{issue.path.replace(/^payload\./, '')}</code> {issue.message}
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+      <button
+        type="button"
+        className="link"
+        onClick={() => setDismissed(rejection.commandId)}
+        aria-label="Dismiss"
+      >
+        ×
+      </button>
+    </div>
+  );
+};
+
+/** The last rejection of `aggregateId` (its notice, and the forms' field messages). */
+export const useLastRejection = (aggregateId: string) =>
+  useSelector((s: RootState) => lastRejection(s.demo.activity, aggregateId));
+
+/** A field's message from the last rejection (`issueFor`), under the field. */
+export const FieldError = ({ field, message }: { field: string; message: string | undefined }) =>
+  message ? (
+    <span className="field-error" role="alert" data-testid={`field-error-${field}`}>
+      {message}
     </span>
   ) : null;
 
@@ -215,13 +322,37 @@ export const Header = ({
 
 // ---- history -----------------------------------------------------------------------------
 
-/** A slider over the confirmed versions of `id`: the state at each, from `/history`. */
+/** Reads events until the one at `version` (a page at a time, a few pages at most). */
+const eventAt = async (
+  demo: DemoStore,
+  collection: string,
+  id: string,
+  version: number,
+): Promise<StoredEvent | undefined> => {
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const answer = await demo.api.getEvents(collection, id, {
+      limit: 100,
+      ...(cursor && { cursor }),
+    });
+    const found = answer.events.find((e) => e.version === version);
+    if (found || !answer.nextCursor) return found;
+    cursor = answer.nextCursor;
+  }
+  return undefined;
+};
+
+/**
+ * A slider over the confirmed versions of `id`: the state at the chosen one (`/history`), drawn
+ * read-only, and the event that made it (`/events`).
+ */
 export const History = ({
   demo,
   collection,
   id,
   version,
   summarize,
+  renderState,
 }: {
   demo: DemoStore;
   collection: string;
@@ -229,10 +360,12 @@ export const History = ({
   version: number;
   /** One line about the state at the chosen version. */
   summarize: (state: HistoryAnswer['state']) => string;
+  /** The state at the chosen version, read-only. */
+  renderState: (state: HistoryAnswer['state']) => ReactNode;
 }) => {
   const [at, setAt] = useState<number | undefined>();
   const [past, setPast] = useState<HistoryAnswer | undefined>();
-  const [eventTypes, setEventTypes] = useState<Record<number, string>>({});
+  const [event, setEvent] = useState<StoredEvent | undefined>();
   const [error, setError] = useState<string | undefined>();
   const online = useSelector((s: RootState) => selectOnline(s.client));
   const shown = at === undefined || at > version ? version : at;
@@ -240,6 +373,7 @@ export const History = ({
   useEffect(() => {
     setAt(undefined);
     setPast(undefined);
+    setEvent(undefined);
   }, [id]);
 
   useEffect(() => {
@@ -249,10 +383,9 @@ export const History = ({
       (answer) => current && (setPast(answer), setError(undefined)),
       (e: unknown) => current && setError((e as Error).message),
     );
-    demo.api.getEvents(collection, id, { limit: 100 }).then(
-      (page) =>
-        current && setEventTypes(Object.fromEntries(page.events.map((e) => [e.version, e.type]))),
-      () => undefined,
+    eventAt(demo, collection, id, shown).then(
+      (found) => current && setEvent(found),
+      () => current && setEvent(undefined),
     );
     return () => {
       current = false;
@@ -260,8 +393,11 @@ export const History = ({
   }, [demo, collection, id, shown, version]);
 
   if (version === 0) return null;
+  // Until the answer for the chosen version is in, nothing older is passed off as it.
+  const state = past?.version === shown ? past.state : undefined;
+  const made = event?.version === shown ? event : undefined;
   return (
-    <div className="history">
+    <div className="history" data-testid="history">
       <h3>
         History <span className="muted">time travel through /history</span>
       </h3>
@@ -276,57 +412,79 @@ export const History = ({
       />
       <p className="history-caption" data-testid="history-caption">
         Version <b>{shown}</b> of {version}
-        {eventTypes[shown] && <code>{eventTypes[shown]}</code>}
-        {past?.state && ` · ${summarize(past.state)}`}
+        {made && <code>{made.type}</code>}
+        {state && ` · ${summarize(state)}`}
         {error && (
           <span className="error"> · {online ? error : 'history needs the server (offline)'}</span>
         )}
       </p>
+      {made && (
+        <p className="history-event muted" data-testid="history-event">
+          made by <code>{made.type}</code> at {new Date(made.occurredAt).toLocaleString()}
+          <code className="payload">{JSON.stringify(made.payload)}</code>
+        </p>
+      )}
+      {state && (
+        <div className="history-state" data-testid="history-state" data-version={shown}>
+          <p className="muted history-label">
+            {shown === version ? 'As it is now (confirmed)' : `As it was at version ${shown}`}
+          </p>
+          {renderState(state)}
+        </div>
+      )}
     </div>
   );
 };
 
-// ---- commands ----------------------------------------------------------------------------
+// ---- activity ----------------------------------------------------------------------------
 
-const describe = (status: CommandStatus) => {
-  switch (status.state) {
+const describe = (entry: ActivityEntry) => {
+  switch (entry.state) {
     case 'pending':
-      return status.attempts > 0
-        ? `pending · ${status.attempts} tries · ${status.lastError ?? ''}`
+      return entry.attempts
+        ? `pending · ${entry.attempts} tries · ${entry.lastError ?? ''}`
         : 'pending';
     case 'confirmed':
-      return `confirmed · v${status.version}${status.replayed ? ' (replayed)' : ''}`;
+      return `confirmed · v${entry.version}${entry.replayed ? ' (replayed)' : ''}`;
     case 'rejected':
-      return `rejected · ${status.status} ${status.code}: ${status.message}`;
+      return `rejected · ${entry.status} ${entry.code}: ${entry.message}${
+        entry.issues?.length
+          ? ` (${entry.issues.map((i) => `${i.path.replace(/^payload\./, '')}: ${i.message}`).join('; ')})`
+          : ''
+      }`;
+    case 'unknown':
+      return 'outcome unknown · no answer for too long; the view was read again';
+    case 'elsewhere':
+      return 'settled while this page was closed';
   }
 };
 
-/** The last commands whose type starts with `prefix` (`order/`), each with its state. */
+/**
+ * The last commands whose type starts with `prefix` (`order/`), each with its state: the
+ * activity this browser keeps (web/demo-state.ts), so a reload keeps it too.
+ */
 export const Commands = ({ prefix }: { prefix: string }) => {
-  const commands = useSelector((s: RootState) => s.client.commands);
-  const entries = Object.entries(commands)
-    .filter(([, status]) => status.type.startsWith(prefix))
-    .reverse()
-    .slice(0, 30);
+  const activity = useSelector((s: RootState) => s.demo.activity);
+  const entries = activity.filter((entry) => entry.type.startsWith(prefix)).slice(0, 30);
   return (
     <section className="card commands">
-      <h2>Commands</h2>
+      <h2>Activity</h2>
       {entries.length === 0 && (
         <p className="hint">Each change you make is a command; it shows up here.</p>
       )}
       <ol className="command-list">
-        {entries.map(([commandId, status]) => (
+        {entries.map((entry) => (
           <li
-            key={commandId}
-            className={`command ${status.state}`}
+            key={entry.commandId}
+            className={`command ${entry.state}`}
             data-testid="command"
-            data-state={status.state}
-            data-command-id={commandId}
-            data-type={status.type}
+            data-state={entry.state}
+            data-command-id={entry.commandId}
+            data-type={entry.type}
           >
-            <span className="command-type">{status.type}</span>
-            <span className="command-target muted">{status.aggregateId}</span>
-            <span className="command-state">{describe(status)}</span>
+            <span className="command-type">{entry.type}</span>
+            <span className="command-target muted">{entry.aggregateId}</span>
+            <span className="command-state">{describe(entry)}</span>
           </li>
         ))}
       </ol>

@@ -4,20 +4,32 @@
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useDispatch, useSelector } from 'react-redux';
-import { type OrderView, selectConfirmedView, selectOnline, selectOptimisticView } from '../client';
 import {
+  type OrderCommand,
+  type OrderView,
+  selectConfirmedView,
+  selectOnline,
+  selectOptimisticView,
+} from '../client';
+import {
+  FieldError,
+  GoneNotice,
   History,
   LivePill,
   newId,
   PendingBadge,
   PickList,
+  refusalOf,
+  RejectionNotice,
   useKnownIds,
+  useLastRejection,
   useOpenView,
   useSend,
   useSettledCount,
   useStoredState,
   VersionNote,
 } from './common';
+import { issueFor } from './demo-state';
 import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
 const money = (minor: number, currency: string) =>
@@ -35,6 +47,7 @@ const OrderListItem = ({
   onSelect: () => void;
 }) => {
   const view = useSelector((s: RootState) => selectOptimisticView<OrderView>(s.client, id));
+  const gone = useSelector((s: RootState) => s.demo.gone[id] !== undefined);
   const order = view.view;
   const pending = view.pending.length;
   return (
@@ -46,8 +59,8 @@ const OrderListItem = ({
         data-testid="order-item"
       >
         <span className="pick-id">{id}</span>
-        <span className={`badge status-${order?.status ?? 'unknown'}`}>
-          {order?.status ?? 'not loaded'}
+        <span className={`badge status-${gone ? 'gone' : (order?.status ?? 'unknown')}`}>
+          {gone ? 'gone' : (order?.status ?? 'not loaded')}
         </span>
         <span className="pick-meta">
           {order ? `${order.lineCount} lines · ${money(order.total, order.currency)}` : ''}
@@ -150,7 +163,15 @@ export const Orders = ({
 
 // ---- one order ---------------------------------------------------------------------------
 
-const QuantityInput = ({ value, onChange }: { value: number; onChange: (q: number) => void }) => {
+const QuantityInput = ({
+  value,
+  disabled,
+  onChange,
+}: {
+  value: number;
+  disabled: boolean;
+  onChange: (q: number) => void;
+}) => {
   const [text, setText] = useState(String(value));
   useEffect(() => setText(String(value)), [value]);
   const commit = () => {
@@ -163,13 +184,121 @@ const QuantityInput = ({ value, onChange }: { value: number; onChange: (q: numbe
       className="qty"
       type="number"
       value={text}
+      disabled={disabled}
       onChange={(e) => setText(e.target.value)}
       onBlur={commit}
       onKeyDown={(e) => e.key === 'Enter' && commit()}
       aria-label="Quantity"
+      data-testid="line-quantity"
     />
   );
 };
+
+/**
+ * An order's lines. `edit` absent: read-only (a past version); otherwise each line's controls
+ * are enabled only where the shared `decide` would accept their command.
+ */
+const LinesTable = ({
+  order,
+  testId,
+  edit,
+}: {
+  order: OrderView;
+  testId: string;
+  edit?: {
+    readonly isPending: (lineId: string, quantity: number) => boolean;
+    /** Why the line's commands would be refused, if they would. */
+    readonly refusal: (lineId: string) => string | undefined;
+    readonly changeQuantity: (lineId: string, quantity: number) => void;
+    readonly remove: (lineId: string) => void;
+  };
+}) => (
+  <table className="lines">
+    <thead>
+      <tr>
+        <th>SKU</th>
+        <th className="num">Qty</th>
+        <th className="num unit-price">Unit price</th>
+        <th className="num">Amount</th>
+        {edit && (
+          <th>
+            <span className="visually-hidden">Remove</span>
+          </th>
+        )}
+      </tr>
+    </thead>
+    <tbody>
+      {order.lines.length === 0 && (
+        <tr>
+          <td colSpan={edit ? 5 : 4} className="hint">
+            No lines yet.
+          </td>
+        </tr>
+      )}
+      {order.lines.map((line) => {
+        const pending = edit?.isPending(line.lineId, line.quantity) ?? false;
+        const refusal = edit?.refusal(line.lineId);
+        return (
+          <tr
+            key={line.lineId}
+            data-testid={testId}
+            className={pending ? 'pending-row' : undefined}
+          >
+            <td className="sku">
+              {line.sku}
+              {pending && <PendingBadge />}
+              {/* On a phone the unit price column is hidden: it shows here instead. */}
+              <span className="unit-inline muted">× {money(line.unitPrice, order.currency)}</span>
+            </td>
+            <td className="num">
+              {edit ? (
+                <QuantityInput
+                  value={line.quantity}
+                  disabled={refusal !== undefined}
+                  onChange={(q) => edit.changeQuantity(line.lineId, q)}
+                />
+              ) : (
+                line.quantity
+              )}
+            </td>
+            <td className="num unit-price">{money(line.unitPrice, order.currency)}</td>
+            <td className="num">{money(line.amount, order.currency)}</td>
+            {edit && (
+              <td className="num">
+                <button
+                  type="button"
+                  className="link"
+                  disabled={refusal !== undefined}
+                  title={refusal}
+                  onClick={() => edit.remove(line.lineId)}
+                  data-testid="remove-line"
+                >
+                  Remove
+                </button>
+              </td>
+            )}
+          </tr>
+        );
+      })}
+    </tbody>
+    <tfoot>
+      <tr>
+        <td colSpan={2}>Total</td>
+        <td className="unit-price" />
+        <td className="num" data-testid={`${testId}-total`}>
+          {money(order.total, order.currency)}
+        </td>
+        {edit && <td />}
+      </tr>
+    </tfoot>
+  </table>
+);
+
+/** A probe of addLine: refused only by the order's state (status, line count), never the line. */
+const ADD_LINE_PROBE = {
+  type: 'order/addLine',
+  payload: { lineId: 'probe-not-a-line', sku: 'SKU', quantity: 1, unitPrice: 0 },
+} as const;
 
 export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const view = useSelector((s: RootState) => selectOptimisticView<OrderView>(s.client, id));
@@ -184,10 +313,20 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const [price, setPrice] = useState('9.90');
   const [reason, setReason] = useState('');
 
-  const live = useOpenView(demo, 'orders', id);
+  const { live, gone } = useOpenView(demo, 'orders', id);
+  const rejection = useLastRejection(id);
   const send = useSend();
 
   const order: OrderView | null = view.view;
+  // What the shared decide accepts on the state shown; an order the server lost takes nothing.
+  const refused = (command: OrderCommand) => gone ?? refusalOf(view, id, command);
+  const editRefusal = refused(ADD_LINE_PROBE);
+  const submitRefusal = refused({ type: 'order/submit', payload: {} });
+  const cancelRefusal = refused({ type: 'order/cancel', payload: {} });
+  /** A field's message when the last rejection was this form's command. */
+  const addLineIssue = (field: string) =>
+    rejection?.type === 'order/addLine' ? issueFor(rejection, field) : undefined;
+
   const addLine = (event: FormEvent) => {
     event.preventDefault();
     send({
@@ -207,115 +346,90 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
     <section className="card order" data-testid="order">
       <div className="view-head">
         <h2>{id}</h2>
-        <span className={`badge status-${order?.status ?? 'unknown'}`} data-testid="order-status">
-          {order?.status ?? (view.pending.length > 0 ? 'pending' : 'not found')}
+        <span
+          className={`badge status-${gone ? 'gone' : (order?.status ?? 'unknown')}`}
+          data-testid="order-status"
+        >
+          {gone ? 'gone' : (order?.status ?? (view.pending.length > 0 ? 'pending' : 'not found'))}
         </span>
-        <LivePill demo={demo} live={live} />
+        <LivePill demo={demo} live={live} gone={gone} />
         <VersionNote view={view} />
       </div>
+      {gone && <GoneNotice noun="order" reason={gone} />}
+      <RejectionNotice rejection={rejection} />
       {order && (
         <>
-          <table className="lines">
-            <thead>
-              <tr>
-                <th>SKU</th>
-                <th className="num">Qty</th>
-                <th className="num">Unit price</th>
-                <th className="num">Amount</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {order.lines.length === 0 && (
-                <tr>
-                  <td colSpan={5} className="hint">
-                    No lines yet.
-                  </td>
-                </tr>
-              )}
-              {order.lines.map((line) => (
-                <tr
-                  key={line.lineId}
-                  data-testid="line"
-                  className={isPending(line.lineId, line.quantity) ? 'pending-row' : undefined}
-                >
-                  <td>
-                    {line.sku}
-                    {isPending(line.lineId, line.quantity) && <PendingBadge />}
-                  </td>
-                  <td className="num">
-                    <QuantityInput
-                      value={line.quantity}
-                      onChange={(q) =>
-                        send({
-                          type: 'order/changeQuantity',
-                          aggregateId: id,
-                          payload: { lineId: line.lineId, quantity: q },
-                        })
-                      }
-                    />
-                  </td>
-                  <td className="num">{money(line.unitPrice, order.currency)}</td>
-                  <td className="num">{money(line.amount, order.currency)}</td>
-                  <td className="num">
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() =>
-                        send({
-                          type: 'order/removeLine',
-                          aggregateId: id,
-                          payload: { lineId: line.lineId },
-                        })
-                      }
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <td colSpan={3}>Total</td>
-                <td className="num" data-testid="order-total">
-                  {money(order.total, order.currency)}
-                </td>
-                <td />
-              </tr>
-            </tfoot>
-          </table>
-          <form className="row add-line" onSubmit={addLine}>
-            <input
-              placeholder="SKU"
-              value={sku}
-              onChange={(e) => setSku(e.target.value)}
-              data-testid="sku"
-            />
-            <input
-              type="number"
-              min={1}
-              value={quantity}
-              onChange={(e) => setQuantity(e.target.value)}
-              aria-label="Quantity"
-              data-testid="quantity"
-            />
-            <input
-              type="number"
-              step="0.01"
-              min={0}
-              value={price}
-              onChange={(e) => setPrice(e.target.value)}
-              aria-label="Unit price"
-            />
-            <button type="submit" data-testid="add-line">
-              Add line
-            </button>
+          {editRefusal && !gone && (
+            <p className="notice" data-testid="read-only">
+              Read-only: {editRefusal}
+            </p>
+          )}
+          <LinesTable
+            order={order}
+            testId="line"
+            edit={{
+              isPending,
+              refusal: (lineId) => refused({ type: 'order/removeLine', payload: { lineId } }),
+              changeQuantity: (lineId, q) =>
+                send({
+                  type: 'order/changeQuantity',
+                  aggregateId: id,
+                  payload: { lineId, quantity: q },
+                }),
+              remove: (lineId) =>
+                send({ type: 'order/removeLine', aggregateId: id, payload: { lineId } }),
+            }}
+          />
+          <form className="add-line" onSubmit={addLine}>
+            <fieldset disabled={editRefusal !== undefined} className="add-line-fields">
+              <label className="field sku-field">
+                <span>SKU</span>
+                <input
+                  placeholder="SKU-1"
+                  value={sku}
+                  onChange={(e) => setSku(e.target.value)}
+                  data-testid="sku"
+                />
+                <FieldError field="sku" message={addLineIssue('sku')} />
+              </label>
+              <label className="field">
+                <span>Quantity</span>
+                <input
+                  type="number"
+                  min={1}
+                  value={quantity}
+                  onChange={(e) => setQuantity(e.target.value)}
+                  data-testid="quantity"
+                />
+                <FieldError field="quantity" message={addLineIssue('quantity')} />
+              </label>
+              <label className="field">
+                <span>Unit price</span>
+                <input
+                  type="number"
+                  step="0.01"
+                  min={0}
+                  value={price}
+                  onChange={(e) => setPrice(e.target.value)}
+                  data-testid="unit-price"
+                />
+                <FieldError field="unitPrice" message={addLineIssue('unitPrice')} />
+              </label>
+              {/* An empty label keeps the button level with the inputs, whatever is below them. */}
+              <div className="field">
+                <span aria-hidden="true">&nbsp;</span>
+                <button type="submit" data-testid="add-line">
+                  Add line
+                </button>
+              </div>
+            </fieldset>
           </form>
           <div className="row actions">
             <button
               type="button"
               className="primary"
+              disabled={submitRefusal !== undefined}
+              title={submitRefusal}
               onClick={() => send({ type: 'order/submit', aggregateId: id, payload: {} })}
               data-testid="submit"
             >
@@ -324,11 +438,15 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
             <input
               placeholder="Cancel reason (optional)"
               value={reason}
+              disabled={cancelRefusal !== undefined}
               onChange={(e) => setReason(e.target.value)}
+              aria-label="Cancel reason"
             />
             <button
               type="button"
               className="danger"
+              disabled={cancelRefusal !== undefined}
+              title={cancelRefusal}
               onClick={() =>
                 send({
                   type: 'order/cancel',
@@ -341,18 +459,38 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
               Cancel order
             </button>
           </div>
+          {/* Why Submit is off while lines may still change (e.g. no lines yet). */}
+          {submitRefusal && !editRefusal && (
+            <p className="hint" data-testid="submit-refusal">
+              Submit: {submitRefusal}
+            </p>
+          )}
         </>
       )}
-      <History
-        demo={demo}
-        collection="orders"
-        id={id}
-        version={view.confirmedVersion}
-        summarize={(state) => {
-          const o = state as OrderView;
-          return `${o.status}, ${o.lineCount} lines, ${money(o.total, o.currency)}`;
-        }}
-      />
+      {/* A lost order has no history on the server to travel through. */}
+      {!gone && (
+        <History
+          demo={demo}
+          collection="orders"
+          id={id}
+          version={view.confirmedVersion}
+          summarize={(state) => {
+            const o = state as OrderView;
+            return `${o.status}, ${o.lineCount} lines, ${money(o.total, o.currency)}`;
+          }}
+          renderState={(state) => {
+            const past = state as OrderView;
+            return (
+              <>
+                <span className={`badge status-${past.status}`} data-testid="history-status">
+                  {past.status}
+                </span>
+                <LinesTable order={past} testId="history-line" />
+              </>
+            );
+          }}
+        />
+      )}
     </section>
   );
 };

@@ -13,21 +13,28 @@ import {
   selectConfirmedView,
   selectOnline,
   selectOptimisticView,
+  type ShoppingListCommand,
   type ShoppingListView,
 } from '../client';
 import {
+  FieldError,
+  GoneNotice,
   History,
   LivePill,
   newId,
   PendingBadge,
   PickList,
+  refusalOf,
+  RejectionNotice,
   useKnownIds,
+  useLastRejection,
   useOpenView,
   useSend,
   useSettledCount,
   useStoredState,
   VersionNote,
 } from './common';
+import { issueFor } from './demo-state';
 import type { DemoStore, RootState } from './store';
 
 const COLLECTION = 'shopping-lists';
@@ -176,7 +183,16 @@ export const ShoppingLists = ({
 // ---- one list ----------------------------------------------------------------------------
 
 /** The list's name, editable: Enter or the button sends a rename. */
-const RenameForm = ({ name, onRename }: { name: string; onRename: (name: string) => void }) => {
+const RenameForm = ({
+  name,
+  issue,
+  onRename,
+}: {
+  name: string;
+  /** The last rename's field message, if it was rejected for its name. */
+  issue: string | undefined;
+  onRename: (name: string) => void;
+}) => {
   const [text, setText] = useState(name);
   useEffect(() => setText(name), [name]);
   return (
@@ -196,18 +212,50 @@ const RenameForm = ({ name, onRename }: { name: string; onRename: (name: string)
       <button type="submit" data-testid="rename-list">
         Rename
       </button>
+      <FieldError field="name" message={issue} />
     </form>
   );
 };
+
+/** The items of a past version, read-only. */
+const PastItems = ({ list }: { list: ShoppingListView }) => (
+  <ul className="items">
+    {list.items.length === 0 && <li className="hint">No items.</li>}
+    {list.items.map((item) => (
+      <li
+        key={item.itemId}
+        className={`item${item.checked ? ' checked' : ''}`}
+        data-testid="history-item"
+      >
+        <span className="item-text">
+          {item.checked ? '☑' : '☐'} {item.text}
+        </span>
+      </li>
+    ))}
+  </ul>
+);
+
+/** A probe of addItem: refused only by the list's state (deleted, full), never the item. */
+const ADD_ITEM_PROBE = {
+  type: 'shoppingList/addItem',
+  payload: { itemId: 'probe-not-an-item', text: ' probe: not an item ' },
+} as const;
 
 export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const view = useSelector((s: RootState) => selectOptimisticView<ShoppingListView>(s.client, id));
   const confirmed = useSelector((s: RootState) =>
     selectConfirmedView<ShoppingListView>(s.client, id),
   );
-  const live = useOpenView(demo, COLLECTION, id);
+  const { live, gone } = useOpenView(demo, COLLECTION, id);
+  const rejection = useLastRejection(id);
   const send = useSend();
   const [text, setText] = useState('');
+  // What the shared decide accepts on the state shown; a list the server lost takes nothing.
+  const refused = (command: ShoppingListCommand) => gone ?? refusalOf(view, id, command);
+  const addRefusal = refused(ADD_ITEM_PROBE);
+  /** A field's message when the last rejection was this form's command. */
+  const issue = (type: ShoppingListCommand['type'], field: string) =>
+    rejection?.type === type ? issueFor(rejection, field) : undefined;
 
   const list = view.view;
   /** An item the server has not confirmed as shown (added or toggled by a pending command). */
@@ -215,13 +263,15 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
     const known = confirmed?.items.find((i) => i.itemId === itemId);
     return !known || known.checked !== checked;
   };
-  const status = list
-    ? list.status
-    : view.version > 0
-      ? 'deleted'
-      : view.pending.length > 0
-        ? 'pending'
-        : 'not found';
+  const status = gone
+    ? 'gone'
+    : list
+      ? list.status
+      : view.version > 0
+        ? 'deleted'
+        : view.pending.length > 0
+          ? 'pending'
+          : 'not found';
 
   const addItem = (event: FormEvent) => {
     event.preventDefault();
@@ -241,16 +291,22 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
         <span className={`badge status-${status}`} data-testid="list-status">
           {status}
         </span>
-        <LivePill demo={demo} live={live} />
+        <LivePill demo={demo} live={live} gone={gone} />
         <VersionNote view={view} />
       </div>
+      {gone && <GoneNotice noun="list" reason={gone} />}
+      <RejectionNotice rejection={rejection} />
       {list && (
-        <>
+        <fieldset className="plain" disabled={gone !== undefined}>
           <p className="muted list-progress">{progress(list)}</p>
           <ul className="items">
             {list.items.length === 0 && <li className="hint">No items yet.</li>}
             {list.items.map((item) => {
               const pending = isPending(item.itemId, item.checked);
+              const refusal = refused({
+                type: 'shoppingList/toggleItem',
+                payload: { itemId: item.itemId },
+              });
               return (
                 <li
                   key={item.itemId}
@@ -262,6 +318,7 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
                     <input
                       type="checkbox"
                       checked={item.checked}
+                      disabled={refusal !== undefined}
                       onChange={() =>
                         send({
                           type: 'shoppingList/toggleItem',
@@ -277,6 +334,8 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
                   <button
                     type="button"
                     className="link"
+                    disabled={refusal !== undefined}
+                    title={refusal}
                     aria-label={`Remove ${item.text}`}
                     onClick={() =>
                       send({
@@ -297,17 +356,25 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
             <input
               placeholder="Add an item, e.g. milk"
               value={text}
+              disabled={addRefusal !== undefined}
               onChange={(e) => setText(e.target.value)}
               aria-label="Item"
               data-testid="item-text"
             />
-            <button type="submit" data-testid="add-item">
+            <button
+              type="submit"
+              disabled={addRefusal !== undefined}
+              title={addRefusal}
+              data-testid="add-item"
+            >
               Add item
             </button>
+            <FieldError field="text" message={issue('shoppingList/addItem', 'text')} />
           </form>
           <div className="list-actions">
             <RenameForm
               name={list.name}
+              issue={issue('shoppingList/rename', 'name')}
               onRename={(name) =>
                 send({ type: 'shoppingList/rename', aggregateId: id, payload: { name } })
               }
@@ -321,19 +388,22 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
               Delete list
             </button>
           </div>
-        </>
+        </fieldset>
       )}
       {!list && status === 'deleted' && <p className="hint">This list was deleted.</p>}
-      <History
-        demo={demo}
-        collection={COLLECTION}
-        id={id}
-        version={view.confirmedVersion}
-        summarize={(state) => {
-          const past = state as ShoppingListView;
-          return `“${past.name}”, ${past.status === 'deleted' ? 'deleted' : progress(past)}`;
-        }}
-      />
+      {!gone && (
+        <History
+          demo={demo}
+          collection={COLLECTION}
+          id={id}
+          version={view.confirmedVersion}
+          summarize={(state) => {
+            const past = state as ShoppingListView;
+            return `“${past.name}”, ${past.status === 'deleted' ? 'deleted' : progress(past)}`;
+          }}
+          renderState={(state) => <PastItems list={state as ShoppingListView} />}
+        />
+      )}
     </section>
   );
 };

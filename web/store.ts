@@ -1,9 +1,19 @@
 /**
- * The demo's Redux store: the client library's slice and middleware, nothing else. The app
- * only adds a copy of the confirmed views (orders, shopping lists) in localStorage, so a reload
- * while offline still shows what the pending commands apply to (the outbox is the client's).
+ * The demo's Redux store: the client library's slice and middleware, and the demo's own slice
+ * (web/demo-state.ts: the activity list, the aggregates the server lost). The app adds a copy of
+ * the confirmed views (orders, shopping lists) in localStorage, so a reload while offline still
+ * shows what the pending commands apply to (the outbox is the client's), and of the activity.
+ * Redux DevTools, when the extension is there, sees every action: the commands
+ * (`command/queued`), their answers with the events (`command/confirmed`), pushes and queries.
  */
-import { applyMiddleware, combineReducers, legacy_createStore, type UnknownAction } from 'redux';
+import {
+  applyMiddleware,
+  combineReducers,
+  compose,
+  legacy_createStore,
+  type StoreEnhancer,
+  type UnknownAction,
+} from 'redux';
 import {
   type ApiClient,
   type ClientState,
@@ -17,11 +27,13 @@ import {
   type DeploymentView,
   viewLoaded,
 } from '../client';
+import { type DemoState, demoReducer, initialDemoState, restoreActivity } from './demo-state';
 
 export type StackName = 'decoupled' | 'coupled';
 
 export interface RootState {
   readonly client: ClientState;
+  readonly demo: DemoState;
 }
 
 export interface DemoStore {
@@ -33,15 +45,40 @@ export interface DemoStore {
   readonly store: ReturnType<typeof buildStore>;
 }
 
-const buildStore = (client: CommandClient, live?: LiveClient) =>
+type ComposeEnhancers = (...enhancers: StoreEnhancer[]) => StoreEnhancer;
+
+/** The Redux DevTools extension's compose, named after the store, or redux's own. */
+const composeEnhancers = (name: string): ComposeEnhancers =>
+  (
+    globalThis as {
+      __REDUX_DEVTOOLS_EXTENSION_COMPOSE__?: (options: { name: string }) => ComposeEnhancers;
+    }
+  ).__REDUX_DEVTOOLS_EXTENSION_COMPOSE__?.({ name }) ?? compose;
+
+const buildStore = (
+  name: string,
+  client: CommandClient,
+  live: LiveClient | undefined,
+  demo: DemoState,
+) =>
   legacy_createStore(
-    combineReducers({ client: clientReducer }),
-    applyMiddleware(client.middleware, ...(live ? [live.middleware] : [])),
+    combineReducers({ client: clientReducer, demo: demoReducer }),
+    { demo },
+    composeEnhancers(name)(applyMiddleware(client.middleware, ...(live ? [live.middleware] : []))),
   );
 
 export type AppDispatch = CommandDispatch & ReturnType<typeof buildStore>['dispatch'];
 
 const confirmedKey = (stack: StackName) => `demo:${stack}:confirmed`;
+const activityKey = (stack: StackName) => `demo:${stack}:activity`;
+
+const readActivity = (stack: StackName) => {
+  try {
+    return restoreActivity(JSON.parse(localStorage.getItem(activityKey(stack)) ?? '[]'));
+  } catch {
+    return [];
+  }
+};
 
 /** `viewLoaded` as an action any Redux store accepts. */
 export const loaded = (view: DeploymentView): UnknownAction => viewLoaded(view);
@@ -53,10 +90,14 @@ export const createDemoStore = (
 ): DemoStore => {
   // Short timeouts: a demo should show "pending, retrying" quickly when the API is away.
   const api = createApiClient({ baseUrl, timeoutMs: 5000 });
-  const client = createCommandClient<RootState>({ api, name: `orders-demo-${stack}` });
+  const name = `orders-demo-${stack}`;
+  const client = createCommandClient<RootState>({ api, name });
   // The browser's own WebSocket: nothing to inject here.
   const live = websocketUrl ? createLiveClient<RootState>({ url: websocketUrl, api }) : undefined;
-  const store = buildStore(client, live);
+  const store = buildStore(name, client, live, {
+    ...initialDemoState,
+    activity: readActivity(stack),
+  });
 
   try {
     const saved = JSON.parse(localStorage.getItem(confirmedKey(stack)) ?? '{}') as Record<
@@ -68,8 +109,14 @@ export const createDemoStore = (
     localStorage.removeItem(confirmedKey(stack));
   }
   let last: ClientState['confirmed'] | undefined;
+  let lastActivity = store.getState().demo.activity;
   store.subscribe(() => {
-    const { confirmed } = store.getState().client;
+    const { client: clientState, demo } = store.getState();
+    if (demo.activity !== lastActivity) {
+      lastActivity = demo.activity;
+      localStorage.setItem(activityKey(stack), JSON.stringify(demo.activity));
+    }
+    const { confirmed } = clientState;
     if (confirmed === last) return;
     last = confirmed;
     localStorage.setItem(confirmedKey(stack), JSON.stringify(confirmed));
