@@ -8,11 +8,13 @@ import { useDispatch, useSelector } from 'react-redux';
 import {
   type CommandStatus,
   type HistoryAnswer,
+  selectCommandStatuses,
   selectIsSender,
   selectIsSubscribed,
   selectLiveConnected,
   selectOnline,
   selectOutboxLength,
+  selectSettledCount,
   sendCommand,
   subscribeTo,
   unsubscribeFrom,
@@ -60,10 +62,7 @@ export const useKnownIds = (demo: DemoStore, collection: string, ownerId: string
 };
 
 /** How many commands have settled: a list read from the server is refreshed when it changes. */
-export const useSettledCount = () =>
-  useSelector(
-    (s: RootState) => Object.values(s.client.commands).filter((c) => c.state !== 'pending').length,
-  );
+export const useSettledCount = () => useSelector((s: RootState) => selectSettledCount(s.client));
 
 /** Dispatches a command; its state shows in `Commands`, its effect at once in the views. */
 export const useSend = () => {
@@ -303,8 +302,8 @@ const describe = (status: CommandStatus) => {
 
 /** The last commands whose type starts with `prefix` (`order/`), each with its state. */
 export const Commands = ({ prefix }: { prefix: string }) => {
-  const commands = useSelector((s: RootState) => s.client.commands);
-  const entries = Object.entries(commands)
+  const commands = useSelector((s: RootState) => selectCommandStatuses(s.client));
+  const entries = commands
     .filter(([, status]) => status.type.startsWith(prefix))
     .reverse()
     .slice(0, 30);
