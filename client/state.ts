@@ -490,13 +490,13 @@ const mergeServerState = (
 ): ClientState => {
   const unchanged = live === state.live ? state : { ...state, live };
   const confirmedVersion = state.confirmed[id]?.version ?? 0;
-  const apply = { ...state, live, confirmed: { ...state.confirmed, [id]: candidate } };
-  if (settledOnly) return candidate.version > confirmedVersion ? apply : unchanged;
+  const apply = () => ({ ...state, live, confirmed: { ...state.confirmed, [id]: candidate } });
+  if (settledOnly) return candidate.version > confirmedVersion ? apply() : unchanged;
   if (candidate.version <= Math.max(confirmedVersion, live.held[id]?.version ?? 0))
     return unchanged;
   if (state.outbox.some((e) => e.aggregateId === id))
     return { ...state, live: { ...live, held: { ...live.held, [id]: candidate } } };
-  return apply;
+  return apply();
 };
 
 const withLastVersion = (live: LiveState, id: string, version: number): LiveState => {
