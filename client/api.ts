@@ -141,6 +141,23 @@ export class NetworkError extends Error {
   }
 }
 
+/**
+ * A success answer (the command was applied) carrying an event this code cannot decode: the
+ * server runs a newer version (a deploy bumped an event schema). `answer` has its events as
+ * received; the command client settles the command from it and marks the app outdated. Resending
+ * would only get the same answer again.
+ */
+export class UndecodableAnswerError extends Error {
+  override readonly name = 'UndecodableAnswerError';
+  constructor(
+    readonly answer: CommandAnswer,
+    /** The codec's error (a CorruptEventError: `Stored event 2 of aggregate … is unreadable`). */
+    readonly decodeError: unknown,
+  ) {
+    super(decodeError instanceof Error ? decodeError.message : String(decodeError));
+  }
+}
+
 const isErrorCode = (code: unknown): code is ErrorCode =>
   typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, code);
 
@@ -291,13 +308,11 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
       // The coupled answer carries the row under its view's name (`order`, `shopping-list`).
       const viewName = aggregateOfCommand(command.type)?.viewName;
       const row = viewName === undefined ? undefined : answer.body[viewName];
-      return {
+      const received: CommandAnswer = {
         status: answer.status,
         aggregateId: answer.body.aggregateId,
         version: answer.body.version,
-        // The server's codec upcast them already; decoding here too keeps the client right
-        // against a server older than this code (the same codec, so the same shapes).
-        events: (answer.body.events ?? []).map(decodeStoredEvent),
+        events: answer.body.events ?? [],
         ...(viewName !== undefined &&
           viewName in answer.body && { view: (row ?? null) as DeploymentView | null }),
         replayed: answer.headers.get('x-command-replayed') === 'true',
@@ -306,6 +321,14 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
           correlationId: answer.headers.get('x-correlation-id')!,
         }),
       };
+      try {
+        // The server's codec upcast them already; decoding here too keeps the client right
+        // against a server older than this code (the same codec, so the same shapes).
+        return { ...received, events: received.events.map(decodeStoredEvent) };
+      } catch (error) {
+        // A server newer than this code: the answer is a success all the same.
+        throw new UndecodableAnswerError(received, error);
+      }
     },
     async getView<View>(collection: string, viewId: string, query: { minVersion?: number } = {}) {
       return (

@@ -8,7 +8,7 @@
  * does the I/O around them.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
-import type { ApiClient, CommandAnswer } from './api';
+import { type ApiClient, type CommandAnswer, UndecodableAnswerError } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { decideAfterFailure, DEFAULT_MAX_PENDING_MS, type RetryPolicy } from './retry-policy';
 import {
@@ -34,6 +34,7 @@ import {
   type CommandConfirmedAction,
   isSendCommand,
   type OutboxEntry,
+  selectCommandStatus,
   type SendCommandAction,
   viewLoaded,
 } from './state';
@@ -72,6 +73,12 @@ export interface CommandClientOptions<Root = unknown> {
    * 24 hours.
    */
   readonly maxPendingMs?: number;
+  /**
+   * How many settled command statuses (confirmed, rejected, unknown) the state keeps, the most
+   * recent; older ones are pruned (`selectCommandStatus` answers `undefined`), pending ones
+   * never. Default 1,000 (`DEFAULT_KEEP_SETTLED_COMMANDS`).
+   */
+  readonly keepSettledCommands?: number;
 }
 
 export interface CommandClient {
@@ -170,6 +177,13 @@ export const createCommandClient = <Root = { client: ClientState }>(
     backoff,
     maxPendingMs: options.maxPendingMs ?? DEFAULT_MAX_PENDING_MS,
   };
+  const { keepSettledCommands } = options;
+  if (
+    keepSettledCommands !== undefined &&
+    !(Number.isSafeInteger(keepSettledCommands) && keepSettledCommands >= 0)
+  ) {
+    throw new Error(`keepSettledCommands must be an integer >= 0, not ${keepSettledCommands}`);
+  }
 
   /** This client's life: the store it serves, started, stopped, holding the sender role. */
   const run: {
@@ -212,7 +226,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
     const aggregate = rereadAfterConfirmation(
       known,
       action.payload,
-      state().commands[commandId]?.type,
+      selectCommandStatus(state(), commandId)?.type,
     );
     if (!aggregate) return;
     const answer = await api
@@ -221,7 +235,13 @@ export const createCommandClient = <Root = { client: ClientState }>(
     if (answer)
       dispatch({
         type: 'view/loaded',
-        payload: { id: aggregateId, version, view: visibleIn(aggregate, answer.state) },
+        // At the command's own version: none of the commands still pending is in it.
+        payload: {
+          id: aggregateId,
+          version,
+          view: visibleIn(aggregate, answer.state),
+          settledOnly: true,
+        },
       });
   };
 
@@ -261,8 +281,12 @@ export const createCommandClient = <Root = { client: ClientState }>(
     const aggregate = aggregateOfCommand(entry.type);
     if (!aggregate) return;
     const view = await api.getView(aggregate.collection, entry.aggregateId).catch(() => undefined);
+    // Read before the aggregate's next command is sent (this send loop waits for it).
     if (view)
-      dispatch({ type: 'view/loaded', payload: { id: view.id, version: view.version, view } });
+      dispatch({
+        type: 'view/loaded',
+        payload: { id: view.id, version: view.version, view, settledOnly: true },
+      });
   };
 
   /** A send without a final answer: rejected, given up, or resent after a wait. */
@@ -297,6 +321,10 @@ export const createCommandClient = <Root = { client: ClientState }>(
     try {
       answer = await api.sendCommand(requestOf(entry));
     } catch (error) {
+      // A success from a newer server: settled as confirmed; the reducer, unable to fold its
+      // events, marks the app outdated, and the aggregate is read from the server. Never resent.
+      if (error instanceof UndecodableAnswerError)
+        return finish(confirmationOf(entry, error.answer));
       return failed(entry, error, firstSentAt);
     }
     await finish(confirmationOf(entry, answer));
@@ -383,6 +411,8 @@ export const createCommandClient = <Root = { client: ClientState }>(
   const start = () =>
     (run.started ??= (async () => {
       if (!run.store) throw new Error('Add client.middleware to the store before start()');
+      if (keepSettledCommands !== undefined)
+        dispatch({ type: 'client/configured', payload: { keepSettledCommands } });
       watchBrowser();
       if (channel) cleanups.push(channel.subscribe(onMessage));
       await restore();

@@ -91,11 +91,32 @@ export interface ClientState {
   readonly online: boolean;
   /** This client (tab) holds the sender lock. */
   readonly sending: boolean;
+  /**
+   * The server speaks a newer version than this code (an event it cannot decode): the app
+   * should offer a reload. `null` until then.
+   */
+  readonly outdated: Outdated | null;
+  /** How many settled command statuses are kept (the most recent); older ones are pruned. */
+  readonly keepSettled: number;
+  /** Commands settled by this client so far (it only grows: a list can refresh on it). */
+  readonly settledCount: number;
   /** By aggregate id (ids are unique across aggregate types: one event log per id). */
   readonly confirmed: Readonly<Record<string, ConfirmedView>>;
   /** Pending commands in dispatch (`seq`) order. */
   readonly outbox: readonly OutboxEntry[];
+  /**
+   * The status of every pending command and of the most recently settled ones; older settled
+   * statuses are in `settledChunks`. Read them with `selectCommandStatus` and
+   * `selectCommandStatuses`.
+   */
   readonly commands: Readonly<Record<string, CommandStatus>>;
+  /**
+   * Older settled statuses (confirmed, rejected, unknown), in chunks, oldest first: an action
+   * copies `commands` and at most one chunk, never every status. Beyond the `keepSettled` most
+   * recent, settled statuses are pruned (their `selectCommandStatus` is `undefined`), so memory
+   * and the cost of an action stay bounded however many commands are sent.
+   */
+  readonly settledChunks: readonly SettledChunk[];
   /** Live updates: the aggregates this client follows over the WebSocket. */
   readonly live: LiveState;
 }
@@ -115,6 +136,20 @@ export interface LiveState {
    */
   readonly held: Readonly<Record<string, ConfirmedView>>;
 }
+
+export interface SettledChunk {
+  /** How many statuses `statuses` holds. */
+  readonly size: number;
+  readonly statuses: Readonly<Record<string, CommandStatus>>;
+}
+
+export interface Outdated {
+  /** What could not be read, e.g. `Stored event 2 of aggregate o-1 is unreadable`. */
+  readonly reason: string;
+}
+
+/** Settled command statuses kept by default (`keepSettledCommands` of createCommandClient). */
+export const DEFAULT_KEEP_SETTLED_COMMANDS = 1_000;
 
 export interface LiveSubscription {
   /** The collection the id is followed in (e.g. `orders`, `shopping-lists`). */
@@ -142,9 +177,13 @@ export interface LiveSubscriptionError {
 export const initialClientState: ClientState = {
   online: true,
   sending: false,
+  outdated: null,
+  keepSettled: DEFAULT_KEEP_SETTLED_COMMANDS,
+  settledCount: 0,
   confirmed: {},
   outbox: [],
   commands: {},
+  settledChunks: [],
   live: { connected: false, subscriptions: {}, held: {} },
 };
 
@@ -192,15 +231,37 @@ export interface CommandUnknownAction extends Action<'command/unknown'> {
 export interface OutboxRestoredAction extends Action<'outbox/restored'> {
   readonly payload: { readonly entries: readonly OutboxEntry[] };
 }
-/** A server view from a query (`GET /{collection}/{id}`, a list, /history at the latest). */
+/**
+ * A server view from a query (`GET /{collection}/{id}`, a list, /history at the latest). Like a
+ * push, it is held while the aggregate has pending commands (it may already contain one).
+ */
 export interface ViewLoadedAction extends Action<'view/loaded'> {
-  readonly payload: ConfirmedView & { readonly id: string };
+  readonly payload: ConfirmedView & {
+    readonly id: string;
+    /**
+     * Read at the version of a command this client settled (`/history?version=N`, or before
+     * the next command of the aggregate was sent): it contains none of the pending commands,
+     * so it is applied at once.
+     */
+    readonly settledOnly?: boolean;
+  };
 }
 export interface ConnectionChangedAction extends Action<'connection/changed'> {
   readonly payload: { readonly online: boolean };
 }
 export interface SenderChangedAction extends Action<'sender/changed'> {
   readonly payload: { readonly sending: boolean };
+}
+/**
+ * The server sent something this code cannot decode (an event of a newer schema, after a
+ * deploy): the app should offer a reload. The first reason is kept.
+ */
+export interface AppOutdatedAction extends Action<'app/outdated'> {
+  readonly payload: Outdated;
+}
+/** The command client's options that live in the state (createCommandClient dispatches it). */
+export interface ClientConfiguredAction extends Action<'client/configured'> {
+  readonly payload: { readonly keepSettledCommands: number };
 }
 
 /** Follow an aggregate over the WebSocket (the live client subscribes and resyncs it). */
@@ -241,7 +302,9 @@ export type ClientAction =
   | OutboxRestoredAction
   | ViewLoadedAction
   | ConnectionChangedAction
-  | SenderChangedAction;
+  | SenderChangedAction
+  | AppOutdatedAction
+  | ClientConfiguredAction;
 
 /** The action that sends a command: `dispatch(sendCommand({ type, aggregateId, payload }))`. */
 export const sendCommand = (command: SendCommandAction['payload']): SendCommandAction => ({
@@ -255,6 +318,12 @@ export const sendCommand = (command: SendCommandAction['payload']): SendCommandA
 export const viewLoaded = (view: DeploymentView): ViewLoadedAction & UnknownAction => ({
   type: 'view/loaded',
   payload: { id: view.id, version: view.version, view },
+});
+
+/** Marks the app as outdated (e.g. the app's own `getEvents` met an event it cannot decode). */
+export const appOutdated = (reason: string): AppOutdatedAction & UnknownAction => ({
+  type: 'app/outdated',
+  payload: { reason },
 });
 
 /** Follow `id` of `collection` (e.g. `subscribeTo('shopping-lists', id)`). */
@@ -277,25 +346,138 @@ export const isSendCommand = (action: unknown): action is SendCommandAction =>
 
 // ---- reducer ---------------------------------------------------------------------------------
 
-/** The confirmed state after an answer; `undefined` when the events do not follow what we know. */
+/**
+ * What an answer does to the confirmed state. `confirmed` is `undefined` when the events do not
+ * follow what is known, or cannot be decoded (the middleware then reads the server's state at
+ * that version); `undecodable` says why this code could not read them (a newer server).
+ */
+interface FoldedAnswer {
+  readonly confirmed?: ConfirmedView;
+  readonly undecodable?: string;
+}
+
+/** The answer's events through the one event codec (an older schema is upcast), or why not. */
+const decodeAll = (
+  events: readonly StoredEvent[],
+): { readonly events: StoredEvent[] } | { readonly reason: string } => {
+  try {
+    return { events: events.map(decodeStoredEvent) };
+  } catch (error) {
+    return { reason: error instanceof Error ? error.message : String(error) };
+  }
+};
+
+const foldAnswer = (
+  known: ConfirmedView | undefined,
+  answer: CommandConfirmedAction['payload'],
+): FoldedAnswer => {
+  const from = known ?? { version: 0, view: null };
+  // An answer at or below what is known (a replay, a slow answer) never moves the view back.
+  if (answer.version <= from.version) return { confirmed: from };
+  const decoded = decodeAll(answer.events);
+  const undecodable = 'reason' in decoded ? { undecodable: decoded.reason } : {};
+  // A coupled answer's row is the server's own rendering: taken as is, read or not its events.
+  if (answer.view !== undefined)
+    return { confirmed: { version: answer.version, view: answer.view }, ...undecodable };
+  if (!('events' in decoded)) return undecodable;
+  const first = decoded.events[0];
+  if (!first || first.version !== from.version + 1) return {};
+  const aggregate = aggregateOfType(first.aggregateType);
+  if (!aggregate) return {};
+  const folded = decoded.events.reduce<unknown>(
+    (state, event) => aggregate.reducer(state, toAction(event)),
+    from.view ?? aggregate.initialState,
+  );
+  return { confirmed: { version: answer.version, view: visibleIn(aggregate, folded) } };
+};
+
+/**
+ * The confirmed state after an answer; `undefined` when the events do not follow what we know
+ * or cannot be decoded here (then the aggregate is read from the server).
+ */
 export const confirmAnswer = (
   known: ConfirmedView | undefined,
   answer: CommandConfirmedAction['payload'],
-): ConfirmedView | undefined => {
-  const from = known ?? { version: 0, view: null };
-  // An answer at or below what is known (a replay, a slow answer) never moves the view back.
-  if (answer.version <= from.version) return from;
-  if (answer.view !== undefined) return { version: answer.version, view: answer.view };
-  const first = answer.events[0];
-  if (!first || first.version !== from.version + 1) return undefined;
-  const aggregate = aggregateOfType(first.aggregateType);
-  if (!aggregate) return undefined;
-  const folded = answer.events.reduce<unknown>(
-    // Through the one event codec: an event of an older schema is upcast before it is folded.
-    (state, event) => aggregate.reducer(state, toAction(decodeStoredEvent(event))),
-    from.view ?? aggregate.initialState,
-  );
-  return { version: answer.version, view: visibleIn(aggregate, folded) };
+): ConfirmedView | undefined => foldAnswer(known, answer).confirmed;
+
+/**
+ * A fresh copy of a record of command ids, made as a dictionary (a null-prototype object, which
+ * V8 keeps in dictionary mode): a spread of ever-new ids builds a hidden class per key, about
+ * ten times slower, and was most of an action's cost once statuses were many.
+ */
+const dictionaryOf = <V>(record: Readonly<Record<string, V>> = {}): Record<string, V> => {
+  const copy = Object.create(null) as Record<string, V>;
+  for (const id of Object.keys(record)) copy[id] = record[id]!;
+  return copy;
+};
+
+/** A command's status, wherever it is kept (the newest first). */
+const statusOf = (state: ClientState, commandId: string): CommandStatus | undefined => {
+  if (Object.hasOwn(state.commands, commandId)) return state.commands[commandId];
+  for (let i = state.settledChunks.length - 1; i >= 0; i--) {
+    const { statuses } = state.settledChunks[i]!;
+    if (Object.hasOwn(statuses, commandId)) return statuses[commandId];
+  }
+  return undefined;
+};
+
+/**
+ * A command's new status. Settled ones gather in `commands` until there are a chunk's worth
+ * (about the square root of `keepSettled`), then move to a chunk of their own; beyond
+ * `keepSettled` the oldest are dropped. Each action copies `commands` (pending + fewer than a
+ * chunk) and at most the oldest chunk: bounded, however many commands were sent.
+ */
+const withStatus = (
+  state: ClientState,
+  commandId: string,
+  status: CommandStatus,
+): Pick<ClientState, 'commands' | 'settledChunks' | 'settledCount'> => {
+  const commands = dictionaryOf(state.commands);
+  commands[commandId] = status;
+  const { settledChunks, settledCount } = state;
+  if (status.state === 'pending') return { commands, settledChunks, settledCount };
+  return {
+    ...keptSettled(commands, settledChunks, state.keepSettled),
+    settledCount: settledCount + 1,
+  };
+};
+
+/** Moves a chunk's worth of settled statuses out of `commands` (a fresh copy), keeps `keep`. */
+const keptSettled = (
+  commands: Record<string, CommandStatus>,
+  chunks: readonly SettledChunk[],
+  keep: number,
+): Pick<ClientState, 'commands' | 'settledChunks'> => {
+  const chunkSize = Math.max(1, Math.ceil(Math.sqrt(keep)));
+  const recent = Object.keys(commands).filter((id) => commands[id]!.state !== 'pending');
+  let settledChunks = chunks;
+  let recentCount = recent.length;
+  if (recentCount >= chunkSize) {
+    const statuses = dictionaryOf<CommandStatus>();
+    for (const id of recent) {
+      statuses[id] = commands[id]!;
+      delete commands[id];
+    }
+    settledChunks = [...chunks, { size: recentCount, statuses }];
+    recentCount = 0;
+  }
+  // Fewer than a chunk stay in `commands`, and a chunk is at most `keep`: only chunks are cut.
+  let excess = settledChunks.reduce((n, chunk) => n + chunk.size, recentCount) - keep;
+  while (excess > 0 && settledChunks.length > 0) {
+    const [oldest, ...rest] = settledChunks as [SettledChunk, ...SettledChunk[]];
+    if (oldest.size <= excess) {
+      excess -= oldest.size;
+      settledChunks = rest;
+      continue;
+    }
+    // In a chunk, ids are in the order their commands were first queued here.
+    const statuses = dictionaryOf<CommandStatus>();
+    for (const id of Object.keys(oldest.statuses).slice(excess))
+      statuses[id] = oldest.statuses[id]!;
+    settledChunks = [{ size: oldest.size - excess, statuses }, ...rest];
+    excess = 0;
+  }
+  return { commands, settledChunks };
 };
 
 const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
@@ -320,6 +502,30 @@ const releaseHeld = (state: ClientState): ClientState => {
   return { ...state, confirmed, live: { ...state.live, held } };
 };
 
+/**
+ * A server state from a query or a push, merged the one way: never older than what is known
+ * (confirmed or held), and held while the aggregate has pending commands, since it may already
+ * contain one of them and folding the outbox on top would apply it twice (`releaseHeld` moves
+ * it to `confirmed` once they settle). `settledOnly`: read at a version this client settled,
+ * it contains none of them and is applied at once (if newer than the confirmed state).
+ */
+const mergeServerState = (
+  state: ClientState,
+  id: string,
+  candidate: ConfirmedView,
+  { settledOnly = false, live = state.live }: { settledOnly?: boolean; live?: LiveState } = {},
+): ClientState => {
+  const unchanged = live === state.live ? state : { ...state, live };
+  const confirmedVersion = state.confirmed[id]?.version ?? 0;
+  const apply = () => ({ ...state, live, confirmed: { ...state.confirmed, [id]: candidate } });
+  if (settledOnly) return candidate.version > confirmedVersion ? apply() : unchanged;
+  if (candidate.version <= Math.max(confirmedVersion, live.held[id]?.version ?? 0))
+    return unchanged;
+  if (state.outbox.some((e) => e.aggregateId === id))
+    return { ...state, live: { ...live, held: { ...live.held, [id]: candidate } } };
+  return apply();
+};
+
 const withLastVersion = (live: LiveState, id: string, version: number): LiveState => {
   const current = live.subscriptions[id];
   if (!current || current.lastVersion >= version) return live;
@@ -342,19 +548,16 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
   switch (a.type) {
     case 'command/queued': {
       if (state.outbox.some((e) => e.commandId === a.payload.commandId)) return state;
-      if (state.commands[a.payload.commandId]?.state === 'confirmed') return state;
+      if (statusOf(state, a.payload.commandId)?.state === 'confirmed') return state;
       return {
         ...state,
         outbox: [...state.outbox, a.payload].sort(bySeq),
-        commands: {
-          ...state.commands,
-          [a.payload.commandId]: {
-            state: 'pending',
-            aggregateId: a.payload.aggregateId,
-            type: a.payload.type,
-            attempts: a.payload.attempts,
-          },
-        },
+        ...withStatus(state, a.payload.commandId, {
+          state: 'pending',
+          aggregateId: a.payload.aggregateId,
+          type: a.payload.type,
+          attempts: a.payload.attempts,
+        }),
       };
     }
     case 'command/retrying': {
@@ -371,38 +574,34 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
               }
             : e,
         ),
-        commands: {
-          ...state.commands,
-          [a.payload.commandId]: {
-            ...current,
-            attempts: a.payload.attempts,
-            lastError: a.payload.error,
-          },
-        },
+        ...withStatus(state, a.payload.commandId, {
+          ...current,
+          attempts: a.payload.attempts,
+          lastError: a.payload.error,
+        }),
       };
     }
     case 'command/confirmed': {
       const { commandId, aggregateId } = a.payload;
       const entry = state.outbox.find((e) => e.commandId === commandId);
-      const known = state.confirmed[aggregateId];
-      const next = confirmAnswer(known, a.payload);
+      const { confirmed: next, undecodable } = foldAnswer(state.confirmed[aggregateId], a.payload);
       return {
         ...state,
         online: true,
         outbox: withoutCommand(state.outbox, commandId),
-        // A gap (events we never saw) leaves the confirmed state as is; the middleware re-reads.
+        // A gap (events we never saw) or events this code cannot read leave the confirmed state
+        // as is; the middleware reads the server's. The command was applied all the same.
         confirmed:
           next === undefined ? state.confirmed : { ...state.confirmed, [aggregateId]: next },
-        commands: {
-          ...state.commands,
-          [commandId]: {
-            state: 'confirmed',
-            aggregateId,
-            type: entry?.type ?? state.commands[commandId]?.type ?? '',
-            version: a.payload.version,
-            replayed: a.payload.replayed,
-          },
-        },
+        ...(undecodable !== undefined &&
+          state.outdated === null && { outdated: { reason: undecodable } }),
+        ...withStatus(state, commandId, {
+          state: 'confirmed',
+          aggregateId,
+          type: entry?.type ?? statusOf(state, commandId)?.type ?? '',
+          version: a.payload.version,
+          replayed: a.payload.replayed,
+        }),
       };
     }
     case 'command/rejected': {
@@ -412,45 +611,39 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
         ...state,
         online: true,
         outbox: withoutCommand(state.outbox, commandId),
-        commands: {
-          ...state.commands,
-          [commandId]: {
-            state: 'rejected',
-            aggregateId,
-            type: entry?.type ?? state.commands[commandId]?.type ?? '',
-            ...rejection,
-          },
-        },
+        ...withStatus(state, commandId, {
+          state: 'rejected',
+          aggregateId,
+          type: entry?.type ?? statusOf(state, commandId)?.type ?? '',
+          ...rejection,
+        }),
       };
     }
     case 'command/unknown': {
       const { commandId, aggregateId } = a.payload;
-      const current = state.commands[commandId];
+      const current = statusOf(state, commandId);
       const entry = state.outbox.find((e) => e.commandId === commandId);
       return {
         ...state,
         outbox: withoutCommand(state.outbox, commandId),
-        commands: {
-          ...state.commands,
-          [commandId]: {
-            state: 'unknown',
-            aggregateId,
-            type: entry?.type ?? current?.type ?? '',
-            attempts: entry?.attempts ?? 0,
-            ...(current?.state === 'pending' &&
-              current.lastError !== undefined && { lastError: current.lastError }),
-          },
-        },
+        ...withStatus(state, commandId, {
+          state: 'unknown',
+          aggregateId,
+          type: entry?.type ?? current?.type ?? '',
+          attempts: entry?.attempts ?? 0,
+          ...(current?.state === 'pending' &&
+            current.lastError !== undefined && { lastError: current.lastError }),
+        }),
       };
     }
     case 'outbox/restored': {
       // The shared storage is the truth for what is pending (another tab may have settled some);
       // commands already settled here keep their status.
       const entries = a.payload.entries.filter((e) => {
-        const settled = state.commands[e.commandId]?.state;
+        const settled = statusOf(state, e.commandId)?.state;
         return settled === undefined || settled === 'pending';
       });
-      const commands = { ...state.commands };
+      const commands = dictionaryOf(state.commands);
       for (const e of entries) {
         const current = commands[e.commandId];
         commands[e.commandId] = {
@@ -465,15 +658,8 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       return { ...state, outbox: [...entries].sort(bySeq), commands };
     }
     case 'view/loaded': {
-      const known = state.confirmed[a.payload.id];
-      if (known && known.version >= a.payload.version) return state;
-      return {
-        ...state,
-        confirmed: {
-          ...state.confirmed,
-          [a.payload.id]: { version: a.payload.version, view: a.payload.view },
-        },
-      };
+      const { id, version, view, settledOnly } = a.payload;
+      return mergeServerState(state, id, { version, view }, { settledOnly: settledOnly === true });
     }
     case 'live/subscribe': {
       const { collection, id } = a.payload;
@@ -515,20 +701,31 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
         ? state
         : { ...state, live: { ...state.live, connected: a.payload.connected } };
     case 'view/pushed': {
-      const { id, version } = a.payload;
-      const candidate = { version, view: a.payload.view };
-      const live = withLastVersion(state.live, id, version);
-      const known = Math.max(state.confirmed[id]?.version ?? 0, state.live.held[id]?.version ?? 0);
-      if (version <= known) return live === state.live ? state : { ...state, live };
-      // With pending commands the state may include one of them: hold it until they settle.
-      if (state.outbox.some((e) => e.aggregateId === id))
-        return { ...state, live: { ...live, held: { ...live.held, [id]: candidate } } };
-      return { ...state, live, confirmed: { ...state.confirmed, [id]: candidate } };
+      const { id, version, view } = a.payload;
+      return mergeServerState(
+        state,
+        id,
+        { version, view },
+        {
+          live: withLastVersion(state.live, id, version),
+        },
+      );
     }
     case 'connection/changed':
       return a.payload.online === state.online ? state : { ...state, online: a.payload.online };
     case 'sender/changed':
       return a.payload.sending === state.sending ? state : { ...state, sending: a.payload.sending };
+    case 'app/outdated':
+      return state.outdated === null ? { ...state, outdated: { reason: a.payload.reason } } : state;
+    case 'client/configured': {
+      const keep = a.payload.keepSettledCommands;
+      if (keep === state.keepSettled) return state;
+      return {
+        ...state,
+        keepSettled: keep,
+        ...keptSettled(dictionaryOf(state.commands), state.settledChunks, keep),
+      };
+    }
     default:
       return state;
   }
@@ -666,12 +863,49 @@ export const selectConfirmedView = <View extends DeploymentView = DeploymentView
   aggregateId: string,
 ): View | null => (state.confirmed[aggregateId]?.view as View | undefined) ?? null;
 
+/**
+ * A command's status: `undefined` for an id this client never saw, and for a settled one pruned
+ * beyond the `keepSettledCommands` most recent (its promise had the outcome).
+ */
 export const selectCommandStatus = (
   state: ClientState,
   commandId: string,
-): CommandStatus | undefined => state.commands[commandId];
+): CommandStatus | undefined => statusOf(state, commandId);
+
+/** Per `commands` object (it changes only with a status): the list and the chunks it read. */
+const statusLists = new WeakMap<
+  object,
+  {
+    readonly chunks: readonly SettledChunk[];
+    readonly list: ReadonlyArray<readonly [string, CommandStatus]>;
+  }
+>();
+
+/**
+ * Every status kept, oldest first (the settled ones in order of settling, roughly; pending
+ * last), as `[commandId, status]` pairs: at most `keepSettled` settled ones plus the pending.
+ */
+export const selectCommandStatuses = (
+  state: ClientState,
+): ReadonlyArray<readonly [commandId: string, status: CommandStatus]> => {
+  const cached = statusLists.get(state.commands);
+  if (cached?.chunks === state.settledChunks) return cached.list;
+  const list = [...state.settledChunks.map((c) => c.statuses), state.commands].flatMap((statuses) =>
+    Object.keys(statuses).map((id) => [id, statuses[id]!] as const),
+  );
+  statusLists.set(state.commands, { chunks: state.settledChunks, list });
+  return list;
+};
+
+/** How many commands this client has settled so far: it only grows (a list can refresh on it). */
+export const selectSettledCount = (state: ClientState) => state.settledCount;
 
 export const selectOutboxLength = (state: ClientState) => state.outbox.length;
+/**
+ * Why the app is outdated (the server sent an event this code cannot decode: a newer version
+ * is deployed), or `null`: show "new version available — reload".
+ */
+export const selectOutdated = (state: ClientState) => state.outdated;
 export const selectOnline = (state: ClientState) => state.online;
 export const selectIsSender = (state: ClientState) => state.sending;
 /** The live socket is open and its subscriptions resynced. */

@@ -7,10 +7,12 @@
  * `#lists`), so a reload stays on it.
  */
 import { useEffect, useState } from 'react';
+import { useSelector } from 'react-redux';
+import { selectOutdated } from '../client';
 import { Commands, Header, type Page, PAGES } from './common';
 import { Order, Orders } from './orders';
 import { ShoppingList, ShoppingLists } from './shopping-lists';
-import type { DemoStore, StackName } from './store';
+import type { DemoStore, RootState, StackName } from './store';
 
 const pageOf = (hash: string): Page =>
   PAGES.find(({ page }) => hash === `#${page}`)?.page ?? 'orders';
@@ -38,6 +40,23 @@ const useSelected = (key: string) => {
   return [selected, select] as const;
 };
 
+/**
+ * The server sent an event this code cannot read (a newer deploy): the commands went through,
+ * but this page's code is older than the server's. Offer the reload it needs.
+ */
+const Outdated = () => {
+  const outdated = useSelector((s: RootState) => selectOutdated(s.client));
+  if (!outdated) return null;
+  return (
+    <p className="notice bad outdated" role="alert" data-testid="outdated">
+      <span className="notice-text">
+        A new version is available: reload to use it. ({outdated.reason})
+      </span>
+      <button onClick={() => location.reload()}>Reload</button>
+    </p>
+  );
+};
+
 export const App = ({ demo, stacks }: { demo: DemoStore; stacks: readonly StackName[] }) => {
   const page = usePage();
   const [order, selectOrder] = useSelected(`demo:${demo.stack}:selected`);
@@ -45,6 +64,7 @@ export const App = ({ demo, stacks }: { demo: DemoStore; stacks: readonly StackN
   return (
     <div className="app">
       <Header page={page} stack={demo.stack} stacks={stacks} />
+      <Outdated />
       {page === 'orders' ? (
         <main className="layout">
           <Orders demo={demo} selected={order} onSelect={selectOrder} />

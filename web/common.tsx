@@ -16,6 +16,7 @@ import {
   selectLiveConnected,
   selectOnline,
   selectOutboxLength,
+  selectSettledCount,
   sendCommand,
   subscribeTo,
   unsubscribeFrom,
@@ -65,10 +66,7 @@ export const useKnownIds = (demo: DemoStore, collection: string, ownerId: string
 };
 
 /** How many commands have settled: a list read from the server is refreshed when it changes. */
-export const useSettledCount = () =>
-  useSelector(
-    (s: RootState) => Object.values(s.client.commands).filter((c) => c.state !== 'pending').length,
-  );
+export const useSettledCount = () => useSelector((s: RootState) => selectSettledCount(s.client));
 
 /** Dispatches a command; its state shows in `Commands`, its effect at once in the views. */
 export const useSend = () => {

@@ -134,6 +134,9 @@ const reduceActivity = (
     case 'live/subscribe':
     case 'live/unsubscribe':
     case 'live/connection':
+    case 'live/status':
+    case 'client/configured':
+    case 'app/outdated':
       return activity;
     default:
       return activity;
@@ -171,6 +174,9 @@ const reduceGone = (gone: DemoState['gone'], action: ClientAction | AggregateGon
     case 'live/subscribe':
     case 'live/unsubscribe':
     case 'live/connection':
+    case 'live/status':
+    case 'client/configured':
+    case 'app/outdated':
       return gone;
     default:
       return gone;

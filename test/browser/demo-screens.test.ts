@@ -78,7 +78,9 @@ const FAKE_DEVTOOLS = `(() => {
         return reducer(state, action);
       };
       const enhanced = enhancers.reduceRight((next, enhancer) => enhancer(next), createStore);
-      return enhanced(recording, preloaded);
+      const store = enhanced(recording, preloaded);
+      window.devtools.dispatch = store.dispatch;
+      return store;
     };
 })()`;
 
@@ -226,6 +228,15 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       expect(devtools.actions).toEqual(
         expect.arrayContaining(['command/queued', 'command/confirmed', 'command/rejected']),
       );
+
+      // A newer server (an event this code cannot read): the page offers the reload
+      expect(await page.getByTestId('outdated').count()).toBe(0);
+      await page.evaluate(
+        `window.devtools.dispatch({ type: 'app/outdated', payload: { reason: 'Stored event 2 is unreadable' } })`,
+      );
+      expect(await page.getByTestId('outdated').textContent()).toContain('reload to use it');
+      await expectFits(page);
+      await shot('order-outdated');
 
       // The activity survives a reload
       const before = await page.getByTestId('command').allTextContents();

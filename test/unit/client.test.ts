@@ -12,6 +12,7 @@ import type { StoredEvent } from '../../lambdas/core/events/events';
 import {
   ApiError,
   type ApiClient,
+  appOutdated,
   backoffDelay,
   clientReducer,
   type ClientState,
@@ -20,7 +21,9 @@ import {
   type CommandAnswer,
   type CommandRequest,
   confirmAnswer,
+  createApiClient,
   createCommandClient,
+  DEFAULT_KEEP_SETTLED_COMMANDS,
   type IdbFactory,
   indexedDbStorage,
   initialClientState,
@@ -29,7 +32,9 @@ import {
   type OutboxEntry,
   type OutboxStorage,
   selectCommandStatus,
+  selectCommandStatuses,
   selectOptimisticView,
+  selectOutdated,
   selectView,
   sendCommand,
   toApiError,
@@ -205,6 +210,152 @@ describe('confirmation without a re-query', () => {
         replayed: false,
       }),
     ).toBeUndefined();
+  });
+});
+
+describe('server states from queries and pushes, merged with pending commands the one way', () => {
+  const created = stored('o1', 1, 'order/created', { customerId: 'cu', currency: 'EUR' });
+  const confirmedAt1 = clientReducer(initialClientState, {
+    type: 'command/confirmed',
+    payload: { commandId: 'c0', aggregateId: 'o1', version: 1, events: [created], replayed: false },
+  });
+  /** The server's row at v3: our pending line `a` at v2, another device's line `b` at v3. */
+  const rowAt3 = confirmAnswer(confirmedAt1.confirmed.o1, {
+    commandId: 'x',
+    aggregateId: 'o1',
+    version: 3,
+    events: [
+      stored('o1', 2, 'order/lineAdded', line('a')),
+      stored('o1', 3, 'order/lineAdded', line('b')),
+    ],
+    replayed: false,
+  })!;
+
+  test.each(['view/loaded', 'view/pushed'])(
+    'given a pending command, when a %s state already containing it arrives, then it is held: the command is not shown as would-be-rejected; once confirmed, the held state is applied',
+    (type) => {
+      const addA = entry('o1', 'order/addLine', line('a'));
+      const pending = queued(confirmedAt1, addA);
+      const loaded = clientReducer(pending, { type, payload: { id: 'o1', ...rowAt3 } });
+
+      // Before: the row was confirmed at once, and `addLine a` on it broke the duplicate rule.
+      const optimistic = selectOptimisticView<OrderView>(loaded, 'o1');
+      expect(optimistic.pending).toEqual([expect.objectContaining({ commandId: addA.commandId })]);
+      expect(optimistic.pending[0]!.wouldReject).toBeUndefined();
+      expect(optimistic.view!.lines.map((l) => l.lineId)).toEqual(['a']);
+      expect(loaded.confirmed.o1!.version).toBe(1);
+
+      const answered = clientReducer(loaded, {
+        type: 'command/confirmed',
+        payload: {
+          commandId: addA.commandId,
+          aggregateId: 'o1',
+          version: 2,
+          events: [stored('o1', 2, 'order/lineAdded', line('a'))],
+          replayed: false,
+        },
+      });
+      expect(answered.confirmed.o1).toEqual(rowAt3);
+      expect(answered.live.held).toEqual({});
+      expect(selectView<OrderView>(answered, 'o1')!.lines.map((l) => l.lineId)).toEqual(['a', 'b']);
+    },
+  );
+
+  test('versions never go backwards: an older query, push or settled re-read changes nothing', () => {
+    const at3 = clientReducer(confirmedAt1, {
+      type: 'view/loaded',
+      payload: { id: 'o1', ...rowAt3 },
+    });
+    expect(at3.confirmed.o1!.version).toBe(3);
+    const older = { id: 'o1', ...confirmedAt1.confirmed.o1! };
+    for (const action of [
+      { type: 'view/loaded', payload: older },
+      { type: 'view/loaded', payload: { ...older, settledOnly: true } },
+      { type: 'view/pushed', payload: older },
+    ]) {
+      expect(clientReducer(at3, action).confirmed.o1).toBe(at3.confirmed.o1);
+    }
+    // Held at v3 with a command pending: a query at v2 is not held over it.
+    const held = clientReducer(queued(confirmedAt1, entry('o1', 'order/submit')), {
+      type: 'view/loaded',
+      payload: { id: 'o1', ...rowAt3 },
+    });
+    const v2 = { id: 'o1', version: 2, view: rowAt3.view };
+    expect(clientReducer(held, { type: 'view/loaded', payload: v2 }).live.held.o1).toBe(
+      held.live.held.o1,
+    );
+  });
+
+  test("a re-read at a settled command's version is applied at once, pending commands or not", () => {
+    const pending = queued(confirmedAt1, entry('o1', 'order/submit'));
+    const reread = clientReducer(pending, {
+      type: 'view/loaded',
+      payload: { id: 'o1', ...rowAt3, settledOnly: true },
+    });
+    expect(reread.confirmed.o1).toEqual(rowAt3);
+    expect(reread.live.held).toEqual({});
+  });
+});
+
+describe('bounded memory: settled statuses are pruned', () => {
+  const settle = (state: ClientState, e: OutboxEntry, version = 1) =>
+    clientReducer(queued(state, e), {
+      type: 'command/confirmed',
+      payload: {
+        commandId: e.commandId,
+        aggregateId: e.aggregateId,
+        version,
+        events: [],
+        view: null,
+        replayed: false,
+      },
+    });
+  const keptIds = (state: ClientState) =>
+    selectCommandStatuses(state)
+      .map(([id]) => id)
+      .sort();
+
+  test('given more settled commands than the limit, the most recent are kept, and every pending one', () => {
+    const limited = clientReducer(initialClientState, {
+      type: 'client/configured',
+      payload: { keepSettledCommands: 10 },
+    });
+    const waiting = entry('p', 'order/submit');
+    let state = queued(limited, waiting);
+    const settledOnes = Array.from({ length: 25 }, (_, i) => entry(`o${i}`, 'order/submit'));
+    for (const e of settledOnes) state = settle(state, e);
+
+    expect(keptIds(state)).toEqual(
+      [waiting, ...settledOnes.slice(15)].map((e) => e.commandId).sort(),
+    );
+    expect(state.settledCount).toBe(25);
+    // A pruned status reads as unknown to this client; a pending one is never pruned.
+    expect(selectCommandStatus(state, settledOnes[14]!.commandId)).toBeUndefined();
+    expect(selectCommandStatus(state, waiting.commandId)).toMatchObject({ state: 'pending' });
+    expect(selectCommandStatus(state, settledOnes[15]!.commandId)).toMatchObject({
+      state: 'confirmed',
+    });
+
+    // A lower limit prunes at once.
+    const one = clientReducer(state, {
+      type: 'client/configured',
+      payload: { keepSettledCommands: 1 },
+    });
+    expect(keptIds(one)).toEqual([waiting, settledOnes[24]!].map((e) => e.commandId).sort());
+  });
+
+  test(`by default the last ${DEFAULT_KEEP_SETTLED_COMMANDS} settled statuses are kept; an action copies a bounded part of them`, () => {
+    let state = initialClientState;
+    const all = Array.from({ length: DEFAULT_KEEP_SETTLED_COMMANDS + 5 }, (_, i) =>
+      entry(`o${i}`, 'order/submit'),
+    );
+    for (const e of all) state = settle(state, e);
+    expect(selectCommandStatuses(state)).toHaveLength(DEFAULT_KEEP_SETTLED_COMMANDS);
+    expect(selectCommandStatus(state, all[4]!.commandId)).toBeUndefined();
+    expect(selectCommandStatus(state, all[5]!.commandId)).toMatchObject({ state: 'confirmed' });
+    // The statuses an action copies: the recent ones, and chunks of about sqrt(limit).
+    expect(Object.keys(state.commands).length).toBeLessThan(32);
+    expect(Math.max(...state.settledChunks.map((c) => c.size))).toBeLessThanOrEqual(32);
   });
 });
 
@@ -444,7 +595,7 @@ test('resent past maxPendingMs: settled as unknown, the view re-read, the next c
     commandId: stuck.commandId,
     aggregateId: 'A',
   });
-  expect(store.getState().client.commands[stuck.commandId]).toMatchObject({
+  expect(selectCommandStatus(store.getState().client, stuck.commandId)).toMatchObject({
     state: 'unknown',
     type: 'order/submit',
     lastError: 'boom',
@@ -607,9 +758,9 @@ test("the browser's offline/online events: shown in the state, and online retrie
     (await sends(1))[0]!.answer(new NetworkError('network', 'down'));
     await until(
       () =>
-        store.getState().client.commands[command.commandId]?.state === 'pending' &&
-        (store.getState().client.commands[command.commandId] as { attempts: number }).attempts ===
-          1,
+        selectCommandStatus(store.getState().client, command.commandId)?.state === 'pending' &&
+        (selectCommandStatus(store.getState().client, command.commandId) as { attempts: number })
+          .attempts === 1,
     );
     events.dispatchEvent(new Event('online'));
     expect(store.getState().client.online).toBe(true);
@@ -655,4 +806,177 @@ test('an unexpected failure before the answer (a signing hook that threw) is ret
   // Not a network failure: the online flag is left as it was.
   expect(store.getState().client.online).toBe(true);
   await client.stop();
+});
+
+// ---- the middleware and the real API client against a scripted server --------------------------
+
+type Script = (send: { readonly n: number; readonly elapsedMs: number }) => 'answer' | 'lost' | 500;
+
+/**
+ * A server behind the real API client (its `fetch`): it applies a command once per commandId and
+ * answers a resend with the original result (`x-command-replayed: true`), as the real one does;
+ * `script` says what each send gets back; each send takes `sendMs` of its clock (`now`). `schemaVersion` stamps the events it writes (a newer
+ * server's). `GET …/history?version=N` answers the state at N, as the server renders it.
+ */
+const scriptedServer = (
+  options: {
+    readonly script?: Script;
+    readonly sendMs?: number;
+    readonly schemaVersion?: (type: string) => number | undefined;
+  } = {},
+) => {
+  const { script = () => 'answer', sendMs = 0, schemaVersion = () => undefined } = options;
+  let clock = Date.parse(T0);
+  const log: StoredEvent[] = [];
+  const results = new Map<string, { version: number; events: StoredEvent[] }>();
+  const sends: Array<{ commandId: string; type: string }> = [];
+  const reads: string[] = [];
+  let firstSendAt: number | undefined;
+  const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  const eventOf = (request: CommandRequest, version: number): StoredEvent => {
+    const [type, payload]: [string, object] =
+      request.type === 'order/create'
+        ? ['order/created', request.payload as object]
+        : ['order/lineAdded', { ...(request.payload as object), unitPriceMinor: 100 }];
+    const stamped = schemaVersion(type);
+    return {
+      ...stored(request.aggregateId, version, type, payload),
+      ...(stamped !== undefined && { schemaVersion: stamped }),
+    };
+  };
+  const fetch = async (url: string | URL | Request, init?: RequestInit) => {
+    const { pathname, search } = new URL(String(url));
+    if (init?.method !== 'POST') {
+      reads.push(`${pathname}${search}`);
+      const version = Number(new URLSearchParams(search).get('version'));
+      const state = confirmAnswer(undefined, {
+        commandId: 'read',
+        aggregateId: 'A',
+        version,
+        // The server's rendering: its own events, read by its own (current) code.
+        events: log.slice(0, version).map((e) => ({ ...e, schemaVersion: undefined })),
+        replayed: false,
+      });
+      return answer(200, { version, order: state!.view });
+    }
+    const request = JSON.parse(String(init.body)) as CommandRequest;
+    sends.push({ commandId: request.commandId, type: request.type });
+    firstSendAt ??= clock;
+    clock += sendMs;
+    let result = results.get(request.commandId);
+    const replayed = result !== undefined;
+    if (!result) {
+      const event = eventOf(request, log.length + 1);
+      log.push(event);
+      result = { version: event.version, events: [event] };
+      results.set(request.commandId, result);
+    }
+    const outcome = script({ n: sends.length, elapsedMs: clock - firstSendAt });
+    if (outcome === 'lost') throw new TypeError('fetch failed: other side closed');
+    if (outcome === 500) return answer(500, { error: { code: 'INTERNAL', message: 'boom' } });
+    return answer(
+      202,
+      { aggregateId: request.aggregateId, ...result },
+      { 'x-command-replayed': String(replayed) },
+    );
+  };
+  const api = createApiClient({
+    baseUrl: 'http://scripted.test',
+    fetch: fetch as typeof globalThis.fetch,
+  });
+  return { api, log, sends, reads, now: () => new Date(clock).toISOString() };
+};
+
+test.each<[string, Script, number]>([
+  // The first send commits; its answer never arrives.
+  ['an answer lost after the commit', ({ n }) => (n === 1 ? 'lost' : 'answer'), 2],
+  // A bad deploy: the first send commits, then every answer is a 500 for a minute.
+  [
+    'a 500 for 60 s (the first send committed)',
+    ({ elapsedMs }) => (elapsedMs < 60_000 ? 500 : 'answer'),
+    // Sends at 5 s, 10 s ... 60 s: 11 answered 500, the 12th 202.
+    12,
+  ],
+])('%s, then a 202: confirmed once, applied once', async (_name, script, sends) => {
+  const server = scriptedServer({ script, sendMs: 5_000 });
+  const { client, store, send } = makeStore(server.api, memoryStorage(), { now: server.now });
+  await client.start();
+  const command = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  await expect(command).resolves.toMatchObject({ state: 'confirmed', version: 1, replayed: true });
+  expect(server.log).toHaveLength(1);
+  expect(new Set(server.sends.map((s) => s.commandId))).toEqual(new Set([command.commandId]));
+  expect(server.sends.length).toBe(sends);
+  expect(store.getState().client.confirmed.A).toMatchObject({
+    version: 1,
+    view: { status: 'draft' },
+  });
+  await client.stop();
+});
+
+test('a success carrying an event of a newer schema: confirmed with one send, the app outdated, the aggregate read from the server, the next command sent', async () => {
+  // A newer server: its `order/created` is at schema version 2, which this code cannot read.
+  const server = scriptedServer({
+    schemaVersion: (type) => (type === 'order/created' ? 2 : undefined),
+  });
+  const { client, store, send } = makeStore(server.api);
+  await client.start();
+  const create = send(
+    sendCommand({
+      type: 'order/create',
+      aggregateId: 'A',
+      payload: { customerId: 'c', currency: 'EUR' },
+    }),
+  );
+  await expect(create).resolves.toMatchObject({ state: 'confirmed', version: 1 });
+  await until(() => store.getState().client.confirmed.A !== undefined);
+  // Before: the answer was refused as a failure and resent until maxPendingMs (24 hours).
+  expect(server.sends.filter((s) => s.commandId === create.commandId)).toHaveLength(1);
+  expect(selectOutdated(store.getState().client)).toEqual({
+    reason: expect.stringMatching(/Stored event 1 of aggregate A is unreadable/),
+  });
+  expect(server.reads).toEqual(['/orders/A/history?version=1']);
+  expect(store.getState().client.confirmed.A).toMatchObject({
+    version: 1,
+    view: { id: 'A', status: 'draft' },
+  });
+  expect(selectCommandStatus(store.getState().client, create.commandId)).toMatchObject({
+    state: 'confirmed',
+    version: 1,
+  });
+
+  // The aggregate is not blocked: the next command is sent, answered and folded.
+  const add = send(sendCommand({ type: 'order/addLine', aggregateId: 'A', payload: line('a') }));
+  await expect(add).resolves.toMatchObject({ state: 'confirmed', version: 2 });
+  expect(selectView<OrderView>(store.getState().client, 'A')!.lines.map((l) => l.lineId)).toEqual([
+    'a',
+  ]);
+  expect(server.sends).toHaveLength(2);
+  await client.idle();
+  await client.stop();
+});
+
+test("another tab's answer with an event this code cannot read: no throw, the app outdated, the first reason kept", () => {
+  const newer = {
+    ...stored('A', 1, 'order/created', { customerId: 'c', currency: 'EUR' }),
+    schemaVersion: 9,
+  };
+  const state = clientReducer(initialClientState, {
+    type: 'command/confirmed',
+    payload: { commandId: 'x', aggregateId: 'A', version: 1, events: [newer], replayed: false },
+  });
+  expect(state.confirmed.A).toBeUndefined();
+  expect(selectCommandStatus(state, 'x')).toMatchObject({ state: 'confirmed', version: 1 });
+  expect(selectOutdated(state)?.reason).toMatch(/unreadable/);
+  expect(selectOutdated(clientReducer(state, appOutdated('later')))).toBe(selectOutdated(state));
+  expect(selectOutdated(initialClientState)).toBeNull();
 });
