@@ -52,7 +52,9 @@ const run = async (block: DocBlock, env: Record<string, string>, timeoutMs = 30_
 
 test('the client guides mark their programs runnable, each with the output it prints', () => {
   const files = new Set(runnable.map((block) => block.origin.split(':')[0]));
-  expect(files).toEqual(new Set(['docs/guide/client.md', 'docs/guide/live-updates.md']));
+  for (const guide of ['docs/guide/client.md', 'docs/guide/live-updates.md']) {
+    expect([...files]).toContain(guide);
+  }
   for (const block of runnable) expect(block.output?.trim()).toBeTruthy();
 });
 
