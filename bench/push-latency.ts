@@ -13,7 +13,6 @@ import {
   createApiClient,
   createCommandClient,
   createLiveClient,
-  type LiveSocketFactory,
   memoryStorage,
   noLock,
   selectLiveConnected,
@@ -59,7 +58,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string) => {
     ? createLiveClient({
         url: websocketUrl,
         api,
-        WebSocket: WebSocket as unknown as LiveSocketFactory,
+        WebSocket,
       })
     : undefined;
   const store = legacy_createStore(

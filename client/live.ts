@@ -23,13 +23,19 @@ import type {
 } from './state';
 import { aggregateOfView, type DeploymentView, visibleIn } from './aggregates';
 
+/**
+ * A handler whose event parameter is checked both ways (method syntax), so a socket class that
+ * types its events precisely (`ws`'s `MessageEvent`, the browser's) is a LiveSocket as it is.
+ */
+type SocketHandler<Event> = { handle(event: Event): void }['handle'];
+
 /** The part of the WebSocket interface used here (the browser's and `ws`'s both have it). */
 export interface LiveSocket {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onclose: ((event: unknown) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
+  onopen: SocketHandler<unknown> | null;
+  onclose: SocketHandler<unknown> | null;
+  onerror: SocketHandler<unknown> | null;
+  onmessage: SocketHandler<{ data: unknown }> | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

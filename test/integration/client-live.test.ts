@@ -16,7 +16,6 @@ import {
   createCommandClient,
   createLiveClient,
   type CommandDispatch,
-  type LiveSocketFactory,
   memoryStorage,
   selectLiveConnected,
   selectSubscriptionStatus,
@@ -122,7 +121,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
     ? createLiveClient({
         url: websocketUrl,
         api,
-        WebSocket: FlakySocket as unknown as LiveSocketFactory,
+        WebSocket: FlakySocket,
         backoff: { baseMs: 50, maxMs: 200, jitter: 0.5 },
         ...(heartbeatMs !== undefined && { heartbeatMs }),
       })

@@ -11,14 +11,15 @@ export interface Run {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `command` in the project root with its output collected. */
+/** Starts `command` in the project root (or `cwd`) with its output collected. */
 export const runProcess = (
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  cwd = ROOT,
 ): Run => {
   const child = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,69 +3,19 @@
  * paste it at the repository root (imports like `./client`). The TypeScript compiler checks them
  * with the project's tsconfig, from memory: nothing is written. A block tagged ```ts continued
  * follows the block before it in the same file; one tagged ```ts fragment is skipped (keep those
- * few: a fragment cannot rot unnoticed only because nobody compiles it).
+ * few: a fragment cannot rot unnoticed only because nobody compiles it). One tagged
+ * ```ts runnable is also run, by test/integration/doc-snippets.test.ts.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
-
-const ROOT = join(__dirname, '../..');
-
-interface Block {
-  /** `docs/guide/client.md:8`: where the block starts. */
-  readonly origin: string;
-  readonly code: string;
-}
-
-/** The ```ts blocks of a Markdown text, continued ones joined to the block before them. */
-export const tsBlocksOf = (file: string, markdown: string): Block[] => {
-  const blocks: { origin: string; code: string }[] = [];
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const fence = /^```(ts|typescript)(?:\s+(\w+))?\s*$/.exec(lines[i]!);
-    if (!fence) {
-      if (lines[i]!.startsWith('```')) {
-        // Another language's block: skip to its end, so its body is never read as a fence.
-        const end = lines.findIndex((line, j) => j > i && line.startsWith('```'));
-        i = end < 0 ? lines.length : end;
-      }
-      continue;
-    }
-    const end = lines.findIndex((line, j) => j > i && line.startsWith('```'));
-    const code = lines.slice(i + 1, end < 0 ? lines.length : end).join('\n');
-    const tag = fence[2];
-    if (tag === 'continued' && blocks.length > 0) {
-      blocks[blocks.length - 1]!.code += `\n${code}`;
-    } else if (tag !== 'fragment') {
-      blocks.push({ origin: `${file}:${i + 1}`, code });
-    }
-    i = end < 0 ? lines.length : end;
-  }
-  return blocks;
-};
+import { type DocBlock as Block, markdownFiles, ROOT, tsBlocksOf } from '../support/doc-blocks';
 
 /**
- * A block as a module: its imports at the top, the rest in an async function, so a top-level
- * `await` (fine in a reader's ES module) type-checks under the project's CommonJS settings.
+ * A block as a module, as written: a top-level `await` fails here as it fails when the block is
+ * run in this CommonJS project (wrap it in an async function, as the guides do).
  */
-const asModule = (code: string): string => {
-  const source = ts.createSourceFile('block.ts', code, ts.ScriptTarget.ES2022, true);
-  const imports = source.statements.filter(ts.isImportDeclaration);
-  const body = source.statements.filter((statement) => !ts.isImportDeclaration(statement));
-  return [
-    ...imports.map((statement) => statement.getFullText(source)),
-    '\nexport async function __block(): Promise<void> {',
-    ...body.map((statement) => statement.getFullText(source)),
-    '\n}\n',
-  ].join('');
-};
-
-const markdownFiles = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.md'))
-    .map((file) => `docs/${file}`),
-];
+const asModule = (code: string): string => `${code}\nexport {};\n`;
 
 /** The compiler's errors for each block, as `origin: message`. */
 export const compileErrors = (blocks: readonly Block[]): string[] => {
@@ -96,7 +46,7 @@ export const compileErrors = (blocks: readonly Block[]): string[] => {
     });
 };
 
-const blocks = markdownFiles.flatMap((file) =>
+const blocks = markdownFiles().flatMap((file) =>
   tsBlocksOf(file, readFileSync(join(ROOT, file), 'utf8')),
 );
 
@@ -134,5 +84,29 @@ test('fragments are skipped, continued blocks joined', () => {
   ].join('\n');
   expect(tsBlocksOf('f.md', markdown)).toEqual([
     { origin: 'f.md:1', code: 'const a = 1;\nconst b = a;' },
+  ]);
+});
+
+test('a runnable block takes the text block right after it as its output, and only that one', () => {
+  const markdown = [
+    '```ts runnable',
+    "console.log('hi');",
+    '```',
+    'It prints:',
+    '```text',
+    'hi',
+    '```',
+    '```ts runnable',
+    'void 0;',
+    '```',
+    '```bash',
+    '```',
+    '```text',
+    'not its output',
+    '```',
+  ].join('\n');
+  expect(tsBlocksOf('f.md', markdown)).toEqual([
+    { origin: 'f.md:1', code: "console.log('hi');", runnable: true, output: 'hi' },
+    { origin: 'f.md:8', code: 'void 0;', runnable: true },
   ]);
 });
