@@ -31,23 +31,25 @@ describe('projections table', () => {
     ]);
   });
 
-  it('is named to the query, projector and redrive functions only', () => {
+  it('is named to the query, projector, push connections and repair functions only', () => {
     const named = Object.entries(decoupledTemplate.findResources('AWS::Lambda::Function'))
       .filter(([, fn]) => {
         const variables = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
         return JSON.stringify(variables[ENV.projectionsTable]) === JSON.stringify({ Ref: id });
       })
       .map(([logicalId]) => logicalId.replace(/Handler.*$/, ''));
-    // The rebuild function's grant is narrower: see rebuild.test.ts (LeadingKeys).
+    // The rebuild function's grant is narrower: see rebuild.test.ts (LeadingKeys). The push
+    // connections function reads a row's version for a subscription's acknowledgement.
     expect(named.sort()).toEqual([
       'ProjectorFunction',
+      'PushConnectionsFunction',
       'QueryFunction',
       'RebuildFunction',
       'RedriveFunction',
     ]);
   });
 
-  it('is in the coupled stack too, named to its function (reads), its projector and repair tools only', () => {
+  it('is in the coupled stack too, named to its function (reads), its projector, push connections and repair tools only', () => {
     const keyed = Object.values(coupledTemplate.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) =>
         JSON.stringify(t.Properties.KeySchema) ===
@@ -67,6 +69,7 @@ describe('projections table', () => {
     expect(named.sort()).toEqual([
       'CoupledFunction',
       'ProjectorFunction',
+      'PushConnectionsFunction',
       'RebuildFunction',
       'RedriveFunction',
     ]);
