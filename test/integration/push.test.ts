@@ -15,6 +15,7 @@ import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
 import { orderTopic } from '../../lambdas/domain/order';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
+import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
 
 // Messages are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -270,7 +271,10 @@ describe('live updates on both stacks', () => {
       id: 'i-1',
       error: {
         code: 'NOT_FOUND',
-        details: { collection: 'invoices', collections: ['orders', 'shopping-lists', 'inventory'] },
+        details: {
+          collection: 'invoices',
+          collections: PUSHED_COLLECTIONS.map(({ collection }) => collection),
+        },
       },
     });
   });

@@ -15,7 +15,7 @@ import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-
 import type { OrderView } from '../../lambdas/domain/order';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
-import { PROJECTIONS } from '../../lambdas/handlers/deployment';
+import { COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import {
@@ -249,7 +249,10 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     const unknown = await read('GET /{collection}/{id}', { collection: 'baskets', id });
     expect(unknown.statusCode).toBe(404);
     expect(bodyOf(unknown)).toMatchObject({
-      error: { code: 'NOT_FOUND', details: { collections: ['shopping-lists', 'inventory'] } },
+      error: {
+        code: 'NOT_FOUND',
+        details: { collections: COLLECTIONS.map(({ collection }) => collection) },
+      },
     });
 
     // Deleted: the view says so, and the route answers 404; its history stays readable.
