@@ -32,6 +32,8 @@ import {
 import { issueFor } from './demo-state';
 import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
+const linesOf = (count: number) => `${count} ${count === 1 ? 'line' : 'lines'}`;
+
 const money = (minor: number, currency: string) =>
   `${(minor / 100).toLocaleString('en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${currency}`;
 
@@ -63,7 +65,7 @@ const OrderListItem = ({
           {gone ? 'gone' : (order?.status ?? 'not loaded')}
         </span>
         <span className="pick-meta">
-          {order ? `${order.lineCount} lines · ${money(order.total, order.currency)}` : ''}
+          {order ? `${linesOf(order.lineCount)} · ${money(order.total, order.currency)}` : ''}
           {pending > 0 && <span className="pending-mark"> · {pending} pending</span>}
         </span>
       </button>
@@ -476,7 +478,7 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
           version={view.confirmedVersion}
           summarize={(state) => {
             const o = state as OrderView;
-            return `${o.status}, ${o.lineCount} lines, ${money(o.total, o.currency)}`;
+            return `${o.status}, ${linesOf(o.lineCount)}, ${money(o.total, o.currency)}`;
           }}
           renderState={(state) => {
             const past = state as OrderView;

@@ -8,66 +8,18 @@
  * checked pending then confirmed, a duplicate rejected with its rule, a second window (phone
  * sized) following the list live. Cross-origin calls, so CORS is real.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { SHOPPING_LIST_RULES } from '../../lambdas/domain/shopping-list';
-import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
-import { originsOf, type RunningWebServer, startWebServer } from '../../local/emulators/web-server';
-import { testEndpoint } from '../support/dynamo';
+import { useDemoApp } from '../support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/**
- * Flags that work on these machines (see docs/decisions/browser-test-chromium.md): no sandbox
- * as root, no network noise.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const OUTPUT = join(__dirname, '..', '..', 'test-output', 'browser');
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(
-    `No Chromium at ${CHROMIUM}: install Debian's package (apt-get install -y chromium; ` +
-      'scripts/test.sh does it when run as root) or set CHROMIUM_PATH.',
-  );
-}
-
-let runtime: LocalRuntime | undefined;
-let web: RunningWebServer | undefined;
-let browser: Browser | undefined;
-let apis: { decoupled?: string; coupled?: string } = {};
-let websockets: { decoupled?: string; coupled?: string } = {};
-
-beforeAll(async () => {
-  web = await startWebServer({ port: 0, apis: () => apis, websockets: () => websockets });
-  runtime = await startLocalRuntime({
-    dynamoDbEndpoint: testEndpoint(),
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: `web${process.pid}`,
-    quiet: true,
-    handlerLogLevel: 'SILENT',
-    corsOrigins: originsOf(web.url),
-    poller: { pollIntervalMs: 50 },
-  });
-  apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
-  websockets = runtime.websocketUrls;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+const demo = useDemoApp(`web${process.pid}`);
+beforeAll(() => {
   mkdirSync(OUTPUT, { recursive: true });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await runtime?.stop();
 });
 
 const commands = (page: Page, type: string, state?: string) =>
@@ -102,12 +54,14 @@ const text = async (page: Page, testId: string) =>
 
 describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack', (stack) => {
   test('pending then confirmed; offline, reload, online: each command stored once; an empty order says why it cannot be submitted', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1200, height: 900 } });
+    const context = await demo.current.browser.newContext({
+      viewport: { width: 1200, height: 900 },
+    });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
     try {
-      await page.goto(`${web!.url}/?stack=${stack}`);
+      await page.goto(`${demo.current.web.url}/?stack=${stack}`);
       // The service worker controls the page before we rely on it for the offline reload.
       await page.waitForFunction('navigator.serviceWorker.controller !== null');
       await page.getByTestId('customer').fill(`customer-${stack}-${Date.now()}`);
@@ -153,7 +107,8 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
       await expectCommands(page, 'order/addLine', 'confirmed', 3);
       expect(await text(page, 'outbox-length')).toBe('0');
       expect(await text(page, 'online')).toContain('Online');
-      const base = stack === 'decoupled' ? runtime!.decoupledUrl : runtime!.coupledUrl;
+      const base =
+        stack === 'decoupled' ? demo.current.runtime.decoupledUrl : demo.current.runtime.coupledUrl;
       const stored = (await (await fetch(`${base}/orders/${orderId}/events`)).json()) as {
         events: { type: string; commandId: string; payload: { sku?: string } }[];
       };
@@ -183,7 +138,7 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
       expect(await page.getByTestId('history-slider').getAttribute('max')).toBe('4');
       await page.getByTestId('history-slider').fill('2');
       await page.waitForFunction(
-        `/Version 2 of 4.*order\\/lineAdded.*1 lines/.test(document.querySelector('[data-testid="history-caption"]').textContent)`,
+        `/Version 2 of 4.*order\\/lineAdded.*1 line\\b/.test(document.querySelector('[data-testid="history-caption"]').textContent)`,
       );
       await page.screenshot({ path: join(OUTPUT, `demo-${stack}.png`), fullPage: true });
       expect(errors).toEqual([]);
@@ -199,7 +154,7 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
 describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', (stack) => {
   test('the same order open in two windows: a change in one shows in the other, no reload', async () => {
     // Two contexts: no shared IndexedDB or BroadcastChannel, as two devices; only push links them.
-    const contexts = await Promise.all([1, 2].map(() => browser!.newContext()));
+    const contexts = await Promise.all([1, 2].map(() => demo.current.browser.newContext()));
     const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
     const errors: string[] = [];
     for (const page of [a!, b!]) page.on('pageerror', (error) => errors.push(String(error)));
@@ -210,7 +165,7 @@ describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', 
         `document.querySelector('[data-testid="live"]')?.textContent.trim() === 'live'`,
       );
     try {
-      await a!.goto(`${web!.url}/?stack=${stack}`);
+      await a!.goto(`${demo.current.web.url}/?stack=${stack}`);
       await a!.getByTestId('customer').fill(`two-${stack}-${Date.now()}`);
       await a!.getByTestId('create-order').click();
       await expectCommands(a!, 'order/create', 'confirmed', 1);
@@ -218,7 +173,7 @@ describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', 
       await isLive(a!);
 
       // Window B opens the same order (as a link to it would).
-      await b!.goto(`${web!.url}/?stack=${stack}`);
+      await b!.goto(`${demo.current.web.url}/?stack=${stack}`);
       await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected', '${orderId}')`);
       await b!.reload();
       await isLive(b!);
@@ -249,8 +204,8 @@ describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack
   test('items pending then confirmed, a duplicate rejected with its rule; another window follows live', async () => {
     // A desktop window and a phone-sized one, in two contexts: only push links them.
     const contexts = await Promise.all([
-      browser!.newContext({ viewport: { width: 1280, height: 800 } }),
-      browser!.newContext({ viewport: { width: 390, height: 844 } }),
+      demo.current.browser.newContext({ viewport: { width: 1280, height: 800 } }),
+      demo.current.browser.newContext({ viewport: { width: 390, height: 844 } }),
     ]);
     const [a, b] = await Promise.all(contexts.map((c) => c.newPage()));
     const errors: string[] = [];
@@ -271,7 +226,7 @@ describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack
     };
     try {
       const owner = `owner-${stack}-${Date.now()}`;
-      await a!.goto(`${web!.url}/?stack=${stack}#lists`);
+      await a!.goto(`${demo.current.web.url}/?stack=${stack}#lists`);
       await a!.getByTestId('owner').fill(owner);
       await a!.getByTestId('new-list-name').fill('Weekend');
       await a!.getByTestId('create-list').click();
@@ -326,7 +281,7 @@ describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack
 
       // Window B, the same owner, opens the list (as a link to it would); the owner's read model
       // names it there, as B never made it.
-      await b!.goto(`${web!.url}/?stack=${stack}#lists`);
+      await b!.goto(`${demo.current.web.url}/?stack=${stack}#lists`);
       await b!.getByTestId('owner').fill(owner);
       await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected-list', '${listId}')`);
       await b!.reload();

@@ -7,59 +7,17 @@
  * the activity kept across a reload; the store's actions seen by Redux DevTools. Screenshots go
  * to /tmp/demo-shots/ (looked at by hand, not compared).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
-import { originsOf, type RunningWebServer, startWebServer } from '../../local/emulators/web-server';
-import { testEndpoint } from '../support/dynamo';
+import type { Page } from 'playwright-core';
+import { useDemoApp } from '../support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** As in demo-app.test.ts (docs/decisions/browser-test-chromium.md). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SHOTS = process.env.DEMO_SHOTS_DIR ?? '/tmp/demo-shots';
 const STACK = 'decoupled';
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH.`);
-}
-
-let runtime: LocalRuntime | undefined;
-let web: RunningWebServer | undefined;
-let browser: Browser | undefined;
-let apis: { decoupled?: string } = {};
-let websockets: { decoupled?: string } = {};
-
-beforeAll(async () => {
-  web = await startWebServer({ port: 0, apis: () => apis, websockets: () => websockets });
-  runtime = await startLocalRuntime({
-    dynamoDbEndpoint: testEndpoint(),
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: `screens${process.pid}`,
-    quiet: true,
-    handlerLogLevel: 'SILENT',
-    corsOrigins: originsOf(web.url),
-    poller: { pollIntervalMs: 50 },
-  });
-  apis = { decoupled: runtime.decoupledUrl };
-  websockets = { decoupled: runtime.websocketUrls.decoupled };
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+const demo = useDemoApp(`screens${process.pid}`);
+beforeAll(() => {
   mkdirSync(SHOTS, { recursive: true });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await web?.close();
-  await runtime?.stop();
 });
 
 // In-page code is given as strings: the root tsconfig has no DOM typings.
@@ -155,7 +113,7 @@ const SCREENS = [
 
 describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (screen) => {
   test('orders: fits the screen; field messages, read-only once submitted, history, offline, gone, reload', async () => {
-    const context = await browser!.newContext({
+    const context = await demo.current.browser.newContext({
       viewport: { width: screen.width, height: screen.height },
     });
     await context.addInitScript(FAKE_DEVTOOLS);
@@ -166,7 +124,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       page.screenshot({ path: join(SHOTS, `${name}-${screen.name}.png`), fullPage: true });
     try {
       // Given an order with one confirmed line
-      await page.goto(`${web!.url}/?stack=${STACK}`);
+      await page.goto(`${demo.current.web.url}/?stack=${STACK}`);
       await page.getByTestId('customer').fill(`screens-${screen.name}-${Date.now()}`);
       await page.getByTestId('create-order').click();
       await expectCommands(page, 'order/create', 'confirmed', 1);
@@ -291,7 +249,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
   });
 
   test('shopping lists: fits the screen; a blank name gets its field message', async () => {
-    const context = await browser!.newContext({
+    const context = await demo.current.browser.newContext({
       viewport: { width: screen.width, height: screen.height },
     });
     const page = await context.newPage();
@@ -301,7 +259,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       page.screenshot({ path: join(SHOTS, `${name}-${screen.name}.png`), fullPage: true });
     try {
       // Given a list with two items, one checked
-      await page.goto(`${web!.url}/?stack=${STACK}#lists`);
+      await page.goto(`${demo.current.web.url}/?stack=${STACK}#lists`);
       await page.getByTestId('owner').fill(`screens-${screen.name}-${Date.now()}`);
       await page.getByTestId('new-list-name').fill('Weekend market with a long name');
       await page.getByTestId('create-list').click();
