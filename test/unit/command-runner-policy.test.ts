@@ -181,8 +181,29 @@ describe('after a lost race', () => {
     }));
   test('attempts run out before the deadline is judged', () =>
     expect(afterLostRace({ ...lost, attempts: 5, deadline: 0 })).toEqual({ kind: 'give-up' }));
-  test('by default the deadline is the real bound: 100 attempts, 5 ms doubling to 200 ms', () =>
-    expect(DEFAULT_RETRY_POLICY).toEqual({ maxAttempts: 100, baseDelayMs: 5, maxDelayMs: 200 }));
+  test('sized from attempts: the wait starts from the slowest attempt when that is longer', () =>
+    expect(
+      [
+        { slowestAttemptMs: 40, attempts: 1 },
+        { slowestAttemptMs: 40, attempts: 2 },
+        { slowestAttemptMs: 4, attempts: 1 },
+        { slowestAttemptMs: 400, attempts: 1 },
+      ].map((tried) =>
+        afterLostRace({
+          ...lost,
+          ...tried,
+          policy: { ...policy, maxAttempts: 99, sizedFromAttempts: true },
+          random: () => 1,
+        }),
+      ),
+    ).toEqual([40, 80, 10, 100].map((delayMs) => ({ kind: 'retry', delayMs }))));
+  test('by default the deadline is the real bound: 100 attempts, from the slowest attempt to 800 ms', () =>
+    expect(DEFAULT_RETRY_POLICY).toEqual({
+      maxAttempts: 100,
+      baseDelayMs: 5,
+      maxDelayMs: 800,
+      sizedFromAttempts: true,
+    }));
 });
 
 describe('when a snapshot is due', () => {
