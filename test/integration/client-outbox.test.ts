@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMiddleware, combineReducers, legacy_createStore, type Middleware } from 'redux';
 import type { StoredEvent } from '../../lambdas/core/events/events';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import {
   broadcastChannel,
   type ClientCommand,
@@ -27,22 +26,9 @@ import {
   type OrderView,
 } from '../../client';
 import { jsonFileStorage } from '../../client/node';
-import { testEndpoint } from '../support/dynamo';
+import { useLocalRuntime } from '../support/runtime';
 
-let runtime: LocalRuntime;
-beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    dynamoDbEndpoint: testEndpoint(),
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: `cl${process.pid}`,
-    poller: { pollIntervalMs: 25 },
-    handlerLogLevel: 'SILENT',
-    quiet: true,
-    log: () => undefined,
-  });
-});
-afterAll(() => runtime.stop());
+const local = useLocalRuntime(`cl${process.pid}`, { poller: { pollIntervalMs: 25 } });
 
 let ids = 0;
 const newOrderId = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${ids++}`;
@@ -139,7 +125,8 @@ const until = async (check: () => boolean) => {
 };
 
 describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
-  const url = () => (profile === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!);
+  const url = () =>
+    profile === 'decoupled' ? local.current.decoupledUrl! : local.current.coupledUrl!;
 
   test('20 commands on 3 orders dispatched offline survive a restart and apply exactly once, in order', async () => {
     const [a, b, c] = [newOrderId('off-a'), newOrderId('off-b'), newOrderId('off-c')];

@@ -6,29 +6,15 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { type DocBlock, markdownFiles, ROOT, tsBlocksOf } from '../support/doc-blocks';
-import { testEndpoint } from '../support/dynamo';
+import { useLocalRuntime } from '../support/runtime';
 import { runProcess } from '../support/processes';
 
 const runnable = markdownFiles()
   .flatMap((file) => tsBlocksOf(file, readFileSync(join(ROOT, file), 'utf8')))
   .filter((block) => block.runnable);
 
-let runtime: LocalRuntime;
-beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    dynamoDbEndpoint: testEndpoint(),
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: `snippets${process.pid}`,
-    poller: { pollIntervalMs: 100 },
-    handlerLogLevel: 'SILENT',
-    quiet: true,
-    log: () => undefined,
-  });
-});
-afterAll(() => runtime?.stop());
+const local = useLocalRuntime(`snippets${process.pid}`, { poller: { pollIntervalMs: 100 } });
 
 /** Runs a block as a program; a run that outlives `timeoutMs` is killed (and fails). */
 const run = async (block: DocBlock, env: Record<string, string>, timeoutMs = 30_000) => {
@@ -67,8 +53,8 @@ test.each(runnable.map((block) => [block.origin, block] as const))(
     const runs = await Promise.all(
       STACKS.map((stack) =>
         run(block, {
-          API_URL: (stack === 'decoupled' ? runtime.decoupledUrl : runtime.coupledUrl)!,
-          WS_URL: runtime.websocketUrls[stack]!,
+          API_URL: (stack === 'decoupled' ? local.current.decoupledUrl : local.current.coupledUrl)!,
+          WS_URL: local.current.websocketUrls[stack]!,
         }),
       ),
     );

@@ -5,23 +5,9 @@
  * with its rules, `?minVersion`, events and history, and the other collections know nothing of it.
  */
 import { randomUUID } from 'node:crypto';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
-import { testEndpoint } from '../support/dynamo';
+import { useLocalRuntime } from '../support/runtime';
 
-let runtime: LocalRuntime;
-beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    dynamoDbEndpoint: testEndpoint(),
-    decoupledPort: 0,
-    coupledPort: 0,
-    tablePrefix: `inv${process.pid}`,
-    poller: { pollIntervalMs: 10 },
-    handlerLogLevel: 'SILENT',
-    quiet: true,
-    log: () => undefined,
-  });
-});
-afterAll(() => runtime.stop());
+const local = useLocalRuntime(`inv${process.pid}`);
 
 const json = async (response: Response) => ({
   status: response.status,
@@ -29,7 +15,8 @@ const json = async (response: Response) => ({
 });
 
 describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
-  const url = () => (stack === 'decoupled' ? runtime.decoupledUrl : runtime.coupledUrl)!;
+  const url = () =>
+    (stack === 'decoupled' ? local.current.decoupledUrl : local.current.coupledUrl)!;
   const send = async (type: string, aggregateId: string, payload: unknown) =>
     json(
       await fetch(`${url()}/commands`, {

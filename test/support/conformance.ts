@@ -5,14 +5,15 @@
  * comparisons of what each side serves.
  */
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
-import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
+import type { LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,
   createCommandClient,
   type CommandDispatch,
 } from '../../client';
-import { createTestTables, type TestTables, testEndpoint } from './dynamo';
+import { createTestTables, type TestTables } from './dynamo';
+import { useLocalRuntime } from './runtime';
 
 export interface ConformanceSetup {
   readonly runtime: LocalRuntime;
@@ -22,30 +23,15 @@ export interface ConformanceSetup {
 
 /**
  * Starts both stacks (projector polled every 10 ms) and the runner's tables before the file's
- * tests, and stops them after: call at the top level of a test file.
+ * tests, and drops them after: call at the top level of a test file.
  */
 export const useConformanceRuntime = (tablePrefix: string): { current: ConformanceSetup } => {
+  const local = useLocalRuntime(tablePrefix);
   const setup = { current: undefined as unknown as ConformanceSetup };
   beforeAll(async () => {
-    const [runtime, tables] = await Promise.all([
-      startLocalRuntime({
-        dynamoDbEndpoint: testEndpoint(),
-        decoupledPort: 0,
-        coupledPort: 0,
-        tablePrefix,
-        poller: { pollIntervalMs: 10 },
-        handlerLogLevel: 'SILENT',
-        quiet: true,
-        log: () => undefined,
-      }),
-      createTestTables(),
-    ]);
-    setup.current = { runtime, tables };
+    setup.current = { runtime: local.current, tables: await createTestTables() };
   });
-  afterAll(async () => {
-    await setup.current?.runtime.stop();
-    await setup.current?.tables.drop();
-  });
+  afterAll(() => setup.current?.tables.drop());
   return setup;
 };
 
