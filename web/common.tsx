@@ -226,6 +226,34 @@ export const VersionNote = ({
 export const PendingBadge = () => <span className="badge pending-badge">pending</span>;
 
 /**
+ * What `read` answers from the server (a page's list of its aggregates), read again whenever a
+ * command settles, since such a list lags the commands a little, and whenever `key` changes.
+ * An answer that comes back after `key` changed is dropped. `error` is why the last read failed.
+ */
+export const useServerRead = <T,>(key: string, initial: T, read: () => Promise<T>) => {
+  const [value, setValue] = useState<T>(initial);
+  const [error, setError] = useState<string | undefined>();
+  const settled = useSettledCount();
+  useEffect(() => {
+    if (!key) return;
+    let current = true;
+    read().then(
+      (answer) => {
+        if (!current) return;
+        setValue(answer);
+        setError(undefined);
+      },
+      (failure: unknown) => current && setError(String((failure as Error).message ?? failure)),
+    );
+    return () => {
+      current = false;
+    };
+    // `read` is a new function on every render; what it reads is named by `key`.
+  }, [key, settled]);
+  return [value, error] as const;
+};
+
+/**
  * A page's pick list: the ids this browser knows (each drawn by `item`), with why the server's
  * list is missing (an error, or offline) when it is.
  */
@@ -256,6 +284,42 @@ export const PickList = ({
       {ids.map(item)}
     </ul>
   </>
+);
+
+/** One entry of a pick list: what it is (`children`), a line about it, its pending commands. */
+export const PickItem = ({
+  selected,
+  onSelect,
+  testId,
+  listId,
+  meta,
+  pending,
+  children,
+}: {
+  readonly selected: boolean;
+  readonly onSelect: () => void;
+  readonly testId: string;
+  /** Set as `data-list-id`, for tests that pick an entry by its id. */
+  readonly listId?: string;
+  readonly meta: ReactNode;
+  readonly pending: number;
+  readonly children: ReactNode;
+}) => (
+  <li>
+    <button
+      type="button"
+      className={`pick-item${selected ? ' selected' : ''}`}
+      onClick={onSelect}
+      data-testid={testId}
+      data-list-id={listId}
+    >
+      {children}
+      <span className="pick-meta">
+        {meta}
+        {pending > 0 && <span className="pending-mark"> · {pending} pending</span>}
+      </span>
+    </button>
+  </li>
 );
 
 // ---- header ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
   LivePill,
   newId,
   PendingBadge,
+  PickItem,
   PickList,
   refusalOf,
   RejectionNotice,
@@ -25,7 +26,7 @@ import {
   useLastRejection,
   useOpenView,
   useSend,
-  useSettledCount,
+  useServerRead,
   useStoredState,
   VersionNote,
 } from './common';
@@ -53,23 +54,18 @@ const OrderListItem = ({
   const order = view.view;
   const pending = view.pending.length;
   return (
-    <li>
-      <button
-        type="button"
-        className={`pick-item${selected ? ' selected' : ''}`}
-        onClick={onSelect}
-        data-testid="order-item"
-      >
-        <span className="pick-id">{id}</span>
-        <span className={`badge status-${gone ? 'gone' : (order?.status ?? 'unknown')}`}>
-          {gone ? 'gone' : (order?.status ?? 'not loaded')}
-        </span>
-        <span className="pick-meta">
-          {order ? `${linesOf(order.lineCount)} · ${money(order.total, order.currency)}` : ''}
-          {pending > 0 && <span className="pending-mark"> · {pending} pending</span>}
-        </span>
-      </button>
-    </li>
+    <PickItem
+      selected={selected}
+      onSelect={onSelect}
+      testId="order-item"
+      meta={order ? `${linesOf(order.lineCount)} · ${money(order.total, order.currency)}` : ''}
+      pending={pending}
+    >
+      <span className="pick-id">{id}</span>
+      <span className={`badge status-${gone ? 'gone' : (order?.status ?? 'unknown')}`}>
+        {gone ? 'gone' : (order?.status ?? 'not loaded')}
+      </span>
+    </PickItem>
   );
 };
 
@@ -86,29 +82,14 @@ export const Orders = ({
   const send = useSend();
   const [customerId, setCustomerId] = useStoredState('demo:customer', 'customer-1');
   const [currency, setCurrency] = useState('EUR');
-  const [serverIds, setServerIds] = useState<string[]>([]);
-  const [listError, setListError] = useState<string | undefined>();
   const [known, addKnown] = useKnownIds(demo, 'orders', customerId);
   const online = useSelector((s: RootState) => selectOnline(s.client));
-  const confirmedCount = useSettledCount();
-
-  // The server's list, refreshed whenever a command settles (the decoupled list may lag a bit).
-  useEffect(() => {
-    if (!customerId) return;
-    let current = true;
-    demo.api.listOrders({ customerId, limit: 50 }).then(
-      (page) => {
-        if (!current) return;
-        for (const order of page.items) dispatch(loaded(order));
-        setServerIds(page.items.map((o) => o.id));
-        setListError(undefined);
-      },
-      (error: unknown) => current && setListError(String((error as Error).message ?? error)),
-    );
-    return () => {
-      current = false;
-    };
-  }, [customerId, confirmedCount, demo, dispatch]);
+  // The server's list of the customer's orders (the decoupled list may lag a bit).
+  const [serverIds, listError] = useServerRead(customerId, [] as string[], async () => {
+    const page = await demo.api.listOrders({ customerId, limit: 50 });
+    for (const order of page.items) dispatch(loaded(order));
+    return page.items.map((o) => o.id);
+  });
 
   const ids = useMemo(() => [...new Set([...known, ...serverIds])], [known, serverIds]);
 

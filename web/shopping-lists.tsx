@@ -23,6 +23,7 @@ import {
   LivePill,
   newId,
   PendingBadge,
+  PickItem,
   PickList,
   refusalOf,
   RejectionNotice,
@@ -30,7 +31,7 @@ import {
   useLastRejection,
   useOpenView,
   useSend,
-  useSettledCount,
+  useServerRead,
   useStoredState,
   VersionNote,
 } from './common';
@@ -63,21 +64,16 @@ const ListPick = ({
   const list = view.view ?? (loaded || pending > 0 ? undefined : summary);
   if (!list && pending === 0) return null;
   return (
-    <li>
-      <button
-        type="button"
-        className={`pick-item${selected ? ' selected' : ''}`}
-        onClick={onSelect}
-        data-testid="list-item"
-        data-list-id={id}
-      >
-        <span className="pick-name">{list?.name ?? id}</span>
-        <span className="pick-meta">
-          {list ? progress(list) : 'being created'}
-          {pending > 0 && <span className="pending-mark"> · {pending} pending</span>}
-        </span>
-      </button>
-    </li>
+    <PickItem
+      selected={selected}
+      onSelect={onSelect}
+      testId="list-item"
+      listId={id}
+      meta={list ? progress(list) : 'being created'}
+      pending={pending}
+    >
+      <span className="pick-name">{list?.name ?? id}</span>
+    </PickItem>
   );
 };
 
@@ -93,35 +89,18 @@ export const ShoppingLists = ({
   const send = useSend();
   const [ownerId, setOwnerId] = useStoredState('demo:owner', 'owner-1');
   const [name, setName] = useState('');
-  const [server, setServer] = useState<OwnerLists['lists']>({});
-  const [listError, setListError] = useState<string | undefined>();
   const [known, addKnown] = useKnownIds(demo, COLLECTION, ownerId);
   const online = useSelector((s: RootState) => selectOnline(s.client));
-  const settled = useSettledCount();
-
-  // The owner's read model, refreshed whenever a command settles (it lags a little behind).
-  useEffect(() => {
-    if (!ownerId) return;
-    let current = true;
+  // The owner's read model (it lags a little behind); no row yet: the owner never had a list.
+  const [server, listError] = useServerRead<OwnerLists['lists']>(ownerId, {}, () =>
     demo.api.getReadModel<OwnerLists>('owner-lists', ownerId).then(
-      (answer) => {
-        if (!current) return;
-        setServer(answer.row.lists);
-        setListError(undefined);
-      },
+      (answer) => answer.row.lists,
       (error: unknown) => {
-        if (!current) return;
-        // No row yet: the owner has never had a list.
-        if (error instanceof ApiError && error.status === 404) {
-          setServer({});
-          setListError(undefined);
-        } else setListError(String((error as Error).message ?? error));
+        if (error instanceof ApiError && error.status === 404) return {};
+        throw error;
       },
-    );
-    return () => {
-      current = false;
-    };
-  }, [ownerId, settled, demo]);
+    ),
+  );
 
   const ids = useMemo(() => [...new Set([...known, ...Object.keys(server)])], [known, server]);
 
