@@ -39,6 +39,12 @@ export interface CommandAnswer {
   readonly correlationId?: string;
 }
 
+/** A page of a collection's list (`listViews`). */
+export interface ViewPage<View = DeploymentView> {
+  readonly items: readonly View[];
+  readonly nextCursor: string | null;
+}
+
 export interface OrderPage {
   readonly items: readonly OrderView[];
   readonly nextCursor: string | null;
@@ -205,6 +211,14 @@ export interface ApiClient {
     options?: { readonly minVersion?: number },
   ): Promise<View>;
   listOrders(query: ListOrdersQuery): Promise<OrderPage>;
+  /**
+   * `GET /{collection}?<param>=<value>`: a page of a list the collection's view declares, e.g.
+   * `listViews('shopping-lists', { ownerId: 'u-1' })`; pass `nextCursor` back as `cursor`.
+   */
+  listViews<View extends DeploymentView = DeploymentView>(
+    collection: string,
+    query: Readonly<Record<string, string | number | undefined>>,
+  ): Promise<ViewPage<View>>;
   getEvents(
     collection: string,
     id: string,
@@ -340,6 +354,13 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
     },
     async listOrders(query) {
       return (await request<OrderPage>('GET', `/orders${queryString({ ...query })}`)).body;
+    },
+    async listViews<View extends DeploymentView>(
+      collection: string,
+      query: Readonly<Record<string, string | number | undefined>>,
+    ) {
+      const path = `/${encodeURIComponent(collection)}${queryString({ ...query })}`;
+      return (await request<ViewPage<View>>('GET', path)).body;
     },
     async getEvents(collection, aggregateId, query = {}) {
       const page = (

@@ -20,6 +20,7 @@ export {
   type HistoryQuery,
   type ListOrdersQuery,
   type OrderPage,
+  type ViewPage,
   type OutgoingRequest,
   type ReadModelAnswer,
   type SignRequest,

@@ -92,6 +92,7 @@ const fakeApi = (): ApiClient => {
     sendCommand,
     getView: unused,
     listOrders: unused,
+    listViews: unused,
     getEvents: unused,
     getHistory: unused,
     getReadModel: unused,

@@ -12,7 +12,7 @@ import type { DynamoDbProjectionRows } from '../core/projections/dynamodb-projec
 import type { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
 import { toAction } from '../core/events/events';
 import { projectEvents, rowFor } from '../core/projections/projection';
-import { foldRows, storedKey } from '../core/projections/row-projection';
+import { foldRows } from '../core/projections/row-projection';
 import type { OrderState, OrderView } from '../domain/order';
 import {
   commandResultHeaders,
@@ -151,8 +151,14 @@ export const appendWithViews =
         after.before,
       );
       if (changed) {
-        const key = storedKey(collection.view, first.aggregateId);
-        writes.push(views.rows.writeViewItem(key, changed.row, first.aggregateId, changed.version));
+        writes.push(
+          views.rows.writeViewItem(
+            collection.view,
+            first.aggregateId,
+            changed.row,
+            changed.version,
+          ),
+        );
       }
     }
     await store.appendWith(events, writes);

@@ -27,6 +27,7 @@ import { AGGREGATE_VIEW, COLLECTIONS } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
+import { PAGE_PARAMS, type RowList } from '../core/projections/row-lists';
 
 export interface QueryApiDependencies extends HttpEdgeDependencies {
   readonly rows: DynamoDbReadModel<OrderView>;
@@ -39,7 +40,7 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
    */
   readonly rowsWrittenWithEvents?: boolean;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Most rows one `GET /orders` examines (default DEFAULT_MAX_ROWS_EXAMINED). */
+  /** Most rows one list page examines (default DEFAULT_MAX_ROWS_EXAMINED, ../core/projections/dynamodb-list-query.ts). */
   readonly maxRowsExamined?: number;
   /** The declared projections this function serves (`GET /read-models/{name}/{key}`). */
   readonly readModels?: {
@@ -134,6 +135,49 @@ const indexNamed = (name: 'byStatus' | 'byCustomer') => {
   const index = AGGREGATE_VIEW.indexes.find((i) => i.indexName === name);
   if (!index) throw new Error(`The ${AGGREGATE_VIEW.name} projection declares no index ${name}`);
   return index;
+};
+
+type ListQuery = Readonly<Record<string, string | number | undefined>>;
+
+/** The list a query names: its parameter is given, and its filters take every other one. */
+const listTaking = (lists: readonly RowList[], q: ListQuery) => {
+  const given = Object.keys(q).filter(
+    (name) => !(PAGE_PARAMS as readonly string[]).includes(name) && q[name] !== undefined,
+  );
+  const list = lists.find(
+    (l) => given.includes(l.param) && given.every((g) => g === l.param || g in (l.filters ?? {})),
+  );
+  return list && { list, filter: given.find((g) => g !== list.param) };
+};
+
+/**
+ * The query of a collection's list route: each list's parameter and filters (checked against
+ * their patterns), `limit` and `cursor`, and exactly one list that takes every parameter given.
+ */
+const listQueryOf = (lists: readonly RowList[]) => {
+  const patterns: Record<string, RegExp> = {};
+  for (const list of lists) {
+    for (const [name, pattern] of Object.entries(list.filters ?? {})) patterns[name] = pattern;
+  }
+  for (const list of lists) patterns[list.param] = list.pattern;
+  const describe = lists
+    .map((l) => [l.param, ...Object.keys(l.filters ?? {}).map((f) => `&${f}`)].join(''))
+    .join(', ');
+  return z
+    .strictObject({
+      ...Object.fromEntries(
+        Object.entries(patterns).map(([name, pattern]) => [
+          name,
+          z.string().regex(pattern, `must match ${pattern}`).optional(),
+        ]),
+      ),
+      limit: intParam(1, 100).optional(),
+      // Checked against the list queried, as INVALID_CURSOR (core/projections/cursor.ts).
+      cursor: z.string().optional(),
+    })
+    .refine((q) => listTaking(lists, q) !== undefined, {
+      message: `give one list's parameter, and only its filters besides (lists: ${describe}); lists are served by an index, never a scan`,
+    }) as z.ZodType<ListQuery>;
 };
 
 const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
@@ -468,6 +512,28 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return json(200, row);
   };
 
+  /**
+   * A page of one of the collection's declared lists (`?<param>=<value>`, optionally filtered):
+   * the list whose parameter is given and whose filters take every other parameter given.
+   */
+  const listInCollection = async (event: HttpEvent): Promise<HttpResult> => {
+    const { collection, view, isDeleted } = collectionOf(event);
+    const lists = view.lists ?? [];
+    const rows = deps.readModels?.rows;
+    if (lists.length === 0 || !rows?.listPage) {
+      throw new NotFoundError(`Collection ${collection} declares no list`, { collection });
+    }
+    const q = parseWith(listQueryOf(lists), query(event), 'query');
+    const { list, filter } = listTaking(lists, q)!;
+    const page = await rows.listPage(view, list.param, String(q[list.param]), {
+      limit: (q.limit as number | undefined) ?? 20,
+      cursor: q.cursor as string | undefined,
+      maxRowsExamined: deps.maxRowsExamined,
+      ...(filter !== undefined && { filter: { name: filter, value: String(q[filter]) } }),
+    });
+    return json(200, { ...page, items: page.items.filter((row) => !isDeleted?.(row)) });
+  };
+
   const collectionEvents = (event: HttpEvent) => eventsOf(collectionOf(event).owner, event);
 
   /** `{ version, at?, state }`: `state` is the aggregate's own reducer folded over the prefix. */
@@ -486,6 +552,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     'GET /orders/{id}/events': listEvents,
     'GET /orders/{id}/history': history,
     'GET /read-models/{name}/{key}': readModelRow,
+    'GET /{collection}': listInCollection,
     'GET /{collection}/{id}': getInCollection,
     'GET /{collection}/{id}/events': collectionEvents,
     'GET /{collection}/{id}/history': collectionHistory,

@@ -41,6 +41,12 @@ export const ROUTES = [
   // API Gateway prefers the static `/orders/...` routes above to these (so does matchRoute).
   {
     method: 'GET',
+    path: '/{collection}',
+    decoupled: 'query',
+    summary: "A page of one of a collection's declared lists (`?<param>=<value>`)",
+  },
+  {
+    method: 'GET',
     path: '/{collection}/{id}',
     decoupled: 'query',
     summary: "One aggregate of a collection (its declared view's row)",

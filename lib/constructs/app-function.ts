@@ -150,23 +150,15 @@ export class AppFunction extends Construct {
       const { table, access } = props.readModel;
       environment[ENV.readModelTable] = table.tableName;
       this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
-      if (READ_MODEL_QUERIES_INDEXES[access]) {
-        this.allow(['dynamodb:Query'], [`${table.tableArn}/index/*`]);
-        // The finding id names the table's logical id, as cdk-nag flattens the ARN.
-        const logicalId = Stack.of(this).resolve((table.node.defaultChild as CfnElement).logicalId);
-        Validations.of(this).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
-          reason:
-            'Query on the indexes of our own read-model table only (the list routes); DynamoDB ' +
-            'names index ARNs table/<name>/index/<index>.',
-        });
-      }
+      if (READ_MODEL_QUERIES_INDEXES[access]) this.allowIndexQueries(table, 'read-model table');
     }
 
     if (props.projections) {
       const { table, access } = props.projections;
       environment[ENV.projectionsTable] = table.tableName;
       this.allow(PROJECTIONS_ACTIONS[access], [table.tableArn]);
+      // The collections' list routes read the projections table's list slots.
+      if (access === 'read') this.allowIndexQueries(table, 'projections table');
     }
 
     if (props.commandTables) {
@@ -214,6 +206,19 @@ export class AppFunction extends Construct {
     });
 
     this.acknowledgeFindings(props);
+  }
+
+  /** Query on the indexes of one of our tables (the list routes), acknowledged for cdk-nag. */
+  private allowIndexQueries(table: dynamodb.ITableV2, which: string) {
+    this.allow(['dynamodb:Query'], [`${table.tableArn}/index/*`]);
+    // The finding id names the table's logical id, as cdk-nag flattens the ARN.
+    const logicalId = Stack.of(this).resolve((table.node.defaultChild as CfnElement).logicalId);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/index/*]`,
+      reason:
+        `Query on the indexes of our own ${which} only (the list routes); DynamoDB ` +
+        'names index ARNs table/<name>/index/<index>.',
+    });
   }
 
   private allow(actions: string[], resources: string[]): void {

@@ -62,7 +62,10 @@ export const ensureTables = async (
   };
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
   await create([viewTableOf(AGGREGATE_VIEW), tables.readModelTable]);
-  if (tables.projectionsTable) await create([PROJECTIONS_TABLE, tables.projectionsTable]);
+  if (tables.projectionsTable) {
+    await create([PROJECTIONS_TABLE, tables.projectionsTable]);
+    await ensureListSlots(client, tables.projectionsTable);
+  }
   if (tables.snapshotsTable) await create([SNAPSHOTS_TABLE, tables.snapshotsTable]);
   if (tables.commandsTable) await create([COMMANDS_TABLE, tables.commandsTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
@@ -126,4 +129,36 @@ export const ensureReadModelStream = async (
   }
   if (!table?.LatestStreamArn) throw new Error(`${readModelTable} has no stream`);
   return table.LatestStreamArn;
+};
+
+/**
+ * Adds the list slots (PROJECTIONS_TABLE's indexes) a projections table created before lists
+ * existed lacks (a `--data-dir` from an older version), one index per update as DynamoDB
+ * requires. Rows written before are listed once written again (a rebuild of a new version).
+ */
+export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: string) => {
+  const described = await client.send(new DescribeTableCommand({ TableName: projectionsTable }));
+  const present = new Set(
+    (described.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName),
+  );
+  const wanted = createTableInput(PROJECTIONS_TABLE, projectionsTable);
+  for (const index of wanted.GlobalSecondaryIndexes ?? []) {
+    if (present.has(index.IndexName)) continue;
+    const keys = new Set(index.KeySchema?.map((key) => key.AttributeName));
+    await client.send(
+      new UpdateTableCommand({
+        TableName: projectionsTable,
+        AttributeDefinitions: wanted.AttributeDefinitions?.filter((a) => keys.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: {
+              IndexName: index.IndexName,
+              KeySchema: index.KeySchema,
+              Projection: index.Projection,
+            },
+          },
+        ],
+      }),
+    );
+  }
 };

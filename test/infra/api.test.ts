@@ -175,8 +175,9 @@ it('coupled: every route goes to the one coupled function', () => {
   expect(Object.keys(ofHttpApi(coupledTemplate, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(1);
 });
 
-it('both stacks serve the collection routes: nine routes, the three generic GETs reading views', () => {
+it('both stacks serve the collection routes: ten routes, the four generic GETs reading views', () => {
   const collectionRoutes = [
+    'GET /{collection}',
     'GET /{collection}/{id}',
     'GET /{collection}/{id}/events',
     'GET /{collection}/{id}/history',
@@ -189,8 +190,8 @@ it('both stacks serve the collection routes: nine routes, the three generic GETs
     [coupledTemplate, coupledFn],
   ] as const) {
     const targets = routeTargets(template);
-    // Six order, command and read-model routes, and the three of every collection.
-    expect(Object.keys(targets)).toHaveLength(9);
+    // Six order, command and read-model routes, and the four of every collection.
+    expect(Object.keys(targets)).toHaveLength(10);
     for (const key of collectionRoutes) expect({ key, fn: targets[key] }).toEqual({ key, fn });
   }
 });

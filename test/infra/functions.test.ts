@@ -170,11 +170,12 @@ describe('IAM: exact permissions per function', () => {
     );
   });
 
-  it('query: Query on the event table, GetItem on rows, Query on the read-model indexes', () => {
+  it('query: Query on the event table, GetItem on rows, Query on the read-model and list indexes', () => {
     const r = ids(decoupled);
     expect(permissionsOf(decoupledTemplate, 'QueryFunctionHandler').permissions).toEqual(
       [
-        ...grants(['dynamodb:Query'], [r.events, r.indexes]),
+        // The list slots of the projections table serve the collections' lists.
+        ...grants(['dynamodb:Query'], [r.events, r.indexes, `${projections}/index/*`]),
         ...grants(['dynamodb:GetItem'], [r.rows, projections]),
         ...grants(['dynamodb:BatchGetItem'], [projections]),
         ...logWrites(r.logs('QueryFunctionHandler')),
@@ -204,7 +205,7 @@ describe('IAM: exact permissions per function', () => {
     );
   });
 
-  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes, GetItem + BatchGetItem on read models', () => {
+  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes and list slots, GetItem + BatchGetItem on read models', () => {
     const r = ids(coupled);
     expect(permissionsOf(coupledTemplate, 'CoupledFunctionHandler').permissions).toEqual(
       [
@@ -214,7 +215,7 @@ describe('IAM: exact permissions per function', () => {
         ),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
-        ...grants(['dynamodb:Query'], [r.indexes]),
+        ...grants(['dynamodb:Query'], [r.indexes, `${coupledProjections}/index/*`]),
         // A sharded read model's items are read in one BatchGetItem (query-api.ts).
         ...grants(['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [coupledProjections]),
         ...logWrites(r.logs('CoupledFunctionHandler')),

@@ -9,18 +9,30 @@ describe('projections table', () => {
   const id = logicalIdOf(decoupled.projectionsTable.table, decoupled);
   const table = decoupledTemplate.findResources('AWS::DynamoDB::GlobalTable')[id];
 
-  it('is keyed as PROJECTIONS_TABLE, on demand, no index, a stream of new images (push), protected and retained', () => {
+  it('is keyed as PROJECTIONS_TABLE, on demand, its list slots, a stream of new images (push), protected and retained', () => {
     expect(table?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: PROJECTIONS_TABLE.partitionKey.name, KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        {
-          AttributeName: PROJECTIONS_TABLE.partitionKey.name,
-          AttributeType: PROJECTIONS_TABLE.partitionKey.type,
-        },
-      ],
     });
-    expect(table?.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    const attributes = [
+      PROJECTIONS_TABLE.partitionKey,
+      ...PROJECTIONS_TABLE.indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+    ];
+    expect(table?.Properties.AttributeDefinitions).toEqual(
+      attributes.map(({ name, type }) => ({ AttributeName: name, AttributeType: type })),
+    );
+    // Two slots holding rows, two holding keys: sparse, shared by every projection's lists.
+    expect(
+      (table?.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => [
+        index.IndexName,
+        (index as { Projection?: { ProjectionType?: string } }).Projection?.ProjectionType,
+      ]),
+    ).toEqual([
+      ['rows1', 'ALL'],
+      ['rows2', 'ALL'],
+      ['keys1', 'KEYS_ONLY'],
+      ['keys2', 'KEYS_ONLY'],
+    ]);
     expect(table?.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.Properties.Replicas).toEqual([

@@ -139,7 +139,8 @@ describe('both stacks on the shared DynamoDB Local', () => {
 
   test('answers what API Gateway answers: unknown route, wrong method, oversized body', async () => {
     for (const base of [runtime.decoupledUrl!, runtime.coupledUrl!]) {
-      const unknown = await fetch(`${base}/nowhere`);
+      // Four segments: no route has as many (`/nowhere` would be a collection's list).
+      const unknown = await fetch(`${base}/no/route/has/this`);
       expect(unknown.status).toBe(404);
       expect(await unknown.json()).toEqual({ message: 'Not Found' });
       const wrongMethod = await fetch(`${base}/commands`, { method: 'GET' });

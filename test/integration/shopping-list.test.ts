@@ -18,35 +18,23 @@ import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/pr
 import { COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
-import {
-  commandHandlerFromEnv,
-  coupledHandlerFromEnv,
-  projectorHandlerFromEnv,
-  queryHandlerFromEnv,
-} from '../../lambdas/handlers/wiring';
+import { queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
+import { stackHandlers, type StackHandlers } from '../support/handlers';
 import { testLogger } from '../support/logs';
 import { streamEvent, streamRecord } from '../support/stream-events';
 
 let tables: TestTables;
-let handlers: {
-  decoupled: ReturnType<typeof commandHandlerFromEnv>;
-  coupled: ReturnType<typeof coupledHandlerFromEnv>;
-};
-let query: ReturnType<typeof queryHandlerFromEnv>;
-let project: ReturnType<typeof projectorHandlerFromEnv>;
+let handlers: Pick<StackHandlers, 'decoupled' | 'coupled'>;
+let query: StackHandlers['query'];
+let project: StackHandlers['project'];
 let store: DynamoDbEventStore;
 let orderRows: DynamoDbReadModel<OrderView>;
 
 beforeAll(async () => {
   tables = await createTestTables();
-  handlers = {
-    decoupled: commandHandlerFromEnv(tables.env, { logger: testLogger('command') }),
-    coupled: coupledHandlerFromEnv(tables.env, { logger: testLogger('coupled') }),
-  };
-  query = queryHandlerFromEnv(tables.env, { logger: testLogger('query') });
-  project = projectorHandlerFromEnv(tables.env, { logger: testLogger('projector') });
+  ({ query, project, ...handlers } = stackHandlers(tables.env));
   store = new DynamoDbEventStore(tables.doc, tables.eventTable);
   orderRows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
 });

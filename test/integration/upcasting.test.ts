@@ -10,30 +10,21 @@ import { createApiClient } from '../../client/api';
 import { confirmAnswer } from '../../client/state';
 import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import type { OrderView } from '../../lambdas/domain/order';
-import {
-  commandHandlerFromEnv,
-  coupledHandlerFromEnv,
-  projectorHandlerFromEnv,
-  queryHandlerFromEnv,
-} from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
-import { testLogger } from '../support/logs';
+import { stackHandlers, type StackHandlers } from '../support/handlers';
 import { streamEvent, streamRecord } from '../support/stream-events';
 
 let tables: TestTables;
-let decoupled: ReturnType<typeof commandHandlerFromEnv>;
-let coupled: ReturnType<typeof coupledHandlerFromEnv>;
-let query: ReturnType<typeof queryHandlerFromEnv>;
-let project: ReturnType<typeof projectorHandlerFromEnv>;
+let decoupled: StackHandlers['decoupled'];
+let coupled: StackHandlers['coupled'];
+let query: StackHandlers['query'];
+let project: StackHandlers['project'];
 let rows: DynamoDbReadModel<OrderView>;
 
 beforeAll(async () => {
   tables = await createTestTables();
-  decoupled = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
-  coupled = coupledHandlerFromEnv(tables.env, { logger: testLogger('coupled') });
-  query = queryHandlerFromEnv(tables.env, { logger: testLogger('query') });
-  project = projectorHandlerFromEnv(tables.env, { logger: testLogger('projector') });
+  ({ decoupled, coupled, query, project } = stackHandlers(tables.env));
   rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
 });
 afterAll(() => tables.drop());

@@ -119,12 +119,14 @@ test('queries carry their parameters; a coupled answer keeps its row', async () 
   const api = createApiClient({ baseUrl: base });
   await api.getView<OrderView>('orders', 'o 1', { minVersion: 3 });
   await api.listOrders({ customerId: 'c', status: 'draft', limit: 5 });
+  await api.listViews('shopping-lists', { ownerId: 'u 1', limit: 2, cursor: undefined });
   await api.getEvents('orders', 'o1', { cursor: '4' });
   await api.getHistory('orders', 'o1', { at: '2026-01-01T00:00:00Z' });
   await api.getReadModel('owner-lists', 'owner/1');
   expect(seen.map((s) => s.url)).toEqual([
     '/orders/o%201?minVersion=3',
     '/orders?customerId=c&status=draft&limit=5',
+    '/shopping-lists?ownerId=u+1&limit=2',
     '/orders/o1/events?cursor=4',
     '/orders/o1/history?at=2026-01-01T00%3A00%3A00Z',
     '/read-models/owner-lists/owner%2F1',

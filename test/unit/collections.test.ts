@@ -7,11 +7,16 @@ import {
   type CollectionDeclaration,
   viewRowAfter,
 } from '../../lambdas/core/projections/collections';
-import { foldRows } from '../../lambdas/core/projections/row-projection';
+import { type AnyRowProjection, foldRows } from '../../lambdas/core/projections/row-projection';
+import {
+  listAttributes,
+  listSlotsOf,
+  type RowList,
+} from '../../lambdas/core/projections/row-lists';
 import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
 import { orderAggregate } from '../../lambdas/domain/order';
 import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
-import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
+import { shoppingListAggregate, type ShoppingListView } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
 import { AGGREGATES, COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { RESERVED_SEGMENTS } from '../../lambdas/handlers/routes';
@@ -102,3 +107,63 @@ test.each(COLLECTIONS.map((c) => [c.collection, c] as const))(
     }
   },
 );
+
+describe("a view's lists (lambdas/core/projections/row-lists.ts)", () => {
+  const ownerList = shoppingListRowProjection.lists![0]!;
+  const withLists = (lists: readonly RowList<ShoppingListView>[]) => ({
+    ...shoppingListRowProjection,
+    lists,
+  });
+  const checked = (view: AnyRowProjection) =>
+    checkCollections([{ ...list, view }], {
+      ...deployment,
+      projections: [...PROJECTIONS.filter((p) => p !== shoppingListRowProjection), view],
+    });
+
+  test.each([
+    ['a page parameter', [{ ...ownerList, param: 'limit' }], /page parameter/],
+    ['a parameter that is no name', [{ ...ownerList, param: 'owner-id' }], /camelCase/],
+    ['a parameter twice', [ownerList, ownerList], /declared twice/],
+    [
+      'a filter on a list of keys',
+      [{ ...ownerList, holds: 'keys' as const, filters: { status: /^active$/ } }],
+      /holds keys only/,
+    ],
+    [
+      'more lists holding rows than slots',
+      [1, 2, 3].map((n) => ({ ...ownerList, param: `p${n}` })),
+      /at most 2 lists may hold rows/,
+    ],
+  ])('refuses %s', (_, lists, message) => {
+    expect(() => checked(withLists(lists))).toThrow(message);
+  });
+
+  test('refuses lists on a projection no collection serves (nothing would serve them)', () => {
+    const summary = { ...customerSummaryProjection, lists: [{ ...ownerList }] } as AnyRowProjection;
+    expect(() =>
+      checkCollections([list], { ...deployment, projections: [...PROJECTIONS, summary] }),
+    ).toThrow(/lists are served for a collection's view only/);
+  });
+
+  test('two lists of each kind take the four slots; a row is stored under its partitions only', () => {
+    const lists = ['a', 'b'].flatMap((p) => [
+      { ...ownerList, param: `${p}Rows` },
+      { ...ownerList, param: `${p}Keys`, holds: 'keys' as const },
+    ]);
+    const view = withLists(lists);
+    expect(listSlotsOf(view).map(({ list, slot }) => [list.param, slot.indexName])).toEqual([
+      ['aRows', 'rows1'],
+      ['aKeys', 'keys1'],
+      ['bRows', 'rows2'],
+      ['bKeys', 'keys2'],
+    ]);
+    const row = { ownerId: 'u-1', status: 'active', updatedAt: '2026-12-06T00:00:00Z' };
+    expect(listAttributes(view, 'shopping-list@v1', row)).toMatchObject({
+      rows1List: 'shopping-list@v1#aRows#u-1',
+      rows1Sort: '2026-12-06T00:00:00Z',
+      keys2List: 'shopping-list@v1#bKeys#u-1',
+    });
+    // A deleted list is in no partition: none of the slot attributes.
+    expect(listAttributes(view, 'shopping-list@v1', { ...row, status: 'deleted' })).toEqual({});
+  });
+});

@@ -7,6 +7,7 @@
 import type { AnyAggregate } from '../command/aggregate';
 import type { EventAction } from '../events/events';
 import { advanceSource, type AnyRowProjection, shardsOf } from './row-projection';
+import { checkLists } from './row-lists';
 
 export interface CollectionDeclaration {
   /** The URL segment, kebab-case and plural by convention, e.g. `shopping-lists`. */
@@ -31,8 +32,9 @@ const KEBAB_CASE = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /**
  * The declarations, checked: each collection kebab-case, not a segment another route owns
  * (`reserved`: the static first segments of the route table) and unique; its aggregate
- * in the deployment; its view a listed projection whose source is that aggregate. Throws at
- * module load (cold start), never serves a half-declared collection.
+ * in the deployment; its view a listed projection whose source is that aggregate; and every
+ * projection's lists (./row-lists.ts, checkLists), declared on a collection's view only. Throws
+ * at module load (cold start), never serves a half-declared collection.
  */
 export const checkCollections = <C extends CollectionDeclaration>(
   collections: readonly C[],
@@ -65,6 +67,15 @@ export const checkCollections = <C extends CollectionDeclaration>(
     }
     if (shardsOf(view) !== 1)
       fail(`its view ${view.name} is sharded: one row per aggregate is not`);
+  }
+  for (const projection of deployment.projections) {
+    checkLists(projection);
+    const served = collections.some(({ view }) => view.name === projection.name);
+    if ((projection.lists ?? []).length > 0 && !served) {
+      throw new Error(
+        `Projection ${projection.name}: declares lists, but lists are served for a collection's view only`,
+      );
+    }
   }
   return collections;
 };

@@ -102,7 +102,7 @@ export const decodeListCursor = (cursor: string, list: ListIdentity): Record<str
     fields.partition !== list.partitionValue ||
     JSON.stringify(fields.filter) !== JSON.stringify(filter)
   ) {
-    throw invalid('The cursor belongs to another list (other status, customerId or filter)');
+    throw invalid('The cursor belongs to another list (another list, value or filter)');
   }
   const after = fields.after;
   if (!after || typeof after !== 'object' || Array.isArray(after))

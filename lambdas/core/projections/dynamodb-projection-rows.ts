@@ -15,7 +15,17 @@ import { UNPROCESSED_ITEMS_BACKOFF } from '../shared/dynamodb-limits';
 import type { TransactItem } from '../events/dynamodb-event-store';
 import { assertItemFits } from '../shared/dynamodb-limits';
 import { StaleRowError } from './projection';
-import type { ProjectionRowStore, StoredRow } from './row-projection';
+import {
+  type AnyRowProjection,
+  type ProjectionRowStore,
+  storageName,
+  storedKey,
+  type StoredRow,
+} from './row-projection';
+import { listAttributeNames, listAttributes, listPartition, listSlotsOf } from './row-lists';
+import type { ListIdentity } from './cursor';
+import { type IndexQueryOptions, queryListPage, type RowPage } from './dynamodb-list-query';
+import { PROJECTIONS_TABLE } from '../shared/schema';
 
 export class DynamoDbProjectionRows implements ProjectionRowStore {
   constructor(
@@ -50,21 +60,89 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
 
   /**
    * A write of one aggregate's view row for a transaction (the coupled stack's append): the row,
-   * its only source's checkpoint, and a new revision (so a projector that read the row before
-   * fails its conditional write, re-reads, and skips what is applied). No read needed.
+   * its only source's checkpoint, its lists' slot attributes (those it left, removed), and a new
+   * revision (so a projector that read the row before fails its conditional write, re-reads,
+   * and skips what is applied). No read needed.
    */
-  writeViewItem(key: string, view: unknown, aggregateId: string, version: number): TransactItem {
+  writeViewItem(
+    view: AnyRowProjection,
+    aggregateId: string,
+    row: unknown,
+    version: number,
+  ): TransactItem {
+    const key = storedKey(view, aggregateId);
     const applied = { [aggregateId]: version };
-    assertItemFits('row', { key, view, applied, rev: 0 }, { table: this.tableName });
+    const lists = listAttributes(view, storageName(view), row);
+    const left = listAttributeNames(view).filter((name) => !(name in lists));
+    assertItemFits('row', { key, view: row, applied, rev: 0, ...lists }, { table: this.tableName });
+    const names = Object.keys(lists);
+    const set = [
+      '#v = :view',
+      '#a = :applied',
+      '#r = if_not_exists(#r, :zero) + :one',
+      ...names.map((_, i) => `#l${i} = :l${i}`),
+    ];
+    const remove = left.map((_, i) => `#x${i}`);
     return {
       Update: {
         TableName: this.tableName,
         Key: { key },
-        UpdateExpression: 'SET #v = :view, #a = :applied, #r = if_not_exists(#r, :zero) + :one',
-        ExpressionAttributeNames: { '#v': 'view', '#a': 'applied', '#r': 'rev' },
-        ExpressionAttributeValues: { ':view': view, ':applied': applied, ':zero': 0, ':one': 1 },
+        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ExpressionAttributeNames: {
+          '#v': 'view',
+          '#a': 'applied',
+          '#r': 'rev',
+          ...Object.fromEntries(names.map((name, i) => [`#l${i}`, name])),
+          ...Object.fromEntries(left.map((name, i) => [`#x${i}`, name])),
+        },
+        ExpressionAttributeValues: {
+          ':view': row,
+          ':applied': applied,
+          ':zero': 0,
+          ':one': 1,
+          ...Object.fromEntries(names.map((name, i) => [`:l${i}`, lists[name]])),
+        },
       },
     };
+  }
+
+  /**
+   * One page of a declared list of `view` (./row-lists.ts): the rows listed under `value`,
+   * newest first, from the list's slot index (./dynamodb-list-query.ts). A `keys` list reads its rows
+   * (one consistent BatchGetItem) and leaves out a row no longer in the partition (the index
+   * lags the table), so a page may be short but never shows a row in the wrong list.
+   */
+  async listPage(
+    view: AnyRowProjection,
+    param: string,
+    value: string,
+    options: IndexQueryOptions,
+  ): Promise<RowPage<unknown>> {
+    const declared = listSlotsOf(view).find(({ list }) => list.param === param);
+    if (!declared) throw new Error(`Projection ${view.name} declares no list ${param}`);
+    const { slot } = declared;
+    const list: ListIdentity = {
+      tableKey: PROJECTIONS_TABLE.partitionKey,
+      index: slot,
+      partitionValue: listPartition(storageName(view), param, value),
+      filter: options.filter,
+    };
+    const page = await queryListPage(this.client, this.tableName, list, {
+      ...options,
+      ...(options.filter && { filterPath: ['view', options.filter.name] }),
+    });
+    if (slot.projection !== 'KEYS_ONLY') {
+      return { ...page, items: page.items.map((item) => item.view) };
+    }
+    const keys = page.items.map((item) => String(item[PROJECTIONS_TABLE.partitionKey.name]));
+    const rows = new Map(
+      (keys.length > 0 ? await this.getMany(keys) : []).map((row) => [row.key, row]),
+    );
+    const items = keys.flatMap((key) => {
+      const row = rows.get(key);
+      return row && row[slot.partitionKey.name] === list.partitionValue ? [row.view] : [];
+    });
+    return { ...page, items };
   }
 
   async save(row: StoredRow, previousRev: number): Promise<void> {

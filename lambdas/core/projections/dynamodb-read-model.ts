@@ -1,35 +1,11 @@
 /** DynamoDB adapter for read-model rows (one table per projection, keyed by `id`). */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { decodeListCursor, encodeListCursor, type ListIdentity } from './cursor';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ListIdentity } from './cursor';
+import { type IndexQueryOptions, queryListPage, type RowPage } from './dynamodb-list-query';
 import type { TransactItem } from '../events/dynamodb-event-store';
 import { type ProjectedView, type ReadModelRow, StaleRowError, VIEW_ROW_KEY } from './projection';
 import type { IndexDefinition } from '../shared/schema';
-
-export interface RowPage<View> {
-  readonly items: View[];
-  readonly nextCursor: string | null;
-}
-
-/**
- * Most rows one list request examines before it answers (a filter can make many rows examined
- * for few returned). When it is reached the page may be short, even empty, and carries a cursor.
- */
-export const DEFAULT_MAX_ROWS_EXAMINED = 500;
-/** Rows read per Query while filtering: more than a page, fewer than DynamoDB's 1 MB per call. */
-const FILTERED_BATCH = 50;
-
-export interface IndexQueryOptions {
-  readonly limit: number;
-  readonly cursor?: string;
-  readonly filter?: { readonly name: string; readonly value: string };
-  readonly maxRowsExamined?: number;
-}
 
 export class DynamoDbReadModel<View extends ProjectedView> {
   constructor(
@@ -71,12 +47,8 @@ export class DynamoDbReadModel<View extends ProjectedView> {
   }
 
   /**
-   * One page of `limit` rows of one index partition, newest first: a Query, never a Scan.
-   * With a filter, Query's `Limit` counts rows examined, not rows matched, so Queries are
-   * repeated until `limit` rows match, the partition ends, or `maxRowsExamined` rows were read.
-   * One row more than asked is read ahead, so the last page says `nextCursor: null` exactly
-   * when nothing follows. The cursor resumes right after the last row returned (or, when the
-   * examination cap stopped the page, after the last row examined).
+   * One page of `limit` rows of one index partition, newest first (./dynamodb-list-query.ts): a Query,
+   * never a Scan, filtered and bounded as `queryListPage` says.
    */
   async queryIndex(
     index: IndexDefinition,
@@ -89,58 +61,8 @@ export class DynamoDbReadModel<View extends ProjectedView> {
       partitionValue,
       filter: options.filter,
     };
-    // A keys-only index has no other attribute to filter on.
-    if (options.filter && index.projection === 'KEYS_ONLY')
-      throw new Error(
-        `Index ${index.indexName} holds keys only: it cannot filter on ${options.filter.name}`,
-      );
-    const cap = Math.max(1, options.maxRowsExamined ?? DEFAULT_MAX_ROWS_EXAMINED);
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined =
-      options.cursor === undefined ? undefined : decodeListCursor(options.cursor, list);
-    let examined = 0;
-    for (;;) {
-      const wanted = options.limit + 1 - items.length;
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.indexName,
-          KeyConditionExpression: '#k = :k',
-          ...(options.filter && { FilterExpression: '#f = :f' }),
-          ExpressionAttributeNames: {
-            '#k': index.partitionKey.name,
-            ...(options.filter && { '#f': options.filter.name }),
-          },
-          ExpressionAttributeValues: {
-            ':k': partitionValue,
-            ...(options.filter && { ':f': options.filter.value }),
-          },
-          ScanIndexForward: false,
-          Limit: Math.min(
-            cap - examined,
-            options.filter ? Math.max(wanted, FILTERED_BATCH) : wanted,
-          ),
-          ...(startKey && { ExclusiveStartKey: startKey }),
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      examined += page.ScannedCount ?? page.Items?.length ?? 0;
-      startKey = page.LastEvaluatedKey;
-      if (items.length > options.limit) {
-        const returned = items.slice(0, options.limit);
-        return {
-          items: await this.rowsOf(index, partitionValue, returned),
-          nextCursor: encodeListCursor(list, returned.at(-1)!),
-        };
-      }
-      if (!startKey)
-        return { items: await this.rowsOf(index, partitionValue, items), nextCursor: null };
-      if (examined >= cap)
-        return {
-          items: await this.rowsOf(index, partitionValue, items),
-          nextCursor: encodeListCursor(list, startKey),
-        };
-    }
+    const page = await queryListPage(this.client, this.tableName, list, options);
+    return { ...page, items: await this.rowsOf(index, partitionValue, page.items) };
   }
 
   /**

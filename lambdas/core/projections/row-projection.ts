@@ -11,6 +11,8 @@
  * a concurrent batch never applies an event twice, and none is skipped.
  */
 import type { EventAction } from '../events/events';
+import type { RowList } from './row-lists';
+import type { IndexQueryOptions, RowPage } from './dynamodb-list-query';
 
 export interface RowProjection<Row = unknown, SourceState = unknown> {
   /** URL-safe public name, e.g. `customer-summary`; the `{name}` of its query route. */
@@ -49,6 +51,11 @@ export interface RowProjection<Row = unknown, SourceState = unknown> {
    * aggregates gives the fold of all of them.
    */
   readonly merge?: (rows: readonly Row[]) => Row;
+  /**
+   * The lists its rows are served in, `GET /{collection}?<param>=<value>` for a collection's
+   * view (./row-lists.ts): each a sparse index, so a list is a Query, never a scan. @default none
+   */
+  readonly lists?: readonly RowList<Row>[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -135,6 +142,8 @@ export interface StoredRow<Row = unknown> {
   readonly applied: Readonly<Record<string, number>>;
   /** Incremented by every write: the condition of the next one. */
   readonly rev: number;
+  /** The list slots' attributes of the lists the row is in (./row-lists.ts, listAttributes). */
+  readonly [listSlotAttribute: string]: unknown;
 }
 
 /** The port of a projection's row storage (adapter: ./dynamodb-projection-rows.ts). */
@@ -144,6 +153,13 @@ export interface ProjectionRowStore {
   getMany?(keys: readonly string[]): Promise<StoredRow[]>;
   /** Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError. */
   save(row: StoredRow, previousRev: number): Promise<void>;
+  /** A page of a declared list of a collection's view (./row-lists.ts; the list routes). */
+  listPage?(
+    view: AnyRowProjection,
+    param: string,
+    value: string,
+    options: IndexQueryOptions,
+  ): Promise<RowPage<unknown>>;
 }
 
 /** The folds of a whole log, from scratch: the rows a projector must converge to (tests, rebuild). */

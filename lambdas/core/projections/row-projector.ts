@@ -38,8 +38,10 @@ import {
   itemKey,
   type ProjectionRowStore,
   shardsOf,
+  storageName,
   type StoredRow,
 } from './row-projection';
+import { listAttributes } from './row-lists';
 
 export interface RowProjectorDependencies {
   readonly projections: readonly AnyRowProjection[];
@@ -113,6 +115,8 @@ export const applyPendingToRow = async (
     readonly maxAttempts: number;
     /** Called for each event whose reducer threw, on every attempt. */
     readonly onReducerError?: (pending: Pending, error: unknown) => void;
+    /** The storage `key` is in (its lists' partitions name it). @default the served one */
+    readonly storage?: string;
   },
 ): Promise<{ applied: number; poisoned: Map<string, number> }> => {
   for (let attempt = 1; ; attempt++) {
@@ -134,7 +138,13 @@ export const applyPendingToRow = async (
       count++;
     }
     if (count === 0) return { applied: 0, poisoned };
-    const row: StoredRow = { key, view, applied, rev: (stored?.rev ?? 0) + 1 };
+    const row: StoredRow = {
+      key,
+      view,
+      applied,
+      rev: (stored?.rev ?? 0) + 1,
+      ...listAttributes(projection, options.storage ?? storageName(projection), view),
+    };
     try {
       await rows.save(row, stored?.rev ?? 0);
       return { applied: count, poisoned };

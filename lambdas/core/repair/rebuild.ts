@@ -134,12 +134,15 @@ export const applyToRow = async (
   key: string,
   projection: AnyRowProjection,
   pending: readonly Pending[],
+  /** The build's storage (its rows' lists are partitioned by it). @default the served one */
+  storage?: string,
   maxAttempts = 20,
 ): Promise<{ applied: number; failures: string[] }> => {
   // Per aggregate, the failure of the last attempt (an attempt redone after a race reports again).
   const failures = new Map<string, string>();
   const { applied } = await applyPendingToRow(rows, key, projection, pending, {
     maxAttempts,
+    ...(storage !== undefined && { storage }),
     onReducerError: (p, error) =>
       failures.set(p.aggregateId, `${key}: ${p.aggregateId} v${p.version}: ${message(error)}`),
   });
@@ -303,7 +306,13 @@ export const rebuildSegment = async (
       });
       const byRow = route(target, logs);
       await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
-        const outcome = await applyToRow(deps.rows, key, target.projection, pending);
+        const outcome = await applyToRow(
+          deps.rows,
+          key,
+          target.projection,
+          pending,
+          buildName(target),
+        );
         for (const reason of outcome.failures) fail(reason);
       });
       const events = chunk.reduce((n, items) => n + items.length, 0);

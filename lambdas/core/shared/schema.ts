@@ -41,6 +41,26 @@ export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
  * lambdas/handlers/deployment.ts), keys and list indexes included.
  */
 
+/** How many lists of each kind one projection may declare: the slots below. */
+export const LIST_SLOTS_PER_KIND = 2;
+
+/**
+ * The projections table's list slots (docs/decisions/lists-on-the-projections-table.md): sparse
+ * indexes shared by every projection, a row entering one only through its declared lists
+ * (lambdas/core/projections/row-lists.ts). `rows1`, `rows2` hold whole rows (a page is one
+ * Query, and may be filtered); `keys1`, `keys2` hold keys only (a write that moves neither key
+ * costs them nothing; a page reads its rows). Fixed, so declaring a list never changes the table
+ * (CloudFormation adds one index per update).
+ */
+function listSlots<Kind extends 'rows' | 'keys'>(kind: Kind, projection: 'ALL' | 'KEYS_ONLY') {
+  return Array.from({ length: LIST_SLOTS_PER_KIND }, (_, i) => i + 1).map((n) => ({
+    indexName: `${kind}${n}` as const,
+    partitionKey: { name: `${kind}${n}List`, type: 'S' } as const,
+    sortKey: { name: `${kind}${n}Sort`, type: 'S' } as const,
+    projection,
+  }));
+}
+
 /**
  * Declared projections (lambdas/core/projections/row-projection.ts): one table for all of them, every row
  * keyed `<name>@v<version>#<rowKey>`, so a projection or a new version of one needs no new table
@@ -48,7 +68,7 @@ export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
  */
 export const PROJECTIONS_TABLE = {
   partitionKey: { name: 'key', type: 'S' },
-  indexes: [],
+  indexes: [...listSlots('rows', 'ALL'), ...listSlots('keys', 'KEYS_ONLY')],
 } as const satisfies TableDefinition;
 
 /**

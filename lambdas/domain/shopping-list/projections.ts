@@ -47,6 +47,16 @@ export const shoppingListRowProjection: RowProjection<ShoppingListView, Shopping
   reducer: (_row, event, before) => listAfter(event, before),
   // The command API's aggregate ids.
   keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  lists: [
+    {
+      // GET /shopping-lists?ownerId=u-1: an owner's lists, last changed first; a deleted list
+      // leaves it.
+      param: 'ownerId',
+      pattern: /^.{1,128}$/,
+      partitionOf: (row) => (row.status === 'deleted' ? undefined : row.ownerId),
+      sortOf: (row) => row.updatedAt,
+    },
+  ],
 };
 
 /** One active list of an owner, as the owner's row shows it. */
