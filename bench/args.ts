@@ -31,8 +31,8 @@ Remote mode: measures deployed stacks (SigV4-signed with your default AWS creden
 
   --bundles                 only each function's bundle: size (raw, gzip) and load time against an
                             empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
-  --index-cost              only the write units per event of the order row, the old read-model
-                            table against the new one on DynamoDB Local (--orders <n>, --lines <n>)
+  --index-cost              only the write units per event of the order view's items, its status
+                            list holding rows against keys, on DynamoDB Local (--orders <n>, --lines <n>)
   --rebuild                 only rebuild throughput beside a raw parallel Scan of the same table
                             (also --orders <n>, default 2000; --segments <k>, default 4)
   -h, --help                this text`;
@@ -44,7 +44,8 @@ export class UsageError extends Error {
 export interface StackTarget {
   readonly url: string;
   readonly eventTable?: string;
-  readonly readModelTable?: string;
+  /** The projections table (ProjectionsTableName): the floor's view items. */
+  readonly projectionsTable?: string;
 }
 
 export interface RemoteTarget {
@@ -127,7 +128,7 @@ const stackEntry = (
   return {
     url: checkUrl(url, `${name}.ApiUrl`),
     eventTable: text('EventTableName'),
-    readModelTable: text('ReadModelTableName'),
+    projectionsTable: text('ProjectionsTableName'),
   };
 };
 

@@ -1,16 +1,19 @@
 /**
  * The independent visibility observer (issue 11, item 7): how long until the decoupled read
  * model really holds a command's version, measured without the query API. A tight loop of
- * consistent GetItems of the order's row, on its own DynamoDB client, started when the command
- * is sent; the time is when the first read that shows the version (or later) came back. Beside
+ * consistent GetItems of the order's view item (its checkpoint `applied[id]` only), on its own
+ * DynamoDB client, started when the command is sent; the time is when the first read that
+ * shows the version (or later) came back. Beside
  * it, the `?minVersion` figure (visible latency) is what a client of the API sees: the
  * difference is what the query function's wait adds (its 10 ms poll, HTTP, the handler).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { storedKey } from '../lambdas/core/projections/row-projection';
+import { orderViewProjection } from '../lambdas/domain/order/projections';
 
 export const OBSERVER_METHOD =
-  'an independent observer: from the moment POST /commands is sent, a tight loop of consistent GetItems of the order’s read-model row on its own DynamoDB client (not the query API), until a read shows the command’s version; the time is when that read came back. Measured in the one-client sweep of the decoupled profiles, beside visible latency (the ?minVersion answer).';
+  'an independent observer: from the moment POST /commands is sent, a tight loop of consistent GetItems of the order’s view item in the projections table (its checkpoint applied[id]) on its own DynamoDB client (not the query API), until a read shows the command’s version; the time is when that read came back. Measured in the one-client sweep of the decoupled profiles, beside visible latency (the ?minVersion answer).';
 
 /** Longest an observation runs before it gives up (the command's visible wait gives up too). */
 const GIVE_UP_MS = 60_000;
@@ -30,6 +33,7 @@ export class RowObserver {
 
   constructor(
     endpoint: string | undefined,
+    /** The stack's projections table. */
     private readonly tableName: string,
     region?: string,
   ) {
@@ -59,13 +63,16 @@ export class RowObserver {
         const { Item } = await this.doc.send(
           new GetCommand({
             TableName: this.tableName,
-            Key: { id: aggregateId },
+            Key: { key: storedKey(orderViewProjection, aggregateId) },
             ConsistentRead: true,
-            ProjectionExpression: 'version',
+            // The version the query answers with: the item's checkpoint of this order.
+            ProjectionExpression: '#a.#id',
+            ExpressionAttributeNames: { '#a': 'applied', '#id': aggregateId },
           }),
         );
         const at = performance.now();
-        const version = typeof Item?.version === 'number' ? Item.version : 0;
+        const applied = (Item?.applied as Record<string, unknown> | undefined)?.[aggregateId];
+        const version = typeof applied === 'number' ? applied : 0;
         if (seen.length === 0 || seen.at(-1)!.version !== version) seen.push({ version, at });
         wake?.();
         if (version >= target) return;

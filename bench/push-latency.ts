@@ -42,7 +42,7 @@ export interface PushFigures {
 }
 
 export const PUSH_METHOD =
-  'client A (a Node Redux store with createCommandClient) dispatches order/addLine; client B (another store with createLiveClient over a ws WebSocket to the same stack, subscribed to the order) is timed from performance.now() at A’s dispatch until B’s store has that version confirmed: command, read-model write, read-model stream poll, notifier, POST @connections, the message, B’s reducer. Profiles take turns, the first rotating. Fan-out: one writer, N subscribers (each its own store and socket) of one order; per round the time until the last subscriber has the version.';
+  'client A (a Node Redux store with createCommandClient) dispatches order/addLine; client B (another store with createLiveClient over a ws WebSocket to the same stack, subscribed to the order) is timed from performance.now() at A’s dispatch until B’s store has that version confirmed: command, view item write, projections table stream poll, notifier, POST @connections, the message, B’s reducer. Profiles take turns, the first rotating. Fan-out: one writer, N subscribers (each its own store and socket) of one order; per round the time until the last subscriber has the version.';
 
 type Store = ReturnType<typeof makeStore>['store'];
 

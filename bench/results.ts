@@ -115,7 +115,7 @@ export interface BenchResult {
   readonly client?: Record<string, ClientLatencyFigures>;
   /** Push latency and fan-out per profile (local mode). */
   readonly push?: Record<string, PushFigures>;
-  /** Write units per event of the order row, old and new read-model table (local mode). */
+  /** Write units per event of the order view's items, status list of rows against keys (local mode). */
   readonly indexCost?: readonly IndexCostFigures[];
   readonly concurrency: readonly {
     readonly clients: number;

@@ -43,7 +43,7 @@ export const METHOD = {
   visible:
     'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
   floor:
-    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework, as the command runner makes them with snapshots: consistent GetItem of the snapshot and of the commandId marker side by side, consistent Query of the events after the snapshot, TransactWriteItems of the event (with its condition) + ConditionCheck of the previous version + marker (coupled: + row), and a conditional PutItem of a new snapshot once 100 events lie past the last one; decoupled visible = that + GetItem and conditional PutItem of the row (projector) + GetItem (query). Against deployed stacks (no floor snapshot or marker tables): Query of the whole history + the event write.',
+    'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework, as the command runner makes them with snapshots: consistent GetItem of the snapshot and of the commandId marker side by side, consistent Query of the events after the snapshot, TransactWriteItems of the event (with its condition) + ConditionCheck of the previous version + marker (coupled: + Update of the order’s view item in the projections table: view, checkpoint, revision, list slots), and a conditional PutItem of a new snapshot once 100 events lie past the last one; decoupled visible = that + consistent GetItem and conditional PutItem of the view item (projector) + consistent GetItem of it (query). Against deployed stacks (no floor snapshot or marker tables): Query of the whole history + the event write.',
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
   observer: OBSERVER_METHOD,
@@ -209,13 +209,14 @@ const runBenchmark = async (
       ))
     : undefined;
 
-  // Write units per event of the order row, old and new table (local DynamoDB only: it reports
-  // index capacity; bench/probes/index-cost.ts). Small and large rows.
+  // Write units per event of the order view's items, its status list holding rows against keys
+  // (local DynamoDB only: it reports index capacity; bench/probes/index-cost.ts). Small and
+  // large rows.
   const indexCost = target.dynamoDbEndpoint
     ? await (async () => {
         const figures = [];
         for (const lines of settings.quick ? [10] : [2, 10, 50]) {
-          progress.phase(`index cost: ${lines} lines per order, old and new read-model table`);
+          progress.phase(`index cost: ${lines} lines per order, status list of rows and of keys`);
           figures.push(await measureIndexCost({ endpoint: target.dynamoDbEndpoint, lines }));
         }
         return figures;

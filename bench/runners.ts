@@ -14,6 +14,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay } from '../lambdas/core/shared/backoff';
 import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/shared/dynamodb-limits';
+import {
+  type AnyRowProjection,
+  storageName,
+  storedKey,
+} from '../lambdas/core/projections/row-projection';
+import { listAttributes } from '../lambdas/core/projections/row-lists';
+import { viewItemUpdate } from '../lambdas/core/projections/dynamodb-projection-rows';
+import { orderViewProjection } from '../lambdas/domain/order/projections';
 import type { ApiClient } from './http';
 import type { RowObserver } from './observer';
 import {
@@ -129,19 +137,22 @@ export const seedThroughApi: Seeder = async (runner, aggregateId, length) => {
 
 /**
  * Straight into the stack's event table (the events the commands would write); the coupled
- * stack also gets its row, the decoupled one's projector builds the row from the stream.
+ * stack also gets its view item (its commands write it with the events), the decoupled one's
+ * projector builds it from the stream.
  */
 export const seedThroughTables =
   (
     doc: DynamoDBDocumentClient,
-    tables: { eventTable: string; readModelTable: string },
-    rowOf?: (events: readonly EventItem[]) => Record<string, unknown> | undefined,
+    tables: { eventTable: string; projectionsTable: string },
+    itemOf?: (events: readonly EventItem[]) => Record<string, unknown> | undefined,
   ): Seeder =>
   async (runner, aggregateId, length) => {
     const events = historyEvents(aggregateId, length);
+    // The item first, with its checkpoint: the coupled projector then skips the seeded events,
+    // as it skips those a command wrote with its row.
+    const item = itemOf?.(events);
+    if (item) await doc.send(new PutCommand({ TableName: tables.projectionsTable, Item: item }));
     await batchPut(doc, tables.eventTable, events as unknown as Record<string, unknown>[]);
-    const row = rowOf?.(events);
-    if (row) await doc.send(new PutCommand({ TableName: tables.readModelTable, Item: row }));
     await runner.waitVisible(aggregateId, length);
   };
 
@@ -250,7 +261,8 @@ export class HttpRunner implements Runner {
 
 export interface FloorTables {
   readonly eventTable: string;
-  readonly readModelTable: string;
+  /** Where the floor's view items go (PROJECTIONS_TABLE's definition). */
+  readonly projectionsTable: string;
   /** Where the floor keeps its snapshots and command markers (local runs; absent: skipped). */
   readonly snapshotsTable?: string;
   readonly commandsTable?: string;
@@ -261,6 +273,33 @@ export const FLOOR_SNAPSHOT_EVERY = 100;
 
 /** Floor events carry another aggregate type, so a deployed projector ignores them. */
 export const FLOOR_AGGREGATE_TYPE = 'bench-floor';
+
+/** The storage a floor's view items are keyed and listed under (a view's name and version). */
+export type FloorView = Pick<AnyRowProjection, 'name' | 'version' | 'lists'>;
+
+/**
+ * The floor's view on its own tables (local runs): the order view itself, `order@v1#<id>` in
+ * both of its lists' slots.
+ */
+export const FLOOR_VIEW: FloorView = orderViewProjection;
+
+/**
+ * The floor's view in deployed tables: the order view's lists under the floor's name
+ * (`bench-floor@v1#<id>`), so its items pay the same slot writes but sit in partitions no
+ * order list reads.
+ */
+export const FLOOR_VIEW_DEPLOYED: FloorView = {
+  ...orderViewProjection,
+  name: FLOOR_AGGREGATE_TYPE,
+};
+
+/** A stored view item as the row projector and the coupled append write it. */
+interface FloorItem {
+  readonly key: string;
+  readonly view: FloorRow;
+  readonly applied: Readonly<Record<string, number>>;
+  readonly rev: number;
+}
 
 export interface FloorOptions {
   /**
@@ -278,9 +317,11 @@ export interface FloorOptions {
  *   its condition), a ConditionCheck on the previous version and the marker; and once 100
  *   events lie past the snapshot, a conditional PutItem of a new one. Without snapshot and
  *   marker tables (remote runs): Query of the whole history, and the event alone.
- * - `floor-decoupled` then measures visible: the projector's GetItem + conditional PutItem of
- *   the row and the query's GetItem.
- * - `floor-coupled` puts the row in the same transaction.
+ * - `floor-decoupled` then measures visible: the projector's consistent GetItem + conditional
+ *   PutItem of the view item (`{ key, view, applied, rev, ...list slots }`, the condition on
+ *   its revision) and the query's consistent GetItem of it.
+ * - `floor-coupled` updates the view item in the same transaction, as the coupled append does
+ *   (DynamoDbProjectionRows.writeViewItem: view, checkpoint, revision, list slots).
  */
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
@@ -292,8 +333,8 @@ export class FloorRunner implements Runner {
     readonly kind: 'floor-decoupled' | 'floor-coupled',
     private readonly doc: DynamoDBDocumentClient,
     private readonly tables: FloorTables,
-    /** Rows in the sparse indexes like real rows (false against deployed tables). */
-    private readonly indexed: boolean,
+    /** Where its view items are keyed and listed (FLOOR_VIEW_DEPLOYED against deployed tables). */
+    private readonly view: FloorView,
     private readonly options: FloorOptions = {},
   ) {}
 
@@ -324,6 +365,16 @@ export class FloorRunner implements Runner {
       ConditionExpression: 'attribute_not_exists(#sk)',
       ExpressionAttributeNames: { '#sk': 'version' },
     };
+  }
+
+  /** The slot attributes of the lists `row` is in, as every writer of a view item sets them. */
+  private listAttributes(row: FloorRow) {
+    return listAttributes(this.view, storageName(this.view), row);
+  }
+
+  /** The coupled append's write of the view item: the very Update the stack sends. */
+  private updateView(row: FloorRow) {
+    return viewItemUpdate(this.tables.projectionsTable, this.view, row.id, row, row.version);
   }
 
   /** The honest append's check that the previous version exists (none for version 1). */
@@ -376,7 +427,7 @@ export class FloorRunner implements Runner {
       const history = await this.loadEvents(aggregateId, from);
       const version = (history.at(-1)?.version as number | undefined) ?? from;
       const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
-      const row = applyToRow(this.rows.get(aggregateId), event, this.indexed);
+      const row = applyToRow(this.rows.get(aggregateId), event);
       const items = [
         { Put: this.putEvent(event) },
         ...this.checkPrevious(event),
@@ -397,9 +448,7 @@ export class FloorRunner implements Runner {
               },
             ]
           : []),
-        ...(this.kind === 'floor-coupled'
-          ? [{ Put: { TableName: this.tables.readModelTable, Item: row } }]
-          : []),
+        ...(this.kind === 'floor-coupled' ? [{ Update: this.updateView(row) }] : []),
       ];
       if (items.length === 1) await this.doc.send(new PutCommand(this.putEvent(event)));
       else await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -433,33 +482,44 @@ export class FloorRunner implements Runner {
       const ackMs = performance.now() - started;
       if (!options.visible)
         return { ok: true, status: 200, version: event.version, ackMs, retries: 0 };
-      // The projector: read the row, fold, store it if nobody else did meanwhile.
+      // The projector: read the item, fold, store it if nobody else did meanwhile.
+      const key = storedKey(this.view, aggregateId);
       const { Item: current } = await this.doc.send(
         new GetCommand({
-          TableName: this.tables.readModelTable,
-          Key: { id: aggregateId },
+          TableName: this.tables.projectionsTable,
+          Key: { key },
           ConsistentRead: true,
         }),
       );
-      const previous = current as FloorRow | undefined;
-      const projected = applyToRow(previous, event, this.indexed);
+      const previous = current as FloorItem | undefined;
+      const view = applyToRow(previous?.view, event);
       await this.doc.send(
         new PutCommand({
-          TableName: this.tables.readModelTable,
-          Item: projected,
+          TableName: this.tables.projectionsTable,
+          Item: {
+            key,
+            view,
+            applied: { ...previous?.applied, [aggregateId]: event.version },
+            rev: (previous?.rev ?? 0) + 1,
+            ...this.listAttributes(view),
+          },
           ...(previous === undefined
-            ? { ConditionExpression: 'attribute_not_exists(id)' }
+            ? {
+                ConditionExpression: 'attribute_not_exists(#k)',
+                ExpressionAttributeNames: { '#k': 'key' },
+              }
             : {
-                ConditionExpression: 'version = :previous',
-                ExpressionAttributeValues: { ':previous': previous.version },
+                ConditionExpression: '#r = :previous',
+                ExpressionAttributeNames: { '#r': 'rev' },
+                ExpressionAttributeValues: { ':previous': previous.rev },
               }),
         }),
       );
-      // The query: read the row.
+      // The query: read the item (its `applied[id]` is the version it answers with).
       await this.doc.send(
         new GetCommand({
-          TableName: this.tables.readModelTable,
-          Key: { id: aggregateId },
+          TableName: this.tables.projectionsTable,
+          Key: { key },
           ConsistentRead: true,
         }),
       );
@@ -484,9 +544,16 @@ export class FloorRunner implements Runner {
       events as unknown as Record<string, unknown>[],
     );
     let row: FloorRow | undefined;
-    for (const event of events) row = applyToRow(row, event, this.indexed);
+    for (const event of events) row = applyToRow(row, event);
     if (row) {
-      await this.doc.send(new PutCommand({ TableName: this.tables.readModelTable, Item: row }));
+      const item = {
+        key: storedKey(this.view, aggregateId),
+        view: row,
+        applied: { [aggregateId]: row.version },
+        rev: 1,
+        ...this.listAttributes(row),
+      };
+      await this.doc.send(new PutCommand({ TableName: this.tables.projectionsTable, Item: item }));
       this.rows.set(aggregateId, row);
     }
   }

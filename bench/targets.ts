@@ -6,17 +6,27 @@ import { RowObserver } from './observer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { projectEvents, rowFor } from '../lambdas/core/projections/projection';
-import { orderProjection } from '../lambdas/domain/order';
+import { foldRows, storageName, storedKey } from '../lambdas/core/projections/row-projection';
+import { listAttributes } from '../lambdas/core/projections/row-lists';
+import { toAction } from '../lambdas/core/events/events';
+import { orderViewProjection } from '../lambdas/domain/order/projections';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
-import { ensureReadModelStream, ensureTables } from '../local/emulators/tables';
+import { ensureTables, ensureViewStream } from '../local/emulators/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient, createSigV4Signer } from './http';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
-import { FloorRunner, HttpRunner, type Runner, seedThroughApi, seedThroughTables } from './runners';
+import {
+  FLOOR_VIEW,
+  FLOOR_VIEW_DEPLOYED,
+  FloorRunner,
+  HttpRunner,
+  type Runner,
+  seedThroughApi,
+  seedThroughTables,
+} from './runners';
 
 export interface Target {
   readonly mode: 'local' | 'remote';
@@ -63,23 +73,36 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const FLOOR_TABLES = {
   decoupled: {
     eventTable: 'bench-floor-decoupled-events',
-    readModelTable: 'bench-floor-decoupled-orders',
+    projectionsTable: 'bench-floor-decoupled-projections',
     snapshotsTable: 'bench-floor-decoupled-snapshots',
     commandsTable: 'bench-floor-decoupled-commands',
   },
   coupled: {
     eventTable: 'bench-floor-coupled-events',
-    readModelTable: 'bench-floor-coupled-orders',
+    projectionsTable: 'bench-floor-coupled-projections',
     snapshotsTable: 'bench-floor-coupled-snapshots',
     commandsTable: 'bench-floor-coupled-commands',
   },
 } as const;
 
-/** The coupled stack's row for a seeded history, built by the order projection itself. */
-const orderRow = (events: readonly EventItem[]) => {
+/**
+ * The coupled stack's view item for a seeded history, folded by the order view itself: what its
+ * commands would have written with the events (view, checkpoint, list slots).
+ */
+const orderItem = (events: readonly EventItem[]) => {
+  const last = events.at(-1);
+  if (!last) return undefined;
   // Seeded items are stored shapes (schema version 1): through the codec, as every reader.
-  const view = projectEvents(orderProjection, events.map(decodeStoredEvent));
-  return view ? (rowFor(orderProjection, view) as unknown as Record<string, unknown>) : undefined;
+  const actions = events.map((event) => toAction(decodeStoredEvent(event)));
+  const view = foldRows(orderViewProjection, [actions]).get(last.aggregateId);
+  if (view === undefined) return undefined;
+  return {
+    key: storedKey(orderViewProjection, last.aggregateId),
+    view,
+    applied: { [last.aggregateId]: last.version },
+    rev: 1,
+    ...listAttributes(orderViewProjection, storageName(orderViewProjection), view),
+  };
 };
 
 /**
@@ -137,12 +160,12 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   });
   cleanup.push(() => Promise.resolve(doc.destroy()));
   // The floor tables are defined like each stack's: in both stacks the event table has a stream
-  // (the projector's) and the read-model table one (push's). DynamoDB Local writes stream
+  // (the projector's) and the projections table one (push's). DynamoDB Local writes stream
   // records within the write, so a floor without them was ~1 ms cheaper per command than the
   // same calls on the stacks' tables (docs/benchmark.md, "Framework overhead").
   for (const tables of [FLOOR_TABLES.decoupled, FLOOR_TABLES.coupled]) {
     await ensureTables(client, tables, { stream: true });
-    await ensureReadModelStream(client, tables.readModelTable);
+    await ensureViewStream(client, tables.projectionsTable);
   }
 
   const need = <T>(value: T | undefined, what: string): T => {
@@ -152,9 +175,9 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
   const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
   const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
-  // The independent visibility observers: their own clients on the decoupled rows.
+  // The independent visibility observers: their own clients on the decoupled view items.
   const observers = [decoupledTables, fastTables].map(
-    (t) => new RowObserver(endpoint, t.readModelTable),
+    (t) => new RowObserver(endpoint, t.projectionsTable),
   );
   cleanup.push(() => Promise.resolve(observers.forEach((o) => o.destroy())));
   const profiles = [
@@ -163,7 +186,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'cp',
       'coupled',
       new ApiClient(need(coupledStack.coupledUrl, 'a coupled URL')),
-      seedThroughTables(doc, coupledTables, orderRow),
+      seedThroughTables(doc, coupledTables, orderItem),
     ),
     new HttpRunner(
       'decoupled-250ms',
@@ -184,8 +207,15 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   ];
   cleanup.push(async () => profiles.forEach((p) => p.client.close()));
   const floors = [
-    new FloorRunner('floor-decoupled', 'fd', 'floor-decoupled', doc, FLOOR_TABLES.decoupled, true),
-    new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, true),
+    new FloorRunner(
+      'floor-decoupled',
+      'fd',
+      'floor-decoupled',
+      doc,
+      FLOOR_TABLES.decoupled,
+      FLOOR_VIEW,
+    ),
+    new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, FLOOR_VIEW),
   ];
   const eventSource = (
     settings: { pollIntervalMs: number; batchSize: number; batchingWindowMs: number } | undefined,
@@ -278,20 +308,20 @@ export const connectRemoteTarget = async (
     );
     cleanup.push(() => Promise.resolve(doc.destroy()));
     for (const kind of ['decoupled', 'coupled'] as const) {
-      const { eventTable, readModelTable } = target[kind];
-      if (eventTable && readModelTable) {
+      const { eventTable, projectionsTable } = target[kind];
+      if (eventTable && projectionsTable) {
         floors.push(
           new FloorRunner(
             `floor-${kind}`,
             `f${kind[0]}`,
             `floor-${kind}`,
             doc,
-            { eventTable, readModelTable },
-            false,
+            { eventTable, projectionsTable },
+            FLOOR_VIEW_DEPLOYED,
           ),
         );
       } else {
-        notes.push(`no EventTableName/ReadModelTableName for the ${kind} stack (use --outputs)`);
+        notes.push(`no EventTableName/ProjectionsTableName for the ${kind} stack (use --outputs)`);
       }
     }
   }
@@ -313,7 +343,7 @@ export const connectRemoteTarget = async (
       note:
         notes.length > 0
           ? `floor ${floors.length > 0 ? 'partly ' : ''}skipped: ${notes.join('; ')}`
-          : 'floor items (aggregate type bench-floor, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
+          : 'floor items (aggregate type bench-floor, view items bench-floor@v1#<id>, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
     },
     eventSources: () => Promise.resolve(undefined),
     settle: () => Promise.resolve(0),

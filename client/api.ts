@@ -1,13 +1,12 @@
 /**
  * A typed API client over `fetch`: commands of any aggregate of the deployment, the view, the
- * events and the history of any collection's id, order lists. Error answers
+ * events and the history of any collection's id, its lists. Error answers
  * become `ApiError`s typed from the server's own catalogue; no answer at all is a `NetworkError`.
  * Browser and Node 20+: no AWS SDK, no Node built-in.
  */
 import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/shared/errors';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
 import type { StoredEvent } from '../lambdas/core/events/events';
-import type { OrderStatus, OrderView } from '../lambdas/domain/order';
 import { aggregateOfCommand, type DeploymentCommand, type DeploymentView } from './aggregates';
 
 /** A command as the client sends it: the envelope of `POST /commands`. */
@@ -45,11 +44,6 @@ export interface ViewPage<View = DeploymentView> {
   readonly nextCursor: string | null;
 }
 
-export interface OrderPage {
-  readonly items: readonly OrderView[];
-  readonly nextCursor: string | null;
-}
-
 export interface EventPage {
   readonly aggregateId: string;
   readonly events: readonly StoredEvent[];
@@ -61,7 +55,7 @@ export interface HistoryAnswer {
   readonly at?: string;
   /**
    * The aggregate's state as it was (a deleted one is still there, status `deleted`, unlike
-   * the view `GET` answers): the order route's `order`, a collection route's `state`.
+   * the view `GET` answers).
    */
   readonly state: DeploymentView;
 }
@@ -192,13 +186,6 @@ export const toApiError = (status: number, body: unknown, correlationId?: string
   );
 };
 
-export interface ListOrdersQuery {
-  readonly status?: Exclude<OrderStatus, 'deleted'>;
-  readonly customerId?: string;
-  readonly limit?: number;
-  readonly cursor?: string;
-}
-
 export type HistoryQuery = { readonly version: number } | { readonly at: string };
 
 export interface ApiClient {
@@ -210,7 +197,6 @@ export interface ApiClient {
     id: string,
     options?: { readonly minVersion?: number },
   ): Promise<View>;
-  listOrders(query: ListOrdersQuery): Promise<OrderPage>;
   /**
    * `GET /{collection}?<param>=<value>`: a page of a list the collection's view declares, e.g.
    * `listViews('shopping-lists', { ownerId: 'u-1' })`; pass `nextCursor` back as `cursor`.
@@ -352,9 +338,6 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
         )
       ).body;
     },
-    async listOrders(query) {
-      return (await request<OrderPage>('GET', `/orders${queryString({ ...query })}`)).body;
-    },
     async listViews<View extends DeploymentView>(
       collection: string,
       query: Readonly<Record<string, string | number | undefined>>,
@@ -372,13 +355,12 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
       return { ...page, events: (page.events ?? []).map(decodeStoredEvent) };
     },
     async getHistory(collection, aggregateId, query) {
-      const { order, state, ...at } = (
-        await request<Omit<HistoryAnswer, 'state'> & { state?: DeploymentView; order?: OrderView }>(
+      return (
+        await request<HistoryAnswer>(
           'GET',
           `/${collection}/${id(aggregateId)}/history${queryString({ ...query })}`,
         )
       ).body;
-      return { ...at, state: (state ?? order)! };
     },
     async getReadModel<Row>(name: string, key: string) {
       return (await request<ReadModelAnswer<Row>>('GET', `/read-models/${id(name)}/${id(key)}`))

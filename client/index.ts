@@ -18,8 +18,6 @@ export {
   type EventPage,
   type HistoryAnswer,
   type HistoryQuery,
-  type ListOrdersQuery,
-  type OrderPage,
   type ViewPage,
   type OutgoingRequest,
   type ReadModelAnswer,

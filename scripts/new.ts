@@ -34,10 +34,7 @@ const existingNames = async (root: string): Promise<ExistingNames> => {
   return {
     folders,
     aggregateTypes: deployment.AGGREGATES.map((aggregate) => aggregate.type),
-    readModels: [
-      ...deployment.PROJECTIONS.map((projection) => projection.name),
-      deployment.AGGREGATE_VIEW.name,
-    ],
+    readModels: deployment.PROJECTIONS.map((projection) => projection.name),
   };
 };
 

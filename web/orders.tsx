@@ -86,7 +86,7 @@ export const Orders = ({
   const online = useSelector((s: RootState) => selectOnline(s.client));
   // The server's list of the customer's orders (the decoupled list may lag a bit).
   const [serverIds, listError] = useServerRead(customerId, [] as string[], async () => {
-    const page = await demo.api.listOrders({ customerId, limit: 50 });
+    const page = await demo.api.listViews<OrderView>('orders', { customerId, limit: 50 });
     for (const order of page.items) dispatch(loaded(order));
     return page.items.map((o) => o.id);
   });

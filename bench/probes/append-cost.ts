@@ -18,7 +18,7 @@ const main = async () => {
   try {
     await ensureTables(
       client,
-      { eventTable: TableName, readModelTable: 'rows-probe' },
+      { eventTable: TableName, projectionsTable: 'rows-probe' },
       { stream: false },
     );
     const item = (id: string, version: number) => ({

@@ -91,7 +91,6 @@ const fakeApi = (): ApiClient => {
     baseUrl: 'in-process',
     sendCommand,
     getView: unused,
-    listOrders: unused,
     listViews: unused,
     getEvents: unused,
     getHistory: unused,

@@ -49,7 +49,7 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'contention-events',
-    readModelTable: 'contention-rows',
+    projectionsTable: 'contention-projections',
     snapshotsTable: 'contention-snapshots',
     commandsTable: 'contention-commands',
   };

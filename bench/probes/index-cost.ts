@@ -1,14 +1,17 @@
 /**
- * What one event costs the order read model in write units, before and after the `byStatus`
- * redesign (issue 11, item 6; docs/decisions/by-status-keys-only.md).
+ * What one event costs the order view's lists in write units, with its status list holding rows
+ * against keys only (issue 11, item 6; docs/decisions/by-status-keys-only.md): why the status
+ * list holds keys only.
  *
- * One DynamoDB Local, two read-model tables side by side: the old definition (written out
- * below, as it was in lambdas/core/shared/schema.ts: both indexes ALL, both sorted by `updatedAt`) and
- * the current one (`viewTableOf(AGGREGATE_VIEW)`). The same stream of order rows is put into
- * both, row after row, as the projector stores them (one PutItem per event, `rowFor` of the
- * fold), with `ReturnConsumedCapacity: INDEXES`: DynamoDB Local reports the table's and each
- * index's write units (checked: an unchanged KEYS_ONLY index reports nothing, a moved entry a
- * delete plus a put), so nothing is computed from item sizes here.
+ * One DynamoDB Local, two projections tables side by side, both of the one definition
+ * (PROJECTIONS_TABLE, its list slots): into one go the order view's items as declared (status
+ * list `holds: 'keys'`, slot `keys1`; customer list of rows, `rows1`), into the other the same
+ * view with its status list holding rows (slots `rows1`, `rows2`). The same stream of order
+ * views is put into both, item after item, as the row projector stores them (one PutItem per
+ * event of `{ key, view, applied, rev, ...list slots }`), with `ReturnConsumedCapacity:
+ * INDEXES`: DynamoDB Local reports the table's and each index's write units (checked: an
+ * unchanged KEYS_ONLY entry reports nothing, a moved entry a delete plus a put), so nothing is
+ * computed from item sizes here.
  *
  * `npm run bench -- --index-cost [--orders N] [--lines N]`, or `measureIndexCost()` from the
  * default bench run (bench/run.ts).
@@ -16,30 +19,25 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventAction } from '../../lambdas/core/events/events';
-import { rowFor, viewTableOf } from '../../lambdas/core/projections/projection';
-import { createTableInput, type TableDefinition } from '../../lambdas/core/shared/schema';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  storageName,
+  storedKey,
+} from '../../lambdas/core/projections/row-projection';
+import { listAttributes, listSlotsOf } from '../../lambdas/core/projections/row-lists';
+import { createTableInput, PROJECTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import type { OrderView } from '../../lambdas/domain/order';
-import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 
-/** The read-model table before the redesign: what every order row paid until issue 11. */
-export const BEFORE_TABLE = {
-  partitionKey: { name: 'id', type: 'S' },
-  indexes: [
-    {
-      indexName: 'byStatus',
-      partitionKey: { name: 'status', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
-      projection: 'ALL',
-    },
-    {
-      indexName: 'byCustomer',
-      partitionKey: { name: 'customerId', type: 'S' },
-      sortKey: { name: 'updatedAt', type: 'S' },
-      projection: 'ALL',
-    },
-  ],
-} as const satisfies TableDefinition;
+/** The order view with its status list holding whole rows: what every event paid before. */
+export const STATUS_ROWS_VIEW: AnyRowProjection = {
+  ...orderViewProjection,
+  lists: orderViewProjection.lists?.map((list) =>
+    list.param === 'status' ? { ...list, holds: 'rows' as const } : list,
+  ),
+};
 
 export interface IndexCostOptions {
   /** A running DynamoDB Local; without it one is started and stopped here. */
@@ -54,6 +52,7 @@ export interface IndexCostOptions {
 export interface WriteUnits {
   readonly total: number;
   readonly table: number;
+  /** Per list (its parameter: `status`, `customerId`), the units of its slot's index. */
   readonly indexes: Readonly<Record<string, number>>;
 }
 
@@ -63,15 +62,22 @@ export interface IndexCostFigures {
   readonly events: number;
   /** Mean stored row size (bytes of its JSON), a hint of why ALL indexes cost what they do. */
   readonly meanRowBytes: number;
+  /** What was compared, `before` against `after` (absent in results of older runs). */
+  readonly sides?: { readonly before: string; readonly after: string };
   readonly before: WriteUnits;
   readonly after: WriteUnits;
-  /** Writes per event on the busiest `byStatus` partition (the `draft` one), before and after. */
+  /** Writes per event on the busiest status partition (the `draft` one), before and after. */
   readonly draftPartitionWritesPerEvent: { readonly before: number; readonly after: number };
   readonly method: string;
 }
 
+export const INDEX_COST_SIDES = {
+  before: 'status list of rows',
+  after: 'status list of keys',
+} as const;
+
 export const INDEX_COST_METHOD =
-  'the same order rows (create, N lines, a quantity change, a line removed, submit or cancel, every fifth deleted; one PutItem per event as the projector stores it) put into the old and the new read-model table side by side on one DynamoDB Local, with ReturnConsumedCapacity INDEXES; write units as DynamoDB Local reports them for the table and each index, divided by the number of events.';
+  'the same order views (create, N lines, a quantity change, a line removed, submit or cancel, every fifth deleted; one PutItem per event of the view item as the row projector stores it, list slot attributes included) put into two projections tables side by side on one DynamoDB Local: the order view as declared (status list holding keys, customer list holding rows) and the same view with its status list holding rows; ReturnConsumedCapacity INDEXES; write units as DynamoDB Local reports them for the table and each list’s slot index, divided by the number of events.';
 
 /** One order's events as actions, as the runner would stamp them (a fixed clock per event). */
 const orderEvents = (n: number, lines: number): EventAction[] => {
@@ -106,14 +112,18 @@ const orderEvents = (n: number, lines: number): EventAction[] => {
   }));
 };
 
-const unitsOf = (consumed: {
-  Table?: { CapacityUnits?: number };
-  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
-}) => ({
+/** The units of one put: the table's, and each index's under the list it serves. */
+const unitsOf = (
+  consumed: {
+    Table?: { CapacityUnits?: number };
+    GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+  },
+  listOfIndex: ReadonlyMap<string, string>,
+) => ({
   table: consumed.Table?.CapacityUnits ?? 0,
   indexes: Object.fromEntries(
     Object.entries(consumed.GlobalSecondaryIndexes ?? {}).map(([name, c]) => [
-      name,
+      listOfIndex.get(name) ?? name,
       c.CapacityUnits ?? 0,
     ]),
   ),
@@ -136,13 +146,16 @@ export const measureIndexCost = async (
     marshallOptions: { removeUndefinedValues: true },
   });
   const suffix = `${process.pid}-${Date.now()}`;
-  const tables = {
-    before: { name: `index-cost-before-${suffix}`, definition: BEFORE_TABLE as TableDefinition },
-    after: { name: `index-cost-after-${suffix}`, definition: viewTableOf(AGGREGATE_VIEW) },
+  const sides = {
+    before: { table: `index-cost-before-${suffix}`, view: STATUS_ROWS_VIEW },
+    after: { table: `index-cost-after-${suffix}`, view: orderViewProjection as AnyRowProjection },
   };
+  const listOfIndex = (view: AnyRowProjection) =>
+    new Map(listSlotsOf(view).map(({ list, slot }) => [slot.indexName, list.param]));
+  const lists = { before: listOfIndex(sides.before.view), after: listOfIndex(sides.after.view) };
   try {
-    for (const { name, definition } of Object.values(tables)) {
-      await client.send(new CreateTableCommand(createTableInput(definition, name)));
+    for (const { table } of Object.values(sides)) {
+      await client.send(new CreateTableCommand(createTableInput(PROJECTIONS_TABLE, table)));
     }
     const sums = {
       before: { table: 0, indexes: {} as Record<string, number> },
@@ -152,29 +165,38 @@ export const measureIndexCost = async (
     let events = 0;
     let rowBytes = 0;
     for (let n = 0; n < orders; n++) {
-      let view: OrderView | null = null;
+      let state: unknown = orderViewProjection.source.initialState;
+      let view: OrderView | undefined;
       for (const event of orderEvents(n, lines)) {
-        const was: OrderView | null = view;
-        view = AGGREGATE_VIEW.reducer(view, event);
-        const row = rowFor(AGGREGATE_VIEW, view!);
+        const was = view;
+        view = orderViewProjection.reducer(view, event, state as OrderView | null);
+        state = advanceSource(orderViewProjection, state, event);
+        const id = event.meta.aggregateId;
         events++;
-        rowBytes += JSON.stringify(row).length;
+        rowBytes += JSON.stringify(view).length;
         for (const side of ['before', 'after'] as const) {
+          const { table, view: declared } = sides[side];
           const out = await doc.send(
             new PutCommand({
-              TableName: tables[side].name,
-              Item: row,
+              TableName: table,
+              Item: {
+                key: storedKey(declared, id),
+                view,
+                applied: { [id]: event.meta.version },
+                rev: event.meta.version,
+                ...listAttributes(declared, storageName(declared), view),
+              },
               ReturnConsumedCapacity: 'INDEXES',
             }),
           );
-          const units = unitsOf(out.ConsumedCapacity ?? {});
+          const units = unitsOf(out.ConsumedCapacity ?? {}, lists[side]);
           sums[side].table += units.table;
-          for (const [index, u] of Object.entries(units.indexes))
-            sums[side].indexes[index] = (sums[side].indexes[index] ?? 0) + u;
-          // Writes that land on the draft partition of byStatus: the entry was or is a draft
-          // one and the index wrote (a KEYS_ONLY entry whose keys stayed is not written).
-          const touchesDraft = was?.status === 'draft' || view?.status === 'draft';
-          if (touchesDraft && (units.indexes.byStatus ?? 0) > 0) draft[side]++;
+          for (const [list, u] of Object.entries(units.indexes))
+            sums[side].indexes[list] = (sums[side].indexes[list] ?? 0) + u;
+          // Writes that land on the draft partition of the status list: the entry was or is a
+          // draft one and the index wrote (a KEYS_ONLY entry whose keys stayed is not written).
+          const touchesDraft = was?.status === 'draft' || view.status === 'draft';
+          if (touchesDraft && (units.indexes.status ?? 0) > 0) draft[side]++;
         }
       }
     }
@@ -191,6 +213,7 @@ export const measureIndexCost = async (
       linesPerOrder: lines,
       events,
       meanRowBytes: Math.round(rowBytes / events),
+      sides: INDEX_COST_SIDES,
       before: perEvent('before'),
       after: perEvent('after'),
       draftPartitionWritesPerEvent: {
@@ -207,10 +230,10 @@ export const measureIndexCost = async (
 
 /** The figures as plain text lines (terminal, and the probe's own CLI). */
 export const indexCostLines = (figures: readonly IndexCostFigures[]): string[] => [
-  'lines/order  row bytes  events  WCU/event before (table+byStatus+byCustomer)                 after  draft-partition writes/event',
+  'lines/order  row bytes  events  WCU/event status rows (table+status+customerId)    status keys  draft-partition writes/event',
   ...figures.map((f) => {
     const split = (u: WriteUnits) =>
-      `${u.total} (${u.table}+${u.indexes.byStatus ?? 0}+${u.indexes.byCustomer ?? 0})`;
+      `${u.total} (${u.table}+${u.indexes.status ?? 0}+${u.indexes.customerId ?? 0})`;
     return `${String(f.linesPerOrder).padStart(11)}  ${String(f.meanRowBytes).padStart(9)}  ${String(f.events).padStart(6)}  ${split(f.before).padStart(44)}  ${split(f.after).padStart(20)}  ${f.draftPartitionWritesPerEvent.before} -> ${f.draftPartitionWritesPerEvent.after}`;
   }),
 ];
@@ -236,7 +259,7 @@ export const runIndexCostCli = async (argv: readonly string[]): Promise<number> 
     return 2;
   }
   console.log(
-    `Write units per event of the order row, old and new read-model table (${orders} orders)`,
+    `Write units per event of the order view's items, its status list holding rows against keys (${orders} orders)`,
   );
   const local = await startDynamoDbLocal();
   try {

@@ -19,7 +19,7 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const eventTable = 'events-probe';
   try {
-    await ensureTables(client, { eventTable, readModelTable: 'rows-probe' }, { stream: false });
+    await ensureTables(client, { eventTable, projectionsTable: 'rows-probe' }, { stream: false });
     const id = 'o-1';
     for (let from = 1; from <= EVENTS; from += 25) {
       const puts = Array.from({ length: 25 }, (_, i) => ({

@@ -8,7 +8,8 @@
  * - `http-fetch`: the same with Node's fetch as the client (the bench's client until now);
  * - `direct`: the same handler function called in-process with a payload 2.0 event (no HTTP);
  * - `http-info`: like `http`, with the handler logging at INFO (the bench logs at ERROR);
- * - `floor`: the bench's coupled floor (plain SDK: Query + TransactWrite of event, check, row);
+ * - `floor`: the bench's coupled floor (plain SDK: Query + TransactWrite of event, check, view
+ *   item Update);
  * - `floor-nocheck`: the floor as it was before it made the honest append's ConditionCheck.
  *
  * Each command is cut into spans, measured with performance.now(): the client and loopback
@@ -35,7 +36,7 @@ import { lambdaContext } from '../../local/emulators/lambda-context';
 import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { ApiClient } from '../http';
 import { OrderSession } from '../orders';
-import { FloorRunner } from '../runners';
+import { FLOOR_VIEW, FloorRunner } from '../runners';
 import { percentile, rotate } from '../stats';
 
 const n = Number(process.argv[2] ?? 300);
@@ -133,8 +134,8 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const stop: (() => Promise<unknown>)[] = [() => local.stop(), async () => client.destroy()];
   try {
-    const stack = { eventTable: 'ov-coupled-events', readModelTable: 'ov-coupled-orders' };
-    const floorTables = { eventTable: 'ov-floor-events', readModelTable: 'ov-floor-orders' };
+    const stack = { eventTable: 'ov-coupled-events', projectionsTable: 'ov-coupled-projections' };
+    const floorTables = { eventTable: 'ov-floor-events', projectionsTable: 'ov-floor-projections' };
     await ensureTables(client, stack, { stream: false });
     await ensureTables(client, floorTables, { stream: false });
     const env = localFunctionEnv(stack, local.endpoint);
@@ -176,7 +177,7 @@ const main = async () => {
           throw new Error(`http: ${answer.status} ${JSON.stringify(answer.body)}`);
       };
     const floorOf = (checkPrevious: boolean): Run => {
-      const floor = new FloorRunner('floor', 'f', 'floor-coupled', doc, floorTables, true, {
+      const floor = new FloorRunner('floor', 'f', 'floor-coupled', doc, floorTables, FLOOR_VIEW, {
         checkPrevious,
       });
       return async (aggregateId, command) => {

@@ -3,7 +3,7 @@
  * event table (as the bench seeds: BatchWriteItem), and the visible latency of a command on it
  * afterwards (docs/decisions/projector-source-state-cache.md). One DynamoDB Local, the
  * real stream through the local stream poller (batches of 100, 10 ms polls), the projector
- * handler the cloud runs (order row + declared projections), commands through the command
+ * handler the cloud runs (every declared projection, the order view among them), commands through the command
  * handler in process (no HTTP).
  *
  * For each history length: the order is seeded, then the time until its order row is at the
@@ -17,8 +17,11 @@
 import { parseArgs } from 'node:util';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
-import { storedKey } from '../../lambdas/core/projections/row-projection';
+import {
+  customerSummaryProjection,
+  orderViewProjection,
+} from '../../lambdas/domain/order/projections';
+import { type AnyRowProjection, storedKey } from '../../lambdas/core/projections/row-projection';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
 import { startStreamPoller } from '../../local/emulators/stream-poller';
@@ -74,7 +77,6 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'catchup-events',
-    readModelTable: 'catchup-orders',
     projectionsTable: 'catchup-projections',
     snapshotsTable: 'catchup-snapshots',
     commandsTable: 'catchup-commands',
@@ -97,24 +99,20 @@ const main = async () => {
     });
     stops.push(() => poller.stop());
     const send = commandHandlerFromEnv(env, { logger, commandDeadlineMs: 60_000 });
-    const orderVersion = async (id: string) =>
-      Number(
-        (
-          await doc.send(
-            new GetCommand({ TableName: tables.readModelTable, Key: { id }, ConsistentRead: true }),
-          )
-        ).Item?.version ?? 0,
-      );
-    const summaryApplied = async (id: string) => {
+    /** The version of order `id` a projection's row has applied (its checkpoint). */
+    const appliedOf = async (projection: AnyRowProjection, rowKey: string, id: string) => {
       const { Item } = await doc.send(
         new GetCommand({
           TableName: tables.projectionsTable,
-          Key: { key: storedKey(customerSummaryProjection, `customer-${id}`) },
+          Key: { key: storedKey(projection, rowKey) },
           ConsistentRead: true,
         }),
       );
       return Number((Item?.applied as Record<string, number> | undefined)?.[id] ?? 0);
     };
+    const orderVersion = (id: string) => appliedOf(orderViewProjection, id, id);
+    const summaryApplied = (id: string) =>
+      appliedOf(customerSummaryProjection, `customer-${id}`, id);
     /** Polls `read` until it reaches `version`; answers the moment it did. */
     const until = async (read: () => Promise<number>, version: number, limitMs: number) => {
       const started = performance.now();

@@ -42,7 +42,7 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'probe-events',
-    readModelTable: 'probe-orders',
+    projectionsTable: 'probe-projections',
     snapshotsTable: 'probe-snapshots',
     commandsTable: 'probe-commands',
   };

@@ -5,8 +5,12 @@
  * projection: declare it in its domain folder and add it here (docs/guide/change-a-read-model.md).
  * Collections name the URL segment each aggregate is served under (`GET /{collection}/{id}`).
  */
-import { orderAggregate, orderProjection } from '../domain/order';
-import { customerSummaryProjection, removedLinesProjection } from '../domain/order/projections';
+import { orderAggregate, type OrderView } from '../domain/order';
+import {
+  customerSummaryProjection,
+  orderViewProjection,
+  removedLinesProjection,
+} from '../domain/order/projections';
 import { shoppingListAggregate, type ShoppingListView } from '../domain/shopping-list';
 import {
   ownerListsProjection,
@@ -21,14 +25,8 @@ import { RESERVED_SEGMENTS } from './routes';
 
 export const AGGREGATES = [orderAggregate, shoppingListAggregate, inventoryAggregate];
 
-/**
- * The one-row-per-aggregate read model: the stacks' read-model table (its keys and list indexes
- * come from this declaration, in CDK and locally), written by the projector (decoupled) or with
- * the events (coupled), served by `GET /orders...` and pushed as `<name>/changed`.
- */
-export const AGGREGATE_VIEW = orderProjection;
-
 export const PROJECTIONS: readonly AnyRowProjection[] = [
+  orderViewProjection,
   customerSummaryProjection,
   removedLinesProjection,
   shoppingListRowProjection,
@@ -37,14 +35,19 @@ export const PROJECTIONS: readonly AnyRowProjection[] = [
 ];
 
 /**
- * The aggregates served by the generic collection routes (`GET /{collection}/{id}`, `/events`,
- * `/history`), each with its view: a declared projection above, one row per aggregate keyed by
- * its id. Checked at module load (lambdas/core/projections/collections.ts): a bad declaration fails the cold
- * start. The order is served by its own static routes and table
- * (docs/decisions/collections.md). A plain array literal, like AGGREGATES and PROJECTIONS, so a
- * tool can append an entry.
+ * Every aggregate's collection: its URL segment (`GET /{collection}/{id}`, `/events`,
+ * `/history`, and `GET /{collection}?<param>=` for the lists its view declares) and its view, a
+ * declared projection above, one row per aggregate keyed by its id. Checked at module load
+ * (lambdas/core/projections/collections.ts): a bad declaration fails the cold start. A plain
+ * array literal, like AGGREGATES and PROJECTIONS, so a tool can append an entry.
  */
 export const COLLECTIONS: readonly CollectionDeclaration[] = [
+  {
+    collection: 'orders',
+    aggregate: orderAggregate,
+    view: orderViewProjection,
+    isDeleted: (row: OrderView) => row.status === 'deleted',
+  },
   {
     collection: 'shopping-lists',
     aggregate: shoppingListAggregate,
@@ -73,20 +76,14 @@ export interface ServedAggregate {
   readonly isDeleted: (state: any) => boolean;
 }
 
-export const SERVED_AGGREGATES: readonly ServedAggregate[] = [
-  {
-    aggregate: orderAggregate,
-    collection: 'orders',
-    view: { name: AGGREGATE_VIEW.name },
-    isDeleted: AGGREGATE_VIEW.isDeleted,
-  },
-  ...COLLECTIONS.map(({ aggregate, collection, view, isDeleted }) => ({
+export const SERVED_AGGREGATES: readonly ServedAggregate[] = COLLECTIONS.map(
+  ({ aggregate, collection, view, isDeleted }) => ({
     aggregate: aggregate as ServedAggregate['aggregate'],
     collection,
     view: { name: view.name },
     isDeleted: isDeleted ?? (() => false),
-  })),
-];
+  }),
+);
 
 /**
  * What a WebSocket may follow (`{ action: 'subscribe', collection, id }`): every aggregate's

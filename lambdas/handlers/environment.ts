@@ -7,7 +7,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export const ENV = {
   eventTable: 'EVENT_TABLE_NAME',
-  readModelTable: 'READ_MODEL_TABLE_NAME',
   /** Rows of the declared projections (lambdas/handlers/deployment.ts). */
   projectionsTable: 'PROJECTIONS_TABLE_NAME',
   /** Aggregate snapshots (command functions only). */

@@ -1,9 +1,9 @@
 /**
- * The notifier function: the streams of the tables views are stored in (both stacks: the
- * read-model table of the order rows, the projections table of declared projections) -> a
- * message to every subscriber of each changed row of a pushed view. The pushed version is the
- * row a query returns, on either profile. Answers `batchItemFailures` only when the subscribers of a row could not be read; a
- * failed post never fails the batch (see createNotifier).
+ * The notifier function: the stream of the projections table (both stacks), where every
+ * collection's view is stored -> a message to every subscriber of each changed row of a pushed
+ * view. The pushed version is the row a query returns, on either profile. Answers
+ * `batchItemFailures` only when the subscribers of a row could not be read; a failed post never
+ * fails the batch (see createNotifier).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -15,10 +15,9 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import * as z from 'zod';
-import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push/push';
+import type { ChangedRow, NotifyOutcome } from '../core/push/push';
 import { storageName } from '../core/projections/row-projection';
 
-const rowSchema = z.looseObject({ id: z.string().min(1), version: z.number().int().min(1) });
 const itemSchema = z.looseObject({
   key: z.string(),
   view: z.unknown(),
@@ -32,10 +31,8 @@ export interface PushedProjection {
   readonly isDeleted?: (row: never) => boolean;
 }
 
-/** The views whose rows are pushed, by the table they are stored in. */
+/** The views whose rows are pushed. */
 export interface PushedRows {
-  /** Rows of the read-model table (`id`, `version`, tombstones): the order view's. */
-  readonly viewRows?: PushedView;
   /** Items of the projections table (`<name>@v<version>#<id>`, `applied[id]` its version). */
   readonly projections: readonly PushedProjection[];
 }
@@ -67,11 +64,7 @@ export const rowRecordParser =
     try {
       const item = unmarshall(image as Record<string, AttributeValue>);
       const stored = itemSchema.safeParse(item);
-      if (stored.success) return projectionRow(pushed, stored.data);
-      const parsed = rowSchema.safeParse(item);
-      if (!parsed.success || !pushed.viewRows) return undefined;
-      const { id, version } = parsed.data;
-      return { view: pushed.viewRows, id, version, row: parsed.data };
+      return stored.success ? projectionRow(pushed, stored.data) : undefined;
     } catch {
       return undefined;
     }

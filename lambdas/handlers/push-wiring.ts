@@ -10,9 +10,8 @@ import {
 import { DynamoDbSubscriptions } from '../core/push/dynamodb-subscriptions';
 import { createNotifier, type PostToConnection, type SubscriptionStore } from '../core/push/push';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
-import { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
 import { servedProjections } from '../core/projections/served-versions';
-import { AGGREGATE_VIEW, COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
+import { COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';
 import { createViewVersions } from './view-versions';
@@ -32,8 +31,8 @@ const subscriptionsFor = (env: Environment) =>
 
 /**
  * The connections function: it acknowledges a subscription with the row's current version, read
- * from the read-model table and the projections table (READ_MODEL_TABLE_NAME,
- * PROJECTIONS_TABLE_NAME) at the versions the queries serve, as the notifier pushes them.
+ * from the projections table (PROJECTIONS_TABLE_NAME) at the version the queries serve, as the
+ * notifier pushes it.
  */
 export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOptions = {}) => {
   const client = documentClient(env);
@@ -42,10 +41,10 @@ export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOpt
     subscriptions: options.wrapSubscriptions?.(subscriptions) ?? subscriptions,
     logger: options.logger ?? new Logger({ serviceName: 'connections' }),
     collections: PUSHED_COLLECTIONS,
-    versions: createViewVersions(pushedRowsFor(env), {
-      rows: new DynamoDbReadModel(client, requireEnv(env, ENV.readModelTable)),
-      projectionRows: new DynamoDbProjectionRows(client, requireEnv(env, ENV.projectionsTable)),
-    }),
+    versions: createViewVersions(
+      pushedRowsFor(env),
+      new DynamoDbProjectionRows(client, requireEnv(env, ENV.projectionsTable)),
+    ),
   });
 };
 
@@ -67,13 +66,12 @@ export const postToConnectionFor = (env: Environment): PostToConnection => {
 };
 
 /**
- * The pushed views by table: the order rows, and each collection's view at the version its
- * `GET` serves (SERVED_PROJECTION_VERSIONS), so a push is the row a query returns.
+ * The pushed views: each collection's view at the version its `GET` serves
+ * (SERVED_PROJECTION_VERSIONS), so a push is the row a query returns.
  */
 export const pushedRowsFor = (env: Environment): PushedRows => {
   const served = servedProjections(PROJECTIONS, env[ENV.servedProjectionVersions]);
   return {
-    viewRows: AGGREGATE_VIEW,
     projections: COLLECTIONS.map(({ view, isDeleted }) => ({
       projection: served.find((p) => p.name === view.name) ?? view,
       ...(isDeleted && { isDeleted }),

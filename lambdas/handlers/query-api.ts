@@ -1,8 +1,8 @@
 /**
- * The GET routes, shared by both profiles: one order (optionally waiting for a version), a
- * list through an index, the audit log, and time travel (state at a version or a moment); the
- * same three per collection of the deployment (`/{collection}/{id}`, served from its declared
- * view); and one row of any declared read model.
+ * The GET routes, shared by both profiles, for every collection of the deployment: one
+ * aggregate's view (optionally waiting for a version), a page of a declared list (through an
+ * index), the audit log, and time travel (state at a version or a moment); and one row of any
+ * declared read model.
  */
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -11,9 +11,7 @@ import type { CollectionDeclaration } from '../core/projections/collections';
 import { decodeVersionCursor } from '../core/projections/cursor';
 import { AppError, NotFoundError } from '../core/shared/errors';
 import type { EventStore } from '../core/events/event-store';
-import type { StoredEvent } from '../core/events/events';
-import { isTombstone, projectEvents } from '../core/projections/projection';
-import type { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
+import { isOwnEvent, type StoredEvent } from '../core/events/events';
 import type { RebuildStatus } from '../core/repair/rebuild-state';
 import {
   type AnyRowProjection,
@@ -22,23 +20,16 @@ import {
   type ProjectionRowStore,
   storageName,
 } from '../core/projections/row-projection';
-import type { OrderView } from '../domain/order';
-import { AGGREGATE_VIEW, COLLECTIONS } from './deployment';
+import { COLLECTIONS } from './deployment';
 import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
 import { PAGE_PARAMS, type RowList } from '../core/projections/row-lists';
 
 export interface QueryApiDependencies extends HttpEdgeDependencies {
-  readonly rows: DynamoDbReadModel<OrderView>;
   readonly events: EventStore;
   /** Longest wait for `?minVersion` before answering NOT_YET_CONSISTENT. */
   readonly minVersionWaitMs?: number;
-  /**
-   * True where the row is written in the same transaction as its events (coupled profile): a
-   * row behind `?minVersion` then means the version does not exist, and waiting cannot help.
-   */
-  readonly rowsWrittenWithEvents?: boolean;
   readonly sleep?: (ms: number) => Promise<void>;
   /** Most rows one list page examines (default DEFAULT_MAX_ROWS_EXAMINED, ../core/projections/dynamodb-list-query.ts). */
   readonly maxRowsExamined?: number;
@@ -92,17 +83,6 @@ const collectionPath = z.object({ collection: z.string() });
 const getOneQuery = z.strictObject({
   minVersion: intParam(1, Number.MAX_SAFE_INTEGER).optional(),
 });
-const listQuery = z
-  .strictObject({
-    status: z.enum(['draft', 'submitted', 'cancelled']).optional(),
-    customerId: z.string().min(1).max(128).optional(),
-    limit: intParam(1, 100).optional(),
-    // Checked against the list queried, as INVALID_CURSOR (core/projections/cursor.ts).
-    cursor: z.string().optional(),
-  })
-  .refine((q) => q.status !== undefined || q.customerId !== undefined, {
-    message: 'give status or customerId (lists are served by an index, never a scan)',
-  });
 const eventsQuery = z.strictObject({
   limit: intParam(1, 1000).optional(),
   // A version number up to 2^53-1, checked as INVALID_CURSOR (core/projections/cursor.ts).
@@ -129,13 +109,6 @@ const historyQuery = z
   .refine((q) => (q.version === undefined) !== (q.at === undefined), {
     message: 'give exactly one of version or at',
   });
-
-/** An index the declaration of the order row lists (a missing one is a deployment bug). */
-const indexNamed = (name: 'byStatus' | 'byCustomer') => {
-  const index = AGGREGATE_VIEW.indexes.find((i) => i.indexName === name);
-  if (!index) throw new Error(`The ${AGGREGATE_VIEW.name} projection declares no index ${name}`);
-  return index;
-};
 
 type ListQuery = Readonly<Record<string, string | number | undefined>>;
 
@@ -187,8 +160,8 @@ const readModelQuery = z.strictObject({ asOf: isoAt.optional() });
 interface LogOwner {
   readonly aggregateType: string;
   readonly label: string;
-  /** The row is written with its events (coupled order row): `?minVersion` never waits. */
-  readonly rowWrittenWithEvents?: boolean | undefined;
+  /** An event the aggregate's view applies (its own type, one of the view's event types). */
+  readonly handles: (event: StoredEvent) => boolean;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -216,21 +189,19 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
 
   /**
    * The version `?minVersion` may wait for: the event log's latest (one consistent Query with
-   * Limit 1), or the row's own where the row is written with its events (the coupled order
-   * row). 404 when the id has no events at all, or is another aggregate's: checked (one more
-   * Query, side by side) only while no row exists, since a row of the order table or of a
-   * collection's view (keyed by the aggregate id, fed by that aggregate only) proves the type.
+   * Limit 1; not the row's: a view row skips events it ignores). 404 when the id has no events
+   * at all, or is another aggregate's: checked (one more Query, side by side) only while no row
+   * exists, since a row of a collection's view (keyed by the aggregate id, fed by that aggregate
+   * only) proves the type.
    */
   const latestVersionFor = async (
     owner: LogOwner,
     id: string,
     rowVersion: number,
   ): Promise<number> => {
-    if (rowVersion > 0) {
-      return owner.rowWrittenWithEvents ? rowVersion : deps.events.currentVersion(id);
-    }
+    if (rowVersion > 0) return deps.events.currentVersion(id);
     const [latest, [first]] = await Promise.all([
-      owner.rowWrittenWithEvents ? 0 : deps.events.currentVersion(id),
+      deps.events.currentVersion(id),
       deps.events.load(id, { limit: 1 }),
     ]);
     assertLogOf(owner, id, first);
@@ -254,16 +225,26 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     let current = await read();
     if (minVersion === undefined || current.version >= minVersion) return current.row;
     // Wait only for a version that exists: never for an unknown aggregate or a future version.
-    const latestVersion = await latestVersionFor(owner, id, current.version);
+    // Side by side, the events up to it: the row's checkpoint moves only with the events its
+    // view handles, so a version made by another one (a foreign event, a type the view
+    // ignores) is met once the last handled event before it is applied.
+    const [latestVersion, pending] = await Promise.all([
+      latestVersionFor(owner, id, current.version),
+      deps.events.load(id, { afterVersion: current.version, toVersion: minVersion }),
+    ]);
     if (minVersion > latestVersion) {
       throw new NotFoundError(
         `${owner.label} ${id} has no version ${minVersion} (latest is ${latestVersion})`,
         { id, minVersion, latestVersion },
       );
     }
+    const target = Math.max(
+      current.version,
+      ...pending.filter(owner.handles).map((event) => event.version),
+    );
     const limit = minVersionWaitLimit(waitLimit, context);
     const started = Date.now();
-    while (current.version < minVersion) {
+    while (current.version < target) {
       const waited = Date.now() - started;
       if (waited >= limit) {
         throw new AppError(
@@ -282,48 +263,6 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       current = await read();
     }
     return current.row;
-  };
-
-  /** The order routes' owner: the order row is written with its events on the coupled stack. */
-  const orderOwner: LogOwner = {
-    aggregateType: AGGREGATE_VIEW.aggregateType,
-    label: 'Order',
-    rowWrittenWithEvents: deps.rowsWrittenWithEvents,
-  };
-
-  const getOrder = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
-    const id = idOf(event);
-    const { minVersion } = parseWith(getOneQuery, query(event), 'query');
-    const row = await readAtLeast(
-      orderOwner,
-      id,
-      minVersion,
-      async () => {
-        const row = await deps.rows.get(id);
-        return { row, version: row?.version ?? 0 };
-      },
-      context,
-    );
-    if (!row || isTombstone(row)) throw new NotFoundError(`Order ${id} not found`, { id });
-    return json(200, row);
-  };
-
-  const listOrders = async (event: HttpEvent): Promise<HttpResult> => {
-    const q = parseWith(listQuery, query(event), 'query');
-    const options = {
-      limit: q.limit ?? 20,
-      cursor: q.cursor,
-      maxRowsExamined: deps.maxRowsExamined,
-    };
-    // Both filters: the customer's partition, filtered on status (a customer has few orders).
-    const page =
-      q.customerId !== undefined
-        ? await deps.rows.queryIndex(indexNamed('byCustomer'), q.customerId, {
-            ...options,
-            filter: q.status === undefined ? undefined : { name: 'status', value: q.status },
-          })
-        : await deps.rows.queryIndex(indexNamed('byStatus'), q.status!, options);
-    return json(200, page);
   };
 
   /** A page of the id's events: 404 when it has none or its log is another aggregate's. */
@@ -381,15 +320,6 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       );
     }
     return { events, version: last.version, ...(q.at !== undefined && { at: q.at }) };
-  };
-
-  const listEvents = (event: HttpEvent) => eventsOf(orderOwner, event);
-
-  const history = async (event: HttpEvent): Promise<HttpResult> => {
-    const { events, ...at } = await historyOf(orderOwner, event);
-    // Foreign events (another aggregate type in this partition) count as versions: the state's
-    // version is always the log's.
-    return json(200, { ...at, order: projectEvents(AGGREGATE_VIEW, events) });
   };
 
   /**
@@ -485,9 +415,8 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const owner: LogOwner = {
       aggregateType: declared.aggregate.type,
       label: declared.aggregate.type,
-      // The log's version is asked, not the row's: a view row skips events it ignores. (The
-      // coupled stack writes the served view with its events; the projector, elsewhere.)
-      rowWrittenWithEvents: false,
+      handles: (e: StoredEvent) =>
+        isOwnEvent(declared.aggregate.type, e) && view.eventTypes.includes(e.type),
     };
     return { ...declared, view, owner };
   };
@@ -547,10 +476,6 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     Exclude<RouteKey, 'POST /commands'>,
     (event: HttpEvent, context?: Context) => Promise<HttpResult>
   > = {
-    'GET /orders': listOrders,
-    'GET /orders/{id}': getOrder,
-    'GET /orders/{id}/events': listEvents,
-    'GET /orders/{id}/history': history,
     'GET /read-models/{name}/{key}': readModelRow,
     'GET /{collection}': listInCollection,
     'GET /{collection}/{id}': getInCollection,

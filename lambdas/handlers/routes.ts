@@ -19,26 +19,12 @@ export const ROUTES = [
   { method: 'POST', path: '/commands', decoupled: 'command', summary: 'Send a command' },
   {
     method: 'GET',
-    path: '/orders',
-    decoupled: 'query',
-    summary: 'List orders by status or customer',
-  },
-  { method: 'GET', path: '/orders/{id}', decoupled: 'query', summary: 'One order (read model)' },
-  { method: 'GET', path: '/orders/{id}/events', decoupled: 'query', summary: "An order's events" },
-  {
-    method: 'GET',
-    path: '/orders/{id}/history',
-    decoupled: 'query',
-    summary: 'An order at a version or time',
-  },
-  {
-    method: 'GET',
     path: '/read-models/{name}/{key}',
     decoupled: 'query',
     summary: 'One row of a declared read model (PROJECTIONS in lambdas/handlers/deployment.ts)',
   },
-  // Every collection of the deployment (COLLECTIONS in deployment.ts), e.g. `shopping-lists`.
-  // API Gateway prefers the static `/orders/...` routes above to these (so does matchRoute).
+  // Every collection of the deployment (COLLECTIONS in deployment.ts), e.g. `orders`. API
+  // Gateway prefers the static routes above to these (so does matchRoute).
   {
     method: 'GET',
     path: '/{collection}',
@@ -76,7 +62,7 @@ export const routeKey = (route: Pick<RouteDefinition, 'method' | 'path'>) =>
   `${route.method} ${route.path}` as RouteKey;
 
 /**
- * The static first segments of the route table (`commands`, `orders`, `read-models`): no
+ * The static first segments of the route table (`commands`, `read-models`): no
  * collection may be named so (API Gateway would route its ids to the static routes).
  */
 export const RESERVED_SEGMENTS: readonly string[] = [

@@ -8,21 +8,18 @@ import { createCommandRunner, type RetryPolicy } from '../core/command/command-r
 import { DynamoDbEventStore } from '../core/events/dynamodb-event-store';
 import { DynamoDbSnapshotStore } from '../core/command/dynamodb-snapshot-store';
 import { DEFAULT_SNAPSHOT_EVERY } from '../core/command/snapshots';
-import { DynamoDbReadModel } from '../core/projections/dynamodb-read-model';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import { DynamoDbStreamBatchReader } from '../core/repair/dynamodb-stream-reader';
-import { createProjector, type Projector } from '../core/projections/projector';
 import { createReprojector } from '../core/repair/reproject';
 import { createRowProjector } from '../core/projections/row-projector';
 import type { AnyRowProjection } from '../core/projections/row-projection';
 import { servedProjections } from '../core/projections/served-versions';
 import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
 import { buildStatus } from '../core/repair/rebuild-state';
-import type { OrderView } from '../domain/order';
 import { createCommandApiHandler } from './command-api';
 import { appendWithViews, createCoupledApiHandler } from './coupled-api';
 import { documentClient, ENV, type Environment, requireEnv } from './environment';
-import { AGGREGATE_VIEW, AGGREGATES, COLLECTIONS, PROJECTIONS } from './deployment';
+import { AGGREGATES, COLLECTIONS, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 import { createRedriveHandler } from './redrive';
@@ -69,7 +66,6 @@ const storesFor = (env: Environment, options: WiringOptions = {}) => {
         ? { store: new DynamoDbSnapshotStore(client, table), every: snapshotEveryOf(env) }
         : undefined;
     },
-    rows: () => new DynamoDbReadModel<OrderView>(client, requireEnv(env, ENV.readModelTable)),
     /** The declared projections' rows, where this function has their table. */
     readModels: () => {
       const table = env[ENV.projectionsTable];
@@ -88,19 +84,6 @@ const rebuildBuilds = (client: ReturnType<typeof documentClient>, table: string)
   const state = new DynamoDbRebuildState(client, table);
   return { status: async (build: string) => buildStatus(await state.getHeader(build)) };
 };
-
-/** Runs both projectors on every batch; a record fails when either failed it (retries are safe). */
-const both =
-  (first: Projector, second: Projector): Projector =>
-  async (records, log) => {
-    const [a, b] = await Promise.all([first(records, log), second(records, log)]);
-    const failed = new Set([...a.failed, ...b.failed]);
-    return {
-      failed: records.filter((r) => failed.has(r.id)).map((r) => r.id),
-      applied: a.applied + b.applied,
-      ignored: a.ignored,
-    };
-  };
 
 export const commandHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env);
@@ -136,42 +119,33 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
   const stores = storesFor(env, options);
   return createQueryApiHandler({
     logger: loggerFor('query', options),
-    rows: stores.rows(),
     events: stores.events(),
     readModels: servedReadModels(env, stores),
   });
 };
 
 /**
- * The deployment's projector over this environment's tables: the order row where it has the
- * read-model table (decoupled), the declared projections where it has their table (both stacks;
- * the coupled stack's projector has only those: its order row is written with the events). What
- * the stream feeds, and what a re-projection reuses.
+ * The deployment's projector over this environment's tables: every declared projection (each
+ * collection's view, and the read models fed by many aggregates; on the coupled stack it skips
+ * the views the command wrote with its events). What the stream feeds, and what a
+ * re-projection reuses.
  */
 export const projectorFromEnv = (env: Environment, logger: Logger, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
   const events = stores.events();
-  const orders = env[ENV.readModelTable]
-    ? createProjector({ projection: AGGREGATE_VIEW, rows: stores.rows(), events, log: logger })
-    : undefined;
   const readModels = stores.readModels();
-  const declared =
-    readModels &&
-    createRowProjector({
-      ...readModels,
-      events,
-      log: logger,
-      cacheSize: options.projectorCacheSize,
-    });
-  if (!orders && !declared) {
-    throw new Error(
-      `The projector has nothing to project: set ${ENV.readModelTable} or ${ENV.projectionsTable}`,
-    );
+  if (!readModels) {
+    throw new Error(`The projector has nothing to project: set ${ENV.projectionsTable}`);
   }
   return {
     events,
     aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
-    project: orders && declared ? both(orders, declared) : (orders ?? declared)!,
+    project: createRowProjector({
+      ...readModels,
+      events,
+      log: logger,
+      cacheSize: options.projectorCacheSize,
+    }),
   };
 };
 
@@ -205,7 +179,7 @@ export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions =
 
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
-  const [events, rows] = [stores.events(), stores.rows()];
+  const events = stores.events();
   const readModels = servedReadModels(env, stores);
   // Each collection's view at the version its GET serves: written with the events.
   const collections = readModels
@@ -217,7 +191,6 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
     commandDeadlineMs: options.commandDeadlineMs,
-    rows,
     events,
     // The read models fed by many aggregates are served from the rows the coupled stack's
     // projector writes (docs/decisions/declared-projections-in-coupled.md).
@@ -229,7 +202,6 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
       aggregates: AGGREGATES,
       append: appendWithViews(
         events,
-        rows,
         readModels && {
           collections,
           rows: readModels.rows,

@@ -13,13 +13,11 @@
  *   (authorized as ConditionCheckItem).
  * - commandTables: GetItem + PutItem on the snapshots table (read the newest, write a new one)
  *   and on the commands table (find a marker; write one inside the events' transaction).
- * - readModel `read`: GetItem on the table (also the rows of a keys-only index's page), Query on
- *   its indexes (lists).
- * - readModel `project`: GetItem + conditional PutItem on the table (the projector).
- * - readModel `readWrite`: `read` + PutItem (the coupled function's row, inside the events'
- *   TransactWriteItems).
- * - projections `read`: GetItem, BatchGetItem (GET /read-models/{name}/{key}; a sharded row).
- * - projections `project`: GetItem + conditional PutItem (the projector's declared projections).
+ * - projections `read`: GetItem, BatchGetItem (a row; a sharded row; a keys-only list's page),
+ *   Query on the table's list slots (the list routes).
+ * - projections `project`: GetItem + conditional PutItem (the projector, redrive).
+ * - projections `readWrite`: `read` + UpdateItem (the coupled function's view, inside the
+ *   events' TransactWriteItems).
  * Never Scan, never a wildcard action, never a `*` resource for DynamoDB.
  */
 import * as path from 'node:path';
@@ -48,29 +46,19 @@ export type EntryPoint =
   | 'rebuild';
 
 export type EventTableAccess = 'read' | 'append';
-export type ReadModelAccess = 'read' | 'project' | 'readWrite';
-export type ProjectionsAccess = 'read' | 'project';
+export type ProjectionsAccess = 'read' | 'project' | 'readWrite';
 
 const EVENT_TABLE_ACTIONS: Record<EventTableAccess, string[]> = {
   read: ['dynamodb:Query'],
   append: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
 };
-const READ_MODEL_ROW_ACTIONS: Record<ReadModelAccess, string[]> = {
-  read: ['dynamodb:GetItem'],
-  project: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-  readWrite: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-};
-/** A sharded declared row is read as its items, in one BatchGetItem (GET /read-models). */
+/** A sharded row and a keys-only list's page are read in one BatchGetItem. */
 const PROJECTIONS_ACTIONS: Record<ProjectionsAccess, string[]> = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   project: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  // The coupled function: it reads, and updates a view in the command's transaction.
+  readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
 };
-const READ_MODEL_QUERIES_INDEXES: Record<ReadModelAccess, boolean> = {
-  read: true,
-  project: false,
-  readWrite: true,
-};
-
 /** A table and what the function does with it. */
 export interface TableAccess<Access extends string> {
   readonly table: dynamodb.ITableV2;
@@ -84,8 +72,6 @@ export interface AppFunctionProps {
   readonly description: string;
   /** The event table and the access level; sets EVENT_TABLE_NAME. @default no access */
   readonly eventTable?: TableAccess<EventTableAccess>;
-  /** The read-model table and the access level; sets READ_MODEL_TABLE_NAME. @default no access */
-  readonly readModel?: TableAccess<ReadModelAccess>;
   /** The declared projections' table; sets PROJECTIONS_TABLE_NAME. @default no access */
   readonly projections?: TableAccess<ProjectionsAccess>;
   /**
@@ -146,19 +132,12 @@ export class AppFunction extends Construct {
       environment[ENV.eventTable] = table.tableName;
       this.allow(EVENT_TABLE_ACTIONS[access], [table.tableArn]);
     }
-    if (props.readModel) {
-      const { table, access } = props.readModel;
-      environment[ENV.readModelTable] = table.tableName;
-      this.allow(READ_MODEL_ROW_ACTIONS[access], [table.tableArn]);
-      if (READ_MODEL_QUERIES_INDEXES[access]) this.allowIndexQueries(table, 'read-model table');
-    }
-
     if (props.projections) {
       const { table, access } = props.projections;
       environment[ENV.projectionsTable] = table.tableName;
       this.allow(PROJECTIONS_ACTIONS[access], [table.tableArn]);
       // The collections' list routes read the projections table's list slots.
-      if (access === 'read') this.allowIndexQueries(table, 'projections table');
+      if (access !== 'project') this.allowIndexQueries(table, 'projections table');
     }
 
     if (props.commandTables) {

@@ -25,7 +25,7 @@ export class ProjectionsTable extends Construct {
     this.table = new dynamodb.TableV2(this, 'Table', {
       ...keySchemaOf(PROJECTIONS_TABLE),
       ...protectionOf(props.disposable ?? false),
-      // The notifier's second source: the collections' views are rows of declared projections.
+      // The notifier's source: every collection's view is a row of a declared projection.
       dynamoStream: dynamodb.StreamViewType[READ_MODEL_STREAM_VIEW],
     });
   }

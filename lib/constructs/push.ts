@@ -40,11 +40,9 @@ import { keySchemaOf } from './table-definition';
 export const PUSH_STAGE = 'live';
 
 export interface PushProps {
-  /** The read-model table; it must have a stream (ReadModelTable always has one). */
-  readonly readModelTable: dynamodb.ITableV2;
   /**
-   * The declared projections' table, whose items include the collections' views (e.g. the
-   * shopping lists); it must have a stream (ProjectionsTable always has one).
+   * The declared projections' table, whose items include every collection's view (the orders,
+   * the shopping lists); it must have a stream (ProjectionsTable always has one).
    */
   readonly projectionsTable: dynamodb.ITableV2;
   /** `-c servedProjectionVersions`: the notifier pushes the versions the queries serve. */
@@ -65,7 +63,7 @@ export class Push extends Construct {
   readonly stage: apigwv2.WebSocketStage;
   readonly connectionsFunction: AppFunction;
   readonly notifierFunction: AppFunction;
-  /** The notifier's sources: the read-model table's stream, then the projections table's. */
+  /** The notifier's source: the projections table's stream (every collection's view). */
   readonly eventSources: readonly DynamoEventSource[];
   readonly accessLogGroup: logs.LogGroup;
 
@@ -106,13 +104,8 @@ export class Push extends Construct {
     allow(connections, ['dynamodb:PutItem', 'dynamodb:DeleteItem'], [table.tableArn]);
     allow(connections, ['dynamodb:Query'], [byConnection]);
     // The `subscribed` answer carries the followed row's version: one consistent GetItem.
-    connections.function.addEnvironment(ENV.readModelTable, props.readModelTable.tableName);
     connections.function.addEnvironment(ENV.projectionsTable, props.projectionsTable.tableName);
-    allow(
-      connections,
-      ['dynamodb:GetItem'],
-      [props.readModelTable.tableArn, props.projectionsTable.tableArn],
-    );
+    allow(connections, ['dynamodb:GetItem'], [props.projectionsTable.tableArn]);
     allow(notifier, ['dynamodb:Query', 'dynamodb:DeleteItem'], [table.tableArn]);
     allow(notifier, ['dynamodb:Query'], [byConnection]);
 
@@ -191,7 +184,7 @@ export class Push extends Construct {
     });
 
     // A poke is a hint: a few retries, then it is dropped (no DLQ); clients resync on reconnect.
-    this.eventSources = [props.readModelTable, props.projectionsTable].map((table) => {
+    this.eventSources = [props.projectionsTable].map((table) => {
       const source = new DynamoEventSource(table, {
         startingPosition: lambda.StartingPosition.LATEST,
         batchSize: 100,

@@ -34,12 +34,6 @@ export interface RedriveProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The event table; it must have a stream (the failed batches are read back from it). */
   readonly eventTable: dynamodb.ITableV2;
-  /**
-   * The order-row table, where the stack's projector writes it (decoupled).
-   * @default none: the coupled stack writes that row with the events, so its redrive (like its
-   * projector) runs the declared projections only and cannot write an order row
-   */
-  readonly readModelTable?: dynamodb.ITableV2;
   readonly projectionsTable: dynamodb.ITableV2;
   readonly tracing?: boolean;
   readonly disposable?: boolean;
@@ -64,9 +58,6 @@ export class Redrive extends Construct {
       entry: 'redrive',
       description: 'Projector DLQ -> read back the failed batch -> re-project its aggregates',
       eventTable: { table: props.eventTable, access: 'read' },
-      ...(props.readModelTable && {
-        readModel: { table: props.readModelTable, access: 'project' as const },
-      }),
       projections: { table: props.projectionsTable, access: 'project' },
       // A message names up to 100 records; each aggregate is a few reads and writes.
       timeout: Duration.minutes(2),

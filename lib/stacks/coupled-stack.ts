@@ -1,10 +1,11 @@
 /**
- * The coupled profile: one function serves every route and writes the order row in the same
- * transaction as the events, so that row is never behind. The declared projections (rows fed by
- * many orders) are a projector's job here too: the event table's stream feeds a projector that
- * runs only those (docs/decisions/declared-projections-in-coupled.md), and they
- * have the decoupled stack's repair tools: the redrive function on the projector's dead-letter
- * queue (declared projections only, like the projector) and the rebuild state machine.
+ * The coupled profile: one function serves every route and writes each aggregate's view in the
+ * same transaction as its events, so a view is never behind. The read models fed by many
+ * aggregates (and other versions of the views) are a projector's job here too: the event
+ * table's stream feeds the projector, which skips what the transaction wrote
+ * (docs/decisions/declared-projections-in-coupled.md), and they have the decoupled stack's
+ * repair tools: the redrive function on the projector's dead-letter queue and the rebuild state
+ * machine.
  */
 import { Stack } from 'aws-cdk-lib';
 import { ENV } from '../../lambdas/handlers/environment';
@@ -16,7 +17,6 @@ import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
-import { ReadModelTable } from '../constructs/read-model-table';
 import { Rebuild } from '../constructs/rebuild';
 import { Redrive } from '../constructs/redrive';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -25,13 +25,12 @@ import { addCommonOutputs, addRepairOutputs } from './outputs';
 
 export class CoupledStack extends Stack {
   readonly eventTable: EventTable;
-  readonly readModelTable: ReadModelTable;
   /** Snapshots and idempotency markers: the coupled function's alone. */
   readonly commandTables: CommandTables;
   /** The declared projections' rows (lambdas/handlers/deployment.ts). */
   readonly projectionsTable: ProjectionsTable;
   readonly coupledFunction: AppFunction;
-  /** Runs the declared projections only (the order row is written with the events). */
+  /** Runs the declared projections (skipping the views written with the events). */
   readonly projectorFunction: AppFunction;
   readonly projection: ProjectionPipeline;
   /** The projector's DLQ -> re-projection of the declared projections of what it names. */
@@ -47,24 +46,22 @@ export class CoupledStack extends Stack {
 
     // The stream feeds the declared projections' projector.
     this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
-    this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
     const events = this.eventTable.table;
-    const rows = this.readModelTable.table;
     this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
     this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
     const projectionRows = this.projectionsTable.table;
 
     this.coupledFunction = new AppFunction(this, 'CoupledFunction', {
       entry: 'coupled',
-      description: 'Every route: commands write events and the read-model row in one transaction',
+      description: "Every route: commands write events and the aggregate's view in one transaction",
       eventTable: { table: events, access: 'append' },
-      readModel: { table: rows, access: 'readWrite' },
       commandTables: {
         snapshots: this.commandTables.snapshots,
         commands: this.commandTables.commands,
         snapshotEvery: props.options.snapshotEvery,
       },
-      projections: { table: projectionRows, access: 'read' },
+      // Reads every route's rows and lists; updates a view in the command's transaction.
+      projections: { table: projectionRows, access: 'readWrite' },
       tracing,
       disposable,
     });
@@ -75,10 +72,9 @@ export class CoupledStack extends Stack {
         props.options.servedProjectionVersions,
       );
     }
-    // No read-model table: without READ_MODEL_TABLE_NAME it runs the declared projections only.
     this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
       entry: 'projector',
-      description: 'Event table stream -> declared projections (coupled; the order row is not)',
+      description: 'Event table stream -> declared projections (coupled)',
       eventTable: { table: events, access: 'read' },
       projections: { table: projectionRows, access: 'project' },
       tracing,
@@ -88,7 +84,6 @@ export class CoupledStack extends Stack {
       eventTable: events,
       projector: this.projectorFunction.function,
     });
-    // No read-model table, as for the projector: the redrive cannot write an order row.
     this.redrive = new Redrive(this, 'Redrive', {
       deadLetterQueue: this.projection.deadLetterQueue,
       eventTable: events,
@@ -114,7 +109,6 @@ export class CoupledStack extends Stack {
     });
 
     this.push = new Push(this, 'Push', {
-      readModelTable: rows,
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
       openApi,
@@ -126,7 +120,6 @@ export class CoupledStack extends Stack {
     addCommonOutputs(this, {
       apiUrl: this.api.url,
       eventTableName: events.tableName,
-      readModelTableName: rows.tableName,
     });
     addRepairOutputs(this, {
       projectionsTableName: projectionRows.tableName,

@@ -1,7 +1,8 @@
 /**
  * The decoupled profile (CQRS with an asynchronous projection): the command function appends
- * events and answers 202; the event table's stream drives the projector, which updates the read
- * model; the query function serves reads from the read model and the event table.
+ * events and answers 202; the event table's stream drives the projector, which updates every
+ * declared projection (each aggregate's view, the read models); the query function serves
+ * reads from the projections table and the event table.
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -14,7 +15,6 @@ import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
-import { ReadModelTable } from '../constructs/read-model-table';
 import { Redrive } from '../constructs/redrive';
 import { Rebuild } from '../constructs/rebuild';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -27,7 +27,6 @@ export interface AppStackProps extends StackProps {
 
 export class DecoupledStack extends Stack {
   readonly eventTable: EventTable;
-  readonly readModelTable: ReadModelTable;
   /** The declared projections' rows (lambdas/handlers/deployment.ts). */
   readonly projectionsTable: ProjectionsTable;
   /** Snapshots and idempotency markers: the command function's alone. */
@@ -48,9 +47,7 @@ export class DecoupledStack extends Stack {
     const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
 
     this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
-    this.readModelTable = new ReadModelTable(this, 'ReadModelTable', { disposable });
     const events = this.eventTable.table;
-    const rows = this.readModelTable.table;
     this.projectionsTable = new ProjectionsTable(this, 'ProjectionsTable', { disposable });
     const projectionRows = this.projectionsTable.table;
     this.commandTables = new CommandTables(this, 'CommandTables', { disposable });
@@ -69,9 +66,8 @@ export class DecoupledStack extends Stack {
     });
     this.queryFunction = new AppFunction(this, 'QueryFunction', {
       entry: 'query',
-      description: 'GET routes: read model, event log, history (decoupled)',
+      description: 'GET routes: views, lists, read models, event log, history (decoupled)',
       eventTable: { table: events, access: 'read' },
-      readModel: { table: rows, access: 'read' },
       projections: { table: projectionRows, access: 'read' },
       tracing,
       disposable,
@@ -84,9 +80,8 @@ export class DecoupledStack extends Stack {
     }
     this.projectorFunction = new AppFunction(this, 'ProjectorFunction', {
       entry: 'projector',
-      description: 'Event table stream -> order read model and declared projections (decoupled)',
+      description: 'Event table stream -> declared projections (decoupled)',
       eventTable: { table: events, access: 'read' },
-      readModel: { table: rows, access: 'project' },
       projections: { table: projectionRows, access: 'project' },
       tracing,
       disposable,
@@ -99,7 +94,6 @@ export class DecoupledStack extends Stack {
     this.redrive = new Redrive(this, 'Redrive', {
       deadLetterQueue: this.projection.deadLetterQueue,
       eventTable: events,
-      readModelTable: rows,
       projectionsTable: projectionRows,
       tracing,
       disposable,
@@ -116,7 +110,6 @@ export class DecoupledStack extends Stack {
     });
 
     this.push = new Push(this, 'Push', {
-      readModelTable: rows,
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
       openApi,
@@ -128,7 +121,6 @@ export class DecoupledStack extends Stack {
     addCommonOutputs(this, {
       apiUrl: this.api.url,
       eventTableName: events.tableName,
-      readModelTableName: rows.tableName,
     });
     this.rebuild = new Rebuild(this, 'Rebuild', {
       eventTable: events,

@@ -3,7 +3,7 @@
  * contract with the benchmark and the docs (docs/operations/deploying.md lists each one with the
  * stacks that have it; test/infra/deploying-docs.test.ts checks that list against the
  * templates): ApiUrl,
- * EventTableName, ReadModelTableName in both stacks, and in both the repair tools' outputs
+ * EventTableName in both stacks, and in both the repair tools' outputs
  * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn).
  */
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
@@ -11,7 +11,6 @@ import { CfnOutput, type Stack } from 'aws-cdk-lib';
 export const OUTPUT = {
   apiUrl: 'ApiUrl',
   eventTableName: 'EventTableName',
-  readModelTableName: 'ReadModelTableName',
   projectionsTableName: 'ProjectionsTableName',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   redriveFunctionName: 'RedriveFunctionName',
@@ -23,7 +22,6 @@ export const OUTPUT = {
 const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
   ApiUrl: 'Invoke URL of the HTTP API (ends in /)',
   EventTableName: 'Event table (append-only log)',
-  ReadModelTableName: 'Order read-model table',
   ProjectionsTableName: 'Rows of the declared projections (<name>@v<version>#<key>)',
   DeadLetterQueueUrl: "The projector's failed batches (stream coordinates) after every retry",
   RedriveFunctionName:
@@ -46,7 +44,7 @@ export const addOutputs = (
 
 export const addCommonOutputs = (
   stack: Stack,
-  values: { apiUrl: string; eventTableName: string; readModelTableName: string },
+  values: { apiUrl: string; eventTableName: string },
 ): void => addOutputs(stack, values);
 
 /**

@@ -43,7 +43,6 @@ export interface StartPushConfig {
   readonly port: number;
   /** DynamoDB Local's endpoint. */
   readonly endpoint: string;
-  readonly readModelTable: string;
   readonly projectionsTable: string;
   readonly subscriptionsTable: string;
   /** SERVED_PROJECTION_VERSIONS: the notifier pushes the versions the queries serve. */
@@ -65,7 +64,7 @@ export interface RunningPush {
   /** The `@connections` endpoint (the stage's callback URL). */
   readonly managementUrl: string;
   readonly gateway: RunningWebSocketGateway;
-  /** The notifier's pollers: the read-model table's stream, then the projections table's. */
+  /** The notifier's poller: the projections table's stream (every collection's view). */
   readonly pollers: readonly StreamPoller[];
   /** Stops the pollers, then closes the connections and the gateway. */
   stop(): Promise<void>;
@@ -98,7 +97,6 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
   // The connections function reads the pushed rows' versions (its `subscribed` answer).
   const connectionsEnv = {
     ...env,
-    [ENV.readModelTable]: config.readModelTable,
     [ENV.projectionsTable]: config.projectionsTable,
   };
   const gateway = await startWebSocketGateway({

@@ -45,7 +45,7 @@ export interface LocalRuntimeOptions {
   readonly dynamoDbEndpoint?: string;
   /** DynamoDB Local's port when this runtime starts it. Default: a free port. */
   readonly dynamoDbPort?: number;
-  /** Table names are `<prefix>-<stack>-events` and `<prefix>-<stack>-orders`. Default `local`. */
+  /** Table names are `<prefix>-<stack>-events`, `<prefix>-<stack>-read-models`, ... Default `local`. */
   readonly tablePrefix?: string;
   /** The decoupled stack's event source mapping (defaults: Lambda's). */
   readonly poller?: StreamPollerOptions;
@@ -89,16 +89,12 @@ const pollerLog = (logger: Logger): PollerLog => ({
 
 export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
 
-export const tablesFor = (
-  prefix: string,
-  stack: StackName,
-): StackTables & { readonly projectionsTable: string } => ({
+export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   eventTable: `${prefix}-${stack}-events`,
-  readModelTable: `${prefix}-${stack}-orders`,
   snapshotsTable: `${prefix}-${stack}-snapshots`,
   commandsTable: `${prefix}-${stack}-commands`,
-  // Declared projections are fed by a projector, in both stacks
-  // (docs/decisions/declared-projections-in-coupled.md).
+  // Every view and read model, fed by a projector in both stacks (the coupled one skips the
+  // views written with the events: docs/decisions/declared-projections-in-coupled.md).
   projectionsTable: `${prefix}-${stack}-read-models`,
 });
 
@@ -169,7 +165,6 @@ export const startLocalRuntime = async (
         host,
         port: pushPortFor(ports[stack], options.push?.ports?.[stack]),
         endpoint,
-        readModelTable: stackTables.readModelTable,
         projectionsTable: stackTables.projectionsTable,
         subscriptionsTable: `${prefix}-${stack}-subscriptions`,
         ...(options.servedProjectionVersions && {
@@ -229,13 +224,10 @@ export const startLocalRuntime = async (
       const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
       if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
       tables.coupled = stackTables;
-      // As in AWS: this projector has no read-model table, so it runs the declared projections
-      // only (the order row is written with the events, in the command's transaction).
-      const { [ENV.readModelTable]: _orderRows, ...projectorEnv } = envFor(stackTables);
       coupledPoller = await startStreamPoller({
         endpoint,
         streamArn: eventStreamArn,
-        handler: projectorHandlerFromEnv(projectorEnv, { logger: loggerFor('projector') }),
+        handler: projectorHandlerFromEnv(envFor(stackTables), { logger: loggerFor('projector') }),
         functionName: 'coupled-projector',
         log: pollerLog(loggerFor('stream-poller')),
         ...options.poller,

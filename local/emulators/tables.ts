@@ -17,15 +17,12 @@ import {
   SUBSCRIPTION_TTL_ATTRIBUTE,
   SUBSCRIPTIONS_TABLE,
 } from '../../lambdas/core/shared/schema';
-import { viewTableOf } from '../../lambdas/core/projections/projection';
-import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { ENV } from '../../lambdas/handlers/environment';
 
 export interface StackTables {
   readonly eventTable: string;
-  readonly readModelTable: string;
-  /** The declared projections' rows (PROJECTIONS_TABLE), where the stack projects them. */
-  readonly projectionsTable?: string;
+  /** The declared projections' rows (PROJECTIONS_TABLE): every view and read model. */
+  readonly projectionsTable: string;
   /** Aggregate snapshots (SNAPSHOTS_TABLE), read and written by the command functions. */
   readonly snapshotsTable?: string;
   /** Idempotency markers (COMMANDS_TABLE), written with the events. */
@@ -39,8 +36,7 @@ export interface StackTables {
  */
 export const localFunctionEnv = (tables: StackTables, endpoint: string) => ({
   [ENV.eventTable]: tables.eventTable,
-  [ENV.readModelTable]: tables.readModelTable,
-  ...(tables.projectionsTable && { [ENV.projectionsTable]: tables.projectionsTable }),
+  [ENV.projectionsTable]: tables.projectionsTable,
   ...(tables.snapshotsTable && { [ENV.snapshotsTable]: tables.snapshotsTable }),
   ...(tables.commandsTable && { [ENV.commandsTable]: tables.commandsTable }),
   [ENV.dynamoDbEndpoint]: endpoint,
@@ -61,11 +57,8 @@ export const ensureTables = async (
     }
   };
   await create([EVENT_TABLE, tables.eventTable, { stream: options.stream }]);
-  await create([viewTableOf(AGGREGATE_VIEW), tables.readModelTable]);
-  if (tables.projectionsTable) {
-    await create([PROJECTIONS_TABLE, tables.projectionsTable]);
-    await ensureListSlots(client, tables.projectionsTable);
-  }
+  await create([PROJECTIONS_TABLE, tables.projectionsTable]);
+  await ensureListSlots(client, tables.projectionsTable);
   if (tables.snapshotsTable) await create([SNAPSHOTS_TABLE, tables.snapshotsTable]);
   if (tables.commandsTable) await create([COMMANDS_TABLE, tables.commandsTable]);
   const described = await client.send(new DescribeTableCommand({ TableName: tables.eventTable }));
@@ -74,17 +67,13 @@ export const ensureTables = async (
 
 /**
  * The push tables of a stack: the subscriptions table (SUBSCRIPTIONS_TABLE, with its TTL
- * attribute) and a stream on each table pushed views are stored in (the read-model table, the
- * projections table), added to a table created before push existed (a `--data-dir` from an
- * older version). Answers their stream ARNs.
+ * attribute) and a stream on the table pushed views are stored in (the projections table),
+ * added to a table created before push existed (a `--data-dir` from an older version). Answers
+ * its stream ARN.
  */
 export const ensurePushTables = async (
   client: DynamoDBClient,
-  tables: {
-    readonly readModelTable: string;
-    readonly projectionsTable: string;
-    readonly subscriptionsTable: string;
-  },
+  tables: { readonly projectionsTable: string; readonly subscriptionsTable: string },
 ): Promise<{ readonly viewStreamArns: readonly string[] }> => {
   try {
     await client.send(
@@ -100,10 +89,7 @@ export const ensurePushTables = async (
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   return {
-    viewStreamArns: [
-      await ensureReadModelStream(client, tables.readModelTable),
-      await ensureReadModelStream(client, tables.projectionsTable),
-    ],
+    viewStreamArns: [await ensureViewStream(client, tables.projectionsTable)],
   };
 };
 
@@ -112,22 +98,22 @@ export const ensurePushTables = async (
  * The bench's floor tables get it too: DynamoDB Local records stream records within the write,
  * so a table with a stream costs more per write than one without.
  */
-export const ensureReadModelStream = async (
+export const ensureViewStream = async (
   client: DynamoDBClient,
-  readModelTable: string,
+  viewTable: string,
 ): Promise<string> => {
-  const describe = () => client.send(new DescribeTableCommand({ TableName: readModelTable }));
+  const describe = () => client.send(new DescribeTableCommand({ TableName: viewTable }));
   let table = (await describe()).Table;
   if (!table?.StreamSpecification?.StreamEnabled) {
     await client.send(
       new UpdateTableCommand({
-        TableName: readModelTable,
+        TableName: viewTable,
         StreamSpecification: { StreamEnabled: true, StreamViewType: READ_MODEL_STREAM_VIEW },
       }),
     );
     table = (await describe()).Table;
   }
-  if (!table?.LatestStreamArn) throw new Error(`${readModelTable} has no stream`);
+  if (!table?.LatestStreamArn) throw new Error(`${viewTable} has no stream`);
   return table.LatestStreamArn;
 };
 

@@ -33,8 +33,9 @@ export const USAGE = `Usage:
   npm run redrive -- [options]                   re-project what the on-failure file names
   npm run reproject -- [options] <aggregateId>...  re-project the given aggregates
 
-Rows are rebuilt from the event table into every projection of the deployment (the order row
-and the declared read models). By default against the running \`npm start\` (decoupled stack).
+Rows are rebuilt from the event table into every projection of the deployment (each
+aggregate's view and the read models). By default against the running \`npm start\` (decoupled
+stack).
 Exit status: 0 when every aggregate was re-projected; 1 when one failed, an entry stays in the
 file (redrive), or an id has no events in the event table (reproject: named on stderr); 2 for
 bad input.
@@ -45,8 +46,7 @@ bad input.
                               running npm start's, from ${LOCAL_RUNTIME_FILE})
   --table-prefix <prefix>     local tables <prefix>-decoupled-*  (default local)
   --event-table <name>        explicit tables (e.g. in AWS, without --endpoint: the SDK's
-  --read-model-table <name>   region and credentials); all three together
-  --projections-table <name>
+  --projections-table <name>  region and credentials); both together
   --concurrency <n>           aggregates at a time, 1-64         (default 8)
   --help                      this text
 `;
@@ -62,7 +62,7 @@ export interface RedriveCliOptions {
   readonly dryRun: boolean;
   readonly endpoint?: string;
   readonly tablePrefix: string;
-  readonly tables?: { eventTable: string; readModelTable: string; projectionsTable: string };
+  readonly tables?: { eventTable: string; projectionsTable: string };
   readonly concurrency: number;
 }
 
@@ -89,7 +89,6 @@ export const parseRedriveCli = (
         endpoint: { type: 'string' },
         'table-prefix': { type: 'string' },
         'event-table': { type: 'string' },
-        'read-model-table': { type: 'string' },
         'projections-table': { type: 'string' },
         concurrency: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -120,9 +119,9 @@ export const parseRedriveCli = (
       `--concurrency must be an integer from 1 to 64 (got "${values.concurrency}")`,
     );
   }
-  const explicit = [values['event-table'], values['read-model-table'], values['projections-table']];
+  const explicit = [values['event-table'], values['projections-table']];
   if (explicit.some((t) => t !== undefined) && !explicit.every((t) => t !== undefined)) {
-    throw new UsageError('give --event-table, --read-model-table and --projections-table together');
+    throw new UsageError('give --event-table and --projections-table together');
   }
   return {
     help: false,
@@ -136,8 +135,7 @@ export const parseRedriveCli = (
       ...(explicit.every((t) => t !== undefined) && {
         tables: {
           eventTable: explicit[0]!,
-          readModelTable: explicit[1]!,
-          projectionsTable: explicit[2]!,
+          projectionsTable: explicit[1]!,
         },
       }),
       concurrency,
@@ -164,12 +162,10 @@ export const environmentFor = async (options: RedriveCliOptions): Promise<Enviro
   }
   const tables = options.tables ?? {
     eventTable: `${options.tablePrefix}-decoupled-events`,
-    readModelTable: `${options.tablePrefix}-decoupled-orders`,
     projectionsTable: `${options.tablePrefix}-decoupled-read-models`,
   };
   return {
     [ENV.eventTable]: tables.eventTable,
-    [ENV.readModelTable]: tables.readModelTable,
     [ENV.projectionsTable]: tables.projectionsTable,
     ...(endpoint && { [ENV.dynamoDbEndpoint]: endpoint, AWS_REGION: 'local' }),
   };

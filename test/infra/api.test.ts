@@ -124,7 +124,7 @@ describe.each(STACKS)('%s stack API', (_name, template, stack) => {
     });
   });
 
-  it('outputs ApiUrl (the $default stage URL), EventTableName and ReadModelTableName', () => {
+  it('outputs ApiUrl (the $default stage URL) and EventTableName', () => {
     const apiId = logicalIdOf(stack.api.httpApi, stack);
     template.hasOutput('ApiUrl', {
       Value: {
@@ -144,9 +144,6 @@ describe.each(STACKS)('%s stack API', (_name, template, stack) => {
     });
     template.hasOutput('EventTableName', {
       Value: { Ref: logicalIdOf(stack.eventTable.table, stack) },
-    });
-    template.hasOutput('ReadModelTableName', {
-      Value: { Ref: logicalIdOf(stack.readModelTable.table, stack) },
     });
   });
 });
@@ -175,7 +172,7 @@ it('coupled: every route goes to the one coupled function', () => {
   expect(Object.keys(ofHttpApi(coupledTemplate, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(1);
 });
 
-it('both stacks serve the collection routes: ten routes, the four generic GETs reading views', () => {
+it('both stacks serve the collection routes: six routes, the four generic GETs reading views', () => {
   const collectionRoutes = [
     'GET /{collection}',
     'GET /{collection}/{id}',
@@ -190,8 +187,8 @@ it('both stacks serve the collection routes: ten routes, the four generic GETs r
     [coupledTemplate, coupledFn],
   ] as const) {
     const targets = routeTargets(template);
-    // Six order, command and read-model routes, and the four of every collection.
-    expect(Object.keys(targets)).toHaveLength(10);
+    // The command and read-model routes, and the four of every collection (the orders too).
+    expect(Object.keys(targets)).toHaveLength(6);
     for (const key of collectionRoutes) expect({ key, fn: targets[key] }).toEqual({ key, fn });
   }
 });
@@ -209,7 +206,6 @@ it('both stacks also output their repair tools: DLQ, redrive, rebuild, projectio
     'DeadLetterQueueUrl',
     'EventTableName',
     'ProjectionsTableName',
-    'ReadModelTableName',
     'RebuildStateMachineArn',
     'RedriveFunctionName',
     'WebSocketUrl',

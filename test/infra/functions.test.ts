@@ -28,14 +28,14 @@ const FUNCTIONS: Expected[] = [
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'QueryFunctionHandler',
-    env: [ENV.eventTable, ENV.readModelTable, ENV.projectionsTable],
+    env: [ENV.eventTable, ENV.projectionsTable],
   },
   {
     name: 'projector',
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'ProjectorFunctionHandler',
-    env: [ENV.eventTable, ENV.readModelTable, ENV.projectionsTable],
+    env: [ENV.eventTable, ENV.projectionsTable],
   },
   {
     name: 'coupled',
@@ -44,7 +44,6 @@ const FUNCTIONS: Expected[] = [
     prefix: 'CoupledFunctionHandler',
     env: [
       ENV.eventTable,
-      ENV.readModelTable,
       ENV.projectionsTable,
       ENV.snapshotsTable,
       ENV.commandsTable,
@@ -52,7 +51,6 @@ const FUNCTIONS: Expected[] = [
     ],
   },
   {
-    // No read-model table: it runs the declared projections only (wiring.ts).
     name: 'coupled projector',
     template: coupledTemplate,
     stack: coupled,
@@ -79,7 +77,7 @@ it('deploys three functions in the decoupled stack and two in the coupled stack,
 describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
   const fn = functionResource(template, prefix);
   const eventTable = `{"Ref":"${logicalIdOf(stack.eventTable.table, stack)}"}`;
-  const readModel = `{"Ref":"${logicalIdOf(stack.readModelTable.table, stack)}"}`;
+  const projections = `{"Ref":"${logicalIdOf(stack.projectionsTable.table, stack)}"}`;
 
   it('runs Node.js 22 on arm64 with 1024 MB and a 10 s timeout, no X-Ray by default', () => {
     expect(fn.Properties).toMatchObject({
@@ -99,8 +97,8 @@ describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) =>
     if (env.includes(ENV.eventTable)) {
       expect(JSON.stringify(variables[ENV.eventTable])).toBe(eventTable);
     }
-    if (env.includes(ENV.readModelTable)) {
-      expect(JSON.stringify(variables[ENV.readModelTable])).toBe(readModel);
+    if (env.includes(ENV.projectionsTable)) {
+      expect(JSON.stringify(variables[ENV.projectionsTable])).toBe(projections);
     }
     expect(variables[ENV.dynamoDbEndpoint]).toBeUndefined();
   });
@@ -137,8 +135,6 @@ describe('IAM: exact permissions per function', () => {
   const ids = (stack: AppStack) => ({
     events: `<${logicalIdOf(stack.eventTable.table, stack)}.Arn>`,
     stream: `<${logicalIdOf(stack.eventTable.table, stack)}.StreamArn>`,
-    rows: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>`,
-    indexes: `<${logicalIdOf(stack.readModelTable.table, stack)}.Arn>/index/*`,
     snapshots: `<${logicalIdOf(stack.commandTables.snapshots, stack)}.Arn>`,
     commands: `<${logicalIdOf(stack.commandTables.commands, stack)}.Arn>`,
     logs: (prefix: string) => {
@@ -170,20 +166,20 @@ describe('IAM: exact permissions per function', () => {
     );
   });
 
-  it('query: Query on the event table, GetItem on rows, Query on the read-model and list indexes', () => {
+  it('query: Query on the event table, GetItem + BatchGetItem on rows, Query on the list slots', () => {
     const r = ids(decoupled);
     expect(permissionsOf(decoupledTemplate, 'QueryFunctionHandler').permissions).toEqual(
       [
         // The list slots of the projections table serve the collections' lists.
-        ...grants(['dynamodb:Query'], [r.events, r.indexes, `${projections}/index/*`]),
-        ...grants(['dynamodb:GetItem'], [r.rows, projections]),
-        ...grants(['dynamodb:BatchGetItem'], [projections]),
+        ...grants(['dynamodb:Query'], [r.events, `${projections}/index/*`]),
+        // A sharded row and a keys-only list's page are read in one BatchGetItem.
+        ...grants(['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [projections]),
         ...logWrites(r.logs('QueryFunctionHandler')),
       ].sort(),
     );
   });
 
-  it('projector: reads the stream, Query on events, GetItem/PutItem on rows, sends to the DLQ', () => {
+  it('projector: reads the stream, Query on events, GetItem/PutItem on the projections table, sends to the DLQ', () => {
     const r = ids(decoupled);
     const dlq = `<${logicalIdOf(decoupled.projection.deadLetterQueue, decoupled)}.Arn>`;
     expect(permissionsOf(decoupledTemplate, 'ProjectorFunctionHandler').permissions).toEqual(
@@ -198,14 +194,14 @@ describe('IAM: exact permissions per function', () => {
           [r.stream],
         ),
         ...grants(['dynamodb:Query'], [r.events]),
-        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows, projections]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [projections]),
         ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
         ...logWrites(r.logs('ProjectorFunctionHandler')),
       ].sort(),
     );
   });
 
-  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on rows, snapshots and markers, Query on indexes and list slots, GetItem + BatchGetItem on read models', () => {
+  it('coupled: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on snapshots and markers, GetItem + BatchGetItem + UpdateItem on rows, Query on the list slots', () => {
     const r = ids(coupled);
     expect(permissionsOf(coupledTemplate, 'CoupledFunctionHandler').permissions).toEqual(
       [
@@ -214,10 +210,12 @@ describe('IAM: exact permissions per function', () => {
           [r.events],
         ),
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.snapshots, r.commands]),
-        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [r.rows]),
-        ...grants(['dynamodb:Query'], [r.indexes, `${coupledProjections}/index/*`]),
-        // A sharded read model's items are read in one BatchGetItem (query-api.ts).
-        ...grants(['dynamodb:BatchGetItem', 'dynamodb:GetItem'], [coupledProjections]),
+        ...grants(['dynamodb:Query'], [`${coupledProjections}/index/*`]),
+        // The view is an Update inside the events' transaction (it bumps the row's revision).
+        ...grants(
+          ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          [coupledProjections],
+        ),
         ...logWrites(r.logs('CoupledFunctionHandler')),
       ].sort(),
     );
@@ -238,7 +236,6 @@ describe('IAM: exact permissions per function', () => {
           [r.stream],
         ),
         ...grants(['dynamodb:Query'], [r.events]),
-        // Never the order rows: the coupled function writes them with the events.
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [coupledProjections]),
         ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
         ...logWrites(r.logs('ProjectorFunctionHandler')),
@@ -252,8 +249,7 @@ describe('IAM: exact permissions per function', () => {
       const { permissions } = permissionsOf(template, prefix);
       const ours = [
         stack.eventTable.table,
-        stack.readModelTable.table,
-        ...('projectionsTable' in stack ? [stack.projectionsTable.table] : []),
+        stack.projectionsTable.table,
         stack.commandTables.snapshots,
         stack.commandTables.commands,
       ].map((t) => `<${logicalIdOf(t, stack)}.`);

@@ -12,7 +12,7 @@ import { buildApp, type BuiltApp } from '../../lib/app';
 import type { CoupledStack } from '../../lib/stacks/coupled-stack';
 import type { DecoupledStack } from '../../lib/stacks/decoupled-stack';
 
-/** Either stack: both have `eventTable`, `readModelTable` and `api`. */
+/** Either stack: both have `eventTable`, `projectionsTable`, `commandTables` and `api`. */
 export type AppStack = DecoupledStack | CoupledStack;
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');

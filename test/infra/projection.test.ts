@@ -10,9 +10,9 @@ const projectorRef = {
 
 describe('event source mapping (event table stream -> projector)', () => {
   it('is on the event stream, with bounded, order-keeping retries', () => {
-    // The others: the notifier's two, on the read-model and projections streams (push.test.ts),
-    // and the redrive's, on the dead-letter queue (redrive.test.ts).
-    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+    // The others: the notifier's, on the projections stream (push.test.ts), and the redrive's,
+    // on the dead-letter queue (redrive.test.ts).
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
       FunctionName: projectorRef,
@@ -28,10 +28,10 @@ describe('event source mapping (event table stream -> projector)', () => {
     });
   });
 
-  it('exists in the coupled stack too, feeding its projector (declared projections only), with its own DLQ and alarms', () => {
-    // The notifier's two mappings, on the read-model and projections streams, the projector's,
-    // on the event stream, and the redrive's, on the dead-letter queue (redrive.test.ts).
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+  it('exists in the coupled stack too, feeding its projector, with its own DLQ and alarms', () => {
+    // The notifier's mapping, on the projections stream, the projector's, on the event stream,
+    // and the redrive's, on the dead-letter queue (redrive.test.ts).
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
     });

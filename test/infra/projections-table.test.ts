@@ -61,7 +61,7 @@ describe('projections table', () => {
     ]);
   });
 
-  it('is in the coupled stack too, named to its function (reads), its projector, push connections and repair tools only', () => {
+  it('is in the coupled stack too, named to its function (reads, writes the views), its projector, push connections and repair tools only', () => {
     const keyed = Object.values(coupledTemplate.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) =>
         JSON.stringify(t.Properties.KeySchema) ===

@@ -131,7 +131,10 @@ describe.each([
         },
       },
     ]);
+    // The order's view is a declared projection like the others: rebuilt the same way.
     expect(rebuildLeadingKeys(PROJECTIONS)).toEqual([
+      'order@v1#*',
+      'order@v1@*',
       'customer-summary@v1#*',
       'customer-summary@v1@*',
       'removed-lines@v2#*',

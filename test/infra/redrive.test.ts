@@ -31,17 +31,16 @@ describe('redrive function', () => {
     expect(fn?.Properties.Timeout).toBe(120);
   });
 
-  it('gets the three table names, and nothing else', () => {
+  it('gets the two table names, and nothing else', () => {
     const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
     const variables = fn?.Properties.Environment.Variables as Record<string, unknown>;
     expect(Object.keys(variables).sort()).toEqual(
-      ['NODE_OPTIONS', ENV.eventTable, ENV.readModelTable, ENV.projectionsTable].sort(),
+      ['NODE_OPTIONS', ENV.eventTable, ENV.projectionsTable].sort(),
     );
   });
 
-  it('may read the event table and its stream, consume the DLQ, and write only the read models', () => {
+  it('may read the event table and its stream, consume the DLQ, and write only the projections table', () => {
     const events = id(decoupled.eventTable.table);
-    const rows = `<${id(decoupled.readModelTable.table)}.Arn>`;
     const projections = `<${id(decoupled.projectionsTable.table)}.Arn>`;
     const dlq = `<${queueId}.Arn>`;
     const fn = decoupledTemplate.findResources('AWS::Lambda::Function')[functionId];
@@ -50,7 +49,7 @@ describe('redrive function', () => {
       [
         ...grants(['dynamodb:GetRecords', 'dynamodb:GetShardIterator'], [`<${events}.StreamArn>`]),
         ...grants(['dynamodb:Query'], [`<${events}.Arn>`]),
-        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [rows, projections]),
+        ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [projections]),
         ...grants(
           [
             'sqs:ChangeMessageVisibility',
@@ -102,7 +101,7 @@ describe('redrive function', () => {
   });
 });
 
-describe('redrive function, coupled stack (declared projections only)', () => {
+describe('redrive function, coupled stack', () => {
   const cid = (construct: Parameters<typeof logicalIdOf>[0]) => logicalIdOf(construct, coupled);
   const coupledQueueId = cid(coupled.projection.deadLetterQueue);
   const coupledFunctionId = cid(coupled.redrive.function.function);
@@ -118,7 +117,7 @@ describe('redrive function, coupled stack (declared projections only)', () => {
     coupledTemplate.hasOutput('RedriveFunctionName', { Value: { Ref: coupledFunctionId } });
   });
 
-  it('gets no read-model table: like the projector, it cannot write an order row', () => {
+  it('gets the same tables and grants as in the decoupled stack: events in, the projections table out', () => {
     const fn = coupledTemplate.findResources('AWS::Lambda::Function')[coupledFunctionId];
     const variables = fn?.Properties.Environment.Variables as Record<string, unknown>;
     expect(Object.keys(variables).sort()).toEqual(

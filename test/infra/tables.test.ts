@@ -2,11 +2,10 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import {
   EVENT_STREAM_VIEW,
   EVENT_TABLE,
+  PROJECTIONS_TABLE,
   READ_MODEL_STREAM_VIEW,
   type KeyAttribute,
 } from '../../lambdas/core/shared/schema';
-import { viewTableOf } from '../../lambdas/core/projections/projection';
-import { AGGREGATE_VIEW } from '../../lambdas/handlers/deployment';
 import { logicalIdOf, synthesize } from './helpers';
 
 const byDefault = synthesize();
@@ -17,9 +16,7 @@ const keySchema = (pk: KeyAttribute, sk?: KeyAttribute) => [
   ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
 ];
 
-// Expected values come from lambdas/core/shared/schema.ts and the order row's declaration (derived
-// table), never from attribute names written here.
-const ORDER_VIEW_TABLE = viewTableOf(AGGREGATE_VIEW);
+// Expected values come from lambdas/core/shared/schema.ts, never from attribute names written here.
 const eventTableKeys = {
   KeySchema: keySchema(EVENT_TABLE.partitionKey, EVENT_TABLE.sortKey),
   AttributeDefinitions: Match.arrayEquals(
@@ -29,22 +26,19 @@ const eventTableKeys = {
     })),
   ),
 };
-const readModelAttributes = [
-  ORDER_VIEW_TABLE.partitionKey,
-  ...ORDER_VIEW_TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+const projectionsAttributes = [
+  PROJECTIONS_TABLE.partitionKey,
+  ...PROJECTIONS_TABLE.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
 ];
-const readModelKeys = {
-  KeySchema: keySchema(ORDER_VIEW_TABLE.partitionKey),
+const projectionsKeys = {
+  KeySchema: keySchema(PROJECTIONS_TABLE.partitionKey),
   AttributeDefinitions: Match.arrayEquals(
-    [...new Map(readModelAttributes.map((a) => [a.name, a])).values()].map((a) => ({
-      AttributeName: a.name,
-      AttributeType: a.type,
-    })),
+    projectionsAttributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
   ),
-  GlobalSecondaryIndexes: ORDER_VIEW_TABLE.indexes.map((index) => ({
+  GlobalSecondaryIndexes: PROJECTIONS_TABLE.indexes.map((index) => ({
     IndexName: index.indexName,
     KeySchema: keySchema(index.partitionKey, index.sortKey),
-    Projection: { ProjectionType: index.projection ?? 'ALL' },
+    Projection: { ProjectionType: index.projection },
   })),
 };
 
@@ -59,10 +53,11 @@ describe.each([
   ['coupled', byDefault.coupledTemplate, byDefault.coupled],
 ] as const)('%s stack tables', (_name, template, stack) => {
   const eventTableId = logicalIdOf(stack.eventTable.table, stack);
-  const readModelId = logicalIdOf(stack.readModelTable.table, stack);
+  const projectionsId = logicalIdOf(stack.projectionsTable.table, stack);
 
-  it('has exactly the event table, the read-model table, the subscriptions table, the projections table, snapshots and command markers', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 6);
+  it('has exactly the event table, the subscriptions table, the projections table, snapshots and command markers', () => {
+    // No read-model table: every view, the orders' too, is rows of the projections table.
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 
@@ -76,19 +71,20 @@ describe.each([
     });
   });
 
-  it('keys and indexes the read model as its declaration says (sparse GSIs, byStatus keys only)', () => {
-    const table = tableResource(template, readModelId);
+  it('keys and indexes the projections table as PROJECTIONS_TABLE (sparse list slots: rows ALL, keys KEYS_ONLY)', () => {
+    const table = tableResource(template, projectionsId);
     expect(table.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: readModelKeys.KeySchema,
-      GlobalSecondaryIndexes: readModelKeys.GlobalSecondaryIndexes,
+      KeySchema: projectionsKeys.KeySchema,
+      GlobalSecondaryIndexes: projectionsKeys.GlobalSecondaryIndexes,
     });
-    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', readModelKeys);
+    expect(table.Properties.GlobalSecondaryIndexes).toHaveLength(4);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', projectionsKeys);
   });
 
   it.each([
     ['event', eventTableId],
-    ['read-model', readModelId],
+    ['projections', projectionsId],
   ])(
     '%s table: PITR on, deletion protection on, retained on stack deletion',
     (_table, logicalId) => {
@@ -106,7 +102,7 @@ describe.each([
   );
 });
 
-it(`streams the event table (${EVENT_STREAM_VIEW}) and the read model in both stacks`, () => {
+it(`streams the event table (${EVENT_STREAM_VIEW}) and the projections table in both stacks`, () => {
   const decoupled = tableResource(
     byDefault.decoupledTemplate,
     logicalIdOf(byDefault.decoupled.eventTable.table, byDefault.decoupled),
@@ -116,14 +112,14 @@ it(`streams the event table (${EVENT_STREAM_VIEW}) and the read model in both st
     byDefault.coupledTemplate,
     logicalIdOf(byDefault.coupled.eventTable.table, byDefault.coupled),
   );
-  // The coupled stack's projector (declared projections) reads it too.
+  // The coupled stack's projector reads it too.
   expect(coupledEvents.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
   for (const stack of [byDefault.decoupled, byDefault.coupled]) {
     const template =
       stack === byDefault.decoupled ? byDefault.decoupledTemplate : byDefault.coupledTemplate;
-    const readModel = tableResource(template, logicalIdOf(stack.readModelTable.table, stack));
+    const projections = tableResource(template, logicalIdOf(stack.projectionsTable.table, stack));
     // The notifier's source (live updates).
-    expect(readModel.Properties.StreamSpecification).toEqual({
+    expect(projections.Properties.StreamSpecification).toEqual({
       StreamViewType: READ_MODEL_STREAM_VIEW,
     });
   }
@@ -134,11 +130,11 @@ describe('-c disposable=true', () => {
     ['decoupled', disposable.decoupledTemplate],
     ['coupled', disposable.coupledTemplate],
   ])('%s: tables are deleted with the stack, unprotected, PITR still on', (_name, template) => {
-    // Event, read-model, snapshots, markers projections; subscriptions are ephemeral (push.test.ts).
+    // Event, projections, snapshots, markers; subscriptions are ephemeral (push.test.ts).
     const tables = Object.values(template.findResources('AWS::DynamoDB::GlobalTable')).filter(
       (t) => t.Properties.TimeToLiveSpecification === undefined,
     );
-    expect(tables).toHaveLength(5);
+    expect(tables).toHaveLength(4);
     for (const table of tables) {
       expect(table.DeletionPolicy).toBe('Delete');
       expect(table.Properties.Replicas).toEqual([

@@ -24,11 +24,13 @@ import {
   subscribeTo,
   type OrderView,
 } from '../../client';
-import type { Subscription, SubscriptionStore } from '../../lambdas/core/push/push';
-import { orderTopic } from '../../lambdas/domain/order';
+import { type Subscription, type SubscriptionStore, topicOf } from '../../lambdas/core/push/push';
 import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
+
+/** The push topic of one order (`order#<id>`): what a subscriber of that order listens to. */
+const orderTopic = (id: string) => topicOf({ name: 'order' }, id);
 
 /**
  * Run once, around the connections function's write of a subscription to this topic: the

@@ -1,6 +1,6 @@
 /**
- * The coupled Lambda on DynamoDB Local: the command answer carries the fresh row, the row
- * equals what the decoupled projector builds from the same commands, concurrency and
+ * The coupled Lambda on DynamoDB Local: the command answer carries the fresh row (the order's
+ * view, written to the projections table in the command's transaction), the row equals what the decoupled projector builds from the same commands, concurrency and
  * idempotency hold, and transaction clashes (which DynamoDB Local never raises) are retried
  * within bounds and answered 409/503, never 500.
  */
@@ -9,13 +9,15 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createCommandRunner } from '../../lambdas/core/command/command-runner';
+import { createCommandRunner, type RetryPolicy } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
 import type { OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
+import { AGGREGATES, COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import {
-  AGGREGATES,
   commandHandlerFromEnv,
   coupledHandlerFromEnv,
   projectorHandlerFromEnv,
@@ -31,7 +33,7 @@ let coupled: TestTables;
 let decoupled: TestTables;
 let send: ReturnType<typeof coupledHandlerFromEnv>;
 let store: DynamoDbEventStore;
-let rows: DynamoDbReadModel<OrderView>;
+let rows: DynamoDbProjectionRows;
 const logger = testLogger('coupled');
 
 beforeAll(async () => {
@@ -39,9 +41,43 @@ beforeAll(async () => {
   // Generous deadline: these tests check retries end gapless, not the bound (command-deadline.test.ts).
   send = coupledHandlerFromEnv(coupled.env, { logger, commandDeadlineMs: 60_000 });
   store = new DynamoDbEventStore(coupled.doc, coupled.eventTable);
-  rows = new DynamoDbReadModel<OrderView>(coupled.doc, coupled.readModelTable);
+  rows = new DynamoDbProjectionRows(coupled.doc, coupled.projectionsTable);
 });
 afterAll(() => Promise.all([coupled.drop(), decoupled.drop()]));
+
+/** The order's view as stored in the projections table (`order@v1#<id>`). */
+const storedView = async (id: string) =>
+  (await rows.get(storedKey(orderViewProjection, id)))?.view as OrderView | undefined;
+
+/** A coupled handler over `doc`, wired as coupledHandlerFromEnv wires it. */
+const coupledOver = (
+  doc: DynamoDBDocumentClient,
+  options: { readonly now?: () => string; readonly retry?: RetryPolicy } = {},
+) => {
+  const { retry, now } = options;
+  const events = new DynamoDbEventStore(doc, coupled.eventTable);
+  const viewRows = new DynamoDbProjectionRows(doc, coupled.projectionsTable);
+  return createCoupledApiHandler({
+    logger,
+    now,
+    events,
+    readModels: { projections: PROJECTIONS, rows: viewRows },
+    collections: COLLECTIONS,
+    runCommand: createCommandRunner({
+      store: events,
+      aggregates: AGGREGATES,
+      append: appendWithViews(events, { collections: COLLECTIONS, rows: viewRows }),
+      retry,
+    }),
+  });
+};
+
+/** `GET /orders/{id}...` through the generic collection routes. */
+const orderRoute = (route: '' | '/events', id: string) =>
+  httpEvent({
+    routeKey: `GET /{collection}/{id}${route}`,
+    pathParameters: { collection: 'orders', id },
+  });
 
 let n = 0;
 const newOrderId = () => `c-order-${process.pid}-${n++}`;
@@ -71,32 +107,28 @@ test('a command answers 200 with the fresh row, already stored', async () => {
     order: { id, version: 2, lineCount: 1, total: 300 },
   });
   expect(body.events).toHaveLength(1);
-  expect(await rows.get(id)).toEqual(body.order);
+  expect(await rows.get(storedKey(orderViewProjection, id))).toMatchObject({
+    view: body.order,
+    applied: { [id]: 2 },
+  });
 });
 
-test('after order/delete the answer has order: null and the row is a tombstone', async () => {
+test('after order/delete the answer has order: null; the row is kept as deleted, GET answers 404', async () => {
   const id = newOrderId();
   await create(id);
   const result = await send(command({ type: 'order/delete', aggregateId: id }));
   expect(bodyOf(result)).toMatchObject({ version: 2, order: null });
-  expect(await rows.get(id)).toMatchObject({ id, version: 2, deleted: true });
+  expect(await storedView(id)).toMatchObject({ id, version: 2, status: 'deleted' });
+  const get = await send(orderRoute('', id));
+  expect(get.statusCode).toBe(404);
+  expect(bodyOf(get)).toMatchObject({ error: { message: `order ${id} not found` } });
 });
 
 test('the same command script gives the same read model in both profiles', async () => {
   // A fixed clock and ids, so the two rows may be compared field by field.
   const fixed = { now: () => '2026-03-04T05:06:07.000Z' };
   const id = newOrderId();
-  const coupledHandler = createCoupledApiHandler({
-    logger,
-    rows,
-    events: store,
-    ...fixed,
-    runCommand: createCommandRunner({
-      store,
-      aggregates: AGGREGATES,
-      append: appendWithViews(store, rows),
-    }),
-  });
+  const coupledHandler = coupledOver(coupled.doc, fixed);
   const decoupledCommand = commandHandlerFromEnv(decoupled.env, { logger });
   const decoupledStore = new DynamoDbEventStore(decoupled.doc, decoupled.eventTable);
   // The decoupled handler stamps its own clock: the rows are compared without timestamps.
@@ -108,12 +140,8 @@ test('the same command script gives the same read model in both profiles', async
   const project = projectorHandlerFromEnv(decoupled.env, { logger });
   await project(streamEvent((await decoupledStore.load(id)).map((e) => streamRecord(e))));
   const query = queryHandlerFromEnv(decoupled.env, { logger });
-  const decoupledRow = bodyOf<OrderView>(
-    await query(httpEvent({ routeKey: 'GET /orders/{id}', pathParameters: { id } })),
-  );
-  const coupledRow = bodyOf<OrderView>(
-    await send(httpEvent({ routeKey: 'GET /orders/{id}', pathParameters: { id } })),
-  );
+  const decoupledRow = bodyOf<OrderView>(await query(orderRoute('', id)));
+  const coupledRow = bodyOf<OrderView>(await send(orderRoute('', id)));
   const withoutTimes = ({ createdAt: _c, updatedAt: _u, ...rest }: OrderView) => rest;
   expect(withoutTimes(coupledRow)).toEqual(withoutTimes(decoupledRow));
   expect(coupledRow).toMatchObject({
@@ -128,12 +156,19 @@ test('the same command script gives the same read model in both profiles', async
 test('the GET routes are served by the coupled function too', async () => {
   const id = newOrderId();
   await create(id);
-  const events = await send(
-    httpEvent({ routeKey: 'GET /orders/{id}/events', pathParameters: { id } }),
-  );
+  const events = await send(orderRoute('/events', id));
   expect(bodyOf<{ events: unknown[] }>(events).events).toHaveLength(1);
-  const list = await send(httpEvent({ routeKey: 'GET /orders', query: { customerId: 'c-1' } }));
+  const list = await send(
+    httpEvent({
+      routeKey: 'GET /{collection}',
+      pathParameters: { collection: 'orders' },
+      query: { customerId: 'c-1', status: 'draft' },
+    }),
+  );
   expect(list.statusCode).toBe(200);
+  expect(bodyOf<{ items: OrderView[] }>(list).items).toContainEqual(
+    expect.objectContaining({ id, version: 1 }),
+  );
 });
 
 describe('concurrency and idempotency', () => {
@@ -146,7 +181,7 @@ describe('concurrency and idempotency', () => {
     expect(results.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(results.filter((r) => r.statusCode === 409)).toHaveLength(49);
     expect((await store.load(id)).map((e) => e.version)).toEqual([1, 2]);
-    expect(await rows.get(id)).toMatchObject({ version: 2, lineCount: 1 });
+    expect(await storedView(id)).toMatchObject({ version: 2, lineCount: 1 });
   });
 
   test('50 concurrent commands without expectedVersion: all succeed, gapless, the row has all 50 lines', async () => {
@@ -157,7 +192,7 @@ describe('concurrency and idempotency', () => {
     expect((await store.load(id)).map((e) => e.version)).toEqual(
       Array.from({ length: 51 }, (_, i) => i + 1),
     );
-    expect(await rows.get(id)).toMatchObject({ version: 51, lineCount: 50 });
+    expect(await storedView(id)).toMatchObject({ version: 51, lineCount: 50 });
   });
 
   test('one commandId sent twice, in sequence and at once: appended once, the same answer', async () => {
@@ -203,22 +238,10 @@ describe('transaction clashes (injected: DynamoDB Local never raises them)', () 
     });
   const conflict = () => new TransactionConflictException({ message: 'conflict', $metadata: {} });
 
-  const handlerWith = (client: ReturnType<typeof faultyClient>, maxAttempts: number) => {
-    const doc = client as unknown as DynamoDBDocumentClient;
-    const faultyStore = new DynamoDbEventStore(doc, coupled.eventTable);
-    const faultyRows = new DynamoDbReadModel<OrderView>(doc, coupled.readModelTable);
-    return createCoupledApiHandler({
-      logger,
-      rows: faultyRows,
-      events: faultyStore,
-      runCommand: createCommandRunner({
-        store: faultyStore,
-        aggregates: AGGREGATES,
-        append: appendWithViews(faultyStore, faultyRows),
-        retry: { maxAttempts, baseDelayMs: 1, maxDelayMs: 5 },
-      }),
+  const handlerWith = (client: ReturnType<typeof faultyClient>, maxAttempts: number) =>
+    coupledOver(client as unknown as DynamoDBDocumentClient, {
+      retry: { maxAttempts, baseDelayMs: 1, maxDelayMs: 5 },
     });
-  };
 
   test.each([
     ['TransactionCanceled (TransactionConflict)', canceled],
@@ -239,7 +262,7 @@ describe('transaction clashes (injected: DynamoDB Local never raises them)', () 
     );
     expect(result.statusCode).toBe(200);
     expect(client.calls).toBe(3);
-    expect(await rows.get(id)).toMatchObject({ version: 2 });
+    expect(await storedView(id)).toMatchObject({ version: 2 });
   });
 
   test('retries are bounded: then 503 TRANSACTION_CONFLICT with Retry-After, nothing written', async () => {

@@ -44,17 +44,17 @@ test('builds the payload 2.0 event: route key, path parameters, query, cookies, 
   const [event] = events;
   expect(event).toMatchObject({
     version: '2.0',
-    routeKey: 'GET /orders/{id}/history',
+    routeKey: 'GET /{collection}/{id}/history',
     rawPath: '/orders/order%2042/history',
     rawQueryString: 'version=3&tag=a&tag=b',
     cookies: ['session=abc', 'theme=dark'],
-    pathParameters: { id: 'order 42' },
+    pathParameters: { collection: 'orders', id: 'order 42' },
     // Repeated query parameters are joined with commas, as API Gateway does.
     queryStringParameters: { version: '3', tag: 'a,b' },
     isBase64Encoded: false,
     requestContext: {
       http: { method: 'GET', path: '/orders/order%2042/history' },
-      routeKey: 'GET /orders/{id}/history',
+      routeKey: 'GET /{collection}/{id}/history',
       stage: '$default',
     },
   });

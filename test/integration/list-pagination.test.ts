@@ -1,14 +1,20 @@
 /**
- * Pagination of `GET /orders` and `GET /orders/{id}/events` on DynamoDB Local, through the query
- * handler and the coupled handler (both serve the same GET routes): hostile cursors are
- * `400 INVALID_CURSOR`, and filtered lists fill their pages (issue 8, items 5, 6 and 11).
+ * Pagination of the order view's lists (`GET /orders?status=`, `?customerId=`, both; the
+ * `GET /{collection}` route) and of `GET /orders/{id}/events` on DynamoDB Local, through the
+ * query handler and the coupled handler (both serve the same GET routes): hostile cursors are
+ * `400 INVALID_CURSOR`, filtered lists fill their pages (issue 8, items 5, 6 and 11), and a
+ * keys-only page leaves out a row that moved while it was read.
  */
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, type QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { coupledHandlerFromEnv, queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storageName, storedKey } from '../../lambdas/core/projections/row-projection';
+import { listAttributes, listPartition } from '../../lambdas/core/projections/row-lists';
 import type { OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import type { HttpResult } from '../../lambdas/handlers/http';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
@@ -28,6 +34,7 @@ const run = process.pid;
 const customerA = `pa-${run}`; // 3 submitted and 6 draft orders, written by commands
 const customerB = `pb-${run}`; // 2 drafts
 const customerP = `pp-${run}`; // 30 rows written straight into the table, with tied updatedAt
+const customerM = `pm-${run}`; // orders that move while a page is read
 const statuses = ['draft', 'submitted', 'cancelled'] as const;
 /** Customer P's row i: about half drafts, the rest submitted or (rarely) cancelled. */
 const statusOf = (i: number) => statuses[(i * 7) % 11 < 6 ? 0 : (i * 7) % 11 < 9 ? 1 : 2];
@@ -71,13 +78,46 @@ beforeAll(async () => {
       updatedAt: at,
       version: 1,
     };
-    await tables.doc.send(new PutCommand({ TableName: tables.readModelTable, Item: row }));
+    // As the projector stores a row: the view, its checkpoint, and its lists' slot attributes.
+    await tables.doc.send(
+      new PutCommand({
+        TableName: tables.projectionsTable,
+        Item: {
+          key: storedKey(orderViewProjection, row.id),
+          view: row,
+          applied: { [row.id]: 1 },
+          rev: 1,
+          ...listAttributes(orderViewProjection, storageName(orderViewProjection), row),
+        },
+      }),
+    );
   }
 });
 afterAll(() => tables.drop());
 
 const list = (handler: Handler, query: Record<string, string>) =>
-  handler(httpEvent({ routeKey: 'GET /orders', query }));
+  handler(
+    httpEvent({ routeKey: 'GET /{collection}', pathParameters: { collection: 'orders' }, query }),
+  );
+
+/** A query handler over this suite's tables, with its own row store (e.g. a capped one). */
+const queryHandler = (options: {
+  rows?: DynamoDbProjectionRows;
+  maxRowsExamined?: number;
+}): Handler =>
+  createQueryApiHandler({
+    logger: testLogger('query'),
+    readModels: {
+      projections: PROJECTIONS,
+      rows: options.rows ?? new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
+    },
+    events: new DynamoDbEventStore(tables.doc, tables.eventTable),
+    maxRowsExamined: options.maxRowsExamined,
+  });
+
+/** The stored partition of a list of the order view (`order@v1#customerId#c-1`). */
+const partitionOf = (param: string, value: string) =>
+  listPartition(storageName(orderViewProjection), param, value);
 
 const pageOf = async (handler: Handler, query: Record<string, string>): Promise<Page> => {
   const result = await list(handler, query);
@@ -102,7 +142,7 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const unb64 = (cursor: string) =>
   JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
 
-describe('GET /orders: a cursor is accepted only on the list that issued it (item 5)', () => {
+describe('GET /orders?...: a cursor is accepted only on the list that issued it (item 5)', () => {
   /** Real cursors of four lists, each the nextCursor of a first page of one row. */
   const issued = async (handler: Handler) => ({
     customerA: (await pageOf(handler, { customerId: customerA, limit: '1' })).nextCursor!,
@@ -147,22 +187,30 @@ describe('GET /orders: a cursor is accepted only on the list that issued it (ite
       const cases: [string, Record<string, string>, string][] = [
         ['{}', onA, b64({})],
         ['JSON null', onA, b64(null)],
-        ['a JSON array', onA, b64([after.id, after.updatedAt])],
+        ['a JSON array', onA, b64([after.key, after.rows1Sort])],
         ['a JSON number', onA, b64(42)],
         ['empty', onA, ''],
         ['a cursor of another customer', onA, real.customerB],
         [
           'a raw key of another partition',
           onA,
-          b64({ id: `pb-${run}-d0`, customerId: customerB, updatedAt: '9999' }),
+          b64({
+            key: storedKey(orderViewProjection, `pb-${run}-d0`),
+            rows1List: partitionOf('customerId', customerB),
+            rows1Sort: '9999',
+          }),
         ],
         [
           'a raw key of this partition (no list binding)',
           onA,
-          b64({ id: after.id, customerId: customerA, updatedAt: after.updatedAt }),
+          b64({
+            key: after.key,
+            rows1List: partitionOf('customerId', customerA),
+            rows1Sort: after.rows1Sort,
+          }),
         ],
-        ['an event-table key', onA, b64({ aggregateId: after.id, version: 1 })],
-        ['a byCustomer cursor on a status list', { status: 'draft' }, real.customerA],
+        ['an event-table key', onA, b64({ aggregateId: after.key, version: 1 })],
+        ['a customer-list cursor on a status list', { status: 'draft' }, real.customerA],
         ['a status cursor on a customer list', onA, real.draft],
         ['a status cursor on another status', { status: 'submitted' }, real.draft],
         [
@@ -180,23 +228,23 @@ describe('GET /orders: a cursor is accepted only on the list that issued it (ite
           'typed-attribute JSON',
           onA,
           b64({
-            id: { S: after.id },
-            customerId: { S: customerA },
-            updatedAt: { S: after.updatedAt },
+            key: { S: after.key },
+            rows1List: { S: partitionOf('customerId', customerA) },
+            rows1Sort: { S: after.rows1Sort },
           }),
         ],
         [
           'typed attributes in our format',
           onA,
-          b64({ ...mine, after: { id: { S: after.id }, updatedAt: { S: after.updatedAt } } }),
+          b64({ ...mine, after: { key: { S: after.key }, rows1Sort: { S: after.rows1Sort } } }),
         ],
-        ['a map-typed id', onA, b64({ ...mine, after: { ...after, id: { a: 1 } } })],
-        ['a number-typed sort key', onA, b64({ ...mine, after: { ...after, updatedAt: 1 } })],
-        ['a missing sort key', onA, b64({ ...mine, after: { id: after.id } })],
+        ['a map-typed key', onA, b64({ ...mine, after: { ...after, key: { a: 1 } } })],
+        ['a number-typed sort key', onA, b64({ ...mine, after: { ...after, rows1Sort: 1 } })],
+        ['a missing sort key', onA, b64({ ...mine, after: { key: after.key } })],
         [
           'an extra key attribute',
           onA,
-          b64({ ...mine, after: { ...after, customerId: customerA } }),
+          b64({ ...mine, after: { ...after, rows1List: partitionOf('customerId', customerA) } }),
         ],
         ['an extra field', onA, b64({ ...mine, extra: 1 })],
         ['another format version', onA, b64({ ...mine, v: 2 })],
@@ -210,12 +258,16 @@ describe('GET /orders: a cursor is accepted only on the list that issued it (ite
           onA,
           `${real.customerA}${'='.repeat((4 - (real.customerA.length % 4)) % 4 || 4)}`,
         ],
-        ['an empty id', onA, b64({ ...mine, after: { ...after, id: '' } })],
-        ['an id over 2048 bytes', onA, b64({ ...mine, after: { ...after, id: 'x'.repeat(2049) } })],
+        ['an empty key', onA, b64({ ...mine, after: { ...after, key: '' } })],
+        [
+          'a key over 2048 bytes',
+          onA,
+          b64({ ...mine, after: { ...after, key: 'x'.repeat(2049) } }),
+        ],
         [
           'a sort key over 1024 bytes',
           onA,
-          b64({ ...mine, after: { ...after, updatedAt: 'é'.repeat(513) } }),
+          b64({ ...mine, after: { ...after, rows1Sort: 'é'.repeat(513) } }),
         ],
         ['a 100 000-character cursor', onA, 'A'.repeat(100_000)],
         ['non-base64 garbage', onA, 'not base64 json!'],
@@ -242,7 +294,12 @@ describe('GET /orders: a cursor is accepted only on the list that issued it (ite
     const real = await issued(handler);
     const body = bodyOf(await list(handler, { status: 'draft', cursor: real.customerA }));
     expect(body).toMatchObject({
-      error: { code: 'INVALID_CURSOR', message: expect.stringContaining('another list') },
+      error: {
+        code: 'INVALID_CURSOR',
+        message: expect.stringContaining(
+          'The cursor belongs to another list (another list, value or filter)',
+        ),
+      },
     });
   });
 });
@@ -251,8 +308,8 @@ describe('GET /orders/{id}/events: cursors are versions up to 2^53-1 (item 6)', 
   const events = (handler: Handler, cursor: string) =>
     handler(
       httpEvent({
-        routeKey: 'GET /orders/{id}/events',
-        pathParameters: { id: `pa-${run}-s0` },
+        routeKey: 'GET /{collection}/{id}/events',
+        pathParameters: { collection: 'orders', id: `pa-${run}-s0` },
         query: { cursor },
       }),
     );
@@ -298,7 +355,7 @@ describe('GET /orders/{id}/events: cursors are versions up to 2^53-1 (item 6)', 
   );
 });
 
-describe('GET /orders with a status filter fills its pages (item 11)', () => {
+describe('GET /orders?customerId=&status= fills its pages (item 11)', () => {
   test.each(bothHandlers)(
     '3 submitted among 9 orders, 2 a page: pages of 2 and 1, then the end (%s)',
     async (name) => {
@@ -342,8 +399,8 @@ describe('GET /orders with a status filter fills its pages (item 11)', () => {
       expect(whole.nextCursor).toBeNull();
       expect(whole.items.length).toBeGreaterThan(0);
       expect(whole.items.every((row) => matches(row, query))).toBe(true);
-      // Customer lists: newest change first; status lists: newest order first (byStatus is
-      // sorted by createdAt, which never changes:
+      // Customer lists: newest change first; status lists: newest order first (the status
+      // list is sorted by createdAt, which never changes:
       // docs/decisions/by-status-keys-only.md).
       const times = whole.items.map((row) =>
         query.customerId === undefined ? row.createdAt : row.updatedAt,
@@ -375,12 +432,7 @@ describe('GET /orders with a status filter fills its pages (item 11)', () => {
 
   test('property: with a cap on rows examined per request, pages may be short but the list is still whole, each row once', async () => {
     for (const maxRowsExamined of [1, 5]) {
-      const handler = createQueryApiHandler({
-        logger: testLogger('query'),
-        rows: new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable),
-        events: new DynamoDbEventStore(tables.doc, tables.eventTable),
-        maxRowsExamined,
-      });
+      const handler = queryHandler({ maxRowsExamined });
       const reference = handlers['query handler']!;
       for (const query of lists.slice(0, 4)) {
         const ids = (await pageOf(reference, { ...query, limit: '100' })).items.map((r) => r.id);
@@ -396,12 +448,7 @@ describe('GET /orders with a status filter fills its pages (item 11)', () => {
       }
     }
     // The cap is what stops a page: one row examined, a rare status, so some pages are empty.
-    const oneRow = createQueryApiHandler({
-      logger: testLogger('query'),
-      rows: new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable),
-      events: new DynamoDbEventStore(tables.doc, tables.eventTable),
-      maxRowsExamined: 1,
-    });
+    const oneRow = queryHandler({ maxRowsExamined: 1 });
     const first = await pageOf(oneRow, { customerId: customerP, status: 'cancelled', limit: '5' });
     expect(first.items.length).toBeLessThanOrEqual(1);
     expect(first.nextCursor).toEqual(expect.any(String));
@@ -412,4 +459,53 @@ describe('GET /orders with a status filter fills its pages (item 11)', () => {
     });
     expect(pages.some((p) => p.items.length === 0 && p.nextCursor !== null)).toBe(true);
   });
+});
+
+describe('GET /orders?status=: the list holds keys only, and a page reads its rows', () => {
+  /**
+   * A row store whose status-list Queries are followed, before the page reads its rows, by
+   * `between` (once): the row moves after the index answered, as when the index lags the table.
+   */
+  const racingRows = (between: () => Promise<void>) => {
+    let pending: (() => Promise<void>) | undefined = between;
+    const doc = {
+      send: async (command: QueryCommand) => {
+        const answer = await tables.doc.send(command);
+        if (command.input.IndexName === 'keys1' && pending) {
+          const run = pending;
+          pending = undefined;
+          await run();
+        }
+        return answer;
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return new DynamoDbProjectionRows(doc, tables.projectionsTable);
+  };
+
+  test.each([
+    ['cancelled', { type: 'order/cancel', payload: {} }],
+    ['deleted', { type: 'order/delete', payload: {} }],
+  ])(
+    'a row that moved (%s) between the index and the read is left out, never shown in the wrong list',
+    async (moved, move) => {
+      const aggregateId = `pm-${run}-${moved}`;
+      await create(aggregateId, customerM);
+      const reference = handlers['query handler']!;
+      const before = await pageOf(reference, { status: 'draft', limit: '100' });
+      expect(before.items.map((o) => o.id)).toContain(aggregateId);
+      const handler = queryHandler({ rows: racingRows(() => send({ ...move, aggregateId })) });
+      const page = await pageOf(handler, { status: 'draft', limit: '100' });
+      // One row short: the index still listed it, its row no longer does.
+      expect(page.items.map((o) => o.id)).toEqual(
+        before.items.map((o) => o.id).filter((id) => id !== aggregateId),
+      );
+      expect(page.items.every((o) => o.status === 'draft')).toBe(true);
+      expect(page.nextCursor).toBeNull();
+      // Where it is now: the list of its new status, or none once deleted.
+      const movedTo = await pageOf(reference, { customerId: customerM, limit: '100' });
+      expect(movedTo.items.filter((o) => o.id === aggregateId).map((o) => o.status)).toEqual(
+        moved === 'deleted' ? [] : [moved],
+      );
+    },
+  );
 });

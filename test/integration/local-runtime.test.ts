@@ -103,7 +103,7 @@ describe('both stacks on the shared DynamoDB Local', () => {
       expect(events.status).toBe(200);
       expect(events.body.events).toHaveLength(4);
       const history = await get(`${base}/orders/${id}/history?version=3`);
-      expect(history.body).toMatchObject({ version: 3, order: { lineCount: 2, status: 'draft' } });
+      expect(history.body).toMatchObject({ version: 3, state: { lineCount: 2, status: 'draft' } });
       const listed = await get(`${base}/orders?customerId=c-rt&status=cancelled`);
       expect(listed.body.items.map((o: { id: string }) => o.id)).toContain(id);
     }
@@ -132,7 +132,7 @@ describe('both stacks on the shared DynamoDB Local', () => {
       const list = await get(`${base}/shopping-lists/${id}?minVersion=1`);
       expect({ base, status: list.status }).toEqual({ base, status: 200 });
       expect(list.body).toMatchObject({ id, name: 'Picnic', status: 'active', version: 1 });
-      // The static order route wins over /{collection}/{id}: the list is no order.
+      // Each collection serves its own aggregate: the list is no order.
       expect((await get(`${base}/orders/${id}`)).status).toBe(404);
     }
   });
@@ -257,7 +257,7 @@ test('a fresh runtime logs no WARN or ERROR on its first commands (happy path)',
       expect((await send(fresh.decoupledUrl!, create)).status).toBe(202);
       expect((await send(fresh.coupledUrl!, create)).status).toBe(200);
       // Every poller has read its shard's first record: both projectors, then both notifiers
-      // (the read-model streams; a few polls after the rows were written).
+      // (the projections tables' streams; a few polls after the rows were written).
       expect((await get(`${fresh.decoupledUrl}/orders/${id}?minVersion=1`)).status).toBe(200);
       const deadline = Date.now() + 10_000;
       while (fresh.coupledPoller!.stats().delivered < 1 && Date.now() < deadline) {

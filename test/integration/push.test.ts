@@ -1,6 +1,6 @@
 /**
  * Live updates on the local runtime: real sockets (the `ws` client), the local WebSocket
- * gateway, the connections handler, the read-model stream through the second poller, the
+ * gateway, the connections handler, the projections table's stream through the second poller, the
  * notifier posting through the `@connections` endpoint with the real SDK client, DynamoDB Local.
  */
 import {
@@ -11,11 +11,15 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
-import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
-import { orderTopic } from '../../lambdas/domain/order';
+import { topicOf, WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
 import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
+
+/** The push topic of one order (`order#<id>`): what a subscriber of that order listens to. */
+const orderTopic = (id: string) => topicOf({ name: 'order' }, id);
 
 // Messages are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -201,7 +205,7 @@ describe('live updates on both stacks', () => {
       await other.next((m) => m.type === 'order/changed' && m.version === 3);
       expect(client.messages.slice(before)).toEqual([]);
 
-      // A deletion is its own message, not the tombstone row (before: order/changed + a stub).
+      // A deletion is its own message, not the deleted row (before: order/changed + a stub).
       await command(base, { type: 'order/cancel', aggregateId: id, payload: {} });
       await command(base, { type: 'order/delete', aggregateId: id, payload: {} });
       expect(await other.next((m) => m.version === 5)).toEqual({
@@ -319,7 +323,7 @@ describe('live updates on both stacks', () => {
         version: 3,
       });
       expect((await fetch(`${base}/shopping-lists/${id}`)).status).toBe(404);
-      // A later subscriber is acknowledged with the version of the row it follows (a tombstone).
+      // A later subscriber is acknowledged with the version of the row it follows (kept, deleted).
       expect(
         await (
           await open(stack)
@@ -377,22 +381,29 @@ describe('live updates on both stacks', () => {
     const id = `big-${process.pid}`;
     const client = await open('coupled');
     await client.request({ action: 'subscribe', collection: 'orders', id });
-    // A row larger than any order the domain allows, written straight into the read model.
-    await doc.send(
-      new PutCommand({
-        TableName: `${tablePrefix}-coupled-orders`,
-        Item: { id, version: 7, padding: 'x'.repeat(WEBSOCKET_LIMITS.maxMessageBytes + 1000) },
-      }),
-    );
+    // A row larger than any order the domain allows, written straight into the order's view
+    // (its item in the projections table, `applied[id]` its version).
+    const putRow = (version: number, view: Record<string, unknown>) =>
+      doc.send(
+        new PutCommand({
+          TableName: `${tablePrefix}-coupled-read-models`,
+          Item: {
+            key: storedKey(orderViewProjection, id),
+            view,
+            applied: { [id]: version },
+            rev: version,
+          },
+        }),
+      );
+    await putRow(7, {
+      id,
+      version: 7,
+      padding: 'x'.repeat(WEBSOCKET_LIMITS.maxMessageBytes + 1000),
+    });
     const poke = await client.next((m) => m.type === 'order/changed');
     expect(poke).toEqual({ type: 'order/changed', id, version: 7 });
     // A small row is inline.
-    await doc.send(
-      new PutCommand({
-        TableName: `${tablePrefix}-coupled-orders`,
-        Item: { id, version: 8, padding: 'small' },
-      }),
-    );
+    await putRow(8, { id, version: 8, padding: 'small' });
     expect(await client.next((m) => m.version === 8)).toEqual({
       type: 'order/changed',
       id,

@@ -1,22 +1,24 @@
 /**
- * The GET routes (shared by both profiles) on DynamoDB Local. Data is written through the
- * coupled handler, whose read model is fresh when it answers.
+ * The GET routes of the `orders` collection (shared by both profiles, the same for every
+ * collection) on DynamoDB Local. Data is written through the coupled handler, whose view rows
+ * are fresh when it answers.
  */
 import {
   commandHandlerFromEnv,
   coupledHandlerFromEnv,
+  projectorHandlerFromEnv,
   queryHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
 import { createQueryApiHandler, MIN_VERSION_MARGIN_MS } from '../../lambdas/handlers/query-api';
+import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { lambdaContext } from '../../local/emulators/lambda-context';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
-import { orderProjection, type OrderView } from '../../lambdas/domain/order';
-import { createProjector } from '../../lambdas/core/projections/projector';
-import { silentLog } from '../../lambdas/core/shared/log';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import type { OrderView } from '../../lambdas/domain/order';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { streamEvent, streamRecord } from '../support/stream-events';
 
 let tables: TestTables;
 let send: ReturnType<typeof coupledHandlerFromEnv>;
@@ -50,16 +52,20 @@ beforeAll(async () => {
 });
 afterAll(() => tables.drop());
 
-const get = (
-  routeKey: string,
-  pathParameters?: Record<string, string>,
-  q?: Record<string, string>,
-) => query(httpEvent({ routeKey, pathParameters, query: q }));
+/** A GET of the `orders` collection: `route` is the generic route (`GET /{collection}/{id}`). */
+const get = (route: string, pathParameters?: Record<string, string>, q?: Record<string, string>) =>
+  query(
+    httpEvent({
+      routeKey: route,
+      pathParameters: { collection: 'orders', ...pathParameters },
+      query: q,
+    }),
+  );
 const id = (i: number) => `q-${process.pid}-${i}`;
 
-describe('GET /orders/{id}', () => {
+describe('GET /{collection}/{id}', () => {
   test('returns the row', async () => {
-    const result = await get('GET /orders/{id}', { id: id(0) });
+    const result = await get('GET /{collection}/{id}', { id: id(0) });
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result)).toMatchObject({
       id: id(0),
@@ -69,16 +75,21 @@ describe('GET /orders/{id}', () => {
       version: 2,
     });
   });
-  test('404 for an unknown or deleted order', async () => {
-    expect((await get('GET /orders/{id}', { id: 'nope' })).statusCode).toBe(404);
-    expect(bodyOf(await get('GET /orders/{id}', { id: id(4) }))).toMatchObject({
-      error: { code: 'NOT_FOUND' },
+  test('404 for an unknown or deleted order, naming the aggregate type', async () => {
+    expect(bodyOf(await get('GET /{collection}/{id}', { id: 'nope' }))).toMatchObject({
+      error: { code: 'NOT_FOUND', message: 'order nope not found' },
+    });
+    // A deleted order keeps its row (status deleted), answered as not found.
+    const deleted = await get('GET /{collection}/{id}', { id: id(4) });
+    expect(deleted.statusCode).toBe(404);
+    expect(bodyOf(deleted)).toMatchObject({
+      error: { code: 'NOT_FOUND', message: `order ${id(4)} not found` },
     });
   });
   test('400 for a malformed id or minVersion', async () => {
-    expect((await get('GET /orders/{id}', { id: 'bad id' })).statusCode).toBe(400);
+    expect((await get('GET /{collection}/{id}', { id: 'bad id' })).statusCode).toBe(400);
     expect(
-      bodyOf(await get('GET /orders/{id}', { id: id(0) }, { minVersion: 'two' })),
+      bodyOf(await get('GET /{collection}/{id}', { id: id(0) }, { minVersion: 'two' })),
     ).toMatchObject({
       error: {
         code: 'VALIDATION_FAILED',
@@ -87,24 +98,22 @@ describe('GET /orders/{id}', () => {
     });
   });
   test('?minVersion answers at once when reached', async () => {
-    expect((await get('GET /orders/{id}', { id: id(0) }, { minVersion: '2' })).statusCode).toBe(
-      200,
-    );
+    expect(
+      (await get('GET /{collection}/{id}', { id: id(0) }, { minVersion: '2' })).statusCode,
+    ).toBe(200);
   });
   /** A query handler whose row reads are counted, over this suite's tables. */
-  const countingHandler = (
-    options: { rowsWrittenWithEvents?: boolean; minVersionWaitMs?: number } = {},
-  ) => {
-    const rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+  const countingHandler = (options: { minVersionWaitMs?: number } = {}) => {
+    const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
     const counted = { reads: 0 };
     const get = rows.get.bind(rows);
-    rows.get = (rowId: string) => {
+    rows.get = (key: string) => {
       counted.reads++;
-      return get(rowId);
+      return get(key);
     };
     const handler = createQueryApiHandler({
       logger: testLogger('query'),
-      rows,
+      readModels: { projections: PROJECTIONS, rows },
       events: new DynamoDbEventStore(tables.doc, tables.eventTable),
       minVersionWaitMs: 150,
       ...options,
@@ -112,8 +121,8 @@ describe('GET /orders/{id}', () => {
     const getOrder = (orderId: string, minVersion: string) =>
       handler(
         httpEvent({
-          routeKey: 'GET /orders/{id}',
-          pathParameters: { id: orderId },
+          routeKey: 'GET /{collection}/{id}',
+          pathParameters: { collection: 'orders', id: orderId },
           query: { minVersion },
         }),
       );
@@ -146,13 +155,21 @@ describe('GET /orders/{id}', () => {
     });
     expect(counted.reads).toBe(1);
   });
-  test('coupled profile: a row behind ?minVersion means no such version, never a wait', async () => {
-    const { getOrder, counted } = countingHandler({ rowsWrittenWithEvents: true });
-    expect(bodyOf(await getOrder(id(0), '3'))).toMatchObject({
+  test('coupled profile: ?minVersion above the event log is a 404 at once too', async () => {
+    // The coupled function serves the same route: it asks the log, as the query function does.
+    const getCoupled = (orderId: string, minVersion: string) =>
+      send(
+        httpEvent({
+          routeKey: 'GET /{collection}/{id}',
+          pathParameters: { collection: 'orders', id: orderId },
+          query: { minVersion },
+        }),
+      );
+    expect(bodyOf(await getCoupled(id(0), '3'))).toMatchObject({
       error: { code: 'NOT_FOUND', details: { minVersion: 3, latestVersion: 2 } },
     });
-    expect((await getOrder('never-created', '1')).statusCode).toBe(404);
-    expect(counted.reads).toBe(2);
+    expect((await getCoupled('never-created', '1')).statusCode).toBe(404);
+    expect((await getCoupled(id(0), '2')).statusCode).toBe(200);
   });
   test('?minVersion waits, bounded, when the event exists and the row lags', async () => {
     // An event written without its row (as when the projector is behind).
@@ -179,8 +196,8 @@ describe('GET /orders/{id}', () => {
     const getOrder = (remainingMs: number) =>
       handler(
         httpEvent({
-          routeKey: 'GET /orders/{id}',
-          pathParameters: { id: lagging },
+          routeKey: 'GET /{collection}/{id}',
+          pathParameters: { collection: 'orders', id: lagging },
           query: { minVersion: '1' },
         }),
         lambdaContext('query', remainingMs),
@@ -202,29 +219,24 @@ describe('GET /orders/{id}', () => {
   test('?minVersion sees the row that the projector writes while it waits', async () => {
     const lagging = `lag2-${process.pid}`;
     await createWithoutRow(lagging);
-    const pending = get('GET /orders/{id}', { id: lagging }, { minVersion: '1' });
+    const pending = get('GET /{collection}/{id}', { id: lagging }, { minVersion: '1' });
     await new Promise((r) => setTimeout(r, 50));
     const store = new DynamoDbEventStore(tables.doc, tables.eventTable);
-    const project = createProjector({
-      projection: orderProjection,
-      rows: new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable),
-      events: store,
-      log: silentLog,
-    });
+    const project = projectorHandlerFromEnv(tables.env, { logger: testLogger('projector') });
     const [created] = await store.load(lagging);
-    await project([{ id: '1', event: created! }]);
+    expect((await project(streamEvent([streamRecord(created!)]))).batchItemFailures).toEqual([]);
     const result = await pending;
     expect(result.statusCode).toBe(200);
     expect(bodyOf(result)).toMatchObject({ id: lagging, version: 1, status: 'draft' });
   });
 });
 
-describe('GET /orders', () => {
+describe('GET /{collection}', () => {
   test('by customer, newest first, paginated with a cursor until the end', async () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const result = await get('GET /orders', undefined, {
+      const result = await get('GET /{collection}', undefined, {
         customerId: customer,
         limit: '2',
         ...(cursor && { cursor }),
@@ -235,44 +247,48 @@ describe('GET /orders', () => {
       seen.push(...page.items.map((o) => o.id));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    // The deleted order is a tombstone and has left the index.
+    // The deleted order keeps its row (status deleted) but has left the list.
     expect(seen.sort()).toEqual([id(0), id(1), id(2), id(3)].sort());
   });
   test('by status, and by customer and status', async () => {
     const submitted = bodyOf<{ items: OrderView[] }>(
-      await get('GET /orders', undefined, { status: 'submitted', customerId: customer }),
+      await get('GET /{collection}', undefined, { status: 'submitted', customerId: customer }),
     );
     expect(submitted.items.map((o) => o.id)).toEqual([id(3)]);
     const drafts = bodyOf<{ items: OrderView[] }>(
-      await get('GET /orders', undefined, { status: 'draft', limit: '100' }),
+      await get('GET /{collection}', undefined, { status: 'draft', limit: '100' }),
     );
     expect(drafts.items.map((o) => o.id)).toEqual(expect.arrayContaining([id(0), id(1), id(2)]));
     expect(drafts.items.every((o) => o.status === 'draft')).toBe(true);
   });
-  test('400 without a filter, with a bad status, limit or cursor', async () => {
+  test('400 without a list parameter, with a bad status, limit or cursor', async () => {
     for (const q of [
       {},
       { status: 'lost' },
+      // A deleted order is in no list.
+      { status: 'deleted' },
       { status: 'draft', limit: '0' },
       { status: 'draft', limit: '101' },
       { status: 'draft', unknown: 'x' },
     ] as Record<string, string>[]) {
-      const result = await get('GET /orders', undefined, q);
+      const result = await get('GET /{collection}', undefined, q);
       expect(result.statusCode).toBe(400);
       expect(bodyOf(result)).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
     }
     expect(
-      bodyOf(await get('GET /orders', undefined, { status: 'draft', cursor: 'not-base64-json' })),
+      bodyOf(
+        await get('GET /{collection}', undefined, { status: 'draft', cursor: 'not-base64-json' }),
+      ),
     ).toMatchObject({
       error: { code: 'INVALID_CURSOR' },
     });
   });
 });
 
-describe('GET /orders/{id}/events (audit log)', () => {
+describe('GET /{collection}/{id}/events (audit log)', () => {
   test('pages through every event in order', async () => {
     const first = bodyOf<{ events: { version: number }[]; nextCursor: string | null }>(
-      await get('GET /orders/{id}/events', { id: id(3) }, { limit: '2' }),
+      await get('GET /{collection}/{id}/events', { id: id(3) }, { limit: '2' }),
     );
     expect(first.events.map((e) => e.version)).toEqual([1, 2]);
     const second = bodyOf<{
@@ -280,7 +296,7 @@ describe('GET /orders/{id}/events (audit log)', () => {
       nextCursor: string | null;
     }>(
       await get(
-        'GET /orders/{id}/events',
+        'GET /{collection}/{id}/events',
         { id: id(3) },
         { limit: '2', cursor: first.nextCursor! },
       ),
@@ -290,7 +306,7 @@ describe('GET /orders/{id}/events (audit log)', () => {
   });
   test('the history of a deleted order stays', async () => {
     const body = bodyOf<{ events: { type: string }[] }>(
-      await get('GET /orders/{id}/events', { id: id(4) }),
+      await get('GET /{collection}/{id}/events', { id: id(4) }),
     );
     expect(body.events.map((e) => e.type)).toEqual([
       'order/created',
@@ -299,28 +315,36 @@ describe('GET /orders/{id}/events (audit log)', () => {
     ]);
   });
   test('404 for an unknown order', async () => {
-    expect((await get('GET /orders/{id}/events', { id: 'unknown-order' })).statusCode).toBe(404);
+    const result = await get('GET /{collection}/{id}/events', { id: 'unknown-order' });
+    expect(result.statusCode).toBe(404);
+    expect(bodyOf(result)).toMatchObject({
+      error: { code: 'NOT_FOUND', message: 'order unknown-order not found' },
+    });
   });
 });
 
-describe('GET /orders/{id}/history (time travel)', () => {
+describe('GET /{collection}/{id}/history (time travel)', () => {
   test('the order at a version', async () => {
-    const body = bodyOf(await get('GET /orders/{id}/history', { id: id(3) }, { version: '1' }));
-    expect(body).toMatchObject({ version: 1, order: { status: 'draft', lineCount: 0, total: 0 } });
+    const body = bodyOf(
+      await get('GET /{collection}/{id}/history', { id: id(3) }, { version: '1' }),
+    );
+    expect(body).toMatchObject({ version: 1, state: { status: 'draft', lineCount: 0, total: 0 } });
   });
   test('a deleted order at its last version shows status deleted', async () => {
-    const body = bodyOf(await get('GET /orders/{id}/history', { id: id(4) }, { version: '3' }));
-    expect(body).toMatchObject({ version: 3, order: { status: 'deleted' } });
+    const body = bodyOf(
+      await get('GET /{collection}/{id}/history', { id: id(4) }, { version: '3' }),
+    );
+    expect(body).toMatchObject({ version: 3, state: { status: 'deleted' } });
   });
   test('the order at a moment', async () => {
     const events = bodyOf<{ events: { occurredAt: string }[] }>(
-      await get('GET /orders/{id}/events', { id: id(3) }),
+      await get('GET /{collection}/{id}/events', { id: id(3) }),
     );
     const at = events.events[1]!.occurredAt; // when the line was added
-    const body = bodyOf(await get('GET /orders/{id}/history', { id: id(3) }, { at }));
-    expect(body).toMatchObject({ at, order: { status: expect.any(String), lineCount: 1 } });
+    const body = bodyOf(await get('GET /{collection}/{id}/history', { id: id(3) }, { at }));
+    expect(body).toMatchObject({ at, state: { status: expect.any(String), lineCount: 1 } });
     const before = await get(
-      'GET /orders/{id}/history',
+      'GET /{collection}/{id}/history',
       { id: id(3) },
       { at: '2000-01-01T00:00:00Z' },
     );
@@ -328,22 +352,22 @@ describe('GET /orders/{id}/history (time travel)', () => {
   });
   test('404 past the latest version; 400 without exactly one of version and at', async () => {
     expect(
-      bodyOf(await get('GET /orders/{id}/history', { id: id(0) }, { version: '99' })),
+      bodyOf(await get('GET /{collection}/{id}/history', { id: id(0) }, { version: '99' })),
     ).toMatchObject({
       error: { code: 'NOT_FOUND', details: { latestVersion: 2 } },
     });
-    expect((await get('GET /orders/{id}/history', { id: id(0) })).statusCode).toBe(400);
+    expect((await get('GET /{collection}/{id}/history', { id: id(0) })).statusCode).toBe(400);
     expect(
       (
         await get(
-          'GET /orders/{id}/history',
+          'GET /{collection}/{id}/history',
           { id: id(0) },
           { version: '1', at: '2026-01-01T00:00:00Z' },
         )
       ).statusCode,
     ).toBe(400);
     expect(
-      (await get('GET /orders/{id}/history', { id: id(0) }, { at: 'yesterday' })).statusCode,
+      (await get('GET /{collection}/{id}/history', { id: id(0) }, { at: 'yesterday' })).statusCode,
     ).toBe(400);
   });
 });

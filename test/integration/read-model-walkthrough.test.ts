@@ -105,12 +105,9 @@ test('the walk-through: v1 then v2 from one data directory, the answers the guid
   // the guide's --data-dir, the guide's commands, and v1's row (still the one served).
   const deployment = join(checkout, 'lambdas/handlers/deployment.ts');
   const listed = readFileSync(deployment, 'utf8')
+    .replace(/(import \{\n\s*customerSummaryProjection,\n)/, '$1  customerSummaryV2Projection,\n')
     .replace(
-      'customerSummaryProjection, removedLinesProjection }',
-      'customerSummaryProjection, customerSummaryV2Projection, removedLinesProjection }',
-    )
-    .replace(
-      /(PROJECTIONS[^=]*= \[\n\s*customerSummaryProjection,\n)/,
+      /(PROJECTIONS[^=]*= \[\n(\s*\w+,\n)*?\s*customerSummaryProjection,\n)/,
       '$1  customerSummaryV2Projection,\n',
     );
   expect(listed.match(/customerSummaryV2Projection/g)).toHaveLength(2);

@@ -177,8 +177,8 @@ it('refuses a projection or version the deployment does not list, naming the lis
   await expect(
     handler({ action: 'start', projection: 'removed-lines', version: 9, segments: 2 }),
   ).rejects.toThrow(
-    'removed-lines v9 is not in this deployment (customer-summary: v1; removed-lines: v2; ' +
-      PROJECTIONS.slice(2)
+    'removed-lines v9 is not in this deployment (order: v1; customer-summary: v1; removed-lines: v2; ' +
+      PROJECTIONS.slice(3)
         .map(({ name, version }) => `${name}: v${version}`)
         .join('; ') +
       ')',

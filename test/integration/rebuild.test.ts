@@ -500,7 +500,7 @@ describe('npm run rebuild: clear errors, nothing written', () => {
   it.each([
     [
       ['nope'],
-      /unknown projection "nope"; this deployment lists customer-summary: v1; removed-lines: v2/,
+      /unknown projection "nope"; this deployment lists order: v1; customer-summary: v1; removed-lines: v2/,
     ],
     [
       ['customer-summary', '--version', '5'],

@@ -11,16 +11,16 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
-import { projectEvents } from '../../lambdas/core/projections/projection';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import { toAction } from '../../lambdas/core/events/events';
-import { foldRows, storageName } from '../../lambdas/core/projections/row-projection';
-import { orderProjection, type OrderView } from '../../lambdas/domain/order';
+import { foldRows, storageName, storedKey } from '../../lambdas/core/projections/row-projection';
+import type { OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { ENV } from '../../lambdas/handlers/environment';
 import { createRedriveHandler, UNREPAIRABLE } from '../../lambdas/handlers/redrive';
 import {
   commandHandlerFromEnv,
+  coupledHandlerFromEnv,
   redriveHandlerFromEnv,
   reprojectorFromEnv,
 } from '../../lambdas/handlers/wiring';
@@ -82,8 +82,13 @@ const streamRecords = async () => {
   return { shardId, records: Records };
 };
 
-const rowOf = (id: string) =>
-  new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable).get(id);
+/** The order's stored view row (`order@v1#<id>`: view, checkpoint, revision). */
+const storedOrder = (id: string) =>
+  new DynamoDbProjectionRows(tables.doc, tables.projectionsTable).get(
+    storedKey(orderViewProjection, id),
+  );
+
+const rowOf = async (id: string) => (await storedOrder(id))?.view as OrderView | undefined;
 
 test("a dead-letter message (Lambda's stream coordinates) is read back from the stream and repaired", async () => {
   const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
@@ -122,7 +127,8 @@ test("a dead-letter message (Lambda's stream coordinates) is read back from the 
   expect(result.batchItemFailures).toEqual([]);
   const store = new DynamoDbEventStore(tables.doc, tables.eventTable);
   for (const id of ['dlq-a', 'dlq-b']) {
-    expect(await rowOf(id)).toEqual(projectEvents(orderProjection, await store.load(id)));
+    const log = (await store.load(id)).map(toAction);
+    expect(await rowOf(id)).toEqual(foldRows(orderViewProjection, [log]).get(id));
   }
   // Outside the batch's range: untouched.
   expect(await rowOf('dlq-c')).toBeUndefined();
@@ -233,21 +239,24 @@ test('a trimmed batch is reported unrepairable at every try and stays in the que
   expect((await rowOf('dlq-d'))?.version).toBe(1);
 });
 
-test("the coupled stack's redrive (no read-model table) repairs the declared projections only", async () => {
-  // The coupled redrive function's environment (lib/stacks/coupled-stack.ts): like its
-  // projector, no READ_MODEL_TABLE_NAME, because the coupled function writes the order row.
-  const { [ENV.readModelTable]: _orders, ...coupledEnv } = tables.env;
-  const coupled = redriveHandlerFromEnv(coupledEnv, { logger: testLogger('redrive') });
-  const send = commandHandlerFromEnv(tables.env, { logger: testLogger('command') });
+test("the coupled stack's redrive repairs the read models and skips the view its command wrote", async () => {
+  // The coupled stack's functions share the decoupled ones' tables (lib/stacks/coupled-stack.ts):
+  // its command writes the order's view with the events, so only the read models fed by many
+  // orders are missing until a projector (or this redrive) runs.
+  const coupledRedrive = redriveHandlerFromEnv(tables.env, { logger: testLogger('redrive') });
+  const send = coupledHandlerFromEnv(tables.env, { logger: testLogger('coupled') });
   const id = 'dlq-coupled';
   for (const c of [
     { type: 'order/create', payload: { customerId: 'dlq-coupled-c', currency: 'EUR' } },
     { type: 'order/addLine', payload: { lineId: 'a', sku: 'S', quantity: 2, unitPrice: 5 } },
     { type: 'order/removeLine', payload: { lineId: 'a' } },
   ]) {
-    expect((await send(command({ ...c, aggregateId: id }))).statusCode).toBe(202);
+    expect((await send(command({ ...c, aggregateId: id }))).statusCode).toBe(200);
   }
-  expect((await coupled(sqsEvent({ aggregateIds: [id] }))).batchItemFailures).toEqual([]);
+  const written = await storedOrder(id);
+  expect(written?.applied).toEqual({ [id]: 3 });
+
+  expect((await coupledRedrive(sqsEvent({ aggregateIds: [id] }))).batchItemFailures).toEqual([]);
   const log = await new DynamoDbEventStore(tables.doc, tables.eventTable).load(id);
   const customers = PROJECTIONS.find((p) => p.name === 'customer-summary')!;
   const expected = foldRows(customers, [log.map(toAction)]);
@@ -261,6 +270,6 @@ test("the coupled stack's redrive (no read-model table) repairs the declared pro
       'dlq-coupled',
     ),
   ).toEqual(expected);
-  // The order row is not this function's to write (the coupled command writes it).
-  expect(await rowOf(id)).toBeUndefined();
+  // The view's checkpoint already holds every event: the redrive leaves the row as it was.
+  expect(await storedOrder(id)).toEqual(written);
 });

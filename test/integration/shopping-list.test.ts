@@ -1,18 +1,17 @@
 /**
  * A second aggregate, the shopping list, through the handlers AWS runs, on DynamoDB Local:
- * its commands on both stacks, its declared read models fed by the stream projector (decoupled:
- * the one that also writes the order rows; coupled: the one of declared projections), its
- * collection routes (`/shopping-lists/{id}`, `/events`, `/history`), and the order's routes and
- * table untouched by it. Before the framework fix its read models stayed
+ * its commands on both stacks, its declared read models fed by the stream projector (the one
+ * that also writes the order's view), its collection routes (`/shopping-lists/{id}`, `/events`,
+ * `/history`), and the order's routes and rows untouched by it. Before the framework fix its read models stayed
  * empty with no error, and the coupled stack stored and answered the list as an order.
  */
 import { randomUUID } from 'node:crypto';
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
 import { toAction } from '../../lambdas/core/events/events';
 import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
-import type { OrderView } from '../../lambdas/domain/order';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { shoppingListAggregate } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
 import { COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -30,15 +29,18 @@ let handlers: Pick<StackHandlers, 'decoupled' | 'coupled'>;
 let query: StackHandlers['query'];
 let project: StackHandlers['project'];
 let store: DynamoDbEventStore;
-let orderRows: DynamoDbReadModel<OrderView>;
+let rows: DynamoDbProjectionRows;
 
 beforeAll(async () => {
   tables = await createTestTables();
   ({ query, project, ...handlers } = stackHandlers(tables.env));
   store = new DynamoDbEventStore(tables.doc, tables.eventTable);
-  orderRows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+  rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
 });
 afterAll(() => tables.drop());
+
+/** The stored item of the order's view for `id` (`order@v1#<id>`), undefined when none. */
+const orderItem = (id: string) => rows.get(storedKey(orderViewProjection, id));
 
 const get = (
   routeKey: string,
@@ -60,7 +62,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
   const send = (type: string, aggregateId: string, payload: unknown) =>
     handlers[stack](command({ type, aggregateId, payload }));
 
-  test('the lifecycle: commands, rules, both read models, and nothing in the order table', async () => {
+  test("the lifecycle: commands, rules, both read models, and no order's row", async () => {
     const id = `list-${stack}-${randomUUID().slice(0, 8)}`;
     const owner = `owner-${randomUUID().slice(0, 8)}`;
     const ok = stack === 'decoupled' ? 202 : 200;
@@ -103,18 +105,21 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
       row: { activeLists: 1, openItems: 0, lists: { [id]: { name: 'Weekend BBQ' } } },
     });
 
-    // The order's table and routes know nothing of it.
-    expect(await orderRows.get(id)).toBeUndefined();
+    // The order's view and routes know nothing of it.
+    expect(await orderItem(id)).toBeUndefined();
+    const orders = { collection: 'orders', id };
     for (const [routeKey, q] of [
-      ['GET /orders/{id}', undefined],
-      ['GET /orders/{id}', { minVersion: '6' }],
-      ['GET /orders/{id}/events', undefined],
-      ['GET /orders/{id}/history', { version: '3' }],
+      ['GET /{collection}/{id}', undefined],
+      ['GET /{collection}/{id}', { minVersion: '6' }],
+      ['GET /{collection}/{id}/events', undefined],
+      ['GET /{collection}/{id}/history', { version: '3' }],
     ] as const) {
-      const answer = await get(routeKey, { id }, q);
+      const answer = await get(routeKey, orders, q);
       expect(answer.statusCode).toBe(404);
     }
-    expect(bodyOf(await get('GET /orders/{id}/history', { id }, { version: '3' }))).toMatchObject({
+    expect(
+      bodyOf(await get('GET /{collection}/{id}/history', orders, { version: '3' })),
+    ).toMatchObject({
       error: { code: 'NOT_FOUND', details: { aggregateType: 'shoppingList' } },
     });
 
@@ -284,7 +289,6 @@ test("coupled: the view written with its events is the projector's row, answered
   // The stream then brings the same events to the coupled projector (twice): the row is the
   // fold of the log, applied once; the read model fed by many lists still gets them.
   const events = await projectAll(id);
-  const rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
   const stored = await rows.get(`shopping-list@v1#${id}`);
   expect(stored).toMatchObject({ view: fresh, applied: { [id]: 3 } });
   expect(stored!.view).toEqual(
@@ -310,8 +314,8 @@ test('orders keep working beside lists: the order row is written and served', as
     }),
   );
   expect(bodyOf(created)).toMatchObject({ order: { id, version: 1, status: 'draft' } });
-  expect(await orderRows.get(id)).toMatchObject({ id, version: 1 });
-  expect((await get('GET /orders/{id}', { id })).statusCode).toBe(200);
+  expect(await orderItem(id)).toMatchObject({ view: { id, version: 1 }, applied: { [id]: 1 } });
+  expect((await get('GET /{collection}/{id}', { collection: 'orders', id })).statusCode).toBe(200);
 });
 
 describe('GET /shopping-lists/{id} reads the view the deployment serves', () => {
@@ -339,12 +343,11 @@ describe('GET /shopping-lists/{id} reads the view the deployment serves', () => 
     await create(id);
     const impatient = createQueryApiHandler({
       logger: testLogger('query'),
-      rows: orderRows,
       events: store,
       minVersionWaitMs: 50,
       readModels: {
         projections: PROJECTIONS,
-        rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
+        rows,
       },
     });
     const lagging = await one(impatient, id, { minVersion: '1' });

@@ -8,7 +8,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
 import type { StoredEvent } from '../../lambdas/core/events/events';
@@ -16,6 +17,8 @@ import { toAction } from '../../lambdas/core/events/events';
 import { encodeSnapshot, snapshotKeyOf } from '../../lambdas/core/command/snapshots';
 import { foldEvents } from '../../lambdas/core/command/aggregate';
 import { orderAggregate, orderReducer, type OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
+import { COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { createCommandApiHandler } from '../../lambdas/handlers/command-api';
 import { appendWithViews, createCoupledApiHandler } from '../../lambdas/handlers/coupled-api';
 import { ENV } from '../../lambdas/handlers/environment';
@@ -32,7 +35,7 @@ type Send = (body: Record<string, unknown>) => Promise<HttpResult>;
 let tables: TestTables;
 let store: DynamoDbEventStore;
 let snapshots: DynamoDbSnapshotStore;
-let rows: DynamoDbReadModel<OrderView>;
+let rows: DynamoDbProjectionRows;
 const logger = testLogger('snapshots');
 
 beforeAll(async () => {
@@ -41,9 +44,12 @@ beforeAll(async () => {
     commandsTable: tables.commandsTable,
   });
   snapshots = new DynamoDbSnapshotStore(tables.doc, tables.snapshotsTable);
-  rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+  rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
 });
 afterAll(() => tables.drop());
+
+/** The order's view as the coupled command stored it (`order@v1#<id>`). */
+const storedView = async (id: string) => (await rows.get(storedKey(orderViewProjection, id)))?.view;
 
 /** The profile's handler as wired from its environment, with a snapshot interval. */
 const handlerFor = (profile: Profile, every: number): Send => {
@@ -62,11 +68,19 @@ const handlerWith = (profile: Profile, aggregate: AnyAggregate, every: number): 
     store,
     snapshots: { store: snapshots, every },
     aggregates: [aggregate],
-    ...(profile === 'coupled' && { append: appendWithViews(store, rows) }),
+    ...(profile === 'coupled' && {
+      append: appendWithViews(store, { collections: COLLECTIONS, rows }),
+    }),
   });
   const handler =
     profile === 'coupled'
-      ? createCoupledApiHandler({ logger, rows, events: store, runCommand: runner })
+      ? createCoupledApiHandler({
+          logger,
+          events: store,
+          readModels: { projections: PROJECTIONS, rows },
+          collections: COLLECTIONS,
+          runCommand: runner,
+        })
       : createCommandApiHandler({ logger, runCommand: runner });
   return (body) => handler(command(body));
 };
@@ -236,7 +250,7 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     expect(expected.total).toBe(800);
     if (profile === 'coupled') {
       expect(bodyOf(result).order).toEqual(expected);
-      expect(await rows.get(id)).toEqual(expected);
+      expect(await storedView(id)).toEqual(expected);
     }
   });
 
@@ -272,7 +286,7 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     expect(snapshot!.state).toEqual(
       foldEvents(order, events.slice(0, snapshot!.version).map(toAction)),
     );
-    if (profile === 'coupled') expect(await rows.get(id)).toEqual(expected);
+    if (profile === 'coupled') expect(await storedView(id)).toEqual(expected);
     // the next command, from the snapshot, still lands on the fold
     const next = ok(await send(changeQuantity(id, 1)));
     expect(bodyOf<{ version: number }>(next).version).toBe(events.length + 1);

@@ -8,10 +8,12 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { VersionConflictError } from '../../lambdas/core/shared/errors';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import type { OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import {
   AGGREGATES,
   commandHandlerFromEnv,
@@ -27,7 +29,7 @@ let decoupled: ReturnType<typeof commandHandlerFromEnv>;
 let coupled: ReturnType<typeof coupledHandlerFromEnv>;
 let query: ReturnType<typeof queryHandlerFromEnv>;
 let store: DynamoDbEventStore;
-let rows: DynamoDbReadModel<OrderView>;
+let rows: DynamoDbProjectionRows;
 
 beforeAll(async () => {
   tables = await createTestTables();
@@ -35,7 +37,7 @@ beforeAll(async () => {
   coupled = coupledHandlerFromEnv(tables.env, { logger: testLogger('coupled') });
   query = queryHandlerFromEnv(tables.env, { logger: testLogger('query') });
   store = new DynamoDbEventStore(tables.doc, tables.eventTable);
-  rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+  rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
 });
 afterAll(() => tables.drop());
 
@@ -87,8 +89,19 @@ const corruptV3 = (aggregateId: string) =>
     }),
   );
 
-const get = (routeKey: string, id: string, q?: Record<string, string>) =>
-  query(httpEvent({ routeKey, pathParameters: { id }, query: q }));
+/** A GET route of the orders collection (`routeKey`: its path after `/{collection}`). */
+const get = (
+  route: '/{id}' | '/{id}/events' | '/{id}/history',
+  id: string,
+  q?: Record<string, string>,
+) =>
+  query(
+    httpEvent({
+      routeKey: `GET /{collection}${route}`,
+      pathParameters: { collection: 'orders', id },
+      query: q,
+    }),
+  );
 
 describe('a corrupt stored event', () => {
   const expectCorrupt = (result: { statusCode: number; body: string }, id: string) => {
@@ -108,24 +121,24 @@ describe('a corrupt stored event', () => {
         aggregateId,
         payload: { lineId, sku: 'B', quantity: 1, unitPrice: 1 },
       });
-    expectCorrupt(await get('GET /orders/{id}/events', id), id);
-    expectCorrupt(await get('GET /orders/{id}/history', id, { version: '3' }), id);
+    expectCorrupt(await get('/{id}/events', id), id);
+    expectCorrupt(await get('/{id}/history', id, { version: '3' }), id);
     expectCorrupt(await decoupled(addLine(id, 'b')), id);
     expectCorrupt(await coupled(addLine(id, 'b')), id);
     // Nothing was appended after the corrupt event.
     await expect(store.currentVersion(id)).resolves.toBe(3);
     // Versions before it are still readable (time travel up to it works).
-    expect((await get('GET /orders/{id}/history', id, { version: '2' })).statusCode).toBe(200);
+    expect((await get('/{id}/history', id, { version: '2' })).statusCode).toBe(200);
     // Other orders: as before.
     expect((await decoupled(addLine(other, 'b'))).statusCode).toBe(202);
     expect((await coupled(addLine(other, 'c'))).statusCode).toBe(200);
-    expect((await get('GET /orders/{id}/events', other)).statusCode).toBe(200);
+    expect((await get('/{id}/events', other)).statusCode).toBe(200);
   });
 
   test('it is logged once per request, as an error naming aggregate, version and reason', async () => {
     const id = await orderOf2();
     await corruptV3(id);
-    const { result, lines } = await captureLogs(() => get('GET /orders/{id}/events', id));
+    const { result, lines } = await captureLogs(() => get('/{id}/events', id));
     expectCorrupt(result, id);
     const logged = lines.filter((l) => JSON.stringify(l).includes('CORRUPT_EVENT'));
     expect(logged).toHaveLength(1);
@@ -154,12 +167,29 @@ describe.each([
   test('/history counts it as a version and folds the order without it', async () => {
     const id = await orderOf2();
     await foreignV3(id);
-    const at3 = bodyOf(await get('GET /orders/{id}/history', id, { version: '3' }));
-    expect(at3).toMatchObject({ version: 3, order: { version: 3, lineCount: 1, total: 600 } });
+    // The state is the order's own fold (its version the last order event's); the answer's
+    // version is the log's.
+    const at3 = bodyOf(await get('/{id}/history', id, { version: '3' }));
+    expect(at3).toMatchObject({ version: 3, state: { version: 2, lineCount: 1, total: 600 } });
     const now = bodyOf(
-      await get('GET /orders/{id}/history', id, { at: new Date(Date.now() + 1000).toISOString() }),
+      await get('/{id}/history', id, { at: new Date(Date.now() + 1000).toISOString() }),
     );
-    expect(now).toMatchObject({ version: 3, order: { version: 3 } });
+    expect(now).toMatchObject({ version: 3, state: { version: 2 } });
+  });
+
+  test('?minVersion at its version is met by the row of the order event before it', async () => {
+    const id = await orderOf2();
+    await foreignV3(id);
+    // The coupled row was written with version 2; it never applies the foreign event.
+    const answer = await coupled(
+      httpEvent({
+        routeKey: 'GET /{collection}/{id}',
+        pathParameters: { collection: 'orders', id },
+        query: { minVersion: '3' },
+      }),
+    );
+    expect(answer.statusCode).toBe(200);
+    expect(bodyOf(answer)).toMatchObject({ id, version: 2, total: 600 });
   });
 
   test('commands in both profiles append after it; the coupled row is at the log version', async () => {
@@ -173,7 +203,10 @@ describe.each([
     const coupledResult = await coupled(command(change));
     expect(coupledResult.statusCode).toBe(200);
     expect(bodyOf(coupledResult)).toMatchObject({ version: 4, order: { version: 4, total: 2100 } });
-    expect(await rows.get(id)).toMatchObject({ version: 4, total: 2100 });
+    expect(await rows.get(storedKey(orderViewProjection, id))).toMatchObject({
+      view: { version: 4, total: 2100 },
+      applied: { [id]: 4 },
+    });
     const decoupledResult = await decoupled(
       command({ ...change, payload: { lineId: 'a', quantity: 8 } }),
     );
@@ -224,18 +257,16 @@ describe('/history?at= is the state at a real version', () => {
       '2025-01-01T10:00:01.300Z', // A
     );
     await send('order/changeQuantity', { lineId: 'l1', quantity: 5 }, '2025-01-01T10:00:01.100Z'); // B, later
-    const body = bodyOf<{ version: number; order: OrderView }>(
-      await get('GET /orders/{id}/history', id, { at: '2025-01-01T10:00:01.200Z' }),
+    const body = bodyOf<{ version: number; state: OrderView }>(
+      await get('/{id}/history', id, { at: '2025-01-01T10:00:01.200Z' }),
     );
     // Before the fix: version 3 with no lines (v2 filtered out), a state that never existed.
     expect(body.version).toBe(3);
-    expect(body.order.lines).toEqual([expect.objectContaining({ lineId: 'l1', quantity: 5 })]);
-    const state3 = bodyOf(await get('GET /orders/{id}/history', id, { version: '3' }));
-    expect(body.order).toEqual((state3 as { order: OrderView }).order);
-    const early = bodyOf(
-      await get('GET /orders/{id}/history', id, { at: '2025-01-01T10:00:00.500Z' }),
-    );
-    expect(early).toMatchObject({ version: 1, order: { lineCount: 0 } });
+    expect(body.state.lines).toEqual([expect.objectContaining({ lineId: 'l1', quantity: 5 })]);
+    const state3 = bodyOf(await get('/{id}/history', id, { version: '3' }));
+    expect(body.state).toEqual((state3 as { state: OrderView }).state);
+    const early = bodyOf(await get('/{id}/history', id, { at: '2025-01-01T10:00:00.500Z' }));
+    expect(early).toMatchObject({ version: 1, state: { lineCount: 0 } });
   });
 
   test('an unencoded + of an offset (arrives as a space) is read as +', async () => {
@@ -250,12 +281,12 @@ describe('/history?at= is the state at a real version', () => {
       },
       { correlationId: 'c', now: () => '2025-01-01T09:00:00.000Z', newId: randomUUID },
     );
-    const spaced = await get('GET /orders/{id}/history', id, { at: '2025-01-01T10:00:00 01:00' });
+    const spaced = await get('/{id}/history', id, { at: '2025-01-01T10:00:00 01:00' });
     expect(spaced.statusCode).toBe(200);
     expect(bodyOf(spaced)).toMatchObject({ version: 1, at: '2025-01-01T10:00:00+01:00' });
-    const before = await get('GET /orders/{id}/history', id, { at: '2025-01-01T09:59:59 01:00' });
+    const before = await get('/{id}/history', id, { at: '2025-01-01T09:59:59 01:00' });
     expect(before.statusCode).toBe(404);
-    const bad = await get('GET /orders/{id}/history', id, { at: 'tomorrow' });
+    const bad = await get('/{id}/history', id, { at: 'tomorrow' });
     expect(bodyOf(bad)).toMatchObject({
       error: {
         code: 'VALIDATION_FAILED',
@@ -294,8 +325,14 @@ describe('replayed commands (code-review m6)', () => {
     expect(bodyOf(again)).toEqual(bodyOf(first));
     expect(bodyOf(again)).toMatchObject({ version: 2, order: { version: 2, total: 600 } });
     expect(
-      (await coupled(httpEvent({ routeKey: 'GET /orders/{id}', pathParameters: { id } })))
-        .statusCode,
+      (
+        await coupled(
+          httpEvent({
+            routeKey: 'GET /{collection}/{id}',
+            pathParameters: { collection: 'orders', id },
+          }),
+        )
+      ).statusCode,
     ).toBe(404);
   });
 

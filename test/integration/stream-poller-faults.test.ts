@@ -125,7 +125,7 @@ test('a DynamoDB Local restart (same port, same data dir) heals by itself', asyn
   cleanup.push(() => dynamo.stop());
   const client = localClient(dynamo.endpoint);
   cleanup.push(async () => client.destroy());
-  const tables = { eventTable: 'restart-events', readModelTable: 'restart-orders' };
+  const tables = { eventTable: 'restart-events', projectionsTable: 'restart-read-models' };
   const { eventStreamArn } = await ensureTables(client, tables, { stream: true });
   const doc = DynamoDBDocumentClient.from(client);
   const seen = recorder();

@@ -387,8 +387,8 @@ test('the decoupled round trip: HTTP-shaped command -> event table -> stream -> 
 
   const read = await query(
     httpEvent({
-      routeKey: 'GET /orders/{id}',
-      pathParameters: { id },
+      routeKey: 'GET /{collection}/{id}',
+      pathParameters: { collection: 'orders', id },
       query: { minVersion: String(version) },
     }),
   );
@@ -401,7 +401,13 @@ test('the decoupled round trip: HTTP-shaped command -> event table -> stream -> 
     lineCount: 2,
     version: 4,
   });
-  const listed = await query(httpEvent({ routeKey: 'GET /orders', query: { customerId: 'c-9' } }));
+  const listed = await query(
+    httpEvent({
+      routeKey: 'GET /{collection}',
+      pathParameters: { collection: 'orders' },
+      query: { customerId: 'c-9' },
+    }),
+  );
   expect(bodyOf<{ items: { id: string }[] }>(listed).items.map((o) => o.id)).toEqual([id]);
   expect(poller.stats()).toMatchObject({ retries: 0, failedRecords: 0 });
 });

@@ -8,8 +8,10 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createApiClient } from '../../client/api';
 import { confirmAnswer } from '../../client/state';
-import { DynamoDbReadModel } from '../../lambdas/core/projections/dynamodb-read-model';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
 import type { OrderView } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { stackHandlers, type StackHandlers } from '../support/handlers';
@@ -20,14 +22,17 @@ let decoupled: StackHandlers['decoupled'];
 let coupled: StackHandlers['coupled'];
 let query: StackHandlers['query'];
 let project: StackHandlers['project'];
-let rows: DynamoDbReadModel<OrderView>;
+let rows: DynamoDbProjectionRows;
 
 beforeAll(async () => {
   tables = await createTestTables();
   ({ decoupled, coupled, query, project } = stackHandlers(tables.env));
-  rows = new DynamoDbReadModel<OrderView>(tables.doc, tables.readModelTable);
+  rows = new DynamoDbProjectionRows(tables.doc, tables.projectionsTable);
 });
 afterAll(() => tables.drop());
+
+/** The order's view row as the projector stored it (`order@v1#<id>`). */
+const storedView = async (id: string) => (await rows.get(storedKey(orderViewProjection, id)))?.view;
 
 let n = 0;
 const newId = () => `up-${process.pid}-${n++}`;
@@ -85,13 +90,20 @@ const lines = [
   { lineId: 'b', sku: 'B', quantity: 1, unitPrice: 999, amount: 999 },
 ];
 
-const get = (routeKey: string, id: string, q?: Record<string, string>) =>
-  query(httpEvent({ routeKey, pathParameters: { id }, query: q }));
+/** A GET route of the orders collection (`route`: its path after `/{collection}`). */
+const get = (route: '/{id}/events' | '/{id}/history', id: string, q?: Record<string, string>) =>
+  query(
+    httpEvent({
+      routeKey: `GET /{collection}${route}`,
+      pathParameters: { collection: 'orders', id },
+      query: q,
+    }),
+  );
 
 test('/events answers the current shape and schema version; the stored items are unchanged', async () => {
   const id = newId();
   const items = await putOld(id);
-  const result = await get('GET /orders/{id}/events', id);
+  const result = await get('/{id}/events', id);
   expect(result.statusCode).toBe(200);
   const { events } = bodyOf<{ events: { payload: object; schemaVersion: number }[] }>(result);
   expect(events.map((e) => [e.schemaVersion, e.payload])).toEqual([
@@ -106,9 +118,9 @@ test('/events answers the current shape and schema version; the stored items are
 test('/history folds old events into the right lines and total', async () => {
   const id = newId();
   await putOld(id);
-  const result = await get('GET /orders/{id}/history', id, { version: '3' });
+  const result = await get('/{id}/history', id, { version: '3' });
   expect(result.statusCode).toBe(200);
-  expect(bodyOf<{ order: OrderView }>(result).order).toMatchObject({ lines, total: 3499 });
+  expect(bodyOf<{ state: OrderView }>(result).state).toMatchObject({ lines, total: 3499 });
 });
 
 test('command load, decoupled: the old lines are known (rules see them), new events carry the current version', async () => {
@@ -135,8 +147,8 @@ test('command load, decoupled: the old lines are known (rules see them), new eve
     payload: { lineId: 'c', sku: 'C', quantity: 3, unitPriceMinor: 100 },
   });
   // A history mixing both versions folds right.
-  const history = await get('GET /orders/{id}/history', id, { version: '4' });
-  expect(bodyOf<{ order: OrderView }>(history).order.total).toBe(3799);
+  const history = await get('/{id}/history', id, { version: '4' });
+  expect(bodyOf<{ state: OrderView }>(history).state.total).toBe(3799);
 });
 
 test('command load, coupled: the answer row is folded from the old events', async () => {
@@ -161,7 +173,7 @@ test('stream projector: old-shape stream records are projected right', async () 
   const items = await putOld(id);
   const result = await project(streamEvent(items.map((item) => streamRecord(item))));
   expect(result.batchItemFailures).toEqual([]);
-  expect(await rows.get(id)).toMatchObject({ lines, total: 3499, version: 3 });
+  expect(await storedView(id)).toMatchObject({ lines, total: 3499, version: 3 });
 });
 
 test('stream projector gap healing: old events read back from the table are upcast', async () => {
@@ -170,7 +182,7 @@ test('stream projector gap healing: old events read back from the table are upca
   // Only version 3 is delivered: versions 1 and 2 come from the event table.
   const result = await project(streamEvent([streamRecord(items[2]!)]));
   expect(result.batchItemFailures).toEqual([]);
-  expect(await rows.get(id)).toMatchObject({ lines, total: 3499, version: 3 });
+  expect(await storedView(id)).toMatchObject({ lines, total: 3499, version: 3 });
 });
 
 /** `fetch` served by the handlers in this process (the same handlers the cloud runs). */
@@ -181,7 +193,7 @@ const handlerFetch: typeof fetch = async (input, init) => {
     init?.method === 'POST'
       ? await decoupled(command(JSON.parse(String(init.body)) as Record<string, unknown>))
       : await get(
-          'GET /orders/{id}/events',
+          '/{id}/events',
           decodeURIComponent(events![1]!),
           Object.fromEntries(url.searchParams),
         );

@@ -3,7 +3,7 @@
  * kills" says which commands a SIGKILL of DynamoDB Local can lose (those written as
  * TransactWriteItems), and this test keeps that sentence true. With idempotency markers every
  * command is a transaction, a single-event one at version 1 included (its event and its
- * marker).
+ * marker); the coupled stack's also updates the aggregate's view item in the projections table.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,11 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
+import { storedKey } from '../../lambdas/core/projections/row-projection';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
+import { appendWithViews } from '../../lambdas/handlers/coupled-api';
+import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 
@@ -20,29 +25,76 @@ beforeAll(async () => {
 });
 afterAll(() => tables.drop());
 
-test('every command writes one TransactWriteItems: the first event, a single event and several', async () => {
-  const writes: string[] = [];
-  const spy = {
-    send: (command: { constructor: { name: string } }) => {
+/** A client that records each write it sends (its command's name and input). */
+const spyClient = () => {
+  const writes: { readonly name: string; readonly input: Record<string, unknown> }[] = [];
+  const client = {
+    send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       if (/Put|Transact|Update/.test(command.constructor.name))
-        writes.push(command.constructor.name);
+        writes.push({ name: command.constructor.name, input: command.input });
       return tables.doc.send(command as never);
     },
   } as unknown as DynamoDBDocumentClient;
-  const store = new DynamoDbEventStore(spy, tables.eventTable, {
+  return { client, writes };
+};
+
+const context = { correlationId: 'c', now: () => new Date().toISOString(), newId: randomUUID };
+
+test('every command writes one TransactWriteItems: the first event, a single event and several', async () => {
+  const spy = spyClient();
+  const store = new DynamoDbEventStore(spy.client, tables.eventTable, {
     commandsTable: tables.commandsTable,
   });
   const run = createCommandRunner({ store, aggregates: AGGREGATES });
   const id = `shape-${randomUUID()}`;
-  const context = { correlationId: 'c', now: () => new Date().toISOString(), newId: randomUUID };
   const send = (type: string, payload: unknown) =>
     run({ type, aggregateId: id, payload, commandId: randomUUID() }, context);
+  const writes = () => spy.writes.map((w) => w.name);
 
   await send('order/create', { customerId: 'c', currency: 'EUR' });
-  expect(writes).toEqual(['TransactWriteCommand']);
+  expect(writes()).toEqual(['TransactWriteCommand']);
   await send('order/addLine', { lineId: 'a', sku: 's', quantity: 1, unitPrice: 1 });
-  expect(writes).toEqual(['TransactWriteCommand', 'TransactWriteCommand']);
+  expect(writes()).toEqual(['TransactWriteCommand', 'TransactWriteCommand']);
   expect(await store.currentVersion(id)).toBe(2);
+});
+
+test("the coupled command's transaction also updates its view item in the projections table, and writes nothing else", async () => {
+  const spy = spyClient();
+  const store = new DynamoDbEventStore(spy.client, tables.eventTable, {
+    commandsTable: tables.commandsTable,
+  });
+  const rows = new DynamoDbProjectionRows(spy.client, tables.projectionsTable);
+  const run = createCommandRunner({
+    store,
+    aggregates: AGGREGATES,
+    append: appendWithViews(store, { collections: COLLECTIONS, rows }),
+  });
+  const id = `shape-${randomUUID()}`;
+  await run(
+    {
+      type: 'order/create',
+      aggregateId: id,
+      payload: { customerId: 'c', currency: 'EUR' },
+      commandId: randomUUID(),
+    },
+    context,
+  );
+  expect(spy.writes.map((w) => w.name)).toEqual(['TransactWriteCommand']);
+  const items = spy.writes[0]!.input.TransactItems as Record<string, { TableName: string }>[];
+  const onProjections = items.filter((item) =>
+    Object.values(item).some((write) => write.TableName === tables.projectionsTable),
+  );
+  // An Update (no read before it): the row, its checkpoint and a new revision.
+  expect(onProjections).toEqual([
+    {
+      Update: expect.objectContaining({ Key: { key: storedKey(orderViewProjection, id) } }),
+    },
+  ]);
+  expect(await rows.get(storedKey(orderViewProjection, id))).toMatchObject({
+    view: { id, status: 'draft', version: 1 },
+    applied: { [id]: 1 },
+    rev: 1,
+  });
 });
 
 test('docs/local-runtime.md says so', () => {

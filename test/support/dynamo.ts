@@ -36,7 +36,6 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
   const suffix = randomUUID().slice(0, 8);
   const tables = {
     eventTable: `events-${suffix}`,
-    readModelTable: `orders-${suffix}`,
     projectionsTable: `read-models-${suffix}`,
     snapshotsTable: `snapshots-${suffix}`,
     commandsTable: `commands-${suffix}`,
@@ -51,7 +50,6 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
     eventStreamArn,
     env: {
       [ENV.eventTable]: tables.eventTable,
-      [ENV.readModelTable]: tables.readModelTable,
       [ENV.projectionsTable]: tables.projectionsTable,
       [ENV.snapshotsTable]: tables.snapshotsTable,
       [ENV.commandsTable]: tables.commandsTable,

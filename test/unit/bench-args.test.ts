@@ -17,13 +17,13 @@ const OUTPUTS = {
   'ReduxBackend-Decoupled': {
     ApiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/',
     EventTableName: 'ReduxBackend-Decoupled-Events',
-    ReadModelTableName: 'ReduxBackend-Decoupled-Orders',
+    ProjectionsTableName: 'ReduxBackend-Decoupled-Projections',
     DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/dlq',
   },
   'ReduxBackend-Coupled': {
     ApiUrl: 'https://def456.execute-api.eu-west-1.amazonaws.com/',
     EventTableName: 'ReduxBackend-Coupled-Events',
-    ReadModelTableName: 'ReduxBackend-Coupled-Orders',
+    ProjectionsTableName: 'ReduxBackend-Coupled-Projections',
   },
 };
 
@@ -141,12 +141,12 @@ describe('parseArgs', () => {
         decoupled: {
           url: OUTPUTS['ReduxBackend-Decoupled'].ApiUrl,
           eventTable: 'ReduxBackend-Decoupled-Events',
-          readModelTable: 'ReduxBackend-Decoupled-Orders',
+          projectionsTable: 'ReduxBackend-Decoupled-Projections',
         },
         coupled: {
           url: OUTPUTS['ReduxBackend-Coupled'].ApiUrl,
           eventTable: 'ReduxBackend-Coupled-Events',
-          readModelTable: 'ReduxBackend-Coupled-Orders',
+          projectionsTable: 'ReduxBackend-Coupled-Projections',
         },
       },
     });
@@ -219,7 +219,7 @@ describe('readOutputsFile', () => {
     expect(stacks.decoupled).toEqual({
       url: 'https://d.execute-api.eu-west-1.amazonaws.com/',
       eventTable: undefined,
-      readModelTable: undefined,
+      projectionsTable: undefined,
     });
   });
 });

@@ -118,7 +118,7 @@ test('queries carry their parameters; a coupled answer keeps its row', async () 
       : { status: 200, body: JSON.stringify({ id: 'o1' }) };
   const api = createApiClient({ baseUrl: base });
   await api.getView<OrderView>('orders', 'o 1', { minVersion: 3 });
-  await api.listOrders({ customerId: 'c', status: 'draft', limit: 5 });
+  await api.listViews<OrderView>('orders', { customerId: 'c', status: 'draft', limit: 5 });
   await api.listViews('shopping-lists', { ownerId: 'u 1', limit: 2, cursor: undefined });
   await api.getEvents('orders', 'o1', { cursor: '4' });
   await api.getHistory('orders', 'o1', { at: '2026-01-01T00:00:00Z' });

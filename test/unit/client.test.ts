@@ -861,7 +861,7 @@ const scriptedServer = (
         events: log.slice(0, version).map((e) => ({ ...e, schemaVersion: undefined })),
         replayed: false,
       });
-      return answer(200, { version, order: state!.view });
+      return answer(200, { version, state: state!.view });
     }
     const request = JSON.parse(String(init.body)) as CommandRequest;
     sends.push({ commandId: request.commandId, type: request.type });

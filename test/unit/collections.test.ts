@@ -15,7 +15,10 @@ import {
 } from '../../lambdas/core/projections/row-lists';
 import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
 import { orderAggregate } from '../../lambdas/domain/order';
-import { customerSummaryProjection } from '../../lambdas/domain/order/projections';
+import {
+  customerSummaryProjection,
+  orderViewProjection,
+} from '../../lambdas/domain/order/projections';
 import { shoppingListAggregate, type ShoppingListView } from '../../lambdas/domain/shopping-list';
 import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
 import { AGGREGATES, COLLECTIONS, PROJECTIONS } from '../../lambdas/handlers/deployment';
@@ -32,19 +35,24 @@ const list: CollectionDeclaration = {
   aggregate: shoppingListAggregate,
   view: shoppingListRowProjection,
 };
+// The deployment's other collections: each projection declaring lists must be one's view.
+const others = COLLECTIONS.filter((c) => c.collection !== list.collection);
+const checked = (declarations: readonly CollectionDeclaration[]) =>
+  checkCollections([...others, ...declarations], deployment);
 
-test('the deployment serves its lists as shopping-lists and its stock as inventory, from row projections', () => {
+test('the deployment serves its orders, its lists as shopping-lists and its stock as inventory, from row projections', () => {
   expect(COLLECTIONS.map((c) => [c.collection, c.aggregate.type, c.view.name])).toEqual([
+    ['orders', 'order', 'order'],
     ['shopping-lists', 'shoppingList', 'shopping-list'],
     ['inventory', 'inventory', 'inventory'],
   ]);
-  expect(checkCollections([list], deployment)).toEqual([list]);
+  expect(checked([list])).toEqual([...others, list]);
 });
 
 test.each([
-  ['a reserved segment', { ...list, collection: 'orders' }, /reserved/],
-  ['another reserved segment', { ...list, collection: 'read-models' }, /reserved/],
+  ['the read models segment', { ...list, collection: 'read-models' }, /reserved/],
   ['the commands segment', { ...list, collection: 'commands' }, /reserved/],
+  ["another collection's segment", { ...list, collection: 'orders' }, /declared twice/],
   ['camelCase', { ...list, collection: 'shoppingLists' }, /kebab-case/],
   ['a trailing dash', { ...list, collection: 'lists-' }, /kebab-case/],
   ['a view of another aggregate', { ...list, view: customerSummaryProjection }, /reads order/],
@@ -71,19 +79,25 @@ test.each([
     /not in the deployment's projections/,
   ],
 ])('refuses %s', (_, declaration, message) => {
-  expect(() => checkCollections([declaration], deployment)).toThrow(message);
+  expect(() => checked([declaration])).toThrow(message);
 });
 
 test('the reserved segments are the static first segments of the route table', () => {
-  expect([...RESERVED_SEGMENTS].sort()).toEqual(['commands', 'orders', 'read-models']);
+  expect([...RESERVED_SEGMENTS].sort()).toEqual(['commands', 'read-models']);
 });
 
 test('refuses a collection declared twice', () => {
-  expect(() => checkCollections([list, list], deployment)).toThrow(/declared twice/);
+  expect(() => checked([list, list])).toThrow(/declared twice/);
 });
 
-test('the order aggregate has no collection: it keeps its static routes', () => {
-  expect(COLLECTIONS.some((c) => c.aggregate === orderAggregate)).toBe(false);
+test('the order aggregate is a collection like any other: orders, its view the order row projection', () => {
+  const orders = COLLECTIONS.filter((c) => c.aggregate === orderAggregate);
+  expect(orders).toEqual([
+    expect.objectContaining({ collection: 'orders', view: orderViewProjection }),
+  ]);
+  // A deleted order keeps its row (status deleted), answered 404.
+  expect(orders[0]!.isDeleted?.({ status: 'deleted' })).toBe(true);
+  expect(orders[0]!.isDeleted?.({ status: 'draft' })).toBe(false);
 });
 
 /**
@@ -114,8 +128,8 @@ describe("a view's lists (lambdas/core/projections/row-lists.ts)", () => {
     ...shoppingListRowProjection,
     lists,
   });
-  const checked = (view: AnyRowProjection) =>
-    checkCollections([{ ...list, view }], {
+  const checkedView = (view: AnyRowProjection) =>
+    checkCollections([...others, { ...list, view }], {
       ...deployment,
       projections: [...PROJECTIONS.filter((p) => p !== shoppingListRowProjection), view],
     });
@@ -135,14 +149,19 @@ describe("a view's lists (lambdas/core/projections/row-lists.ts)", () => {
       /at most 2 lists may hold rows/,
     ],
   ])('refuses %s', (_, lists, message) => {
-    expect(() => checked(withLists(lists))).toThrow(message);
+    expect(() => checkedView(withLists(lists))).toThrow(message);
   });
 
   test('refuses lists on a projection no collection serves (nothing would serve them)', () => {
     const summary = { ...customerSummaryProjection, lists: [{ ...ownerList }] } as AnyRowProjection;
     expect(() =>
-      checkCollections([list], { ...deployment, projections: [...PROJECTIONS, summary] }),
-    ).toThrow(/lists are served for a collection's view only/);
+      checkCollections([...others, list], {
+        ...deployment,
+        projections: [...PROJECTIONS, summary],
+      }),
+    ).toThrow(
+      /customer-summary: declares lists, but lists are served for a collection's view only/,
+    );
   });
 
   test('two lists of each kind take the four slots; a row is stored under its partitions only', () => {

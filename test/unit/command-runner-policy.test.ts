@@ -113,12 +113,14 @@ describe('idempotency', () => {
   test('a commandId not among the events read has not run (as far as they tell)', () =>
     expect(earlierRunRead(read(history(3)), 'command-9')).toBeUndefined());
   test("a replay answers the state at the earlier run's version, folded again", () =>
-    expect(replayAnswer(counter, read(history(4)), 'c-1', 2, [], 1)).toEqual({
+    expect(replayAnswer(counter, read(history(4)), 'c-1', 2, [history(4)[1]!], 1)).toEqual({
       aggregateId: 'c-1',
       version: 2,
-      events: [],
+      events: [history(4)[1]],
       state: 3,
       stateVersion: 2,
+      // The state its events were decided on: the coupled answer folds the view from it.
+      stateBefore: 1,
       replayed: true,
       retries: 1,
     }));
@@ -131,6 +133,17 @@ describe('idempotency', () => {
     expect(
       replayAnswer(counter, read(history(1, 4), { state: 10, version: 4 }), 'c-1', 2, [], 0),
     ).toMatchObject({ version: 2, state: 15, stateVersion: 5 }));
+  test('a replay decided on a state older than the snapshot read has no stateBefore', () =>
+    expect(
+      replayAnswer(
+        counter,
+        read(history(2, 3), { state: 6, version: 3 }),
+        'c-1',
+        3,
+        [history(4)[2]!],
+        0,
+      ),
+    ).not.toHaveProperty('stateBefore'));
 });
 
 describe('what a failed append means', () => {

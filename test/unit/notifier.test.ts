@@ -1,6 +1,11 @@
 /** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
-import { createNotifier, isGone, type SubscriptionStore } from '../../lambdas/core/push/push';
-import { orderProjection, orderTopic } from '../../lambdas/domain/order';
+import {
+  createNotifier,
+  isGone,
+  type SubscriptionStore,
+  topicOf,
+} from '../../lambdas/core/push/push';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { createNotifierHandler, rowRecordParser } from '../../lambdas/handlers/notifier';
 import {
   ownerListsProjection,
@@ -11,6 +16,9 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbSubscriptions } from '../../lambdas/core/push/dynamodb-subscriptions';
+
+const order = { name: orderViewProjection.name };
+const orderTopic = (id: string) => topicOf(order, id);
 
 const store = (topics: Record<string, string[]>) => {
   const removed: string[] = [];
@@ -56,7 +64,7 @@ test('a gone subscriber is removed alone; a failing one is skipped; the others r
     },
   });
   const outcome = await notify([
-    { view: orderProjection, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+    { view: order, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
   ]);
   expect(delivered.sort()).toEqual(['ok-1', 'ok-2']);
   expect(removed).toEqual(['gone']);
@@ -72,8 +80,8 @@ test('only the latest version of a row in a batch is pushed', async () => {
     post: async (_id, data) => void posted.push(data),
   });
   await notify([
-    { view: orderProjection, id: 'o-1', version: 1, row: { id: 'o-1', version: 1 } },
-    { view: orderProjection, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+    { view: order, id: 'o-1', version: 1, row: { id: 'o-1', version: 1 } },
+    { view: order, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
   ]);
   expect(posted.map((p) => JSON.parse(p).version)).toEqual([2]);
 });
@@ -88,7 +96,7 @@ test('rows of two views with the same id are two topics: both are pushed', async
     post: async (_id, data) => void posted.push(data),
   });
   await notify([
-    { view: orderProjection, id: 'x', version: 1, row: { id: 'x', version: 1 } },
+    { view: order, id: 'x', version: 1, row: { id: 'x', version: 1 } },
     { view: list, id: 'x', version: 1, row: { id: 'x', version: 1 } },
   ]);
   expect(posted.map((p) => JSON.parse(p).type).sort()).toEqual([
@@ -103,8 +111,11 @@ const record = (seq: string, image: Record<string, unknown>): DynamoDBRecord => 
 });
 
 const parse = rowRecordParser({
-  viewRows: orderProjection,
   projections: [
+    {
+      projection: orderViewProjection,
+      isDeleted: (row: { status: string }) => row.status === 'deleted',
+    },
     {
       projection: shoppingListRowProjection,
       isDeleted: (row: { status: string }) => row.status === 'deleted',
@@ -113,16 +124,24 @@ const parse = rowRecordParser({
 });
 
 /** A stored item of the projections table, as the row projector writes it. */
-const item = (key: string, view: unknown, applied: Record<string, number>) =>
-  record('9', { key, view, applied, rev: 1 });
+const item = (key: string, view: unknown, applied: Record<string, number>, seq = '9') =>
+  record(seq, { key, view, applied, rev: 1 });
 
-test('a row of the read-model table is a change of the order view', () => {
-  expect(parse(record('1', { id: 'o-1', version: 3, status: 'placed' }))).toEqual({
-    view: orderProjection,
+test("an item of the order view is a change of the order view, versioned by the order's applied version", () => {
+  const row = { id: 'o-1', version: 3, status: 'draft' };
+  expect(parse(item('order@v1#o-1', row, { 'o-1': 3 }))).toEqual({
+    view: order,
     id: 'o-1',
     version: 3,
-    row: { id: 'o-1', version: 3, status: 'placed' },
+    row,
   });
+  // A deleted order keeps its row (status deleted): pushed as a deletion.
+  const deleted = parse(item('order@v1#o-1', { ...row, status: 'deleted' }, { 'o-1': 4 }))!;
+  expect(deleted.row).toEqual({ id: 'o-1', version: 4, deleted: true });
+});
+
+test('a row that is no item of the projections table is not a change', () => {
+  expect(parse(record('1', { id: 'o-1', version: 3, status: 'draft' }))).toBeUndefined();
 });
 
 test("a pushed projection's item is a change of its view, versioned by its aggregate", () => {
@@ -135,7 +154,7 @@ test("a pushed projection's item is a change of its view, versioned by its aggre
   });
 });
 
-test("a deleted aggregate's item is pushed as a tombstone (a deletion message)", () => {
+test("a deleted aggregate's item is pushed as a deletion message", () => {
   const change = parse(item('shopping-list@v1#l-1', { status: 'deleted' }, { 'l-1': 6 }))!;
   expect(change.row).toEqual({ id: 'l-1', version: 6, deleted: true });
 });
@@ -161,9 +180,9 @@ test('the handler reports the first row whose subscribers could not be read, not
   });
   const answer = await handler({
     Records: [
-      record('1', { id: 'a', version: 1 }),
-      record('2', { id: 'broken', version: 1 }),
-      record('3', { id: 'c', version: 4 }),
+      item('order@v1#a', { id: 'a', version: 1 }, { a: 1 }, '1'),
+      item('order@v1#broken', { id: 'broken', version: 1 }, { broken: 1 }, '2'),
+      item('order@v1#c', { id: 'c', version: 4 }, { c: 4 }, '3'),
     ],
   });
   expect(answer).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });

@@ -19,12 +19,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
-import {
-  AGGREGATE_VIEW,
-  AGGREGATES,
-  PROJECTIONS,
-  SERVED_AGGREGATES,
-} from '../../lambdas/handlers/deployment';
+import { AGGREGATES, PROJECTIONS, SERVED_AGGREGATES } from '../../lambdas/handlers/deployment';
 
 const ROOT = join(__dirname, '../..');
 const DEPLOYMENT = 'lambdas/handlers/deployment.ts';
@@ -66,7 +61,6 @@ const DOMAIN_IMPORT = /(^|\/)domain\//;
 const DOMAIN_NAMES = [
   ...new Set([
     ...AGGREGATES.map((aggregate) => aggregate.type),
-    AGGREGATE_VIEW.name,
     ...PROJECTIONS.map((projection) => projection.name),
     ...SERVED_AGGREGATES.flatMap(({ collection, view }) => [collection, view.name]),
     ...readdirSync(join(ROOT, 'lambdas/domain'), { withFileTypes: true })
@@ -111,83 +105,11 @@ const domainNamesIn = (text: string): string[] => [
   ),
 ];
 
-/** The order's own slot, still beside the generic collections: issue 18 items 1 and 2. */
-const ORDER_SLOT =
-  'The order is still served by its own static routes and read-model table (AGGREGATE_VIEW, one ' +
-  'slot), beside the generic collections: issue 18 items 1 (every aggregate first class) and 2 ' +
-  '(one projection engine), not done yet.';
-
 /**
  * What names a domain outside the deployment list today, file by file, with the reason. Each
  * name is a distinct token of the file's code. Remove an entry when its reason is gone.
  */
 const ALLOWED: Record<string, { readonly reason: string; readonly names: readonly string[] }> = {
-  'lambdas/handlers/coupled-api.ts': {
-    reason:
-      `${ORDER_SLOT} The coupled transaction writes the order row (typed OrderState/OrderView) ` +
-      'and answers it as `order`; another aggregate gets no row there.',
-    names: ['OrderState', 'OrderView', '../domain/order', 'visibleOrder', 'orderRowOf', 'order'],
-  },
-  'lambdas/handlers/query-api.ts': {
-    reason: `${ORDER_SLOT} GET /orders (the list queries by status or customer), /orders/{id}, its events and history; the read rule of the order (orderOwner).`,
-    names: [
-      'OrderView',
-      '../domain/order',
-      'orderOwner',
-      'Order',
-      'getOrder',
-      'Order ',
-      'listOrders',
-      'order',
-      'GET /orders',
-      'GET /orders/{id}',
-      'GET /orders/{id}/events',
-      'GET /orders/{id}/history',
-    ],
-  },
-  'lambdas/handlers/routes.ts': {
-    reason: `${ORDER_SLOT} The route table lists the order's static routes.`,
-    names: [
-      '/orders',
-      'List orders by status or customer',
-      '/orders/{id}',
-      'One order (read model)',
-      '/orders/{id}/events',
-      "An order's events",
-      '/orders/{id}/history',
-      'An order at a version or time',
-    ],
-  },
-  'lambdas/handlers/wiring.ts': {
-    reason: `${ORDER_SLOT} The read-model table's rows are typed OrderView; the projector's order-row half is named \`orders\`.`,
-    names: ['OrderView', '../domain/order', 'orders'],
-  },
-  'lib/stacks/coupled-stack.ts': {
-    reason: `${ORDER_SLOT} The projector function's description says the order row is not its job.`,
-    names: ['Event table stream -> declared projections (coupled; the order row is not)'],
-  },
-  'lib/stacks/decoupled-stack.ts': {
-    reason: `${ORDER_SLOT} The projector function's description names the order read model.`,
-    names: ['Event table stream -> order read model and declared projections (decoupled)'],
-  },
-  'lib/stacks/outputs.ts': {
-    reason: `${ORDER_SLOT} The read-model table's output description.`,
-    names: ['Order read-model table'],
-  },
-  'local/emulators/runtime.ts': {
-    reason: `${ORDER_SLOT} The local read-model table is named \`<prefix>-<stack>-orders\`.`,
-    names: ['-orders', '_orderRows'],
-  },
-  'local/tools/redrive.ts': {
-    reason: `${ORDER_SLOT} The redrive's usage and the local read-model table's name.`,
-    names: [
-      // The usage text (one long template literal) mentions "the order row".
-      codeTokens(readFileSync(join(ROOT, 'local/tools/redrive.ts'), 'utf8')).find((token) =>
-        token.startsWith('Usage:\n  npm run redrive'),
-      ) ?? 'the usage text',
-      '-decoupled-orders',
-    ],
-  },
   'local/tools/cli.ts': {
     reason:
       "`npm start`'s banner shows a first command to try and the URLs to read it: the order, " +
@@ -200,29 +122,12 @@ const ALLOWED: Record<string, { readonly reason: string; readonly names: readonl
       '/orders?customerId=c-1"',
     ],
   },
-  'client/api.ts': {
-    reason:
-      `${ORDER_SLOT} The typed API client's listOrders (GET /orders?status|customerId): list ` +
-      'queries are not declared per aggregate yet.',
-    names: [
-      'OrderStatus',
-      'OrderView',
-      '../lambdas/domain/order',
-      'OrderPage',
-      'ListOrdersQuery',
-      'listOrders',
-      'order',
-      '/orders',
-    ],
-  },
   'client/index.ts': {
     reason:
       'Re-exports of the domain types (OrderView, ShoppingListView, ...) for the demo app, the ' +
       "docs and a user's code, so one import serves; the client's own code reads only " +
       'DeploymentCommand and DeploymentView.',
     names: [
-      'ListOrdersQuery',
-      'OrderPage',
       'OrderCommand',
       'OrderStatus',
       'OrderView',
@@ -240,7 +145,13 @@ test('there are source files to check, and the domains are known', () => {
   expect(files.filter((file) => file.startsWith('lambdas/core/')).length).toBeGreaterThan(10);
   expect(files.length).toBeGreaterThan(60);
   expect(DOMAIN_NAMES).toEqual(
-    expect.arrayContaining(['order', 'shoppingList', 'shopping-lists', 'customer-summary']),
+    expect.arrayContaining([
+      'order',
+      'orders',
+      'shoppingList',
+      'shopping-lists',
+      'customer-summary',
+    ]),
   );
 });
 

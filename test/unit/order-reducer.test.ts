@@ -1,8 +1,10 @@
 import { configureStore } from '../support/redux-store';
-import { type OrderEventAction, orderProjection, orderReducer } from '../../lambdas/domain/order';
-import { projectEvents } from '../../lambdas/core/projections/projection';
-import { toAction } from '../../lambdas/core/events/events';
+import { type OrderEventAction, orderReducer } from '../../lambdas/domain/order';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
+import { foldRows } from '../../lambdas/core/projections/row-projection';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
+import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 
 const history = stamp('order-7', [
   { type: 'order/created', payload: { customerId: 'c-9', currency: 'USD' } },
@@ -16,8 +18,12 @@ const history = stamp('order-7', [
   { type: 'order/submitted', payload: {} },
 ]).map((e, i) => ({ ...e, occurredAt: `2026-01-01T00:00:0${i}.000Z` }));
 
-test('the projection folds the history into the read-model row', () => {
-  expect(projectEvents(orderProjection, history)).toEqual({
+/** The order view's row of order-7 after `events` (the fold the row projector converges to). */
+const viewAfter = (events: readonly StoredEvent[]) =>
+  foldRows(orderViewProjection, [events.map(toAction)]).get('order-7') ?? null;
+
+test('the view folds the history into the row', () => {
+  expect(viewAfter(history)).toEqual({
     id: 'order-7',
     customerId: 'c-9',
     currency: 'USD',
@@ -32,7 +38,7 @@ test('the projection folds the history into the read-model row', () => {
 });
 
 test('totals follow every line change', () => {
-  const afterTwoLines = projectEvents(orderProjection, history.slice(0, 3));
+  const afterTwoLines = viewAfter(history.slice(0, 3));
   expect(afterTwoLines).toMatchObject({
     lineCount: 2,
     total: 2 * 500 + 1999,
@@ -41,7 +47,7 @@ test('totals follow every line change', () => {
   });
 });
 
-test('cancel keeps its reason; delete marks the view deleted (stored as a tombstone)', () => {
+test('cancel keeps its reason; delete keeps the row with status deleted (answered 404)', () => {
   const more = stamp(
     'order-7',
     [
@@ -50,10 +56,13 @@ test('cancel keeps its reason; delete marks the view deleted (stored as a tombst
     ],
     history.length,
   );
-  const cancelled = projectEvents(orderProjection, [...history, more[0]!]);
+  const cancelled = viewAfter([...history, more[0]!]);
   expect(cancelled).toMatchObject({ status: 'cancelled', cancelReason: 'late', version: 7 });
-  const deletedView = projectEvents(orderProjection, [...history, ...more])!;
-  expect(orderProjection.isDeleted(deletedView)).toBe(true);
+  const deletedView = viewAfter([...history, ...more])!;
+  expect(deletedView).toMatchObject({ status: 'deleted', version: 8 });
+  const orders = COLLECTIONS.find((c) => c.view === orderViewProjection)!;
+  expect(orders.isDeleted!(cancelled)).toBe(false);
+  expect(orders.isDeleted!(deletedView)).toBe(true);
 });
 
 test('the reducer is pure: same input, same output, input untouched', () => {
@@ -63,7 +72,7 @@ test('the reducer is pure: same input, same output, input untouched', () => {
 });
 
 test('events of other aggregates and events before creation change nothing', () => {
-  const state = projectEvents(orderProjection, history.slice(0, 2));
+  const state = viewAfter(history.slice(0, 2));
   const foreign = { type: 'cart/itemAdded', payload: {}, meta: toAction(history[0]!).meta };
   expect(orderReducer(state, foreign as never)).toBe(state);
   expect(orderReducer(null, toAction(history[1]!) as OrderEventAction)).toBeNull();
@@ -72,5 +81,5 @@ test('events of other aggregates and events before creation change nothing', () 
 test('the same reducer runs in a Redux store on the client', () => {
   const store = configureStore(orderReducer);
   history.forEach((e) => store.dispatch(toAction(e) as OrderEventAction));
-  expect(store.getState()).toEqual(projectEvents(orderProjection, history));
+  expect(store.getState()).toEqual(viewAfter(history));
 });

@@ -1,7 +1,8 @@
 /**
  * The route table's matcher (lambdas/handlers/routes.ts), used by the local gateway: API Gateway
- * prefers static segments to path parameters, so `/orders/{id}` wins over `/{collection}/{id}`
- * whatever the order of ROUTES.
+ * prefers static segments to path parameters, so `/read-models/{name}/{key}` wins over
+ * `/{collection}/{id}/...` whatever the order of ROUTES. Every aggregate, the order too, is a
+ * collection: its routes are the parameterised ones.
  */
 import { matchRoute, type Route, ROUTES, routeKey } from '../../lambdas/handlers/routes';
 
@@ -18,9 +19,10 @@ const keyOf = (method: string, path: string, routes: readonly Route[] = ROUTES) 
 };
 
 test.each([
-  ['/orders/o-1', 'GET /orders/{id}', { id: 'o-1' }],
-  ['/orders/o-1/events', 'GET /orders/{id}/events', { id: 'o-1' }],
-  ['/orders/o-1/history', 'GET /orders/{id}/history', { id: 'o-1' }],
+  ['/orders', 'GET /{collection}', { collection: 'orders' }],
+  ['/orders/o-1', 'GET /{collection}/{id}', { collection: 'orders', id: 'o-1' }],
+  ['/orders/o-1/events', 'GET /{collection}/{id}/events', { collection: 'orders', id: 'o-1' }],
+  ['/orders/o-1/history', 'GET /{collection}/{id}/history', { collection: 'orders', id: 'o-1' }],
   ['/shopping-lists/l-1', 'GET /{collection}/{id}', { collection: 'shopping-lists', id: 'l-1' }],
   [
     '/shopping-lists/l-1/events',
@@ -32,7 +34,13 @@ test.each([
     'GET /{collection}/{id}/history',
     { collection: 'shopping-lists', id: 'l-1' },
   ],
-  ['/read-models/customer-summary/c-1', 'GET /read-models/{name}/{key}', {}],
+  [
+    '/read-models/customer-summary/c-1',
+    'GET /read-models/{name}/{key}',
+    { name: 'customer-summary', key: 'c-1' },
+  ],
+  // Also `/{collection}/{id}/events`: the static first segment wins.
+  ['/read-models/x/events', 'GET /read-models/{name}/{key}', { name: 'x', key: 'events' }],
 ])('GET %s is %s: static segments beat parameters', (path, route, parameters) => {
   for (const [order, routes] of tables) {
     expect({ order, ...keyOf('GET', path, routes) }).toMatchObject({ order, route, parameters });

@@ -146,21 +146,26 @@ export const replayAnswer = (
   events: readonly StoredEvent[],
   retries: number,
 ) => {
-  const covered = version >= loaded.base && version <= loaded.version;
+  const isCovered = (v: number) => v >= loaded.base && v <= loaded.version;
+  const stateAt = (v: number) =>
+    v === loaded.version
+      ? loaded.state
+      : foldOwnEvents(
+          aggregate,
+          loaded.tail.filter((e) => e.version <= v),
+          loaded.baseState,
+        );
+  const covered = isCovered(version);
+  // The state the command was decided on, when the events read reach back to it: the coupled
+  // answer folds the view from it, with no read (a replay of a recent command costs no I/O).
+  const before = (events[0]?.version ?? version + 1) - 1;
   return {
     aggregateId,
     version,
     events,
-    state: !covered
-      ? loaded.state
-      : version === loaded.version
-        ? loaded.state
-        : foldOwnEvents(
-            aggregate,
-            loaded.tail.filter((e) => e.version <= version),
-            loaded.baseState,
-          ),
+    state: covered ? stateAt(version) : loaded.state,
     stateVersion: covered ? version : loaded.version,
+    ...(isCovered(before) && { stateBefore: stateAt(before) }),
     replayed: true,
     retries,
   };

@@ -83,7 +83,10 @@ export interface CommandResult<State = unknown> {
   readonly state: State;
   /** The version `state` is at: `version`, or for a replay possibly the current version. */
   readonly stateVersion: number;
-  /** The state the command was decided on (the state before `events`); absent for a replay. */
+  /**
+   * The state the command was decided on (the state before `events`). For a replay, present
+   * only when the events read reach back to it (as `state`: the snapshot read is not newer).
+   */
   readonly stateBefore?: State;
   /** True when this is the answer of an earlier run of the same commandId. */
   readonly replayed: boolean;

@@ -1,14 +1,12 @@
 /**
  * One page of one partition of a list index, newest first: a Query, never a Scan. Shared by
- * every list the API serves (the order table's and the projections table's list slots).
+ * every list the API serves (the projections table's list slots, ./row-lists.ts).
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeListCursor, encodeListCursor, type ListIdentity } from './cursor';
+import type { IndexQueryOptions, RowPage } from './row-lists';
 
-export interface RowPage<View> {
-  readonly items: View[];
-  readonly nextCursor: string | null;
-}
+export type { IndexQueryOptions, RowPage } from './row-lists';
 
 /**
  * Most rows one list request examines before it answers (a filter can make many rows examined
@@ -17,13 +15,6 @@ export interface RowPage<View> {
 export const DEFAULT_MAX_ROWS_EXAMINED = 500;
 /** Rows read per Query while filtering: more than a page, fewer than DynamoDB's 1 MB per call. */
 const FILTERED_BATCH = 50;
-
-export interface IndexQueryOptions {
-  readonly limit: number;
-  readonly cursor?: string;
-  readonly filter?: { readonly name: string; readonly value: string };
-  readonly maxRowsExamined?: number;
-}
 
 /**
  * The index entries of one page of `list`. With a filter, Query's `Limit` counts rows examined,

@@ -14,10 +14,10 @@ import { backoffDelay } from '../shared/backoff';
 import { UNPROCESSED_ITEMS_BACKOFF } from '../shared/dynamodb-limits';
 import type { TransactItem } from '../events/dynamodb-event-store';
 import { assertItemFits } from '../shared/dynamodb-limits';
-import { StaleRowError } from './projection';
 import {
   type AnyRowProjection,
   type ProjectionRowStore,
+  StaleRowError,
   storageName,
   storedKey,
   type StoredRow,
@@ -26,6 +26,50 @@ import { listAttributeNames, listAttributes, listPartition, listSlotsOf } from '
 import type { ListIdentity } from './cursor';
 import { type IndexQueryOptions, queryListPage, type RowPage } from './dynamodb-list-query';
 import { PROJECTIONS_TABLE } from '../shared/schema';
+
+/**
+ * The Update of one aggregate's view item: the row, its only source's checkpoint, its lists'
+ * slot attributes (those it left, removed), and a new revision (so a projector that read the
+ * item before fails its conditional write, re-reads, and skips what is applied). The coupled
+ * append sends it in its transaction; the bench's floor sends the very same input.
+ */
+export const viewItemUpdate = (
+  tableName: string,
+  view: Pick<AnyRowProjection, 'name' | 'version' | 'lists'>,
+  aggregateId: string,
+  row: unknown,
+  version: number,
+) => {
+  const lists = listAttributes(view, storageName(view), row);
+  const left = listAttributeNames(view).filter((name) => !(name in lists));
+  const names = Object.keys(lists);
+  const set = [
+    '#v = :view',
+    '#a = :applied',
+    '#r = if_not_exists(#r, :zero) + :one',
+    ...names.map((_, i) => `#l${i} = :l${i}`),
+  ];
+  const remove = left.map((_, i) => `#x${i}`);
+  return {
+    TableName: tableName,
+    Key: { key: storedKey(view, aggregateId) },
+    UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+    ExpressionAttributeNames: {
+      '#v': 'view',
+      '#a': 'applied',
+      '#r': 'rev',
+      ...Object.fromEntries(names.map((name, i) => [`#l${i}`, name])),
+      ...Object.fromEntries(left.map((name, i) => [`#x${i}`, name])),
+    },
+    ExpressionAttributeValues: {
+      ':view': row,
+      ':applied': { [aggregateId]: version },
+      ':zero': 0,
+      ':one': 1,
+      ...Object.fromEntries(names.map((name, i) => [`:l${i}`, lists[name]])),
+    },
+  };
+};
 
 export class DynamoDbProjectionRows implements ProjectionRowStore {
   constructor(
@@ -59,10 +103,8 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
   }
 
   /**
-   * A write of one aggregate's view row for a transaction (the coupled stack's append): the row,
-   * its only source's checkpoint, its lists' slot attributes (those it left, removed), and a new
-   * revision (so a projector that read the row before fails its conditional write, re-reads,
-   * and skips what is applied). No read needed.
+   * A write of one aggregate's view row for a transaction (the coupled stack's append): the
+   * `viewItemUpdate` below, checked against DynamoDB's item size first. No read needed.
    */
   writeViewItem(
     view: AnyRowProjection,
@@ -70,40 +112,15 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
     row: unknown,
     version: number,
   ): TransactItem {
-    const key = storedKey(view, aggregateId);
-    const applied = { [aggregateId]: version };
+    const update = viewItemUpdate(this.tableName, view, aggregateId, row, version);
+    const { ':view': stored, ':applied': applied } = update.ExpressionAttributeValues;
     const lists = listAttributes(view, storageName(view), row);
-    const left = listAttributeNames(view).filter((name) => !(name in lists));
-    assertItemFits('row', { key, view: row, applied, rev: 0, ...lists }, { table: this.tableName });
-    const names = Object.keys(lists);
-    const set = [
-      '#v = :view',
-      '#a = :applied',
-      '#r = if_not_exists(#r, :zero) + :one',
-      ...names.map((_, i) => `#l${i} = :l${i}`),
-    ];
-    const remove = left.map((_, i) => `#x${i}`);
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: { key },
-        UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        ExpressionAttributeNames: {
-          '#v': 'view',
-          '#a': 'applied',
-          '#r': 'rev',
-          ...Object.fromEntries(names.map((name, i) => [`#l${i}`, name])),
-          ...Object.fromEntries(left.map((name, i) => [`#x${i}`, name])),
-        },
-        ExpressionAttributeValues: {
-          ':view': row,
-          ':applied': applied,
-          ':zero': 0,
-          ':one': 1,
-          ...Object.fromEntries(names.map((name, i) => [`:l${i}`, lists[name]])),
-        },
-      },
-    };
+    assertItemFits(
+      'row',
+      { key: update.Key.key, view: stored, applied, rev: 0, ...lists },
+      { table: this.tableName },
+    );
+    return { Update: update };
   }
 
   /**

@@ -32,6 +32,18 @@ export interface RowList<Row = unknown> {
   readonly filters?: Readonly<Record<string, RegExp>>;
 }
 
+export interface RowPage<View> {
+  readonly items: View[];
+  readonly nextCursor: string | null;
+}
+
+export interface IndexQueryOptions {
+  readonly limit: number;
+  readonly cursor?: string;
+  readonly filter?: { readonly name: string; readonly value: string };
+  readonly maxRowsExamined?: number;
+}
+
 /** Query parameters of every list route, never a list's own. */
 export const PAGE_PARAMS = ['limit', 'cursor'] as const;
 

@@ -11,8 +11,7 @@
  * a concurrent batch never applies an event twice, and none is skipped.
  */
 import type { EventAction } from '../events/events';
-import type { RowList } from './row-lists';
-import type { IndexQueryOptions, RowPage } from './dynamodb-list-query';
+import type { IndexQueryOptions, RowList, RowPage } from './row-lists';
 
 export interface RowProjection<Row = unknown, SourceState = unknown> {
   /** URL-safe public name, e.g. `customer-summary`; the `{name}` of its query route. */
@@ -133,6 +132,14 @@ export const mergeItems = <Row>(
   if (!projection.merge) throw new Error(`${projection.name} has shards but no merge`);
   return projection.merge(views);
 };
+
+/** Another writer stored a newer row first; the projector re-reads and tries again. */
+export class StaleRowError extends Error {
+  constructor(key: string) {
+    super(`Read-model row ${key} changed while it was being projected`);
+    this.name = 'StaleRowError';
+  }
+}
 
 /** One stored row: the view plus what makes its updates exactly-once. */
 export interface StoredRow<Row = unknown> {

@@ -16,7 +16,8 @@
  *
  * A reducer that throws (a poison event) stops that aggregate on that row at the event: the
  * events before it are applied, its records from that version on are reported failed, and every
- * other aggregate's events are applied.
+ * other aggregate's events are applied. A record the handler could not read at all (`invalid`)
+ * is logged and reported failed, never acknowledged unseen.
  *
  * The source-state cache (docs/decisions/projector-source-state-cache.md): per source
  * aggregate, the version `c` up to which this instance routed every event and applied it to every
@@ -31,13 +32,13 @@ import type { EventStore } from '../events/event-store';
 import { type EventAction, isOwnEvent, toAction } from '../events/events';
 import type { Log } from '../shared/log';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
-import { StaleRowError } from './projection';
 import {
   advanceSource,
   type AnyRowProjection,
   itemKey,
   type ProjectionRowStore,
   shardsOf,
+  StaleRowError,
   storageName,
   type StoredRow,
 } from './row-projection';
@@ -269,6 +270,10 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   ): Promise<ProjectionOutcome> {
     const groups = new Map<string, { id: string; version: number }[]>();
     for (const record of records) {
+      // Not an event at all (the handler could not read it): retried, never dropped unseen.
+      if ('invalid' in record) {
+        log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
+      }
       if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
       const group = groups.get(record.event.aggregateId) ?? [];
       group.push({ id: record.id, version: record.event.version });
@@ -347,9 +352,10 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
       }
     }
     const failed = records.flatMap((r) =>
-      'event' in r &&
-      failedFrom.has(r.event.aggregateId) &&
-      r.event.version >= failedFrom.get(r.event.aggregateId)!
+      'invalid' in r ||
+      ('event' in r &&
+        failedFrom.has(r.event.aggregateId) &&
+        r.event.version >= failedFrom.get(r.event.aggregateId)!)
         ? [r.id]
         : [],
     );

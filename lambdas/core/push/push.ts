@@ -4,7 +4,6 @@
  * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
  */
 import type { Log } from '../shared/log';
-import { isTombstone } from '../projections/projection';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
 export const WEBSOCKET_LIMITS = {
@@ -31,6 +30,16 @@ export interface PushedCollection {
   readonly collection: string;
   readonly view: PushedView;
 }
+
+/** A deleted row as the notifier hands it over: pushed as `<name>/deleted`. */
+export interface DeletedRow {
+  readonly id: string;
+  readonly version: number;
+  readonly deleted: true;
+}
+
+const isDeletedRow = (row: unknown): row is DeletedRow =>
+  (row as Partial<DeletedRow> | null)?.deleted === true;
 
 /** The topic of one row: `<name>#<id>` (a subscription item's key). */
 export const topicOf = (view: PushedView, id: string): string => `${view.name}#${id}`;
@@ -106,7 +115,7 @@ const byteLength = (text: string) => new TextEncoder().encode(text).length;
  */
 export const changeMessage = (change: ChangedRow): string => {
   const { view } = change;
-  if (isTombstone(change.row)) {
+  if (isDeletedRow(change.row)) {
     return JSON.stringify({ type: deletedTypeOf(view), id: change.id, version: change.version });
   }
   const type = changedTypeOf(view);

@@ -35,12 +35,6 @@ export const EVENT_TABLE = {
 /** The stream view the projector needs: the new item is the whole event. */
 export const EVENT_STREAM_VIEW = 'NEW_IMAGE' as const;
 
-/*
- * The one-row-per-aggregate read model's table is not named here: it is derived from the
- * projection the deployment declares (`viewTableOf` in ../projections/projection.ts, AGGREGATE_VIEW in
- * lambdas/handlers/deployment.ts), keys and list indexes included.
- */
-
 /** How many lists of each kind one projection may declare: the slots below. */
 export const LIST_SLOTS_PER_KIND = 2;
 
@@ -93,7 +87,7 @@ export const COMMANDS_TABLE = {
   indexes: [],
 } as const satisfies TableDefinition;
 
-/** The read model's stream (both stacks): the notifier pushes each new row to its subscribers. */
+/** The projections table's stream (both stacks): the notifier pushes each new row of a view. */
 export const READ_MODEL_STREAM_VIEW = 'NEW_IMAGE' as const;
 
 /**

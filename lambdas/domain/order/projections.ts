@@ -7,7 +7,64 @@ import type { EventAction } from '../../core/events/events';
 import type { RowProjection } from '../../core/projections/row-projection';
 import { orderAggregate } from './index';
 import type { OrderEventAction } from './events';
-import type { OrderState, OrderStatus } from './reducer';
+import { orderReducer, type OrderState, type OrderStatus, type OrderView } from './reducer';
+
+/** Every event type of an order: the view and the customer summary follow each. */
+const ORDER_EVENT_TYPES: readonly OrderEventAction['type'][] = [
+  'order/created',
+  'order/lineAdded',
+  'order/quantityChanged',
+  'order/lineRemoved',
+  'order/submitted',
+  'order/cancelled',
+  'order/deleted',
+];
+
+/** A listed status (a deleted order is in no list). */
+const LISTED_STATUS = /^(draft|submitted|cancelled)$/;
+
+/**
+ * The order's view, one row per order keyed by its id: the aggregate's own state (so rows and
+ * state cannot disagree), kept with status `deleted` once deleted (answered 404). Served as
+ * `GET /orders/{id}`, pushed as `order/changed`, and listed (a deleted order leaves both lists):
+ * - `GET /orders?status=draft`: newest `createdAt` first. Its index holds keys only: its keys
+ *   change only when the status does, so most events cost it nothing
+ *   (docs/decisions/by-status-keys-only.md); a page reads its rows.
+ * - `GET /orders?customerId=c-1` (and `&status=`): newest `updatedAt` first, whole rows, so a
+ *   page filtered on status is one Query.
+ */
+export const orderViewProjection: RowProjection<OrderView, OrderState> = {
+  name: 'order',
+  version: 1,
+  source: orderAggregate,
+  eventTypes: ORDER_EVENT_TYPES,
+  rowKey: (event, before) =>
+    before !== null || event.type === 'order/created' ? event.meta.aggregateId : undefined,
+  reducer: (_row, event, before) => {
+    const after = orderReducer(before, asOrderEvent(event));
+    if (after === null)
+      throw new Error(`${event.type} of ${event.meta.aggregateId} applies to no order`);
+    return after;
+  },
+  // The command API's aggregate ids.
+  keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  lists: [
+    {
+      param: 'status',
+      pattern: LISTED_STATUS,
+      partitionOf: (row) => (row.status === 'deleted' ? undefined : row.status),
+      sortOf: (row) => row.createdAt,
+      holds: 'keys',
+    },
+    {
+      param: 'customerId',
+      pattern: /^.{1,128}$/,
+      partitionOf: (row) => (row.status === 'deleted' ? undefined : row.customerId),
+      sortOf: (row) => row.updatedAt,
+      filters: { status: LISTED_STATUS },
+    },
+  ],
+};
 
 export interface CustomerSummary {
   readonly customerId: string;
@@ -49,15 +106,7 @@ export const customerSummaryProjection: RowProjection<CustomerSummary, OrderStat
   name: 'customer-summary',
   version: 1,
   source: orderAggregate,
-  eventTypes: [
-    'order/created',
-    'order/lineAdded',
-    'order/quantityChanged',
-    'order/lineRemoved',
-    'order/submitted',
-    'order/cancelled',
-    'order/deleted',
-  ],
+  eventTypes: ORDER_EVENT_TYPES,
   rowKey: (event, before) => {
     const e = asOrderEvent(event);
     return e.type === 'order/created' ? e.payload.customerId : before?.customerId;
