@@ -117,16 +117,20 @@ export const ensureViewStream = async (
   return table.LatestStreamArn;
 };
 
+/** Longest wait for an index being created to become ACTIVE before the next one is asked for. */
+const INDEX_ACTIVE_TIMEOUT_MS = 60_000;
+
 /**
  * Adds the list slots (PROJECTIONS_TABLE's indexes) a projections table created before lists
- * existed lacks (a `--data-dir` from an older version), one index per update as DynamoDB
- * requires. Rows written before are listed once written again (a rebuild of a new version).
+ * existed lacks (a `--data-dir` from an older version), one index at a time as DynamoDB
+ * requires (it refuses a second while one is being created). Rows written before are listed
+ * once written again (a rebuild of a new version).
  */
 export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: string) => {
-  const described = await client.send(new DescribeTableCommand({ TableName: projectionsTable }));
-  const present = new Set(
-    (described.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName),
-  );
+  const indexes = async () =>
+    (await client.send(new DescribeTableCommand({ TableName: projectionsTable }))).Table
+      ?.GlobalSecondaryIndexes ?? [];
+  const present = new Set((await indexes()).map((index) => index.IndexName));
   const wanted = createTableInput(PROJECTIONS_TABLE, projectionsTable);
   for (const index of wanted.GlobalSecondaryIndexes ?? []) {
     if (present.has(index.IndexName)) continue;
@@ -146,5 +150,14 @@ export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: 
         ],
       }),
     );
+    const started = Date.now();
+    while (
+      (await indexes()).find((i) => i.IndexName === index.IndexName)?.IndexStatus !== 'ACTIVE'
+    ) {
+      if (Date.now() - started > INDEX_ACTIVE_TIMEOUT_MS) {
+        throw new Error(`${projectionsTable}: index ${index.IndexName} is not ACTIVE after 60 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 };
