@@ -4,7 +4,8 @@
  * `{ "action": "subscribe", "collection": "orders", "id": "o-1" }` (any collection of the
  * deployment). Answers out (the route response API Gateway sends back on the socket):
  * `{ "type": "subscribed", "collection", "id", "version" }` (the row's version read after the
- * subscription was stored, 0 when there is no row yet), `{ "type": "unsubscribed", "collection",
+ * subscription was stored, 0 when there is no row yet; subscribing again answers the same; past
+ * MAX_SUBSCRIPTIONS_PER_CONNECTION rows, `TOO_MANY_SUBSCRIPTIONS`), `{ "type": "unsubscribed", "collection",
  * "id" }`, or `{ "type": "error", "error": { code, message, details } }` (the one error shape),
  * which also carries the `action`, `collection` and `id` of the message when they were strings,
  * so a client can tell which subscription failed; an error never closes the socket. Message
@@ -22,6 +23,7 @@ import {
 } from '../core/shared/errors';
 import {
   expiryOf,
+  MAX_SUBSCRIPTIONS_PER_CONNECTION,
   type PushedCollection,
   SOCKET_ACTIONS,
   type SubscriptionStore,
@@ -51,6 +53,8 @@ export interface WebSocketHandlerDependencies {
   readonly collections: readonly PushedCollection[];
   /** The current version of a followed row: the `version` of the `subscribed` answer. */
   readonly versions: ViewVersions;
+  /** @default MAX_SUBSCRIPTIONS_PER_CONNECTION */
+  readonly maxSubscriptionsPerConnection?: number;
 }
 
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
@@ -115,7 +119,18 @@ export const createWebSocketHandler =
             await deps.subscriptions.remove(topic, connectionId);
             return reply({ type: 'unsubscribed', collection, id });
           }
-          await deps.subscriptions.add({ topic, connectionId, expiresAt: expiryOf(connectedAt) });
+          const limit = deps.maxSubscriptionsPerConnection ?? MAX_SUBSCRIPTIONS_PER_CONNECTION;
+          const added = await deps.subscriptions.add(
+            { topic, connectionId, expiresAt: expiryOf(connectedAt) },
+            limit,
+          );
+          if (added === 'full') {
+            throw new AppError(
+              'TOO_MANY_SUBSCRIPTIONS',
+              `This connection already follows ${limit} rows, the most one connection may: unsubscribe from one first`,
+              { limit },
+            );
+          }
           // Read only once the subscription is stored (both reads strongly consistent): a change
           // committed before this read is in `version`, one after it finds the subscription and
           // is pushed. Read first, a change in between would be neither.

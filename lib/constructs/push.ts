@@ -101,7 +101,12 @@ export class Push extends Construct {
     }
     const allow = (fn: AppFunction, actions: string[], resources: string[]) =>
       fn.role.addToPolicy(new iam.PolicyStatement({ actions, resources }));
-    allow(connections, ['dynamodb:PutItem', 'dynamodb:DeleteItem'], [table.tableArn]);
+    // A subscription and its connection's counter change together, in one transaction.
+    allow(
+      connections,
+      ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      [table.tableArn],
+    );
     allow(connections, ['dynamodb:Query'], [byConnection]);
     // The `subscribed` answer carries the followed row's version: one consistent GetItem.
     connections.function.addEnvironment(ENV.projectionsTable, props.projectionsTable.tableName);

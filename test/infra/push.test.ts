@@ -130,13 +130,15 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
     );
   });
 
-  it('connections: PutItem/DeleteItem on subscriptions, Query on byConnection, GetItem on the projections table, nothing else', () => {
+  it('connections: PutItem/DeleteItem/UpdateItem on subscriptions (the count), Query on byConnection, GetItem on the projections table, nothing else', () => {
     const table = `<${tableId}.Arn>`;
     const { permissions } = permissionsOf(template, `${fnPrefix('Connections')}Handler`);
     expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
       [
         `dynamodb:DeleteItem ${table}`,
         `dynamodb:PutItem ${table}`,
+        // A subscription and its connection's counter item change in one transaction.
+        `dynamodb:UpdateItem ${table}`,
         `dynamodb:Query ${table}/index/byConnection`,
         `dynamodb:GetItem <${projectionsId}.Arn>`,
       ].sort(),

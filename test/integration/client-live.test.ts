@@ -47,10 +47,11 @@ const runHook = async (subscription: Subscription, when: 'before' | 'after') => 
   await hook.run();
 };
 const withStoreHooks = (store: SubscriptionStore): SubscriptionStore => ({
-  async add(subscription) {
+  async add(subscription, maxPerConnection) {
     await runHook(subscription, 'before');
-    await store.add(subscription);
+    const added = await store.add(subscription, maxPerConnection);
     await runHook(subscription, 'after');
+    return added;
   },
   remove: (topic, connectionId) => store.remove(topic, connectionId),
   connectionsOf: (topic, nowSeconds) => store.connectionsOf(topic, nowSeconds),

@@ -11,7 +11,11 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import WebSocket from 'ws';
-import { topicOf, WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
+import {
+  MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  topicOf,
+  WEBSOCKET_LIMITS,
+} from '../../lambdas/core/push/push';
 import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
@@ -132,7 +136,8 @@ describe('live updates on both stacks', () => {
         ExpressionAttributeValues: { ':c': connectionId },
       }),
     );
-    return (Items ?? []).map((item) => String(item.topic));
+    // Beside its subscriptions, a connection has one counter item (topic `#subscriptions`).
+    return (Items ?? []).map((item) => String(item.topic)).filter((t) => !t.startsWith('#'));
   };
   /** The id of the connection that subscribed last to `topic` on `stack`. */
   const connectionsOf = async (stack: string, id: string) => {
@@ -350,6 +355,42 @@ describe('live updates on both stacks', () => {
       '$disconnect',
     );
     expect(await connectionsOf('coupled', id)).toEqual(both.filter((c) => c !== leavingId));
+  });
+
+  test('one socket follows at most MAX_SUBSCRIPTIONS_PER_CONNECTION rows: a flood is refused past it', async () => {
+    const client = await open('decoupled');
+    const ids = Array.from(
+      { length: MAX_SUBSCRIPTIONS_PER_CONNECTION + 1 },
+      (_, i) => `flood-${process.pid}-${i}`,
+    );
+    // All sent at once: the count holds however they interleave.
+    for (const id of ids) client.send({ action: 'subscribe', collection: 'orders', id });
+    const answers = await Promise.all(
+      ids.map((id) => client.next((m) => m.id === id && m.type !== 'unsubscribed')),
+    );
+    const refused = answers.filter((m) => m.type === 'error');
+    expect(answers.filter((m) => m.type === 'subscribed')).toHaveLength(
+      MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    );
+    expect(refused).toEqual([
+      expect.objectContaining({
+        action: 'subscribe',
+        error: expect.objectContaining({
+          code: 'TOO_MANY_SUBSCRIPTIONS',
+          details: { limit: MAX_SUBSCRIPTIONS_PER_CONNECTION },
+        }),
+      }),
+    ]);
+    const connectionId = (await connectionsOf('decoupled', answers[0].id))[0]!;
+    expect(await topicsOf('decoupled', connectionId)).toHaveLength(
+      MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    );
+    // One unsubscribed: the refused one fits.
+    const followed = answers.find((m) => m.type === 'subscribed').id;
+    await client.request({ action: 'unsubscribe', collection: 'orders', id: followed });
+    expect(
+      await client.request({ action: 'subscribe', collection: 'orders', id: refused[0].id }),
+    ).toMatchObject({ type: 'subscribed', id: refused[0].id });
   });
 
   test('a gone connection is cleaned up by the notifier while the others still receive', async () => {

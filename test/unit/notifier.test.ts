@@ -23,7 +23,7 @@ const orderTopic = (id: string) => topicOf(order, id);
 const store = (topics: Record<string, string[]>) => {
   const removed: string[] = [];
   const subscriptions: SubscriptionStore = {
-    add: async () => undefined,
+    add: async () => 'added' as const,
     remove: async () => undefined,
     connectionsOf: async (topic) => {
       if (topic === orderTopic('broken')) throw new Error('throttled');

@@ -4,19 +4,23 @@
  * answer names the subscription it is about; and where that version is read.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SubscriptionStore, ViewVersions } from '../../lambdas/core/push/push';
+import type { AddOutcome, SubscriptionStore, ViewVersions } from '../../lambdas/core/push/push';
 import type { ProjectionRowStore } from '../../lambdas/core/projections/row-projection';
 import { createViewVersions } from '../../lambdas/handlers/view-versions';
 import { createWebSocketHandler, type WebSocketEvent } from '../../lambdas/handlers/websocket';
 
 const CONNECTED_AT = Date.UTC(2026, 11, 5, 10, 0, 0);
 
-const setup = (versions: Record<string, number> = {}, options: { failAdd?: boolean } = {}) => {
+const setup = (
+  versions: Record<string, number> = {},
+  options: { failAdd?: boolean; added?: AddOutcome } = {},
+) => {
   const calls: string[] = [];
   const subscriptions: SubscriptionStore = {
-    add: async (s) => {
+    add: async (s, max) => {
       if (options.failAdd) throw new Error('ProvisionedThroughputExceededException');
-      calls.push(`add ${s.topic} ${s.connectionId}`);
+      calls.push(`add ${s.topic} ${s.connectionId} (at most ${max})`);
+      return options.added ?? 'added';
     },
     remove: async (topic, connectionId) => void calls.push(`remove ${topic} ${connectionId}`),
     connectionsOf: async () => [],
@@ -33,6 +37,7 @@ const setup = (versions: Record<string, number> = {}, options: { failAdd?: boole
     versions: viewVersions,
     logger: new Logger({ logLevel: 'SILENT' }),
     collections: [{ collection: 'notes', view: { name: 'note' } }],
+    maxSubscriptionsPerConnection: 5,
   });
   const send = async (routeKey: string, body: unknown) => {
     const event = {
@@ -55,7 +60,35 @@ test('given a row at version 3, when a socket subscribes, then the subscription 
   });
   expect(statusCode).toBe(200);
   expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
-  expect(calls).toEqual(['add note#n-1 conn-1', 'version note#n-1']);
+  expect(calls).toEqual(['add note#n-1 conn-1 (at most 5)', 'version note#n-1']);
+});
+
+test('given a connection that follows the most rows it may, when it subscribes once more, then TOO_MANY_SUBSCRIPTIONS names the limit and no version is read', async () => {
+  const { calls, send } = setup({ 'n-1': 3 }, { added: 'full' });
+  const { statusCode, answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+  });
+  expect(statusCode).toBe(200);
+  expect(answer).toMatchObject({
+    type: 'error',
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+    error: { code: 'TOO_MANY_SUBSCRIPTIONS', details: { limit: 5 } },
+  });
+  expect(calls).toEqual(['add note#n-1 conn-1 (at most 5)']);
+});
+
+test('given a subscription already stored, when the socket subscribes again, then it is acknowledged as the first time', async () => {
+  const { send } = setup({ 'n-1': 3 }, { added: 'already' });
+  const { answer } = await send('subscribe', {
+    action: 'subscribe',
+    collection: 'notes',
+    id: 'n-1',
+  });
+  expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
 });
 
 test('given no row yet, when a socket subscribes, then the ack says version 0', async () => {

@@ -12,6 +12,13 @@ export const WEBSOCKET_LIMITS = {
   maxConnectionSeconds: 2 * 60 * 60,
 } as const;
 
+/**
+ * Most rows one connection may follow at once: a subscription past it is refused
+ * (`TOO_MANY_SUBSCRIPTIONS`), so one socket cannot make every change fan out to it, nor its
+ * `$disconnect` delete thousands of items. A client follows what it shows.
+ */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+
 /** The actions a client sends (`{ "action": ..., "id": ... }`), i.e. the socket's routes. */
 export const SOCKET_ACTIONS = ['subscribe', 'unsubscribe'] as const;
 export type SocketAction = (typeof SOCKET_ACTIONS)[number];
@@ -57,8 +64,16 @@ export interface Subscription {
   readonly expiresAt: number;
 }
 
+/** What `add` did: stored it, found it stored already, or refused it (the connection is full). */
+export type AddOutcome = 'added' | 'already' | 'full';
+
 export interface SubscriptionStore {
-  add(subscription: Subscription): Promise<void>;
+  /**
+   * Stores the subscription unless its connection already has `maxPerConnection`, counted
+   * exactly (concurrent subscribes of one connection included). Subscribing again to a topic
+   * is `already`, and counts once.
+   */
+  add(subscription: Subscription, maxPerConnection: number): Promise<AddOutcome>;
   remove(topic: string, connectionId: string): Promise<void>;
   /**
    * Connections subscribed to `topic` whose row has not expired at `nowSeconds`, read strongly

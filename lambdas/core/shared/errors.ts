@@ -21,6 +21,11 @@ export const ERROR_CATALOGUE = {
     description:
       'WebSocket only: the message has no `action` the socket serves (`subscribe`, `unsubscribe`); the socket stays open.',
   },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    description:
+      'WebSocket only: the connection already follows the most rows one connection may (`details.limit`); unsubscribe from one first. The socket stays open.',
+  },
   NOT_FOUND: {
     status: 404,
     description: 'The aggregate, read-model row or version does not exist.',
