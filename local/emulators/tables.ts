@@ -118,7 +118,7 @@ export const ensureViewStream = async (
 };
 
 /** Longest wait for an index being created to become ACTIVE before the next one is asked for. */
-const INDEX_ACTIVE_TIMEOUT_MS = 60_000;
+const INDEX_ACTIVE_TIMEOUT_MS = 120_000;
 
 /**
  * Adds the list slots (PROJECTIONS_TABLE's indexes) a projections table created before lists
@@ -155,7 +155,7 @@ export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: 
       (await indexes()).find((i) => i.IndexName === index.IndexName)?.IndexStatus !== 'ACTIVE'
     ) {
       if (Date.now() - started > INDEX_ACTIVE_TIMEOUT_MS) {
-        throw new Error(`${projectionsTable}: index ${index.IndexName} is not ACTIVE after 60 s`);
+        throw new Error(`${projectionsTable}: index ${index.IndexName} is not ACTIVE after 120 s`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

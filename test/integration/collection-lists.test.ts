@@ -229,11 +229,16 @@ describe('lists that hold keys only, and filtered lists (the row projector and t
   });
 });
 
-test('a projections table from before lists (a --data-dir) gets the list slots at start', async () => {
+// DynamoDB Local builds an index on an existing table slowly under load (seen: over 60 s for
+// four in CI): the table lacks one slot here, which takes the same path, and the wait is bounded.
+test('a projections table from before a slot (a --data-dir) gets it at start', async () => {
   const name = unique('old-projections');
   await tables.client.send(
     new CreateTableCommand({
-      ...createTableInput({ ...PROJECTIONS_TABLE, indexes: [] }, name),
+      ...createTableInput(
+        { ...PROJECTIONS_TABLE, indexes: PROJECTIONS_TABLE.indexes.slice(0, -1) },
+        name,
+      ),
     }),
   );
   try {
@@ -246,4 +251,4 @@ test('a projections table from before lists (a --data-dir) gets the list slots a
   } finally {
     await tables.client.send(new DeleteTableCommand({ TableName: name }));
   }
-});
+}, 150_000);
