@@ -353,11 +353,10 @@ const projectionsTs = (n: AggregateNames) => `/**
  * listed in PROJECTIONS (lambdas/handlers/deployment.ts) and served by
  * \`GET /read-models/<name>/<key>\`. More: docs/guide/change-a-read-model.md.
  */
-import type { EventAction } from '../../core/events/events';
-import type { RowProjection } from '../../core/projections/row-projection';
-import type { ${n.pascal}EventAction, ${n.pascal}EventType } from './events';
+import { aggregateView } from '../../core/projections/collections';
+import type { ${n.pascal}EventType } from './events';
 import { ${n.camel}Aggregate } from './index';
-import { ${n.camel}Reducer, type ${n.pascal}State, type ${n.pascal}View } from './reducer';
+import type { ${n.pascal}State, ${n.pascal}View } from './reducer';
 
 /** Only these events reach the projection: list every event type of the aggregate. */
 const EVENT_TYPES: readonly ${n.pascal}EventType[] = [
@@ -369,26 +368,16 @@ const EVENT_TYPES: readonly ${n.pascal}EventType[] = [
 /**
  * One row per ${n.words}, keyed by its id: the view its reducer folds (so the row and the state
  * cannot disagree). A deleted ${n.words} stays, with status \`deleted\`. Changing the row's shape
- * or meaning: bump \`version\` and rebuild (docs/guide/change-a-read-model.md).
+ * or meaning: bump \`version\` and rebuild (docs/guide/change-a-read-model.md). Lists of them
+ * (\`GET /${collectionOf(n)}?<param>=\`): \`lists\`, docs/guide/add-an-aggregate.md.
  */
-export const ${n.camel}RowProjection: RowProjection<${n.pascal}View, ${n.pascal}State> = {
+export const ${n.camel}RowProjection = aggregateView<${n.pascal}State, ${n.pascal}View>({
   name: '${n.kebab}',
   version: 1,
   source: ${n.camel}Aggregate,
   eventTypes: EVENT_TYPES,
-  // Events of ${article(n.words)} ${n.words} that exists (or is being created); anything else feeds no row.
-  rowKey: (event, before) =>
-    before !== null || event.type === '${n.camel}/created' ? event.meta.aggregateId : undefined,
-  reducer: (_row, event: EventAction, before) => {
-    const after = ${n.camel}Reducer(before, event as ${n.pascal}EventAction);
-    if (after === null) {
-      throw new Error(\`\${event.type} of \${event.meta.aggregateId} applies to no ${n.words}\`);
-    }
-    return after;
-  },
-  // The command API's aggregate ids.
-  keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
-};
+  createdBy: '${n.camel}/created',
+});
 `;
 
 const decideTestTs = (n: AggregateNames) => `/**

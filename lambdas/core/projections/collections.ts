@@ -6,7 +6,12 @@
  */
 import type { AnyAggregate } from '../command/aggregate';
 import type { EventAction } from '../events/events';
-import { advanceSource, type AnyRowProjection, shardsOf } from './row-projection';
+import {
+  advanceSource,
+  type AnyRowProjection,
+  type RowProjection,
+  shardsOf,
+} from './row-projection';
 import { checkLists } from './row-lists';
 
 export interface CollectionDeclaration {
@@ -101,4 +106,46 @@ export const viewRowAfter = (
     state = advanceSource(view, state, event);
   }
   return changed;
+};
+
+/** The command API's aggregate ids: what the row key of an aggregate's view may be. */
+export const AGGREGATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The usual view of a collection: the aggregate's own state. One row per aggregate, keyed by
+ * its id, from the event that creates it on, each row the aggregate's reducer folded (so the row
+ * and the state cannot disagree, and the coupled stack can fold it from the state alone). An
+ * event that would leave no state is a reducer bug: it throws, and the projector reports it as a
+ * poison event.
+ */
+export const aggregateView = <State, View extends NonNullable<State>>(
+  declaration: Pick<
+    RowProjection<View, State>,
+    'name' | 'version' | 'source' | 'eventTypes' | 'lists'
+  > & {
+    /** The event that creates the aggregate: before it, the id has no row. */
+    readonly createdBy: string;
+  },
+): RowProjection<View, State> => {
+  const { name, version, source, eventTypes, createdBy, lists } = declaration;
+  const fold = source.reducer as (state: State, event: EventAction) => State;
+  return {
+    name,
+    version,
+    source,
+    eventTypes,
+    rowKey: (event, before) =>
+      (before !== null && before !== undefined) || event.type === createdBy
+        ? event.meta.aggregateId
+        : undefined,
+    reducer: (_row, event, before) => {
+      const after = fold(before, event);
+      if (after === null || after === undefined) {
+        throw new Error(`${event.type} of ${event.meta.aggregateId} applies to no ${source.type}`);
+      }
+      return after as View;
+    },
+    keyPattern: AGGREGATE_ID_PATTERN,
+    ...(lists && { lists }),
+  };
 };

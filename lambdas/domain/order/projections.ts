@@ -7,7 +7,8 @@ import type { EventAction } from '../../core/events/events';
 import type { RowProjection } from '../../core/projections/row-projection';
 import { orderAggregate } from './index';
 import type { OrderEventAction } from './events';
-import { orderReducer, type OrderState, type OrderStatus, type OrderView } from './reducer';
+import type { OrderState, OrderStatus, OrderView } from './reducer';
+import { aggregateView } from '../../core/projections/collections';
 
 /** Every event type of an order: the view and the customer summary follow each. */
 const ORDER_EVENT_TYPES: readonly OrderEventAction['type'][] = [
@@ -33,21 +34,12 @@ const LISTED_STATUS = /^(draft|submitted|cancelled)$/;
  * - `GET /orders?customerId=c-1` (and `&status=`): newest `updatedAt` first, whole rows, so a
  *   page filtered on status is one Query.
  */
-export const orderViewProjection: RowProjection<OrderView, OrderState> = {
+export const orderViewProjection = aggregateView<OrderState, OrderView>({
   name: 'order',
   version: 1,
   source: orderAggregate,
   eventTypes: ORDER_EVENT_TYPES,
-  rowKey: (event, before) =>
-    before !== null || event.type === 'order/created' ? event.meta.aggregateId : undefined,
-  reducer: (_row, event, before) => {
-    const after = orderReducer(before, asOrderEvent(event));
-    if (after === null)
-      throw new Error(`${event.type} of ${event.meta.aggregateId} applies to no order`);
-    return after;
-  },
-  // The command API's aggregate ids.
-  keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  createdBy: 'order/created',
   lists: [
     {
       param: 'status',
@@ -64,7 +56,7 @@ export const orderViewProjection: RowProjection<OrderView, OrderState> = {
       filters: { status: LISTED_STATUS },
     },
   ],
-};
+});
 
 export interface CustomerSummary {
   readonly customerId: string;

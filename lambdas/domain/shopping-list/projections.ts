@@ -6,6 +6,7 @@
  */
 import type { EventAction } from '../../core/events/events';
 import type { RowProjection } from '../../core/projections/row-projection';
+import { aggregateView } from '../../core/projections/collections';
 import type { ShoppingListEventAction, ShoppingListEventType } from './events';
 import { shoppingListAggregate } from './index';
 import { shoppingListReducer, type ShoppingListState, type ShoppingListView } from './reducer';
@@ -30,23 +31,16 @@ const listAfter = (event: EventAction, before: ShoppingListState): ShoppingListV
   return after;
 };
 
-/** Events of a list that exists (or is being created); anything else feeds no row. */
-const isOfAList = (event: EventAction, before: ShoppingListState) =>
-  before !== null || event.type === 'shoppingList/created';
-
 /**
  * One row per list, keyed by its id: the list view itself (the aggregate's state). A deleted
  * list stays, with status `deleted`.
  */
-export const shoppingListRowProjection: RowProjection<ShoppingListView, ShoppingListState> = {
+export const shoppingListRowProjection = aggregateView<ShoppingListState, ShoppingListView>({
   name: 'shopping-list',
   version: 1,
   source: shoppingListAggregate,
   eventTypes: EVENT_TYPES,
-  rowKey: (event, before) => (isOfAList(event, before) ? event.meta.aggregateId : undefined),
-  reducer: (_row, event, before) => listAfter(event, before),
-  // The command API's aggregate ids.
-  keyPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  createdBy: 'shoppingList/created',
   lists: [
     {
       // GET /shopping-lists?ownerId=u-1: an owner's lists, last changed first; a deleted list
@@ -57,7 +51,7 @@ export const shoppingListRowProjection: RowProjection<ShoppingListView, Shopping
       sortOf: (row) => row.updatedAt,
     },
   ],
-};
+});
 
 /** One active list of an owner, as the owner's row shows it. */
 export interface OwnedList {
