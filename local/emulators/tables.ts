@@ -117,23 +117,34 @@ export const ensureViewStream = async (
   return table.LatestStreamArn;
 };
 
-/** Longest wait for an index being created to become ACTIVE before the next one is asked for. */
+/** Longest wait for the indexes being built to become ACTIVE before the next one is asked for. */
 const INDEX_ACTIVE_TIMEOUT_MS = 120_000;
 
 /**
  * Adds the list slots (PROJECTIONS_TABLE's indexes) a projections table created before lists
- * existed lacks (a `--data-dir` from an older version), one index at a time as DynamoDB
- * requires (it refuses a second while one is being created). Rows written before are listed
- * once written again (a rebuild of a new version).
+ * existed lacks (a `--data-dir` from an older version). DynamoDB builds one index at a time (it
+ * refuses another while one is CREATING), so each is asked for once the table's indexes are all
+ * ACTIVE; the last one is left building (a list is served once it is). Rows written before are
+ * listed once written again (a rebuild of a new version).
  */
 export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: string) => {
   const indexes = async () =>
     (await client.send(new DescribeTableCommand({ TableName: projectionsTable }))).Table
       ?.GlobalSecondaryIndexes ?? [];
+  const allActive = async () => {
+    const started = Date.now();
+    while ((await indexes()).some((index) => index.IndexStatus !== 'ACTIVE')) {
+      if (Date.now() - started > INDEX_ACTIVE_TIMEOUT_MS) {
+        throw new Error(`${projectionsTable}: an index is still being built after 120 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   const present = new Set((await indexes()).map((index) => index.IndexName));
   const wanted = createTableInput(PROJECTIONS_TABLE, projectionsTable);
   for (const index of wanted.GlobalSecondaryIndexes ?? []) {
     if (present.has(index.IndexName)) continue;
+    await allActive();
     const keys = new Set(index.KeySchema?.map((key) => key.AttributeName));
     await client.send(
       new UpdateTableCommand({
@@ -150,14 +161,5 @@ export const ensureListSlots = async (client: DynamoDBClient, projectionsTable: 
         ],
       }),
     );
-    const started = Date.now();
-    while (
-      (await indexes()).find((i) => i.IndexName === index.IndexName)?.IndexStatus !== 'ACTIVE'
-    ) {
-      if (Date.now() - started > INDEX_ACTIVE_TIMEOUT_MS) {
-        throw new Error(`${projectionsTable}: index ${index.IndexName} is not ACTIVE after 120 s`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 };

@@ -229,8 +229,9 @@ describe('lists that hold keys only, and filtered lists (the row projector and t
   });
 });
 
-// DynamoDB Local builds an index on an existing table slowly under load (seen: over 60 s for
-// four in CI): the table lacks one slot here, which takes the same path, and the wait is bounded.
+// DynamoDB Local may build an index on an existing table very slowly under load (seen: over
+// 120 s in CI), and asks for the next only once it is ACTIVE: the table here lacks one slot,
+// which takes the same path without that wait.
 test('a projections table from before a slot (a --data-dir) gets it at start', async () => {
   const name = unique('old-projections');
   await tables.client.send(
