@@ -126,8 +126,9 @@ const listTaking = (lists: readonly RowList[], q: ListQuery) => {
 /**
  * The query of a collection's list route: each list's parameter and filters (checked against
  * their patterns), `limit` and `cursor`, and exactly one list that takes every parameter given.
+ * Built once per declaration (`listQueryOf`), not per request.
  */
-const listQueryOf = (lists: readonly RowList[]) => {
+const buildListQuery = (lists: readonly RowList[]) => {
   const patterns: Record<string, RegExp> = {};
   for (const list of lists) {
     for (const [name, pattern] of Object.entries(list.filters ?? {})) patterns[name] = pattern;
@@ -153,10 +154,17 @@ const listQueryOf = (lists: readonly RowList[]) => {
     }) as z.ZodType<ListQuery>;
 };
 
+const listQueries = new WeakMap<readonly RowList[], z.ZodType<ListQuery>>();
+const listQueryOf = (lists: readonly RowList[]) => {
+  let schema = listQueries.get(lists);
+  if (!schema) listQueries.set(lists, (schema = buildListQuery(lists)));
+  return schema;
+};
+
 const readModelPath = z.object({ name: z.string().regex(/^[a-z0-9-]{1,64}$/), key: z.string() });
 const readModelQuery = z.strictObject({ asOf: isoAt.optional() });
 
-/** Whose log a route reads: 404s name the type (`Order o-1 not found`, `shoppingList l-1 ...`). */
+/** Whose log a route reads: 404s name the type (`order o-1 not found`, `shoppingList l-1 ...`). */
 interface LogOwner {
   readonly aggregateType: string;
   readonly label: string;

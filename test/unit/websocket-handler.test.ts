@@ -48,28 +48,23 @@ const setup = (
     const result = await handler(event);
     return { statusCode: result.statusCode, answer: JSON.parse(result.body ?? 'null') as unknown };
   };
-  return { calls, send };
+  /** `{ action: 'subscribe', collection: 'notes', id }` on the socket. */
+  const subscribe = (id: string) =>
+    send('subscribe', { action: 'subscribe', collection: 'notes', id });
+  return { calls, send, subscribe };
 };
 
 test('given a row at version 3, when a socket subscribes, then the subscription is stored before the version is read and the ack carries it', async () => {
-  const { calls, send } = setup({ 'n-1': 3 });
-  const { statusCode, answer } = await send('subscribe', {
-    action: 'subscribe',
-    collection: 'notes',
-    id: 'n-1',
-  });
+  const { calls, subscribe } = setup({ 'n-1': 3 });
+  const { statusCode, answer } = await subscribe('n-1');
   expect(statusCode).toBe(200);
   expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
   expect(calls).toEqual(['add note#n-1 conn-1 (at most 5)', 'version note#n-1']);
 });
 
 test('given a connection that follows the most rows it may, when it subscribes once more, then TOO_MANY_SUBSCRIPTIONS names the limit and no version is read', async () => {
-  const { calls, send } = setup({ 'n-1': 3 }, { added: 'full' });
-  const { statusCode, answer } = await send('subscribe', {
-    action: 'subscribe',
-    collection: 'notes',
-    id: 'n-1',
-  });
+  const { calls, subscribe } = setup({ 'n-1': 3 }, { added: 'full' });
+  const { statusCode, answer } = await subscribe('n-1');
   expect(statusCode).toBe(200);
   expect(answer).toMatchObject({
     type: 'error',
@@ -82,32 +77,20 @@ test('given a connection that follows the most rows it may, when it subscribes o
 });
 
 test('given a subscription already stored, when the socket subscribes again, then it is acknowledged as the first time', async () => {
-  const { send } = setup({ 'n-1': 3 }, { added: 'already' });
-  const { answer } = await send('subscribe', {
-    action: 'subscribe',
-    collection: 'notes',
-    id: 'n-1',
-  });
+  const { subscribe } = setup({ 'n-1': 3 }, { added: 'already' });
+  const { answer } = await subscribe('n-1');
   expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
 });
 
 test('given no row yet, when a socket subscribes, then the ack says version 0', async () => {
-  const { send } = setup();
-  const { answer } = await send('subscribe', {
-    action: 'subscribe',
-    collection: 'notes',
-    id: 'n-2',
-  });
+  const { subscribe } = setup();
+  const { answer } = await subscribe('n-2');
   expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-2', version: 0 });
 });
 
 test('given a store whose write fails, when a socket subscribes, then no version is read and the error names the subscription', async () => {
-  const { calls, send } = setup({ 'n-1': 3 }, { failAdd: true });
-  const { statusCode, answer } = await send('subscribe', {
-    action: 'subscribe',
-    collection: 'notes',
-    id: 'n-1',
-  });
+  const { calls, subscribe } = setup({ 'n-1': 3 }, { failAdd: true });
+  const { statusCode, answer } = await subscribe('n-1');
   expect(statusCode).toBe(200);
   expect(answer).toMatchObject({
     type: 'error',
