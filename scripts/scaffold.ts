@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 export const USAGE = `Usage: npm run new -- aggregate <name>
 
 Writes a new aggregate you can run at once:
-  lambdas/domain/<name>/          commands, events, reducer, decide (one rule), index, projections
+  lambdas/domain/<name>/          commands, events, reducer, decide (one rule), permissions, index, projections
   test/unit/<name>-decide.test.ts given(events) / when(command) / then(events or error)
 and registers it in lambdas/handlers/deployment.ts (AGGREGATES and PROJECTIONS).
 
@@ -188,7 +188,8 @@ const eventsTs = (n: AggregateNames) => `/**
 import type { EventActionOf, NewEvent } from '../../core/events/events';
 
 export interface ${n.pascal}EventPayloads {
-  '${n.camel}/created': { name: string };
+  /** \`ownerId\`: the \`sub\` of the user who created it (decide takes it from the actor). */
+  '${n.camel}/created': { name: string; ownerId: string };
   '${n.camel}/renamed': { name: string };
   '${n.camel}/deleted': Record<string, never>;
 }
@@ -216,6 +217,8 @@ export type ${n.pascal}Status = 'active' | 'deleted';
 
 export interface ${n.pascal}View {
   readonly id: string;
+  /** Who created it: permissions.ts lets them (and staff) read it, and them alone change it. */
+  readonly ownerId: string;
   readonly name: string;
   readonly status: ${n.pascal}Status;
   readonly createdAt: string;
@@ -250,6 +253,7 @@ export const ${n.camel}Reducer: Reducer<${n.pascal}State, ${n.pascal}EventAction
   if (event.type === '${n.camel}/created') {
     return {
       id: event.meta.aggregateId,
+      ownerId: event.payload.ownerId,
       name: event.payload.name,
       status: 'active',
       createdAt: event.meta.occurredAt,
@@ -297,7 +301,10 @@ export const decide${n.pascal} = (
         aggregateId: context.aggregateId,
       });
     }
-    return [{ type: '${n.camel}/created', payload: command.payload }];
+    // The signed-in user owns what they create (permissions.ts).
+    return [
+      { type: '${n.camel}/created', payload: { ...command.payload, ownerId: context.actor.subject } },
+    ];
   }
   if (state === null) {
     throw new NotFoundError(\`${n.pascal} \${context.aggregateId} does not exist\`, {
@@ -319,6 +326,39 @@ export const decide${n.pascal} = (
 };
 `;
 
+const permissionsTs = (n: AggregateNames) => `/**
+ * Who may do what with ${article(n.words)} ${n.words}: pure rules beside \`decide\`, run by the server and by the
+ * client's prediction alike (docs/guide/users-and-permissions.md). Its owner reads and changes it;
+ * support reads every one; an admin may do anything (the runner lets admins through).
+ */
+import { ownerOrStaff, type ReadRule } from '../../core/identity/authorization';
+import type { Principal } from '../../core/identity/principal';
+import type { ${n.pascal}Command } from './commands';
+import type { ${n.pascal}State, ${n.pascal}View } from './reducer';
+
+/** The rule codes a 403 answer can carry in \`details.rule\`, with their messages. */
+export const ${n.constant}_PERMISSIONS = {
+  OWNER_ONLY: 'Only the owner may change this ${n.words}.',
+} as const;
+
+export type ${n.pascal}Permission = keyof typeof ${n.constant}_PERMISSIONS;
+
+/** Another user's ${n.words} answers 404, as if it did not exist; nobody is refused a missing one. */
+const ownerOrStaffReads = ownerOrStaff<${n.pascal}View>((view) => view.ownerId);
+
+export const canRead${n.pascal}: ReadRule<${n.pascal}State> = (principal, state) =>
+  state === null || ownerOrStaffReads(principal, state);
+
+export const authorize${n.pascal} = (
+  principal: Principal,
+  state: ${n.pascal}State,
+  _command: ${n.pascal}Command,
+): ${n.pascal}Permission | undefined =>
+  state === null || state.ownerId === principal.subject || principal.roles.includes('admin')
+    ? undefined
+    : 'OWNER_ONLY';
+`;
+
 const indexTs = (n: AggregateNames) => `/**
  * The ${n.words} aggregate, assembled from pure parts (its read model: projections.ts). It is
  * registered in lambdas/handlers/deployment.ts (AGGREGATES), which is all it takes to serve it.
@@ -327,6 +367,7 @@ import type { AggregateDefinition } from '../../core/command/aggregate';
 import { type ${n.pascal}Command, ${n.camel}CommandSchemas } from './commands';
 import { decide${n.pascal} } from './decide';
 import type { ${n.pascal}Event } from './events';
+import { authorize${n.pascal}, canRead${n.pascal}, ${n.constant}_PERMISSIONS } from './permissions';
 import { ${n.camel}Reducer, type ${n.pascal}State } from './reducer';
 
 type Definition = AggregateDefinition<${n.pascal}State, ${n.pascal}Command, ${n.pascal}Event>;
@@ -339,12 +380,16 @@ export const ${n.camel}Aggregate: Definition = {
   initialState: null,
   reducer: ${n.camel}Reducer,
   decide: decide${n.pascal},
+  canRead: canRead${n.pascal},
+  authorize: authorize${n.pascal},
+  permissions: ${n.constant}_PERMISSIONS,
   commandSchemas: ${n.camel}CommandSchemas,
 };
 
 export * from './commands';
 export * from './decide';
 export * from './events';
+export * from './permissions';
 export * from './reducer';
 `;
 
@@ -385,10 +430,16 @@ const decideTestTs = (n: AggregateNames) => `/**
  * no AWS (lambdas/core/given.ts, docs/reference/testing.md). Run it: npx jest ${testFile(n)}
  */
 import { ${n.constant}_RULES, ${n.camel}Aggregate } from '../../lambdas/domain/${n.kebab}';
-import { scenario } from '../../lambdas/core/given';
+import { SCENARIO_ACTOR, scenario } from '../../lambdas/core/given';
 
 const { given } = scenario(${n.camel}Aggregate, '${n.kebab}-1');
-const created = { type: '${n.camel}/created', payload: { name: 'First' } };
+const created = {
+  type: '${n.camel}/created',
+  payload: { name: 'First', ownerId: SCENARIO_ACTOR.subject },
+};
+const alice = { subject: 'alice', roles: [] };
+const bob = { subject: 'bob', roles: [] };
+const createdByAlice = { type: '${n.camel}/created', payload: { name: 'First', ownerId: 'alice' } };
 const renamed = { type: '${n.camel}/renamed', payload: { name: 'Second' } };
 const deleted = { type: '${n.camel}/deleted', payload: {} };
 const rule = (name: keyof typeof ${n.constant}_RULES) => ({
@@ -430,6 +481,23 @@ describe('${n.camel}/rename and ${n.camel}/delete', () => {
   );
 });
 
+describe('permissions', () => {
+  test('the creator owns it', () =>
+    given().as(alice).when('${n.camel}/create', { name: 'First' }).then(createdByAlice));
+  test('the owner renames it', () =>
+    given(createdByAlice).as(alice).when('${n.camel}/rename', { name: 'Second' }).then(renamed));
+  test("another user's: 404 NOT_FOUND, as if it did not exist", () =>
+    given(createdByAlice)
+      .as(bob)
+      .when('${n.camel}/rename', { name: 'Second' })
+      .thenThrows({ code: 'NOT_FOUND', status: 404 }));
+  test('support reads it but may not change it: 403 OWNER_ONLY', () =>
+    given(createdByAlice)
+      .as({ subject: 'sam', roles: ['support'] })
+      .when('${n.camel}/delete')
+      .thenThrows({ code: 'FORBIDDEN', status: 403, details: { rule: 'OWNER_ONLY' } }));
+});
+
 test('the state is the fold of the events', () => {
   expect(given(created, renamed, deleted).state).toMatchObject({
     id: '${n.kebab}-1',
@@ -454,11 +522,11 @@ export const EXAMPLES: { readonly aggregateType: string; readonly histories: New
   aggregateType: '${n.camel}',
   histories: [
     [
-      { type: '${n.camel}/created', payload: { name: 'First' } },
+      { type: '${n.camel}/created', payload: { name: 'First', ownerId: 'user-1' } },
       { type: '${n.camel}/renamed', payload: { name: 'Second' } },
     ],
     [
-      { type: '${n.camel}/created', payload: { name: 'Gone' } },
+      { type: '${n.camel}/created', payload: { name: 'Gone', ownerId: 'user-1' } },
       { type: '${n.camel}/deleted', payload: {} },
     ],
   ],
@@ -488,6 +556,7 @@ export const scaffoldFiles = (names: AggregateNames): ReadonlyMap<string, string
     [posix.join(folder, 'events.ts'), eventsTs(names)],
     [posix.join(folder, 'reducer.ts'), reducerTs(names)],
     [posix.join(folder, 'decide.ts'), decideTs(names)],
+    [posix.join(folder, 'permissions.ts'), permissionsTs(names)],
     [posix.join(folder, 'index.ts'), indexTs(names)],
     [posix.join(folder, 'projections.ts'), projectionsTs(names)],
     [posix.join(folder, 'examples.ts'), examplesTs(names)],

@@ -7,10 +7,15 @@
  *   given(created).when('giftCard/rename', { name: 'B' }).then(renamed);
  *   given(created, deleted).when('giftCard/delete').thenThrows({ code: 'RULE_VIOLATED' });
  *   given(created, renamed).state; // the reducer's fold of the given events
+ *   given(created).as({ subject: 'bob', roles: [] }).when('giftCard/rename', { name: 'B' })
+ *     .thenThrows({ code: 'FORBIDDEN', details: { rule: 'OWNER_ONLY' } });
  *
  * `given` takes new events (`{ type, payload }`) and stamps them with versions 1..n, the fixed
  * clock `AT` and ids, as the runner would. `when` validates the payload with the aggregate's
- * schema first (a bad one throws VALIDATION_FAILED, as the API answers 400), then runs `decide`.
+ * schema first (a bad one throws VALIDATION_FAILED, as the API answers 400), then the
+ * aggregate's rules for the actor as the runner runs them (`canRead` refusing: NOT_FOUND;
+ * `authorize` refusing: FORBIDDEN), then `decide`. The actor is SCENARIO_ACTOR (an admin, whom
+ * no rule refuses) unless `as(principal)` names another.
  * `then` compares the events exactly; `thenThrows` matches the error partially (code, status,
  * message, details: only the keys given, nested objects likewise).
  * A mismatch throws node's `AssertionError` (with `actual` and `expected`, which Jest, Vitest,
@@ -25,9 +30,15 @@
 import { AssertionError, deepStrictEqual } from 'node:assert';
 import { type AnyAggregate, foldEvents } from './command/aggregate';
 import { parseCommandPayload } from './command/command-runner';
+import { ForbiddenError } from './identity/authorization';
+import type { Principal } from './identity/principal';
+import { NotFoundError } from './shared/errors';
 import { currentSchemaVersion } from './events/event-codec';
 import type { NewEvent, StoredEvent } from './events/events';
 import { toAction } from './events/events';
+
+/** Who runs a scenario's commands unless `as` says otherwise: an admin, whom no rule refuses. */
+export const SCENARIO_ACTOR: Principal = { subject: 'scenario-admin', roles: ['admin'] };
 
 /** The clock of every scenario: each given event occurred at it, `decide` runs at it. */
 export const AT = '2026-01-02T03:04:05.000Z';
@@ -121,25 +132,38 @@ export interface Given {
   readonly state: unknown;
   /** Runs a command (payload default `{}`) on that state, at version n and time `AT`. */
   when(type: string, payload?: unknown): WhenResult;
+  /** The same events, with the commands of `when` run by `actor`. */
+  as(actor: Principal): Given;
 }
 
 /** Scenarios of one aggregate, all on the aggregate id `aggregateId`. */
-export const scenario = (aggregate: AnyAggregate, aggregateId = 'agg-1') => ({
-  given: (...history: NewEvent[]): Given => {
+
+const scenarioOf = (aggregate: AnyAggregate, aggregateId: string) => {
+  const givenAs = (actor: Principal, history: readonly NewEvent[]): Given => {
     const stored = stamp(aggregateId, history);
     const state: unknown = foldEvents(aggregate, stored.map(toAction));
     const when = (type: string, payload: unknown = {}): WhenResult => {
-      // Validate as the runner does, so schema rules are part of the scenario.
-      const decide = () =>
-        aggregate.decide(
-          state,
-          { type, payload: parseCommandPayload(aggregate, type, payload) },
-          {
+      // Validate and authorize as the runner does, so schema and permission rules are part of
+      // the scenario.
+      const decide = () => {
+        const command = { type, payload: parseCommandPayload(aggregate, type, payload) };
+        if (stored.length > 0 && !aggregate.canRead(actor, state)) {
+          throw new NotFoundError(`${aggregateId} does not exist`, { aggregateId });
+        }
+        const refused = aggregate.authorize(actor, state, command) as string | undefined;
+        if (refused !== undefined) {
+          throw new ForbiddenError(refused, aggregate.permissions[refused] ?? refused, {
             aggregateId,
-            version: stored.length,
-            now: AT,
-          },
-        ) as NewEvent[];
+            type,
+          });
+        }
+        return aggregate.decide(state, command, {
+          aggregateId,
+          version: stored.length,
+          now: AT,
+          actor,
+        }) as NewEvent[];
+      };
       return {
         then: (...expected) => {
           deepStrictEqual(decide(), expected, `${type} decided other events than expected`);
@@ -166,6 +190,13 @@ export const scenario = (aggregate: AnyAggregate, aggregateId = 'agg-1') => ({
         },
       };
     };
-    return { state, when };
-  },
-});
+    return { state, when, as: (other) => givenAs(other, history) };
+  };
+  return givenAs;
+};
+
+/** Scenarios of one aggregate, all on the aggregate id `aggregateId`. */
+export const scenario = (aggregate: AnyAggregate, aggregateId = 'agg-1') => {
+  const givenAs = scenarioOf(aggregate, aggregateId);
+  return { given: (...history: NewEvent[]): Given => givenAs(SCENARIO_ACTOR, history) };
+};

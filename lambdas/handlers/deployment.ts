@@ -89,8 +89,12 @@ export const SERVED_AGGREGATES: readonly ServedAggregate[] = COLLECTIONS.map(
  * What a WebSocket may follow (`{ action: 'subscribe', collection, id }`): every aggregate's
  * collection, each with the view whose rows are pushed (`<view name>/changed`, `/deleted`).
  */
-export const PUSHED_COLLECTIONS: readonly PushedCollection[] = SERVED_AGGREGATES.map(
-  ({ collection, view }) => ({ collection, view }),
+export const PUSHED_COLLECTIONS: readonly PushedCollection[] = COLLECTIONS.map(
+  ({ collection, view }) => ({
+    collection,
+    // Its read rule too: a subscribe and every push are checked against it.
+    view: { name: view.name, ...(view.canRead && { canRead: view.canRead }) },
+  }),
 );
 
 type CommandOf<A> = A extends { readonly decide: (s: never, c: infer C, x: never) => unknown }

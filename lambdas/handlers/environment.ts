@@ -2,9 +2,6 @@
  * The environment contract between the CDK stacks (which set these variables together with
  * the grants) and the handlers (which read them once, at cold start, and fail loudly).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-
 export const ENV = {
   eventTable: 'EVENT_TABLE_NAME',
   /** Rows of the declared projections (lambdas/handlers/deployment.ts). */
@@ -21,6 +18,10 @@ export const ENV = {
   subscriptionsTable: 'SUBSCRIPTIONS_TABLE_NAME',
   /** The WebSocket stage's connection-management (callback) URL, for the notifier's posts. */
   websocketManagementEndpoint: 'WEBSOCKET_MANAGEMENT_ENDPOINT',
+  /** The token issuer (`iss`): the Cognito user pool's URL, or locally the dev IdP's. */
+  tokenIssuer: 'TOKEN_ISSUER',
+  /** The token audience (`aud`): the app client id. */
+  tokenAudience: 'TOKEN_AUDIENCE',
   /** Only set locally (DynamoDB Local); in AWS the SDK finds the regional endpoint. */
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;
@@ -31,19 +32,4 @@ export const requireEnv = (env: Environment, name: string): string => {
   const value = env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
   return value;
-};
-
-/** One document client per endpoint; created once per module, reused across invocations. */
-export const documentClient = (env: Environment): DynamoDBDocumentClient => {
-  const endpoint = env[ENV.dynamoDbEndpoint];
-  const client = new DynamoDBClient({
-    ...(endpoint && {
-      endpoint,
-      region: env.AWS_REGION ?? 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
-  });
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
 };

@@ -8,6 +8,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { CommandContext, CommandInput, CommandResult } from '../core/command/command-runner';
+import { type Principal, principalFromClaims } from '../core/identity/principal';
 import {
   CORRELATION_HEADER,
   correlationIdOf,
@@ -92,6 +93,17 @@ export const withHttpEdge = (
   };
 };
 
+/**
+ * The caller, from the claims API Gateway's JWT authorizer verified and passed on
+ * (`requestContext.authorizer.jwt.claims`; the local gateway passes the same). No claims: 401.
+ */
+export const principalOf = (event: HttpEvent): Principal => {
+  const context = event.requestContext as HttpEvent['requestContext'] & {
+    readonly authorizer?: { readonly jwt?: { readonly claims?: Record<string, unknown> } };
+  };
+  return principalFromClaims(context.authorizer?.jwt?.claims);
+};
+
 /** Reads and validates the command envelope and stamps the edge values (ids, clock). */
 export const readCommand = (
   event: HttpEvent,
@@ -99,6 +111,7 @@ export const readCommand = (
   deps: HttpEdgeDependencies,
   lambda?: Context,
 ): { input: CommandInput; context: CommandContext } => {
+  const actor = principalOf(event);
   const envelope = parseWith(commandEnvelope, parseJsonBody(event), 'body');
   const newId = deps.newId ?? randomUUID;
   return {
@@ -109,6 +122,7 @@ export const readCommand = (
     },
     context: {
       correlationId,
+      actor,
       now: deps.now ?? (() => new Date().toISOString()),
       newId,
       deadline: commandDeadline(deps, lambda),

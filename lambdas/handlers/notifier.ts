@@ -15,7 +15,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import * as z from 'zod';
-import type { ChangedRow, NotifyOutcome } from '../core/push/push';
+import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push/push';
 import { storageName } from '../core/projections/row-projection';
 
 const itemSchema = z.looseObject({
@@ -26,7 +26,12 @@ const itemSchema = z.looseObject({
 
 /** A declared projection pushed as a view: one row per aggregate, keyed by its id. */
 export interface PushedProjection {
-  readonly projection: { readonly name: string; readonly version: number };
+  readonly projection: {
+    readonly name: string;
+    readonly version: number;
+    /** Who may be pushed its rows (checked per subscriber, per push). */
+    readonly canRead?: PushedView['canRead'];
+  };
   /** A row kept for a deleted aggregate: pushed as `<name>/deleted`. @default none is */
   readonly isDeleted?: (row: never) => boolean;
 }
@@ -46,7 +51,17 @@ const projectionRow = (pushed: PushedRows, item: z.infer<typeof itemSchema>) => 
     if (version === undefined) return undefined;
     const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(item.view) === true;
     const row = deleted ? { id, version, deleted: true } : (item.view as Record<string, unknown>);
-    return { view: { name: projection.name }, id, version, row } satisfies ChangedRow;
+    const view = {
+      name: projection.name,
+      ...(projection.canRead && { canRead: projection.canRead }),
+    };
+    return {
+      view,
+      id,
+      version,
+      row,
+      ...(deleted && { stored: item.view }),
+    } satisfies ChangedRow;
   }
   return undefined;
 };

@@ -12,7 +12,8 @@ import { createNotifier, type PostToConnection, type SubscriptionStore } from '.
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import { servedProjections } from '../core/projections/served-versions';
 import { COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
-import { documentClient, ENV, type Environment, requireEnv } from './environment';
+import { documentClient } from './document-client';
+import { ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';
 import { createViewVersions } from './view-versions';
 import { createWebSocketHandler } from './websocket';
@@ -39,6 +40,7 @@ export const webSocketHandlerFromEnv = (env: Environment, options: PushWiringOpt
   const subscriptions = new DynamoDbSubscriptions(client, requireEnv(env, ENV.subscriptionsTable));
   return createWebSocketHandler({
     subscriptions: options.wrapSubscriptions?.(subscriptions) ?? subscriptions,
+    userConnections: subscriptions,
     logger: options.logger ?? new Logger({ serviceName: 'connections' }),
     collections: PUSHED_COLLECTIONS,
     versions: createViewVersions(

@@ -16,12 +16,15 @@ import type { RebuildStatus } from '../core/repair/rebuild-state';
 import {
   type AnyRowProjection,
   itemKeys,
+  mayReadRow,
   mergeItems,
   type ProjectionRowStore,
   storageName,
 } from '../core/projections/row-projection';
 import { COLLECTIONS } from './deployment';
-import { AGGREGATE_ID, type HttpEdgeDependencies, withHttpEdge } from './http-edge';
+import { ForbiddenError, isAdmin } from '../core/identity/authorization';
+import type { Principal } from '../core/identity/principal';
+import { AGGREGATE_ID, type HttpEdgeDependencies, principalOf, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
 import { PAGE_PARAMS, type RowList } from '../core/projections/row-lists';
@@ -280,8 +283,12 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const limit = q.limit ?? 100;
     const afterVersion = q.cursor === undefined ? 0 : decodeVersionCursor(q.cursor);
     const events = await deps.events.load(id, { afterVersion, limit: limit + 1 });
-    if (events.length === 0 && afterVersion === 0)
-      throw new NotFoundError(`${owner.label} ${id} not found`, { id });
+    // An aggregate without events is 404 whatever the cursor: the answer a caller refused the
+    // aggregate gets (a 200 empty page would tell the two apart).
+    const exists =
+      events.length > 0 ||
+      (afterVersion > 0 && (await deps.events.load(id, { limit: 1 })).length > 0);
+    if (!exists) throw new NotFoundError(`${owner.label} ${id} not found`, { id });
     if (afterVersion === 0) assertLogOf(owner, id, events[0]);
     const page = events.slice(0, limit);
     return json(200, {
@@ -354,6 +361,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
   };
 
   const readModelRow = async (event: HttpEvent): Promise<HttpResult> => {
+    const principal = principalOf(event);
     const { name, key } = parseWith(readModelPath, event.pathParameters ?? {}, 'path');
     const projection = deps.readModels?.projections.find((p) => p.name === name);
     if (!projection || !deps.readModels) {
@@ -386,7 +394,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
         });
       }
       const view = await readRow(build);
-      if (view === undefined) {
+      if (view === undefined || !mayReadRow(projection, principal, view)) {
         throw new NotFoundError(`${name} had no row ${key} at ${until}`, { name, key });
       }
       return json(200, {
@@ -398,7 +406,10 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       });
     }
     const view = await readRow(storageName(projection));
-    if (view === undefined) throw new NotFoundError(`${name} has no row ${key}`, { name, key });
+    // A row the caller may not read is answered as a missing one: existence is not revealed.
+    if (view === undefined || !mayReadRow(projection, principal, view)) {
+      throw new NotFoundError(`${name} has no row ${key}`, { name, key });
+    }
     return json(200, { readModel: name, version: projection.version, key, row: view });
   };
 
@@ -430,6 +441,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
   };
 
   const getInCollection = async (event: HttpEvent, context?: Context): Promise<HttpResult> => {
+    const principal = principalOf(event);
     const { view, owner, isDeleted } = collectionOf(event);
     const id = idOf(event);
     const { minVersion } = parseWith(getOneQuery, query(event), 'query');
@@ -439,6 +451,10 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       minVersion,
       async () => {
         const { view: row, versionOf } = await readProjectionRow(view, id, storageName(view));
+        // Refused at the first read that shows a row, before any wait: as for a missing one.
+        if (row !== undefined && !mayReadRow(view, principal, row)) {
+          throw new NotFoundError(`${owner.label} ${id} not found`, { id });
+        }
         return { row: row as unknown, version: versionOf(id) };
       },
       context,
@@ -460,22 +476,66 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     if (lists.length === 0 || !rows?.listPage) {
       throw new NotFoundError(`Collection ${collection} declares no list`, { collection });
     }
+    const principal = principalOf(event);
     const q = parseWith(listQueryOf(lists), query(event), 'query');
     const { list, filter } = listTaking(lists, q)!;
-    const page = await rows.listPage(view, list.param, String(q[list.param]), {
+    const value = String(q[list.param]);
+    if (!isAdmin(principal) && !(list.mayList?.(principal, value) ?? false)) {
+      throw new ForbiddenError(
+        'LIST_NOT_ALLOWED',
+        `You may not list ${collection} by ${list.param}=${value}`,
+        { collection, param: list.param },
+      );
+    }
+    const page = await rows.listPage(view, list.param, value, {
       limit: (q.limit as number | undefined) ?? 20,
       cursor: q.cursor as string | undefined,
       maxRowsExamined: deps.maxRowsExamined,
       ...(filter !== undefined && { filter: { name: filter, value: String(q[filter]) } }),
     });
-    return json(200, { ...page, items: page.items.filter((row) => !isDeleted?.(row)) });
+    return json(200, {
+      ...page,
+      items: page.items.filter((row) => !isDeleted?.(row) && mayReadRow(view, principal, row)),
+    });
   };
 
-  const collectionEvents = (event: HttpEvent) => eventsOf(collectionOf(event).owner, event);
+  /**
+   * 404 unless the caller may read the aggregate now: its view row's read rule, or (no row yet,
+   * the projector behind) the aggregate's own rule on its state folded from the log.
+   */
+  const assertMayReadAggregate = async (
+    declared: ReturnType<typeof collectionOf>,
+    id: string,
+    principal: Principal,
+  ) => {
+    if (isAdmin(principal)) return;
+    const { view } = await readProjectionRow(declared.view, id, storageName(declared.view));
+    const allowed =
+      view !== undefined
+        ? mayReadRow(declared.view, principal, view)
+        : declared.aggregate.canRead(
+            principal,
+            foldOwnEvents(declared.aggregate, await deps.events.load(id)),
+          );
+    if (!allowed) throw new NotFoundError(`${declared.owner.label} ${id} not found`, { id });
+  };
+
+  const collectionEvents = async (event: HttpEvent) => {
+    const declared = collectionOf(event);
+    // The query first: a 400 must not depend on whether the caller may read the aggregate.
+    const { cursor } = parseWith(eventsQuery, query(event), 'query');
+    if (cursor !== undefined) decodeVersionCursor(cursor);
+    await assertMayReadAggregate(declared, idOf(event), principalOf(event));
+    return eventsOf(declared.owner, event);
+  };
 
   /** `{ version, at?, state }`: `state` is the aggregate's own reducer folded over the prefix. */
   const collectionHistory = async (event: HttpEvent): Promise<HttpResult> => {
-    const { aggregate, owner } = collectionOf(event);
+    const declared = collectionOf(event);
+    const { aggregate, owner } = declared;
+    // The query first: a 400 must not depend on whether the caller may read the aggregate.
+    parseWith(historyQuery, query(event), 'query');
+    await assertMayReadAggregate(declared, idOf(event), principalOf(event));
     const { events, ...at } = await historyOf(owner, event);
     return json(200, { ...at, state: foldOwnEvents(aggregate, events) });
   };

@@ -28,7 +28,8 @@ import {
 import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
 import type { AnyRowProjection } from '../core/projections/row-projection';
 import { describeVersions } from '../core/projections/served-versions';
-import { documentClient, ENV, type Environment, requireEnv } from './environment';
+import { documentClient } from './document-client';
+import { ENV, type Environment, requireEnv } from './environment';
 
 /** Stop a segment with this much of the invocation left: a chunk's writes end well within it. */
 export const STOP_BEFORE_TIMEOUT_MS = 120_000;

@@ -12,12 +12,16 @@ export const createViewVersions = (
   pushed: PushedRows,
   /** The projections table; its `get` is consistent. */
   projectionRows: ProjectionRowStore,
-): ViewVersions => ({
-  async versionOf(view: PushedView, id: string): Promise<number> {
+): ViewVersions => {
+  const currentOf = async (view: PushedView, id: string) => {
     const declared = pushed.projections.find((p) => p.projection.name === view.name);
     if (!declared) throw new Error(`No table holds the rows of the pushed view ${view.name}`);
     // A collection's view is unsharded (checked with the collections): one item per row.
     const item = await projectionRows.get(storedKey(declared.projection, id));
-    return item?.applied[id] ?? 0;
-  },
-});
+    return { version: item?.applied[id] ?? 0, row: item?.view };
+  };
+  return {
+    currentOf,
+    versionOf: async (view, id) => (await currentOf(view, id)).version,
+  };
+};

@@ -21,13 +21,17 @@ import {
   internalError,
   unhandledErrorFields,
 } from '../core/shared/errors';
+import { principalFromClaims, ROLES_CLAIM, UnauthenticatedError } from '../core/identity/principal';
 import {
   expiryOf,
+  MAX_CONNECTIONS_PER_USER,
+  mayBePushed,
   MAX_SUBSCRIPTIONS_PER_CONNECTION,
   type PushedCollection,
   SOCKET_ACTIONS,
   type SubscriptionStore,
   topicOf,
+  type UserConnections,
   type ViewVersions,
 } from '../core/push/push';
 import { AGGREGATE_ID } from './http-edge';
@@ -55,7 +59,29 @@ export interface WebSocketHandlerDependencies {
   readonly versions: ViewVersions;
   /** @default MAX_SUBSCRIPTIONS_PER_CONNECTION */
   readonly maxSubscriptionsPerConnection?: number;
+  /** Each user's open connections, bounded at `$connect`. Absent: not bounded. */
+  readonly userConnections?: UserConnections;
+  /** @default MAX_CONNECTIONS_PER_USER */
+  readonly maxConnectionsPerUser?: number;
 }
+
+/**
+ * Who the connection is: what the `$connect` authorizer returned (ConnectionIdentity), which API
+ * Gateway passes to every route of the connection as `requestContext.authorizer`.
+ */
+const identityOf = (event: WebSocketEvent) => {
+  const context = event.requestContext as WebSocketEvent['requestContext'] & {
+    readonly authorizer?: Record<string, unknown>;
+  };
+  const authorizer = context.authorizer ?? {};
+  const principal = principalFromClaims({
+    sub: authorizer.sub,
+    [ROLES_CLAIM]: authorizer.roles,
+  });
+  const exp = Number(authorizer.exp);
+  if (!Number.isFinite(exp)) throw new UnauthenticatedError();
+  return { principal, tokenExpiresAt: exp };
+};
 
 const reply = (body: unknown): WebSocketResult => ({ statusCode: 200, body: JSON.stringify(body) });
 
@@ -94,9 +120,28 @@ export const createWebSocketHandler =
     let body: unknown;
     try {
       switch (routeKey) {
-        case '$connect':
-          // Authorization happened before (IAM on $connect); nothing is stored per connection.
+        case '$connect': {
+          // The authorizer verified the token before (./connect-authorizer.ts); each
+          // subscription records who made it. Here only the user's connections are counted.
+          if (!deps.userConnections) return { statusCode: 200 };
+          const { principal, tokenExpiresAt } = identityOf(event);
+          const max = deps.maxConnectionsPerUser ?? MAX_CONNECTIONS_PER_USER;
+          const opened = await deps.userConnections.open(
+            {
+              connectionId,
+              subject: principal.subject,
+              expiresAt: Math.min(expiryOf(connectedAt), tokenExpiresAt),
+            },
+            max,
+            Math.floor(Date.now() / 1000),
+          );
+          if (!opened) {
+            // A non-2xx answer to $connect refuses the connection.
+            deps.logger.info('Connection refused: too many connections', { max });
+            return { statusCode: 429 };
+          }
           return { statusCode: 200 };
+        }
         case '$disconnect': {
           const removed = await deps.subscriptions.removeConnection(connectionId);
           deps.logger.info('Disconnected', { removed });
@@ -119,9 +164,26 @@ export const createWebSocketHandler =
             await deps.subscriptions.remove(topic, connectionId);
             return reply({ type: 'unsubscribed', collection, id });
           }
+          const { principal, tokenExpiresAt } = identityOf(event);
+          if (tokenExpiresAt * 1000 <= Date.now()) {
+            throw new UnauthenticatedError(
+              'The token this connection was opened with has expired: reconnect with a fresh one',
+            );
+          }
+          // Refused like an unknown row: never reveal that another user's row exists.
+          const current = await deps.versions.currentOf(followed.view, id);
+          if (current.row !== undefined && !mayBePushed(followed.view, principal, current.row)) {
+            throw new AppError('NOT_FOUND', `No ${collection} ${id} here`, { collection, id });
+          }
           const limit = deps.maxSubscriptionsPerConnection ?? MAX_SUBSCRIPTIONS_PER_CONNECTION;
           const added = await deps.subscriptions.add(
-            { topic, connectionId, expiresAt: expiryOf(connectedAt) },
+            {
+              topic,
+              connectionId,
+              // The connection's identity ends with its token: no push after it expires.
+              expiresAt: Math.min(expiryOf(connectedAt), tokenExpiresAt),
+              principal,
+            },
             limit,
           );
           if (added === 'full') {
@@ -149,6 +211,8 @@ export const createWebSocketHandler =
         }
       }
     } catch (error) {
+      // A $connect answer is a status, not a message: non-2xx refuses the connection.
+      if (error instanceof AppError && routeKey === '$connect') return { statusCode: error.status };
       if (error instanceof AppError) return errorReply(error, body);
       deps.logger.error('Unhandled error', unhandledErrorFields(error));
       if (routeKey === '$connect' || routeKey === '$disconnect') return { statusCode: 500 };

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { OPEN_RULES } from '../support/permissions';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -145,6 +146,7 @@ describe('items over 400 KB', () => {
       { type: 'blob/stored', payload: { text: 'x'.repeat(cmd.payload.bytes) } },
     ],
     commandSchemas: { 'blob/store': z.object({ bytes: z.number().int() }) },
+    ...OPEN_RULES,
   };
 
   test('an oversize event is a 422 ITEM_TOO_LARGE before DynamoDB is called; nothing written', async () => {

@@ -23,6 +23,7 @@ import {
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { captureLogs, testLogger } from '../support/logs';
+import { TEST_ACTOR } from '../support/permissions';
 
 let tables: TestTables;
 let decoupled: ReturnType<typeof commandHandlerFromEnv>;
@@ -247,7 +248,12 @@ describe('/history?at= is the state at a real version', () => {
     // Instance A's clock is 300 ms ahead of instance B's (code-review m3).
     const id = newId();
     const run = createCommandRunner({ store, aggregates: AGGREGATES });
-    const at = (now: string) => ({ correlationId: 'c', now: () => now, newId: randomUUID });
+    const at = (now: string) => ({
+      correlationId: 'c',
+      actor: TEST_ACTOR,
+      now: () => now,
+      newId: randomUUID,
+    });
     const send = (type: string, payload: unknown, now: string) =>
       run({ type, aggregateId: id, payload, commandId: randomUUID() }, at(now));
     await send('order/create', { customerId: 'c', currency: 'EUR' }, '2025-01-01T10:00:00.000Z');
@@ -279,7 +285,12 @@ describe('/history?at= is the state at a real version', () => {
         payload: { customerId: 'c', currency: 'EUR' },
         commandId: 'k',
       },
-      { correlationId: 'c', now: () => '2025-01-01T09:00:00.000Z', newId: randomUUID },
+      {
+        correlationId: 'c',
+        actor: TEST_ACTOR,
+        now: () => '2025-01-01T09:00:00.000Z',
+        newId: randomUUID,
+      },
     );
     const spaced = await get('/{id}/history', id, { at: '2025-01-01T10:00:00 01:00' });
     expect(spaced.statusCode).toBe(200);
@@ -354,7 +365,12 @@ describe('replayed commands (code-review m6)', () => {
         await store.append(events);
       },
     });
-    const ctx = { correlationId: 'c', now: () => new Date().toISOString(), newId: randomUUID };
+    const ctx = {
+      correlationId: 'c',
+      actor: TEST_ACTOR,
+      now: () => new Date().toISOString(),
+      newId: randomUUID,
+    };
     await run(
       {
         type: 'order/create',

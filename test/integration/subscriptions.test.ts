@@ -10,6 +10,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbSubscriptions } from '../../lambdas/core/push/dynamodb-subscriptions';
 import { createTableInput, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import { localClient } from '../support/dynamo';
+import type { Principal } from '../../lambdas/core/identity/principal';
+import { TEST_ACTOR } from '../support/permissions';
 
 const client = localClient();
 const doc = DynamoDBDocumentClient.from(client);
@@ -29,6 +31,7 @@ const subscription = (connectionId: string, id: string) => ({
   topic: `note#${id}`,
   connectionId,
   expiresAt: Math.floor(Date.now() / 1000) + 3600,
+  principal: TEST_ACTOR,
 });
 
 test('twenty subscribes of one connection at once: exactly the limit are stored, the rest refused', async () => {
@@ -64,4 +67,23 @@ test('subscribing again counts once; an unsubscribe frees a place; another conne
   expect(await store.removeConnection(connection)).toBe(LIMIT);
   expect(await store.connectionsOf('note#n-extra', 0)).toEqual([other]);
   expect(await store.add(subscription(connection, 'n-0'), LIMIT)).toBe('added');
+});
+
+test("given subscriptions of alice and support, when the topic's subscribers are read, then each comes with who subscribed; an expired one is left out", async () => {
+  const topic = `note#who-${randomUUID().slice(0, 8)}`;
+  const now = Math.floor(Date.now() / 1000);
+  const [alice, support, gone] = ['a', 's', 'g'].map((c) => `${c}-${randomUUID().slice(0, 8)}`);
+  const add = (connectionId: string, principal: Principal, expiresAt = now + 3600) =>
+    store.add({ topic, connectionId, expiresAt, principal }, LIMIT);
+  await add(alice!, { subject: 'alice', roles: [] });
+  await add(support!, { subject: 'sam', roles: ['support'] });
+  await add(gone!, { subject: 'bob', roles: [] }, now - 1);
+  const subscribers = await store.subscribersOf(topic, now);
+  expect(
+    subscribers.sort((a, b) => a.principal.subject.localeCompare(b.principal.subject)),
+  ).toEqual([
+    { connectionId: alice, principal: { subject: 'alice', roles: [] } },
+    { connectionId: support, principal: { subject: 'sam', roles: ['support'] } },
+  ]);
+  for (const connection of [alice!, support!, gone!]) await store.removeConnection(connection);
 });

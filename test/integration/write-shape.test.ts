@@ -18,6 +18,7 @@ import { appendWithViews } from '../../lambdas/handlers/coupled-api';
 import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
+import { TEST_ACTOR } from '../support/permissions';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -38,7 +39,12 @@ const spyClient = () => {
   return { client, writes };
 };
 
-const context = { correlationId: 'c', now: () => new Date().toISOString(), newId: randomUUID };
+const context = {
+  correlationId: 'c',
+  actor: TEST_ACTOR,
+  now: () => new Date().toISOString(),
+  newId: randomUUID,
+};
 
 test('every command writes one TransactWriteItems: the first event, a single event and several', async () => {
   const spy = spyClient();

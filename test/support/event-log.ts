@@ -12,6 +12,7 @@ import { decodeEventItem } from '../../lambdas/core/events/dynamodb-event-store'
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 import { AGGREGATES } from '../../lambdas/handlers/deployment';
+import { TEST_ACTOR } from './permissions';
 
 /** Commands of order `i`: lines added, changed, removed; submitted, cancelled, deleted. */
 export const variedCommands = (prefix: string, i: number): { type: string; payload: unknown }[] => {
@@ -52,6 +53,7 @@ export const seedOrders = async (
   let clock = start.getTime();
   const context = (id: string) => ({
     correlationId: id,
+    actor: TEST_ACTOR,
     now: () => new Date((clock += 1000)).toISOString(),
     newId: () => randomUUID(),
   });

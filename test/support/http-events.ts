@@ -1,6 +1,7 @@
 /** API Gateway HTTP API (payload 2.0) events as AWS sends them, for calling handlers directly. */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { HttpResult } from '../../lambdas/handlers/http';
+import { type Principal, ROLES_CLAIM } from '../../lambdas/core/identity/principal';
 
 export interface RequestSpec {
   readonly routeKey: string;
@@ -10,7 +11,26 @@ export interface RequestSpec {
   /** Raw body text (wins over `body`). */
   readonly rawBody?: string;
   readonly headers?: Record<string, string>;
+  /**
+   * Who the JWT authorizer verified, as API Gateway passes it on (claims as text). Default
+   * TEST_ADMIN; `null`: no authorizer context at all.
+   */
+  readonly principal?: Principal | null;
 }
+
+/** The caller of handler tests that are not about permissions: an admin, refused nothing. */
+export const TEST_ADMIN: Principal = { subject: 'test-admin', roles: ['admin'] };
+
+/** `requestContext.authorizer` as API Gateway's JWT authorizer fills it (arrays as `[a b]`). */
+export const jwtAuthorizerContext = (principal: Principal) => ({
+  jwt: {
+    claims: {
+      sub: principal.subject,
+      ...(principal.roles.length > 0 && { [ROLES_CLAIM]: `[${principal.roles.join(' ')}]` }),
+    },
+    scopes: null,
+  },
+});
 
 export const httpEvent = (spec: RequestSpec): APIGatewayProxyEventV2 => {
   const [method, pattern] = spec.routeKey.split(' ') as [string, string];
@@ -42,14 +62,20 @@ export const httpEvent = (spec: RequestSpec): APIGatewayProxyEventV2 => {
       stage: '$default',
       time: '01/Jan/2026:00:00:00 +0000',
       timeEpoch: 1767225600000,
+      ...(spec.principal !== null && {
+        authorizer: jwtAuthorizerContext(spec.principal ?? TEST_ADMIN),
+      }),
     },
     body,
     isBase64Encoded: false,
   };
 };
 
-export const command = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  httpEvent({ routeKey: 'POST /commands', body, headers });
+export const command = (
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  principal?: Principal | null,
+) => httpEvent({ routeKey: 'POST /commands', body, headers, principal });
 
 export const bodyOf = <T = Record<string, unknown>>(result: HttpResult): T =>
   JSON.parse(result.body) as T;

@@ -28,6 +28,7 @@ import {
 import { CommandAlreadyRecordedError } from '../../lambdas/core/events/event-store';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
+import { OPEN_RULES } from '../support/permissions';
 
 type CounterCommand = { type: 'counter/increment'; payload: { by: number } };
 type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };
@@ -38,6 +39,7 @@ const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
     event.type === 'counter/incremented' ? state + event.payload.by : state,
   decide: () => [],
   commandSchemas: { 'counter/increment': z.strictObject({ by: z.number() }) },
+  ...OPEN_RULES,
 };
 const by = (n: number) => ({ type: 'counter/incremented', payload: { by: n } });
 /** Events 1..n of `c-1`, each adding its version; `commandId`s as `stamp` gives them. */

@@ -16,6 +16,7 @@ import {
   type Snapshot,
   snapshotKeyOf,
 } from '../../lambdas/core/command/snapshots';
+import { OPEN_RULES, TEST_ACTOR } from '../support/permissions';
 
 type Cmd = { type: 'counter/increment'; payload: { by: number } };
 type Evt = { type: 'counter/incremented'; payload: { by: number } };
@@ -27,6 +28,7 @@ const counter: AggregateDefinition<{ total: number }, Cmd, Evt> = {
     event.type === 'counter/incremented' ? { total: state.total + event.payload.by } : state,
   decide: (_state, command) => [{ type: 'counter/incremented', payload: command.payload }],
   commandSchemas: { 'counter/increment': z.strictObject({ by: z.number().int() }) },
+  ...OPEN_RULES,
 };
 
 let ids = 0;
@@ -37,6 +39,7 @@ const log: RunnerLog = {
 };
 const context: CommandContext = {
   correlationId: 'c',
+  actor: TEST_ACTOR,
   now: () => '2026-01-01T00:00:00.000Z',
   newId: () => `id-${ids++}`,
   log,

@@ -15,6 +15,7 @@ import {
 import type { EventStore } from '../../lambdas/core/events/event-store';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
+import { OPEN_RULES, TEST_ACTOR } from '../support/permissions';
 
 type CounterCommand =
   | { type: 'counter/increment'; payload: { by: number } }
@@ -35,11 +36,13 @@ const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
     'counter/increment': z.strictObject({ by: z.number().int().positive() }),
     'counter/noop': z.strictObject({}),
   },
+  ...OPEN_RULES,
 };
 
 let ids = 0;
 const context: CommandContext = {
   correlationId: 'corr-1',
+  actor: TEST_ACTOR,
   now: () => '2026-01-01T00:00:00.000Z',
   newId: () => `id-${ids++}`,
 };
@@ -74,6 +77,7 @@ describe('command runner (generic core)', () => {
       commandId: 'cmd-x',
       causationId: 'cmd-x',
       correlationId: 'corr-1',
+      actor: TEST_ACTOR.subject,
     });
     expect(await store.load('c-1')).toHaveLength(2);
   });
@@ -308,6 +312,126 @@ describe('command runner (generic core)', () => {
     waits.forEach((ms, attempt) => {
       expect(ms).toBeGreaterThanOrEqual(0);
       expect(ms).toBeLessThanOrEqual(Math.min(40, 5 * 2 ** attempt));
+    });
+  });
+});
+
+describe('the runner and who sends the command', () => {
+  type Note = { readonly owner: string; readonly text: string } | null;
+  type NoteCommand =
+    | { type: 'note/create'; payload: { text: string } }
+    | { type: 'note/edit'; payload: { text: string } };
+  type NoteEvent =
+    | { type: 'note/created'; payload: { owner: string; text: string } }
+    | { type: 'note/edited'; payload: { text: string } };
+
+  const decided: string[] = [];
+  /** A test aggregate with owner rules: its owner and support read it; only its owner edits it. */
+  const note: AggregateDefinition<Note, NoteCommand, NoteEvent> = {
+    type: 'note',
+    initialState: null,
+    reducer: (state = null, event) => {
+      if (event.type === 'note/created') return event.payload;
+      if (event.type === 'note/edited' && state) return { ...state, text: event.payload.text };
+      return state;
+    },
+    decide: (_state, command, { actor }) => {
+      decided.push(command.type);
+      return command.type === 'note/create'
+        ? [{ type: 'note/created', payload: { owner: actor.subject, text: command.payload.text } }]
+        : [{ type: 'note/edited', payload: command.payload }];
+    },
+    canRead: (principal, state) =>
+      state === null || state.owner === principal.subject || principal.roles.includes('support'),
+    authorize: (principal, state, command) =>
+      command.type === 'note/edit' && state !== null && state.owner !== principal.subject
+        ? 'OWNER_ONLY'
+        : undefined,
+    permissions: { OWNER_ONLY: 'Only its owner edits a note.' },
+    commandSchemas: {
+      'note/create': z.strictObject({ text: z.string() }),
+      'note/edit': z.strictObject({ text: z.string() }),
+    },
+  };
+  const as = (subject: string, roles: CommandContext['actor']['roles'] = []): CommandContext => ({
+    ...context,
+    actor: { subject, roles },
+  });
+  const alice = as('alice');
+  const bob = as('bob');
+  const support = as('support', ['support']);
+  const edit = (text: string, commandId = `cmd-${ids++}`) => ({
+    type: 'note/edit',
+    aggregateId: 'n-1',
+    payload: { text },
+    commandId,
+  });
+
+  let store: MemoryEventStore;
+  let run: ReturnType<typeof createCommandRunner>;
+  beforeEach(async () => {
+    store = new MemoryEventStore();
+    run = createCommandRunner({ store, aggregates: [note], sleep: noSleep });
+    await run(
+      { type: 'note/create', aggregateId: 'n-1', payload: { text: 'hi' }, commandId: 'c0' },
+      alice,
+    );
+    decided.length = 0;
+  });
+
+  test('given no note, when alice creates one, then decide reads her as the actor and the event records her', async () => {
+    const [created] = await store.load('n-1');
+    expect(created).toMatchObject({ actor: 'alice', payload: { owner: 'alice', text: 'hi' } });
+  });
+
+  test("given alice's note, when alice edits it, then the event records her as its actor", async () => {
+    const { events } = await run(edit('hello'), alice);
+    expect(events).toEqual([expect.objectContaining({ type: 'note/edited', actor: 'alice' })]);
+  });
+
+  test("given alice's note, when support edits it, then 403 FORBIDDEN names the rule and its message, decide never runs and nothing is appended", async () => {
+    await expect(run(edit('mine now'), support)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      status: 403,
+      message: 'Only its owner edits a note.',
+      details: { rule: 'OWNER_ONLY', aggregateId: 'n-1', type: 'note/edit' },
+    });
+    expect(decided).toEqual([]);
+    expect(await store.load('n-1')).toHaveLength(1);
+  });
+
+  test("given alice's note, when bob edits it, then 404 NOT_FOUND as for a missing note (never the 403 that tells it exists)", async () => {
+    await expect(run(edit('mine now'), bob)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+      details: { aggregateId: 'n-1' },
+    });
+    expect(decided).toEqual([]);
+    expect(await store.load('n-1')).toHaveLength(1);
+  });
+
+  test("given alice's edit under commandId k, when support sends the same body under k, then 409 IDEMPOTENCY_KEY_REUSED with nothing of her answer", async () => {
+    await run(edit('hello', 'k'), alice);
+    const reuse = run(edit('hello', 'k'), support);
+    await expect(reuse).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 409 });
+    const error = (await reuse.catch((e: unknown) => e)) as { details: unknown; message: string };
+    expect(error.details).toEqual({ commandId: 'k' });
+    expect(error.message).not.toContain('hello');
+    expect(await store.load('n-1')).toHaveLength(2);
+  });
+
+  test("given alice's edit under commandId k, when bob sends the same body under k, then 404 NOT_FOUND: not even the reuse is told", async () => {
+    await run(edit('hello', 'k'), alice);
+    await expect(run(edit('hello', 'k'), bob)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await store.load('n-1')).toHaveLength(2);
+  });
+
+  test("given alice's edit under commandId k, when alice sends it again, then her first answer is replayed", async () => {
+    const first = await run(edit('hello', 'k'), alice);
+    expect(await run(edit('hello', 'k'), alice)).toMatchObject({
+      replayed: true,
+      version: first.version,
+      events: first.events,
     });
   });
 });

@@ -16,19 +16,24 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbSubscriptions } from '../../lambdas/core/push/dynamodb-subscriptions';
+import { TEST_ACTOR } from '../support/permissions';
 
 const order = { name: orderViewProjection.name };
 const orderTopic = (id: string) => topicOf(order, id);
 
+/** Subscriptions of an admin (who may be pushed every row): these tests are not about who reads. */
 const store = (topics: Record<string, string[]>) => {
   const removed: string[] = [];
+  const connectionsOf = async (topic: string) => {
+    if (topic === orderTopic('broken')) throw new Error('throttled');
+    return topics[topic] ?? [];
+  };
   const subscriptions: SubscriptionStore = {
     add: async () => 'added' as const,
     remove: async () => undefined,
-    connectionsOf: async (topic) => {
-      if (topic === orderTopic('broken')) throw new Error('throttled');
-      return topics[topic] ?? [];
-    },
+    connectionsOf,
+    subscribersOf: async (topic) =>
+      (await connectionsOf(topic)).map((connectionId) => ({ connectionId, principal: TEST_ACTOR })),
     removeConnection: async (id) => {
       removed.push(id);
       return 1;
@@ -130,14 +135,17 @@ const item = (key: string, view: unknown, applied: Record<string, number>, seq =
 test("an item of the order view is a change of the order view, versioned by the order's applied version", () => {
   const row = { id: 'o-1', version: 3, status: 'draft' };
   expect(parse(item('order@v1#o-1', row, { 'o-1': 3 }))).toEqual({
-    view: order,
+    view: { ...order, canRead: orderViewProjection.canRead },
     id: 'o-1',
     version: 3,
     row,
   });
-  // A deleted order keeps its row (status deleted): pushed as a deletion.
-  const deleted = parse(item('order@v1#o-1', { ...row, status: 'deleted' }, { 'o-1': 4 }))!;
+  // A deleted order keeps its row (status deleted): pushed as a deletion, the row kept to check
+  // who may be pushed it.
+  const deletedRow = { ...row, status: 'deleted' };
+  const deleted = parse(item('order@v1#o-1', deletedRow, { 'o-1': 4 }))!;
   expect(deleted.row).toEqual({ id: 'o-1', version: 4, deleted: true });
+  expect(deleted.stored).toEqual(deletedRow);
 });
 
 test('a row that is no item of the projections table is not a change', () => {
@@ -147,7 +155,7 @@ test('a row that is no item of the projections table is not a change', () => {
 test("a pushed projection's item is a change of its view, versioned by its aggregate", () => {
   const list = { id: 'l-1', name: 'Groceries', status: 'active', version: 4 };
   expect(parse(item('shopping-list@v1#l-1', list, { 'l-1': 4 }))).toEqual({
-    view: { name: 'shopping-list' },
+    view: { name: 'shopping-list', canRead: shoppingListRowProjection.canRead },
     id: 'l-1',
     version: 4,
     row: list,
@@ -199,6 +207,30 @@ test('the subscribers of a topic are read with a strongly consistent Query of th
   const subscriptions = new DynamoDbSubscriptions(client, 'subs');
   expect(await subscriptions.connectionsOf(orderTopic('o-1'), 100)).toEqual(['c-1']);
   expect(inputs).toHaveLength(1);
+  expect(inputs[0]).toMatchObject({ TableName: 'subs', ConsistentRead: true });
+  expect(inputs[0]).not.toHaveProperty('IndexName');
+});
+
+test('the subscribers of a topic are read the same way, each with who subscribed', async () => {
+  const inputs: Record<string, unknown>[] = [];
+  const client = {
+    send: async (command: { input: Record<string, unknown> }) => {
+      inputs.push(command.input);
+      return {
+        Items: [
+          { connectionId: 'c-1', subject: 'alice', roles: '' },
+          { connectionId: 'c-2', subject: 'sam', roles: 'support,unknown-group' },
+          // Stored before users existed: it names nobody and is pushed nothing.
+          { connectionId: 'c-3' },
+        ],
+      };
+    },
+  } as unknown as DynamoDBDocumentClient;
+  const subscriptions = new DynamoDbSubscriptions(client, 'subs');
+  expect(await subscriptions.subscribersOf(orderTopic('o-1'), 100)).toEqual([
+    { connectionId: 'c-1', principal: { subject: 'alice', roles: [] } },
+    { connectionId: 'c-2', principal: { subject: 'sam', roles: ['support'] } },
+  ]);
   expect(inputs[0]).toMatchObject({ TableName: 'subs', ConsistentRead: true });
   expect(inputs[0]).not.toHaveProperty('IndexName');
 });

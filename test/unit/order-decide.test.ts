@@ -1,5 +1,5 @@
 import { orderAggregate } from '../../lambdas/domain/order';
-import { scenario } from '../../lambdas/core/given';
+import { scenario, SCENARIO_ACTOR } from '../../lambdas/core/given';
 
 const { given } = scenario(orderAggregate, 'order-1');
 const created = { type: 'order/created', payload: { customerId: 'c-1', currency: 'EUR' } };
@@ -38,8 +38,18 @@ describe('order/create', () => {
       .when('order/create', { customerId: 'c-1', currency })
       .thenThrows(invalid('payload.currency')),
   );
-  test('missing customerId: 400', () =>
-    given().when('order/create', { currency: 'EUR' }).thenThrows(invalid('payload.customerId')));
+  test('given no order, when it is created without customerId, then its customer is the caller', () =>
+    given()
+      .when('order/create', { currency: 'EUR' })
+      .then({
+        type: 'order/created',
+        payload: { customerId: SCENARIO_ACTOR.subject, currency: 'EUR' },
+      }));
+  test.each([[''], ['x'.repeat(129)]])('customerId %p: 400', (customerId) =>
+    given()
+      .when('order/create', { customerId, currency: 'EUR' })
+      .thenThrows(invalid('payload.customerId')),
+  );
   test('unknown field: 400', () =>
     given()
       .when('order/create', { customerId: 'c', currency: 'EUR', discount: 5 })

@@ -102,6 +102,7 @@ describe('scaffoldFiles', () => {
       'lambdas/domain/gift-card/events.ts',
       'lambdas/domain/gift-card/reducer.ts',
       'lambdas/domain/gift-card/decide.ts',
+      'lambdas/domain/gift-card/permissions.ts',
       'lambdas/domain/gift-card/index.ts',
       'lambdas/domain/gift-card/projections.ts',
       'lambdas/domain/gift-card/examples.ts',

@@ -1,10 +1,11 @@
 import {
   MAX_ITEM_IDS,
   MAX_ITEMS,
+  MAX_SHARES,
   SHOPPING_LIST_RULES,
   shoppingListAggregate,
 } from '../../lambdas/domain/shopping-list';
-import { scenario } from '../../lambdas/core/given';
+import { scenario, SCENARIO_ACTOR } from '../../lambdas/core/given';
 
 const { given } = scenario(shoppingListAggregate, 'list-1');
 const created = {
@@ -21,6 +22,8 @@ const toggled = (itemId: string, checked: boolean) => ({
 });
 const removed = (itemId: string) => ({ type: 'shoppingList/itemRemoved', payload: { itemId } });
 const deleted = { type: 'shoppingList/deleted', payload: {} };
+const shared = (userId: string) => ({ type: 'shoppingList/shared', payload: { userId } });
+const unshared = (userId: string) => ({ type: 'shoppingList/unshared', payload: { userId } });
 const milk = added('milk', 'Milk');
 
 const rulesAsserted = new Set<string>();
@@ -61,10 +64,18 @@ describe('shoppingList/create', () => {
     given()
       .when('shoppingList/create', { name: ` ${'x'.repeat(100)} `, ownerId: 'u-1' })
       .then({ type: 'shoppingList/created', payload: { name: 'x'.repeat(100), ownerId: 'u-1' } }));
-  test('missing ownerId: 400', () =>
+  test('given no list, when it is created without ownerId, then its owner is the caller', () =>
     given()
       .when('shoppingList/create', { name: 'Groceries' })
-      .thenThrows(invalid('payload.ownerId')));
+      .then({
+        type: 'shoppingList/created',
+        payload: { name: 'Groceries', ownerId: SCENARIO_ACTOR.subject },
+      }));
+  test.each([[''], ['x'.repeat(129)]])('ownerId %p: 400', (ownerId) =>
+    given()
+      .when('shoppingList/create', { name: 'Groceries', ownerId })
+      .thenThrows(invalid('payload.ownerId')),
+  );
   test('unknown field: 400', () =>
     given()
       .when('shoppingList/create', { name: 'Groceries', ownerId: 'u-1', shared: true })
@@ -78,6 +89,8 @@ describe('commands on an unknown list: 404', () => {
     ['shoppingList/toggleItem', { itemId: 'a' }],
     ['shoppingList/removeItem', { itemId: 'a' }],
     ['shoppingList/delete', {}],
+    ['shoppingList/share', { userId: 'u-2' }],
+    ['shoppingList/unshare', { userId: 'u-2' }],
   ])('%s', (type, payload) =>
     given().when(type, payload).thenThrows({ code: 'NOT_FOUND', status: 404 }),
   );
@@ -90,6 +103,8 @@ describe('commands on a deleted list: 422 LIST_DELETED', () => {
     ['shoppingList/toggleItem', { itemId: 'milk' }],
     ['shoppingList/removeItem', { itemId: 'milk' }],
     ['shoppingList/delete', {}],
+    ['shoppingList/share', { userId: 'u-2' }],
+    ['shoppingList/unshare', { userId: 'u-2' }],
   ])('%s', (type, payload) =>
     given(created, milk, deleted).when(type, payload).thenThrows(rule('LIST_DELETED')),
   );
@@ -217,6 +232,53 @@ describe('shoppingList/delete', () => {
     given(created)
       .when('shoppingList/delete', { now: true })
       .thenThrows({ code: 'VALIDATION_FAILED' }));
+});
+
+describe('shoppingList/share', () => {
+  test('shares a list with another user', () =>
+    given(created).when('shoppingList/share', { userId: 'u-2' }).then(shared('u-2')));
+  test('with its owner: 422 SHARE_WITH_OWNER', () =>
+    given(created)
+      .when('shoppingList/share', { userId: 'u-1' })
+      .thenThrows(rule('SHARE_WITH_OWNER')));
+  test('with a user it is shared with already: 422 ALREADY_SHARED', () =>
+    given(created, shared('u-2'))
+      .when('shoppingList/share', { userId: 'u-2' })
+      .thenThrows(rule('ALREADY_SHARED')));
+  test('with a user it was shared with, then unshared: shared again', () =>
+    given(created, shared('u-2'), unshared('u-2'))
+      .when('shoppingList/share', { userId: 'u-2' })
+      .then(shared('u-2')));
+  test(`with user ${MAX_SHARES + 1}: 422 TOO_MANY_SHARES`, () => {
+    const full = Array.from({ length: MAX_SHARES }, (_, i) => shared(`friend-${i}`));
+    given(created, ...full)
+      .when('shoppingList/share', { userId: 'one-more' })
+      .thenThrows(rule('TOO_MANY_SHARES'));
+  });
+  test(`with user ${MAX_SHARES}: still allowed`, () => {
+    const almost = Array.from({ length: MAX_SHARES - 1 }, (_, i) => shared(`friend-${i}`));
+    given(created, ...almost)
+      .when('shoppingList/share', { userId: 'last' })
+      .then(shared('last'));
+  });
+  test.each([[''], ['x'.repeat(129)]])('userId %p: 400', (userId) =>
+    given(created).when('shoppingList/share', { userId }).thenThrows(invalid('payload.userId')),
+  );
+});
+
+describe('shoppingList/unshare', () => {
+  test('unshares a list with a user it is shared with', () =>
+    given(created, shared('u-2'))
+      .when('shoppingList/unshare', { userId: 'u-2' })
+      .then(unshared('u-2')));
+  test('with a user it is not shared with: 422 NOT_SHARED', () =>
+    given(created, shared('u-2'))
+      .when('shoppingList/unshare', { userId: 'u-3' })
+      .thenThrows(rule('NOT_SHARED')));
+  test('with a user it was unshared with already: 422 NOT_SHARED', () =>
+    given(created, shared('u-2'), unshared('u-2'))
+      .when('shoppingList/unshare', { userId: 'u-2' })
+      .thenThrows(rule('NOT_SHARED')));
 });
 
 afterAll(() => {

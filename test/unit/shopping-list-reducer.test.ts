@@ -37,10 +37,39 @@ test('the reducer folds the history into the list view', () => {
     itemCount: 2,
     checkedCount: 1,
     removedItemIds: ['milk'],
+    sharedWith: [],
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:06.000Z',
     version: 7,
   });
+});
+
+test('a share adds the user to sharedWith, an unshare takes that user out and keeps the others', () => {
+  const [bob, carol, unshareBob] = stamp(
+    'list-7',
+    [
+      { type: 'shoppingList/shared', payload: { userId: 'bob' } },
+      { type: 'shoppingList/shared', payload: { userId: 'carol' } },
+      { type: 'shoppingList/unshared', payload: { userId: 'bob' } },
+    ],
+    7,
+  ).map((e) => toAction(e) as ShoppingListEventAction);
+  const sharedWithBoth = fold([bob!, carol!], fold(history));
+  expect(sharedWithBoth).toMatchObject({ sharedWith: ['bob', 'carol'], version: 9 });
+  expect(fold([unshareBob!], sharedWithBoth)).toMatchObject({
+    sharedWith: ['carol'],
+    version: 10,
+  });
+});
+
+test('a row built before sharing existed (no sharedWith) is shared all the same', () => {
+  const { sharedWith: _absent, ...before } = fold(history)!;
+  const [share] = stamp(
+    'list-7',
+    [{ type: 'shoppingList/shared', payload: { userId: 'bob' } }],
+    7,
+  ).map((e) => toAction(e) as ShoppingListEventAction);
+  expect(fold([share!], before)).toMatchObject({ sharedWith: ['bob'] });
 });
 
 test('version and updatedAt come from the last event; createdAt from the first', () => {

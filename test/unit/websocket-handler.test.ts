@@ -1,7 +1,8 @@
 /**
  * The connections handler with fakes that record the order of their calls: a subscription is
  * acknowledged with the row's version read after the subscription was stored, and an error
- * answer names the subscription it is about; and where that version is read.
+ * answer names the subscription it is about; and where that version is read. The caller is an
+ * admin (who may read every row): who may follow what is in push-permissions.test.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { AddOutcome, SubscriptionStore, ViewVersions } from '../../lambdas/core/push/push';
@@ -24,9 +25,16 @@ const setup = (
     },
     remove: async (topic, connectionId) => void calls.push(`remove ${topic} ${connectionId}`),
     connectionsOf: async () => [],
+    subscribersOf: async () => [],
     removeConnection: async () => 0,
   };
   const viewVersions: ViewVersions = {
+    // The read that checks who may follow the row, before the subscription is stored.
+    currentOf: async (view, id) => {
+      calls.push(`row ${view.name}#${id}`);
+      const version = versions[id] ?? 0;
+      return { version, row: version > 0 ? { id, version } : undefined };
+    },
     versionOf: async (view, id) => {
       calls.push(`version ${view.name}#${id}`);
       return versions[id] ?? 0;
@@ -43,7 +51,18 @@ const setup = (
     const event = {
       body: typeof body === 'string' ? body : JSON.stringify(body),
       isBase64Encoded: false,
-      requestContext: { routeKey, connectionId: 'conn-1', connectedAt: CONNECTED_AT },
+      requestContext: {
+        routeKey,
+        connectionId: 'conn-1',
+        connectedAt: CONNECTED_AT,
+        // What the $connect authorizer returned for an admin's token valid for another hour.
+        authorizer: {
+          principalId: 'test-admin',
+          sub: 'test-admin',
+          roles: 'admin',
+          exp: Math.floor(Date.now() / 1000) + 3600,
+        },
+      },
     } as unknown as WebSocketEvent;
     const result = await handler(event);
     return { statusCode: result.statusCode, answer: JSON.parse(result.body ?? 'null') as unknown };
@@ -59,7 +78,7 @@ test('given a row at version 3, when a socket subscribes, then the subscription 
   const { statusCode, answer } = await subscribe('n-1');
   expect(statusCode).toBe(200);
   expect(answer).toEqual({ type: 'subscribed', collection: 'notes', id: 'n-1', version: 3 });
-  expect(calls).toEqual(['add note#n-1 conn-1 (at most 5)', 'version note#n-1']);
+  expect(calls).toEqual(['row note#n-1', 'add note#n-1 conn-1 (at most 5)', 'version note#n-1']);
 });
 
 test('given a connection that follows the most rows it may, when it subscribes once more, then TOO_MANY_SUBSCRIPTIONS names the limit and no version is read', async () => {
@@ -73,7 +92,7 @@ test('given a connection that follows the most rows it may, when it subscribes o
     id: 'n-1',
     error: { code: 'TOO_MANY_SUBSCRIPTIONS', details: { limit: 5 } },
   });
-  expect(calls).toEqual(['add note#n-1 conn-1 (at most 5)']);
+  expect(calls).toEqual(['row note#n-1', 'add note#n-1 conn-1 (at most 5)']);
 });
 
 test('given a subscription already stored, when the socket subscribes again, then it is acknowledged as the first time', async () => {
@@ -99,7 +118,8 @@ test('given a store whose write fails, when a socket subscribes, then no version
     id: 'n-1',
     error: { code: 'INTERNAL' },
   });
-  expect(calls).toEqual([]);
+  // Only the permission check's read came before the failed write; no version after it.
+  expect(calls).toEqual(['row note#n-1']);
 });
 
 test('when a socket subscribes to an unknown collection, then the error answer echoes action, collection and id, and nothing is stored', async () => {
@@ -140,6 +160,14 @@ describe('the version a subscription is acknowledged with', () => {
   test('given an item of the projections table at the served version, then the version of its aggregate it applied', async () => {
     expect(await versions.versionOf({ name: 'note' }, 'n-1')).toBe(7);
     expect(await versions.versionOf({ name: 'note' }, 'n-2')).toBe(0);
+  });
+
+  test('given an item of the projections table, then the current read also answers its row (what a subscribe is checked against)', async () => {
+    expect(await versions.currentOf({ name: 'note' }, 'n-1')).toEqual({ version: 7, row: {} });
+    expect(await versions.currentOf({ name: 'note' }, 'n-2')).toEqual({
+      version: 0,
+      row: undefined,
+    });
   });
 
   test('given a view no table holds, then it throws', async () => {

@@ -4,6 +4,8 @@
  */
 import type { Reducer } from 'redux';
 import type { ZodType } from 'zod';
+import type { CommandRule, ReadRule } from '../identity/authorization';
+import type { Principal } from '../identity/principal';
 import {
   type EventAction,
   type EventActionOf,
@@ -25,6 +27,8 @@ export interface DecideContext {
   /** The version the state was folded to (0 = no events yet). */
   readonly version: number;
   readonly now: string;
+  /** Who runs the command (verified by the gateway); `authorize` has already allowed it. */
+  readonly actor: Principal;
 }
 
 export interface AggregateDefinition<State, C extends Command, E extends NewEvent> {
@@ -34,6 +38,20 @@ export interface AggregateDefinition<State, C extends Command, E extends NewEven
   readonly reducer: Reducer<State, EventActionOf<E>>;
   /** Pure: returns the events the command produces, or throws an AppError (rule, not found...). */
   readonly decide: (state: State, command: C, context: DecideContext) => readonly E[];
+  /**
+   * Who may read the aggregate's state: its view's rows, `/events`, `/history` and `?asOf`
+   * builds. A caller it refuses gets 404, as if the aggregate did not exist.
+   */
+  readonly canRead: ReadRule<State>;
+  /**
+   * Pure, beside `decide`: the rule (a code, as in `details.rule`) that forbids this principal
+   * the command on this state, or `undefined` when allowed. Runs after `canRead` (a caller who
+   * may not read the state gets 404, never 403) and before `decide`, on the server and in the
+   * client's optimistic prediction.
+   */
+  readonly authorize: CommandRule<State, C>;
+  /** What each rule code `authorize` returns means: the message of the 403 answer. */
+  readonly permissions: Readonly<Record<string, string>>;
   /**
    * Bump it whenever the state the reducer builds changes meaning (a helper it calls, a new
    * field): snapshots taken under another version are ignored. A hash of the reducer's own

@@ -23,11 +23,14 @@ import {
 import {
   AppError,
   CommandDeadlineError,
+  NotFoundError,
   ThrottledError,
   ValidationError,
   VersionConflictError,
 } from '../shared/errors';
 import { currentSchemaVersion } from '../events/event-codec';
+import { ForbiddenError } from '../identity/authorization';
+import type { Principal } from '../identity/principal';
 import type { CommandRecord, EventStore } from '../events/event-store';
 import { type StoredEvent, toAction } from '../events/events';
 import {
@@ -58,6 +61,8 @@ export interface CommandInput {
 /** Values stamped by the edge: reducers and decide never read a clock or make ids. */
 export interface CommandContext {
   readonly correlationId: string;
+  /** Who sends the command: checked by the aggregate's `canRead` and `authorize`, recorded on its events. */
+  readonly actor: Principal;
   readonly now: () => string;
   readonly newId: () => string;
   /**
@@ -130,10 +135,21 @@ export interface CommandRunnerOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The hash a commandId's marker keeps: type, aggregate and payload as sent (canonical JSON). */
-export const commandHash = (input: Pick<CommandInput, 'type' | 'aggregateId' | 'payload'>) =>
+/**
+ * The hash a commandId's marker keeps: type, aggregate and payload as sent (canonical JSON), and
+ * who sent it, so another user reusing a commandId gets IDEMPOTENCY_KEY_REUSED, never the answer
+ * (and the state) of someone else's command.
+ */
+export const commandHash = (
+  input: Pick<CommandInput, 'type' | 'aggregateId' | 'payload'> & { readonly actor: string },
+) =>
   sha256(
-    canonicalJson({ type: input.type, aggregateId: input.aggregateId, payload: input.payload }),
+    canonicalJson({
+      type: input.type,
+      aggregateId: input.aggregateId,
+      payload: input.payload,
+      actor: input.actor,
+    }),
   );
 
 /** Finds the aggregate whose type prefixes the command type (`order/create` -> `order`). */
@@ -233,6 +249,18 @@ const readSnapshot = async (
   }
 };
 
+/** A caller the aggregate's read rule refuses gets what a missing aggregate gets: 404. */
+const assertMayRead = (
+  aggregate: AnyAggregate,
+  loaded: Loaded,
+  aggregateId: string,
+  actor: Principal,
+) => {
+  if (loaded.version > 0 && !aggregate.canRead(actor, loaded.state)) {
+    throw new NotFoundError(`${aggregateId} does not exist`, { aggregateId });
+  }
+};
+
 /**
  * The command decided on the state read: the rules before deciding (the partition's type, the
  * expected version), `decide`, and its events stamped with the system fields.
@@ -254,16 +282,25 @@ const decideOn = (
       { aggregateId: input.aggregateId, aggregateType: loaded.owner },
     );
   }
+  const command = { type: input.type, payload };
+  const refused = aggregate.authorize(context.actor, loaded.state, command);
+  if (refused !== undefined) {
+    throw new ForbiddenError(refused, aggregate.permissions[refused] ?? `Not allowed: ${refused}`, {
+      aggregateId: input.aggregateId,
+      type: input.type,
+    });
+  }
   const { version } = loaded;
   if (input.expectedVersion !== undefined && input.expectedVersion !== version) {
     throw new VersionConflictError(input.aggregateId, input.expectedVersion, version);
   }
   const now = context.now();
-  const decided = aggregate.decide(
-    loaded.state,
-    { type: input.type, payload },
-    { aggregateId: input.aggregateId, version, now },
-  );
+  const decided = aggregate.decide(loaded.state, command, {
+    aggregateId: input.aggregateId,
+    version,
+    now,
+    actor: context.actor,
+  });
   const stray = decided.find((event) => !event.type.startsWith(`${aggregate.type}/`));
   // Readers take such an event for a foreign one (isOwnEvent): it would change no view.
   if (stray) {
@@ -283,6 +320,7 @@ const decideOn = (
     commandHash: hash,
     correlationId: context.correlationId,
     causationId: input.commandId,
+    actor: context.actor.subject,
     schemaVersion: currentSchemaVersion(event.type),
   }));
   const after = {
@@ -356,7 +394,11 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     const payload = parseCommandPayload(aggregate, input.type, input.payload);
     // The body as sent, not as parsed: two bodies a schema reads alike (a key it drops, a
     // default, a transform) are still two commands under one commandId.
-    const hash = commandHash({ ...input, payload: input.payload ?? {} });
+    const hash = commandHash({
+      ...input,
+      payload: input.payload ?? {},
+      actor: context.actor.subject,
+    });
     const { aggregateId, commandId } = input;
     const log = context.log;
     const snapshotKey = snapshots && snapshotKeyOf(aggregate);
@@ -457,6 +499,9 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       let record: CommandRecord | undefined;
       if (tries.attempts === 1) ({ loaded, record } = await readFirst(tries));
       else loaded = await catchUp(loaded, tries);
+      // Before any answer that shows the state (a replay included): never reveal what the
+      // caller may not read.
+      assertMayRead(aggregate, loaded, input.aggregateId, context.actor);
       const replay = record
         ? await replayOfRecord(record, loaded, tries)
         : replayOfEventsRead(loaded, tries);

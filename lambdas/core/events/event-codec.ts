@@ -40,6 +40,8 @@ export const storedEventSchema = eventEnvelopeSchema.extend({
   commandHash: z.string(),
   correlationId: z.string(),
   causationId: z.string(),
+  /** The user whose command made it; absent on events stored before users existed. */
+  actor: z.string().optional(),
   /** Absent on events written before versions were stored: those are version 1. */
   schemaVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });

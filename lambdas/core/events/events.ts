@@ -27,6 +27,11 @@ export interface StoredEvent<Type extends string = string, Payload = unknown> {
   readonly correlationId: string;
   readonly causationId: string;
   /**
+   * The `sub` of the user whose command made the event (the audit trail: `/history` shows it).
+   * Absent on events stored before users existed.
+   */
+  readonly actor?: string;
+  /**
    * The payload's schema version (see event-codec.ts). Written with the current one; absent on
    * items stored before versions were, which are version 1. Decoded events always carry it.
    */

@@ -6,6 +6,7 @@
  */
 import type { AnyAggregate } from '../command/aggregate';
 import type { EventAction } from '../events/events';
+import type { ReadRule } from '../identity/authorization';
 import {
   advanceSource,
   type AnyRowProjection,
@@ -119,10 +120,9 @@ export const AGGREGATE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * poison event.
  */
 export const aggregateView = <State, View extends NonNullable<State>>(
-  declaration: Pick<
-    RowProjection<View, State>,
-    'name' | 'version' | 'source' | 'eventTypes' | 'lists'
-  > & {
+  declaration: Pick<RowProjection<View, State>, 'name' | 'version' | 'eventTypes' | 'lists'> & {
+    /** The aggregate: its reducer folds the row, its `canRead` says who reads it. */
+    readonly source: RowProjection<View, State>['source'] & { readonly canRead: ReadRule<State> };
     /** The event that creates the aggregate: before it, the id has no row. */
     readonly createdBy: string;
   },
@@ -146,6 +146,8 @@ export const aggregateView = <State, View extends NonNullable<State>>(
       return after as View;
     },
     keyPattern: AGGREGATE_ID_PATTERN,
+    // The row is the state: who may read the aggregate reads its row.
+    canRead: (principal, row) => source.canRead(principal, row),
     ...(lists && { lists }),
   };
 };

@@ -6,6 +6,7 @@
  * leaves them out when the row is in no partition of the list. Why one table with slots rather
  * than a table per view: docs/decisions/lists-on-the-projections-table.md.
  */
+import type { Principal } from '../identity/principal';
 import { type IndexDefinition, LIST_SLOTS_PER_KIND, PROJECTIONS_TABLE } from '../shared/schema';
 
 export interface RowList<Row = unknown> {
@@ -30,6 +31,12 @@ export interface RowList<Row = unknown> {
    * `?customerId=c-1&status=draft`. A filter reads the partition until a page matches (bounded).
    */
   readonly filters?: Readonly<Record<string, RegExp>>;
+  /**
+   * Whether the principal may ask for the partition `value` (`?customerId=alice` only for
+   * alice, say): refused, the answer is 403 FORBIDDEN (`LIST_NOT_ALLOWED`) before any read.
+   * Rows of a page the view's `canRead` refuses are left out as well. @default admins only
+   */
+  readonly mayList?: (principal: Principal, value: string) => boolean;
 }
 
 export interface RowPage<View> {

@@ -10,6 +10,8 @@
  * and a revision (`rev`) for a conditional write, so a duplicate, a retried or bisected batch or
  * a concurrent batch never applies an event twice, and none is skipped.
  */
+import { isAdmin, type ReadRule } from '../identity/authorization';
+import type { Principal } from '../identity/principal';
 import type { EventAction } from '../events/events';
 import type { IndexQueryOptions, RowList, RowPage } from './row-lists';
 
@@ -35,6 +37,12 @@ export interface RowProjection<Row = unknown, SourceState = unknown> {
    * fold of the whole log whatever order the stream delivers aggregates in.
    */
   readonly reducer: (row: Row | undefined, event: EventAction, before: SourceState) => Row;
+  /**
+   * Who may read a row: `GET /read-models/{name}/{key}` (and its `?asOf` builds), the
+   * collection routes and lists of a view, and pushes. A caller it refuses gets 404, as for a
+   * missing row. @default admins only (a read model that names no reader shows nobody else)
+   */
+  readonly canRead?: ReadRule<Row>;
   /** What a row key may look like in the query route (checked before any read). */
   readonly keyPattern: RegExp;
   /**
@@ -187,3 +195,7 @@ export const foldRows = <Row>(
   }
   return rows;
 };
+
+/** Whether `principal` may read `row` of `projection`: its `canRead`, admins always. */
+export const mayReadRow = (projection: AnyRowProjection, principal: Principal, row: unknown) =>
+  isAdmin(principal) || (projection.canRead?.(principal, row as never) ?? false);

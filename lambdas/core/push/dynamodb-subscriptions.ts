@@ -3,11 +3,19 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  PutCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AddOutcome, Subscription, SubscriptionStore } from './push';
+import {
+  type AddOutcome,
+  rolesOf,
+  type Subscriber,
+  type Subscription,
+  type SubscriptionStore,
+  type UserConnections,
+} from './push';
 import { type BackoffPolicy, backoffDelay } from '../shared/backoff';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../shared/schema';
 
@@ -19,6 +27,10 @@ const BY_CONNECTION = SUBSCRIPTIONS_TABLE.indexes[0].indexName;
  * topic, which is always `<name>#<id>` with a name.
  */
 const COUNTER_TOPIC = '#subscriptions';
+/** The topic of a user's connections (`#user#<sub>`): one item per open connection. */
+const userTopic = (subject: string) => `#user#${subject}`;
+/** Topics of bookkeeping items (counters, a user's connections): never a row's (`<name>#<id>`). */
+const isBookkeeping = (topic: unknown) => String(topic).startsWith('#');
 
 /**
  * Subscribes of one connection arriving at once contend for its counter item: DynamoDB cancels
@@ -32,7 +44,7 @@ const isConflict = (error: unknown) =>
   error instanceof TransactionCanceledException &&
   (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict');
 
-export class DynamoDbSubscriptions implements SubscriptionStore {
+export class DynamoDbSubscriptions implements SubscriptionStore, UserConnections {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
@@ -44,7 +56,7 @@ export class DynamoDbSubscriptions implements SubscriptionStore {
    * condition failing cancels both, so the count is exact whatever arrives at once.
    */
   async add(subscription: Subscription, maxPerConnection: number): Promise<AddOutcome> {
-    const { topic, connectionId, expiresAt } = subscription;
+    const { topic, connectionId, expiresAt, principal } = subscription;
     try {
       await this.transact(
         new TransactWriteCommand({
@@ -69,6 +81,8 @@ export class DynamoDbSubscriptions implements SubscriptionStore {
                   [TOPIC]: topic,
                   [CONNECTION]: connectionId,
                   [SUBSCRIPTION_TTL_ATTRIBUTE]: expiresAt,
+                  subject: principal.subject,
+                  roles: principal.roles.join(','),
                 },
                 ConditionExpression: 'attribute_not_exists(#t)',
                 ExpressionAttributeNames: { '#t': TOPIC },
@@ -121,21 +135,65 @@ export class DynamoDbSubscriptions implements SubscriptionStore {
   }
 
   /**
-   * The topic is the table's partition key, so this Query can be (and is) strongly consistent:
-   * a subscription acknowledged before the notifier reads is never missed (a GSI could not be).
-   * TTL deletion is lazy (AWS: typically within days), so expired rows are filtered here.
+   * The live items of a topic. The topic is the table's partition key, so this Query can be (and
+   * is) strongly consistent: a subscription acknowledged before the notifier reads is never
+   * missed (a GSI could not be). TTL deletion is lazy (AWS: typically within days), so expired
+   * items are filtered here.
    */
-  async connectionsOf(topic: string, nowSeconds: number): Promise<string[]> {
-    const items = await this.queryAll({
+  private liveItems(topic: string, nowSeconds: number) {
+    return this.queryAll({
       TableName: this.tableName,
       ConsistentRead: true,
       KeyConditionExpression: '#t = :t',
       FilterExpression: '#e > :now',
-      ExpressionAttributeNames: { '#t': TOPIC, '#e': SUBSCRIPTION_TTL_ATTRIBUTE, '#c': CONNECTION },
+      ExpressionAttributeNames: { '#t': TOPIC, '#e': SUBSCRIPTION_TTL_ATTRIBUTE },
       ExpressionAttributeValues: { ':t': topic, ':now': nowSeconds },
-      ProjectionExpression: '#c',
     });
+  }
+
+  async connectionsOf(topic: string, nowSeconds: number): Promise<string[]> {
+    const items = await this.liveItems(topic, nowSeconds);
     return items.map((item) => String(item[CONNECTION]));
+  }
+
+  async subscribersOf(topic: string, nowSeconds: number): Promise<Subscriber[]> {
+    const items = await this.liveItems(topic, nowSeconds);
+    // A subscription stored before users existed names nobody: it is pushed nothing.
+    return items.flatMap((item) =>
+      typeof item.subject === 'string'
+        ? [
+            {
+              connectionId: String(item[CONNECTION]),
+              principal: { subject: item.subject, roles: rolesOf(item.roles) },
+            },
+          ]
+        : [],
+    );
+  }
+
+  /**
+   * Counts the user's live connections (their topic's live items), then registers this one.
+   * `removeConnection` deletes it with the connection's subscriptions.
+   */
+  async open(
+    connection: { connectionId: string; subject: string; expiresAt: number },
+    max: number,
+    nowSeconds: number,
+  ): Promise<boolean> {
+    const topic = userTopic(connection.subject);
+    const live = await this.liveItems(topic, nowSeconds);
+    if (live.length >= max) return false;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [TOPIC]: topic,
+          [CONNECTION]: connection.connectionId,
+          [SUBSCRIPTION_TTL_ATTRIBUTE]: connection.expiresAt,
+        },
+      }),
+    );
+    return true;
   }
 
   async removeConnection(connectionId: string): Promise<number> {
@@ -157,7 +215,7 @@ export class DynamoDbSubscriptions implements SubscriptionStore {
         ),
       ),
     );
-    return items.filter((item) => item[TOPIC] !== COUNTER_TOPIC).length;
+    return items.filter((item) => !isBookkeeping(item[TOPIC])).length;
   }
 
   /** Sends a transaction, again while it only clashed with another one (see CONFLICT_BACKOFF). */

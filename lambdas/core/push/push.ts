@@ -3,6 +3,8 @@
  * and the fan-out that posts it to every subscriber. No AWS here: the subscription store and
  * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
  */
+import { isAdmin, type ReadRule } from '../identity/authorization';
+import { claimList, type Principal, type Role, ROLES } from '../identity/principal';
 import type { Log } from '../shared/log';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
@@ -19,6 +21,31 @@ export const WEBSOCKET_LIMITS = {
  */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
+/**
+ * Most WebSockets one user may hold open at once (tabs, devices): a `$connect` past it is refused
+ * (429), so one account cannot open connections without bound. Counted over the user's live
+ * connections, each registered until it closes or its token expires, so one lost `$disconnect`
+ * holds a place for at most the token's lifetime.
+ */
+export const MAX_CONNECTIONS_PER_USER = 10;
+
+/** The user's open connections (the `$connect` and `$disconnect` routes). */
+export interface UserConnections {
+  /**
+   * Registers the connection unless the user has `max` live ones at `nowSeconds` already
+   * (`false`). Concurrent connects of one user may pass the count together: a soft bound.
+   */
+  open(
+    connection: {
+      readonly connectionId: string;
+      readonly subject: string;
+      readonly expiresAt: number;
+    },
+    max: number,
+    nowSeconds: number,
+  ): Promise<boolean>;
+}
+
 /** The actions a client sends (`{ "action": ..., "id": ... }`), i.e. the socket's routes. */
 export const SOCKET_ACTIONS = ['subscribe', 'unsubscribe'] as const;
 export type SocketAction = (typeof SOCKET_ACTIONS)[number];
@@ -26,7 +53,14 @@ export type SocketAction = (typeof SOCKET_ACTIONS)[number];
 /** What pushed rows are named by: the name of the projection whose rows they are. */
 export interface PushedView {
   readonly name: string;
+  /** Who may be pushed a row (the projection's `canRead`). @default admins only */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly canRead?: ReadRule<any>;
 }
+
+/** Whether a subscriber may be pushed `row` (as stored) of `view`: checked on every push. */
+export const mayBePushed = (view: PushedView, principal: Principal, row: unknown): boolean =>
+  isAdmin(principal) || (view.canRead?.(principal, row) ?? false);
 
 /**
  * A collection a socket may follow (`{ action, collection, id }`), and the view whose rows are
@@ -60,9 +94,24 @@ export const deletedTypeOf = (view: PushedView): string => `${view.name}/deleted
 export interface Subscription {
   readonly topic: string;
   readonly connectionId: string;
-  /** Epoch seconds after which the row is dead (the connection cannot outlive it). */
+  /**
+   * Epoch seconds after which the row is dead: the connection's end, or its token's expiry if
+   * sooner (the connection's identity ends with its token).
+   */
   readonly expiresAt: number;
+  /** Who subscribed: every push is checked against the view's read rule for them. */
+  readonly principal: Principal;
 }
+
+/** A live subscription's connection and who made it. */
+export interface Subscriber {
+  readonly connectionId: string;
+  readonly principal: Principal;
+}
+
+/** Roles as stored with a subscription (comma-separated), read back. */
+export const rolesOf = (stored: unknown): Role[] =>
+  claimList(stored).filter((r): r is Role => (ROLES as readonly string[]).includes(r));
 
 /** What `add` did: stored it, found it stored already, or refused it (the connection is full). */
 export type AddOutcome = 'added' | 'already' | 'full';
@@ -80,6 +129,8 @@ export interface SubscriptionStore {
    * consistent: a subscription stored before the read is always among them.
    */
   connectionsOf(topic: string, nowSeconds: number): Promise<string[]>;
+  /** The same, with who subscribed (what the notifier checks each push against). */
+  subscribersOf(topic: string, nowSeconds: number): Promise<Subscriber[]>;
   /** Removes every subscription of one connection; answers how many there were. */
   removeConnection(connectionId: string): Promise<number>;
 }
@@ -92,6 +143,8 @@ export interface SubscriptionStore {
  */
 export interface ViewVersions {
   versionOf(view: PushedView, id: string): Promise<number>;
+  /** The same read, with the row itself (undefined when none): what `subscribe` checks. */
+  currentOf(view: PushedView, id: string): Promise<{ version: number; row: unknown }>;
 }
 
 /** Sends `data` to one connection; throws what the management API throws. */
@@ -118,6 +171,8 @@ export interface ChangedRow {
   readonly id: string;
   readonly version: number;
   readonly row: Record<string, unknown>;
+  /** The row as stored, when `row` is a deletion's stub: what the read rule is asked about. */
+  readonly stored?: unknown;
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
@@ -186,7 +241,12 @@ export const createNotifier =
       if (latest.get(topic) !== index) continue;
       let connections: string[];
       try {
-        connections = await deps.subscriptions.connectionsOf(topic, Math.floor(now() / 1000));
+        const subscribers = await deps.subscriptions.subscribersOf(topic, Math.floor(now() / 1000));
+        // Checked on every push, not only at subscribe time: an owner or a sharing may change.
+        const readable = change.stored ?? change.row;
+        connections = subscribers
+          .filter((s) => mayBePushed(change.view, s.principal, readable))
+          .map((s) => s.connectionId);
       } catch (error) {
         deps.log.error('Could not read the subscribers', { topic, error: String(error) });
         failedChanges.push(index);

@@ -26,6 +26,16 @@ export const ERROR_CATALOGUE = {
     description:
       'WebSocket only: the connection already follows the most rows one connection may (`details.limit`); unsubscribe from one first. The socket stays open.',
   },
+  UNAUTHENTICATED: {
+    status: 401,
+    description:
+      'The request carries no valid token (missing, expired, or for another issuer or audience). The HTTP gateways answer this themselves as `{"message":"Unauthorized"}`; the handlers answer it when no verified identity reached them.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    description:
+      'The caller may read this aggregate but not run this command on it (`details.rule` names the rule). A row the caller may not read answers NOT_FOUND instead, never this.',
+  },
   NOT_FOUND: {
     status: 404,
     description: 'The aggregate, read-model row or version does not exist.',

@@ -6,6 +6,7 @@
 import type { AggregateDefinition } from '../../core/command/aggregate';
 import { type InventoryCommand, inventoryCommandSchemas } from './commands';
 import { decideInventory } from './decide';
+import { INVENTORY_PERMISSIONS, authorizeInventory, canReadInventory } from './permissions';
 import type { InventoryEvent } from './events';
 import { inventoryReducer, type InventoryState } from './reducer';
 
@@ -19,10 +20,14 @@ export const inventoryAggregate: Definition = {
   initialState: null,
   reducer: inventoryReducer,
   decide: decideInventory,
+  canRead: canReadInventory,
+  permissions: INVENTORY_PERMISSIONS,
+  authorize: authorizeInventory,
   commandSchemas: inventoryCommandSchemas,
 };
 
 export * from './commands';
 export * from './decide';
 export * from './events';
+export * from './permissions';
 export * from './reducer';

@@ -17,7 +17,8 @@ const quantity = z
 
 export const orderCommandSchemas = {
   'order/create': z.strictObject({
-    customerId: z.string().min(1).max(128),
+    /** The signed-in customer when omitted; naming another customer is an admin's right. */
+    customerId: z.string().min(1).max(128).optional(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be 3 upper-case letters (ISO 4217)'),
   }),
   'order/addLine': z.strictObject({

@@ -40,7 +40,8 @@ export const decideOrder = (
         aggregateId: context.aggregateId,
       });
     }
-    return [{ type: 'order/created', payload: command.payload }];
+    const customerId = command.payload.customerId ?? context.actor.subject;
+    return [{ type: 'order/created', payload: { ...command.payload, customerId } }];
   }
   if (state === null) {
     throw new NotFoundError(`Order ${context.aggregateId} does not exist`, {

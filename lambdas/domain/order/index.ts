@@ -2,6 +2,7 @@
 import type { AggregateDefinition } from '../../core/command/aggregate';
 import { type OrderCommand, orderCommandSchemas } from './commands';
 import { decideOrder } from './decide';
+import { ORDER_PERMISSIONS, authorizeOrder, canReadOrder } from './permissions';
 import type { OrderEvent } from './events';
 import { orderReducer, type OrderState } from './reducer';
 
@@ -12,11 +13,15 @@ export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, Order
   initialState: null,
   reducer: orderReducer,
   decide: decideOrder,
+  canRead: canReadOrder,
+  permissions: ORDER_PERMISSIONS,
+  authorize: authorizeOrder,
   commandSchemas: orderCommandSchemas,
 };
 
 export * from './commands';
 export * from './decide';
 export * from './events';
+export * from './permissions';
 export * from './reducer';
 export * from './upcasters';

@@ -5,6 +5,12 @@
  */
 import type { EventAction } from '../../core/events/events';
 import type { RowProjection } from '../../core/projections/row-projection';
+import {
+  isStaff,
+  ownerOrStaff,
+  ownPartitionOrStaff,
+  staffOnly,
+} from '../../core/identity/authorization';
 import { orderAggregate } from './index';
 import type { OrderEventAction } from './events';
 import type { OrderState, OrderStatus, OrderView } from './reducer';
@@ -47,6 +53,8 @@ export const orderViewProjection = aggregateView<OrderState, OrderView>({
       partitionOf: (row) => (row.status === 'deleted' ? undefined : row.status),
       sortOf: (row) => row.createdAt,
       holds: 'keys',
+      // Every customer's orders in a status: staff only.
+      mayList: isStaff,
     },
     {
       param: 'customerId',
@@ -54,6 +62,7 @@ export const orderViewProjection = aggregateView<OrderState, OrderView>({
       partitionOf: (row) => (row.status === 'deleted' ? undefined : row.customerId),
       sortOf: (row) => row.updatedAt,
       filters: { status: LISTED_STATUS },
+      mayList: ownPartitionOrStaff,
     },
   ],
 });
@@ -128,6 +137,7 @@ export const customerSummaryProjection: RowProjection<CustomerSummary, OrderStat
     return { ...current, ordersByStatus, submittedTotals: totals, lastActivityAt };
   },
   keyPattern: /^.{1,128}$/su,
+  canRead: ownerOrStaff((row) => row.customerId),
 };
 
 export interface RemovedLines {
@@ -173,6 +183,8 @@ export const removedLinesProjection: RowProjection<RemovedLines, OrderState> = {
     };
   },
   keyPattern: /^.{1,64}$/su,
+  // Across every customer's orders: staff only.
+  canRead: staffOnly,
 };
 
 export interface CustomerSummaryV2 extends CustomerSummary {

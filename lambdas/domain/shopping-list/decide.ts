@@ -1,7 +1,7 @@
 /** Pure decisions: a shopping-list command and the current state give events, or a typed error. */
 import type { DecideContext } from '../../core/command/aggregate';
 import { AlreadyExistsError, NotFoundError, RuleViolation } from '../../core/shared/errors';
-import { MAX_ITEM_IDS, MAX_ITEMS, type ShoppingListCommand } from './commands';
+import { MAX_ITEM_IDS, MAX_ITEMS, MAX_SHARES, type ShoppingListCommand } from './commands';
 import type { ShoppingListEvent } from './events';
 import type { ShoppingListItem, ShoppingListState, ShoppingListView } from './reducer';
 
@@ -19,6 +19,10 @@ export const SHOPPING_LIST_RULES = {
   ITEM_IDS_EXHAUSTED: `A list uses at most ${MAX_ITEM_IDS} item ids over its life, removed ones included.`,
   ITEM_NOT_FOUND: 'The itemId names no item of this list.',
   ITEM_REMOVED: 'The item was removed from this list.',
+  SHARE_WITH_OWNER: 'The owner has the list already: share it with someone else.',
+  ALREADY_SHARED: 'The list is shared with this user already.',
+  NOT_SHARED: 'The list is not shared with this user.',
+  TOO_MANY_SHARES: `A list is shared with at most ${MAX_SHARES} users.`,
 } as const;
 
 export type ShoppingListRule = keyof typeof SHOPPING_LIST_RULES;
@@ -48,7 +52,8 @@ export const decideShoppingList = (
         aggregateId: context.aggregateId,
       });
     }
-    return [{ type: 'shoppingList/created', payload: command.payload }];
+    const ownerId = command.payload.ownerId ?? context.actor.subject;
+    return [{ type: 'shoppingList/created', payload: { ...command.payload, ownerId } }];
   }
   if (state === null) {
     throw new NotFoundError(`Shopping list ${context.aggregateId} does not exist`, {
@@ -90,6 +95,19 @@ export const decideShoppingList = (
       return [{ type: 'shoppingList/itemRemoved', payload: command.payload }];
     case 'shoppingList/delete':
       return [{ type: 'shoppingList/deleted', payload: {} }];
+    case 'shoppingList/share': {
+      const { userId } = command.payload;
+      const sharedWith = state.sharedWith ?? [];
+      if (userId === state.ownerId) throw violation('SHARE_WITH_OWNER', { userId });
+      if (sharedWith.includes(userId)) throw violation('ALREADY_SHARED', { userId });
+      if (sharedWith.length >= MAX_SHARES) throw violation('TOO_MANY_SHARES', { max: MAX_SHARES });
+      return [{ type: 'shoppingList/shared', payload: { userId } }];
+    }
+    case 'shoppingList/unshare':
+      if (!(state.sharedWith ?? []).includes(command.payload.userId)) {
+        throw violation('NOT_SHARED', { userId: command.payload.userId });
+      }
+      return [{ type: 'shoppingList/unshared', payload: command.payload }];
     default: {
       const unhandled: never = command;
       throw new Error(`Unhandled command ${(unhandled as ShoppingListCommand).type}`);

@@ -9,6 +9,8 @@ export interface ShoppingListEventPayloads {
   'shoppingList/itemToggled': { itemId: string; checked: boolean };
   'shoppingList/itemRemoved': { itemId: string };
   'shoppingList/deleted': Record<string, never>;
+  'shoppingList/shared': { userId: string };
+  'shoppingList/unshared': { userId: string };
 }
 
 export type ShoppingListEventType = keyof ShoppingListEventPayloads;

@@ -4,6 +4,7 @@
  * commutes across them (each list only changes its own entry and adds its own deltas), so a row
  * is the fold of the log whatever order lists are delivered in.
  */
+import { ownerOrStaff, ownPartitionOrStaff } from '../../core/identity/authorization';
 import type { EventAction } from '../../core/events/events';
 import type { RowProjection } from '../../core/projections/row-projection';
 import { aggregateView } from '../../core/projections/collections';
@@ -39,7 +40,8 @@ export const shoppingListRowProjection = aggregateView<ShoppingListState, Shoppi
   name: 'shopping-list',
   version: 1,
   source: shoppingListAggregate,
-  eventTypes: EVENT_TYPES,
+  // Its sharing too: who may read the row (canRead) follows it.
+  eventTypes: [...EVENT_TYPES, 'shoppingList/shared', 'shoppingList/unshared'],
   createdBy: 'shoppingList/created',
   lists: [
     {
@@ -49,6 +51,7 @@ export const shoppingListRowProjection = aggregateView<ShoppingListState, Shoppi
       pattern: /^.{1,128}$/,
       partitionOf: (row) => (row.status === 'deleted' ? undefined : row.ownerId),
       sortOf: (row) => row.updatedAt,
+      mayList: ownPartitionOrStaff,
     },
   ],
 });
@@ -125,4 +128,5 @@ export const ownerListsProjection: RowProjection<OwnerLists, ShoppingListState> 
     };
   },
   keyPattern: /^.{1,128}$/su,
+  canRead: ownerOrStaff((row) => row.ownerId),
 };

@@ -17,6 +17,8 @@ export interface ShoppingListItem {
 export interface ShoppingListView {
   readonly id: string;
   readonly ownerId: string;
+  /** Users the owner shared the list with (absent on rows built before sharing existed). */
+  readonly sharedWith?: readonly string[];
   readonly name: string;
   readonly status: ShoppingListStatus;
   /** The items on the list, in the order they were added. */
@@ -73,6 +75,13 @@ const applyToList = (list: ShoppingListView, event: ShoppingListEventAction): Sh
     }
     case 'shoppingList/deleted':
       return { ...list, status: 'deleted' };
+    case 'shoppingList/shared':
+      return { ...list, sharedWith: [...(list.sharedWith ?? []), event.payload.userId] };
+    case 'shoppingList/unshared':
+      return {
+        ...list,
+        sharedWith: (list.sharedWith ?? []).filter((userId) => userId !== event.payload.userId),
+      };
     default: {
       // Compile time: every event type is handled. Run time: an unknown type changes nothing.
       const _unhandled: never = event;
@@ -89,6 +98,7 @@ export const shoppingListReducer: Reducer<ShoppingListState, ShoppingListEventAc
     return {
       id: event.meta.aggregateId,
       ownerId: event.payload.ownerId,
+      sharedWith: [],
       name: event.payload.name,
       status: 'active',
       items: [],

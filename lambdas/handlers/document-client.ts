@@ -1,0 +1,22 @@
+/**
+ * The DynamoDB document client of the functions that use tables (apart from ./environment.ts, so
+ * a function without tables, such as the `$connect` authorizer, bundles no DynamoDB client).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV, type Environment } from './environment';
+
+/** One document client per endpoint; created once per module, reused across invocations. */
+export const documentClient = (env: Environment): DynamoDBDocumentClient => {
+  const endpoint = env[ENV.dynamoDbEndpoint];
+  const client = new DynamoDBClient({
+    ...(endpoint && {
+      endpoint,
+      region: env.AWS_REGION ?? 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+};
