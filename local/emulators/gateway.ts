@@ -6,6 +6,9 @@
  * unknown route or method (a trailing slash included), 400 for a request target or path escape
  * that cannot be decoded, 413 over the 10 MB payload limit and over Lambda's 6 MB invoke limit,
  * 500 when the handler throws. No request can end the process: every failure is an answer.
+ * With `verifyToken`, every route sits behind API Gateway's JWT authorizer: a request without a
+ * valid token gets 401 `{"message":"Unauthorized"}` and never reaches the handler; a valid one
+ * reaches it with the claims in `requestContext.authorizer.jwt.claims`, flattened to text.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -21,6 +24,12 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import type { Claims } from '../../lambdas/core/identity/principal';
+import {
+  bearerToken,
+  TokenRejectedError,
+  type TokenVerifier,
+} from '../../lambdas/core/identity/token-verifier';
 import { type CorsOptions, handleCors } from './cors';
 import { matchRoute, type Route, routeKey } from '../../lambdas/handlers/routes';
 import { lambdaContext } from './lambda-context';
@@ -45,6 +54,11 @@ export interface GatewayOptions {
   readonly name?: string;
   /** CORS as API Gateway's `corsPreflight` answers it (local/emulators/cors.ts). Default: the demo app. */
   readonly cors?: CorsOptions;
+  /**
+   * The JWT authorizer's checks (signature, `iss`, `aud`, `exp`, `nbf`) on every route; the
+   * runtime passes the dev identity provider's. Omit for open routes.
+   */
+  readonly verifyToken?: TokenVerifier;
 }
 
 /** API Gateway's payload limit for HTTP APIs. */
@@ -79,6 +93,48 @@ export const TEXT_TYPES = /^\s*(text\/|application\/(json|xml|javascript)\s*(;|$
 const gatewayError = (response: ServerResponse, status: number, message: string) => {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify({ message }));
+};
+
+/**
+ * API Gateway's `www-authenticate` on a JWT authorizer's 401: `Bearer` alone when there was no
+ * token (RFC 6750 3.1), else the layout AWS documents, `Bearer scope="" error="invalid_token"
+ * error_description="..."` (API Gateway developer guide: "Troubleshooting issues with HTTP API JWT
+ * authorizers"). The description is left out: ours would be aws-jwt-verify's wording, not API
+ * Gateway's, and the reason goes to the request log instead.
+ */
+export const bearerChallenge = (tokenPresent: boolean) =>
+  tokenPresent ? 'Bearer scope="" error="invalid_token"' : 'Bearer';
+
+const unauthorized = (response: ServerResponse, tokenPresent: boolean) => {
+  response.writeHead(401, {
+    'content-type': 'application/json',
+    'www-authenticate': bearerChallenge(tokenPresent),
+  });
+  response.end(JSON.stringify({ message: 'Unauthorized' }));
+};
+
+/** A claim as API Gateway's JWT authorizer hands it on, or `undefined` for a null claim. */
+const claimText = (value: unknown): string | undefined => {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(' ')}]`;
+  }
+  return JSON.stringify(value);
+};
+
+/**
+ * `requestContext.authorizer.jwt.claims` as API Gateway fills it: every value text; strings as
+ * they are, numbers and booleans as their JSON text, arrays as `[a b]` (space-separated in
+ * brackets, not JSON), objects as JSON, null claims left out.
+ */
+export const flattenClaims = (claims: Claims): Record<string, string> => {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    const text = claimText(value);
+    if (text !== undefined) flat[name] = text;
+  }
+  return flat;
 };
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -130,6 +186,7 @@ export const toHttpApiEvent = (
   pathParameters: Record<string, string>,
   body: Buffer,
   requestId: string,
+  claims?: Claims,
 ): APIGatewayProxyEventV2 => {
   // AWS (payload 2.0): "Duplicate headers are combined with commas"; every header line counts,
   // also those Node would drop or join with ", " (content-type, authorization, user-agent...).
@@ -176,6 +233,8 @@ export const toHttpApiEvent = (
       stage: '$default',
       time: requestTime(now),
       timeEpoch: now.getTime(),
+      // What the JWT authorizer passes on; ID tokens carry no `scope`, so `scopes` is null.
+      ...(claims && { authorizer: { jwt: { claims: flattenClaims(claims), scopes: null } } }),
     },
     ...(body.length > 0 && {
       body: isText ? body.toString('utf8') : body.toString('base64'),
@@ -222,6 +281,8 @@ export const createGateway = (options: GatewayOptions) =>
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     const url = parseRequestTarget(request.url);
+    // Why the authorizer refused the request: for the log line only, never for the client.
+    let refusal: string | undefined;
     response.on('finish', () => {
       if (!options.log) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -229,7 +290,7 @@ export const createGateway = (options: GatewayOptions) =>
         response.getHeader('x-correlation-id') ?? request.headers['x-correlation-id'] ?? '-';
       const target = url ? `${url.pathname}${url.search}` : JSON.stringify(request.url);
       options.log(
-        `${options.name ? `[${options.name}] ` : ''}${request.method} ${target} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}`,
+        `${options.name ? `[${options.name}] ` : ''}${request.method} ${target} ${response.statusCode} ${ms.toFixed(1)}ms ${String(correlationId)}${refusal ? ` (unauthorized: ${refusal})` : ''}`,
       );
     });
     if (handleCors(request, response, options.cors)) return;
@@ -244,8 +305,25 @@ export const createGateway = (options: GatewayOptions) =>
         if (!found || 'methodAllowed' in found) return gatewayError(response, 404, 'Not Found');
         if ('malformedPath' in found) return gatewayError(response, 400, 'Bad Request');
         const { route, pathParameters } = found.match;
+        let claims: Claims | undefined;
+        if (options.verifyToken) {
+          // The identity source is `$request.header.Authorization`: without it the authorizer
+          // is not called at all.
+          const token = bearerToken(request.headers.authorization);
+          if (!token) {
+            refusal = 'no Authorization header';
+            return unauthorized(response, false);
+          }
+          try {
+            claims = await options.verifyToken(token);
+          } catch (error) {
+            if (!(error instanceof TokenRejectedError)) throw error;
+            refusal = error.reason;
+            return unauthorized(response, true);
+          }
+        }
         const target = options.targetFor(route);
-        const event = toHttpApiEvent(request, url, route, pathParameters, body, requestId);
+        const event = toHttpApiEvent(request, url, route, pathParameters, body, requestId, claims);
         if (
           mayExceedInvokeLimit(body) &&
           Buffer.byteLength(JSON.stringify(event)) > MAX_INVOKE_PAYLOAD_BYTES

@@ -3,12 +3,16 @@
  * WebSocket gateway in front of the connections handler, and stream pollers (the same
  * implementation as the projector's, one per event source mapping) feeding the streams of the
  * read-model and the projections tables to the notifier, whose management-API client posts
- * through the gateway's `@connections` endpoint.
+ * through the gateway's `@connections` endpoint. With a token verifier, `$connect` goes through
+ * the very authorizer the cloud runs (lambdas/handlers/connect-authorizer.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { TokenVerifier } from '../../lambdas/core/identity/token-verifier';
 import { SOCKET_ACTIONS, type SubscriptionStore } from '../../lambdas/core/push/push';
+import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
+import { connectAuthorizerFromEnv } from '../../lambdas/handlers/identity-wiring';
 import {
   notifierHandlerFromEnv,
   webSocketHandlerFromEnv,
@@ -56,6 +60,15 @@ export interface StartPushConfig {
   readonly pollerLog?: PollerLog;
   /** Connection events, one line each; omit for none. */
   readonly log?: (line: string) => void;
+  /**
+   * `$connect`'s authorizer checks tokens with this (the dev identity provider's keys), for
+   * this issuer and audience (TOKEN_ISSUER, TOKEN_AUDIENCE). Omit for an open `$connect`.
+   */
+  readonly identity?: {
+    readonly verifyToken: TokenVerifier;
+    readonly issuer: string;
+    readonly audience: string;
+  };
 }
 
 export interface RunningPush {
@@ -112,6 +125,19 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
     maxConnectionMs: config.maxConnectionMs,
     log: config.log,
     name: `${config.stack} ws`,
+    ...(config.identity && {
+      authorizer: {
+        handler: connectAuthorizerFromEnv(
+          {
+            [ENV.tokenIssuer]: config.identity.issuer,
+            [ENV.tokenAudience]: config.identity.audience,
+          },
+          { verify: config.identity.verifyToken, logger: config.loggerFor('connect-authorizer') },
+        ),
+        queryParameter: CONNECT_TOKEN_PARAMETER,
+        functionName: `${config.stack}-connect-authorizer`,
+      },
+    }),
   });
   // One function, two event source mappings, as in AWS.
   const handler = notifierHandlerFromEnv(

@@ -2,8 +2,9 @@
  * `.local-data/local-runtime.json`: written by `npm start` once it is up, removed when it stops.
  * It tells the operator tools (`npm run redrive`, `npm run reproject`, `npm run rebuild`) where
  * the running DynamoDB Local is (a free port by default), which tables each stack uses, where
- * each stack's API listens (its real port), and how `npm start` was started, so a tool can print
- * commands that fit the running stack (`npm run rebuild`'s query and switch commands).
+ * each stack's API listens (its real port), where the development identity provider is (`npm run
+ * token` asks it for a token), and how `npm start` was started, so a tool can print commands that
+ * fit the running stack (`npm run rebuild`'s query and switch commands).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -28,11 +29,18 @@ export interface LocalRuntimeFile {
   readonly onFailureFile?: string;
   /** Each stack's API base URL, e.g. `http://127.0.0.1:3001`. */
   readonly apiUrls?: { readonly decoupled?: string; readonly coupled?: string };
+  /** The development identity provider: its URL (also the tokens' issuer) and audience. */
+  readonly identity?: { readonly url: string; readonly audience: string };
   readonly start?: RuntimeStart;
 }
 
+/** What the file records of a runtime (its identity provider may be absent in a test's stand-in). */
+type RecordedRuntime = Omit<LocalRuntime, 'identity'> & {
+  readonly identity?: Pick<LocalRuntime['identity'], 'url' | 'audience'>;
+};
+
 export const writeRuntimeFile = async (
-  runtime: LocalRuntime,
+  runtime: RecordedRuntime,
   file = LOCAL_RUNTIME_FILE,
   start?: RuntimeStart,
 ) => {
@@ -47,6 +55,9 @@ export const writeRuntimeFile = async (
       ...(runtime.decoupledUrl && { decoupled: runtime.decoupledUrl }),
       ...(runtime.coupledUrl && { coupled: runtime.coupledUrl }),
     },
+    ...(runtime.identity && {
+      identity: { url: runtime.identity.url, audience: runtime.identity.audience },
+    }),
     ...(start && { start }),
   };
   await mkdir(dirname(file), { recursive: true });

@@ -1,6 +1,8 @@
 /**
- * Both stacks on this machine: DynamoDB Local, each stack's tables (from the definitions the
- * CDK stacks use), a gateway per stack in front of the very handlers that are deployed, and
+ * Both stacks on this machine: a development identity provider (local/emulators/identity-provider.ts)
+ * whose tokens every gateway verifies as API Gateway's authorizers do, DynamoDB Local, each
+ * stack's tables (from the definitions the CDK stacks use), a gateway per stack in front of the
+ * very handlers that are deployed, and
  * a stream poller per stack in place of Lambda's event source mapping (the decoupled projector;
  * the coupled stack's projector of declared projections).
  * `npm start` (local/tools/cli.ts) runs it; the benchmark and the tests start it in-process.
@@ -8,6 +10,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { basename, dirname, extname, join } from 'node:path';
+import { createJwtVerifier } from '../../lambdas/core/identity/jwt-verifier';
 import { ENV } from '../../lambdas/handlers/environment';
 import type { Route } from '../../lambdas/handlers/routes';
 import {
@@ -18,6 +21,7 @@ import {
 } from '../../lambdas/handlers/wiring';
 import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
 import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
+import { type RunningIdentityProvider, startIdentityProvider } from './identity-provider';
 import { type PushOptions, pushPortFor, startPush } from './push';
 import {
   type PollerLog,
@@ -37,6 +41,11 @@ export interface LocalRuntimeOptions {
   readonly decoupledPort?: number;
   /** Default 3002; 0 picks a free port. */
   readonly coupledPort?: number;
+  /**
+   * The development identity provider's port. Default DEFAULT_IDENTITY_PORT (3005), or a free
+   * port when every served stack's API port is 0 (as the tests start it); 0 picks a free port.
+   */
+  readonly identityPort?: number;
   /** Which stacks to serve. Default both. */
   readonly stacks?: readonly StackName[];
   /** Keep DynamoDB Local's data in this directory across restarts. Default: in memory. */
@@ -63,6 +72,18 @@ export interface LocalRuntimeOptions {
   readonly servedProjectionVersions?: string;
 }
 
+/** The development identity provider, as the runtime exposes it. */
+export interface RuntimeIdentity {
+  /** `http://host:port`, the issuer's URL (`/token`, `/users`, `/.well-known/jwks.json`). */
+  readonly url: string;
+  /** `iss` of its tokens (the URL). */
+  readonly issuer: string;
+  /** `aud` of its tokens: the app client id the gateways accept. */
+  readonly audience: string;
+  /** A signed ID token for a dev user (alice, bob, support, admin); options for tests. */
+  readonly tokenFor: RunningIdentityProvider['tokenFor'];
+}
+
 export interface LocalRuntime {
   readonly decoupledUrl?: string;
   readonly coupledUrl?: string;
@@ -76,7 +97,12 @@ export interface LocalRuntime {
   readonly coupledPoller?: StreamPoller;
   /** Each stack's WebSocket URL (live updates). */
   readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
-  /** Stops the gateways, the poller and DynamoDB Local (if started here), in that order. */
+  /** Where tokens come from; every gateway verifies them against its keys. */
+  readonly identity: RuntimeIdentity;
+  /**
+   * Stops the gateways, the poller, DynamoDB Local (if started here) and the identity
+   * provider, in that order.
+   */
   stop(): Promise<void>;
 }
 
@@ -88,6 +114,12 @@ const pollerLog = (logger: Logger): PollerLog => ({
 });
 
 export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
+
+export const DEFAULT_IDENTITY_PORT = 3005;
+
+/** The identity provider's port: as configured, else a free one when every API port is free. */
+export const identityPortFor = (apiPorts: readonly number[], configured?: number): number =>
+  configured ?? (apiPorts.length > 0 && apiPorts.every((p) => p === 0) ? 0 : DEFAULT_IDENTITY_PORT);
 
 export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   eventTable: `${prefix}-${stack}-events`,
@@ -115,9 +147,16 @@ export const startLocalRuntime = async (
     decoupled: options.decoupledPort ?? DEFAULT_PORTS.decoupled,
     coupled: options.coupledPort ?? DEFAULT_PORTS.coupled,
   };
+  const identityPort = identityPortFor(
+    [...stacks].map((stack) => ports[stack]),
+    options.identityPort,
+  );
   // Check the ports before starting anything, so a clash fails fast with one clear line.
   for (const stack of stacks) {
     if (ports[stack] !== 0) await assertPortFree(ports[stack], host, `The ${stack} API port`);
+  }
+  if (identityPort !== 0) {
+    await assertPortFree(identityPort, host, 'The identity provider port');
   }
 
   const cleanup: (() => Promise<void>)[] = [];
@@ -126,6 +165,19 @@ export const startLocalRuntime = async (
   };
   let client: DynamoDBClient | undefined;
   try {
+    // First, so every gateway can verify its tokens; stopped last.
+    const idp = await startIdentityProvider({
+      host,
+      port: identityPort,
+      cors: { allowOrigins: options.corsOrigins },
+    });
+    cleanup.push(() => idp.close());
+    // The keys are known in-process: no JWKS fetch (but for a token under an unknown kid).
+    const verifyToken = createJwtVerifier({
+      issuer: idp.issuer,
+      audience: idp.audience,
+      jwks: idp.jwks,
+    });
     let dynamo: RunningDynamoDbLocal | undefined;
     if (!options.dynamoDbEndpoint) {
       dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, port: options.dynamoDbPort });
@@ -174,6 +226,7 @@ export const startLocalRuntime = async (
         loggerFor,
         pollerLog: pollerLog(loggerFor('stream-poller')),
         log: requestLog,
+        identity: { verifyToken, issuer: idp.issuer, audience: idp.audience },
       });
       cleanup.push(() => push.stop());
       websocketUrls[stack] = push.url;
@@ -212,6 +265,7 @@ export const startLocalRuntime = async (
         name: 'decoupled',
         log: requestLog,
         cors: { allowOrigins: options.corsOrigins },
+        verifyToken,
         targetFor: (route) => functions[route.decoupled],
       });
       cleanup.push(() => gateway.close());
@@ -247,6 +301,7 @@ export const startLocalRuntime = async (
         name: 'coupled',
         log: requestLog,
         cors: { allowOrigins: options.corsOrigins },
+        verifyToken,
         targetFor: () => target,
       });
       cleanup.push(() => gateway.close());
@@ -264,6 +319,12 @@ export const startLocalRuntime = async (
       poller,
       coupledPoller,
       websocketUrls,
+      identity: {
+        url: idp.url,
+        issuer: idp.issuer,
+        audience: idp.audience,
+        tokenFor: idp.tokenFor,
+      },
       stop: stopAll,
     };
   } catch (error) {

@@ -1,7 +1,8 @@
 /**
  * Serves the demo app (web/): bundled by esbuild when the server starts (nothing built is
  * committed), plus `/config.json` naming the API URL of each running stack, so the page can
- * switch between them. Static files only; the APIs are the gateways, reached with CORS.
+ * switch between them, and the identity provider it signs in with. Static files only; the APIs
+ * and the identity provider are other origins, reached with CORS.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -23,6 +24,13 @@ export interface WebServerOptions {
   readonly apis: () => WebApis;
   /** Each stack's WebSocket URL (live updates); read like `apis`. */
   readonly websockets?: () => WebApis;
+  /** Where the page signs in (the dev identity provider locally); read like `apis`. */
+  readonly identity?: () => WebIdentity | undefined;
+}
+
+/** The identity provider the page signs in with: `GET <url>/users`, `POST <url>/token`. */
+export interface WebIdentity {
+  readonly url?: string;
 }
 
 export interface RunningWebServer {
@@ -75,8 +83,14 @@ export const startWebServer = async (options: WebServerOptions): Promise<Running
     '/sw.js': { type: 'text/javascript; charset=utf-8', body: file('sw.js') },
     '/config.json': {
       type: 'application/json',
-      body: () =>
-        JSON.stringify({ apis: options.apis(), websockets: options.websockets?.() ?? {} }),
+      body: () => {
+        const identityUrl = options.identity?.()?.url;
+        return JSON.stringify({
+          apis: options.apis(),
+          websockets: options.websockets?.() ?? {},
+          ...(identityUrl !== undefined && { identity: { url: identityUrl } }),
+        });
+      },
     },
   };
 

@@ -2,15 +2,22 @@
  * A local stand-in for an API Gateway WebSocket API and its connection-management endpoint, on
  * one port (as in AWS, where both live under the stage URL):
  *
- * - `ws://host:port`: `$connect` runs the handler before the upgrade (a non-2xx answer refuses
- *   it), each message goes to the route its `action` names (`$request.body.action`) or to
- *   `$default`, the route response body is sent back, `$disconnect` runs after any close;
+ * - `ws://host:port`: `$connect` runs the route's REQUEST authorizer, if any, then the handler,
+ *   before the upgrade (a refusal or a non-2xx answer refuses it), each message goes to the
+ *   route its `action` names (`$request.body.action`) or to `$default`, the route response body
+ *   is sent back, `$disconnect` runs after any close;
  * - `POST`, `GET`, `DELETE` `http://host:port/@connections/{id}`, the calls the SDK's
  *   ApiGatewayManagementApiClient makes with `endpoint` set here: 410 GoneException for a
  *   closed or unknown connection, 413 over the 128 KB message limit;
  * - API Gateway's limits: 128 KB per message in (close code 1009), the idle timeout (10 min,
  *   only data messages count: API Gateway ignores ping frames) and the maximum connection time
  *   (2 h), both configurable for tests.
+ *
+ * The authorizer is called as API Gateway calls a Lambda REQUEST authorizer on `$connect`: not
+ * at all when the identity source (a query parameter) is missing (401); a thrown `Unauthorized`
+ * is 401, a Deny policy 403, any other failure 500. On Allow, `principalId` and the returned
+ * `context` become `requestContext.authorizer` of `$connect` and of every later event of the
+ * connection.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
@@ -21,7 +28,11 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Context } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { WEBSOCKET_LIMITS } from '../../lambdas/core/push/push';
 import type { WebSocketEvent, WebSocketResult } from '../../lambdas/handlers/websocket';
@@ -32,8 +43,29 @@ export type WebSocketHandler = (
   context: Context,
 ) => Promise<WebSocketResult | void>;
 
+/** A Lambda REQUEST authorizer, e.g. lambdas/handlers/connect-authorizer.ts. */
+export type ConnectAuthorizer = (
+  event: APIGatewayRequestAuthorizerEvent,
+  context: Context,
+) => Promise<APIGatewayAuthorizerResult>;
+
+export interface ConnectAuthorizerConfig {
+  readonly handler: ConnectAuthorizer;
+  /** The identity source, `route.request.querystring.<name>`: this query parameter's name. */
+  readonly queryParameter: string;
+  /** The function name the authorizer sees in its context. @default `connect-authorizer` */
+  readonly functionName?: string;
+}
+
+/** What API Gateway hands every route of an authorized connection. */
+export type ConnectionAuthorizerContext = Readonly<
+  Record<string, string | number | boolean | null | undefined>
+> & { readonly principalId: string };
+
 export interface WebSocketGatewayOptions {
   readonly handler: WebSocketHandler;
+  /** The `$connect` route's authorizer. Omit for an open `$connect`. */
+  readonly authorizer?: ConnectAuthorizerConfig;
   /** Route keys besides `$connect`, `$disconnect` and `$default`. */
   readonly routes: readonly string[];
   readonly host?: string;
@@ -77,6 +109,7 @@ interface Connection {
   lastActiveAt: number;
   readonly sourceIp: string;
   readonly userAgent: string;
+  readonly authorizer?: ConnectionAuthorizerContext;
   idleTimer?: NodeJS.Timeout;
   readonly maxTimer: NodeJS.Timeout;
 }
@@ -106,6 +139,49 @@ const readBody = (request: IncomingMessage, limit: number): Promise<Buffer | und
     request.on('error', reject);
   });
 
+/** Ends a refused upgrade with a status and API Gateway's JSON message. */
+const refuseUpgrade = (socket: Duplex, status: number, message?: string) => {
+  const body = message === undefined ? '' : JSON.stringify({ message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n` +
+      (body
+        ? `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
+        : '') +
+      `\r\n${body}`,
+  );
+};
+
+/** IAM's `*` wildcard (any run of characters) against an ARN or action. */
+const wildcardMatches = (pattern: string, value: string) => {
+  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^$()|{}[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('.*')}$`).test(value);
+};
+
+/**
+ * Whether an authorizer's policy lets the caller invoke `methodArn`: a statement allowing
+ * `execute-api:Invoke` on it and none denying it (IAM's rule: an explicit Deny wins).
+ */
+export const policyAllows = (result: APIGatewayAuthorizerResult, methodArn: string): boolean => {
+  const applies = (
+    statement: APIGatewayAuthorizerResult['policyDocument']['Statement'][number],
+  ) => {
+    const actions: (string | undefined)[] = 'Action' in statement ? [statement.Action].flat() : [];
+    const resources: (string | undefined)[] =
+      'Resource' in statement ? [statement.Resource].flat() : [];
+    return (
+      actions.some(
+        (action) => action !== undefined && wildcardMatches(action, 'execute-api:Invoke'),
+      ) &&
+      resources.some((resource) => resource !== undefined && wildcardMatches(resource, methodArn))
+    );
+  };
+  const statements = (result.policyDocument?.Statement ?? []).filter(applies);
+  return (
+    statements.some((statement) => statement.Effect === 'Allow') &&
+    !statements.some((statement) => statement.Effect === 'Deny')
+  );
+};
+
 const rawText = (data: RawData): Buffer =>
   Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
 
@@ -125,7 +201,13 @@ export const startWebSocketGateway = async (
   const eventFor = (
     routeKey: string,
     eventType: 'CONNECT' | 'DISCONNECT' | 'MESSAGE',
-    connection: { id: string; connectedAt: number; sourceIp: string; userAgent: string },
+    connection: {
+      id: string;
+      connectedAt: number;
+      sourceIp: string;
+      userAgent: string;
+      authorizer?: ConnectionAuthorizerContext;
+    },
     extra: Partial<WebSocketEvent> & Record<string, unknown> = {},
   ): WebSocketEvent => {
     const now = new Date();
@@ -146,20 +228,70 @@ export const startWebSocketGateway = async (
         connectionId: connection.id,
         apiId: 'local',
         identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+        ...(connection.authorizer && { authorizer: connection.authorizer }),
       } as WebSocketEvent['requestContext'],
       isBase64Encoded: false,
       ...extra,
     } as WebSocketEvent;
   };
 
-  const invoke = async (event: WebSocketEvent) => {
-    const call = options.handler(event, lambdaContext(functionName));
+  /** Awaits a function call; close() waits for the calls still running. */
+  const tracked = async <T>(call: Promise<T>): Promise<T> => {
     pending.add(call);
     try {
       return await call;
     } finally {
       pending.delete(call);
     }
+  };
+
+  const invoke = (event: WebSocketEvent) =>
+    tracked(options.handler(event, lambdaContext(functionName)));
+
+  /**
+   * Runs the `$connect` authorizer as API Gateway does: the context every event of the
+   * connection carries, or the status that refuses the upgrade.
+   */
+  const authorizeConnect = async (
+    meta: Parameters<typeof eventFor>[2],
+    url: URL,
+    headers: Record<string, string | undefined>,
+  ): Promise<{ context?: ConnectionAuthorizerContext; refusal?: 401 | 403 | 500 }> => {
+    const authorizer = options.authorizer;
+    if (!authorizer) return {};
+    // The identity source is missing: API Gateway answers 401 without calling the authorizer.
+    if (!url.searchParams.get(authorizer.queryParameter)) {
+      log(`$connect: no ${authorizer.queryParameter} query parameter`);
+      return { refusal: 401 };
+    }
+    const { requestContext } = eventFor('$connect', 'CONNECT', meta);
+    const event = {
+      type: 'REQUEST',
+      methodArn: `arn:aws:execute-api:local:000000000000:${requestContext.apiId}/${requestContext.stage}/$connect`,
+      headers,
+      multiValueHeaders: Object.fromEntries(
+        Object.entries(headers).map(([name, value]) => [name, value?.split(',')]),
+      ),
+      queryStringParameters: Object.fromEntries(url.searchParams),
+      multiValueQueryStringParameters: Object.fromEntries(
+        [...new Set(url.searchParams.keys())].map((name) => [name, url.searchParams.getAll(name)]),
+      ),
+      stageVariables: {},
+      requestContext,
+    } as unknown as APIGatewayRequestAuthorizerEvent;
+    let result: APIGatewayAuthorizerResult;
+    try {
+      result = await tracked(
+        authorizer.handler(event, lambdaContext(authorizer.functionName ?? 'connect-authorizer')),
+      );
+    } catch (error) {
+      // Only this exact message means 401; anything else the authorizer throws is a 500.
+      if (error instanceof Error && error.message === 'Unauthorized') return { refusal: 401 };
+      log(`$connect authorizer failed: ${String(error)}`);
+      return { refusal: 500 };
+    }
+    if (!policyAllows(result, event.methodArn)) return { refusal: 403 };
+    return { context: { ...result.context, principalId: result.principalId } };
   };
 
   /** Route selection on `$request.body.action`; anything else is `$default`. */
@@ -240,10 +372,18 @@ export const startWebSocketGateway = async (
     const headers = Object.fromEntries(
       Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
     );
+    const { context, refusal } = await authorizeConnect(meta, url, headers);
+    if (refusal) {
+      const message = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal server error' };
+      refuseUpgrade(socket, refusal, message[refusal]);
+      log(`$connect refused (${refusal})`);
+      return;
+    }
+    const connecting = { ...meta, ...(context && { authorizer: context }) };
     let status = 500;
     try {
       const result = await invoke(
-        eventFor('$connect', 'CONNECT', meta, {
+        eventFor('$connect', 'CONNECT', connecting, {
           headers,
           queryStringParameters: url.searchParams.size
             ? Object.fromEntries(url.searchParams)
@@ -255,13 +395,13 @@ export const startWebSocketGateway = async (
       log(`$connect failed: ${String(error)}`);
     }
     if (status < 200 || status > 299) {
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\n\r\n`);
+      refuseUpgrade(socket, status);
       log(`$connect refused (${status})`);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const connection: Connection = {
-        ...meta,
+        ...connecting,
         socket: ws,
         lastActiveAt: meta.connectedAt,
         maxTimer: setTimeout(() => {

@@ -7,7 +7,9 @@ import { servedProjections } from '../../lambdas/core/projections/served-version
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../../lambdas/handlers/cors';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import { LocalRuntimeError } from '../emulators/dynamodb-local';
+import { DEV_USER_NAMES } from '../emulators/identity-provider';
 import {
+  DEFAULT_IDENTITY_PORT,
   DEFAULT_PORTS,
   type HandlerLogLevel,
   type LocalRuntime,
@@ -21,6 +23,7 @@ import {
   originsOf,
   type RunningWebServer,
   startWebServer,
+  type WebIdentity,
 } from '../emulators/web-server';
 
 export const USAGE = `Usage: npm start -- [options]
@@ -32,6 +35,8 @@ Serves the decoupled and the coupled stack on DynamoDB Local.
   --coupled-port <port>      coupled API port, 0 = any free      (env COUPLED_PORT, default ${DEFAULT_PORTS.coupled})
   --data-dir <dir>           keep DynamoDB Local's data here     (env LOCAL_DATA_DIR, default: in memory)
   --dynamodb-port <port>     DynamoDB Local's port               (default: any free port)
+  --identity-port <port>     dev identity provider port, 0 = any free (env IDENTITY_PORT,
+                             default ${DEFAULT_IDENTITY_PORT}; any free when both API ports are 0)
 
 Demo app (web/, built with esbuild at start) and CORS:
   --web-port <port>          demo app port, 0 = any free         (env WEB_PORT, default ${DEFAULT_WEB_PORT})
@@ -68,6 +73,7 @@ export const SETTINGS_FROM_ENV = [
   'LOCAL_DATA_DIR',
   'WEB_PORT',
   'CORS_ORIGINS',
+  'IDENTITY_PORT',
   'SERVED_PROJECTION_VERSIONS',
 ] as const;
 
@@ -105,6 +111,7 @@ export const parseCli = (
         'coupled-port': { type: 'string' },
         'data-dir': { type: 'string' },
         'dynamodb-port': { type: 'string' },
+        'identity-port': { type: 'string' },
         'poll-interval': { type: 'string' },
         'batch-size': { type: 'string' },
         'batching-window': { type: 'string' },
@@ -156,6 +163,7 @@ export const parseCli = (
       coupledPort: port('coupled-port', parsed['coupled-port'] ?? env.COUPLED_PORT),
       dataDir: parsed['data-dir'] ?? env.LOCAL_DATA_DIR,
       dynamoDbPort: integer('dynamodb-port', parsed['dynamodb-port'], 1, 65535),
+      identityPort: port('identity-port', parsed['identity-port'] ?? env.IDENTITY_PORT),
       quiet: parsed.quiet ?? false,
       handlerLogLevel: logLevel as HandlerLogLevel | undefined,
       poller: {
@@ -200,20 +208,22 @@ export const banner = (
     ...(web
       ? [`  demo app       ${web.url}   (open it in a browser; it switches between both stacks)`]
       : []),
-    `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (live updates: {"action":"subscribe","collection":"orders","id":"..."})`,
+    `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (connect with ?token=<token>; live updates: {"action":"subscribe","collection":"orders","id":"..."})`,
+    `  sign in        ${runtime.identity.url}   (dev identity provider: ${DEV_USER_NAMES.join(', ')}; a token: npm run -s token -- --user alice)`,
     `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
     '',
     poller
       ? `  stream poller  poll ${poller.pollIntervalMs} ms, batch ${poller.batchSize}, window ${poller.batchingWindowMs} ms, retries ${poller.maxRetries}, bisect ${poller.bisectOnError ? 'on' : 'off'}, max age ${poller.maxRecordAgeSeconds} s, on-failure ${poller.onFailureFile ?? 'none'}`
       : '',
     '',
-    'Try it:',
-    `  curl -s -X POST ${runtime.decoupledUrl}/commands -H 'content-type: application/json' \\`,
-    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"customerId":"c-1","currency":"EUR"}}'`,
-    `  curl -s "${runtime.decoupledUrl}/orders/${id}?minVersion=1"`,
-    `  curl -s -X POST ${runtime.coupledUrl}/commands -H 'content-type: application/json' \\`,
-    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"customerId":"c-1","currency":"EUR"}}'`,
-    `  curl -s "${runtime.coupledUrl}/orders?customerId=c-1"`,
+    'Try it (every request needs a token; keys live as long as this process):',
+    '  TOKEN=$(npm run -s token -- --user alice)',
+    `  curl -s -X POST ${runtime.decoupledUrl}/commands -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"currency":"EUR"}}'`,
+    `  curl -s "${runtime.decoupledUrl}/orders/${id}?minVersion=1" -H "authorization: Bearer $TOKEN"`,
+    `  curl -s -X POST ${runtime.coupledUrl}/commands -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `    -d '{"type":"order/create","aggregateId":"${id}","payload":{"currency":"EUR"}}'`,
+    `  curl -s "${runtime.coupledUrl}/orders?customerId=alice" -H "authorization: Bearer $TOKEN"`,
     '',
     options.quiet
       ? 'Ctrl-C stops everything.'
@@ -244,6 +254,7 @@ const main = async () => {
   let web: RunningWebServer | undefined;
   let apis: { decoupled?: string; coupled?: string } = {};
   let websockets: { decoupled?: string; coupled?: string } = {};
+  let identity: WebIdentity | undefined;
   let stopping: Promise<void> | undefined;
   let pendingCode = 0;
   const shutdown = (reason: string, code: number) => {
@@ -254,7 +265,9 @@ const main = async () => {
       console.log(`\n${reason}: stopping once the start has finished...`);
       return;
     }
-    console.log(`\n${reason}: stopping the APIs, the stream poller and DynamoDB Local...`);
+    console.log(
+      `\n${reason}: stopping the APIs, the stream poller, DynamoDB Local and the identity provider...`,
+    );
     const running = runtime;
     stopping = Promise.all([running.stop(), web?.close(), removeRuntimeFile()]).then(
       () => {
@@ -280,13 +293,16 @@ const main = async () => {
   process.on('unhandledRejection', crash);
 
   try {
-    console.log('Starting DynamoDB Local, the tables, both APIs and the demo app...');
+    console.log(
+      'Starting the identity provider, DynamoDB Local, the tables, both APIs and the demo app...',
+    );
     // The demo app first: its port (maybe a free one) is an origin the APIs must allow.
     web = await startWebServer({
       host: options.host,
       port: parsed.web.port,
       apis: () => apis,
       websockets: () => websockets,
+      identity: () => identity,
     });
     const allowed = options.corsOrigins ?? DEFAULT_CORS_ORIGINS;
     options = {
@@ -297,6 +313,7 @@ const main = async () => {
     };
     runtime = await startLocalRuntime(options);
     apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
+    identity = { url: runtime.identity.url };
     websockets = runtime.websocketUrls;
   } catch (error) {
     if (!web && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -384,12 +384,16 @@ export const summary = (options: RebuildCliOptions, report: RebuildReport): stri
   const { local } = options;
   // Where the query goes: the running stack's API, the deployed one, or a placeholder.
   const api = local?.apiUrl
-    ? { curl: 'curl -s', base: `${local.apiUrl}/`, note: `the running ${local.stack} API` }
+    ? {
+        curl: 'curl -s -H "authorization: Bearer $(npm run -s token -- --user admin)"',
+        base: `${local.apiUrl}/`,
+        note: `the running ${local.stack} API, as the dev admin`,
+      }
     : options.aws
       ? {
-          curl: 'curl -s "${sign[@]}"',
+          curl: 'curl -s "${auth[@]}"',
           base: '${API}',
-          note: 'API and sign set as in docs/operations/deploying.md',
+          note: 'API and auth set as in docs/operations/deploying.md',
         }
       : {
           curl: 'curl -s',

@@ -14,6 +14,8 @@
  * Time stamps: the runner and the prediction are given the decoupled answer's time, so they are
  * compared whole with the decoupled side; the coupled side (its own clock) is compared whole
  * with its own client, and with every ISO time masked against the runner.
+ * Everything runs as the dev admin (CONFORMANCE_ACTOR): the clients and GETs with its token, the
+ * runner and the prediction with it as the actor, so owners and `actor`s match on every side.
  * The order's random intents (not only scripts) are in client-conformance.test.ts.
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -39,6 +41,7 @@ import { selectConfirmedView, sendCommand } from '../../client';
 import { optimisticView } from '../../client/state';
 import {
   clientStoreFor,
+  CONFORMANCE_ACTOR,
   getVisibleRow,
   useConformanceRuntime,
   withoutTimes,
@@ -76,7 +79,12 @@ const accepted = (served: ServedAggregate, script: readonly Command[]): Command[
           type: command.type,
           payload: parseCommandPayload(aggregate, command.type, command.payload),
         },
-        { aggregateId: 'model', version: stored.length, now: '2026-01-01T00:00:00.000Z' },
+        {
+          aggregateId: 'model',
+          version: stored.length,
+          now: '2026-01-01T00:00:00.000Z',
+          actor: CONFORMANCE_ACTOR,
+        },
       ) as NewEvent[];
       events.push(...decided);
       kept.push(command);
@@ -115,8 +123,10 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
   '%s: runner, optimistic view, projector row, coupled row and client stores agree at every version',
   async (collection, served) => {
     const { runtime, tables } = setup.current;
-    const decoupled = clientStoreFor(runtime.decoupledUrl!);
-    const coupled = clientStoreFor(runtime.coupledUrl!);
+    const token = () => runtime.identity.tokenFor(CONFORMANCE_ACTOR.subject);
+    const asActor = () => ({ authorization: `Bearer ${token()}` });
+    const decoupled = clientStoreFor(runtime.decoupledUrl!, token);
+    const coupled = clientStoreFor(runtime.coupledUrl!, token);
     await Promise.all([decoupled.client.start(), coupled.client.start()]);
     const doc = DynamoDBDocumentClient.from(tables.client);
     const run = createCommandRunner({
@@ -148,12 +158,18 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             const page = (await (
               await fetch(
                 `${runtime.decoupledUrl}/${collection}/${id}/events?cursor=${version - 1}`,
+                { headers: asActor() },
               )
             ).json()) as { events: Array<{ occurredAt: string }> };
             const now = page.events[0]!.occurredAt;
             const result = await run(
               { ...command, aggregateId: id, commandId: `runner-${id}-${version}` },
-              { correlationId: 'ac', now: () => now, newId: () => `e-${id}-${version}` },
+              {
+                correlationId: 'ac',
+                actor: CONFORMANCE_ACTOR,
+                now: () => now,
+                newId: () => `e-${id}-${version}`,
+              },
             );
             expect({ ...step, runnerVersion: result.version }).toEqual({
               ...step,
@@ -162,17 +178,21 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             const runnerView = visible(result.state);
 
             // The client's prediction of this command, from what it had confirmed before.
-            const predicted = optimisticView(before, [
-              {
-                commandId: `predict-${id}-${version}`,
-                seq: 1,
-                aggregateId: id,
-                type: command.type as DeploymentCommand['type'],
-                payload: command.payload as DeploymentCommand['payload'],
-                issuedAt: now,
-                attempts: 0,
-              },
-            ]);
+            const predicted = optimisticView(
+              before,
+              [
+                {
+                  commandId: `predict-${id}-${version}`,
+                  seq: 1,
+                  aggregateId: id,
+                  type: command.type as DeploymentCommand['type'],
+                  payload: command.payload as DeploymentCommand['payload'],
+                  issuedAt: now,
+                  attempts: 0,
+                },
+              ],
+              CONFORMANCE_ACTOR,
+            );
             expect({ ...step, rejected: predicted.pending[0]?.wouldReject }).toEqual({
               ...step,
               rejected: undefined,
@@ -183,6 +203,7 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
               decoupledClient: selectConfirmedView(decoupled.store.getState().client, id),
               projectorRow: await getVisibleRow(
                 `${runtime.decoupledUrl}/${collection}/${id}?minVersion=${version}`,
+                asActor(),
               ),
             };
             expect({ ...step, ...views }).toEqual({
@@ -195,6 +216,7 @@ test.each(SERVED_AGGREGATES.map((served) => [served.collection, served] as const
             const coupledClient = selectConfirmedView(coupled.store.getState().client, id);
             const coupledRow = await getVisibleRow(
               `${runtime.coupledUrl}/${collection}/${id}?minVersion=${version}`,
+              asActor(),
             );
             expect({ ...step, coupledClient }).toEqual({ ...step, coupledClient: coupledRow });
             expect({ ...step, coupled: withoutTimes(coupledClient) }).toEqual({

@@ -18,6 +18,7 @@ import {
 import { testEndpoint } from '../support/dynamo';
 import { testLogger } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';
+import { authHeaders } from '../support/runtime';
 
 // Response bodies are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,13 +32,13 @@ let base: string;
 const post = async (body: unknown) => {
   const response = await fetch(`${base}/commands`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders(runtime) },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as Body };
 };
 const get = async (path: string) => {
-  const response = await fetch(`${base}${path}`);
+  const response = await fetch(`${base}${path}`, { headers: authHeaders(runtime) });
   return { status: response.status, body: (await response.json()) as Body };
 };
 

@@ -5,7 +5,7 @@
  * with its rules, `?minVersion`, events and history, and the other collections know nothing of it.
  */
 import { randomUUID } from 'node:crypto';
-import { useLocalRuntime } from '../support/runtime';
+import { authHeaders, useLocalRuntime } from '../support/runtime';
 
 const local = useLocalRuntime(`inv${process.pid}`);
 
@@ -21,11 +21,12 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     json(
       await fetch(`${url()}/commands`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...authHeaders(local.current) },
         body: JSON.stringify({ type, aggregateId, payload }),
       }),
     );
-  const get = async (path: string) => json(await fetch(`${url()}${path}`));
+  const get = async (path: string) =>
+    json(await fetch(`${url()}${path}`, { headers: authHeaders(local.current) }));
 
   test('receive, reserve, refuse past the available stock, ship and release', async () => {
     const sku = `sku-${stack}-${randomUUID().slice(0, 8)}`;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCli } from '../../local/tools/cli';
 import { readRuntimeFile } from '../../local/emulators/runtime-file';
+import { bearer, devToken, identityUrlIn } from '../support/dev-tokens';
 import { type Run, runProcess, waitForOutput } from '../support/processes';
 
 const startCli = (args: string[], env: NodeJS.ProcessEnv = process.env): Run =>
@@ -37,9 +38,12 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     const coupled = url('coupled');
     expect(decoupled).toBeDefined();
     expect(coupled).toBeDefined();
-    // The operator tools' runtime file: the APIs' real ports and how npm start was started.
+    const identity = identityUrlIn(run.stdout);
+    // The operator tools' runtime file: the APIs' real ports, the identity provider (where
+    // `npm run token` asks) and how npm start was started.
     expect(readRuntimeFile()).toMatchObject({
       apiUrls: { decoupled, coupled },
+      identity: { url: identity },
       start: {
         args: ['--decoupled-port', '0', '--coupled-port', '0', '--poll-interval', '50'],
         env: { WEB_PORT: '0' },
@@ -52,7 +56,11 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
 
     const response = await fetch(`${coupled}/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-correlation-id': 'cli-test' },
+      headers: {
+        'content-type': 'application/json',
+        'x-correlation-id': 'cli-test',
+        ...bearer(await devToken(identity)),
+      },
       body: JSON.stringify({
         type: 'order/create',
         aggregateId: 'cli-1',
@@ -61,7 +69,8 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
     });
     expect(response.status).toBe(200);
 
-    // The demo app: its URL printed, the stacks' URLs in its config, its origin allowed by CORS.
+    // The demo app: its URL printed, the stacks' and the identity provider's URLs in its config,
+    // its origin allowed by CORS.
     const app = /demo app\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout)?.[1];
     expect(app).toBeDefined();
     expect(await (await fetch(`${app}/`)).text()).toContain('<script src="/app.js">');
@@ -71,6 +80,7 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
         decoupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
         coupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
       },
+      identity: { url: identity },
     });
     const preflight = await fetch(`${decoupled}/commands`, {
       method: 'OPTIONS',

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bearer, devToken, identityUrlIn } from '../support/dev-tokens';
 import { orderLifecycle } from '../support/order-script';
 import { type Run, runProcess, waitForOutput } from '../support/processes';
 
@@ -71,10 +72,10 @@ const rawRequest = (url: string, text: string) =>
     socket.on('end', () => resolveRaw(out));
     socket.on('error', reject);
   });
-const send = async (base: string, body: unknown) => {
+const send = async (base: string, token: string, body: unknown) => {
   const response = await fetch(`${base}/commands`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...bearer(token) },
     body: JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json()) as { version: number } };
@@ -105,6 +106,7 @@ describe('npm start as a process tree', () => {
     const [, coupled] = await waitFor(first, /(?:^|\s)coupled API\s+(http:\/\/\S+)/);
     const [, dynamoPort] = await waitFor(first, /DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/);
     await waitFor(first, /Ctrl-C stops everything/);
+    const token = await devToken(identityUrlIn(first.stdout));
 
     // Issue 8, item 1: this request used to throw outside the gateway's try and end the process.
     for (const base of [decoupled!, coupled!]) {
@@ -120,11 +122,11 @@ describe('npm start as a process tree', () => {
     const ids = [1, 2, 3].map((n) => `durable-${process.pid}-${n}`);
     for (const id of ids) {
       for (const command of orderLifecycle(id, 'c-durable')) {
-        expect((await send(coupled!, command)).status).toBe(200);
+        expect((await send(coupled!, token, command)).status).toBe(200);
       }
     }
     const decoupledId = `durable-${process.pid}-d`;
-    expect((await send(decoupled!, orderLifecycle(decoupledId)[0])).status).toBe(202);
+    expect((await send(decoupled!, token, orderLifecycle(decoupledId)[0])).status).toBe(202);
 
     const tree = descendants(first.child.pid!);
     expect(javaOnPort(dynamoPort!)).toHaveLength(1);
@@ -141,13 +143,15 @@ describe('npm start as a process tree', () => {
     const [, coupledAgain] = await waitFor(second, /(?:^|\s)coupled API\s+(http:\/\/\S+)/);
     const [, decoupledAgain] = await waitFor(second, /decoupled API\s+(http:\/\/\S+)/);
     await waitFor(second, /Ctrl-C stops everything/);
+    // A restart makes new signing keys: a token of the new identity provider.
+    const headers = bearer(await devToken(identityUrlIn(second.stdout)));
     for (const id of ids) {
-      const row = await fetch(`${coupledAgain}/orders/${id}`);
+      const row = await fetch(`${coupledAgain}/orders/${id}`, { headers });
       expect(await row.json()).toMatchObject({ id, version: 8, status: 'cancelled', total: 6993 });
-      const events = await fetch(`${coupledAgain}/orders/${id}/events`);
+      const events = await fetch(`${coupledAgain}/orders/${id}/events`, { headers });
       expect(((await events.json()) as { events: unknown[] }).events).toHaveLength(8);
     }
-    const events = await fetch(`${decoupledAgain}/orders/${decoupledId}/events`);
+    const events = await fetch(`${decoupledAgain}/orders/${decoupledId}/events`, { headers });
     expect(((await events.json()) as { events: unknown[] }).events).toHaveLength(1);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);

@@ -20,6 +20,7 @@ import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
+import { authHeaders, withToken } from '../support/runtime';
 import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
 
 /** The push topic of one order (`order#<id>`): what a subscriber of that order listens to. */
@@ -92,10 +93,11 @@ class Client {
   }
 }
 
-const command = async (base: string, body: unknown) => {
+/** A command; `headers` carry the token (authHeaders). */
+const command = async (base: string, body: unknown, headers: Record<string, string>) => {
   const response = await fetch(`${base}/commands`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   expect(response.status).toBeLessThan(300);
@@ -121,8 +123,10 @@ describe('live updates on both stacks', () => {
   let doc: DynamoDBDocumentClient;
   let tablePrefix: string;
   const clients: Client[] = [];
+  /** Everything here runs as the dev admin: its token on every request and socket. */
+  const asAdmin = () => authHeaders(runtime);
   const open = async (stack: 'decoupled' | 'coupled') => {
-    const client = await Client.open(runtime.websocketUrls[stack]!);
+    const client = await Client.open(withToken(runtime, runtime.websocketUrls[stack]!));
     clients.push(client);
     return client;
   };
@@ -184,11 +188,13 @@ describe('live updates on both stacks', () => {
       });
 
       const base = stack === 'decoupled' ? runtime.decoupledUrl! : runtime.coupledUrl!;
-      await command(base, create(id));
+      await command(base, create(id), asAdmin());
       const pushed = await client.next((m) => m.type === 'order/changed');
       expect(pushed).toMatchObject({ type: 'order/changed', id, version: 1 });
       // The pushed row is the one a query returns.
-      const row = (await (await fetch(`${base}/orders/${id}?minVersion=1`)).json()) as Message;
+      const row = (await (
+        await fetch(`${base}/orders/${id}?minVersion=1`, { headers: asAdmin() })
+      ).json()) as Message;
       expect(pushed.order).toEqual(row);
 
       expect(await client.request({ action: 'unsubscribe', collection: 'orders', id })).toEqual({
@@ -198,27 +204,31 @@ describe('live updates on both stacks', () => {
       });
       expect(await connectionsOf(stack, id)).toEqual([]);
       const before = client.messages.length;
-      await command(base, {
-        type: 'order/addLine',
-        aggregateId: id,
-        payload: { lineId: 'l1', sku: 'SKU', quantity: 1, unitPrice: 100 },
-      });
+      await command(
+        base,
+        {
+          type: 'order/addLine',
+          aggregateId: id,
+          payload: { lineId: 'l1', sku: 'SKU', quantity: 1, unitPrice: 100 },
+        },
+        asAdmin(),
+      );
       // A second subscriber proves the change was pushed; the unsubscribed one got nothing.
       const other = await open(stack);
       await other.request({ action: 'subscribe', collection: 'orders', id });
-      await command(base, { type: 'order/submit', aggregateId: id, payload: {} });
+      await command(base, { type: 'order/submit', aggregateId: id, payload: {} }, asAdmin());
       await other.next((m) => m.type === 'order/changed' && m.version === 3);
       expect(client.messages.slice(before)).toEqual([]);
 
       // A deletion is its own message, not the deleted row (before: order/changed + a stub).
-      await command(base, { type: 'order/cancel', aggregateId: id, payload: {} });
-      await command(base, { type: 'order/delete', aggregateId: id, payload: {} });
+      await command(base, { type: 'order/cancel', aggregateId: id, payload: {} }, asAdmin());
+      await command(base, { type: 'order/delete', aggregateId: id, payload: {} }, asAdmin());
       expect(await other.next((m) => m.version === 5)).toEqual({
         type: 'order/deleted',
         id,
         version: 5,
       });
-      expect((await fetch(`${base}/orders/${id}`)).status).toBe(404);
+      expect((await fetch(`${base}/orders/${id}`, { headers: asAdmin() })).status).toBe(404);
     },
   );
 
@@ -301,33 +311,43 @@ describe('live updates on both stacks', () => {
         await client.request({ action: 'subscribe', collection: 'shopping-lists', id }),
       ).toEqual({ type: 'subscribed', collection: 'shopping-lists', id, version: 0 });
 
-      await command(base, {
-        type: 'shoppingList/create',
-        aggregateId: id,
-        payload: { name: 'Groceries', ownerId: 'u-push' },
-      });
-      await command(base, {
-        type: 'shoppingList/addItem',
-        aggregateId: id,
-        payload: { itemId: 'i1', text: 'Milk' },
-      });
+      await command(
+        base,
+        {
+          type: 'shoppingList/create',
+          aggregateId: id,
+          payload: { name: 'Groceries', ownerId: 'u-push' },
+        },
+        asAdmin(),
+      );
+      await command(
+        base,
+        {
+          type: 'shoppingList/addItem',
+          aggregateId: id,
+          payload: { itemId: 'i1', text: 'Milk' },
+        },
+        asAdmin(),
+      );
       const pushed = await client.next(
         (m) => m.type === 'shopping-list/changed' && m.version === 2,
       );
       // The pushed row is the one a query returns.
       const row = (await (
-        await fetch(`${base}/shopping-lists/${id}?minVersion=2`)
+        await fetch(`${base}/shopping-lists/${id}?minVersion=2`, { headers: asAdmin() })
       ).json()) as Message;
       expect(pushed['shopping-list']).toEqual(row);
       expect(row).toMatchObject({ id, name: 'Groceries', itemCount: 1 });
 
-      await command(base, { type: 'shoppingList/delete', aggregateId: id, payload: {} });
+      await command(base, { type: 'shoppingList/delete', aggregateId: id, payload: {} }, asAdmin());
       expect(await client.next((m) => m.version === 3)).toEqual({
         type: 'shopping-list/deleted',
         id,
         version: 3,
       });
-      expect((await fetch(`${base}/shopping-lists/${id}`)).status).toBe(404);
+      expect((await fetch(`${base}/shopping-lists/${id}`, { headers: asAdmin() })).status).toBe(
+        404,
+      );
       // A later subscriber is acknowledged with the version of the row it follows (kept, deleted).
       expect(
         await (
@@ -399,17 +419,24 @@ describe('live updates on both stacks', () => {
     await live.request({ action: 'subscribe', collection: 'orders', id });
     await live.request({ action: 'subscribe', collection: 'orders', id: `${id}-other` });
     const liveId = (await connectionsOf('decoupled', id))[0]!;
-    // A connection whose $disconnect never arrived: its rows are still there.
+    // A connection whose $disconnect never arrived: its rows are still there, each with the
+    // subscriber the notifier checks before every push (an admin here, so it is pushed to).
     const staleId = 'StaleConnId0000=';
     for (const topic of [orderTopic(id), orderTopic(`${id}-x`)]) {
       await doc.send(
         new PutCommand({
           TableName: subscriptionsTable('decoupled'),
-          Item: { topic, connectionId: staleId, expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+          Item: {
+            topic,
+            connectionId: staleId,
+            expiresAt: Math.floor(Date.now() / 1000) + 3600,
+            subject: 'admin',
+            roles: 'admin',
+          },
         }),
       );
     }
-    await command(runtime.decoupledUrl!, create(id));
+    await command(runtime.decoupledUrl!, create(id), asAdmin());
     expect(await live.next((m) => m.type === 'order/changed')).toMatchObject({ id, version: 1 });
     await eventually(async () => (await topicsOf('decoupled', staleId)).length === 0, 'cleanup');
     // The sender-side connection keeps every subscription it had.
@@ -527,7 +554,7 @@ describe('connection time limits (short, configured)', () => {
   });
 
   test('an idle connection is closed (1001) and its subscriptions removed', async () => {
-    const client = await Client.open(runtime.websocketUrls.coupled!);
+    const client = await Client.open(withToken(runtime, runtime.websocketUrls.coupled!));
     await client.request({ action: 'subscribe', collection: 'orders', id: 'idle' });
     expect((await client.waitClosed()).code).toBe(1001);
     await eventually(async () => {
@@ -543,7 +570,7 @@ describe('connection time limits (short, configured)', () => {
   });
 
   test('messages keep a connection alive until the maximum connection time', async () => {
-    const client = await Client.open(runtime.websocketUrls.coupled!);
+    const client = await Client.open(withToken(runtime, runtime.websocketUrls.coupled!));
     // A heartbeat under the idle timeout (an unknown action is a fine heartbeat).
     const heartbeat = setInterval(() => client.send({ action: 'ping' }), 100);
     try {

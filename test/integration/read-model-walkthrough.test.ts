@@ -7,7 +7,8 @@
  * edit is made before the first start, saving step 1's restart (each start costs seconds of
  * DynamoDB Local and the demo app's build); free ports (`--decoupled-port 0 ...`; a reader has
  * 3001); `node --import tsx local/tools/...` in place of the npm scripts (`npm start` also runs
- * the set-up check, scripts/setup.sh).
+ * the set-up check, scripts/setup.sh); a new sign-in after the switch's restart (the identity
+ * provider's keys live as long as its process, so the first token is refused by then).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,10 @@ const GUIDE = readFileSync(join(ROOT, 'docs/guide/change-a-read-model.md'), 'utf
 const WALK_THROUGH = GUIDE.slice(GUIDE.indexOf('## Rebuild, switch'));
 /** The flags the guide starts `npm start` with. */
 const START = /^npm start -- (--data-dir \S+)$/m.exec(WALK_THROUGH)![1]!.split(' ');
+/** The dev user the guide signs in as (`npm run -s token -- --user <name>`). */
+const USER = /npm run -s token -- --user (\w+)/.exec(WALK_THROUGH)![1]!;
+/** The read-model row the guide's curl asks for. */
+const ROW_PATH = /curl -s -H "\$AUTH" \$API(\/read-models\/\S+)/.exec(WALK_THROUGH)![1]!;
 /** The bodies the guide's curl commands POST, in order. */
 const COMMANDS = [...WALK_THROUGH.matchAll(/-d '(\{.*\})'/g)].map((m) => JSON.parse(m[1]!));
 /** The guide's answers: v1's row after the commands, v2's after the switch ("…": any text). */
@@ -85,11 +90,18 @@ afterAll(async () => {
 const decoupledApi = async (run: Run) =>
   (await waitForOutput(run, /decoupled API\s+(http:\/\/\S+)/, 60_000))[1]!;
 
+/** The guide's `npm run -s token -- --user <USER>`: a token from the running npm start. */
+const signIn = async () => {
+  const token = tool('token.ts', ['--user', USER]);
+  expect(await token.exited).toBe(0);
+  return { authorization: `Bearer ${token.stdout.trim()}` };
+};
+
 /** The customer's row once it has `version` (the projector is asynchronous). */
-const readModel = async (api: string, version: number) => {
+const readModel = async (api: string, version: number, auth: Record<string, string>) => {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const response = await fetch(`${api}/read-models/customer-summary/c-7`);
+    const response = await fetch(`${api}${ROW_PATH}`, { headers: auth });
     const body = (await response.json()) as { version?: number };
     if (response.status === 200 && body.version === version) return body;
     if (Date.now() > deadline) throw new Error(`no v${version} row: ${JSON.stringify(body)}`);
@@ -100,6 +112,10 @@ const readModel = async (api: string, version: number) => {
 test('the walk-through: v1 then v2 from one data directory, the answers the guide shows', async () => {
   expect(START).toEqual(['--data-dir', '.local-data/db']);
   expect(COMMANDS.map((command) => command.type)).toEqual(['order/create', 'order/addLine']);
+  expect({ USER, ROW_PATH }).toEqual({
+    USER: 'alice',
+    ROW_PATH: '/read-models/customer-summary/alice',
+  });
 
   // Step 1's edit first (v2 listed beside v1), saving the restart it asks for: npm start with
   // the guide's --data-dir, the guide's commands, and v1's row (still the one served).
@@ -114,15 +130,16 @@ test('the walk-through: v1 then v2 from one data directory, the answers the guid
   writeFileSync(deployment, listed);
   const first = tool('cli.ts', [...START, ...PORTS]);
   const api = await decoupledApi(first);
+  const auth = await signIn();
   for (const command of COMMANDS) {
     const response = await fetch(`${api}/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(command),
     });
     expect(response.status).toBe(202);
   }
-  expect(await readModel(api, 1)).toEqual(anyTextFor(V1_ANSWER));
+  expect(await readModel(api, 1, auth)).toEqual(anyTextFor(V1_ANSWER));
 
   // 2. The rebuild: caught up, and the switch command it prints keeps --data-dir.
   const rebuild = tool('rebuild-cli.ts', ['customer-summary', '--version', '2']);
@@ -135,7 +152,8 @@ test('the walk-through: v1 then v2 from one data directory, the answers the guid
   const command = printed.find((line) => line.startsWith('npm start -- '))!;
   expect(await stop(first)).toBe(0);
   const second = tool('cli.ts', command.slice('npm start -- '.length).split(' '));
-  expect(await readModel(await decoupledApi(second), 2)).toEqual(anyTextFor(V2_ANSWER));
+  const apiAgain = await decoupledApi(second);
+  expect(await readModel(apiAgain, 2, await signIn())).toEqual(anyTextFor(V2_ANSWER));
   expect(await stop(second)).toBe(0);
   // Two starts of DynamoDB Local and the demo app's build: ~30 s on a busy 2-core machine.
 }, 120_000);

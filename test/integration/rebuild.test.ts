@@ -601,7 +601,7 @@ describe('npm run rebuild: clear errors, nothing written', () => {
     it('the query goes to the real port of the stack whose tables were rebuilt', () => {
       const decoupled = printed(['customer-summary', '--until', until]);
       expect(decoupled).toContain(
-        `curl -s "http://127.0.0.1:4101/read-models/customer-summary/<key>?asOf=${until}"`,
+        `curl -s -H "authorization: Bearer $(npm run -s token -- --user admin)" "http://127.0.0.1:4101/read-models/customer-summary/<key>?asOf=${until}"`,
       );
       expect(decoupled).not.toContain('3001');
       const coupled = printed([
@@ -646,7 +646,7 @@ describe('npm run rebuild: clear errors, nothing written', () => {
         '--projections-table',
         'p',
       ]);
-      expect(aws).toContain('curl -s "${sign[@]}" "${API}read-models/customer-summary/<key>?asOf=');
+      expect(aws).toContain('curl -s "${auth[@]}" "${API}read-models/customer-summary/<key>?asOf=');
       expect(
         printed(['customer-summary', '--aws', '--event-table', 'e', '--projections-table', 'p']),
       ).toMatch(

@@ -7,6 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { bearer, devToken, identityUrlIn } from '../support/dev-tokens';
 import { ROOT } from '../support/processes';
 
 const NODE_ENV: NodeJS.ProcessEnv = {
@@ -108,6 +109,7 @@ describe('npm run new -- aggregate gift-card', () => {
       'lambdas/domain/gift-card/reducer.ts',
       'lambdas/domain/gift-card/decide.ts',
       'lambdas/domain/gift-card/index.ts',
+      'lambdas/domain/gift-card/permissions.ts',
       'lambdas/domain/gift-card/projections.ts',
       'lambdas/domain/gift-card/examples.ts',
       'test/unit/gift-card-decide.test.ts',
@@ -129,6 +131,7 @@ describe('npm run new -- aggregate gift-card', () => {
       '?? lambdas/domain/gift-card/events.ts',
       '?? lambdas/domain/gift-card/examples.ts',
       '?? lambdas/domain/gift-card/index.ts',
+      '?? lambdas/domain/gift-card/permissions.ts',
       '?? lambdas/domain/gift-card/projections.ts',
       '?? lambdas/domain/gift-card/reducer.ts',
       '?? test/unit/gift-card-decide.test.ts',
@@ -206,6 +209,8 @@ describe('npm run new -- aggregate gift-card', () => {
       }
       const url = (name: string) =>
         new RegExp(`${name} API\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(output)![1]!;
+      // As the dev admin: the test is about the scaffold, not about who may do what.
+      const auth = bearer(await devToken(identityUrlIn(output)));
 
       for (const [stack, id] of [
         ['decoupled', 'card-d'],
@@ -215,7 +220,7 @@ describe('npm run new -- aggregate gift-card', () => {
         const send = (type: string, payload: unknown) =>
           fetch(`${api}/commands`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...auth },
             body: JSON.stringify({ type, aggregateId: id, payload }),
           });
         expect((await send('giftCard/create', { name: ' Birthday ' })).status).toBeLessThan(300);
@@ -225,7 +230,7 @@ describe('npm run new -- aggregate gift-card', () => {
         let row: unknown;
         const until = Date.now() + 20_000;
         for (;;) {
-          const response = await fetch(`${api}/read-models/gift-card/${id}`);
+          const response = await fetch(`${api}/read-models/gift-card/${id}`, { headers: auth });
           row = response.status === 200 ? await response.json() : undefined;
           if ((row as { row?: { version?: number } } | undefined)?.row?.version === 2) break;
           if (Date.now() > until)
@@ -237,7 +242,7 @@ describe('npm run new -- aggregate gift-card', () => {
           row: { id, name: 'Anniversary', status: 'active', version: 2 },
         });
         // Its collection route, derived from the registration: GET /gift-cards/{id}.
-        const viewed = await fetch(`${api}/gift-cards/${id}?minVersion=2`);
+        const viewed = await fetch(`${api}/gift-cards/${id}?minVersion=2`, { headers: auth });
         expect(viewed.status).toBe(200);
         expect(await viewed.json()).toMatchObject({ id, name: 'Anniversary', version: 2 });
 

@@ -5,15 +5,24 @@
  * comparisons of what each side serves.
  */
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
+import type { Principal } from '../../lambdas/core/identity/principal';
 import type { LocalRuntime } from '../../local/emulators/runtime';
 import {
   clientReducer,
   createApiClient,
   createCommandClient,
   type CommandDispatch,
+  type TokenProvider,
 } from '../../client';
 import { createTestTables, type TestTables } from './dynamo';
 import { useLocalRuntime } from './runtime';
+
+/**
+ * Who runs every command on each side: the dev admin (refused nothing), the clients and GETs
+ * with its token, the runner and the predictions with it as the actor, so every event and
+ * every row records the same `actor` and owner.
+ */
+export const CONFORMANCE_ACTOR: Principal = { subject: 'admin', roles: ['admin'] };
 
 export interface ConformanceSetup {
   readonly runtime: LocalRuntime;
@@ -36,8 +45,8 @@ export const useConformanceRuntime = (tablePrefix: string): { current: Conforman
 };
 
 /** A client store on one stack, fed only by its command answers (no live socket). */
-export const clientStoreFor = (baseUrl: string) => {
-  const client = createCommandClient({ api: createApiClient({ baseUrl }), channel: null });
+export const clientStoreFor = (baseUrl: string, token: TokenProvider) => {
+  const client = createCommandClient({ api: createApiClient({ baseUrl, token }), channel: null });
   const store = legacy_createStore(
     combineReducers({ client: clientReducer }),
     applyMiddleware(client.middleware),
@@ -46,9 +55,12 @@ export const clientStoreFor = (baseUrl: string) => {
   return { client, store, send };
 };
 
-/** The view a GET serves: `null` for a deleted aggregate (404). */
-export const getVisibleRow = async (url: string): Promise<unknown> => {
-  const response = await fetch(url);
+/** The view a GET serves with these (authorization) headers: `null` for a deleted aggregate (404). */
+export const getVisibleRow = async (
+  url: string,
+  headers: Record<string, string>,
+): Promise<unknown> => {
+  const response = await fetch(url, { headers });
   if (response.status === 404) return null;
   expect({ url, status: response.status }).toEqual({ url, status: 200 });
   return response.json();

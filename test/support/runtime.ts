@@ -31,3 +31,20 @@ export const useLocalRuntime = (
   afterAll(() => runtime.current?.stop());
   return runtime;
 };
+
+/**
+ * The Authorization header of a dev user's token (default `admin`, refused nothing: tests that
+ * are not about permissions), as every route of the local gateways requires.
+ */
+export const authHeaders = (
+  runtime: Pick<LocalRuntime, 'identity'>,
+  user: 'alice' | 'bob' | 'support' | 'admin' = 'admin',
+): Record<string, string> => ({ authorization: `Bearer ${runtime.identity.tokenFor(user)}` });
+
+/** A WebSocket URL with a dev user's token in `?token=` (the `$connect` authorizer's source). */
+export const withToken = (
+  runtime: Pick<LocalRuntime, 'identity'>,
+  url: string,
+  user: 'alice' | 'bob' | 'support' | 'admin' = 'admin',
+): string =>
+  `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(runtime.identity.tokenFor(user))}`;

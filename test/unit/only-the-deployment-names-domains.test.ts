@@ -116,10 +116,10 @@ const ALLOWED: Record<string, { readonly reason: string; readonly names: readonl
       'as in the README (a banner example, not logic).',
     names: [
       'order-1',
-      '   (live updates: {"action":"subscribe","collection":"orders","id":"..."})',
+      '   (connect with ?token=<token>; live updates: {"action":"subscribe","collection":"orders","id":"..."})',
       `    -d '{"type":"order/create","aggregateId":"`,
       '/orders/',
-      '/orders?customerId=c-1"',
+      '/orders?customerId=alice" -H "authorization: Bearer $TOKEN"',
     ],
   },
   'client/index.ts': {
