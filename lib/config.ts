@@ -22,11 +22,6 @@ export interface DeploymentOptions {
    * retained on stack deletion and tables are deletion-protected.
    */
   readonly disposable: boolean;
-  /**
-   * `-c openApi=true`: routes have no authorization. Default: every route requires IAM
-   * (SigV4-signed requests).
-   */
-  readonly openApi: boolean;
   /** `-c tracing=true`: X-Ray active tracing on every function. Default: off. */
   readonly tracing: boolean;
   /**
@@ -56,7 +51,6 @@ export interface DeploymentOptions {
 /** The context keys, as typed after `-c`. */
 export const CONTEXT = {
   disposable: 'disposable',
-  openApi: 'openApi',
   tracing: 'tracing',
   throttleRate: 'throttleRate',
   throttleBurst: 'throttleBurst',
@@ -72,7 +66,6 @@ type Flag = keyof typeof CONTEXT;
 /** What each flag accepts, in the words of the error a wrong value gets (and of the docs). */
 export const ACCEPTED_VALUES: Record<Flag, string> = {
   disposable: 'true or false',
-  openApi: 'true or false',
   tracing: 'true or false',
   throttleRate: 'a positive number (requests per second)',
   throttleBurst: 'a positive integer',
@@ -165,7 +158,6 @@ export const readOptions = (scope: Construct): DeploymentOptions => {
   const get = (key: string): unknown => scope.node.tryGetContext(key);
   return {
     disposable: booleanFlag(get(CONTEXT.disposable), CONTEXT.disposable),
-    openApi: booleanFlag(get(CONTEXT.openApi), CONTEXT.openApi),
     tracing: booleanFlag(get(CONTEXT.tracing), CONTEXT.tracing),
     throttle: {
       rateLimit: positiveNumber(

@@ -1,13 +1,16 @@
 /**
  * The HTTP API: one route per entry of ROUTES (lambdas/handlers/routes.ts), each integrated with
  * the function `functionFor(route)` names (Lambda proxy, payload format 2.0, which the handlers
- * read). Every route requires IAM authorization (SigV4) unless `openApi`. The `$default` stage
- * is throttled and writes JSON access logs to its own log group.
+ * read). Every route requires a token: API Gateway's JWT authorizer checks its signature, `iss`,
+ * `aud` and expiry (AcceptedTokens) and hands the claims to the function as
+ * `requestContext.authorizer.jwt.claims`. CORS preflights are answered by API Gateway itself,
+ * before any authorizer (a browser sends them without the token). The `$default` stage is
+ * throttled and writes JSON access logs to its own log group.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,6 +24,7 @@ import {
 } from '../../lambdas/handlers/cors';
 import { type Route, ROUTES } from '../../lambdas/handlers/routes';
 import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
+import type { AcceptedTokens } from './identity';
 
 /**
  * One JSON object per request. HTTP API access logs can only use `$context` variables (not
@@ -33,7 +37,8 @@ export const ACCESS_LOG_FIELDS = {
   integrationRequestId: '$context.integration.requestId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
-  caller: '$context.identity.userArn',
+  /** The token's subject (the principal); its groups are in the function's log. */
+  caller: '$context.authorizer.claims.sub',
   httpMethod: '$context.httpMethod',
   path: '$context.path',
   routeKey: '$context.routeKey',
@@ -52,11 +57,8 @@ export interface ApiProps {
   readonly functionFor: (route: Route) => lambda.IFunction;
   /** Shown in the API Gateway console. */
   readonly description: string;
-  /**
-   * No authorization on any route (anyone with the URL can call it). For demos and load tests.
-   * @default false - every route requires IAM authorization (SigV4)
-   */
-  readonly openApi?: boolean;
+  /** The tokens every route accepts (`Authorization: Bearer <ID token>`). */
+  readonly acceptedTokens: AcceptedTokens;
   /** Default stage throttling. @default 100 requests/s, burst 200 */
   readonly throttle?: ThrottleOptions;
   /** Delete the access log group with the stack. @default false - retained */
@@ -84,7 +86,10 @@ export class Api extends Construct {
       apiName: Stack.of(this).stackName,
       description: props.description,
       createDefaultStage: false,
-      defaultAuthorizer: props.openApi ? new apigwv2.HttpNoneAuthorizer() : new HttpIamAuthorizer(),
+      defaultAuthorizer: new HttpJwtAuthorizer('TokenAuthorizer', props.acceptedTokens.issuer, {
+        jwtAudience: [props.acceptedTokens.audience],
+        identitySource: ['$request.header.Authorization'],
+      }),
       corsPreflight: {
         allowOrigins: [...(props.corsOrigins ?? DEFAULT_CORS_ORIGINS)],
         allowMethods: CORS_ALLOW_METHODS.map(
@@ -130,14 +135,5 @@ export class Api extends Construct {
       },
     });
     this.url = this.stage.url;
-
-    if (props.openApi) {
-      Validations.of(this.httpApi).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Deployed with -c openApi=true on purpose: no authorization, for demos and load ' +
-          'tests; the default deployment requires IAM (SigV4) on every route.',
-      });
-    }
   }
 }

@@ -43,7 +43,8 @@ export type EntryPoint =
   | 'connections'
   | 'notifier'
   | 'redrive'
-  | 'rebuild';
+  | 'rebuild'
+  | 'connect-authorizer';
 
 export type EventTableAccess = 'read' | 'append';
 export type ProjectionsAccess = 'read' | 'project' | 'readWrite';

@@ -5,22 +5,25 @@
  * coupled and the decoupled stack push the same way and the pushed version is the row a query
  * returns.
  *
- * - Routes (selection `$request.body.action`): `$connect` (IAM unless openApi: a SigV4-signed
- *   upgrade request), `$disconnect`, `subscribe`, `unsubscribe`, and `$default` answering
+ * - Routes (selection `$request.body.action`): `$connect` (a Lambda REQUEST authorizer: the
+ *   connect-authorizer function verifies the token of `?token=`, the same ID token the HTTP
+ *   routes take, and API Gateway passes its context `{ sub, roles, exp }` to every route of the
+ *   connection), `$disconnect`, `subscribe`, `unsubscribe`, and `$default` answering
  *   UNKNOWN_ACTION; the message routes return the function's answer on the socket.
  * - Grants, each to the one function that uses it: connections PutItem/DeleteItem on the
  *   table and Query on its `byConnection` index, and GetItem on the read-model and projections
  *   tables (the followed row's version in its `subscribed` answer); notifier Query (topic, a
  *   consistent read of the table; connection, the index), DeleteItem
  *   (gone connections), the stream, and execute-api:ManageConnections on
- *   `POST @connections/*` of this API's stage only.
+ *   `POST @connections/*` of this API's stage only. The authorizer gets no grant at all: it
+ *   verifies tokens against the issuer's public keys (JWKS, fetched over HTTPS).
  * - The subscriptions table is ephemeral (connections live at most 2 hours and clients
  *   resubscribe on reconnect): deleted with the stack, no PITR, TTL on `expiresAt`.
  */
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { WebSocketIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,10 +33,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
+import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
 import { DEFAULT_THROTTLE, type ThrottleOptions } from '../config';
 import { addOutputs } from '../stacks/outputs';
 import { AppFunction } from './app-function';
+import type { AcceptedTokens } from './identity';
 import { keySchemaOf } from './table-definition';
 
 /** The stage name: the WebSocket URL is `wss://<api>.execute-api.<region>.amazonaws.com/live`. */
@@ -47,11 +52,11 @@ export interface PushProps {
   readonly projectionsTable: dynamodb.ITableV2;
   /** `-c servedProjectionVersions`: the notifier pushes the versions the queries serve. */
   readonly servedProjectionVersions?: string;
-  /** No authorization on `$connect`. @default false - IAM (SigV4) */
-  readonly openApi?: boolean;
+  /** The tokens `$connect` accepts in `?token=` (the same as the HTTP API's). */
+  readonly acceptedTokens: AcceptedTokens;
   /** Stage throttling (messages per second). @default 100/s, burst 200 */
   readonly throttle?: ThrottleOptions;
-  /** X-Ray on both functions. @default false */
+  /** X-Ray on the three functions (connections, notifier, authorizer). @default false */
   readonly tracing?: boolean;
   /** Delete the log groups with the stack. @default false - retained */
   readonly disposable?: boolean;
@@ -63,6 +68,8 @@ export class Push extends Construct {
   readonly stage: apigwv2.WebSocketStage;
   readonly connectionsFunction: AppFunction;
   readonly notifierFunction: AppFunction;
+  /** `$connect`'s Lambda REQUEST authorizer. */
+  readonly connectAuthorizerFunction: AppFunction;
   /** The notifier's source: the projections table's stream (every collection's view). */
   readonly eventSources: readonly DynamoEventSource[];
   readonly accessLogGroup: logs.LogGroup;
@@ -93,6 +100,15 @@ export class Push extends Construct {
       tracing,
       disposable,
     });
+    this.connectAuthorizerFunction = new AppFunction(this, 'ConnectAuthorizerFunction', {
+      entry: 'connect-authorizer',
+      description: '$connect: verifies the ID token of ?token= (no table, no grant)',
+      tracing,
+      disposable,
+    });
+    const authorizerFunction = this.connectAuthorizerFunction.function;
+    authorizerFunction.addEnvironment(ENV.tokenIssuer, props.acceptedTokens.issuer);
+    authorizerFunction.addEnvironment(ENV.tokenAudience, props.acceptedTokens.audience);
     const connections = this.connectionsFunction;
     const notifier = this.notifierFunction;
     // The table name and its grants are set together, as AppFunction does for the other tables.
@@ -107,7 +123,9 @@ export class Push extends Construct {
       ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       [table.tableArn],
     );
-    allow(connections, ['dynamodb:Query'], [byConnection]);
+    // $disconnect reads a connection's items by connection; $connect counts the user's
+    // connections, a consistent Query of their topic (MAX_CONNECTIONS_PER_USER).
+    allow(connections, ['dynamodb:Query'], [table.tableArn, byConnection]);
     // The `subscribed` answer carries the followed row's version: one consistent GetItem.
     connections.function.addEnvironment(ENV.projectionsTable, props.projectionsTable.tableName);
     allow(connections, ['dynamodb:GetItem'], [props.projectionsTable.tableArn]);
@@ -121,7 +139,9 @@ export class Push extends Construct {
       routeSelectionExpression: '$request.body.action',
       connectRouteOptions: {
         integration,
-        ...(!props.openApi && { authorizer: new WebSocketIamAuthorizer() }),
+        authorizer: new WebSocketLambdaAuthorizer('ConnectAuthorizer', authorizerFunction, {
+          identitySource: [`route.request.querystring.${CONNECT_TOKEN_PARAMETER}`],
+        }),
       },
       disconnectRouteOptions: { integration },
       defaultRouteOptions: { integration, returnResponse: true },
@@ -149,7 +169,8 @@ export class Push extends Construct {
             eventType: '$context.eventType',
             routeKey: '$context.routeKey',
             status: '$context.status',
-            caller: '$context.identity.userArn',
+            caller: '$context.authorizer.principalId',
+            authorizerError: '$context.authorizer.error',
             sourceIp: '$context.identity.sourceIp',
             requestTime: '$context.requestTime',
             integrationError: '$context.integrationErrorMessage',
@@ -211,11 +232,10 @@ export class Push extends Construct {
 
     Validations.of(this.webSocketApi).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: props.openApi
-        ? 'Deployed with -c openApi=true on purpose: no authorization on $connect, for demos; ' +
-          'the default deployment requires IAM (SigV4) on $connect.'
-        : 'API Gateway authorizes a WebSocket connection once, on $connect (IAM here); the ' +
-          'other routes run on that authorized connection and cannot take an authorizer.',
+      reason:
+        'API Gateway authorizes a WebSocket connection once, on $connect (the token ' +
+        'authorizer here); the other routes run on that authorized connection and cannot take ' +
+        'an authorizer.',
     });
 
     addOutputs(Stack.of(this), { webSocketUrl: this.stage.url });

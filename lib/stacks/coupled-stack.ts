@@ -42,7 +42,8 @@ export class CoupledStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
+    const { disposable, tracing, throttle, corsOrigins } = props.options;
+    const { acceptedTokens } = props;
 
     // The stream feeds the declared projections' projector.
     this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
@@ -102,7 +103,7 @@ export class CoupledStack extends Stack {
     this.api = new Api(this, 'Api', {
       description: 'Redux backend, coupled profile (one function)',
       functionFor: () => this.coupledFunction.function,
-      openApi,
+      acceptedTokens,
       throttle,
       corsOrigins,
       disposable,
@@ -111,7 +112,7 @@ export class CoupledStack extends Stack {
     this.push = new Push(this, 'Push', {
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
-      openApi,
+      acceptedTokens,
       throttle,
       tracing,
       disposable,

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../../lambdas/handlers/environment';
 import type { DeploymentOptions } from '../config';
 import { Api } from '../constructs/api';
+import type { AcceptedTokens } from '../constructs/identity';
 import { AppFunction } from '../constructs/app-function';
 import { CommandTables } from '../constructs/command-tables';
 import { EventTable } from '../constructs/event-table';
@@ -23,6 +24,8 @@ import { addCommonOutputs, addRepairOutputs } from './outputs';
 export interface AppStackProps extends StackProps {
   /** Parsed deployment options (lib/config.ts). */
   readonly options: DeploymentOptions;
+  /** The tokens both APIs accept: the identity stack's issuer and app client id. */
+  readonly acceptedTokens: AcceptedTokens;
 }
 
 export class DecoupledStack extends Stack {
@@ -44,7 +47,8 @@ export class DecoupledStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { disposable, tracing, openApi, throttle, corsOrigins } = props.options;
+    const { disposable, tracing, throttle, corsOrigins } = props.options;
+    const { acceptedTokens } = props;
 
     this.eventTable = new EventTable(this, 'EventTable', { stream: true, disposable });
     const events = this.eventTable.table;
@@ -103,7 +107,7 @@ export class DecoupledStack extends Stack {
     this.api = new Api(this, 'Api', {
       description: 'Redux backend, decoupled profile (command / query / projector)',
       functionFor: (route) => handlers[route.decoupled].function,
-      openApi,
+      acceptedTokens,
       throttle,
       corsOrigins,
       disposable,
@@ -112,7 +116,7 @@ export class DecoupledStack extends Stack {
     this.push = new Push(this, 'Push', {
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
-      openApi,
+      acceptedTokens,
       throttle,
       tracing,
       disposable,

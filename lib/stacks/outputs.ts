@@ -4,7 +4,8 @@
  * stacks that have it; test/infra/deploying-docs.test.ts checks that list against the
  * templates): ApiUrl,
  * EventTableName in both stacks, and in both the repair tools' outputs
- * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn).
+ * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn); the
+ * identity stack's UserPoolId, UserPoolClientId, TokenIssuer and SignInDomainUrl.
  */
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
 
@@ -16,6 +17,10 @@ export const OUTPUT = {
   redriveFunctionName: 'RedriveFunctionName',
   rebuildStateMachineArn: 'RebuildStateMachineArn',
   webSocketUrl: 'WebSocketUrl',
+  userPoolId: 'UserPoolId',
+  userPoolClientId: 'UserPoolClientId',
+  tokenIssuer: 'TokenIssuer',
+  signInDomainUrl: 'SignInDomainUrl',
 } as const;
 
 /** What each output says in the console and in `cdk deploy --outputs-file`. */
@@ -29,6 +34,10 @@ const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
   RebuildStateMachineArn:
     'Rebuild a declared projection: aws stepfunctions start-execution (docs/operations/rebuild-in-aws.md)',
   WebSocketUrl: 'WebSocket URL of live updates (wss://...)',
+  UserPoolId: 'Cognito user pool of both stacks: admin-create-user, admin-add-user-to-group',
+  UserPoolClientId: "The app client: an ID token's aud, and the client_id to sign in with",
+  TokenIssuer: "The tokens' iss, checked by both stacks' authorizers",
+  SignInDomainUrl: 'Hosted UI (authorization code + PKCE): <url>/oauth2/authorize',
 };
 
 /** Adds the named outputs, each with its description. */
@@ -58,5 +67,16 @@ export const addRepairOutputs = (
     deadLetterQueueUrl: string;
     redriveFunctionName: string;
     rebuildStateMachineArn: string;
+  },
+): void => addOutputs(stack, values);
+
+/** What a client signs in with, and what every authorizer of the app checks. */
+export const addIdentityOutputs = (
+  stack: Stack,
+  values: {
+    userPoolId: string;
+    userPoolClientId: string;
+    tokenIssuer: string;
+    signInDomainUrl: string;
   },
 ): void => addOutputs(stack, values);

@@ -1,12 +1,16 @@
 import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_CORS_ORIGINS } from '../../lambdas/handlers/cors';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_EXPOSE_HEADERS,
+  DEFAULT_CORS_ORIGINS,
+} from '../../lambdas/handlers/cors';
 import { ROUTES, routeKey } from '../../lambdas/handlers/routes';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/api';
 import { logicalIdOf, synthesize } from './helpers';
 
 const byDefault = synthesize();
-const open = synthesize({ openApi: 'true', throttleRate: '50', throttleBurst: '75' });
+const throttled = synthesize({ throttleRate: '50', throttleBurst: '75' });
 
 const STACKS = [
   ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled],
@@ -56,10 +60,29 @@ describe.each(STACKS)('%s stack API', (_name, template, stack) => {
     expect(keys.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
-  it.each(ROUTES.map((r) => [routeKey(r)]))('%s requires IAM authorization (SigV4)', (key) => {
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: key,
-      AuthorizationType: 'AWS_IAM',
+  // The authorizer's issuer and audience are asserted in identity.test.ts.
+  it.each(ROUTES.map((r) => [routeKey(r)]))(
+    'given ROUTES, when %s is synthesized, then it requires a token (the JWT authorizer)',
+    (key) => {
+      const [authorizerId] = Object.keys(ofHttpApi(template, 'AWS::ApiGatewayV2::Authorizer'));
+      const route = Object.values(ofHttpApi(template, 'AWS::ApiGatewayV2::Route')).find(
+        (r) => r.Properties.RouteKey === key,
+      );
+      expect(route?.Properties).toMatchObject({
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizerId },
+      });
+    },
+  );
+
+  it('given the default deployment, when CORS is configured, then API Gateway answers the preflight: no OPTIONS route, no authorizer on it', () => {
+    const keys = Object.values(ofHttpApi(template, 'AWS::ApiGatewayV2::Route')).map(
+      (r) => r.Properties.RouteKey as string,
+    );
+    expect(keys.filter((key) => key.startsWith('OPTIONS') || key === '$default')).toEqual([]);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: { AllowMethods: ['POST', 'GET'] },
     });
   });
 
@@ -68,20 +91,18 @@ describe.each(STACKS)('%s stack API', (_name, template, stack) => {
       CorsConfiguration: {
         AllowOrigins: [...DEFAULT_CORS_ORIGINS],
         AllowMethods: ['POST', 'GET'],
-        AllowHeaders: [
-          'content-type',
-          'x-correlation-id',
-          'authorization',
-          'x-amz-date',
-          'x-amz-security-token',
-          'x-amz-content-sha256',
-        ],
-        ExposeHeaders: ['x-correlation-id', 'x-command-replayed', 'x-command-retries'],
+        AllowHeaders: [...CORS_ALLOW_HEADERS],
+        ExposeHeaders: [...CORS_EXPOSE_HEADERS],
         MaxAge: 600,
       },
     });
     const [api] = Object.values(template.findResources('AWS::ApiGatewayV2::Api'));
     expect(api?.Properties.CorsConfiguration.AllowOrigins).not.toContain('*');
+    // The token travels in this header: a browser may only send it if the preflight allows it.
+    expect(CORS_ALLOW_HEADERS).toContain('authorization');
+    expect(CORS_EXPOSE_HEADERS).toEqual(
+      expect.arrayContaining(['x-correlation-id', 'x-command-replayed', 'x-command-retries']),
+    );
   });
 
   it('integrates with Lambda proxy, payload format 2.0', () => {
@@ -216,14 +237,14 @@ it('both stacks also output their repair tools: DLQ, redrive, rebuild, projectio
   );
 });
 
-describe('-c openApi=true -c throttleRate=50 -c throttleBurst=75', () => {
+describe('-c throttleRate=50 -c throttleBurst=75', () => {
   it.each([
-    ['decoupled', open.decoupledTemplate],
-    ['coupled', open.coupledTemplate],
-  ])('%s: every route has no authorization, stage throttled as given', (_name, template) => {
+    ['decoupled', throttled.decoupledTemplate],
+    ['coupled', throttled.coupledTemplate],
+  ])('%s: every route still requires a token, stage throttled as given', (_name, template) => {
     const routes = Object.values(ofHttpApi(template, 'AWS::ApiGatewayV2::Route'));
     expect(routes).toHaveLength(ROUTES.length);
-    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('NONE');
+    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('JWT');
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 75 },
     });

@@ -15,10 +15,15 @@ const built = synthesize({ 'aws:cdk:enable-asset-metadata': true }, { bundle: tr
 const assembly = built.app.synth();
 
 const bundles = [
-  // + the push functions (connections, notifier) and the redrive and rebuild in each stack
-  ['decoupled', built.decoupledTemplate, 3 + 2 + 2],
-  ['coupled', built.coupledTemplate, 2 + 2 + 2],
+  // + the push functions (connections, notifier, the $connect authorizer) and the redrive and
+  // rebuild in each stack
+  ['decoupled', built.decoupledTemplate, 3 + 3 + 2],
+  ['coupled', built.coupledTemplate, 2 + 3 + 2],
 ] as const;
+
+/** The $connect authorizer verifies tokens against public keys: it calls no AWS service. */
+const callsNoAwsService = (logicalId: string) =>
+  logicalId.startsWith('PushConnectAuthorizerFunction');
 
 describe.each(bundles)('%s stack bundles', (_name, template, count) => {
   const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
@@ -26,6 +31,17 @@ describe.each(bundles)('%s stack bundles', (_name, template, count) => {
   it('has one bundled asset per function', () => {
     expect(functions).toHaveLength(count);
     for (const [, fn] of functions) expect(fn.Metadata['aws:asset:is-bundled']).toBe(true);
+  });
+
+  it('given the $connect authorizer entry, when bundled, then its bundle holds the token verifier', () => {
+    const [, authorizer] = functions.find(([id]) => callsNoAwsService(id))!;
+    const dir = path.join(assembly.directory, authorizer.Metadata['aws:asset:path'] as string);
+    const code = readFileSync(path.join(dir, 'index.mjs'), 'utf8');
+    // aws-jwt-verify's JWKS fetch, and the query parameter the authorizer reads.
+    expect(code).toContain('.well-known/jwks.json');
+    expect(code).toMatch(/queryStringParameters/);
+    // It calls no AWS service: no DynamoDB client is bundled (document-client.ts is apart).
+    expect(code.includes('DynamoDBClient')).toBe(false);
   });
 
   it.each(functions.map(([id, fn]) => [id, fn.Metadata['aws:asset:path'] as string]))(
@@ -47,11 +63,13 @@ describe.each(bundles)('%s stack bundles', (_name, template, count) => {
       expect(
         code.match(/(?<!\[)(?:from|import\(|require\()\s*"@(?:aws-sdk|smithy)\/[^"]+"/g),
       ).toBeNull();
-      expect(code.includes('DynamoDBClient')).toBe(true);
       // The Node credential chain is replaced by the environment's credentials (bundle-options.ts):
-      // none of its file, SSO or metadata sources is left, our reader is.
+      // none of its file, SSO or metadata sources is left.
       expect(code).not.toMatch(/sso_start_url|credential_process|AWS_WEB_IDENTITY_TOKEN_FILE/);
-      expect(code).toContain('this bundle only reads the credentials the Lambda runtime sets');
+      if (!callsNoAwsService(id)) {
+        expect(code.includes('DynamoDBClient')).toBe(true);
+        expect(code).toContain('this bundle only reads the credentials the Lambda runtime sets');
+      }
       // Minified: one ~0.5 MB file; far from Lambda's 50 MB zipped / 250 MB unzipped limits.
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
       expect(statSync(path.join(dir, 'index.mjs')).size).toBeLessThan(1024 * 1024);

@@ -9,10 +9,9 @@ import { synthesize } from './helpers';
 
 const optionsOf = (context: Record<string, unknown>) => readOptions(new App({ context }));
 
-it('defaults: retained, IAM-authorized, untraced, 100/200 throttling', () => {
+it('defaults: retained, untraced, 100/200 throttling', () => {
   expect(optionsOf({})).toEqual({
     disposable: false,
-    openApi: false,
     tracing: false,
     throttle: DEFAULT_THROTTLE,
     corsOrigins: DEFAULT_CORS_ORIGINS,
@@ -26,15 +25,13 @@ it('reads CLI strings and real values alike', () => {
   expect(
     optionsOf({
       disposable: 'true',
-      openApi: true,
-      tracing: 'false',
+      tracing: true,
       throttleRate: '25.5',
       throttleBurst: 50,
     }),
   ).toEqual({
     disposable: true,
-    openApi: true,
-    tracing: false,
+    tracing: true,
     throttle: { rateLimit: 25.5, burstLimit: 50 },
     corsOrigins: DEFAULT_CORS_ORIGINS,
     snapshotEvery: 100,
@@ -43,7 +40,9 @@ it('reads CLI strings and real values alike', () => {
 
 it.each([
   [{ disposable: 'yes' }, /^Invalid -c disposable=yes: expected true or false$/],
-  [{ openApi: 1 }, /^Invalid -c openApi=1: expected true or false$/],
+  [{ tracing: 1 }, /^Invalid -c tracing=1: expected true or false$/],
+  // Gone with the JWT authorizers: every route needs a token, and a handler a principal.
+  [{ openApi: 'true' }, /^Unknown -c flag openApi: accepted flags are disposable, tracing,/],
   [{ throttleRate: '0' }, /^Invalid -c throttleRate=0: expected a positive number/],
   [{ throttleBurst: 'lots' }, /^Invalid -c throttleBurst=lots: expected a positive integer$/],
   [{ throttleBurst: '2.5' }, /^Invalid -c throttleBurst=2.5: expected a positive integer$/],
@@ -55,7 +54,7 @@ it.each([
   [{ corsOrigins: 42 }, /^Invalid -c corsOrigins=42: expected a comma-separated list of origins/],
   [{ snapshotEvery: '0' }, /^Invalid -c snapshotEvery=0: expected a positive integer$/],
   [{ snapshotEvery: '12.5' }, /^Invalid -c snapshotEvery=12.5: expected a positive integer$/],
-  [{ disposible: 'true' }, /^Unknown -c flag disposible: accepted flags are disposable, openApi,/],
+  [{ disposible: 'true' }, /^Unknown -c flag disposible: accepted flags are disposable, tracing,/],
 ])('rejects %j instead of guessing, naming the flag and what it accepts', (context, message) => {
   expect(() => optionsOf(context)).toThrow(ConfigError);
   expect(() => optionsOf(context)).toThrow(message);

@@ -11,7 +11,7 @@ import { OUTPUT } from '../../lib/stacks/outputs';
 import { permissionsOf, synthesize } from './helpers';
 
 const guide = readFileSync(path.join(__dirname, '../../docs/operations/deploying.md'), 'utf8');
-const { decoupledTemplate, coupledTemplate } = synthesize();
+const { decoupledTemplate, coupledTemplate, identityTemplate } = synthesize();
 
 /** The rows of the markdown table that follows `heading` (first cell, second cell). */
 const tableAfter = (heading: RegExp): string[][] => {
@@ -34,19 +34,24 @@ const tableAfter = (heading: RegExp): string[][] => {
   return rows.slice(2); // header and separator
 };
 
-const outputsOf = (template: Template) => Object.keys(template.findOutputs('*'));
+/** A template's own outputs: not the exports CDK adds for cross-stack references. */
+const outputsOf = (template: Template) =>
+  Object.keys(template.findOutputs('*')).filter((id) => !id.startsWith('ExportsOutput'));
 
 it('the outputs table lists every output of the templates, with the stacks that have it', () => {
   const decoupled = outputsOf(decoupledTemplate);
   const coupled = outputsOf(coupledTemplate);
+  const identity = outputsOf(identityTemplate);
   const expected = Object.fromEntries(
-    [...new Set([...decoupled, ...coupled])].map((id) => [
+    [...new Set([...decoupled, ...coupled, ...identity])].map((id) => [
       id,
-      decoupled.includes(id) && coupled.includes(id)
-        ? 'both'
-        : decoupled.includes(id)
-          ? 'decoupled'
-          : 'coupled',
+      identity.includes(id)
+        ? 'identity'
+        : decoupled.includes(id) && coupled.includes(id)
+          ? 'both'
+          : decoupled.includes(id)
+            ? 'decoupled'
+            : 'coupled',
     ]),
   );
   const documented = Object.fromEntries(
@@ -59,7 +64,13 @@ it('the outputs table lists every output of the templates, with the stacks that 
 });
 
 it('every output id is named in lib/stacks/outputs.ts (OUTPUT)', () => {
-  const ids = [...new Set([...outputsOf(decoupledTemplate), ...outputsOf(coupledTemplate)])];
+  const ids = [
+    ...new Set([
+      ...outputsOf(decoupledTemplate),
+      ...outputsOf(coupledTemplate),
+      ...outputsOf(identityTemplate),
+    ]),
+  ];
   expect(ids.sort()).toEqual(Object.values(OUTPUT).sort());
 });
 

@@ -25,6 +25,8 @@ const CDK_JSON_CONTEXT = (
 export interface Synthesized extends BuiltApp {
   readonly decoupledTemplate: Template;
   readonly coupledTemplate: Template;
+  /** The Cognito user pool both API stacks accept tokens of. */
+  readonly identityTemplate: Template;
 }
 
 /** CDK's context key (cx-api BUNDLING_STACKS): the stacks whose assets are bundled. */
@@ -44,6 +46,7 @@ export const synthesize = (
     ...built,
     decoupledTemplate: Template.fromStack(built.decoupled),
     coupledTemplate: Template.fromStack(built.coupled),
+    identityTemplate: Template.fromStack(built.identity),
   };
 };
 

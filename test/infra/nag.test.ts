@@ -9,7 +9,7 @@ import { synthesize } from './helpers';
 
 const VARIANTS = {
   default: synthesize(),
-  'every flag': synthesize({ disposable: 'true', openApi: 'true', tracing: 'true' }),
+  'every flag': synthesize({ disposable: 'true', tracing: 'true', corsOrigins: '*' }),
 };
 
 const packs = () => [new AwsSolutionsChecks(), new ServerlessChecks()];
@@ -36,6 +36,7 @@ describe.each(Object.entries(VARIANTS))('cdk-nag, %s', (_variant, built) => {
   it.each([
     ['decoupled', built.decoupled],
     ['coupled', built.coupled],
+    ['identity', built.identity],
   ] as const)('%s: no unacknowledged AwsSolutions or Serverless finding', (_name, stack) => {
     for (const pack of packs()) {
       const { violations } = pack.validateScope(stack);
@@ -48,6 +49,7 @@ describe.each(Object.entries(VARIANTS))('cdk-nag, %s', (_variant, built) => {
   it.each([
     ['decoupled', built.decoupled],
     ['coupled', built.coupled],
+    ['identity', built.identity],
   ] as const)('%s: no CDK error or warning annotation', (_name, stack) => {
     const annotations = Annotations.fromStack(stack);
     expect(annotations.findError('*', Match.anyValue())).toEqual([]);
@@ -68,7 +70,8 @@ it('acknowledges only these rules, each with a reason next to its construct', ()
     'AwsSolutions-L1',
     'Serverless-LambdaDLQ',
     'Serverless-LambdaLatestVersion',
-    // Push (lib/constructs/push.ts): only $connect can take an authorizer; PostToConnection on
+    // Push (lib/constructs/push.ts): only $connect can take an authorizer (the token
+    // authorizer function; the HTTP routes' JWT authorizer needs no acknowledgement); PostToConnection on
     // this stage's connections; pokes are not worth a failure destination.
     'AwsSolutions-APIG4',
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<WebSocketApi>/live/POST/@connections/*]',
@@ -104,6 +107,11 @@ it('acknowledges only these rules, each with a reason next to its construct', ()
     expect(acknowledgedIn(VARIANTS['every flag'][stack])).toEqual(
       [...new Set([...common, indexes, ...pipeline, ...rebuild(true)])].sort(),
     );
+  }
+  // The user pool (lib/constructs/identity.ts): MFA optional for scripted sign-in; Essentials,
+  // not Plus (no self sign-up to protect).
+  for (const variant of Object.values(VARIANTS)) {
+    expect(acknowledgedIn(variant.identity)).toEqual(['AwsSolutions-COG2', 'AwsSolutions-COG8']);
   }
 });
 

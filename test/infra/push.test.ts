@@ -2,16 +2,16 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
+import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
 import { PUSH_STAGE } from '../../lib/constructs/push';
 import { type AppStack, logicalIdOf, permissionsOf, synthesize } from './helpers';
 
 const byDefault = synthesize();
-const open = synthesize({ openApi: 'true' });
 
 const STACKS = [
-  ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled, open.decoupledTemplate],
-  ['coupled', byDefault.coupledTemplate, byDefault.coupled, open.coupledTemplate],
+  ['decoupled', byDefault.decoupledTemplate, byDefault.decoupled],
+  ['coupled', byDefault.coupledTemplate, byDefault.coupled],
 ] as const;
 
 const webSocketRoutes = (template: Template, stack: AppStack) => {
@@ -21,11 +21,11 @@ const webSocketRoutes = (template: Template, stack: AppStack) => {
   );
 };
 
-describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) => {
+describe.each(STACKS)('%s stack push', (_name, template, stack) => {
   const apiId = logicalIdOf(stack.push.webSocketApi, stack);
   const tableId = logicalIdOf(stack.push.subscriptionsTable, stack);
   const projectionsId = logicalIdOf(stack.projectionsTable.table, stack);
-  const fnPrefix = (fn: 'Notifier' | 'Connections') => `Push${fn}Function`;
+  const fnPrefix = (fn: 'Notifier' | 'Connections' | 'ConnectAuthorizer') => `Push${fn}Function`;
 
   it('has a WebSocket API selecting routes on the message action', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
@@ -36,15 +36,59 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
     expect(keys.sort()).toEqual(['$connect', '$default', '$disconnect', ...SOCKET_ACTIONS].sort());
   });
 
-  it('authorizes $connect with IAM by default, and nothing with -c openApi=true', () => {
-    const connect = webSocketRoutes(template, stack).find(
-      (r) => r.Properties.RouteKey === '$connect',
+  it('given a WebSocket upgrade, when $connect is routed, then the connect-authorizer function checks the token of ?token= (a Lambda REQUEST authorizer)', () => {
+    const routes = webSocketRoutes(template, stack);
+    const connect = routes.find((r) => r.Properties.RouteKey === '$connect');
+    const authorizers = Object.entries(
+      template.findResources('AWS::ApiGatewayV2::Authorizer', {
+        Properties: { ApiId: { Ref: apiId } },
+      }),
     );
-    expect(connect?.Properties.AuthorizationType).toBe('AWS_IAM');
-    const openConnect = webSocketRoutes(openTemplate, stack).find(
-      (r) => r.Properties.RouteKey === '$connect',
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId, authorizer] = authorizers[0]!;
+    expect(connect?.Properties).toMatchObject({
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizerId },
+    });
+    expect(authorizer.Properties).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: [`route.request.querystring.${CONNECT_TOKEN_PARAMETER}`],
+    });
+    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toMatch(
+      new RegExp(`"${fnPrefix('ConnectAuthorizer')}Handler\\w+","Arn"`),
     );
-    expect(openConnect?.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    // The other routes run on the authorized connection: API Gateway takes no authorizer there.
+    for (const route of routes.filter((r) => r.Properties.RouteKey !== '$connect')) {
+      expect(route.Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    }
+  });
+
+  it('given the connect authorizer, when API Gateway invokes it, then a permission of this API allows it', () => {
+    const permissions = Object.values(
+      template.findResources('AWS::Lambda::Permission', {
+        Properties: {
+          FunctionName: {
+            'Fn::GetAtt': [
+              Match.stringLikeRegexp(`^${fnPrefix('ConnectAuthorizer')}Handler`),
+              'Arn',
+            ],
+          },
+        },
+      }),
+    );
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.Properties.Principal).toBe('apigateway.amazonaws.com');
+    expect(JSON.stringify(permissions[0]?.Properties.SourceArn)).toContain(apiId);
+  });
+
+  it('given the connect authorizer, when its role is read, then it may only write its log: no table, no other grant', () => {
+    const { permissions, managedPolicyArns } = permissionsOf(
+      template,
+      `${fnPrefix('ConnectAuthorizer')}Handler`,
+    );
+    expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual([]);
+    expect(permissions.filter((p) => p.startsWith('dynamodb:'))).toEqual([]);
+    expect(managedPolicyArns).toEqual([]);
   });
 
   it('answers on the socket for subscribe, unsubscribe and $default (route responses)', () => {
@@ -130,7 +174,7 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
     );
   });
 
-  it('connections: PutItem/DeleteItem/UpdateItem on subscriptions (the count), Query on byConnection, GetItem on the projections table, nothing else', () => {
+  it("connections: PutItem/DeleteItem/UpdateItem on subscriptions (the count), Query on it (a user's connections) and byConnection, GetItem on the projections table, nothing else", () => {
     const table = `<${tableId}.Arn>`;
     const { permissions } = permissionsOf(template, `${fnPrefix('Connections')}Handler`);
     expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
@@ -139,6 +183,8 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
         `dynamodb:PutItem ${table}`,
         // A subscription and its connection's counter item change in one transaction.
         `dynamodb:UpdateItem ${table}`,
+        // $connect counts the user's open connections (MAX_CONNECTIONS_PER_USER).
+        `dynamodb:Query ${table}`,
         `dynamodb:Query ${table}/index/byConnection`,
         `dynamodb:GetItem <${projectionsId}.Arn>`,
       ].sort(),
@@ -152,6 +198,10 @@ describe.each(STACKS)('%s stack push', (_name, template, stack, openTemplate) =>
         .map(([, f]) => f.Properties.Environment.Variables as Record<string, unknown>);
       return fn ?? {};
     };
+    // The authorizer: the token's expected issuer and audience, and no table name.
+    expect(Object.keys(env(fnPrefix('ConnectAuthorizer'))).sort()).toEqual(
+      ['NODE_OPTIONS', ENV.tokenIssuer, ENV.tokenAudience].sort(),
+    );
     expect(Object.keys(env(fnPrefix('Connections'))).sort()).toEqual(
       ['NODE_OPTIONS', ENV.subscriptionsTable, ENV.projectionsTable].sort(),
     );
