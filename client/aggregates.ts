@@ -6,6 +6,7 @@
  */
 import type { EventAction, NewEvent } from '../lambdas/core/events/events';
 import type { DecideContext } from '../lambdas/core/command/aggregate';
+import type { Principal } from '../lambdas/core/identity/principal';
 import {
   type DeploymentCommand,
   type DeploymentView,
@@ -14,7 +15,7 @@ import {
 
 export type { DeploymentCommand, DeploymentView };
 
-/** What the client runs of one aggregate: the server's own reducer and `decide`. */
+/** What the client runs of one aggregate: the server's own reducer, rules and `decide`. */
 export interface ClientAggregate {
   readonly type: string;
   readonly collection: string;
@@ -29,6 +30,16 @@ export interface ClientAggregate {
     context: DecideContext,
   ) => readonly NewEvent[];
   readonly isDeleted: (state: unknown) => boolean;
+  /** Who may read a state (the server answers 404 to anyone else): the aggregate's own rule. */
+  readonly canRead: (principal: Principal, state: unknown) => boolean;
+  /** The rule code that forbids the command (the server's 403 `details.rule`), or undefined. */
+  readonly authorize: (
+    principal: Principal,
+    state: unknown,
+    command: { readonly type: string; readonly payload: unknown },
+  ) => string | undefined;
+  /** Each rule code's message, as the server's 403 says it. */
+  readonly permissions: Readonly<Record<string, string>>;
 }
 
 export const CLIENT_AGGREGATES: readonly ClientAggregate[] = SERVED_AGGREGATES.map(
@@ -39,6 +50,9 @@ export const CLIENT_AGGREGATES: readonly ClientAggregate[] = SERVED_AGGREGATES.m
     initialState: aggregate.initialState,
     reducer: aggregate.reducer as ClientAggregate['reducer'],
     decide: aggregate.decide as ClientAggregate['decide'],
+    canRead: aggregate.canRead as ClientAggregate['canRead'],
+    authorize: aggregate.authorize as ClientAggregate['authorize'],
+    permissions: aggregate.permissions,
     isDeleted,
   }),
 );

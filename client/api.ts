@@ -8,6 +8,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../lambdas/core/shared/errors';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
 import type { StoredEvent } from '../lambdas/core/events/events';
 import { aggregateOfCommand, type DeploymentCommand, type DeploymentView } from './aggregates';
+import { type Principal, principalOfToken, type TokenProvider } from './identity';
 
 /** A command as the client sends it: the envelope of `POST /commands`. */
 export type ClientCommand = DeploymentCommand & {
@@ -22,6 +23,11 @@ export interface CommandRequest {
   readonly payload: unknown;
   readonly expectedVersion?: number;
   readonly commandId: string;
+  /**
+   * The subject who queued the command (its outbox entry's `user`): it is sent only with a
+   * token of that subject, never with another user's (SignInRequiredError `other-user` instead).
+   */
+  readonly user?: string;
 }
 
 /** The answer of `POST /commands`: 202 (decoupled: events) or 200 (coupled: events and the row). */
@@ -83,6 +89,12 @@ export interface ApiClientOptions {
   readonly signRequest?: SignRequest;
   /** Sent as `x-correlation-id` when given. */
   readonly correlationId?: () => string | undefined;
+  /**
+   * The signed-in user's ID token, sent as `authorization: Bearer <token>` (client/identity.ts).
+   * On a 401 the client asks it once for a refreshed token (`{ refresh: true }`) and resends
+   * once; a second 401 is a SignInRequiredError (as is any 401 without a provider).
+   */
+  readonly token?: TokenProvider;
 }
 
 /** Codes an error answer can carry: the server's catalogue, or GATEWAY_ERROR for an answer outside it. */
@@ -129,6 +141,33 @@ export const retryAfterMsOf = (header: string | null, now = Date.now()): number 
   const at = Date.parse(header);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 };
+
+/** Why a request needs a (new) sign-in: see SignInRequiredError. */
+export type SignInReason =
+  /** The server refused the token, and the refreshed one too (or there is no token provider). */
+  | 'refused'
+  /** The token provider has no token: nobody is signed in. */
+  | 'no-token'
+  /** The command was queued by another user than the one signed in: it was not sent. */
+  | 'other-user';
+
+/**
+ * Sign in (again): the server answered 401 to the token and to a refreshed one, or the command
+ * belongs to a user who is not the one signed in. The command client holds its outbox (nothing
+ * is resent, nothing dropped) until `client.signedIn()`; a query simply throws it.
+ */
+export class SignInRequiredError extends Error {
+  override readonly name = 'SignInRequiredError';
+  constructor(
+    readonly reason: SignInReason,
+    message: string,
+    /** `other-user`: the user the command was queued by, and who is signed in (if anyone). */
+    readonly user?: string,
+    readonly signedIn?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** No answer: the network failed or the request timed out. Safe to resend with the same commandId. */
 export class NetworkError extends Error {
@@ -213,6 +252,11 @@ export interface ApiClient {
   getHistory(collection: string, id: string, query: HistoryQuery): Promise<HistoryAnswer>;
   /** `GET /read-models/{name}/{key}`: a declared read model's row (404 when it has none). */
   getReadModel<Row = unknown>(name: string, key: string): Promise<ReadModelAnswer<Row>>;
+  /**
+   * Who the token provider's current token names (decoded, not verified: for predictions), or
+   * undefined without a provider or a token.
+   */
+  principal?(): Promise<Principal | undefined>;
 }
 
 /** A read model's row as `GET /read-models/{name}/{key}` answers it. */
@@ -237,17 +281,19 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  const request = async <T>(
+  /** One send of a request, with this token (if any): the raw answer, or a NetworkError. */
+  const send = async (
     method: 'GET' | 'POST',
     path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: T; headers: Headers }> => {
+    text: string | undefined,
+    token: string | undefined,
+  ): Promise<{ response: Response; parsed: unknown }> => {
     const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     const headers: Record<string, string> = { accept: 'application/json' };
-    const text = body === undefined ? undefined : JSON.stringify(body);
     if (text !== undefined) headers['content-type'] = 'application/json';
     const correlationId = options.correlationId?.();
     if (correlationId) headers['x-correlation-id'] = correlationId;
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const url = `${baseUrl}${path}`;
     const signed = options.signRequest
       ? await options.signRequest({
@@ -260,16 +306,21 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
 
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
-    let response: Response;
-    let parsed: unknown;
     try {
-      response = await doFetch(url, { method, headers: signed, body: text, signal: abort.signal });
+      const response = await doFetch(url, {
+        method,
+        headers: signed,
+        body: text,
+        signal: abort.signal,
+      });
       const raw = await response.text();
+      let parsed: unknown;
       try {
         parsed = raw === '' ? {} : JSON.parse(raw);
       } catch {
         parsed = { message: raw };
       }
+      return { response, parsed };
     } catch (error) {
       if (abort.signal.aborted) {
         throw new NetworkError('timeout', `${method} ${path}: no answer within ${timeoutMs} ms`);
@@ -280,6 +331,48 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
       );
     } finally {
       clearTimeout(timer);
+    }
+  };
+
+  /** A command queued by `user` goes only with a token of `user` (nothing is sent otherwise). */
+  const checkUser = (user: string | undefined, token: string | undefined) => {
+    if (user === undefined) return;
+    const signedIn = principalOfToken(token)?.subject;
+    if (signedIn === user) return;
+    throw new SignInRequiredError(
+      token === undefined ? 'no-token' : 'other-user',
+      signedIn === undefined
+        ? `Sign in as ${user}: the command is theirs and nobody is signed in`
+        : `Sign in as ${user}: the command is theirs, not ${signedIn}'s; it was not sent`,
+      user,
+      signedIn,
+    );
+  };
+
+  const request = async <T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    user?: string,
+  ): Promise<{ status: number; body: T; headers: Headers }> => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let token = options.token ? await options.token() : undefined;
+    checkUser(user, token);
+    let { response, parsed } = await send(method, path, text, token);
+    // A refused token: one refreshed token, one resend; a second refusal means "sign in".
+    if (response.status === 401 && options.token) {
+      token = await options.token({ refresh: true });
+      if (token === undefined) {
+        throw new SignInRequiredError('no-token', `${method} ${path}: sign in (no token)`);
+      }
+      checkUser(user, token);
+      ({ response, parsed } = await send(method, path, text, token));
+    }
+    if (response.status === 401) {
+      throw new SignInRequiredError(
+        'refused',
+        `${method} ${path}: sign in again (the server refused the token: ${toApiError(401, parsed).message})`,
+      );
     }
     const answerCorrelation = response.headers.get('x-correlation-id') ?? undefined;
     if (response.status < 200 || response.status >= 300) {
@@ -298,13 +391,20 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
     async sendCommand(command) {
       const answer = await request<
         { aggregateId: string; version: number; events: StoredEvent[] } & Record<string, unknown>
-      >('POST', '/commands', {
-        type: command.type,
-        aggregateId: command.aggregateId,
-        payload: command.payload,
-        commandId: command.commandId,
-        ...(command.expectedVersion !== undefined && { expectedVersion: command.expectedVersion }),
-      });
+      >(
+        'POST',
+        '/commands',
+        {
+          type: command.type,
+          aggregateId: command.aggregateId,
+          payload: command.payload,
+          commandId: command.commandId,
+          ...(command.expectedVersion !== undefined && {
+            expectedVersion: command.expectedVersion,
+          }),
+        },
+        command.user,
+      );
       // The coupled answer carries the row under its view's name (`order`, `shopping-list`).
       const viewName = aggregateOfCommand(command.type)?.viewName;
       const row = viewName === undefined ? undefined : answer.body[viewName];
@@ -366,5 +466,6 @@ export const createApiClient = (options: ApiClientOptions): ApiClient => {
       return (await request<ReadModelAnswer<Row>>('GET', `/read-models/${id(name)}/${id(key)}`))
         .body;
     },
+    principal: async () => (options.token ? principalOfToken(await options.token()) : undefined),
   };
 };

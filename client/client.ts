@@ -6,15 +6,26 @@
  * commandId; the server's own 4xx is final: the command leaves the outbox and the view is
  * recomputed. The decisions are pure (client/send-policy.ts, client/retry-policy.ts); this file
  * does the I/O around them.
+ *
+ * Users: each entry records who queued it (the principal of the API client's token) and is sent
+ * only with that user's token. The outbox in the state is the signed-in user's; another user's
+ * entries stay in storage, unseen and unsent. A refused sign-in holds sending (nothing resent,
+ * nothing dropped) until `signedIn()`; `signOut()` removes the user's entries and state.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
-import { type ApiClient, type CommandAnswer, UndecodableAnswerError } from './api';
+import {
+  type ApiClient,
+  type CommandAnswer,
+  SignInRequiredError,
+  UndecodableAnswerError,
+} from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { decideAfterFailure, DEFAULT_MAX_PENDING_MS, type RetryPolicy } from './retry-policy';
 import {
   aggregatesToStart,
   type CommandOutcome,
   confirmationOf,
+  entriesOfUser,
   mergeRestored,
   nextSeq,
   nextToSend,
@@ -32,13 +43,21 @@ import {
   type ClientAction,
   type ClientState,
   type CommandConfirmedAction,
+  identityChanged,
   isSendCommand,
   type OutboxEntry,
   selectCommandStatus,
   type SendCommandAction,
   viewLoaded,
 } from './state';
-import { broadcastChannel, noLock, type SenderLock, type SyncChannel, webLock } from './tabs';
+import {
+  broadcastChannel,
+  noLock,
+  type SenderLock,
+  type SyncChannel,
+  type SyncMessage,
+  webLock,
+} from './tabs';
 import { aggregateOfCommand, type DeploymentView, visibleIn } from './aggregates';
 
 export type { CommandOutcome };
@@ -97,6 +116,19 @@ export interface CommandClient {
   ): Promise<View>;
   /** Retries now every command waiting for its backoff (e.g. after the app knows it is online). */
   retryNow(): void;
+  /**
+   * The token provider answers for a new sign-in (the same user again, or another): reads who it
+   * names, shows and sends that user's outbox (another user's state is dropped), and resumes
+   * sending after a `signInRequired` hold.
+   */
+  signedIn(): Promise<void>;
+  /**
+   * Signs the current user out of this client: waits for the sends in flight, removes their
+   * outbox entries from storage and everything of theirs from the state (other tabs of this
+   * client forget them too). Their pending commands are never sent; their promises settle as
+   * `unknown`. Sending then waits for `signedIn()`. Sign the token provider out as well.
+   */
+  signOut(): Promise<void>;
 }
 
 const newUuid = (): string => {
@@ -194,7 +226,11 @@ export const createCommandClient = <Root = { client: ClientState }>(
     release?: () => void;
     /** The last `seq` given or read (client/send-policy.ts `nextSeq`). */
     lastSeq: number;
-  } = { stopped: false, sender: false, lastSeq: 0 };
+    /** Sending waits for a sign-in (a refused token, another user's command, signed out). */
+    held: boolean;
+    /** Who is signed in has been read (at start). */
+    identity?: Promise<void>;
+  } = { stopped: false, sender: false, lastSeq: 0, held: false };
   const stopping = new AbortController();
   /** Commands whose outbox record is written: only these may be sent. */
   const durable = new Set<string>();
@@ -259,9 +295,12 @@ export const createCommandClient = <Root = { client: ClientState }>(
     await applySettled(action);
   };
 
-  /** Storage is the truth for what is pending; entries still being written here are kept. */
+  /**
+   * Storage is the truth for what is pending (the signed-in user's entries); entries still being
+   * written here are kept.
+   */
   const restore = async () => {
-    const stored = await storage.load();
+    const stored = entriesOfUser(await storage.load(), state().principal?.subject);
     const entries = mergeRestored(stored, state().outbox, durable);
     for (const e of stored) {
       durable.add(e.commandId);
@@ -298,6 +337,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
       random,
     );
     if (decision.kind === 'reject') return finish(rejectionOf(entry, decision.error));
+    if (decision.kind === 'sign-in') return holdForSignIn(decision.error);
     const online = onlineAfterFailure(error);
     if (online !== undefined) dispatch({ type: 'connection/changed', payload: { online } });
     if (decision.kind === 'give-up') return giveUp(entry);
@@ -312,6 +352,22 @@ export const createCommandClient = <Root = { client: ClientState }>(
       },
     });
     await sleep(decision.delayMs);
+  };
+
+  /** Nothing is sent until the user signs in (again): `signedIn()` resumes. */
+  const holdForSignIn = (error: SignInRequiredError) => {
+    run.held = true;
+    dispatch({
+      type: 'identity/signInRequired',
+      payload: { reason: error.reason, message: error.message },
+    });
+  };
+
+  /** Who the API client's token names now (unverified), into the state. */
+  const readIdentity = async () => {
+    if (!api.principal) return;
+    const principal = await api.principal().catch(() => undefined);
+    dispatch(identityChanged(principal ?? null));
   };
 
   /** One send of the head command of an aggregate, and what its answer means. */
@@ -331,7 +387,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
   };
 
   const work = async (aggregateId: string) => {
-    while (!run.stopped && run.sender) {
+    while (!run.stopped && run.sender && !run.held) {
       const head = nextToSend(state().outbox, aggregateId, durable);
       if (!head) return;
       await attempt(head);
@@ -340,7 +396,7 @@ export const createCommandClient = <Root = { client: ClientState }>(
 
   /** Starts a send loop for each aggregate with a sendable command and none running. */
   const pump = () => {
-    if (!run.store || run.stopped || !run.sender) return;
+    if (!run.store || run.stopped || !run.sender || run.held) return;
     for (const id of aggregatesToStart(state().outbox, durable, workers)) {
       const running = work(id)
         // A failing storage must not turn into a busy loop: wait before the next round.
@@ -365,27 +421,63 @@ export const createCommandClient = <Root = { client: ClientState }>(
       ...(expectedVersion !== undefined && { expectedVersion }),
       issuedAt: now(),
       attempts: 0,
+      ...(state().principal && { user: state().principal!.subject }),
     };
     const promise = waiters.outcome(entry.commandId);
     // The view shows the command at once; it is sent only once its record is written.
     dispatch({ type: 'command/queued', payload: entry });
-    void storage.put(entry).then(
-      () => {
-        durable.add(entry.commandId);
-        channel?.post({ kind: 'changed' });
-        pump();
-      },
-      (error: unknown) => settle(notStoredOf(entry, error)),
-    );
     void start();
+    void ownedByUser(entry)
+      .then((owned) => storage.put(owned))
+      .then(
+        () => {
+          durable.add(entry.commandId);
+          channel?.post({ kind: 'changed' });
+          pump();
+        },
+        (error: unknown) => settle(notStoredOf(entry, error)),
+      );
     return Object.assign(promise, { commandId: entry.commandId });
   };
 
-  /** Another tab queued (read storage again) or settled a command (apply the same action). */
-  const onMessage = (message: { kind: string; action?: SettledAction }) => {
+  /**
+   * The entry with the user who queued it. One dispatched before `start()` knew who is signed in
+   * gets them once it does (before its record is written, so it is never stored without them).
+   */
+  const ownedByUser = async (entry: OutboxEntry): Promise<OutboxEntry> => {
+    if (entry.user !== undefined) return entry;
+    await run.identity;
+    const user = state().principal?.subject;
+    if (user === undefined) return entry;
+    const owned = { ...entry, user };
+    dispatch({ type: 'command/queued', payload: owned });
+    return owned;
+  };
+
+  /**
+   * Another tab queued (read storage again), settled a command (apply the same action), or
+   * signed a user out (forget them here too).
+   */
+  const onMessage = (message: SyncMessage) => {
     if (run.stopped || !run.store) return;
     if (message.kind === 'changed') void restore();
-    if (message.kind === 'settled' && message.action) void applySettled(message.action);
+    if (message.kind === 'settled') void applySettled(message.action);
+    if (message.kind === 'signedOut' && message.user === state().principal?.subject) forget();
+  };
+
+  /** Nothing of the signed-in user stays in the state; nothing is sent until `signedIn()`. */
+  const forget = () => {
+    run.held = true;
+    for (const entry of state().outbox) {
+      durable.delete(entry.commandId);
+      waiters.settled({
+        state: 'unknown',
+        commandId: entry.commandId,
+        aggregateId: entry.aggregateId,
+      });
+    }
+    dispatch({ type: 'identity/signedOut', payload: {} });
+    checkIdle();
   };
 
   const watchBrowser = () => {
@@ -415,6 +507,8 @@ export const createCommandClient = <Root = { client: ClientState }>(
         dispatch({ type: 'client/configured', payload: { keepSettledCommands } });
       watchBrowser();
       if (channel) cleanups.push(channel.subscribe(onMessage));
+      // Who is signed in first: the outbox restored is theirs.
+      await (run.identity = readIdentity());
       await restore();
       // The sender role may take long (another tab has it): do not hold start() for it.
       lock.acquire(stopping.signal).then(
@@ -461,10 +555,32 @@ export const createCommandClient = <Root = { client: ClientState }>(
       id: string,
       query: { readonly minVersion?: number } = {},
     ) {
-      const view = await api.getView<View>(collection, id, query);
-      dispatch(viewLoaded(view));
-      return view;
+      try {
+        const view = await api.getView<View>(collection, id, query);
+        dispatch(viewLoaded(view));
+        return view;
+      } catch (error) {
+        if (error instanceof SignInRequiredError) holdForSignIn(error);
+        throw error;
+      }
     },
     retryNow: wakeAll,
+    async signedIn() {
+      await readIdentity();
+      run.held = false;
+      if (run.started) await restore();
+      wakeAll();
+    },
+    async signOut() {
+      const user = state().principal?.subject;
+      run.held = true;
+      wakeAll();
+      // The sends in flight finish (their answers settle as usual); no new one starts.
+      await Promise.all(workers.values());
+      const theirs = entriesOfUser(await storage.load(), user);
+      for (const entry of theirs) await storage.remove(entry.commandId);
+      forget();
+      channel?.post({ kind: 'signedOut', user });
+    },
   };
 };

@@ -7,6 +7,7 @@ export {
   ApiError,
   createApiClient,
   NetworkError,
+  SignInRequiredError,
   toApiError,
   UndecodableAnswerError,
   type ApiClient,
@@ -21,8 +22,16 @@ export {
   type ViewPage,
   type OutgoingRequest,
   type ReadModelAnswer,
+  type SignInReason,
   type SignRequest,
 } from './api';
+export {
+  decodeTokenPayload,
+  principalOfToken,
+  tokenExpiresAt,
+  type Principal,
+  type TokenProvider,
+} from './identity';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 export {
   createCommandClient,
@@ -34,6 +43,8 @@ export {
 } from './client';
 export {
   createLiveClient,
+  LIVE_TOKEN_PARAMETER,
+  urlWithToken,
   type LiveClient,
   type LiveClientOptions,
   type LiveSocket,
@@ -45,8 +56,10 @@ export {
   clientReducer,
   confirmAnswer,
   DEFAULT_KEEP_SETTLED_COMMANDS,
+  identityChanged,
   initialClientState,
   optimisticView,
+  predictRejection,
   selectCommandStatus,
   selectCommandStatuses,
   selectConfirmedView,
@@ -59,6 +72,8 @@ export {
   selectOutboxLength,
   selectOutdated,
   selectPendingCommands,
+  selectPrincipal,
+  selectSignInRequired,
   selectSettledCount,
   selectSubscribedIds,
   selectSubscriptionStatus,
@@ -79,6 +94,7 @@ export {
   type CommandStatus,
   type ConfirmedView,
   type ConnectionChangedAction,
+  type IdentityChangedAction,
   type LiveConnectionAction,
   type LiveState,
   type LiveSubscribeAction,
@@ -92,9 +108,13 @@ export {
   type Outdated,
   type OutboxRestoredAction,
   type PendingOutcome,
+  type PredictedRejection,
   type SendCommandAction,
   type SenderChangedAction,
   type SettledChunk,
+  type SignedOutAction,
+  type SignInRequired,
+  type SignInRequiredAction,
   type ViewLoadedAction,
   type ViewPushedAction,
 } from './state';

@@ -10,6 +10,9 @@
  * resync brings every one before. Each subscription's status (`pending`, `confirmed`, `failed`
  * with the server's error or `CONNECTION_CLOSED`) is in the state
  * (`selectSubscriptionStatus`).
+ * With a token provider the token goes in the URL (`?token=`: a browser cannot set headers on a
+ * WebSocket), asked for again on every connect, and refreshed after a socket that closed
+ * before it opened (a refused upgrade looks like that).
  * No Node module here: in Node pass the `ws` package's class as `WebSocket`.
  */
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
@@ -22,6 +25,7 @@ import type {
   LiveSubscriptionStatus,
 } from './state';
 import { aggregateOfView, type DeploymentView, visibleIn } from './aggregates';
+import type { TokenProvider } from './identity';
 
 /**
  * A handler whose event parameter is checked both ways (method syntax), so a socket class that
@@ -59,7 +63,23 @@ export interface LiveClientOptions<Root = unknown> {
   readonly maxConnectionMs?: number;
   readonly backoff?: BackoffPolicy;
   readonly random?: () => number;
+  /**
+   * The signed-in user's ID token (the API client's provider): sent as `?token=` on every
+   * connect; `{ refresh: true }` after a socket that closed before it opened. No token: no
+   * socket (tried again after a backoff).
+   */
+  readonly token?: TokenProvider;
 }
+
+/** The query parameter the `$connect` authorizer reads the token from. */
+export const LIVE_TOKEN_PARAMETER = 'token';
+
+/** `url` with `?token=` (or `&token=`) set. */
+export const urlWithToken = (url: string, token: string): string => {
+  const [base, hash] = url.split('#', 2) as [string, string | undefined];
+  const search = `${LIVE_TOKEN_PARAMETER}=${encodeURIComponent(token)}`;
+  return `${base}${base.includes('?') ? '&' : '?'}${search}${hash === undefined ? '' : `#${hash}`}`;
+};
 
 export interface LiveClient {
   readonly middleware: Middleware;
@@ -171,6 +191,10 @@ export const createLiveClient = <Root = { client: ClientState }>(
   let maxAgeTimer: ReturnType<typeof setTimeout> | undefined;
   /** `<collection>#<id>` subscribed on the current socket. */
   let onSocket = new Set<string>();
+  /** A token is being asked for: the socket opens once it comes. */
+  let connecting = false;
+  /** The last socket closed before it opened: the next connect asks for a fresh token. */
+  let refusedLast = false;
 
   const state = () => selectState(store!.getState());
   const dispatch = (action: ClientAction) => store!.dispatch(action as unknown as UnknownAction);
@@ -268,6 +292,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
       if (socket) close();
       return;
     }
+    if (connecting) return;
     if (!socket) return connect();
     if (socket.readyState !== OPEN) return;
     for (const key of ids) {
@@ -314,12 +339,46 @@ export const createLiveClient = <Root = { client: ClientState }>(
     );
   };
 
+  /**
+   * Opens the socket: at once without a token provider (or one that answers synchronously),
+   * else once the token comes. No token, or a provider that failed: tried again after a backoff.
+   */
   const connect = () => {
     if (!Socket) throw new Error('No WebSocket: pass options.WebSocket (the ws package in Node)');
-    const current = new Socket(url);
+    if (!options.token) return open(url);
+    let answer: ReturnType<TokenProvider>;
+    try {
+      answer = options.token(refusedLast ? { refresh: true } : undefined);
+    } catch {
+      return scheduleReconnect();
+    }
+    if (typeof answer === 'string' || answer === undefined) return openWith(answer);
+    connecting = true;
+    answer.then(
+      (token) => {
+        connecting = false;
+        // Stopped, or nothing to follow any more, while the token came.
+        if (!running || socket || followed().length === 0) return;
+        openWith(token);
+      },
+      () => {
+        connecting = false;
+        scheduleReconnect();
+      },
+    );
+  };
+
+  const openWith = (token: string | undefined) =>
+    token === undefined ? scheduleReconnect() : open(urlWithToken(url, token));
+
+  const open = (socketUrl: string) => {
+    const current = new Socket!(socketUrl);
+    let opened = false;
     socket = current;
     onSocket = new Set();
     current.onopen = () => {
+      opened = true;
+      refusedLast = false;
       failures = 0;
       // Resync: each row is read (when needed) once its subscription is acknowledged.
       for (const key of followed()) subscribeOnSocket(key);
@@ -371,6 +430,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
       settleClosed(subscribed);
       clearTimers();
       dispatch({ type: 'live/connection', payload: { connected: false } });
+      refusedLast = !opened;
       scheduleReconnect();
     };
   };

@@ -55,6 +55,8 @@ interface IdbDatabase {
   objectStoreNames: { contains(name: string): boolean };
   createObjectStore(name: string, options: { keyPath: string }): unknown;
   transaction(store: string, mode: 'readonly' | 'readwrite'): IdbTransaction;
+  close(): void;
+  onversionchange: (() => void) | null;
 }
 export interface IdbFactory {
   open(name: string, version: number): IdbOpenRequest;
@@ -78,7 +80,16 @@ export const indexedDbStorage = (
           request.result.createObjectStore(STORE, { keyPath: 'commandId' });
         }
       };
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        const database = request.result;
+        // Another page deletes or upgrades the database (a sign-out deletes a user's): let it,
+        // and open it again on the next use.
+        database.onversionchange = () => {
+          database.close();
+          opened = undefined;
+        };
+        resolve(database);
+      };
       request.onerror = () => reject(request.error);
     }));
   // Resolves when the transaction commits, so a put is durable before the first send.

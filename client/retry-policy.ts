@@ -4,9 +4,10 @@
  * may still apply: only the server's own 4xx is final; anything else (no answer, 408, 429, a
  * gateway's answer, any 5xx, COMMAND_DEADLINE) is resent with the same commandId, after the
  * backoff or the server's `Retry-After`, until `maxPendingMs` has passed since its first send;
- * then its outcome is unknown (it may have been applied by a send whose answer was lost).
+ * then its outcome is unknown (it may have been applied by a send whose answer was lost). A
+ * refused sign-in (SignInRequiredError) is neither: the command waits, unsent, for a sign-in.
  */
-import { ApiError } from './api';
+import { ApiError, SignInRequiredError } from './api';
 import { type BackoffPolicy, backoffDelay } from './backoff';
 
 export interface RetryPolicy {
@@ -23,7 +24,12 @@ export type RetryDecision =
   /** Resend after `delayMs` (the same commandId: a send that was applied answers its result). */
   | { readonly kind: 'retry'; readonly delayMs: number }
   /** Resent for `maxPendingMs` without an answer: settled as unknown, the aggregate re-read. */
-  | { readonly kind: 'give-up' };
+  | { readonly kind: 'give-up' }
+  /**
+   * The server refused the token and a refreshed one, or the command is another user's: it
+   * stays in the outbox, unsent, and sending waits until the user signs in (`signedIn()`).
+   */
+  | { readonly kind: 'sign-in'; readonly error: SignInRequiredError };
 
 export interface FailedSend {
   readonly error: unknown;
@@ -40,6 +46,8 @@ export const decideAfterFailure = (
   random: () => number = Math.random,
 ): RetryDecision => {
   const { error, attempts, firstSentAt, now } = failed;
+  // Before the deadline: a command that waited for a sign-in is not given up for it.
+  if (error instanceof SignInRequiredError) return { kind: 'sign-in', error };
   if (error instanceof ApiError && error.isFinal) return { kind: 'reject', error };
   const left = firstSentAt + policy.maxPendingMs - now;
   if (left <= 0) return { kind: 'give-up' };

@@ -12,7 +12,13 @@
  *   know);
  * - what a failed send says about the connection.
  */
-import { ApiError, type CommandAnswer, type CommandRequest, NetworkError } from './api';
+import {
+  ApiError,
+  type CommandAnswer,
+  type CommandRequest,
+  NetworkError,
+  SignInRequiredError,
+} from './api';
 import { aggregateOfCommand, aggregateOfType, type ClientAggregate } from './aggregates';
 import {
   type CommandConfirmedAction,
@@ -61,6 +67,8 @@ export const requestOf = (entry: OutboxEntry): CommandRequest => ({
   payload: entry.payload,
   commandId: entry.commandId,
   ...(entry.expectedVersion !== undefined && { expectedVersion: entry.expectedVersion }),
+  // The API client sends it only with this user's token.
+  ...(entry.user !== undefined && { user: entry.user }),
 });
 
 /** A dispatch order that only grows, across restarts and tabs (µs since epoch, or one more). */
@@ -68,6 +76,16 @@ export const nextSeq = (lastSeq: number, nowMs: number): number =>
   Math.max(nowMs * 1000, lastSeq + 1);
 
 // ---- restoring from storage --------------------------------------------------------------------
+
+/**
+ * The stored commands of the user signed in (`subject`; `undefined`: nobody known, so the
+ * commands queued without a user). Another user's stay in storage, unseen and unsent, until
+ * they sign in again or sign out.
+ */
+export const entriesOfUser = (
+  stored: readonly OutboxEntry[],
+  subject: string | undefined,
+): OutboxEntry[] => stored.filter((e) => e.user === subject);
 
 /**
  * The outbox after reading storage: storage is the truth for what is pending (another tab may
@@ -198,4 +216,10 @@ export const rereadAfterConfirmation = (
  * that failed, say) says nothing: `undefined`.
  */
 export const onlineAfterFailure = (error: unknown): boolean | undefined =>
-  error instanceof NetworkError ? false : error instanceof ApiError ? true : undefined;
+  error instanceof NetworkError
+    ? false
+    : error instanceof ApiError
+      ? true
+      : error instanceof SignInRequiredError && error.reason === 'refused'
+        ? true
+        : undefined;

@@ -7,7 +7,9 @@
  * the command; nothing is rolled back.
  */
 import type { Action, UnknownAction } from 'redux';
-import type { AppError } from '../lambdas/core/shared/errors';
+import { type AppError, NotFoundError } from '../lambdas/core/shared/errors';
+import { ForbiddenError } from '../lambdas/core/identity/authorization';
+import type { Principal } from '../lambdas/core/identity/principal';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
 import { type EventAction, type StoredEvent, toAction } from '../lambdas/core/events/events';
 import {
@@ -18,7 +20,7 @@ import {
   type DeploymentView,
   visibleIn,
 } from './aggregates';
-import type { ApiErrorCode } from './api';
+import type { ApiErrorCode, SignInReason } from './api';
 
 /** One pending command, as persisted in the outbox (one record per command). */
 export interface OutboxEntry {
@@ -35,6 +37,11 @@ export interface OutboxEntry {
   readonly attempts: number;
   /** When it was first sent (ISO): resends stop `maxPendingMs` later (client/retry-policy.ts). */
   readonly firstSentAt?: string;
+  /**
+   * The subject who queued it (the principal signed in then): it is sent only with that user's
+   * token, and signing out removes it. Absent when nobody was known to be signed in.
+   */
+  readonly user?: string;
 }
 
 /** What the client knows for sure about an aggregate: the server's view at `version`. */
@@ -87,6 +94,17 @@ export type CommandStatus =
     };
 
 export interface ClientState {
+  /**
+   * Who is signed in, as the token says (decoded, not verified): the prediction runs the
+   * aggregates' `canRead` and `authorize` for them, and their commands are the outbox. `null`:
+   * nobody known (the prediction then runs no rule).
+   */
+  readonly principal: Principal | null;
+  /**
+   * The server refused the token and a refreshed one, or the outbox holds another user's
+   * commands: sending waits for a sign-in (`client.signedIn()`). `null` otherwise.
+   */
+  readonly signInRequired: SignInRequired | null;
   /** The last network evidence: browser events, failed sends, answers. */
   readonly online: boolean;
   /** This client (tab) holds the sender lock. */
@@ -143,6 +161,11 @@ export interface SettledChunk {
   readonly statuses: Readonly<Record<string, CommandStatus>>;
 }
 
+export interface SignInRequired {
+  readonly reason: SignInReason;
+  readonly message: string;
+}
+
 export interface Outdated {
   /** What could not be read, e.g. `Stored event 2 of aggregate o-1 is unreadable`. */
   readonly reason: string;
@@ -175,6 +198,8 @@ export interface LiveSubscriptionError {
 }
 
 export const initialClientState: ClientState = {
+  principal: null,
+  signInRequired: null,
   online: true,
   sending: false,
   outdated: null,
@@ -264,6 +289,23 @@ export interface ClientConfiguredAction extends Action<'client/configured'> {
   readonly payload: { readonly keepSettledCommands: number };
 }
 
+/**
+ * Who is signed in now (the command client dispatches it at start and on `signedIn()`). Another
+ * subject than before drops what the state holds of the previous one (views, outbox, statuses,
+ * subscriptions): nothing of one user shows to the next.
+ */
+export interface IdentityChangedAction extends Action<'identity/changed'> {
+  readonly payload: { readonly principal: Principal | null };
+}
+/** Sending waits for a sign-in (the command client dispatches it on a SignInRequiredError). */
+export interface SignInRequiredAction extends Action<'identity/signInRequired'> {
+  readonly payload: SignInRequired;
+}
+/** The user signed out (`client.signOut()`): the state keeps nothing of them. */
+export interface SignedOutAction extends Action<'identity/signedOut'> {
+  readonly payload: Record<string, never>;
+}
+
 /** Follow an aggregate over the WebSocket (the live client subscribes and resyncs it). */
 export interface LiveSubscribeAction extends Action<'live/subscribe'> {
   readonly payload: { readonly collection: string; readonly id: string };
@@ -304,7 +346,18 @@ export type ClientAction =
   | ConnectionChangedAction
   | SenderChangedAction
   | AppOutdatedAction
-  | ClientConfiguredAction;
+  | ClientConfiguredAction
+  | IdentityChangedAction
+  | SignInRequiredAction
+  | SignedOutAction;
+
+/** Tells the state who is signed in (the command client does it; a test or a store may too). */
+export const identityChanged = (
+  principal: Principal | null,
+): IdentityChangedAction & UnknownAction => ({
+  type: 'identity/changed',
+  payload: { principal },
+});
 
 /** The action that sends a command: `dispatch(sendCommand({ type, aggregateId, payload }))`. */
 export const sendCommand = (command: SendCommandAction['payload']): SendCommandAction => ({
@@ -480,6 +533,19 @@ const keptSettled = (
   return { commands, settledChunks };
 };
 
+/** The state with nothing of its user: the connection, sender and settings flags only. */
+const withoutUser = (state: ClientState): ClientState => ({
+  ...initialClientState,
+  principal: state.principal,
+  online: state.online,
+  sending: state.sending,
+  outdated: state.outdated,
+  keepSettled: state.keepSettled,
+  // It only grows: a list that refreshes on it must not see an old count again.
+  settledCount: state.settledCount,
+  live: { ...initialClientState.live, connected: state.live.connected },
+});
+
 const withoutCommand = (outbox: readonly OutboxEntry[], commandId: string) =>
   outbox.filter((e) => e.commandId !== commandId);
 
@@ -547,7 +613,13 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
   const a = action as unknown as ClientAction;
   switch (a.type) {
     case 'command/queued': {
-      if (state.outbox.some((e) => e.commandId === a.payload.commandId)) return state;
+      // Queued again: the same command, now with its user (client.ts `ownedByUser`).
+      if (state.outbox.some((e) => e.commandId === a.payload.commandId)) {
+        return {
+          ...state,
+          outbox: state.outbox.map((e) => (e.commandId === a.payload.commandId ? a.payload : e)),
+        };
+      }
       if (statusOf(state, a.payload.commandId)?.state === 'confirmed') return state;
       return {
         ...state,
@@ -717,6 +789,18 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
       return a.payload.sending === state.sending ? state : { ...state, sending: a.payload.sending };
     case 'app/outdated':
       return state.outdated === null ? { ...state, outdated: { reason: a.payload.reason } } : state;
+    case 'identity/changed': {
+      const { principal } = a.payload;
+      const before = state.principal?.subject;
+      // Another user: nothing of the previous one stays (views, outbox, statuses, follows).
+      const base =
+        before !== undefined && before !== principal?.subject ? withoutUser(state) : state;
+      return { ...base, principal, signInRequired: null };
+    }
+    case 'identity/signInRequired':
+      return { ...state, signInRequired: a.payload };
+    case 'identity/signedOut':
+      return { ...withoutUser(state), principal: null, signInRequired: null };
     case 'client/configured': {
       const keep = a.payload.keepSettledCommands;
       if (keep === state.keepSettled) return state;
@@ -737,8 +821,21 @@ const reduce = (state: ClientState, action: UnknownAction): ClientState => {
 export interface PendingOutcome {
   readonly commandId: string;
   readonly events: readonly EventAction[];
-  /** The shared `decide` refuses it on the optimistic state; the server decides for real. */
-  readonly wouldReject?: { readonly code: string; readonly message: string };
+  /** The shared rules refuse it on the optimistic state; the server decides for real. */
+  readonly wouldReject?: PredictedRejection;
+}
+
+/**
+ * Why the prediction refuses a command, in the shape the server's answer would have: a 403
+ * FORBIDDEN with `details.rule` (authorize), a 404 NOT_FOUND (canRead, or decide), a 422
+ * RULE_VIOLATED (decide)...
+ */
+export interface PredictedRejection {
+  readonly code: string;
+  readonly message: string;
+  /** The HTTP status the server answers with this code (absent for an error outside the catalogue). */
+  readonly status?: number;
+  readonly details?: Record<string, unknown>;
 }
 
 export interface OptimisticView<View = DeploymentView> {
@@ -749,18 +846,65 @@ export interface OptimisticView<View = DeploymentView> {
   readonly pending: readonly PendingOutcome[];
 }
 
-/** One pending command through its aggregate's `decide` and reducer (throws its AppError). */
+/** The actor of a prediction without a known principal: the entry's user, else nobody. */
+const actorOf = (principal: Principal | null | undefined, user: string | undefined): Principal =>
+  principal ?? { subject: user ?? '', roles: [] };
+
+/**
+ * A command through its aggregate as the server runs it: `canRead` (a state the principal may
+ * not read is NOT_FOUND), `authorize` (FORBIDDEN with the rule), then `decide`. Without a
+ * principal only `decide` runs. Throws the server's own AppError.
+ */
+const decideAs = (
+  aggregate: ClientAggregate,
+  state: unknown,
+  command: { readonly type: string; readonly payload: unknown },
+  context: { readonly aggregateId: string; readonly version: number; readonly now: string },
+  principal: Principal | null | undefined,
+  user?: string,
+) => {
+  const { aggregateId } = context;
+  if (principal) {
+    if (!aggregate.canRead(principal, state)) {
+      throw new NotFoundError(`${aggregateId} does not exist`, { aggregateId });
+    }
+    const rule = aggregate.authorize(principal, state, command);
+    if (rule !== undefined) {
+      throw new ForbiddenError(rule, aggregate.permissions[rule] ?? `Not allowed: ${rule}`, {
+        aggregateId,
+        type: command.type,
+      });
+    }
+  }
+  return aggregate.decide(state, command, { ...context, actor: actorOf(principal, user) });
+};
+
+const rejectionOfError = (error: unknown): PredictedRejection => {
+  const appError = error as Partial<AppError>;
+  return {
+    code: String(appError.code ?? 'INTERNAL'),
+    message: appError.message ?? String(error),
+    ...(typeof appError.status === 'number' && { status: appError.status }),
+    ...(appError.details !== undefined && { details: appError.details }),
+  };
+};
+
+/** One pending command through its aggregate's rules, `decide` and reducer (throws its AppError). */
 const predict = (
   aggregate: ClientAggregate,
   state: unknown,
   version: number,
   entry: OutboxEntry,
+  principal: Principal | null | undefined,
 ): EventAction[] => {
   const { aggregateId, issuedAt, commandId } = entry;
-  const decided = aggregate.decide(
+  const decided = decideAs(
+    aggregate,
     state,
     { type: entry.type, payload: entry.payload },
     { aggregateId, version, now: issuedAt },
+    principal,
+    entry.user,
   );
   return decided.map((event, i) => ({
     type: event.type,
@@ -776,13 +920,15 @@ const predict = (
 };
 
 /**
- * Confirmed state + pending commands through the `decide` and reducer of the aggregate each
- * command names (its type's prefix). Time and event ids are stamped here, as the server's edge
- * does: `now` is the command's dispatch time.
+ * Confirmed state + pending commands through the rules, `decide` and reducer of the aggregate
+ * each command names (its type's prefix). Time and event ids are stamped here, as the server's
+ * edge does: `now` is the command's dispatch time. With a principal, its `canRead` and
+ * `authorize` run first, as on the server: a forbidden command shows as `wouldReject` at once.
  */
 export const optimisticView = (
   confirmed: ConfirmedView | undefined,
   pending: readonly OutboxEntry[],
+  principal?: Principal | null,
 ): OptimisticView => {
   let state: unknown = confirmed?.view ?? null;
   let version = confirmed?.version ?? 0;
@@ -796,23 +942,17 @@ export const optimisticView = (
           code: 'UNKNOWN_COMMAND_TYPE',
         });
       }
-      const events = predict(aggregate, state ?? aggregate.initialState, version, entry);
-      state = events.reduce<unknown>(
-        (s, e) => aggregate.reducer(s, e),
-        state ?? aggregate.initialState,
-      );
+      const from = state ?? aggregate.initialState;
+      const events = predict(aggregate, from, version, entry, principal);
+      state = events.reduce<unknown>((s, e) => aggregate.reducer(s, e), from);
       version += events.length;
       shownBy = aggregate;
       outcomes.push({ commandId: entry.commandId, events });
     } catch (error) {
-      const appError = error as Partial<AppError>;
       outcomes.push({
         commandId: entry.commandId,
         events: [],
-        wouldReject: {
-          code: String(appError.code ?? 'INTERNAL'),
-          message: appError.message ?? String(error),
-        },
+        wouldReject: rejectionOfError(error),
       });
     }
   }
@@ -822,6 +962,36 @@ export const optimisticView = (
     confirmedVersion: confirmed?.version ?? 0,
     pending: outcomes,
   };
+};
+
+/**
+ * Why the server would refuse `command` on the view shown (what the optimistic view predicts),
+ * or `undefined` when it would accept it: the same rules, in the same order, as the server
+ * (`canRead`, `authorize` for `principal`, `decide`). A control is enabled only if its command
+ * could apply; its title can say why not.
+ */
+export const predictRejection = (
+  view: Pick<OptimisticView, 'view' | 'version'>,
+  aggregateId: string,
+  command: DeploymentCommand,
+  principal: Principal | null,
+  now: string = new Date().toISOString(),
+): PredictedRejection | undefined => {
+  const aggregate = aggregateOfCommand(command.type);
+  if (!aggregate)
+    return { code: 'UNKNOWN_COMMAND_TYPE', message: `No aggregate handles ${command.type}` };
+  try {
+    decideAs(
+      aggregate,
+      view.view ?? aggregate.initialState,
+      command,
+      { aggregateId, version: view.version, now },
+      principal,
+    );
+    return undefined;
+  } catch (error) {
+    return rejectionOfError(error);
+  }
 };
 
 // ---- selectors (memoized per slice state, so components re-render only on change) -----------
@@ -845,7 +1015,11 @@ export const selectOptimisticView = <View extends DeploymentView = DeploymentVie
   if (!perState) cache.set(state, (perState = new Map()));
   let view = perState.get(aggregateId);
   if (!view) {
-    view = optimisticView(state.confirmed[aggregateId], selectPendingCommands(state, aggregateId));
+    view = optimisticView(
+      state.confirmed[aggregateId],
+      selectPendingCommands(state, aggregateId),
+      state.principal,
+    );
     perState.set(aggregateId, view);
   }
   return view as OptimisticView<View>;
@@ -901,6 +1075,10 @@ export const selectCommandStatuses = (
 export const selectSettledCount = (state: ClientState) => state.settledCount;
 
 export const selectOutboxLength = (state: ClientState) => state.outbox.length;
+/** Who is signed in, as the token says (unverified), or `null`. */
+export const selectPrincipal = (state: ClientState) => state.principal;
+/** Why sending waits for a sign-in (`{ reason, message }`), or `null`. */
+export const selectSignInRequired = (state: ClientState) => state.signInRequired;
 /**
  * Why the app is outdated (the server sent an event this code cannot decode: a newer version
  * is deployed), or `null`: show "new version available — reload".

@@ -12,6 +12,8 @@ export interface SenderLock {
 export type SyncMessage =
   /** The shared storage changed (a command was queued): read it again. */
   | { readonly kind: 'changed' }
+  /** `user` signed out in another tab: a tab of theirs forgets them too. */
+  | { readonly kind: 'signedOut'; readonly user: string | undefined }
   /** The sender got a final answer (or gave up): apply the same action. */
   | {
       readonly kind: 'settled';

@@ -1,6 +1,6 @@
 /**
- * The demo app: two pages on one client, the orders of a customer and the shopping lists of an
- * owner. Each page lists its aggregates, opens one (its commands, each shown pending, confirmed
+ * The demo app, for the signed-in user: two pages on one client, their orders (all orders by
+ * status for support and admins) and their shopping lists. Each page lists its aggregates, opens one (its commands, each shown pending, confirmed
  * or rejected with the rule's message, followed live) and shows its history as a slider over
  * its versions. Every change is a dispatched command; what is shown is the client's optimistic
  * view (confirmed state + pending commands). The page is in the URL's hash (`#orders`,
@@ -8,11 +8,11 @@
  */
 import { useEffect, useState } from 'react';
 import { useSelector } from 'react-redux';
-import { selectOutdated } from '../client';
+import { selectOutdated, selectSignInRequired } from '../client';
 import { Commands, Header, type Page, PAGES } from './common';
 import { Order, Orders } from './orders';
 import { ShoppingList, ShoppingLists } from './shopping-lists';
-import type { DemoStore, RootState, StackName } from './store';
+import { type DemoStore, type RootState, type StackName, userKey } from './store';
 
 const pageOf = (hash: string): Page =>
   PAGES.find(({ page }) => hash === `#${page}`)?.page ?? 'orders';
@@ -57,14 +57,40 @@ const Outdated = () => {
   );
 };
 
-export const App = ({ demo, stacks }: { demo: DemoStore; stacks: readonly StackName[] }) => {
+/**
+ * The server refused the token, even a refreshed one: the commands wait in the outbox (none is
+ * lost) until the user signs in again, which asks the identity provider for a new token.
+ */
+const SignInAgain = ({ demo }: { demo: DemoStore }) => {
+  const required = useSelector((s: RootState) => selectSignInRequired(s.client));
+  if (!required) return null;
+  return (
+    <p className="notice bad outdated" role="alert" data-testid="sign-in-required">
+      <span className="notice-text">
+        Sign in again: your commands wait in the outbox until you do. ({required.message})
+      </span>
+      <button onClick={() => void demo.client.signedIn()}>Sign in again</button>
+    </p>
+  );
+};
+
+export const App = ({
+  demo,
+  stacks,
+  onSignOut,
+}: {
+  demo: DemoStore;
+  stacks: readonly StackName[];
+  onSignOut: () => Promise<void>;
+}) => {
   const page = usePage();
-  const [order, selectOrder] = useSelected(`demo:${demo.stack}:selected`);
-  const [list, selectList] = useSelected(`demo:${demo.stack}:selected-list`);
+  const [order, selectOrder] = useSelected(userKey(demo.user, demo.stack, 'selected'));
+  const [list, selectList] = useSelected(userKey(demo.user, demo.stack, 'selected-list'));
   return (
     <div className="app">
-      <Header page={page} stack={demo.stack} stacks={stacks} />
+      <Header page={page} stack={demo.stack} stacks={stacks} onSignOut={onSignOut} />
       <Outdated />
+      <SignInAgain demo={demo} />
       {page === 'orders' ? (
         <main className="layout">
           <Orders demo={demo} selected={order} onSelect={selectOrder} />

@@ -1,5 +1,6 @@
 /**
- * What both pages of the demo share: the header (pages, stacks, connection, outbox), the hooks
+ * What both pages of the demo share: the header (pages, stacks, who is signed in, connection,
+ * outbox), the hooks
  * that open one aggregate (load it, follow it live, send it commands, what its rules allow),
  * the live pill, the last rejection, the history slider and the activity list.
  */
@@ -7,15 +8,17 @@ import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import { useDispatch, useSelector, useStore } from 'react-redux';
 import {
   ApiError,
-  CLIENT_AGGREGATES,
   type DeploymentCommand,
   type HistoryAnswer,
   type OptimisticView,
+  predictRejection,
+  type Principal,
   selectIsSender,
   selectIsSubscribed,
   selectLiveConnected,
   selectOnline,
   selectOutboxLength,
+  selectPrincipal,
   selectSettledCount,
   sendCommand,
   subscribeTo,
@@ -41,29 +44,27 @@ export const PAGES: readonly { readonly page: Page; readonly title: string }[] =
   { page: 'lists', title: 'Shopping lists' },
 ];
 
-/** A value kept in localStorage (the customer or owner id), so a reload keeps it. */
-export const useStoredState = (key: string, initial: string) => {
-  const [value, setValue] = useState(() => localStorage.getItem(key) ?? initial);
-  useEffect(() => localStorage.setItem(key, value), [key, value]);
-  return [value, setValue] as const;
-};
-
-/** The ids of `collection` this browser knows for `ownerId` (see `knownIds`), and how to add one. */
-export const useKnownIds = (demo: DemoStore, collection: string, ownerId: string) => {
-  const [known, setKnown] = useState(() => knownIds.read(demo.stack, collection, ownerId));
-  useEffect(
-    () => setKnown(knownIds.read(demo.stack, collection, ownerId)),
-    [demo.stack, collection, ownerId],
-  );
+/** The ids of `collection` this browser knows for its user (see `knownIds`), and how to add one. */
+export const useKnownIds = (demo: DemoStore, collection: string) => {
+  const [known, setKnown] = useState(() => knownIds.read(demo, collection));
+  useEffect(() => setKnown(knownIds.read(demo, collection)), [demo, collection]);
   const add = useCallback(
     (id: string) => {
-      knownIds.add(demo.stack, collection, ownerId, id);
-      setKnown(knownIds.read(demo.stack, collection, ownerId));
+      knownIds.add(demo, collection, id);
+      setKnown(knownIds.read(demo, collection));
     },
-    [demo.stack, collection, ownerId],
+    [demo, collection],
   );
   return [known, add] as const;
 };
+
+/** Who is signed in, as the token says (what the page offers; the server decides). */
+export const usePrincipal = (): Principal | null =>
+  useSelector((s: RootState) => selectPrincipal(s.client));
+
+/** Support and admins list every order by status; a customer lists their own. */
+export const isStaff = (principal: Principal | null) =>
+  principal !== null && principal.roles.length > 0;
 
 /** How many commands have settled: a list read from the server is refreshed when it changes. */
 export const useSettledCount = () => useSelector((s: RootState) => selectSettledCount(s.client));
@@ -114,27 +115,16 @@ export const useOpenView = (demo: DemoStore, collection: string, id: string) => 
 };
 
 /**
- * Why the shared `decide` refuses `command` on the optimistic state (the rule's message), or
- * `undefined` when it would accept it: a control is enabled only if its command could apply.
+ * Why the server would refuse `command` on the optimistic state (the rule's message: who may,
+ * from the aggregate's `authorize`, or what, from its `decide`), or `undefined` when it would
+ * accept it: a control is enabled only if its command could apply.
  */
 export const refusalOf = (
   view: OptimisticView,
   aggregateId: string,
   command: DeploymentCommand,
-): string | undefined => {
-  const aggregate = CLIENT_AGGREGATES.find((a) => command.type.startsWith(`${a.type}/`));
-  if (!aggregate) return `No aggregate handles ${command.type}`;
-  try {
-    aggregate.decide(view.view ?? aggregate.initialState, command, {
-      aggregateId,
-      version: view.version,
-      now: new Date().toISOString(),
-    });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-};
+  principal: Principal | null,
+): string | undefined => predictRejection(view, aggregateId, command, principal)?.message;
 
 export const LivePill = ({
   demo,
@@ -324,14 +314,49 @@ export const PickItem = ({
 
 // ---- header ------------------------------------------------------------------------------
 
+/** Who is signed in, and the way out (their outbox and saved views leave this browser). */
+const SignedInAs = ({ onSignOut }: { onSignOut: () => Promise<void> }) => {
+  const principal = usePrincipal();
+  const [signingOut, setSigningOut] = useState(false);
+  if (!principal) return null;
+  const roles = principal.roles.length === 0 ? 'customer' : principal.roles.join(', ');
+  return (
+    <span className="who">
+      <span
+        className="pill user"
+        data-testid="signed-in-as"
+        title={`Signed in as ${principal.subject} (${roles})`}
+      >
+        <b data-testid="signed-in-user">{principal.subject}</b>
+        {/* Locally the staff users are named after their role: once is enough. */}
+        {roles !== principal.subject && <span className="muted">{roles}</span>}
+      </span>
+      <button
+        type="button"
+        className="sign-out"
+        disabled={signingOut}
+        onClick={() => {
+          setSigningOut(true);
+          void onSignOut();
+        }}
+        data-testid="sign-out"
+      >
+        Sign out
+      </button>
+    </span>
+  );
+};
+
 export const Header = ({
   page,
   stack,
   stacks,
+  onSignOut,
 }: {
   page: Page;
   stack: StackName;
   stacks: readonly StackName[];
+  onSignOut: () => Promise<void>;
 }) => {
   const online = useSelector((s: RootState) => selectOnline(s.client));
   const outbox = useSelector((s: RootState) => selectOutboxLength(s.client));
@@ -377,6 +402,7 @@ export const Header = ({
         <span className="pill muted" title="Only one tab sends; the others show the same outbox">
           {sender ? 'this tab sends' : 'another tab sends'}
         </span>
+        <SignedInAs onSignOut={onSignOut} />
       </div>
     </header>
   );

@@ -137,6 +137,9 @@ const reduceActivity = (
     case 'live/status':
     case 'client/configured':
     case 'app/outdated':
+    case 'identity/changed':
+    case 'identity/signInRequired':
+    case 'identity/signedOut':
       return activity;
     default:
       return activity;
@@ -177,6 +180,9 @@ const reduceGone = (gone: DemoState['gone'], action: ClientAction | AggregateGon
     case 'live/status':
     case 'client/configured':
     case 'app/outdated':
+    case 'identity/changed':
+    case 'identity/signInRequired':
+    case 'identity/signedOut':
       return gone;
     default:
       return gone;

@@ -1,18 +1,25 @@
 /**
- * The demo app's entry: reads which APIs are running (`/config.json`), builds one Redux store
- * per stack (its own outbox, so a switch never sends a command to the other stack), and
- * renders the app. Offline, the service worker serves the shell and the client's IndexedDB
- * outbox keeps the commands; the last confirmed views are kept in localStorage.
+ * The demo app's entry: reads which APIs are running and where the identity provider is
+ * (`/config.json`), shows the sign-in screen until a user is signed in, then builds that user's
+ * Redux store for the chosen stack (their own outbox: a switch of stack or user never sends a
+ * command elsewhere) and renders the app. Offline, the service worker serves the shell, the
+ * saved session keeps the user signed in, and the client's IndexedDB outbox keeps their
+ * commands; their last confirmed views are kept in localStorage.
  */
+import { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Provider } from 'react-redux';
 import { App } from './app';
-import { createDemoStore, type StackName } from './store';
+import { forgetUser, savedSession, type Session, tokenProviderOf } from './session';
+import { SignIn } from './sign-in';
+import { createDemoStore, type DemoStore, type StackName } from './store';
 
 interface WebConfig {
   readonly apis: Partial<Record<StackName, string>>;
   /** Live updates: each stack's WebSocket URL (absent: no live updates). */
   readonly websockets?: Partial<Record<StackName, string>>;
+  /** The identity provider the demo signs in with (the dev IdP locally). */
+  readonly identity?: { readonly url?: string };
 }
 
 const CONFIG_KEY = 'demo:config';
@@ -32,6 +39,72 @@ const loadConfig = async (): Promise<WebConfig> => {
   }
 };
 
+interface Setup {
+  readonly config: WebConfig;
+  readonly idpUrl: string;
+  readonly stack: StackName;
+  readonly stacks: readonly StackName[];
+}
+
+/** The signed-in user's store, started (their outbox read) before the app shows. */
+const SignedIn = ({
+  setup,
+  session,
+  onSignedOut,
+}: {
+  setup: Setup;
+  session: Session;
+  onSignedOut: () => void;
+}) => {
+  const [demo, setDemo] = useState<DemoStore | undefined>();
+  useEffect(() => {
+    const { config, idpUrl, stack } = setup;
+    const created = createDemoStore({
+      stack,
+      baseUrl: config.apis[stack]!,
+      ...(config.websockets?.[stack] && { websocketUrl: config.websockets[stack] }),
+      user: session.user,
+      token: tokenProviderOf(idpUrl, session),
+    });
+    let current = true;
+    void created.client.start().then(() => current && setDemo(created));
+    return () => {
+      current = false;
+      created.live?.stop();
+      void created.client.stop();
+    };
+  }, [setup, session]);
+  if (!demo) return <p className="hint loading">Opening {session.user}&apos;s outbox…</p>;
+
+  const signOut = async () => {
+    demo.live?.stop();
+    // The client removes the user's outbox entries and state; the page, everything else of theirs.
+    await demo.client.signOut();
+    await demo.client.stop();
+    await forgetUser(demo.user, setup.stacks);
+    onSignedOut();
+  };
+  return (
+    <Provider store={demo.store}>
+      <App demo={demo} stacks={setup.stacks} onSignOut={signOut} />
+    </Provider>
+  );
+};
+
+const Root = ({ setup }: { setup: Setup }) => {
+  const [session, setSession] = useState(savedSession);
+  return session ? (
+    <SignedIn
+      key={session.user}
+      setup={setup}
+      session={session}
+      onSignedOut={() => setSession(undefined)}
+    />
+  ) : (
+    <SignIn idpUrl={setup.idpUrl} onSignedIn={setSession} />
+  );
+};
+
 const boot = async () => {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js').catch((error: unknown) => {
@@ -47,20 +120,22 @@ const boot = async () => {
     return;
   }
   const stacks = (['decoupled', 'coupled'] as const).filter((s) => config.apis[s]);
-  const params = new URLSearchParams(location.search);
-  const asked = params.get('stack');
+  const asked = new URLSearchParams(location.search).get('stack');
   const stack = stacks.find((s) => s === asked) ?? stacks[0];
   if (!stack) {
     root.render(<p className="fatal">No stack is running.</p>);
     return;
   }
-  const demo = createDemoStore(stack, config.apis[stack]!, config.websockets?.[stack]);
-  await demo.client.start();
-  root.render(
-    <Provider store={demo.store}>
-      <App demo={demo} stacks={stacks} />
-    </Provider>,
-  );
+  const idpUrl = config.identity?.url;
+  if (!idpUrl) {
+    root.render(
+      <p className="fatal">
+        No identity provider is configured: every API call needs a signed-in user.
+      </p>,
+    );
+    return;
+  }
+  root.render(<Root setup={{ config, idpUrl, stack, stacks }} />);
 };
 
 void boot();

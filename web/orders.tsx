@@ -1,11 +1,15 @@
 /**
- * The orders page: a customer's orders (the server's list plus the ones this browser made) and
- * one order: its lines, quantities, submit and cancel, and its history.
+ * The orders page: the signed-in customer's orders (`GET /orders?customerId=<me>` plus the ones
+ * this browser made), or for support and admins every order of a status (`?status=`), and one
+ * order: its lines, quantities, submit and cancel, and its history. A new order names no
+ * customer: the token decides whose it is. Each control is on only if the order's rules allow it
+ * for the signed-in user (support may cancel anyone's order, but change no one's lines).
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useDispatch, useSelector } from 'react-redux';
 import {
   type OrderCommand,
+  type OrderStatus,
   type OrderView,
   selectConfirmedView,
   selectOnline,
@@ -20,14 +24,15 @@ import {
   PendingBadge,
   PickItem,
   PickList,
+  isStaff,
   refusalOf,
   RejectionNotice,
   useKnownIds,
   useLastRejection,
   useOpenView,
+  usePrincipal,
   useSend,
   useServerRead,
-  useStoredState,
   VersionNote,
 } from './common';
 import { issueFor } from './demo-state';
@@ -40,14 +45,20 @@ const money = (minor: number, currency: string) =>
 
 // ---- the customer's orders ---------------------------------------------------------------
 
+/** The statuses an order list may be asked for (`GET /orders?status=`). */
+const LISTED_STATUSES: readonly OrderStatus[] = ['draft', 'submitted', 'cancelled'];
+
 const OrderListItem = ({
   id,
   selected,
   onSelect,
+  showCustomer,
 }: {
   id: string;
   selected: boolean;
   onSelect: () => void;
+  /** Staff see whose order it is. */
+  showCustomer: boolean;
 }) => {
   const view = useSelector((s: RootState) => selectOptimisticView<OrderView>(s.client, id));
   const gone = useSelector((s: RootState) => s.demo.gone[id] !== undefined);
@@ -58,7 +69,11 @@ const OrderListItem = ({
       selected={selected}
       onSelect={onSelect}
       testId="order-item"
-      meta={order ? `${linesOf(order.lineCount)} · ${money(order.total, order.currency)}` : ''}
+      meta={
+        order
+          ? `${showCustomer ? `${order.customerId} · ` : ''}${linesOf(order.lineCount)} · ${money(order.total, order.currency)}`
+          : ''
+      }
       pending={pending}
     >
       <span className="pick-id">{id}</span>
@@ -80,38 +95,53 @@ export const Orders = ({
 }) => {
   const dispatch = useDispatch<AppDispatch>();
   const send = useSend();
-  const [customerId, setCustomerId] = useStoredState('demo:customer', 'customer-1');
+  const principal = usePrincipal();
+  const staff = isStaff(principal);
+  const me = principal?.subject ?? demo.user;
+  const [status, setStatus] = useState<OrderStatus>('submitted');
   const [currency, setCurrency] = useState('EUR');
-  const [known, addKnown] = useKnownIds(demo, 'orders', customerId);
+  const [known, addKnown] = useKnownIds(demo, 'orders');
   const online = useSelector((s: RootState) => selectOnline(s.client));
-  // The server's list of the customer's orders (the decoupled list may lag a bit).
-  const [serverIds, listError] = useServerRead(customerId, [] as string[], async () => {
-    const page = await demo.api.listViews<OrderView>('orders', { customerId, limit: 50 });
+  // The server's list (the decoupled one may lag a bit): a customer's own orders, or for staff
+  // every order of a status.
+  const query = staff ? { status } : { customerId: me };
+  const [serverIds, listError] = useServerRead(JSON.stringify(query), [] as string[], async () => {
+    const page = await demo.api.listViews<OrderView>('orders', { ...query, limit: 50 });
     for (const order of page.items) dispatch(loaded(order));
     return page.items.map((o) => o.id);
   });
 
-  const ids = useMemo(() => [...new Set([...known, ...serverIds])], [known, serverIds]);
+  const ids = useMemo(
+    () => (staff ? [...new Set([...serverIds, ...known])] : [...new Set([...known, ...serverIds])]),
+    [staff, known, serverIds],
+  );
 
   const create = (event: FormEvent) => {
     event.preventDefault();
     const id = newId('order');
     addKnown(id);
-    send({ type: 'order/create', aggregateId: id, payload: { customerId, currency } });
+    // No customerId: the order is the signed-in user's (the server reads it from the token).
+    send({ type: 'order/create', aggregateId: id, payload: { currency } });
     onSelect(id);
   };
 
   return (
     <section className="card orders">
-      <h2>Customer</h2>
-      <label className="field">
-        <span>Customer id</span>
-        <input
-          value={customerId}
-          onChange={(e) => setCustomerId(e.target.value.trim())}
-          data-testid="customer"
-        />
-      </label>
+      <h2 data-testid="orders-title">{staff ? 'All orders' : 'My orders'}</h2>
+      {staff && (
+        <label className="field">
+          <span>Status</span>
+          <select
+            value={status}
+            onChange={(e) => setStatus(e.target.value as OrderStatus)}
+            data-testid="status-filter"
+          >
+            {LISTED_STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+      )}
       <form className="row" onSubmit={create}>
         <select
           value={currency}
@@ -137,6 +167,7 @@ export const Orders = ({
             id={id}
             selected={id === selected}
             onSelect={() => onSelect(id)}
+            showCustomer={staff}
           />
         )}
       />
@@ -299,10 +330,12 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const { live, gone } = useOpenView(demo, 'orders', id);
   const rejection = useLastRejection(id);
   const send = useSend();
+  const principal = usePrincipal();
 
   const order: OrderView | null = view.view;
-  // What the shared decide accepts on the state shown; an order the server lost takes nothing.
-  const refused = (command: OrderCommand) => gone ?? refusalOf(view, id, command);
+  // What the order's rules (who may) and decide (what) accept on the state shown, for the
+  // signed-in user; an order the server lost takes nothing.
+  const refused = (command: OrderCommand) => gone ?? refusalOf(view, id, command, principal);
   const editRefusal = refused(ADD_LINE_PROBE);
   const submitRefusal = refused({ type: 'order/submit', payload: {} });
   const cancelRefusal = refused({ type: 'order/cancel', payload: {} });
@@ -335,6 +368,11 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
         >
           {gone ? 'gone' : (order?.status ?? (view.pending.length > 0 ? 'pending' : 'not found'))}
         </span>
+        {order && order.customerId !== principal?.subject && (
+          <span className="muted" data-testid="order-customer">
+            of {order.customerId}
+          </span>
+        )}
         <LivePill demo={demo} live={live} gone={gone} />
         <VersionNote view={view} />
       </div>

@@ -1,15 +1,13 @@
 /**
- * The shopping-lists page: an owner's lists (the `owner-lists` read model plus the lists this
- * browser made) and one list: its items to check, add and remove, rename and delete, and its
- * history. The same client as the orders: commands queue offline and show at once, the open
- * list is followed live.
+ * The shopping-lists page: the signed-in user's lists (`GET /shopping-lists?ownerId=<me>` plus
+ * the lists this browser made) and one list: its items to check, add and remove, rename, share
+ * with another user and delete, and its history. The same client as the orders: commands queue
+ * offline and show at once, the open list is followed live, and each control is on only if the
+ * list's rules allow it for the signed-in user.
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
-import { useSelector } from 'react-redux';
+import { useDispatch, useSelector } from 'react-redux';
 import {
-  ApiError,
-  type OwnedList,
-  type OwnerLists,
   selectConfirmedView,
   selectOnline,
   selectOptimisticView,
@@ -30,13 +28,13 @@ import {
   useKnownIds,
   useLastRejection,
   useOpenView,
+  usePrincipal,
   useSend,
   useServerRead,
-  useStoredState,
   VersionNote,
 } from './common';
 import { issueFor } from './demo-state';
-import type { DemoStore, RootState } from './store';
+import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
 const COLLECTION = 'shopping-lists';
 
@@ -47,21 +45,17 @@ const progress = (list: { itemCount: number; checkedCount: number }) =>
 
 const ListPick = ({
   id,
-  summary,
   selected,
   onSelect,
 }: {
   id: string;
-  /** The list's entry in the owner's read model, if the server has it. */
-  summary: OwnedList | undefined;
   selected: boolean;
   onSelect: () => void;
 }) => {
   const view = useSelector((s: RootState) => selectOptimisticView<ShoppingListView>(s.client, id));
-  const loaded = useSelector((s: RootState) => s.client.confirmed[id] !== undefined);
   const pending = view.pending.length;
-  // This browser's view first (it has the pending commands); a deleted list is left out.
-  const list = view.view ?? (loaded || pending > 0 ? undefined : summary);
+  // The view with its pending commands (the server's list loads it); a deleted list is left out.
+  const list = view.view;
   if (!list && pending === 0) return null;
   return (
     <PickItem
@@ -86,32 +80,31 @@ export const ShoppingLists = ({
   selected: string | undefined;
   onSelect: (id: string) => void;
 }) => {
+  const dispatch = useDispatch<AppDispatch>();
   const send = useSend();
-  const [ownerId, setOwnerId] = useStoredState('demo:owner', 'owner-1');
+  const principal = usePrincipal();
+  const me = principal?.subject ?? demo.user;
   const [name, setName] = useState('');
-  const [known, addKnown] = useKnownIds(demo, COLLECTION, ownerId);
+  const [known, addKnown] = useKnownIds(demo, COLLECTION);
   const online = useSelector((s: RootState) => selectOnline(s.client));
-  // The owner's read model (it lags a little behind); no row yet: the owner never had a list.
-  const [server, listError] = useServerRead<OwnerLists['lists']>(ownerId, {}, () =>
-    demo.api.getReadModel<OwnerLists>('owner-lists', ownerId).then(
-      (answer) => answer.row.lists,
-      (error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) return {};
-        throw error;
-      },
-    ),
-  );
+  // The user's lists from the server (the decoupled list lags a little behind).
+  const [serverIds, listError] = useServerRead(me, [] as string[], async () => {
+    const page = await demo.api.listViews<ShoppingListView>(COLLECTION, { ownerId: me, limit: 50 });
+    for (const list of page.items) dispatch(loaded(list));
+    return page.items.map((l) => l.id);
+  });
 
-  const ids = useMemo(() => [...new Set([...known, ...Object.keys(server)])], [known, server]);
+  const ids = useMemo(() => [...new Set([...known, ...serverIds])], [known, serverIds]);
 
   const create = (event: FormEvent) => {
     event.preventDefault();
     const id = newId('list');
     addKnown(id);
+    // No ownerId: the list is the signed-in user's (the server reads it from the token).
     send({
       type: 'shoppingList/create',
       aggregateId: id,
-      payload: { name: name.trim() || 'Groceries', ownerId },
+      payload: { name: name.trim() || 'Groceries' },
     });
     setName('');
     onSelect(id);
@@ -119,15 +112,7 @@ export const ShoppingLists = ({
 
   return (
     <section className="card owner">
-      <h2>Owner</h2>
-      <label className="field">
-        <span>Owner id</span>
-        <input
-          value={ownerId}
-          onChange={(e) => setOwnerId(e.target.value.trim())}
-          data-testid="owner"
-        />
-      </label>
+      <h2>My lists</h2>
       <form className="row grow-first" onSubmit={create}>
         <input
           placeholder="List name"
@@ -146,13 +131,7 @@ export const ShoppingLists = ({
         listError={listError}
         online={online}
         item={(id) => (
-          <ListPick
-            key={id}
-            id={id}
-            summary={server[id]}
-            selected={id === selected}
-            onSelect={() => onSelect(id)}
-          />
+          <ListPick key={id} id={id} selected={id === selected} onSelect={() => onSelect(id)} />
         )}
       />
     </section>
@@ -165,11 +144,14 @@ export const ShoppingLists = ({
 const RenameForm = ({
   name,
   issue,
+  refusal,
   onRename,
 }: {
   name: string;
   /** The last rename's field message, if it was rejected for its name. */
   issue: string | undefined;
+  /** Why a rename would be refused for the signed-in user (only the owner renames). */
+  refusal: string | undefined;
   onRename: (name: string) => void;
 }) => {
   const [text, setText] = useState(name);
@@ -184,15 +166,88 @@ const RenameForm = ({
     >
       <input
         value={text}
+        disabled={refusal !== undefined}
+        title={refusal}
         onChange={(e) => setText(e.target.value)}
         aria-label="Name"
         data-testid="list-name"
       />
-      <button type="submit" data-testid="rename-list">
+      <button
+        type="submit"
+        disabled={refusal !== undefined}
+        title={refusal}
+        data-testid="rename-list"
+      >
         Rename
       </button>
       <FieldError field="name" message={issue} />
     </form>
+  );
+};
+
+/**
+ * Who else may use the list: the users it is shared with (each removable) and a form to share
+ * it with one more. Only the owner may (the rules say so for anyone else: the controls are off).
+ */
+const Sharing = ({
+  sharedWith,
+  refusal,
+  issue,
+  onShare,
+  onUnshare,
+}: {
+  sharedWith: readonly string[];
+  /** Why sharing would be refused for the signed-in user, if it would. */
+  refusal: string | undefined;
+  issue: string | undefined;
+  onShare: (userId: string) => void;
+  onUnshare: (userId: string) => void;
+}) => {
+  const [userId, setUserId] = useState('');
+  return (
+    <div className="sharing" data-testid="sharing">
+      <p className="muted sharing-with">
+        {sharedWith.length === 0 ? 'Not shared.' : 'Shared with '}
+        {sharedWith.map((user) => (
+          <span key={user} className="badge shared-user" data-testid="shared-user">
+            {user}
+            <button
+              type="button"
+              className="link"
+              disabled={refusal !== undefined}
+              title={refusal}
+              aria-label={`Stop sharing with ${user}`}
+              onClick={() => onUnshare(user)}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+      </p>
+      <form
+        className="row grow-first"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!userId.trim()) return;
+          onShare(userId.trim());
+          setUserId('');
+        }}
+      >
+        <input
+          placeholder="Share with (a user, e.g. bob)"
+          value={userId}
+          disabled={refusal !== undefined}
+          title={refusal}
+          onChange={(e) => setUserId(e.target.value)}
+          aria-label="Share with"
+          data-testid="share-with"
+        />
+        <button type="submit" disabled={refusal !== undefined} title={refusal} data-testid="share">
+          Share
+        </button>
+        <FieldError field="userId" message={issue} />
+      </form>
+    </div>
   );
 };
 
@@ -214,6 +269,9 @@ const PastItems = ({ list }: { list: ShoppingListView }) => (
   </ul>
 );
 
+/** A probe of share: refused by who asks (only the owner shares) or the list's state, never the user. */
+const SHARE_PROBE = 'probe-not-a-user';
+
 /** A probe of addItem: refused only by the list's state (deleted, full), never the item. */
 const ADD_ITEM_PROBE = {
   type: 'shoppingList/addItem',
@@ -228,10 +286,13 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const { live, gone } = useOpenView(demo, COLLECTION, id);
   const rejection = useLastRejection(id);
   const send = useSend();
+  const principal = usePrincipal();
   const [text, setText] = useState('');
-  // What the shared decide accepts on the state shown; a list the server lost takes nothing.
-  const refused = (command: ShoppingListCommand) => gone ?? refusalOf(view, id, command);
+  // What the list's rules (who may) and decide (what) accept on the state shown, for the
+  // signed-in user; a list the server lost takes nothing.
+  const refused = (command: ShoppingListCommand) => gone ?? refusalOf(view, id, command, principal);
   const addRefusal = refused(ADD_ITEM_PROBE);
+  const deleteRefusal = refused({ type: 'shoppingList/delete', payload: {} });
   /** A field's message when the last rejection was this form's command. */
   const issue = (type: ShoppingListCommand['type'], field: string) =>
     rejection?.type === type ? issueFor(rejection, field) : undefined;
@@ -350,10 +411,25 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
             </button>
             <FieldError field="text" message={issue('shoppingList/addItem', 'text')} />
           </form>
+          <Sharing
+            sharedWith={list.sharedWith ?? []}
+            refusal={refused({ type: 'shoppingList/share', payload: { userId: SHARE_PROBE } })}
+            issue={issue('shoppingList/share', 'userId')}
+            onShare={(userId) =>
+              send({ type: 'shoppingList/share', aggregateId: id, payload: { userId } })
+            }
+            onUnshare={(userId) =>
+              send({ type: 'shoppingList/unshare', aggregateId: id, payload: { userId } })
+            }
+          />
           <div className="list-actions">
             <RenameForm
               name={list.name}
               issue={issue('shoppingList/rename', 'name')}
+              refusal={refused({
+                type: 'shoppingList/rename',
+                payload: { name: 'probe: not a name' },
+              })}
               onRename={(name) =>
                 send({ type: 'shoppingList/rename', aggregateId: id, payload: { name } })
               }
@@ -361,6 +437,8 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
             <button
               type="button"
               className="danger"
+              disabled={deleteRefusal !== undefined}
+              title={deleteRefusal}
               onClick={() => send({ type: 'shoppingList/delete', aggregateId: id, payload: {} })}
               data-testid="delete-list"
             >

@@ -6,14 +6,15 @@
  * (two browser contexts, so only the WebSocket push can carry a change), each window's change
  * shown in the other without a reload. The shopping-lists page the same way: items added and
  * checked pending then confirmed, a duplicate rejected with its rule, a second window (phone
- * sized) following the list live. Cross-origin calls, so CORS is real.
+ * sized) following the list live. Each window signs in as alice first (the sign-in screen, one
+ * click); what the server stored is read with her token. Cross-origin calls, so CORS is real.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { SHOPPING_LIST_RULES } from '../../lambdas/domain/shopping-list';
-import { useDemoApp } from '../support/browser';
+import { authorizedFetch, signIn, useDemoApp } from '../support/browser';
 
 const OUTPUT = join(__dirname, '..', '..', 'test-output', 'browser');
 
@@ -61,10 +62,9 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
     try {
-      await page.goto(`${demo.current.web.url}/?stack=${stack}`);
+      await signIn(page, demo.current.web.url, 'alice', `?stack=${stack}`);
       // The service worker controls the page before we rely on it for the offline reload.
       await page.waitForFunction('navigator.serviceWorker.controller !== null');
-      await page.getByTestId('customer').fill(`customer-${stack}-${Date.now()}`);
 
       await page.getByTestId('create-order').click();
       await expectCommands(page, 'order/create', 'confirmed', 1);
@@ -109,7 +109,9 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
       expect(await text(page, 'online')).toContain('Online');
       const base =
         stack === 'decoupled' ? demo.current.runtime.decoupledUrl : demo.current.runtime.coupledUrl;
-      const stored = (await (await fetch(`${base}/orders/${orderId}/events`)).json()) as {
+      const stored = (await (
+        await authorizedFetch(demo.current, 'alice', `${base}/orders/${orderId}/events`)
+      ).json()) as {
         events: { type: string; commandId: string; payload: { sku?: string } }[];
       };
       expect(stored.events.map((e) => e.type)).toEqual([
@@ -165,16 +167,15 @@ describe.each(['decoupled', 'coupled'] as const)('two windows on the %s stack', 
         `document.querySelector('[data-testid="live"]')?.textContent.trim() === 'live'`,
       );
     try {
-      await a!.goto(`${demo.current.web.url}/?stack=${stack}`);
-      await a!.getByTestId('customer').fill(`two-${stack}-${Date.now()}`);
+      await signIn(a!, demo.current.web.url, 'alice', `?stack=${stack}`);
       await a!.getByTestId('create-order').click();
       await expectCommands(a!, 'order/create', 'confirmed', 1);
       const orderId = (await a!.locator('[data-testid="order"] h2').textContent())!.trim();
       await isLive(a!);
 
-      // Window B opens the same order (as a link to it would).
-      await b!.goto(`${demo.current.web.url}/?stack=${stack}`);
-      await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected', '${orderId}')`);
+      // Window B, alice on another device, opens the same order (as a link to it would).
+      await signIn(b!, demo.current.web.url, 'alice', `?stack=${stack}`);
+      await b!.evaluate(`sessionStorage.setItem('demo:u:alice:${stack}:selected', '${orderId}')`);
       await b!.reload();
       await isLive(b!);
       await b!.evaluate('window.notReloaded = true');
@@ -225,9 +226,7 @@ describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack
       await page.getByTestId('add-item').click();
     };
     try {
-      const owner = `owner-${stack}-${Date.now()}`;
-      await a!.goto(`${demo.current.web.url}/?stack=${stack}#lists`);
-      await a!.getByTestId('owner').fill(owner);
+      await signIn(a!, demo.current.web.url, 'alice', `?stack=${stack}#lists`);
       await a!.getByTestId('new-list-name').fill('Weekend');
       await a!.getByTestId('create-list').click();
       await expectCommands(a!, 'shoppingList/create', 'confirmed', 1);
@@ -279,11 +278,12 @@ describe.each(['decoupled', 'coupled'] as const)('shopping lists on the %s stack
       await expectCommands(a!, 'shoppingList/addItem', 'confirmed', 3);
       await expectCommands(a!, 'shoppingList/toggleItem', 'confirmed', 2);
 
-      // Window B, the same owner, opens the list (as a link to it would); the owner's read model
-      // names it there, as B never made it.
-      await b!.goto(`${demo.current.web.url}/?stack=${stack}#lists`);
-      await b!.getByTestId('owner').fill(owner);
-      await b!.evaluate(`sessionStorage.setItem('demo:${stack}:selected-list', '${listId}')`);
+      // Window B, the same owner on another device, opens the list (as a link to it would); the
+      // server's list of her lists names it there, as B never made it.
+      await signIn(b!, demo.current.web.url, 'alice', `?stack=${stack}#lists`);
+      await b!.evaluate(
+        `sessionStorage.setItem('demo:u:alice:${stack}:selected-list', '${listId}')`,
+      );
       await b!.reload();
       await Promise.all([isLive(a!), isLive(b!)]);
       await b!.locator(`[data-testid="list-item"][data-list-id="${listId}"]`).waitFor();

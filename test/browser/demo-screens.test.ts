@@ -4,13 +4,14 @@
  * horizontal overflow, every control inside the screen's width with its label uncut; a field's
  * validation message from the API's `details.issues`; a submitted order read-only; the history
  * at version 1 showing version 1; offline not "live"; an order the server lost shown as gone;
- * the activity kept across a reload; the store's actions seen by Redux DevTools. Screenshots go
- * to /tmp/demo-shots/ (looked at by hand, not compared).
+ * the activity kept across a reload; the store's actions seen by Redux DevTools; the sign-in
+ * screen fitting too. Each page signs in as alice first. Screenshots go to /tmp/demo-shots/
+ * (looked at by hand, not compared).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { useDemoApp } from '../support/browser';
+import { signIn, useDemoApp } from '../support/browser';
 
 const SHOTS = process.env.DEMO_SHOTS_DIR ?? '/tmp/demo-shots';
 const STACK = 'decoupled';
@@ -123,9 +124,14 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
     const shot = (name: string) =>
       page.screenshot({ path: join(SHOTS, `${name}-${screen.name}.png`), fullPage: true });
     try {
-      // Given an order with one confirmed line
+      // Given the sign-in screen, fitting the screen too
       await page.goto(`${demo.current.web.url}/?stack=${STACK}`);
-      await page.getByTestId('customer').fill(`screens-${screen.name}-${Date.now()}`);
+      await page.getByTestId('sign-in-alice').waitFor();
+      await expectFits(page);
+      await shot('sign-in');
+
+      // Given alice's order with one confirmed line
+      await signIn(page, demo.current.web.url, 'alice', `?stack=${STACK}`);
       await page.getByTestId('create-order').click();
       await expectCommands(page, 'order/create', 'confirmed', 1);
       const orderId = (await page.locator('[data-testid="order"] h2').textContent())!.trim();
@@ -182,7 +188,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
         name: string;
         actions: string[];
       };
-      expect(devtools.name).toBe(`orders-demo-${STACK}`);
+      expect(devtools.name).toBe(`orders-demo-${STACK}-alice`);
       expect(devtools.actions).toEqual(
         expect.arrayContaining(['command/queued', 'command/confirmed', 'command/rejected']),
       );
@@ -209,14 +215,14 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       const vanished = `${orderId}-vanished`;
       await page.waitForFunction('navigator.serviceWorker.controller !== null');
       await page.evaluate(`(() => {
-        const key = 'demo:${STACK}:confirmed';
+        const key = 'demo:u:alice:${STACK}:confirmed';
         const saved = JSON.parse(localStorage.getItem(key));
         const copy = JSON.parse(JSON.stringify(saved['${orderId}']));
         copy.view.id = '${vanished}';
         copy.view.status = 'draft';
         saved['${vanished}'] = copy;
         localStorage.setItem(key, JSON.stringify(saved));
-        sessionStorage.setItem('demo:${STACK}:selected', '${vanished}');
+        sessionStorage.setItem('demo:u:alice:${STACK}:selected', '${vanished}');
       })()`);
       await context.setOffline(true);
       await page.reload();
@@ -258,9 +264,8 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
     const shot = (name: string) =>
       page.screenshot({ path: join(SHOTS, `${name}-${screen.name}.png`), fullPage: true });
     try {
-      // Given a list with two items, one checked
-      await page.goto(`${demo.current.web.url}/?stack=${STACK}#lists`);
-      await page.getByTestId('owner').fill(`screens-${screen.name}-${Date.now()}`);
+      // Given alice's list with two items, one checked
+      await signIn(page, demo.current.web.url, 'alice', `?stack=${STACK}#lists`);
       await page.getByTestId('new-list-name').fill('Weekend market with a long name');
       await page.getByTestId('create-list').click();
       await expectCommands(page, 'shoppingList/create', 'confirmed', 1);

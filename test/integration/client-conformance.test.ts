@@ -8,6 +8,8 @@
  * Timestamps are stamped by each server's clock: the runner is given the decoupled answer's
  * time, so runner, decoupled row and decoupled client are compared whole; the coupled path is
  * compared whole with its own client, and with every ISO time masked across profiles.
+ * Everything runs as the dev admin (the orders name their customer, an admin's right): the
+ * clients with the admin's token, the runner with the admin as its actor.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
@@ -21,15 +23,46 @@ import {
   type OrderState,
   type OrderView,
 } from '../../lambdas/domain/order';
-import { selectConfirmedView, sendCommand } from '../../client';
+import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
 import {
-  clientStoreFor,
-  getVisibleRow,
-  useConformanceRuntime,
-  withoutTimes,
-} from '../support/conformance';
+  clientReducer,
+  type CommandDispatch,
+  createApiClient,
+  createCommandClient,
+  selectConfirmedView,
+  sendCommand,
+} from '../../client';
+import type { Principal } from '../../lambdas/core/identity/principal';
+import { useConformanceRuntime, withoutTimes } from '../support/conformance';
 
 const setup = useConformanceRuntime(`cf${process.pid}`);
+
+/** Who runs every command, on each side. */
+const ADMIN: Principal = { subject: 'admin', roles: ['admin'] };
+const adminToken = () => setup.current.runtime.identity.tokenFor('admin');
+const asAdmin = () => ({ authorization: `Bearer ${adminToken()}` });
+
+/** A client store on one stack with the admin's token, fed only by its command answers. */
+const clientStoreFor = (baseUrl: string) => {
+  const api = createApiClient({ baseUrl, token: adminToken });
+  const client = createCommandClient({ api, channel: null });
+  const store = legacy_createStore(
+    combineReducers({ client: clientReducer }),
+    applyMiddleware(client.middleware),
+  );
+  const send: CommandDispatch = store.dispatch;
+  return { client, store, send };
+};
+
+/** What a GET answers the admin: `null` for a deleted aggregate (404). */
+const getVisibleRow = async (url: string): Promise<unknown> => {
+  const response = await fetch(url, {
+    headers: asAdmin(),
+  });
+  if (response.status === 404) return null;
+  expect({ url, status: response.status }).toEqual({ url, status: 200 });
+  return response.json();
+};
 
 /** One user intent; `pick` chooses among the order's lines. It becomes a command if valid. */
 const intent = fc.oneof(
@@ -62,7 +95,12 @@ const toCommands = (currency: string, intents: readonly Intent[]): OrderCommand[
   let version = 0;
   let lines = 0;
   const apply = (command: OrderCommand) => {
-    const context = { aggregateId: 'model', version, now: '2026-01-01T00:00:00.000Z' };
+    const context = {
+      aggregateId: 'model',
+      version,
+      now: '2026-01-01T00:00:00.000Z',
+      actor: ADMIN,
+    };
     const events = decideOrder(state, command, context);
     for (const event of events) {
       version++;
@@ -145,12 +183,19 @@ test('runner, projector row, coupled row and client stores agree at every versio
 
             // The runner folds the same command on DynamoDB Local, at the decoupled answer's time.
             const events = await (
-              await fetch(`${runtime.decoupledUrl}/orders/${id}/events?cursor=${version - 1}`)
+              await fetch(`${runtime.decoupledUrl}/orders/${id}/events?cursor=${version - 1}`, {
+                headers: asAdmin(),
+              })
             ).json();
             now = (events as { events: Array<{ occurredAt: string }> }).events[0]!.occurredAt;
             const result = await run(
               { ...command, aggregateId: id, commandId: `runner-${id}-${version}` },
-              { correlationId: 'cf', now: () => now, newId: () => `e-${id}-${version}` },
+              {
+                correlationId: 'cf',
+                actor: ADMIN,
+                now: () => now,
+                newId: () => `e-${id}-${version}`,
+              },
             );
             expect(result.version).toBe(version);
             const runnerView =

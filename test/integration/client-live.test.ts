@@ -5,6 +5,8 @@
  * changes are made, B reconnects and its store catches up with no reload. A change made while
  * B's subscribe is in flight (a hook in the connections function's subscription store, before
  * or after it stores the subscription) reaches B; a subscribe the server refuses shows as failed.
+ * A is alice (her orders: the token decides whose); B follows them with its own token in the
+ * socket's URL: support (who reads every order) or alice herself.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +57,7 @@ const withStoreHooks = (store: SubscriptionStore): SubscriptionStore => ({
   },
   remove: (topic, connectionId) => store.remove(topic, connectionId),
   connectionsOf: (topic, nowSeconds) => store.connectionsOf(topic, nowSeconds),
+  subscribersOf: (topic, nowSeconds) => store.subscribersOf(topic, nowSeconds),
   removeConnection: (connectionId) => store.removeConnection(connectionId),
 });
 
@@ -92,7 +95,17 @@ const eventually = async (check: () => boolean, what: string) => {
   }
 };
 
-const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number) => {
+type DevUser = 'alice' | 'support';
+
+/** A client of one user on `on`'s identity provider: their token on every request and socket. */
+const makeStore = (
+  on: LocalRuntime,
+  user: DevUser,
+  baseUrl: string,
+  websocketUrl?: string,
+  heartbeatMs?: number,
+) => {
+  const token = () => on.identity.tokenFor(user);
   let reads = 0;
   let sockets = 0;
   let networkDown = false;
@@ -101,6 +114,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
   const api = createApiClient({
     baseUrl,
     timeoutMs: 5000,
+    token,
     fetch: (input, init) => {
       if ((init?.method ?? 'GET') === 'GET') {
         reads++;
@@ -126,6 +140,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string, heartbeatMs?: number)
         url: websocketUrl,
         api,
         WebSocket: FlakySocket,
+        token,
         backoff: { baseMs: 50, maxMs: 200, jitter: 0.5 },
         ...(heartbeatMs !== undefined && { heartbeatMs }),
       })
@@ -158,8 +173,8 @@ describe.each(['coupled', 'decoupled'] as const)('%s: client subscriptions', (st
   const wsUrl = () => runtime.websocketUrls[stack]!;
 
   test('B sees A’s change by push; after a dropped socket and 5 changes, B catches up', async () => {
-    const a = makeStore(base());
-    const b = makeStore(base(), wsUrl());
+    const a = makeStore(runtime, 'alice', base());
+    const b = makeStore(runtime, 'support', base(), wsUrl());
     const id = newOrderId();
     try {
       await expect(
@@ -167,7 +182,7 @@ describe.each(['coupled', 'decoupled'] as const)('%s: client subscriptions', (st
           sendCommand({
             type: 'order/create',
             aggregateId: id,
-            payload: { customerId: 'c-live', currency: 'EUR' },
+            payload: { currency: 'EUR' },
           }),
         ),
       ).resolves.toMatchObject({ state: 'confirmed', version: 1 });
@@ -217,15 +232,15 @@ describe.each(['coupled', 'decoupled'] as const)(
     test.each(['before', 'after'] as const)(
       'made %s the subscription is stored, it reaches B (the ack carries it, the read follows the ack)',
       async (when) => {
-        const a = makeStore(base());
-        const b = makeStore(base(), wsUrl());
+        const a = makeStore(runtime, 'alice', base());
+        const b = makeStore(runtime, 'alice', base(), wsUrl());
         const id = newOrderId();
         try {
           await a.dispatch(
             sendCommand({
               type: 'order/create',
               aggregateId: id,
-              payload: { customerId: 'c-live', currency: 'EUR' },
+              payload: { currency: 'EUR' },
             }),
           );
           // While B's subscribe is being handled: A adds a line, and the row shows it.
@@ -241,7 +256,9 @@ describe.each(['coupled', 'decoupled'] as const)(
                   }),
                 ),
               ).resolves.toMatchObject({ state: 'confirmed', version: 2 });
-              const row = await fetch(`${base()}/orders/${id}?minVersion=2`);
+              const row = await fetch(`${base()}/orders/${id}?minVersion=2`, {
+                headers: { authorization: `Bearer ${runtime.identity.tokenFor('alice')}` },
+              });
               expect(row.status).toBe(200);
             },
           });
@@ -277,7 +294,7 @@ describe.each(['coupled', 'decoupled'] as const)(
 );
 
 test('a subscribe to a collection the server does not have shows as failed in B’s state', async () => {
-  const b = makeStore(runtime.decoupledUrl!, runtime.websocketUrls.decoupled!);
+  const b = makeStore(runtime, 'alice', runtime.decoupledUrl!, runtime.websocketUrls.decoupled!);
   try {
     const id = newOrderId();
     b.store.dispatch(subscribeTo('invoices', id));
@@ -325,7 +342,13 @@ describe('the heartbeat keeps the socket under the idle timeout', () => {
     ['with a heartbeat every 300 ms: one socket throughout', 300, true],
     ['without one (every 60 s): closed as idle, reconnected', 60_000, false],
   ])('%s', async (_, heartbeatMs, kept) => {
-    const b = makeStore(short.coupledUrl!, short.websocketUrls.coupled!, heartbeatMs);
+    const b = makeStore(
+      short,
+      'alice',
+      short.coupledUrl!,
+      short.websocketUrls.coupled!,
+      heartbeatMs,
+    );
     try {
       b.store.dispatch(subscribeTo('orders', newOrderId()));
       await eventually(() => b.connected(), 'B connected');

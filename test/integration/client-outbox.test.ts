@@ -2,7 +2,8 @@
  * The Redux client against the real local runtime over HTTP, both profiles: commands
  * dispatched offline survive a restart and are applied exactly once, in order; a lost answer is
  * resent and replayed; a rejection in the middle does not block what follows; two clients on
- * one outbox never send a command twice.
+ * one outbox never send a command twice. Every client is alice's (her token on each request):
+ * the orders name no customer, the token decides.
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -44,12 +45,17 @@ const closedPort = async () => {
 
 const fastRetry = { baseMs: 20, maxMs: 100, jitter: 0 };
 
-/** A store with the client, recording every action it sees. */
+/** Alice's ID token from the runtime's identity provider. */
+const alice = () => local.current.identity.tokenFor('alice');
+const asAlice = () => ({ headers: { authorization: `Bearer ${alice()}` } });
+
+/** A store with alice's client, recording every action it sees. */
 const clientStore = (baseUrl: string, options: Partial<CommandClientOptions> = {}) => {
   const sent: string[] = [];
   const api = createApiClient({
     baseUrl,
     timeoutMs: 5000,
+    token: alice,
     fetch: (input, init) => {
       if (init?.method === 'POST')
         sent.push((JSON.parse(String(init.body)) as { commandId: string }).commandId);
@@ -72,7 +78,7 @@ const clientStore = (baseUrl: string, options: Partial<CommandClientOptions> = {
 };
 
 const allEvents = async (baseUrl: string, id: string): Promise<StoredEvent[]> => {
-  const response = await fetch(`${baseUrl}/orders/${id}/events?limit=1000`);
+  const response = await fetch(`${baseUrl}/orders/${id}/events?limit=1000`, asAlice());
   expect(response.status).toBe(200);
   return ((await response.json()) as { events: StoredEvent[] }).events;
 };
@@ -88,7 +94,7 @@ const line = (lineId: string, quantity = 1, unitPrice = 250) => ({
 const twentyCommands = (a: string, b: string, c: string): ClientCommand[] => {
   const perOrder: ClientCommand[][] = [
     [
-      { type: 'order/create', aggregateId: a, payload: { customerId: 'cust-o', currency: 'EUR' } },
+      { type: 'order/create', aggregateId: a, payload: { currency: 'EUR' } },
       { type: 'order/addLine', aggregateId: a, payload: line('a1', 2) },
       { type: 'order/addLine', aggregateId: a, payload: line('a2') },
       { type: 'order/changeQuantity', aggregateId: a, payload: { lineId: 'a1', quantity: 5 } },
@@ -96,7 +102,7 @@ const twentyCommands = (a: string, b: string, c: string): ClientCommand[] => {
       { type: 'order/submit', aggregateId: a, payload: {} },
     ],
     [
-      { type: 'order/create', aggregateId: b, payload: { customerId: 'cust-o', currency: 'SEK' } },
+      { type: 'order/create', aggregateId: b, payload: { currency: 'SEK' } },
       ...['b1', 'b2', 'b3', 'b4', 'b5'].map((l, i): ClientCommand => ({
         type: 'order/addLine',
         aggregateId: b,
@@ -105,7 +111,7 @@ const twentyCommands = (a: string, b: string, c: string): ClientCommand[] => {
       { type: 'order/removeLine', aggregateId: b, payload: { lineId: 'b3' } },
     ],
     [
-      { type: 'order/create', aggregateId: c, payload: { customerId: 'cust-o', currency: 'USD' } },
+      { type: 'order/create', aggregateId: c, payload: { currency: 'USD' } },
       ...['c1', 'c2', 'c3', 'c4', 'c5'].map((l): ClientCommand => ({
         type: 'order/addLine',
         aggregateId: c,
@@ -162,7 +168,9 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       expect(events.map((e) => e.commandId)).toEqual(expected);
       // The client's state, built from answers only, is the server's.
       const version = events.length;
-      const row = await (await fetch(`${url()}/orders/${order}?minVersion=${version}`)).json();
+      const row = await (
+        await fetch(`${url()}/orders/${order}?minVersion=${version}`, asAlice())
+      ).json();
       expect(selectView<OrderView>(online.store.getState().client, order)).toEqual(row);
     }
     expect(online.sent).toHaveLength(20);
@@ -208,7 +216,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
         sendCommand({
           type: 'order/create',
           aggregateId: id,
-          payload: { customerId: 'cust-l', currency: 'EUR' },
+          payload: { currency: 'EUR' },
         }),
       );
       const outcome = await created;
@@ -236,7 +244,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       sendCommand({
         type: 'order/create',
         aggregateId: id,
-        payload: { customerId: 'cust-r', currency: 'EUR' },
+        payload: { currency: 'EUR' },
       }),
       sendCommand({ type: 'order/addLine', aggregateId: id, payload: line('x', 1, 100) }),
       sendCommand({ type: 'order/addLine', aggregateId: id, payload: line('x', 9, 100) }),
@@ -288,7 +296,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s profile', (profile) => {
       sendCommand({
         type: 'order/create',
         aggregateId: id,
-        payload: { customerId: 'cust-t', currency: 'EUR' },
+        payload: { currency: 'EUR' },
       }),
     );
     await first;

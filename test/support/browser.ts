@@ -1,10 +1,11 @@
 /**
  * What the browser tests (test/browser/) share: Debian's Chromium driven by playwright-core, and
- * the demo app's web server in front of both stacks of a local runtime, on free ports. The calls
- * are cross-origin, so CORS is real.
+ * the demo app's web server in front of both stacks of a local runtime and its identity
+ * provider, on free ports; signing in as a dev user the way a person does (one click on the
+ * sign-in screen). The calls are cross-origin, so CORS is real.
  */
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
 import { originsOf, type RunningWebServer, startWebServer } from '../../local/emulators/web-server';
 import { testEndpoint } from './dynamo';
@@ -51,6 +52,7 @@ export const useDemoApp = (tablePrefix: string): { current: DemoSetup } => {
       port: 0,
       apis: () => ({ decoupled: runtime?.decoupledUrl, coupled: runtime?.coupledUrl }),
       websockets: () => runtime?.websocketUrls ?? {},
+      identity: () => runtime?.identity,
     });
     runtime = await startLocalRuntime({
       dynamoDbEndpoint: testEndpoint(),
@@ -72,3 +74,24 @@ export const useDemoApp = (tablePrefix: string): { current: DemoSetup } => {
   });
   return setup;
 };
+
+/** The dev users (local/emulators/identity-provider.ts): two customers, support, an admin. */
+export type DevUserName = 'alice' | 'bob' | 'support' | 'admin';
+
+/**
+ * Opens the demo app (`query`: e.g. `?stack=coupled#lists`) and signs in as `user` from its
+ * sign-in screen, waiting until the app shows them signed in. A page already signed in (the
+ * session is kept across reloads) is left as it is when it is `user`'s.
+ */
+export const signIn = async (page: Page, baseUrl: string, user: DevUserName, query = '') => {
+  await page.goto(`${baseUrl}/${query}`);
+  await page.locator('[data-testid="sign-in"], [data-testid="signed-in-user"]').first().waitFor();
+  if ((await page.getByTestId('signed-in-user').count()) === 0) {
+    await page.getByTestId(`sign-in-${user}`).click();
+  }
+  await page.getByTestId('signed-in-user').filter({ hasText: user }).waitFor();
+};
+
+/** An API request as `user` (a test reading what the server stored): their ID token attached. */
+export const authorizedFetch = (setup: DemoSetup, user: DevUserName, url: string) =>
+  fetch(url, { headers: { authorization: `Bearer ${setup.runtime.identity.tokenFor(user)}` } });
