@@ -1,8 +1,9 @@
 /** Command-line arguments of `npm run bench`, and where the deployed stacks are. */
 import { readFileSync } from 'node:fs';
+import { TOKEN_HELP, tokenProblem } from './identity';
 
 export const USAGE_HINT =
-  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir> | --publish | --publish-only] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--region <region>] [--no-sign]   (--help for details)';
+  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir> | --publish | --publish-only] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--token <jwt>] [--region <region>]   (--help for details)';
 
 export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
 (visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
@@ -12,7 +13,8 @@ sweeps. Writes latest.json, latest.md and two SVG charts to the output directory
 usage: npm run bench -- [options]
        npx tsx bench/run.ts [options]
 
-Local mode (default): starts DynamoDB Local and the stacks, each in its own Node process.
+Local mode (default): starts DynamoDB Local and the stacks, each in its own Node process, and
+signs in as the dev user admin with each stack's own identity provider (tokens renewed as needed).
   --quick                   fewer samples, history lengths 10/100/1000 (under a minute)
   --out <dir>               output directory (default .bench-results)
   --publish                 write to bench/results (committed) instead, and rewrite the generated
@@ -22,12 +24,14 @@ Local mode (default): starts DynamoDB Local and the stacks, each in its own Node
                             against its floor, the framework overhead); writes overhead.json,
                             not latest.*
 
-Remote mode: measures deployed stacks (SigV4-signed with your default AWS credentials).
-  --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\`
+Remote mode: measures deployed stacks, signed in with a token you give.
+  --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\` (with each
+                            stack's WebSocketUrl, push latency is measured too)
   --decoupled-url <url>     the decoupled stack's API URL (with --coupled-url, instead of --outputs)
   --coupled-url <url>       the coupled stack's API URL
-  --region <region>         signing region (default: taken from the execute-api host name)
-  --no-sign                 send unsigned requests (stacks deployed with -c openApi=true)
+  --token <jwt>             an ID token of a user in the admin group (or the BENCH_TOKEN variable,
+                            which keeps it out of the shell history); valid one hour, not renewed
+  --region <region>         the floor's DynamoDB region (default: taken from the execute-api host)
 
   --bundles                 only each function's bundle: size (raw, gzip) and load time against an
                             empty handler (also --format esm|cjs, --root <checkout>, --rounds <n>)
@@ -46,15 +50,18 @@ export interface StackTarget {
   readonly eventTable?: string;
   /** The projections table (ProjectionsTableName): the floor's view items. */
   readonly projectionsTable?: string;
+  /** The live updates' WebSocket (WebSocketUrl): the push sweep runs when both stacks have one. */
+  readonly websocketUrl?: string;
 }
 
 export interface RemoteTarget {
   readonly mode: 'remote';
   readonly decoupled: StackTarget;
   readonly coupled: StackTarget;
-  /** The stacks' region (signing, and the floor's DynamoDB client); from the URL or --region. */
+  /** The stacks' region (the floor's DynamoDB client); from the URL or --region. */
   readonly region?: string;
-  readonly sign: boolean;
+  /** The ID token every request carries (--token or BENCH_TOKEN): an admin's. */
+  readonly token: string;
 }
 
 export interface LocalTarget {
@@ -125,10 +132,12 @@ const stackEntry = (
   const text = (key: string) => (typeof values[key] === 'string' ? values[key] : undefined);
   const url = text('ApiUrl');
   if (!url) throw new UsageError(`${file}: ${name} has no ApiUrl output`);
+  const websocketUrl = text('WebSocketUrl');
   return {
     url: checkUrl(url, `${name}.ApiUrl`),
     eventTable: text('EventTableName'),
     projectionsTable: text('ProjectionsTableName'),
+    ...(websocketUrl && { websocketUrl }),
   };
 };
 
@@ -169,19 +178,32 @@ export const readOutputsFile = (
   };
 };
 
+/** What parseArgs reads besides the arguments (tests give their own). */
+export interface ArgsContext {
+  readonly readFile?: (path: string) => string;
+  /** Where BENCH_TOKEN is read. Default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Now (ms since the epoch), to tell an expired token. Default Date.now(). */
+  readonly now?: number;
+}
+
 /** Parses the arguments (without `node` and the script). Throws UsageError on bad input. */
-export const parseArgs = (
-  argv: readonly string[],
-  readFile?: (path: string) => string,
-): BenchArgs => {
+export const parseArgs = (argv: readonly string[], context: ArgsContext = {}): BenchArgs => {
+  const { readFile, env = process.env, now = Date.now() } = context;
   const flags = new Map<string, string | true>();
-  const valued = new Set(['--out', '--outputs', '--decoupled-url', '--coupled-url', '--region']);
+  const valued = new Set([
+    '--out',
+    '--outputs',
+    '--decoupled-url',
+    '--coupled-url',
+    '--region',
+    '--token',
+  ]);
   const switches = new Set([
     '--quick',
     '--profile-overhead',
     '--publish',
     '--publish-only',
-    '--no-sign',
     '--help',
     '-h',
   ]);
@@ -189,6 +211,11 @@ export const parseArgs = (
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (name === '--no-sign') {
+      throw new UsageError(
+        `--no-sign is gone: the APIs take tokens, not SigV4 signatures; give --token <jwt> (or BENCH_TOKEN), ${TOKEN_HELP}`,
+      );
+    }
     if (switches.has(name)) {
       if (eq > 0) throw new UsageError(`${name} takes no value`);
       flags.set(name === '-h' ? '--help' : name, true);
@@ -225,7 +252,7 @@ export const parseArgs = (
   const decoupledUrl = value('--decoupled-url');
   const coupledUrl = value('--coupled-url');
   const region = value('--region');
-  const sign = !flags.has('--no-sign');
+  const tokenFlag = value('--token');
   const base = {
     help: false as const,
     quick: flags.has('--quick'),
@@ -235,9 +262,9 @@ export const parseArgs = (
   };
 
   if (outputs === undefined && decoupledUrl === undefined && coupledUrl === undefined) {
-    if (region !== undefined || !sign) {
+    if (region !== undefined || tokenFlag !== undefined) {
       throw new UsageError(
-        '--region and --no-sign only apply to remote mode (--outputs or --*-url)',
+        '--region and --token only apply to remote mode (--outputs or --*-url); locally the bench signs in with the identity provider of each stack it starts',
       );
     }
     return { ...base, target: { mode: 'local' } };
@@ -259,15 +286,25 @@ export const parseArgs = (
   }
   const awsRegion =
     region ?? regionFromUrl(stacks.decoupled.url) ?? regionFromUrl(stacks.coupled.url);
-  if (sign) {
-    if (awsRegion === undefined) {
-      throw new UsageError(
-        'cannot tell the signing region from the API URL (not <id>.execute-api.<region>.amazonaws.com): give --region',
-      );
-    }
+  const token = tokenFlag ?? (env.BENCH_TOKEN?.trim() || undefined);
+  if (token === undefined) {
+    throw new UsageError(
+      `remote mode needs a token: --token <jwt> or BENCH_TOKEN=<jwt>, ${TOKEN_HELP}`,
+    );
+  }
+  const problem = tokenProblem(token, now);
+  if (problem !== undefined) {
+    throw new UsageError(
+      `${tokenFlag === undefined ? 'BENCH_TOKEN' : '--token'}: ${problem} (${TOKEN_HELP})`,
+    );
   }
   return {
     ...base,
-    target: { mode: 'remote', ...stacks, region: awsRegion, sign },
+    target: {
+      mode: 'remote',
+      ...stacks,
+      ...(awsRegion !== undefined && { region: awsRegion }),
+      token,
+    },
   };
 };

@@ -14,10 +14,9 @@ import {
   createCommandClient,
   memoryStorage,
   noLock,
-  type SignRequest,
   sendCommand,
 } from '../client';
-import type { Signer } from './http';
+import type { BenchTokens } from './identity';
 import type { BenchSettings } from './settings';
 import type { Summary } from './stats';
 import { summarize } from './stats';
@@ -39,17 +38,6 @@ export interface ClientLatencyFigures {
 export const CLIENT_LATENCY_METHOD =
   'one Node Redux store per profile with the client library (createCommandClient, in-memory outbox): performance.now() at dispatch(sendCommand(order/addLine)) -> the store’s confirmed state shows the new version (the answer folded by the shared reducer; no re-query). Beside it, in the same rounds, a bare fetch of the same command (POST /commands with a commandId, answer read). Overhead = p50(client) - p50(fetch).';
 
-/** The bench's SigV4 signer as the client library's signing hook. */
-const signHook =
-  (signer: Signer): SignRequest =>
-  (request) =>
-    signer({
-      method: request.method,
-      url: new URL(request.url),
-      headers: request.headers,
-      ...(request.body !== undefined && { body: request.body }),
-    });
-
 interface Path {
   /** Sends one addLine on this path's order; resolves with ms, or throws. */
   send(lineNo: number): Promise<number>;
@@ -66,13 +54,14 @@ const line = (lineNo: number) => ({
 /** The client library in a Node Redux store, on its own order. */
 const clientPath = async (
   baseUrl: string,
-  signer: Signer | undefined,
+  tokens: BenchTokens | undefined,
   orderId: string,
 ): Promise<Path> => {
+  // Signed in as an app is: the client asks its token provider before every request.
   const api = createApiClient({
     baseUrl,
     timeoutMs: 30_000,
-    ...(signer && { signRequest: signHook(signer) }),
+    ...(tokens && { token: tokens.provider }),
   });
   const client = createCommandClient<{ client: ClientState }>({
     api,
@@ -129,14 +118,14 @@ const clientPath = async (
 /** The same command with nothing but fetch. */
 const fetchPath = async (
   baseUrl: string,
-  signer: Signer | undefined,
+  tokens: BenchTokens | undefined,
   orderId: string,
 ): Promise<Path> => {
   const post = async (command: { type: string; payload: unknown }) => {
     const url = new URL(`${baseUrl}/commands`);
     const body = JSON.stringify({ ...command, aggregateId: orderId, commandId: randomUUID() });
-    const base = { 'content-type': 'application/json' };
-    const headers = signer ? await signer({ method: 'POST', url, headers: base, body }) : base;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (tokens) headers.authorization = `Bearer ${await tokens.current()}`;
     const started = performance.now();
     const response = await fetch(url, { method: 'POST', headers, body });
     await response.text();
@@ -161,11 +150,11 @@ export const runClientLatency = async (
   const paths = await Promise.all(
     profiles.map(async (profile) => {
       const baseUrl = profile.client.url('').href.replace(/\/+$/, '');
-      const signer = profile.client.signer;
+      const tokens = profile.client.tokens;
       return {
         name: profile.name,
-        client: await clientPath(baseUrl, signer, `${runId}-cl-${profile.tag}-c`),
-        fetch: await fetchPath(baseUrl, signer, `${runId}-cl-${profile.tag}-f`),
+        client: await clientPath(baseUrl, tokens, `${runId}-cl-${profile.tag}-c`),
+        fetch: await fetchPath(baseUrl, tokens, `${runId}-cl-${profile.tag}-f`),
         clientMs: [] as number[],
         fetchMs: [] as number[],
         errors: 0,

@@ -1,68 +1,21 @@
 /**
  * The benchmark's HTTP client: node:http(s) with a keep-alive agent, the transport the AWS SDK
- * uses for the floor's DynamoDB calls (or Node's global fetch, `transport: 'fetch'`), optionally
- * signing every request with SigV4 for API Gateway (`execute-api`).
+ * uses for the floor's DynamoDB calls (or Node's global fetch, `transport: 'fetch'`), sending
+ * the bench's ID token on every request (`authorization: Bearer`), as the gateways require.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, Provider } from '@smithy/types';
-
-export interface ApiRequest {
-  readonly method: 'GET' | 'POST';
-  readonly url: URL;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
-
-/** Returns the headers to send (the given ones plus the signature's). */
-export type Signer = (request: ApiRequest) => Promise<Record<string, string>>;
+import type { BenchTokens } from './identity';
 
 export interface ApiResponse {
   readonly status: number;
   readonly headers: Headers;
   readonly body: unknown;
-  /** performance.now() just before the request went out (after signing). */
+  /** performance.now() just before the request went out (after the token was looked up). */
   readonly sentAt: number;
   /** performance.now() once the whole body was read. */
   readonly receivedAt: number;
 }
-
-/** A SigV4 signer for API Gateway (service `execute-api`). */
-export const createSigV4Signer = (options: {
-  region: string;
-  credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>;
-  /** The signing time (tests); default now. */
-  clock?: () => Date;
-}): Signer => {
-  const signer = new SignatureV4({
-    service: 'execute-api',
-    region: options.region,
-    credentials: options.credentials,
-    sha256: Sha256,
-  });
-  return async (request) => {
-    const query: Record<string, string> = {};
-    request.url.searchParams.forEach((value, key) => (query[key] = value));
-    const signed = await signer.sign(
-      {
-        method: request.method,
-        protocol: request.url.protocol,
-        hostname: request.url.hostname,
-        ...(request.url.port && { port: Number(request.url.port) }),
-        path: request.url.pathname,
-        query,
-        headers: { ...request.headers, host: request.url.host },
-        ...(request.body !== undefined && { body: request.body }),
-      },
-      options.clock ? { signingDate: options.clock() } : {},
-    );
-    // fetch sets Host from the URL itself (the same value that was signed).
-    const { host: _host, ...headers } = signed.headers;
-    return headers;
-  };
-};
 
 /**
  * How requests go out. `node-http` (default): node:http(s) with a keep-alive agent, as the SDK's
@@ -97,13 +50,19 @@ export class ApiClient {
     https: new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: 4_000 }),
   };
 
+  /** Where the token on every request comes from (none: requests go without one). */
+  readonly tokens?: BenchTokens;
+  readonly transport: Transport;
+  private readonly timeoutMs: number;
+
   constructor(
     baseUrl: string,
-    readonly signer?: Signer,
-    private readonly timeoutMs = 30_000,
-    readonly transport: Transport = 'node-http',
+    options: { tokens?: BenchTokens; timeoutMs?: number; transport?: Transport } = {},
   ) {
     this.base = baseUrl.replace(/\/+$/, '');
+    this.tokens = options.tokens;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.transport = options.transport ?? 'node-http';
   }
 
   /** Closes the keep-alive connections. */
@@ -189,10 +148,10 @@ export class ApiClient {
   async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiResponse> {
     const url = this.url(path);
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const baseHeaders: Record<string, string> =
+    const headers: Record<string, string> =
       text === undefined ? {} : { 'content-type': 'application/json' };
-    const request: ApiRequest = { method, url, headers: baseHeaders, body: text };
-    const headers = this.signer ? await this.signer(request) : baseHeaders;
+    // Before the clock starts: a cached token, or (rarely) a renewal.
+    if (this.tokens) headers.authorization = `Bearer ${await this.tokens.current()}`;
     const sentAt = performance.now();
     const response =
       this.transport === 'fetch'

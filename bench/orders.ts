@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { commandHash } from '../lambdas/core/command/command-runner';
 import type { StoredEvent } from '../lambdas/core/events/events';
+import { BENCH_USER } from './identity';
 
 export type BenchCommandType = 'order/create' | 'order/addLine' | 'order/changeQuantity';
 
@@ -75,6 +76,12 @@ const EVENT_TYPES: Record<BenchCommandType, string> = {
 /** An event-table item, exactly as the command runner writes it. */
 export type EventItem = StoredEvent<string, Record<string, unknown>>;
 
+/**
+ * Who the written events say sent their commands (the runner stamps the caller's `sub`): the
+ * user the bench signs in as locally, so seeded events are those its commands would write.
+ */
+export const BENCH_ACTOR = BENCH_USER;
+
 /** The event a command leads to, with every system field (same sizes as the real ones). */
 export const eventFor = (
   aggregateId: string,
@@ -82,6 +89,7 @@ export const eventFor = (
   command: BenchCommand,
   aggregateType = 'order',
   occurredAt = new Date().toISOString(),
+  actor = BENCH_ACTOR,
 ): EventItem => {
   const commandId = randomUUID();
   return {
@@ -93,9 +101,10 @@ export const eventFor = (
     eventId: randomUUID(),
     occurredAt,
     commandId,
-    commandHash: commandHash({ type: command.type, aggregateId, payload: command.payload }),
+    commandHash: commandHash({ type: command.type, aggregateId, payload: command.payload, actor }),
     correlationId: randomUUID(),
     causationId: commandId,
+    actor,
   };
 };
 

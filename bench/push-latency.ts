@@ -3,7 +3,8 @@
  * command client) dispatches a command; client B (another store, following the order over the
  * stack's WebSocket with the live client) is timed until its store shows that version. And
  * fan-out: one writer, N subscribers of one order, time until the LAST subscriber has it.
- * Local mode only (a deployed `$connect` is IAM-authorized: see docs/benchmark.md).
+ * Every store is signed in with the profile's token: its requests carry it, and its socket
+ * connects with `?token=` (the `$connect` authorizer verifies it on every connect).
  */
 import { applyMiddleware, combineReducers, legacy_createStore } from 'redux';
 import WebSocket from 'ws';
@@ -19,6 +20,8 @@ import {
   sendCommand,
   subscribeTo,
 } from '../client';
+import { MAX_CONNECTIONS_PER_USER } from '../lambdas/core/push/push';
+import type { BenchTokens, Followers } from './identity';
 import type { HttpRunner } from './runners';
 import type { BenchSettings } from './settings';
 import { type Summary, summarize } from './stats';
@@ -46,8 +49,9 @@ export const PUSH_METHOD =
 
 type Store = ReturnType<typeof makeStore>['store'];
 
-const makeStore = (baseUrl: string, websocketUrl?: string) => {
-  const api = createApiClient({ baseUrl, timeoutMs: 30_000 });
+const makeStore = (baseUrl: string, tokens: BenchTokens | undefined, websocketUrl?: string) => {
+  const token = tokens?.provider;
+  const api = createApiClient({ baseUrl, timeoutMs: 30_000, ...(token && { token }) });
   const commands = createCommandClient<{ client: ClientState }>({
     api,
     storage: memoryStorage(),
@@ -59,6 +63,7 @@ const makeStore = (baseUrl: string, websocketUrl?: string) => {
         url: websocketUrl,
         api,
         WebSocket,
+        ...(token && { token }),
       })
     : undefined;
   const store = legacy_createStore(
@@ -99,7 +104,7 @@ const shownAt = (store: Store, id: string, version: number) =>
   });
 
 /**
- * Set-up, not measured: 50 sockets connecting and resyncing on a machine shared with other work
+ * Set-up, not measured: 30 (once 50) sockets connecting and resyncing on a machine shared with other work
  * (the test suite runs the quick bench beside other suites) took over 30 s once; a live client
  * that fails to connect retries with backoff. The measured waits keep their own 30 s bound.
  */
@@ -115,15 +120,33 @@ const waitFor = async (check: () => boolean, what: string) => {
 
 const line = (n: number) => ({ lineId: `l${n}`, sku: `SKU-${n % 7}`, quantity: 1, unitPrice: 990 });
 
-/** One writer and `readers` subscribers of one new order on one profile. */
-const group = async (baseUrl: string, websocketUrl: string, orderId: string, readers: number) => {
-  const writer = makeStore(baseUrl);
-  const subscribers = Array.from({ length: readers }, () => makeStore(baseUrl, websocketUrl));
+/** The most subscribers `followers` can open sockets for (each user's connection limit). */
+export const followerCapacity = (followers: Followers | undefined): number =>
+  followers ? followers.users.length * MAX_CONNECTIONS_PER_USER : Infinity;
+
+/**
+ * One writer (the profile's admin) and `readers` subscribers of one new order on one profile,
+ * the subscribers signed in as the followers' users in turn (at most
+ * MAX_CONNECTIONS_PER_USER each).
+ */
+const group = async (
+  profile: HttpRunner,
+  websocketUrl: string,
+  followers: Followers | undefined,
+  orderId: string,
+  readers: number,
+) => {
+  const baseUrl = profile.client.url('').href.replace(/\/+$/, '');
+  const writer = makeStore(baseUrl, profile.client.tokens);
+  const users = followers?.users ?? [profile.client.tokens];
+  const subscribers = Array.from({ length: readers }, (_, i) =>
+    makeStore(baseUrl, users[i % users.length], websocketUrl),
+  );
   const created = await writer.dispatch(
     sendCommand({
       type: 'order/create',
       aggregateId: orderId,
-      payload: { customerId: 'bench-push', currency: 'EUR' },
+      payload: { customerId: followers?.customerId ?? 'bench-push', currency: 'EUR' },
     }),
   );
   if (created.state !== 'confirmed') throw new Error(`push bench: create: ${created.message}`);
@@ -162,14 +185,15 @@ export const runPushLatency = async (
   settings: PushSettings,
   runId: string,
   onCommand: () => void = () => undefined,
+  /** Who follows the orders on each profile (default: the profile's own token). */
+  followers?: Readonly<Record<string, Followers>>,
 ): Promise<Record<string, PushFigures>> => {
   const withSocket = profiles.filter((p) => websockets[p.name]);
-  const baseOf = (p: HttpRunner) => p.client.url('').href.replace(/\/+$/, '');
   const figures: Record<string, PushFigures> = {};
   const single = await Promise.all(
     withSocket.map(async (p) => ({
       profile: p,
-      group: await group(baseOf(p), websockets[p.name]!, `${runId}-push-${p.tag}`, 1),
+      group: await group(p, websockets[p.name]!, followers?.[p.name], `${runId}-push-${p.tag}`, 1),
       samples: [] as number[],
       errors: 0,
     })),
@@ -196,11 +220,14 @@ export const runPushLatency = async (
   // Fan-out: one profile at a time (N sockets each), rounds after one unrecorded.
   for (const path of single) {
     const { profile } = path;
+    const following = followers?.[profile.name];
+    const subscribers = Math.min(settings.fanout.subscribers, followerCapacity(following));
     const fan = await group(
-      baseOf(profile),
+      profile,
       websockets[profile.name]!,
+      following,
       `${runId}-fan-${profile.tag}`,
-      settings.fanout.subscribers,
+      subscribers,
     );
     const last: number[] = [];
     const each: number[] = [];
@@ -226,7 +253,7 @@ export const runPushLatency = async (
       samples: path.samples.length,
       errors: path.errors,
       fanout: {
-        subscribers: settings.fanout.subscribers,
+        subscribers,
         last: summarize(last),
         each: summarize(each),
         rounds: last.length,

@@ -229,6 +229,72 @@ export const pushTable = (result: BenchResult): Table => ({
   ]),
 });
 
+/** Microseconds with sensible precision. */
+const micros = (value: number | null | undefined): string =>
+  value === null || value === undefined ? '–' : value < 100 ? value.toFixed(1) : value.toFixed(0);
+
+/** What one token check costs (µs per call), when the run measured it. */
+export const tokenVerificationTable = (result: BenchResult): Table | undefined => {
+  const t = result.tokenVerification;
+  if (!t) return undefined;
+  const s = t.perCallUs;
+  return {
+    headers: ['token check (µs per call)', 'calls', 'p50', 'p95', 'p99', 'max', 'mean'],
+    rows: [
+      [
+        `${t.token.alg}, ${t.token.modulusBits}-bit key cached, ${t.token.bytes}-byte ID token`,
+        String(t.calls),
+        micros(s.p50),
+        micros(s.p95),
+        micros(s.p99),
+        micros(s.max),
+        micros(s.mean),
+      ],
+    ],
+  };
+};
+
+/**
+ * The token check beside what a command costs: its share of each profile's 1-client ack p50 and
+ * of the framework overhead (ack p50 less the floor's), which every local request now includes.
+ */
+export const tokenVerificationShare = (result: BenchResult): string | undefined => {
+  const t = result.tokenVerification;
+  // Deployed, API Gateway's authorizer checks HTTP tokens on its own machines, not this one.
+  if (!t || result.mode !== 'local') return undefined;
+  const checkMs = t.perCallUs.p50 / 1000;
+  const parts = result.settings.profiles.flatMap((profile) => {
+    const ack = result.headline.runners[profile.name]?.ack?.p50;
+    if (ack === undefined || !(ack > 0)) return [];
+    const floorName = result.settings.runners.find(
+      (r) => r.kind === (profile.kind === 'coupled' ? 'floor-coupled' : 'floor-decoupled'),
+    )?.name;
+    const floor = floorName ? result.headline.runners[floorName]?.ack?.p50 : undefined;
+    const overhead = floor !== undefined ? ack - floor : undefined;
+    const percent = (part: number, whole: number) => {
+      const value = (100 * part) / whole;
+      return `${value < 1 ? value.toFixed(2) : value.toFixed(1)}%`;
+    };
+    return [
+      `${profile.name} ${percent(checkMs, ack)} of its ack p50 (${ms(ack)} ms)${overhead !== undefined && overhead > 0 ? `, ${percent(checkMs, overhead)} of its framework overhead (${ms(overhead)} ms)` : ''}`,
+    ];
+  });
+  return parts.length > 0
+    ? `One check at p50 (${micros(t.perCallUs.p50)} µs, once per request) is: ${parts.join('; ')}.`
+    : undefined;
+};
+
+const tokenVerificationLines = (
+  result: BenchResult,
+  render: (table: Table) => string,
+  title: string,
+): string[] => {
+  const table = tokenVerificationTable(result);
+  if (!table) return [];
+  const share = tokenVerificationShare(result);
+  return [title, '', render(table), '', ...(share ? [share, ''] : [])];
+};
+
 export const concurrencyTable = (result: BenchResult): Table => ({
   headers: [
     'clients',
@@ -365,6 +431,12 @@ export const settingsLines = (result: BenchResult): string[] => {
           `Client-visible latency: ${s.clientLatency.commands} commands per profile and path after ${s.clientLatency.warmup} unrecorded; ${s.method.client}`,
         ]
       : []),
+    ...(s.identity ? [`Signed in as ${s.identity.user}: ${s.identity.tokens}.`] : []),
+    ...(s.method.tokenVerification && result.tokenVerification
+      ? [
+          `Token verification: ${result.tokenVerification.calls} calls after ${result.tokenVerification.warmup} unrecorded; ${s.method.tokenVerification}`,
+        ]
+      : []),
     ...(s.push && result.push
       ? [
           `Push latency: ${s.push.commands} commands per profile after ${s.push.warmup} unrecorded; fan-out: ${s.push.fanout.subscribers} subscribers, ${s.push.fanout.rounds} rounds after one unrecorded; ${s.method.push ?? ''}`,
@@ -460,6 +532,11 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
           '',
         ]
       : []),
+    ...tokenVerificationLines(
+      result,
+      markdownTable,
+      '#### Token verification (what every request’s token check costs)',
+    ),
     ...(result.indexCost
       ? [
           `#### Write units per event of the order row (${indexCostSides(result).before} against ${indexCostSides(result).after}; DynamoDB Local, ReturnConsumedCapacity INDEXES)`,
@@ -556,6 +633,11 @@ export const terminalReport = (result: BenchResult): string =>
           '',
         ]
       : []),
+    ...tokenVerificationLines(
+      result,
+      plainTable,
+      'Token verification (one check, as every gateway makes it per request; µs):',
+    ).filter((line, i) => i !== 1),
     ...(result.indexCost
       ? [
           `Write units per event of the order row (${indexCostSides(result).before} -> ${indexCostSides(result).after}, same rows):`,

@@ -6,6 +6,7 @@ import { ratio, type Summary, summarize, throughput } from './stats';
 import type { RunnerKind } from './runners';
 import type { ClientLatencyFigures } from './client-latency';
 import type { PushFigures } from './push-latency';
+import type { TokenVerificationFigures } from './probes/token-cost';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -51,6 +52,8 @@ export interface ContentionFigures {
   readonly conflicts: number;
   readonly transactionConflicts: number;
   readonly otherErrors: number;
+  /** What the other errors were (error code, else HTTP_<status>), when there were any. */
+  readonly otherErrorCodes?: Record<string, number>;
   readonly retries: number;
   readonly durationMs: number;
   /** Successful commands per second. */
@@ -99,8 +102,11 @@ export interface BenchResult {
       readonly client: string;
       readonly push?: string;
       readonly observer?: string;
+      readonly tokenVerification?: string;
       readonly interleaving: string;
     };
+    /** Who the bench signed in as and where its tokens came from (runs before users: absent). */
+    readonly identity?: { readonly user: string; readonly tokens: string };
     readonly dynamoDbEndpoint?: string;
     /** Unmeasured random pause (0..this, ms) before each round of the sequential sweeps. */
     readonly phaseJitterMs: number;
@@ -115,6 +121,8 @@ export interface BenchResult {
   readonly client?: Record<string, ClientLatencyFigures>;
   /** Push latency and fan-out per profile (local mode). */
   readonly push?: Record<string, PushFigures>;
+  /** What one token check costs on this machine (runs before users: absent). */
+  readonly tokenVerification?: TokenVerificationFigures;
   /** Write units per event of the order view's items, status list of rows against keys (local mode). */
   readonly indexCost?: readonly IndexCostFigures[];
   readonly concurrency: readonly {
@@ -168,12 +176,20 @@ export const figuresOf = (samples: Samples): RunnerFigures => {
   };
 };
 
+/** The codes a contention sweep expects (counted on their own); anything else is "other". */
+const CONTENTION_CODES = new Set(['VERSION_CONFLICT', 'TRANSACTION_CONFLICT']);
+
 export const contentionFiguresOf = (counts: ContentionCounts): ContentionFigures => ({
   attempts: counts.attempts,
   successes: counts.successes,
   conflicts: counts.conflicts,
   transactionConflicts: counts.transactionConflicts,
   otherErrors: counts.otherErrors,
+  ...(counts.otherErrors > 0 && {
+    otherErrorCodes: Object.fromEntries(
+      Object.entries(counts.samples.errors).filter(([code]) => !CONTENTION_CODES.has(code)),
+    ),
+  }),
   retries: counts.retries,
   durationMs: Math.round(counts.samples.durationMs),
   throughput: throughput(counts.successes, counts.samples.durationMs),

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the decoupled and the coupled profile side by side, against a floor of
  * plain DynamoDB calls measured in the same run. Local mode starts DynamoDB Local and the
- * stacks in this process; remote mode measures deployed stacks. See docs/benchmark.md.
+ * stacks (each in its own process) and signs in to them as the dev user admin; remote mode
+ * measures deployed stacks with the token it is given. See docs/benchmark.md.
  */
 import { OBSERVER_METHOD } from './observer';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,6 +17,11 @@ import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
 import { PUSH_METHOD, runPushLatency } from './push-latency';
 import { measureIndexCost, runIndexCostCli } from './probes/index-cost';
+import {
+  measureTokenVerification,
+  TOKEN_VERIFICATION_METHOD,
+  type TokenVerificationFigures,
+} from './probes/token-cost';
 import { createProgress } from './progress';
 import { headlineTable, markdownReport, plainTable, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
@@ -39,7 +45,7 @@ import {
 } from './targets';
 
 export const METHOD = {
-  ack: 'POST /commands sent -> its answer fully received (performance.now(), keep-alive HTTP; signing, if any, happens before the clock starts).',
+  ack: 'POST /commands sent -> its answer fully received (performance.now(), keep-alive HTTP; the request carries the bench’s ID token, looked up (and renewed when under 5 minutes from expiry) before the clock starts, and verified by the gateway within it).',
   visible:
     'POST /commands sent -> the read model shows that version. Coupled: the answer itself (it carries the fresh row). Decoupled: after the 202, GET /orders/{id}?minVersion=<version> (the query waits server-side, polling the row with consistent reads) until it answers 200.',
   floor:
@@ -47,6 +53,7 @@ export const METHOD = {
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
   observer: OBSERVER_METHOD,
+  tokenVerification: TOKEN_VERIFICATION_METHOD,
   interleaving:
     'runners take turns within every sweep and the one that goes first rotates every round, so noise on the machine hits them alike; sequential sweeps (1 client, history) pause a random 0-250 ms (unmeasured) before each round, so commands meet the stream poller at a random point of its cycle.',
 };
@@ -95,6 +102,7 @@ const writeOverhead = async (
     runners: BenchResult['settings']['runners'];
     profiles: BenchResult['settings']['profiles'];
     level: Awaited<ReturnType<typeof runConcurrencyLevel>>;
+    tokenVerification: TokenVerificationFigures;
     durationMs: number;
   },
 ) => {
@@ -107,14 +115,22 @@ const writeOverhead = async (
   await mkdir(outDir, { recursive: true });
   await writeFile(
     join(outDir, 'overhead.json'),
-    `${JSON.stringify({ machine: run.machine, settings: run.settings, method: METHOD, headline, raw: rawOf(run.level.samples) }, null, 2)}\n`,
+    `${JSON.stringify({ machine: run.machine, settings: run.settings, method: METHOD, headline, tokenVerification: run.tokenVerification, raw: rawOf(run.level.samples) }, null, 2)}\n`,
   );
   const table = headlineTable({
     headline,
     settings: { runners: run.runners, profiles: run.profiles },
   } as unknown as BenchResult);
+  const check = run.tokenVerification.perCallUs;
   console.log(
-    ['', 'One client, sequential (ms; ratios of p50s):', plainTable(table), ''].join('\n'),
+    [
+      '',
+      'One client, sequential (ms; ratios of p50s):',
+      plainTable(table),
+      '',
+      `Token verification (one check per request, µs): p50 ${check.p50.toFixed(1)}, p95 ${check.p95.toFixed(1)}, p99 ${check.p99.toFixed(1)} over ${run.tokenVerification.calls} calls`,
+      '',
+    ].join('\n'),
   );
   console.log(`Wrote overhead.json to ${outDir}; total duration: ${seconds(run.durationMs)}`);
 };
@@ -151,6 +167,7 @@ const runBenchmark = async (
   console.log(`  client latency  = ${METHOD.client}`);
   console.log(`  push latency    = ${METHOD.push}`);
   console.log(`  observed        = ${METHOD.observer}`);
+  console.log(`  token check     = ${METHOD.tokenVerification}`);
   console.log(`  interleaving    = ${METHOD.interleaving}`);
 
   const target: Target =
@@ -160,6 +177,7 @@ const runBenchmark = async (
   console.log(
     `Started in ${seconds(performance.now() - started)}: ${target.profileSettings.map((p) => `${p.name} ${p.url}`).join(', ')}${target.floor.available ? '' : `; ${target.floor.note}`}`,
   );
+  console.log(`Signed in as ${target.identity.user}: ${target.identity.tokens}`);
 
   const runners: Runner[] = runnersOf(target);
   const info = runnerInfo(target);
@@ -185,6 +203,8 @@ const runBenchmark = async (
   }
 
   if (args.overhead) {
+    progress.phase('token verification: one check at a time');
+    const tokenVerification = await measureTokenVerification(settings.tokenVerification);
     progress.stop();
     await writeOverhead(outDir, {
       machine,
@@ -192,6 +212,7 @@ const runBenchmark = async (
       runners: info,
       profiles: target.profileSettings,
       level: concurrency[0]!,
+      tokenVerification,
       durationMs: performance.now() - started,
     });
     return;
@@ -204,8 +225,13 @@ const runBenchmark = async (
 
   const push = target.websockets
     ? (progress.phase('push: client A’s command until client B’s store shows it; fan-out'),
-      await runPushLatency(target.profiles, target.websockets, settings.push, ctx.runId, () =>
-        progress.tick(),
+      await runPushLatency(
+        target.profiles,
+        target.websockets,
+        settings.push,
+        ctx.runId,
+        () => progress.tick(),
+        target.followers,
       ))
     : undefined;
 
@@ -242,6 +268,10 @@ const runBenchmark = async (
     );
     history.push({ length, samples });
   }
+
+  // CPU only, in this process, while the stacks are idle: what each request's check costs.
+  progress.phase('token verification: one check at a time');
+  const tokenVerification = await measureTokenVerification(settings.tokenVerification);
   progress.stop();
 
   const finishedAt = new Date();
@@ -265,11 +295,13 @@ const runBenchmark = async (
       floor: target.floor,
       method: METHOD,
       phaseJitterMs: PHASE_JITTER_MS,
+      identity: target.identity,
       ...(target.dynamoDbEndpoint && { dynamoDbEndpoint: target.dynamoDbEndpoint }),
     },
     headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
     client,
     ...(push && { push }),
+    tokenVerification,
     ...(indexCost && { indexCost }),
     concurrency: levels,
     contention: {

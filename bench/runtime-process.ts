@@ -6,7 +6,8 @@
  * callbacks (docs/decisions/bench-process-per-stack.md).
  *
  * The parent forks this file with an IPC channel; the child starts the runtime on the given
- * DynamoDB Local, answers `ready` with its URLs, tables and poller settings, `stats` with the
+ * DynamoDB Local, answers `ready` with its URLs (its identity provider's too: the parent asks it
+ * for tokens over HTTP), tables and poller settings, `stats` with the
  * pollers' counters, and `stop` by stopping the runtime and exiting. It also stops when the parent
  * goes away (the channel closes), so no runtime outlives the bench.
  */
@@ -34,6 +35,11 @@ export interface RuntimeProcessInfo {
   readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
   /** The decoupled stack's event source mapping settings. */
   readonly pollerSettings?: PollerSettings;
+  /**
+   * The runtime's development identity provider (`POST /token`): its gateways accept only its
+   * tokens (bench/identity.ts requestDevToken).
+   */
+  readonly identityUrl: string;
 }
 
 /** The counters of the runtime's projector pollers (local/emulators/stream-poller.ts StreamPollerStats). */
@@ -157,6 +163,7 @@ const runChild = async (options: RuntimeProcessOptions) => {
       coupledUrl: runtime.coupledUrl,
       tables: runtime.tables,
       websocketUrls: runtime.websocketUrls,
+      identityUrl: runtime.identity.url,
       ...(settings && {
         pollerSettings: {
           pollIntervalMs: settings.pollIntervalMs,

@@ -36,7 +36,11 @@ export interface BenchSettings {
     /** Unrecorded commands per profile and path first. */
     readonly warmup: number;
   };
-  /** Push latency and fan-out (bench/push-latency.ts), local mode. */
+  /**
+   * Push latency and fan-out (bench/push-latency.ts), where the stacks' WebSockets are known.
+   * The fan-out's subscribers sign in as several users (each may hold 10 sockets): locally
+   * admin, support and the order's customer, so at most 30.
+   */
   readonly push: {
     /** Measured commands per profile: A's dispatch -> B's store shows it. */
     readonly commands: number;
@@ -44,6 +48,13 @@ export interface BenchSettings {
     readonly warmup: number;
     /** One writer, `subscribers` followers of one order, `rounds` measured commands. */
     readonly fanout: { readonly subscribers: number; readonly rounds: number };
+  };
+  /** What a token check costs (bench/probes/token-cost.ts): verifications, one at a time. */
+  readonly tokenVerification: {
+    /** Measured calls. */
+    readonly calls: number;
+    /** Unrecorded calls first. */
+    readonly warmup: number;
   };
   readonly history: {
     /** Events already in the order before the measured commands. */
@@ -76,7 +87,8 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   ],
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
-  push: { commands: 60, warmup: 5, fanout: { subscribers: 50, rounds: 20 } },
+  push: { commands: 60, warmup: 5, fanout: { subscribers: 30, rounds: 20 } },
+  tokenVerification: { calls: 5000, warmup: 500 },
   history: {
     lengths: [10, 100, 1000, 10_000],
     ordersPerLength: 5,
@@ -98,7 +110,8 @@ export const QUICK_SETTINGS: BenchSettings = {
   ],
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
   clientLatency: { commands: 10, warmup: 2 },
-  push: { commands: 10, warmup: 2, fanout: { subscribers: 50, rounds: 3 } },
+  push: { commands: 10, warmup: 2, fanout: { subscribers: 30, rounds: 3 } },
+  tokenVerification: { calls: 1000, warmup: 200 },
   history: {
     lengths: [10, 100, 1000],
     ordersPerLength: 2,

@@ -1,6 +1,8 @@
 /**
- * What is measured: the local stacks (one DynamoDB Local, two runtimes) or the deployed ones;
- * with the floor runners on tables of the same DynamoDB.
+ * What is measured: the local stacks (one DynamoDB Local, three runtimes) or the deployed ones;
+ * with the floor runners on tables of the same DynamoDB. Every profile is signed in
+ * (./identity.ts): locally with tokens of its own runtime's identity provider, remotely with the
+ * token given.
  */
 import { RowObserver } from './observer';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,11 +15,22 @@ import { orderViewProjection } from '../lambdas/domain/order/projections';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
 import { ensureTables, ensureViewStream } from '../local/emulators/tables';
 import type { RemoteTarget } from './args';
-import { ApiClient, createSigV4Signer } from './http';
+import { ApiClient } from './http';
+import {
+  BENCH_USER,
+  type BenchTokens,
+  type Followers,
+  fixedToken,
+  localFollowers,
+  minutesLeft,
+  refreshingTokens,
+  requestDevToken,
+} from './identity';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
+import { principalOfToken } from '../client/identity';
 import {
   FLOOR_VIEW,
   FLOOR_VIEW_DEPLOYED,
@@ -35,8 +48,12 @@ export interface Target {
   readonly profileSettings: readonly ProfileSetting[];
   readonly floor: { available: boolean; tables?: object; note: string };
   readonly dynamoDbEndpoint?: string;
-  /** Each profile's WebSocket URL (local mode: the push sweep runs only there). */
+  /** Each profile's WebSocket URL (local mode, or deployed stacks whose outputs name them). */
   readonly websockets?: Readonly<Record<string, string>>;
+  /** Who follows the push sweeps' orders on each profile (with `websockets`). */
+  readonly followers?: Readonly<Record<string, Followers>>;
+  /** Who the bench is signed in as, and where its tokens come from (for the results). */
+  readonly identity: { readonly user: string; readonly tokens: string };
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Promise<Record<string, unknown> | undefined>;
   /**
@@ -172,6 +189,18 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     if (value === undefined) throw new Error(`the local runtime did not provide ${what}`);
     return value;
   };
+  // One token per runtime (each has its own identity provider and keys), asked for now so a
+  // refusal fails the start, not the first sweep; renewed when it has under 5 minutes left.
+  const tokensOf = async (runtime: RuntimeProcess): Promise<BenchTokens> => {
+    const tokens = refreshingTokens(() => requestDevToken(runtime.identityUrl, BENCH_USER));
+    await tokens.current();
+    return tokens;
+  };
+  const [coupledTokens, slowTokens, fastTokens] = await Promise.all([
+    tokensOf(coupledStack),
+    tokensOf(slow),
+    tokensOf(fast),
+  ]);
   const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
   const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
   const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
@@ -185,14 +214,14 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'coupled',
       'cp',
       'coupled',
-      new ApiClient(need(coupledStack.coupledUrl, 'a coupled URL')),
+      new ApiClient(need(coupledStack.coupledUrl, 'a coupled URL'), { tokens: coupledTokens }),
       seedThroughTables(doc, coupledTables, orderItem),
     ),
     new HttpRunner(
       'decoupled-250ms',
       'd250',
       'decoupled',
-      new ApiClient(need(slow.decoupledUrl, 'a decoupled URL')),
+      new ApiClient(need(slow.decoupledUrl, 'a decoupled URL'), { tokens: slowTokens }),
       seedThroughTables(doc, decoupledTables),
       observers[0],
     ),
@@ -200,7 +229,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled-10ms',
       'd10',
       'decoupled',
-      new ApiClient(need(fast.decoupledUrl, 'a decoupled URL')),
+      new ApiClient(need(fast.decoupledUrl, 'a decoupled URL'), { tokens: fastTokens }),
       seedThroughTables(doc, fastTables),
       observers[1],
     ),
@@ -255,6 +284,16 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled-250ms': need(slow.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
       'decoupled-10ms': need(fast.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
     },
+    followers: {
+      coupled: localFollowers(coupledStack.identityUrl, coupledTokens),
+      'decoupled-250ms': localFollowers(slow.identityUrl, slowTokens),
+      'decoupled-10ms': localFollowers(fast.identityUrl, fastTokens),
+    },
+    identity: {
+      user: BENCH_USER,
+      tokens:
+        'an ID token from the identity provider of the runtime each profile talks to (POST /token), renewed when under 5 minutes from expiry; every gateway verifies it on every request, and the $connect authorizer on every WebSocket connect',
+    },
     eventSources: async () => ({
       'decoupled-250ms': (await slow.stats()).decoupled,
       'decoupled-10ms': (await fast.stats()).decoupled,
@@ -263,44 +302,60 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   };
 };
 
+/** How long a run with a given token lasts at most before the token expires (a warning). */
+const TOKEN_WARNING_MINUTES = 15;
+
 /** The deployed stacks; the floor on their tables when the outputs name them. */
 export const connectRemoteTarget = async (
   target: RemoteTarget,
   cleanup: Cleanup,
 ): Promise<Target> => {
+  // The HTTP routes take the token (API Gateway's JWT authorizer); the floor's DynamoDB calls
+  // still need AWS credentials (the SDK signs them).
   const credentials = defaultProvider();
-  let signer;
-  if (target.sign) {
-    try {
-      await credentials();
-    } catch (error) {
-      throw new Error(
-        `no AWS credentials to sign with (${(error as Error).message}); configure them or pass --no-sign for an API deployed with -c openApi=true`,
-      );
-    }
-    signer = createSigV4Signer({ region: target.region!, credentials });
+  const tokens = fixedToken(target.token);
+  const left = minutesLeft(target.token);
+  if (left < TOKEN_WARNING_MINUTES) {
+    console.log(
+      `warning: the token expires in ${Math.floor(left)} min and cannot be renewed; a default run takes about 6 (commands after it fail with 401)`,
+    );
   }
   const profiles = [
     new HttpRunner(
       'coupled',
       'cp',
       'coupled',
-      new ApiClient(target.coupled.url, signer),
+      new ApiClient(target.coupled.url, { tokens }),
       seedThroughApi,
     ),
     new HttpRunner(
       'decoupled',
       'dc',
       'decoupled',
-      new ApiClient(target.decoupled.url, signer),
+      new ApiClient(target.decoupled.url, { tokens }),
       seedThroughApi,
     ),
   ];
   cleanup.push(async () => profiles.forEach((p) => p.client.close()));
+  // A refused token fails here, once, not as every command of the run.
+  for (const profile of profiles) {
+    const answer = await profile.client.request('GET', `/orders/bench-sign-in-${Date.now()}`);
+    if (answer.status === 401) {
+      throw new Error(
+        `the ${profile.name} stack refused the token (401): is it an ID token of this deployment's user pool (its aud is UserPoolClientId), still valid?`,
+      );
+    }
+  }
   const floors: FloorRunner[] = [];
   const notes: string[] = [];
+  const hasCredentials = await credentials().then(
+    () => true,
+    () => false,
+  );
   if (target.region === undefined) {
     notes.push('no region (give --region) for the floor’s DynamoDB client');
+  } else if (!hasCredentials) {
+    notes.push('no AWS credentials for the floor’s DynamoDB calls');
   } else {
     const doc = DynamoDBDocumentClient.from(
       new DynamoDBClient({ region: target.region, credentials }),
@@ -344,6 +399,23 @@ export const connectRemoteTarget = async (
         notes.length > 0
           ? `floor ${floors.length > 0 ? 'partly ' : ''}skipped: ${notes.join('; ')}`
           : 'floor items (aggregate type bench-floor, view items bench-floor@v1#<id>, ids with this run’s prefix) in the deployed tables, measured from this machine, so it includes the network to DynamoDB',
+    },
+    ...(target.coupled.websocketUrl &&
+      target.decoupled.websocketUrl && {
+        websockets: {
+          coupled: target.coupled.websocketUrl,
+          decoupled: target.decoupled.websocketUrl,
+        },
+        // One token, one user: a fan-out of at most MAX_CONNECTIONS_PER_USER subscribers.
+        followers: {
+          coupled: { customerId: 'bench-push', users: [tokens] },
+          decoupled: { customerId: 'bench-push', users: [tokens] },
+        },
+      }),
+    identity: {
+      user: principalOfToken(target.token)?.subject ?? 'unknown',
+      tokens:
+        'the ID token given (--token or BENCH_TOKEN), not renewed; API Gateway’s JWT authorizer verifies it on every request',
     },
     eventSources: () => Promise.resolve(undefined),
     settle: () => Promise.resolve(0),

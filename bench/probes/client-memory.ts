@@ -9,6 +9,7 @@
  */
 import { applyMiddleware, combineReducers, legacy_createStore, type UnknownAction } from 'redux';
 import type { StoredEvent } from '../../lambdas/core/events/events';
+import type { Principal } from '../../lambdas/core/identity/principal';
 import {
   type ApiClient,
   type ClientState,
@@ -32,6 +33,9 @@ if (!gc) throw new Error('Run with node --expose-gc (the heap is read after a fu
 
 const T0 = Date.parse('2026-12-05T00:00:00.000Z');
 
+/** The caller of every command: an admin, refused nothing (the probe measures memory). */
+const PROBE_ACTOR: Principal = { subject: 'probe-admin', roles: ['admin'] };
+
 /** The server, in process: each aggregate's state and version, each command applied once. */
 const fakeApi = (): ApiClient => {
   const aggregates = new Map<string, { state: unknown; version: number }>();
@@ -45,7 +49,7 @@ const fakeApi = (): ApiClient => {
     const decided = aggregate.decide(
       known.state,
       { type: request.type, payload: request.payload },
-      { aggregateId: request.aggregateId, version: known.version, now },
+      { aggregateId: request.aggregateId, version: known.version, now, actor: PROBE_ACTOR },
     );
     const events: StoredEvent[] = decided.map((event, i) => ({
       aggregateId: request.aggregateId,

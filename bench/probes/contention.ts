@@ -14,11 +14,15 @@ import {
 } from '../../lambdas/core/command/command-runner-policy';
 import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import type { Principal } from '../../lambdas/core/identity/principal';
 import { AppError } from '../../lambdas/core/shared/errors';
 import { AGGREGATES } from '../../lambdas/handlers/deployment';
 import { COMMAND_DEADLINE_MS } from '../../lambdas/handlers/http-edge';
 import { ensureTables } from '../../local/emulators/tables';
 import { startProbeDynamoDb } from './probe-dynamodb';
+
+/** Every writer is one admin: the probe measures contention, not permissions. */
+const PROBE_ACTOR: Principal = { subject: 'probe-admin', roles: ['admin'] };
 
 const writers = Number(process.argv[2] ?? 16);
 const perWriter = Number(process.argv[3] ?? 12);
@@ -78,6 +82,7 @@ const main = async () => {
           { type, aggregateId, payload, commandId: randomUUID() },
           {
             correlationId: 'probe',
+            actor: PROBE_ACTOR,
             now: () => new Date().toISOString(),
             newId: randomUUID,
             deadline: Date.now() + COMMAND_DEADLINE_MS,

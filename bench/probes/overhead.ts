@@ -12,6 +12,10 @@
  *   item Update);
  * - `floor-nocheck`: the floor as it was before it made the honest append's ConditionCheck.
  *
+ * The gateways verify an admin's token on every request, as `npm run bench`'s do (its check is
+ * in the gateway span; the direct call gets the claims a gateway would pass on), and the report
+ * ends with what one check costs alone (./token-cost.ts).
+ *
  * Each command is cut into spans, measured with performance.now(): the client and loopback
  * transport (total minus the server's time), the gateway (the server's time outside the
  * handler), the handler's own code (outside DynamoDB calls), the SDK (each `send` minus its
@@ -28,16 +32,24 @@ import { Session } from 'node:inspector';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  Context,
+} from 'aws-lambda';
+import { createJwtVerifier } from '../../lambdas/core/identity/jwt-verifier';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
-import { startGateway } from '../../local/emulators/gateway';
+import { flattenClaims, startGateway } from '../../local/emulators/gateway';
+import { startIdentityProvider } from '../../local/emulators/identity-provider';
 import { lambdaContext } from '../../local/emulators/lambda-context';
 import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { ApiClient } from '../http';
+import { BENCH_USER, fixedToken } from '../identity';
 import { OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner } from '../runners';
 import { percentile, rotate } from '../stats';
+import { measureTokenVerification } from './token-cost';
 
 const n = Number(process.argv[2] ?? 300);
 /** Only these runners (comma-separated names), e.g. `http` when profiling. */
@@ -96,7 +108,10 @@ const timedHandler =
     }
   };
 
-const directEvent = (body: string): APIGatewayProxyEventV2 => {
+/** What the gateway passes on of a verified token (`requestContext.authorizer.jwt.claims`). */
+type JwtClaims = Record<string, string>;
+
+const directEvent = (body: string, claims: JwtClaims): APIGatewayProxyEventV2WithJWTAuthorizer => {
   const now = new Date();
   return {
     version: '2.0',
@@ -121,6 +136,7 @@ const directEvent = (body: string): APIGatewayProxyEventV2 => {
       stage: '$default',
       time: now.toISOString(),
       timeEpoch: now.getTime(),
+      authorizer: { jwt: { claims, scopes: [] }, principalId: '', integrationLatency: 0 },
     },
     body,
     isBase64Encoded: false,
@@ -134,6 +150,17 @@ const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
   const stop: (() => Promise<unknown>)[] = [() => local.stop(), async () => client.destroy()];
   try {
+    // Signed in as the bench is: an admin's token, checked by every gateway.
+    const idp = await startIdentityProvider({ port: 0 });
+    stop.push(() => idp.close());
+    const verifyToken = createJwtVerifier({
+      issuer: idp.issuer,
+      audience: idp.audience,
+      jwks: idp.jwks,
+    });
+    const token = idp.tokenFor(BENCH_USER);
+    const claims = flattenClaims(await verifyToken(token));
+    const tokens = fixedToken(token);
     const stack = { eventTable: 'ov-coupled-events', projectionsTable: 'ov-coupled-projections' };
     const floorTables = { eventTable: 'ov-floor-events', projectionsTable: 'ov-floor-projections' };
     await ensureTables(client, stack, { stream: false });
@@ -149,6 +176,7 @@ const main = async () => {
         startGateway({
           host: '127.0.0.1',
           port: 0,
+          verifyToken,
           targetFor: () => ({ functionName: 'coupled-api', handler: handler as never }),
         }),
       ),
@@ -161,8 +189,8 @@ const main = async () => {
         res.once('finish', () => (spans.server += performance.now() - started));
       });
     }
-    const [api, apiInfo] = gateways.map((g) => new ApiClient(g.url));
-    const apiFetch = new ApiClient(gateways[0]!.url, undefined, 30_000, 'fetch');
+    const [api, apiInfo] = gateways.map((g) => new ApiClient(g.url, { tokens }));
+    const apiFetch = new ApiClient(gateways[0]!.url, { tokens, transport: 'fetch' });
     stop.push(async () => [api, apiInfo].forEach((c) => c!.close()));
 
     type Run = (
@@ -193,7 +221,7 @@ const main = async () => {
         kind: 'direct',
         run: async (aggregateId, command) => {
           const body = JSON.stringify({ ...command, aggregateId });
-          const answer = (await quiet(directEvent(body), lambdaContext('coupled-api'))) as {
+          const answer = (await quiet(directEvent(body, claims), lambdaContext('coupled-api'))) as {
             statusCode: number;
           };
           if (answer.statusCode !== 200) throw new Error(`direct: ${answer.statusCode}`);
@@ -264,6 +292,10 @@ const main = async () => {
     const floorP50 = floorIndex < 0 ? NaN : p50(samples[floorIndex]!.total!);
     lines.push(
       `total p50 / floor p50 ${runners.map((_, i) => (p50(samples[i]!.total!) / floorP50).toFixed(2).padStart(14)).join('')}`,
+    );
+    const check = (await measureTokenVerification()).perCallUs;
+    lines.push(
+      `token check alone (part of the gateway span of the http runners): p50 ${(check.p50 / 1000).toFixed(3)} ms, mean ${(check.mean / 1000).toFixed(3)} ms`,
     );
     process.stderr.write(`${lines.join('\n')}\n`);
   } finally {

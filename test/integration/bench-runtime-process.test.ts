@@ -1,9 +1,11 @@
 /**
  * The bench runs each measured stack in its own process (bench/runtime-process.ts): it must
- * serve the real API, report its poller's counters across the process boundary, stop when told
+ * serve the real API behind its own identity provider (a token asked of it over HTTP, as the
+ * bench asks), report its poller's counters across the process boundary, stop when told
  * (nothing left listening, the process gone), tell when its projector has caught up, and refuse
  * to start with a clear error.
  */
+import { BENCH_USER, requestDevToken } from '../../bench/identity';
 import {
   type RuntimeProcess,
   startRuntimeProcess,
@@ -48,9 +50,14 @@ test('a decoupled stack in its own process serves commands, reports its poller a
 
   const url = runtime.decoupledUrl!;
   const aggregateId = `brp-${run}-order`;
+  // Its gateway verifies every request: no token, no entry; the token of its own IdP, in.
+  const anonymous = await fetch(`${url}/orders/${aggregateId}`);
+  expect(anonymous.status).toBe(401);
+  const token = await requestDevToken(runtime.identityUrl, BENCH_USER);
+  const auth = { authorization: `Bearer ${token}` };
   const posted = await fetch(`${url}/commands`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({
       type: 'order/create',
       aggregateId,
@@ -58,7 +65,7 @@ test('a decoupled stack in its own process serves commands, reports its poller a
     }),
   });
   expect(posted.status).toBe(202);
-  const read = await fetch(`${url}/orders/${aggregateId}?minVersion=1`);
+  const read = await fetch(`${url}/orders/${aggregateId}?minVersion=1`, { headers: auth });
   expect(read.status).toBe(200);
   expect(await read.json()).toMatchObject({ customerId: 'c-1', version: 1 });
 
@@ -70,7 +77,7 @@ test('a decoupled stack in its own process serves commands, reports its poller a
   for (let line = 1; line <= 10; line++) {
     const added = await fetch(`${url}/commands`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({
         type: 'order/addLine',
         aggregateId,
@@ -83,14 +90,15 @@ test('a decoupled stack in its own process serves commands, reports its poller a
   // Every event delivered once: the create and the ten lines (the row can be read before the
   // poller has counted its batch, so the counter is checked only here).
   expect((await runtime.stats()).decoupled?.delivered).toBe(11);
-  const row = await fetch(`${url}/orders/${aggregateId}`);
+  const row = await fetch(`${url}/orders/${aggregateId}`, { headers: auth });
   expect(await row.json()).toMatchObject({ version: 11 });
 
-  const { pid } = runtime;
+  const { pid, identityUrl } = runtime;
   await runtime.stop();
   runtime = undefined;
   expect(isAlive(pid)).toBe(false);
   await expect(fetch(`${url}/orders/${aggregateId}`)).rejects.toThrow();
+  await expect(requestDevToken(identityUrl, BENCH_USER)).rejects.toThrow();
 });
 
 test('a runtime that cannot start is reported with its error', async () => {

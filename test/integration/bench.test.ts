@@ -1,7 +1,9 @@
 /**
  * The benchmark in quick mode, end to end, as a child process: it must finish, write complete
- * and well-formed results, and leave nothing running. No timing is asserted: the machine
- * running the tests may be slow or busy; only the shape and the counts of the results are.
+ * and well-formed results, and leave nothing running. It signs in like any client (every
+ * gateway of the stacks it starts verifies its token), so no error anywhere also means no
+ * refused token. No timing is asserted: the machine running the tests may be slow or busy;
+ * only the shape and the counts of the results are.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -106,6 +108,16 @@ test(
     expect(Number.isNaN(Date.parse(result.machine.date))).toBe(false);
     expect(result.durationMs).toBeGreaterThan(0);
 
+    // Signed in as the admin, with tokens of the stacks' own identity providers.
+    expect(result.settings.identity?.user).toBe('admin');
+    expect(stdout).toContain('Signed in as admin');
+
+    // What a token check costs: the planned calls, ordered percentiles, in the report.
+    expect(result.settings.tokenVerification).toEqual(settings.tokenVerification);
+    const check = result.tokenVerification!;
+    expect(check.calls).toBe(settings.tokenVerification.calls);
+    expectWellFormed(check.perCallUs, settings.tokenVerification.calls, 'token check');
+
     // Concurrency: every runner at every level, with exactly the planned samples.
     expect(result.concurrency.map((l) => l.clients)).toEqual([1, 4, 16, 64]);
     for (const [index, level] of result.concurrency.entries()) {
@@ -145,7 +157,11 @@ test(
         const c = mode.profiles[name]!;
         expect(c.attempts).toBe(attempts);
         expect(c.successes + c.conflicts + c.transactionConflicts + c.otherErrors).toBe(attempts);
-        expect(c.otherErrors).toBe(0);
+        expect({ name, other: c.otherErrors, codes: c.otherErrorCodes }).toEqual({
+          name,
+          other: 0,
+          codes: undefined,
+        });
         expect(c.successes).toBeGreaterThan(0);
         expect(c.retries).toBeGreaterThanOrEqual(0);
         expectWellFormed(c.ack, c.successes, `contention ${mode.mode} ${name}`);
@@ -220,6 +236,7 @@ test(
     for (const name of PROFILES) expect(markdown).toContain(`| ${name} |`);
     expect(markdown).toContain('latency-distribution.svg');
     expect(markdown).toContain('#### Client-visible latency');
+    expect(markdown).toContain('#### Token verification');
     for (const chart of ['latency-distribution.svg', 'latency-vs-history.svg']) {
       expect(existsSync(join(out, chart))).toBe(true);
       expect(readFileSync(join(out, chart), 'utf8')).toContain('<svg');

@@ -1,8 +1,11 @@
 /**
  * Every ```ts runnable block of README.md and docs/ runs as a reader runs it: saved as a .ts file
  * at the repository root (so `./client` resolves) and started with `node --import tsx`, against
- * a local runtime (both stacks; the snippets read API_URL and WS_URL, defaulting to `npm start`'s
- * ports). It must exit 0 and print exactly the ```text block the doc shows after it.
+ * a local runtime (both stacks). The snippets read API_URL and WS_URL, defaulting to `npm
+ * start`'s ports, and sign in either at IDP_URL (the runtime's identity provider, `POST /token`)
+ * or with TOKEN, an ID token as `TOKEN=$(npm run -s token -- --user ...)` gives one: here the
+ * admin's, refused nothing. It must exit 0 and print exactly the ```text block the doc shows
+ * after it.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +58,8 @@ test.each(runnable.map((block) => [block.origin, block] as const))(
         run(block, {
           API_URL: (stack === 'decoupled' ? local.current.decoupledUrl : local.current.coupledUrl)!,
           WS_URL: local.current.websocketUrls[stack]!,
+          IDP_URL: local.current.identity.url,
+          TOKEN: local.current.identity.tokenFor('admin'),
         }),
       ),
     );

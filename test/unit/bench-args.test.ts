@@ -1,4 +1,4 @@
-/** The benchmark's command line, the region of an API URL, and SigV4 signing. */
+/** The benchmark's command line (the token of remote mode included), and the region of an API URL. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -9,9 +9,28 @@ import {
   regionFromUrl,
   UsageError,
 } from '../../bench/args';
-import { ApiClient, createSigV4Signer } from '../../bench/http';
+import { ApiClient } from '../../bench/http';
 import { commandAt, historyEvents, OrderSession } from '../../bench/orders';
 import { DEFAULT_SETTINGS, historyPlan } from '../../bench/settings';
+
+/** A token's shape (header.payload.signature), unsigned: the bench reads it, the gateway verifies. */
+const jwt = (claims: Record<string, unknown>) =>
+  [{ alg: 'RS256', kid: 'k' }, claims, 'signature']
+    .map((part) =>
+      Buffer.from(typeof part === 'string' ? part : JSON.stringify(part)).toString('base64url'),
+    )
+    .join('.');
+
+const NOW = Date.parse('2026-12-06T10:00:00Z');
+const inMinutes = (minutes: number) => Math.floor((NOW + minutes * 60_000) / 1000);
+const ADMIN_TOKEN = jwt({
+  sub: 'u-admin',
+  'cognito:groups': ['admin'],
+  token_use: 'id',
+  exp: inMinutes(60),
+});
+/** Remote mode's token from the environment, as `BENCH_TOKEN=$(token_of admin)` sets it. */
+const WITH_TOKEN = { env: { BENCH_TOKEN: ADMIN_TOKEN }, now: NOW };
 
 const OUTPUTS = {
   'ReduxBackend-Decoupled': {
@@ -37,10 +56,15 @@ const files =
     return text;
   };
 
-const usageError = (argv: string[], message: RegExp, readFile?: (path: string) => string) => {
+const usageError = (
+  argv: string[],
+  message: RegExp,
+  readFile?: (path: string) => string,
+  env: Record<string, string> = WITH_TOKEN.env,
+) => {
   let thrown: unknown;
   try {
-    parseArgs(argv, readFile);
+    parseArgs(argv, { readFile, env, now: NOW });
   } catch (error) {
     thrown = error;
   }
@@ -126,17 +150,17 @@ describe('parseArgs', () => {
   });
 
   test('--outputs reads both stacks, their tables and the region from the URL', () => {
-    const args = parseArgs(
-      ['--outputs', 'out.json'],
-      files({ 'out.json': JSON.stringify(OUTPUTS) }),
-    );
+    const args = parseArgs(['--outputs', 'out.json'], {
+      ...WITH_TOKEN,
+      readFile: files({ 'out.json': JSON.stringify(OUTPUTS) }),
+    });
     expect(args).toEqual({
       help: false,
       quick: false,
       out: DEFAULT_OUT_DIR,
       target: {
         mode: 'remote',
-        sign: true,
+        token: ADMIN_TOKEN,
         region: 'eu-west-1',
         decoupled: {
           url: OUTPUTS['ReduxBackend-Decoupled'].ApiUrl,
@@ -173,8 +197,10 @@ describe('parseArgs', () => {
   test('URLs instead of an outputs file: both needed, both valid', () => {
     const decoupled = 'https://a1.execute-api.us-east-2.amazonaws.com';
     const coupled = 'https://b2.execute-api.us-east-2.amazonaws.com';
-    expect(parseArgs(['--decoupled-url', decoupled, '--coupled-url', coupled])).toMatchObject({
-      target: { mode: 'remote', region: 'us-east-2', sign: true, decoupled: { url: decoupled } },
+    expect(
+      parseArgs(['--decoupled-url', decoupled, '--coupled-url', coupled], WITH_TOKEN),
+    ).toMatchObject({
+      target: { mode: 'remote', region: 'us-east-2', decoupled: { url: decoupled } },
     });
     usageError(['--decoupled-url', decoupled], /needs both --decoupled-url and --coupled-url/);
     usageError(['--decoupled-url', 'not a url', '--coupled-url', coupled], /not a valid URL/);
@@ -188,23 +214,83 @@ describe('parseArgs', () => {
     );
   });
 
-  test('a custom domain needs --region to sign, unless --no-sign', () => {
+  test('a custom domain has no region for the floor unless --region names it', () => {
     const urls = [
       '--decoupled-url',
       'https://api.example.com/d',
       '--coupled-url',
       'https://api.example.com/c',
     ];
-    usageError(urls, /give --region/);
-    expect(parseArgs([...urls, '--region', 'eu-central-1'])).toMatchObject({
-      target: { region: 'eu-central-1', sign: true },
+    expect(parseArgs(urls, WITH_TOKEN)).toMatchObject({ target: { mode: 'remote' } });
+    expect(parseArgs(urls, WITH_TOKEN)).not.toHaveProperty('target.region');
+    expect(parseArgs([...urls, '--region', 'eu-central-1'], WITH_TOKEN)).toMatchObject({
+      target: { region: 'eu-central-1' },
     });
-    expect(parseArgs([...urls, '--no-sign'])).toMatchObject({ target: { sign: false } });
   });
 
-  test('--region and --no-sign are for remote mode only', () => {
-    usageError(['--no-sign'], /only apply to remote mode/);
+  test('--region and --token are for remote mode only', () => {
+    usageError(['--token', ADMIN_TOKEN], /only apply to remote mode/);
     usageError(['--region', 'eu-west-1'], /only apply to remote mode/);
+  });
+});
+
+describe('the token of remote mode', () => {
+  const urls = [
+    '--decoupled-url',
+    'https://a1.execute-api.us-east-2.amazonaws.com',
+    '--coupled-url',
+    'https://b2.execute-api.us-east-2.amazonaws.com',
+  ];
+
+  test('given neither --token nor BENCH_TOKEN, the error says where to get one', () => {
+    usageError(
+      urls,
+      /needs a token: --token <jwt> or BENCH_TOKEN=<jwt>.*deploying\.md/,
+      undefined,
+      {},
+    );
+    usageError(urls, /needs a token/, undefined, { BENCH_TOKEN: '  ' });
+  });
+
+  test('--token wins over BENCH_TOKEN', () => {
+    const other = jwt({ sub: 'u-2', 'cognito:groups': ['admin'], exp: inMinutes(30) });
+    expect(parseArgs([...urls, '--token', other], WITH_TOKEN)).toMatchObject({
+      target: { token: other },
+    });
+  });
+
+  test.each([
+    ['not a JWT', 'opaque-token', /--token: the token is not a JWT/],
+    [
+      'expired',
+      jwt({ sub: 'u-admin', 'cognito:groups': ['admin'], exp: inMinutes(-1) }),
+      /--token: the token expired at 2026-12-06T09:59:00\.000Z/,
+    ],
+    [
+      'an access token',
+      jwt({ sub: 'u-admin', 'cognito:groups': ['admin'], token_use: 'access', exp: inMinutes(60) }),
+      /send the ID token/,
+    ],
+    [
+      'a customer',
+      jwt({ sub: 'u-alice', token_use: 'id', exp: inMinutes(60) }),
+      /\(u-alice\) is not in the admin group/,
+    ],
+    [
+      'support',
+      jwt({ sub: 'u-support', 'cognito:groups': ['support'], exp: inMinutes(60) }),
+      /is not in the admin group/,
+    ],
+  ])('a token that is %s is refused before anything runs', (_, token, message) => {
+    usageError([...urls, '--token', token], message);
+  });
+
+  test('the same checks apply to BENCH_TOKEN, named as such', () => {
+    usageError(urls, /^BENCH_TOKEN: the token is not a JWT/, undefined, { BENCH_TOKEN: 'x' });
+  });
+
+  test('--no-sign is gone, with a pointer to the token', () => {
+    usageError([...urls, '--no-sign'], /--no-sign is gone.*--token <jwt>/);
   });
 });
 
@@ -221,6 +307,23 @@ describe('readOutputsFile', () => {
       eventTable: undefined,
       projectionsTable: undefined,
     });
+  });
+
+  test("each stack's WebSocketUrl, when the outputs have it (the push sweep runs remotely)", () => {
+    const withSockets = {
+      'ReduxBackend-Decoupled': {
+        ...OUTPUTS['ReduxBackend-Decoupled'],
+        WebSocketUrl: 'wss://d/live',
+      },
+      'ReduxBackend-Coupled': { ...OUTPUTS['ReduxBackend-Coupled'], WebSocketUrl: 'wss://c/live' },
+      'ReduxBackend-Identity': { UserPoolId: 'eu-west-1_x' },
+    };
+    const stacks = readOutputsFile('o.json', files({ 'o.json': JSON.stringify(withSockets) }));
+    expect(stacks.decoupled.websocketUrl).toBe('wss://d/live');
+    expect(stacks.coupled.websocketUrl).toBe('wss://c/live');
+    expect(
+      readOutputsFile('o.json', files({ 'o.json': JSON.stringify(OUTPUTS) })).coupled,
+    ).not.toHaveProperty('websocketUrl');
   });
 });
 
@@ -242,50 +345,7 @@ describe('regionFromUrl', () => {
   );
 });
 
-describe('SigV4 signing', () => {
-  const credentials = {
-    accessKeyId: 'AKIDEXAMPLE',
-    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-  };
-  const clock = () => new Date('2024-05-06T07:08:09Z');
-
-  test('a signed POST carries an Authorization header with the execute-api scope', async () => {
-    const sign = createSigV4Signer({ region: 'eu-west-1', credentials, clock });
-    const headers = await sign({
-      method: 'POST',
-      url: new URL('https://abc123.execute-api.eu-west-1.amazonaws.com/commands'),
-      headers: { 'content-type': 'application/json' },
-      body: '{"type":"order/create"}',
-    });
-    expect(headers.authorization).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20240506\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
-    );
-    expect(headers.authorization).toContain('content-type');
-    expect(headers['x-amz-date']).toBe('20240506T070809Z');
-    expect(headers['content-type']).toBe('application/json');
-    // fetch derives Host from the URL; the signed value is the same.
-    expect(headers.host).toBeUndefined();
-  });
-
-  test('the query string is part of the signature, and a session token is sent', async () => {
-    const sign = createSigV4Signer({
-      region: 'us-east-1',
-      credentials: async () => ({ ...credentials, sessionToken: 'token-1' }),
-      clock,
-    });
-    const request = (query: string) =>
-      sign({
-        method: 'GET',
-        url: new URL(`https://abc.execute-api.us-east-1.amazonaws.com/orders/o-1${query}`),
-        headers: {},
-      });
-    const a = await request('?minVersion=1');
-    const b = await request('?minVersion=2');
-    expect(a.authorization).toContain('/us-east-1/execute-api/aws4_request');
-    expect(a['x-amz-security-token']).toBe('token-1');
-    expect(a.authorization).not.toBe(b.authorization);
-  });
-
+describe('the HTTP client', () => {
   test('the client joins paths onto an ApiUrl that ends in a slash', () => {
     const client = new ApiClient('https://abc.execute-api.eu-west-1.amazonaws.com/');
     expect(client.url('/commands').href).toBe(
