@@ -529,7 +529,10 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     return eventsOf(declared.owner, event);
   };
 
-  /** `{ version, at?, state }`: `state` is the aggregate's own reducer folded over the prefix. */
+  /**
+   * `{ version, at?, actor?, state }`: `state` is the aggregate's own reducer folded over the
+   * prefix, `actor` who made its last event (absent for events from before users).
+   */
   const collectionHistory = async (event: HttpEvent): Promise<HttpResult> => {
     const declared = collectionOf(event);
     const { aggregate, owner } = declared;
@@ -537,7 +540,8 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     parseWith(historyQuery, query(event), 'query');
     await assertMayReadAggregate(declared, idOf(event), principalOf(event));
     const { events, ...at } = await historyOf(owner, event);
-    return json(200, { ...at, state: foldOwnEvents(aggregate, events) });
+    const actor = events.at(-1)?.actor;
+    return json(200, { ...at, ...(actor && { actor }), state: foldOwnEvents(aggregate, events) });
   };
 
   const routes: Record<

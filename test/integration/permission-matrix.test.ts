@@ -196,6 +196,8 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack over HTTP', (stack) =
       actor?: string;
     }[];
     expect(events.map((e) => e.actor)).toEqual(['alice', 'alice']);
+    const history = await call(stack, 'alice', `/orders/${id}/history?version=2`);
+    expect(history.body).toMatchObject({ version: 2, actor: 'alice' });
   });
 
   test("bob cannot order in alice's name (the customer-summary flood): 403, nothing written", async () => {
