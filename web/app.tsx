@@ -58,10 +58,12 @@ const Outdated = () => {
 };
 
 /**
- * The server refused the token, even a refreshed one: the commands wait in the outbox (none is
- * lost) until the user signs in again, which asks the identity provider for a new token.
+ * The server refused the token, even a refreshed one (the refresh token expired, or the local
+ * identity provider restarted): the commands wait in the outbox (none is lost) until the user
+ * signs in again, through the hosted sign-in as the same user; the page comes back with new
+ * tokens and the outbox sends what waited.
  */
-const SignInAgain = ({ demo }: { demo: DemoStore }) => {
+const SignInAgain = ({ onSignInAgain }: { onSignInAgain: () => void }) => {
   const required = useSelector((s: RootState) => selectSignInRequired(s.client));
   if (!required) return null;
   return (
@@ -69,7 +71,7 @@ const SignInAgain = ({ demo }: { demo: DemoStore }) => {
       <span className="notice-text">
         Sign in again: your commands wait in the outbox until you do. ({required.message})
       </span>
-      <button onClick={() => void demo.client.signedIn()}>Sign in again</button>
+      <button onClick={onSignInAgain}>Sign in again</button>
     </p>
   );
 };
@@ -78,10 +80,12 @@ export const App = ({
   demo,
   stacks,
   onSignOut,
+  onSignInAgain,
 }: {
   demo: DemoStore;
   stacks: readonly StackName[];
   onSignOut: () => Promise<void>;
+  onSignInAgain: () => void;
 }) => {
   const page = usePage();
   const [order, selectOrder] = useSelected(userKey(demo.user, demo.stack, 'selected'));
@@ -90,7 +94,7 @@ export const App = ({
     <div className="app">
       <Header page={page} stack={demo.stack} stacks={stacks} onSignOut={onSignOut} />
       <Outdated />
-      <SignInAgain demo={demo} />
+      <SignInAgain onSignInAgain={onSignInAgain} />
       {page === 'orders' ? (
         <main className="layout">
           <Orders demo={demo} selected={order} onSelect={selectOrder} />

@@ -1,6 +1,7 @@
 /**
  * The demo app's entry: reads which APIs are running and where the identity provider is
- * (`/config.json`), shows the sign-in screen until a user is signed in, then builds that user's
+ * (`/config.json`), completes a sign-in when the page is the hosted sign-in's return
+ * (`?code=&state=`), shows the sign-in screen until a user is signed in, then builds that user's
  * Redux store for the chosen stack (their own outbox: a switch of stack or user never sends a
  * command elsewhere) and renders the app. Offline, the service worker serves the shell, the
  * saved session keeps the user signed in, and the client's IndexedDB outbox keeps their
@@ -10,7 +11,15 @@ import { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Provider } from 'react-redux';
 import { App } from './app';
-import { forgetUser, savedSession, type Session, tokenProviderOf } from './session';
+import {
+  completeHostedSignIn,
+  forgetUser,
+  type HostedSignIn,
+  savedSession,
+  type Session,
+  startHostedSignIn,
+  tokenProviderOf,
+} from './session';
 import { SignIn } from './sign-in';
 import { createDemoStore, type DemoStore, type StackName } from './store';
 
@@ -18,8 +27,17 @@ interface WebConfig {
   readonly apis: Partial<Record<StackName, string>>;
   /** Live updates: each stack's WebSocket URL (absent: no live updates). */
   readonly websockets?: Partial<Record<StackName, string>>;
-  /** The identity provider the demo signs in with (the dev IdP locally). */
-  readonly identity?: { readonly url?: string };
+  /**
+   * The identity provider the demo signs in with: the Cognito hosted UI deployed (`signInUrl`,
+   * `clientId`; `issuer` is what the tokens say), the dev IdP locally (`url` as well: its users
+   * are listed for one-click sign-in).
+   */
+  readonly identity?: {
+    readonly url?: string;
+    readonly issuer?: string;
+    readonly clientId?: string;
+    readonly signInUrl?: string;
+  };
 }
 
 const CONFIG_KEY = 'demo:config';
@@ -41,7 +59,7 @@ const loadConfig = async (): Promise<WebConfig> => {
 
 interface Setup {
   readonly config: WebConfig;
-  readonly idpUrl: string;
+  readonly hosted: HostedSignIn;
   readonly stack: StackName;
   readonly stacks: readonly StackName[];
 }
@@ -58,13 +76,13 @@ const SignedIn = ({
 }) => {
   const [demo, setDemo] = useState<DemoStore | undefined>();
   useEffect(() => {
-    const { config, idpUrl, stack } = setup;
+    const { config, hosted, stack } = setup;
     const created = createDemoStore({
       stack,
       baseUrl: config.apis[stack]!,
       ...(config.websockets?.[stack] && { websocketUrl: config.websockets[stack] }),
       user: session.user,
-      token: tokenProviderOf(idpUrl, session),
+      token: tokenProviderOf(hosted, session),
     });
     let current = true;
     void created.client.start().then(() => current && setDemo(created));
@@ -86,13 +104,27 @@ const SignedIn = ({
   };
   return (
     <Provider store={demo.store}>
-      <App demo={demo} stacks={setup.stacks} onSignOut={signOut} />
+      <App
+        demo={demo}
+        stacks={setup.stacks}
+        onSignOut={signOut}
+        onSignInAgain={() => void startHostedSignIn(setup.hosted, session.user)}
+      />
     </Provider>
   );
 };
 
-const Root = ({ setup }: { setup: Setup }) => {
-  const [session, setSession] = useState(savedSession);
+const Root = ({
+  setup,
+  signedIn,
+  failure,
+}: {
+  setup: Setup;
+  /** Who the hosted sign-in just signed in, if this page load is its return. */
+  signedIn?: Session;
+  failure?: string;
+}) => {
+  const [session, setSession] = useState(() => signedIn ?? savedSession());
   return session ? (
     <SignedIn
       key={session.user}
@@ -101,7 +133,11 @@ const Root = ({ setup }: { setup: Setup }) => {
       onSignedOut={() => setSession(undefined)}
     />
   ) : (
-    <SignIn idpUrl={setup.idpUrl} onSignedIn={setSession} />
+    <SignIn
+      hosted={setup.hosted}
+      {...(setup.config.identity?.url && { devIdpUrl: setup.config.identity.url })}
+      {...(failure !== undefined && { failure })}
+    />
   );
 };
 
@@ -119,6 +155,25 @@ const boot = async () => {
     root.render(<p className="fatal">The app could not load its configuration: {String(error)}</p>);
     return;
   }
+  const { signInUrl, clientId } = config.identity ?? {};
+  if (!signInUrl || !clientId) {
+    root.render(
+      <p className="fatal">
+        No identity provider is configured (config.json&apos;s identity.signInUrl and
+        identity.clientId): every API call needs a signed-in user.
+      </p>,
+    );
+    return;
+  }
+  const hosted = { signInUrl, clientId };
+  let signedIn: Session | undefined;
+  let failure: string | undefined;
+  // First: the sign-in's return puts the page's own URL (its ?stack=) back.
+  try {
+    signedIn = await completeHostedSignIn(hosted);
+  } catch (error) {
+    failure = String((error as Error).message ?? error);
+  }
   const stacks = (['decoupled', 'coupled'] as const).filter((s) => config.apis[s]);
   const asked = new URLSearchParams(location.search).get('stack');
   const stack = stacks.find((s) => s === asked) ?? stacks[0];
@@ -126,16 +181,13 @@ const boot = async () => {
     root.render(<p className="fatal">No stack is running.</p>);
     return;
   }
-  const idpUrl = config.identity?.url;
-  if (!idpUrl) {
-    root.render(
-      <p className="fatal">
-        No identity provider is configured: every API call needs a signed-in user.
-      </p>,
-    );
-    return;
-  }
-  root.render(<Root setup={{ config, idpUrl, stack, stacks }} />);
+  root.render(
+    <Root
+      setup={{ config, hosted, stack, stacks }}
+      {...(signedIn && { signedIn })}
+      {...(failure !== undefined && { failure })}
+    />,
+  );
 };
 
 void boot();

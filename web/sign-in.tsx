@@ -1,10 +1,13 @@
 /**
- * The sign-in screen: the dev users the identity provider lists (`GET /users`), each signed in
- * with one click (`POST /token`). Customers see their own orders and lists; support reads every
- * order and may cancel one; an admin may do anything.
+ * The sign-in screen. "Sign in" leaves for the identity provider's hosted page (authorization
+ * code + PKCE: Cognito's hosted UI deployed, the dev identity provider's stand-in locally) and
+ * comes back signed in. Locally the dev users (`GET /users`) are also offered one click each:
+ * the same round trip, naming the user in `login_hint`, which the dev provider honours at once.
+ * Customers see their own orders and lists; support reads every order and may cancel one; an
+ * admin may do anything.
  */
 import { useEffect, useState } from 'react';
-import { type DevUser, listUsers, type Session, signIn } from './session';
+import { type DevUser, type HostedSignIn, listUsers, startHostedSignIn } from './session';
 
 const describeRoles = (roles: readonly string[]) =>
   roles.length === 0 ? 'customer' : roles.join(', ');
@@ -15,28 +18,34 @@ const WHAT_THEY_MAY: Record<string, string> = {
   admin: 'may do anything',
 };
 
+const messageOf = (error: unknown) => String((error as Error).message ?? error);
+
 export const SignIn = ({
-  idpUrl,
-  onSignedIn,
+  hosted,
+  devIdpUrl,
+  failure,
 }: {
-  idpUrl: string;
-  onSignedIn: (session: Session) => void;
+  hosted: HostedSignIn;
+  /** The dev identity provider's URL, when it is the one (its users are listed). */
+  devIdpUrl?: string;
+  /** Why the last sign-in did not complete, if it did not. */
+  failure?: string;
 }) => {
   const [users, setUsers] = useState<DevUser[] | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>(failure);
   const [signingIn, setSigningIn] = useState<string | undefined>();
 
   useEffect(() => {
     document.title = 'Sign in · Redux client demo';
-    listUsers(idpUrl).then(setUsers, (e: unknown) => setError(String((e as Error).message ?? e)));
-  }, [idpUrl]);
+    if (devIdpUrl) listUsers(devIdpUrl).then(setUsers, (e: unknown) => setError(messageOf(e)));
+  }, [devIdpUrl]);
 
-  const choose = (user: string) => {
-    setSigningIn(user);
+  const choose = (user?: string) => {
+    setSigningIn(user ?? '');
     setError(undefined);
-    signIn(idpUrl, user).then(onSignedIn, (e: unknown) => {
+    startHostedSignIn(hosted, user).catch((e: unknown) => {
       setSigningIn(undefined);
-      setError(String((e as Error).message ?? e));
+      setError(messageOf(e));
     });
   };
 
@@ -47,16 +56,28 @@ export const SignIn = ({
           Redux client <span className="muted">demo</span>
         </h1>
         <p className="hint">
-          Sign in as one of the development users: each has their own orders, lists and outbox in
-          this browser. No password: the local identity provider signs a token for whoever is
-          picked.
+          {devIdpUrl
+            ? 'Sign in as one of the development users: each has their own orders, lists and ' +
+              'outbox in this browser. No password: the local identity provider signs a token ' +
+              'for whoever is picked, here or on its sign-in page.'
+            : 'Sign in with your account on the sign-in page of the deployment: your orders, ' +
+              'lists and outbox in this browser are your own.'}
         </p>
         {error && (
           <p className="notice bad" role="alert">
             {error}
           </p>
         )}
-        {!users && !error && <p className="hint">Loading the users…</p>}
+        <button
+          type="button"
+          className="primary"
+          disabled={signingIn !== undefined}
+          onClick={() => choose()}
+          data-testid="sign-in-hosted"
+        >
+          {signingIn === '' ? 'Opening the sign-in page…' : 'Sign in'}
+        </button>
+        {devIdpUrl && !users && !error && <p className="hint">Loading the users…</p>}
         <ul className="user-list">
           {users?.map(({ user, name, roles }) => (
             <li key={user}>

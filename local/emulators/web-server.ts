@@ -1,13 +1,15 @@
 /**
  * Serves the demo app (web/): bundled by esbuild when the server starts (nothing built is
  * committed), plus `/config.json` naming the API URL of each running stack, so the page can
- * switch between them, and the identity provider it signs in with. Static files only; the APIs
+ * switch between them, and the identity provider it signs in with (the hosted sign-in: issuer,
+ * client id, sign-in URL). Static files only; the APIs
  * and the identity provider are other origins, reached with CORS.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { DEFAULT_AUDIENCE } from './identity-provider';
 
 /** The API base URL of each stack the page may call (a stack not running is absent). */
 export interface WebApis {
@@ -28,10 +30,33 @@ export interface WebServerOptions {
   readonly identity?: () => WebIdentity | undefined;
 }
 
-/** The identity provider the page signs in with: `GET <url>/users`, `POST <url>/token`. */
+/**
+ * The identity provider the page signs in with. For a deployed stack the page gets `issuer`,
+ * `clientId` and `signInUrl` (the Cognito hosted UI's domain, docs/operations/deploying.md); the
+ * dev identity provider is all three at once (its URL is its issuer and its hosted UI) and also
+ * lists its users (`GET <url>/users`), so the page offers them one click each.
+ */
 export interface WebIdentity {
+  /** The dev identity provider's URL: the defaults of the three below. */
   readonly url?: string;
+  readonly issuer?: string;
+  /** The app client id (the tokens' `aud`); `audience` is the same, as the runtime names it. */
+  readonly clientId?: string;
+  readonly audience?: string;
+  /** Where `/oauth2/authorize` and `/oauth2/token` are. */
+  readonly signInUrl?: string;
 }
+
+/** What `/config.json` says of the identity provider: every field the page reads, filled. */
+export const webIdentityConfig = (identity: WebIdentity | undefined) => {
+  if (!identity) return undefined;
+  const { url } = identity;
+  const issuer = identity.issuer ?? url;
+  const clientId = identity.clientId ?? identity.audience ?? (url && DEFAULT_AUDIENCE);
+  const signInUrl = identity.signInUrl ?? url;
+  if (!issuer || !clientId || !signInUrl) return url ? { url } : undefined;
+  return { ...(url && { url }), issuer, clientId, signInUrl };
+};
 
 export interface RunningWebServer {
   /** e.g. `http://127.0.0.1:3000` (no trailing slash). */
@@ -84,11 +109,11 @@ export const startWebServer = async (options: WebServerOptions): Promise<Running
     '/config.json': {
       type: 'application/json',
       body: () => {
-        const identityUrl = options.identity?.()?.url;
+        const identity = webIdentityConfig(options.identity?.());
         return JSON.stringify({
           apis: options.apis(),
           websockets: options.websockets?.() ?? {},
-          ...(identityUrl !== undefined && { identity: { url: identityUrl } }),
+          ...(identity && { identity }),
         });
       },
     },
@@ -136,3 +161,40 @@ export const originsOf = (url: string): string[] => {
   if (parsed.hostname === 'localhost') origins.push(`${parsed.protocol}//127.0.0.1:${parsed.port}`);
   return origins;
 };
+
+/**
+ * The demo app alone, against a deployed stack: `node --import tsx local/emulators/web-server.ts
+ * config.json [port]` serves web/ with that config.json (docs/operations/deploying.md). Open it
+ * at `http://localhost:<port>/`: Cognito sends the user back to `http://localhost` pages only.
+ */
+const serveDemoWithConfig = async (configPath: string, port: number) => {
+  const config = JSON.parse(readFileSync(configPath, 'utf8')) as {
+    apis?: WebApis;
+    websockets?: WebApis;
+    identity?: WebIdentity;
+  };
+  const web = await startWebServer({
+    port,
+    apis: () => config.apis ?? {},
+    websockets: () => config.websockets ?? {},
+    identity: () => config.identity,
+  });
+  console.log(`The demo app: http://localhost:${new URL(web.url).port}/ (Ctrl-C stops it)`);
+  const stop = () => void web.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+};
+
+if (require.main === module) {
+  const [configPath, port] = process.argv.slice(2);
+  if (!configPath) {
+    console.error('usage: node --import tsx local/emulators/web-server.ts config.json [port]');
+    process.exit(2);
+  }
+  serveDemoWithConfig(configPath, port === undefined ? DEFAULT_WEB_PORT : Number(port)).catch(
+    (error: unknown) => {
+      console.error('error:', error);
+      process.exit(1);
+    },
+  );
+}

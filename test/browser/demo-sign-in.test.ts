@@ -1,12 +1,13 @@
 /**
  * The demo app signed in, in real headless Chromium against the local runtime, its gateways
  * verifying every token, on both stacks: the sign-in screen lists the dev users and signs one in
- * with a click; alice and bob, in two browser contexts, never see each other's orders; support
- * lists every order by status, may cancel alice's order but not change it (its controls say
- * why), and alice's window shows the cancellation live; signing out leaves nothing of alice in
- * IndexedDB or localStorage, even with a command pending. A list alice shares with bob: he may
- * change its items (alice sees them live) but not rename it. Screenshots (phone and desktop) go
- * to /tmp/demo-shots/ (looked at by hand, not compared).
+ * with a click (the hosted sign-in's round trip, the user named in `login_hint`); alice and bob,
+ * in two browser contexts, never see each other's orders; support lists every order by status,
+ * may cancel alice's order but not change it (its controls say why), and alice's window shows
+ * the cancellation live; signing out leaves nothing of alice in IndexedDB or localStorage, even
+ * with a command pending. A list alice shares with bob: he may change its items (alice sees them
+ * live) but not rename it. Screenshots (phone and desktop) go to /tmp/demo-shots/ (looked at by
+ * hand, not compared).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

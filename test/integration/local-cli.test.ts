@@ -80,7 +80,13 @@ test('starts both stacks, prints URLs, settings and curl examples, and SIGTERM s
         decoupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
         coupled: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+$/),
       },
-      identity: { url: identity },
+      // The hosted sign-in flow the page runs, on the dev identity provider as on Cognito.
+      identity: {
+        url: identity,
+        issuer: identity,
+        signInUrl: identity,
+        clientId: 'local-demo-app',
+      },
     });
     const preflight = await fetch(`${decoupled}/commands`, {
       method: 'OPTIONS',

@@ -1,14 +1,17 @@
 /**
  * The development identity provider over real HTTP: its OpenID endpoints, the tokens it signs
  * (verified with the verifier the gateways use, fetching the published JWKS), its one error
- * shape, CORS for the demo app; and how the gateway flattens claims.
+ * shape, CORS for the demo app; its stand-in for Cognito's hosted UI (authorization code + PKCE,
+ * refresh tokens) and the checks of its token endpoint; and how the gateway flattens claims.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { createJwtVerifier } from '../../lambdas/core/identity/jwt-verifier';
 import { TokenRejectedError } from '../../lambdas/core/identity/token-verifier';
 import { flattenClaims } from '../../local/emulators/gateway';
 import { DEFAULT_IDENTITY_PORT, identityPortFor } from '../../local/emulators/runtime';
 import { parseCli } from '../../local/tools/cli';
 import {
+  AUTHORIZATION_CODE_TTL_MS,
   DEFAULT_AUDIENCE,
   type RunningIdentityProvider,
   startIdentityProvider,
@@ -36,13 +39,15 @@ const decodePart = (token: string, index: number) =>
     unknown
   >;
 
-test('the discovery document names the issuer, its JWKS, its token endpoint and RS256', async () => {
+test('the discovery document names the issuer, its JWKS, its OAuth endpoints, PKCE S256 and RS256', async () => {
   const response = await fetch(`${idp.url}/.well-known/openid-configuration`);
   expect(response.status).toBe(200);
   expect(await response.json()).toMatchObject({
     issuer: idp.issuer,
     jwks_uri: `${idp.issuer}/.well-known/jwks.json`,
-    token_endpoint: `${idp.issuer}/token`,
+    authorization_endpoint: `${idp.issuer}/oauth2/authorize`,
+    token_endpoint: `${idp.issuer}/oauth2/token`,
+    code_challenge_methods_supported: ['S256'],
     id_token_signing_alg_values_supported: ['RS256'],
   });
   expect(idp.url).toBe(idp.issuer);
@@ -212,4 +217,218 @@ test('npm start takes the port from --identity-port or IDENTITY_PORT; else 3005,
   expect(identityPortFor([0, 0])).toBe(0);
   expect(identityPortFor([0, 3002])).toBe(DEFAULT_IDENTITY_PORT);
   expect(identityPortFor([0, 0], 4005)).toBe(4005);
+});
+
+describe("the hosted sign-in (authorization code + PKCE), as Cognito's hosted UI", () => {
+  const CALLBACK = `${DEMO_ORIGIN}/`;
+  const newVerifier = () => randomBytes(32).toString('base64url');
+  const challengeOf = (verifier: string) =>
+    createHash('sha256').update(verifier).digest('base64url');
+
+  const authorizeUrl = (params: Record<string, string>) => {
+    const url = new URL(`${idp.url}/oauth2/authorize`);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.toString();
+  };
+  const authorizeParams = (verifier: string, extra: Record<string, string> = {}) => ({
+    response_type: 'code',
+    client_id: DEFAULT_AUDIENCE,
+    redirect_uri: CALLBACK,
+    state: 'state-123',
+    code_challenge: challengeOf(verifier),
+    code_challenge_method: 'S256',
+    scope: 'openid email profile',
+    ...extra,
+  });
+  /** Where the provider sends the browser back to (a 302), as a URL. */
+  const redirectOf = (response: Response) => {
+    expect(response.status).toBe(302);
+    return new URL(response.headers.get('location')!);
+  };
+  /** A code for `user`, picked with login_hint (the demo's one-click list). */
+  const codeFor = async (user: string, verifier: string) => {
+    const response = await fetch(authorizeUrl(authorizeParams(verifier, { login_hint: user })), {
+      redirect: 'manual',
+    });
+    return redirectOf(response).searchParams.get('code')!;
+  };
+  const postForm = (form: Record<string, string>, headers: Record<string, string> = {}) =>
+    fetch(`${idp.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+  const exchange = (code: string, verifier: string, overrides: Record<string, string> = {}) =>
+    postForm({
+      grant_type: 'authorization_code',
+      client_id: DEFAULT_AUDIENCE,
+      code,
+      redirect_uri: CALLBACK,
+      code_verifier: verifier,
+      ...overrides,
+    });
+  const expectOAuthError = async (response: Response, error: string) => {
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error });
+  };
+
+  test('given no login_hint, when the browser opens /oauth2/authorize, then a page lists every dev user and picking one redirects back with a code and the state', async () => {
+    const verifier = newVerifier();
+    const page = await fetch(authorizeUrl(authorizeParams(verifier)));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    for (const user of ['alice', 'bob', 'support', 'admin'])
+      expect(html).toContain(`data-testid="hosted-sign-in-${user}"`);
+
+    // The form posts the request back with the pick, as the page's button does.
+    const form = new URLSearchParams({ ...authorizeParams(verifier), user: 'bob' });
+    const picked = await fetch(`${idp.url}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      redirect: 'manual',
+    });
+    const back = redirectOf(picked);
+    expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
+    expect(back.searchParams.get('state')).toBe('state-123');
+    const answer = await exchange(back.searchParams.get('code')!, verifier);
+    expect(answer.status).toBe(200);
+    const tokens = (await answer.json()) as { id_token: string };
+    expect(decodePart(tokens.id_token, 1).sub).toBe('bob');
+  });
+
+  test('given a code, when it is traded with its verifier, then the ID token verifies for the app client, the access token is one, and the refresh token renews the ID token', async () => {
+    const verifier = newVerifier();
+    const answer = await exchange(await codeFor('support', verifier), verifier, {});
+    expect(answer.status).toBe(200);
+    const tokens = (await answer.json()) as Record<string, unknown>;
+    expect(tokens).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
+    const verify = createJwtVerifier({ issuer: idp.issuer, audience: idp.audience });
+    await expect(verify(tokens.id_token as string)).resolves.toMatchObject({
+      sub: 'support',
+      token_use: 'id',
+      'cognito:groups': ['support'],
+    });
+    expect(decodePart(tokens.access_token as string, 1)).toMatchObject({
+      sub: 'support',
+      token_use: 'access',
+      client_id: DEFAULT_AUDIENCE,
+      scope: 'openid email profile',
+    });
+    expect(typeof tokens.refresh_token).toBe('string');
+
+    const renewed = await postForm({
+      grant_type: 'refresh_token',
+      client_id: DEFAULT_AUDIENCE,
+      refresh_token: tokens.refresh_token as string,
+    });
+    expect(renewed.status).toBe(200);
+    const fresh = (await renewed.json()) as Record<string, unknown>;
+    await expect(verify(fresh.id_token as string)).resolves.toMatchObject({ sub: 'support' });
+    expect(fresh).not.toHaveProperty('refresh_token');
+  });
+
+  test('given a code, when the verifier is not the one challenged, then invalid_grant, and the code is spent', async () => {
+    const verifier = newVerifier();
+    const code = await codeFor('alice', verifier);
+    await expectOAuthError(await exchange(code, newVerifier()), 'invalid_grant');
+    await expectOAuthError(await exchange(code, verifier), 'invalid_grant');
+  });
+
+  test('given a code already traded, when it is traded again, then invalid_grant', async () => {
+    const verifier = newVerifier();
+    const code = await codeFor('alice', verifier);
+    expect((await exchange(code, verifier)).status).toBe(200);
+    await expectOAuthError(await exchange(code, verifier), 'invalid_grant');
+  });
+
+  test('given a code, when the redirect_uri differs from the authorize request, then invalid_grant', async () => {
+    const verifier = newVerifier();
+    const code = await codeFor('alice', verifier);
+    await expectOAuthError(
+      await exchange(code, verifier, { redirect_uri: `${DEMO_ORIGIN}/other` }),
+      'invalid_grant',
+    );
+  });
+
+  test('given a code older than 5 minutes, when it is traded, then invalid_grant', async () => {
+    const verifier = newVerifier();
+    const code = await codeFor('alice', verifier);
+    const later = Date.now() + AUTHORIZATION_CODE_TTL_MS + 1000;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(later);
+    try {
+      await expectOAuthError(await exchange(code, verifier), 'invalid_grant');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  test.each([
+    ['an unknown code', { code: 'nope' }, 'invalid_grant'],
+    ['another client_id', { client_id: 'someone-else' }, 'invalid_client'],
+    ['an unknown grant_type', { grant_type: 'password' }, 'unsupported_grant_type'],
+  ])(
+    'when the token endpoint is sent %s, then 400 with that OAuth error',
+    async (_, override, error) => {
+      const verifier = newVerifier();
+      const code = await codeFor('alice', verifier);
+      await expectOAuthError(await exchange(code, verifier, override), error);
+    },
+  );
+
+  test('when the token endpoint is sent JSON, then invalid_request; an unknown refresh token is invalid_grant', async () => {
+    const json = await fetch(`${idp.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"refresh_token"}',
+    });
+    await expectOAuthError(json, 'invalid_request');
+    await expectOAuthError(
+      await postForm({
+        grant_type: 'refresh_token',
+        client_id: DEFAULT_AUDIENCE,
+        refresh_token: 'forged',
+      }),
+      'invalid_grant',
+    );
+  });
+
+  test.each([
+    ['another client_id', { client_id: 'someone-else' }, /client_id/],
+    [
+      'a redirect_uri that is no callback URL',
+      { redirect_uri: 'http://evil.example/' },
+      /callback/,
+    ],
+    ['no PKCE', { code_challenge_method: 'plain' }, /PKCE/],
+    ['another response_type', { response_type: 'token' }, /response_type/],
+  ])('when /oauth2/authorize names %s, then 400 and no redirect', async (_, override, message) => {
+    const response = await fetch(authorizeUrl(authorizeParams(newVerifier(), override)), {
+      redirect: 'manual',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      message,
+    );
+  });
+
+  test("given a request from the demo app's origin, when it trades a code, then the answer may be read there (CORS)", async () => {
+    const verifier = newVerifier();
+    const code = await codeFor('alice', verifier);
+    const fromDemo = await fetch(`${idp.url}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: DEMO_ORIGIN },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: DEFAULT_AUDIENCE,
+        code,
+        redirect_uri: CALLBACK,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(fromDemo.status).toBe(200);
+    expect(fromDemo.headers.get('access-control-allow-origin')).toBe(DEMO_ORIGIN);
+  });
 });
