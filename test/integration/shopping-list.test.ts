@@ -19,7 +19,7 @@ import { ENV } from '../../lambdas/handlers/environment';
 import { createQueryApiHandler } from '../../lambdas/handlers/query-api';
 import { queryHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { bodyOf, command, httpEvent } from '../support/http-events';
+import { bodyOf, command, httpEvent, TEST_ADMIN } from '../support/http-events';
 import { stackHandlers, type StackHandlers } from '../support/handlers';
 import { testLogger } from '../support/logs';
 import { streamEvent, streamRecord } from '../support/stream-events';
@@ -196,7 +196,8 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
       { version: '3' },
     );
     expect(history.statusCode).toBe(200);
-    expect(bodyOf(history)).toEqual({ version: 3, state: fold(3) });
+    // Who made version 3: the handler tests' caller.
+    expect(bodyOf(history)).toEqual({ version: 3, actor: TEST_ADMIN.subject, state: fold(3) });
     expect(fold(3)).toMatchObject({ itemCount: 2, checkedCount: 0 });
     const before = await read(
       'GET /{collection}/{id}/history',
@@ -217,6 +218,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack', (stack) => {
     expect(await at('2999-01-01T00:00:00Z')).toEqual({
       version: 4,
       at: '2999-01-01T00:00:00Z',
+      actor: TEST_ADMIN.subject,
       state: fold(4),
     });
     expect(await at('2000-01-01T00:00:00Z')).toMatchObject({

@@ -171,7 +171,8 @@ test('the token check is measured per call: as many samples as asked, ordered pe
 });
 
 describe('the token check in the results', () => {
-  const published = readPublishedResult();
+  // The published run, without the token check a run before users did not make.
+  const { tokenVerification: _published, ...published } = readPublishedResult();
   const withCheck: BenchResult = {
     ...published,
     mode: 'local',
