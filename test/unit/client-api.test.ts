@@ -144,8 +144,10 @@ test('an error answer is an ApiError with the catalogue code; no answer in time 
     }),
     headers: { 'x-correlation-id': 'k2' },
   });
-  const api = createApiClient({ baseUrl: base, timeoutMs: 50 });
-  const error = await api.getView<OrderView>('orders', 'o1').catch((e: unknown) => e);
+  // A timeout far above what a loaded machine takes to answer: this part is about the error.
+  const error = await createApiClient({ baseUrl: base, timeoutMs: 10_000 })
+    .getView<OrderView>('orders', 'o1')
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ApiError);
   expect(error).toMatchObject({
     status: 409,
@@ -155,8 +157,10 @@ test('an error answer is an ApiError with the catalogue code; no answer in time 
     correlationId: 'k2',
   });
 
-  answer = () => ({ status: 200, body: '{}', delayMs: 500 });
-  await expect(api.getView<OrderView>('orders', 'o1')).rejects.toMatchObject({
+  // No answer within 50 ms (it comes after 2 s): a timeout, however loaded the machine.
+  answer = () => ({ status: 200, body: '{}', delayMs: 2_000 });
+  const impatient = createApiClient({ baseUrl: base, timeoutMs: 50 });
+  await expect(impatient.getView<OrderView>('orders', 'o1')).rejects.toMatchObject({
     name: 'NetworkError',
     kind: 'timeout',
   });
