@@ -168,8 +168,25 @@ describe('live updates on both stacks', () => {
     });
     doc = DynamoDBDocumentClient.from(localClient());
   });
+  // Every socket here is the admin's, and one user holds at most MAX_CONNECTIONS_PER_USER: each
+  // test closes its sockets and waits for their $disconnect, so the next test starts with none.
+  afterEach(async () => {
+    const open = clients.splice(0);
+    open.forEach((c) => c.close());
+    await Promise.all(open.map((c) => c.waitClosed()));
+    for (const stack of ['decoupled', 'coupled'])
+      await eventually(async () => {
+        const { Items } = await doc.send(
+          new QueryCommand({
+            TableName: subscriptionsTable(stack),
+            KeyConditionExpression: 'topic = :t',
+            ExpressionAttributeValues: { ':t': '#user#admin' },
+          }),
+        );
+        return (Items ?? []).length === 0;
+      }, `the admin's connections on ${stack} to close`);
+  });
   afterAll(async () => {
-    clients.forEach((c) => c.close());
     await runtime.stop();
     doc.destroy();
   });
