@@ -1,9 +1,10 @@
 /** Command-line arguments of `npm run bench`, and where the deployed stacks are. */
 import { readFileSync } from 'node:fs';
+import { MAX_RESERVATIONS } from '../lambdas/domain/inventory/commands';
 import { TOKEN_HELP, tokenProblem } from './identity';
 
 export const USAGE_HINT =
-  'usage: npm run bench -- [--quick] [--profile-overhead] [--out <dir> | --publish | --publish-only] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--token <jwt>] [--region <region>]   (--help for details)';
+  'usage: npm run bench -- [--quick] [--profile-overhead] [--workflow-orders <n>] [--out <dir> | --publish | --publish-only] [--outputs <cdk-outputs.json> | --decoupled-url <url> --coupled-url <url>] [--token <jwt>] [--region <region>]   (--help for details)';
 
 export const HELP = `Benchmark of the decoupled and the coupled profile: command (ack) latency, read-your-writes
 (visible) latency, a DynamoDB floor measured in the same run, concurrency, contention and history
@@ -23,6 +24,8 @@ signs in as the dev user admin with each stack's own identity provider (tokens r
   --profile-overhead        only the warm-up and a 1-client sweep of 300 rounds (each profile
                             against its floor, the framework overhead); writes overhead.json,
                             not latest.*
+  --workflow-orders <n>     orders per profile in the workflow sweep (order submitted -> seen
+                            confirmed; default 25, --quick 5); 0 skips it
 
 Remote mode: measures deployed stacks, signed in with a token you give.
   --outputs <file>          the file of \`cdk deploy --all --outputs-file <file>\` (with each
@@ -80,9 +83,18 @@ export type BenchArgs =
       readonly quick: boolean;
       /** Only the warm-up and the 1-client sweep: profiles against their floors (overhead.json). */
       readonly overhead?: true;
+      /** Measured orders per profile in the workflow sweep (absent: the settings'; 0 skips it). */
+      readonly workflowOrders?: number;
       readonly out: string;
       readonly target: LocalTarget | RemoteTarget;
     };
+
+/**
+ * The most orders per profile the workflow sweep takes: every confirmed order keeps its
+ * reservation of each of the run's SKUs, and a SKU holds at most MAX_RESERVATIONS open (half of
+ * them leaves room for the warm-up's orders).
+ */
+export const MAX_WORKFLOW_ORDERS = Math.floor(MAX_RESERVATIONS / 2);
 
 /** Where a run writes by default: ignored by git, so running the bench never dirties the tree. */
 export const DEFAULT_OUT_DIR = '.bench-results';
@@ -198,6 +210,7 @@ export const parseArgs = (argv: readonly string[], context: ArgsContext = {}): B
     '--coupled-url',
     '--region',
     '--token',
+    '--workflow-orders',
   ]);
   const switches = new Set([
     '--quick',
@@ -248,6 +261,19 @@ export const parseArgs = (argv: readonly string[], context: ArgsContext = {}): B
     const v = flags.get(name);
     return typeof v === 'string' ? v : undefined;
   };
+  const workflowOrders = value('--workflow-orders');
+  if (workflowOrders !== undefined) {
+    if (flags.has('--profile-overhead')) {
+      throw new UsageError(
+        '--workflow-orders does not apply to --profile-overhead (no workflow sweep)',
+      );
+    }
+    if (!/^\d+$/.test(workflowOrders) || Number(workflowOrders) > MAX_WORKFLOW_ORDERS) {
+      throw new UsageError(
+        `--workflow-orders must be a whole number from 0 to ${MAX_WORKFLOW_ORDERS}, got '${workflowOrders}'`,
+      );
+    }
+  }
   const outputs = value('--outputs');
   const decoupledUrl = value('--decoupled-url');
   const coupledUrl = value('--coupled-url');
@@ -258,6 +284,7 @@ export const parseArgs = (argv: readonly string[], context: ArgsContext = {}): B
     quick: flags.has('--quick'),
     ...(flags.has('--profile-overhead') && { overhead: true as const }),
     ...(flags.has('--publish') && { publish: true as const }),
+    ...(workflowOrders !== undefined && { workflowOrders: Number(workflowOrders) }),
     out: flags.has('--publish') ? PUBLISH_DIR : (value('--out') ?? DEFAULT_OUT_DIR),
   };
 

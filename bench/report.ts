@@ -58,7 +58,7 @@ const rate = (value: number) => (value < 100 ? value.toFixed(1) : value.toFixed(
 
 const quartet = (s: Summary | null | undefined) => [ms(s?.p50), ms(s?.p95), ms(s?.p99), ms(s?.max)];
 
-const errorsText = (f: RunnerFigures | undefined) =>
+const errorsText = (f: Pick<RunnerFigures, 'errors' | 'errorCodes'> | undefined) =>
   !f || f.errors === 0
     ? '0'
     : `${f.errors} (${Object.entries(f.errorCodes)
@@ -228,6 +228,52 @@ export const pushTable = (result: BenchResult): Table => ({
     String(p.errors + p.fanout.errors),
   ]),
 });
+
+/** The workflow's figures with any samples or errors, in the profiles' order. */
+const workflowEntries = (result: BenchResult) =>
+  profileNames(result).flatMap((name) => {
+    const figures = result.workflow?.[name];
+    return figures ? [[name, figures] as const] : [];
+  });
+
+/**
+ * The fulfilment workflow per profile (order submitted -> seen confirmed) beside the single
+ * command's ack and visible p50s of the 1-client sweep; undefined when the run has none.
+ */
+export const workflowTable = (result: BenchResult): Table | undefined => {
+  const entries = workflowEntries(result);
+  if (entries.length === 0) return undefined;
+  return {
+    headers: [
+      'profile (1 order at a time)',
+      'n',
+      'submitted → confirmed p50',
+      'p95',
+      'p99',
+      'max',
+      'submit ack p50',
+      '1-command ack p50',
+      '1-command visible p50',
+      'stream poll ms',
+      'GETs/order',
+      'errors',
+    ],
+    rows: entries.map(([name, w]) => {
+      const h = result.headline.runners[name];
+      return [
+        name,
+        String(w.samples),
+        ...quartet(w.confirmed),
+        ms(w.submitAck?.p50),
+        ms(h?.ack?.p50),
+        ms(h?.visible?.p50),
+        w.streamPollMs === undefined ? '–' : String(w.streamPollMs),
+        w.readsPerOrder === null ? '–' : w.readsPerOrder.toFixed(1),
+        w.setupError ? `not run: ${w.setupError}` : errorsText(w),
+      ];
+    }),
+  };
+};
 
 /** Microseconds with sensible precision. */
 const micros = (value: number | null | undefined): string =>
@@ -437,6 +483,11 @@ export const settingsLines = (result: BenchResult): string[] => {
           `Token verification: ${result.tokenVerification.calls} calls after ${result.tokenVerification.warmup} unrecorded; ${s.method.tokenVerification}`,
         ]
       : []),
+    ...(s.workflow && s.method.workflow && result.workflow
+      ? [
+          `Workflow latency: ${s.workflow.orders} orders per profile after ${s.workflow.warmup} unrecorded, ${s.workflow.linesPerOrder} lines each; ${s.method.workflow}`,
+        ]
+      : []),
     ...(s.push && result.push
       ? [
           `Push latency: ${s.push.commands} commands per profile after ${s.push.warmup} unrecorded; fan-out: ${s.push.fanout.subscribers} subscribers, ${s.push.fanout.rounds} rounds after one unrecorded; ${s.method.push ?? ''}`,
@@ -451,30 +502,37 @@ const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
  * The headline in a few columns, for the README: p50s of one client, the ratios of this run,
  * and the independent observer's p50 where there is one (decoupled).
  */
-export const summaryTable = (result: BenchResult): Table => ({
-  headers: [
-    'profile',
-    'ack p50',
-    'visible p50',
-    'ack / floor',
-    'visible / floor',
-    'visible / coupled',
-    'observed (own reader)',
-  ],
-  rows: profileNames(result).map((name) => {
-    const f = result.headline.runners[name];
-    const r = result.headline.ratios[name];
-    return [
-      name,
-      ms(f?.ack?.p50),
-      ms(f?.visible?.p50),
-      times(r?.ackToFloor),
-      times(r?.visibleToFloor),
-      times(r?.visibleToCoupled),
-      ms(f?.observed?.p50),
-    ];
-  }),
-});
+export const summaryTable = (result: BenchResult): Table => {
+  // Runs with the workflow sweep add its p50 and p95 (order submitted -> seen confirmed).
+  const workflow = workflowEntries(result).length > 0;
+  return {
+    headers: [
+      'profile',
+      'ack p50',
+      'visible p50',
+      'ack / floor',
+      'visible / floor',
+      'visible / coupled',
+      'observed (own reader)',
+      ...(workflow ? ['workflow: submitted → confirmed p50', 'p95'] : []),
+    ],
+    rows: profileNames(result).map((name) => {
+      const f = result.headline.runners[name];
+      const r = result.headline.ratios[name];
+      const w = result.workflow?.[name];
+      return [
+        name,
+        ms(f?.ack?.p50),
+        ms(f?.visible?.p50),
+        times(r?.ackToFloor),
+        times(r?.visibleToFloor),
+        times(r?.visibleToCoupled),
+        ms(f?.observed?.p50),
+        ...(workflow ? [ms(w?.confirmed?.p50), ms(w?.confirmed?.p95)] : []),
+      ];
+    }),
+  };
+};
 
 /** The README's results: where and how the run was made, then `summaryTable`. */
 export const markdownSummary = (result: BenchResult): string => {
@@ -532,6 +590,11 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
           '',
         ]
       : []),
+    ...workflowLines(
+      result,
+      markdownTable,
+      '#### Workflow: order submitted → confirmed (the fulfilment process manager, one order at a time)',
+    ),
     ...tokenVerificationLines(
       result,
       markdownTable,
@@ -600,6 +663,11 @@ export const visibilityTable = (result: BenchResult): Table | undefined => {
   };
 };
 
+const workflowLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
+  const table = workflowTable(result);
+  return table ? [title, '', render(table), ''] : [];
+};
+
 const visibilityLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
   const table = visibilityTable(result);
   return table ? [title, '', render(table), ''] : [];
@@ -633,6 +701,11 @@ export const terminalReport = (result: BenchResult): string =>
           '',
         ]
       : []),
+    ...workflowLines(
+      result,
+      plainTable,
+      'Workflow: order submitted -> confirmed (order/submit sent -> a GET shows it confirmed; ms):',
+    ).filter((line, i) => i !== 1),
     ...tokenVerificationLines(
       result,
       plainTable,

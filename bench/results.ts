@@ -7,6 +7,7 @@ import type { RunnerKind } from './runners';
 import type { ClientLatencyFigures } from './client-latency';
 import type { PushFigures } from './push-latency';
 import type { TokenVerificationFigures } from './probes/token-cost';
+import type { WorkflowFigures } from './workflow-latency';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -103,6 +104,7 @@ export interface BenchResult {
       readonly push?: string;
       readonly observer?: string;
       readonly tokenVerification?: string;
+      readonly workflow?: string;
       readonly interleaving: string;
     };
     /** Who the bench signed in as and where its tokens came from (runs before users: absent). */
@@ -121,6 +123,11 @@ export interface BenchResult {
   readonly client?: Record<string, ClientLatencyFigures>;
   /** Push latency and fan-out per profile (local mode). */
   readonly push?: Record<string, PushFigures>;
+  /**
+   * The fulfilment workflow per profile: order submitted -> seen confirmed (runs before issue 22,
+   * or with `--workflow-orders 0`: absent).
+   */
+  readonly workflow?: Record<string, WorkflowFigures>;
   /** What one token check costs on this machine (runs before users: absent). */
   readonly tokenVerification?: TokenVerificationFigures;
   /** Write units per event of the order view's items, status list of rows against keys (local mode). */

@@ -16,6 +16,7 @@ import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
 import { machineInfo } from './machine';
 import { PUSH_METHOD, runPushLatency } from './push-latency';
+import { runWorkflowLatency, WORKFLOW_METHOD } from './workflow-latency';
 import { measureIndexCost, runIndexCostCli } from './probes/index-cost';
 import {
   measureTokenVerification,
@@ -52,6 +53,7 @@ export const METHOD = {
     'the same DynamoDB calls with the plain SDK, same DynamoDB, same run, no HTTP and no framework, as the command runner makes them with snapshots: consistent GetItem of the snapshot and of the commandId marker side by side, consistent Query of the events after the snapshot, TransactWriteItems of the event (with its condition) + ConditionCheck of the previous version + marker (coupled: + Update of the order’s view item in the projections table: view, checkpoint, revision, list slots), and a conditional PutItem of a new snapshot once 100 events lie past the last one; decoupled visible = that + consistent GetItem and conditional PutItem of the view item (projector) + consistent GetItem of it (query). Against deployed stacks (no floor snapshot or marker tables): Query of the whole history + the event write.',
   client: CLIENT_LATENCY_METHOD,
   push: PUSH_METHOD,
+  workflow: WORKFLOW_METHOD,
   observer: OBSERVER_METHOD,
   tokenVerification: TOKEN_VERIFICATION_METHOD,
   interleaving:
@@ -89,7 +91,8 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
     settings.history.commandsPerOrder *
     runners +
   settings.clientLatency.commands * 2 * profiles +
-  (settings.push.commands + settings.push.fanout.rounds) * profiles;
+  (settings.push.commands + settings.push.fanout.rounds) * profiles +
+  settings.workflow.orders * profiles;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -142,7 +145,11 @@ const runBenchmark = async (
   const started = performance.now();
   const startedAt = new Date();
   const machine = machineInfo(startedAt);
-  const base = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  const preset = args.quick ? QUICK_SETTINGS : DEFAULT_SETTINGS;
+  const base: BenchSettings =
+    args.workflowOrders === undefined
+      ? preset
+      : { ...preset, workflow: { ...preset.workflow, orders: args.workflowOrders } };
   // --profile-overhead: the warm-up and the 1-client sweep only (docs/benchmark.md).
   const settings: BenchSettings = args.overhead
     ? {
@@ -152,6 +159,7 @@ const runBenchmark = async (
         contention: { ...base.contention, rounds: 0 },
         clientLatency: { commands: 0, warmup: 0 },
         push: { commands: 0, warmup: 0, fanout: { subscribers: 0, rounds: 0 } },
+        workflow: { ...base.workflow, orders: 0 },
         history: { ...base.history, lengths: [] },
       }
     : base;
@@ -166,6 +174,7 @@ const runBenchmark = async (
   console.log(`  floor           = ${METHOD.floor}`);
   console.log(`  client latency  = ${METHOD.client}`);
   console.log(`  push latency    = ${METHOD.push}`);
+  if (settings.workflow.orders > 0) console.log(`  workflow        = ${METHOD.workflow}`);
   console.log(`  observed        = ${METHOD.observer}`);
   console.log(`  token check     = ${METHOD.tokenVerification}`);
   console.log(`  interleaving    = ${METHOD.interleaving}`);
@@ -235,6 +244,16 @@ const runBenchmark = async (
       ))
     : undefined;
 
+  const workflow =
+    settings.workflow.orders > 0
+      ? (progress.phase('workflow: order submitted until a GET shows it confirmed'),
+        await runWorkflowLatency(target.profiles, settings.workflow, ctx.runId, {
+          phaseJitterMs: PHASE_JITTER_MS,
+          streamPollMs: target.streamPollMs,
+          onOrder: () => progress.tick(),
+        }))
+      : undefined;
+
   // Write units per event of the order view's items, its status list holding rows against keys
   // (local DynamoDB only: it reports index capacity; bench/probes/index-cost.ts). Small and
   // large rows.
@@ -301,6 +320,7 @@ const runBenchmark = async (
     headline: { clients: first.clients, runners: first.runners, ratios: first.ratios },
     client,
     ...(push && { push }),
+    ...(workflow && { workflow }),
     tokenVerification,
     ...(indexCost && { indexCost }),
     concurrency: levels,

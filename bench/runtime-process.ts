@@ -33,7 +33,10 @@ export interface RuntimeProcessInfo {
   readonly coupledUrl?: string;
   readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
   readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
-  /** The decoupled stack's event source mapping settings. */
+  /**
+   * The settings of the stack's event-stream pollers (its projector's, read from it; its
+   * workflows function's poller is started with the same options): the event source mapping.
+   */
   readonly pollerSettings?: PollerSettings;
   /**
    * The runtime's development identity provider (`POST /token`): its gateways accept only its
@@ -155,7 +158,7 @@ const runChild = async (options: RuntimeProcessOptions) => {
     send({ type: 'failed', message: (error as Error).message });
     return stopAndExit(1);
   }
-  const settings = runtime.poller?.settings;
+  const settings = (runtime.poller ?? runtime.coupledPoller)?.settings;
   send({
     type: 'ready',
     info: {

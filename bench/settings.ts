@@ -49,6 +49,18 @@ export interface BenchSettings {
     /** One writer, `subscribers` followers of one order, `rounds` measured commands. */
     readonly fanout: { readonly subscribers: number; readonly rounds: number };
   };
+  /**
+   * The fulfilment workflow's latency (bench/workflow-latency.ts): per profile, one order at a
+   * time, from `order/submit` sent until a GET of the order shows it confirmed.
+   */
+  readonly workflow: {
+    /** Measured orders per profile; 0 skips the sweep (`--workflow-orders`). */
+    readonly orders: number;
+    /** Unrecorded orders per profile first. */
+    readonly warmup: number;
+    /** Lines per order, each of its own SKU: the workflow reserves each before it confirms. */
+    readonly linesPerOrder: number;
+  };
   /** What a token check costs (bench/probes/token-cost.ts): verifications, one at a time. */
   readonly tokenVerification: {
     /** Measured calls. */
@@ -88,6 +100,9 @@ export const DEFAULT_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 4, rounds: 3 },
   clientLatency: { commands: 60, warmup: 5 },
   push: { commands: 60, warmup: 5, fanout: { subscribers: 30, rounds: 20 } },
+  // About a second a round of the three profiles on a quiet machine (building the order, the
+  // random pause and the 250 ms stream polls): ~30 s.
+  workflow: { orders: 25, warmup: 3, linesPerOrder: 3 },
   tokenVerification: { calls: 5000, warmup: 500 },
   history: {
     lengths: [10, 100, 1000, 10_000],
@@ -111,6 +126,7 @@ export const QUICK_SETTINGS: BenchSettings = {
   contention: { clients: 16, attemptsPerClient: 2, rounds: 1 },
   clientLatency: { commands: 10, warmup: 2 },
   push: { commands: 10, warmup: 2, fanout: { subscribers: 30, rounds: 3 } },
+  workflow: { orders: 5, warmup: 1, linesPerOrder: 3 },
   tokenVerification: { calls: 1000, warmup: 200 },
   history: {
     lengths: [10, 100, 1000],

@@ -54,6 +54,11 @@ export interface Target {
   readonly followers?: Readonly<Record<string, Followers>>;
   /** Who the bench is signed in as, and where its tokens come from (for the results). */
   readonly identity: { readonly user: string; readonly tokens: string };
+  /**
+   * How often each profile's event-stream consumers (projector, workflows function) poll, ms
+   * (local mode: the local poller's interval; deployed, Lambda's event source mapping: unknown).
+   */
+  readonly streamPollMs?: Readonly<Record<string, number>>;
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Promise<Record<string, unknown> | undefined>;
   /**
@@ -279,6 +284,17 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       note: 'separate floor tables on the same DynamoDB Local, defined like the stacks’ tables',
     },
     dynamoDbEndpoint: endpoint,
+    streamPollMs: Object.fromEntries(
+      (
+        [
+          ['coupled', coupledStack],
+          ['decoupled-250ms', slow],
+          ['decoupled-10ms', fast],
+        ] as const
+      ).flatMap(([name, runtime]) =>
+        runtime.pollerSettings ? [[name, runtime.pollerSettings.pollIntervalMs]] : [],
+      ),
+    ),
     websockets: {
       coupled: need(coupledStack.websocketUrls.coupled, 'a coupled WebSocket URL'),
       'decoupled-250ms': need(slow.websocketUrls.decoupled, 'a decoupled WebSocket URL'),

@@ -3,7 +3,9 @@
  * this browser made), or for support and admins every order of a status (`?status=`), and one
  * order: its lines, quantities, submit and cancel, and its history. A new order names no
  * customer: the token decides whose it is. Each control is on only if the order's rules allow it
- * for the signed-in user (support may cancel anyone's order, but change no one's lines).
+ * for the signed-in user (support may cancel anyone's order, but change no one's lines). Once
+ * submitted, the fulfilment workflow confirms or rejects the order by itself (pushed live): no
+ * control sends confirm or reject, which only the workflow may.
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { useDispatch, useSelector } from 'react-redux';
@@ -35,6 +37,8 @@ import {
   useServerRead,
   VersionNote,
 } from './common';
+import type { RejectReason } from '../lambdas/domain/order/commands';
+import { ORDER_STATUSES } from '../lambdas/domain/order/reducer';
 import { issueFor } from './demo-state';
 import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
@@ -45,8 +49,43 @@ const money = (minor: number, currency: string) =>
 
 // ---- the customer's orders ---------------------------------------------------------------
 
-/** The statuses an order list may be asked for (`GET /orders?status=`). */
-const LISTED_STATUSES: readonly OrderStatus[] = ['draft', 'submitted', 'cancelled'];
+/** The statuses an order list may be asked for (`GET /orders?status=`): all but deleted. */
+const LISTED_STATUSES = ORDER_STATUSES.filter((status) => status !== 'deleted');
+
+/** Why the fulfilment workflow rejected an order, in words (every reason has some: a Record). */
+const REJECT_REASONS: Record<RejectReason, string> = {
+  'not-enough-stock': 'not enough stock',
+  'timed-out': 'the stock was not reserved in time',
+};
+
+/** What became of a submitted order, under its status (nothing for the other statuses). */
+const FulfilmentNotice = ({ order }: { order: OrderView }) => {
+  switch (order.status) {
+    case 'submitted':
+      return (
+        <p className="notice" data-testid="order-outcome">
+          Reserving stock: the order is confirmed or rejected by itself.
+        </p>
+      );
+    case 'confirmed':
+      return (
+        <p className="notice ok" data-testid="order-outcome">
+          Confirmed: the stock of every line is reserved.
+        </p>
+      );
+    case 'rejected': {
+      const short = order.skusShort ?? [];
+      return (
+        <p className="notice bad" data-testid="order-outcome">
+          Rejected: {order.rejectReason ? REJECT_REASONS[order.rejectReason] : 'by the workflow'}
+          {short.length > 0 && ` (${short.join(', ')})`}.
+        </p>
+      );
+    }
+    default:
+      return null;
+  }
+};
 
 const OrderListItem = ({
   id,
@@ -260,6 +299,11 @@ const LinesTable = ({
           >
             <td className="sku">
               {line.sku}
+              {order.skusShort?.includes(line.sku) && (
+                <span className="badge short-badge status-rejected" data-testid="line-short">
+                  short
+                </span>
+              )}
               {pending && <PendingBadge />}
               {/* On a phone the unit price column is hidden: it shows here instead. */}
               <span className="unit-inline muted">× {money(line.unitPrice, order.currency)}</span>
@@ -380,6 +424,7 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
       <RejectionNotice rejection={rejection} />
       {order && (
         <>
+          {!gone && <FulfilmentNotice order={order} />}
           {editRefusal && !gone && (
             <p className="notice" data-testid="read-only">
               Read-only: {editRefusal}

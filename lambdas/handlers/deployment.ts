@@ -18,7 +18,9 @@ import {
 } from '../domain/shopping-list/projections';
 import { inventoryAggregate } from '../domain/inventory';
 import { inventoryRowProjection } from '../domain/inventory/projections';
+import { fulfilmentProcess } from '../domain/fulfilment';
 import type { AnyRowProjection } from '../core/projections/row-projection';
+import type { AnyProcessManager } from '../core/workflows/process-manager';
 import { checkCollections, type CollectionDeclaration } from '../core/projections/collections';
 import type { PushedCollection } from '../core/push/push';
 import { RESERVED_SEGMENTS } from './routes';
@@ -33,6 +35,12 @@ export const PROJECTIONS: readonly AnyRowProjection[] = [
   ownerListsProjection,
   inventoryRowProjection,
 ];
+
+/**
+ * The process managers (lambdas/core/workflows/process-manager.ts): each turns events of its
+ * source aggregate into commands, run by the workflows function on each stack's event stream.
+ */
+export const PROCESS_MANAGERS: readonly AnyProcessManager[] = [fulfilmentProcess];
 
 /**
  * Every aggregate's collection: its URL segment (`GET /{collection}/{id}`, `/events`,

@@ -22,6 +22,14 @@ export const ENV = {
   tokenIssuer: 'TOKEN_ISSUER',
   /** The token audience (`aud`): the app client id. */
   tokenAudience: 'TOKEN_AUDIENCE',
+  /** `true` where commands write their aggregate's view with their events (the coupled stack). */
+  writeViewsWithEvents: 'WRITE_VIEWS_WITH_EVENTS',
+  /** The EventBridge Scheduler group of process timers (workflows function). */
+  timerScheduleGroup: 'TIMER_SCHEDULE_GROUP',
+  /** What a timer's schedule invokes: the workflows function's ARN. */
+  timerTargetArn: 'TIMER_TARGET_ARN',
+  /** The role EventBridge Scheduler assumes to invoke it. */
+  timerRoleArn: 'TIMER_ROLE_ARN',
   /** Only set locally (DynamoDB Local); in AWS the SDK finds the regional endpoint. */
   dynamoDbEndpoint: 'DYNAMODB_ENDPOINT',
 } as const;

@@ -20,10 +20,15 @@ import { createCommandApiHandler } from './command-api';
 import { appendWithViews, createCoupledApiHandler } from './coupled-api';
 import { documentClient } from './document-client';
 import { ENV, type Environment, requireEnv } from './environment';
-import { AGGREGATES, COLLECTIONS, PROJECTIONS } from './deployment';
+import { AGGREGATES, COLLECTIONS, PROCESS_MANAGERS, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
 import { createQueryApiHandler } from './query-api';
 import { createRedriveHandler } from './redrive';
+import { createWorkflowsHandler, sendThroughRunner } from './workflows';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { AnyProcessManager } from '../core/workflows/process-manager';
+import { createProcessRunner, type TimerScheduler } from '../core/workflows/process-runner';
+import { SchedulerTimers } from '../core/workflows/scheduler-timers';
 
 export { AGGREGATES } from './deployment';
 
@@ -178,17 +183,39 @@ export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions =
   });
 };
 
-export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+/**
+ * Each collection's view at the version its GET serves, and the command runner that writes it
+ * in the same transaction as the events: the coupled stack's commands, a request's or a
+ * process's.
+ */
+const coupledCommandsFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
   const events = stores.events();
   const readModels = servedReadModels(env, stores);
-  // Each collection's view at the version its GET serves: written with the events.
   const collections = readModels
     ? COLLECTIONS.map((c) => ({
         ...c,
         view: readModels.projections.find((p) => p.name === c.view.name) ?? c.view,
       }))
     : [];
+  const runCommand = createCommandRunner({
+    store: events,
+    snapshots: stores.snapshots(),
+    aggregates: AGGREGATES,
+    append: appendWithViews(
+      events,
+      readModels && {
+        collections,
+        rows: readModels.rows,
+      },
+    ),
+    retry: options.retry,
+  });
+  return { events, readModels, collections, runCommand };
+};
+
+export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
+  const { events, readModels, collections, runCommand } = coupledCommandsFromEnv(env, options);
   return createCoupledApiHandler({
     logger: loggerFor('coupled', options),
     commandDeadlineMs: options.commandDeadlineMs,
@@ -197,18 +224,62 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     // projector writes (docs/decisions/declared-projections-in-coupled.md).
     readModels,
     collections,
-    runCommand: createCommandRunner({
-      store: events,
-      snapshots: stores.snapshots(),
-      aggregates: AGGREGATES,
-      append: appendWithViews(
-        events,
-        readModels && {
-          collections,
-          rows: readModels.rows,
-        },
-      ),
-      retry: options.retry,
-    }),
+    runCommand,
+  });
+};
+
+/** Process timers: EventBridge Scheduler where the stack set its group, else `options.timers`. */
+const timersFromEnv = (env: Environment, options: WorkflowsWiringOptions): TimerScheduler => {
+  if (options.timers) return options.timers;
+  return new SchedulerTimers(new SchedulerClient({}), {
+    groupName: requireEnv(env, ENV.timerScheduleGroup),
+    targetArn: requireEnv(env, ENV.timerTargetArn),
+    roleArn: requireEnv(env, ENV.timerRoleArn),
+  });
+};
+
+export interface WorkflowsWiringOptions extends WiringOptions {
+  /** Where timers go (the local runtime's scheduler); default EventBridge Scheduler (env). */
+  readonly timers?: TimerScheduler;
+  /** The process managers to run. @default the deployment's PROCESS_MANAGERS */
+  readonly processManagers?: readonly AnyProcessManager[];
+}
+
+/**
+ * The process runner over this environment's tables: its records in the projections table, its
+ * commands through the stack's own command path (with the views on the coupled stack).
+ */
+export const processRunnerFromEnv = (
+  env: Environment,
+  logger: Logger,
+  options: WorkflowsWiringOptions = {},
+) => {
+  const stores = storesFor(env, options);
+  const events = stores.events();
+  const runCommand =
+    env[ENV.writeViewsWithEvents] === 'true'
+      ? coupledCommandsFromEnv(env, options).runCommand
+      : createCommandRunner({
+          store: events,
+          snapshots: stores.snapshots(),
+          aggregates: AGGREGATES,
+          retry: options.retry,
+        });
+  return createProcessRunner({
+    managers: options.processManagers ?? PROCESS_MANAGERS,
+    rows: new DynamoDbProjectionRows(documentClient(env), requireEnv(env, ENV.projectionsTable)),
+    events,
+    send: sendThroughRunner(runCommand),
+    timers: timersFromEnv(env, options),
+    log: logger,
+  });
+};
+
+export const workflowsHandlerFromEnv = (env: Environment, options: WorkflowsWiringOptions = {}) => {
+  const logger = loggerFor('workflows', options);
+  return createWorkflowsHandler({
+    logger,
+    aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
+    runner: processRunnerFromEnv(env, logger, options),
   });
 };

@@ -44,7 +44,10 @@ export type EntryPoint =
   | 'notifier'
   | 'redrive'
   | 'rebuild'
-  | 'connect-authorizer';
+  | 'connect-authorizer'
+  | 'workflows'
+  | 'bus-enrichment'
+  | 'sample-consumer';
 
 export type EventTableAccess = 'read' | 'append';
 export type ProjectionsAccess = 'read' | 'project' | 'readWrite';

@@ -13,15 +13,22 @@ import type { Construct } from 'constructs';
 import { Api } from '../constructs/api';
 import { AppFunction } from '../constructs/app-function';
 import { CommandTables } from '../constructs/command-tables';
+import { EventBus } from '../constructs/event-bus';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { Rebuild } from '../constructs/rebuild';
 import { Redrive } from '../constructs/redrive';
+import { Workflows } from '../constructs/workflows';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
 import type { AppStackProps } from './decoupled-stack';
-import { addCommonOutputs, addRepairOutputs } from './outputs';
+import {
+  addCommonOutputs,
+  addEventBusOutputs,
+  addRepairOutputs,
+  addWorkflowsOutputs,
+} from './outputs';
 
 export class CoupledStack extends Stack {
   readonly eventTable: EventTable;
@@ -37,6 +44,10 @@ export class CoupledStack extends Stack {
   readonly redrive: Redrive;
   /** Rebuild of declared projections from the event table (Step Functions). */
   readonly rebuild: Rebuild;
+  /** Domain events on an EventBridge bus, through a pipe from the event stream. */
+  readonly eventBus: EventBus;
+  /** The process managers, run from the event stream and their timers. */
+  readonly workflows: Workflows;
   readonly api: Api;
   readonly push: Push;
 
@@ -127,6 +138,37 @@ export class CoupledStack extends Stack {
       deadLetterQueueUrl: this.projection.deadLetterQueue.queueUrl,
       redriveFunctionName: this.redrive.function.function.functionName,
       rebuildStateMachineArn: this.rebuild.stateMachine.stateMachineArn,
+    });
+
+    this.workflows = new Workflows(this, 'Workflows', {
+      eventTable: events,
+      projectionsTable: projectionRows,
+      commandTables: {
+        snapshots: this.commandTables.snapshots,
+        commands: this.commandTables.commands,
+        snapshotEvery: props.options.snapshotEvery,
+      },
+      // Its processes' commands write their views with their events, as the API's do.
+      writeViewsWithEvents: true,
+      tracing,
+      disposable,
+    });
+    addWorkflowsOutputs(this, {
+      workflowsFunctionName: this.workflows.functionName,
+      workflowsDeadLetterQueueUrl: this.workflows.deadLetterQueue.queueUrl,
+      workflowsTimerDeadLetterQueueUrl: this.workflows.timerDeadLetterQueue.queueUrl,
+    });
+
+    this.eventBus = new EventBus(this, 'EventBus', {
+      eventTable: events,
+      stackName: 'coupled',
+      tracing,
+      disposable,
+    });
+    addEventBusOutputs(this, {
+      eventBusName: this.eventBus.bus.eventBusName,
+      eventBusArn: this.eventBus.bus.eventBusArn,
+      eventBusDeadLetterQueueUrl: this.eventBus.deadLetterQueue.queueUrl,
     });
   }
 }

@@ -12,14 +12,21 @@ import { Api } from '../constructs/api';
 import type { AcceptedTokens } from '../constructs/identity';
 import { AppFunction } from '../constructs/app-function';
 import { CommandTables } from '../constructs/command-tables';
+import { EventBus } from '../constructs/event-bus';
 import { EventTable } from '../constructs/event-table';
 import { ProjectionPipeline } from '../constructs/projection-pipeline';
 import { ProjectionsTable } from '../constructs/projections-table';
 import { Push } from '../constructs/push';
 import { Redrive } from '../constructs/redrive';
 import { Rebuild } from '../constructs/rebuild';
+import { Workflows } from '../constructs/workflows';
 import { PROJECTIONS } from '../../lambdas/handlers/deployment';
-import { addCommonOutputs, addRepairOutputs } from './outputs';
+import {
+  addCommonOutputs,
+  addEventBusOutputs,
+  addRepairOutputs,
+  addWorkflowsOutputs,
+} from './outputs';
 
 export interface AppStackProps extends StackProps {
   /** Parsed deployment options (lib/config.ts). */
@@ -44,6 +51,10 @@ export class DecoupledStack extends Stack {
   readonly push: Push;
   /** Rebuild of declared projections from the event table (Step Functions). */
   readonly rebuild: Rebuild;
+  /** Domain events on an EventBridge bus, through a pipe from the event stream. */
+  readonly eventBus: EventBus;
+  /** The process managers, run from the event stream and their timers. */
+  readonly workflows: Workflows;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
@@ -138,6 +149,35 @@ export class DecoupledStack extends Stack {
       deadLetterQueueUrl: this.projection.deadLetterQueue.queueUrl,
       redriveFunctionName: this.redrive.function.function.functionName,
       rebuildStateMachineArn: this.rebuild.stateMachine.stateMachineArn,
+    });
+
+    this.workflows = new Workflows(this, 'Workflows', {
+      eventTable: events,
+      projectionsTable: projectionRows,
+      commandTables: {
+        snapshots: this.commandTables.snapshots,
+        commands: this.commandTables.commands,
+        snapshotEvery: props.options.snapshotEvery,
+      },
+      tracing,
+      disposable,
+    });
+    addWorkflowsOutputs(this, {
+      workflowsFunctionName: this.workflows.functionName,
+      workflowsDeadLetterQueueUrl: this.workflows.deadLetterQueue.queueUrl,
+      workflowsTimerDeadLetterQueueUrl: this.workflows.timerDeadLetterQueue.queueUrl,
+    });
+
+    this.eventBus = new EventBus(this, 'EventBus', {
+      eventTable: events,
+      stackName: 'decoupled',
+      tracing,
+      disposable,
+    });
+    addEventBusOutputs(this, {
+      eventBusName: this.eventBus.bus.eventBusName,
+      eventBusArn: this.eventBus.bus.eventBusArn,
+      eventBusDeadLetterQueueUrl: this.eventBus.deadLetterQueue.queueUrl,
     });
   }
 }

@@ -5,7 +5,10 @@
  * templates): ApiUrl,
  * EventTableName in both stacks, and in both the repair tools' outputs
  * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn); the
- * identity stack's UserPoolId, UserPoolClientId, TokenIssuer and SignInDomainUrl.
+ * identity stack's UserPoolId, UserPoolClientId, TokenIssuer and SignInDomainUrl; the event
+ * bus's EventBusName, EventBusArn and EventBusDeadLetterQueueUrl in both; the workflows
+ * function's WorkflowsFunctionName, WorkflowsDeadLetterQueueUrl and
+ * WorkflowsTimerDeadLetterQueueUrl in both.
  */
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
 
@@ -21,6 +24,12 @@ export const OUTPUT = {
   userPoolClientId: 'UserPoolClientId',
   tokenIssuer: 'TokenIssuer',
   signInDomainUrl: 'SignInDomainUrl',
+  eventBusName: 'EventBusName',
+  eventBusArn: 'EventBusArn',
+  eventBusDeadLetterQueueUrl: 'EventBusDeadLetterQueueUrl',
+  workflowsFunctionName: 'WorkflowsFunctionName',
+  workflowsDeadLetterQueueUrl: 'WorkflowsDeadLetterQueueUrl',
+  workflowsTimerDeadLetterQueueUrl: 'WorkflowsTimerDeadLetterQueueUrl',
 } as const;
 
 /** What each output says in the console and in `cdk deploy --outputs-file`. */
@@ -38,6 +47,17 @@ const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
   UserPoolClientId: "The app client: an ID token's aud, and the client_id to sign in with",
   TokenIssuer: "The tokens' iss, checked by both stacks' authorizers",
   SignInDomainUrl: 'Hosted UI (authorization code + PKCE): <url>/oauth2/authorize',
+  EventBusName:
+    "The stack's domain events (docs/reference/event-bus.md): add a rule to consume them",
+  EventBusArn: 'The same bus, for rules and permissions in other stacks or accounts',
+  EventBusDeadLetterQueueUrl:
+    'Stream batches the event bus pipe gave up on (docs/operations/alarms.md)',
+  WorkflowsFunctionName:
+    'Runs the process managers from the event stream and their timers (docs/operations/runbooks.md)',
+  WorkflowsDeadLetterQueueUrl:
+    "The workflows function's failed stream batches (stream coordinates) after every retry",
+  WorkflowsTimerDeadLetterQueueUrl:
+    'Process timers the workflows function failed on (each message: the invocation input)',
 };
 
 /** Adds the named outputs, each with its description. */
@@ -67,6 +87,22 @@ export const addRepairOutputs = (
     deadLetterQueueUrl: string;
     redriveFunctionName: string;
     rebuildStateMachineArn: string;
+  },
+): void => addOutputs(stack, values);
+
+/** Where other services subscribe to the stack's domain events, the same in both stacks. */
+export const addEventBusOutputs = (
+  stack: Stack,
+  values: { eventBusName: string; eventBusArn: string; eventBusDeadLetterQueueUrl: string },
+): void => addOutputs(stack, values);
+
+/** The process managers' function and where its failures land, the same in both stacks. */
+export const addWorkflowsOutputs = (
+  stack: Stack,
+  values: {
+    workflowsFunctionName: string;
+    workflowsDeadLetterQueueUrl: string;
+    workflowsTimerDeadLetterQueueUrl: string;
   },
 ): void => addOutputs(stack, values);
 

@@ -35,7 +35,7 @@ export interface LocalRuntimeFile {
 }
 
 /** What the file records of a runtime (its identity provider may be absent in a test's stand-in). */
-type RecordedRuntime = Omit<LocalRuntime, 'identity'> & {
+type RecordedRuntime = Omit<LocalRuntime, 'identity' | 'bus' | 'schedulers'> & {
   readonly identity?: Pick<LocalRuntime['identity'], 'url' | 'audience'>;
 };
 

@@ -4,7 +4,8 @@
  * stack's tables (from the definitions the CDK stacks use), a gateway per stack in front of the
  * very handlers that are deployed, and
  * a stream poller per stack in place of Lambda's event source mapping (the decoupled projector;
- * the coupled stack's projector of declared projections).
+ * the coupled stack's projector of declared projections), and one more per stack in place of the
+ * EventBridge pipe that publishes domain events to the stack's bus (./event-bus.ts).
  * `npm start` (local/tools/cli.ts) runs it; the benchmark and the tests start it in-process.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,8 +19,11 @@ import {
   coupledHandlerFromEnv,
   projectorHandlerFromEnv,
   queryHandlerFromEnv,
+  workflowsHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
+import { createLocalScheduler, type LocalScheduler } from './scheduler';
 import { assertPortFree, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb-local';
+import { createLocalEventBus, type LocalEventBus, startBusPublisher } from './event-bus';
 import { type HttpHandler, type RunningGateway, startGateway } from './gateway';
 import { type RunningIdentityProvider, startIdentityProvider } from './identity-provider';
 import { type PushOptions, pushPortFor, startPush } from './push';
@@ -70,6 +74,14 @@ export interface LocalRuntimeOptions {
   readonly corsOrigins?: readonly string[];
   /** Which version of a declared projection is served, `name=version,...` (served-versions.ts). */
   readonly servedProjectionVersions?: string;
+  /** Process managers (the workflows function): its timers (local/emulators/scheduler.ts). */
+  readonly workflows?: {
+    readonly timerDelayMs?: number;
+    /** Run no process manager (tests of one aggregate's exact versions). @default true */
+    readonly enabled?: boolean;
+  };
+  /** The local event bus's JSON-lines log (local/emulators/event-bus.ts). Default: none. */
+  readonly eventLogFile?: string;
 }
 
 /** The development identity provider, as the runtime exposes it. */
@@ -95,10 +107,14 @@ export interface LocalRuntime {
   readonly poller?: StreamPoller;
   /** The coupled stack's projector poller (declared projections only). */
   readonly coupledPoller?: StreamPoller;
+  /** Each stack's process timers (EventBridge Scheduler's stand-in). */
+  readonly schedulers?: { readonly decoupled?: LocalScheduler; readonly coupled?: LocalScheduler };
   /** Each stack's WebSocket URL (live updates). */
   readonly websocketUrls: { readonly decoupled?: string; readonly coupled?: string };
   /** Where tokens come from; every gateway verifies them against its keys. */
   readonly identity: RuntimeIdentity;
+  /** Both stacks' domain events, as their EventBridge buses deliver them (subscribe in tests). */
+  readonly bus: LocalEventBus;
   /**
    * Stops the gateways, the poller, DynamoDB Local (if started here) and the identity
    * provider, in that order.
@@ -130,11 +146,14 @@ export const tablesFor = (prefix: string, stack: StackName): StackTables => ({
   projectionsTable: `${prefix}-${stack}-read-models`,
 });
 
-/** The coupled projector's on-failure file beside the decoupled one's: `x.jsonl` -> `x.coupled.jsonl`. */
-export const coupledFailureFile = (file: string): string => {
+/** Another consumer's on-failure file beside the decoupled projector's: `x.jsonl` -> `x.<tag>.jsonl`. */
+export const failureFileFor = (file: string, tag: string): string => {
   const ext = extname(file);
-  return join(dirname(file), `${basename(file, ext)}.coupled${ext}`);
+  return join(dirname(file), `${basename(file, ext)}.${tag}${ext}`);
 };
+
+/** The coupled projector's on-failure file beside the decoupled one's: `x.jsonl` -> `x.coupled.jsonl`. */
+export const coupledFailureFile = (file: string): string => failureFileFor(file, 'coupled');
 
 export const startLocalRuntime = async (
   options: LocalRuntimeOptions = {},
@@ -203,6 +222,32 @@ export const startLocalRuntime = async (
     const loggerFor = (serviceName: string) =>
       new Logger({ serviceName, logLevel: options.handlerLogLevel ?? 'WARN' });
     const requestLog = options.quiet ? undefined : log;
+    const bus = await createLocalEventBus({
+      logFile: options.eventLogFile,
+      log: pollerLog(loggerFor('event-bus')),
+    });
+    cleanup.push(() => bus.flush());
+    /** The stack's event bus pipe: one more poller on its event stream (./event-bus.ts). */
+    const startStackBus = async (
+      stack: StackName,
+      streamArn: string,
+      env: Record<string, string>,
+    ) => {
+      const publisher = await startBusPublisher({
+        bus,
+        stack,
+        env,
+        endpoint,
+        streamArn,
+        poller: options.poller,
+        onFailureFile:
+          options.poller?.onFailureFile &&
+          failureFileFor(options.poller.onFailureFile, `${stack}-bus`),
+        logger: loggerFor('bus-enrichment'),
+        log: pollerLog(loggerFor('stream-poller')),
+      });
+      cleanup.push(() => publisher.stop());
+    };
 
     const tables: { decoupled?: StackTables; coupled?: StackTables } = {};
     let decoupledUrl: string | undefined;
@@ -232,6 +277,37 @@ export const startLocalRuntime = async (
       websocketUrls[stack] = push.url;
     };
 
+    const schedulers: { decoupled?: LocalScheduler; coupled?: LocalScheduler } = {};
+    /** The stack's workflows function on its event stream, and its timers' scheduler. */
+    const startStackWorkflows = async (
+      stack: StackName,
+      streamArn: string,
+      env: Record<string, string | undefined>,
+    ) => {
+      if (options.workflows?.enabled === false) return;
+      const logger = loggerFor('workflows');
+      const scheduler = createLocalScheduler({
+        delayMs: options.workflows?.timerDelayMs,
+        log: { error: (message, extra) => logger.error(message, extra) },
+      });
+      cleanup.push(async () => scheduler.stop());
+      const handler = workflowsHandlerFromEnv(env, { logger, timers: scheduler });
+      scheduler.target(handler);
+      const workflowsPoller = await startStreamPoller({
+        endpoint,
+        streamArn,
+        handler,
+        functionName: `${stack}-workflows`,
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+        onFailureFile: options.poller?.onFailureFile
+          ? failureFileFor(options.poller.onFailureFile, `${stack}-workflows`)
+          : undefined,
+      });
+      cleanup.push(() => workflowsPoller.stop());
+      schedulers[stack] = scheduler;
+    };
+
     if (stacks.has('decoupled')) {
       const stackTables = tablesFor(prefix, 'decoupled');
       const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
@@ -259,6 +335,8 @@ export const startLocalRuntime = async (
       });
       const running = poller;
       cleanup.push(() => running.stop());
+      await startStackWorkflows('decoupled', eventStreamArn, env);
+      await startStackBus('decoupled', eventStreamArn, env);
       const gateway = await startGateway({
         host,
         port: ports.decoupled,
@@ -291,6 +369,12 @@ export const startLocalRuntime = async (
       });
       const runningCoupled = coupledPoller;
       cleanup.push(() => runningCoupled.stop());
+      // Its processes' commands write their views with their events, as the API's do.
+      await startStackWorkflows('coupled', eventStreamArn, {
+        ...envFor(stackTables),
+        [ENV.writeViewsWithEvents]: 'true',
+      });
+      await startStackBus('coupled', eventStreamArn, envFor(stackTables));
       const target = {
         functionName: 'coupled-api',
         handler: coupledHandlerFromEnv(envFor(stackTables), { logger: loggerFor('coupled') }),
@@ -318,7 +402,9 @@ export const startLocalRuntime = async (
       tables,
       poller,
       coupledPoller,
+      schedulers,
       websocketUrls,
+      bus,
       identity: {
         url: idp.url,
         issuer: idp.issuer,

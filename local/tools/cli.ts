@@ -2,6 +2,7 @@
  * `npm start`: both stacks on this machine. Flags (and environment variables) are listed by
  * `npm start -- --help`; each failure ends with one clear line and a non-zero exit.
  */
+import { DEMO_SKUS, DEMO_UNITS, seedDemoStock } from './demo-stock';
 import { parseArgs } from 'node:util';
 import { servedProjections } from '../../lambdas/core/projections/served-versions';
 import { DEFAULT_CORS_ORIGINS, parseCorsOrigins } from '../../lambdas/handlers/cors';
@@ -25,6 +26,7 @@ import {
   startWebServer,
   type WebIdentity,
 } from '../emulators/web-server';
+import { DEFAULT_EVENT_LOG_FILE } from './events';
 
 export const USAGE = `Usage: npm start -- [options]
 
@@ -162,6 +164,8 @@ export const parseCli = (
       decoupledPort: port('decoupled-port', parsed['decoupled-port'] ?? env.DECOUPLED_PORT),
       coupledPort: port('coupled-port', parsed['coupled-port'] ?? env.COUPLED_PORT),
       dataDir: parsed['data-dir'] ?? env.LOCAL_DATA_DIR,
+      // Emptied at each start; `npm run events` prints it (local/tools/events.ts).
+      eventLogFile: DEFAULT_EVENT_LOG_FILE,
       dynamoDbPort: integer('dynamodb-port', parsed['dynamodb-port'], 1, 65535),
       identityPort: port('identity-port', parsed['identity-port'] ?? env.IDENTITY_PORT),
       quiet: parsed.quiet ?? false,
@@ -210,6 +214,8 @@ export const banner = (
       : []),
     `  WebSockets     decoupled ${runtime.websocketUrls.decoupled}   coupled ${runtime.websocketUrls.coupled}   (connect with ?token=<token>; live updates: {"action":"subscribe","collection":"orders","id":"..."})`,
     `  sign in        ${runtime.identity.url}   (dev identity provider: ${DEV_USER_NAMES.join(', ')}; a token: npm run -s token -- --user alice)`,
+    `  event bus      ${options.eventLogFile ?? 'no log'}   (domain events of both stacks, as EventBridge delivers them: npm run events -- --follow)`,
+    `  stock          ${DEMO_SKUS.join(', ')}: ${DEMO_UNITS} units each, once (orders of other SKUs are rejected by the fulfilment workflow)`,
     `  DynamoDB Local ${runtime.dynamoDbEndpoint}   data: ${options.dataDir ? `${options.dataDir} (kept)` : 'in memory (gone on exit; --data-dir keeps it)'}`,
     '',
     poller
@@ -315,6 +321,7 @@ const main = async () => {
     apis = { decoupled: runtime.decoupledUrl, coupled: runtime.coupledUrl };
     identity = { url: runtime.identity.url };
     websockets = runtime.websocketUrls;
+    await seedDemoStock(runtime);
   } catch (error) {
     if (!web && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(

@@ -154,10 +154,11 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       await expectCheckCatches(page);
       await shot('order-draft');
 
-      // When it is submitted, only what decide allows stays enabled (cancel)
+      // When it is submitted, the fulfilment workflow reserves its stock and confirms it: the
+      // status moves on live (push); only what decide allows stays enabled (cancel)
       await page.getByTestId('submit').click();
       await expectCommands(page, 'order/submit', 'confirmed', 1);
-      expect(await page.getByTestId('order-status').textContent()).toBe('submitted');
+      await page.locator('[data-testid="order-status"]:text-is("confirmed")').waitFor();
       for (const control of ['sku', 'quantity', 'add-line', 'line-quantity', 'remove-line']) {
         expect(await page.getByTestId(control).first().isDisabled()).toBe(true);
       }

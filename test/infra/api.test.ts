@@ -214,7 +214,7 @@ it('both stacks serve the collection routes: six routes, the four generic GETs r
   }
 });
 
-it('both stacks also output their repair tools: DLQ, redrive, rebuild, projections table', () => {
+it('both stacks also output their repair tools (DLQ, redrive, rebuild, projections table), their workflows and their event bus', () => {
   const { decoupled, coupled, decoupledTemplate, coupledTemplate } = byDefault;
   decoupledTemplate.hasOutput('DeadLetterQueueUrl', {
     Value: { Ref: logicalIdOf(decoupled.projection.deadLetterQueue, decoupled) },
@@ -225,11 +225,17 @@ it('both stacks also output their repair tools: DLQ, redrive, rebuild, projectio
   expect(Object.keys(decoupledTemplate.findOutputs('*')).sort()).toEqual([
     'ApiUrl',
     'DeadLetterQueueUrl',
+    'EventBusArn',
+    'EventBusDeadLetterQueueUrl',
+    'EventBusName',
     'EventTableName',
     'ProjectionsTableName',
     'RebuildStateMachineArn',
     'RedriveFunctionName',
     'WebSocketUrl',
+    'WorkflowsDeadLetterQueueUrl',
+    'WorkflowsFunctionName',
+    'WorkflowsTimerDeadLetterQueueUrl',
   ]);
   // The same outputs: the coupled stack's projector has the same repair tools.
   expect(Object.keys(coupledTemplate.findOutputs('*')).sort()).toEqual(

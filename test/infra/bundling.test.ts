@@ -15,10 +15,11 @@ const built = synthesize({ 'aws:cdk:enable-asset-metadata': true }, { bundle: tr
 const assembly = built.app.synth();
 
 const bundles = [
-  // + the push functions (connections, notifier, the $connect authorizer) and the redrive and
-  // rebuild in each stack
-  ['decoupled', built.decoupledTemplate, 3 + 3 + 2],
-  ['coupled', built.coupledTemplate, 2 + 3 + 2],
+  // + the push functions (connections, notifier, the $connect authorizer), the redrive and
+  // rebuild, the workflows function, and the event bus's enrichment and sample consumer in
+  // each stack
+  ['decoupled', built.decoupledTemplate, 3 + 3 + 2 + 1 + 2],
+  ['coupled', built.coupledTemplate, 2 + 3 + 2 + 1 + 2],
 ] as const;
 
 /** The $connect authorizer verifies tokens against public keys: it calls no AWS service. */
@@ -142,5 +143,51 @@ describe('the coupled bundle, run as Lambda runs it', () => {
     } finally {
       await tables.drop();
     }
+  });
+});
+
+describe('the workflows bundle, run as Lambda runs it', () => {
+  const [id, fn] = Object.entries(
+    built.decoupledTemplate.findResources('AWS::Lambda::Function'),
+  ).find(([logicalId]) => logicalId.startsWith('WorkflowsFunction'))!;
+  const file = path.join(assembly.directory, fn.Metadata['aws:asset:path'] as string, 'index.mjs');
+
+  /** Imports the bundle in a fresh Node (its cold start) and invokes it once. */
+  const invoke = async (env: Record<string, string>, event: unknown) => {
+    const script = `const { handler } = await import(${JSON.stringify(file)});
+      const result = await handler(JSON.parse(process.env.EVENT));
+      process.stdout.write(JSON.stringify(result));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { env: { PATH: process.env.PATH ?? '', ...env, EVENT: JSON.stringify(event) } },
+    );
+    return JSON.parse(stdout) as unknown;
+  };
+
+  /** What the stack sets (names only: an empty batch touches no table and no schedule). */
+  const env = {
+    [ENV.eventTable]: 'events',
+    [ENV.projectionsTable]: 'projections',
+    [ENV.snapshotsTable]: 'snapshots',
+    [ENV.commandsTable]: 'commands',
+    [ENV.timerScheduleGroup]: 'timers',
+    [ENV.timerTargetArn]: 'arn:aws:lambda:eu-west-1:123456789012:function:stack-workflows',
+    [ENV.timerRoleArn]: 'arn:aws:iam::123456789012:role/scheduler',
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
+
+  it(`${id}: given the stack's environment, when a stream batch comes, then it answers with batchItemFailures`, async () => {
+    expect(await invoke(env, { Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+
+  it(`${id}: given no timer schedule group, when it starts, then it fails loudly naming the variable`, async () => {
+    const { [ENV.timerScheduleGroup]: _group, ...withoutGroup } = env;
+    await expect(invoke(withoutGroup, { Records: [] })).rejects.toThrow(
+      new RegExp(`${ENV.timerScheduleGroup} is not set`),
+    );
   });
 });

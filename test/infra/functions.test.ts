@@ -68,11 +68,12 @@ const functionResource = (template: Template, prefix: string) => {
 };
 
 // Each stack also has the three push functions (connections, notifier, the $connect
-// authorizer): see push.test.ts, and the redrive (redrive.test.ts) and rebuild
-// (rebuild.test.ts) functions.
-it('deploys three functions in the decoupled stack and two in the coupled stack, plus push, redrive and rebuild', () => {
-  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 3 + 2);
-  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 3 + 2);
+// authorizer): see push.test.ts, the redrive (redrive.test.ts) and rebuild
+// (rebuild.test.ts) functions, the workflows function (workflows.test.ts) and the event bus's
+// enrichment and sample consumer.
+it('deploys three functions in the decoupled stack and two in the coupled stack, plus push, redrive, rebuild, workflows and the event bus', () => {
+  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 3 + 2 + 1 + 2);
+  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 3 + 2 + 1 + 2);
 });
 
 describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
@@ -269,8 +270,8 @@ describe('IAM: exact permissions per function', () => {
 
 describe('-c tracing=true', () => {
   it.each([
-    ['decoupled', traced.decoupledTemplate, 3 + 3 + 2],
-    ['coupled', traced.coupledTemplate, 2 + 3 + 2],
+    ['decoupled', traced.decoupledTemplate, 3 + 3 + 2 + 1 + 2],
+    ['coupled', traced.coupledTemplate, 2 + 3 + 2 + 1 + 2],
   ] as const)('%s: every function traces actively', (_name, template, count) => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(count);

@@ -10,9 +10,10 @@ const projectorRef = {
 
 describe('event source mapping (event table stream -> projector)', () => {
   it('is on the event stream, with bounded, order-keeping retries', () => {
-    // The others: the notifier's, on the projections stream (push.test.ts), and the redrive's,
-    // on the dead-letter queue (redrive.test.ts).
-    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    // The others: the notifier's, on the projections stream (push.test.ts), the redrive's,
+    // on the dead-letter queue (redrive.test.ts), and the workflows function's, on the event
+    // stream too (workflows.test.ts).
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
       FunctionName: projectorRef,
@@ -30,8 +31,9 @@ describe('event source mapping (event table stream -> projector)', () => {
 
   it('exists in the coupled stack too, feeding its projector, with its own DLQ and alarms', () => {
     // The notifier's mapping, on the projections stream, the projector's, on the event stream,
-    // and the redrive's, on the dead-letter queue (redrive.test.ts).
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
+    // the redrive's, on the dead-letter queue (redrive.test.ts), and the workflows function's
+    // (workflows.test.ts).
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
     coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
     });
@@ -49,14 +51,17 @@ describe('event source mapping (event table stream -> projector)', () => {
         OnFailure: { Destination: { 'Fn::GetAtt': [coupledQueueId, 'Arn'] } },
       },
     });
-    coupledTemplate.resourceCountIs('AWS::SQS::Queue', 1);
-    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // + the workflows' two queues and four alarms (workflows.test.ts), the event bus's two
+    // queues and two alarms.
+    coupledTemplate.resourceCountIs('AWS::SQS::Queue', 1 + 2 + 2);
+    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 4 + 2);
   });
 });
 
 describe('dead-letter queue', () => {
   it('is encrypted (SSE-SQS) and keeps messages 14 days', () => {
-    decoupledTemplate.resourceCountIs('AWS::SQS::Queue', 1);
+    // + the workflows' two queues (workflows.test.ts) and the event bus's two.
+    decoupledTemplate.resourceCountIs('AWS::SQS::Queue', 1 + 2 + 2);
     decoupledTemplate.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       MessageRetentionPeriod: 14 * 24 * 3600,
@@ -82,8 +87,8 @@ describe('dead-letter queue', () => {
 });
 
 describe('alarms', () => {
-  it("has the pipeline's two alarms and the redrive's (redrive.test.ts)", () => {
-    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  it("has the pipeline's two alarms and the redrive's (redrive.test.ts), besides the workflows' four (workflows.test.ts) and the event bus's two", () => {
+    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 4 + 2);
   });
 
   it('fires when the projector is more than 60 s behind the stream (IteratorAge maximum)', () => {

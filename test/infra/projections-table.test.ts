@@ -58,6 +58,8 @@ describe('projections table', () => {
       'QueryFunction',
       'RebuildFunction',
       'RedriveFunction',
+      // Its process records (lambdas/core/workflows/process-runner.ts).
+      'WorkflowsFunction',
     ]);
   });
 
@@ -84,6 +86,8 @@ describe('projections table', () => {
       'PushConnectionsFunction',
       'RebuildFunction',
       'RedriveFunction',
+      // Its process records (lambdas/core/workflows/process-runner.ts).
+      'WorkflowsFunction',
     ]);
   });
 });

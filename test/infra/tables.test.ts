@@ -55,9 +55,9 @@ describe.each([
   const eventTableId = logicalIdOf(stack.eventTable.table, stack);
   const projectionsId = logicalIdOf(stack.projectionsTable.table, stack);
 
-  it('has exactly the event table, the subscriptions table, the projections table, snapshots and command markers', () => {
+  it('has exactly the event table, the subscriptions table, the projections table, snapshots, command markers and the sample consumer idempotency records', () => {
     // No read-model table: every view, the orders' too, is rows of the projections table.
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 5);
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 6);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
   });
 

@@ -29,7 +29,11 @@ import {
 import { jsonFileStorage } from '../../client/node';
 import { useLocalRuntime } from '../support/runtime';
 
-const local = useLocalRuntime(`cl${process.pid}`, { poller: { pollIntervalMs: 25 } });
+// No fulfilment workflow: these tests count each order's events, the client's own only.
+const local = useLocalRuntime(`cl${process.pid}`, {
+  poller: { pollIntervalMs: 25 },
+  workflows: { enabled: false },
+});
 
 let ids = 0;
 const newOrderId = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${ids++}`;

@@ -163,6 +163,8 @@ describe('live updates on both stacks', () => {
       coupledPort: 0,
       tablePrefix,
       poller: { pollIntervalMs: 25 },
+      // No fulfilment workflow: these tests follow each order's own commands, version by version.
+      workflows: { enabled: false },
       handlerLogLevel: 'SILENT',
       quiet: true,
     });

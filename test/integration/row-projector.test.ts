@@ -274,7 +274,14 @@ describe('GET /read-models/{name}/{key}', () => {
       key: 'route-c0',
       row: {
         customerId: 'route-c0',
-        ordersByStatus: { draft: 1, submitted: 0, cancelled: 0, deleted: 0 },
+        ordersByStatus: {
+          draft: 1,
+          submitted: 0,
+          confirmed: 0,
+          rejected: 0,
+          cancelled: 0,
+          deleted: 0,
+        },
         submittedTotals: {},
         lastActivityAt: logs[0]!.at(-1)!.occurredAt,
       },

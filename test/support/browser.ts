@@ -4,6 +4,7 @@
  * provider, on free ports; signing in as a dev user the way a person does (one click on the
  * sign-in screen). The calls are cross-origin, so CORS is real.
  */
+import { seedDemoStock } from '../../local/tools/demo-stock';
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
@@ -64,6 +65,8 @@ export const useDemoApp = (tablePrefix: string): { current: DemoSetup } => {
       corsOrigins: originsOf(web.url),
       poller: { pollIntervalMs: 50 },
     });
+    // As `npm start` does: the demo's SKUs in stock, so a submitted order is confirmed.
+    await seedDemoStock(runtime);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     setup.current = { runtime, web, browser };
   });

@@ -35,7 +35,8 @@ export interface ConformanceSetup {
  * tests, and drops them after: call at the top level of a test file.
  */
 export const useConformanceRuntime = (tablePrefix: string): { current: ConformanceSetup } => {
-  const local = useLocalRuntime(tablePrefix);
+  // No process manager: a script's versions are its own commands' (a workflow would add events).
+  const local = useLocalRuntime(tablePrefix, { workflows: { enabled: false } });
   const setup = { current: undefined as unknown as ConformanceSetup };
   beforeAll(async () => {
     setup.current = { runtime: local.current, tables: await createTestTables() };

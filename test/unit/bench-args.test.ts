@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DEFAULT_OUT_DIR,
+  MAX_WORKFLOW_ORDERS,
   parseArgs,
   PUBLISH_DIR,
   readOutputsFile,
@@ -107,6 +108,33 @@ describe('parseArgs', () => {
     });
     expect(parseArgs(['--quick'])).not.toHaveProperty('overhead');
     usageError(['--profile-overhead=1'], /--profile-overhead takes no value/);
+  });
+
+  test('--workflow-orders sizes the workflow sweep, and 0 skips it', () => {
+    expect(parseArgs(['--workflow-orders', '12'])).toEqual({
+      help: false,
+      quick: false,
+      workflowOrders: 12,
+      out: DEFAULT_OUT_DIR,
+      target: { mode: 'local' },
+    });
+    expect(parseArgs(['--quick', '--workflow-orders=0'])).toMatchObject({ workflowOrders: 0 });
+    expect(parseArgs(['--quick'])).not.toHaveProperty('workflowOrders');
+  });
+
+  test('--workflow-orders: a whole number within what a SKU can hold, not with --profile-overhead', () => {
+    usageError(['--workflow-orders', '-1'], /needs a value|whole number/);
+    usageError(['--workflow-orders', '2.5'], /whole number from 0 to 500, got '2.5'/);
+    usageError(['--workflow-orders', 'many'], /whole number/);
+    usageError(['--workflow-orders', String(MAX_WORKFLOW_ORDERS + 1)], /from 0 to 500/);
+    expect(parseArgs(['--workflow-orders', String(MAX_WORKFLOW_ORDERS)])).toMatchObject({
+      workflowOrders: MAX_WORKFLOW_ORDERS,
+    });
+    usageError(
+      ['--profile-overhead', '--workflow-orders', '3'],
+      /does not apply to --profile-overhead/,
+    );
+    usageError(['--workflow-orders'], /--workflow-orders needs a value/);
   });
 
   test('the default output is ignored by git; only --publish writes the committed results', () => {

@@ -369,6 +369,54 @@ describe('the prediction for the signed-in principal', () => {
     ).toMatchObject({ code: 'RULE_VIOLATED' });
   });
 
+  test.each([
+    ['alice (the owner)', { subject: 'alice', roles: [] as Array<'support' | 'admin'> }],
+    ['support', { subject: 'sam', roles: ['support'] as Array<'support' | 'admin'> }],
+  ])(
+    "given %s, when they would confirm or reject alice's order, then it is predicted 403 WORKFLOW_ONLY",
+    (_who, principal) => {
+      const predicted = pendingOn(principal);
+      for (const [type, payload] of [
+        ['order/confirm', {}],
+        ['order/reject', { reason: 'timed-out', skusShort: [] }],
+      ] as const) {
+        expect(predicted(type, payload)).toMatchObject({
+          code: 'FORBIDDEN',
+          status: 403,
+          message: ORDER_PERMISSIONS.WORKFLOW_ONLY,
+          details: { rule: 'WORKFLOW_ONLY' },
+        });
+      }
+    },
+  );
+
+  test("given alice's draft with a line, when she submits it, then the optimistic view stops at submitted (the workflow confirms it on the server)", () => {
+    let state = clientReducer(initialClientState, identityChanged({ subject: 'alice', roles: [] }));
+    state = clientReducer(
+      state,
+      viewLoaded({
+        ...order('o1', 'alice'),
+        lines: [{ lineId: 'a', sku: 'SKU-A', quantity: 1, unitPrice: 100, amount: 100 }],
+        lineCount: 1,
+        total: 100,
+      }),
+    );
+    const submit: OutboxEntry = {
+      commandId: 'p-submit',
+      seq: 1,
+      aggregateId: 'o1',
+      type: 'order/submit',
+      payload: {},
+      issuedAt: '2026-12-01T10:01:00.000Z',
+      attempts: 0,
+      user: 'alice',
+    };
+    state = clientReducer(state, { type: 'command/queued', payload: submit });
+    const view = selectOptimisticView<OrderView>(state, 'o1');
+    expect(view.pending[0]!.wouldReject).toBeUndefined();
+    expect(view.view).toMatchObject({ status: 'submitted', version: 2 });
+  });
+
   test("given alice's views, when bob signs in, then the state keeps nothing of alice", () => {
     let state = clientReducer(initialClientState, identityChanged({ subject: 'alice', roles: [] }));
     state = clientReducer(state, viewLoaded(order('o1', 'alice')));

@@ -9,6 +9,9 @@ const lineA = {
 };
 const submitted = { type: 'order/submitted', payload: {} };
 const cancelled = { type: 'order/cancelled', payload: {} };
+const confirmed = { type: 'order/confirmed', payload: {} };
+const shortOfA = { reason: 'not-enough-stock', skusShort: ['SKU-A'] };
+const rejected = { type: 'order/rejected', payload: shortOfA };
 const deleted = { type: 'order/deleted', payload: {} };
 
 const rule = (name: string) => ({
@@ -64,6 +67,8 @@ describe('commands on an unknown order: 404', () => {
     ['order/submit', {}],
     ['order/cancel', {}],
     ['order/delete', {}],
+    ['order/confirm', {}],
+    ['order/reject', shortOfA],
   ])('%s', (type, payload) =>
     given().when(type, payload).thenThrows({ code: 'NOT_FOUND', status: 404 }),
   );
@@ -118,6 +123,8 @@ describe('order/addLine', () => {
       .then({ type: 'order/lineAdded', payload: added('a', 10_000) }));
   test.each([
     ['submitted', [submitted]],
+    ['confirmed', [submitted, confirmed]],
+    ['rejected', [submitted, rejected]],
     ['cancelled', [cancelled]],
   ])('on a %s order: 422 ORDER_NOT_EDITABLE', (_s, after) =>
     given(created, lineA, ...after)
@@ -188,5 +195,138 @@ describe('order/submit, order/cancel, order/delete', () => {
   test('submit with a payload field: 400', () =>
     given(created, lineA)
       .when('order/submit', { now: true })
+      .thenThrows({ code: 'VALIDATION_FAILED' }));
+});
+
+describe('order/confirm and order/reject (the fulfilment workflow)', () => {
+  test('given a submitted order, when it is confirmed, then order/confirmed', () =>
+    given(created, lineA, submitted).when('order/confirm').then(confirmed));
+
+  test('given a submitted order, when it is rejected for want of stock, then order/rejected names the SKUs short', () =>
+    given(created, lineA, submitted).when('order/reject', shortOfA).then(rejected));
+
+  test('given a submitted order, when it is rejected as timed out with no SKU named, then order/rejected', () =>
+    given(created, lineA, submitted)
+      .when('order/reject', { reason: 'timed-out', skusShort: [] })
+      .then({ type: 'order/rejected', payload: { reason: 'timed-out', skusShort: [] } }));
+
+  test.each([
+    ['draft', [] as { type: string; payload: unknown }[]],
+    ['confirmed', [submitted, confirmed]],
+    ['rejected', [submitted, rejected]],
+    ['cancelled', [submitted, cancelled]],
+    ['deleted', [deleted]],
+  ])('given a %s order, when it is confirmed, then 422 INVALID_TRANSITION', (_status, after) =>
+    given(created, lineA, ...after)
+      .when('order/confirm')
+      .thenThrows(rule('INVALID_TRANSITION')),
+  );
+
+  test.each([
+    ['draft', [] as { type: string; payload: unknown }[]],
+    ['confirmed', [submitted, confirmed]],
+    ['rejected', [submitted, rejected]],
+    ['cancelled', [submitted, cancelled]],
+  ])('given a %s order, when it is rejected, then 422 INVALID_TRANSITION', (_status, after) =>
+    given(created, lineA, ...after)
+      .when('order/reject', shortOfA)
+      .thenThrows(rule('INVALID_TRANSITION')),
+  );
+
+  test('given a confirmed order, when it is cancelled, then order/cancelled (the workflow releases its stock)', () =>
+    given(created, lineA, submitted, confirmed)
+      .when('order/cancel', { reason: 'found it cheaper' })
+      .then({ type: 'order/cancelled', payload: { reason: 'found it cheaper' } }));
+
+  test('given a rejected order, when it is cancelled, then 422 INVALID_TRANSITION (it is over already)', () =>
+    given(created, lineA, submitted, rejected)
+      .when('order/cancel')
+      .thenThrows(rule('INVALID_TRANSITION')));
+
+  test('given a confirmed or rejected order, when it is submitted again, then 422 INVALID_TRANSITION', () => {
+    given(created, lineA, submitted, confirmed)
+      .when('order/submit')
+      .thenThrows(rule('INVALID_TRANSITION'));
+    given(created, lineA, submitted, rejected)
+      .when('order/submit')
+      .thenThrows(rule('INVALID_TRANSITION'));
+  });
+
+  test('given a confirmed or rejected order, when it is deleted, then order/deleted', () => {
+    given(created, lineA, submitted, confirmed).when('order/delete').then(deleted);
+    given(created, lineA, submitted, rejected).when('order/delete').then(deleted);
+  });
+
+  test('the INVALID_TRANSITION message names every transition the rule guards', () =>
+    given(created, lineA)
+      .when('order/confirm')
+      .thenThrows({
+        message:
+          'Submit needs a draft; confirm and reject need a submitted order; cancel needs a draft, submitted or confirmed order; a deleted order takes no command.',
+        details: { rule: 'INVALID_TRANSITION', status: 'draft' },
+      }));
+});
+
+describe('order/reject: its payload', () => {
+  const submittedOrder = () => given(created, lineA, submitted);
+
+  test('given a submitted order, when rejected for want of stock naming no SKU, then 400 on skusShort', () =>
+    submittedOrder()
+      .when('order/reject', { reason: 'not-enough-stock', skusShort: [] })
+      .thenThrows({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: {
+          issues: [
+            {
+              path: 'payload.skusShort',
+              message: 'must name at least one SKU when the reason is not-enough-stock',
+            },
+          ],
+        },
+      }));
+
+  test.each([[''], ['x'.repeat(65)]])(
+    'given a submitted order, when rejected naming the SKU %p, then 400 on skusShort',
+    (sku) =>
+      submittedOrder()
+        .when('order/reject', { reason: 'not-enough-stock', skusShort: [sku] })
+        .thenThrows(invalid('payload.skusShort.0')),
+  );
+
+  test('given a submitted order, when rejected naming 101 SKUs, then 400 on skusShort', () =>
+    submittedOrder()
+      .when('order/reject', {
+        reason: 'not-enough-stock',
+        skusShort: Array.from({ length: 101 }, (_, i) => `SKU-${i}`),
+      })
+      .thenThrows(invalid('payload.skusShort')));
+
+  test('given a submitted order, when rejected naming 100 SKUs, then it is rejected', () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => `SKU-${i}`);
+    submittedOrder()
+      .when('order/reject', { reason: 'not-enough-stock', skusShort: hundred })
+      .then({
+        type: 'order/rejected',
+        payload: { reason: 'not-enough-stock', skusShort: hundred },
+      });
+  });
+
+  test.each([
+    ['an unknown reason', { reason: 'changed-mind', skusShort: ['SKU-A'] }, 'payload.reason'],
+    ['no reason', { skusShort: ['SKU-A'] }, 'payload.reason'],
+    ['no skusShort', { reason: 'timed-out' }, 'payload.skusShort'],
+  ])('given a submitted order, when rejected with %s, then 400', (_what, payload, path) =>
+    submittedOrder().when('order/reject', payload).thenThrows(invalid(path)),
+  );
+
+  test('given a submitted order, when rejected with a field the schema does not know, then 400', () =>
+    submittedOrder()
+      .when('order/reject', { ...shortOfA, note: 'x' })
+      .thenThrows({ code: 'VALIDATION_FAILED' }));
+
+  test('given a submitted order, when confirmed with a payload field, then 400', () =>
+    submittedOrder()
+      .when('order/confirm', { force: true })
       .thenThrows({ code: 'VALIDATION_FAILED' }));
 });

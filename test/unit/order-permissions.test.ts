@@ -30,6 +30,8 @@ const lineA = {
 };
 const submitted = { type: 'order/submitted', payload: {} };
 const cancelled = { type: 'order/cancelled', payload: {} };
+const confirmed = { type: 'order/confirmed', payload: {} };
+const shortOfA = { reason: 'not-enough-stock', skusShort: ['SKU-A'] };
 
 const forbidden = (rule: keyof typeof ORDER_PERMISSIONS) => ({
   code: 'FORBIDDEN',
@@ -129,11 +131,77 @@ describe("commands on alice's order", () => {
       .thenThrows({ code: 'RULE_VIOLATED', status: 422 }));
 });
 
+describe("the fulfilment workflow's commands on alice's submitted order", () => {
+  /** Confirm and reject, and the events they decide on a submitted order. */
+  const OUTCOMES: [string, Record<string, unknown>, { type: string; payload: unknown }][] = [
+    ['order/confirm', {}, confirmed],
+    ['order/reject', shortOfA, { type: 'order/rejected', payload: shortOfA }],
+  ];
+
+  test.each(OUTCOMES)(
+    "given alice's submitted order, when alice sends %s, then 403 FORBIDDEN WORKFLOW_ONLY",
+    (type, payload) =>
+      given(alicesOrder, lineA, submitted)
+        .as(alice)
+        .when(type, payload)
+        .thenThrows(forbidden('WORKFLOW_ONLY')),
+  );
+
+  test.each(OUTCOMES)(
+    "given alice's submitted order, when support sends %s, then 403 FORBIDDEN WORKFLOW_ONLY",
+    (type, payload) =>
+      given(alicesOrder, lineA, submitted)
+        .as(support)
+        .when(type, payload)
+        .thenThrows(forbidden('WORKFLOW_ONLY')),
+  );
+
+  test.each(OUTCOMES)(
+    "given alice's submitted order, when bob sends %s, then 404 NOT_FOUND, as if it did not exist",
+    (type, payload) =>
+      given(alicesOrder, lineA, submitted).as(bob).when(type, payload).thenThrows(notFound),
+  );
+
+  test.each(OUTCOMES)(
+    "given alice's submitted order, when an admin (as the workflow runs) sends %s, then it is decided",
+    (type, payload, event) =>
+      given(alicesOrder, lineA, submitted).as(admin).when(type, payload).then(event),
+  );
+
+  test("given alice's draft order, when alice confirms it, then 403 WORKFLOW_ONLY before the order's own rule", () =>
+    given(alicesOrder, lineA)
+      .as(alice)
+      .when('order/confirm')
+      .thenThrows(forbidden('WORKFLOW_ONLY')));
+
+  test("given alice's confirmed order, when alice cancels it, then it is cancelled", () =>
+    given(alicesOrder, lineA, submitted, confirmed).as(alice).when('order/cancel').then(cancelled));
+
+  test("given alice's confirmed order, when support cancels it, then it is cancelled", () =>
+    given(alicesOrder, lineA, submitted, confirmed)
+      .as(support)
+      .when('order/cancel')
+      .then(cancelled));
+
+  test("given alice's confirmed order, when bob cancels it, then 404 NOT_FOUND", () =>
+    given(alicesOrder, lineA, submitted, confirmed)
+      .as(bob)
+      .when('order/cancel')
+      .thenThrows(notFound));
+});
+
 describe('commands on an order that does not exist', () => {
   // Refusing a missing order would tell bob apart the ids that exist (404) from those that do not.
   test.each(CHANGES)(
     'given no order, when bob sends %s, then 404 NOT_FOUND, as for an order he may not read',
     (type, payload) => given().as(bob).when(type, payload).thenThrows(notFound),
+  );
+
+  test.each([
+    ['order/confirm', {}],
+    ['order/reject', shortOfA],
+  ])('given no order, when alice sends %s, then 404 NOT_FOUND, not 403', (type, payload) =>
+    given().as(alice).when(type, payload).thenThrows(notFound),
   );
 });
 

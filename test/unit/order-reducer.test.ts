@@ -3,7 +3,7 @@ import { type OrderEventAction, orderReducer } from '../../lambdas/domain/order'
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { foldRows } from '../../lambdas/core/projections/row-projection';
 import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
-import { stamp } from '../../lambdas/core/given';
+import { AT, stamp } from '../../lambdas/core/given';
 import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 
 const history = stamp('order-7', [
@@ -63,6 +63,49 @@ test('cancel keeps its reason; delete keeps the row with status deleted (answere
   const orders = COLLECTIONS.find((c) => c.view === orderViewProjection)!;
   expect(orders.isDeleted!(cancelled)).toBe(false);
   expect(orders.isDeleted!(deletedView)).toBe(true);
+});
+
+test('given a submitted order, when the workflow confirms it, then the view is confirmed with nothing of a rejection', () => {
+  const confirmed = stamp('order-7', [{ type: 'order/confirmed', payload: {} }], history.length);
+  const view = viewAfter([...history, ...confirmed])!;
+  expect(view).toMatchObject({ status: 'confirmed', total: 1500, lineCount: 1, version: 7 });
+  expect(view).not.toHaveProperty('rejectReason');
+  expect(view).not.toHaveProperty('skusShort');
+});
+
+test('given a submitted order, when the workflow rejects it, then the view keeps the reason and the SKUs short', () => {
+  const rejected = stamp(
+    'order-7',
+    [{ type: 'order/rejected', payload: { reason: 'not-enough-stock', skusShort: ['A'] } }],
+    history.length,
+  );
+  const view = viewAfter([...history, ...rejected])!;
+  expect(view).toEqual({
+    ...viewAfter(history),
+    status: 'rejected',
+    rejectReason: 'not-enough-stock',
+    skusShort: ['A'],
+    updatedAt: AT,
+    version: 7,
+  });
+  const orders = COLLECTIONS.find((c) => c.view === orderViewProjection)!;
+  expect(orders.isDeleted!(view)).toBe(false);
+});
+
+test('given a confirmed order, when it is cancelled, then the view is cancelled with its reason', () => {
+  const more = stamp(
+    'order-7',
+    [
+      { type: 'order/confirmed', payload: {} },
+      { type: 'order/cancelled', payload: { reason: 'found it cheaper' } },
+    ],
+    history.length,
+  );
+  expect(viewAfter([...history, ...more])).toMatchObject({
+    status: 'cancelled',
+    cancelReason: 'found it cheaper',
+    version: 8,
+  });
 });
 
 test('the reducer is pure: same input, same output, input untouched', () => {

@@ -61,6 +61,11 @@ export interface CommandInput {
 /** Values stamped by the edge: reducers and decide never read a clock or make ids. */
 export interface CommandContext {
   readonly correlationId: string;
+  /**
+   * What caused the command, recorded on its events: the triggering event's id for a command a
+   * process manager sends. @default the commandId (a request caused it)
+   */
+  readonly causationId?: string;
   /** Who sends the command: checked by the aggregate's `canRead` and `authorize`, recorded on its events. */
   readonly actor: Principal;
   readonly now: () => string;
@@ -319,7 +324,7 @@ const decideOn = (
     commandId: input.commandId,
     commandHash: hash,
     correlationId: context.correlationId,
-    causationId: input.commandId,
+    causationId: context.causationId ?? input.commandId,
     actor: context.actor.subject,
     schemaVersion: currentSchemaVersion(event.type),
   }));

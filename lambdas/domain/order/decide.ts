@@ -13,7 +13,7 @@ export const ORDER_RULES = {
   DUPLICATE_LINE_ID: 'A lineId is unique within its order.',
   LINE_NOT_FOUND: 'The lineId names no line of this order.',
   INVALID_TRANSITION:
-    'Submit needs a draft; cancel needs a draft or submitted order; a deleted order takes no command.',
+    'Submit needs a draft; confirm and reject need a submitted order; cancel needs a draft, submitted or confirmed order; a deleted order takes no command.',
 } as const;
 
 export type OrderRule = keyof typeof ORDER_RULES;
@@ -73,8 +73,16 @@ export const decideOrder = (
       if (state.lines.length === 0) throw violation('ORDER_EMPTY');
       return [{ type: 'order/submitted', payload: {} }];
     case 'order/cancel':
-      requireStatus(state, ['draft', 'submitted'], 'INVALID_TRANSITION');
+      // A rejected order is over already; cancelling a confirmed one releases its stock (the
+      // fulfilment workflow reacts to order/cancelled).
+      requireStatus(state, ['draft', 'submitted', 'confirmed'], 'INVALID_TRANSITION');
       return [{ type: 'order/cancelled', payload: command.payload }];
+    case 'order/confirm':
+      requireStatus(state, ['submitted'], 'INVALID_TRANSITION');
+      return [{ type: 'order/confirmed', payload: {} }];
+    case 'order/reject':
+      requireStatus(state, ['submitted'], 'INVALID_TRANSITION');
+      return [{ type: 'order/rejected', payload: command.payload }];
     case 'order/delete':
       return [{ type: 'order/deleted', payload: {} }];
     default: {

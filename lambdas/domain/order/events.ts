@@ -1,5 +1,6 @@
 /** Order events: facts in past tense. Payloads are JSON-only; money in minor units. */
 import type { EventActionOf, NewEvent } from '../../core/events/events';
+import type { RejectReason } from './commands';
 
 export interface OrderEventPayloads {
   'order/created': { customerId: string; currency: string };
@@ -10,6 +11,10 @@ export interface OrderEventPayloads {
   'order/submitted': Record<string, never>;
   'order/cancelled': { reason?: string };
   'order/deleted': Record<string, never>;
+  /** The fulfilment workflow reserved every line's stock. */
+  'order/confirmed': Record<string, never>;
+  /** `skusShort`: the SKUs stock refused (empty when the workflow timed out). */
+  'order/rejected': { reason: RejectReason; skusShort: string[] };
 }
 
 export type OrderEventType = keyof OrderEventPayloads;

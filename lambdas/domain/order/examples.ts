@@ -31,6 +31,21 @@ export const EXAMPLES: { readonly aggregateType: string; readonly histories: New
       { type: 'order/lineRemoved', payload: { lineId: 'a' } },
       { type: 'order/deleted', payload: {} },
     ],
+    // The fulfilment workflow's outcomes: confirmed (then cancelled), and rejected.
+    [
+      { type: 'order/created', payload: { customerId: 'c-2', currency: 'EUR' } },
+      line('a', 'A', 1),
+      { type: 'order/submitted', payload: {} },
+      { type: 'order/confirmed', payload: {} },
+      { type: 'order/cancelled', payload: {} },
+    ],
+    [
+      { type: 'order/created', payload: { customerId: 'c-2', currency: 'EUR' } },
+      line('a', 'A', 4),
+      line('b', 'B', 2),
+      { type: 'order/submitted', payload: {} },
+      { type: 'order/rejected', payload: { reason: 'not-enough-stock', skusShort: ['B'] } },
+    ],
   ],
 };
 
@@ -61,6 +76,17 @@ export const COMMAND_SCRIPTS: {
       { type: 'order/removeLine', payload: { lineId: 'a' } },
       { type: 'order/cancel', payload: {} },
       { type: 'order/delete', payload: {} },
+    ],
+    // The fulfilment workflow's commands, as its admin sends them (a subsequence may confirm,
+    // reject, or cancel a confirmed order; a second outcome is refused and dropped).
+    [
+      { type: 'order/create', payload: { customerId: 'c-3', currency: 'EUR' } },
+      add('a', 1, 500),
+      { type: 'order/submit', payload: {} },
+      { type: 'order/confirm', payload: {} },
+      { type: 'order/reject', payload: { reason: 'not-enough-stock', skusShort: ['SKU-a'] } },
+      { type: 'order/reject', payload: { reason: 'timed-out', skusShort: [] } },
+      { type: 'order/cancel', payload: { reason: 'no longer needed' } },
     ],
   ],
 };

@@ -9,7 +9,7 @@ import { orderReducer, type OrderState } from './reducer';
 export const orderAggregate: AggregateDefinition<OrderState, OrderCommand, OrderEvent> = {
   type: 'order',
   // Bump when the state's meaning changes (docs/decisions/snapshots.md).
-  snapshotVersion: 1,
+  snapshotVersion: 2, // 2: confirmed and rejected
   initialState: null,
   reducer: orderReducer,
   decide: decideOrder,

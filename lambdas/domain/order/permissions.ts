@@ -2,7 +2,7 @@
  * Who may do what with an order: pure rules as data, beside `decide`, run by the server and by
  * the client's optimistic prediction alike (docs/guide/users-and-permissions.md).
  * The customer is the signed-in user; support reads every order and may cancel one; an admin
- * may do anything.
+ * may do anything. Confirm and reject are the fulfilment workflow's, which runs as an admin.
  */
 import { isAdmin, type ReadRule } from '../../core/identity/authorization';
 import { hasRole, type Principal } from '../../core/identity/principal';
@@ -15,6 +15,8 @@ export const ORDER_PERMISSIONS = {
     'An order is created for the signed-in customer: omit customerId or name yourself (only an admin names another customer).',
   OWNER_ONLY: 'Only the customer who owns the order may change it.',
   OWNER_OR_SUPPORT: 'Only the customer who owns the order, or support, may cancel it.',
+  WORKFLOW_ONLY:
+    'Only the fulfilment workflow (running as an admin) confirms or rejects an order, once its stock is settled.',
 } as const;
 
 export type OrderPermission = keyof typeof ORDER_PERMISSIONS;
@@ -45,6 +47,10 @@ export const authorizeOrder = (
     case 'order/cancel':
       // As below: a missing order is decide's NOT_FOUND (a 403 would tell it from another's).
       return isOwner || isSupport(principal) || order === null ? undefined : 'OWNER_OR_SUPPORT';
+    case 'order/confirm':
+    case 'order/reject':
+      // Stock decides, not a person: otherwise a customer could confirm her order with nothing reserved.
+      return order === null ? undefined : 'WORKFLOW_ONLY';
     case 'order/addLine':
     case 'order/changeQuantity':
     case 'order/removeLine':

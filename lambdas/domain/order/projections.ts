@@ -13,22 +13,29 @@ import {
 } from '../../core/identity/authorization';
 import { orderAggregate } from './index';
 import type { OrderEventAction } from './events';
-import type { OrderState, OrderStatus, OrderView } from './reducer';
+import { ORDER_STATUSES, type OrderState, type OrderStatus, type OrderView } from './reducer';
 import { aggregateView } from '../../core/projections/collections';
 
-/** Every event type of an order: the view and the customer summary follow each. */
-const ORDER_EVENT_TYPES: readonly OrderEventAction['type'][] = [
-  'order/created',
-  'order/lineAdded',
-  'order/quantityChanged',
-  'order/lineRemoved',
-  'order/submitted',
-  'order/cancelled',
-  'order/deleted',
-];
+/**
+ * Every event type of an order: the view and the customer summary follow each (a record, so a
+ * new event type that is not listed here fails to compile).
+ */
+const ORDER_EVENT_TYPES = Object.keys({
+  'order/created': true,
+  'order/lineAdded': true,
+  'order/quantityChanged': true,
+  'order/lineRemoved': true,
+  'order/submitted': true,
+  'order/confirmed': true,
+  'order/rejected': true,
+  'order/cancelled': true,
+  'order/deleted': true,
+} satisfies Record<OrderEventAction['type'], true>) as readonly OrderEventAction['type'][];
 
-/** A listed status (a deleted order is in no list). */
-const LISTED_STATUS = /^(draft|submitted|cancelled)$/;
+/** A listed status: any but `deleted` (a deleted order is in no list). */
+const LISTED_STATUS = new RegExp(
+  `^(${ORDER_STATUSES.filter((status) => status !== 'deleted').join('|')})$`,
+);
 
 /**
  * The order's view, one row per order keyed by its id: the aggregate's own state (so rows and
@@ -71,13 +78,24 @@ export interface CustomerSummary {
   readonly customerId: string;
   /** Orders of this customer by their current status. */
   readonly ordersByStatus: Readonly<Record<OrderStatus, number>>;
-  /** Sum of the totals of the orders now submitted, per currency (minor units). */
+  /**
+   * Sum of the totals of the orders placed and standing, per currency (minor units): submitted
+   * or confirmed (a confirmed order stays counted; cancelling or rejecting it takes it out).
+   */
   readonly submittedTotals: Readonly<Record<string, number>>;
   /** The latest `occurredAt` of any event of any of the customer's orders. */
   readonly lastActivityAt: string;
 }
 
-const NO_ORDERS: Record<OrderStatus, number> = { draft: 0, submitted: 0, cancelled: 0, deleted: 0 };
+const NO_ORDERS = Object.fromEntries(ORDER_STATUSES.map((status) => [status, 0])) as Record<
+  OrderStatus,
+  number
+>;
+
+/** The statuses whose orders count in `submittedTotals`. */
+const STANDING: readonly OrderStatus[] = ['submitted', 'confirmed'];
+const standingTotal = (order: OrderView, status: OrderStatus) =>
+  STANDING.includes(status) ? order.total : 0;
 
 const asOrderEvent = (event: EventAction) => event as OrderEventAction;
 
@@ -88,6 +106,10 @@ const statusAfter = (event: OrderEventAction): OrderStatus | undefined => {
       return 'draft';
     case 'order/submitted':
       return 'submitted';
+    case 'order/confirmed':
+      return 'confirmed';
+    case 'order/rejected':
+      return 'rejected';
     case 'order/cancelled':
       return 'cancelled';
     case 'order/deleted':
@@ -125,13 +147,13 @@ export const customerSummaryProjection: RowProjection<CustomerSummary, OrderStat
       e.meta.occurredAt > current.lastActivityAt ? e.meta.occurredAt : current.lastActivityAt;
     const next = statusAfter(e);
     if (next === undefined) return { ...current, lastActivityAt };
-    const ordersByStatus = { ...current.ordersByStatus, [next]: current.ordersByStatus[next] + 1 };
+    // NO_ORDERS underneath: a row stored before a status existed has no count for it yet.
+    const ordersByStatus = { ...NO_ORDERS, ...current.ordersByStatus };
+    ordersByStatus[next] += 1;
     if (before) ordersByStatus[before.status] -= 1;
     const totals = { ...current.submittedTotals };
     if (before) {
-      const delta =
-        (next === 'submitted' ? before.total : 0) -
-        (before.status === 'submitted' ? before.total : 0);
+      const delta = standingTotal(before, next) - standingTotal(before, before.status);
       if (delta !== 0) totals[before.currency] = (totals[before.currency] ?? 0) + delta;
     }
     return { ...current, ordersByStatus, submittedTotals: totals, lastActivityAt };

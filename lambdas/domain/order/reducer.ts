@@ -4,9 +4,24 @@
  * Pure: time and version come from the event's meta, stamped at the edge.
  */
 import type { Reducer } from 'redux';
+import type { RejectReason } from './commands';
 import type { OrderEventAction } from './events';
 
-export type OrderStatus = 'draft' | 'submitted' | 'cancelled' | 'deleted';
+/**
+ * Every status an order can have. A draft is submitted; the fulfilment workflow then confirms it
+ * (its stock is reserved) or rejects it; a draft, submitted or confirmed order can be cancelled;
+ * any can be deleted.
+ */
+export const ORDER_STATUSES = [
+  'draft',
+  'submitted',
+  'confirmed',
+  'rejected',
+  'cancelled',
+  'deleted',
+] as const;
+
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface OrderLine {
   readonly lineId: string;
@@ -31,6 +46,10 @@ export interface OrderView {
   /** Version of the last event applied. */
   readonly version: number;
   readonly cancelReason?: string;
+  /** Why the fulfilment workflow rejected the order (status `rejected`). */
+  readonly rejectReason?: RejectReason;
+  /** The SKUs stock was short of (status `rejected`; empty when it timed out). */
+  readonly skusShort?: readonly string[];
 }
 
 /** `null` until the order is created. */
@@ -83,6 +102,15 @@ const applyToOrder = (order: OrderView, event: OrderEventAction): OrderView => {
       };
     case 'order/deleted':
       return { ...order, status: 'deleted' };
+    case 'order/confirmed':
+      return { ...order, status: 'confirmed' };
+    case 'order/rejected':
+      return {
+        ...order,
+        status: 'rejected',
+        rejectReason: event.payload.reason,
+        skusShort: event.payload.skusShort,
+      };
     default: {
       // Compile time: every event type is handled. Run time: an unknown type changes nothing.
       const _unhandled: never = event;
