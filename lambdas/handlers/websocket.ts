@@ -12,6 +12,7 @@
  * answers are always status 200: the status of a route response is not visible to a WebSocket
  * client, the `error.code` is.
  */
+import { mayRead } from '../core/identity/authorization';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -25,7 +26,6 @@ import { principalFromClaims, ROLES_CLAIM, UnauthenticatedError } from '../core/
 import {
   expiryOf,
   MAX_CONNECTIONS_PER_USER,
-  mayBePushed,
   MAX_SUBSCRIPTIONS_PER_CONNECTION,
   type PushedCollection,
   SOCKET_ACTIONS,
@@ -172,7 +172,10 @@ export const createWebSocketHandler =
           }
           // Refused like an unknown row: never reveal that another user's row exists.
           const current = await deps.versions.currentOf(followed.view, id);
-          if (current.row !== undefined && !mayBePushed(followed.view, principal, current.row)) {
+          if (
+            current.row !== undefined &&
+            !mayRead(followed.view.canRead, principal, current.row)
+          ) {
             throw new AppError('NOT_FOUND', `No ${collection} ${id} here`, { collection, id });
           }
           const limit = deps.maxSubscriptionsPerConnection ?? MAX_SUBSCRIPTIONS_PER_CONNECTION;

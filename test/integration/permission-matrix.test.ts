@@ -92,19 +92,24 @@ const eventually = async (read: () => Promise<{ status: number }>, status: numbe
   }
 };
 
+/** Alice creates order `id` and can read it (on the decoupled stack, once projected). */
+const aliceCreatesOrder = async (stack: 'decoupled' | 'coupled', id: string) => {
+  const created = await send(stack, 'alice', {
+    type: 'order/create',
+    aggregateId: id,
+    payload: { currency: 'EUR' },
+  });
+  expect(accepted(created.status)).toBe(true);
+  expect((await eventually(() => call(stack, 'alice', `/orders/${id}`), 200)).status).toBe(200);
+};
+
 let orders = 0;
 
 describe.each(['decoupled', 'coupled'] as const)('%s stack over HTTP', (stack) => {
   const id = `pm-${stack}-${process.pid}-${orders++}`;
 
   beforeAll(async () => {
-    const created = await send(stack, 'alice', {
-      type: 'order/create',
-      aggregateId: id,
-      payload: { currency: 'EUR' },
-    });
-    expect(accepted(created.status)).toBe(true);
-    await eventually(() => call(stack, 'alice', `/orders/${id}`), 200);
+    await aliceCreatesOrder(stack, id);
     await eventually(() => call(stack, 'alice', `/read-models/customer-summary/alice`), 200);
   });
 
@@ -303,13 +308,7 @@ describe.each(['decoupled', 'coupled'] as const)('%s stack over WebSocket', (sta
 
   test("bob may not follow alice's order; alice and support are pushed her changes, bob nothing", async () => {
     const id = `pm-ws-${stack}-${process.pid}`;
-    const created = await send(stack, 'alice', {
-      type: 'order/create',
-      aggregateId: id,
-      payload: { currency: 'EUR' },
-    });
-    expect(accepted(created.status)).toBe(true);
-    await eventually(() => call(stack, 'alice', `/orders/${id}`), 200);
+    await aliceCreatesOrder(stack, id);
     const [alice, bob, support] = await Promise.all([open('alice'), open('bob'), open('support')]);
 
     const first = await subscribe(alice, id);

@@ -6,7 +6,7 @@
  */
 import { scenario } from '../../lambdas/core/given';
 import type { Principal } from '../../lambdas/core/identity/principal';
-import { mayReadRow } from '../../lambdas/core/projections/row-projection';
+import { mayRead } from '../../lambdas/core/identity/authorization';
 import { INVENTORY_PERMISSIONS, inventoryAggregate } from '../../lambdas/domain/inventory';
 import { inventoryRowProjection } from '../../lambdas/domain/inventory/projections';
 
@@ -70,5 +70,5 @@ test.each([
   ['support', support],
   ['an admin', admin],
 ] as const)("a SKU's stock row: %s may read it", (_who, principal) =>
-  expect(mayReadRow(inventoryRowProjection, principal, { id: 'sku-1' })).toBe(true),
+  expect(mayRead(inventoryRowProjection.canRead, principal, { id: 'sku-1' })).toBe(true),
 );

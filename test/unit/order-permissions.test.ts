@@ -11,7 +11,7 @@ import {
   customerSummaryProjection,
   removedLinesProjection,
 } from '../../lambdas/domain/order/projections';
-import { mayReadRow } from '../../lambdas/core/projections/row-projection';
+import { mayRead } from '../../lambdas/core/identity/authorization';
 
 const alice: Principal = { subject: 'alice', roles: [] };
 const bob: Principal = { subject: 'bob', roles: [] };
@@ -214,7 +214,7 @@ describe('the read models of orders', () => {
     ['support', support, true],
     ['admin', admin, true],
   ] as const)("alice's customer summary: %s may read it: %p", (_name, principal, allowed) =>
-    expect(mayReadRow(customerSummaryProjection, principal, summaryOf('alice'))).toBe(allowed),
+    expect(mayRead(customerSummaryProjection.canRead, principal, summaryOf('alice'))).toBe(allowed),
   );
 
   test.each([
@@ -224,6 +224,6 @@ describe('the read models of orders', () => {
   ] as const)(
     'the removed lines (across customers): %s may read them: %p',
     (_name, principal, allowed) =>
-      expect(mayReadRow(removedLinesProjection, principal, { sku: 'SKU-A' })).toBe(allowed),
+      expect(mayRead(removedLinesProjection.canRead, principal, { sku: 'SKU-A' })).toBe(allowed),
   );
 });

@@ -11,6 +11,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { type AnyAggregate, foldEvents } from '../../lambdas/core/command/aggregate';
 import { type NewEvent, toAction } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
+import { mayRead } from '../../lambdas/core/identity/authorization';
 import type { Principal } from '../../lambdas/core/identity/principal';
 import {
   type ProjectionRowStore,
@@ -19,7 +20,6 @@ import {
 } from '../../lambdas/core/projections/row-projection';
 import {
   createNotifier,
-  mayBePushed,
   type Subscriber,
   type Subscription,
   type SubscriptionStore,
@@ -125,7 +125,7 @@ describe('the notifier', () => {
     const change = parse(itemRecord(orderViewProjection, 'o-1', aliceDeletedOrder))!;
     // The stub names no customer: asked about it, the rule would refuse alice her own deletion.
     expect(change.row).toEqual({ id: 'o-1', version: 2, deleted: true });
-    expect(mayBePushed(change.view, alice, change.row)).toBe(false);
+    expect(mayRead(change.view.canRead, alice, change.row)).toBe(false);
     const posts = await pushedTo('order#o-1', [change]);
     expect(posts.map((p) => p.connectionId).sort()).toEqual(['admin', 'alice', 'support']);
     expect(new Set(posts.map((p) => p.type))).toEqual(new Set(['order/deleted']));

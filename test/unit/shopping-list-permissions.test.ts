@@ -8,7 +8,7 @@
  */
 import { scenario } from '../../lambdas/core/given';
 import type { Principal } from '../../lambdas/core/identity/principal';
-import { mayReadRow } from '../../lambdas/core/projections/row-projection';
+import { mayRead } from '../../lambdas/core/identity/authorization';
 import {
   SHOPPING_LIST_PERMISSIONS,
   shoppingListAggregate,
@@ -203,7 +203,9 @@ describe('the rows of lists', () => {
   ] as const)(
     "given alice's list row, %s may read it: %p",
     (_who, principal, sharedWith, allowed) =>
-      expect(mayReadRow(shoppingListRowProjection, principal, row([...sharedWith]))).toBe(allowed),
+      expect(mayRead(shoppingListRowProjection.canRead, principal, row([...sharedWith]))).toBe(
+        allowed,
+      ),
   );
 
   test.each([
@@ -211,7 +213,7 @@ describe('the rows of lists', () => {
     ['bob', bob, false],
     ['support', support, true],
   ] as const)("alice's owner-lists row: %s may read it: %p", (_who, principal, allowed) =>
-    expect(mayReadRow(ownerListsProjection, principal, { ownerId: 'alice' } as never)).toBe(
+    expect(mayRead(ownerListsProjection.canRead, principal, { ownerId: 'alice' } as never)).toBe(
       allowed,
     ),
   );

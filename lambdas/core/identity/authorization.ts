@@ -30,6 +30,16 @@ export type CommandRule<State, C> = (
 /** Admins may do and read anything: operators and service callers. */
 export const isAdmin = (principal: Principal) => hasRole(principal, 'admin');
 
+/**
+ * The one read rule of rows, pushes and lists: an admin always; anyone else as `rule` says; no
+ * rule, admins only. Takes the rule of any view (typed on its own row, hence `never` here).
+ */
+export const mayRead = (
+  rule: ReadRule<never> | undefined,
+  principal: Principal,
+  subject: unknown,
+): boolean => isAdmin(principal) || (rule?.(principal, subject as never) ?? false);
+
 /** Support and admins: staff who read everything. */
 export const isStaff = (principal: Principal) =>
   isAdmin(principal) || hasRole(principal, 'support');

@@ -31,7 +31,8 @@ import { PROJECTIONS_TABLE } from '../shared/schema';
  * The Update of one aggregate's view item: the row, its only source's checkpoint, its lists'
  * slot attributes (those it left, removed), and a new revision (so a projector that read the
  * item before fails its conditional write, re-reads, and skips what is applied). The coupled
- * append sends it in its transaction; the bench's floor sends the very same input.
+ * append sends it in its transaction; the bench's floor sends the very same input. `lists` is
+ * the row's slot attributes, passed by a caller that needs them too (writeViewItem's size check).
  */
 export const viewItemUpdate = (
   tableName: string,
@@ -39,8 +40,8 @@ export const viewItemUpdate = (
   aggregateId: string,
   row: unknown,
   version: number,
+  lists: Record<string, string> = listAttributes(view, storageName(view), row),
 ) => {
-  const lists = listAttributes(view, storageName(view), row);
   const left = listAttributeNames(view).filter((name) => !(name in lists));
   const names = Object.keys(lists);
   const set = [
@@ -112,9 +113,9 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
     row: unknown,
     version: number,
   ): TransactItem {
-    const update = viewItemUpdate(this.tableName, view, aggregateId, row, version);
-    const { ':view': stored, ':applied': applied } = update.ExpressionAttributeValues;
     const lists = listAttributes(view, storageName(view), row);
+    const update = viewItemUpdate(this.tableName, view, aggregateId, row, version, lists);
+    const { ':view': stored, ':applied': applied } = update.ExpressionAttributeValues;
     assertItemFits(
       'row',
       { key: update.Key.key, view: stored, applied, rev: 0, ...lists },

@@ -10,8 +10,7 @@
  * and a revision (`rev`) for a conditional write, so a duplicate, a retried or bisected batch or
  * a concurrent batch never applies an event twice, and none is skipped.
  */
-import { isAdmin, type ReadRule } from '../identity/authorization';
-import type { Principal } from '../identity/principal';
+import type { ReadRule } from '../identity/authorization';
 import type { EventAction } from '../events/events';
 import type { IndexQueryOptions, RowList, RowPage } from './row-lists';
 
@@ -40,7 +39,8 @@ export interface RowProjection<Row = unknown, SourceState = unknown> {
   /**
    * Who may read a row: `GET /read-models/{name}/{key}` (and its `?asOf` builds), the
    * collection routes and lists of a view, and pushes. A caller it refuses gets 404, as for a
-   * missing row. @default admins only (a read model that names no reader shows nobody else)
+   * missing row. Checked by `mayRead` (../identity/authorization.ts). @default admins only (a
+   * read model that names no reader shows nobody else)
    */
   readonly canRead?: ReadRule<Row>;
   /** What a row key may look like in the query route (checked before any read). */
@@ -195,7 +195,3 @@ export const foldRows = <Row>(
   }
   return rows;
 };
-
-/** Whether `principal` may read `row` of `projection`: its `canRead`, admins always. */
-export const mayReadRow = (projection: AnyRowProjection, principal: Principal, row: unknown) =>
-  isAdmin(principal) || (projection.canRead?.(principal, row as never) ?? false);

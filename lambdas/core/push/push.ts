@@ -3,7 +3,7 @@
  * and the fan-out that posts it to every subscriber. No AWS here: the subscription store and
  * the `post` function are ports (DynamoDB and the API Gateway management API in the adapters).
  */
-import { isAdmin, type ReadRule } from '../identity/authorization';
+import { mayRead, type ReadRule } from '../identity/authorization';
 import { claimList, type Principal, type Role, ROLES } from '../identity/principal';
 import type { Log } from '../shared/log';
 
@@ -57,10 +57,6 @@ export interface PushedView {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly canRead?: ReadRule<any>;
 }
-
-/** Whether a subscriber may be pushed `row` (as stored) of `view`: checked on every push. */
-export const mayBePushed = (view: PushedView, principal: Principal, row: unknown): boolean =>
-  isAdmin(principal) || (view.canRead?.(principal, row) ?? false);
 
 /**
  * A collection a socket may follow (`{ action, collection, id }`), and the view whose rows are
@@ -245,7 +241,7 @@ export const createNotifier =
         // Checked on every push, not only at subscribe time: an owner or a sharing may change.
         const readable = change.stored ?? change.row;
         connections = subscribers
-          .filter((s) => mayBePushed(change.view, s.principal, readable))
+          .filter((s) => mayRead(change.view.canRead, s.principal, readable))
           .map((s) => s.connectionId);
       } catch (error) {
         deps.log.error('Could not read the subscribers', { topic, error: String(error) });
