@@ -59,6 +59,8 @@ export interface EventPage {
 export interface HistoryAnswer {
   readonly version: number;
   readonly at?: string;
+  /** Who made this version (`alice`, `process:<name>` for a workflow); absent on events from before users. */
+  readonly actor?: string;
   /**
    * The aggregate's state as it was (a deleted one is still there, status `deleted`, unlike
    * the view `GET` answers).

@@ -26,6 +26,7 @@ import {
 } from '../client';
 import type { StoredEvent } from '../lambdas/core/events/events';
 import { type ActivityEntry, aggregateGone, lastRejection } from './demo-state';
+import { actorLabel, describeOutcome, historyStateLabel } from './labels';
 import {
   type AppDispatch,
   type DemoStore,
@@ -166,7 +167,7 @@ export const RejectionNotice = ({ rejection }: { rejection: ActivityEntry | unde
   return (
     <div className="notice bad" role="alert" data-testid="rejection">
       <div className="notice-text">
-        <b>{rejection.type}</b> rejected: {rejection.message}
+        <b>{rejection.type}</b> refused: {rejection.message}
         {rejection.issues && rejection.issues.length > 0 && (
           <ul className="issues">
             {rejection.issues.map((issue) => (
@@ -201,7 +202,7 @@ export const FieldError = ({ field, message }: { field: string; message: string 
     </span>
   ) : null;
 
-/** The version shown, and the confirmed one while commands are pending. */
+/** The version shown, and the server's while commands are pending. */
 export const VersionNote = ({
   view,
 }: {
@@ -209,7 +210,7 @@ export const VersionNote = ({
 }) => (
   <span className="muted version">
     v{view.version}
-    {view.pending.length > 0 && ` (confirmed v${view.confirmedVersion})`}
+    {view.pending.length > 0 && ` (server has v${view.confirmedVersion})`}
   </span>
 );
 
@@ -431,8 +432,14 @@ const eventAt = async (
 };
 
 /**
- * A slider over the confirmed versions of `id`: the state at the chosen one (`/history`), drawn
- * read-only, and the event that made it (`/events`).
+ * `/history`'s answer; `actor` (who made that version) is in the JSON, not yet in the client's
+ * `HistoryAnswer` type.
+ */
+type HistoryWithActor = HistoryAnswer & { readonly actor?: string };
+
+/**
+ * A slider over the versions of `id` the server has acknowledged: the state at the chosen one
+ * (`/history`), drawn read-only, who made it (its `actor`) and the event that made it (`/events`).
  */
 export const History = ({
   demo,
@@ -452,7 +459,7 @@ export const History = ({
   renderState: (state: HistoryAnswer['state']) => ReactNode;
 }) => {
   const [at, setAt] = useState<number | undefined>();
-  const [past, setPast] = useState<HistoryAnswer | undefined>();
+  const [past, setPast] = useState<HistoryWithActor | undefined>();
   const [event, setEvent] = useState<StoredEvent | undefined>();
   const [error, setError] = useState<string | undefined>();
   const online = useSelector((s: RootState) => selectOnline(s.client));
@@ -483,7 +490,9 @@ export const History = ({
   if (version === 0) return null;
   // Until the answer for the chosen version is in, nothing older is passed off as it.
   const state = past?.version === shown ? past.state : undefined;
+  const actor = past?.version === shown ? past.actor : undefined;
   const made = event?.version === shown ? event : undefined;
+  const payload = made && JSON.stringify(made.payload);
   return (
     <div className="history" data-testid="history">
       <h3>
@@ -499,8 +508,8 @@ export const History = ({
         data-testid="history-slider"
       />
       <p className="history-caption" data-testid="history-caption">
+        {/* The event's type is on the line below, after who made it. */}
         Version <b>{shown}</b> of {version}
-        {made && <code>{made.type}</code>}
         {state && ` · ${summarize(state)}`}
         {error && (
           <span className="error"> · {online ? error : 'history needs the server (offline)'}</span>
@@ -508,15 +517,23 @@ export const History = ({
       </p>
       {made && (
         <p className="history-event muted" data-testid="history-event">
-          made by <code>{made.type}</code> at {new Date(made.occurredAt).toLocaleString()}
-          <code className="payload">{JSON.stringify(made.payload)}</code>
+          {/* Events stored before users have no actor: no "by" rather than a guess. */}
+          {actor && (
+            <>
+              made by{' '}
+              <b className="history-actor" title={actor} data-testid="history-actor">
+                {actorLabel(actor)}
+              </b>{' '}
+              ·{' '}
+            </>
+          )}
+          <code>{made.type}</code> at {new Date(made.occurredAt).toLocaleString()}
+          {payload !== '{}' && <code className="payload">{payload}</code>}
         </p>
       )}
       {state && (
         <div className="history-state" data-testid="history-state" data-version={shown}>
-          <p className="muted history-label">
-            {shown === version ? 'As it is now (confirmed)' : `As it was at version ${shown}`}
-          </p>
+          <p className="muted history-label">{historyStateLabel(shown, version)}</p>
           {renderState(state)}
         </div>
       )}
@@ -525,27 +542,6 @@ export const History = ({
 };
 
 // ---- activity ----------------------------------------------------------------------------
-
-const describe = (entry: ActivityEntry) => {
-  switch (entry.state) {
-    case 'pending':
-      return entry.attempts
-        ? `pending · ${entry.attempts} tries · ${entry.lastError ?? ''}`
-        : 'pending';
-    case 'confirmed':
-      return `confirmed · v${entry.version}${entry.replayed ? ' (replayed)' : ''}`;
-    case 'rejected':
-      return `rejected · ${entry.status} ${entry.code}: ${entry.message}${
-        entry.issues?.length
-          ? ` (${entry.issues.map((i) => `${i.path.replace(/^payload\./, '')}: ${i.message}`).join('; ')})`
-          : ''
-      }`;
-    case 'unknown':
-      return 'outcome unknown · no answer for too long; the view was read again';
-    case 'elsewhere':
-      return 'settled while this page was closed';
-  }
-};
 
 /**
  * The last commands whose type starts with `prefix` (`order/`), each with its state: the
@@ -572,7 +568,7 @@ export const Commands = ({ prefix }: { prefix: string }) => {
           >
             <span className="command-type">{entry.type}</span>
             <span className="command-target muted">{entry.aggregateId}</span>
-            <span className="command-state">{describe(entry)}</span>
+            <span className="command-state">{describeOutcome(entry)}</span>
           </li>
         ))}
       </ol>

@@ -140,8 +140,13 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
       expect(await page.getByTestId('history-slider').getAttribute('max')).toBe('4');
       await page.getByTestId('history-slider').fill('2');
       await page.waitForFunction(
-        `/Version 2 of 4.*order\\/lineAdded.*1 line\\b/.test(document.querySelector('[data-testid="history-caption"]').textContent)`,
+        `/Version 2 of 4 · .*\\b1 line\\b/.test(document.querySelector('[data-testid="history-caption"]').textContent)`,
       );
+      // Who made that version, then the event that made it
+      await page
+        .getByTestId('history-event')
+        .filter({ hasText: /^made by alice · order\/lineAdded at / })
+        .waitFor();
       await page.screenshot({ path: join(OUTPUT, `demo-${stack}.png`), fullPage: true });
       expect(errors).toEqual([]);
     } catch (error) {

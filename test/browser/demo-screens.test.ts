@@ -2,8 +2,10 @@
  * The demo app on a phone (390×844) and a desktop (1280×800) screen, in real headless Chromium
  * against the real local runtime (decoupled stack: the screens are the same on both): no
  * horizontal overflow, every control inside the screen's width with its label uncut; a field's
- * validation message from the API's `details.issues`; a submitted order read-only; the history
- * at version 1 showing version 1; offline not "live"; an order the server lost shown as gone;
+ * validation message from the API's `details.issues`; a submitted order confirmed by the
+ * fulfilment workflow, read-only, its history naming who made each version (alice, the
+ * workflow); an order of an unstocked SKU rejected, the SKU marked short; the history at version
+ * 1 showing version 1; offline not "live"; an order the server lost shown as gone;
  * the activity kept across a reload; the store's actions seen by Redux DevTools; the sign-in
  * screen fitting too. Each page signs in as alice first. Screenshots go to /tmp/demo-shots/
  * (looked at by hand, not compared).
@@ -107,6 +109,18 @@ const liveText = (page: Page, expected: string) =>
     `document.querySelector('[data-testid="live"]')?.textContent.trim() === '${expected}'`,
   );
 
+/** The history panel names who made the shown version (`actor`), then its event's type. */
+const expectHistoryMadeBy = async (page: Page, actor: string, eventType: string) => {
+  await page.getByTestId('history-actor').filter({ hasText: actor }).waitFor();
+  expect(await page.getByTestId('history-event').textContent()).toMatch(
+    new RegExp(`^made by ${actor} · ${eventType} at `),
+  );
+};
+
+/** The activity's line about the latest command of `type`: what the server did with it. */
+const commandText = (page: Page, type: string) =>
+  page.locator(`[data-testid="command"][data-type="${type}"] .command-state`).first().textContent();
+
 const SCREENS = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1280, height: 800 },
@@ -130,12 +144,12 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       await expectFits(page);
       await shot('sign-in');
 
-      // Given alice's order with one confirmed line
+      // Given alice's order with one line the server accepted (a SKU the demo stocks)
       await signIn(page, demo.current.web.url, 'alice', `?stack=${STACK}`);
       await page.getByTestId('create-order').click();
       await expectCommands(page, 'order/create', 'confirmed', 1);
       const orderId = (await page.locator('[data-testid="order"] h2').textContent())!.trim();
-      await page.getByTestId('sku').fill('SKU-A');
+      await page.getByTestId('sku').fill('SKU-1');
       await page.getByTestId('add-line').click();
       await expectCommands(page, 'order/addLine', 'confirmed', 1);
 
@@ -165,13 +179,25 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       expect(await page.getByTestId('submit').isDisabled()).toBe(true);
       expect(await page.getByTestId('cancel').isDisabled()).toBe(false);
       await expectOnFirstScreen(page, 'read-only');
+      expect(await page.getByTestId('order-outcome').textContent()).toContain('Confirmed');
+
+      // The history's latest version (order/confirmed) was made by the workflow, named as one;
+      // the state the server has is not called "confirmed", nor is the submit it accepted
+      await expectHistoryMadeBy(page, 'workflow order-fulfilment', 'order/confirmed');
+      expect(await page.getByTestId('history-actor').getAttribute('title')).toBe(
+        'process:order-fulfilment',
+      );
+      expect(await page.locator('.history-label').textContent()).toBe('As the server has it now');
+      expect(await commandText(page, 'order/submit')).toMatch(/^accepted · v3/);
+      await expectFits(page);
+      await shot('order-confirmed');
 
       // When the history slider is at version 1, the order is shown as it was then
       await page.getByTestId('history-slider').fill('1');
       await page.locator('[data-testid="history-state"][data-version="1"]').waitFor();
       expect(await page.getByTestId('history-status').textContent()).toBe('draft');
       expect(await page.getByTestId('history-line').count()).toBe(0);
-      expect(await page.getByTestId('history-event').textContent()).toContain('order/created');
+      await expectHistoryMadeBy(page, 'alice', 'order/created');
       await expectFits(page);
       await shot('order-submitted-history');
 
@@ -255,7 +281,70 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
     }
   });
 
-  test('shopping lists: fits the screen; a blank name gets its field message', async () => {
+  test('a rejected order: fits the screen; the SKU short named, the workflow as who rejected it, no "by" for an event without an actor', async () => {
+    const context = await demo.current.browser.newContext({
+      viewport: { width: screen.width, height: screen.height },
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    const shot = (name: string) =>
+      page.screenshot({ path: join(SHOTS, `${name}-${screen.name}.png`), fullPage: true });
+    try {
+      // Given alice's order of a stocked SKU and one nobody stocks
+      await signIn(page, demo.current.web.url, 'alice', `?stack=${STACK}`);
+      await page.getByTestId('create-order').click();
+      await expectCommands(page, 'order/create', 'confirmed', 1);
+      for (const sku of ['SKU-2', 'SKU-NOT-STOCKED']) {
+        await page.getByTestId('sku').fill(sku);
+        await page.getByTestId('add-line').click();
+      }
+      await expectCommands(page, 'order/addLine', 'confirmed', 2);
+
+      // When it is submitted, the workflow cannot reserve the second SKU: the order is rejected,
+      // that line marked short, and the submit itself shown as accepted (not "rejected")
+      await page.getByTestId('submit').click();
+      await page.locator('[data-testid="order-status"]:text-is("rejected")').waitFor();
+      expect(await page.getByTestId('order-outcome').textContent()).toBe(
+        'Rejected: not enough stock (SKU-NOT-STOCKED).',
+      );
+      expect(await page.getByTestId('line').getByTestId('line-short').count()).toBe(1);
+      expect(await page.getByTestId('line').filter({ hasText: 'short' }).textContent()).toContain(
+        'SKU-NOT-STOCKED',
+      );
+      expect(await commandText(page, 'order/submit')).toMatch(/^accepted · v4/);
+      expect(await page.getByTestId('rejection').count()).toBe(0);
+
+      // Then the history's latest version is the workflow's order/rejected
+      await expectHistoryMadeBy(page, 'workflow order-fulfilment', 'order/rejected');
+      await expectFits(page);
+      await shot('order-rejected');
+
+      // An event stored before users has no actor: its version says nothing about "by"
+      await page.route(
+        (url) => url.pathname.endsWith('/history'),
+        async (route) => {
+          const response = await route.fetch();
+          const answer = (await response.json()) as Record<string, unknown>;
+          delete answer.actor;
+          await route.fulfill({ response, json: answer });
+        },
+      );
+      await page.getByTestId('history-slider').fill('1');
+      await page.locator('[data-testid="history-state"][data-version="1"]').waitFor();
+      await page.getByTestId('history-event').filter({ hasText: 'order/created' }).waitFor();
+      expect(await page.getByTestId('history-actor').count()).toBe(0);
+      expect(await page.getByTestId('history-event').textContent()).toMatch(/^order\/created at /);
+      expect(errors).toEqual([]);
+    } catch (error) {
+      await shot('order-rejected-failure');
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('shopping lists: fits the screen; a blank name gets its field message; the history names who made a version', async () => {
     const context = await demo.current.browser.newContext({
       viewport: { width: screen.width, height: screen.height },
     });
@@ -289,6 +378,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       await page.getByTestId('history-slider').fill('1');
       await page.locator('[data-testid="history-state"][data-version="1"]').waitFor();
       expect(await page.getByTestId('history-item').count()).toBe(0);
+      await expectHistoryMadeBy(page, 'alice', 'shoppingList/created');
       await expectFits(page);
       await shot('list');
       expect(errors).toEqual([]);
