@@ -46,6 +46,7 @@ export type EntryPoint =
   | 'rebuild'
   | 'connect-authorizer'
   | 'workflows'
+  | 'workflows-redrive'
   | 'bus-enrichment'
   | 'sample-consumer';
 

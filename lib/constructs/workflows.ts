@@ -13,6 +13,11 @@
  *   aggregate's events arrive in version order), ReportBatchItemFailures + bisect + bounded
  *   retries + a maximum record age, then the batch's stream coordinates go to the dead-letter
  *   queue. Alarms on IteratorAge and on any message in that queue.
+ * - Redrive (`redrive`, ./redrive.ts), as the projector's: both dead-letter queues feed a
+ *   function that reads a failed batch back from the stream and runs its processes again from
+ *   the failed events (the same process runner: checkpoints and commandIds make it harmless),
+ *   and fires a failed timer again. A message it cannot repair yet comes back after 15 minutes
+ *   (the queues' visibility timeout), so a deployed fix is picked up without anyone acting.
  * - Commands: the function appends events as the command function does (Query, PutItem,
  *   ConditionCheckItem on the event table; GetItem + PutItem on snapshots and idempotency
  *   markers). On the coupled stack (`writeViewsWithEvents`) its commands write their aggregate's
@@ -22,8 +27,9 @@
  *   and pass the scheduler role only; the scheduler role (assumed by EventBridge Scheduler for
  *   schedules of this group, in this account) may invoke this function only. A schedule invokes
  *   the function asynchronously: a timer the function fails on (after Lambda's two retries) goes
- *   to the timer dead-letter queue with its input; a timer Scheduler could not deliver (its retry
- *   policy, set in lambdas/core/workflows/scheduler-timers.ts) is counted as dropped. Both alarmed.
+ *   to the timer dead-letter queue with its input (fired again by the redrive); a timer Scheduler
+ *   could not deliver (its retry policy, set in lambdas/core/workflows/eventbridge-scheduler-timers.ts) is
+ *   counted as dropped. Both alarmed.
  * - Alarms have no actions: subscribe them where the deployment needs it (docs/operations/alarms.md).
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
@@ -37,6 +43,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambdas/handlers/environment';
 import { AppFunction } from './app-function';
+import { Redrive } from './redrive';
 
 export interface WorkflowsProps {
   /** The event table; it must have a stream (EventTable `stream: true`). */
@@ -66,6 +73,11 @@ export interface WorkflowsProps {
   /** IteratorAge above which the alarm fires. @default 60 seconds */
   readonly iteratorAgeThreshold?: Duration;
   /**
+   * How long a dead-letter message the redrive could not repair stays hidden before its next try.
+   * @default 15 minutes
+   */
+  readonly deadLetterRetryDelay?: Duration;
+  /**
    * A batch sends commands (each a few reads and a transaction, retried on conflicts): more than
    * an API call's 10 s, but at most 30 s, as every function that appends events, so that a
    * rebuild's `--until` margin (UNTIL_SAFETY_MARGIN_MS, 60 s) covers any append in flight. A
@@ -93,12 +105,16 @@ export const workflowsFunctionNameOf = (stackName: string): string => {
   return name;
 };
 
-/** A dead-letter queue: encrypted, TLS only, 14 days; alarmed rather than dead-lettered again. */
-const deadLetterQueue = (scope: Construct, id: string, what: string) => {
+/**
+ * A dead-letter queue: encrypted, TLS only, 14 days; alarmed rather than dead-lettered again.
+ * The visibility timeout is the redrive's retry delay (above its function's timeout).
+ */
+const deadLetterQueue = (scope: Construct, id: string, what: string, retryDelay: Duration) => {
   const queue = new sqs.Queue(scope, id, {
     encryption: sqs.QueueEncryption.SQS_MANAGED,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+    visibilityTimeout: retryDelay,
   });
   Validations.of(queue).acknowledge(
     {
@@ -113,12 +129,22 @@ const deadLetterQueue = (scope: Construct, id: string, what: string) => {
   return queue;
 };
 
-/** Nobody consumes these queues but an operator: the first visible message fires. */
-const anyMessageAlarm = (scope: Construct, id: string, queue: sqs.Queue, description: string) =>
-  new cloudwatch.Alarm(scope, id, {
+/**
+ * Any message in the queue, visible or in flight: the redrive receives each within seconds and,
+ * when it cannot repair it yet, holds it for the visibility timeout before the next try, so
+ * "visible" alone would be 0 almost all the time a message waits (as the projector's DLQ alarm).
+ */
+const anyMessageAlarm = (scope: Construct, id: string, queue: sqs.Queue, description: string) => {
+  const inQueue = { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) };
+  return new cloudwatch.Alarm(scope, id, {
     alarmDescription: description,
-    metric: queue.metricApproximateNumberOfMessagesVisible({
-      statistic: cloudwatch.Stats.MAXIMUM,
+    metric: new cloudwatch.MathExpression({
+      label: 'Messages in the dead-letter queue',
+      expression: 'visible + inFlight',
+      usingMetrics: {
+        visible: queue.metricApproximateNumberOfMessagesVisible(inQueue),
+        inFlight: queue.metricApproximateNumberOfMessagesNotVisible(inQueue),
+      },
       period: Duration.minutes(1),
     }),
     threshold: 0,
@@ -126,6 +152,7 @@ const anyMessageAlarm = (scope: Construct, id: string, queue: sqs.Queue, descrip
     evaluationPeriods: 1,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   });
+};
 
 export class Workflows extends Construct {
   readonly function: AppFunction;
@@ -145,11 +172,16 @@ export class Workflows extends Construct {
   readonly timerDeadLetterAlarm: cloudwatch.Alarm;
   /** Scheduler gave up invoking the function for a timer (its retry policy ran out). */
   readonly droppedTimersAlarm: cloudwatch.Alarm;
+  /** Fed by both dead-letter queues: runs the failed processes again, fires failed timers. */
+  readonly redrive: Redrive;
+  /** A function's environment and grants to run the processes (this one's, and the redrive's). */
+  private readonly grantProcessRuns: (fn: AppFunction) => void;
 
   constructor(scope: Construct, id: string, props: WorkflowsProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const { tracing, disposable } = props;
+    const timeout = props.timeout ?? Duration.seconds(30);
 
     this.function = new AppFunction(this, 'Function', {
       entry: 'workflows',
@@ -157,19 +189,11 @@ export class Workflows extends Construct {
       eventTable: { table: props.eventTable, access: 'append' },
       commandTables: props.commandTables,
       projections: { table: props.projectionsTable, access: 'project' },
-      timeout: props.timeout ?? Duration.seconds(30),
+      timeout,
       tracing,
       disposable,
     });
     const fn = this.function.function;
-    const allow = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
-      this.function.role.addToPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
-
-    if (props.writeViewsWithEvents) {
-      fn.addEnvironment(ENV.writeViewsWithEvents, 'true');
-      // The aggregate's view is an Update inside the events' transaction (as the coupled API's).
-      allow(['dynamodb:UpdateItem'], [props.projectionsTable.tableArn]);
-    }
 
     // A schedule's target is this function's ARN, which the function must read from its own
     // environment. `fn.functionArn` there would be a reference of the function to itself, a
@@ -186,8 +210,68 @@ export class Workflows extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
+    // Its schedules only ever invoke this stack's function: they go with the stack.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const { scheduleGroupName, scheduleGroupArn } = this.scheduleGroup;
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // Confused-deputy guard: only schedules of this group, in this account, may assume it.
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': scheduleGroupArn,
+          },
+        },
+      }),
+      description: 'EventBridge Scheduler invokes the workflows function with a due process timer',
+    });
+    this.schedulerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+    );
+    const schedulesOfGroup = stack.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${scheduleGroupName}/*`,
+    });
+    const schedulerRoleArn = this.schedulerRole.roleArn;
+    this.grantProcessRuns = (runner: AppFunction) => {
+      const allow = (
+        actions: string[],
+        resources: string[],
+        conditions?: Record<string, unknown>,
+      ) => runner.role.addToPolicy(new iam.PolicyStatement({ actions, resources, conditions }));
+      if (props.writeViewsWithEvents) {
+        runner.function.addEnvironment(ENV.writeViewsWithEvents, 'true');
+        // The aggregate's view is an Update inside the events' transaction (as the coupled API's).
+        allow(['dynamodb:UpdateItem'], [props.projectionsTable.tableArn]);
+      }
+      // Timers: a step run again may set one (this function is what it invokes).
+      runner.function.addEnvironment(ENV.timerScheduleGroup, scheduleGroupName);
+      runner.function.addEnvironment(ENV.timerTargetArn, targetArn);
+      runner.function.addEnvironment(ENV.timerRoleArn, schedulerRoleArn);
+      allow(['scheduler:CreateSchedule'], [schedulesOfGroup]);
+      allow(['iam:PassRole'], [schedulerRoleArn], {
+        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+      });
+      Validations.of(runner).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroupName}/*]`,
+        reason:
+          "CreateSchedule in this stack's timer group only: a schedule is named per timer at " +
+          'run time, so the ARN ends in a wildcard.',
+      });
+    };
+    this.grantProcessRuns(this.function);
+
     // --- The stream.
-    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', 'the workflows stream mapping');
+    const retryDelay = props.deadLetterRetryDelay ?? Duration.minutes(15);
+    this.deadLetterQueue = deadLetterQueue(
+      this,
+      'DeadLetterQueue',
+      'the workflows stream mapping',
+      retryDelay,
+    );
     this.eventSource = new DynamoEventSource(props.eventTable, {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,
       batchSize: props.batchSize ?? 100,
@@ -219,64 +303,36 @@ export class Workflows extends Construct {
       this,
       'DeadLetterAlarm',
       this.deadLetterQueue,
-      'A workflows batch failed every retry: its process steps did not run (see the dead-letter ' +
-        'queue; docs/operations/runbooks.md, "A process step failed")',
+      'A workflows batch failed every retry: its process steps did not run; the redrive runs ' +
+        'them again once the cause is fixed (visible or in flight; docs/operations/runbooks.md, ' +
+        '"A process step failed")',
     );
 
-    // --- Timers.
-    // Its schedules only ever invoke this stack's function: they go with the stack.
-    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const { scheduleGroupName, scheduleGroupArn } = this.scheduleGroup;
-    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
-      // Confused-deputy guard: only schedules of this group, in this account, may assume it.
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: {
-          StringEquals: {
-            'aws:SourceAccount': stack.account,
-            'aws:SourceArn': scheduleGroupArn,
-          },
-        },
-      }),
-      description: 'EventBridge Scheduler invokes the workflows function with a due process timer',
-    });
-    this.schedulerRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
-    );
-
-    fn.addEnvironment(ENV.timerScheduleGroup, scheduleGroupName);
-    fn.addEnvironment(ENV.timerTargetArn, targetArn);
-    fn.addEnvironment(ENV.timerRoleArn, this.schedulerRole.roleArn);
-    const schedulesOfGroup = stack.formatArn({
-      service: 'scheduler',
-      resource: 'schedule',
-      resourceName: `${scheduleGroupName}/*`,
-    });
-    allow(['scheduler:CreateSchedule'], [schedulesOfGroup]);
-    allow(['iam:PassRole'], [this.schedulerRole.roleArn], {
-      StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
-    });
-    Validations.of(this.function).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroupName}/*]`,
-      reason:
-        "CreateSchedule in this stack's timer group only: a schedule is named per timer at " +
-        'run time, so the ARN ends in a wildcard.',
-    });
-
+    // --- Timers (the schedule group and the scheduler role are above).
     // Scheduler invokes asynchronously: after Lambda's two retries a failed timer lands here,
     // the message body being the invocation's input (`{ processTimer }`), ready to invoke again.
-    this.timerDeadLetterQueue = deadLetterQueue(this, 'TimerDeadLetterQueue', 'process timers');
+    this.timerDeadLetterQueue = deadLetterQueue(
+      this,
+      'TimerDeadLetterQueue',
+      'process timers',
+      retryDelay,
+    );
     (fn.node.defaultChild as lambda.CfnFunction).deadLetterConfig = {
       targetArn: this.timerDeadLetterQueue.queueArn,
     };
-    allow(['sqs:SendMessage'], [this.timerDeadLetterQueue.queueArn]);
+    this.function.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [this.timerDeadLetterQueue.queueArn],
+      }),
+    );
     this.timerDeadLetterAlarm = anyMessageAlarm(
       this,
       'TimerDeadLetterAlarm',
       this.timerDeadLetterQueue,
-      'The workflows function failed on a due process timer: see the timer dead-letter queue ' +
-        '(docs/operations/runbooks.md, "A process timer failed")',
+      'The workflows function failed on a due process timer; the redrive fires it again once ' +
+        'the cause is fixed (visible or in flight; docs/operations/runbooks.md, ' +
+        '"A process timer failed")',
     );
     this.droppedTimersAlarm = new cloudwatch.Alarm(this, 'DroppedTimersAlarm', {
       alarmDescription:
@@ -290,6 +346,21 @@ export class Workflows extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // --- Redrive: both dead-letter queues, back to the processes.
+    this.redrive = new Redrive(this, 'Redrive', {
+      deadLetterQueue: this.deadLetterQueue,
+      eventTable: props.eventTable,
+      projectionsTable: props.projectionsTable,
+      processes: {
+        commandTables: props.commandTables,
+        grantProcessRuns: this.grantProcessRuns,
+        timerDeadLetterQueue: this.timerDeadLetterQueue,
+        timeout,
+      },
+      tracing,
+      disposable,
     });
   }
 }

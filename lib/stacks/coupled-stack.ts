@@ -157,6 +157,7 @@ export class CoupledStack extends Stack {
       workflowsFunctionName: this.workflows.functionName,
       workflowsDeadLetterQueueUrl: this.workflows.deadLetterQueue.queueUrl,
       workflowsTimerDeadLetterQueueUrl: this.workflows.timerDeadLetterQueue.queueUrl,
+      workflowsRedriveFunctionName: this.workflows.redrive.function.function.functionName,
     });
 
     this.eventBus = new EventBus(this, 'EventBus', {

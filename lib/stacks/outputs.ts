@@ -7,8 +7,8 @@
  * (ProjectionsTableName, DeadLetterQueueUrl, RedriveFunctionName, RebuildStateMachineArn); the
  * identity stack's UserPoolId, UserPoolClientId, TokenIssuer and SignInDomainUrl; the event
  * bus's EventBusName, EventBusArn and EventBusDeadLetterQueueUrl in both; the workflows
- * function's WorkflowsFunctionName, WorkflowsDeadLetterQueueUrl and
- * WorkflowsTimerDeadLetterQueueUrl in both.
+ * function's WorkflowsFunctionName, WorkflowsDeadLetterQueueUrl,
+ * WorkflowsTimerDeadLetterQueueUrl and WorkflowsRedriveFunctionName in both.
  */
 import { CfnOutput, type Stack } from 'aws-cdk-lib';
 
@@ -30,6 +30,7 @@ export const OUTPUT = {
   workflowsFunctionName: 'WorkflowsFunctionName',
   workflowsDeadLetterQueueUrl: 'WorkflowsDeadLetterQueueUrl',
   workflowsTimerDeadLetterQueueUrl: 'WorkflowsTimerDeadLetterQueueUrl',
+  workflowsRedriveFunctionName: 'WorkflowsRedriveFunctionName',
 } as const;
 
 /** What each output says in the console and in `cdk deploy --outputs-file`. */
@@ -58,6 +59,8 @@ const DESCRIPTIONS: Record<(typeof OUTPUT)[keyof typeof OUTPUT], string> = {
     "The workflows function's failed stream batches (stream coordinates) after every retry",
   WorkflowsTimerDeadLetterQueueUrl:
     'Process timers the workflows function failed on (each message: the invocation input)',
+  WorkflowsRedriveFunctionName:
+    'Runs again what both workflows dead-letter queues name (fed by them; docs/operations/redrive.md)',
 };
 
 /** Adds the named outputs, each with its description. */
@@ -103,6 +106,7 @@ export const addWorkflowsOutputs = (
     workflowsFunctionName: string;
     workflowsDeadLetterQueueUrl: string;
     workflowsTimerDeadLetterQueueUrl: string;
+    workflowsRedriveFunctionName: string;
   },
 ): void => addOutputs(stack, values);
 

@@ -193,7 +193,7 @@ it('coupled: every route goes to the one coupled function', () => {
   expect(Object.keys(ofHttpApi(coupledTemplate, 'AWS::ApiGatewayV2::Integration'))).toHaveLength(1);
 });
 
-it('both stacks serve the collection routes: six routes, the four generic GETs reading views', () => {
+it('both stacks serve the collection routes: seven routes, the four generic GETs reading views', () => {
   const collectionRoutes = [
     'GET /{collection}',
     'GET /{collection}/{id}',
@@ -208,8 +208,8 @@ it('both stacks serve the collection routes: six routes, the four generic GETs r
     [coupledTemplate, coupledFn],
   ] as const) {
     const targets = routeTargets(template);
-    // The command and read-model routes, and the four of every collection (the orders too).
-    expect(Object.keys(targets)).toHaveLength(6);
+    // The command, read-model and process routes, and the four of every collection (the orders too).
+    expect(Object.keys(targets)).toHaveLength(7);
     for (const key of collectionRoutes) expect({ key, fn: targets[key] }).toEqual({ key, fn });
   }
 });
@@ -235,6 +235,7 @@ it('both stacks also output their repair tools (DLQ, redrive, rebuild, projectio
     'WebSocketUrl',
     'WorkflowsDeadLetterQueueUrl',
     'WorkflowsFunctionName',
+    'WorkflowsRedriveFunctionName',
     'WorkflowsTimerDeadLetterQueueUrl',
   ]);
   // The same outputs: the coupled stack's projector has the same repair tools.

@@ -16,10 +16,10 @@ const assembly = built.app.synth();
 
 const bundles = [
   // + the push functions (connections, notifier, the $connect authorizer), the redrive and
-  // rebuild, the workflows function, and the event bus's enrichment and sample consumer in
-  // each stack
-  ['decoupled', built.decoupledTemplate, 3 + 3 + 2 + 1 + 2],
-  ['coupled', built.coupledTemplate, 2 + 3 + 2 + 1 + 2],
+  // rebuild, the workflows function and its redrive, and the event bus's enrichment and sample
+  // consumer in each stack
+  ['decoupled', built.decoupledTemplate, 3 + 3 + 2 + 2 + 2],
+  ['coupled', built.coupledTemplate, 2 + 3 + 2 + 2 + 2],
 ] as const;
 
 /** The $connect authorizer verifies tokens against public keys: it calls no AWS service. */

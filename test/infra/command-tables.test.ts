@@ -48,7 +48,7 @@ describe.each([
     },
   );
 
-  it('only the command functions (the API one and the workflows one) are named them and may touch them', () => {
+  it('only the command functions (the API one, the workflows one and its redrive) are named them and may touch them', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const named = Object.entries(functions)
       .filter(([, fn]) => {
@@ -59,8 +59,9 @@ describe.each([
         );
       })
       .map(([id]) => id.replace(/Handler.*$/, ''));
-    // The process managers' commands run through the same command runner (lib/constructs/workflows.ts).
-    const senders = [commandFunction, 'WorkflowsFunction'];
+    // The process managers' commands run through the same command runner
+    // (lib/constructs/workflows.ts), and so do those its redrive re-runs.
+    const senders = [commandFunction, 'WorkflowsFunction', 'WorkflowsRedriveFunction'];
     expect(named.sort()).toEqual(senders.sort());
     for (const id of Object.keys(functions)) {
       const touching = permissionsOf(template, id).permissions.filter(

@@ -69,11 +69,11 @@ const functionResource = (template: Template, prefix: string) => {
 
 // Each stack also has the three push functions (connections, notifier, the $connect
 // authorizer): see push.test.ts, the redrive (redrive.test.ts) and rebuild
-// (rebuild.test.ts) functions, the workflows function (workflows.test.ts) and the event bus's
-// enrichment and sample consumer.
+// (rebuild.test.ts) functions, the workflows function and its redrive (workflows.test.ts) and
+// the event bus's enrichment and sample consumer.
 it('deploys three functions in the decoupled stack and two in the coupled stack, plus push, redrive, rebuild, workflows and the event bus', () => {
-  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 3 + 2 + 1 + 2);
-  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 3 + 2 + 1 + 2);
+  decoupledTemplate.resourceCountIs('AWS::Lambda::Function', 3 + 3 + 2 + 2 + 2);
+  coupledTemplate.resourceCountIs('AWS::Lambda::Function', 2 + 3 + 2 + 2 + 2);
 });
 
 describe.each(FUNCTIONS)('$name function', ({ template, stack, prefix, env }) => {
@@ -270,8 +270,8 @@ describe('IAM: exact permissions per function', () => {
 
 describe('-c tracing=true', () => {
   it.each([
-    ['decoupled', traced.decoupledTemplate, 3 + 3 + 2 + 1 + 2],
-    ['coupled', traced.coupledTemplate, 2 + 3 + 2 + 1 + 2],
+    ['decoupled', traced.decoupledTemplate, 3 + 3 + 2 + 2 + 2],
+    ['coupled', traced.coupledTemplate, 2 + 3 + 2 + 2 + 2],
   ] as const)('%s: every function traces actively', (_name, template, count) => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     expect(functions).toHaveLength(count);

@@ -11,9 +11,9 @@ const projectorRef = {
 describe('event source mapping (event table stream -> projector)', () => {
   it('is on the event stream, with bounded, order-keeping retries', () => {
     // The others: the notifier's, on the projections stream (push.test.ts), the redrive's,
-    // on the dead-letter queue (redrive.test.ts), and the workflows function's, on the event
-    // stream too (workflows.test.ts).
-    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+    // on the dead-letter queue (redrive.test.ts), the workflows function's, on the event
+    // stream too, and its redrive's, on its two dead-letter queues (workflows.test.ts).
+    decoupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 6);
     decoupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [eventTableId, 'StreamArn'] },
       FunctionName: projectorRef,
@@ -33,7 +33,7 @@ describe('event source mapping (event table stream -> projector)', () => {
     // The notifier's mapping, on the projections stream, the projector's, on the event stream,
     // the redrive's, on the dead-letter queue (redrive.test.ts), and the workflows function's
     // (workflows.test.ts).
-    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 4);
+    coupledTemplate.resourceCountIs('AWS::Lambda::EventSourceMapping', 6);
     coupledTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: Match.objectLike({ Ref: Match.stringLikeRegexp('^PushNotifierFunction') }),
     });
@@ -54,7 +54,7 @@ describe('event source mapping (event table stream -> projector)', () => {
     // + the workflows' two queues and four alarms (workflows.test.ts), the event bus's two
     // queues and two alarms.
     coupledTemplate.resourceCountIs('AWS::SQS::Queue', 1 + 2 + 2);
-    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 4 + 2);
+    coupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 5 + 2);
   });
 });
 
@@ -87,8 +87,8 @@ describe('dead-letter queue', () => {
 });
 
 describe('alarms', () => {
-  it("has the pipeline's two alarms and the redrive's (redrive.test.ts), besides the workflows' four (workflows.test.ts) and the event bus's two", () => {
-    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 4 + 2);
+  it("has the pipeline's two alarms and the redrive's (redrive.test.ts), besides the workflows' five (workflows.test.ts, its redrive's unrepairable batches included) and the event bus's two", () => {
+    decoupledTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 5 + 2);
   });
 
   it('fires when the projector is more than 60 s behind the stream (IteratorAge maximum)', () => {

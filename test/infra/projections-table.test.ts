@@ -58,8 +58,9 @@ describe('projections table', () => {
       'QueryFunction',
       'RebuildFunction',
       'RedriveFunction',
-      // Its process records (lambdas/core/workflows/process-runner.ts).
+      // Its process records (lambdas/core/workflows/process-runner.ts), and its redrive's.
       'WorkflowsFunction',
+      'WorkflowsRedriveFunction',
     ]);
   });
 
@@ -86,8 +87,9 @@ describe('projections table', () => {
       'PushConnectionsFunction',
       'RebuildFunction',
       'RedriveFunction',
-      // Its process records (lambdas/core/workflows/process-runner.ts).
+      // Its process records (lambdas/core/workflows/process-runner.ts), and its redrive's.
       'WorkflowsFunction',
+      'WorkflowsRedriveFunction',
     ]);
   });
 });

@@ -1,5 +1,10 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../lambdas/handlers/environment';
+import { UNREPAIRABLE } from '../../lambdas/handlers/redrive';
+import {
+  UNREPAIRABLE_METRIC_NAME,
+  UNREPAIRABLE_PROCESS_METRIC_NAME,
+} from '../../lib/constructs/redrive';
 import { workflowsFunctionNameOf } from '../../lib/constructs/workflows';
 import { OUTPUT } from '../../lib/stacks/outputs';
 import { type AppStack, grants, logicalIdOf, permissionsOf, synthesize } from './helpers';
@@ -79,25 +84,29 @@ describe.each(STACKS)('$name stack: the workflows function', ({ stack, template,
   it.each([
     ['stream', 'deadLetterQueue'],
     ['timer', 'timerDeadLetterQueue'],
-  ] as const)('the %s dead-letter queue is encrypted, TLS only, kept 14 days', (_which, key) => {
-    const queueId = ids[key];
-    expect(resourceOf(template, 'AWS::SQS::Queue', queueId).Properties).toEqual({
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 14 * 24 * 3600,
-    });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: queueId }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Deny',
-            Action: 'sqs:*',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
-        ]),
-      },
-    });
-  });
+  ] as const)(
+    'the %s dead-letter queue is encrypted, TLS only, kept 14 days, retried by the redrive every 15 minutes',
+    (_which, key) => {
+      const queueId = ids[key];
+      expect(resourceOf(template, 'AWS::SQS::Queue', queueId).Properties).toEqual({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        VisibilityTimeout: 15 * 60,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    },
+  );
 
   it('given the stream falls behind, when IteratorAge stays above 60 s for 3 minutes, then an alarm fires', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -117,12 +126,25 @@ describe.each(STACKS)('$name stack: the workflows function', ({ stack, template,
     ['stream', 'deadLetterQueue'],
     ['timer', 'timerDeadLetterQueue'],
   ] as const)(
-    'given a message in the %s dead-letter queue, then an alarm fires on the first one',
+    'given a message in the %s dead-letter queue, visible or held by the redrive, then an alarm fires on the first one',
     (_which, key) => {
+      const inQueue = (name: string) =>
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: 'AWS/SQS',
+              MetricName: name,
+              Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids[key], 'QueueName'] } }],
+            },
+            Stat: 'Maximum',
+          }),
+        });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/SQS',
-        MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids[key], 'QueueName'] } }],
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'visible + inFlight' }),
+          inQueue('ApproximateNumberOfMessagesVisible'),
+          inQueue('ApproximateNumberOfMessagesNotVisible'),
+        ]),
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',
         EvaluationPeriods: 1,
@@ -286,8 +308,11 @@ describe.each(STACKS)('$name stack: the workflows function', ({ stack, template,
     ]);
   });
 
-  it('outputs the function name and both dead-letter queues', () => {
+  it('outputs the function name, both dead-letter queues and their redrive function', () => {
     const outputs = template.findOutputs('*');
+    expect(outputs[OUTPUT.workflowsRedriveFunctionName]?.Value).toEqual({
+      Ref: logicalIdOf(stack.workflows.redrive.function.function, stack),
+    });
     expect(outputs[OUTPUT.workflowsFunctionName]?.Value).toBe(`${stack.stackName}-workflows`);
     expect(outputs[OUTPUT.workflowsDeadLetterQueueUrl]?.Value).toEqual({
       Ref: ids.deadLetterQueue,
@@ -297,6 +322,129 @@ describe.each(STACKS)('$name stack: the workflows function', ({ stack, template,
     });
   });
 });
+
+describe.each(STACKS)(
+  '$name stack: the redrive of the workflows dead-letter queues',
+  ({ stack, template, coupled }) => {
+    const ids = idsOf(stack);
+    const redriveId = logicalIdOf(stack.workflows.redrive.function.function, stack);
+    const redrive = resourceOf(template, 'AWS::Lambda::Function', redriveId);
+    const workflowsVariables = resourceOf(template, 'AWS::Lambda::Function', ids.function)
+      .Properties.Environment.Variables as Record<string, unknown>;
+
+    it.each([
+      ['stream', 'deadLetterQueue'],
+      ['timer', 'timerDeadLetterQueue'],
+    ] as const)(
+      'given the %s dead-letter queue, then it feeds the redrive: one message at a time, partial failures, two at once at most',
+      (_which, key) => {
+        template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          EventSourceArn: { 'Fn::GetAtt': [ids[key], 'Arn'] },
+          FunctionName: { Ref: redriveId },
+          BatchSize: 1,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          ScalingConfig: { MaximumConcurrency: 2 },
+        });
+      },
+    );
+
+    it("given its processes append events, then it has the workflows function's 30 s and its environment", () => {
+      expect(redrive.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Timeout: 30,
+        Handler: 'index.handler',
+      });
+      // The same tables, timers (a step run again may set one) and, coupled, views with events.
+      expect(redrive.Properties.Environment.Variables).toEqual(workflowsVariables);
+      expect(workflowsVariables[ENV.writeViewsWithEvents]).toBe(coupled ? 'true' : undefined);
+    });
+
+    it('given its role, then it may read the batch back, run the commands and records, set timers and consume both queues: nothing else', () => {
+      const { permissions, managedPolicyArns } = permissionsOf(template, redriveId);
+      expect(managedPolicyArns).toEqual([]);
+      const arn = (id: string) => `<${id}.Arn>`;
+      const logGroupId = (redrive.Properties.LoggingConfig as { LogGroup: { Ref: string } })
+        .LogGroup.Ref;
+      const groupName = resourceOf(template, 'AWS::Scheduler::ScheduleGroup', ids.scheduleGroup)
+        .Properties.Name as string;
+      const consume = [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ];
+      expect(permissions).toEqual(
+        [
+          ...grants(
+            ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+            [arn(ids.eventTable)],
+          ),
+          ...grants(
+            ['dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+            [`<${ids.eventTable}.StreamArn>`],
+          ),
+          ...grants(
+            ['dynamodb:GetItem', 'dynamodb:PutItem'],
+            [arn(ids.snapshots), arn(ids.commands)],
+          ),
+          ...grants(
+            ['dynamodb:GetItem', 'dynamodb:PutItem', ...(coupled ? ['dynamodb:UpdateItem'] : [])],
+            [arn(ids.projectionsTable)],
+          ),
+          ...grants(consume, [arn(ids.deadLetterQueue), arn(ids.timerDeadLetterQueue)]),
+          ...grants(
+            ['scheduler:CreateSchedule'],
+            [
+              `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*`,
+            ],
+          ),
+          ...grants(['iam:PassRole'], [arn(ids.schedulerRole)]),
+          ...grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [arn(logGroupId)]),
+        ].sort(),
+      );
+      // The scheduler role still invokes the workflows function only (timers go there).
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: Match.arrayWith([{ Ref: permissionsOf(template, redriveId).roleId }]),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Action: 'iam:PassRole',
+              Effect: 'Allow',
+              Resource: { 'Fn::GetAtt': [ids.schedulerRole, 'Arn'] },
+              Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+            },
+          ]),
+        },
+      });
+    });
+
+    it('given a batch the stream no longer holds, then its own metric counts the unrepairable lines and an alarm fires', () => {
+      const namespace = `${stack.stackName}/Redrive`;
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: (redrive.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup,
+        FilterPattern: `{ $.${UNREPAIRABLE.field} = "${UNREPAIRABLE.value}" }`,
+        MetricTransformations: [
+          {
+            MetricNamespace: namespace,
+            MetricName: UNREPAIRABLE_PROCESS_METRIC_NAME,
+            MetricValue: '1',
+          },
+        ],
+      });
+      // Apart from the projector's redrive: each alarm names its own queue's problem.
+      expect(UNREPAIRABLE_PROCESS_METRIC_NAME).not.toBe(UNREPAIRABLE_METRIC_NAME);
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: namespace,
+        MetricName: UNREPAIRABLE_PROCESS_METRIC_NAME,
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 0,
+        AlarmDescription: Match.stringLikeRegexp('Process failed.*delete the message'),
+      });
+    });
+  },
+);
 
 describe('the function name', () => {
   it('given a stack name, when the name fits Lambda, then it is <stack>-workflows', () => {

@@ -14,6 +14,7 @@ import type { EventStore } from '../events/event-store';
 import { isOwnEventOfAny, type StoredEvent } from '../events/events';
 import type { Log } from '../shared/log';
 import type { IncomingRecord, Projector } from '../projections/projector';
+import { errorMessage, rerunEach, type RerunResult } from './rerun';
 
 export interface ReprojectDependencies {
   readonly events: EventStore;
@@ -26,13 +27,8 @@ export interface ReprojectDependencies {
   readonly concurrency?: number;
 }
 
-export type ReprojectResult =
-  | { readonly aggregateId: string; readonly status: 'reprojected'; readonly version: number }
-  /** The aggregate has no events: nothing to project (not a failure). */
-  | { readonly aggregateId: string; readonly status: 'no-events' }
-  | { readonly aggregateId: string; readonly status: 'failed'; readonly error: string };
-
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** A re-projection's result: never `rerun` (that is a process re-run's). */
+export type ReprojectResult = Exclude<RerunResult, { readonly status: 'rerun' }>;
 
 /** The aggregate's latest event, read from the event table (two consistent reads). */
 const latestEvent = async (
@@ -70,7 +66,9 @@ export const createReprojector = (deps: ReprojectDependencies) => {
       return { aggregateId, status: 'reprojected', version: event.version };
     } catch (error) {
       const reason =
-        error instanceof CorruptEventError ? `${error.message}: ${error.reason}` : message(error);
+        error instanceof CorruptEventError
+          ? `${error.message}: ${error.reason}`
+          : errorMessage(error);
       deps.log.error('Re-projection failed', { aggregateId, error: reason });
       return { aggregateId, status: 'failed', error: reason };
     }
@@ -79,22 +77,13 @@ export const createReprojector = (deps: ReprojectDependencies) => {
   /**
    * Re-projects each aggregate (duplicates once), `concurrency` at a time; `onResult` is called
    * as each one ends (progress output). Never throws for one aggregate: its result says why.
+   * A Rerunner (./rerun.ts) that needs no first versions: the projectors heal from the log.
    */
-  return async function reproject(
+  return function reproject(
     aggregateIds: Iterable<string>,
     onResult?: (result: ReprojectResult) => void,
   ): Promise<ReprojectResult[]> {
-    const queue = [...new Set(aggregateIds)];
-    const results: ReprojectResult[] = [];
-    const worker = async () => {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-        const result = await reprojectOne(next);
-        results.push(result);
-        onResult?.(result);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-    return results;
+    return rerunEach(aggregateIds, concurrency, reprojectOne, onResult);
   };
 };
 
