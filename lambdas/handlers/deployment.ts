@@ -16,9 +16,9 @@ import {
   ownerListsProjection,
   shoppingListRowProjection,
 } from '../domain/shopping-list/projections';
+import { fulfilmentProcess } from '../domain/fulfilment';
 import { inventoryAggregate } from '../domain/inventory';
 import { inventoryRowProjection } from '../domain/inventory/projections';
-import { fulfilmentProcess } from '../domain/fulfilment';
 import type { AnyRowProjection } from '../core/projections/row-projection';
 import type { AnyProcessManager } from '../core/workflows/process-manager';
 import { checkCollections, type CollectionDeclaration } from '../core/projections/collections';
@@ -72,13 +72,12 @@ checkCollections(COLLECTIONS, {
 
 /**
  * Every aggregate of the deployment with its collection (the URL segment of its routes) and its
- * view (the row `GET /{collection}/{id}` answers, pushed as `<view name>/changed`): what push
- * and the Redux client (client/) read, so neither names a domain.
+ * view (the row `GET /{collection}/{id}` answers, pushed as `<view name>/changed`, with the read
+ * rule every push is checked against): what push and the Redux client (client/) read, so
+ * neither names a domain.
  */
-export interface ServedAggregate {
+export interface ServedAggregate extends PushedCollection {
   readonly aggregate: (typeof AGGREGATES)[number];
-  readonly collection: string;
-  readonly view: { readonly name: string };
   /** A state that is a deleted aggregate: the client shows `null`, as `GET` answers 404. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly isDeleted: (state: any) => boolean;
@@ -88,22 +87,17 @@ export const SERVED_AGGREGATES: readonly ServedAggregate[] = COLLECTIONS.map(
   ({ aggregate, collection, view, isDeleted }) => ({
     aggregate: aggregate as ServedAggregate['aggregate'],
     collection,
-    view: { name: view.name },
+    view: { name: view.name, ...(view.canRead && { canRead: view.canRead }) },
     isDeleted: isDeleted ?? (() => false),
   }),
 );
 
 /**
- * What a WebSocket may follow (`{ action: 'subscribe', collection, id }`): every aggregate's
- * collection, each with the view whose rows are pushed (`<view name>/changed`, `/deleted`).
+ * What a WebSocket may follow (`{ action: 'subscribe', collection, id }`): every served
+ * aggregate's collection, each with the view whose rows are pushed (`<view name>/changed`,
+ * `/deleted`) and its read rule, which a subscribe and every push are checked against.
  */
-export const PUSHED_COLLECTIONS: readonly PushedCollection[] = COLLECTIONS.map(
-  ({ collection, view }) => ({
-    collection,
-    // Its read rule too: a subscribe and every push are checked against it.
-    view: { name: view.name, ...(view.canRead && { canRead: view.canRead }) },
-  }),
-);
+export const PUSHED_COLLECTIONS: readonly PushedCollection[] = SERVED_AGGREGATES;
 
 type CommandOf<A> = A extends { readonly decide: (s: never, c: infer C, x: never) => unknown }
   ? C

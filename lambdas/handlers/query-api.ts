@@ -16,17 +16,22 @@ import type { RebuildStatus } from '../core/repair/rebuild-state';
 import {
   type AnyRowProjection,
   itemKeys,
-  mayReadRow,
   mergeItems,
   type ProjectionRowStore,
   storageName,
 } from '../core/projections/row-projection';
 import { COLLECTIONS } from './deployment';
-import { ForbiddenError, isAdmin } from '../core/identity/authorization';
+import { ForbiddenError, isAdmin, mayRead } from '../core/identity/authorization';
 import type { Principal } from '../core/identity/principal';
 import { AGGREGATE_ID, type HttpEdgeDependencies, principalOf, withHttpEdge } from './http-edge';
 import { type HttpEvent, type HttpResult, json, parseWith } from './http';
 import type { RouteKey } from './routes';
+import type { AnyProcessManager } from '../core/workflows/process-manager';
+import {
+  journalAsOf,
+  type ProcessRecord,
+  processRecordKey,
+} from '../core/workflows/process-runner';
 import { PAGE_PARAMS, type RowList } from '../core/projections/row-lists';
 
 export interface QueryApiDependencies extends HttpEdgeDependencies {
@@ -42,6 +47,11 @@ export interface QueryApiDependencies extends HttpEdgeDependencies {
     readonly rows: ProjectionRowStore;
     /** Builds as of a past moment (`?asOf=`): the status of `<name>@v<N>@<until>`'s rebuild. */
     readonly builds?: { status(build: string): Promise<RebuildStatus | 'none'> };
+  };
+  /** The process managers whose processes `GET /processes/{name}/{key}` serves, and their records. */
+  readonly processes?: {
+    readonly managers: readonly AnyProcessManager[];
+    readonly rows: ProjectionRowStore;
   };
   /**
    * The collections `GET /{collection}/{id}...` serves (default: the deployment's COLLECTIONS);
@@ -394,7 +404,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
         });
       }
       const view = await readRow(build);
-      if (view === undefined || !mayReadRow(projection, principal, view)) {
+      if (view === undefined || !mayRead(projection.canRead, principal, view)) {
         throw new NotFoundError(`${name} had no row ${key} at ${until}`, { name, key });
       }
       return json(200, {
@@ -407,10 +417,58 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     }
     const view = await readRow(storageName(projection));
     // A row the caller may not read is answered as a missing one: existence is not revealed.
-    if (view === undefined || !mayReadRow(projection, principal, view)) {
+    if (view === undefined || !mayRead(projection.canRead, principal, view)) {
       throw new NotFoundError(`${name} has no row ${key}`, { name, key });
     }
     return json(200, { readModel: name, version: projection.version, key, row: view });
+  };
+
+  /**
+   * A process: its state, the steps still to send (after a failure) and its journal; with
+   * `?asOf=`, its state after the last step at or before that moment (from the journal, which
+   * keeps its last JOURNAL_LENGTH steps).
+   */
+  const processRecord = async (event: HttpEvent): Promise<HttpResult> => {
+    const principal = principalOf(event);
+    const { name, key } = parseWith(readModelPath, event.pathParameters ?? {}, 'path');
+    // The newest version of a name: a process manager's versions run side by side.
+    const manager = [...(deps.processes?.managers ?? [])]
+      .filter((m) => m.name === name)
+      .sort((a, b) => b.version - a.version)[0];
+    if (!manager || !deps.processes) {
+      throw new NotFoundError(`No process manager ${name} here`, {
+        name,
+        processManagers: [...new Set(deps.processes?.managers.map((m) => m.name) ?? [])],
+      });
+    }
+    parseWith(z.object({ key: z.string().regex(manager.keyPattern) }), { key }, 'path');
+    const { asOf } = parseWith(readModelQuery, query(event), 'query');
+    const stored = await deps.processes.rows.get(processRecordKey(manager, key));
+    const record = stored?.view as ProcessRecord | undefined;
+    // A process the caller may not read is answered as a missing one.
+    if (!record || !mayRead(manager.canRead, principal, record.state)) {
+      throw new NotFoundError(`${name} has no process ${key}`, { name, key });
+    }
+    const head = { process: name, version: manager.version, key };
+    if (asOf !== undefined) {
+      const until = new Date(asOf).toISOString();
+      const entry = journalAsOf(record, until);
+      if (!entry) {
+        throw new NotFoundError(
+          `${name} process ${key} had no step at ${until} (its journal starts at ${record.journal[0]?.at ?? 'none'})`,
+          { name, key, asOf: until },
+        );
+      }
+      return json(200, { ...head, asOf: until, at: entry.at, state: entry.state, step: entry });
+    }
+    return json(200, {
+      ...head,
+      state: record.state,
+      pending: Object.values(record.pending ?? {}).flatMap((p) =>
+        p.send.map(({ type, aggregateId }) => ({ type, aggregateId })),
+      ),
+      journal: record.journal ?? [],
+    });
   };
 
   /** The collection the path names (404 naming the known ones), with its served view. */
@@ -452,7 +510,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
       async () => {
         const { view: row, versionOf } = await readProjectionRow(view, id, storageName(view));
         // Refused at the first read that shows a row, before any wait: as for a missing one.
-        if (row !== undefined && !mayReadRow(view, principal, row)) {
+        if (row !== undefined && !mayRead(view.canRead, principal, row)) {
           throw new NotFoundError(`${owner.label} ${id} not found`, { id });
         }
         return { row: row as unknown, version: versionOf(id) };
@@ -480,7 +538,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const q = parseWith(listQueryOf(lists), query(event), 'query');
     const { list, filter } = listTaking(lists, q)!;
     const value = String(q[list.param]);
-    if (!isAdmin(principal) && !(list.mayList?.(principal, value) ?? false)) {
+    if (!mayRead(list.mayList, principal, value)) {
       throw new ForbiddenError(
         'LIST_NOT_ALLOWED',
         `You may not list ${collection} by ${list.param}=${value}`,
@@ -495,7 +553,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     });
     return json(200, {
       ...page,
-      items: page.items.filter((row) => !isDeleted?.(row) && mayReadRow(view, principal, row)),
+      items: page.items.filter((row) => !isDeleted?.(row) && mayRead(view.canRead, principal, row)),
     });
   };
 
@@ -512,7 +570,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     const { view } = await readProjectionRow(declared.view, id, storageName(declared.view));
     const allowed =
       view !== undefined
-        ? mayReadRow(declared.view, principal, view)
+        ? mayRead(declared.view.canRead, principal, view)
         : declared.aggregate.canRead(
             principal,
             foldOwnEvents(declared.aggregate, await deps.events.load(id)),
@@ -549,6 +607,7 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     (event: HttpEvent, context?: Context) => Promise<HttpResult>
   > = {
     'GET /read-models/{name}/{key}': readModelRow,
+    'GET /processes/{name}/{key}': processRecord,
     'GET /{collection}': listInCollection,
     'GET /{collection}/{id}': getInCollection,
     'GET /{collection}/{id}/events': collectionEvents,

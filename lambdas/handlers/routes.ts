@@ -23,6 +23,13 @@ export const ROUTES = [
     decoupled: 'query',
     summary: 'One row of a declared read model (PROJECTIONS in lambdas/handlers/deployment.ts)',
   },
+  {
+    method: 'GET',
+    path: '/processes/{name}/{key}',
+    decoupled: 'query',
+    summary:
+      'One process of a process manager: its state and journal (PROCESS_MANAGERS in lambdas/handlers/deployment.ts)',
+  },
   // Every collection of the deployment (COLLECTIONS in deployment.ts), e.g. `orders`. API
   // Gateway prefers the static routes above to these (so does matchRoute).
   {

@@ -11,8 +11,9 @@ import { DEFAULT_SNAPSHOT_EVERY } from '../core/command/snapshots';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import { DynamoDbStreamBatchReader } from '../core/repair/dynamodb-stream-reader';
 import { createReprojector } from '../core/repair/reproject';
+import { createProcessRerunner } from '../core/repair/rerun-processes';
 import { createRowProjector } from '../core/projections/row-projector';
-import type { AnyRowProjection } from '../core/projections/row-projection';
+import type { AnyRowProjection, ProjectionRowStore } from '../core/projections/row-projection';
 import { servedProjections } from '../core/projections/served-versions';
 import { DynamoDbRebuildState } from '../core/repair/dynamodb-rebuild-state';
 import { buildStatus } from '../core/repair/rebuild-state';
@@ -28,7 +29,7 @@ import { createWorkflowsHandler, sendThroughRunner } from './workflows';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { AnyProcessManager } from '../core/workflows/process-manager';
 import { createProcessRunner, type TimerScheduler } from '../core/workflows/process-runner';
-import { SchedulerTimers } from '../core/workflows/scheduler-timers';
+import { SchedulerTimers } from '../core/workflows/eventbridge-scheduler-timers';
 
 export { AGGREGATES } from './deployment';
 
@@ -121,12 +122,18 @@ const servedReadModels = (env: Environment, stores: ReturnType<typeof storesFor>
   );
 };
 
+/** `GET /processes/{name}/{key}`: the process managers' records, in the projections table. */
+const processesServed = (readModels: { readonly rows: ProjectionRowStore } | undefined) =>
+  readModels && { managers: PROCESS_MANAGERS, rows: readModels.rows };
+
 export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const stores = storesFor(env, options);
+  const readModels = servedReadModels(env, stores);
   return createQueryApiHandler({
     logger: loggerFor('query', options),
     events: stores.events(),
-    readModels: servedReadModels(env, stores),
+    readModels,
+    processes: processesServed(readModels),
   });
 };
 
@@ -223,6 +230,7 @@ export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions =
     // The read models fed by many aggregates are served from the rows the coupled stack's
     // projector writes (docs/decisions/declared-projections-in-coupled.md).
     readModels,
+    processes: processesServed(readModels),
     collections,
     runCommand,
   });
@@ -281,5 +289,33 @@ export const workflowsHandlerFromEnv = (env: Environment, options: WorkflowsWiri
     logger,
     aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
     runner: processRunnerFromEnv(env, logger, options),
+  });
+};
+
+/**
+ * The process managers run again on the events a failure names (the workflows function's
+ * redrive, `npm run redrive`): the process runner of the workflows function over this
+ * environment's tables, fed from the event table (docs/operations/redrive.md).
+ */
+export const processRedriveFromEnv = (env: Environment, options: WorkflowsWiringOptions = {}) => {
+  const logger = loggerFor('workflows-redrive', options);
+  return createProcessRerunner({
+    events: storesFor(env, options).events(),
+    runner: processRunnerFromEnv(env, logger, options),
+    aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
+    log: logger,
+  });
+};
+
+/** The workflows' redrive function: its dead-letter queues -> its processes, again. */
+export const workflowsRedriveHandlerFromEnv = (
+  env: Environment,
+  options: WorkflowsWiringOptions = {},
+) => {
+  const logger = loggerFor('workflows-redrive', options);
+  return createRedriveHandler({
+    logger,
+    processes: processRedriveFromEnv(env, { ...options, logger }),
+    stream: DynamoDbStreamBatchReader.forEndpoint(env[ENV.dynamoDbEndpoint], env.AWS_REGION),
   });
 };

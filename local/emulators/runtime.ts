@@ -129,6 +129,9 @@ const pollerLog = (logger: Logger): PollerLog => ({
   error: (message, extra) => logger.error(message, extra ?? {}),
 });
 
+/** How often the local event bus's pipe polls each stream (EventBridge Pipes: about 4 times a second). */
+export const PIPE_POLL_INTERVAL_MS = 250;
+
 export const DEFAULT_PORTS = { decoupled: 3001, coupled: 3002 } as const;
 
 export const DEFAULT_IDENTITY_PORT = 3005;
@@ -239,7 +242,12 @@ export const startLocalRuntime = async (
         env,
         endpoint,
         streamArn,
-        poller: options.poller,
+        // A pipe polls its stream about four times a second, whatever the functions' pollers
+        // do; polling faster here would only load DynamoDB Local (8 pollers run at once).
+        poller: {
+          ...options.poller,
+          pollIntervalMs: Math.max(options.poller?.pollIntervalMs ?? 0, PIPE_POLL_INTERVAL_MS),
+        },
         onFailureFile:
           options.poller?.onFailureFile &&
           failureFileFor(options.poller.onFailureFile, `${stack}-bus`),

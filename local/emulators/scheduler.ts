@@ -2,7 +2,8 @@
  * EventBridge Scheduler's stand-in for process timers: each timer, once set, invokes the
  * workflows handler with `{ processTimer }` when due, as a one-time schedule does; a failed
  * invocation is retried (a second apart, like the schedule's retry policy, up to
- * `maxAttempts`). Setting a timer id again is harmless. Timers live in this process: a restart
+ * `maxAttempts`). Setting a pending timer's id again is harmless; once it ran, the id may be set
+ * again (as a schedule deleted after completion). Timers live in this process: a restart
  * of the runtime forgets them (docs/local-runtime.md).
  */
 import type { ProcessTimer, TimerScheduler } from '../../lambdas/core/workflows/process-runner';
@@ -43,9 +44,12 @@ export const createLocalScheduler = (options: LocalSchedulerOptions = {}): Local
       if (!invoke) throw new Error('no workflows handler to invoke');
       await invoke({ processTimer: entry.timer });
       timers.delete(id);
+      // As a one-time schedule, deleted once it ran: the same id may be set again.
+      seen.delete(id);
     } catch (error) {
       if (attempt >= maxAttempts || stopped) {
         timers.delete(id);
+        seen.delete(id);
         options.log?.error('Timer dropped after its last attempt', {
           timer: id,
           attempts: attempt,

@@ -118,6 +118,19 @@ test(
     expect(check.calls).toBe(settings.tokenVerification.calls);
     expectWellFormed(check.perCallUs, settings.tokenVerification.calls, 'token check');
 
+    // The fulfilment workflow: every profile, the planned orders confirmed, none failed.
+    expect(result.settings.workflow).toEqual(settings.workflow);
+    for (const name of PROFILES) {
+      const workflow = result.workflow?.[name];
+      expect({ name, samples: workflow?.samples, errors: workflow?.errors }).toEqual({
+        name,
+        samples: settings.workflow.orders,
+        errors: 0,
+      });
+      expectWellFormed(workflow!.confirmed, settings.workflow.orders, `${name} workflow`);
+    }
+    expect(stdout).toContain('Workflow: order submitted -> confirmed');
+
     // Concurrency: every runner at every level, with exactly the planned samples.
     expect(result.concurrency.map((l) => l.clients)).toEqual([1, 4, 16, 64]);
     for (const [index, level] of result.concurrency.entries()) {

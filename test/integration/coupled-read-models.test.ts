@@ -46,6 +46,8 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({
     dynamoDbEndpoint: testEndpoint(),
     stacks: ['coupled'],
+    // No fulfilment workflow: the read model counts this test's own orders, as submitted.
+    workflows: { enabled: false },
     coupledPort: 0,
     tablePrefix: `crm${run}`,
     poller: { pollIntervalMs: 25 },

@@ -196,3 +196,50 @@ test('given a process stuck after reserving, when its timer fires, then the stoc
   expect(await typesOf(a)).toHaveLength(3);
   expect(await typesOf(b)).toHaveLength(3);
 });
+
+test('given a submit whose step failed and was given up on, when a later event of the order arrives, then the submit runs first and nothing stays reserved', async () => {
+  const a = `s-${randomUUID().slice(0, 6)}`;
+  const orderId = await submittedOrder({ [a]: 2 }, { [a]: 5 });
+  const submitted = await batchOf(orderId);
+  // Every reservation fails: the batch is dead-lettered, the stream moves on.
+  expect(
+    (await workflows((type) => type === 'inventory/reserve').handle(submitted)).batchItemFailures,
+  ).toHaveLength(1);
+  await execute(ALICE, 'order/cancel', orderId);
+  const [cancelled] = (await store.load(orderId, { afterVersion: submitted.Records.length })).map(
+    (e) => streamRecord(e),
+  );
+
+  // Only the cancel is delivered: the submit, above the process's checkpoint, runs before it.
+  const healthy = workflows();
+  expect(await healthy.handle(streamEvent([cancelled!]))).toEqual({ batchItemFailures: [] });
+  expect(await typesOf(a)).toEqual([
+    'inventory/received',
+    'inventory/reserved',
+    'inventory/released',
+  ]);
+  expect(await recordOf(healthy.runner, orderId)).toMatchObject({
+    state: { status: 'cancelled', reserved: [] },
+    pending: {},
+  });
+});
+
+test('given a timer due before its process was ever written, when it fires, then it is not spent: the timer set again by the redriven step still fires', async () => {
+  const a = `s-${randomUUID().slice(0, 6)}`;
+  const orderId = await submittedOrder({ [a]: 1 }, { [a]: 5 });
+  const batch = await batchOf(orderId);
+  const failing = workflows((type) => type === 'inventory/reserve');
+  expect((await failing.handle(batch)).batchItemFailures).toHaveLength(1);
+  const [early] = failing.timers;
+  await workflows().handle({ processTimer: early! });
+  expect(await recordOf(failing.runner, orderId)).toBeUndefined();
+
+  const stuck = workflows((type) => type === 'order/confirm');
+  expect((await stuck.handle(batch)).batchItemFailures).toHaveLength(1);
+  expect(stuck.timers.map((t) => t.id)).toEqual([early!.id]);
+  await workflows().handle({ processTimer: stuck.timers[0]! });
+  expect((await store.load(orderId)).at(-1)).toMatchObject({
+    type: 'order/rejected',
+    payload: { reason: 'timed-out' },
+  });
+});

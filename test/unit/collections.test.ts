@@ -83,7 +83,7 @@ test.each([
 });
 
 test('the reserved segments are the static first segments of the route table', () => {
-  expect([...RESERVED_SEGMENTS].sort()).toEqual(['commands', 'read-models']);
+  expect([...RESERVED_SEGMENTS].sort()).toEqual(['commands', 'processes', 'read-models']);
 });
 
 test('refuses a collection declared twice', () => {

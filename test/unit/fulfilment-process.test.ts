@@ -176,6 +176,19 @@ describe('order/cancelled', () => {
         send: [release('A'), release('B')],
       }));
 
+  test('given a confirmed process holding A and B, when the order is deleted, then it releases both', () =>
+    given()
+      .state(fulfilment({ status: 'confirmed', reserved: ['A', 'B'] }))
+      .source(created, line('l1', 'A', 3), line('l2', 'B', 2), submitted, {
+        type: 'order/confirmed',
+        payload: {},
+      })
+      .when({ type: 'order/deleted', payload: {} })
+      .then({
+        state: fulfilment({ status: 'cancelled', reserved: ['A', 'B'] }),
+        send: [release('A'), release('B')],
+      }));
+
   test('given a draft order (no process yet), when it is cancelled, then nothing happens', () =>
     given()
       .source(created, line('l1', 'A', 1))
@@ -233,8 +246,12 @@ describe('inputs it ignores', () => {
 });
 
 describe('the declaration', () => {
-  test('reacts to order/submitted and order/cancelled, one process per order', () => {
-    expect(fulfilmentProcess.eventTypes).toEqual(['order/submitted', 'order/cancelled']);
+  test('reacts to order/submitted, order/cancelled and order/deleted, one process per order', () => {
+    expect(fulfilmentProcess.eventTypes).toEqual([
+      'order/submitted',
+      'order/cancelled',
+      'order/deleted',
+    ]);
     expect(fulfilmentProcess.source.type).toBe('order');
     const event = {
       type: 'order/submitted',

@@ -1,6 +1,7 @@
 /**
- * Ports never import adapters: in lambdas/core, only the DynamoDB adapters (`dynamodb-*.ts`,
- * beside the port each implements) import another adapter or the AWS SDK at run time; a port
+ * Ports never import adapters: in lambdas/core, only the AWS adapters (`dynamodb-*.ts`,
+ * `eventbridge-*.ts`, beside the port each implements) import another adapter or the AWS SDK at
+ * run time; a port
  * may name an SDK type (`import type`), never call it. Before: the rebuild sent its own Scan
  * and decoded raw items with the event store adapter's function.
  */
@@ -16,13 +17,15 @@ const walk = (dir: string): string[] =>
     return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') ? [path] : [];
   });
 
-const isAdapter = (path: string) => /\/dynamodb-[a-z-]+\.ts$/.test(path);
+const isAdapter = (path: string) => /\/(dynamodb|eventbridge)-[a-z-]+\.ts$/.test(path);
 
 /** Run-time imports (not `import type`) of an adapter or of the AWS SDK. */
 const adapterImportsOf = (source: string): string[] =>
   [...source.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)';/gms)]
     .map((m) => m[1]!)
-    .filter((from) => from.startsWith('@aws-sdk/') || /(^|\/)dynamodb-[a-z-]+$/.test(from));
+    .filter(
+      (from) => from.startsWith('@aws-sdk/') || /(^|\/)(dynamodb|eventbridge)-[a-z-]+$/.test(from),
+    );
 
 const ports = walk(core).filter((path) => !isAdapter(path));
 

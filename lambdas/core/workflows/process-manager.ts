@@ -11,6 +11,7 @@
  * a step again after a crash or a redelivered batch sends the same commands under the same ids,
  * and the command runner's idempotency answers them without writing anything new.
  */
+import type { ReadRule } from '../identity/authorization';
 import type { Principal } from '../identity/principal';
 import type { EventAction } from '../events/events';
 
@@ -83,6 +84,13 @@ export interface ProcessManager<State = unknown, SourceState = unknown> {
     state: State | undefined,
     input: ProcessInput<SourceState>,
   ) => ProcessStep<State>;
+  /**
+   * Who may read a process: its state and journal (`GET /processes/{name}/{key}`). A caller it
+   * refuses gets 404, as for a missing process. @default admins only
+   */
+  readonly canRead?: ReadRule<State | undefined>;
+  /** What a process key may look like in that route (checked before any read). */
+  readonly keyPattern: RegExp;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

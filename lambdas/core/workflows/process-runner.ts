@@ -36,7 +36,6 @@ import {
   type ProcessCommand,
   processActor,
   type ProcessInput,
-  type ProcessStep,
 } from './process-manager';
 import { processCommandId } from './process-command-id';
 
@@ -53,7 +52,72 @@ export interface ProcessRecord<State = unknown> {
   >;
   /** The ids of the timers that have fired (the latest ones): a timer fires once. */
   readonly timersFired: readonly string[];
+  /** Its last JOURNAL_LENGTH steps, oldest first: why it is where it is, and time travel. */
+  readonly journal: readonly JournalEntry[];
 }
+
+/** What a process reacted to, as its journal shows it (events and outcomes, summarised). */
+export type JournalInput =
+  | {
+      readonly kind: 'event';
+      readonly type: string;
+      readonly aggregateId: string;
+      readonly version: number;
+      readonly eventId: string;
+    }
+  | {
+      readonly kind: 'outcomes';
+      readonly outcomes: readonly {
+        readonly type: string;
+        readonly aggregateId: string;
+        readonly accepted: boolean;
+        /** The refusal's rule (`details.rule`), else its code. */
+        readonly refusal?: string;
+      }[];
+    }
+  | { readonly kind: 'timer'; readonly name: string };
+
+/** One step of a process: when, what it reacted to, its state after, and what it asked for. */
+export interface JournalEntry {
+  readonly at: string;
+  readonly trigger: string;
+  readonly input: JournalInput;
+  readonly state: unknown;
+  readonly sent: readonly { readonly type: string; readonly aggregateId: string }[];
+  readonly timer?: { readonly name: string; readonly dueAt: string };
+}
+
+/** Steps a record's journal keeps (the oldest are dropped): its time travel reaches this far back. */
+export const JOURNAL_LENGTH = 50;
+
+const journalInputOf = (input: ProcessInput): JournalInput => {
+  switch (input.kind) {
+    case 'event':
+      return {
+        kind: 'event',
+        type: input.event.type,
+        aggregateId: input.event.meta.aggregateId,
+        version: input.event.meta.version,
+        eventId: input.event.meta.eventId,
+      };
+    case 'outcomes':
+      return {
+        kind: 'outcomes',
+        outcomes: input.outcomes.map((o) => ({
+          type: o.command.type,
+          aggregateId: o.command.aggregateId,
+          accepted: o.accepted,
+          ...(!o.accepted && { refusal: String(o.error.details.rule ?? o.error.code) }),
+        })),
+      };
+    case 'timer':
+      return { kind: 'timer', name: input.name };
+  }
+};
+
+/** The journal entry as of `at` (the last step at or before it), or undefined. */
+export const journalAsOf = (record: ProcessRecord, at: string): JournalEntry | undefined =>
+  [...record.journal].reverse().find((entry) => entry.at <= at);
 
 /** How many fired timer ids a record remembers (a process sets few timers). */
 const TIMERS_REMEMBERED = 50;
@@ -119,6 +183,22 @@ interface Trigger {
   readonly timerId?: string;
 }
 
+/** Aggregates of one batch whose processes run at once. */
+export const AGGREGATES_AT_ONCE = 8;
+
+/** Runs `work` on every item, at most `limit` at a time. */
+const inBatches = async <T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+) => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** JSON only: DynamoDB stores no `undefined`, and a record must read back as it was written. */
@@ -143,17 +223,23 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
   ): Promise<{ steps: number; sent: number }> => {
     const key = processRecordKey(manager, processKey);
     const stored = await rows.get(key);
-    const record: ProcessRecord = (stored?.view as ProcessRecord | undefined) ?? {
-      state: undefined,
-      pending: {},
-      timersFired: [],
+    const found = stored?.view as ProcessRecord | undefined;
+    const record: ProcessRecord = {
+      state: found?.state,
+      pending: found?.pending ?? {},
+      timersFired: found?.timersFired ?? [],
+      journal: found?.journal ?? [],
     };
+    let journal = record.journal;
     const applied = { ...stored?.applied };
     const { checkpoint, timerId } = trigger;
     if (checkpoint && checkpoint.version <= (applied[checkpoint.aggregateId] ?? 0)) {
       return { steps: 0, sent: 0 };
     }
     if (timerId && record.timersFired.includes(timerId)) return { steps: 0, sent: 0 };
+    // A timer of a process whose first step never got written (it failed, and waits for its
+    // retry or redrive): not marked fired, so the timer that step sets again still counts.
+    if (timerId && !stored) return { steps: 0, sent: 0 };
     let rev = stored?.rev ?? 0;
     const { [trigger.id]: resumed, ...othersPending } = record.pending;
     const save = async (view: ProcessRecord) => {
@@ -163,26 +249,41 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     };
     let state = record.state;
     let step = resumed?.step ?? 0;
-    const setTimer = async (timer: ProcessStep<unknown>['timer']) => {
-      if (!timer) return;
-      await deps.timers.schedule({
-        id: `${managerId(manager)}#${processKey}#${trigger.id}#${step}`,
-        manager: managerId(manager),
-        processKey,
-        name: timer.name,
-        dueAt: new Date(now() + timer.afterMs).toISOString(),
-        correlationId: trigger.correlationId,
-      });
+    /** One react: the step, its timer set, and its journal entry. */
+    const reactTo = async (input: ProcessInput) => {
+      const next = manager.react(state, input);
+      state = next.state;
+      const at = new Date(now()).toISOString();
+      let timer: JournalEntry['timer'];
+      if (next.timer) {
+        timer = {
+          name: next.timer.name,
+          dueAt: new Date(now() + next.timer.afterMs).toISOString(),
+        };
+        await deps.timers.schedule({
+          id: `${managerId(manager)}#${processKey}#${trigger.id}#${step}`,
+          manager: managerId(manager),
+          processKey,
+          ...timer,
+          correlationId: trigger.correlationId,
+        });
+      }
+      const send = next.send ?? [];
+      journal = [
+        ...journal,
+        {
+          at,
+          trigger: trigger.id,
+          input: journalInputOf(input),
+          state,
+          sent: send.map(({ type, aggregateId }) => ({ type, aggregateId })),
+          ...(timer && { timer }),
+        },
+      ].slice(-JOURNAL_LENGTH);
+      return send;
     };
     let commands: readonly ProcessCommand[];
-    if (resumed) {
-      commands = resumed.send;
-    } else {
-      const first = manager.react(state, trigger.input);
-      state = first.state;
-      await setTimer(first.timer);
-      commands = first.send ?? [];
-    }
+    commands = resumed ? resumed.send : await reactTo(trigger.input);
     let sent = 0;
     while (commands.length > 0) {
       if (step >= MAX_STEPS_PER_INPUT) {
@@ -217,16 +318,14 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
         });
       }
       step += 1;
-      const next = manager.react(state, { kind: 'outcomes', outcomes });
-      state = next.state;
-      await setTimer(next.timer);
-      commands = next.send ?? [];
+      commands = await reactTo({ kind: 'outcomes', outcomes });
       if (commands.length > 0) {
         // Send, then checkpoint: a crash from here resumes with these very commands.
         await save({
           state,
           pending: { ...othersPending, [trigger.id]: { step, send: commands } },
           timersFired: record.timersFired,
+          journal,
         });
       }
     }
@@ -234,14 +333,17 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     const timersFired = timerId
       ? [...record.timersFired, timerId].slice(-TIMERS_REMEMBERED)
       : record.timersFired;
-    await save({ state, pending: othersPending, timersFired });
+    await save({ state, pending: othersPending, timersFired, journal });
     return { steps: step, sent };
   };
 
-  /** Every event of one aggregate up to `target`, in order, through every manager of its type. */
+  /**
+   * Every event of one aggregate up to `target`, in order, through every manager of its type:
+   * each process takes the events above its checkpoint, so an earlier event it missed (one whose
+   * batch was dead-lettered) runs before a later one, never skipped by it.
+   */
   const runAggregate = async (
     aggregateId: string,
-    from: number,
     target: number,
     log: Log,
   ): Promise<{ failedFrom?: number; sent: number }> => {
@@ -254,7 +356,7 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
         if (!isOwnEvent(manager.source.type, event)) continue;
         const before = states.get(manager);
         states.set(manager, advanceProcessSource(manager, before, action));
-        if (event.version < from || !manager.eventTypes.includes(event.type)) continue;
+        if (!manager.eventTypes.includes(event.type)) continue;
         const processKey = manager.processKey(action, before);
         if (processKey === undefined) continue;
         try {
@@ -294,32 +396,29 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     records: readonly IncomingRecord[],
     log: Log = deps.log,
   ): Promise<{ failed: string[]; sent: number }> => {
-    const groups = new Map<string, { from: number; to: number }>();
+    // aggregateId -> the highest version delivered: its log is run up to there.
+    const groups = new Map<string, number>();
     for (const record of records) {
       if ('invalid' in record)
         log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
       if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
       const { aggregateId, version } = record.event;
-      const group = groups.get(aggregateId);
-      groups.set(aggregateId, {
-        from: Math.min(version, group?.from ?? Infinity),
-        to: Math.max(version, group?.to ?? 0),
-      });
+      groups.set(aggregateId, Math.max(version, groups.get(aggregateId) ?? 0));
     }
     const failedFrom = new Map<string, number>();
     let sent = 0;
-    await Promise.all(
-      [...groups].map(async ([aggregateId, { from, to }]) => {
-        try {
-          const outcome = await runAggregate(aggregateId, from, to, log);
-          sent += outcome.sent;
-          if (outcome.failedFrom !== undefined) failedFrom.set(aggregateId, outcome.failedFrom);
-        } catch (error) {
-          log.error('Process failed', { aggregateId, error: message(error) });
-          failedFrom.set(aggregateId, 0);
-        }
-      }),
-    );
+    // A few aggregates at a time: processes of many orders often send to the same aggregate
+    // (a popular SKU), where more at once only means more version races.
+    await inBatches([...groups], AGGREGATES_AT_ONCE, async ([aggregateId, to]) => {
+      try {
+        const outcome = await runAggregate(aggregateId, to, log);
+        sent += outcome.sent;
+        if (outcome.failedFrom !== undefined) failedFrom.set(aggregateId, outcome.failedFrom);
+      } catch (error) {
+        log.error('Process failed', { aggregateId, error: message(error) });
+        failedFrom.set(aggregateId, 0);
+      }
+    });
     const failed = records.flatMap((r) =>
       'invalid' in r ||
       ('event' in r &&

@@ -13,6 +13,7 @@
  * Pure: what it knows of the outcome of its commands comes in as input, never from a read.
  */
 import type { EventAction } from '../../core/events/events';
+import { isStaff } from '../../core/identity/authorization';
 import type {
   CommandOutcome,
   ProcessCommand,
@@ -20,6 +21,7 @@ import type {
   ProcessManager,
   ProcessStep,
 } from '../../core/workflows/process-manager';
+import { AGGREGATE_ID_PATTERN } from '../../core/projections/collections';
 import { orderAggregate } from '../order';
 import type { OrderState } from '../order/reducer';
 
@@ -180,4 +182,7 @@ export const fulfilmentProcess: ProcessManager<FulfilmentState | undefined, Orde
   eventTypes: ['order/submitted', 'order/cancelled', 'order/deleted'],
   processKey: (event) => event.meta.aggregateId,
   react: reactToFulfilment,
+  // Staff follow a fulfilment; the customer follows the order itself.
+  canRead: (principal) => isStaff(principal),
+  keyPattern: AGGREGATE_ID_PATTERN,
 };
