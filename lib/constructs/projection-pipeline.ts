@@ -19,7 +19,8 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { eventStreamSource } from './event-stream-source';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -79,16 +80,7 @@ export class ProjectionPipeline extends Construct {
       },
     );
 
-    this.eventSource = new DynamoEventSource(props.eventTable, {
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 100,
-      bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-      reportBatchItemFailures: true,
-      parallelizationFactor: 1,
-      onFailure: new SqsDlq(this.deadLetterQueue),
-    });
+    this.eventSource = eventStreamSource(props.eventTable, this.deadLetterQueue, props);
     props.projector.addEventSource(this.eventSource);
 
     const threshold = props.iteratorAgeThreshold ?? Duration.seconds(60);

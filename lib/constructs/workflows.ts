@@ -37,7 +37,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { eventStreamSource } from './event-stream-source';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -272,16 +273,7 @@ export class Workflows extends Construct {
       'the workflows stream mapping',
       retryDelay,
     );
-    this.eventSource = new DynamoEventSource(props.eventTable, {
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 100,
-      bisectBatchOnError: true,
-      retryAttempts: props.retryAttempts ?? 10,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(6),
-      reportBatchItemFailures: true,
-      parallelizationFactor: 1,
-      onFailure: new SqsDlq(this.deadLetterQueue),
-    });
+    this.eventSource = eventStreamSource(props.eventTable, this.deadLetterQueue, props);
     fn.addEventSource(this.eventSource);
 
     const threshold = props.iteratorAgeThreshold ?? Duration.seconds(60);

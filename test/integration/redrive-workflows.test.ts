@@ -23,106 +23,20 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSEvent } from 'aws-lambda';
-import { createCommandRunner } from '../../lambdas/core/command/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import type { Principal } from '../../lambdas/core/identity/principal';
-import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
-import {
-  createProcessRunner,
-  type ProcessTimer,
-  type SendCommand,
-} from '../../lambdas/core/workflows/process-runner';
-import { fulfilmentProcess } from '../../lambdas/domain/fulfilment';
-import { AGGREGATES } from '../../lambdas/handlers/deployment';
+import type { ProcessTimer } from '../../lambdas/core/workflows/process-runner';
 import { createRedriveHandler, UNREPAIRABLE } from '../../lambdas/handlers/redrive';
 import {
   processRedriveFromEnv,
   workflowsRedriveHandlerFromEnv,
 } from '../../lambdas/handlers/wiring';
-import { createWorkflowsHandler, sendThroughRunner } from '../../lambdas/handlers/workflows';
 import { failureFileFor } from '../../local/emulators/runtime';
 import { startStreamPoller } from '../../local/emulators/stream-poller';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
+import { fulfilmentOn } from '../support/fulfilment';
 import { captureLogs, testLogger } from '../support/logs';
 import { runProcess } from '../support/processes';
-import { streamEvent, streamRecord } from '../support/stream-events';
 
-const ALICE: Principal = { subject: 'alice', roles: [] };
-const ADMIN: Principal = { subject: 'admin', roles: ['admin'] };
 const logger = testLogger('workflows');
-
-/** One set of tables with a stream, and what runs commands and reads logs on them. */
-const onTables = (tables: TestTables) => {
-  const store = new DynamoDbEventStore(tables.doc, tables.eventTable, {
-    commandsTable: tables.commandsTable,
-  });
-  const run = createCommandRunner({ store, aggregates: AGGREGATES });
-  const execute = (
-    actor: Principal,
-    type: string,
-    aggregateId: string,
-    payload: Record<string, unknown> = {},
-  ) =>
-    run(
-      { type, aggregateId, payload, commandId: randomUUID() },
-      {
-        correlationId: `click-${aggregateId}`,
-        actor,
-        now: () => new Date().toISOString(),
-        newId: randomUUID,
-      },
-    );
-  /** Stock of each SKU, and a submitted order of alice's with one line per SKU. */
-  const submittedOrder = async (lines: Record<string, number>, stock: Record<string, number>) => {
-    for (const [sku, quantity] of Object.entries(stock)) {
-      await execute(ADMIN, 'inventory/receive', sku, { quantity });
-    }
-    const id = `o-${randomUUID().slice(0, 8)}`;
-    await execute(ALICE, 'order/create', id, { currency: 'EUR' });
-    let n = 0;
-    for (const [sku, quantity] of Object.entries(lines)) {
-      await execute(ALICE, 'order/addLine', id, {
-        lineId: `l${++n}`,
-        sku,
-        quantity,
-        unitPrice: 100,
-      });
-    }
-    await execute(ALICE, 'order/submit', id);
-    return id;
-  };
-  const typesOf = async (id: string) => (await store.load(id)).map((e) => e.type);
-
-  /** The workflows handler with a `send` that throws where `failOn` says, and its timers. */
-  const failingWorkflows = (failOn: (type: string) => boolean) => {
-    const timers: ProcessTimer[] = [];
-    const real = sendThroughRunner(run);
-    const send: SendCommand = async (command, context) => {
-      if (failOn(command.type)) throw new Error(`throttled before ${command.type}`);
-      return real(command, context);
-    };
-    const runner = createProcessRunner({
-      managers: [fulfilmentProcess],
-      rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
-      events: store,
-      send,
-      timers: { schedule: async (timer) => void timers.push(timer) },
-      log: logger,
-    });
-    const handle = createWorkflowsHandler({
-      runner,
-      logger,
-      aggregateTypes: AGGREGATES.map((a) => a.type),
-    });
-    return { handle, timers };
-  };
-
-  /** The order's log as the stream delivers it, for the live (failing) function. */
-  const batchOf = async (orderId: string) =>
-    streamEvent((await store.load(orderId)).map((e) => streamRecord(e)));
-
-  return { store, execute, submittedOrder, typesOf, failingWorkflows, batchOf };
-};
 
 /** Where a test's redrive sets its timers (the cloud's is EventBridge Scheduler). */
 const recordingTimers = () => {
@@ -151,7 +65,7 @@ const sqsEvent = (...bodies: unknown[]): SQSEvent => ({
 
 describe('the redrive function of the workflows dead-letter queues', () => {
   let tables: TestTables;
-  let on: ReturnType<typeof onTables>;
+  let on: ReturnType<typeof fulfilmentOn>;
   const streams = new DynamoDBStreamsClient({
     endpoint: testEndpoint(),
     region: 'local',
@@ -160,7 +74,7 @@ describe('the redrive function of the workflows dead-letter queues', () => {
 
   beforeAll(async () => {
     tables = await createTestTables({ stream: true });
-    on = onTables(tables);
+    on = fulfilmentOn(tables);
   });
   afterAll(async () => {
     streams.destroy();
@@ -198,7 +112,7 @@ describe('the redrive function of the workflows dead-letter queues', () => {
   it('given a step whose send threw, when the DLQ message (stream coordinates) is redriven, then the order is confirmed; a second redrive changes nothing', async () => {
     const sku = `s-${randomUUID().slice(0, 6)}`;
     const orderId = await on.submittedOrder({ [sku]: 2 }, { [sku]: 5 });
-    const live = on.failingWorkflows((type) => type === 'inventory/reserve');
+    const live = on.workflows((type) => type === 'inventory/reserve');
     expect((await live.handle(await on.batchOf(orderId))).batchItemFailures).toHaveLength(1);
     expect((await on.typesOf(orderId)).at(-1)).toBe('order/submitted');
 
@@ -221,7 +135,7 @@ describe('the redrive function of the workflows dead-letter queues', () => {
   it('given a process stuck after its reservations, when an operator sends its failed event, then it resumes at the confirm and reserves nothing twice', async () => {
     const [a, b] = [`s-${randomUUID().slice(0, 6)}`, `s-${randomUUID().slice(0, 6)}`];
     const orderId = await on.submittedOrder({ [a]: 1, [b]: 2 }, { [a]: 5, [b]: 5 });
-    const live = on.failingWorkflows((type) => type === 'order/confirm');
+    const live = on.workflows((type) => type === 'order/confirm');
     expect((await live.handle(await on.batchOf(orderId))).batchItemFailures).toHaveLength(1);
     const submitted = (await on.store.load(orderId)).at(-1)!;
 
@@ -239,7 +153,7 @@ describe('the redrive function of the workflows dead-letter queues', () => {
   it('given a timer the function failed on, when redriven, then the stuck order is rejected as timed out, once', async () => {
     const sku = `s-${randomUUID().slice(0, 6)}`;
     const orderId = await on.submittedOrder({ [sku]: 3 }, { [sku]: 5 });
-    const live = on.failingWorkflows((type) => type === 'order/confirm');
+    const live = on.workflows((type) => type === 'order/confirm');
     expect((await live.handle(await on.batchOf(orderId))).batchItemFailures).toHaveLength(1);
     const [timer] = live.timers;
 
@@ -291,12 +205,12 @@ describe('the redrive function of the workflows dead-letter queues', () => {
 
 describe('npm run redrive, locally', () => {
   let tables: TestTables;
-  let on: ReturnType<typeof onTables>;
+  let on: ReturnType<typeof fulfilmentOn>;
   let dir: string;
 
   beforeAll(async () => {
     tables = await createTestTables({ stream: true });
-    on = onTables(tables);
+    on = fulfilmentOn(tables);
     dir = mkdtempSync(join(tmpdir(), 'redrive-workflows-'));
   });
   afterAll(async () => {
@@ -341,7 +255,7 @@ describe('npm run redrive, locally', () => {
     // What the local runtime names the decoupled workflows poller's file.
     const workflowsFile = failureFileFor(file, 'decoupled-workflows');
     let failures = 1;
-    const live = on.failingWorkflows((type) => type === 'inventory/reserve' && failures-- > 0);
+    const live = on.workflows((type) => type === 'inventory/reserve' && failures-- > 0);
     const poller = await startStreamPoller({
       endpoint: testEndpoint(),
       streamArn: tables.eventStreamArn!,

@@ -5,107 +5,24 @@
  * The crash is a `send` that throws where told to, as a Lambda that dies mid-step would stop.
  */
 import { randomUUID } from 'node:crypto';
-import { createCommandRunner } from '../../lambdas/core/command/command-runner';
-import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
-import type { StoredEvent } from '../../lambdas/core/events/events';
-import type { Principal } from '../../lambdas/core/identity/principal';
-import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
-import {
-  createProcessRunner,
-  type ProcessRecord,
-  type ProcessTimer,
-  type SendCommand,
-} from '../../lambdas/core/workflows/process-runner';
-import { fulfilmentProcess, type FulfilmentState } from '../../lambdas/domain/fulfilment';
-import { AGGREGATES } from '../../lambdas/handlers/deployment';
-import { createWorkflowsHandler, sendThroughRunner } from '../../lambdas/handlers/workflows';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { testLogger } from '../support/logs';
+import { ALICE, fulfilmentOn } from '../support/fulfilment';
 import { streamEvent, streamRecord } from '../support/stream-events';
 
 let tables: TestTables;
-let store: DynamoDbEventStore;
-let run: ReturnType<typeof createCommandRunner>;
-const logger = testLogger('workflows');
-const ALICE: Principal = { subject: 'alice', roles: [] };
-const ADMIN: Principal = { subject: 'admin', roles: ['admin'] };
+let on: ReturnType<typeof fulfilmentOn>;
 
 beforeAll(async () => {
   tables = await createTestTables();
-  store = new DynamoDbEventStore(tables.doc, tables.eventTable, {
-    commandsTable: tables.commandsTable,
-  });
-  run = createCommandRunner({ store, aggregates: AGGREGATES });
+  on = fulfilmentOn(tables);
 });
 afterAll(() => tables.drop());
 
-const execute = (
-  actor: Principal,
-  type: string,
-  aggregateId: string,
-  payload: Record<string, unknown> = {},
-) =>
-  run(
-    { type, aggregateId, payload, commandId: randomUUID() },
-    {
-      correlationId: `click-${aggregateId}`,
-      actor,
-      now: () => new Date().toISOString(),
-      newId: randomUUID,
-    },
-  );
-
-/** Stock of each SKU, and a submitted order of alice's with one line per SKU. */
-const submittedOrder = async (lines: Record<string, number>, stock: Record<string, number>) => {
-  for (const [sku, quantity] of Object.entries(stock)) {
-    await execute(ADMIN, 'inventory/receive', sku, { quantity });
-  }
-  const id = `o-${randomUUID().slice(0, 8)}`;
-  await execute(ALICE, 'order/create', id, { currency: 'EUR' });
-  let n = 0;
-  for (const [sku, quantity] of Object.entries(lines)) {
-    await execute(ALICE, 'order/addLine', id, {
-      lineId: `l${++n}`,
-      sku,
-      quantity,
-      unitPrice: 100,
-    });
-  }
-  await execute(ALICE, 'order/submit', id);
-  return id;
-};
-
-/** The workflows handler with a `send` that fails where `failOn` says, and the timers it set. */
-const workflows = (failOn: (type: string, sku: string) => boolean = () => false) => {
-  const timers: ProcessTimer[] = [];
-  const real = sendThroughRunner(run);
-  const send: SendCommand = async (command, context) => {
-    if (failOn(command.type, command.aggregateId)) throw new Error(`crash before ${command.type}`);
-    return real(command, context);
-  };
-  const runner = createProcessRunner({
-    managers: [fulfilmentProcess],
-    rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
-    events: store,
-    send,
-    timers: { schedule: async (timer) => void timers.push(timer) },
-    log: logger,
-  });
-  const handle = createWorkflowsHandler({
-    runner,
-    logger,
-    aggregateTypes: AGGREGATES.map((a) => a.type),
-  });
-  return { handle, runner, timers };
-};
-
-/** The order's whole log as one stream batch (what Lambda would deliver, or redeliver). */
-const batchOf = async (orderId: string) =>
-  streamEvent((await store.load(orderId)).map((e: StoredEvent) => streamRecord(e)));
-
-const typesOf = async (id: string) => (await store.load(id)).map((e) => e.type);
-const recordOf = async (runner: ReturnType<typeof workflows>['runner'], orderId: string) =>
-  (await runner.recordOf(fulfilmentProcess, orderId)) as ProcessRecord<FulfilmentState> | undefined;
+const submittedOrder = (lines: Record<string, number>, stock: Record<string, number>) =>
+  on.submittedOrder(lines, stock);
+const workflows = (failOn?: (type: string, aggregateId: string) => boolean) => on.workflows(failOn);
+const batchOf = (aggregateId: string) => on.batchOf(aggregateId);
+const typesOf = (aggregateId: string) => on.typesOf(aggregateId);
 
 test('given a handled batch, when it is delivered again, then nothing new is sent or written', async () => {
   const sku = `s-${randomUUID().slice(0, 6)}`;
@@ -132,7 +49,7 @@ test('given a crash after the reservations, when the batch is redelivered, then 
   const submitted = batch.Records.at(-1)!.dynamodb!.SequenceNumber;
 
   expect((await crashing.handle(batch)).batchItemFailures).toEqual([{ itemIdentifier: submitted }]);
-  const stuck = await recordOf(crashing.runner, orderId);
+  const stuck = await crashing.recordOf(orderId);
   expect([...stuck!.state!.reserved].sort()).toEqual([a, b].sort());
   expect(Object.values(stuck!.pending)).toEqual([
     { step: 1, send: [expect.objectContaining({ type: 'order/confirm' })] },
@@ -143,7 +60,7 @@ test('given a crash after the reservations, when the batch is redelivered, then 
   expect((await typesOf(orderId)).at(-1)).toBe('order/confirmed');
   expect(await typesOf(a)).toEqual(['inventory/received', 'inventory/reserved']);
   expect(await typesOf(b)).toEqual(['inventory/received', 'inventory/reserved']);
-  const done = await recordOf(healthy.runner, orderId);
+  const done = await healthy.recordOf(orderId);
   expect(done).toMatchObject({ state: { status: 'confirmed' }, pending: {} });
 });
 
@@ -172,7 +89,7 @@ test('given a process stuck after reserving, when its timer fires, then the stoc
 
   const later = workflows();
   await later.handle({ processTimer: timer! });
-  const order = await store.load(orderId);
+  const order = await on.store.load(orderId);
   expect(order.at(-1)).toMatchObject({
     type: 'order/rejected',
     payload: { reason: 'timed-out', skusShort: [] },
@@ -205,10 +122,10 @@ test('given a submit whose step failed and was given up on, when a later event o
   expect(
     (await workflows((type) => type === 'inventory/reserve').handle(submitted)).batchItemFailures,
   ).toHaveLength(1);
-  await execute(ALICE, 'order/cancel', orderId);
-  const [cancelled] = (await store.load(orderId, { afterVersion: submitted.Records.length })).map(
-    (e) => streamRecord(e),
-  );
+  await on.execute(ALICE, 'order/cancel', orderId);
+  const [cancelled] = (
+    await on.store.load(orderId, { afterVersion: submitted.Records.length })
+  ).map((e) => streamRecord(e));
 
   // Only the cancel is delivered: the submit, above the process's checkpoint, runs before it.
   const healthy = workflows();
@@ -218,7 +135,7 @@ test('given a submit whose step failed and was given up on, when a later event o
     'inventory/reserved',
     'inventory/released',
   ]);
-  expect(await recordOf(healthy.runner, orderId)).toMatchObject({
+  expect(await healthy.recordOf(orderId)).toMatchObject({
     state: { status: 'cancelled', reserved: [] },
     pending: {},
   });
@@ -232,13 +149,13 @@ test('given a timer due before its process was ever written, when it fires, then
   expect((await failing.handle(batch)).batchItemFailures).toHaveLength(1);
   const [early] = failing.timers;
   await workflows().handle({ processTimer: early! });
-  expect(await recordOf(failing.runner, orderId)).toBeUndefined();
+  expect(await failing.recordOf(orderId)).toBeUndefined();
 
   const stuck = workflows((type) => type === 'order/confirm');
   expect((await stuck.handle(batch)).batchItemFailures).toHaveLength(1);
   expect(stuck.timers.map((t) => t.id)).toEqual([early!.id]);
   await workflows().handle({ processTimer: stuck.timers[0]! });
-  expect((await store.load(orderId)).at(-1)).toMatchObject({
+  expect((await on.store.load(orderId)).at(-1)).toMatchObject({
     type: 'order/rejected',
     payload: { reason: 'timed-out' },
   });
