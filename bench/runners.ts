@@ -13,6 +13,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay } from '../lambdas/core/shared/backoff';
+import { NEWEST_EVENTS_READ } from '../lambdas/core/command/command-runner';
 import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/shared/dynamodb-limits';
 import {
   type AnyRowProjection,
@@ -303,25 +304,31 @@ interface FloorItem {
 
 export interface FloorOptions {
   /**
-   * Make the honest append's check, as the stacks do (default true): an event after version 1
-   * is written in a TransactWriteItems with a ConditionCheck that version - 1 exists
-   * (docs/decisions/honest-appends.md). `false` measures the floor as it was before.
+   * Check that version - 1 exists inside the write, as a writer that has not read it must
+   * (docs/decisions/honest-appends.md): an event after version 1 goes in a TransactWriteItems
+   * with a ConditionCheck. Default false: the stacks' runner has read version - 1 in the same
+   * command, so its store leaves the check out (docs/decisions/single-item-appends.md).
    */
   readonly checkPrevious?: boolean;
 }
 
+/** The newest events the floor reads beside its snapshot, as the runner (NEWEST_EVENTS_READ). */
+export const FLOOR_NEWEST_READ = Math.min(FLOOR_SNAPSHOT_EVERY, NEWEST_EVENTS_READ);
+
 /**
  * The DynamoDB work of a command, with the plain SDK, as the command runner does it:
- * - both: consistent GetItem of the snapshot and of the commandId's marker, side by side; a
- *   consistent Query of the events after the snapshot; TransactWriteItems of the event (with
- *   its condition), a ConditionCheck on the previous version and the marker; and once 100
- *   events lie past the snapshot, a conditional PutItem of a new one. Without snapshot and
- *   marker tables (remote runs): Query of the whole history, and the event alone.
+ * - both: a consistent Query of the newest events (newest first, FLOOR_NEWEST_READ of them);
+ *   for a longer history also a consistent GetItem of the snapshot (beside the Query once the
+ *   aggregate is known to be that long), then the events between the snapshot and those beside
+ *   a consistent GetItem of the commandId's marker; the event as one conditional PutItem; and once 100 events lie past the snapshot, the markers of the
+ *   commands it covers (BatchWriteItem) then a conditional PutItem of a new one. Without
+ *   snapshot and marker tables (remote runs): Query of the whole history, and the event alone.
  * - `floor-decoupled` then measures visible: the projector's consistent GetItem + conditional
  *   PutItem of the view item (`{ key, view, applied, rev, ...list slots }`, the condition on
  *   its revision) and the query's consistent GetItem of it.
- * - `floor-coupled` updates the view item in the same transaction, as the coupled append does
- *   (DynamoDbProjectionRows.writeViewItem: view, checkpoint, revision, list slots).
+ * - `floor-coupled` updates the view item in the same write (a TransactWriteItems of the event
+ *   and the Update), as the coupled append does (DynamoDbProjectionRows.writeViewItem: view,
+ *   checkpoint, revision, list slots).
  */
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
@@ -338,7 +345,11 @@ export class FloorRunner implements Runner {
     private readonly options: FloorOptions = {},
   ) {}
 
-  private async loadEvents(aggregateId: string, after: number): Promise<Record<string, unknown>[]> {
+  /** The events after `after` (up to `to`), oldest first; `newest`: only that many, newest first read. */
+  private async loadEvents(
+    aggregateId: string,
+    range: { readonly after: number; readonly to?: number; readonly newest?: number },
+  ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
@@ -346,16 +357,37 @@ export class FloorRunner implements Runner {
         new QueryCommand({
           TableName: this.tables.eventTable,
           ConsistentRead: true,
-          KeyConditionExpression: '#pk = :id AND #sk > :after',
+          KeyConditionExpression:
+            range.to === undefined
+              ? '#pk = :id AND #sk > :after'
+              : '#pk = :id AND #sk BETWEEN :from AND :to',
           ExpressionAttributeNames: { '#pk': 'aggregateId', '#sk': 'version' },
-          ExpressionAttributeValues: { ':id': aggregateId, ':after': after },
+          ExpressionAttributeValues:
+            range.to === undefined
+              ? { ':id': aggregateId, ':after': range.after }
+              : { ':id': aggregateId, ':from': range.after + 1, ':to': range.to },
           ExclusiveStartKey: startKey,
+          ...(range.newest !== undefined && { ScanIndexForward: false, Limit: range.newest }),
         }),
       );
       items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
+      startKey = range.newest === undefined ? page.LastEvaluatedKey : undefined;
     } while (startKey);
-    return items;
+    return range.newest === undefined ? items : items.reverse();
+  }
+
+  /** The markers of these events' commands (one per event here), before a snapshot covers them. */
+  private async recordCommands(events: readonly Record<string, unknown>[]) {
+    const { commandsTable } = this.tables;
+    if (!commandsTable) return;
+    const markers = events.map((e) => ({
+      aggregateId: e.aggregateId,
+      commandId: e.commandId,
+      commandHash: e.commandHash,
+      firstVersion: e.version,
+      lastVersion: e.version,
+    }));
+    await batchPut(this.doc, commandsTable, markers);
   }
 
   private putEvent(event: EventItem) {
@@ -379,7 +411,7 @@ export class FloorRunner implements Runner {
 
   /** The honest append's check that the previous version exists (none for version 1). */
   private checkPrevious(event: EventItem) {
-    if (this.options.checkPrevious === false || event.version <= 1) return [];
+    if (!this.options.checkPrevious || event.version <= 1) return [];
     return [
       {
         ConditionCheck: {
@@ -401,19 +433,36 @@ export class FloorRunner implements Runner {
     const { snapshotsTable, commandsTable } = this.tables;
     const commandId = randomUUID();
     try {
-      const [snapshot] = await Promise.all([
+      const readSnapshot = async () =>
         snapshotsTable
-          ? this.doc
-              .send(
+          ? (
+              await this.doc.send(
                 new GetCommand({
                   TableName: snapshotsTable,
                   Key: { aggregateId, snapshotKey: 'floor' },
                   ConsistentRead: true,
                 }),
               )
-              .then((r) => r.Item)
-          : undefined,
-        commandsTable
+            ).Item
+          : undefined;
+      // As the runner: the snapshot beside the newest events only for an aggregate already seen
+      // that long; for a shorter one the newest events are the whole history.
+      const knownLong = (this.rows.get(aggregateId)?.version ?? 0) >= FLOOR_NEWEST_READ;
+      const [early, newest] = await Promise.all([
+        knownLong ? readSnapshot() : undefined,
+        this.loadEvents(aggregateId, {
+          after: 0,
+          ...(snapshotsTable && { newest: FLOOR_NEWEST_READ }),
+        }),
+      ]);
+      const whole = !snapshotsTable || newest.length < FLOOR_NEWEST_READ;
+      const snapshot = whole ? undefined : (early ?? (await readSnapshot()));
+      const from = (snapshot?.version as number | undefined) ?? 0;
+      const oldest = (newest[0]?.version as number | undefined) ?? from + 1;
+      // A history longer than the newest read: the events in between, beside the marker.
+      const [between] = await Promise.all([
+        oldest > from + 1 ? this.loadEvents(aggregateId, { after: from, to: oldest - 1 }) : [],
+        from > 0 && commandsTable
           ? this.doc.send(
               new GetCommand({
                 TableName: commandsTable,
@@ -423,37 +472,20 @@ export class FloorRunner implements Runner {
             )
           : undefined,
       ]);
-      const from = (snapshot?.version as number | undefined) ?? 0;
-      const history = await this.loadEvents(aggregateId, from);
+      const history = [...between, ...newest.filter((e) => (e.version as number) > from)];
       const version = (history.at(-1)?.version as number | undefined) ?? from;
       const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
       const row = applyToRow(this.rows.get(aggregateId), event);
       const items = [
         { Put: this.putEvent(event) },
         ...this.checkPrevious(event),
-        ...(commandsTable
-          ? [
-              {
-                Put: {
-                  TableName: commandsTable,
-                  Item: {
-                    aggregateId,
-                    commandId,
-                    commandHash: 'floor',
-                    firstVersion: event.version,
-                    lastVersion: event.version,
-                  },
-                  ConditionExpression: 'attribute_not_exists(commandId)',
-                },
-              },
-            ]
-          : []),
         ...(this.kind === 'floor-coupled' ? [{ Update: this.updateView(row) }] : []),
       ];
       if (items.length === 1) await this.doc.send(new PutCommand(this.putEvent(event)));
       else await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
       this.rows.set(aggregateId, row);
       if (snapshotsTable && event.version - from >= FLOOR_SNAPSHOT_EVERY) {
+        await this.recordCommands([...history, event as unknown as Record<string, unknown>]);
         await this.doc.send(
           new PutCommand({
             TableName: snapshotsTable,

@@ -69,6 +69,11 @@ const storesFor = (env: Environment, options: WiringOptions = {}) => {
     /** Snapshots, where this function has their table (the command functions). */
     snapshots: () => {
       const table = env[ENV.snapshotsTable];
+      // A snapshot stops the runner reading the events it covers: without their markers, a
+      // command resent after it would be decided again.
+      if (table && !env[ENV.commandsTable]) {
+        throw new Error(`${ENV.snapshotsTable} needs ${ENV.commandsTable} (idempotency markers)`);
+      }
       return table
         ? { store: new DynamoDbSnapshotStore(client, table), every: snapshotEveryOf(env) }
         : undefined;

@@ -1,16 +1,13 @@
 /**
  * One contract, every adapter: the in-memory store and the DynamoDB store (on DynamoDB Local)
- * must behave the same for loads, appends, conflicts, atomicity and command records; and the
+ * must behave the same for loads, appends, conflicts, atomicity and command markers; and the
  * two snapshot stores the same for reads, writes that never move back, and damaged items.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { VersionConflictError } from '../../lambdas/core/shared/errors';
-import {
-  CommandAlreadyRecordedError,
-  type EventStore,
-} from '../../lambdas/core/events/event-store';
+import { commandRecordsOf, type EventStore } from '../../lambdas/core/events/event-store';
 import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 import {
   CorruptSnapshotError,
@@ -163,34 +160,99 @@ describe.each(adapters)('%s event store', (_name, makeStore) => {
     await expect(store.append([])).resolves.toBeUndefined();
   });
 
-  test('an append records each of its commandIds with the versions it took', async () => {
+  test('load takes the newest events, still in version order', async () => {
     const id = newId();
-    await store.append(events(id, 2));
-    const batch = events(id, 3, 2).map((e) => ({ ...e, commandId: 'batch', commandHash: 'h' }));
+    await store.append(events(id, 6));
+    expect((await store.load(id, { newest: 4 })).map((e) => e.version)).toEqual([3, 4, 5, 6]);
+    expect((await store.load(id, { newest: 10 })).map((e) => e.version)).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    expect((await store.load(id, { afterVersion: 4, newest: 4 })).map((e) => e.version)).toEqual([
+      5, 6,
+    ]);
+    expect(await store.load(newId(), { newest: 4 })).toEqual([]);
+  });
+
+  test('an append records no marker: markers are recorded on their own', async () => {
+    const id = newId();
+    const batch = events(id, 3).map((e) => ({ ...e, commandId: 'batch', commandHash: 'h' }));
     await store.append(batch);
+    expect(await store.findCommand!(id, 'batch')).toBeUndefined();
+    await store.recordCommands!(commandRecordsOf(batch));
     expect(await store.findCommand!(id, 'batch')).toEqual({
       aggregateId: id,
       commandId: 'batch',
       commandHash: 'h',
-      firstVersion: 3,
-      lastVersion: 5,
+      firstVersion: 1,
+      lastVersion: 3,
     });
-    expect(await store.findCommand!(id, 'command-2')).toMatchObject({
-      firstVersion: 2,
-      lastVersion: 2,
-    });
+    // recording again is harmless; scoped to the aggregate
+    await store.recordCommands!(commandRecordsOf(batch));
+    expect(await store.findCommand!(id, 'batch')).toMatchObject({ lastVersion: 3 });
     expect(await store.findCommand!(id, 'never-sent')).toBeUndefined();
-    // scoped to the aggregate
     expect(await store.findCommand!(newId(), 'batch')).toBeUndefined();
   });
 
-  test('an append whose commandId is already recorded fails whole, nothing written', async () => {
+  test('many markers are recorded in one call (more than one batch)', async () => {
     const id = newId();
+    const many = events(id, 60);
+    await store.append(many);
+    await store.recordCommands!(commandRecordsOf(many));
+    expect(await store.findCommand!(id, 'command-1')).toMatchObject({ firstVersion: 1 });
+    expect(await store.findCommand!(id, 'command-60')).toMatchObject({ lastVersion: 60 });
+  });
+});
+
+describe('the DynamoDB event store: the write shape of an append', () => {
+  /** The store over a client that notes the name of each command it sends. */
+  const counted = () => {
+    const sent: string[] = [];
+    const doc = {
+      send: (command: { constructor: { name: string } }) => {
+        sent.push(command.constructor.name);
+        return tables.doc.send(command as never);
+      },
+    } as unknown as typeof tables.doc;
+    return { sent, store: new DynamoDbEventStore(doc, tables.eventTable) };
+  };
+
+  test('a store that never read the aggregate still refuses a skipping append', async () => {
+    const id = newId();
+    const store = new DynamoDbEventStore(tables.doc, tables.eventTable);
+    await store.append(events(id, 3));
+    const stranger = new DynamoDbEventStore(tables.doc, tables.eventTable);
+    await expect(stranger.append(events(id, 1, 4))).rejects.toMatchObject({
+      code: 'VERSION_CONFLICT',
+      details: { expectedVersion: 4, actualVersion: 3 },
+    });
+    await stranger.append(events(id, 1, 3)); // version 4, the next one: accepted
+    expect(await store.currentVersion(id)).toBe(4);
+  });
+
+  test('after reading the aggregate, a single event is one PutItem', async () => {
+    const id = newId();
+    const { sent, store } = counted();
+    await store.append(events(id, 2));
+    await store.load(id);
+    sent.length = 0;
+    await store.append(events(id, 1, 2));
+    expect(sent).toEqual(['PutCommand']);
+  });
+
+  test('an aggregate it has not read: a transaction that checks version - 1', async () => {
+    const id = newId();
+    await counted().store.append(events(id, 2));
+    const { sent, store } = counted();
+    await store.append(events(id, 1, 2));
+    expect(sent).toEqual(['TransactWriteCommand']);
+  });
+
+  test('its own append counts as read: the next single event is one PutItem', async () => {
+    const id = newId();
+    const { sent, store } = counted();
     await store.append(events(id, 1));
-    const again = events(id, 2, 1).map((e) => ({ ...e, commandId: 'command-1' }));
-    await expect(store.append(again)).rejects.toBeInstanceOf(CommandAlreadyRecordedError);
-    expect(await store.currentVersion(id)).toBe(1);
-    expect(await store.findCommand!(id, 'command-1')).toMatchObject({ lastVersion: 1 });
+    await store.append(events(id, 1, 1));
+    expect(sent).toEqual(['PutCommand', 'PutCommand']);
   });
 });
 

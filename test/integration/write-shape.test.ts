@@ -1,9 +1,11 @@
 /**
  * The write each command sends, on DynamoDB Local: docs/local-runtime.md, "`--data-dir` and hard
  * kills" says which commands a SIGKILL of DynamoDB Local can lose (those written as
- * TransactWriteItems), and this test keeps that sentence true. With idempotency markers every
- * command is a transaction, a single-event one at version 1 included (its event and its
- * marker); the coupled stack's also updates the aggregate's view item in the projections table.
+ * TransactWriteItems), and this test keeps that sentence true; the write shape is also what a
+ * command costs (docs/decisions/single-item-appends.md). A single-event command is one PutItem
+ * (no ConditionCheck: the runner read version - 1; no marker: markers are written before a
+ * snapshot); several events are one transaction; the coupled stack's transaction also updates
+ * the aggregate's view item in the projections table.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { TEST_ACTOR } from '../support/permissions';
+import { stamp } from '../../lambdas/core/given';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -46,7 +49,7 @@ const context = {
   newId: randomUUID,
 };
 
-test('every command writes one TransactWriteItems: the first event, a single event and several', async () => {
+test('a single-event command writes one PutItem, first or not; several events one TransactWriteItems', async () => {
   const spy = spyClient();
   const store = new DynamoDbEventStore(spy.client, tables.eventTable, {
     commandsTable: tables.commandsTable,
@@ -58,10 +61,38 @@ test('every command writes one TransactWriteItems: the first event, a single eve
   const writes = () => spy.writes.map((w) => w.name);
 
   await send('order/create', { customerId: 'c', currency: 'EUR' });
-  expect(writes()).toEqual(['TransactWriteCommand']);
+  expect(writes()).toEqual(['PutCommand']);
   await send('order/addLine', { lineId: 'a', sku: 's', quantity: 1, unitPrice: 1 });
-  expect(writes()).toEqual(['TransactWriteCommand', 'TransactWriteCommand']);
+  expect(writes()).toEqual(['PutCommand', 'PutCommand']);
   expect(await store.currentVersion(id)).toBe(2);
+  // A fresh runner (another function instance) reads the aggregate first: still one PutItem.
+  const other = createCommandRunner({
+    store: new DynamoDbEventStore(spy.client, tables.eventTable),
+    aggregates: AGGREGATES,
+  });
+  await other(
+    {
+      type: 'order/addLine',
+      aggregateId: id,
+      payload: { lineId: 'b', sku: 's', quantity: 1, unitPrice: 1 },
+      commandId: randomUUID(),
+    },
+    context,
+  );
+  expect(writes()).toEqual(['PutCommand', 'PutCommand', 'PutCommand']);
+  // Several events (a decide that returns two): all or nothing, so one transaction.
+  const before = spy.writes.length;
+  await store.append(
+    stamp(
+      id,
+      [
+        { type: 'order/submitted', payload: {} },
+        { type: 'order/cancelled', payload: {} },
+      ],
+      3,
+    ),
+  );
+  expect(spy.writes.slice(before).map((w) => w.name)).toEqual(['TransactWriteCommand']);
 });
 
 test("the coupled command's transaction also updates its view item in the projections table, and writes nothing else", async () => {
@@ -105,7 +136,5 @@ test("the coupled command's transaction also updates its view item in the projec
 
 test('docs/local-runtime.md says so', () => {
   const doc = readFileSync(join(__dirname, '../../docs/local-runtime.md'), 'utf8');
-  expect(doc.replace(/\s+/g, ' ')).toContain(
-    'every command is written as one `TransactWriteItems`',
-  );
+  expect(doc.replace(/\s+/g, ' ')).toContain('A decoupled single-event command is one `PutItem`');
 });

@@ -25,7 +25,6 @@ import {
   TransactionConflictError,
   VersionConflictError,
 } from '../../lambdas/core/shared/errors';
-import { CommandAlreadyRecordedError } from '../../lambdas/core/events/event-store';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
 import { OPEN_RULES } from '../support/permissions';
@@ -149,8 +148,6 @@ describe('idempotency', () => {
 });
 
 describe('what a failed append means', () => {
-  test('the commandId already recorded by another run: answer as that run', () =>
-    expect(appendFailure(new CommandAlreadyRecordedError('c-1', 'x'))).toBe('recorded'));
   test('a version conflict without expectedVersion is a lost race', () =>
     expect(appendFailure(new VersionConflictError('c-1', 3, 4))).toBe('raced'));
   test('a version conflict with expectedVersion is final (unless it is a replay)', () =>

@@ -87,8 +87,8 @@ test('a snapshot is taken once `every` events lie past the last one, and read ne
   expect((await saved())?.version).toBe(5);
   store.loads.length = 0;
   const result = await run(increment(10), context);
-  // only the events after the snapshot were read
-  expect(store.loads).toEqual([{ afterVersion: 5 }]);
+  // one read of the newest events beside the snapshot's; the fold starts at the snapshot
+  expect(store.loads).toEqual([{ newest: 5 }]);
   expect(result).toMatchObject({ version: 10, state: { total: 19 } });
   expect(await saved()).toMatchObject({ version: 10, state: { total: 19 } });
 });
@@ -114,6 +114,77 @@ test('a resent commandId is a replay after snapshots, found by its marker, nothi
   });
 });
 
+test('an aggregate shorter than the newest read: one load, no snapshot or marker read', async () => {
+  const reads: string[] = [];
+  const load = snapshots.load.bind(snapshots);
+  snapshots.load = (id, k) => {
+    reads.push('snapshot');
+    return load(id, k);
+  };
+  const findCommand = store.findCommand.bind(store);
+  store.findCommand = (id, c) => {
+    reads.push('marker');
+    return findCommand(id, c);
+  };
+  const run = runner();
+  for (let i = 1; i <= 4; i++) await run(increment(1), context);
+  expect(reads).toEqual([]);
+  expect(store.loads).toEqual([{ newest: 5 }, { newest: 5 }, { newest: 5 }, { newest: 5 }]);
+});
+
+test('a long aggregate this runner never read: the newest events, then the snapshot, then the rest beside the marker', async () => {
+  const run = runner();
+  for (let i = 1; i <= 8; i++) await run(increment(1, `c-${i}`), context); // snapshot at 5
+  store.loads.length = 0;
+  const reads: string[] = [];
+  const findCommand = store.findCommand.bind(store);
+  store.findCommand = (id, c) => {
+    reads.push(`marker ${c}`);
+    return findCommand(id, c);
+  };
+  const fresh = runner(); // another function instance: it never saw k-1
+  const replay = await fresh(increment(1, 'c-3'), context);
+  // 4..8 reach the snapshot at 5; then the replayed command's own event, named by its marker
+  expect(store.loads).toEqual([{ newest: 5 }, { afterVersion: 2, toVersion: 3 }]);
+  expect(reads).toEqual(['marker c-3']);
+  expect(replay).toMatchObject({ replayed: true, version: 3 });
+});
+
+test('the markers of the commands a snapshot covers are recorded before it is stored', async () => {
+  const order: string[] = [];
+  const recordCommands = store.recordCommands.bind(store);
+  store.recordCommands = async (records) => {
+    order.push(`markers ${records.map((r) => r.commandId).join(',')}`);
+    return recordCommands(records);
+  };
+  const watched = new MemorySnapshotStore();
+  const save = watched.save.bind(watched);
+  watched.save = (snapshot) => {
+    order.push(`snapshot ${snapshot.version}`);
+    return save(snapshot);
+  };
+  const run = runner(counter, watched);
+  for (let i = 1; i <= 10; i++) await run(increment(1, `c-${i}`), context);
+  expect(order).toEqual([
+    'markers c-1,c-2,c-3,c-4,c-5',
+    'snapshot 5',
+    'markers c-6,c-7,c-8,c-9,c-10',
+    'snapshot 10',
+  ]);
+  expect(await store.findCommand('k-1', 'c-7')).toMatchObject({ firstVersion: 7, lastVersion: 7 });
+});
+
+test('no snapshot is stored when its markers could not be written', async () => {
+  store.recordCommands = () => Promise.reject(new Error('throttled'));
+  const run = runner();
+  for (let i = 1; i <= 5; i++) await run(increment(1), context);
+  expect(await store.currentVersion('k-1')).toBe(5);
+  expect(await saved()).toBeUndefined();
+  expect(lines).toContainEqual(
+    expect.objectContaining({ level: 'warn', message: expect.stringMatching(/write failed/) }),
+  );
+});
+
 test('a reducer change invalidates the snapshot: the full history is read, the answer is right', async () => {
   const run = runner();
   for (let i = 1; i <= 6; i++) await run(increment(1), context);
@@ -129,7 +200,8 @@ test('a reducer change invalidates the snapshot: the full history is read, the a
   expect(snapshotKeyOf(bumped)).not.toBe(key);
   store.loads.length = 0;
   const result = await runner(doubled)(increment(1), context);
-  expect(store.loads).toEqual([{ afterVersion: 0 }]);
+  // the newest 5 beside the (absent) snapshot, then the events before them
+  expect(store.loads).toEqual([{ newest: 5 }, { afterVersion: 0, toVersion: 1 }]);
   expect(result.state).toEqual({ total: 14 });
   // and the new reducer's own snapshot is written, since 7 events lay past none
   expect(await snapshots.load('k-1', snapshotKeyOf(doubled))).toMatchObject({
@@ -145,7 +217,7 @@ test('a corrupt snapshot is logged and ignored: full history, right answer', asy
   snapshots.items.set(`k-1\n${key}`, { ...item, state: '{"total":1000}' });
   store.loads.length = 0;
   const result = await run(increment(1), context);
-  expect(store.loads).toEqual([{ afterVersion: 0 }]);
+  expect(store.loads).toEqual([{ newest: 5 }]); // versions 1..5: the whole history
   expect(result.state).toEqual({ total: 6 });
   expect(lines).toContainEqual(
     expect.objectContaining({

@@ -14,7 +14,7 @@
 import { type AnyAggregate, foldOwnEvents } from './aggregate';
 import { type BackoffPolicy, backoffDelay } from '../shared/backoff';
 import { AppError, TransactionConflictError, VersionConflictError } from '../shared/errors';
-import { CommandAlreadyRecordedError, type CommandRecord } from '../events/event-store';
+import type { CommandRecord } from '../events/event-store';
 import type { StoredEvent } from '../events/events';
 
 export interface RetryPolicy {
@@ -127,7 +127,7 @@ export const recordedEventsRead = (
   return inTail.length === record.lastVersion - record.firstVersion + 1 ? inTail : undefined;
 };
 
-/** An earlier run of `commandId` among the events read (events written before markers). */
+/** An earlier run of `commandId` among the events read (those after the snapshot read). */
 export const earlierRunRead = (loaded: Loaded, commandId: string) => {
   const events = loaded.tail.filter((e) => e.commandId === commandId);
   const first = events[0];
@@ -176,8 +176,6 @@ export const replayAnswer = (
 
 /**
  * What a failed append means:
- * - `recorded`: another run of this commandId appended it after this one read its marker:
- *   answer as that run (a replay);
  * - `conflict`: the version moved under a command with `expectedVersion`: final (409), unless
  *   the winner is this very command sent twice at once (then a replay);
  * - `raced`: a lost race without `expectedVersion` (a version conflict or a transaction clash,
@@ -185,10 +183,9 @@ export const replayAnswer = (
  * - `final`: anything else (throttling the SDK already retried, a too-large item...): the error
  *   is the answer.
  */
-export type AppendFailure = 'recorded' | 'conflict' | 'raced' | 'final';
+export type AppendFailure = 'conflict' | 'raced' | 'final';
 
 export const appendFailure = (error: unknown, expectedVersion?: number): AppendFailure => {
-  if (error instanceof CommandAlreadyRecordedError) return 'recorded';
   if (error instanceof VersionConflictError)
     return expectedVersion === undefined ? 'raced' : 'conflict';
   if (error instanceof TransactionConflictError) return 'raced';

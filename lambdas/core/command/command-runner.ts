@@ -1,8 +1,9 @@
 /**
- * The command runner: consistent load (newest snapshot + the events after it), fold, decide,
- * append; with optimistic concurrency, retries bounded in time, idempotency by commandId (a
- * marker written with the events, one keyed read) and a snapshot taken every N events.
- * Generic over aggregates.
+ * The command runner: consistent load (newest snapshot + the events after it, read side by
+ * side), fold, decide, append; with optimistic concurrency, retries bounded in time,
+ * idempotency by commandId (found among the events read, or in the marker recorded before a
+ * snapshot covered them) and a snapshot taken every N events. Generic over aggregates.
+ * docs/decisions/single-item-appends.md.
  */
 import { type AnyAggregate, foldEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
@@ -29,9 +30,10 @@ import {
   VersionConflictError,
 } from '../shared/errors';
 import { currentSchemaVersion } from '../events/event-codec';
+import { LatestVersions } from '../shared/latest-versions';
 import { ForbiddenError } from '../identity/authorization';
 import type { Principal } from '../identity/principal';
-import type { CommandRecord, EventStore } from '../events/event-store';
+import { type CommandRecord, commandRecordsOf, type EventStore } from '../events/event-store';
 import { type StoredEvent, toAction } from '../events/events';
 import {
   DEFAULT_SNAPSHOT_EVERY,
@@ -125,8 +127,18 @@ export interface SnapshotOptions {
   readonly writeBudgetMs?: number;
 }
 
-/** A snapshot write is one conditional PutItem (a few ms); this only caps a stuck one. */
+/**
+ * A snapshot write is one BatchWriteItem of the markers it covers (up to 4 for 100 commands)
+ * and one conditional PutItem (a few ms each); this only caps a stuck one.
+ */
 export const SNAPSHOT_WRITE_BUDGET_MS = 100;
+
+/**
+ * The newest events the first read takes beside the snapshot (at most the snapshot interval):
+ * an aggregate this short, or this close to its snapshot, is read in one round trip. Longer
+ * reads cost read units on every command (a Query is billed by the bytes it reads).
+ */
+export const NEWEST_EVENTS_READ = 32;
 
 export interface CommandRunnerOptions {
   readonly store: EventStore;
@@ -352,13 +364,19 @@ const decideOn = (
  */
 const saveSnapshot = async (
   snapshot: Snapshot,
-  afterEvents: number,
-  store: SnapshotStore,
+  covered: readonly StoredEvent[],
+  stores: { readonly snapshots: SnapshotStore; readonly events: EventStore },
   budgetMs: number,
   log: RunnerLog | undefined,
 ) => {
   const details = { aggregateId: snapshot.aggregateId, version: snapshot.version };
-  const write = store.save(snapshot).then(
+  const afterEvents = covered.length;
+  // The markers of the commands it covers first: once the snapshot is stored, runners stop
+  // reading those events, and a resend is recognised by its marker alone.
+  const write = (async () => {
+    await stores.events.recordCommands?.(commandRecordsOf(covered));
+    return stores.snapshots.save(snapshot);
+  })().then(
     (written) => {
       log?.info(written ? 'Snapshot saved' : 'Snapshot not saved: a newer one exists', {
         ...details,
@@ -366,7 +384,7 @@ const saveSnapshot = async (
       });
     },
     (error: unknown) =>
-      log?.warn('Snapshot write failed (the command is not affected)', {
+      log?.warn('Snapshot or marker write failed (the command is not affected)', {
         ...details,
         reason: error instanceof Error ? error.message : String(error),
       }),
@@ -393,6 +411,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const snapshots = options.snapshots?.store;
   const snapshotEvery = options.snapshots?.every ?? DEFAULT_SNAPSHOT_EVERY;
   const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
+  /** How long each aggregate was when this runner last read it: whether to read its snapshot early. */
+  const seen = new LatestVersions();
 
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
@@ -463,10 +483,15 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         snapshotKey &&
         snapshotDue(aggregate, loaded, head.stateVersion, snapshotEvery)
       ) {
+        // Every event between the snapshot read and the new one: those read, and those appended.
+        const covered = [
+          ...loaded.tail,
+          ...result.events.filter((e) => e.version > loaded.version),
+        ].filter((e) => e.version <= head.stateVersion);
         await saveSnapshot(
           { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
-          head.stateVersion - loaded.base,
-          snapshots,
+          covered,
+          { snapshots, events: store },
           snapshotBudgetMs,
           log,
         );
@@ -474,19 +499,43 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       return result;
     };
 
-    /** The first read: the snapshot and the commandId's marker side by side, then the events. */
+    /**
+     * The first read. The newest NEWEST_EVENTS_READ events: for an aggregate shorter than
+     * that, the whole history (no snapshot, no marker: every commandId is among them). For a
+     * longer one, the snapshot (beside the newest events when this runner already saw the
+     * aggregate that long), then the events between the two and the commandId's marker, side
+     * by side. The marker is read after the snapshot: a snapshot is stored after the markers of
+     * the commands it covers.
+     */
     const readFirst = async (tries: Tries) => {
-      const [snapshot, record] = await within(
+      if (!snapshots || !snapshotKey) {
+        return { loaded: await catchUp(loadedFrom(aggregate), tries), record: undefined };
+      }
+      const window = Math.max(1, Math.min(snapshotEvery, NEWEST_EVENTS_READ));
+      const snapshotRead = () => readSnapshot(snapshots, aggregateId, snapshotKey, log);
+      const newestRead = store.load(aggregateId, { newest: window });
+      const knownLong = seen.get(aggregateId) >= window;
+      const [early, newest] = await within(
+        Promise.all([knownLong ? snapshotRead() : undefined, newestRead]),
+        tries,
+      );
+      const whole = newest.length < window;
+      const snapshot = whole ? undefined : (early ?? (await within(snapshotRead(), tries)));
+      const base = snapshot?.version ?? 0;
+      const oldest = newest[0]?.version ?? base + 1;
+      const [between, record] = await within(
         Promise.all([
-          snapshots && snapshotKey
-            ? readSnapshot(snapshots, aggregateId, snapshotKey, log)
-            : undefined,
-          store.findCommand?.(aggregateId, commandId),
+          oldest > base + 1
+            ? store.load(aggregateId, { afterVersion: base, toVersion: oldest - 1 })
+            : [],
+          base > 0 ? store.findCommand?.(aggregateId, commandId) : undefined,
         ]),
         tries,
       );
-      const loaded = await catchUp(loadedFrom(aggregate, snapshot), tries);
-      if (snapshots && loaded.tail.length >= snapshotEvery) {
+      const tail = [...between, ...newest.filter((e) => e.version > base)];
+      const loaded = readOn(aggregate, loadedFrom(aggregate, snapshot), tail);
+      seen.saw(aggregateId, loaded.version);
+      if (loaded.tail.length >= snapshotEvery) {
         log?.info('Long read: no usable snapshot', {
           aggregateId,
           snapshotKey,
@@ -534,13 +583,6 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
 
       const kind = appendFailure(failure, input.expectedVersion);
       switch (kind) {
-        case 'recorded': {
-          // Another run of this command appended it after this one read its marker.
-          const earlier = await within(store.findCommand!(aggregateId, commandId), tries);
-          loaded = await catchUp(loaded, tries);
-          if (earlier) return replayOfRecord(earlier, loaded, tries);
-          throw failure;
-        }
         case 'conflict': {
           // The winner may be this very command sent twice at once: answer as a replay.
           loaded = await catchUp(loaded, tries);

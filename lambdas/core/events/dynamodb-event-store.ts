@@ -1,11 +1,13 @@
 /**
  * DynamoDB adapter of the event-store port.
- * Each event is a Put with attribute_not_exists(version). An append is one TransactWriteItems,
- * all or nothing, that also checks that version - 1 exists (an honest append never skips a
- * version; see docs/decisions/honest-appends.md), records each commandId's idempotency marker
- * (COMMANDS_TABLE, docs/decisions/idempotency-markers.md) and carries the caller's other writes
- * (the coupled profile's read-model row). Only a lone first event without a marker is a plain
- * PutItem.
+ * An append is one conditional Put per event (attribute_not_exists(version)); a single event
+ * is one PutItem. It is honest (never skips a version, docs/decisions/honest-appends.md)
+ * because the store only leaves out the ConditionCheck on version - 1 when it has itself read
+ * that version (events are never deleted, so what it read stays true); otherwise the append is a
+ * TransactWriteItems with that check. Idempotency markers are not written per append: the
+ * command runner records them with `recordCommands` for the events a snapshot is about to cover
+ * (docs/decisions/single-item-appends.md). `appendWith` carries the caller's other writes (the
+ * coupled profile's rows) in the same transaction.
  */
 import {
   type AttributeValue,
@@ -19,6 +21,7 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -33,10 +36,9 @@ import {
   VersionConflictError,
 } from '../shared/errors';
 import { decodeStoredEvent } from './event-codec';
+import { LatestVersions } from '../shared/latest-versions';
 import {
-  CommandAlreadyRecordedError,
   type CommandRecord,
-  commandRecordsOf,
   type EventStore,
   type LoadOptions,
   type EventScan,
@@ -84,18 +86,60 @@ export const decodeEventItem = (item: RawItem): StoredEvent => {
 
 export interface DynamoDbEventStoreOptions {
   /**
-   * COMMANDS_TABLE: where each append records its commandIds, in the same transaction. Absent
-   * (readers: projector, query), appends record nothing and findCommand finds nothing.
+   * COMMANDS_TABLE: where `recordCommands` writes the idempotency markers. Absent (readers:
+   * projector, query), nothing is recorded and findCommand finds nothing.
    */
   readonly commandsTable?: string;
 }
 
+/** BatchWriteItem's limit on the items of one request. */
+const BATCH_WRITE_ITEMS = 25;
+
 export class DynamoDbEventStore implements EventStore {
+  /**
+   * The highest version this store has seen exist, per aggregate (consistent reads and its own
+   * appends). Versions are gapless and never deleted, so every version up to it exists: an
+   * append right after it needs no ConditionCheck.
+   */
+  private readonly heads = new LatestVersions();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
     private readonly options: DynamoDbEventStoreOptions = {},
   ) {}
+
+  private sawVersion(aggregateId: string, version: number) {
+    this.heads.saw(aggregateId, version);
+  }
+
+  async recordCommands(records: readonly CommandRecord[]): Promise<void> {
+    const table = this.options.commandsTable;
+    if (!table) return;
+    for (let start = 0; start < records.length; start += BATCH_WRITE_ITEMS) {
+      let requests: NonNullable<
+        ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
+      >[string] = records
+        .slice(start, start + BATCH_WRITE_ITEMS)
+        .map((record) => ({ PutRequest: { Item: { ...record } } }));
+      // DynamoDB may leave some items unprocessed (throttling): send those again, a few times.
+      for (let attempt = 1; requests.length > 0; attempt++) {
+        if (attempt > 5) {
+          throw new Error(`Idempotency markers not all written: ${requests.length} left`);
+        }
+        let answer;
+        try {
+          answer = await this.client.send(
+            new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+          );
+        } catch (error) {
+          throw throttlingOf(error) ?? error;
+        }
+        requests = answer.UnprocessedItems?.[table] ?? [];
+        if (requests.length > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      }
+    }
+  }
 
   async findCommand(aggregateId: string, commandId: string): Promise<CommandRecord | undefined> {
     const table = this.options.commandsTable;
@@ -134,7 +178,7 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async load(aggregateId: string, options: LoadOptions = {}): Promise<StoredEvent[]> {
-    const { afterVersion = 0, toVersion, limit } = options;
+    const { afterVersion = 0, toVersion, limit, newest } = options;
     const n = (value: number): AttributeValue => ({ N: String(value) });
     // The low-level Query (raw items): the codec decodes each item, so one corrupt number is
     // a CorruptEventError naming its version instead of a BigInt in the whole page.
@@ -152,15 +196,25 @@ export class DynamoDbEventStore implements EventStore {
           : { ':id': { S: aggregateId }, ':from': n(afterVersion + 1), ':to': n(toVersion) },
     };
     const events: StoredEvent[] = [];
-    let startKey: RawItem | undefined;
-    do {
-      const remaining = limit === undefined ? undefined : limit - events.length;
+    if (newest !== undefined) {
+      // Newest first, one page (a page holds 1 MB: far more than the runner's window).
       const page = await this.send(
-        new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: remaining }),
+        new QueryCommand({ ...input, ScanIndexForward: false, Limit: newest }),
       );
-      events.push(...(page.Items ?? []).map(decodeEventItem));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && (limit === undefined || events.length < limit));
+      events.push(...(page.Items ?? []).map(decodeEventItem).reverse());
+    } else {
+      let startKey: RawItem | undefined;
+      do {
+        const remaining = limit === undefined ? undefined : limit - events.length;
+        const page = await this.send(
+          new QueryCommand({ ...input, ExclusiveStartKey: startKey, Limit: remaining }),
+        );
+        events.push(...(page.Items ?? []).map(decodeEventItem));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && (limit === undefined || events.length < limit));
+    }
+    const last = events.at(-1);
+    if (last) this.sawVersion(aggregateId, last.version);
     return events;
   }
 
@@ -193,6 +247,7 @@ export class DynamoDbEventStore implements EventStore {
     if (!Number.isSafeInteger(version)) {
       throw new CorruptEventError(aggregateId, raw, 'version: integer beyond 2^53');
     }
+    this.sawVersion(aggregateId, version);
     return version;
   }
 
@@ -231,34 +286,22 @@ export class DynamoDbEventStore implements EventStore {
       ConditionExpression: 'attribute_not_exists(#sk)',
       ExpressionAttributeNames: { '#sk': SK },
     }));
-    // A Put's condition sees only its own item: the previous version's existence needs a
-    // ConditionCheck on that item, so an append after version 0 is always a transaction.
-    const previous =
-      first.version > 1
-        ? [
-            {
-              ConditionCheck: {
-                TableName: this.tableName,
-                Key: { [PK]: first.aggregateId, [SK]: first.version - 1 },
-                ConditionExpression: 'attribute_exists(#sk)',
-                ExpressionAttributeNames: { '#sk': SK },
-              },
+    // A Put's condition sees only its own item: unless this store has read version - 1, its
+    // existence needs a ConditionCheck on that item, in a transaction.
+    const known = first.version === 1 || this.heads.get(first.aggregateId) >= first.version - 1;
+    const previous = known
+      ? []
+      : [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: { [PK]: first.aggregateId, [SK]: first.version - 1 },
+              ConditionExpression: 'attribute_exists(#sk)',
+              ExpressionAttributeNames: { '#sk': SK },
             },
-          ]
-        : [];
-    // The idempotency markers, in the same write: a resend is then one GetItem away, at any
-    // history length; a second record of one commandId fails the whole append.
-    const table = this.options.commandsTable;
-    const records = table ? commandRecordsOf(events) : [];
-    const markers = records.map((record) => ({
-      Put: {
-        TableName: table!,
-        Item: record,
-        ConditionExpression: 'attribute_not_exists(#c)',
-        ExpressionAttributeNames: { '#c': COMMANDS_TABLE.sortKey.name },
-      },
-    }));
-    const items = puts.length + previous.length + markers.length + alsoWrite.length;
+          },
+        ];
+    const items = puts.length + previous.length + alsoWrite.length;
     if (items > MAX_TRANSACTION_ITEMS) {
       throw new Error(`An append takes at most ${MAX_TRANSACTION_ITEMS} items, got ${items}`);
     }
@@ -268,26 +311,17 @@ export class DynamoDbEventStore implements EventStore {
       } else {
         await this.client.send(
           new TransactWriteCommand({
-            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...markers, ...alsoWrite],
+            TransactItems: [...puts.map((Put) => ({ Put })), ...previous, ...alsoWrite],
           }),
         );
       }
     } catch (error) {
-      throw await this.translateWriteError(
-        error,
-        first,
-        puts.length + previous.length,
-        records.map((r) => r.commandId),
-      );
+      throw await this.translateWriteError(error, first, puts.length + previous.length);
     }
+    this.sawVersion(first.aggregateId, first.version + events.length - 1);
   }
 
-  private async translateWriteError(
-    error: unknown,
-    first: StoredEvent,
-    eventCount: number,
-    commandIds: readonly string[] = [],
-  ) {
+  private async translateWriteError(error: unknown, first: StoredEvent, eventCount: number) {
     const conflict = async () =>
       new VersionConflictError(
         first.aggregateId,
@@ -300,9 +334,6 @@ export class DynamoDbEventStore implements EventStore {
       const reasons = error.CancellationReasons ?? [];
       const eventReasons = reasons.slice(0, eventCount);
       if (eventReasons.some((r) => r.Code === 'ConditionalCheckFailed')) return conflict();
-      const markerReasons = reasons.slice(eventCount, eventCount + commandIds.length);
-      const taken = markerReasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-      if (taken >= 0) return new CommandAlreadyRecordedError(first.aggregateId, commandIds[taken]!);
       if (reasons.some((r) => r.Code === 'TransactionConflict'))
         return new TransactionConflictError();
     }

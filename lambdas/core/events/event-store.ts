@@ -11,12 +11,17 @@ export interface LoadOptions {
   readonly toVersion?: number;
   /** At most this many events (one page). */
   readonly limit?: number;
+  /**
+   * Only the newest this many events (of those after `afterVersion`), still in version order:
+   * the command runner reads them beside the snapshot, in one round trip.
+   */
+  readonly newest?: number;
 }
 
 /**
- * What an append leaves behind for each `commandId` among its events, in the same write: the
- * idempotency marker a resent command is recognised by (
- * docs/decisions/idempotency-markers.md).
+ * The idempotency marker of one `commandId`: written for the events a snapshot covers, before
+ * that snapshot is stored, so a resent command is recognised after the runner stops reading
+ * those events (docs/decisions/single-item-appends.md).
  */
 export interface CommandRecord {
   readonly aggregateId: string;
@@ -27,22 +32,7 @@ export interface CommandRecord {
   readonly lastVersion: number;
 }
 
-/**
- * An append failed only because its commandId already has a record: the same command was
- * appended by another run (whose events the caller has not read yet). The runner answers it
- * as a replay.
- */
-export class CommandAlreadyRecordedError extends Error {
-  constructor(
-    readonly aggregateId: string,
-    readonly commandId: string,
-  ) {
-    super(`Command ${commandId} of ${aggregateId} was already appended`);
-    this.name = 'CommandAlreadyRecordedError';
-  }
-}
-
-/** One record per commandId of an append (events of one append are consecutive). */
+/** One record per commandId of these events (the events of one append are consecutive). */
 export const commandRecordsOf = (events: readonly StoredEvent[]): CommandRecord[] => {
   const records = new Map<string, CommandRecord>();
   for (const e of events) {
@@ -66,15 +56,17 @@ export interface EventStore {
   currentVersion(aggregateId: string): Promise<number>;
   /**
    * Appends events of one aggregate, all or nothing. The first event's version must be the
-   * aggregate's next version, else VersionConflictError (with the actual version). Also
-   * records each commandId of the events (CommandRecord) in the same write; a commandId that
-   * already has a record fails the append with CommandAlreadyRecordedError.
+   * aggregate's next version, else VersionConflictError (with the actual version): a version
+   * taken, or a version skipped (docs/decisions/honest-appends.md).
    */
   append(events: readonly StoredEvent[]): Promise<void>;
   /**
-   * The record an earlier append left for this commandId, strongly consistent. Optional: a
-   * store without records (a test double) leaves the runner to scan the events it loaded.
+   * Stores these markers; writing one again is harmless (its content follows from its events). The command runner calls it for
+   * the events a snapshot will cover, before it stores that snapshot. Optional, with
+   * `findCommand`: a store without markers (a reader) records nothing.
    */
+  recordCommands?(records: readonly CommandRecord[]): Promise<void>;
+  /** The marker of this commandId, strongly consistent; undefined when there is none. */
   findCommand?(aggregateId: string, commandId: string): Promise<CommandRecord | undefined>;
 }
 

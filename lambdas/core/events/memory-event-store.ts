@@ -1,11 +1,5 @@
 import { VersionConflictError } from '../shared/errors';
-import {
-  CommandAlreadyRecordedError,
-  type CommandRecord,
-  commandRecordsOf,
-  type EventStore,
-  type LoadOptions,
-} from './event-store';
+import type { CommandRecord, EventStore, LoadOptions } from './event-store';
 import type { StoredEvent } from './events';
 import { assertAppendable } from './append-rules';
 
@@ -15,10 +9,11 @@ export class MemoryEventStore implements EventStore {
   private readonly commands = new Map<string, CommandRecord>();
 
   async load(aggregateId: string, options: LoadOptions = {}): Promise<StoredEvent[]> {
-    const { afterVersion = 0, toVersion = Number.MAX_SAFE_INTEGER, limit } = options;
-    const events = (this.streams.get(aggregateId) ?? []).filter(
+    const { afterVersion = 0, toVersion = Number.MAX_SAFE_INTEGER, limit, newest } = options;
+    let events = (this.streams.get(aggregateId) ?? []).filter(
       (e) => e.version > afterVersion && e.version <= toVersion,
     );
+    if (newest !== undefined) events = events.slice(Math.max(0, events.length - newest));
     return structuredClone(limit === undefined ? events : events.slice(0, limit));
   }
 
@@ -34,11 +29,11 @@ export class MemoryEventStore implements EventStore {
     if (first.version !== actual + 1) {
       throw new VersionConflictError(first.aggregateId, first.version - 1, actual);
     }
-    const records = commandRecordsOf(events);
-    const taken = records.find((r) => this.commands.has(`${r.aggregateId}\n${r.commandId}`));
-    if (taken) throw new CommandAlreadyRecordedError(taken.aggregateId, taken.commandId);
     this.streams.set(first.aggregateId, [...stream, ...structuredClone(events)]);
-    for (const r of records) this.commands.set(`${r.aggregateId}\n${r.commandId}`, r);
+  }
+
+  async recordCommands(records: readonly CommandRecord[]): Promise<void> {
+    for (const r of records) this.commands.set(`${r.aggregateId}\n${r.commandId}`, { ...r });
   }
 
   async findCommand(aggregateId: string, commandId: string): Promise<CommandRecord | undefined> {
