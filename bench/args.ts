@@ -42,6 +42,10 @@ Remote mode: measures deployed stacks, signed in with a token you give.
                             list holding rows against keys, on DynamoDB Local (--orders <n>, --lines <n>)
   --rebuild                 only rebuild throughput beside a raw parallel Scan of the same table
                             (also --orders <n>, default 2000; --segments <k>, default 4)
+  --hot-aggregate           only writers on ONE order without expectedVersion, through the local
+                            stacks: 16 writers against one writer alone, then 50 and 200 at once,
+                            each against its target (also --quick, --rounds <n>, --out <dir>;
+                            writes hot-aggregate.json)
   -h, --help                this text`;
 
 export class UsageError extends Error {

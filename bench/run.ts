@@ -11,6 +11,7 @@ import { LocalRuntimeError } from '../local/emulators/dynamodb-local';
 import { type BenchArgs, HELP, parseArgs, USAGE_HINT, UsageError } from './args';
 import { runBundlesCli } from './bundles';
 import { publishDocs, publishOnly } from './publish';
+import { runHotAggregateCli } from './hot-aggregate';
 import { runRebuildBench } from './rebuild';
 import { distributionSpec, historySpec, renderSvg } from './charts';
 import { CLIENT_LATENCY_METHOD, runClientLatency } from './client-latency';
@@ -381,6 +382,9 @@ const main = async (): Promise<number> => {
   if (process.argv.includes('--index-cost')) return runIndexCostCli(process.argv.slice(2));
   // A separate part: rebuild throughput beside a raw parallel Scan (see bench/rebuild.ts).
   if (process.argv.includes('--rebuild')) return runRebuildBench(process.argv.slice(2));
+  // A separate part: many writers on one order, the stacks' answers against issue 23's targets
+  // (see bench/hot-aggregate.ts).
+  if (process.argv.includes('--hot-aggregate')) return runHotAggregateCli(process.argv.slice(2));
   let args: BenchArgs;
   try {
     args = parseArgs(process.argv.slice(2));

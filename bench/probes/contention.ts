@@ -1,12 +1,25 @@
 /**
- * Hot aggregates (issue 23, item 3): 16 writers on one order without `expectedVersion`, through
- * the command runner with the stacks' stores (events with idempotency markers, snapshots every
- * 100) on one DynamoDB Local, under several retry policies taken in turns (the first rotating
- * every round), beside one writer alone. Per policy: commands applied per second, the server's
- * retries per command, p50/p95 latency, and COMMAND_DEADLINE answers (5 s, as the stacks).
- * Run: node --import tsx bench/probes/contention.ts [writers] [commandsPerWriter] [rounds]
+ * Hot aggregates (issue 23, item 3), the command runner itself: the designs side by side on one
+ * DynamoDB Local, through bench/hot-aggregate.ts's sweep (16 writers × n commands against one
+ * writer alone, then 50 and 200 writers at once, all on one order without `expectedVersion`, a
+ * 5 s deadline as the stacks). Each design is the command runner with the stacks' stores (events
+ * with idempotency markers, snapshots every 100):
+ *
+ * - `before`: the retry policy before issue 23 (full jitter from the slowest attempt, to 800 ms),
+ *   every writer racing (as many Lambda instances would: no queue);
+ * - `instances`: the current policy (DEFAULT_RETRY_POLICY), every writer racing;
+ * - `one-process`: the current policy behind the per-aggregate queue (aggregate-queue.ts), as
+ *   the stacks' functions run locally (one process) and as the wiring builds them.
+ *
+ * All writers share this one Node process and DynamoDB Local shares the machine: figures are
+ * for comparing designs within a run, not absolute.
+ *
+ * Run: node --import tsx bench/probes/contention.ts [--quick] [--rounds n] [--per-writer n]
+ *      [--designs before,instances,one-process]
  */
 import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { inTurnPerAggregate } from '../../lambdas/core/command/aggregate-queue';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import {
   DEFAULT_RETRY_POLICY,
@@ -19,37 +32,55 @@ import { AppError } from '../../lambdas/core/shared/errors';
 import { AGGREGATES } from '../../lambdas/handlers/deployment';
 import { COMMAND_DEADLINE_MS } from '../../lambdas/handlers/http-edge';
 import { ensureTables } from '../../local/emulators/tables';
+import {
+  HOT_AGGREGATE_SETTINGS,
+  type HotAggregateFigures,
+  hotAggregateFigures,
+  hotAggregateText,
+  type HotTarget,
+  QUICK_HOT_AGGREGATE_SETTINGS,
+  runHotAggregate,
+} from '../hot-aggregate';
+import { commandAt } from '../orders';
 import { startProbeDynamoDb } from './probe-dynamodb';
 
 /** Every writer is one admin: the probe measures contention, not permissions. */
 const PROBE_ACTOR: Principal = { subject: 'probe-admin', roles: ['admin'] };
 
-const writers = Number(process.argv[2] ?? 16);
-const perWriter = Number(process.argv[3] ?? 12);
-const rounds = Number(process.argv[4] ?? 3);
-
-const POLICIES: Record<string, RetryPolicy> = {
-  'default (attempt → 800 ms)': DEFAULT_RETRY_POLICY,
-  'before (5 → 200 ms)': { maxAttempts: 100, baseDelayMs: 5, maxDelayMs: 200 },
-  'attempt → 400 ms': { ...DEFAULT_RETRY_POLICY, maxDelayMs: 400 },
-  '20 → 800 ms (fixed)': { maxAttempts: 100, baseDelayMs: 20, maxDelayMs: 800 },
-  'no wait (0 ms)': { maxAttempts: 100, baseDelayMs: 0, maxDelayMs: 0 },
+/** The default before issue 23: no immediate retry. */
+const BEFORE_POLICY: RetryPolicy = {
+  maxAttempts: 100,
+  baseDelayMs: 5,
+  maxDelayMs: 800,
+  sizedFromAttempts: true,
 };
 
-const percentile = (xs: readonly number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
+type Run = ReturnType<typeof createCommandRunner>;
 
-interface Tally {
-  ok: number;
-  deadline: number;
-  other: number;
-  retries: number;
-  ms: number[];
-  wallMs: number;
-}
-const tally = (): Tally => ({ ok: 0, deadline: 0, other: 0, retries: 0, ms: [], wallMs: 0 });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    'per-writer': { type: 'string' },
+    designs: { type: 'string', default: 'before,instances,one-process' },
+    'immediate-retries': { type: 'string' },
+  },
+});
 
 const main = async () => {
+  const base = values.quick ? QUICK_HOT_AGGREGATE_SETTINGS : HOT_AGGREGATE_SETTINGS;
+  const settings = {
+    ...base,
+    deadlineMs: COMMAND_DEADLINE_MS,
+    ...(values.rounds !== undefined && { rounds: Number(values.rounds) }),
+    ...(values['per-writer'] !== undefined && { commandsPerWriter: Number(values['per-writer']) }),
+  };
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    ...(values['immediate-retries'] !== undefined && {
+      immediateRetries: Number(values['immediate-retries']),
+    }),
+  };
   const { local, client, doc } = await startProbeDynamoDb();
   const tables = {
     eventTable: 'contention-events',
@@ -63,106 +94,72 @@ const main = async () => {
       commandsTable: tables.commandsTable,
     });
     const snapshots = { store: new DynamoDbSnapshotStore(doc, tables.snapshotsTable), every: 100 };
-    const runners = Object.fromEntries(
-      Object.entries(POLICIES).map(([name, retry]) => [
-        name,
-        createCommandRunner({ store, aggregates: AGGREGATES, snapshots, retry }),
-      ]),
-    );
-    const send = async (
-      run: ReturnType<typeof createCommandRunner>,
-      aggregateId: string,
-      type: string,
-      payload: unknown,
-      into: Tally,
-    ) => {
-      const started = performance.now();
-      try {
-        const result = await run(
-          { type, aggregateId, payload, commandId: randomUUID() },
-          {
-            correlationId: 'probe',
-            actor: PROBE_ACTOR,
-            now: () => new Date().toISOString(),
-            newId: randomUUID,
-            deadline: Date.now() + COMMAND_DEADLINE_MS,
-          },
-        );
-        into.ok++;
-        into.retries += result.retries;
-      } catch (error) {
-        if (error instanceof AppError && error.code === 'COMMAND_DEADLINE') into.deadline++;
-        else into.other++;
-      }
-      into.ms.push(performance.now() - started);
+    const runner = (retry: RetryPolicy) =>
+      createCommandRunner({ store, aggregates: AGGREGATES, snapshots, retry });
+    const designs: Record<string, Run> = {
+      before: runner(BEFORE_POLICY),
+      instances: runner(policy),
+      'one-process': inTurnPerAggregate(runner(policy)),
     };
-    const newOrder = async (run: ReturnType<typeof createCommandRunner>) => {
-      const id = `hot-${randomUUID().slice(0, 8)}`;
-      const setup = tally();
-      await send(run, id, 'order/create', { customerId: 'c-hot', currency: 'EUR' }, setup);
-      await send(
-        run,
-        id,
-        'order/addLine',
-        { lineId: 'a', sku: 's', quantity: 1, unitPrice: 100 },
-        setup,
-      );
-      return id;
-    };
-    const change = (n: number) => ({ lineId: 'a', quantity: (n % 50) + 1 });
 
-    const results = new Map(Object.keys(POLICIES).map((name) => [name, tally()]));
-    const alone = tally();
-    const names = Object.keys(POLICIES);
-    for (let round = 0; round < rounds; round++) {
-      // One writer alone, the sequential rate the others are compared with.
-      {
-        const run = runners[names[0]!]!;
-        const id = await newOrder(run);
+    const targetOf = (name: string, run: Run): HotTarget => {
+      const execute: HotTarget['execute'] = async (aggregateId, command) => {
         const started = performance.now();
-        for (let n = 0; n < writers * perWriter; n++)
-          await send(run, id, 'order/changeQuantity', change(n), alone);
-        alone.wallMs += performance.now() - started;
-      }
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(k + round) % names.length]!;
-        const run = runners[name]!;
-        const into = results.get(name)!;
-        const id = await newOrder(run);
-        const started = performance.now();
-        await Promise.all(
-          Array.from({ length: writers }, async (_, w) => {
-            for (let n = 0; n < perWriter; n++)
-              await send(run, id, 'order/changeQuantity', change(w * perWriter + n), into);
-          }),
-        );
-        into.wallMs += performance.now() - started;
-      }
-      console.error(`round ${round + 1} of ${rounds} done`);
-    }
-    const rate = (t: Tally) => (t.ok / t.wallMs) * 1000;
-    const sequential = rate(alone);
-    console.log(
-      `${writers} writers x ${perWriter} commands on one order, ${rounds} rounds; alone: ` +
-        `${sequential.toFixed(1)} commands/s, p50 ${percentile(alone.ms, 50).toFixed(1)} ms`,
+        try {
+          const result = await run(
+            { ...command, aggregateId, commandId: randomUUID() },
+            {
+              correlationId: 'probe',
+              actor: PROBE_ACTOR,
+              now: () => new Date().toISOString(),
+              newId: randomUUID,
+              deadline: Date.now() + settings.deadlineMs,
+            },
+          );
+          const ackMs = performance.now() - started;
+          return { ok: true, status: 200, version: result.version, ackMs, retries: result.retries };
+        } catch (error) {
+          const ackMs = performance.now() - started;
+          const code = error instanceof AppError ? error.code : 'ERROR';
+          return { ok: false, status: 500, code, ackMs, retries: 0 };
+        }
+      };
+      return {
+        name,
+        tag: name,
+        execute,
+        prepare: async (aggregateId, length) => {
+          for (let n = 0; n < length; n++) {
+            const outcome = await execute(aggregateId, commandAt(n), { visible: false });
+            if (!outcome.ok) throw new Error(`${name}: preparing ${aggregateId} failed`);
+          }
+        },
+      };
+    };
+    const chosen = values.designs.split(',').map((name) => {
+      const run = designs[name];
+      if (!run) throw new Error(`unknown design '${name}' (${Object.keys(designs).join(', ')})`);
+      return targetOf(name, run);
+    });
+    // Unmeasured: JIT and the JVM warm, every design once.
+    await runHotAggregate(
+      chosen,
+      { ...settings, rounds: 1, commandsPerWriter: 2, crowds: [] },
+      'warm',
+    );
+    const samples = await runHotAggregate(
+      chosen,
+      settings,
+      `run-${randomUUID().slice(0, 6)}`,
+      (what) => console.error(`done: ${what}`),
+    );
+    const figures = new Map<string, HotAggregateFigures>(
+      [...samples].map(([name, s]) => [name, hotAggregateFigures(s)]),
     );
     console.log(
-      'policy                       ok/s   ×alone  retries/cmd  p50 ms  p95 ms  deadline  other',
+      `policy: ${JSON.stringify(policy)}; before: ${JSON.stringify(BEFORE_POLICY)}\n` +
+        hotAggregateText(figures, settings),
     );
-    for (const [name, t] of results) {
-      console.log(
-        [
-          name.padEnd(26),
-          rate(t).toFixed(1).padStart(6),
-          `${(rate(t) / sequential).toFixed(2)}×`.padStart(7),
-          (t.retries / Math.max(1, t.ok)).toFixed(2).padStart(11),
-          percentile(t.ms, 50).toFixed(0).padStart(7),
-          percentile(t.ms, 95).toFixed(0).padStart(7),
-          String(t.deadline).padStart(9),
-          String(t.other).padStart(6),
-        ].join(' '),
-      );
-    }
   } finally {
     client.destroy();
     await local.stop();

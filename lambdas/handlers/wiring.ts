@@ -4,7 +4,8 @@
  * environment per stack, so both run the same code.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createCommandRunner, type RetryPolicy } from '../core/command/command-runner';
+import { createCommandRunnerInTurn } from '../core/command/aggregate-queue';
+import type { RetryPolicy } from '../core/command/command-runner';
 import { DynamoDbEventStore } from '../core/events/dynamodb-event-store';
 import { DynamoDbSnapshotStore } from '../core/command/dynamodb-snapshot-store';
 import { DEFAULT_SNAPSHOT_EVERY } from '../core/command/snapshots';
@@ -102,7 +103,7 @@ export const commandHandlerFromEnv = (env: Environment, options: WiringOptions =
   return createCommandApiHandler({
     logger: loggerFor('command', options),
     commandDeadlineMs: options.commandDeadlineMs,
-    runCommand: createCommandRunner({
+    runCommand: createCommandRunnerInTurn({
       store: stores.events(),
       snapshots: stores.snapshots(),
       aggregates: AGGREGATES,
@@ -210,7 +211,7 @@ const coupledCommandsFromEnv = (env: Environment, options: WiringOptions = {}) =
         view: readModels.projections.find((p) => p.name === c.view.name) ?? c.view,
       }))
     : [];
-  const runCommand = createCommandRunner({
+  const runCommand = createCommandRunnerInTurn({
     store: events,
     snapshots: stores.snapshots(),
     aggregates: AGGREGATES,
@@ -272,7 +273,7 @@ export const processRunnerFromEnv = (
   const runCommand =
     env[ENV.writeViewsWithEvents] === 'true'
       ? coupledCommandsFromEnv(env, options).runCommand
-      : createCommandRunner({
+      : createCommandRunnerInTurn({
           store: events,
           snapshots: stores.snapshots(),
           aggregates: AGGREGATES,

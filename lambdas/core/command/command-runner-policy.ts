@@ -27,6 +27,12 @@ export interface RetryPolicy {
    * contenders then spread over about as long as an attempt takes, whatever the store's latency.
    */
   readonly sizedFromAttempts?: boolean;
+  /**
+   * The first this many lost races retry at once, with no wait: the loser reads on only the
+   * winner's events, so it is usually first to the next version. The backoff starts after them.
+   * @default 0
+   */
+  readonly immediateRetries?: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -210,20 +216,40 @@ export const afterLostRace = (input: {
   readonly random?: () => number;
 }): AfterLostRace => {
   if (input.attempts >= input.policy.maxAttempts) return { kind: 'give-up' };
+  const immediate = input.policy.immediateRetries ?? 0;
   const base = input.policy.sizedFromAttempts
     ? Math.max(input.policy.baseDelayMs, input.slowestAttemptMs)
     : input.policy.baseDelayMs;
-  const delayMs = backoffDelay(
-    input.attempts,
-    retryBackoff({ ...input.policy, baseDelayMs: base }),
-    input.random,
-  );
+  const delayMs =
+    input.attempts <= immediate
+      ? 0
+      : backoffDelay(
+          input.attempts - immediate,
+          retryBackoff({ ...input.policy, baseDelayMs: base }),
+          input.random,
+        );
   // Start another attempt only if it can end by the deadline, judging by the slowest one so
   // far: the answer then comes within the deadline plus one attempt's variance.
   if (input.deadline !== undefined && input.now + delayMs + input.slowestAttemptMs > input.deadline)
     return { kind: 'deadline' };
   return { kind: 'retry', delayMs };
 };
+
+/**
+ * Whether a command that waited for its turn (aggregate-queue.ts) may start: only when it can
+ * expect to finish by its deadline, judging by the slowest recent run. Otherwise it answers
+ * COMMAND_DEADLINE at once, having written nothing, instead of being abandoned mid-write.
+ */
+export const queuedTurn = (input: {
+  readonly now: number;
+  /** When the answer is due (epoch ms); absent: no bound in time. */
+  readonly deadline?: number;
+  /** What a run is expected to take (ms): the slowest recent one, 0 before any. */
+  readonly expectedRunMs: number;
+}): 'start' | 'deadline' =>
+  input.deadline !== undefined && input.now + input.expectedRunMs >= input.deadline
+    ? 'deadline'
+    : 'start';
 
 // ---------------------------------------------------------------------------------------------
 // Snapshots
