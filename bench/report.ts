@@ -1,6 +1,6 @@
 /** The results as text: tables for the terminal and a Markdown summary (latest.md). */
 import type { BenchResult, ProfileRatios, RunnerFigures } from './results';
-import type { Summary } from './stats';
+import { ratio, type Summary } from './stats';
 
 type Align = 'left' | 'right';
 
@@ -275,6 +275,88 @@ export const workflowTable = (result: BenchResult): Table | undefined => {
   };
 };
 
+/** Units per command: up to 2 decimals, trailing zeros dropped. */
+const units = (value: number | undefined): string =>
+  value === undefined ? '–' : String(Math.round(value * 100) / 100);
+
+/** Dollars per million commands. */
+export const dollars = (value: number | null | undefined): string =>
+  value === null || value === undefined
+    ? '–'
+    : `$${value < 10 ? value.toFixed(3) : value.toFixed(2)}`;
+
+/** A runner's units per command by table: `event 1W · projections 1R 2W`. */
+const unitsByTable = (tables: Record<string, { readUnits: number; writeUnits: number }>): string =>
+  Object.entries(tables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(
+      ([table, t]) =>
+        `${table} ${
+          [
+            t.readUnits > 0 ? `${units(t.readUnits)}R` : '',
+            t.writeUnits > 0 ? `${units(t.writeUnits)}W` : '',
+          ]
+            .filter(Boolean)
+            .join(' ') || '0'
+        }`,
+    )
+    .join(' · ');
+
+/**
+ * Cost and CPU per command, per runner, beside its 1-client ack p50: request units (read R, write
+ * W) by table, dollars per million commands at on-demand prices, CPU ms of the serving process.
+ */
+export const costTable = (result: Pick<BenchResult, 'cost' | 'headline'>): Table => {
+  const runners = result.cost?.runners ?? {};
+  const floorCpu = (name: string) =>
+    runners[name.startsWith('coupled') ? 'floor-coupled' : 'floor-decoupled']?.cpuMsPerCommand;
+  return {
+    headers: [
+      'runner',
+      'n',
+      'read units/cmd',
+      'write units/cmd',
+      'by table',
+      'calls/cmd',
+      '$ per 1M cmds',
+      'CPU ms/cmd',
+      'CPU/floor',
+      'gross CPU ms/cmd',
+      'idle CPU ms/s',
+      'ack p50 (1 client)',
+    ],
+    align: ['left', 'right', 'right', 'right', 'left'],
+    rows: Object.entries(runners).map(([name, c]) => [
+      label(name),
+      String(c.commands),
+      units(c.readUnits),
+      units(c.writeUnits),
+      unitsByTable(c.tables) || '–',
+      units(c.calls),
+      dollars(c.dollarsPerMillionCommands),
+      ms(c.cpuMsPerCommand),
+      name.startsWith('floor') ? '–' : times(ratio(c.cpuMsPerCommand, floorCpu(name))),
+      ms(c.grossCpuMsPerCommand),
+      ms(c.idleCpuMsPerSecond),
+      ms(result.headline.runners[name]?.ack?.p50),
+    ]),
+  };
+};
+
+/** The prices and where the units come from, under the cost table. */
+export const costNote = (result: Pick<BenchResult, 'cost'>): string | undefined => {
+  const cost = result.cost;
+  if (!cost) return undefined;
+  const p = cost.prices;
+  return `Dollars at DynamoDB on-demand prices, ${p.tableClass} table class, ${p.region}: $${p.writePerMillionUnits} per million write request units, $${p.readPerMillionUnits} per million read request units (checked ${p.checked}, ${p.source}); throughput only (no storage, streams or Lambda). ${cost.commandsPerRunner} commands per runner; ${cost.method}`;
+};
+
+const costLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
+  if (!result.cost) return [];
+  const note = costNote(result);
+  return [title, '', render(costTable(result)), '', ...(note ? [note, ''] : [])];
+};
+
 /** Microseconds with sensible precision. */
 const micros = (value: number | null | undefined): string =>
   value === null || value === undefined ? '–' : value < 100 ? value.toFixed(1) : value.toFixed(0);
@@ -505,6 +587,8 @@ const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
 export const summaryTable = (result: BenchResult): Table => {
   // Runs with the workflow sweep add its p50 and p95 (order submitted -> seen confirmed).
   const workflow = workflowEntries(result).length > 0;
+  // Runs with the cost block add dollars per million commands and CPU ms per command.
+  const cost = result.cost?.runners;
   return {
     headers: [
       'profile',
@@ -515,6 +599,7 @@ export const summaryTable = (result: BenchResult): Table => {
       'visible / coupled',
       'observed (own reader)',
       ...(workflow ? ['workflow: submitted → confirmed p50', 'p95'] : []),
+      ...(cost ? ['$ per 1M commands', 'CPU ms/command'] : []),
     ],
     rows: profileNames(result).map((name) => {
       const f = result.headline.runners[name];
@@ -529,6 +614,9 @@ export const summaryTable = (result: BenchResult): Table => {
         times(r?.visibleToCoupled),
         ms(f?.observed?.p50),
         ...(workflow ? [ms(w?.confirmed?.p50), ms(w?.confirmed?.p95)] : []),
+        ...(cost
+          ? [dollars(cost[name]?.dollarsPerMillionCommands), ms(cost[name]?.cpuMsPerCommand)]
+          : []),
       ];
     }),
   };
@@ -545,6 +633,12 @@ export const markdownSummary = (result: BenchResult): string => {
   const run = `${result.mode === 'local' ? 'DynamoDB Local' : 'deployed stacks'}${polls.length > 0 ? `; poll ${polls.join(' ms and ')} ms` : ''}${batch?.batchSize !== undefined ? `, batch size ${batch.batchSize}` : ''}`;
   return [
     `A ${s.quick ? '`--quick`' : 'default'} run (\`npm run bench${s.quick ? ' -- --quick' : ''}\`, ${seconds(result.durationMs)}) on ${m.cpuModel} × ${m.cpus} CPUs, Node ${m.node}, ${run}; one client, ${result.headline.runners[profileNames(result)[0] ?? '']?.samples ?? 0} sequential commands per profile, p50 in ms, ratios measured within the run; ${result.startedAt.slice(0, 10)}, commit \`${m.gitCommit?.slice(0, 7) ?? 'unknown'}\`${m.gitDirty ? ' with uncommitted changes' : ''}, load average ${m.loadAverage[0]?.toFixed(1) ?? '?'} at the start.`,
+    ...(result.cost
+      ? [
+          '',
+          `\`$ per 1M commands\`: DynamoDB request units per command (every call reports its consumed capacity; what DynamoDB Local reports wrongly is computed by AWS's rules) at on-demand prices, ${result.cost.prices.region}, checked ${result.cost.prices.checked}; \`CPU ms/command\`: CPU time of the stack's process (local gateway and pollers included); ${result.cost.commandsPerRunner} commands per profile, each profile alone (docs/benchmark.md, "Cost and CPU per command").`,
+        ]
+      : []),
     '',
     markdownTable(summaryTable(result)),
   ].join('\n');
@@ -569,6 +663,11 @@ export const markdownReport = (result: BenchResult, chartDir = ''): string =>
     '',
     markdownTable(headlineTable(result)),
     '',
+    ...costLines(
+      result,
+      markdownTable,
+      '#### Cost and CPU per command (each runner alone; request units per command: R read, W write)',
+    ),
     ...visibilityLines(
       result,
       markdownTable,
@@ -682,6 +781,11 @@ export const terminalReport = (result: BenchResult): string =>
     'One client, sequential (ms; ratios of p50s):',
     plainTable(headlineTable(result)),
     '',
+    ...costLines(
+      result,
+      plainTable,
+      'Cost and CPU per command (each runner alone; units per command, R read, W write):',
+    ).filter((line, i) => i !== 1),
     ...visibilityLines(
       result,
       plainTable,

@@ -8,6 +8,7 @@ import type { ClientLatencyFigures } from './client-latency';
 import type { PushFigures } from './push-latency';
 import type { TokenVerificationFigures } from './probes/token-cost';
 import type { WorkflowFigures } from './workflow-latency';
+import type { CostResult } from './cost';
 
 export interface Machine {
   readonly cpuModel: string;
@@ -132,6 +133,11 @@ export interface BenchResult {
   readonly tokenVerification?: TokenVerificationFigures;
   /** Write units per event of the order view's items, status list of rows against keys (local mode). */
   readonly indexCost?: readonly IndexCostFigures[];
+  /**
+   * Read and write units, dollars and CPU time per command, per runner (./cost.ts; runs before
+   * issue 23: absent).
+   */
+  readonly cost?: CostResult;
   readonly concurrency: readonly {
     readonly clients: number;
     readonly commandsPerClient: number;

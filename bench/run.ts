@@ -25,7 +25,8 @@ import {
   type TokenVerificationFigures,
 } from './probes/token-cost';
 import { createProgress } from './progress';
-import { headlineTable, markdownReport, plainTable, terminalReport } from './report';
+import { costCommands, type CostResult, measureCost } from './cost';
+import { costTable, headlineTable, markdownReport, plainTable, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
 import { type Runner } from './runners';
 import { type BenchSettings, DEFAULT_SETTINGS, QUICK_SETTINGS } from './settings';
@@ -93,7 +94,8 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
     runners +
   settings.clientLatency.commands * 2 * profiles +
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
-  settings.workflow.orders * profiles;
+  settings.workflow.orders * profiles +
+  costCommands(settings.quick) * runners;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -107,6 +109,7 @@ const writeOverhead = async (
     profiles: BenchResult['settings']['profiles'];
     level: Awaited<ReturnType<typeof runConcurrencyLevel>>;
     tokenVerification: TokenVerificationFigures;
+    cost: CostResult;
     durationMs: number;
   },
 ) => {
@@ -119,7 +122,7 @@ const writeOverhead = async (
   await mkdir(outDir, { recursive: true });
   await writeFile(
     join(outDir, 'overhead.json'),
-    `${JSON.stringify({ machine: run.machine, settings: run.settings, method: METHOD, headline, tokenVerification: run.tokenVerification, raw: rawOf(run.level.samples) }, null, 2)}\n`,
+    `${JSON.stringify({ machine: run.machine, settings: run.settings, method: METHOD, headline, tokenVerification: run.tokenVerification, cost: run.cost, raw: rawOf(run.level.samples) }, null, 2)}\n`,
   );
   const table = headlineTable({
     headline,
@@ -133,6 +136,9 @@ const writeOverhead = async (
       plainTable(table),
       '',
       `Token verification (one check per request, µs): p50 ${check.p50.toFixed(1)}, p95 ${check.p95.toFixed(1)}, p99 ${check.p99.toFixed(1)} over ${run.tokenVerification.calls} calls`,
+      '',
+      'Cost and CPU per command (each runner alone; units per command, on-demand dollars):',
+      plainTable(costTable({ cost: run.cost, headline })),
       '',
     ].join('\n'),
   );
@@ -212,6 +218,17 @@ const runBenchmark = async (
     concurrency.push(await runConcurrencyLevel(runners, level, index, ctx));
   }
 
+  // Units, dollars and CPU per command: each runner alone (./cost.ts).
+  const commands = costCommands(settings.quick);
+  progress.phase(`cost: ${commands} commands per runner, one runner at a time`);
+  const cost = await measureCost(runners, target.usage, {
+    runId: ctx.runId,
+    commands,
+    commandsPerOrder: settings.commandsPerOrder,
+    settle: () => target.settle(),
+    onCommand: () => progress.tick(),
+  });
+
   if (args.overhead) {
     progress.phase('token verification: one check at a time');
     const tokenVerification = await measureTokenVerification(settings.tokenVerification);
@@ -223,6 +240,7 @@ const runBenchmark = async (
       profiles: target.profileSettings,
       level: concurrency[0]!,
       tokenVerification,
+      cost,
       durationMs: performance.now() - started,
     });
     return;
@@ -324,6 +342,7 @@ const runBenchmark = async (
     ...(workflow && { workflow }),
     tokenVerification,
     ...(indexCost && { indexCost }),
+    cost,
     concurrency: levels,
     contention: {
       clients: settings.contention.clients,

@@ -8,13 +8,16 @@
  * The parent forks this file with an IPC channel; the child starts the runtime on the given
  * DynamoDB Local, answers `ready` with its URLs (its identity provider's too: the parent asks it
  * for tokens over HTTP), tables and poller settings, `stats` with the
- * pollers' counters, and `stop` by stopping the runtime and exiting. It also stops when the parent
+ * pollers' counters, `usage` with its CPU time and its DynamoDB capacity meter (./cost.ts), and
+ * `stop` by stopping the runtime and exiting. It also stops when the parent
  * goes away (the channel closes), so no runtime outlives the bench.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import type { StackTables } from '../local/emulators/tables';
 import type { LocalRuntimeOptions } from '../local/emulators/runtime';
 import type { StreamPollerStats } from '../local/emulators/stream-poller';
+import { processCapacityMeter } from '../lambdas/core/shared/consumed-capacity';
+import type { ProcessUsage } from './cost';
 
 /** What crosses the process boundary: the runtime options that are plain data. */
 export type RuntimeProcessOptions = Omit<LocalRuntimeOptions, 'log' | 'dataDir'> & {
@@ -55,15 +58,21 @@ export interface RuntimeProcess extends RuntimeProcessInfo {
   readonly pid: number;
   /** Each stack's projector poller counters (a stack this runtime does not serve: undefined). */
   stats(): Promise<ProjectorCounters>;
+  /**
+   * The process's CPU time so far and what its DynamoDB clients consumed (every handler's client
+   * is metered: lambdas/handlers/document-client.ts); undefined once the process is gone.
+   */
+  usage(): Promise<ProcessUsage | undefined>;
   /** Stops the runtime and waits for the process to exit (killed after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
 }
 
-type ToChild = { type: 'stats' } | { type: 'stop' };
+type ToChild = { type: 'stats' } | { type: 'usage' } | { type: 'stop' };
 type FromChild =
   | { type: 'ready'; info: RuntimeProcessInfo }
   | { type: 'failed'; message: string }
-  | { type: 'stats'; stats: ProjectorCounters };
+  | { type: 'stats'; stats: ProjectorCounters }
+  | { type: 'usage'; usage: ProcessUsage };
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -100,11 +109,16 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
     child.once('error', fail);
 
     const waitingForStats: ((stats: ProjectorCounters) => void)[] = [];
+    const waitingForUsage: ((usage: ProcessUsage | undefined) => void)[] = [];
     // A request in flight when the process goes away is answered with no counters.
-    child.once('exit', () => waitingForStats.splice(0).forEach((done) => done({})));
+    child.once('exit', () => {
+      waitingForStats.splice(0).forEach((done) => done({}));
+      waitingForUsage.splice(0).forEach((done) => done(undefined));
+    });
     child.on('message', (message: FromChild) => {
       if (message.type === 'failed') return fail(new Error(message.message));
       if (message.type === 'stats') return waitingForStats.shift()?.(message.stats);
+      if (message.type === 'usage') return waitingForUsage.shift()?.(message.usage);
       clearTimeout(timer);
       child.off('exit', onEarlyExit);
       const send = (m: ToChild) => child.connected && child.send(m);
@@ -118,6 +132,13 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
                 send({ type: 'stats' });
               })
             : Promise.resolve({}),
+        usage: () =>
+          child.connected
+            ? new Promise((done) => {
+                waitingForUsage.push(done);
+                send({ type: 'usage' });
+              })
+            : Promise.resolve(undefined),
         stop: async (graceMs = 10_000) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
           send({ type: 'stop' });
@@ -148,6 +169,13 @@ const runChild = async (options: RuntimeProcessOptions) => {
       send({
         type: 'stats',
         stats: { decoupled: runtime?.poller?.stats(), coupled: runtime?.coupledPoller?.stats() },
+      });
+    }
+    if (message.type === 'usage') {
+      const cpu = process.cpuUsage();
+      send({
+        type: 'usage',
+        usage: { cpuMicros: cpu.user + cpu.system, capacity: processCapacityMeter().snapshot() },
       });
     }
     if (message.type === 'stop') void stopAndExit(0);

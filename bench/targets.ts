@@ -27,6 +27,8 @@ import {
   requestDevToken,
 } from './identity';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
+import { CapacityMeter, meterConsumedCapacity } from '../lambdas/core/shared/consumed-capacity';
+import { tableRoles, type UsageProbe } from './cost';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
 import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
@@ -62,6 +64,11 @@ export interface Target {
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Promise<Record<string, unknown> | undefined>;
   /**
+   * Where each runner's CPU time and DynamoDB units are read (./cost.ts), by runner name: a local
+   * stack's runtime process, or this process for a floor (its own metered client).
+   */
+  readonly usage: Readonly<Record<string, UsageProbe>>;
+  /**
    * Waits until the stacks' projectors have caught up with their streams (local mode; remote:
    * at once). Answers the time waited (ms).
    */
@@ -91,6 +98,34 @@ export class Cleanup {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * The floors' own document client, metered into its own meter (the seeding client is not), and
+ * the usage probe of each floor: this process's CPU time and that meter.
+ */
+const meteredFloorClient = (client: DynamoDBClient, dynamoDbLocal: boolean) => {
+  const meter = new CapacityMeter();
+  meterConsumedCapacity(client, { meter, dynamoDbLocal });
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const probe = (tables: object): UsageProbe => ({
+    process: 'bench process (floor)',
+    tables: tableRoles(tables),
+    usage: () => {
+      const cpu = process.cpuUsage();
+      return Promise.resolve({ cpuMicros: cpu.user + cpu.system, capacity: meter.snapshot() });
+    },
+  });
+  return { doc, probe };
+};
+
+/** A runtime process's usage probe: its CPU time and meter, its stack's tables named. */
+const runtimeProbe = (runtime: RuntimeProcess, tables: object): UsageProbe => ({
+  process: `runtime process ${runtime.pid}`,
+  tables: tableRoles(tables),
+  usage: () => runtime.usage(),
+});
 
 export const FLOOR_TABLES = {
   decoupled: {
@@ -240,16 +275,28 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     ),
   ];
   cleanup.push(async () => profiles.forEach((p) => p.client.close()));
+  const floorClient = meteredFloorClient(
+    new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
+    true,
+  );
+  cleanup.push(() => Promise.resolve(floorClient.doc.destroy()));
   const floors = [
     new FloorRunner(
       'floor-decoupled',
       'fd',
       'floor-decoupled',
-      doc,
+      floorClient.doc,
       FLOOR_TABLES.decoupled,
       FLOOR_VIEW,
     ),
-    new FloorRunner('floor-coupled', 'fc', 'floor-coupled', doc, FLOOR_TABLES.coupled, FLOOR_VIEW),
+    new FloorRunner(
+      'floor-coupled',
+      'fc',
+      'floor-coupled',
+      floorClient.doc,
+      FLOOR_TABLES.coupled,
+      FLOOR_VIEW,
+    ),
   ];
   const eventSource = (
     settings: { pollIntervalMs: number; batchSize: number; batchingWindowMs: number } | undefined,
@@ -315,6 +362,13 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       'decoupled-10ms': (await fast.stats()).decoupled,
     }),
     settle: () => waitForProjectors([coupledStack, slow, fast]),
+    usage: {
+      coupled: runtimeProbe(coupledStack, coupledTables),
+      'decoupled-250ms': runtimeProbe(slow, decoupledTables),
+      'decoupled-10ms': runtimeProbe(fast, fastTables),
+      'floor-decoupled': floorClient.probe(FLOOR_TABLES.decoupled),
+      'floor-coupled': floorClient.probe(FLOOR_TABLES.coupled),
+    },
   };
 };
 
@@ -363,6 +417,7 @@ export const connectRemoteTarget = async (
     }
   }
   const floors: FloorRunner[] = [];
+  const usage: Record<string, UsageProbe> = {};
   const notes: string[] = [];
   const hasCredentials = await credentials().then(
     () => true,
@@ -373,10 +428,12 @@ export const connectRemoteTarget = async (
   } else if (!hasCredentials) {
     notes.push('no AWS credentials for the floor’s DynamoDB calls');
   } else {
-    const doc = DynamoDBDocumentClient.from(
+    // The deployed functions' meters are out of reach; the floors' units are measured here.
+    const floorClient = meteredFloorClient(
       new DynamoDBClient({ region: target.region, credentials }),
-      { marshallOptions: { removeUndefinedValues: true } },
+      false,
     );
+    const doc = floorClient.doc;
     cleanup.push(() => Promise.resolve(doc.destroy()));
     for (const kind of ['decoupled', 'coupled'] as const) {
       const { eventTable, projectionsTable } = target[kind];
@@ -391,6 +448,7 @@ export const connectRemoteTarget = async (
             FLOOR_VIEW_DEPLOYED,
           ),
         );
+        usage[`floor-${kind}`] = floorClient.probe({ eventTable, projectionsTable });
       } else {
         notes.push(`no EventTableName/ProjectionsTableName for the ${kind} stack (use --outputs)`);
       }
@@ -435,5 +493,6 @@ export const connectRemoteTarget = async (
     },
     eventSources: () => Promise.resolve(undefined),
     settle: () => Promise.resolve(0),
+    usage,
   };
 };

@@ -1,0 +1,271 @@
+/**
+ * What a command costs: DynamoDB read and write request units per command (per table, so the
+ * decoupled projector's writes show apart from the command's), dollars per million commands at
+ * on-demand prices, and the CPU time of the process that serves it. Each runner in turn, alone:
+ * its stack process (or, for a floor, this process) is read before and after a block of
+ * sequential commands (docs/benchmark.md, "Cost and CPU per command").
+ */
+import {
+  type CapacitySnapshot,
+  capacitySince,
+  capacityTotals,
+} from '../lambdas/core/shared/consumed-capacity';
+import { OrderSession } from './orders';
+import type { Runner } from './runners';
+
+/** A process's CPU time so far (user + system, µs) and its DynamoDB meter. */
+export interface ProcessUsage {
+  readonly cpuMicros: number;
+  readonly capacity: CapacitySnapshot;
+}
+
+/** Where a runner's usage is read: its stack process, or this process for a floor. */
+export interface UsageProbe {
+  /** `runtime process <pid>` or `bench process (floor)`. */
+  readonly process: string;
+  readonly usage: () => Promise<ProcessUsage | undefined>;
+  /** Table name -> what it holds (`event`, `projections`...), to name the per-table units. */
+  readonly tables: Readonly<Record<string, string>>;
+}
+
+/**
+ * DynamoDB on-demand throughput, Standard table class, us-east-1 (US East, N. Virginia), in US
+ * dollars per million request units: the prices since AWS halved on-demand throughput prices on
+ * 2024-11-01, checked 2026-12-06. Source: https://aws.amazon.com/dynamodb/pricing/on-demand/
+ * (a write request unit is one write of up to 1 KB; a read request unit one strongly consistent
+ * read of up to 4 KB, or two eventually consistent ones).
+ */
+export const ON_DEMAND_PRICES = {
+  region: 'us-east-1',
+  tableClass: 'Standard',
+  writePerMillionUnits: 0.625,
+  readPerMillionUnits: 0.125,
+  checked: '2026-12-06',
+  source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+} as const;
+
+export type Prices = Pick<typeof ON_DEMAND_PRICES, 'writePerMillionUnits' | 'readPerMillionUnits'>;
+
+/** Dollars per million commands that consume these units each. */
+export const dollarsPerMillionCommands = (
+  perCommand: { readUnits: number; writeUnits: number },
+  prices: Prices = ON_DEMAND_PRICES,
+): number =>
+  perCommand.readUnits * prices.readPerMillionUnits +
+  perCommand.writeUnits * prices.writePerMillionUnits;
+
+export interface UnitsAndCalls {
+  readonly readUnits: number;
+  readonly writeUnits: number;
+  readonly calls: number;
+}
+
+export interface TableCost extends UnitsAndCalls {
+  /** The same per operation (`PutItem`, `TransactWriteItems`...): the write shape of a command. */
+  readonly operations: Record<string, UnitsAndCalls>;
+}
+
+export interface RunnerCost {
+  /** Where it was measured (`runtime process 1234`, `bench process (floor)`). */
+  readonly process: string;
+  readonly commands: number;
+  readonly errors: number;
+  /** Per command, all tables. */
+  readonly readUnits: number;
+  readonly writeUnits: number;
+  readonly calls: number;
+  /** Per command, by table (`event`, `projections`, `snapshots`...). */
+  readonly tables: Record<string, TableCost>;
+  /** Per command, by operation (`PutItem`, `Query`...): calls. */
+  readonly operations: Record<string, number>;
+  /** Share of the calls whose units were computed from the request (DynamoDB Local's gaps). */
+  readonly computedShare: number;
+  readonly dollarsPerMillionCommands: number;
+  /** CPU ms per command of the serving process, less its idle rate over the block. */
+  readonly cpuMsPerCommand: number | null;
+  /** CPU ms per command before the idle rate is taken off. */
+  readonly grossCpuMsPerCommand: number | null;
+  /** The process's CPU ms per second while no command runs (pollers, timers). */
+  readonly idleCpuMsPerSecond: number | null;
+  /** Wall time of the block of commands. */
+  readonly durationMs: number;
+}
+
+export interface CostResult {
+  readonly method: string;
+  readonly prices: typeof ON_DEMAND_PRICES;
+  readonly commandsPerRunner: number;
+  readonly runners: Record<string, RunnerCost>;
+}
+
+export const COST_METHOD =
+  'each runner alone, in turn: the projectors caught up, its process idle for 1 s (its idle CPU rate, measured again after the block and averaged), then N sequential commands of the usual mix (create, add lines, change quantities; a stack’s answered, not read back; a floor’s through its projector), then the projectors caught up again. Units = the difference of the serving process’s DynamoDB meter (every call asks for ReturnConsumedCapacity TOTAL; the units DynamoDB Local reports wrongly, TransactWriteItems and failed conditions, are computed from the request by AWS’s rules) over the commands; dollars at on-demand prices; CPU = process.cpuUsage() (user + system) of the stack’s runtime process (a floor: the bench process) over the commands and until the projectors caught up, less the idle rate over that time.';
+
+const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** A table the stack does not name (subscriptions...): the last part of its name. */
+const roleOfName = (table: string) => table.split('-').at(-1) ?? table;
+
+/** Per-command figures from what a block consumed (pure: unit-tested). */
+export const costOf = (input: {
+  process: string;
+  commands: number;
+  errors: number;
+  consumed: CapacitySnapshot;
+  tables: Readonly<Record<string, string>>;
+  cpuMs?: number;
+  idleCpuMsPerSecond?: number;
+  durationMs: number;
+  prices?: Prices;
+}): RunnerCost => {
+  const n = Math.max(input.commands, 1);
+  const totals = capacityTotals(input.consumed);
+  type Sums = { readUnits: number; writeUnits: number; calls: number };
+  const add = (into: Sums, usage: Sums) => {
+    into.readUnits += usage.readUnits;
+    into.writeUnits += usage.writeUnits;
+    into.calls += usage.calls;
+  };
+  const zero = (): Sums => ({ readUnits: 0, writeUnits: 0, calls: 0 });
+  const tables: Record<string, Sums & { operations: Record<string, Sums> }> = {};
+  const operations: Record<string, number> = {};
+  let computed = 0;
+  for (const [table, ops] of Object.entries(input.consumed)) {
+    const role = input.tables[table] ?? roleOfName(table);
+    const into = (tables[role] ??= { ...zero(), operations: {} });
+    for (const [operation, usage] of Object.entries(ops)) {
+      add(into, usage);
+      add((into.operations[operation] ??= zero()), usage);
+      operations[operation] = (operations[operation] ?? 0) + usage.calls;
+      computed += usage.computedCalls;
+    }
+  }
+  const perCommandOf = (sums: Sums): UnitsAndCalls => ({
+    readUnits: round(sums.readUnits / n),
+    writeUnits: round(sums.writeUnits / n),
+    calls: round(sums.calls / n),
+  });
+  const perCommand = {
+    readUnits: round(totals.readUnits / n),
+    writeUnits: round(totals.writeUnits / n),
+  };
+  const gross = input.cpuMs === undefined ? null : input.cpuMs / n;
+  const idle = input.idleCpuMsPerSecond ?? null;
+  const net =
+    gross === null ? null : Math.max(0, gross - ((idle ?? 0) * input.durationMs) / 1000 / n);
+  return {
+    process: input.process,
+    commands: input.commands,
+    errors: input.errors,
+    ...perCommand,
+    calls: round(totals.calls / n),
+    tables: Object.fromEntries(
+      Object.entries(tables).map(([role, t]) => [
+        role,
+        {
+          ...perCommandOf(t),
+          operations: Object.fromEntries(
+            Object.entries(t.operations).map(([operation, o]) => [operation, perCommandOf(o)]),
+          ),
+        },
+      ]),
+    ),
+    operations: Object.fromEntries(
+      Object.entries(operations).map(([operation, calls]) => [operation, round(calls / n)]),
+    ),
+    computedShare: totals.calls > 0 ? round(computed / totals.calls) : 0,
+    dollarsPerMillionCommands: round(dollarsPerMillionCommands(perCommand, input.prices), 4),
+    cpuMsPerCommand: net === null ? null : round(net),
+    grossCpuMsPerCommand: gross === null ? null : round(gross),
+    idleCpuMsPerSecond: idle === null ? null : round(idle),
+    durationMs: Math.round(input.durationMs),
+  };
+};
+
+/** Commands per runner in the cost block. */
+export const costCommands = (quick: boolean) => (quick ? 20 : 60);
+
+const IDLE_MS = 1_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The process's CPU ms per second over IDLE_MS with no command running. */
+const idleCpuMsPerSecond = async (probe: UsageProbe): Promise<number | undefined> => {
+  const from = await probe.usage();
+  await sleep(IDLE_MS);
+  const to = await probe.usage();
+  return from && to ? (to.cpuMicros - from.cpuMicros) / IDLE_MS : undefined;
+};
+
+/**
+ * The cost block: each runner with a probe, alone, `commands` sequential commands. `settle`
+ * waits until the stacks' projectors have caught up (their writes belong to the commands).
+ */
+export const measureCost = async (
+  runners: readonly Runner[],
+  probes: Readonly<Record<string, UsageProbe>>,
+  options: {
+    runId: string;
+    commands: number;
+    commandsPerOrder: number;
+    settle: () => Promise<unknown>;
+    onCommand?: () => void;
+  },
+): Promise<CostResult> => {
+  const figures: Record<string, RunnerCost> = {};
+  for (const runner of runners) {
+    const probe = probes[runner.name];
+    if (!probe) continue;
+    await options.settle();
+    const idleBefore = await idleCpuMsPerSecond(probe);
+    const start = await probe.usage();
+    if (idleBefore === undefined || !start) continue;
+    const session = new OrderSession(
+      `${options.runId}-${runner.tag}-cost`,
+      options.commandsPerOrder,
+    );
+    let errors = 0;
+    const started = performance.now();
+    for (let i = 0; i < options.commands; i++) {
+      const { aggregateId, command } = session.next();
+      // A stack's command is answered, not read back: the `?minVersion` query's reads while it
+      // waits are the reader's cost, not the command's. A floor's visible path is its projector.
+      const outcome = await runner.execute(aggregateId, command, {
+        visible: runner.kind.startsWith('floor'),
+      });
+      if (!outcome.ok) errors++;
+      options.onCommand?.();
+    }
+    // The projector's, notifier's and workflows' work of the commands lands after their answers.
+    await options.settle();
+    const durationMs = performance.now() - started;
+    const end = await probe.usage();
+    // The idle rate before and after, averaged: pollers and timers drift over a run.
+    const idleAfter = await idleCpuMsPerSecond(probe);
+    if (!end || idleAfter === undefined) continue;
+    figures[runner.name] = costOf({
+      process: probe.process,
+      commands: options.commands,
+      errors,
+      consumed: capacitySince(end.capacity, start.capacity),
+      tables: probe.tables,
+      // The block's wall time includes the settle: its idle polling is taken off with the rest.
+      cpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
+      idleCpuMsPerSecond: (idleBefore + idleAfter) / 2,
+      durationMs,
+    });
+  }
+  return {
+    method: COST_METHOD,
+    prices: ON_DEMAND_PRICES,
+    commandsPerRunner: options.commands,
+    runners: figures,
+  };
+};
+
+/** Table name -> role (`eventTable` -> `event`) of a stack's tables. */
+export const tableRoles = (tables: object | undefined): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(tables ?? {}).flatMap(([role, name]) =>
+      typeof name === 'string' ? [[name, role.replace(/Table$/, '')]] : [],
+    ),
+  );

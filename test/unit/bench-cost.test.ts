@@ -1,0 +1,97 @@
+/** The bench's cost figures (bench/cost.ts): units, dollars and CPU per command, and their table. */
+import { costOf, dollarsPerMillionCommands, ON_DEMAND_PRICES, tableRoles } from '../../bench/cost';
+import { costTable, summaryTable } from '../../bench/report';
+import type { BenchResult } from '../../bench/results';
+
+const usage = (calls: number, readUnits: number, writeUnits: number, computedCalls = 0) => ({
+  calls,
+  readUnits,
+  writeUnits,
+  computedCalls,
+  failedCalls: 0,
+});
+
+describe('dollarsPerMillionCommands', () => {
+  test('given 1 write and 2 read units per command, when priced on demand, then $0.625 + 2 × $0.125', () => {
+    expect(dollarsPerMillionCommands({ readUnits: 2, writeUnits: 1 })).toBeCloseTo(0.875, 6);
+  });
+
+  test('given the constant, when read, then it is dated and cited', () => {
+    expect(ON_DEMAND_PRICES.checked).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(ON_DEMAND_PRICES.source).toMatch(/^https:\/\/aws\.amazon\.com\/dynamodb\/pricing/);
+  });
+});
+
+describe('costOf', () => {
+  const figures = costOf({
+    process: 'runtime process 1',
+    commands: 10,
+    errors: 0,
+    consumed: {
+      'bench-events': { PutItem: usage(10, 0, 10), Query: usage(10, 10, 0) },
+      'bench-projections': { UpdateItem: usage(10, 0, 20), GetItem: usage(20, 20, 0, 5) },
+    },
+    tables: tableRoles({ eventTable: 'bench-events', projectionsTable: 'bench-projections' }),
+    cpuMs: 50,
+    idleCpuMsPerSecond: 2,
+    durationMs: 1000,
+  });
+
+  test('given a block of 10 commands, when summarised, then units are per command and per table', () => {
+    expect(figures).toMatchObject({
+      readUnits: 3,
+      writeUnits: 3,
+      calls: 5,
+      tables: {
+        event: { readUnits: 1, writeUnits: 1, calls: 2 },
+        projections: { readUnits: 2, writeUnits: 2, calls: 3 },
+      },
+      operations: { PutItem: 1, Query: 1, UpdateItem: 1, GetItem: 2 },
+      computedShare: 0.1,
+    });
+    expect(figures.dollarsPerMillionCommands).toBeCloseTo(3 * 0.125 + 3 * 0.625, 4);
+  });
+
+  test('given an idle rate, when CPU is summarised, then the idle share of the block is taken off', () => {
+    // 50 ms over 10 commands, less 2 ms/s × 1 s spread over them.
+    expect(figures.grossCpuMsPerCommand).toBe(5);
+    expect(figures.cpuMsPerCommand).toBe(4.8);
+  });
+});
+
+describe('the cost columns', () => {
+  const cost = (read: number, write: number, cpu: number) =>
+    costOf({
+      process: 'p',
+      commands: 1,
+      errors: 0,
+      consumed: { t: { PutItem: usage(1, read, write) } },
+      tables: {},
+      cpuMs: cpu,
+      durationMs: 0,
+    });
+  const result = {
+    settings: { profiles: [{ name: 'coupled', kind: 'coupled', url: '' }], runners: [] },
+    headline: { clients: 1, runners: {}, ratios: {} },
+    cost: {
+      method: '',
+      prices: ON_DEMAND_PRICES,
+      commandsPerRunner: 1,
+      runners: { coupled: cost(1, 4, 6), 'floor-coupled': cost(1, 3, 4) },
+    },
+  } as unknown as BenchResult;
+
+  test('given cost figures, when tabled, then dollars and CPU against the floor show', () => {
+    const table = costTable(result);
+    const coupled = table.rows[0]!;
+    expect(coupled[table.headers.indexOf('$ per 1M cmds')]).toBe('$2.625');
+    expect(coupled[table.headers.indexOf('CPU/floor')]).toBe('1.50×');
+  });
+
+  test('given cost figures, when the README summary is built, then it gains the cost column', () => {
+    const table = summaryTable(result);
+    expect(table.headers).toContain('$ per 1M commands');
+    expect(table.rows[0]![table.headers.indexOf('$ per 1M commands')]).toBe('$2.625');
+    expect(summaryTable({ ...result, cost: undefined }).headers).not.toContain('$ per 1M commands');
+  });
+});
