@@ -12,7 +12,7 @@
  *
  * Input: `{ "projection": "removed-lines", "version": 1, "segments": 16, "until"?: ISO }`.
  *
- * The function may Scan the event table and GetItem/PutItem in the projections table only on
+ * The function may Scan the event table and GetItem/BatchGetItem/PutItem in the projections table only on
  * keys of the projections this deployment lists and on the rebuild's own progress items: a
  * `dynamodb:LeadingKeys` condition from the deployment list, known at deploy time. Narrower (one
  * execution's `<name>@v<N>#*`) would need a role per execution; see
@@ -77,7 +77,7 @@ export class Rebuild extends Construct {
     );
     this.function.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem'],
         resources: [props.projectionsTable.tableArn],
         conditions: {
           'ForAllValues:StringLike': {

@@ -1,7 +1,7 @@
 /**
  * The rebuild state machine (lib/constructs/rebuild.ts): Start -> Distributed Map over the Scan
  * segments (Segment looping until done) -> Finish; the rebuild function's grants: Scan on the
- * event table only, GetItem/PutItem on the projections table only under the listed projections'
+ * event table only, GetItem/BatchGetItem/PutItem on the projections table only under the listed projections'
  * keys and its own progress items. Both stacks have it (the coupled stack's declared projections
  * are a projector's job too). cdk-nag: see nag.test.ts (the stacks are clean).
  */
@@ -124,7 +124,7 @@ describe.each([
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
         Resource: { 'Fn::GetAtt': [projectionsId, 'Arn'] },
         Condition: {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': rebuildLeadingKeys(PROJECTIONS) },

@@ -1,28 +1,38 @@
-/** The rebuild's checkpoint policy (lambdas/core/repair/rebuild.ts): whole aggregates, by event count. */
-import { CHECKPOINT_EVENTS, chunkByEvents } from '../../lambdas/core/repair/rebuild';
+/**
+ * The rebuild's checkpoint policy (lambdas/core/repair/rebuild.ts): a chunk of whole aggregates
+ * closes before the aggregate that would take it past the rows or the events it may hold.
+ */
+import { CHECKPOINT_EVENTS, CHECKPOINT_ROWS, closesChunk } from '../../lambdas/core/repair/rebuild';
 
-const aggregate = (id: string, events: number) =>
-  Array.from({ length: events }, (_, i) => `${id}v${i + 1}`);
+const limits = { rows: 10, events: 100 };
 
-test('groups consecutive whole aggregates up to the event count, in order', () => {
-  const page = [aggregate('a', 3), aggregate('b', 4), aggregate('c', 2), aggregate('d', 5)];
-  const chunks = chunkByEvents(page, 7);
-  expect(chunks.map((c) => c.map((a) => a[0]))).toEqual([
-    ['av1', 'bv1'],
-    ['cv1', 'dv1'],
-  ]);
-  expect(chunks.flat()).toEqual(page);
+test('given a chunk below both bounds, when an aggregate keeps it within them, then it joins the chunk', () => {
+  expect(closesChunk({ rows: 4, events: 50 }, { newRows: 6, events: 50 }, limits)).toBe(false);
 });
 
-test('an aggregate longer than the count is a chunk of its own, never split', () => {
-  const chunks = chunkByEvents([aggregate('a', 2), aggregate('b', 9), aggregate('c', 1)], 5);
-  expect(chunks.map((c) => c.map((a) => a.length))).toEqual([[2], [9], [1]]);
+test('given a chunk, when an aggregate would take it past the rows it may write, then the chunk closes before it', () => {
+  expect(closesChunk({ rows: 8, events: 20 }, { newRows: 3, events: 2 }, limits)).toBe(true);
 });
 
-test('nothing in, nothing out; the default is CHECKPOINT_EVENTS', () => {
-  expect(chunkByEvents([])).toEqual([]);
-  const many = Array.from({ length: 1000 }, (_, i) => aggregate(`x${i}`, 1));
-  const chunks = chunkByEvents(many);
-  expect(chunks).toHaveLength(Math.ceil(1000 / CHECKPOINT_EVENTS));
-  expect(chunks.every((c) => c.length <= CHECKPOINT_EVENTS)).toBe(true);
+test('given a chunk, when an aggregate would take it past the events, then the chunk closes before it', () => {
+  expect(closesChunk({ rows: 1, events: 99 }, { newRows: 0, events: 2 }, limits)).toBe(true);
+});
+
+test('given hot rows, when aggregates only add events to rows the chunk already writes, then it grows up to the event bound', () => {
+  let chunk = { rows: 3, events: 5 };
+  let aggregates = 1;
+  while (!closesChunk(chunk, { newRows: 0, events: 5 }, limits)) {
+    chunk = { rows: 3, events: chunk.events + 5 };
+    aggregates++;
+  }
+  expect(aggregates).toBe(20);
+});
+
+test('given an empty chunk, when an aggregate exceeds both bounds, then it is a chunk of its own, never split', () => {
+  expect(closesChunk({ rows: 0, events: 0 }, { newRows: 50, events: 500 }, limits)).toBe(false);
+});
+
+test('given the default bounds, a chunk closes at CHECKPOINT_ROWS rows or CHECKPOINT_EVENTS events', () => {
+  expect(closesChunk({ rows: CHECKPOINT_ROWS, events: 1 }, { newRows: 1, events: 1 })).toBe(true);
+  expect(closesChunk({ rows: 1, events: CHECKPOINT_EVENTS }, { newRows: 0, events: 1 })).toBe(true);
 });

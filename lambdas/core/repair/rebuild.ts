@@ -8,11 +8,15 @@
  *   version order (one partition key, sorted by the sort key), but a page may end inside one.
  *   The last aggregate of a page is held back and completed from the next page; only whole
  *   aggregates are folded.
- * - **Resumable.** A page's whole aggregates are written in chunks of about CHECKPOINT_EVENTS
- *   events; after each chunk's rows are written, the segment's progress (./rebuild-state.ts)
- *   records the key of the last event of its last aggregate: a rerun resumes its Scan right
- *   after it (ExclusiveStartKey), so the rest of the page and the held-back aggregate are read
- *   again.
+ * - **Resumable.** Whole aggregates are folded in memory, across pages, into chunks of at most
+ *   CHECKPOINT_ROWS rows or CHECKPOINT_EVENTS events; after each chunk's rows are written, the
+ *   segment's progress (./rebuild-state.ts) records the key of the last event of its last
+ *   aggregate: a rerun resumes its Scan right after it (ExclusiveStartKey), so the held-back
+ *   aggregate is read again.
+ * - **A row written once per chunk** (docs/decisions/rebuild-rows-batched.md): all its events of
+ *   the chunk in one conditional write; rows read with consistent BatchGetItems just before they
+ *   are written, or not read at all when the writer wrote them last; one writer for the segments
+ *   of one process, so a row they all touch is written once between them.
  * - **Exactly-once on rows**: the live projector's mechanism, per-row checkpoints (`applied`:
  *   aggregate -> last version applied) and a conditional write on `rev`. A page replayed after a
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
@@ -37,6 +41,7 @@ import {
   itemKey,
   type ProjectionRowStore,
   storageName,
+  type StoredRow,
 } from '../projections/row-projection';
 
 export interface RebuildTarget {
@@ -92,72 +97,41 @@ export const logUntil = (log: readonly StoredEvent[], until: string | undefined)
   return log.slice(0, k);
 };
 
-/** The events of whole logs per stored row key, each aggregate's in version order. */
-const route = (target: RebuildTarget, logs: readonly (readonly StoredEvent[])[]) => {
+/**
+ * Routes one whole log's events into `byRow` (stored row key -> pending events, each aggregate's
+ * in version order).
+ */
+const routeLog = (
+  target: RebuildTarget,
+  log: readonly StoredEvent[],
+  byRow: Map<string, Pending[]>,
+) => {
   const { projection } = target;
   const build = buildName(target);
-  const byRow = new Map<string, Pending[]>();
-  for (const log of logs) {
-    let state: unknown = projection.source.initialState;
-    for (const event of log) {
-      // Foreign events (not the source's own) count as versions only.
-      if (!isOwnEvent(projection.source.type, event)) continue;
-      const action = toAction(event);
-      if (projection.eventTypes.includes(event.type)) {
-        const rowKey = projection.rowKey(action, state);
-        if (rowKey !== undefined) {
-          const key = itemKey(projection, rowKey, event.aggregateId, build);
-          const pending = byRow.get(key) ?? [];
-          pending.push({
-            aggregateId: event.aggregateId,
-            version: event.version,
-            action,
-            before: state,
-          });
-          byRow.set(key, pending);
-        }
+  let state: unknown = projection.source.initialState;
+  for (const event of log) {
+    // Foreign events (not the source's own) count as versions only.
+    if (!isOwnEvent(projection.source.type, event)) continue;
+    const action = toAction(event);
+    if (projection.eventTypes.includes(event.type)) {
+      const rowKey = projection.rowKey(action, state);
+      if (rowKey !== undefined) {
+        const key = itemKey(projection, rowKey, event.aggregateId, build);
+        const pending = byRow.get(key) ?? [];
+        pending.push({
+          aggregateId: event.aggregateId,
+          version: event.version,
+          action,
+          before: state,
+        });
+        byRow.set(key, pending);
       }
-      state = advanceSource(projection, state, action);
     }
+    state = advanceSource(projection, state, action);
   }
-  return byRow;
 };
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/**
- * Applies `pending` to one row exactly once, as the live projector does (row-projector.ts);
- * a reducer that throws is reported as a failure line, its aggregate stopped on this row.
- */
-export const applyToRow = async (
-  rows: ProjectionRowStore,
-  key: string,
-  projection: AnyRowProjection,
-  pending: readonly Pending[],
-  /** The build's storage (its rows' lists are partitioned by it). @default the served one */
-  storage?: string,
-  maxAttempts = 20,
-): Promise<{ applied: number; failures: string[] }> => {
-  // Per aggregate, the failure of the last attempt (an attempt redone after a race reports again).
-  const failures = new Map<string, string>();
-  const { applied } = await applyPendingToRow(rows, key, projection, pending, {
-    maxAttempts,
-    ...(storage !== undefined && { storage }),
-    onReducerError: (p, error) =>
-      failures.set(p.aggregateId, `${key}: ${p.aggregateId} v${p.version}: ${message(error)}`),
-  });
-  return { applied, failures: [...failures.values()] };
-};
-
-/** Runs `work` over `items`, at most `limit` at a time. */
-const pool = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-};
 
 export interface RebuildDependencies {
   /** The event table's parallel scan (DynamoDbEventScan): items decoded one by one. */
@@ -167,44 +141,53 @@ export interface RebuildDependencies {
 }
 
 /**
- * Events between two checkpoints of a segment (default of `checkpointEvents`): about half a
- * second of row writes on DynamoDB Local, so a killed rebuild redoes at most that much per
- * segment and its progress moves that often. Each checkpoint is one PutItem.
+ * Distinct rows written between two checkpoints, at most (default of `checkpointRows`): the
+ * writes a killed rebuild redoes per segment and how often its progress moves (well under a
+ * second of conditional writes per segment on DynamoDB Local). A row gets one write per chunk
+ * whatever the number of its events in it, so the bound is on rows, not events
+ * (docs/decisions/rebuild-rows-batched.md).
  */
-export const CHECKPOINT_EVENTS = 200;
+export const CHECKPOINT_ROWS = 250;
 
 /**
- * Consecutive whole aggregates grouped so that each group holds at most `maxEvents` events (an
- * aggregate with more is a group of its own): what is written between two checkpoints. Pure.
+ * Events between two checkpoints, at most (default of `checkpointEvents`), for chunks of few hot
+ * rows: the Scan a killed rebuild reads again, and progress at least this often (each
+ * checkpoint is one PutItem).
  */
-export const chunkByEvents = <T>(
-  aggregates: readonly (readonly T[])[],
-  maxEvents = CHECKPOINT_EVENTS,
-): (readonly T[])[][] => {
-  const chunks: (readonly T[])[][] = [];
-  let current: (readonly T[])[] = [];
-  let events = 0;
-  for (const aggregate of aggregates) {
-    if (current.length > 0 && events + aggregate.length > maxEvents) {
-      chunks.push(current);
-      current = [];
-      events = 0;
-    }
-    current.push(aggregate);
-    events += aggregate.length;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-};
+export const CHECKPOINT_EVENTS = 5000;
+
+/**
+ * Rows a writer remembers as it last wrote or read them, so a later chunk writes them unread:
+ * the hot rows of the segments' chunks (a few checkpoints' worth).
+ */
+const KNOWN_ROWS = 10 * CHECKPOINT_ROWS;
+
+/**
+ * Whether a whole aggregate of `events` events, adding `newRows` rows, closes the chunk before
+ * it (pure): it would take the chunk past either bound. An empty chunk takes any aggregate, so
+ * one larger than the bounds is a chunk of its own, never split.
+ */
+export const closesChunk = (
+  chunk: { readonly rows: number; readonly events: number },
+  aggregate: { readonly newRows: number; readonly events: number },
+  limits: { readonly rows: number; readonly events: number } = {
+    rows: CHECKPOINT_ROWS,
+    events: CHECKPOINT_EVENTS,
+  },
+): boolean =>
+  chunk.events > 0 &&
+  (chunk.rows + aggregate.newRows > limits.rows || chunk.events + aggregate.events > limits.events);
 
 export interface SegmentOptions {
   /** Items per Scan page (default: DynamoDB's 1 MB pages). */
   readonly pageSize?: number;
+  /** Distinct rows written between checkpoints, at aggregate boundaries (default CHECKPOINT_ROWS). */
+  readonly checkpointRows?: number;
   /** Events between checkpoints, at aggregate boundaries (default CHECKPOINT_EVENTS). */
   readonly checkpointEvents?: number;
   /**
-   * Asked before each page and each checkpointed chunk after a page's first: true stops the
-   * segment at its last checkpoint (Lambda's clock).
+   * Asked before each page: true writes what is folded so far, checkpoints it and stops the
+   * segment there (Lambda's clock).
    */
   readonly shouldStop?: () => boolean;
   /** Called with the events of each checkpointed chunk once its rows are written. */
@@ -243,6 +226,249 @@ const freshSegment = (build: string, segment: number, segments: number): Segment
   failures: 0,
 });
 
+/** Whole aggregates folded since the last checkpoint: their rows' pending events. */
+interface Chunk {
+  readonly byRow: Map<string, Pending[]>;
+  events: number;
+  aggregates: number;
+  lastKey?: EventKey;
+  failures: number;
+  firstFailure?: string;
+}
+
+const emptyChunk = (): Chunk => ({ byRow: new Map(), events: 0, aggregates: 0, failures: 0 });
+
+/**
+ * The rows a segment last wrote or read (null: absent), least recently used first: only a
+ * guess of the stored row. A write from it is conditional on its revision like any other, so
+ * when another writer (the live projector, another segment) changed the row since, the write
+ * fails, the row is read again and the events redone: exactly-once never rests on the guess.
+ */
+const knownRows = (limit: number) => {
+  const rows = new Map<string, StoredRow | null>();
+  return {
+    has: (key: string) => rows.has(key),
+    take: (key: string) => {
+      const row = rows.get(key);
+      rows.delete(key);
+      return row;
+    },
+    set(key: string, row: StoredRow | null) {
+      rows.delete(key);
+      rows.set(key, row);
+      if (rows.size > limit) rows.delete(rows.keys().next().value!);
+    },
+    forget: (key: string) => void rows.delete(key),
+  };
+};
+
+/**
+ * A row store whose first read of each key in `first` answers from it (no call), then reads
+ * the table; every read and successful write is remembered in `known` for the next chunk.
+ */
+const primedRows = (
+  rows: ProjectionRowStore,
+  first: Map<string, StoredRow | null>,
+  known: ReturnType<typeof knownRows>,
+): ProjectionRowStore => ({
+  async get(key) {
+    const primed = first.get(key);
+    const row = primed !== undefined ? primed : await rows.get(key);
+    first.delete(key);
+    known.set(key, row ?? null);
+    return row ?? undefined;
+  },
+  async save(row, previousRev) {
+    try {
+      await rows.save(row, previousRev);
+      known.set(row.key, row);
+    } catch (error) {
+      known.forget(row.key);
+      throw error;
+    }
+  },
+});
+
+/** Rows written at once by one lane of a RowWriter (default of `concurrency`). */
+export const ROWS_AT_ONCE = 16;
+
+/** What a segment asked a RowWriter to write to one row; settled once the row is written. */
+interface RowRequest {
+  readonly pending: readonly Pending[];
+  readonly resolve: (failures: string[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Writes rows for the segments of one build, exactly once per event as the live projector does
+ * (`applyPendingToRow`: per-aggregate checkpoints, a write conditional on the row's revision).
+ * Shared by the segments one process runs (`npm run rebuild`), it turns their writes of one row
+ * into one: a row asked for by a segment while another segment's write of it is still waiting
+ * takes both segments' events in one write, and a row is never written by two of them at once
+ * (no lost race between them). Rows are written in groups of `concurrency`, a group at a time
+ * per segment waiting for its rows: the first segment to ask writes as it would alone, and rows
+ * it has not reached yet take the events of the segments that ask next. A group's rows this writer does not know are read together (one consistent
+ * BatchGetItem) just before they are written, so another writer has little time to change them
+ * in between. Rows it wrote or read last are written unread next time: a guess the conditional
+ * write checks (knownRows).
+ */
+export const createRowWriter = (
+  rows: ProjectionRowStore,
+  target: RebuildTarget,
+  options: {
+    /** Rows a group. @default ROWS_AT_ONCE */
+    readonly concurrency?: number;
+    readonly maxAttempts?: number;
+  } = {},
+) => {
+  const { projection } = target;
+  const build = buildName(target);
+  // Segments waiting for their rows: as many groups are written at once.
+  let waiting = 0;
+  const groupSize = Math.max(1, options.concurrency ?? ROWS_AT_ONCE);
+  const known = knownRows(KNOWN_ROWS);
+  // Rows asked for and not started yet, in the order first asked for; rows being written.
+  const queued = new Map<string, RowRequest[]>();
+  const writing = new Set<string>();
+  let running = 0;
+
+  const take = () => {
+    const group: [string, RowRequest[]][] = [];
+    for (const [key, requests] of queued) {
+      if (writing.has(key)) continue;
+      queued.delete(key);
+      writing.add(key);
+      group.push([key, requests]);
+      if (group.length === groupSize) break;
+    }
+    return group;
+  };
+
+  const writeGroup = async (group: readonly [string, RowRequest[]][]) => {
+    const first = new Map<string, StoredRow | null>();
+    const unknown: string[] = [];
+    for (const [key] of group) {
+      if (known.has(key)) first.set(key, known.take(key)!);
+      else unknown.push(key);
+    }
+    try {
+      if (rows.getMany && unknown.length > 0) {
+        const found = new Map((await rows.getMany(unknown)).map((row) => [row.key, row]));
+        for (const key of unknown) first.set(key, found.get(key) ?? null);
+      }
+    } catch (error) {
+      for (const [, requests] of group) for (const r of requests) r.reject(error);
+      return;
+    }
+    const primed = primedRows(rows, first, known);
+    await Promise.all(
+      group.map(async ([key, requests]) => {
+        // Per aggregate, the failure of the last attempt (an attempt redone after a race
+        // reports again). An aggregate is in one segment, so in one request.
+        const failures = new Map<string, string>();
+        try {
+          await applyPendingToRow(
+            primed,
+            key,
+            projection,
+            requests.flatMap((r) => r.pending),
+            {
+              maxAttempts: options.maxAttempts ?? 20,
+              storage: build,
+              onReducerError: (p, error) =>
+                failures.set(
+                  p.aggregateId,
+                  `${key}: ${p.aggregateId} v${p.version}: ${message(error)}`,
+                ),
+            },
+          );
+        } catch (error) {
+          for (const r of requests) r.reject(error);
+          return;
+        }
+        for (const r of requests) {
+          const mine = new Set(r.pending.map((p) => p.aggregateId));
+          r.resolve([...failures].filter(([id]) => mine.has(id)).map(([, reason]) => reason));
+        }
+      }),
+    );
+  };
+
+  const pump = () => {
+    while (running < Math.max(1, waiting)) {
+      const group = take();
+      if (group.length === 0) return;
+      running++;
+      void writeGroup(group).finally(() => {
+        for (const [key] of group) writing.delete(key);
+        running--;
+        pump();
+      });
+    }
+  };
+
+  return {
+    /**
+     * Writes each row's pending events (each aggregate's in version order, every aggregate from
+     * the caller alone); answers the events its reducer refused, one line per aggregate stopped.
+     */
+    async write(byRow: ReadonlyMap<string, readonly Pending[]>): Promise<string[]> {
+      const settled = [...byRow].map(
+        ([key, pending]) =>
+          new Promise<string[]>((resolve, reject) => {
+            const requests = queued.get(key) ?? [];
+            requests.push({ pending, resolve, reject });
+            queued.set(key, requests);
+          }),
+      );
+      waiting++;
+      pump();
+      try {
+        return (await Promise.all(settled)).flat();
+      } finally {
+        waiting--;
+      }
+    },
+  };
+};
+
+export type RowWriter = ReturnType<typeof createRowWriter>;
+
+/**
+ * The writer of each build per row store: the segments one process runs with one store share it,
+ * so `npm run rebuild`'s segments write a row they all touch once, not once each.
+ * Dropped when its last segment ends.
+ */
+const sharedWriters = new WeakMap<
+  ProjectionRowStore,
+  Map<string, { writer: RowWriter; segments: number }>
+>();
+
+/** The shared writer of `target` on `rows` for one more segment, and how to leave it. */
+const joinWriter = (rows: ProjectionRowStore, target: RebuildTarget, concurrency?: number) => {
+  const build = buildName(target);
+  const byBuild =
+    sharedWriters.get(rows) ?? new Map<string, { writer: RowWriter; segments: number }>();
+  sharedWriters.set(rows, byBuild);
+  let entry = byBuild.get(build);
+  if (!entry) {
+    const created: { writer?: RowWriter; segments: number } = { segments: 0 };
+    created.writer = createRowWriter(rows, target, {
+      ...(concurrency !== undefined && { concurrency }),
+    });
+    entry = created as { writer: RowWriter; segments: number };
+    byBuild.set(build, entry);
+  }
+  const joined = entry;
+  joined.segments++;
+  return {
+    writer: joined.writer,
+    leave: () => {
+      if (--joined.segments === 0 && byBuild.get(build) === joined) byBuild.delete(build);
+    },
+  };
+};
+
 /**
  * Rebuilds one segment of a parallel Scan of the event table, from its saved progress, until it
  * is done or `shouldStop` says so. Returns the segment's progress (`done` or not).
@@ -255,81 +481,131 @@ export const rebuildSegment = async (
   options: SegmentOptions = {},
 ): Promise<SegmentProgress> => {
   const build = buildName(target);
-  let progress: SegmentProgress =
+  const progress: SegmentProgress =
     (await deps.state.getSegment(build, segment)) ?? freshSegment(build, segment, segments);
   if (progress.done) return progress;
-  let scanFrom: EventKey | undefined = progress.lastKey;
+  const { writer, leave } = joinWriter(deps.rows, target, options.concurrency);
+  try {
+    return await scanSegment(deps, target, { segment, segments, progress, writer }, options);
+  } finally {
+    leave();
+  }
+};
+
+/** The segment's Scan from `progress` on: whole aggregates folded into chunks, each written. */
+const scanSegment = async (
+  deps: RebuildDependencies,
+  target: RebuildTarget,
+  from: {
+    readonly segment: number;
+    readonly segments: number;
+    readonly progress: SegmentProgress;
+    readonly writer: RowWriter;
+  },
+  options: SegmentOptions,
+): Promise<SegmentProgress> => {
+  const { segment, segments, writer } = from;
+  let { progress } = from;
+  const limits = {
+    rows: options.checkpointRows ?? CHECKPOINT_ROWS,
+    events: options.checkpointEvents ?? CHECKPOINT_EVENTS,
+  };
+
+  /** Writes a chunk's rows (RowWriter), then its checkpoint. */
+  const flush = async (chunk: Chunk, done: boolean) => {
+    // Segments with writers of their own (Lambda) meet on hot rows (a busy customer's): in key
+    // order, each from its own place in it, so at any moment they mostly write different rows.
+    const keys = [...chunk.byRow.keys()].sort();
+    const start = Math.floor((keys.length * segment) / segments);
+    const ordered = [...keys.slice(start), ...keys.slice(0, start)];
+    for (const reason of await writer.write(
+      new Map(ordered.map((key) => [key, chunk.byRow.get(key)!])),
+    )) {
+      chunk.failures++;
+      chunk.firstFailure ??= reason;
+    }
+    progress = {
+      ...progress,
+      ...(chunk.lastKey && { lastKey: chunk.lastKey }),
+      done,
+      events: progress.events + chunk.events,
+      aggregates: progress.aggregates + chunk.aggregates,
+      failures: progress.failures + chunk.failures,
+      ...(progress.firstFailure === undefined &&
+        chunk.firstFailure && { firstFailure: chunk.firstFailure }),
+    };
+    await deps.state.putSegment(progress);
+    options.onEvents?.(chunk.events);
+  };
+
+  let chunk = emptyChunk();
+  /** Folds one whole aggregate into the chunk, writing the chunk first when it is full. */
+  const add = async (items: readonly ScannedEvent[]) => {
+    const { log, failure } = readableLog(items);
+    const cut = logUntil(log, target.until);
+    const byRow = new Map<string, Pending[]>();
+    routeLog(target, cut, byRow);
+    let newRows = 0;
+    for (const key of byRow.keys()) if (!chunk.byRow.has(key)) newRows++;
+    if (
+      closesChunk(
+        { rows: chunk.byRow.size, events: chunk.events },
+        { newRows, events: items.length },
+        limits,
+      )
+    ) {
+      await flush(chunk, false);
+      chunk = emptyChunk();
+    }
+    // A failure after the moment of an `--until` build is not part of it.
+    if (failure && cut.length === log.length) {
+      chunk.failures++;
+      chunk.firstFailure ??= failure;
+    }
+    for (const [key, pending] of byRow) {
+      const into = chunk.byRow.get(key);
+      if (into) into.push(...pending);
+      else chunk.byRow.set(key, pending);
+    }
+    chunk.events += items.length;
+    chunk.aggregates++;
+    chunk.lastKey = items.at(-1)!.key;
+  };
+
+  const read = (after: EventKey | undefined) => {
+    const page = deps.scan.page({
+      segment,
+      segments,
+      ...(after && { after }),
+      ...(options.pageSize !== undefined && { limit: options.pageSize }),
+    });
+    // Read ahead while the previous page's rows are written; a page never used is only a read.
+    page.catch(() => undefined);
+    return page;
+  };
+  let nextPage = read(progress.lastKey);
   // The aggregate the previous page ended in: completed by the next page.
   let held: ScannedEvent[] = [];
   for (;;) {
-    if (options.shouldStop?.()) return progress;
-    const page = await deps.scan.page({
-      segment,
-      segments,
-      ...(scanFrom && { after: scanFrom }),
-      ...(options.pageSize !== undefined && { limit: options.pageSize }),
-    });
-    scanFrom = page.next;
+    if (options.shouldStop?.()) {
+      if (chunk.aggregates > 0) await flush(chunk, false);
+      return progress;
+    }
+    const page = await nextPage;
     const last = page.next === undefined;
-    // Whole aggregates of this page (and the one held from the previous page).
-    const whole: ScannedEvent[][] = [];
+    if (!last) nextPage = read(page.next);
     for (const item of page.events) {
       if (held.length > 0 && held[0]!.key.aggregateId !== item.key.aggregateId) {
-        whole.push(held);
+        await add(held);
         held = [];
       }
       held.push(item);
     }
-    if (last && held.length > 0) {
-      whole.push(held);
-      held = [];
+    if (last) {
+      if (held.length > 0) await add(held);
+      await flush(chunk, true);
+      return progress;
     }
-    if (whole.length === 0 && !last) continue;
-
-    // A checkpoint (and a progress report) every CHECKPOINT_EVENTS or so, not once a page: a
-    // 1 MB page holds thousands of events, seconds of row writes.
-    const chunks = whole.length > 0 ? chunkByEvents(whole, options.checkpointEvents) : [[]];
-    for (const [index, chunk] of chunks.entries()) {
-      if (index > 0 && options.shouldStop?.()) return progress;
-      let failures = 0;
-      let firstFailure: string | undefined;
-      const fail = (reason: string) => {
-        failures++;
-        firstFailure ??= reason;
-      };
-      const logs = chunk.map((items) => {
-        const { log, failure } = readableLog(items);
-        const cut = logUntil(log, target.until);
-        // A failure after the moment of an `--until` build is not part of it.
-        if (failure && cut.length === log.length) fail(failure);
-        return cut;
-      });
-      const byRow = route(target, logs);
-      await pool([...byRow], options.concurrency ?? 16, async ([key, pending]) => {
-        const outcome = await applyToRow(
-          deps.rows,
-          key,
-          target.projection,
-          pending,
-          buildName(target),
-        );
-        for (const reason of outcome.failures) fail(reason);
-      });
-      const events = chunk.reduce((n, items) => n + items.length, 0);
-      const lastWhole = chunk.at(-1);
-      progress = {
-        ...progress,
-        ...(lastWhole && { lastKey: lastWhole.at(-1)!.key }),
-        done: last && index === chunks.length - 1,
-        events: progress.events + events,
-        aggregates: progress.aggregates + chunk.length,
-        failures: progress.failures + failures,
-        ...(progress.firstFailure === undefined && firstFailure && { firstFailure }),
-      };
-      await deps.state.putSegment(progress);
-      options.onEvents?.(events);
-    }
-    if (last) return progress;
   }
 };
 
