@@ -33,6 +33,12 @@ export interface PushFigures {
   readonly latency: Summary | null;
   readonly samples: number;
   readonly errors: number;
+  /**
+   * The same rounds from the writer's side: A's dispatch -> A's store has the command confirmed
+   * (`ack`), and -> the decoupled row holds the version (`visible`, the independent observer;
+   * the coupled answer carries the row, so its visible is its ack). What push is compared with.
+   */
+  readonly writer?: { readonly ack: Summary | null; readonly visible: Summary | null };
   readonly fanout: {
     readonly subscribers: number;
     /** Per round: A's dispatch -> the last of the subscribers shows the version. */
@@ -45,7 +51,7 @@ export interface PushFigures {
 }
 
 export const PUSH_METHOD =
-  'client A (a Node Redux store with createCommandClient) dispatches order/addLine; client B (another store with createLiveClient over a ws WebSocket to the same stack, subscribed to the order) is timed from performance.now() at A’s dispatch until B’s store has that version confirmed: command, view item write, projections table stream poll, notifier, POST @connections, the message, B’s reducer. Profiles take turns, the first rotating. Fan-out: one writer, N subscribers (each its own store and socket) of one order; per round the time until the last subscriber has the version.';
+  'client A (a Node Redux store with createCommandClient) dispatches order/addLine; client B (another store with createLiveClient over a ws WebSocket to the same stack, subscribed to the order) is timed from performance.now() at A’s dispatch until B’s store has that version confirmed: command, view item write, then POST @connections by the writer (coupled: the function after its commit, before its answer; decoupled: the projector after its row write, one stream poll after the command), the message, B’s reducer. The same rounds time A’s confirmation (ack) and, decoupled, the row holding the version (visible, the independent observer). Profiles take turns, the first rotating. Fan-out: one writer, N subscribers (each its own store and socket) of one order; per round the time until the last subscriber has the version.';
 
 type Store = ReturnType<typeof makeStore>['store'];
 
@@ -160,20 +166,32 @@ const group = async (
   );
   let next = 0;
   return {
-    /** One command by the writer: ms until each subscriber shows it. */
-    async round(): Promise<number[]> {
+    /** One command by the writer: ms until each subscriber shows it; the writer's own times. */
+    async round(): Promise<{ shown: number[]; ackMs: number; visibleMs?: number }> {
       const version = versionOf(writer.store, orderId) + 1;
       const shown = subscribers.map((s) => shownAt(s.store, orderId, version));
+      const observation =
+        profile.kind === 'decoupled' ? profile.observer?.watch(orderId) : undefined;
       const started = performance.now();
       const outcome = await writer.dispatch(
         sendCommand({ type: 'order/addLine', aggregateId: orderId, payload: line(next++) }),
       );
+      const ackMs = performance.now() - started;
       if (outcome.state !== 'confirmed') {
         // Settle the waiters quietly; the round counts as an error.
         void Promise.allSettled(shown);
+        observation?.stop();
         throw new Error(outcome.message ?? 'rejected');
       }
-      return (await Promise.all(shown)).map((at) => at - started);
+      const [times, observedAt] = await Promise.all([
+        Promise.all(shown),
+        observation?.until(version),
+      ]);
+      return {
+        shown: times.map((at) => at - started),
+        ackMs,
+        visibleMs: profile.kind === 'coupled' ? ackMs : observedAt && observedAt - started,
+      };
     },
     close: () => Promise.all([writer, ...subscribers].map((s) => s.close())),
   };
@@ -195,6 +213,8 @@ export const runPushLatency = async (
       profile: p,
       group: await group(p, websockets[p.name]!, followers?.[p.name], `${runId}-push-${p.tag}`, 1),
       samples: [] as number[],
+      ack: [] as number[],
+      visible: [] as number[],
       errors: 0,
     })),
   );
@@ -205,8 +225,12 @@ export const runPushLatency = async (
       for (let i = 0; i < single.length; i++) {
         const path = single[(i + round) % single.length]!;
         try {
-          const [ms] = await path.group.round();
-          if (measured) path.samples.push(ms!);
+          const { shown, ackMs, visibleMs } = await path.group.round();
+          if (measured) {
+            path.samples.push(shown[0]!);
+            path.ack.push(ackMs);
+            if (visibleMs !== undefined) path.visible.push(visibleMs);
+          }
         } catch {
           if (measured) path.errors++;
         }
@@ -235,7 +259,7 @@ export const runPushLatency = async (
     try {
       for (let round = 0; round <= settings.fanout.rounds; round++) {
         try {
-          const times = await fan.round();
+          const { shown: times } = await fan.round();
           if (round > 0) {
             last.push(Math.max(...times));
             each.push(...times);
@@ -252,6 +276,7 @@ export const runPushLatency = async (
       latency: summarize(path.samples),
       samples: path.samples.length,
       errors: path.errors,
+      writer: { ack: summarize(path.ack), visible: summarize(path.visible) },
       fanout: {
         subscribers,
         last: summarize(last),

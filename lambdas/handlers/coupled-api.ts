@@ -10,6 +10,8 @@ import type { AppendEvents, CommandResult, CommandRunner } from '../core/command
 import type { DynamoDbEventStore, TransactItem } from '../core/events/dynamodb-event-store';
 import type { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import { toAction } from '../core/events/events';
+import { changedRowOf, PUSHED_BY_ATTRIBUTE } from '../core/push/push';
+import type { WriterPush } from './push-wiring';
 import { foldRows } from '../core/projections/row-projection';
 import {
   commandResultHeaders,
@@ -84,10 +86,43 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
 };
 
 /**
+ * The view item's Update, marked with who posts it (PUSHED_BY_ATTRIBUTE set) or not (removed: an
+ * Update keeps the attributes it does not name, and an earlier writer's mark must not stay).
+ */
+const markedUpdate = (item: TransactItem, pushedBy: string | undefined): TransactItem => {
+  const update = item.Update;
+  if (!update) return item;
+  const names = { ...update.ExpressionAttributeNames, '#pushedBy': PUSHED_BY_ATTRIBUTE };
+  const expression = update.UpdateExpression ?? '';
+  if (pushedBy !== undefined) {
+    return {
+      Update: {
+        ...update,
+        UpdateExpression: expression.replace(/^SET /, 'SET #pushedBy = :pushedBy, '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':pushedBy': pushedBy },
+      },
+    };
+  }
+  return {
+    Update: {
+      ...update,
+      UpdateExpression: expression.includes(' REMOVE ')
+        ? `${expression}, #pushedBy`
+        : `${expression} REMOVE #pushedBy`,
+      ExpressionAttributeNames: names,
+    },
+  };
+};
+
+/**
  * The coupled runner's append: events plus the view they lead to, all or nothing. The
  * aggregate's collection's view (at its served version) goes to the projections table, with
  * its checkpoint, so the coupled projector skips those events. Other versions of the view, and
- * the read models fed by many aggregates, stay the projector's.
+ * the read models fed by many aggregates, stay the projector's. With `push`, the row is marked
+ * as its own to push and posted to its subscribers right after the transaction commits (the
+ * answer waits for that, within the push's budget), so a push is as fresh as the answer;
+ * without, it is left to the notifier on the projections table's stream.
  */
 export const appendWithViews =
   (
@@ -96,28 +131,39 @@ export const appendWithViews =
       readonly collections: readonly CollectionDeclaration[];
       readonly rows: DynamoDbProjectionRows;
     },
+    push?: WriterPush,
   ): AppendEvents =>
   async (events, after) => {
     const first = events[0];
     const writes: TransactItem[] = [];
     const collection = first && views && collectionOf(views.collections, first.type);
-    if (first && views && collection) {
-      const changed = viewRowAfter(
-        collection.view,
-        first.aggregateId,
-        events.map(toAction),
-        after.before,
-      );
-      if (changed) {
-        writes.push(
+    const changed =
+      first && collection
+        ? viewRowAfter(collection.view, first.aggregateId, events.map(toAction), after.before)
+        : undefined;
+    if (first && views && collection && changed) {
+      writes.push(
+        markedUpdate(
           views.rows.writeViewItem(
             collection.view,
             first.aggregateId,
             changed.row,
             changed.version,
           ),
-        );
-      }
+          push?.pushedBy,
+        ),
+      );
     }
     await store.appendWith(events, writes);
+    if (push && first && collection && changed) {
+      await push.push([
+        changedRowOf(
+          collection.view,
+          first.aggregateId,
+          changed.version,
+          changed.row,
+          collection.isDeleted,
+        ),
+      ]);
+    }
   };

@@ -1,7 +1,10 @@
 /**
  * The notifier function: the stream of the projections table (both stacks), where every
  * collection's view is stored -> a message to every subscriber of each changed row of a pushed
- * view. The pushed version is the row a query returns, on either profile. Answers
+ * view. The pushed version is the row a query returns, on either profile. A row whose writer
+ * posted it itself (the coupled function, the projector: PUSHED_BY_ATTRIBUTE) is not posted
+ * again; what this function still pushes is every other write: a rebuild's, a redrive's, a
+ * process manager's command, an operator's (docs/decisions/push-from-the-writer.md). Answers
  * `batchItemFailures` only when the subscribers of a row could not be read; a failed post never
  * fails the batch (see createNotifier).
  */
@@ -15,13 +18,20 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import * as z from 'zod';
-import type { ChangedRow, NotifyOutcome, PushedView } from '../core/push/push';
+import {
+  type ChangedRow,
+  changedRowOf,
+  type NotifyOutcome,
+  PUSHED_BY_ATTRIBUTE,
+  type PushedView,
+} from '../core/push/push';
 import { storageName } from '../core/projections/row-projection';
 
 const itemSchema = z.looseObject({
   key: z.string(),
   view: z.unknown(),
   applied: z.record(z.string(), z.number().int().min(1)),
+  [PUSHED_BY_ATTRIBUTE]: z.string().optional(),
 });
 
 /** A declared projection pushed as a view: one row per aggregate, keyed by its id. */
@@ -49,18 +59,10 @@ const projectionRow = (pushed: PushedRows, item: z.infer<typeof itemSchema>) => 
     const id = item.key.slice(prefix.length);
     const version = item.applied[id];
     if (version === undefined) return undefined;
-    const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(item.view) === true;
-    const row = deleted ? { id, version, deleted: true } : (item.view as Record<string, unknown>);
-    const view = {
-      name: projection.name,
-      ...(projection.canRead && { canRead: projection.canRead }),
-    };
+    const pushedBy = item[PUSHED_BY_ATTRIBUTE];
     return {
-      view,
-      id,
-      version,
-      row,
-      ...(deleted && { stored: item.view }),
+      ...changedRowOf(projection, id, version, item.view, isDeleted),
+      ...(pushedBy !== undefined && { pushedBy }),
     } satisfies ChangedRow;
   }
   return undefined;

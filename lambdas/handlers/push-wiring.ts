@@ -8,8 +8,22 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDbSubscriptions } from '../core/push/dynamodb-subscriptions';
-import { createNotifier, type PostToConnection, type SubscriptionStore } from '../core/push/push';
+import {
+  type ChangedRow,
+  changedRowOf,
+  createNotifier,
+  type PostToConnection,
+  PUSHED_BY_ATTRIBUTE,
+  type RowPusher,
+  type SubscriptionStore,
+} from '../core/push/push';
+import type { Log } from '../core/shared/log';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
+import {
+  type ProjectionRowStore,
+  storageName,
+  type StoredRow,
+} from '../core/projections/row-projection';
 import { servedProjections } from '../core/projections/served-versions';
 import { COLLECTIONS, PROJECTIONS, PUSHED_COLLECTIONS } from './deployment';
 import { documentClient } from './document-client';
@@ -60,9 +74,10 @@ export const postToConnectionFor = (env: Environment): PostToConnection => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
   });
-  return async (connectionId, data) => {
+  return async (connectionId, data, signal) => {
     await client.send(
       new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }),
+      { ...(signal && { abortSignal: signal }) },
     );
   };
 };
@@ -92,4 +107,109 @@ export const notifierHandlerFromEnv = (env: Environment, options: PushWiringOpti
       log: logger,
     }),
   });
+};
+
+/**
+ * A writer's fan-out (the coupled function, the projector): every subscriber at once, up to
+ * this many posts in flight. The 50-subscriber fan-out then costs one round of posts.
+ */
+export const WRITER_POST_CONCURRENCY = 64;
+/**
+ * The most a writer waits for its fan-out before it goes on (answers its request, ends its
+ * batch): the subscribers' Query and one round of posts take a few ms to tens of ms. The posts
+ * still running then go on in the background (each aborted at DEFAULT_POST_TIMEOUT_MS: aborting
+ * sooner tears down the sockets the next posts would reuse, and a loaded machine then misses
+ * more), which Lambda may freeze with the environment: a push is a hint, and a missed one heals
+ * at the client's next subscribe (docs/decisions/push-from-the-writer.md).
+ */
+export const WRITER_PUSH_BUDGET_MS = 1_000;
+
+/** Posts the rows a writer has just written to their subscribers. */
+export interface WriterPush {
+  /** What its writes carry in PUSHED_BY_ATTRIBUTE: the notifier then skips those rows. */
+  readonly pushedBy: RowPusher;
+  /** Never throws; resolves within WRITER_PUSH_BUDGET_MS (failures logged). */
+  push(changes: readonly ChangedRow[]): Promise<void>;
+}
+
+/**
+ * The push of a writer, where its environment names the subscriptions table and the management
+ * endpoint (SUBSCRIPTIONS_TABLE_NAME, WEBSOCKET_MANAGEMENT_ENDPOINT); else undefined: its rows are
+ * written without the marker, and the notifier pushes them.
+ */
+export const writerPushFromEnv = (
+  env: Environment,
+  pushedBy: RowPusher,
+  log: Log,
+  options: { readonly budgetMs?: number } = {},
+): WriterPush | undefined => {
+  if (!env[ENV.subscriptionsTable] || !env[ENV.websocketManagementEndpoint]) return undefined;
+  const notify = createNotifier({
+    subscriptions: subscriptionsFor(env),
+    post: postToConnectionFor(env),
+    log,
+    concurrency: WRITER_POST_CONCURRENCY,
+  });
+  const budgetMs = options.budgetMs ?? WRITER_PUSH_BUDGET_MS;
+  return {
+    pushedBy,
+    async push(changes) {
+      if (changes.length === 0) return;
+      const fanOut = notify(changes).then(
+        (outcome) => {
+          if (outcome.failedChanges.length > 0 || outcome.failedPosts > 0) {
+            log.warn('Push after the write incomplete', { pushedBy, ...outcome });
+          }
+        },
+        (error: unknown) => log.warn('Push after the write failed', { error: String(error) }),
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        fanOut,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            log.warn('Push after the write over its budget: left running', { budgetMs });
+            resolve();
+          }, budgetMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+};
+
+/**
+ * The projector's row store, pushing: a row of a pushed view is written with PUSHED_BY_ATTRIBUTE
+ * and posted to its subscribers right after the write, so a push costs one stream hop (the event
+ * table's), not two. Every other row, and every read, is the store's own.
+ */
+export const pushingRowStore = (
+  rows: ProjectionRowStore,
+  pushed: PushedRows,
+  writer: WriterPush,
+): ProjectionRowStore => {
+  const prefixes = pushed.projections.map((p) => ({
+    ...p,
+    prefix: `${storageName(p.projection)}#`,
+  }));
+  const changeOf = (row: StoredRow) => {
+    const of = prefixes.find((p) => row.key.startsWith(p.prefix));
+    if (!of) return undefined;
+    const id = row.key.slice(of.prefix.length);
+    const version = row.applied[id];
+    return version === undefined
+      ? undefined
+      : changedRowOf(of.projection, id, version, row.view, of.isDeleted);
+  };
+  return {
+    get: (key) => rows.get(key),
+    ...(rows.getMany && { getMany: rows.getMany.bind(rows) }),
+    ...(rows.listPage && { listPage: rows.listPage.bind(rows) }),
+    async save(row, previousRev) {
+      const change = changeOf(row);
+      if (!change) return rows.save(row, previousRev);
+      await rows.save({ ...row, [PUSHED_BY_ATTRIBUTE]: writer.pushedBy }, previousRev);
+      await writer.push([change]);
+    },
+  };
 };

@@ -24,6 +24,7 @@ import { documentClient } from './document-client';
 import { ENV, type Environment, requireEnv } from './environment';
 import { AGGREGATES, COLLECTIONS, PROCESS_MANAGERS, PROJECTIONS } from './deployment';
 import { createProjectorHandler } from './projector';
+import { pushedRowsFor, pushingRowStore, writerPushFromEnv, type WriterPush } from './push-wiring';
 import { createQueryApiHandler } from './query-api';
 import { createRedriveHandler } from './redrive';
 import { createWorkflowsHandler, sendThroughRunner } from './workflows';
@@ -149,7 +150,13 @@ export const queryHandlerFromEnv = (env: Environment, options: WiringOptions = {
  * the views the command wrote with its events). What the stream feeds, and what a
  * re-projection reuses.
  */
-export const projectorFromEnv = (env: Environment, logger: Logger, options: WiringOptions = {}) => {
+export const projectorFromEnv = (
+  env: Environment,
+  logger: Logger,
+  options: WiringOptions = {},
+  /** Posts the pushed views' rows it writes (the projector function); none for a repair. */
+  push?: WriterPush,
+) => {
   const stores = storesFor(env, options);
   const events = stores.events();
   const readModels = stores.readModels();
@@ -161,6 +168,7 @@ export const projectorFromEnv = (env: Environment, logger: Logger, options: Wiri
     aggregateTypes: AGGREGATES.map((aggregate) => aggregate.type),
     project: createRowProjector({
       ...readModels,
+      rows: push ? pushingRowStore(readModels.rows, pushedRowsFor(env), push) : readModels.rows,
       events,
       log: logger,
       cacheSize: options.projectorCacheSize,
@@ -168,9 +176,19 @@ export const projectorFromEnv = (env: Environment, logger: Logger, options: Wiri
   };
 };
 
+/**
+ * The projector function: where its environment names the subscriptions table and the
+ * WebSocket management endpoint, it posts each pushed view's row right after writing it (one
+ * stream hop to a subscriber); a redrive or rebuild, without, leaves its rows to the notifier.
+ */
 export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const logger = loggerFor('projector', options);
-  const { project, aggregateTypes } = projectorFromEnv(env, logger, options);
+  const { project, aggregateTypes } = projectorFromEnv(
+    env,
+    logger,
+    options,
+    writerPushFromEnv(env, 'projector', logger),
+  );
   return createProjectorHandler({ logger, aggregateTypes, project });
 };
 
@@ -201,7 +219,12 @@ export const redriveHandlerFromEnv = (env: Environment, options: WiringOptions =
  * in the same transaction as the events: the coupled stack's commands, a request's or a
  * process's.
  */
-const coupledCommandsFromEnv = (env: Environment, options: WiringOptions = {}) => {
+const coupledCommandsFromEnv = (
+  env: Environment,
+  options: WiringOptions = {},
+  /** Posts each view row to its subscribers after the commit (the coupled API function). */
+  push?: WriterPush,
+) => {
   const stores = storesFor(env, options);
   const events = stores.events();
   const readModels = servedReadModels(env, stores);
@@ -221,16 +244,27 @@ const coupledCommandsFromEnv = (env: Environment, options: WiringOptions = {}) =
         collections,
         rows: readModels.rows,
       },
+      push,
     ),
     retry: options.retry,
   });
   return { events, readModels, collections, runCommand };
 };
 
+/**
+ * The coupled API function: where its environment names the subscriptions table and the
+ * WebSocket management endpoint, each command's view row is posted to its subscribers right
+ * after the transaction commits, before the answer (docs/decisions/push-from-the-writer.md).
+ */
 export const coupledHandlerFromEnv = (env: Environment, options: WiringOptions = {}) => {
-  const { events, readModels, collections, runCommand } = coupledCommandsFromEnv(env, options);
+  const logger = loggerFor('coupled', options);
+  const { events, readModels, collections, runCommand } = coupledCommandsFromEnv(
+    env,
+    options,
+    writerPushFromEnv(env, 'coupled', logger),
+  );
   return createCoupledApiHandler({
-    logger: loggerFor('coupled', options),
+    logger,
     commandDeadlineMs: options.commandDeadlineMs,
     events,
     // The read models fed by many aggregates are served from the rows the coupled stack's

@@ -1,7 +1,8 @@
 /**
  * Live updates (both stacks): an API Gateway WebSocket API in front of the connections function,
- * the subscriptions table, and the notifier fed by the streams of the read-model and the
- * projections tables (every pushed view: lambdas/handlers/deployment.ts), so the
+ * the subscriptions table, the writers that post the rows they write (the coupled function, the
+ * projector: `writers`), and the notifier fed by the projections table's stream for every other
+ * row write (a rebuild's, a redrive's, a process's: lambdas/handlers/notifier.ts), so the
  * coupled and the decoupled stack push the same way and the pushed version is the row a query
  * returns.
  *
@@ -15,7 +16,7 @@
  *   tables (the followed row's version in its `subscribed` answer); notifier Query (topic, a
  *   consistent read of the table; connection, the index), DeleteItem
  *   (gone connections), the stream, and execute-api:ManageConnections on
- *   `POST @connections/*` of this API's stage only. The authorizer gets no grant at all: it
+ *   `POST @connections/*` of this API's stage only; each writer the same but the stream. The authorizer gets no grant at all: it
  *   verifies tokens against the issuer's public keys (JWKS, fetched over HTTPS).
  * - The subscriptions table is ephemeral (connections live at most 2 hours and clients
  *   resubscribe on reconnect): deleted with the stack, no PITR, TTL on `expiresAt`.
@@ -60,6 +61,15 @@ export interface PushProps {
   readonly tracing?: boolean;
   /** Delete the log groups with the stack. @default false - retained */
   readonly disposable?: boolean;
+  /**
+   * The functions that post the rows they write to their subscribers themselves (the coupled
+   * function after its commit, the projector after its row write: a push costs no extra stream
+   * hop). Each gets the table's name, the stage's callback URL, the served versions, and what
+   * the notifier has on the subscriptions: Query (the subscribers, a consistent read; the
+   * `byConnection` index and DeleteItem for gone connections) and ManageConnections on
+   * `POST @connections/*`. @default none: the notifier pushes every row
+   */
+  readonly writers?: readonly AppFunction[];
 }
 
 export class Push extends Construct {
@@ -129,8 +139,14 @@ export class Push extends Construct {
     // The `subscribed` answer carries the followed row's version: one consistent GetItem.
     connections.function.addEnvironment(ENV.projectionsTable, props.projectionsTable.tableName);
     allow(connections, ['dynamodb:GetItem'], [props.projectionsTable.tableArn]);
-    allow(notifier, ['dynamodb:Query', 'dynamodb:DeleteItem'], [table.tableArn]);
-    allow(notifier, ['dynamodb:Query'], [byConnection]);
+    const posters = [notifier, ...(props.writers ?? [])];
+    for (const fn of props.writers ?? []) {
+      fn.function.addEnvironment(ENV.subscriptionsTable, table.tableName);
+    }
+    for (const fn of posters) {
+      allow(fn, ['dynamodb:Query', 'dynamodb:DeleteItem'], [table.tableArn]);
+      allow(fn, ['dynamodb:Query'], [byConnection]);
+    }
 
     const integration = new WebSocketLambdaIntegration('Connections', connections.function);
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocketApi', {
@@ -180,34 +196,38 @@ export class Push extends Construct {
       },
     });
 
-    notifier.function.addEnvironment(ENV.websocketManagementEndpoint, this.stage.callbackUrl);
+    for (const fn of posters) {
+      fn.function.addEnvironment(ENV.websocketManagementEndpoint, this.stage.callbackUrl);
+    }
     if (props.servedProjectionVersions) {
-      // Both read a collection's view at the version its GET serves.
-      for (const fn of [connections, notifier]) {
+      // Each reads or posts a collection's view at the version its GET serves.
+      for (const fn of [connections, ...posters]) {
         fn.function.addEnvironment(ENV.servedProjectionVersions, props.servedProjectionVersions);
       }
     }
-    allow(
-      notifier,
-      ['execute-api:ManageConnections'],
-      [
-        Stack.of(this).formatArn({
-          service: 'execute-api',
-          resource: this.webSocketApi.apiId,
-          resourceName: `${PUSH_STAGE}/POST/@connections/*`,
-        }),
-      ],
-    );
     // The finding id names the API's logical id, as cdk-nag flattens the ARN.
     const apiLogicalId = Stack.of(this).resolve(
       (this.webSocketApi.node.defaultChild as CfnElement).logicalId,
     ) as string;
-    Validations.of(notifier).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${PUSH_STAGE}/POST/@connections/*]`,
-      reason:
-        'PostToConnection on the connections of this API stage only: connection ids are ' +
-        'created at run time, so the ARN ends in a wildcard.',
-    });
+    for (const fn of posters) {
+      allow(
+        fn,
+        ['execute-api:ManageConnections'],
+        [
+          Stack.of(this).formatArn({
+            service: 'execute-api',
+            resource: this.webSocketApi.apiId,
+            resourceName: `${PUSH_STAGE}/POST/@connections/*`,
+          }),
+        ],
+      );
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${PUSH_STAGE}/POST/@connections/*]`,
+        reason:
+          'PostToConnection on the connections of this API stage only: connection ids are ' +
+          'created at run time, so the ARN ends in a wildcard.',
+      });
+    }
 
     // A poke is a hint: a few retries, then it is dropped (no DLQ); clients resync on reconnect.
     this.eventSources = [props.projectionsTable].map((table) => {

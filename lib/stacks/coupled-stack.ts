@@ -123,6 +123,8 @@ export class CoupledStack extends Stack {
     this.push = new Push(this, 'Push', {
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
+      // They post the rows they write themselves (docs/decisions/push-from-the-writer.md).
+      writers: [this.coupledFunction, this.projectorFunction],
       acceptedTokens,
       throttle,
       tracing,

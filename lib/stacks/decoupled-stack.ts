@@ -127,6 +127,8 @@ export class DecoupledStack extends Stack {
     this.push = new Push(this, 'Push', {
       projectionsTable: projectionRows,
       servedProjectionVersions: props.options.servedProjectionVersions,
+      // They post the rows they write themselves (docs/decisions/push-from-the-writer.md).
+      writers: [this.projectorFunction],
       acceptedTokens,
       throttle,
       tracing,

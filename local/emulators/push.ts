@@ -1,9 +1,10 @@
 /**
  * Live updates of one stack on this machine, as in AWS: the subscriptions table, the local
- * WebSocket gateway in front of the connections handler, and stream pollers (the same
- * implementation as the projector's, one per event source mapping) feeding the streams of the
- * read-model and the projections tables to the notifier, whose management-API client posts
- * through the gateway's `@connections` endpoint. With a token verifier, `$connect` goes through
+ * WebSocket gateway in front of the connections handler, and a stream poller (the same
+ * implementation as the projector's) feeding the projections table's stream to the notifier,
+ * whose management-API client posts through the gateway's `@connections` endpoint. The
+ * gateway starts before the stack's writers (the projector, the coupled function), which post
+ * the rows they write through the same endpoint (runtime.ts). With a token verifier, `$connect` goes through
  * the very authorizer the cloud runs (lambdas/handlers/connect-authorizer.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -38,6 +39,12 @@ export interface PushOptions {
    * subscription and its acknowledgement. Default: none.
    */
   readonly wrapSubscriptions?: (store: SubscriptionStore) => SubscriptionStore;
+  /**
+   * Run the notifier on the projections table's stream (what pushes the rows no writer posted:
+   * a rebuild's, a redrive's, a process's). `false`: tests of the writers' own pushes. Default
+   * true.
+   */
+  readonly notifier?: boolean;
 }
 
 export interface StartPushConfig {
@@ -54,6 +61,7 @@ export interface StartPushConfig {
   readonly idleTimeoutMs?: number;
   readonly maxConnectionMs?: number;
   readonly wrapSubscriptions?: PushOptions['wrapSubscriptions'];
+  readonly notifier?: boolean;
   /** The notifier's event source mapping (the same settings as the projector's). */
   readonly poller?: StreamPollerOptions;
   readonly loggerFor: (serviceName: string) => Logger;
@@ -147,7 +155,7 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
   const pollers: StreamPoller[] = [];
   const stopPollers = () => Promise.all(pollers.map((p) => p.stop()));
   try {
-    for (const streamArn of viewStreamArns) {
+    for (const streamArn of config.notifier === false ? [] : viewStreamArns) {
       pollers.push(
         await startStreamPoller({
           ...config.poller,

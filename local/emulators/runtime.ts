@@ -283,6 +283,11 @@ export const startLocalRuntime = async (
       });
       cleanup.push(() => push.stop());
       websocketUrls[stack] = push.url;
+      // What the writers (the projector, the coupled function) need to post their rows.
+      return {
+        [ENV.subscriptionsTable]: `${prefix}-${stack}-subscriptions`,
+        [ENV.websocketManagementEndpoint]: push.managementUrl,
+      };
     };
 
     const schedulers: { decoupled?: LocalScheduler; coupled?: LocalScheduler } = {};
@@ -322,6 +327,8 @@ export const startLocalRuntime = async (
       if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
       tables.decoupled = stackTables;
       const env = envFor(stackTables);
+      // The WebSocket gateway first: the projector posts the rows it writes through it.
+      const pushEnv = await startStackPush('decoupled', stackTables);
       const functions: Record<Route['decoupled'], { functionName: string; handler: HttpHandler }> =
         {
           command: {
@@ -336,7 +343,10 @@ export const startLocalRuntime = async (
       poller = await startStreamPoller({
         endpoint,
         streamArn: eventStreamArn,
-        handler: projectorHandlerFromEnv(env, { logger: loggerFor('projector') }),
+        handler: projectorHandlerFromEnv(
+          { ...env, ...pushEnv },
+          { logger: loggerFor('projector') },
+        ),
         functionName: 'decoupled-projector',
         log: pollerLog(loggerFor('stream-poller')),
         ...options.poller,
@@ -356,7 +366,6 @@ export const startLocalRuntime = async (
       });
       cleanup.push(() => gateway.close());
       decoupledUrl = gateway.url;
-      await startStackPush('decoupled', stackTables);
     }
 
     if (stacks.has('coupled')) {
@@ -364,10 +373,15 @@ export const startLocalRuntime = async (
       const { eventStreamArn } = await ensureTables(client, stackTables, { stream: true });
       if (!eventStreamArn) throw new Error(`${stackTables.eventTable} has no stream`);
       tables.coupled = stackTables;
+      // The WebSocket gateway first: the coupled function and projector post through it.
+      const pushEnv = await startStackPush('coupled', stackTables);
       coupledPoller = await startStreamPoller({
         endpoint,
         streamArn: eventStreamArn,
-        handler: projectorHandlerFromEnv(envFor(stackTables), { logger: loggerFor('projector') }),
+        handler: projectorHandlerFromEnv(
+          { ...envFor(stackTables), ...pushEnv },
+          { logger: loggerFor('projector') },
+        ),
         functionName: 'coupled-projector',
         log: pollerLog(loggerFor('stream-poller')),
         ...options.poller,
@@ -385,7 +399,10 @@ export const startLocalRuntime = async (
       await startStackBus('coupled', eventStreamArn, envFor(stackTables));
       const target = {
         functionName: 'coupled-api',
-        handler: coupledHandlerFromEnv(envFor(stackTables), { logger: loggerFor('coupled') }),
+        handler: coupledHandlerFromEnv(
+          { ...envFor(stackTables), ...pushEnv },
+          { logger: loggerFor('coupled') },
+        ),
       };
       const gateway: RunningGateway = await startGateway({
         host,
@@ -398,7 +415,6 @@ export const startLocalRuntime = async (
       });
       cleanup.push(() => gateway.close());
       coupledUrl = gateway.url;
-      await startStackPush('coupled', stackTables);
     }
     client.destroy();
 

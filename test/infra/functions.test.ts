@@ -15,6 +15,9 @@ interface Expected {
   readonly env: string[];
 }
 
+/** What a function that posts the rows it writes is given (lib/constructs/push.ts, `writers`). */
+const PUSH_WRITER_ENV = [ENV.subscriptionsTable, ENV.websocketManagementEndpoint];
+
 const FUNCTIONS: Expected[] = [
   {
     name: 'command',
@@ -35,7 +38,8 @@ const FUNCTIONS: Expected[] = [
     template: decoupledTemplate,
     stack: decoupled,
     prefix: 'ProjectorFunctionHandler',
-    env: [ENV.eventTable, ENV.projectionsTable],
+    // It posts the pushed views' rows it writes (docs/decisions/push-from-the-writer.md).
+    env: [ENV.eventTable, ENV.projectionsTable, ...PUSH_WRITER_ENV],
   },
   {
     name: 'coupled',
@@ -48,6 +52,7 @@ const FUNCTIONS: Expected[] = [
       ENV.snapshotsTable,
       ENV.commandsTable,
       ENV.snapshotEvery,
+      ...PUSH_WRITER_ENV,
     ],
   },
   {
@@ -55,7 +60,8 @@ const FUNCTIONS: Expected[] = [
     template: coupledTemplate,
     stack: coupled,
     prefix: 'ProjectorFunctionHandler',
-    env: [ENV.eventTable, ENV.projectionsTable],
+    // It posts the pushed views' rows it writes (docs/decisions/push-from-the-writer.md).
+    env: [ENV.eventTable, ENV.projectionsTable, ...PUSH_WRITER_ENV],
   },
 ];
 
@@ -153,6 +159,16 @@ describe('IAM: exact permissions per function', () => {
   const coupledProjections = `<${logicalIdOf(coupled.projectionsTable.table, coupled)}.Arn>`;
   const logWrites = (resource: string) =>
     grants(['logs:CreateLogStream', 'logs:PutLogEvents'], [resource]);
+  /** A push writer's: the subscribers (and gone connections), and posts to this stage only. */
+  const pushWrites = (stack: AppStack) => {
+    const table = `<${logicalIdOf(stack.push.subscriptionsTable, stack)}.Arn>`;
+    const api = logicalIdOf(stack.push.webSocketApi, stack);
+    return [
+      ...grants(['dynamodb:DeleteItem', 'dynamodb:Query'], [table]),
+      ...grants(['dynamodb:Query'], [`${table}/index/byConnection`]),
+      `execute-api:ManageConnections arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${api}>/live/POST/@connections/*`,
+    ];
+  };
 
   it('command: Query + PutItem + ConditionCheckItem on events, GetItem + PutItem on snapshots and markers', () => {
     const r = ids(decoupled);
@@ -199,6 +215,7 @@ describe('IAM: exact permissions per function', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [projections]),
         ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
         ...logWrites(r.logs('ProjectorFunctionHandler')),
+        ...pushWrites(decoupled),
       ].sort(),
     );
   });
@@ -219,6 +236,7 @@ describe('IAM: exact permissions per function', () => {
           [coupledProjections],
         ),
         ...logWrites(r.logs('CoupledFunctionHandler')),
+        ...pushWrites(coupled),
       ].sort(),
     );
   });
@@ -241,6 +259,7 @@ describe('IAM: exact permissions per function', () => {
         ...grants(['dynamodb:GetItem', 'dynamodb:PutItem'], [coupledProjections]),
         ...grants(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'], [dlq]),
         ...logWrites(r.logs('ProjectorFunctionHandler')),
+        ...pushWrites(coupled),
       ].sort(),
     );
   });
@@ -254,6 +273,7 @@ describe('IAM: exact permissions per function', () => {
         stack.projectionsTable.table,
         stack.commandTables.snapshots,
         stack.commandTables.commands,
+        stack.push.subscriptionsTable,
       ].map((t) => `<${logicalIdOf(t, stack)}.`);
       for (const permission of permissions) {
         const [action = '', resource = ''] = permission.split(' ');

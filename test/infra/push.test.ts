@@ -1,10 +1,13 @@
 /** Live updates in both stacks: the WebSocket API, its authorization, the table, the notifier. */
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
-import { PUSH_STAGE } from '../../lib/constructs/push';
+import { AppFunction } from '../../lib/constructs/app-function';
+import { ProjectionsTable } from '../../lib/constructs/projections-table';
+import { Push, PUSH_STAGE } from '../../lib/constructs/push';
 import { type AppStack, logicalIdOf, permissionsOf, synthesize } from './helpers';
 
 const byDefault = synthesize();
@@ -210,6 +213,51 @@ describe.each(STACKS)('%s stack push', (_name, template, stack) => {
       ['NODE_OPTIONS', ENV.subscriptionsTable, ENV.websocketManagementEndpoint].sort(),
     );
     expect(JSON.stringify(notifierEnv[ENV.websocketManagementEndpoint])).toContain(
+      `/${PUSH_STAGE}`,
+    );
+  });
+});
+
+describe('push writers (functions that post the rows they write)', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'Writers');
+  const projections = new ProjectionsTable(stack, 'ProjectionsTable');
+  const writer = new AppFunction(stack, 'WriterFunction', {
+    entry: 'projector',
+    description: 'a writer',
+  });
+  const push = new Push(stack, 'Push', {
+    projectionsTable: projections.table,
+    acceptedTokens: { issuer: 'https://issuer.example', audience: 'app' },
+    servedProjectionVersions: 'order=2',
+    writers: [writer],
+  });
+  const template = Template.fromStack(stack);
+  const tableId = logicalIdOf(push.subscriptionsTable, stack);
+  const apiId = logicalIdOf(push.webSocketApi, stack);
+
+  it('given a writer, then it may read the subscribers, clean up gone connections and post to this stage only, nothing more', () => {
+    const table = `<${tableId}.Arn>`;
+    const { permissions } = permissionsOf(template, 'WriterFunctionHandler');
+    expect(permissions.filter((p) => !p.startsWith('logs:'))).toEqual(
+      [
+        `dynamodb:DeleteItem ${table}`,
+        `dynamodb:Query ${table}`,
+        `dynamodb:Query ${table}/index/byConnection`,
+        `execute-api:ManageConnections arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${PUSH_STAGE}/POST/@connections/*`,
+      ].sort(),
+    );
+  });
+
+  it('given a writer, then its environment names the subscriptions, the stage callback URL and the served versions', () => {
+    const [variables] = Object.entries(template.findResources('AWS::Lambda::Function'))
+      .filter(([id]) => id.startsWith('WriterFunctionHandler'))
+      .map(([, f]) => f.Properties.Environment.Variables as Record<string, unknown>);
+    expect(variables).toMatchObject({
+      [ENV.subscriptionsTable]: { Ref: tableId },
+      [ENV.servedProjectionVersions]: 'order=2',
+    });
+    expect(JSON.stringify(variables?.[ENV.websocketManagementEndpoint])).toContain(
       `/${PUSH_STAGE}`,
     );
   });

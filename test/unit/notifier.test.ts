@@ -1,10 +1,26 @@
 /** The notifier's fan-out with fakes: gone connections, failed posts, big rows, batches. */
+import { Logger } from '@aws-lambda-powertools/logger';
 import {
+  type ChangedRow,
   createNotifier,
   isGone,
+  PUSHED_BY_ATTRIBUTE,
   type SubscriptionStore,
   topicOf,
 } from '../../lambdas/core/push/push';
+import {
+  type ProjectionRowStore,
+  storageName,
+  type StoredRow,
+} from '../../lambdas/core/projections/row-projection';
+import { pushingRowStore, type WriterPush } from '../../lambdas/handlers/push-wiring';
+import { appendWithViews } from '../../lambdas/handlers/coupled-api';
+import { COLLECTIONS } from '../../lambdas/handlers/deployment';
+import type {
+  DynamoDbEventStore,
+  TransactItem,
+} from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { createNotifierHandler, rowRecordParser } from '../../lambdas/handlers/notifier';
 import {
@@ -233,4 +249,145 @@ test('the subscribers of a topic are read the same way, each with who subscribed
   ]);
   expect(inputs[0]).toMatchObject({ TableName: 'subs', ConsistentRead: true });
   expect(inputs[0]).not.toHaveProperty('IndexName');
+});
+
+describe('pushes from the writer (docs/decisions/push-from-the-writer.md)', () => {
+  const orderKey = (id: string) => `${storageName(orderViewProjection)}#${id}`;
+
+  test('given a row its writer posted (pushedBy), then the notifier posts nothing for it, and nothing for the versions it supersedes', async () => {
+    const { subscriptions } = store({ [orderTopic('o-1')]: ['c'] });
+    const posted: string[] = [];
+    const handler = createNotifierHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      parse,
+      notify: createNotifier({
+        subscriptions,
+        log: silentLog,
+        post: async (_connection, data) => void posted.push(data),
+      }),
+    });
+    const unmarked = item(orderKey('o-1'), { id: 'o-1', version: 1 }, { 'o-1': 1 }, '1');
+    const marked = record('2', {
+      key: orderKey('o-1'),
+      view: { id: 'o-1', version: 2 },
+      applied: { 'o-1': 2 },
+      rev: 2,
+      [PUSHED_BY_ATTRIBUTE]: 'coupled',
+    });
+    await handler({ Records: [unmarked, marked] });
+    expect(posted).toEqual([]);
+
+    // Alone, the unmarked write (a rebuild's, a redrive's) is the notifier's to post.
+    await handler({ Records: [unmarked] });
+    expect(posted.map((m) => JSON.parse(m).version)).toEqual([1]);
+  });
+
+  test('given a post that never answers, when the per-post timeout passes, then it is counted failed and the others are delivered', async () => {
+    const { subscriptions } = store({ [orderTopic('o-1')]: ['hangs', 'ok'] });
+    const aborted: boolean[] = [];
+    const notify = createNotifier({
+      subscriptions,
+      log: silentLog,
+      postTimeoutMs: 20,
+      post: (connectionId, _data, signal) =>
+        connectionId === 'hangs'
+          ? new Promise(() => signal?.addEventListener('abort', () => aborted.push(true)))
+          : Promise.resolve(),
+    });
+    const outcome = await notify([
+      { view: order, id: 'o-1', version: 2, row: { id: 'o-1', version: 2 } },
+    ]);
+    expect(outcome).toEqual({ sent: 1, gone: 0, failedPosts: 1, failedChanges: [] });
+    expect(aborted).toEqual([true]);
+  });
+
+  test('given the projector’s pushing row store, when it saves a pushed view’s row, then the row is marked and posted after the write; another row is only saved', async () => {
+    const saved: StoredRow[] = [];
+    const events: string[] = [];
+    const rows: ProjectionRowStore = {
+      get: async () => undefined,
+      save: async (row) => {
+        saved.push(row);
+        events.push(`save ${row.key}`);
+      },
+    };
+    const pushed: ChangedRow[] = [];
+    const pushing = pushingRowStore(
+      rows,
+      { projections: [{ projection: orderViewProjection }] },
+      {
+        pushedBy: 'projector',
+        push: async (changes) => {
+          pushed.push(...changes);
+          events.push(`push ${changes.map((c) => c.id).join()}`);
+        },
+      },
+    );
+    await pushing.save(
+      { key: orderKey('o-1'), view: { id: 'o-1', version: 3 }, applied: { 'o-1': 3 }, rev: 1 },
+      0,
+    );
+    await pushing.save({ key: 'summary@v1#c-1', view: {}, applied: { 'o-1': 3 }, rev: 1 }, 0);
+
+    expect(events).toEqual([`save ${orderKey('o-1')}`, 'push o-1', 'save summary@v1#c-1']);
+    expect(saved[0]).toMatchObject({ [PUSHED_BY_ATTRIBUTE]: 'projector' });
+    expect(saved[1]).not.toHaveProperty(PUSHED_BY_ATTRIBUTE);
+    expect(pushed).toEqual([
+      expect.objectContaining({ id: 'o-1', version: 3, row: { id: 'o-1', version: 3 } }),
+    ]);
+  });
+});
+
+describe('the coupled append’s view write (appendWithViews)', () => {
+  const created = {
+    aggregateId: 'o-9',
+    aggregateType: 'order',
+    version: 1,
+    type: 'order/created',
+    payload: { customerId: 'c-1', currency: 'EUR' },
+    eventId: 'e-1',
+    occurredAt: '2026-12-06T00:00:00.000Z',
+    commandId: 'k-1',
+    correlationId: 'r-1',
+    causationId: 'k-1',
+  };
+  const run = async (push?: WriterPush) => {
+    const order: string[] = [];
+    let written: TransactItem[] = [];
+    const store = {
+      appendWith: async (_events: unknown, writes: TransactItem[]) => {
+        written = writes;
+        order.push('commit');
+      },
+    } as unknown as DynamoDbEventStore;
+    const rows = new DynamoDbProjectionRows({} as DynamoDBDocumentClient, 'projections');
+    const append = appendWithViews(
+      store,
+      { collections: COLLECTIONS, rows },
+      push && {
+        pushedBy: push.pushedBy,
+        push: async (changes) => {
+          order.push(`push v${changes[0]?.version}`);
+          await push.push(changes);
+        },
+      },
+    );
+    await append([created as never], { state: undefined, version: 0, before: undefined });
+    return { update: written[0]?.Update, order };
+  };
+
+  test('given a push, then the view is marked pushedBy coupled and posted after the commit', async () => {
+    const { update, order } = await run({ pushedBy: 'coupled', push: async () => undefined });
+    expect(order).toEqual(['commit', 'push v1']);
+    expect(update?.UpdateExpression).toMatch(/^SET #pushedBy = :pushedBy, /);
+    expect(update?.ExpressionAttributeNames).toMatchObject({ '#pushedBy': PUSHED_BY_ATTRIBUTE });
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':pushedBy': 'coupled' });
+  });
+
+  test('given no push (a process manager’s command), then an earlier writer’s mark is removed, so the notifier posts the row', async () => {
+    const { update, order } = await run();
+    expect(order).toEqual(['commit']);
+    expect(update?.UpdateExpression).toMatch(/ REMOVE (.*, )?#pushedBy$/);
+    expect(update?.ExpressionAttributeValues).not.toHaveProperty(':pushedBy');
+  });
 });

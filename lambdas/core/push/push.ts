@@ -143,8 +143,34 @@ export interface ViewVersions {
   currentOf(view: PushedView, id: string): Promise<{ version: number; row: unknown }>;
 }
 
-/** Sends `data` to one connection; throws what the management API throws. */
-export type PostToConnection = (connectionId: string, data: string) => Promise<void>;
+/**
+ * Sends `data` to one connection; throws what the management API throws. `signal` aborts it (the
+ * fan-out's per-post timeout).
+ */
+export type PostToConnection = (
+  connectionId: string,
+  data: string,
+  signal?: AbortSignal,
+) => Promise<void>;
+
+/**
+ * The attribute a row write carries when its writer posts the row itself right after the write
+ * (the coupled function, the projector): the notifier on the projections table's stream skips
+ * such a row. A write without it (a rebuild, a redrive, a test's or an operator's Put, a process
+ * manager's command) is pushed by the notifier (docs/decisions/push-from-the-writer.md).
+ */
+export const PUSHED_BY_ATTRIBUTE = 'pushedBy';
+
+/** Who posted a row itself: the value of PUSHED_BY_ATTRIBUTE. */
+export type RowPusher = 'coupled' | 'projector';
+
+/** A post that has not answered in this long is given up (aws-sdk-js-v3#7632). @default */
+export const DEFAULT_POST_TIMEOUT_MS = 3_000;
+
+/** The post did not answer within the fan-out's per-post timeout. */
+export class PostTimeoutError extends Error {
+  override readonly name = 'PostTimeoutError';
+}
 
 /** The expiry of a subscription made on a connection opened at `connectedAtMs`. */
 export const expiryOf = (connectedAtMs: number): number =>
@@ -169,6 +195,11 @@ export interface ChangedRow {
   readonly row: Record<string, unknown>;
   /** The row as stored, when `row` is a deletion's stub: what the read rule is asked about. */
   readonly stored?: unknown;
+  /**
+   * Its writer posted it right after the write (PUSHED_BY_ATTRIBUTE): the notifier posts nothing
+   * for it, but it still supersedes the earlier versions of its row in the batch.
+   */
+  readonly pushedBy?: string;
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
@@ -204,18 +235,70 @@ export interface NotifyOutcome {
   readonly failedChanges: number[];
 }
 
+/**
+ * A row a writer holds at its write: the view it is a row of (with `isDeleted`), its id, the
+ * aggregate version it is at and the row as stored. What the notifier and the writers push alike.
+ */
+export const changedRowOf = (
+  view: PushedView,
+  id: string,
+  version: number,
+  stored: unknown,
+  isDeleted?: (row: never) => boolean,
+): ChangedRow => {
+  const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(stored) === true;
+  return {
+    view: { name: view.name, ...(view.canRead && { canRead: view.canRead }) },
+    id,
+    version,
+    row: deleted ? { id, version, deleted: true } : (stored as Record<string, unknown>),
+    ...(deleted && { stored }),
+  };
+};
+
 export interface NotifierDependencies {
   readonly subscriptions: SubscriptionStore;
   readonly post: PostToConnection;
   readonly log: Log;
   /** Posts in flight at once. @default 20 */
   readonly concurrency?: number;
+  /**
+   * A post not answered in this long is aborted and counted failed: PostToConnection can hang
+   * past the SDK's own request timeout (aws-sdk-js-v3#7632). @default DEFAULT_POST_TIMEOUT_MS
+   */
+  readonly postTimeoutMs?: number;
   readonly now?: () => number;
 }
 
 /**
+ * `post` with a deadline: aborted through its signal, and given up even if it ignores the signal
+ * (the hang the SDK issue describes does).
+ */
+const postWithin = async (
+  post: PostToConnection,
+  timeoutMs: number,
+  connectionId: string,
+  data: string,
+): Promise<void> => {
+  const abort = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new PostTimeoutError(`No answer to the post in ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([post(connectionId, data, abort.signal), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/**
  * Posts each change to its subscribers. A change superseded by a later version of the same row
- * in the same batch is skipped (the later message carries it). A GoneException removes that
+ * in the same batch is skipped (the later message carries it), and so is one its writer posted
+ * itself (`pushedBy`). A GoneException removes that
  * connection's subscriptions, and only that connection's; any other failed post is logged and
  * does not stop the others: a pushed message is a hint, the client heals a missed one by
  * resyncing on reconnect.
@@ -225,6 +308,7 @@ export const createNotifier =
   async (changes: readonly ChangedRow[]): Promise<NotifyOutcome> => {
     const now = deps.now ?? Date.now;
     const concurrency = deps.concurrency ?? 20;
+    const postTimeoutMs = deps.postTimeoutMs ?? DEFAULT_POST_TIMEOUT_MS;
     const latest = new Map<string, number>();
     changes.forEach((change, index) => latest.set(topicOf(change.view, change.id), index));
     let sent = 0;
@@ -234,7 +318,7 @@ export const createNotifier =
 
     for (const [index, change] of changes.entries()) {
       const topic = topicOf(change.view, change.id);
-      if (latest.get(topic) !== index) continue;
+      if (latest.get(topic) !== index || change.pushedBy !== undefined) continue;
       let connections: string[];
       try {
         const subscribers = await deps.subscriptions.subscribersOf(topic, Math.floor(now() / 1000));
@@ -251,7 +335,7 @@ export const createNotifier =
       const message = changeMessage(change);
       const postOne = async (connectionId: string) => {
         try {
-          await deps.post(connectionId, message);
+          await postWithin(deps.post, postTimeoutMs, connectionId, message);
           sent++;
         } catch (error) {
           if (isGone(error)) {
