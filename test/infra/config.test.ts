@@ -132,14 +132,17 @@ it('-c servedProjectionVersions reaches every function that serves or pushes rea
       .map(([id]) => id.replace(/Handler.*$/, ''));
   // Before: the coupled function, which serves the same route, never got the setting.
   // The notifier pushes a collection's view at the version GET serves; the connections
-  // function acknowledges a subscription with that row's version.
+  // function acknowledges a subscription with that row's version; the projector (and the coupled
+  // function) post the rows they write (docs/decisions/push-from-the-writer.md).
   expect(serving(built.decoupledTemplate).sort()).toEqual([
+    'ProjectorFunction',
     'PushConnectionsFunction',
     'PushNotifierFunction',
     'QueryFunction',
   ]);
   expect(serving(built.coupledTemplate).sort()).toEqual([
     'CoupledFunction',
+    'ProjectorFunction',
     'PushConnectionsFunction',
     'PushNotifierFunction',
   ]);

@@ -173,6 +173,23 @@ describe('the command runner behind the queue', () => {
     );
   const noSleep = async () => undefined;
 
+  test('given a very slow run elsewhere, when a command has nobody ahead of it, then it runs at once', async () => {
+    let clock = 0;
+    const queue = createAggregateQueue({ now: () => clock });
+    await queue.run('order-1', async () => {
+      clock += 10_000; // a run far longer than any deadline
+    });
+    let ran = false;
+    await queue.run(
+      'order-2',
+      async () => {
+        ran = true;
+      },
+      clock + 5_000,
+    );
+    expect(ran).toBe(true);
+  });
+
   test('given 20 writers on one aggregate at once, when each runs in turn, then every command applies with no lost race', async () => {
     const store = new MemoryEventStore();
     const run = inTurnPerAggregate(

@@ -47,7 +47,8 @@ export const createAggregateQueue = (options: AggregateQueueOptions = {}): Aggre
 
   const run = <T>(aggregateId: string, work: () => Promise<T>, deadline?: number): Promise<T> => {
     pending++;
-    const previous = tails.get(aggregateId) ?? Promise.resolve();
+    const waiting = tails.get(aggregateId);
+    const previous = waiting ?? Promise.resolve();
     return new Promise<T>((resolve, reject) => {
       let answered = false;
       const refuse = () => {
@@ -56,14 +57,19 @@ export const createAggregateQueue = (options: AggregateQueueOptions = {}): Aggre
       };
       // Still waiting when a run could no longer end by the deadline: answer now (not at the
       // deadline, so the answer is not late), and skip the turn when it comes.
+      // Only a command that waits behind another is judged here: one with nobody ahead runs at
+      // once (the runner keeps its own deadline), whatever a slow run elsewhere took.
       const timer =
-        deadline === undefined
+        deadline === undefined || waiting === undefined
           ? undefined
           : setTimeout(refuse, Math.max(0, deadline - expectedRunMs() - now()));
       const turn = previous.then(async () => {
         clearTimeout(timer);
         if (answered) return;
-        if (queuedTurn({ now: now(), deadline, expectedRunMs: expectedRunMs() }) === 'deadline') {
+        if (
+          waiting !== undefined &&
+          queuedTurn({ now: now(), deadline, expectedRunMs: expectedRunMs() }) === 'deadline'
+        ) {
           refuse();
           return;
         }
