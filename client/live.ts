@@ -2,8 +2,10 @@
  * Live updates for the Redux client: a WebSocket to the stack's WebSocket API that follows the
  * ids in `state.live.subscriptions`, each in its collection
  * (`dispatch(subscribeTo('shopping-lists', id))`). A push above the known version is taken
- * inline, or fetched with `?minVersion` when only a poke came. Every connect and reconnect
- * re-subscribes every followed id; the server answers `subscribed` with the row's version, read
+ * inline: its events folded with the aggregate's reducer when they follow the state held, else
+ * its row, else (a poke, or events after a gap) the row fetched with `?minVersion`
+ * (docs/decisions/push-events-to-fold.md). Every connect and reconnect re-subscribes every
+ * followed id; the server answers `subscribed` with the row's version, read
  * after it stored the subscription, and the client reads the row (GET) only when that version is
  * above what it knows. A change made while the socket was down, or between the subscribe and
  * its acknowledgement, is never missed: the server pushes every change after its read, the
@@ -18,13 +20,21 @@
 import type { Dispatch, Middleware, MiddlewareAPI, UnknownAction } from 'redux';
 import { ApiError, type ApiClient } from './api';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import { decodeStoredEvent } from '../lambdas/core/events/event-codec';
+import { type StoredEvent, toAction } from '../lambdas/core/events/events';
 import type {
   ClientAction,
   ClientState,
+  ConfirmedView,
   LiveSubscriptionError,
   LiveSubscriptionStatus,
 } from './state';
-import { aggregateOfView, type DeploymentView, visibleIn } from './aggregates';
+import {
+  aggregateOfView,
+  type ClientAggregate,
+  type DeploymentView,
+  visibleIn,
+} from './aggregates';
 import type { TokenProvider } from './identity';
 
 /**
@@ -103,6 +113,8 @@ interface ChangedMessage {
   readonly id: string;
   readonly version: number;
   readonly row?: DeploymentView;
+  /** The events from `version - events.length + 1` to `version`: folded when they follow. */
+  readonly events?: readonly unknown[];
 }
 
 const changedMessageOf = (message: unknown): ChangedMessage | undefined => {
@@ -111,7 +123,67 @@ const changedMessageOf = (message: unknown): ChangedMessage | undefined => {
   const [, viewName, change] = /^(.+)\/(changed|deleted)$/.exec(String(type)) ?? [];
   if (!viewName || typeof id !== 'string' || typeof version !== 'number') return undefined;
   const row = (message as Record<string, unknown>)[viewName] as DeploymentView | undefined;
-  return { viewName, deleted: change === 'deleted', id, version, ...(row && { row }) };
+  const { events } = message as { events?: unknown };
+  return {
+    viewName,
+    deleted: change === 'deleted',
+    id,
+    version,
+    ...(row && { row }),
+    ...(Array.isArray(events) && events.length > 0 && { events }),
+  };
+};
+
+/**
+ * The state a pushed message's events lead to, folded with the aggregate's own reducer onto the
+ * server state held (`known`, the newest of the confirmed and the held one), as the server folds
+ * its row; `undefined` when they do not follow it (a gap: a missed push, a state never read), do
+ * not end at the message's version, or cannot be decoded here: then the row is read.
+ */
+export const foldPushedEvents = (
+  aggregate: ClientAggregate,
+  known: ConfirmedView | undefined,
+  change: { readonly id: string; readonly version: number; readonly events: readonly unknown[] },
+): ConfirmedView | undefined => {
+  const from = known ?? { version: 0, view: null };
+  // A state held as null past version 0 is a deleted aggregate's: nothing to fold onto.
+  if (from.version > 0 && from.view === null) return undefined;
+  let decoded: StoredEvent[];
+  try {
+    // A pushed event (lambdas/core/push/push.ts, PushedEvent) leaves out what the message says
+    // (the aggregate) and what the fold does not read (the command's ids and hash).
+    decoded = change.events.map((event) =>
+      decodeStoredEvent({
+        aggregateId: change.id,
+        aggregateType: aggregate.type,
+        commandId: '',
+        commandHash: '',
+        causationId: '',
+        ...(event as object),
+      }),
+    );
+  } catch {
+    return undefined;
+  }
+  const follows = decoded.every(
+    (event, index) =>
+      event.aggregateId === change.id &&
+      event.aggregateType === aggregate.type &&
+      event.version === from.version + 1 + index,
+  );
+  if (!follows || decoded.at(-1)?.version !== change.version) return undefined;
+  const folded = decoded.reduce<unknown>(
+    (state, event) => aggregate.reducer(state, toAction(event)),
+    from.view ?? aggregate.initialState,
+  );
+  return { version: change.version, view: visibleIn(aggregate, folded) };
+};
+
+/** The newest server state the client holds of `id`: confirmed, or held behind its commands. */
+const serverStateOf = (state: ClientState, id: string): ConfirmedView | undefined => {
+  const confirmed = state.confirmed[id];
+  const held = state.live.held[id];
+  return held && held.version > (confirmed?.version ?? 0) ? held : confirmed;
 };
 
 /** The server's answer to a subscribe: `subscribed` (with the row's version) or an error. */
@@ -191,6 +263,11 @@ export const createLiveClient = <Root = { client: ClientState }>(
   let maxAgeTimer: ReturnType<typeof setTimeout> | undefined;
   /** `<collection>#<id>` subscribed on the current socket. */
   let onSocket = new Set<string>();
+  /**
+   * `<collection>#<id>` whose subscribe is not acknowledged yet, with the version of pushed events
+   * that did not follow the state held: read once the acknowledgement comes, not before it.
+   */
+  let behindUntilAck = new Map<string, number>();
   /** A token is being asked for: the socket opens once it comes. */
   let connecting = false;
   /** The last socket closed before it opened: the next connect asks for a fresh token. */
@@ -258,14 +335,18 @@ export const createLiveClient = <Root = { client: ClientState }>(
     const { collection, id } = answer;
     const key = keyOf(collection, id);
     if (!onSocket.has(key) || !stillFollowed(collection, id)) return;
+    const behind = behindUntilAck.get(key);
+    behindUntilAck.delete(key);
     if (!answer.ok) return setStatus(key, 'failed', answer.error);
     setStatus(key, 'confirmed');
-    if (answer.version === undefined) return void fetchRow(key);
+    if (answer.version === undefined) return void fetchRow(key, behind);
     const known = Math.max(
       state().confirmed[id]?.version ?? 0,
       state().live.subscriptions[id]!.lastVersion,
     );
-    if (answer.version > known) void fetchRow(key, answer.version, true);
+    // Pushed events that did not follow (`behind`) exist too: read at least at their version.
+    const target = Math.max(answer.version, behind ?? 0);
+    if (target > known) void fetchRow(key, target, true);
   };
 
   /**
@@ -317,6 +398,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
     const subscribed = onSocket;
     socket = undefined;
     onSocket = new Set();
+    behindUntilAck = new Map();
     settleClosed(subscribed);
     clearTimers();
     if (current) {
@@ -376,6 +458,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
     let opened = false;
     socket = current;
     onSocket = new Set();
+    behindUntilAck = new Map();
     current.onopen = () => {
       opened = true;
       refusedLast = false;
@@ -413,13 +496,28 @@ export const createLiveClient = <Root = { client: ClientState }>(
       const known = state().confirmed[change.id]?.version ?? 0;
       if (change.version <= Math.max(known, followedState.lastVersion)) return;
       const { id, version } = change;
+      const folded =
+        change.events &&
+        foldPushedEvents(aggregate, serverStateOf(state(), id), {
+          id,
+          version,
+          events: change.events,
+        });
       if (change.deleted) dispatch({ type: 'view/pushed', payload: { id, version, view: null } });
+      else if (folded) dispatch({ type: 'view/pushed', payload: { id, ...folded } });
       else if (change.row !== undefined)
         dispatch({
           type: 'view/pushed',
           payload: { id, version, view: visibleIn(aggregate, change.row) },
         });
-      else void fetchRow(keyOf(followedState.collection, id), version);
+      else {
+        const key = keyOf(followedState.collection, id);
+        // Not acknowledged yet (events that follow nothing held, e.g. right after subscribing):
+        // the acknowledgement's read covers them, so nothing is read before it.
+        if (change.events && followedState.status === 'pending' && onSocket.has(key)) {
+          behindUntilAck.set(key, Math.max(version, behindUntilAck.get(key) ?? 0));
+        } else void fetchRow(key, version);
+      }
     };
     current.onerror = () => undefined;
     current.onclose = () => {
@@ -427,6 +525,7 @@ export const createLiveClient = <Root = { client: ClientState }>(
       const subscribed = onSocket;
       socket = undefined;
       onSocket = new Set();
+      behindUntilAck = new Map();
       settleClosed(subscribed);
       clearTimers();
       dispatch({ type: 'live/connection', payload: { connected: false } });

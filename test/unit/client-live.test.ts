@@ -26,6 +26,12 @@ import {
   unsubscribeFrom,
 } from '../../client';
 
+import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
+import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { viewRowAfter } from '../../lambdas/core/projections/collections';
+import { pushedEventOf } from '../../lambdas/core/push/push';
+import { orderViewProjection } from '../../lambdas/domain/order/projections';
+
 const T0 = '2026-11-23T10:00:00.000Z';
 let seq = 0;
 const entry = (
@@ -259,6 +265,92 @@ describe('live client', () => {
     await flush();
     expect(reads).toHaveLength(2);
     expect(store.getState().client.confirmed.o1).toEqual({ version: 5, view: null });
+    live.stop();
+  });
+
+  test('given the client holds the version before a push’s events, when they come, then it folds them into the server’s row without a read; after a gap, it reads the row', async () => {
+    const storedEvent = (version: number, type: string, payload: object): StoredEvent => ({
+      aggregateId: 'o1',
+      aggregateType: 'order',
+      version,
+      type,
+      payload,
+      eventId: `e${version}`,
+      occurredAt: T0,
+      commandId: `c${version}`,
+      commandHash: 'h',
+      correlationId: `r${version}`,
+      causationId: `c${version}`,
+      schemaVersion: currentSchemaVersion(type),
+    });
+    const lineAdded = (n: number) =>
+      storedEvent(n + 1, 'order/lineAdded', {
+        lineId: `l${n}`,
+        sku: 'sku',
+        quantity: n,
+        unitPriceMinor: 100,
+      });
+    const log = [
+      storedEvent(1, 'order/created', { customerId: 'cu', currency: 'EUR' }),
+      ...[1, 2, 3].map(lineAdded),
+    ];
+    /** The row the server writes at `version`: its view folded over the log. */
+    const rowAt = (version: number) =>
+      viewRowAfter(orderViewProjection, 'o1', log.slice(0, version).map(toAction), undefined)!
+        .row as OrderView;
+    const rows = new Map([['o1', rowAt(1)]]);
+    const reads: unknown[] = [];
+    const { live, store } = setup(rows, reads);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    const socket = FakeSocket.all[0]!;
+    socket.open();
+    socket.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 1 });
+    await flush();
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 1, view: rowAt(1) });
+
+    socket.receive({
+      type: 'order/changed',
+      id: 'o1',
+      version: 2,
+      events: [pushedEventOf(log[1]!)],
+    });
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 2, view: rowAt(2) });
+    expect(reads).toHaveLength(1);
+
+    // Version 3 missed: the events of 4 do not follow 2, so the row is read at (least) 4.
+    rows.set('o1', rowAt(4));
+    socket.receive({
+      type: 'order/changed',
+      id: 'o1',
+      version: 4,
+      events: [pushedEventOf(log[3]!)],
+    });
+    await flush();
+    expect(reads).toEqual([
+      { id: 'o1', minVersion: 1 },
+      { id: 'o1', minVersion: 4 },
+    ]);
+    expect(store.getState().client.confirmed.o1).toEqual({ version: 4, view: rowAt(4) });
+    live.stop();
+  });
+
+  test('given a subscribe not acknowledged yet, when pushed events follow nothing held, then nothing is read before the ack, and the ack’s read reaches their version', async () => {
+    const row = { ...serverRow(1), version: 2 };
+    const reads: unknown[] = [];
+    const { live, store } = setup(new Map([['o1', row]]), reads);
+    store.dispatch(subscribeTo('orders', 'o1'));
+    const socket = FakeSocket.all[0]!;
+    socket.open();
+    const event = { version: 2, type: 'order/lineAdded', payload: {}, eventId: 'e2' };
+    socket.receive({ type: 'order/changed', id: 'o1', version: 2, events: [event] });
+    await flush();
+    expect(reads).toEqual([]);
+
+    // The ack read its version before the change: the read still asks for the pushed one.
+    socket.receive({ type: 'subscribed', collection: 'orders', id: 'o1', version: 1 });
+    await flush();
+    expect(reads).toEqual([{ id: 'o1', minVersion: 2 }]);
+    expect(store.getState().client.confirmed.o1!.version).toBe(2);
     live.stop();
   });
 

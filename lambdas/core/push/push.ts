@@ -5,6 +5,7 @@
  */
 import { mayRead, type ReadRule } from '../identity/authorization';
 import { claimList, type Principal, type Role, ROLES } from '../identity/principal';
+import type { StoredEvent } from '../events/events';
 import type { Log } from '../shared/log';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
@@ -200,15 +201,44 @@ export interface ChangedRow {
    * for it, but it still supersedes the earlier versions of its row in the batch.
    */
   readonly pushedBy?: string;
+  /**
+   * The events that took the row from `version - events.length` to `version`, as the command
+   * answer carries them (the stored events): a writer that holds them (the coupled append) passes
+   * them, and the message may carry them instead of the row (changeMessage).
+   */
+  readonly events?: readonly StoredEvent[];
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
 
 /**
+ * An event as a change message carries it: what the client's fold reads (the reducer's action
+ * and the codec's schema version). The aggregate's id and type are the message's; the command's
+ * ids, hash and actor are the log's (`/events`, `/history`), not the fold's.
+ */
+export type PushedEvent = Pick<
+  StoredEvent,
+  'version' | 'type' | 'payload' | 'occurredAt' | 'eventId' | 'correlationId' | 'schemaVersion'
+>;
+
+export const pushedEventOf = (event: StoredEvent): PushedEvent => ({
+  version: event.version,
+  type: event.type,
+  payload: event.payload,
+  occurredAt: event.occurredAt,
+  eventId: event.eventId,
+  correlationId: event.correlationId,
+  ...(event.schemaVersion !== undefined && { schemaVersion: event.schemaVersion }),
+});
+
+/**
  * `{ type: '<name>/changed', id, version, <name>: row }` when that fits in one WebSocket
  * message, otherwise the poke `{ type, id, version }`: the client then fetches the row with
- * `?minVersion=version`. A tombstone (the row of a deleted view) is `{ type: '<name>/deleted',
- * id, version }`: never the stub itself, which is no view.
+ * `?minVersion=version`. With the change's events, `{ type, id, version, events }` (each a
+ * PushedEvent) instead of the row when that is the smaller message: a client holding
+ * `version - events.length` folds them with the aggregate's reducer, any other reads the row, as
+ * after a poke (docs/decisions/push-events-to-fold.md). A tombstone (the row of a deleted view) is
+ * `{ type: '<name>/deleted', id, version }`: never the stub itself, which is no view.
  */
 export const changeMessage = (change: ChangedRow): string => {
   const { view } = change;
@@ -216,14 +246,16 @@ export const changeMessage = (change: ChangedRow): string => {
     return JSON.stringify({ type: deletedTypeOf(view), id: change.id, version: change.version });
   }
   const type = changedTypeOf(view);
-  const full = JSON.stringify({
-    type,
-    id: change.id,
-    version: change.version,
-    [view.name]: change.row,
-  });
-  if (byteLength(full) <= WEBSOCKET_LIMITS.maxMessageBytes) return full;
-  return JSON.stringify({ type, id: change.id, version: change.version });
+  const head = { type, id: change.id, version: change.version };
+  const withRow = JSON.stringify({ ...head, [view.name]: change.row });
+  const withEvents =
+    change.events && change.events.length > 0
+      ? JSON.stringify({ ...head, events: change.events.map(pushedEventOf) })
+      : undefined;
+  const smaller =
+    withEvents !== undefined && byteLength(withEvents) < byteLength(withRow) ? withEvents : withRow;
+  if (byteLength(smaller) <= WEBSOCKET_LIMITS.maxMessageBytes) return smaller;
+  return JSON.stringify(head);
 };
 
 export interface NotifyOutcome {
@@ -245,6 +277,8 @@ export const changedRowOf = (
   version: number,
   stored: unknown,
   isDeleted?: (row: never) => boolean,
+  /** The events that led to it from the version before them (the coupled append's). */
+  events?: readonly StoredEvent[],
 ): ChangedRow => {
   const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(stored) === true;
   return {
@@ -253,6 +287,7 @@ export const changedRowOf = (
     version,
     row: deleted ? { id, version, deleted: true } : (stored as Record<string, unknown>),
     ...(deleted && { stored }),
+    ...(!deleted && events && events.length > 0 && { events }),
   };
 };
 
