@@ -66,8 +66,8 @@ const errorsText = (f: Pick<RunnerFigures, 'errors' | 'errorCodes'> | undefined)
         .join(', ')})`;
 
 export const RUNNER_LABELS: Record<string, string> = {
-  'floor-decoupled': 'floor: 2×Get+Query+TransactWrite (visible: +Get+Put+Get)',
-  'floor-coupled': 'floor: 2×Get+Query+TransactWrite (+row)',
+  'floor-decoupled': 'floor: Query+Put (visible: +Get+Put+Get)',
+  'floor-coupled': 'floor: Query+TransactWrite (event+row)',
 };
 
 const label = (name: string) => RUNNER_LABELS[name] ?? name;

@@ -368,6 +368,7 @@ const saveSnapshot = async (
   stores: { readonly snapshots: SnapshotStore; readonly events: EventStore },
   budgetMs: number,
   log: RunnerLog | undefined,
+  settled: () => void,
 ) => {
   const details = { aggregateId: snapshot.aggregateId, version: snapshot.version };
   const afterEvents = covered.length;
@@ -389,6 +390,7 @@ const saveSnapshot = async (
         reason: error instanceof Error ? error.message : String(error),
       }),
   );
+  void write.finally(settled);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const budget = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), budgetMs);
@@ -413,6 +415,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const snapshotBudgetMs = options.snapshots?.writeBudgetMs ?? SNAPSHOT_WRITE_BUDGET_MS;
   /** How long each aggregate was when this runner last read it: whether to read its snapshot early. */
   const seen = new LatestVersions();
+  /** Aggregates whose snapshot (with its markers) this runner is writing. */
+  const snapshotting = new Set<string>();
 
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
@@ -481,6 +485,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       if (
         snapshots &&
         snapshotKey &&
+        !snapshotting.has(aggregateId) &&
         snapshotDue(aggregate, loaded, head.stateVersion, snapshotEvery)
       ) {
         // Every event between the snapshot read and the new one: those read, and those appended.
@@ -488,12 +493,16 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
           ...loaded.tail,
           ...result.events.filter((e) => e.version > loaded.version),
         ].filter((e) => e.version <= head.stateVersion);
+        // One snapshot write per aggregate at a time: the first one of a long history writes
+        // many markers, and the commands meanwhile would each start the same writes again.
+        snapshotting.add(aggregateId);
         await saveSnapshot(
           { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
           covered,
           { snapshots, events: store },
           snapshotBudgetMs,
           log,
+          () => snapshotting.delete(aggregateId),
         );
       }
       return result;

@@ -95,6 +95,9 @@ export interface DynamoDbEventStoreOptions {
 /** BatchWriteItem's limit on the items of one request. */
 const BATCH_WRITE_ITEMS = 25;
 
+/** Marker batches sent side by side. */
+const MARKER_BATCHES_AT_ONCE = 8;
+
 export class DynamoDbEventStore implements EventStore {
   /**
    * The highest version this store has seen exist, per aggregate (consistent reads and its own
@@ -116,28 +119,39 @@ export class DynamoDbEventStore implements EventStore {
   async recordCommands(records: readonly CommandRecord[]): Promise<void> {
     const table = this.options.commandsTable;
     if (!table) return;
+    const batches: CommandRecord[][] = [];
     for (let start = 0; start < records.length; start += BATCH_WRITE_ITEMS) {
-      let requests: NonNullable<
-        ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
-      >[string] = records
-        .slice(start, start + BATCH_WRITE_ITEMS)
-        .map((record) => ({ PutRequest: { Item: { ...record } } }));
-      // DynamoDB may leave some items unprocessed (throttling): send those again, a few times.
-      for (let attempt = 1; requests.length > 0; attempt++) {
-        if (attempt > 5) {
-          throw new Error(`Idempotency markers not all written: ${requests.length} left`);
-        }
-        let answer;
-        try {
-          answer = await this.client.send(
-            new BatchWriteCommand({ RequestItems: { [table]: requests } }),
-          );
-        } catch (error) {
-          throw throttlingOf(error) ?? error;
-        }
-        requests = answer.UnprocessedItems?.[table] ?? [];
-        if (requests.length > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
+      batches.push(records.slice(start, start + BATCH_WRITE_ITEMS));
+    }
+    // A first snapshot of a long history covers many commands: a few batches at a time.
+    for (let next = 0; next < batches.length; next += MARKER_BATCHES_AT_ONCE) {
+      await Promise.all(
+        batches
+          .slice(next, next + MARKER_BATCHES_AT_ONCE)
+          .map((batch) => this.writeMarkers(table, batch)),
+      );
+    }
+  }
+
+  private async writeMarkers(table: string, batch: readonly CommandRecord[]): Promise<void> {
+    let requests: NonNullable<
+      ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']
+    >[string] = batch.map((record) => ({ PutRequest: { Item: { ...record } } }));
+    // DynamoDB may leave some items unprocessed (throttling): send those again, a few times.
+    for (let attempt = 1; requests.length > 0; attempt++) {
+      if (attempt > 5) {
+        throw new Error(`Idempotency markers not all written: ${requests.length} left`);
       }
+      let answer;
+      try {
+        answer = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [table]: requests } }),
+        );
+      } catch (error) {
+        throw throttlingOf(error) ?? error;
+      }
+      requests = answer.UnprocessedItems?.[table] ?? [];
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, 10 * 2 ** attempt));
     }
   }
 
