@@ -86,36 +86,6 @@ export const createCoupledApiHandler = (deps: CoupledApiDependencies) => {
 };
 
 /**
- * The view item's Update, marked with who posts it (PUSHED_BY_ATTRIBUTE set) or not (removed: an
- * Update keeps the attributes it does not name, and an earlier writer's mark must not stay).
- */
-const markedUpdate = (item: TransactItem, pushedBy: string | undefined): TransactItem => {
-  const update = item.Update;
-  if (!update) return item;
-  const names = { ...update.ExpressionAttributeNames, '#pushedBy': PUSHED_BY_ATTRIBUTE };
-  const expression = update.UpdateExpression ?? '';
-  if (pushedBy !== undefined) {
-    return {
-      Update: {
-        ...update,
-        UpdateExpression: expression.replace(/^SET /, 'SET #pushedBy = :pushedBy, '),
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':pushedBy': pushedBy },
-      },
-    };
-  }
-  return {
-    Update: {
-      ...update,
-      UpdateExpression: expression.includes(' REMOVE ')
-        ? `${expression}, #pushedBy`
-        : `${expression} REMOVE #pushedBy`,
-      ExpressionAttributeNames: names,
-    },
-  };
-};
-
-/**
  * The coupled runner's append: events plus the view they lead to, all or nothing. The
  * aggregate's collection's view (at its served version) goes to the projections table, with
  * its checkpoint, so the coupled projector skips those events. Other versions of the view, and
@@ -143,15 +113,11 @@ export const appendWithViews =
         : undefined;
     if (first && views && collection && changed) {
       writes.push(
-        markedUpdate(
-          views.rows.writeViewItem(
-            collection.view,
-            first.aggregateId,
-            changed.row,
-            changed.version,
-          ),
-          push?.pushedBy,
-        ),
+        // Marked with who posts it, or the mark removed: the notifier then pushes it.
+        views.rows.writeViewItem(collection.view, first.aggregateId, changed.row, changed.version, {
+          name: PUSHED_BY_ATTRIBUTE,
+          value: push?.pushedBy,
+        }),
       );
     }
     await store.appendWith(events, writes);

@@ -27,12 +27,20 @@ import type { ListIdentity } from './cursor';
 import { type IndexQueryOptions, queryListPage, type RowPage } from './dynamodb-list-query';
 import { PROJECTIONS_TABLE } from '../shared/schema';
 
+/** An attribute a view item's write also sets, or removes when `value` is absent. */
+export interface ViewItemMark {
+  readonly name: string;
+  readonly value?: string;
+}
+
 /**
  * The Update of one aggregate's view item: the row, its only source's checkpoint, its lists'
  * slot attributes (those it left, removed), and a new revision (so a projector that read the
  * item before fails its conditional write, re-reads, and skips what is applied). The coupled
  * append sends it in its transaction; the bench's floor sends the very same input. `lists` is
  * the row's slot attributes, passed by a caller that needs them too (writeViewItem's size check).
+ * `mark`: one more attribute the write sets (with a `value`) or removes (without one: an Update
+ * keeps the attributes it does not name, and an earlier writer's mark must not stay).
  */
 export const viewItemUpdate = (
   tableName: string,
@@ -41,16 +49,22 @@ export const viewItemUpdate = (
   row: unknown,
   version: number,
   lists: Record<string, string> = listAttributes(view, storageName(view), row),
+  mark?: ViewItemMark,
 ) => {
   const left = listAttributeNames(view).filter((name) => !(name in lists));
   const names = Object.keys(lists);
+  // Placeholders named after the mark (`#pushedBy`, `:pushedBy`): an alphanumeric name.
   const set = [
+    ...(mark?.value !== undefined ? [`#${mark.name} = :${mark.name}`] : []),
     '#v = :view',
     '#a = :applied',
     '#r = if_not_exists(#r, :zero) + :one',
     ...names.map((_, i) => `#l${i} = :l${i}`),
   ];
-  const remove = left.map((_, i) => `#x${i}`);
+  const remove = [
+    ...left.map((_, i) => `#x${i}`),
+    ...(mark && mark.value === undefined ? [`#${mark.name}`] : []),
+  ];
   return {
     TableName: tableName,
     Key: { key: storedKey(view, aggregateId) },
@@ -61,8 +75,10 @@ export const viewItemUpdate = (
       '#r': 'rev',
       ...Object.fromEntries(names.map((name, i) => [`#l${i}`, name])),
       ...Object.fromEntries(left.map((name, i) => [`#x${i}`, name])),
+      ...(mark && { [`#${mark.name}`]: mark.name }),
     },
     ExpressionAttributeValues: {
+      ...(mark?.value !== undefined && { [`:${mark.name}`]: mark.value }),
       ':view': row,
       ':applied': { [aggregateId]: version },
       ':zero': 0,
@@ -112,9 +128,10 @@ export class DynamoDbProjectionRows implements ProjectionRowStore {
     aggregateId: string,
     row: unknown,
     version: number,
+    mark?: ViewItemMark,
   ): TransactItem {
     const lists = listAttributes(view, storageName(view), row);
-    const update = viewItemUpdate(this.tableName, view, aggregateId, row, version, lists);
+    const update = viewItemUpdate(this.tableName, view, aggregateId, row, version, lists, mark);
     const { ':view': stored, ':applied': applied } = update.ExpressionAttributeValues;
     assertItemFits(
       'row',
