@@ -17,6 +17,8 @@ import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-
 import {
   buildName,
   canonicalTime,
+  CHECKPOINT_EVENTS,
+  createReadPace,
   finishRebuild,
   rebuildSegment,
   RebuildError,
@@ -56,6 +58,10 @@ beside the version being served; rerun the same command to resume after a crash.
                              at least ${UNTIL_SAFETY_MARGIN_MS / 1000} s ago (its last events may still be landing)
   --segments <k>             parallel Scan segments, 1-1000    (default ${DEFAULT_SEGMENTS})
   --page-size <n>            events per Scan page               (default: DynamoDB's 1 MB pages)
+  --max-rate <n>             events read per second, all segments together, to leave the
+                             table's capacity to live traffic   (default: as fast as it goes)
+  --checkpoint-events <n>    events between saved progress points, at most: a rerun after a
+                             crash reads at most this many again per segment (default ${CHECKPOINT_EVENTS})
   --restart                  forget the saved progress and scan again (rows are never doubled)
 
 Where (default: the DynamoDB Local of a running \`npm start\`, tables local-decoupled-*):
@@ -84,6 +90,10 @@ export interface RebuildCliOptions {
   readonly target: RebuildTarget;
   readonly segments: number;
   readonly pageSize?: number;
+  /** Events read per second, all segments together (createReadPace). */
+  readonly maxRate?: number;
+  /** Events between checkpoints, at most (SegmentOptions.checkpointEvents). */
+  readonly checkpointEvents?: number;
   readonly restart: boolean;
   readonly endpoint?: string;
   /** Against AWS: the printed commands are the deployed stack's. */
@@ -143,6 +153,8 @@ export const parseRebuildCli = (
         until: { type: 'string' },
         segments: { type: 'string' },
         'page-size': { type: 'string' },
+        'max-rate': { type: 'string' },
+        'checkpoint-events': { type: 'string' },
         restart: { type: 'boolean' },
         endpoint: { type: 'string' },
         'table-prefix': { type: 'string' },
@@ -218,6 +230,8 @@ export const parseRebuildCli = (
       target: { projection, ...(until && { until }) },
       segments: integer('segments', values.segments, 1, 1000) ?? DEFAULT_SEGMENTS,
       pageSize: integer('page-size', values['page-size'], 1, 1_000_000),
+      maxRate: integer('max-rate', values['max-rate'], 1, 10_000_000),
+      checkpointEvents: integer('checkpoint-events', values['checkpoint-events'], 1, 1_000_000),
       restart: values.restart ?? false,
       ...(endpoint && { endpoint }),
       aws: values.aws ?? false,
@@ -334,6 +348,7 @@ export const runRebuild = async (
         );
       }
     };
+    const pace = options.maxRate === undefined ? undefined : createReadPace(options.maxRate);
     try {
       await Promise.all(
         Array.from({ length: segments }, async (_, segment) => {
@@ -342,7 +357,14 @@ export const runRebuild = async (
             target,
             segment,
             segments,
-            { pageSize: options.pageSize, onEvents: tick },
+            {
+              pageSize: options.pageSize,
+              onEvents: tick,
+              ...(pace && { pace }),
+              ...(options.checkpointEvents !== undefined && {
+                checkpointEvents: options.checkpointEvents,
+              }),
+            },
           );
           if (progress.done) segmentsDone++;
         }),

@@ -228,6 +228,11 @@ describe('rebuild side by side', () => {
       '4',
       '--page-size',
       '20',
+      // Progress every 200 events per segment, read at a pace a 20 ms poll cannot miss.
+      '--checkpoint-events',
+      '200',
+      '--max-rate',
+      '2000',
       '--endpoint',
       testEndpoint(),
       '--event-table',
@@ -543,6 +548,11 @@ describe('npm run rebuild: clear errors, nothing written', () => {
     [['removed-lines', '--until', 'yesterday'], /--until must be an ISO-8601 date-time/],
     [['removed-lines', '--until', '2999-01-01T00:00:00Z'], /is not at least 60 s in the past/],
     [['removed-lines', '--segments', '0'], /--segments must be an integer from 1 to 1000/],
+    [['removed-lines', '--max-rate', '0'], /--max-rate must be an integer from 1 to 10000000/],
+    [
+      ['removed-lines', '--checkpoint-events', '1.5'],
+      /--checkpoint-events must be an integer from 1 to 1000000/,
+    ],
     [['removed-lines', '--aws'], /--aws needs --event-table and --projections-table/],
     [[], /give one projection to rebuild/],
   ])('%j', (argv, message) => {

@@ -157,6 +157,32 @@ export const CHECKPOINT_ROWS = 250;
 export const CHECKPOINT_EVENTS = 5000;
 
 /**
+ * How long to wait before reading on so that `events` read `elapsedMs` after the start stay at
+ * or under `perSecond` (pure): a rebuild sharing its table with live traffic paces its Scan.
+ */
+export const paceDelay = (events: number, perSecond: number, elapsedMs: number): number =>
+  Math.max(0, (events / perSecond) * 1000 - elapsedMs);
+
+/**
+ * A read pace shared by a process's segments (`SegmentOptions.pace`): each call adds a page's
+ * events and resolves once the total is back under `perSecond` since the first call.
+ */
+export const createReadPace = (
+  perSecond: number,
+  clock: () => number = () => performance.now(),
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+) => {
+  let started: number | undefined;
+  let events = 0;
+  return async (pageEvents: number): Promise<void> => {
+    started ??= clock();
+    events += pageEvents;
+    const wait = paceDelay(events, perSecond, clock() - started);
+    if (wait > 0) await sleep(wait);
+  };
+};
+
+/**
  * Rows a writer remembers as it last wrote or read them, so a later chunk writes them unread:
  * the hot rows of the segments' chunks (a few checkpoints' worth).
  */
@@ -194,6 +220,8 @@ export interface SegmentOptions {
   readonly onEvents?: (events: number) => void;
   /** Rows written at once (default 16). */
   readonly concurrency?: number;
+  /** Called with each page's events before the next page is read: a read rate cap. */
+  readonly pace?: (pageEvents: number) => Promise<void>;
 }
 
 /** One aggregate's items as scanned, decoded up to the first unreadable one or hole. */
@@ -593,6 +621,7 @@ const scanSegment = async (
     }
     const page = await nextPage;
     const last = page.next === undefined;
+    if (options.pace && !last) await options.pace(page.events.length);
     if (!last) nextPage = read(page.next);
     for (const item of page.events) {
       if (held.length > 0 && held[0]!.key.aggregateId !== item.key.aggregateId) {
