@@ -31,6 +31,7 @@ import { ENV, type Environment, requireEnv } from './environment';
 import { createNotifierHandler, type PushedRows, rowRecordParser } from './notifier';
 import { createViewVersions } from './view-versions';
 import { createWebSocketHandler } from './websocket';
+import { settleWithin } from '../core/shared/settle-within';
 
 export interface PushWiringOptions {
   readonly logger?: Logger;
@@ -163,17 +164,9 @@ export const writerPushFromEnv = (
         },
         (error: unknown) => log.warn('Push after the write failed', { error: String(error) }),
       );
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        fanOut,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            log.warn('Push after the write over its budget: left running', { budgetMs });
-            resolve();
-          }, budgetMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      if ((await settleWithin(fanOut, budgetMs)) === 'late') {
+        log.warn('Push after the write over its budget: left running', { budgetMs });
+      }
     },
   };
 };

@@ -4,8 +4,6 @@
  * answered COMMAND_DEADLINE without running; and the command runner behind it never races its
  * own siblings. No wall clock: the queue's clock is injected, works are released by hand.
  */
-import { z } from 'zod';
-import type { AggregateDefinition } from '../../lambdas/core/command/aggregate';
 import {
   createAggregateQueue,
   inTurnPerAggregate,
@@ -16,7 +14,8 @@ import {
 } from '../../lambdas/core/command/command-runner';
 import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
 import { CommandDeadlineError } from '../../lambdas/core/shared/errors';
-import { OPEN_RULES, TEST_ACTOR } from '../support/permissions';
+import { counter } from '../support/counter';
+import { TEST_ACTOR } from '../support/permissions';
 
 /** A promise released by hand, so a test decides when a work ends. */
 const deferred = <T = void>() => {
@@ -133,18 +132,6 @@ describe('a queued command and its deadline', () => {
     );
   });
 });
-
-type CounterCommand = { type: 'counter/increment'; payload: { by: number } };
-type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };
-const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
-  type: 'counter',
-  initialState: 0,
-  reducer: (state = 0, event) =>
-    event.type === 'counter/incremented' ? state + event.payload.by : state,
-  decide: (_state, command) => [{ type: 'counter/incremented', payload: command.payload }],
-  commandSchemas: { 'counter/increment': z.strictObject({ by: z.number() }) },
-  ...OPEN_RULES,
-};
 
 describe('the command runner behind the queue', () => {
   const context: CommandContext = {

@@ -4,8 +4,6 @@
  * failed append means, retry or deadline after a lost race, when a snapshot is due. The runner
  * that applies them is tested in command-runner*.test.ts.
  */
-import { z } from 'zod';
-import type { AggregateDefinition } from '../../lambdas/core/command/aggregate';
 import {
   afterLostRace,
   appendFailure,
@@ -27,19 +25,8 @@ import {
 } from '../../lambdas/core/shared/errors';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { stamp } from '../../lambdas/core/given';
-import { OPEN_RULES } from '../support/permissions';
+import { counter } from '../support/counter';
 
-type CounterCommand = { type: 'counter/increment'; payload: { by: number } };
-type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };
-const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
-  type: 'counter',
-  initialState: 0,
-  reducer: (state = 0, event) =>
-    event.type === 'counter/incremented' ? state + event.payload.by : state,
-  decide: () => [],
-  commandSchemas: { 'counter/increment': z.strictObject({ by: z.number() }) },
-  ...OPEN_RULES,
-};
 const by = (n: number) => ({ type: 'counter/incremented', payload: { by: n } });
 /** Events 1..n of `c-1`, each adding its version; `commandId`s as `stamp` gives them. */
 const history = (n: number, from = 0): StoredEvent[] =>

@@ -7,37 +7,12 @@ import {
   createCommandRunner,
   type CommandContext,
 } from '../../lambdas/core/command/command-runner';
-import {
-  RuleViolation,
-  TransactionConflictError,
-  VersionConflictError,
-} from '../../lambdas/core/shared/errors';
+import { TransactionConflictError, VersionConflictError } from '../../lambdas/core/shared/errors';
 import type { EventStore } from '../../lambdas/core/events/event-store';
 import type { StoredEvent } from '../../lambdas/core/events/events';
 import { MemoryEventStore } from '../../lambdas/core/events/memory-event-store';
-import { OPEN_RULES, TEST_ACTOR } from '../support/permissions';
-
-type CounterCommand =
-  | { type: 'counter/increment'; payload: { by: number } }
-  | { type: 'counter/noop'; payload: Record<string, never> };
-type CounterEvent = { type: 'counter/incremented'; payload: { by: number } };
-
-const counter: AggregateDefinition<number, CounterCommand, CounterEvent> = {
-  type: 'counter',
-  initialState: 0,
-  reducer: (state = 0, event) =>
-    event.type === 'counter/incremented' ? state + event.payload.by : state,
-  decide: (state, command) => {
-    if (command.type === 'counter/noop') return [];
-    if (state + command.payload.by > 100) throw new RuleViolation('COUNTER_LIMIT', 'at most 100');
-    return [{ type: 'counter/incremented', payload: command.payload }];
-  },
-  commandSchemas: {
-    'counter/increment': z.strictObject({ by: z.number().int().positive() }),
-    'counter/noop': z.strictObject({}),
-  },
-  ...OPEN_RULES,
-};
+import { counter } from '../support/counter';
+import { TEST_ACTOR } from '../support/permissions';
 
 let ids = 0;
 const context: CommandContext = {

@@ -35,6 +35,7 @@ import { ForbiddenError } from '../identity/authorization';
 import type { Principal } from '../identity/principal';
 import { type CommandRecord, commandRecordsOf, type EventStore } from '../events/event-store';
 import { type StoredEvent, toAction } from '../events/events';
+import { settleWithin } from '../shared/settle-within';
 import {
   DEFAULT_SNAPSHOT_EVERY,
   type Snapshot,
@@ -391,13 +392,7 @@ const saveSnapshot = async (
       }),
   );
   void write.finally(settled);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const budget = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), budgetMs);
-  });
-  const outcome = await Promise.race([write, budget]);
-  clearTimeout(timer);
-  if (outcome === 'late') {
+  if ((await settleWithin(write, budgetMs)) === 'late') {
     log?.warn('Snapshot write still running at its budget: answering without it', {
       ...details,
       budgetMs,

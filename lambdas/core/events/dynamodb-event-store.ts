@@ -112,10 +112,6 @@ export class DynamoDbEventStore implements EventStore {
     private readonly options: DynamoDbEventStoreOptions = {},
   ) {}
 
-  private sawVersion(aggregateId: string, version: number) {
-    this.heads.saw(aggregateId, version);
-  }
-
   async recordCommands(records: readonly CommandRecord[]): Promise<void> {
     const table = this.options.commandsTable;
     if (!table) return;
@@ -228,7 +224,7 @@ export class DynamoDbEventStore implements EventStore {
       } while (startKey && (limit === undefined || events.length < limit));
     }
     const last = events.at(-1);
-    if (last) this.sawVersion(aggregateId, last.version);
+    if (last) this.heads.saw(aggregateId, last.version);
     return events;
   }
 
@@ -261,7 +257,7 @@ export class DynamoDbEventStore implements EventStore {
     if (!Number.isSafeInteger(version)) {
       throw new CorruptEventError(aggregateId, raw, 'version: integer beyond 2^53');
     }
-    this.sawVersion(aggregateId, version);
+    this.heads.saw(aggregateId, version);
     return version;
   }
 
@@ -332,7 +328,7 @@ export class DynamoDbEventStore implements EventStore {
     } catch (error) {
       throw await this.translateWriteError(error, first, puts.length + previous.length);
     }
-    this.sawVersion(first.aggregateId, first.version + events.length - 1);
+    this.heads.saw(first.aggregateId, first.version + events.length - 1);
   }
 
   private async translateWriteError(error: unknown, first: StoredEvent, eventCount: number) {
