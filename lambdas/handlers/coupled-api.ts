@@ -10,7 +10,7 @@ import type { AppendEvents, CommandResult, CommandRunner } from '../core/command
 import type { DynamoDbEventStore, TransactItem } from '../core/events/dynamodb-event-store';
 import type { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import { toAction } from '../core/events/events';
-import { changedRowOf, PUSHED_BY_ATTRIBUTE } from '../core/push/push';
+import { changedRowOf, PUSHED_BY_ATTRIBUTE, pushedEventOf } from '../core/push/push';
 import type { WriterPush } from './push-wiring';
 import { foldRows } from '../core/projections/row-projection';
 import {
@@ -131,7 +131,7 @@ export const appendWithViews =
           collection.isDeleted,
           // The subscriber may fold them instead of taking the row: only when they end at the
           // row's version, so the fold reaches exactly that row.
-          events.at(-1)?.version === changed.version ? events : undefined,
+          events.at(-1)?.version === changed.version ? events.map(pushedEventOf) : undefined,
         ),
       ]);
     }

@@ -12,12 +12,15 @@ import {
   type ChangedRow,
   changedRowOf,
   createNotifier,
+  foldedEventsOf,
   type PostToConnection,
   PUSHED_BY_ATTRIBUTE,
   type RowPusher,
   type SubscriptionStore,
 } from '../core/push/push';
 import type { Log } from '../core/shared/log';
+import { currentSchemaVersion } from '../core/events/event-codec';
+import type { EventAction } from '../core/events/events';
 import { DynamoDbProjectionRows } from '../core/projections/dynamodb-projection-rows';
 import {
   type ProjectionRowStore,
@@ -185,21 +188,22 @@ export const pushingRowStore = (
     ...p,
     prefix: `${storageName(p.projection)}#`,
   }));
-  const changeOf = (row: StoredRow) => {
+  const changeOf = (row: StoredRow, folded: readonly EventAction[] | undefined) => {
     const of = prefixes.find((p) => row.key.startsWith(p.prefix));
     if (!of) return undefined;
     const id = row.key.slice(of.prefix.length);
     const version = row.applied[id];
-    return version === undefined
-      ? undefined
-      : changedRowOf(of.projection, id, version, row.view, of.isDeleted);
+    if (version === undefined) return undefined;
+    // The batch's events of the aggregate: the message carries them when that is smaller.
+    const events = foldedEventsOf(folded, id, version, currentSchemaVersion);
+    return changedRowOf(of.projection, id, version, row.view, of.isDeleted, events);
   };
   return {
     get: (key) => rows.get(key),
     ...(rows.getMany && { getMany: rows.getMany.bind(rows) }),
     ...(rows.listPage && { listPage: rows.listPage.bind(rows) }),
-    async save(row, previousRev) {
-      const change = changeOf(row);
+    async save(row, previousRev, folded) {
+      const change = changeOf(row, folded);
       if (!change) return rows.save(row, previousRev);
       await rows.save({ ...row, [PUSHED_BY_ATTRIBUTE]: writer.pushedBy }, previousRev);
       await writer.push([change]);

@@ -14,6 +14,9 @@ import { reprojectorFromEnv } from '../../lambdas/handlers/wiring';
 import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
 import { authHeaders, withToken } from '../support/runtime';
+import { foldPushedEvents } from '../../client/live';
+import { aggregateOfView } from '../../client/aggregates';
+import type { ConfirmedView } from '../../client/state';
 
 type User = 'alice' | 'bob' | 'admin';
 type Stack = 'decoupled' | 'coupled';
@@ -66,9 +69,9 @@ class Client {
     }
   }
 
-  async subscribe(id: string) {
+  async subscribe(id: string, collection = 'orders') {
     const from = this.messages.length;
-    this.socket.send(JSON.stringify({ action: 'subscribe', collection: 'orders', id }));
+    this.socket.send(JSON.stringify({ action: 'subscribe', collection, id }));
     const answer = await this.next(() => true, from);
     expect(answer).toMatchObject({ type: 'subscribed', id });
   }
@@ -85,6 +88,21 @@ class Client {
     while (!this.closed) await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * What a client holds after the pushes of `id` to it, as client/live.ts takes them: a row as it
+ * is, a message's events folded onto the state before them. A gap fails.
+ */
+const heldAfterPushes = (client: Client, id: string, view: string) => {
+  let held: ConfirmedView | undefined;
+  for (const m of client.messages.filter((m) => m.id === id && m.type === `${view}/changed`)) {
+    held = m.events
+      ? foldPushedEvents(aggregateOfView(view)!, held, m)
+      : { version: m.version, view: m[view] };
+    if (!held) throw new Error(`a gap before version ${m.version}: ${JSON.stringify(m)}`);
+  }
+  return held;
+};
 
 const line = (n: number) => ({ lineId: `l${n}`, sku: 'SKU', quantity: 1, unitPrice: 100 });
 
@@ -132,6 +150,13 @@ const usePushRuntime = (options: { notifier: boolean }) => {
       expect(response.status).toBeLessThan(300);
       return (await response.json()) as Message;
     },
+    /** The row a query returns at `path` (e.g. `/orders/o-1?minVersion=4`), as an admin. */
+    query: async (stack: Stack, path: string) => {
+      const base = stack === 'decoupled' ? state.runtime.decoupledUrl! : state.runtime.coupledUrl!;
+      const response = await fetch(`${base}${path}`, { headers: authHeaders(state.runtime) });
+      expect(response.status).toBe(200);
+      return (await response.json()) as Message;
+    },
   };
 };
 
@@ -142,7 +167,7 @@ const create = (id: string, customerId = 'c-push') => ({
 });
 
 describe('without the projections-table notifier', () => {
-  const { open, command } = usePushRuntime({ notifier: false });
+  const { open, command, query } = usePushRuntime({ notifier: false });
 
   test.each(['coupled', 'decoupled'] as const)(
     '%s: given a subscriber, when commands run, then the writer pushes each version at most once, in order, the last one included',
@@ -152,22 +177,23 @@ describe('without the projections-table notifier', () => {
       await client.subscribe(id);
 
       await command(stack, create(id));
+      // Each push awaited before the next command: one event per projector batch.
       for (let n = 1; n <= 3; n++) {
         await command(stack, { type: 'order/addLine', aggregateId: id, payload: line(n) });
+        await client.next((m) => m.id === id && m.version === n + 1);
       }
 
       const last = await client.next((m) => m.id === id && m.version === 4);
       expect(last).toMatchObject({ type: 'order/changed', id, version: 4 });
-      // The coupled function has the command's event: the smaller message carries it instead of
-      // the row (docs/decisions/push-events-to-fold.md); the projector pushes the row.
-      if (stack === 'coupled') {
-        expect(last.events).toEqual([
-          expect.objectContaining({ version: 4, type: 'order/lineAdded' }),
-        ]);
-      } else {
-        expect(last).toMatchObject({ order: { id, version: 4 } });
-      }
       expectPushed(stack, client.versionsOf(id), 4);
+      // Both writers hold the events they wrote or folded: the smaller message carries them
+      // instead of the row (docs/decisions/push-events-to-fold.md), and the client's fold of every
+      // push reaches the row a query returns.
+      expect(last.events?.at(-1)).toMatchObject({ version: 4, type: 'order/lineAdded' });
+      expect(heldAfterPushes(client, id, 'order')).toEqual({
+        version: 4,
+        view: await query(stack, `/orders/${id}?minVersion=4`),
+      });
     },
   );
 
@@ -192,8 +218,48 @@ describe('without the projections-table notifier', () => {
   );
 });
 
+describe('without the projections-table notifier, a second domain', () => {
+  const { open, command, query } = usePushRuntime({ notifier: false });
+
+  test.each(['coupled', 'decoupled'] as const)(
+    '%s: given a shopping list’s owner and a stranger subscribed, when items are added, then the writer pushes each version to the owner only',
+    async (stack) => {
+      const id = `wl-${stack}-${process.pid}`;
+      const owner = await open(stack, 'alice');
+      const stranger = await open(stack, 'bob');
+      await owner.subscribe(id, 'shopping-lists');
+      await stranger.subscribe(id, 'shopping-lists');
+
+      await command(stack, {
+        type: 'shoppingList/create',
+        aggregateId: id,
+        payload: { name: 'Groceries', ownerId: 'alice' },
+      });
+      // Items long enough that one event is a smaller message than the list of three.
+      for (let n = 1; n <= 3; n++) {
+        await command(stack, {
+          type: 'shoppingList/addItem',
+          aggregateId: id,
+          payload: { itemId: `i${n}`, text: `Item ${n} `.padEnd(150, '.') },
+        });
+        await owner.next((m) => m.id === id && m.version === n + 1);
+      }
+
+      const last = await owner.next((m) => m.id === id && m.version === 4);
+      expect(last).toMatchObject({ type: 'shopping-list/changed', id, version: 4 });
+      expectPushed(stack, owner.versionsOf(id), 4);
+      expect(last.events?.at(-1)).toMatchObject({ version: 4, type: 'shoppingList/itemAdded' });
+      expect(heldAfterPushes(owner, id, 'shopping-list')).toEqual({
+        version: 4,
+        view: await query(stack, `/shopping-lists/${id}?minVersion=4`),
+      });
+      expect(stranger.versionsOf(id)).toEqual([]);
+    },
+  );
+});
+
 describe('with the projections-table notifier', () => {
-  const { state, open, command } = usePushRuntime({ notifier: true });
+  const { state, open, command, query } = usePushRuntime({ notifier: true });
 
   /** An unmarked row write of `id` (no writer posts it): the notifier's to push. */
   const sentinel = async (stack: Stack, client: Client, id: string) => {
@@ -233,6 +299,11 @@ describe('with the projections-table notifier', () => {
       await sentinel(stack, client, `${id}-sentinel`);
 
       expectPushed(stack, client.versionsOf(id), 4);
+      // A projector batch of several versions carries them all (or its row): the fold holds.
+      expect(heldAfterPushes(client, id, 'order')).toEqual({
+        version: 4,
+        view: await query(stack, `/orders/${id}?minVersion=4`),
+      });
     },
   );
 

@@ -4,11 +4,12 @@
  * them reaches the row the server wrote, and a gap is refused (the client then reads the row).
  * Prints the bytes per push, before (the row) and after (the smaller of row and events).
  */
-import { changedRowOf, changeMessage } from '../../lambdas/core/push/push';
+import { changedRowOf, changeMessage, foldedEventsOf } from '../../lambdas/core/push/push';
 import { viewRowAfter } from '../../lambdas/core/projections/collections';
 import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
 import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
+import { shoppingListRowProjection } from '../../lambdas/domain/shopping-list/projections';
 import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { foldPushedEvents } from '../../client/live';
 import { aggregateOfType } from '../../client/aggregates';
@@ -142,5 +143,71 @@ describe('the client folds pushed events (foldPushedEvents)', () => {
   test('given an event this code cannot decode, then nothing is folded', () => {
     const broken = { ...change(log.slice(21)), events: [{ version: 22, type: 'order/lineAdded' }] };
     expect(foldPushedEvents(order, held, broken)).toBeUndefined();
+  });
+});
+
+describe('a second domain: a shopping list’s pushed events', () => {
+  const LIST = 'l-push-events';
+  const lists = COLLECTIONS.find((c) => c.collection === 'shopping-lists')!;
+  const list = aggregateOfType('shoppingList')!;
+  const listEvent = (version: number, type: string, payload: Record<string, unknown>) => ({
+    ...stored(version, type, payload),
+    aggregateId: LIST,
+    aggregateType: 'shoppingList',
+  });
+  /** Created, then `items` items added (version items + 1). */
+  const log = [
+    listEvent(1, 'shoppingList/created', { name: 'Groceries', ownerId: 'user-0b6a3b1e' }),
+    ...Array.from({ length: 21 }, (_, i) =>
+      listEvent(i + 2, 'shoppingList/itemAdded', { itemId: `item-${i}`, text: `Item ${i}` }),
+    ),
+  ];
+  const rowOf = (events: readonly StoredEvent[], before?: unknown) =>
+    viewRowAfter(shoppingListRowProjection, LIST, events.map(toAction), before)!;
+
+  test('given a list of 20 items, when one is added, then the message carries the event and the client’s fold of it is the server’s row', () => {
+    const before = rowOf(log.slice(0, -1)).row;
+    const { row, version } = rowOf(log.slice(-1), before);
+    const rowOnly = changeMessage(changedRowOf(lists.view, LIST, version, row, lists.isDeleted));
+    const withEvents = changeMessage(
+      changedRowOf(lists.view, LIST, version, row, lists.isDeleted, log.slice(-1)),
+    );
+    expect(JSON.parse(withEvents)).toMatchObject({
+      type: 'shopping-list/changed',
+      id: LIST,
+      version: 22,
+      events: [expect.objectContaining({ type: 'shoppingList/itemAdded' })],
+    });
+    expect(bytes(withEvents)).toBeLessThan(bytes(rowOnly));
+
+    const delivered = { id: LIST, version: 22, events: JSON.parse(withEvents).events as unknown[] };
+    expect(foldPushedEvents(list, { version: 21, view: before as never }, delivered)).toEqual({
+      version: 22,
+      view: row,
+    });
+  });
+});
+
+describe('the projector’s pushed events (foldedEventsOf)', () => {
+  const log = logOf(3);
+  const actions = log.map(toAction);
+  const other = toAction({ ...log[1]!, aggregateId: 'o-other' });
+
+  test('given a batch that folded versions 3 and 4 into the row, then the message may carry both, as the client decodes them', () => {
+    const events = foldedEventsOf([actions[2]!, other, actions[3]!], ID, 4, currentSchemaVersion);
+    expect(events?.map((e) => e.version)).toEqual([3, 4]);
+    const held = { version: 2, view: rowAfter(log.slice(0, 2)).row as never };
+    const delivered = { id: ID, version: 4, events: JSON.parse(JSON.stringify(events)) };
+    expect(foldPushedEvents(order, held, delivered)).toEqual({
+      version: 4,
+      view: rowAfter(log).row,
+    });
+  });
+
+  test('given folded events that skip a version or stop short of the row’s, then none are carried: the row is sent', () => {
+    expect(foldedEventsOf([actions[1]!, actions[3]!], ID, 4, currentSchemaVersion)).toBeUndefined();
+    expect(foldedEventsOf(actions.slice(1, 3), ID, 4, currentSchemaVersion)).toBeUndefined();
+    expect(foldedEventsOf([other], ID, 2, currentSchemaVersion)).toBeUndefined();
+    expect(foldedEventsOf(undefined, ID, 4, currentSchemaVersion)).toBeUndefined();
   });
 });

@@ -166,8 +166,12 @@ export interface ProjectionRowStore {
   get(key: string): Promise<StoredRow | undefined>;
   /** The stored rows of `keys` that exist (any order): the items of a sharded row. */
   getMany?(keys: readonly string[]): Promise<StoredRow[]>;
-  /** Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError. */
-  save(row: StoredRow, previousRev: number): Promise<void>;
+  /**
+   * Stores `row` if the stored one is still at `previousRev` (0: no row yet), else StaleRowError.
+   * `folded`: the events this write folded into the row, in order (the live projector's), which a
+   * pushing store may post instead of the row.
+   */
+  save(row: StoredRow, previousRev: number, folded?: readonly EventAction[]): Promise<void>;
   /** A page of a declared list of a collection's view (./row-lists.ts; the list routes). */
   listPage?(
     view: AnyRowProjection,

@@ -124,7 +124,7 @@ export const applyPendingToRow = async (
     const stored = await rows.get(key);
     const applied: Record<string, number> = { ...stored?.applied };
     let view: unknown = stored?.view;
-    let count = 0;
+    const folded: EventAction[] = [];
     const poisoned = new Map<string, number>();
     for (const p of pending) {
       if (poisoned.has(p.aggregateId) || p.version <= (applied[p.aggregateId] ?? 0)) continue;
@@ -136,9 +136,9 @@ export const applyPendingToRow = async (
         continue;
       }
       applied[p.aggregateId] = p.version;
-      count++;
+      folded.push(p.action);
     }
-    if (count === 0) return { applied: 0, poisoned };
+    if (folded.length === 0) return { applied: 0, poisoned };
     const row: StoredRow = {
       key,
       view,
@@ -147,8 +147,8 @@ export const applyPendingToRow = async (
       ...listAttributes(projection, options.storage ?? storageName(projection), view),
     };
     try {
-      await rows.save(row, stored?.rev ?? 0);
-      return { applied: count, poisoned };
+      await rows.save(row, stored?.rev ?? 0, folded);
+      return { applied: folded.length, poisoned };
     } catch (error) {
       if (error instanceof StaleRowError && attempt < options.maxAttempts) continue;
       throw error;

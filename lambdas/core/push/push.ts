@@ -5,7 +5,7 @@
  */
 import { mayRead, type ReadRule } from '../identity/authorization';
 import { claimList, type Principal, type Role, ROLES } from '../identity/principal';
-import type { StoredEvent } from '../events/events';
+import type { EventAction, StoredEvent } from '../events/events';
 import type { Log } from '../shared/log';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
@@ -202,11 +202,11 @@ export interface ChangedRow {
    */
   readonly pushedBy?: string;
   /**
-   * The events that took the row from `version - events.length` to `version`, as the command
-   * answer carries them (the stored events): a writer that holds them (the coupled append) passes
-   * them, and the message may carry them instead of the row (changeMessage).
+   * The events that took the row from `version - events.length` to `version`: a writer that
+   * holds them (the coupled append, the projector) passes them, and the message may carry them
+   * instead of the row (changeMessage).
    */
-  readonly events?: readonly StoredEvent[];
+  readonly events?: readonly PushedEvent[];
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).length;
@@ -220,6 +220,39 @@ export type PushedEvent = Pick<
   StoredEvent,
   'version' | 'type' | 'payload' | 'occurredAt' | 'eventId' | 'correlationId' | 'schemaVersion'
 >;
+
+/**
+ * An event as the projector folds it (its action) as a change message carries it. The action's
+ * payload is the decoded one, upcast to `schemaVersion` (the codec's current version of its type).
+ */
+export const pushedEventOfAction = (action: EventAction, schemaVersion: number): PushedEvent => ({
+  version: action.meta.version,
+  type: action.type,
+  payload: action.payload,
+  occurredAt: action.meta.occurredAt,
+  eventId: action.meta.eventId,
+  correlationId: action.meta.correlationId,
+  schemaVersion,
+});
+
+/**
+ * The events a projector folded into aggregate `id`'s view row, as its change message may carry
+ * them: only when they follow one another and end at the row's `version` (else undefined, and the
+ * row is sent), so a client holding the version before them folds exactly that row.
+ */
+export const foldedEventsOf = (
+  folded: readonly EventAction[] | undefined,
+  id: string,
+  version: number,
+  schemaVersionOf: (type: string) => number,
+): PushedEvent[] | undefined => {
+  const own = (folded ?? []).filter((action) => action.meta.aggregateId === id);
+  const follows = own.every(
+    (action, index) => index === 0 || action.meta.version === own[index - 1]!.meta.version + 1,
+  );
+  if (own.length === 0 || !follows || own.at(-1)!.meta.version !== version) return undefined;
+  return own.map((action) => pushedEventOfAction(action, schemaVersionOf(action.type)));
+};
 
 export const pushedEventOf = (event: StoredEvent): PushedEvent => ({
   version: event.version,
@@ -250,7 +283,7 @@ export const changeMessage = (change: ChangedRow): string => {
   const withRow = JSON.stringify({ ...head, [view.name]: change.row });
   const withEvents =
     change.events && change.events.length > 0
-      ? JSON.stringify({ ...head, events: change.events.map(pushedEventOf) })
+      ? JSON.stringify({ ...head, events: change.events })
       : undefined;
   const smaller =
     withEvents !== undefined && byteLength(withEvents) < byteLength(withRow) ? withEvents : withRow;
@@ -277,8 +310,8 @@ export const changedRowOf = (
   version: number,
   stored: unknown,
   isDeleted?: (row: never) => boolean,
-  /** The events that led to it from the version before them (the coupled append's). */
-  events?: readonly StoredEvent[],
+  /** The events that led to it from the version before them (a writer's). */
+  events?: readonly PushedEvent[],
 ): ChangedRow => {
   const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(stored) === true;
   return {
