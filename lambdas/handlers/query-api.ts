@@ -249,9 +249,11 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
     // Side by side, the events up to it: the row's checkpoint moves only with the events its
     // view handles, so a version made by another one (a foreign event, a type the view
     // ignores) is met once the last handled event before it is applied.
-    const [latestVersion, pending] = await Promise.all([
+    const upTo = () =>
+      deps.events.load(id, { afterVersion: current.version, toVersion: minVersion });
+    const [latestVersion, first] = await Promise.all([
       latestVersionFor(owner, id, current.version),
-      deps.events.load(id, { afterVersion: current.version, toVersion: minVersion }),
+      upTo(),
     ]);
     if (minVersion > latestVersion) {
       throw new NotFoundError(
@@ -259,6 +261,9 @@ export const createQueryRoutes = (deps: QueryApiDependencies) => {
         { id, minVersion, latestVersion },
       );
     }
+    // Read side by side, the events may predate an append the latest version saw: then read them
+    // again (they exist now, gapless), or the wait would end before the version asked for.
+    const pending = first.length < minVersion - current.version ? await upTo() : first;
     const target = Math.max(
       current.version,
       ...pending.filter(owner.handles).map((event) => event.version),

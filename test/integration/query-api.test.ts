@@ -216,6 +216,48 @@ describe('GET /{collection}/{id}', () => {
     expect(cut.error.details.waitLimitMs).toBeGreaterThan(0);
     expect(cut.error.details.waitLimitMs).toBeLessThanOrEqual(200);
   });
+  test('?minVersion: an event appended between its two side-by-side reads is waited for, not skipped', async () => {
+    const racing = `race-${process.pid}`;
+    const events = new DynamoDbEventStore(tables.doc, tables.eventTable);
+    let appended: Promise<unknown> | undefined;
+    // The events up to minVersion are read before the append, the latest version after it.
+    const store = Object.assign(Object.create(events) as DynamoDbEventStore, {
+      load: async (id: string, options?: Parameters<DynamoDbEventStore['load']>[1]) => {
+        const loaded = await events.load(id, options);
+        if (options?.toVersion !== undefined) appended ??= createWithoutRow(racing);
+        return loaded;
+      },
+      currentVersion: async (id: string) => {
+        while (!appended) await new Promise((r) => setTimeout(r, 1));
+        await appended;
+        return events.currentVersion(id);
+      },
+    });
+    const handler = createQueryApiHandler({
+      logger: testLogger('query'),
+      readModels: {
+        projections: PROJECTIONS,
+        rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
+      },
+      events: store,
+      minVersionWaitMs: 150,
+    });
+    const result = await handler(
+      httpEvent({
+        routeKey: 'GET /{collection}/{id}',
+        pathParameters: { collection: 'orders', id: racing },
+        query: { minVersion: '1' },
+      }),
+    );
+    // Its row is never written here: the answer is the wait running out for version 1, never
+    // an answer without it.
+    expect(bodyOf(result)).toMatchObject({
+      error: {
+        code: 'NOT_YET_CONSISTENT',
+        details: { minVersion: 1, currentVersion: 0, latestVersion: 1 },
+      },
+    });
+  });
   test('?minVersion sees the row that the projector writes while it waits', async () => {
     const lagging = `lag2-${process.pid}`;
     await createWithoutRow(lagging);
