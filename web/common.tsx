@@ -25,7 +25,7 @@ import {
   unsubscribeFrom,
 } from '../client';
 import type { StoredEvent } from '../lambdas/core/events/events';
-import { type ActivityEntry, aggregateGone, lastRejection } from './demo-state';
+import { type ActivityEntry, aggregateGone, issueFor, lastRejection } from './demo-state';
 import { actorLabel, describeOutcome, historyStateLabel } from './labels';
 import {
   type AppDispatch,
@@ -194,7 +194,31 @@ export const RejectionNotice = ({ rejection }: { rejection: ActivityEntry | unde
 export const useLastRejection = (aggregateId: string) =>
   useSelector((s: RootState) => lastRejection(s.demo.activity, aggregateId));
 
-/** A field's message from the last rejection (`issueFor`), under the field. */
+/**
+ * The field messages of the last rejection (`useLastRejection`): a field's message (`issue`)
+ * shows until that field is edited (`edited`), after which it no longer says what the field
+ * holds. Keyed by the command type too: two forms may share a field name.
+ */
+export const useFieldIssues = (rejection: ActivityEntry | undefined) => {
+  const [editedAfter, setEditedAfter] = useState<Readonly<Record<string, string>>>({});
+  const key = (type: string, field: string) => `${type} ${field}`;
+  return {
+    issue: (type: string, field: string): string | undefined =>
+      rejection?.type === type && editedAfter[key(type, field)] !== rejection.commandId
+        ? issueFor(rejection, field)
+        : undefined,
+    edited: (type: string, field: string) => {
+      if (!rejection) return;
+      setEditedAfter((before) =>
+        before[key(type, field)] === rejection.commandId
+          ? before
+          : { ...before, [key(type, field)]: rejection.commandId },
+      );
+    },
+  };
+};
+
+/** A field's message from the last rejection (`useFieldIssues`), under the field. */
 export const FieldError = ({ field, message }: { field: string; message: string | undefined }) =>
   message ? (
     <span className="field-error" role="alert" data-testid={`field-error-${field}`}>

@@ -30,6 +30,7 @@ import {
   refusalOf,
   RejectionNotice,
   useKnownIds,
+  useFieldIssues,
   useLastRejection,
   useOpenView,
   usePrincipal,
@@ -39,7 +40,6 @@ import {
 } from './common';
 import type { RejectReason } from '../lambdas/domain/order/commands';
 import { ORDER_STATUSES } from '../lambdas/domain/order/reducer';
-import { issueFor } from './demo-state';
 import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
 const linesOf = (count: number) => `${count} ${count === 1 ? 'line' : 'lines'}`;
@@ -383,9 +383,10 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const editRefusal = refused(ADD_LINE_PROBE);
   const submitRefusal = refused({ type: 'order/submit', payload: {} });
   const cancelRefusal = refused({ type: 'order/cancel', payload: {} });
-  /** A field's message when the last rejection was this form's command. */
-  const addLineIssue = (field: string) =>
-    rejection?.type === 'order/addLine' ? issueFor(rejection, field) : undefined;
+  const fieldIssues = useFieldIssues(rejection);
+  /** A field's message when the last rejection was this form's command, until it is edited. */
+  const addLineIssue = (field: string) => fieldIssues.issue('order/addLine', field);
+  const editedLine = (field: string) => fieldIssues.edited('order/addLine', field);
 
   const addLine = (event: FormEvent) => {
     event.preventDefault();
@@ -453,7 +454,10 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
                 <input
                   placeholder="SKU-1"
                   value={sku}
-                  onChange={(e) => setSku(e.target.value)}
+                  onChange={(e) => {
+                    setSku(e.target.value);
+                    editedLine('sku');
+                  }}
                   data-testid="sku"
                 />
                 <FieldError field="sku" message={addLineIssue('sku')} />
@@ -464,7 +468,10 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
                   type="number"
                   min={1}
                   value={quantity}
-                  onChange={(e) => setQuantity(e.target.value)}
+                  onChange={(e) => {
+                    setQuantity(e.target.value);
+                    editedLine('quantity');
+                  }}
                   data-testid="quantity"
                 />
                 <FieldError field="quantity" message={addLineIssue('quantity')} />
@@ -476,7 +483,10 @@ export const Order = ({ demo, id }: { demo: DemoStore; id: string }) => {
                   step="0.01"
                   min={0}
                   value={price}
-                  onChange={(e) => setPrice(e.target.value)}
+                  onChange={(e) => {
+                    setPrice(e.target.value);
+                    editedLine('unitPrice');
+                  }}
                   data-testid="unit-price"
                 />
                 <FieldError field="unitPrice" message={addLineIssue('unitPrice')} />

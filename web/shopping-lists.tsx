@@ -26,6 +26,7 @@ import {
   refusalOf,
   RejectionNotice,
   useKnownIds,
+  useFieldIssues,
   useLastRejection,
   useOpenView,
   usePrincipal,
@@ -33,7 +34,6 @@ import {
   useServerRead,
   VersionNote,
 } from './common';
-import { issueFor } from './demo-state';
 import { type AppDispatch, type DemoStore, loaded, type RootState } from './store';
 
 const COLLECTION = 'shopping-lists';
@@ -144,12 +144,15 @@ export const ShoppingLists = ({
 const RenameForm = ({
   name,
   issue,
+  onEdit,
   refusal,
   onRename,
 }: {
   name: string;
   /** The last rename's field message, if it was rejected for its name. */
   issue: string | undefined;
+  /** The name was edited: its message no longer applies. */
+  onEdit: () => void;
   /** Why a rename would be refused for the signed-in user (only the owner renames). */
   refusal: string | undefined;
   onRename: (name: string) => void;
@@ -168,7 +171,10 @@ const RenameForm = ({
         value={text}
         disabled={refusal !== undefined}
         title={refusal}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          onEdit();
+        }}
         aria-label="Name"
         data-testid="list-name"
       />
@@ -193,6 +199,7 @@ const Sharing = ({
   sharedWith,
   refusal,
   issue,
+  onEdit,
   onShare,
   onUnshare,
 }: {
@@ -200,6 +207,8 @@ const Sharing = ({
   /** Why sharing would be refused for the signed-in user, if it would. */
   refusal: string | undefined;
   issue: string | undefined;
+  /** The user field was edited: its message no longer applies. */
+  onEdit: () => void;
   onShare: (userId: string) => void;
   onUnshare: (userId: string) => void;
 }) => {
@@ -238,7 +247,10 @@ const Sharing = ({
           value={userId}
           disabled={refusal !== undefined}
           title={refusal}
-          onChange={(e) => setUserId(e.target.value)}
+          onChange={(e) => {
+            setUserId(e.target.value);
+            onEdit();
+          }}
           aria-label="Share with"
           data-testid="share-with"
         />
@@ -294,8 +306,9 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
   const addRefusal = refused(ADD_ITEM_PROBE);
   const deleteRefusal = refused({ type: 'shoppingList/delete', payload: {} });
   /** A field's message when the last rejection was this form's command. */
+  const fieldIssues = useFieldIssues(rejection);
   const issue = (type: ShoppingListCommand['type'], field: string) =>
-    rejection?.type === type ? issueFor(rejection, field) : undefined;
+    fieldIssues.issue(type, field);
 
   const list = view.view;
   /** An item the server has not confirmed as shown (added or toggled by a pending command). */
@@ -397,7 +410,10 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
               placeholder="Add an item, e.g. milk"
               value={text}
               disabled={addRefusal !== undefined}
-              onChange={(e) => setText(e.target.value)}
+              onChange={(e) => {
+                setText(e.target.value);
+                fieldIssues.edited('shoppingList/addItem', 'text');
+              }}
               aria-label="Item"
               data-testid="item-text"
             />
@@ -415,6 +431,7 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
             sharedWith={list.sharedWith ?? []}
             refusal={refused({ type: 'shoppingList/share', payload: { userId: SHARE_PROBE } })}
             issue={issue('shoppingList/share', 'userId')}
+            onEdit={() => fieldIssues.edited('shoppingList/share', 'userId')}
             onShare={(userId) =>
               send({ type: 'shoppingList/share', aggregateId: id, payload: { userId } })
             }
@@ -426,6 +443,7 @@ export const ShoppingList = ({ demo, id }: { demo: DemoStore; id: string }) => {
             <RenameForm
               name={list.name}
               issue={issue('shoppingList/rename', 'name')}
+              onEdit={() => fieldIssues.edited('shoppingList/rename', 'name')}
               refusal={refused({
                 type: 'shoppingList/rename',
                 payload: { name: 'probe: not a name' },

@@ -163,7 +163,10 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       );
       expect(await page.getByTestId('rejection').textContent()).toContain('quantity');
       await expectOnFirstScreen(page, 'rejection');
+      // Once the field is edited its message no longer describes it and goes; the notice stays
       await page.getByTestId('quantity').fill('2');
+      await page.getByTestId('field-error-quantity').waitFor({ state: 'detached' });
+      expect(await page.getByTestId('rejection').isVisible()).toBe(true);
       await expectFits(page);
       await expectCheckCatches(page);
       await shot('order-draft');
@@ -373,6 +376,8 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       await expectCommands(page, 'shoppingList/rename', 'rejected', 1);
       expect(await page.getByTestId('field-error-name').textContent()).toContain('blank');
       await expectOnFirstScreen(page, 'rejection');
+      await page.getByTestId('list-name').fill('Groceries ');
+      await page.getByTestId('field-error-name').waitFor({ state: 'detached' });
 
       // Then the history at version 1 is the empty list
       await page.getByTestId('history-slider').fill('1');
