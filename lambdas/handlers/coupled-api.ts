@@ -129,9 +129,8 @@ export const appendWithViews =
           changed.version,
           changed.row,
           collection.isDeleted,
-          // The subscriber may fold them instead of taking the row: only when they end at the
-          // row's version, so the fold reaches exactly that row.
-          events.at(-1)?.version === changed.version ? events.map(pushedEventOf) : undefined,
+          // The subscriber may fold them instead of taking the row.
+          events.map(pushedEventOf),
         ),
       ]);
     }

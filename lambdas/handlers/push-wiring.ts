@@ -195,7 +195,7 @@ export const pushingRowStore = (
     const version = row.applied[id];
     if (version === undefined) return undefined;
     // The batch's events of the aggregate: the message carries them when that is smaller.
-    const events = foldedEventsOf(folded, id, version, currentSchemaVersion);
+    const events = foldedEventsOf(folded, id, currentSchemaVersion);
     return changedRowOf(of.projection, id, version, row.view, of.isDeleted, events);
   };
   return {

@@ -188,13 +188,23 @@ describe('a second domain: a shopping list’s pushed events', () => {
   });
 });
 
-describe('the projector’s pushed events (foldedEventsOf)', () => {
+describe('the projector’s pushed events (foldedEventsOf, changedRowOf)', () => {
   const log = logOf(3);
   const actions = log.map(toAction);
   const other = toAction({ ...log[1]!, aggregateId: 'o-other' });
+  /** The events the change of the row at `version` carries, of what a batch folded into it. */
+  const carried = (folded: Parameters<typeof foldedEventsOf>[0], version: number) =>
+    changedRowOf(
+      orders.view,
+      ID,
+      version,
+      rowAfter(log.slice(0, version)).row,
+      orders.isDeleted,
+      foldedEventsOf(folded, ID, currentSchemaVersion),
+    ).events;
 
   test('given a batch that folded versions 3 and 4 into the row, then the message may carry both, as the client decodes them', () => {
-    const events = foldedEventsOf([actions[2]!, other, actions[3]!], ID, 4, currentSchemaVersion);
+    const events = carried([actions[2]!, other, actions[3]!], 4);
     expect(events?.map((e) => e.version)).toEqual([3, 4]);
     const held = { version: 2, view: rowAfter(log.slice(0, 2)).row as never };
     const delivered = { id: ID, version: 4, events: JSON.parse(JSON.stringify(events)) };
@@ -205,9 +215,9 @@ describe('the projector’s pushed events (foldedEventsOf)', () => {
   });
 
   test('given folded events that skip a version or stop short of the row’s, then none are carried: the row is sent', () => {
-    expect(foldedEventsOf([actions[1]!, actions[3]!], ID, 4, currentSchemaVersion)).toBeUndefined();
-    expect(foldedEventsOf(actions.slice(1, 3), ID, 4, currentSchemaVersion)).toBeUndefined();
-    expect(foldedEventsOf([other], ID, 2, currentSchemaVersion)).toBeUndefined();
-    expect(foldedEventsOf(undefined, ID, 4, currentSchemaVersion)).toBeUndefined();
+    expect(carried([actions[1]!, actions[3]!], 4)).toBeUndefined();
+    expect(carried(actions.slice(1, 3), 4)).toBeUndefined();
+    expect(carried([other], 2)).toBeUndefined();
+    expect(carried(undefined, 4)).toBeUndefined();
   });
 });

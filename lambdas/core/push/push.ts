@@ -7,6 +7,7 @@ import { mayRead, type ReadRule } from '../identity/authorization';
 import { claimList, type Principal, type Role, ROLES } from '../identity/principal';
 import type { EventAction, StoredEvent } from '../events/events';
 import type { Log } from '../shared/log';
+import { settleWithin } from '../shared/settle-within';
 
 /** API Gateway WebSocket quotas (per message, per connection). */
 export const WEBSOCKET_LIMITS = {
@@ -236,23 +237,26 @@ export const pushedEventOfAction = (action: EventAction, schemaVersion: number):
 });
 
 /**
- * The events a projector folded into aggregate `id`'s view row, as its change message may carry
- * them: only when they follow one another and end at the row's `version` (else undefined, and the
- * row is sent), so a client holding the version before them folds exactly that row.
+ * The events a projector folded into a row that are aggregate `id`'s own, as a change message
+ * carries them (changedRowOf keeps them only when they lead to the row's version).
  */
 export const foldedEventsOf = (
   folded: readonly EventAction[] | undefined,
   id: string,
-  version: number,
   schemaVersionOf: (type: string) => number,
-): PushedEvent[] | undefined => {
-  const own = (folded ?? []).filter((action) => action.meta.aggregateId === id);
-  const follows = own.every(
-    (action, index) => index === 0 || action.meta.version === own[index - 1]!.meta.version + 1,
-  );
-  if (own.length === 0 || !follows || own.at(-1)!.meta.version !== version) return undefined;
-  return own.map((action) => pushedEventOfAction(action, schemaVersionOf(action.type)));
-};
+): PushedEvent[] =>
+  (folded ?? [])
+    .filter((action) => action.meta.aggregateId === id)
+    .map((action) => pushedEventOfAction(action, schemaVersionOf(action.type)));
+
+/**
+ * Whether `events` took a row from `version - events.length` to `version`: they follow one
+ * another and end there, so a client holding the version before them folds exactly that row.
+ */
+const leadTo = (events: readonly PushedEvent[], version: number) =>
+  events.length > 0 &&
+  events.at(-1)!.version === version &&
+  events.every((event, index) => index === 0 || event.version === events[index - 1]!.version + 1);
 
 export const pushedEventOf = (event: StoredEvent): PushedEvent => ({
   version: event.version,
@@ -310,7 +314,7 @@ export const changedRowOf = (
   version: number,
   stored: unknown,
   isDeleted?: (row: never) => boolean,
-  /** The events that led to it from the version before them (a writer's). */
+  /** The events a writer holds that made it: kept only when they lead to `version` exactly. */
   events?: readonly PushedEvent[],
 ): ChangedRow => {
   const deleted = (isDeleted as ((row: unknown) => boolean) | undefined)?.(stored) === true;
@@ -320,7 +324,7 @@ export const changedRowOf = (
     version,
     row: deleted ? { id, version, deleted: true } : (stored as Record<string, unknown>),
     ...(deleted && { stored }),
-    ...(!deleted && events && events.length > 0 && { events }),
+    ...(!deleted && events && leadTo(events, version) && { events }),
   };
 };
 
@@ -349,17 +353,9 @@ const postWithin = async (
   data: string,
 ): Promise<void> => {
   const abort = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      abort.abort();
-      reject(new PostTimeoutError(`No answer to the post in ${timeoutMs} ms`));
-    }, timeoutMs);
-  });
-  try {
-    await Promise.race([post(connectionId, data, abort.signal), timedOut]);
-  } finally {
-    clearTimeout(timer);
+  if ((await settleWithin(post(connectionId, data, abort.signal), timeoutMs)) === 'late') {
+    abort.abort();
+    throw new PostTimeoutError(`No answer to the post in ${timeoutMs} ms`);
   }
 };
 

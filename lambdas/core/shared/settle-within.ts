@@ -1,7 +1,7 @@
 /**
- * Waits for `work` at most `budgetMs`: 'settled' when it ended in time (it must not reject:
- * handle its failure first), 'late' when the budget ran out first. Late work is left running,
- * as a writer's answer waits for its side work (a snapshot, a push) only so long.
+ * Waits for `work` at most `budgetMs`: 'settled' when it ended in time (its rejection in time
+ * rejects this), 'late' when the budget ran out first. Late work is left running, as a writer's
+ * answer waits for its side work (a snapshot, a push) only so long, and a post gives up.
  */
 export const settleWithin = async (
   work: Promise<unknown>,
