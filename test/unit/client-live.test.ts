@@ -26,8 +26,8 @@ import {
   unsubscribeFrom,
 } from '../../client';
 
-import { currentSchemaVersion } from '../../lambdas/core/events/event-codec';
-import { type StoredEvent, toAction } from '../../lambdas/core/events/events';
+import { toAction } from '../../lambdas/core/events/events';
+import { stamp } from '../../lambdas/core/given';
 import { viewRowAfter } from '../../lambdas/core/projections/collections';
 import { pushedEventOf } from '../../lambdas/core/push/push';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
@@ -269,31 +269,13 @@ describe('live client', () => {
   });
 
   test('given the client holds the version before a push’s events, when they come, then it folds them into the server’s row without a read; after a gap, it reads the row', async () => {
-    const storedEvent = (version: number, type: string, payload: object): StoredEvent => ({
-      aggregateId: 'o1',
-      aggregateType: 'order',
-      version,
-      type,
-      payload,
-      eventId: `e${version}`,
-      occurredAt: T0,
-      commandId: `c${version}`,
-      commandHash: 'h',
-      correlationId: `r${version}`,
-      causationId: `c${version}`,
-      schemaVersion: currentSchemaVersion(type),
-    });
-    const lineAdded = (n: number) =>
-      storedEvent(n + 1, 'order/lineAdded', {
-        lineId: `l${n}`,
-        sku: 'sku',
-        quantity: n,
-        unitPriceMinor: 100,
-      });
-    const log = [
-      storedEvent(1, 'order/created', { customerId: 'cu', currency: 'EUR' }),
-      ...[1, 2, 3].map(lineAdded),
-    ];
+    const log = stamp('o1', [
+      { type: 'order/created', payload: { customerId: 'cu', currency: 'EUR' } },
+      ...[1, 2, 3].map((n) => ({
+        type: 'order/lineAdded',
+        payload: { lineId: `l${n}`, sku: 'sku', quantity: n, unitPriceMinor: 100 },
+      })),
+    ]);
     /** The row the server writes at `version`: its view folded over the log. */
     const rowAt = (version: number) =>
       viewRowAfter(orderViewProjection, 'o1', log.slice(0, version).map(toAction), undefined)!
