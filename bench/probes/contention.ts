@@ -42,7 +42,7 @@ import {
   runHotAggregate,
 } from '../hot-aggregate';
 import { commandAt } from '../orders';
-import { startProbeDynamoDb } from './probe-dynamodb';
+import { probeTables, startProbeDynamoDb } from './probe-dynamodb';
 
 /** Every writer is one admin: the probe measures contention, not permissions. */
 const PROBE_ACTOR: Principal = { subject: 'probe-admin', roles: ['admin'] };
@@ -82,12 +82,7 @@ const main = async () => {
     }),
   };
   const { local, client, doc } = await startProbeDynamoDb();
-  const tables = {
-    eventTable: 'contention-events',
-    projectionsTable: 'contention-projections',
-    snapshotsTable: 'contention-snapshots',
-    commandsTable: 'contention-commands',
-  };
+  const tables = probeTables('contention');
   try {
     await ensureTables(client, tables, { stream: false });
     const store = new DynamoDbEventStore(doc, tables.eventTable, {

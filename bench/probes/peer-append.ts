@@ -22,7 +22,7 @@ import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-sto
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { ensureTables } from '../../local/emulators/tables';
 import { BENCH_ACTOR, type BenchCommand, commandAt, eventFor } from '../orders';
-import { startProbeDynamoDb } from './probe-dynamodb';
+import { probeTables, startProbeDynamoDb } from './probe-dynamodb';
 
 const n = Number(process.argv[2] ?? 200);
 const WRITERS = 16;
@@ -52,12 +52,7 @@ const countingClient = (doc: DynamoDBDocumentClient) => {
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
-  const tables = {
-    eventTable: 'peer-events',
-    projectionsTable: 'peer-rows',
-    snapshotsTable: 'peer-snapshots',
-    commandsTable: 'peer-commands',
-  };
+  const tables = probeTables('peer');
   try {
     await ensureTables(client, tables, { stream: false });
     const peerDoc = countingClient(doc);

@@ -21,6 +21,14 @@ export const startProbeDynamoDb = async () => {
   return { local, client, doc };
 };
 
+/** A probe's four tables, named after it: events, projections, snapshots and markers. */
+export const probeTables = (prefix: string) => ({
+  eventTable: `${prefix}-events`,
+  projectionsTable: `${prefix}-projections`,
+  snapshotsTable: `${prefix}-snapshots`,
+  commandsTable: `${prefix}-commands`,
+});
+
 /** A seeded order event (a quantity change of line `a`), as a probe writes history straight in. */
 export const quantityChangedEvent = (
   aggregateId: string,

@@ -23,7 +23,7 @@ import {
 } from '../../lambdas/domain/order/projections';
 import { type AnyRowProjection, storedKey } from '../../lambdas/core/projections/row-projection';
 import { commandHandlerFromEnv, projectorHandlerFromEnv } from '../../lambdas/handlers/wiring';
-import { startProbeDynamoDb } from './probe-dynamodb';
+import { probeTables, startProbeDynamoDb } from './probe-dynamodb';
 import { startStreamPoller } from '../../local/emulators/stream-poller';
 import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 import { historyEvents } from '../orders';
@@ -75,12 +75,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
-  const tables = {
-    eventTable: 'catchup-events',
-    projectionsTable: 'catchup-projections',
-    snapshotsTable: 'catchup-snapshots',
-    commandsTable: 'catchup-commands',
-  };
+  const tables = probeTables('catchup');
   const stops: (() => Promise<void>)[] = [];
   try {
     const { eventStreamArn } = await ensureTables(client, tables, { stream: true });

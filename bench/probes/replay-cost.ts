@@ -11,7 +11,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
-import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
+import { command } from '../../test/support/http-events';
+import { quantityChangedEvent, probeTables, startProbeDynamoDb } from './probe-dynamodb';
 
 const commands = Number(process.argv[2] ?? 30);
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -21,12 +22,7 @@ const seeded = (aggregateId: string, version: number) =>
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
-  const tables = {
-    eventTable: 'probe-events',
-    projectionsTable: 'probe-projections',
-    snapshotsTable: 'probe-snapshots',
-    commandsTable: 'probe-commands',
-  };
+  const tables = probeTables('probe');
   try {
     await ensureTables(client, tables, { stream: false });
     const store = new DynamoDbEventStore(doc, tables.eventTable);
@@ -39,16 +35,8 @@ const main = async () => {
       const id = `replay-${length}`;
       const send = async (type: string, payload: object, commandId?: string) => {
         const started = performance.now();
-        const r = await handler({
-          version: '2.0',
-          routeKey: 'POST /commands',
-          rawPath: '/commands',
-          rawQueryString: '',
-          headers: { 'content-type': 'application/json' },
-          requestContext: { http: { method: 'POST', path: '/commands' } },
-          body: JSON.stringify({ type, aggregateId: id, payload, commandId }),
-          isBase64Encoded: false,
-        } as never);
+        // As an admin, with the claims a gateway passes on (every command is authorized).
+        const r = await handler(command({ type, aggregateId: id, payload, commandId }));
         if (r.statusCode >= 300) throw new Error(`${r.statusCode} ${r.body}`);
         return performance.now() - started;
       };

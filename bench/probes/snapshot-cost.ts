@@ -13,7 +13,8 @@ import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-sto
 import { encodeSnapshot } from '../../lambdas/core/command/snapshots';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { quantityChangedEvent, startProbeDynamoDb } from './probe-dynamodb';
+import { command } from '../../test/support/http-events';
+import { quantityChangedEvent, probeTables, startProbeDynamoDb } from './probe-dynamodb';
 import { ensureTables, localFunctionEnv } from '../../local/emulators/tables';
 
 const calls = Number(process.argv[2] ?? 300);
@@ -40,12 +41,7 @@ const event = quantityChangedEvent;
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
-  const tables = {
-    eventTable: 'probe-events',
-    projectionsTable: 'probe-projections',
-    snapshotsTable: 'probe-snapshots',
-    commandsTable: 'probe-commands',
-  };
+  const tables = probeTables('probe');
   try {
     await ensureTables(client, tables, { stream: false });
 
@@ -173,16 +169,9 @@ const main = async () => {
       decoupled: commandHandlerFromEnv(env, wiring),
       coupled: coupledHandlerFromEnv(env, wiring),
     };
-    const body = (aggregateId: string, type: string, payload: object) => ({
-      version: '2.0',
-      routeKey: 'POST /commands',
-      rawPath: '/commands',
-      rawQueryString: '',
-      headers: { 'content-type': 'application/json' },
-      requestContext: { http: { method: 'POST', path: '/commands' } },
-      body: JSON.stringify({ type, aggregateId, payload }),
-      isBase64Encoded: false,
-    });
+    // As an admin, with the claims a gateway passes on (every command is authorized).
+    const body = (aggregateId: string, type: string, payload: object) =>
+      command({ type, aggregateId, payload });
     for (const length of [10, 10_000]) {
       for (const [profile, handler] of Object.entries(handlers)) {
         const id = `h-${profile}-${length}`;
