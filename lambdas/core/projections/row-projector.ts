@@ -27,6 +27,7 @@
  * from version 1). Safe with other instances: rows' checkpoints only grow, so an entry never
  * claims more than the rows hold; a stale one only re-routes events the rows then skip.
  */
+import { RecentlyUsed } from '../shared/recently-used';
 import { CorruptEventError } from '../shared/errors';
 import type { EventStore } from '../events/event-store';
 import { type EventAction, isOwnEvent, toAction } from '../events/events';
@@ -67,28 +68,17 @@ interface SourceEntry {
   readonly states: readonly unknown[];
 }
 
-/** A Map kept in least-recently-used order (its insertion order): get moves an entry last. */
-const lruCache = (limit: number) => {
-  const entries = new Map<string, SourceEntry>();
+/** The source states, least recently used evicted first. */
+const sourceCache = (limit: number) => {
+  const entries = new RecentlyUsed<string, SourceEntry>(limit);
   return {
-    get(id: string): SourceEntry | undefined {
-      const entry = entries.get(id);
-      if (entry) {
-        entries.delete(id);
-        entries.set(id, entry);
-      }
-      return entry;
-    },
+    get: (id: string) => entries.get(id),
     /** Never moves an entry back: a slower concurrent batch may end after a faster one. */
     advance(id: string, entry: SourceEntry) {
-      if (limit === 0 || (entries.get(id)?.version ?? 0) >= entry.version) return;
-      entries.delete(id);
+      if ((entries.peek(id)?.version ?? 0) >= entry.version) return;
       entries.set(id, entry);
-      if (entries.size > limit) entries.delete(entries.keys().next().value!);
     },
-    drop(id: string) {
-      entries.delete(id);
-    },
+    drop: (id: string) => entries.delete(id),
   };
 };
 
@@ -169,7 +159,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
     throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
   }
-  const cache = lruCache(cacheSize);
+  const cache = sourceCache(cacheSize);
   for (const p of projections) {
     const shards = shardsOf(p);
     if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {

@@ -22,6 +22,7 @@
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
  *   event twice, and the rows equal `foldRows` of the log.
  */
+import { RecentlyUsed } from '../shared/recently-used';
 import type { EventScan, ScannedEvent } from '../events/event-store';
 import { CorruptEventError } from '../shared/errors';
 import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
@@ -273,20 +274,16 @@ const emptyChunk = (): Chunk => ({ byRow: new Map(), events: 0, aggregates: 0, f
  * fails, the row is read again and the events redone: exactly-once never rests on the guess.
  */
 const knownRows = (limit: number) => {
-  const rows = new Map<string, StoredRow | null>();
+  const rows = new RecentlyUsed<string, StoredRow | null>(limit);
   return {
     has: (key: string) => rows.has(key),
     take: (key: string) => {
-      const row = rows.get(key);
+      const row = rows.peek(key);
       rows.delete(key);
       return row;
     },
-    set(key: string, row: StoredRow | null) {
-      rows.delete(key);
-      rows.set(key, row);
-      if (rows.size > limit) rows.delete(rows.keys().next().value!);
-    },
-    forget: (key: string) => void rows.delete(key),
+    set: (key: string, row: StoredRow | null) => rows.set(key, row),
+    forget: (key: string) => rows.delete(key),
   };
 };
 
