@@ -5,7 +5,9 @@
  * - `peer`: what a lean event store sends per command (Castore's DynamoDB adapter, for one):
  *   a consistent Query of the aggregate's history, then one conditional PutItem of the event.
  * - `project`: the command runner the stacks run, in process (no HTTP): snapshots and markers
- *   on, the order aggregate's zod schema, authorize and decide, the event store's write.
+ *   on, the order aggregate's zod schema, authorize and decide, the event store's write; it
+ *   keeps the heads it left (docs/decisions/runner-keeps-heads.md).
+ * - `no heads`: the same runner with `headsKept: 0`, every command reading first (before it).
  *
  * Three figures: the first command of an aggregate (version 1), a command at version 10, and
  * 16 writers at once on separate aggregates (commands per second). Also the write shape: calls
@@ -29,12 +31,13 @@ const WRITERS = 16;
 const percentile = (xs: readonly number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-/** A document client that counts the writes sent through it (calls and items). */
+/** A document client that counts the reads and writes sent through it (calls, items written). */
 const countingClient = (doc: DynamoDBDocumentClient) => {
-  const tally = { calls: 0, items: 0, commands: 0 };
+  const tally = { reads: 0, calls: 0, items: 0, commands: 0 };
   const client = {
     send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       const name = command.constructor.name;
+      if (/Get|Query/.test(name)) tally.reads++;
       if (/Put|Transact|Update|BatchWrite/.test(name)) {
         tally.calls++;
         if (name === 'TransactWriteCommand') {
@@ -81,59 +84,78 @@ const main = async () => {
       peerDoc.tally.commands++;
     };
 
-    const run = createCommandRunner({
-      store: new DynamoDbEventStore(projectDoc.client, tables.eventTable, {
-        commandsTable: tables.commandsTable,
-      }),
-      snapshots: { store: new DynamoDbSnapshotStore(projectDoc.client, tables.snapshotsTable) },
-      aggregates: AGGREGATES,
-    });
-    const actor = { subject: BENCH_ACTOR, roles: ['admin'] as const };
-    const project = async (aggregateId: string, command: BenchCommand) => {
-      await run(
-        { ...command, aggregateId, commandId: randomUUID() },
-        {
-          correlationId: randomUUID(),
-          actor: { ...actor, roles: [...actor.roles] },
-          now: () => new Date().toISOString(),
-          newId: randomUUID,
-        },
-      );
-      projectDoc.tally.commands++;
+    const runnerWay = (
+      headsKept: number | undefined,
+      counted: ReturnType<typeof countingClient>,
+    ) => {
+      const run = createCommandRunner({
+        store: new DynamoDbEventStore(counted.client, tables.eventTable, {
+          commandsTable: tables.commandsTable,
+        }),
+        snapshots: { store: new DynamoDbSnapshotStore(counted.client, tables.snapshotsTable) },
+        aggregates: AGGREGATES,
+        ...(headsKept !== undefined && { headsKept }),
+      });
+      return async (aggregateId: string, command: BenchCommand) => {
+        await run(
+          { ...command, aggregateId, commandId: randomUUID() },
+          {
+            correlationId: randomUUID(),
+            actor: { ...actor, roles: [...actor.roles] },
+            now: () => new Date().toISOString(),
+            newId: randomUUID,
+          },
+        );
+        counted.tally.commands++;
+      };
     };
-    const ways = { peer, project } as const;
+    const actor = { subject: BENCH_ACTOR, roles: ['admin'] as const };
+    const noHeadsDoc = countingClient(doc);
+    const ways = {
+      peer,
+      project: runnerWay(undefined, projectDoc),
+      'no heads': runnerWay(0, noHeadsDoc),
+    } as const;
     type Way = keyof typeof ways;
     const order = (way: Way, i: number) => `${way}-${i}-${randomUUID().slice(0, 8)}`;
     const customer = BENCH_ACTOR;
 
-    /** CPU time (user + system, this process) spent while each way ran, sequential phase only. */
-    const cpu: Record<'peer' | 'project', { micros: number; commands: number }> = {
-      peer: { micros: 0, commands: 0 },
-      project: { micros: 0, commands: 0 },
+    const WAYS = Object.keys(ways) as Way[];
+    const tallies: Record<Way, ReturnType<typeof countingClient>['tally']> = {
+      peer: peerDoc.tally,
+      project: projectDoc.tally,
+      'no heads': noHeadsDoc.tally,
     };
+    /** The ways in a turning order, so that none always goes first. */
+    const turn = (i: number) => WAYS.map((_, k) => WAYS[(i + k) % WAYS.length]!);
+    const perWay = <T>(make: () => T) =>
+      Object.fromEntries(WAYS.map((way) => [way, make()])) as Record<Way, T>;
+
+    /** CPU time (user + system, this process) spent while each way ran, sequential phase only. */
+    const cpu = perWay(() => ({ micros: 0, commands: 0 }));
     const timed = async (work: () => Promise<void>) => {
       const started = performance.now();
       await work();
       return performance.now() - started;
     };
-    const charged = async (way: 'peer' | 'project', work: () => Promise<void>) => {
+    const charged = async (way: Way, work: () => Promise<void>) => {
       const before = process.cpuUsage();
       await work();
       const used = process.cpuUsage(before);
       cpu[way].micros += used.user + used.system;
       cpu[way].commands += 10;
     };
-    const latencies = (): Record<Way, number[]> => ({ peer: [], project: [] });
+    const latencies = () => perWay((): number[] => []);
 
-    // Warm both paths (connections, JIT) before measuring.
-    for (const way of ['peer', 'project'] as Way[]) {
+    // Warm every path (connections, JIT) before measuring.
+    for (const way of WAYS) {
       for (let i = 0; i < 20; i++) await ways[way](order(way, -1 - i), commandAt(0, customer));
     }
 
     const first = latencies();
     const atTen = latencies();
     for (let i = 0; i < n; i++) {
-      for (const way of (i % 2 ? ['peer', 'project'] : ['project', 'peer']) as Way[]) {
+      for (const way of turn(i)) {
         const id = order(way, i);
         await charged(way, async () => {
           first[way].push(await timed(() => ways[way](id, commandAt(0, customer))));
@@ -144,10 +166,10 @@ const main = async () => {
       }
     }
 
-    const throughput: Record<Way, number[]> = { peer: [], project: [] };
+    const throughput = latencies();
     const perWriter = Math.max(10, Math.floor(n / 8));
     for (let round = 0; round < 3; round++) {
-      for (const way of (round % 2 ? ['peer', 'project'] : ['project', 'peer']) as Way[]) {
+      for (const way of turn(round)) {
         const started = performance.now();
         await Promise.all(
           Array.from({ length: WRITERS }, async (_, w) => {
@@ -159,26 +181,30 @@ const main = async () => {
       }
     }
 
-    const line = (label: string, xs: Record<Way, number[]>) => {
-      const p50 = { peer: percentile(xs.peer, 50), project: percentile(xs.project, 50) };
-      const p95 = { peer: percentile(xs.peer, 95), project: percentile(xs.project, 95) };
-      return `| ${label} | ${p50.peer.toFixed(2)} / ${p95.peer.toFixed(2)} ms | ${p50.project.toFixed(2)} / ${p95.project.toFixed(2)} ms | ${(p50.project / p50.peer).toFixed(2)}x |`;
-    };
     const median = (xs: number[]) => percentile(xs, 50);
+    const runners = WAYS.filter((way) => way !== 'peer');
+    const cells = (f: (way: Way) => string) => WAYS.map(f).join(' | ');
+    const ratios = (f: (way: Way) => number) =>
+      runners.map((way) => `${(f(way) / f('peer')).toFixed(2)}x`).join(' | ');
+    const line = (label: string, xs: Record<Way, number[]>) =>
+      `| ${label} | ${cells((way) => `${percentile(xs[way], 50).toFixed(2)} / ${percentile(xs[way], 95).toFixed(2)} ms`)} | ${ratios((way) => percentile(xs[way], 50))} |`;
+    const perCommand = (f: (t: (typeof tallies)[Way]) => number) =>
+      cells((way) => (f(tallies[way]) / tallies[way].commands).toFixed(3));
     const out = [
       `peer-append: ${n} commands per figure, ${WRITERS} writers x ${perWriter} commands x 3 rounds`,
       '',
-      '| figure | peer p50 / p95 | project p50 / p95 | project / peer (p50) |',
-      '| --- | --- | --- | --- |',
+      `| figure | ${cells((way) => `${way} p50 / p95`)} | ${runners.map((way) => `${way} / peer`).join(' | ')} |`,
+      `| --- | ${cells(() => '---')} | ${runners.map(() => '---').join(' | ')} |`,
       line('first command (version 1)', first),
       line('command at version 10', atTen),
-      `| ${WRITERS} writers, separate aggregates | ${median(throughput.peer).toFixed(0)} cmd/s | ${median(throughput.project).toFixed(0)} cmd/s | ${(median(throughput.project) / median(throughput.peer)).toFixed(2)}x throughput |`,
+      `| ${WRITERS} writers, separate aggregates | ${cells((way) => `${median(throughput[way]).toFixed(0)} cmd/s`)} | ${ratios((way) => median(throughput[way]))} (throughput) |`,
       '',
-      '| write shape, per command | peer | project |',
-      '| --- | --- | --- |',
-      `| write calls | ${(peerDoc.tally.calls / peerDoc.tally.commands).toFixed(3)} | ${(projectDoc.tally.calls / projectDoc.tally.commands).toFixed(3)} |`,
-      `| items written | ${(peerDoc.tally.items / peerDoc.tally.commands).toFixed(3)} | ${(projectDoc.tally.items / projectDoc.tally.commands).toFixed(3)} |`,
-      `| CPU per command (this process: SDK, codec, runner) | ${(cpu.peer.micros / cpu.peer.commands / 1000).toFixed(2)} ms | ${(cpu.project.micros / cpu.project.commands / 1000).toFixed(2)} ms |`,
+      `| per command | ${cells((way) => way)} |`,
+      `| --- | ${cells(() => '---')} |`,
+      `| read calls | ${perCommand((t) => t.reads)} |`,
+      `| write calls | ${perCommand((t) => t.calls)} |`,
+      `| items written | ${perCommand((t) => t.items)} |`,
+      `| CPU (this process: SDK, codec, runner) | ${cells((way) => `${(cpu[way].micros / cpu[way].commands / 1000).toFixed(2)} ms`)} |`,
     ];
     console.log(out.join('\n'));
   } finally {

@@ -62,11 +62,16 @@ class WatchedStore extends MemoryEventStore {
 
 let store: WatchedStore;
 let snapshots: MemorySnapshotStore;
-const runner = (aggregate = counter, snapshotStore = snapshots as MemorySnapshotStore) =>
+const runner = (
+  aggregate = counter,
+  snapshotStore = snapshots as MemorySnapshotStore,
+  headsKept?: number,
+) =>
   createCommandRunner({
     store,
     aggregates: [aggregate],
     snapshots: { store: snapshotStore, every: 5 },
+    ...(headsKept !== undefined && { headsKept }),
   });
 beforeEach(() => {
   store = new WatchedStore();
@@ -86,7 +91,8 @@ test('a snapshot is taken once `every` events lie past the last one, and read ne
   for (let i = 6; i <= 9; i++) await run(increment(1), context);
   expect((await saved())?.version).toBe(5);
   store.loads.length = 0;
-  const result = await run(increment(10), context);
+  // Another instance, which never read the aggregate:
+  const result = await runner()(increment(10), context);
   // one read of the newest events beside the snapshot's; the fold starts at the snapshot
   expect(store.loads).toEqual([{ newest: 5 }]);
   expect(result).toMatchObject({ version: 10, state: { total: 19 } });
@@ -126,7 +132,8 @@ test('an aggregate shorter than the newest read: one load, no snapshot or marker
     reads.push('marker');
     return findCommand(id, c);
   };
-  const run = runner();
+  // Runners that keep no heads: each command reads first.
+  const run = runner(counter, snapshots, 0);
   for (let i = 1; i <= 4; i++) await run(increment(1), context);
   expect(reads).toEqual([]);
   expect(store.loads).toEqual([{ newest: 5 }, { newest: 5 }, { newest: 5 }, { newest: 5 }]);
@@ -264,4 +271,103 @@ test('two runs of one command racing: one append, both answers the same', async 
   expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
   expect(a.version).toBe(b.version);
   expect(await store.currentVersion('k-1')).toBe(5);
+});
+
+describe('the heads a runner keeps (the aggregate as it last left it)', () => {
+  const watchReads = () => {
+    const reads: string[] = [];
+    const load = snapshots.load.bind(snapshots);
+    snapshots.load = (id, k) => {
+      reads.push('snapshot');
+      return load(id, k);
+    };
+    const findCommand = store.findCommand.bind(store);
+    store.findCommand = (id, c) => {
+      reads.push(`marker ${c}`);
+      return findCommand(id, c);
+    };
+    return reads;
+  };
+
+  test('given a runner that wrote version 3, when it runs the next command, then it reads only the events after 3', async () => {
+    const run = runner();
+    for (let i = 1; i <= 3; i++) await run(increment(1), context);
+    const reads = watchReads();
+    store.loads.length = 0;
+    expect(await run(increment(1), context)).toMatchObject({ version: 4, state: { total: 4 } });
+    expect(store.loads).toEqual([{ afterVersion: 3 }]);
+    expect(reads).toEqual([]);
+  });
+
+  test('given another writer appended since, when the runner runs a command, then it decides on that event too', async () => {
+    const run = runner();
+    for (let i = 1; i <= 2; i++) await run(increment(1), context);
+    await runner()(increment(10), context); // another function instance
+    expect(await run(increment(1), context)).toMatchObject({ version: 4, state: { total: 13 } });
+  });
+
+  test('given a head, when a command of it is resent, then it is a replay with no read but the events since', async () => {
+    const run = runner();
+    const first = await run(increment(2, 'again'), context);
+    await run(increment(1), context);
+    store.loads.length = 0;
+    const replay = await run(increment(2, 'again'), context);
+    expect(replay).toMatchObject({ replayed: true, version: 1, events: first.events });
+    expect(store.loads).toEqual([{ afterVersion: 2 }]);
+    expect(await store.currentVersion('k-1')).toBe(2);
+  });
+
+  test('given a head past a snapshot, when a command the snapshot covers is resent, then its marker is read beside the events since and it is a replay', async () => {
+    const run = runner();
+    for (let i = 1; i <= 7; i++) await run(increment(1, `c-${i}`), context); // snapshot at 5
+    const reads = watchReads();
+    store.loads.length = 0;
+    const replay = await run(increment(1, 'c-2'), context);
+    expect(replay).toMatchObject({ replayed: true, version: 2 });
+    expect(reads).toEqual(['marker c-2']);
+    expect(store.loads[0]).toEqual({ afterVersion: 7 });
+    expect(await store.currentVersion('k-1')).toBe(7);
+  });
+
+  test('given a snapshot falls due, when the next command runs, then it reads first and starts from the snapshot', async () => {
+    const run = runner();
+    for (let i = 1; i <= 5; i++) await run(increment(1), context); // snapshot at 5
+    store.loads.length = 0;
+    expect(await run(increment(1), context)).toMatchObject({ version: 6, state: { total: 6 } });
+    expect(store.loads).toEqual([{ newest: 5 }]);
+    store.loads.length = 0;
+    await run(increment(1), context);
+    expect(store.loads).toEqual([{ afterVersion: 6 }]);
+  });
+
+  test('given an append whose answer was lost after it landed, when the next command runs, then it reads that event and appends after it', async () => {
+    const run = runner();
+    await run(increment(1), context);
+    const append = store.append.bind(store);
+    store.append = async (events) => {
+      await append(events);
+      store.append = append;
+      throw new Error('socket hang up'); // written, but the answer never came
+    };
+    await expect(run(increment(1), context)).rejects.toThrow('socket hang up');
+    expect(await run(increment(1), context)).toMatchObject({ version: 3, state: { total: 3 } });
+  });
+
+  test('given a head of one type, when a command of another type names the same id, then it is refused as before', async () => {
+    // Another aggregate type whose command names the counter's id.
+    const tally = {
+      ...counter,
+      type: 'tally',
+      commandSchemas: { 'tally/increment': counter.commandSchemas['counter/increment']! },
+    } as unknown as typeof counter;
+    const both = createCommandRunner({
+      store,
+      aggregates: [counter, tally],
+      snapshots: { store: snapshots, every: 5 },
+    });
+    await both(increment(1), context);
+    await expect(both({ ...increment(1), type: 'tally/increment' }, context)).rejects.toMatchObject(
+      { code: 'AGGREGATE_TYPE_MISMATCH' },
+    );
+  });
 });

@@ -215,7 +215,12 @@ describe('command runner (generic core)', () => {
         return inner.append(events);
       },
     };
-    const runner = createCommandRunner({ store, aggregates: [counter], sleep: noSleep });
+    const runner = createCommandRunner({
+      store,
+      aggregates: [counter],
+      sleep: noSleep,
+      headsKept: 0,
+    });
     await runner(increment(1), context);
     loads.length = 0;
     rival = true;

@@ -108,6 +108,18 @@ export const readOn = (
         owner: loaded.owner ?? newer[0]!.aggregateType,
       };
 
+/** What was read, with `events` appended on it and `state` their fold (decided, not read). */
+export const appended = (loaded: Loaded, events: readonly StoredEvent[], state: unknown): Loaded =>
+  events.length === 0
+    ? loaded
+    : {
+        ...loaded,
+        state,
+        version: events.at(-1)!.version,
+        tail: [...loaded.tail, ...events],
+        owner: loaded.owner ?? events[0]!.aggregateType,
+      };
+
 // ---------------------------------------------------------------------------------------------
 // Idempotency
 

@@ -1,14 +1,16 @@
 /**
  * The command runner: consistent load (newest snapshot + the events after it, read side by
- * side), fold, decide, append; with optimistic concurrency, retries bounded in time,
- * idempotency by commandId (found among the events read, or in the marker recorded before a
- * snapshot covered them) and a snapshot taken every N events. Generic over aggregates.
- * docs/decisions/single-item-appends.md.
+ * side, or only the events after the head this runner kept), fold, decide, append; with
+ * optimistic concurrency, retries bounded in time, idempotency by commandId (found among the
+ * events read, or in the marker recorded before a snapshot covered them) and a snapshot taken
+ * every N events. Generic over aggregates. docs/decisions/single-item-appends.md,
+ * docs/decisions/runner-keeps-heads.md.
  */
 import { type AnyAggregate, foldEvents } from './aggregate';
 import { canonicalJson, sha256 } from './canonical-json';
 import {
   afterLostRace,
+  appended,
   appendFailure,
   assertSameCommand,
   DEFAULT_RETRY_POLICY,
@@ -31,6 +33,7 @@ import {
 } from '../shared/errors';
 import { currentSchemaVersion } from '../events/event-codec';
 import { LatestVersions } from '../shared/latest-versions';
+import { RecentlyUsed } from '../shared/recently-used';
 import { ForbiddenError } from '../identity/authorization';
 import type { Principal } from '../identity/principal';
 import { type CommandRecord, commandRecordsOf, type EventStore } from '../events/event-store';
@@ -141,12 +144,28 @@ export const SNAPSHOT_WRITE_BUDGET_MS = 100;
  */
 export const NEWEST_EVENTS_READ = 32;
 
+/**
+ * How many aggregates a runner keeps as it last left them (state, version and the events after
+ * the snapshot, fewer than the snapshot interval): at most ~100 KB each for a 100-event order
+ * tail, a few KB for a usual one.
+ */
+export const HEADS_KEPT = 1_000;
+
 export interface CommandRunnerOptions {
   readonly store: EventStore;
   readonly aggregates: readonly AnyAggregate[];
-  /** Read the newest snapshot first and take new ones; absent: always the full history. */
+  /**
+   * Read the newest snapshot first and take new ones; absent: the full history (or the events
+   * after a head, below 100 events).
+   */
   readonly snapshots?: SnapshotOptions;
   readonly append?: AppendEvents;
+  /**
+   * Aggregates this runner keeps as it last left them (least recently used dropped first), so
+   * that its next command to one reads only the events written since; 0: every command reads
+   * first. @default HEADS_KEPT
+   */
+  readonly headsKept?: number;
   readonly retry?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -412,6 +431,12 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
   const seen = new LatestVersions();
   /** Aggregates whose snapshot (with its markers) this runner is writing. */
   const snapshotting = new Set<string>();
+  /**
+   * Each aggregate as this runner last read or wrote it, keyed by type and id: a prefix of its
+   * history for good (events are immutable, versions gapless), so the next command reads on
+   * from it like a retry does (docs/decisions/runner-keeps-heads.md).
+   */
+  const heads = new RecentlyUsed<string, Loaded>(options.headsKept ?? HEADS_KEPT);
 
   return async function run(input: CommandInput, context: CommandContext): Promise<CommandResult> {
     const aggregate = aggregateFor(aggregates, input.type);
@@ -428,13 +453,26 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     const snapshotKey = snapshots && snapshotKeyOf(aggregate);
     const within = <T>(work: Promise<T>, tries: Tries, writing = false) =>
       byDeadline(work, context.deadline, aggregateId, tries, writing);
+    const headKey = `${aggregate.type}\u0000${aggregateId}`;
+    /**
+     * Keeps what was read or written as the aggregate's head, never moving one back (a slower
+     * run may end after a faster one). Not once a snapshot is due: the next command reads
+     * first, and so finds the snapshot instead of a tail that keeps growing.
+     */
+    const keep = (loaded: Loaded) => {
+      if (loaded.version - loaded.base >= snapshotEvery) heads.delete(headKey);
+      else if ((heads.peek(headKey)?.version ?? -1) <= loaded.version) heads.set(headKey, loaded);
+      return loaded;
+    };
 
     /** What was read, with the events written since. */
     const catchUp = async (loaded: Loaded, tries: Tries) =>
-      readOn(
-        aggregate,
-        loaded,
-        await within(store.load(aggregateId, { afterVersion: loaded.version }), tries),
+      keep(
+        readOn(
+          aggregate,
+          loaded,
+          await within(store.load(aggregateId, { afterVersion: loaded.version }), tries),
+        ),
       );
     /** The answer of an earlier run of this commandId, from its marker. */
     const replayOfRecord = async (record: CommandRecord, loaded: Loaded, tries: Tries) => {
@@ -504,7 +542,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     };
 
     /**
-     * The first read. The newest NEWEST_EVENTS_READ events: for an aggregate shorter than
+     * The first read. With a head: the events after it (and the marker past its snapshot).
+     * Without one: the newest NEWEST_EVENTS_READ events: for an aggregate shorter than
      * that, the whole history (no snapshot, no marker: every commandId is among them). For a
      * longer one, the snapshot (beside the newest events when this runner already saw the
      * aggregate that long), then the events between the two and the commandId's marker, side
@@ -512,6 +551,21 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
      * the commands it covers.
      */
     const readFirst = async (tries: Tries) => {
+      const head = heads.get(headKey);
+      if (head) {
+        // The events written since this runner last left it; a marker only for a commandId a
+        // snapshot hides (as below: the head's snapshot was read after its markers).
+        const [newer, record] = await within(
+          Promise.all([
+            store.load(aggregateId, { afterVersion: head.version }),
+            head.base > 0 ? store.findCommand?.(aggregateId, commandId) : undefined,
+          ]),
+          tries,
+        );
+        const loaded = keep(readOn(aggregate, head, newer));
+        seen.saw(aggregateId, loaded.version);
+        return { loaded, record };
+      }
       if (!snapshots || !snapshotKey) {
         return { loaded: await catchUp(loadedFrom(aggregate), tries), record: undefined };
       }
@@ -537,7 +591,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         tries,
       );
       const tail = [...between, ...newest.filter((e) => e.version > base)];
-      const loaded = readOn(aggregate, loadedFrom(aggregate, snapshot), tail);
+      const loaded = keep(readOn(aggregate, loadedFrom(aggregate, snapshot), tail));
       seen.saw(aggregateId, loaded.version);
       if (loaded.tail.length >= snapshotEvery) {
         log?.info('Long read: no usable snapshot', {
@@ -580,6 +634,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       let failure: unknown;
       try {
         await within(append(events, after), tries, true);
+        keep(appended(loaded, events, after.state));
         return await answer(result, loaded);
       } catch (error) {
         failure = error;
