@@ -51,11 +51,24 @@ export const COMMAND_DEADLINE_MS = 5_000;
 /** Kept free of the Lambda's remaining time for answering and logging. */
 export const DEADLINE_MARGIN_MS = 500;
 
-/** When the command's answer is due: the bound, or the function's remaining time less a margin. */
-export const commandDeadline = (deps: HttpEdgeDependencies, context?: Context): number => {
+/**
+ * When the command's answer is due: the bound counted from when the gateway received the request
+ * (`receivedAt`, its `requestContext.timeEpoch`: time spent before the function ran, a cold start
+ * or the gateway's own work, is inside the bound), and never past the function's remaining time
+ * less a margin. A receipt time that is not credible (later than now, or more than the bound
+ * before it: clocks apart, a made-up event) counts from now.
+ */
+export const commandDeadline = (
+  deps: HttpEdgeDependencies,
+  context?: Context,
+  receivedAt?: number,
+): number => {
+  const now = Date.now();
   const bound = deps.commandDeadlineMs ?? COMMAND_DEADLINE_MS;
+  const start =
+    receivedAt !== undefined && receivedAt <= now && receivedAt >= now - bound ? receivedAt : now;
   const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : bound;
-  return Date.now() + Math.max(0, Math.min(bound, remaining));
+  return Math.min(start + bound, now + Math.max(0, remaining));
 };
 
 /**
@@ -125,7 +138,7 @@ export const readCommand = (
       actor,
       now: deps.now ?? (() => new Date().toISOString()),
       newId,
-      deadline: commandDeadline(deps, lambda),
+      deadline: commandDeadline(deps, lambda, event.requestContext.timeEpoch),
     },
   };
 };
