@@ -296,8 +296,9 @@ export const runHotAggregateCli = async (argv: readonly string[]): Promise<numbe
   const outDir = resolve(flagValue(argv, '--out') ?? DEFAULT_OUT_DIR);
   const cleanup = new Cleanup();
   try {
-    const target = await startLocalTarget(cleanup);
-    // One stack per command path: the decoupled stacks differ only in how often they poll.
+    // One stack per command path (the decoupled stacks differ only in how often they poll); the
+    // 10 ms one is not started: idle, its pollers would load DynamoDB Local under the others.
+    const target = await startLocalTarget(cleanup, { fastPoller: false });
     const profiles = target.profiles.filter(
       (p, k) => target.profiles.findIndex((q) => q.kind === p.kind) === k,
     );

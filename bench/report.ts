@@ -67,7 +67,7 @@ const errorsText = (f: Pick<RunnerFigures, 'errors' | 'errorCodes'> | undefined)
 
 export const RUNNER_LABELS: Record<string, string> = {
   'floor-decoupled': 'floor: Query+Put (visible: +Get+Put+Get)',
-  'floor-coupled': 'floor: Query+TransactWrite (event+row)',
+  'floor-coupled': 'floor: Query+TransactWrite (event+row)+Query (subscribers)',
 };
 
 const label = (name: string) => RUNNER_LABELS[name] ?? name;

@@ -13,7 +13,10 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay } from '../lambdas/core/shared/backoff';
-import { NEWEST_EVENTS_READ } from '../lambdas/core/command/command-runner';
+import { HEADS_KEPT, NEWEST_EVENTS_READ } from '../lambdas/core/command/command-runner';
+import { RecentlyUsed } from '../lambdas/core/shared/recently-used';
+import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../lambdas/core/shared/schema';
+import { topicOf } from '../lambdas/core/push/push';
 import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/shared/dynamodb-limits';
 import {
   type AnyRowProjection,
@@ -267,6 +270,20 @@ export interface FloorTables {
   /** Where the floor keeps its snapshots and command markers (local runs; absent: skipped). */
   readonly snapshotsTable?: string;
   readonly commandsTable?: string;
+  /**
+   * The coupled floor's subscriptions (SUBSCRIPTIONS_TABLE): after its write it reads the row's
+   * subscribers, as the coupled function does to push the row (absent: skipped).
+   */
+  readonly subscriptionsTable?: string;
+}
+
+/** An aggregate as the floor last left it, as the runner keeps its heads (HEADS_KEPT). */
+interface FloorHead {
+  readonly version: number;
+  /** The snapshot's version (0: none). */
+  readonly base: number;
+  /** The events after `base`: their commands' markers are written before the next snapshot. */
+  readonly tail: readonly Record<string, unknown>[];
 }
 
 /** The floor snapshots as often as the stacks do by default (lambdas/core/command/snapshots.ts). */
@@ -333,6 +350,8 @@ export const FLOOR_NEWEST_READ = Math.min(FLOOR_SNAPSHOT_EVERY, NEWEST_EVENTS_RE
 export class FloorRunner implements Runner {
   /** The coupled floor's rows (the coupled Lambda builds the row from the history it loaded). */
   private readonly rows = new Map<string, FloorRow>();
+  /** Where it last left each aggregate: the next command reads only the events since. */
+  private readonly heads = new RecentlyUsed<string, FloorHead>(HEADS_KEPT);
 
   constructor(
     readonly name: string,
@@ -445,24 +464,8 @@ export class FloorRunner implements Runner {
               )
             ).Item
           : undefined;
-      // As the runner: the snapshot beside the newest events only for an aggregate already seen
-      // that long; for a shorter one the newest events are the whole history.
-      const knownLong = (this.rows.get(aggregateId)?.version ?? 0) >= FLOOR_NEWEST_READ;
-      const [early, newest] = await Promise.all([
-        knownLong ? readSnapshot() : undefined,
-        this.loadEvents(aggregateId, {
-          after: 0,
-          ...(snapshotsTable && { newest: FLOOR_NEWEST_READ }),
-        }),
-      ]);
-      const whole = !snapshotsTable || newest.length < FLOOR_NEWEST_READ;
-      const snapshot = whole ? undefined : (early ?? (await readSnapshot()));
-      const from = (snapshot?.version as number | undefined) ?? 0;
-      const oldest = (newest[0]?.version as number | undefined) ?? from + 1;
-      // A history longer than the newest read: the events in between, beside the marker.
-      const [between] = await Promise.all([
-        oldest > from + 1 ? this.loadEvents(aggregateId, { after: from, to: oldest - 1 }) : [],
-        from > 0 && commandsTable
+      const readMarker = () =>
+        commandsTable
           ? this.doc.send(
               new GetCommand({
                 TableName: commandsTable,
@@ -470,9 +473,38 @@ export class FloorRunner implements Runner {
                 ConsistentRead: true,
               }),
             )
-          : undefined,
-      ]);
-      const history = [...between, ...newest.filter((e) => (e.version as number) > from)];
+          : undefined;
+      const readFirst = async () => {
+        // As the runner: the snapshot beside the newest events only for an aggregate already
+        // seen that long; for a shorter one the newest events are the whole history.
+        const knownLong = (this.rows.get(aggregateId)?.version ?? 0) >= FLOOR_NEWEST_READ;
+        const [early, newest] = await Promise.all([
+          knownLong ? readSnapshot() : undefined,
+          this.loadEvents(aggregateId, {
+            after: 0,
+            ...(snapshotsTable && { newest: FLOOR_NEWEST_READ }),
+          }),
+        ]);
+        const whole = !snapshotsTable || newest.length < FLOOR_NEWEST_READ;
+        const snapshot = whole ? undefined : (early ?? (await readSnapshot()));
+        const base = (snapshot?.version as number | undefined) ?? 0;
+        const oldest = (newest[0]?.version as number | undefined) ?? base + 1;
+        // A history longer than the newest read: the events in between, beside the marker.
+        const [between] = await Promise.all([
+          oldest > base + 1 ? this.loadEvents(aggregateId, { after: base, to: oldest - 1 }) : [],
+          base > 0 ? readMarker() : undefined,
+        ]);
+        return { base, tail: [...between, ...newest.filter((e) => (e.version as number) > base)] };
+      };
+      // As the runner with a head: the events since it, beside the marker past a snapshot.
+      const head = this.heads.get(aggregateId);
+      const read = head
+        ? await Promise.all([
+            this.loadEvents(aggregateId, { after: head.version }),
+            head.base > 0 ? readMarker() : undefined,
+          ]).then(([newer]) => ({ base: head.base, tail: [...head.tail, ...newer] }))
+        : await readFirst();
+      const { base: from, tail: history } = read;
       const version = (history.at(-1)?.version as number | undefined) ?? from;
       const event = eventFor(aggregateId, version + 1, command, FLOOR_AGGREGATE_TYPE);
       const row = applyToRow(this.rows.get(aggregateId), event);
@@ -484,8 +516,11 @@ export class FloorRunner implements Runner {
       if (items.length === 1) await this.doc.send(new PutCommand(this.putEvent(event)));
       else await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
       this.rows.set(aggregateId, row);
+      const tail = [...history, event as unknown as Record<string, unknown>];
+      if (event.version - from >= FLOOR_SNAPSHOT_EVERY) this.heads.delete(aggregateId);
+      else this.heads.set(aggregateId, { version: event.version, base: from, tail });
       if (snapshotsTable && event.version - from >= FLOOR_SNAPSHOT_EVERY) {
-        await this.recordCommands([...history, event as unknown as Record<string, unknown>]);
+        await this.recordCommands(tail);
         await this.doc.send(
           new PutCommand({
             TableName: snapshotsTable,
@@ -501,6 +536,25 @@ export class FloorRunner implements Runner {
         );
       }
       if (this.kind === 'floor-coupled') {
+        if (this.tables.subscriptionsTable) {
+          // The push from the writer: the row's live subscribers (here none), read consistently.
+          await this.doc.send(
+            new QueryCommand({
+              TableName: this.tables.subscriptionsTable,
+              ConsistentRead: true,
+              KeyConditionExpression: '#t = :t',
+              FilterExpression: '#e > :now',
+              ExpressionAttributeNames: {
+                '#t': SUBSCRIPTIONS_TABLE.partitionKey.name,
+                '#e': SUBSCRIPTION_TTL_ATTRIBUTE,
+              },
+              ExpressionAttributeValues: {
+                ':t': topicOf(this.view, aggregateId),
+                ':now': Math.floor(Date.now() / 1000),
+              },
+            }),
+          );
+        }
         const ms = performance.now() - started;
         return {
           ok: true,

@@ -13,7 +13,7 @@ import { listAttributes } from '../lambdas/core/projections/row-lists';
 import { toAction } from '../lambdas/core/events/events';
 import { orderViewProjection } from '../lambdas/domain/order/projections';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
-import { ensureTables, ensureViewStream } from '../local/emulators/tables';
+import { ensurePushTables, ensureTables, ensureViewStream } from '../local/emulators/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient } from './http';
 import {
@@ -139,6 +139,7 @@ export const FLOOR_TABLES = {
     projectionsTable: 'bench-floor-coupled-projections',
     snapshotsTable: 'bench-floor-coupled-snapshots',
     commandsTable: 'bench-floor-coupled-commands',
+    subscriptionsTable: 'bench-floor-coupled-subscriptions',
   },
 } as const;
 
@@ -168,7 +169,20 @@ const orderItem = (events: readonly EventItem[]) => {
  * mapping) and a second decoupled stack polled every 10 ms. The bench's clients, floors and
  * observers run in this process.
  */
-export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
+export interface LocalTargetOptions {
+  /**
+   * Start the decoupled stack that polls every 10 ms. Default true; a run that does not measure
+   * it leaves it out: idle, its pollers still keep DynamoDB Local busy (~200 GetRecords a second)
+   * and take CPU from the stacks measured.
+   */
+  readonly fastPoller?: boolean;
+}
+
+export const startLocalTarget = async (
+  cleanup: Cleanup,
+  options: LocalTargetOptions = {},
+): Promise<Target> => {
+  const withFast = options.fastPoller ?? true;
   const dynamo = await startDynamoDbLocal();
   // Last resort if the process dies without running the cleanup (an uncaught error): no
   // DynamoDB Local is left behind (the runtime processes stop when this one goes away).
@@ -194,13 +208,17 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       tablePrefix: 'bench',
       poller: { pollIntervalMs: 250 },
     }),
-    startRuntimeProcess({
-      ...common,
-      stacks: ['decoupled'],
-      decoupledPort: 0,
-      tablePrefix: 'bench-fast',
-      poller: { pollIntervalMs: 10 },
-    }),
+    ...(withFast
+      ? [
+          startRuntimeProcess({
+            ...common,
+            stacks: ['decoupled'],
+            decoupledPort: 0,
+            tablePrefix: 'bench-fast',
+            poller: { pollIntervalMs: 10 },
+          }),
+        ]
+      : []),
   ]);
   for (const result of started) {
     if (result.status === 'fulfilled') cleanup.push(() => result.value.stop());
@@ -209,7 +227,9 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   if (failed) throw failed.reason;
   const [coupledStack, slow, fast] = started.map(
     (r) => (r as PromiseFulfilledResult<RuntimeProcess>).value,
-  ) as [RuntimeProcess, RuntimeProcess, RuntimeProcess];
+  ) as [RuntimeProcess, RuntimeProcess, RuntimeProcess | undefined];
+  /** `make(fast)` as the one entry of a list, or none without the fast stack. */
+  const ifFast = <T>(make: (runtime: RuntimeProcess) => T): T[] => (fast ? [make(fast)] : []);
 
   const client = new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS });
   const doc = DynamoDBDocumentClient.from(client, {
@@ -224,6 +244,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     await ensureTables(client, tables, { stream: true });
     await ensureViewStream(client, tables.projectionsTable);
   }
+  await ensurePushTables(client, FLOOR_TABLES.coupled);
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`the local runtime did not provide ${what}`);
@@ -239,13 +260,13 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
   const [coupledTokens, slowTokens, fastTokens] = await Promise.all([
     tokensOf(coupledStack),
     tokensOf(slow),
-    tokensOf(fast),
+    fast && tokensOf(fast),
   ]);
   const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
   const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
-  const fastTables = need(fast.tables.decoupled, 'the fast decoupled tables');
+  const fastTables = fast && need(fast.tables.decoupled, 'the fast decoupled tables');
   // The independent visibility observers: their own clients on the decoupled view items.
-  const observers = [decoupledTables, fastTables].map(
+  const observers = [decoupledTables, ...(fastTables ? [fastTables] : [])].map(
     (t) => new RowObserver(endpoint, t.projectionsTable),
   );
   cleanup.push(() => Promise.resolve(observers.forEach((o) => o.destroy())));
@@ -265,13 +286,16 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
       seedThroughTables(doc, decoupledTables),
       observers[0],
     ),
-    new HttpRunner(
-      'decoupled-10ms',
-      'd10',
-      'decoupled',
-      new ApiClient(need(fast.decoupledUrl, 'a decoupled URL'), { tokens: fastTokens }),
-      seedThroughTables(doc, fastTables),
-      observers[1],
+    ...ifFast(
+      (runtime) =>
+        new HttpRunner(
+          'decoupled-10ms',
+          'd10',
+          'decoupled',
+          new ApiClient(need(runtime.decoupledUrl, 'a decoupled URL'), { tokens: fastTokens! }),
+          seedThroughTables(doc, fastTables!),
+          observers[1],
+        ),
     ),
   ];
   cleanup.push(async () => profiles.forEach((p) => p.client.close()));
@@ -318,12 +342,12 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
         url: slow.decoupledUrl!,
         eventSource: eventSource(slow.pollerSettings),
       },
-      {
+      ...ifFast((runtime) => ({
         name: 'decoupled-10ms',
-        kind: 'decoupled',
-        url: fast.decoupledUrl!,
-        eventSource: eventSource(fast.pollerSettings),
-      },
+        kind: 'decoupled' as const,
+        url: runtime.decoupledUrl!,
+        eventSource: eventSource(runtime.pollerSettings),
+      })),
     ],
     floor: {
       available: true,
@@ -336,7 +360,7 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
         [
           ['coupled', coupledStack],
           ['decoupled-250ms', slow],
-          ['decoupled-10ms', fast],
+          ...ifFast((runtime) => ['decoupled-10ms', runtime] as const),
         ] as const
       ).flatMap(([name, runtime]) =>
         runtime.pollerSettings ? [[name, runtime.pollerSettings.pollIntervalMs]] : [],
@@ -345,12 +369,19 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     websockets: {
       coupled: need(coupledStack.websocketUrls.coupled, 'a coupled WebSocket URL'),
       'decoupled-250ms': need(slow.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
-      'decoupled-10ms': need(fast.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
+      ...Object.fromEntries(
+        ifFast((runtime) => [
+          'decoupled-10ms',
+          need(runtime.websocketUrls.decoupled, 'a decoupled WebSocket URL'),
+        ]),
+      ),
     },
     followers: {
       coupled: localFollowers(coupledStack.identityUrl, coupledTokens),
       'decoupled-250ms': localFollowers(slow.identityUrl, slowTokens),
-      'decoupled-10ms': localFollowers(fast.identityUrl, fastTokens),
+      ...Object.fromEntries(
+        ifFast((runtime) => ['decoupled-10ms', localFollowers(runtime.identityUrl, fastTokens!)]),
+      ),
     },
     identity: {
       user: BENCH_USER,
@@ -359,13 +390,13 @@ export const startLocalTarget = async (cleanup: Cleanup): Promise<Target> => {
     },
     eventSources: async () => ({
       'decoupled-250ms': (await slow.stats()).decoupled,
-      'decoupled-10ms': (await fast.stats()).decoupled,
+      ...(fast && { 'decoupled-10ms': (await fast.stats()).decoupled }),
     }),
-    settle: () => waitForProjectors([coupledStack, slow, fast]),
+    settle: () => waitForProjectors([coupledStack, slow, ...ifFast((runtime) => runtime)]),
     usage: {
       coupled: runtimeProbe(coupledStack, coupledTables),
       'decoupled-250ms': runtimeProbe(slow, decoupledTables),
-      'decoupled-10ms': runtimeProbe(fast, fastTables),
+      ...(fast && fastTables && { 'decoupled-10ms': runtimeProbe(fast, fastTables) }),
       'floor-decoupled': floorClient.probe(FLOOR_TABLES.decoupled),
       'floor-coupled': floorClient.probe(FLOOR_TABLES.coupled),
     },
