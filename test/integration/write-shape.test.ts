@@ -5,7 +5,8 @@
  * command costs (docs/decisions/single-item-appends.md). A single-event command is one PutItem
  * (no ConditionCheck: the runner read version - 1; no marker: markers are written before a
  * snapshot); several events are one transaction; the coupled stack's transaction also updates
- * the aggregate's view item in the projections table.
+ * the aggregate's view item in the projections table. The reads: a runner's next command to an
+ * aggregate reads only the events after the head it kept (docs/decisions/runner-keeps-heads.md).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
@@ -93,6 +95,74 @@ test('a single-event command writes one PutItem, first or not; several events on
     ),
   );
   expect(spy.writes.slice(before).map((w) => w.name)).toEqual(['TransactWriteCommand']);
+});
+
+/** A client that names each read it sends: the events' Query (newest or after a version), a GetItem's table. */
+const readSpyClient = (names: Record<string, string>) => {
+  const reads: string[] = [];
+  const client = {
+    send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const { input } = command;
+      const table = names[input.TableName as string] ?? String(input.TableName);
+      if (command.constructor.name === 'QueryCommand') {
+        const values = input.ExpressionAttributeValues as Record<string, { N?: string }>;
+        reads.push(
+          input.ScanIndexForward === false
+            ? `${table}: newest ${String(input.Limit)}`
+            : `${table}: after ${values[':after']?.N ?? `${values[':from']?.N}..${values[':to']?.N}`}`,
+        );
+      } else if (command.constructor.name === 'GetCommand') reads.push(`${table}: get`);
+      return tables.doc.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, reads };
+};
+
+test('a command after the first through one runner reads only the events after its head; past a snapshot, the marker beside them', async () => {
+  const spy = readSpyClient({
+    [tables.eventTable]: 'events',
+    [tables.snapshotsTable]: 'snapshot',
+    [tables.commandsTable]: 'marker',
+  });
+  const run = createCommandRunner({
+    store: new DynamoDbEventStore(spy.client, tables.eventTable, {
+      commandsTable: tables.commandsTable,
+    }),
+    snapshots: { store: new DynamoDbSnapshotStore(spy.client, tables.snapshotsTable), every: 4 },
+    aggregates: AGGREGATES,
+  });
+  const id = `heads-${randomUUID()}`;
+  const send = (type: string, payload: unknown) =>
+    run({ type, aggregateId: id, payload, commandId: randomUUID() }, context);
+  const quantity = (q: number) => send('order/changeQuantity', { lineId: 'a', quantity: q });
+
+  await send('order/create', { customerId: 'c', currency: 'EUR' });
+  await send('order/addLine', { lineId: 'a', sku: 's', quantity: 1, unitPrice: 1 });
+  await quantity(2);
+  expect(spy.reads).toEqual(['events: newest 4', 'events: after 1', 'events: after 2']);
+  spy.reads.length = 0;
+  await quantity(3); // version 4: a snapshot is due, the head dropped
+  await quantity(4); // reads first: the newest 4 reach the snapshot
+  await quantity(5); // a head past the snapshot: the events since, the marker beside
+  expect(spy.reads).toEqual([
+    'events: after 3',
+    'events: newest 4',
+    'snapshot: get',
+    'marker: get',
+    'events: after 5',
+    'marker: get',
+  ]);
+  expect(
+    await run(
+      {
+        type: 'order/changeQuantity',
+        aggregateId: id,
+        payload: { lineId: 'a', quantity: 9 },
+        commandId: randomUUID(),
+      },
+      context,
+    ),
+  ).toMatchObject({ version: 7 });
 });
 
 test("the coupled command's transaction also updates its view item in the projections table, and writes nothing else", async () => {
