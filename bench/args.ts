@@ -16,7 +16,7 @@ usage: npm run bench -- [options]
 
 Local mode (default): starts DynamoDB Local and the stacks, each in its own Node process, and
 signs in as the dev user admin with each stack's own identity provider (tokens renewed as needed).
-  --quick                   fewer samples, history lengths 10/100/1000 (under a minute)
+  --quick                   fewer samples, history lengths 10/100 (about 1.5 minutes)
   --out <dir>               output directory (default .bench-results)
   --publish                 write to bench/results (committed) instead, and rewrite the generated
                             sections of README.md and docs/ (<!-- bench:<name>:start --> ... end)

@@ -99,7 +99,7 @@ export interface CostResult {
 }
 
 export const COST_METHOD =
-  'each runner alone, in turn: the projectors caught up, its process idle for 1 s (its idle CPU rate, measured again after the block and averaged), then N sequential commands of the usual mix (create, add lines, change quantities; a stack’s answered, not read back; a floor’s through its projector), then the projectors caught up again. Units = the difference of the serving process’s DynamoDB meter (every call asks for ReturnConsumedCapacity TOTAL; the units DynamoDB Local reports wrongly, TransactWriteItems and failed conditions, are computed from the request by AWS’s rules) over the commands; dollars at on-demand prices; CPU = process.cpuUsage() (user + system) of the stack’s runtime process (a floor: the bench process) over the commands and until the projectors caught up, less the idle rate over that time.';
+  'each runner alone, in turn: the projectors caught up, its process idle for 1 s (`--quick`: 0.25 s; its idle CPU rate, measured again after the block and averaged), then N sequential commands of the usual mix (create, add lines, change quantities; a stack’s answered, not read back; a floor’s through its projector), then the projectors caught up again. Units = the difference of the serving process’s DynamoDB meter (every call asks for ReturnConsumedCapacity TOTAL; the units DynamoDB Local reports wrongly, TransactWriteItems and failed conditions, are computed from the request by AWS’s rules) over the commands; dollars at on-demand prices; CPU = process.cpuUsage() (user + system) of the stack’s runtime process (a floor: the bench process) over the commands and until the projectors caught up, less the idle rate over that time.';
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -185,15 +185,19 @@ export const costOf = (input: {
 /** Commands per runner in the cost block. */
 export const costCommands = (quick: boolean) => (quick ? 20 : 60);
 
-const IDLE_MS = 1_000;
+/** How long each process is watched idle, before and after its block (ms): `--quick` a quarter. */
+export const idleWindowMs = (quick: boolean) => (quick ? 250 : 1_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The process's CPU ms per second over IDLE_MS with no command running. */
-const idleCpuMsPerSecond = async (probe: UsageProbe): Promise<number | undefined> => {
+/** The process's CPU ms per second over `windowMs` with no command running. */
+const idleCpuMsPerSecond = async (
+  probe: UsageProbe,
+  windowMs: number,
+): Promise<number | undefined> => {
   const from = await probe.usage();
-  await sleep(IDLE_MS);
+  await sleep(windowMs);
   const to = await probe.usage();
-  return from && to ? (to.cpuMicros - from.cpuMicros) / IDLE_MS : undefined;
+  return from && to ? (to.cpuMicros - from.cpuMicros) / windowMs : undefined;
 };
 
 /**
@@ -209,14 +213,17 @@ export const measureCost = async (
     commandsPerOrder: number;
     settle: () => Promise<unknown>;
     onCommand?: () => void;
+    /** The idle window (ms). @default idleWindowMs(false) */
+    idleMs?: number;
   },
 ): Promise<CostResult> => {
+  const idleMs = options.idleMs ?? idleWindowMs(false);
   const figures: Record<string, RunnerCost> = {};
   for (const runner of runners) {
     const probe = probes[runner.name];
     if (!probe) continue;
     await options.settle();
-    const idleBefore = await idleCpuMsPerSecond(probe);
+    const idleBefore = await idleCpuMsPerSecond(probe, idleMs);
     const start = await probe.usage();
     if (idleBefore === undefined || !start) continue;
     const session = new OrderSession(
@@ -240,7 +247,7 @@ export const measureCost = async (
     const durationMs = performance.now() - started;
     const end = await probe.usage();
     // The idle rate before and after, averaged: pollers and timers drift over a run.
-    const idleAfter = await idleCpuMsPerSecond(probe);
+    const idleAfter = await idleCpuMsPerSecond(probe, idleMs);
     if (!end || idleAfter === undefined) continue;
     figures[runner.name] = costOf({
       process: probe.process,
