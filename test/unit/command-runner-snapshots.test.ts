@@ -79,6 +79,22 @@ beforeEach(() => {
   lines.length = 0;
 });
 
+/** Records the snapshot and marker reads (`marker <commandId>`) the stores answer. */
+const watchReads = () => {
+  const reads: string[] = [];
+  const load = snapshots.load.bind(snapshots);
+  snapshots.load = (id, k) => {
+    reads.push('snapshot');
+    return load(id, k);
+  };
+  const findCommand = store.findCommand.bind(store);
+  store.findCommand = (id, c) => {
+    reads.push(`marker ${c}`);
+    return findCommand(id, c);
+  };
+  return reads;
+};
+
 const key = snapshotKeyOf(counter);
 const saved = () => snapshots.load('k-1', key);
 
@@ -121,17 +137,7 @@ test('a resent commandId is a replay after snapshots, found by its marker, nothi
 });
 
 test('an aggregate shorter than the newest read: one load, no snapshot or marker read', async () => {
-  const reads: string[] = [];
-  const load = snapshots.load.bind(snapshots);
-  snapshots.load = (id, k) => {
-    reads.push('snapshot');
-    return load(id, k);
-  };
-  const findCommand = store.findCommand.bind(store);
-  store.findCommand = (id, c) => {
-    reads.push('marker');
-    return findCommand(id, c);
-  };
+  const reads = watchReads();
   // Runners that keep no heads: each command reads first.
   const run = runner(counter, snapshots, 0);
   for (let i = 1; i <= 4; i++) await run(increment(1), context);
@@ -274,21 +280,6 @@ test('two runs of one command racing: one append, both answers the same', async 
 });
 
 describe('the heads a runner keeps (the aggregate as it last left it)', () => {
-  const watchReads = () => {
-    const reads: string[] = [];
-    const load = snapshots.load.bind(snapshots);
-    snapshots.load = (id, k) => {
-      reads.push('snapshot');
-      return load(id, k);
-    };
-    const findCommand = store.findCommand.bind(store);
-    store.findCommand = (id, c) => {
-      reads.push(`marker ${c}`);
-      return findCommand(id, c);
-    };
-    return reads;
-  };
-
   test('given a runner that wrote version 3, when it runs the next command, then it reads only the events after 3', async () => {
     const run = runner();
     for (let i = 1; i <= 3; i++) await run(increment(1), context);
