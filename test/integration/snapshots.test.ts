@@ -4,6 +4,7 @@
  * invalidation by a reducer change, a corrupt snapshot, and writers racing while snapshots are
  * written.
  */
+import { savedSnapshot as savedInStore } from '../support/snapshots';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AnyAggregate } from '../../lambdas/core/command/aggregate';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
@@ -53,13 +54,8 @@ afterAll(() => tables.drop());
  * The snapshot of `id` under `key` once one at `version` or later is stored: a snapshot is
  * written after the answer is decided, and one over its budget lands after the answer.
  */
-const savedSnapshot = async (id: string, key: string, version = 1) => {
-  for (const deadline = Date.now() + 10_000; ;) {
-    const snapshot = await snapshots.load(id, key);
-    if ((snapshot && snapshot.version >= version) || Date.now() > deadline) return snapshot;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+const savedSnapshot = (id: string, key: string, version = 1) =>
+  savedInStore(snapshots, id, key, version);
 const storedView = async (id: string) => (await rows.get(storedKey(orderViewProjection, id)))?.view;
 
 /** The profile's handler as wired from its environment, with a snapshot interval. */
