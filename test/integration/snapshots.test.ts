@@ -167,7 +167,8 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     expect(bodyOf(resent)).toEqual(bodyOf(fifth));
     const atHead = await fold(id);
     expect(await store.currentVersion(id)).toBe(10_000);
-    // That resend read the whole history once (found by its marker, answered from it) and left
+    // That resend read the whole history once (found among the events read, or by its marker
+    // in a function that never saw the order, and answered from it) and left
     // a snapshot at the head, as any long read does.
     expect(await savedSnapshot(id, snapshotKeyOf(orderAggregate), 10_000)).toEqual(
       expect.objectContaining({ version: 10_000, state: atHead }),
@@ -189,7 +190,9 @@ describe.each<Profile>(['decoupled', 'coupled'])('%s profile', (profile) => {
     ok(await send(addLine(id)));
     for (let q = 2; q <= 6; q++) ok(await send(changeQuantity(id, q)));
     const key = snapshotKeyOf(orderAggregate);
-    expect((await savedSnapshot(id, key, 5))?.version).toBe(5);
+    // At 5; or at 6 when the save at 5 was still running as the next command read (a busy
+    // machine): that command found no snapshot and took one itself.
+    expect([5, 6]).toContain((await savedSnapshot(id, key, 5))?.version);
     // Plant what an older reducer could have left under today's key: a state that is not the
     // fold of the events (well-formed, so only the key can tell it apart).
     const wrong = { ...(await fold(id)), total: 999_999, version: 7 };
