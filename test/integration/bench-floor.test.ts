@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FLOOR_VIEW, FloorRunner } from '../../bench/runners';
 import { BENCH_ACTOR, commandAt } from '../../bench/orders';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
@@ -17,6 +16,7 @@ import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-sto
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { ensurePushTables } from '../../local/emulators/tables';
 import { createTestTables, type TestTables } from '../support/dynamo';
+import { namedCallsClient, readsOf } from '../support/named-calls';
 import { TEST_ACTOR } from '../support/permissions';
 
 let tables: TestTables;
@@ -34,34 +34,13 @@ afterAll(async () => {
   await tables.drop();
 });
 
-/** A client that names each call: the events' Query (newest or after a version), the rest by table. */
-const callSpy = () => {
-  const names: Record<string, string> = {
+const callSpy = () =>
+  namedCallsClient(tables.doc, {
     [tables.eventTable]: 'events',
     [tables.snapshotsTable]: 'snapshot',
     [tables.commandsTable]: 'marker',
     [subscriptionsTable]: 'subscribers',
-  };
-  const calls: string[] = [];
-  const client = {
-    send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const { input } = command;
-      const name = command.constructor.name.replace(/Command$/, '');
-      const table = names[input.TableName as string] ?? String(input.TableName);
-      if (name === 'Query' && table === 'events') {
-        const values = input.ExpressionAttributeValues as Record<string, unknown>;
-        const after = (values[':after'] as { N?: string } | number | undefined) ?? 0;
-        calls.push(
-          input.ScanIndexForward === false
-            ? `events: newest ${String(input.Limit)}`
-            : `events: after ${typeof after === 'number' ? after : after.N}`,
-        );
-      } else calls.push(`${name}${input.TableName ? ` ${table}` : ''}`);
-      return tables.doc.send(command as never);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { client, calls };
-};
+  });
 
 const floorTables = () => ({
   eventTable: tables.eventTable,
@@ -104,17 +83,16 @@ test('given three commands to one order, then the coupled floor reads as the run
       },
     );
   }
-  const reads = (calls: string[]) => calls.filter((c) => c.startsWith('events: '));
-  expect(reads(floorSpy.calls)).toEqual([
+  expect(readsOf(floorSpy.calls)).toEqual([
     'events: newest 32',
     'events: after 1',
     'events: after 2',
   ]);
-  expect(reads(floorSpy.calls)).toEqual(reads(runnerSpy.calls));
+  expect(readsOf(floorSpy.calls)).toEqual(readsOf(runnerSpy.calls));
   expect(floorSpy.calls.slice(0, 3)).toEqual([
     'events: newest 32',
     'TransactWrite',
-    'Query subscribers',
+    'subscribers: Query',
   ]);
 });
 
@@ -131,7 +109,12 @@ test('given a floor that never wrote the order (another instance), then its firs
   );
   await writer.execute(order, commandAt(0, BENCH_ACTOR), { visible: false });
   await writer.execute(order, commandAt(1, BENCH_ACTOR), { visible: false });
-  expect(first.calls).toEqual(['events: newest 32', 'Put events', 'events: after 1', 'Put events']);
+  expect(first.calls).toEqual([
+    'events: newest 32',
+    'events: Put',
+    'events: after 1',
+    'events: Put',
+  ]);
   const second = callSpy();
   const fresh = new FloorRunner(
     'floor-decoupled',
@@ -145,5 +128,5 @@ test('given a floor that never wrote the order (another instance), then its firs
     ok: true,
     version: 3,
   });
-  expect(second.calls).toEqual(['events: newest 32', 'Put events']);
+  expect(second.calls).toEqual(['events: newest 32', 'events: Put']);
 });

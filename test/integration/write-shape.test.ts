@@ -17,6 +17,7 @@ import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-sto
 import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { snapshotKeyOf } from '../../lambdas/core/command/snapshots';
 import { orderAggregate } from '../../lambdas/domain/order';
+import { namedCallsClient, readsOf } from '../support/named-calls';
 import { savedSnapshot } from '../support/snapshots';
 import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import { storedKey } from '../../lambdas/core/projections/row-projection';
@@ -100,33 +101,14 @@ test('a single-event command writes one PutItem, first or not; several events on
   expect(spy.writes.slice(before).map((w) => w.name)).toEqual(['TransactWriteCommand']);
 });
 
-/** A client that names each read it sends: the events' Query (newest or after a version), a GetItem's table. */
-const readSpyClient = (names: Record<string, string>) => {
-  const reads: string[] = [];
-  const client = {
-    send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const { input } = command;
-      const table = names[input.TableName as string] ?? String(input.TableName);
-      if (command.constructor.name === 'QueryCommand') {
-        const values = input.ExpressionAttributeValues as Record<string, { N?: string }>;
-        reads.push(
-          input.ScanIndexForward === false
-            ? `${table}: newest ${String(input.Limit)}`
-            : `${table}: after ${values[':after']?.N ?? `${values[':from']?.N}..${values[':to']?.N}`}`,
-        );
-      } else if (command.constructor.name === 'GetCommand') reads.push(`${table}: get`);
-      return tables.doc.send(command as never);
-    },
-  } as unknown as DynamoDBDocumentClient;
-  return { client, reads };
-};
-
 test('a command after the first through one runner reads only the events after its head; past a snapshot, the marker beside them', async () => {
-  const spy = readSpyClient({
+  const spy = namedCallsClient(tables.doc, {
     [tables.eventTable]: 'events',
     [tables.snapshotsTable]: 'snapshot',
     [tables.commandsTable]: 'marker',
   });
+  // The reads (not the writes: the events, a snapshot and its markers).
+  const reads = () => readsOf(spy.calls);
   const run = createCommandRunner({
     store: new DynamoDbEventStore(spy.client, tables.eventTable, {
       commandsTable: tables.commandsTable,
@@ -142,8 +124,8 @@ test('a command after the first through one runner reads only the events after i
   await send('order/create', { customerId: 'c', currency: 'EUR' });
   await send('order/addLine', { lineId: 'a', sku: 's', quantity: 1, unitPrice: 1 });
   await quantity(2);
-  expect(spy.reads).toEqual(['events: newest 4', 'events: after 1', 'events: after 2']);
-  spy.reads.length = 0;
+  expect(reads()).toEqual(['events: newest 4', 'events: after 1', 'events: after 2']);
+  spy.calls.length = 0;
   await quantity(3); // version 4: a snapshot is due, the head dropped
   // Saved after the answer, within its budget: a busy machine may store it later (read here
   // past the spy: these reads are not the runner's).
@@ -151,13 +133,13 @@ test('a command after the first through one runner reads only the events after i
   expect(await savedSnapshot(unspied, id, snapshotKeyOf(orderAggregate), 4)).toBeDefined();
   await quantity(4); // reads first: the newest 4 reach the snapshot
   await quantity(5); // a head past the snapshot: the events since, the marker beside
-  expect(spy.reads).toEqual([
+  expect(reads()).toEqual([
     'events: after 3',
     'events: newest 4',
-    'snapshot: get',
-    'marker: get',
+    'snapshot: Get',
+    'marker: Get',
     'events: after 5',
-    'marker: get',
+    'marker: Get',
   ]);
   expect(
     await run(
