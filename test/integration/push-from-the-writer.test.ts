@@ -104,6 +104,28 @@ const heldAfterPushes = (client: Client, id: string, view: string) => {
   return held;
 };
 
+/**
+ * The client's last push of `id` (at `version`) carries the events instead of the row, the last
+ * one of `eventType`; every version reached it in order; and its fold of the pushes is the row
+ * `path` answers (`query`: the runtime's read).
+ */
+const expectEventsFolded = async (
+  stack: Stack,
+  client: Client,
+  expected: { id: string; version: number; view: string; eventType: string; path: string },
+  query: (stack: Stack, path: string) => Promise<unknown>,
+) => {
+  const { id, version, view } = expected;
+  const last = await client.next((m) => m.id === id && m.version === version);
+  expect(last).toMatchObject({ type: `${view}/changed`, id, version });
+  expectPushed(stack, client.versionsOf(id), version);
+  expect(last.events?.at(-1)).toMatchObject({ version, type: expected.eventType });
+  expect(heldAfterPushes(client, id, view)).toEqual({
+    version,
+    view: await query(stack, `${expected.path}?minVersion=${version}`),
+  });
+};
+
 const line = (n: number) => ({ lineId: `l${n}`, sku: 'SKU', quantity: 1, unitPrice: 100 });
 
 const usePushRuntime = (options: { notifier: boolean }) => {
@@ -183,17 +205,15 @@ describe('without the projections-table notifier', () => {
         await client.next((m) => m.id === id && m.version === n + 1);
       }
 
-      const last = await client.next((m) => m.id === id && m.version === 4);
-      expect(last).toMatchObject({ type: 'order/changed', id, version: 4 });
-      expectPushed(stack, client.versionsOf(id), 4);
       // Both writers hold the events they wrote or folded: the smaller message carries them
       // instead of the row (docs/decisions/push-events-to-fold.md), and the client's fold of every
       // push reaches the row a query returns.
-      expect(last.events?.at(-1)).toMatchObject({ version: 4, type: 'order/lineAdded' });
-      expect(heldAfterPushes(client, id, 'order')).toEqual({
-        version: 4,
-        view: await query(stack, `/orders/${id}?minVersion=4`),
-      });
+      await expectEventsFolded(
+        stack,
+        client,
+        { id, version: 4, view: 'order', eventType: 'order/lineAdded', path: `/orders/${id}` },
+        query,
+      );
     },
   );
 
@@ -245,14 +265,18 @@ describe('without the projections-table notifier, a second domain', () => {
         await owner.next((m) => m.id === id && m.version === n + 1);
       }
 
-      const last = await owner.next((m) => m.id === id && m.version === 4);
-      expect(last).toMatchObject({ type: 'shopping-list/changed', id, version: 4 });
-      expectPushed(stack, owner.versionsOf(id), 4);
-      expect(last.events?.at(-1)).toMatchObject({ version: 4, type: 'shoppingList/itemAdded' });
-      expect(heldAfterPushes(owner, id, 'shopping-list')).toEqual({
-        version: 4,
-        view: await query(stack, `/shopping-lists/${id}?minVersion=4`),
-      });
+      await expectEventsFolded(
+        stack,
+        owner,
+        {
+          id,
+          version: 4,
+          view: 'shopping-list',
+          eventType: 'shoppingList/itemAdded',
+          path: `/shopping-lists/${id}`,
+        },
+        query,
+      );
       expect(stranger.versionsOf(id)).toEqual([]);
     },
   );
