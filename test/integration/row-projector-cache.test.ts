@@ -1,7 +1,7 @@
 /**
  * The row projector's source-state cache (docs/decisions/projector-source-state-cache.md), on
- * DynamoDB Local: a later batch reads only the events after what the instance has
- * applied; rows equal those of a projector without cache (and the fold of the log) whatever
+ * DynamoDB Local: a batch that delivers every event after what the instance has applied reads
+ * nothing, one with a gap reads only the events after it; rows equal those of a projector without cache (and the fold of the log) whatever
  * the delivery; any failure makes the next batch read from version 1 and heal; the least
  * recently used aggregate is evicted past the limit; a re-projection never trusts the cache.
  */
@@ -127,23 +127,22 @@ const projectorOver = (
 ) => createRowProjector({ projections: PROJECTIONS, rows, events, log: silentLog, ...options });
 
 describe('the row projector reads only what it has not applied', () => {
-  it('a second batch of the same order reads the events after the first; a duplicate reads nothing', async () => {
+  it('a batch that delivers every event after what was applied reads nothing; a gap reads the events after what was applied; a duplicate reads nothing', async () => {
     const id = `next-${process.pid}`;
     const spy = spying(store);
     const project = projectorOver(spy.events);
+    // Versions 1 to 3, all delivered: folded as delivered (they are the event items).
     const first = await order(id, variedCommands('next', 0).slice(0, 3));
     expect((await project(incoming(first))).failed).toEqual([]);
-    expect(spy.take()).toEqual([{ aggregateId: id, options: { toVersion: 3 }, count: 3 }]);
-
+    expect(spy.take()).toEqual([]);
+    // 4 to 6 after 3 applied: the same.
     const log = await order(id, [changeQuantity(5), changeQuantity(6, 'b'), changeQuantity(7)]);
     expect((await project(incoming(log.slice(3)))).failed).toEqual([]);
-    expect(spy.take()).toEqual([
-      { aggregateId: id, options: { afterVersion: 3, toVersion: 6 }, count: 3 },
-    ]);
+    expect(spy.take()).toEqual([]);
     // A late or duplicate delivery: everything is on every row already.
     expect((await project(incoming(log.slice(1, 5)))).failed).toEqual([]);
     expect(spy.take()).toEqual([]);
-    // Only the last event (a gap in the stream): the one missing event is read.
+    // Only the last event (a gap in the stream): the events after 6 are read.
     const longer = await order(id, [
       changeQuantity(2),
       { type: 'order/removeLine', payload: { lineId: 'a' } },
@@ -152,6 +151,10 @@ describe('the row projector reads only what it has not applied', () => {
     expect(spy.take()).toEqual([
       { aggregateId: id, options: { afterVersion: 6, toVersion: 8 }, count: 2 },
     ]);
+    // Another instance (a cold container) given that batch has applied nothing: from version 1.
+    const cold = projectorOver(spy.events);
+    expect((await cold(incoming(longer.slice(-1)))).failed).toEqual([]);
+    expect(spy.take()).toEqual([{ aggregateId: id, options: { toVersion: 8 }, count: 8 }]);
     for (const projection of projectionsFedBy('order'))
       await expectFold(projection, 'next', [longer]);
   });
@@ -244,12 +247,14 @@ describe('the row projector reads only what it has not applied', () => {
       expect(a.failed).toEqual([]);
       expect(b.failed).toEqual([]);
     }
-    // Each aggregate was read from version 1 once; every later read started after a version.
+    // Each aggregate was read from version 1 at most once, and no event was read twice: a later
+    // read starts after what was applied (or delivered whole and not read at all).
     const loads = spy.take();
+    expect(loads.length).toBeGreaterThan(0);
     for (const log of logs) {
       const mine = loads.filter((l) => l.aggregateId === log[0]!.aggregateId);
-      expect(mine.filter((l) => l.options.afterVersion === undefined)).toHaveLength(1);
-      expect(mine.reduce((sum, l) => sum + l.count, 0)).toBe(log.length);
+      expect(mine.filter((l) => l.options.afterVersion === undefined).length).toBeLessThan(2);
+      expect(mine.reduce((sum, l) => sum + l.count, 0)).toBeLessThanOrEqual(log.length);
     }
     for (const [i, projection] of projections.entries()) {
       const withCache = await storedItems(storageName(projection), 'many');
@@ -371,14 +376,20 @@ describe('bounded: the least recently used aggregate is evicted', () => {
     const fromOne = (id: string) => ({ aggregateId: id, options: { toVersion: 5 }, count: 5 });
     const after = (id: string) => ({
       aggregateId: id,
-      options: { afterVersion: 3, toVersion: 5 },
+      options: { afterVersion: 5, toVersion: 7 },
       count: 2,
     });
-    // One batch at a time, so the order of the loads is the order of the batches.
+    // Versions 4 and 5 delivered: a and c, cached at 3, fold them; b, evicted, reads from 1.
     for (const id of [a, c, b]) {
       expect((await project(incoming(logs.get(id)!.slice(3)))).failed).toEqual([]);
     }
-    expect(spy.take()).toEqual([after(a), after(c), fromOne(b)]);
+    expect(spy.take()).toEqual([fromOne(b)]);
+    // Only version 7 of c delivered (a gap): c, still cached (at 5), reads what follows.
+    await order(c, [changeQuantity(2, 'b')]);
+    const seven = await order(c, [changeQuantity(3, 'b')]);
+    logs.set(c, seven);
+    expect((await project(incoming(seven.slice(-1)))).failed).toEqual([]);
+    expect(spy.take()).toEqual([after(c)]);
     for (const projection of projectionsFedBy('order'))
       await expectFold(projection, 'evict', [...logs.values()]);
   });

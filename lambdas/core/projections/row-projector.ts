@@ -3,11 +3,13 @@
  * aggregates. Per batch:
  *
  * 1. For each source aggregate in the batch, its events up to the highest version delivered are
- *    read from the event table (the authority, one consistent Query): the state before each
- *    event is the source reducer's fold, and a gap or an out-of-order delivery is healed by the
- *    same read. A hole or an unreadable event fails that aggregate's records (retried).
- *    The source-state cache (below) makes that read start after the last version this instance
- *    has already routed and applied everywhere.
+ *    folded by the source reducer (the state before each event). When the batch delivered every
+ *    one of them (after what the cache below holds), the delivered events are folded: they are
+ *    the event items themselves, immutable. Otherwise they are read from the event table (the
+ *    authority, one consistent Query), which heals a gap or an out-of-order delivery; a hole or
+ *    an unreadable event fails that aggregate's records (retried). The source-state cache makes
+ *    that read start after the last version this instance has already routed and applied
+ *    everywhere.
  * 2. Each event a projection handles is routed to its row (`rowKey`); a row's pending events
  *    are grouped, whatever aggregate they come from.
  * 3. Each row is read, the events whose version is above the row's checkpoint for their
@@ -30,7 +32,7 @@
 import { RecentlyUsed } from '../shared/recently-used';
 import { CorruptEventError } from '../shared/errors';
 import type { EventStore } from '../events/event-store';
-import { type EventAction, isOwnEvent, toAction } from '../events/events';
+import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
 import type { Log } from '../shared/log';
 import type { IncomingRecord, ProjectionOutcome } from './projector';
 import {
@@ -148,6 +150,24 @@ export const applyPendingToRow = async (
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * The events `after + 1 .. target` of one aggregate when `delivered` holds every one of them (a
+ * live aggregate's batch: no read needed), in version order; else undefined. A duplicate
+ * delivery of a version is the same immutable item.
+ */
+export const deliveredRun = (
+  delivered: readonly StoredEvent[],
+  after: number,
+  target: number,
+): StoredEvent[] | undefined => {
+  const byVersion = new Map<number, StoredEvent>();
+  for (const event of delivered) {
+    if (event.version > after && event.version <= target) byVersion.set(event.version, event);
+  }
+  if (byVersion.size !== target - after) return undefined;
+  return Array.from({ length: target - after }, (_, i) => byVersion.get(after + 1 + i)!);
+};
+
 export const createRowProjector = (deps: RowProjectorDependencies) => {
   const { projections, rows, events: eventStore } = deps;
   const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
@@ -205,14 +225,18 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   /**
    * The pending events of one aggregate, per stored row key, from its log up to `target` (after
    * the cached version, from the cached states), and the entry the cache takes if nothing fails.
+   * `delivered`: the aggregate's events in the batch; the log is read only when they leave a gap.
    */
-  const route = async (aggregateId: string, target: number) => {
+  const route = async (aggregateId: string, target: number, delivered: readonly StoredEvent[]) => {
     const byRow = new Map<string, { projection: AnyRowProjection; pending: Pending[] }>();
     const cached = cache.get(aggregateId);
     // Every event up to `target` is already on every row: a duplicate or late delivery.
     if (cached && target <= cached.version) return { byRow, failFrom: undefined };
     const after = cached?.version ?? 0;
-    const { log, failFrom } = await readLog(aggregateId, after, target);
+    const run = deliveredRun(delivered, after, target);
+    const { log, failFrom } = run
+      ? { log: run, failFrom: undefined }
+      : await readLog(aggregateId, after, target);
     const states = cached ? [...cached.states] : sources.map((s) => s.initialState);
     for (const event of log) {
       // Foreign events (not a source's own) count as versions only.
@@ -258,7 +282,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     records: readonly IncomingRecord[],
     log: Log = deps.log,
   ): Promise<ProjectionOutcome> {
-    const groups = new Map<string, { id: string; version: number }[]>();
+    const groups = new Map<string, StoredEvent[]>();
     for (const record of records) {
       // Not an event at all (the handler could not read it): retried, never dropped unseen.
       if ('invalid' in record) {
@@ -266,7 +290,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
       }
       if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
       const group = groups.get(record.event.aggregateId) ?? [];
-      group.push({ id: record.id, version: record.event.version });
+      group.push(record.event);
       groups.set(record.event.aggregateId, group);
     }
     // aggregateId -> the lowest version whose records must be retried.
@@ -282,7 +306,8 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
         try {
           const { byRow, failFrom, next } = await route(
             aggregateId,
-            Math.max(...group.map((r) => r.version)),
+            Math.max(...group.map((e) => e.version)),
+            group,
           );
           if (failFrom !== undefined) {
             log.error('Projection failed', {
