@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
+import type { EventStore, LoadOptions } from '../../lambdas/core/events/event-store';
 import type { Principal } from '../../lambdas/core/identity/principal';
 import { DynamoDbProjectionRows } from '../../lambdas/core/projections/dynamodb-projection-rows';
 import {
@@ -76,10 +77,20 @@ export const fulfilmentOn = (tables: TestTables) => {
       }
       return real(command, context);
     };
+    // The event-table reads of the runner (aggregate and options), for tests that count them.
+    const loads: { aggregateId: string; options?: LoadOptions }[] = [];
+    const events: EventStore = {
+      load: (aggregateId, options) => {
+        loads.push({ aggregateId, ...(options && { options }) });
+        return store.load(aggregateId, options);
+      },
+      currentVersion: (aggregateId) => store.currentVersion(aggregateId),
+      append: (stored) => store.append(stored),
+    };
     const runner = createProcessRunner({
       managers: [fulfilmentProcess],
       rows: new DynamoDbProjectionRows(tables.doc, tables.projectionsTable),
-      events: store,
+      events,
       send,
       timers: { schedule: async (timer) => void timers.push(timer) },
       log: logger,
@@ -92,7 +103,7 @@ export const fulfilmentOn = (tables: TestTables) => {
     const recordOf = async (orderId: string) =>
       (await runner.recordOf(fulfilmentProcess, orderId)) as
         ProcessRecord<FulfilmentState> | undefined;
-    return { handle, runner, timers, recordOf };
+    return { handle, runner, timers, recordOf, loads };
   };
 
   /** An aggregate's whole log as one stream batch (what Lambda would deliver, or redeliver). */

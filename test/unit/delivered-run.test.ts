@@ -1,9 +1,9 @@
 /**
- * Which batches the row projector folds as delivered, without reading the event table
- * (lambdas/core/projections/row-projector.ts `deliveredRun`).
+ * Which batches a stream consumer folds as delivered, without reading the event table
+ * (lambdas/core/events/delivered-run.ts, used by the row projector and the workflows function).
  */
 import type { StoredEvent } from '../../lambdas/core/events/events';
-import { deliveredRun } from '../../lambdas/core/projections/row-projector';
+import { deliveredRun } from '../../lambdas/core/events/delivered-run';
 
 const at = (version: number): StoredEvent => ({
   aggregateId: 'o-1',

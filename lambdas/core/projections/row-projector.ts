@@ -30,6 +30,7 @@
  * claims more than the rows hold; a stale one only re-routes events the rows then skip.
  */
 import { RecentlyUsed } from '../shared/recently-used';
+import { deliveredRun } from '../events/delivered-run';
 import { CorruptEventError } from '../shared/errors';
 import type { EventStore } from '../events/event-store';
 import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
@@ -149,24 +150,6 @@ export const applyPendingToRow = async (
 };
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/**
- * The events `after + 1 .. target` of one aggregate when `delivered` holds every one of them (a
- * live aggregate's batch: no read needed), in version order; else undefined. A duplicate
- * delivery of a version is the same immutable item.
- */
-export const deliveredRun = (
-  delivered: readonly StoredEvent[],
-  after: number,
-  target: number,
-): StoredEvent[] | undefined => {
-  const byVersion = new Map<number, StoredEvent>();
-  for (const event of delivered) {
-    if (event.version > after && event.version <= target) byVersion.set(event.version, event);
-  }
-  if (byVersion.size !== target - after) return undefined;
-  return Array.from({ length: target - after }, (_, i) => byVersion.get(after + 1 + i)!);
-};
 
 export const createRowProjector = (deps: RowProjectorDependencies) => {
   const { projections, rows, events: eventStore } = deps;

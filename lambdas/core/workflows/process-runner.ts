@@ -18,7 +18,8 @@
  * and a conditional write, as a projection's rows are.
  */
 import type { EventStore } from '../events/event-store';
-import { type EventAction, isOwnEvent, toAction } from '../events/events';
+import { deliveredRun } from '../events/delivered-run';
+import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
 import type { IncomingRecord } from '../projections/projector';
 import {
   type ProjectionRowStore,
@@ -345,9 +346,13 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
   const runAggregate = async (
     aggregateId: string,
     target: number,
+    delivered: readonly StoredEvent[],
     log: Log,
   ): Promise<{ failedFrom?: number; sent: number }> => {
-    const history = await deps.events.load(aggregateId, { toVersion: target });
+    // A batch that delivered the whole log (a new aggregate's first batch) is not read back.
+    const history =
+      deliveredRun(delivered, 0, target) ??
+      (await deps.events.load(aggregateId, { toVersion: target }));
     const states = new Map(managers.map((m) => [m, m.source.initialState as unknown]));
     let sent = 0;
     for (const event of history) {
@@ -396,22 +401,24 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     records: readonly IncomingRecord[],
     log: Log = deps.log,
   ): Promise<{ failed: string[]; sent: number }> => {
-    // aggregateId -> the highest version delivered: its log is run up to there.
-    const groups = new Map<string, number>();
+    // aggregateId -> its events delivered: its log is run up to the highest.
+    const groups = new Map<string, StoredEvent[]>();
     for (const record of records) {
       if ('invalid' in record)
         log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
       if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
-      const { aggregateId, version } = record.event;
-      groups.set(aggregateId, Math.max(version, groups.get(aggregateId) ?? 0));
+      const group = groups.get(record.event.aggregateId) ?? [];
+      group.push(record.event);
+      groups.set(record.event.aggregateId, group);
     }
     const failedFrom = new Map<string, number>();
     let sent = 0;
     // A few aggregates at a time: processes of many orders often send to the same aggregate
     // (a popular SKU), where more at once only means more version races.
-    await inBatches([...groups], AGGREGATES_AT_ONCE, async ([aggregateId, to]) => {
+    await inBatches([...groups], AGGREGATES_AT_ONCE, async ([aggregateId, delivered]) => {
       try {
-        const outcome = await runAggregate(aggregateId, to, log);
+        const to = Math.max(...delivered.map((e) => e.version));
+        const outcome = await runAggregate(aggregateId, to, delivered, log);
         sent += outcome.sent;
         if (outcome.failedFrom !== undefined) failedFrom.set(aggregateId, outcome.failedFrom);
       } catch (error) {
