@@ -198,6 +198,45 @@ describe('declared projections fed by many orders', () => {
     await expectFold('poison', logs);
   });
 
+  it('the rows a batch writes are read with one BatchGetItem; when that read fails, each row reads itself', async () => {
+    const logs = await ordersFor('batch-read', 4);
+    const reads = { get: 0, getMany: [] as number[] };
+    let batchReadFails = false;
+    const counting: ProjectionRowStore = {
+      get: (key) => {
+        reads.get++;
+        return rows.get(key);
+      },
+      getMany: (keys) => {
+        reads.getMany.push(keys.length);
+        if (batchReadFails) return Promise.reject(new Error('throttled'));
+        return rows.getMany(keys);
+      },
+      save: (row, previousRev) => rows.save(row, previousRev),
+    };
+    const projector = createRowProjector({
+      projections: PROJECTIONS,
+      rows: counting,
+      events: store,
+      log: silentLog,
+    });
+    const asIncoming = (log: readonly StoredEvent[]) =>
+      log.map((event) => ({ id: `${event.aggregateId}/${event.version}`, event }));
+    // The first half of every order's log: 4 order views and the customer-summary rows.
+    expect((await projector(asIncoming(logs.flatMap((log) => log.slice(0, 3))))).failed).toEqual(
+      [],
+    );
+    expect(reads.get).toBe(0);
+    expect(reads.getMany).toHaveLength(1);
+    expect(reads.getMany[0]).toBeGreaterThan(4);
+    // The rest, with the batch read failing: every row reads itself, nothing is lost.
+    batchReadFails = true;
+    expect((await projector(asIncoming(logs.flatMap((log) => log.slice(3))))).failed).toEqual([]);
+    expect(reads.getMany).toHaveLength(2);
+    expect(reads.get).toBeGreaterThan(4);
+    await expectFold('batch-read', logs);
+  });
+
   it('concurrent batches on one row: the conditional write makes the loser re-read and redo', async () => {
     const logs = await ordersFor('race', 2);
     // Two orders, one row (a count of every event): two batches read it at the same moment.

@@ -12,9 +12,10 @@
  *    everywhere.
  * 2. Each event a projection handles is routed to its row (`rowKey`); a row's pending events
  *    are grouped, whatever aggregate they come from.
- * 3. Each row is read, the events whose version is above the row's checkpoint for their
- *    aggregate are applied (per aggregate in version order), and the row is written once with a
- *    condition on its revision. A concurrent writer makes the condition fail: re-read, redo.
+ * 3. The rows are read (one consistent BatchGetItem per 100), the events whose version is above
+ *    a row's checkpoint for their aggregate are applied (per aggregate in version order), and the
+ *    row is written once with a condition on its revision. A concurrent writer makes the
+ *    condition fail: re-read, redo.
  *
  * A reducer that throws (a poison event) stops that aggregate on that row at the event: the
  * events before it are applied, its records from that version on are reported failed, and every
@@ -151,6 +152,49 @@ export const applyPendingToRow = async (
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/**
+ * `rows` whose first read of each key in `first` answers from it (`null`: no row) with no call;
+ * a later read (an attempt redone after a race) reads the table.
+ */
+export const primedReads = (
+  rows: ProjectionRowStore,
+  first: Map<string, StoredRow | null>,
+): ProjectionRowStore => ({
+  async get(key) {
+    const primed = first.get(key);
+    first.delete(key);
+    return primed !== undefined ? (primed ?? undefined) : rows.get(key);
+  },
+  save: (row, previousRev, folded) => rows.save(row, previousRev, folded),
+});
+
+/** Keys per BatchGetItem (DynamoDB's limit). */
+const KEYS_PER_BATCH_GET = 100;
+
+/**
+ * The stored rows of `keys` (`null`: none yet), one consistent BatchGetItem per 100 keys instead
+ * of a GetItem each: the first read of every row a batch writes. Nothing for a single row or a
+ * store without `getMany`; a failed read leaves its keys to read themselves.
+ */
+const readFirst = async (rows: ProjectionRowStore, keys: readonly string[]) => {
+  const first = new Map<string, StoredRow | null>();
+  if (!rows.getMany || keys.length < 2) return first;
+  const chunks = Array.from({ length: Math.ceil(keys.length / KEYS_PER_BATCH_GET) }, (_, i) =>
+    keys.slice(i * KEYS_PER_BATCH_GET, (i + 1) * KEYS_PER_BATCH_GET),
+  );
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      try {
+        const found = new Map((await rows.getMany!(chunk)).map((row) => [row.key, row]));
+        for (const key of chunk) first.set(key, found.get(key) ?? null);
+      } catch {
+        // Each row of the chunk reads itself, as without the batch read.
+      }
+    }),
+  );
+  return first;
+};
+
 export const createRowProjector = (deps: RowProjectorDependencies) => {
   const { projections, rows, events: eventStore } = deps;
   const maxSaveAttempts = deps.maxSaveAttempts ?? 8;
@@ -248,8 +292,13 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     };
   };
 
-  const applyToRow = (key: string, projection: AnyRowProjection, pending: readonly Pending[]) =>
-    applyPendingToRow(rows, key, projection, pending, {
+  const applyToRow = (
+    store: ProjectionRowStore,
+    key: string,
+    projection: AnyRowProjection,
+    pending: readonly Pending[],
+  ) =>
+    applyPendingToRow(store, key, projection, pending, {
       maxAttempts: maxSaveAttempts,
       onReducerError: (p, error) =>
         deps.log.error('Projection reducer failed', {
@@ -314,11 +363,12 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     );
 
     let applied = 0;
+    const primed = primedReads(rows, await readFirst(rows, [...rowsToWrite.keys()]));
     await Promise.all(
       [...rowsToWrite].map(async ([key, { projection, pending }]) => {
         const mine = pending.filter((p) => p.version < (failedFrom.get(p.aggregateId) ?? Infinity));
         try {
-          const outcome = await applyToRow(key, projection, mine);
+          const outcome = await applyToRow(primed, key, projection, mine);
           applied += outcome.applied;
           for (const [aggregateId, version] of outcome.poisoned) fail(aggregateId, version);
         } catch (error) {

@@ -26,7 +26,7 @@ import { RecentlyUsed } from '../shared/recently-used';
 import type { EventScan, ScannedEvent } from '../events/event-store';
 import { CorruptEventError } from '../shared/errors';
 import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
-import { applyPendingToRow, type Pending } from '../projections/row-projector';
+import { applyPendingToRow, type Pending, primedReads } from '../projections/row-projector';
 import {
   type EventKey,
   type RebuildHeader,
@@ -297,11 +297,9 @@ const primedRows = (
   known: ReturnType<typeof knownRows>,
 ): ProjectionRowStore => ({
   async get(key) {
-    const primed = first.get(key);
-    const row = primed !== undefined ? primed : await rows.get(key);
-    first.delete(key);
+    const row = await primedReads(rows, first).get(key);
     known.set(key, row ?? null);
-    return row ?? undefined;
+    return row;
   },
   async save(row, previousRev) {
     try {
