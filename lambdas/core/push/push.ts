@@ -396,6 +396,8 @@ export const createNotifier =
         failedChanges.push(index);
         continue;
       }
+      // No one may read it: no message to build (the writer's push of most commands).
+      if (connections.length === 0) continue;
       const message = changeMessage(change);
       const postOne = async (connectionId: string) => {
         try {
