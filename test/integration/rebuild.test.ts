@@ -256,7 +256,11 @@ describe('rebuild side by side', () => {
     expect((await state.getHeader(build))?.status).toBe('running');
     expect(saved).toBeLessThan(total);
 
-    const second = runProcess(process.execPath, args);
+    // The resume at full speed: only the first run had to be slow enough to be caught midway.
+    const second = runProcess(
+      process.execPath,
+      args.map((arg, i) => (args[i - 1] === '--max-rate' ? '1000000' : arg)),
+    );
     expect(await second.exited).toBe(0);
     expect(second.stderr).toMatch(/Resuming removed-lines@v2 .*events already done/);
     expect(second.stdout).toMatch(/Caught up/);
