@@ -24,6 +24,9 @@ let answer: (url: string) => {
   headers?: Record<string, string>;
 };
 
+/** The answers the server is still holding back (`delayMs`). */
+const delayed = new Set<ReturnType<typeof setTimeout>>();
+
 beforeAll(async () => {
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -36,16 +39,20 @@ beforeAll(async () => {
         body: Buffer.concat(chunks).toString(),
       });
       const a = answer(req.url ?? '');
-      setTimeout(() => {
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
         res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
         res.end(a.body);
       }, a.delayMs ?? 0);
+      delayed.add(timer);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  // An answer still delayed (its client gave up) must not keep the test worker alive.
+  for (const timer of delayed) clearTimeout(timer);
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
