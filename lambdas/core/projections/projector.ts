@@ -30,3 +30,26 @@ export type Projector = (
   records: readonly IncomingRecord[],
   log?: Log,
 ) => Promise<ProjectionOutcome>;
+
+/**
+ * The events of `sourceTypes` in a batch, grouped by aggregate id (in delivery order), as the
+ * row projector and the workflows function take them. A record that is not an event at all (the
+ * handler could not read it) is logged here: its caller reports it failed, never drops it unseen.
+ */
+export const eventsByAggregate = (
+  records: readonly IncomingRecord[],
+  sourceTypes: ReadonlySet<string>,
+  log: Log,
+): Map<string, StoredEvent[]> => {
+  const groups = new Map<string, StoredEvent[]>();
+  for (const record of records) {
+    if ('invalid' in record) {
+      log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
+    }
+    if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
+    const group = groups.get(record.event.aggregateId) ?? [];
+    group.push(record.event);
+    groups.set(record.event.aggregateId, group);
+  }
+  return groups;
+};

@@ -36,7 +36,7 @@ import { CorruptEventError } from '../shared/errors';
 import type { EventStore } from '../events/event-store';
 import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
 import type { Log } from '../shared/log';
-import type { IncomingRecord, ProjectionOutcome } from './projector';
+import { eventsByAggregate, type IncomingRecord, type ProjectionOutcome } from './projector';
 import {
   advanceSource,
   type AnyRowProjection,
@@ -314,17 +314,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     records: readonly IncomingRecord[],
     log: Log = deps.log,
   ): Promise<ProjectionOutcome> {
-    const groups = new Map<string, StoredEvent[]>();
-    for (const record of records) {
-      // Not an event at all (the handler could not read it): retried, never dropped unseen.
-      if ('invalid' in record) {
-        log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
-      }
-      if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
-      const group = groups.get(record.event.aggregateId) ?? [];
-      group.push(record.event);
-      groups.set(record.event.aggregateId, group);
-    }
+    const groups = eventsByAggregate(records, sourceTypes, log);
     // aggregateId -> the lowest version whose records must be retried.
     const failedFrom = new Map<string, number>();
     const fail = (aggregateId: string, version: number) =>

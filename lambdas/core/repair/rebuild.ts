@@ -295,22 +295,25 @@ const primedRows = (
   rows: ProjectionRowStore,
   first: Map<string, StoredRow | null>,
   known: ReturnType<typeof knownRows>,
-): ProjectionRowStore => ({
-  async get(key) {
-    const row = await primedReads(rows, first).get(key);
-    known.set(key, row ?? null);
-    return row;
-  },
-  async save(row, previousRev) {
-    try {
-      await rows.save(row, previousRev);
-      known.set(row.key, row);
-    } catch (error) {
-      known.forget(row.key);
-      throw error;
-    }
-  },
-});
+): ProjectionRowStore => {
+  const reads = primedReads(rows, first);
+  return {
+    async get(key) {
+      const row = await reads.get(key);
+      known.set(key, row ?? null);
+      return row;
+    },
+    async save(row, previousRev) {
+      try {
+        await rows.save(row, previousRev);
+        known.set(row.key, row);
+      } catch (error) {
+        known.forget(row.key);
+        throw error;
+      }
+    },
+  };
+};
 
 /** Rows written at once by one lane of a RowWriter (default of `concurrency`). */
 export const ROWS_AT_ONCE = 16;

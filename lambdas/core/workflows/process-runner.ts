@@ -20,7 +20,7 @@
 import type { EventStore } from '../events/event-store';
 import { deliveredRun } from '../events/delivered-run';
 import { type EventAction, isOwnEvent, type StoredEvent, toAction } from '../events/events';
-import type { IncomingRecord } from '../projections/projector';
+import { eventsByAggregate, type IncomingRecord } from '../projections/projector';
 import {
   type ProjectionRowStore,
   StaleRowError,
@@ -402,15 +402,7 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     log: Log = deps.log,
   ): Promise<{ failed: string[]; sent: number }> => {
     // aggregateId -> its events delivered: its log is run up to the highest.
-    const groups = new Map<string, StoredEvent[]>();
-    for (const record of records) {
-      if ('invalid' in record)
-        log.error('Unreadable stream record', { recordId: record.id, reason: record.invalid });
-      if (!('event' in record) || !sourceTypes.has(record.event.aggregateType)) continue;
-      const group = groups.get(record.event.aggregateId) ?? [];
-      group.push(record.event);
-      groups.set(record.event.aggregateId, group);
-    }
+    const groups = eventsByAggregate(records, sourceTypes, log);
     const failedFrom = new Map<string, number>();
     let sent = 0;
     // A few aggregates at a time: processes of many orders often send to the same aggregate
