@@ -43,16 +43,17 @@ const read = async (stack: Stack, path: string, user: User | 'support' = 'admin'
   return { status: response.status, body: (await response.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 };
 
-/** The row once `done` holds (the decoupled stack's views follow the stream). */
+/** The row once `done` holds (the decoupled stack's views follow the stream), read as `user`. */
 const eventually = async (
   stack: Stack,
   path: string,
   done: (row: Record<string, any>) => boolean, // eslint-disable-line @typescript-eslint/no-explicit-any
   what: string,
+  user?: User | 'support',
 ) => {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const { status, body } = await read(stack, path);
+    const { status, body } = await read(stack, path, user);
     if (status === 200 && done(body)) return body;
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}: ${JSON.stringify(body)}`);
@@ -207,6 +208,9 @@ describe.each(STACKS)('the fulfilment workflow on the %s stack', (stack) => {
     await eventually(stack, `/orders/${id}`, (r) => r.status === 'confirmed', 'confirmed');
 
     const path = `/processes/order-fulfilment/${id}`;
+    // The order shows confirmed once the confirm commits (on the coupled stack, with its row);
+    // the process records that outcome just after, in its own write.
+    await eventually(stack, path, (r) => r.pending?.length === 0, 'the process settled', 'support');
     const { status, body } = await read(stack, path, 'support');
     expect(status).toBe(200);
     expect(body).toMatchObject({
