@@ -210,6 +210,9 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
   checkProcessManagers(managers);
   const now = deps.now ?? Date.now;
   const sourceTypes = new Set(managers.map((m) => m.source.type));
+  /** Whether any manager reacts to `event` (its source's own event of a type it handles). */
+  const reactsTo = (event: StoredEvent) =>
+    managers.some((m) => m.eventTypes.includes(event.type) && isOwnEvent(m.source.type, event));
 
   /**
    * Runs `trigger` on one process to the end: react, then send and react to the outcomes until
@@ -349,6 +352,9 @@ export const createProcessRunner = (deps: ProcessRunnerDependencies) => {
     delivered: readonly StoredEvent[],
     log: Log,
   ): Promise<{ failedFrom?: number; sent: number }> => {
+    // No process reacts to any delivered event: nothing to run, so the log is not read (most
+    // events of a long-lived aggregate; an earlier trigger left pending runs with the next one).
+    if (!delivered.some((event) => reactsTo(event))) return { sent: 0 };
     // A batch that delivered the whole log (a new aggregate's first batch) is not read back.
     const history =
       deliveredRun(delivered, 0, target) ??
