@@ -44,6 +44,8 @@ export interface WiringOptions {
   readonly projections?: readonly AnyRowProjection[];
   /** The row projector's source-state cache size (core/projections/row-projector.ts); 0 turns it off. */
   readonly projectorCacheSize?: number;
+  /** The row projector's cache of the rows it wrote or read (`rowCacheSize`); 0 turns it off. */
+  readonly projectorRowCacheSize?: number;
 }
 
 const loggerFor = (serviceName: string, options: WiringOptions) =>
@@ -172,6 +174,7 @@ export const projectorFromEnv = (
       events,
       log: logger,
       cacheSize: options.projectorCacheSize,
+      rowCacheSize: options.projectorRowCacheSize,
     }),
   };
 };
@@ -195,11 +198,12 @@ export const projectorHandlerFromEnv = (env: Environment, options: WiringOptions
 /** Re-projection of named aggregates into every projection (redrive, `npm run reproject`). */
 export const reprojectorFromEnv = (env: Environment, options: WiringOptions = {}) => {
   const logger = loggerFor('reproject', options);
-  // A repair reads every log from version 1: it must not trust what an earlier run remembers
-  // (docs/decisions/projector-source-state-cache.md).
+  // A repair reads every log from version 1 and every row from the table: it must not trust
+  // what an earlier run remembers, as a row deleted since (docs/decisions/projector-source-state-cache.md).
   const { project, aggregateTypes, events } = projectorFromEnv(env, logger, {
     ...options,
     projectorCacheSize: 0,
+    projectorRowCacheSize: 0,
   });
   return createReprojector({ events, project, aggregateTypes, log: logger });
 };

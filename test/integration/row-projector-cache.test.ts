@@ -3,7 +3,8 @@
  * DynamoDB Local: a batch that delivers every event after what the instance has applied reads
  * nothing, one with a gap reads only the events after it; rows equal those of a projector without cache (and the fold of the log) whatever
  * the delivery; any failure makes the next batch read from version 1 and heal; the least
- * recently used aggregate is evicted past the limit; a re-projection never trusts the cache.
+ * recently used aggregate is evicted past the limit; the rows an instance wrote are written
+ * unread by its next batch, and a stale one is read again; a re-projection trusts no cache.
  */
 import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
@@ -17,6 +18,7 @@ import {
   type AnyRowProjection,
   foldRows,
   type RowProjection,
+  StaleRowError,
   storageName,
   storedKey,
 } from '../../lambdas/core/projections/row-projection';
@@ -398,6 +400,91 @@ describe('bounded: the least recently used aggregate is evicted', () => {
     for (const cacheSize of [-1, 1.5, Number.NaN, Infinity]) {
       expect(() => projectorOver(store, { cacheSize })).toThrow(
         'cacheSize must be an integer >= 0',
+      );
+    }
+  });
+});
+
+describe('the rows it wrote are kept: the next batch writes them unread', () => {
+  /** `rows`, counting the reads and the writes that lost to another writer since the last take. */
+  const counting = () => {
+    const counts = { get: 0, getMany: 0, stale: 0 };
+    const store: ProjectionRowStore = {
+      get: (key) => {
+        counts.get++;
+        return rows.get(key);
+      },
+      getMany: (keys) => {
+        counts.getMany++;
+        return rows.getMany(keys);
+      },
+      save: async (row, previousRev) => {
+        try {
+          await rows.save(row, previousRev);
+        } catch (error) {
+          if (error instanceof StaleRowError) counts.stale++;
+          throw error;
+        }
+      },
+    };
+    const take = () => {
+      const taken = { ...counts };
+      Object.assign(counts, { get: 0, getMany: 0, stale: 0 });
+      return taken;
+    };
+    return { store, take };
+  };
+
+  /** A line no projection keyed by SKU sees (only the order's view and its customer's). */
+  const addLine = (prefix: string, n: number) => ({
+    type: 'order/addLine',
+    payload: { lineId: `c${n}`, sku: `${prefix}-S0`, quantity: 1, unitPrice: 10 },
+  });
+
+  it('a second batch of the same orders reads no row; with rowCacheSize 0 every batch reads them', async () => {
+    const [x, y] = ['x', 'y'].map((s) => `kept-${process.pid}-${s}`) as [string, string];
+    // One customer: the two orders' views and the customer's summary.
+    const logs = new Map<string, StoredEvent[]>();
+    for (const id of [x, y]) logs.set(id, await order(id, variedCommands('kept', 0)));
+    const kept = counting();
+    const project = projectorOver(store, { rows: kept.store });
+    expect((await project(incoming([...logs.values()].flat()))).failed).toEqual([]);
+    expect(kept.take()).toEqual({ get: 0, getMany: 1, stale: 0 });
+    const uncached = counting();
+    const reading = projectorOver(store, { rows: uncached.store, rowCacheSize: 0 });
+    for (const [i, id] of [x, y].entries()) logs.set(id, await order(id, [addLine('kept', i)]));
+    const next = [...logs.values()].map((log) => log.at(-1)!);
+    expect((await project(incoming(next))).failed).toEqual([]);
+    expect(kept.take()).toEqual({ get: 0, getMany: 0, stale: 0 });
+    // The same batch without kept rows: read (and all applied already, so nothing written).
+    expect((await reading(incoming(next))).failed).toEqual([]);
+    expect(uncached.take()).toEqual({ get: 0, getMany: 1, stale: 0 });
+    for (const projection of projectionsFedBy('order'))
+      await expectFold(projection, 'kept', [...logs.values()]);
+  });
+
+  it('a kept row another instance changed since: the write fails, the row is read again and the events redone', async () => {
+    const [x, y] = ['x', 'y'].map((s) => `stale-${process.pid}-${s}`) as [string, string];
+    const logX = await order(x, variedCommands('stale', 0));
+    const logY = await order(y, variedCommands('stale', 0));
+    const mine = counting();
+    const project = projectorOver(store, { rows: mine.store });
+    const other = projectorOver(store);
+    expect((await project(incoming(logX))).failed).toEqual([]);
+    // Another instance writes the customer's summary (y's events): the row kept is now stale.
+    expect((await other(incoming(logY))).failed).toEqual([]);
+    mine.take();
+    const moreX = await order(x, [addLine('stale', 0)]);
+    expect((await project(incoming(moreX.slice(-1)))).failed).toEqual([]);
+    expect(mine.take()).toEqual({ get: 1, getMany: 0, stale: 1 });
+    for (const projection of projectionsFedBy('order'))
+      await expectFold(projection, 'stale', [moreX, logY]);
+  });
+
+  it('refuses a row cache size that is not an integer >= 0', () => {
+    for (const rowCacheSize of [-1, 1.5, Number.NaN, Infinity]) {
+      expect(() => projectorOver(store, { rowCacheSize })).toThrow(
+        'rowCacheSize must be an integer >= 0',
       );
     }
   });

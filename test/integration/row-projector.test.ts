@@ -219,6 +219,8 @@ describe('declared projections fed by many orders', () => {
       rows: counting,
       events: store,
       log: silentLog,
+      // Every batch reads its rows (the kept rows' own test is row-projector-cache.test.ts).
+      rowCacheSize: 0,
     });
     const asIncoming = (log: readonly StoredEvent[]) =>
       log.map((event) => ({ id: `${event.aggregateId}/${event.version}`, event }));

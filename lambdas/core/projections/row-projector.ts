@@ -12,10 +12,11 @@
  *    everywhere.
  * 2. Each event a projection handles is routed to its row (`rowKey`); a row's pending events
  *    are grouped, whatever aggregate they come from.
- * 3. The rows are read (one consistent BatchGetItem per 100), the events whose version is above
- *    a row's checkpoint for their aggregate are applied (per aggregate in version order), and the
- *    row is written once with a condition on its revision. A concurrent writer makes the
- *    condition fail: re-read, redo.
+ * 3. The rows are read (one consistent BatchGetItem per 100; not the rows this instance last
+ *    wrote or read, which it keeps: `rowCacheSize`), the events whose version is above a row's
+ *    checkpoint for their aggregate are applied (per aggregate in version order), and the row is
+ *    written once with a condition on its revision. A concurrent writer makes the condition
+ *    fail (a kept row is then stale): re-read, redo.
  *
  * A reducer that throws (a poison event) stops that aggregate on that row at the event: the
  * events before it are applied, its records from that version on are reported failed, and every
@@ -61,9 +62,17 @@ export interface RowProjectorDependencies {
    * the cache off (every batch reads each aggregate's log from version 1). @default 10_000
    */
   readonly cacheSize?: number;
+  /**
+   * Rows this instance keeps as it last wrote or read them, so the next batch writes them
+   * unread (least recently used evicted; a stale one costs a failed conditional write and a
+   * read); 0 reads every row. Memory: up to this many rows, each at most DynamoDB's 400 KB item.
+   * @default 1_000
+   */
+  readonly rowCacheSize?: number;
 }
 
 export const DEFAULT_SOURCE_CACHE_SIZE = 10_000;
+export const DEFAULT_ROW_CACHE_SIZE = 1_000;
 
 /** What the cache holds per aggregate: every event up to `version` routed and applied. */
 interface SourceEntry {
@@ -168,6 +177,57 @@ export const primedReads = (
   save: (row, previousRev, folded) => rows.save(row, previousRev, folded),
 });
 
+/**
+ * The rows a writer last wrote or read (null: absent), least recently used first: only a guess
+ * of the stored row. A write from it is conditional on its revision like any other, so when
+ * another writer (another projector instance, a rebuild's segment, a redrive) changed the row
+ * since, the write fails, the row is read again and the events redone: exactly-once never rests
+ * on the guess. `take` removes the entry, so an attempt redone after a race reads the table.
+ */
+export const knownRows = (limit: number) => {
+  const rows = new RecentlyUsed<string, StoredRow | null>(limit);
+  return {
+    has: (key: string) => rows.has(key),
+    take: (key: string) => {
+      const row = rows.peek(key);
+      rows.delete(key);
+      return row;
+    },
+    set: (key: string, row: StoredRow | null) => rows.set(key, row),
+    forget: (key: string) => rows.delete(key),
+  };
+};
+
+export type KnownRows = ReturnType<typeof knownRows>;
+
+/**
+ * A row store whose first read of each key in `first` answers from it (no call), then reads
+ * the table; every read and successful write is remembered in `known` for the next batch.
+ */
+export const primedRows = (
+  rows: ProjectionRowStore,
+  first: Map<string, StoredRow | null>,
+  known: KnownRows,
+): ProjectionRowStore => {
+  const reads = primedReads(rows, first);
+  return {
+    async get(key) {
+      const row = await reads.get(key);
+      known.set(key, row ?? null);
+      return row;
+    },
+    async save(row, previousRev, folded) {
+      try {
+        await rows.save(row, previousRev, folded);
+        known.set(row.key, row);
+      } catch (error) {
+        known.forget(row.key);
+        throw error;
+      }
+    },
+  };
+};
+
 /** Keys per BatchGetItem (DynamoDB's limit). */
 const KEYS_PER_BATCH_GET = 100;
 
@@ -207,6 +267,11 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
   }
   const cache = sourceCache(cacheSize);
+  const rowCacheSize = deps.rowCacheSize ?? DEFAULT_ROW_CACHE_SIZE;
+  if (!Number.isSafeInteger(rowCacheSize) || rowCacheSize < 0) {
+    throw new Error(`The projector's rowCacheSize must be an integer >= 0: ${rowCacheSize}`);
+  }
+  const known = knownRows(rowCacheSize);
   for (const p of projections) {
     const shards = shardsOf(p);
     if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {
@@ -353,7 +418,14 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     );
 
     let applied = 0;
-    const primed = primedReads(rows, await readFirst(rows, [...rowsToWrite.keys()]));
+    const first = new Map<string, StoredRow | null>();
+    const unread: string[] = [];
+    for (const key of rowsToWrite.keys()) {
+      if (known.has(key)) first.set(key, known.take(key)!);
+      else unread.push(key);
+    }
+    for (const [key, row] of await readFirst(rows, unread)) first.set(key, row);
+    const primed = primedRows(rows, first, known);
     await Promise.all(
       [...rowsToWrite].map(async ([key, { projection, pending }]) => {
         const mine = pending.filter((p) => p.version < (failedFrom.get(p.aggregateId) ?? Infinity));

@@ -22,11 +22,15 @@
  *   crash, a rebuild racing the live projector on the same rows, or two rebuilds at once apply no
  *   event twice, and the rows equal `foldRows` of the log.
  */
-import { RecentlyUsed } from '../shared/recently-used';
 import type { EventScan, ScannedEvent } from '../events/event-store';
 import { CorruptEventError } from '../shared/errors';
 import { isOwnEvent, type StoredEvent, toAction } from '../events/events';
-import { applyPendingToRow, type Pending, primedReads } from '../projections/row-projector';
+import {
+  applyPendingToRow,
+  knownRows,
+  type Pending,
+  primedRows,
+} from '../projections/row-projector';
 import {
   type EventKey,
   type RebuildHeader,
@@ -266,54 +270,6 @@ interface Chunk {
 }
 
 const emptyChunk = (): Chunk => ({ byRow: new Map(), events: 0, aggregates: 0, failures: 0 });
-
-/**
- * The rows a segment last wrote or read (null: absent), least recently used first: only a
- * guess of the stored row. A write from it is conditional on its revision like any other, so
- * when another writer (the live projector, another segment) changed the row since, the write
- * fails, the row is read again and the events redone: exactly-once never rests on the guess.
- */
-const knownRows = (limit: number) => {
-  const rows = new RecentlyUsed<string, StoredRow | null>(limit);
-  return {
-    has: (key: string) => rows.has(key),
-    take: (key: string) => {
-      const row = rows.peek(key);
-      rows.delete(key);
-      return row;
-    },
-    set: (key: string, row: StoredRow | null) => rows.set(key, row),
-    forget: (key: string) => rows.delete(key),
-  };
-};
-
-/**
- * A row store whose first read of each key in `first` answers from it (no call), then reads
- * the table; every read and successful write is remembered in `known` for the next chunk.
- */
-const primedRows = (
-  rows: ProjectionRowStore,
-  first: Map<string, StoredRow | null>,
-  known: ReturnType<typeof knownRows>,
-): ProjectionRowStore => {
-  const reads = primedReads(rows, first);
-  return {
-    async get(key) {
-      const row = await reads.get(key);
-      known.set(key, row ?? null);
-      return row;
-    },
-    async save(row, previousRev) {
-      try {
-        await rows.save(row, previousRev);
-        known.set(row.key, row);
-      } catch (error) {
-        known.forget(row.key);
-        throw error;
-      }
-    },
-  };
-};
 
 /** Rows written at once by one lane of a RowWriter (default of `concurrency`). */
 export const ROWS_AT_ONCE = 16;
