@@ -3,10 +3,12 @@
  * decoupled projector's writes show apart from the command's), dollars per million commands at
  * on-demand prices, and the CPU time of the process that serves it. Each runner in turn, alone:
  * its stack process (or, for a floor, this process) is read before and after a block of
- * sequential commands (docs/benchmark.md, "Cost and CPU per command").
+ * sequential commands, in rounds whose first runner rotates, summed per runner
+ * (docs/benchmark.md, "Cost and CPU per command").
  */
 import {
   type CapacitySnapshot,
+  capacityPlus,
   capacitySince,
   capacityTotals,
 } from '../lambdas/core/shared/consumed-capacity';
@@ -99,7 +101,7 @@ export interface CostResult {
 }
 
 export const COST_METHOD =
-  'each runner alone, in turn: the projectors caught up, its process idle for 1 s (`--quick`: 0.25 s; its idle CPU rate, measured again after the block and averaged), then N sequential commands of the usual mix (create, add lines, change quantities; a stack’s answered, not read back; a floor’s through its projector), then the projectors caught up again. Units = the difference of the serving process’s DynamoDB meter (every call asks for ReturnConsumedCapacity TOTAL; the units DynamoDB Local reports wrongly, TransactWriteItems and failed conditions, are computed from the request by AWS’s rules) over the commands; dollars at on-demand prices; CPU = process.cpuUsage() (user + system) of the stack’s runtime process (a floor: the bench process) over the commands and until the projectors caught up, less the idle rate over that time.';
+  'in rounds (3; `--quick`: 1), the runner going first rotating every round, each runner alone, in turn: the projectors caught up, its process idle for 1 s (`--quick`: 0.25 s; its idle CPU rate, measured again after the block and averaged), then N sequential commands of the usual mix (create, add lines, change quantities; a stack’s answered, not read back; a floor’s through its projector), then the projectors caught up again; each runner’s rounds summed. Units = the difference of the serving process’s DynamoDB meter (every call asks for ReturnConsumedCapacity TOTAL; the units DynamoDB Local reports wrongly, TransactWriteItems and failed conditions, are computed from the request by AWS’s rules) over the commands; dollars at on-demand prices; CPU = process.cpuUsage() (user + system) of the stack’s runtime process (a floor: the bench process) over the commands and until the projectors caught up, less the idle rate over that time.';
 
 const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits;
 
@@ -182,8 +184,11 @@ export const costOf = (input: {
   };
 };
 
-/** Commands per runner in the cost block. */
+/** Commands per runner in each round of the cost block. */
 export const costCommands = (quick: boolean) => (quick ? 20 : 60);
+
+/** Rounds of the cost block (each runner's `costCommands` per round). */
+export const costRounds = (quick: boolean) => (quick ? 1 : 3);
 
 /** How long each process is watched idle, before and after its block (ms): `--quick` a quarter. */
 export const idleWindowMs = (quick: boolean) => (quick ? 250 : 1_000);
@@ -200,36 +205,75 @@ const idleCpuMsPerSecond = async (
   return from && to ? (to.cpuMicros - from.cpuMicros) / windowMs : undefined;
 };
 
+/** What one runner's block of commands consumed (summed over the rounds). */
+interface Block {
+  readonly commands: number;
+  readonly errors: number;
+  readonly consumed: CapacitySnapshot;
+  readonly cpuMs: number;
+  /** The idle rate times the block's wall time: the CPU its process burns with no command. */
+  readonly idleCpuMs: number;
+  readonly durationMs: number;
+}
+
+const plus = (a: Block | undefined, b: Block): Block =>
+  a === undefined
+    ? b
+    : {
+        commands: a.commands + b.commands,
+        errors: a.errors + b.errors,
+        consumed: capacityPlus(a.consumed, b.consumed),
+        cpuMs: a.cpuMs + b.cpuMs,
+        idleCpuMs: a.idleCpuMs + b.idleCpuMs,
+        durationMs: a.durationMs + b.durationMs,
+      };
+
+/** `items` starting at `round` (mod length): who goes first rotates every round. */
+export const rotated = <T>(items: readonly T[], round: number): T[] =>
+  items.length === 0
+    ? []
+    : [...items.slice(round % items.length), ...items.slice(0, round % items.length)];
+
 /**
- * The cost block: each runner with a probe, alone, `commands` sequential commands. `settle`
- * waits until the stacks' projectors have caught up (their writes belong to the commands).
+ * The cost block: per round, each runner with a probe alone, `commands` sequential commands;
+ * `rounds` rounds (default 1), the runner going first rotating, so a slow minute of the machine
+ * does not land on one runner. `settle` waits until the stacks' projectors have caught up
+ * (their writes belong to the commands).
  */
 export const measureCost = async (
   runners: readonly Runner[],
   probes: Readonly<Record<string, UsageProbe>>,
   options: {
     runId: string;
+    /** Commands per runner per round. */
     commands: number;
     commandsPerOrder: number;
     settle: () => Promise<unknown>;
     onCommand?: () => void;
     /** The idle window (ms). @default idleWindowMs(false) */
     idleMs?: number;
+    /** @default 1 */
+    rounds?: number;
   },
 ): Promise<CostResult> => {
   const idleMs = options.idleMs ?? idleWindowMs(false);
-  const figures: Record<string, RunnerCost> = {};
-  for (const runner of runners) {
-    const probe = probes[runner.name];
-    if (!probe) continue;
+  const rounds = options.rounds ?? 1;
+  const measured = runners.filter((runner) => probes[runner.name]);
+  // One session per runner for the whole block: its orders go on from round to round.
+  const sessions = new Map(
+    measured.map((runner) => [
+      runner.name,
+      new OrderSession(`${options.runId}-${runner.tag}-cost`, options.commandsPerOrder),
+    ]),
+  );
+  const blocks = new Map<string, Block>();
+
+  const measureBlock = async (runner: Runner, probe: UsageProbe): Promise<Block | undefined> => {
     await options.settle();
     const idleBefore = await idleCpuMsPerSecond(probe, idleMs);
     const start = await probe.usage();
-    if (idleBefore === undefined || !start) continue;
-    const session = new OrderSession(
-      `${options.runId}-${runner.tag}-cost`,
-      options.commandsPerOrder,
-    );
+    if (idleBefore === undefined || !start) return undefined;
+    const session = sessions.get(runner.name)!;
     let errors = 0;
     const started = performance.now();
     for (let i = 0; i < options.commands; i++) {
@@ -248,23 +292,44 @@ export const measureCost = async (
     const end = await probe.usage();
     // The idle rate before and after, averaged: pollers and timers drift over a run.
     const idleAfter = await idleCpuMsPerSecond(probe, idleMs);
-    if (!end || idleAfter === undefined) continue;
-    figures[runner.name] = costOf({
-      process: probe.process,
+    if (!end || idleAfter === undefined) return undefined;
+    return {
       commands: options.commands,
       errors,
       consumed: capacitySince(end.capacity, start.capacity),
-      tables: probe.tables,
       // The block's wall time includes the settle: its idle polling is taken off with the rest.
       cpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
-      idleCpuMsPerSecond: (idleBefore + idleAfter) / 2,
+      idleCpuMs: (((idleBefore + idleAfter) / 2) * durationMs) / 1000,
       durationMs,
+    };
+  };
+
+  for (let round = 0; round < rounds; round++) {
+    for (const runner of rotated(measured, round)) {
+      const block = await measureBlock(runner, probes[runner.name]!);
+      if (block) blocks.set(runner.name, plus(blocks.get(runner.name), block));
+    }
+  }
+  const figures: Record<string, RunnerCost> = {};
+  for (const runner of measured) {
+    const block = blocks.get(runner.name);
+    const probe = probes[runner.name]!;
+    if (!block) continue;
+    figures[runner.name] = costOf({
+      process: probe.process,
+      commands: block.commands,
+      errors: block.errors,
+      consumed: block.consumed,
+      tables: probe.tables,
+      cpuMs: block.cpuMs,
+      idleCpuMsPerSecond: block.durationMs > 0 ? (block.idleCpuMs * 1000) / block.durationMs : 0,
+      durationMs: block.durationMs,
     });
   }
   return {
     method: COST_METHOD,
     prices: ON_DEMAND_PRICES,
-    commandsPerRunner: options.commands,
+    commandsPerRunner: options.commands * rounds,
     runners: figures,
   };
 };

@@ -25,7 +25,7 @@ import {
   type TokenVerificationFigures,
 } from './probes/token-cost';
 import { createProgress } from './progress';
-import { costCommands, type CostResult, idleWindowMs, measureCost } from './cost';
+import { costCommands, type CostResult, costRounds, idleWindowMs, measureCost } from './cost';
 import { costTable, headlineTable, markdownReport, plainTable, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
 import { type Runner } from './runners';
@@ -95,7 +95,7 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
   settings.clientLatency.commands * 2 * profiles +
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
   settings.workflow.orders * profiles +
-  costCommands(settings.quick) * runners;
+  costCommands(settings.quick) * costRounds(settings.quick) * runners;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -220,10 +220,14 @@ const runBenchmark = async (
 
   // Units, dollars and CPU per command: each runner alone (./cost.ts).
   const commands = costCommands(settings.quick);
-  progress.phase(`cost: ${commands} commands per runner, one runner at a time`);
+  const rounds = costRounds(settings.quick);
+  progress.phase(
+    `cost: ${rounds} round${rounds === 1 ? '' : 's'} of ${commands} commands per runner, one runner at a time`,
+  );
   const cost = await measureCost(runners, target.usage, {
     runId: ctx.runId,
     commands,
+    rounds,
     commandsPerOrder: settings.commandsPerOrder,
     settle: () => target.settle(),
     onCommand: () => progress.tick(),

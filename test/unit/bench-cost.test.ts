@@ -1,5 +1,15 @@
 /** The bench's cost figures (bench/cost.ts): units, dollars and CPU per command, and their table. */
-import { costOf, dollarsPerMillionCommands, ON_DEMAND_PRICES, tableRoles } from '../../bench/cost';
+import {
+  costOf,
+  dollarsPerMillionCommands,
+  measureCost,
+  ON_DEMAND_PRICES,
+  rotated,
+  tableRoles,
+  type UsageProbe,
+} from '../../bench/cost';
+import type { Runner } from '../../bench/runners';
+import { CapacityMeter } from '../../lambdas/core/shared/consumed-capacity';
 import { costTable, summaryTable } from '../../bench/report';
 import type { BenchResult } from '../../bench/results';
 
@@ -93,5 +103,68 @@ describe('the cost columns', () => {
     expect(table.headers).toContain('$ per 1M commands');
     expect(table.rows[0]![table.headers.indexOf('$ per 1M commands')]).toBe('$2.625');
     expect(summaryTable({ ...result, cost: undefined }).headers).not.toContain('$ per 1M commands');
+  });
+});
+
+describe('the cost block in rounds', () => {
+  test('given 3 runners, when rotated, then each round starts one further', () => {
+    expect([0, 1, 2, 3].map((round) => rotated(['a', 'b', 'c'], round).join(''))).toEqual([
+      'abc',
+      'bca',
+      'cab',
+      'abc',
+    ]);
+    expect(rotated([], 2)).toEqual([]);
+  });
+
+  test('given two runners and 2 rounds, when measured, then the first rotates and each runner sums its rounds', async () => {
+    const turns: string[] = [];
+    // Each runner's own process: 1 ms of CPU and one 1-unit PutItem per command.
+    const runnerOf = (name: string) => {
+      const meter = new CapacityMeter();
+      let cpuMicros = 0;
+      let sent = 0;
+      const runner = {
+        name,
+        tag: name,
+        kind: 'coupled',
+        execute: () => {
+          // The first command of each block of 5.
+          if (sent++ % 5 === 0) turns.push(name);
+          cpuMicros += 1_000;
+          meter.record('events', 'PutItem', { writeUnits: 1 });
+          return Promise.resolve({ ok: true });
+        },
+      } as unknown as Runner;
+      const probe: UsageProbe = {
+        process: `process ${name}`,
+        tables: { events: 'event' },
+        usage: () => Promise.resolve({ cpuMicros, capacity: meter.snapshot() }),
+      };
+      return { runner, probe };
+    };
+    const [a, b] = [runnerOf('a'), runnerOf('b')];
+    const cost = await measureCost(
+      [a.runner, b.runner],
+      { a: a.probe, b: b.probe },
+      {
+        runId: 'r',
+        commands: 5,
+        commandsPerOrder: 3,
+        settle: () => Promise.resolve(),
+        idleMs: 1,
+        rounds: 2,
+      },
+    );
+    expect(turns).toEqual(['a', 'b', 'b', 'a']);
+    expect(cost.commandsPerRunner).toBe(10);
+    for (const name of ['a', 'b']) {
+      expect(cost.runners[name]).toMatchObject({
+        commands: 10,
+        writeUnits: 1,
+        grossCpuMsPerCommand: 1,
+        idleCpuMsPerSecond: 0,
+      });
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   askForCapacity,
   attributeValueSize,
   CapacityMeter,
+  capacityPlus,
   capacitySince,
   capacityTotals,
   itemSize,
@@ -215,5 +216,26 @@ describe('processCapacityMeter', () => {
       expect(isolated.processCapacityMeter()).toBe(processCapacityMeter());
     });
     expect(again.processCapacityMeter()).toBe(processCapacityMeter());
+  });
+});
+
+describe('capacityPlus', () => {
+  test('given two blocks, when added, then each operation of each table sums, the others kept', () => {
+    const a = new CapacityMeter();
+    a.record('events', 'PutItem', { writeUnits: 1 });
+    a.record('rows', 'GetItem', { readUnits: 0.5 });
+    const b = new CapacityMeter();
+    b.record('events', 'PutItem', { writeUnits: 2 }, { computed: true });
+    b.record('events', 'Query', { readUnits: 1 }, { failed: true });
+    expect(capacityPlus(a.snapshot(), b.snapshot())).toEqual({
+      events: {
+        PutItem: { calls: 2, readUnits: 0, writeUnits: 3, computedCalls: 1, failedCalls: 0 },
+        Query: { calls: 1, readUnits: 1, writeUnits: 0, computedCalls: 0, failedCalls: 1 },
+      },
+      rows: {
+        GetItem: { calls: 1, readUnits: 0.5, writeUnits: 0, computedCalls: 0, failedCalls: 0 },
+      },
+    });
+    expect(capacityPlus({}, a.snapshot())).toEqual(a.snapshot());
   });
 });

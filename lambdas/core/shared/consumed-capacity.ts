@@ -94,6 +94,26 @@ export const capacitySince = (
   return out;
 };
 
+/** `a` plus `b`, operation by operation (two blocks' consumption as one). */
+export const capacityPlus = (a: CapacitySnapshot, b: CapacitySnapshot): CapacitySnapshot => {
+  const out: CapacitySnapshot = {};
+  for (const snapshot of [a, b]) {
+    for (const [table, ops] of Object.entries(snapshot)) {
+      for (const [operation, usage] of Object.entries(ops)) {
+        const was = out[table]?.[operation] ?? EMPTY;
+        (out[table] ??= {})[operation] = {
+          calls: was.calls + usage.calls,
+          readUnits: was.readUnits + usage.readUnits,
+          writeUnits: was.writeUnits + usage.writeUnits,
+          computedCalls: was.computedCalls + usage.computedCalls,
+          failedCalls: was.failedCalls + usage.failedCalls,
+        };
+      }
+    }
+  }
+  return out;
+};
+
 /** Read and write units of a snapshot, all tables and operations. */
 export const capacityTotals = (
   snapshot: CapacitySnapshot,
