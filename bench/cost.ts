@@ -267,9 +267,13 @@ export const measureCost = async (
     ]),
   );
   const blocks = new Map<string, Block>();
+  // Whether the stacks have caught up since the last command: a block's closing settle serves
+  // as the next block's opening one (nothing runs in between but idle windows).
+  let settled = false;
 
   const measureBlock = async (runner: Runner, probe: UsageProbe): Promise<Block | undefined> => {
-    await options.settle();
+    if (!settled) await options.settle();
+    settled = false;
     const idleBefore = await idleCpuMsPerSecond(probe, idleMs);
     const start = await probe.usage();
     if (idleBefore === undefined || !start) return undefined;
@@ -288,6 +292,7 @@ export const measureCost = async (
     }
     // The projector's, notifier's and workflows' work of the commands lands after their answers.
     await options.settle();
+    settled = true;
     const durationMs = performance.now() - started;
     const end = await probe.usage();
     // The idle rate before and after, averaged: pollers and timers drift over a run.

@@ -117,7 +117,7 @@ describe('the cost block in rounds', () => {
     expect(rotated([], 2)).toEqual([]);
   });
 
-  test('given two runners and 2 rounds, when measured, then the first rotates and each runner sums its rounds', async () => {
+  test('given two runners and 2 rounds, when measured, then the first rotates, each runner sums its rounds, and the stacks settle once between blocks', async () => {
     const turns: string[] = [];
     // Each runner's own process: 1 ms of CPU and one 1-unit PutItem per command.
     const runnerOf = (name: string) => {
@@ -144,6 +144,7 @@ describe('the cost block in rounds', () => {
       return { runner, probe };
     };
     const [a, b] = [runnerOf('a'), runnerOf('b')];
+    let settles = 0;
     const cost = await measureCost(
       [a.runner, b.runner],
       { a: a.probe, b: b.probe },
@@ -151,12 +152,14 @@ describe('the cost block in rounds', () => {
         runId: 'r',
         commands: 5,
         commandsPerOrder: 3,
-        settle: () => Promise.resolve(),
+        settle: () => Promise.resolve(settles++),
         idleMs: 1,
         rounds: 2,
       },
     );
     expect(turns).toEqual(['a', 'b', 'b', 'a']);
+    // Once before the first block, then after each: a block's closing settle opens the next.
+    expect(settles).toBe(5);
     expect(cost.commandsPerRunner).toBe(10);
     for (const name of ['a', 'b']) {
       expect(cost.runners[name]).toMatchObject({
