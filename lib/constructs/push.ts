@@ -32,7 +32,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { SOCKET_ACTIONS } from '../../lambdas/core/push/push';
+import { NOTIFIER_STREAM_FILTER, SOCKET_ACTIONS } from '../../lambdas/core/push/push';
 import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../../lambdas/core/shared/schema';
 import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
@@ -239,6 +239,8 @@ export class Push extends Construct {
         maxRecordAge: Duration.minutes(5),
         reportBatchItemFailures: true,
         parallelizationFactor: 1,
+        // A row its writer posted (PUSHED_BY_ATTRIBUTE) is discarded before any invocation.
+        filters: [lambda.FilterCriteria.filter(NOTIFIER_STREAM_FILTER)],
       });
       notifier.function.addEventSource(source);
       return source;

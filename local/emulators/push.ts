@@ -10,7 +10,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { TokenVerifier } from '../../lambdas/core/identity/token-verifier';
-import { SOCKET_ACTIONS, type SubscriptionStore } from '../../lambdas/core/push/push';
+import {
+  NOTIFIER_STREAM_FILTER,
+  SOCKET_ACTIONS,
+  type SubscriptionStore,
+} from '../../lambdas/core/push/push';
 import { CONNECT_TOKEN_PARAMETER } from '../../lambdas/handlers/connect-authorizer';
 import { ENV } from '../../lambdas/handlers/environment';
 import { connectAuthorizerFromEnv } from '../../lambdas/handlers/identity-wiring';
@@ -164,6 +168,9 @@ export const startPush = async (config: StartPushConfig): Promise<RunningPush> =
           endpoint: config.endpoint,
           streamArn,
           handler,
+          // The mapping's filter, as lib/constructs/push.ts declares it: rows their writer posted
+          // never reach the notifier.
+          filters: [NOTIFIER_STREAM_FILTER],
           functionName: `${config.stack}-notifier`,
           log: config.pollerLog,
         }),

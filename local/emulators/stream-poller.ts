@@ -50,6 +50,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { backoffDelay } from '../../lambdas/core/shared/backoff';
+import { type FilterPattern, recordFilter } from './event-filter';
 import { lambdaContext } from './lambda-context';
 import {
   afterInvoke,
@@ -122,6 +123,11 @@ export interface StreamPollerConfig extends StreamPollerOptions {
   /** The function name the handler sees in its context. */
   readonly functionName?: string;
   readonly log?: PollerLog;
+  /**
+   * The mapping's filter criteria (Lambda's event filtering, ./event-filter.ts): a record that
+   * matches none is discarded, never delivered, and the shard reads on past it.
+   */
+  readonly filters?: readonly FilterPattern[];
 }
 
 export interface StreamPollerStats {
@@ -138,6 +144,8 @@ export interface StreamPollerStats {
   readonly streamErrors: number;
   /** Shard readers that failed in an unexpected way and were restarted from their checkpoint. */
   readonly readerRestarts: number;
+  /** Records the mapping's filters discarded. */
+  readonly filtered: number;
 }
 
 export interface StreamPoller {
@@ -231,6 +239,8 @@ const describeError = (error: unknown) => (error instanceof Error ? error.messag
 export const startStreamPoller = async (config: StreamPollerConfig): Promise<StreamPoller> => {
   const settings = { ...POLLER_DEFAULTS, ...withoutUndefined(config) };
   validate(settings);
+  // An unknown filter is refused here, before any client or record.
+  const passes = recordFilter(config.filters);
   const { streamArn, handler } = config;
   const functionName = config.functionName ?? 'projector';
   const log = config.log ?? { info: () => {}, warn: () => {}, error: () => {} };
@@ -252,6 +262,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     failedRecords: 0,
     streamErrors: 0,
     readerRestarts: 0,
+    filtered: 0,
   };
   const known = new Map<string, Shard>();
   const started = new Set<string>();
@@ -598,7 +609,11 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
         continue;
       }
       if (batch.length > 0) {
-        await deliver(shardId, batch);
+        const kept = config.filters
+          ? batch.filter((record) => passes(toLambdaRecord(record, streamArn)))
+          : batch;
+        counters.filtered += batch.length - kept.length;
+        if (kept.length > 0) await deliver(shardId, kept);
         if (signal.aborted) return 'stopped';
         const last = batch[batch.length - 1]?.dynamodb?.SequenceNumber;
         if (last) checkpoints.set(shardId, last);

@@ -1,7 +1,7 @@
 /**
  * The local event source mapping on DynamoDB Local's real stream: the event shape Lambda
  * sends, partial-batch resume, bounded retries to the on-failure file, bisection, record age,
- * and the whole decoupled round trip (command -> event table -> stream -> projector -> query).
+ * filter criteria, and the whole decoupled round trip (command -> event table -> stream -> projector -> query).
  */
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ import {
   type StreamPoller,
   type StreamPollerOptions,
 } from '../../local/emulators/stream-poller';
+import { FilterPatternError } from '../../local/emulators/event-filter';
+import { NOTIFIER_STREAM_FILTER } from '../../lambdas/core/push/push';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
@@ -353,6 +355,41 @@ test('rejects invalid settings and an unknown stream with a clear error', async 
       handler: recorder().handler,
     }),
   ).rejects.toThrow(StreamPollerError);
+});
+
+test('filter criteria: a record no pattern matches is discarded, never delivered, and the shard reads on past it', async () => {
+  const seen = recorder();
+  // Even versions carry pushedBy: the notifier's filter discards them.
+  for (let version = 1; version <= 6; version++) {
+    await tables.doc.send(
+      new PutCommand({
+        TableName: tables.eventTable,
+        Item: { aggregateId: 'row', version, ...(version % 2 === 0 && { pushedBy: 'coupled' }) },
+      }),
+    );
+  }
+  const poller = await startStreamPoller({
+    endpoint: testEndpoint(),
+    streamArn: tables.eventStreamArn!,
+    handler: seen.handler,
+    filters: [NOTIFIER_STREAM_FILTER],
+    ...FAST,
+  });
+  pollers.push(poller);
+  await until(() => poller.stats().filtered === 3 && seen.versions().length === 3);
+  await putItems('row', 1, 7);
+  await until(() => seen.versions().length === 4);
+  expect(seen.versions()).toEqual([1, 3, 5, 7]);
+  expect(poller.stats()).toMatchObject({ delivered: 4, filtered: 3, failedRecords: 0 });
+  // A pattern the emulation does not know is refused before anything is read.
+  await expect(
+    startStreamPoller({
+      endpoint: testEndpoint(),
+      streamArn: tables.eventStreamArn!,
+      handler: seen.handler,
+      filters: [{ eventName: [{ 'anything-but': 'REMOVE' }] }],
+    }),
+  ).rejects.toThrow(FilterPatternError);
 });
 
 test('stop() ends polling: nothing is delivered afterwards', async () => {

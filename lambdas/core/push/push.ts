@@ -163,6 +163,15 @@ export type PostToConnection = (
  */
 export const PUSHED_BY_ATTRIBUTE = 'pushedBy';
 
+/**
+ * The notifier's event source mapping filter (Lambda event filtering; the local poller applies
+ * it too): a row write that carries PUSHED_BY_ATTRIBUTE is discarded before the notifier is
+ * invoked, since its writer posted it; every other record, a removal included, is delivered.
+ */
+export const NOTIFIER_STREAM_FILTER = {
+  dynamodb: { NewImage: { [PUSHED_BY_ATTRIBUTE]: { S: [{ exists: false }] } } },
+} as const;
+
 /** Who posted a row itself: the value of PUSHED_BY_ATTRIBUTE. */
 export type RowPusher = 'coupled' | 'projector';
 
