@@ -182,19 +182,29 @@ export const primedReads = (
  * of the stored row. A write from it is conditional on its revision like any other, so when
  * another writer (another projector instance, a rebuild's segment, a redrive) changed the row
  * since, the write fails, the row is read again and the events redone: exactly-once never rests
- * on the guess. `take` removes the entry, so an attempt redone after a race reads the table.
+ * on the guess. `takeAll` removes the entries it answers, so an attempt redone after a race
+ * reads the table.
  */
 export const knownRows = (limit: number) => {
   const rows = new RecentlyUsed<string, StoredRow | null>(limit);
+  const take = (key: string) => {
+    const row = rows.peek(key);
+    rows.delete(key);
+    return row;
+  };
   return {
-    has: (key: string) => rows.has(key),
-    take: (key: string) => {
-      const row = rows.peek(key);
-      rows.delete(key);
-      return row;
-    },
     set: (key: string, row: StoredRow | null) => rows.set(key, row),
     forget: (key: string) => rows.delete(key),
+    /** The kept rows of `keys`, taken out (`first`), and the keys to read (`unread`). */
+    takeAll(keys: Iterable<string>) {
+      const first = new Map<string, StoredRow | null>();
+      const unread: string[] = [];
+      for (const key of keys) {
+        if (rows.has(key)) first.set(key, take(key)!);
+        else unread.push(key);
+      }
+      return { first, unread };
+    },
   };
 };
 
@@ -418,12 +428,7 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
     );
 
     let applied = 0;
-    const first = new Map<string, StoredRow | null>();
-    const unread: string[] = [];
-    for (const key of rowsToWrite.keys()) {
-      if (known.has(key)) first.set(key, known.take(key)!);
-      else unread.push(key);
-    }
+    const { first, unread } = known.takeAll(rowsToWrite.keys());
     for (const [key, row] of await readFirst(rows, unread)) first.set(key, row);
     const primed = primedRows(rows, first, known);
     await Promise.all(

@@ -46,7 +46,6 @@ import {
   itemKey,
   type ProjectionRowStore,
   storageName,
-  type StoredRow,
 } from '../projections/row-projection';
 
 export interface RebuildTarget {
@@ -327,16 +326,11 @@ export const createRowWriter = (
   };
 
   const writeGroup = async (group: readonly [string, RowRequest[]][]) => {
-    const first = new Map<string, StoredRow | null>();
-    const unknown: string[] = [];
-    for (const [key] of group) {
-      if (known.has(key)) first.set(key, known.take(key)!);
-      else unknown.push(key);
-    }
+    const { first, unread } = known.takeAll(group.map(([key]) => key));
     try {
-      if (rows.getMany && unknown.length > 0) {
-        const found = new Map((await rows.getMany(unknown)).map((row) => [row.key, row]));
-        for (const key of unknown) first.set(key, found.get(key) ?? null);
+      if (rows.getMany && unread.length > 0) {
+        const found = new Map((await rows.getMany(unread)).map((row) => [row.key, row]));
+        for (const key of unread) first.set(key, found.get(key) ?? null);
       }
     } catch (error) {
       for (const [, requests] of group) for (const r of requests) r.reject(error);
