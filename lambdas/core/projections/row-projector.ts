@@ -272,16 +272,16 @@ export const createRowProjector = (deps: RowProjectorDependencies) => {
   // Projections of one source (the same declaration, e.g. the order aggregate) share its fold.
   const sources = [...new Set(projections.map((p) => p.source))];
   const bySource = sources.map((source) => projections.filter((p) => p.source === source));
-  const cacheSize = deps.cacheSize ?? DEFAULT_SOURCE_CACHE_SIZE;
-  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
-    throw new Error(`The projector's cacheSize must be an integer >= 0: ${cacheSize}`);
-  }
-  const cache = sourceCache(cacheSize);
-  const rowCacheSize = deps.rowCacheSize ?? DEFAULT_ROW_CACHE_SIZE;
-  if (!Number.isSafeInteger(rowCacheSize) || rowCacheSize < 0) {
-    throw new Error(`The projector's rowCacheSize must be an integer >= 0: ${rowCacheSize}`);
-  }
-  const known = knownRows(rowCacheSize);
+  /** A cache size option, or a clear error (an unbounded cache by typo). */
+  const sizeOf = (name: 'cacheSize' | 'rowCacheSize', fallback: number) => {
+    const size = deps[name] ?? fallback;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new Error(`The projector's ${name} must be an integer >= 0: ${size}`);
+    }
+    return size;
+  };
+  const cache = sourceCache(sizeOf('cacheSize', DEFAULT_SOURCE_CACHE_SIZE));
+  const known = knownRows(sizeOf('rowCacheSize', DEFAULT_ROW_CACHE_SIZE));
   for (const p of projections) {
     const shards = shardsOf(p);
     if (!Number.isInteger(shards) || shards < 1 || shards > 100 || (shards > 1 && !p.merge)) {
