@@ -75,13 +75,14 @@ const compile = (pattern: unknown, path: string): Compiled => {
 };
 
 /**
- * A predicate over records from `patterns` (none: every record passes); throws
- * FilterPatternError for a pattern this emulation does not know.
+ * A predicate over records from `patterns`, or undefined when there are none (every record
+ * passes, and none needs to be looked at); throws FilterPatternError for a pattern this emulation
+ * does not know.
  */
 export const recordFilter = (
   patterns: readonly FilterPattern[] | undefined,
-): ((record: unknown) => boolean) => {
-  if (!patterns || patterns.length === 0) return () => true;
+): ((record: unknown) => boolean) | undefined => {
+  if (!patterns || patterns.length === 0) return undefined;
   const compiled = patterns.map((p, i) => compile(p, `filter ${i + 1}`));
   return (record) => compiled.some((matches) => matches(record, true));
 };

@@ -609,7 +609,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
         continue;
       }
       if (batch.length > 0) {
-        const kept = config.filters
+        const kept = passes
           ? batch.filter((record) => passes(toLambdaRecord(record, streamArn)))
           : batch;
         counters.filtered += batch.length - kept.length;
