@@ -463,6 +463,42 @@ describe('the rows it wrote are kept: the next batch writes them unread', () => 
       await expectFold(projection, 'kept', [...logs.values()]);
   });
 
+  it("another domain: a second batch of an owner's shopping lists reads no row, and the rows equal the fold", async () => {
+    // Commands to a shopping list and its whole log (the helper sends to any aggregate).
+    const shoppingList = order;
+    const owner = `klist-owner-${process.pid}`;
+    const [x, y] = ['x', 'y'].map((s) => `klist-${process.pid}-${s}`) as [string, string];
+    // The two lists' views and their owner's row (owner-lists).
+    const logs = new Map<string, StoredEvent[]>();
+    for (const id of [x, y]) {
+      logs.set(
+        id,
+        await shoppingList(id, [
+          { type: 'shoppingList/create', payload: { name: `List ${id}`, ownerId: owner } },
+        ]),
+      );
+    }
+    const kept = counting();
+    const project = projectorOver(store, { rows: kept.store });
+    expect((await project(incoming([...logs.values()].flat()))).failed).toEqual([]);
+    expect(kept.take()).toEqual({ get: 0, getMany: 1, stale: 0 });
+    for (const id of [x, y]) {
+      logs.set(
+        id,
+        await shoppingList(id, [
+          { type: 'shoppingList/rename', payload: { name: `Renamed ${id}` } },
+        ]),
+      );
+    }
+    expect((await project(incoming([...logs.values()].map((log) => log.at(-1)!)))).failed).toEqual(
+      [],
+    );
+    expect(kept.take()).toEqual({ get: 0, getMany: 0, stale: 0 });
+    const fed = projectionsFedBy('shoppingList');
+    expect(fed.length).toBeGreaterThan(1);
+    for (const projection of fed) await expectFold(projection, 'klist', [...logs.values()]);
+  });
+
   it('a kept row another instance changed since: the write fails, the row is read again and the events redone', async () => {
     const [x, y] = ['x', 'y'].map((s) => `stale-${process.pid}-${s}`) as [string, string];
     const logX = await order(x, variedCommands('stale', 0));
