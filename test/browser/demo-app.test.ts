@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ORDER_RULES } from '../../lambdas/domain/order';
 import { SHOPPING_LIST_RULES } from '../../lambdas/domain/shopping-list';
-import { authorizedFetch, signIn, useDemoApp } from '../support/browser';
+import { authorizedFetch, signIn, useDemoApp, waitForServiceWorker } from '../support/browser';
 
 const OUTPUT = join(__dirname, '..', '..', 'test-output', 'browser');
 
@@ -64,7 +64,7 @@ describe.each(['decoupled', 'coupled'] as const)('the demo app on the %s stack',
     try {
       await signIn(page, demo.current.web.url, 'alice', `?stack=${stack}`);
       // The service worker controls the page before we rely on it for the offline reload.
-      await page.waitForFunction('navigator.serviceWorker.controller !== null');
+      await waitForServiceWorker(page);
 
       await page.getByTestId('create-order').click();
       await expectCommands(page, 'order/create', 'confirmed', 1);

@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { signIn, useDemoApp } from '../support/browser';
+import { signIn, useDemoApp, waitForServiceWorker } from '../support/browser';
 
 const SHOTS = process.env.DEMO_SHOTS_DIR ?? '/tmp/demo-shots';
 const STACK = 'decoupled';
@@ -243,7 +243,7 @@ describe.each(SCREENS)('the demo app on a $name screen ($width×$height)', (scre
       // restart): a copy of the confirmed view under an id the server never stored, opened
       // offline, and a line added to it there
       const vanished = `${orderId}-vanished`;
-      await page.waitForFunction('navigator.serviceWorker.controller !== null');
+      await waitForServiceWorker(page);
       await page.evaluate(`(() => {
         const key = 'demo:u:alice:${STACK}:confirmed';
         const saved = JSON.parse(localStorage.getItem(key));

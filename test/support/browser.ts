@@ -98,3 +98,33 @@ export const signIn = async (page: Page, baseUrl: string, user: DevUserName, que
 /** An API request as `user` (a test reading what the server stored): their ID token attached. */
 export const authorizedFetch = (setup: DemoSetup, user: DevUserName, url: string) =>
   fetch(url, { headers: { authorization: `Bearer ${setup.runtime.identity.tokenFor(user)}` } });
+
+/**
+ * Waits until the demo app's service worker controls `page` (before a test relies on it for an
+ * offline reload). A page whose document was created while the worker was still activating may
+ * be left out of its `clients.claim()` (the sign-in's redirect makes that window real on a loaded
+ * machine); such a page is controlled from its next load on, so it is reloaded once, as a person
+ * would, once the registration is active.
+ */
+export const waitForServiceWorker = async (page: Page) => {
+  const active = await page.evaluate(`Promise.race([
+    navigator.serviceWorker.ready.then(() => true),
+    new Promise((resolve) => setTimeout(() => resolve(false), 30000)),
+  ])`);
+  if (!active) {
+    const registration = await page.evaluate(`navigator.serviceWorker.getRegistration().then((r) =>
+      JSON.stringify(r && { installing: r.installing?.state, waiting: r.waiting?.state }))`);
+    throw new Error(
+      `The service worker did not become active in 30 s; registration: ${registration}`,
+    );
+  }
+  const controlled = 'navigator.serviceWorker.controller !== null';
+  // `ready` resolves as the worker starts activating: its claim() may still be under way.
+  const claimed = await page.waitForFunction(controlled, undefined, { timeout: 5000 }).then(
+    () => true,
+    () => false,
+  );
+  if (claimed) return;
+  await page.reload();
+  await page.waitForFunction(controlled);
+};
