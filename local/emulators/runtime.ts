@@ -247,6 +247,9 @@ export const startLocalRuntime = async (
         poller: {
           ...options.poller,
           pollIntervalMs: Math.max(options.poller?.pollIntervalMs ?? 0, PIPE_POLL_INTERVAL_MS),
+          ...(options.poller?.idlePollIntervalMs && {
+            idlePollIntervalMs: Math.max(options.poller.idlePollIntervalMs, PIPE_POLL_INTERVAL_MS),
+          }),
         },
         onFailureFile:
           options.poller?.onFailureFile &&

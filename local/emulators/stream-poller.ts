@@ -50,6 +50,7 @@ import type {
   DynamoDBStreamEvent,
 } from 'aws-lambda';
 import { backoffDelay } from '../../lambdas/core/shared/backoff';
+import { mayWrite, processCapacityMeter } from '../../lambdas/core/shared/consumed-capacity';
 import { type FilterPattern, recordFilter } from './event-filter';
 import { lambdaContext } from './lambda-context';
 import {
@@ -88,6 +89,14 @@ export interface StreamPollerOptions {
   readonly onFailureFile?: string;
   /** Where a shard is first read from. */
   readonly startingPosition?: 'TRIM_HORIZON' | 'LATEST';
+  /**
+   * Local only, for pollers faster than Lambda's (tests): once a shard has had nothing new for
+   * a second, poll it this often instead, and at once when this process writes to the stream's
+   * table (every handler's DynamoDB client reports its calls to the process's capacity meter).
+   * An idle 10 ms poller otherwise keeps DynamoDB Local and its process busy. 0 (the default):
+   * always `pollIntervalMs`, as Lambda does.
+   */
+  readonly idlePollIntervalMs?: number;
 }
 
 export const POLLER_DEFAULTS = {
@@ -98,6 +107,7 @@ export const POLLER_DEFAULTS = {
   bisectOnError: false,
   maxRecordAgeSeconds: -1,
   startingPosition: 'TRIM_HORIZON',
+  idlePollIntervalMs: 0,
 } as const satisfies Required<Omit<StreamPollerOptions, 'onFailureFile'>>;
 
 /** The accepted range of each numeric setting (inclusive), shared with the CLI's flags. */
@@ -107,6 +117,7 @@ export const POLLER_LIMITS = {
   batchingWindowMs: [0, 300_000],
   maxRetries: [-1, 10_000],
   maxRecordAgeSeconds: [-1, 604_800],
+  idlePollIntervalMs: [0, 60_000],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export interface PollerLog {
@@ -162,6 +173,8 @@ export class StreamPollerError extends Error {
 }
 
 const SHARD_DISCOVERY_INTERVAL_MS = 1000;
+/** A shard with nothing new for this long is polled every idlePollIntervalMs (when set). */
+const IDLE_AFTER_MS = 1000;
 /** GetRecords returns at most 1000 records a call, on AWS as on DynamoDB Local. */
 const GET_RECORDS_LIMIT = 1000;
 /** Attempts to describe the stream at start before giving up with a clear error. */
@@ -221,17 +234,19 @@ export const toLambdaRecord = (record: StreamsRecord, streamArn: string): Dynamo
   };
 };
 
-/** Waits `ms`, or less when the signal aborts. */
-const sleep = (ms: number, signal: AbortSignal) =>
+/** Waits `ms`, or less when the signal aborts or one of `wakers` is called. */
+const sleep = (ms: number, signal: AbortSignal, wakers?: Set<() => void>) =>
   new Promise<void>((resolveSleep) => {
     if (ms <= 0 || signal.aborted) return resolveSleep();
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
+      wakers?.delete(done);
       resolveSleep();
     }
     signal.addEventListener('abort', done, { once: true });
+    wakers?.add(done);
   });
 
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -271,6 +286,19 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
   /** Per shard, the sequence number of the last record handled: where a reader resumes. */
   const checkpoints = new Map<string, string>();
   const workers = new Set<Promise<void>>();
+  // An idle shard's reader sleeps until this process writes to the stream's table (or its idle
+  // interval ends): the writes this process has made, and the sleeping readers to wake.
+  let writes = 0;
+  const wakers = new Set<() => void>();
+  const tableName = /:table\/([^/]+)\/stream\//.exec(streamArn)?.[1];
+  const stopWatchingWrites =
+    settings.idlePollIntervalMs > 0 && tableName !== undefined
+      ? processCapacityMeter().onRecord((table, operation) => {
+          if (table !== tableName || !mayWrite(operation)) return;
+          writes++;
+          for (const wake of [...wakers]) wake();
+        })
+      : () => undefined;
 
   /** One Streams call, retried on transient errors until it succeeds or the poller stops. */
   const call = async <T>(
@@ -574,8 +602,10 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     let iterator = await acquireIterator(shardId);
     /** Whether this reader has received a record of the shard (or resumed from a checkpoint). */
     let received = checkpoints.has(shardId);
+    let lastRecordAt = Date.now();
     while (iterator && !signal.aborted) {
       const pollStarted = Date.now();
+      const writesBefore = writes;
       const batch: StreamsRecord[] = [];
       let next: string | undefined = iterator;
       let fullPage = false;
@@ -609,6 +639,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
         continue;
       }
       if (batch.length > 0) {
+        lastRecordAt = Date.now();
         const kept = passes
           ? batch.filter((record) => passes(toLambdaRecord(record, streamArn)))
           : batch;
@@ -623,7 +654,13 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
       // More is waiting after a full page or a full batch: read on at once; otherwise keep
       // Lambda's cadence.
       if (!fullPage && batch.length < settings.batchSize) {
-        await sleep(pollStarted + settings.pollIntervalMs - Date.now(), signal);
+        const idle =
+          settings.idlePollIntervalMs > 0 &&
+          Date.now() - lastRecordAt >= IDLE_AFTER_MS &&
+          writes === writesBefore;
+        await (idle
+          ? sleep(pollStarted + settings.idlePollIntervalMs - Date.now(), signal, wakers)
+          : sleep(pollStarted + settings.pollIntervalMs - Date.now(), signal));
       }
     }
     return 'stopped';
@@ -681,6 +718,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     settings,
     stats: () => ({ shards: known.size, ...counters }),
     async stop() {
+      stopWatchingWrites();
       stopping.abort();
       await discovery;
       while (workers.size > 0) await Promise.all([...workers]);
@@ -703,6 +741,10 @@ function validate(settings: Required<Omit<StreamPollerOptions, 'onFailureFile'>>
     if (!Number.isInteger(value) || value < min || value > max)
       problems.push(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
   }
+  if (settings.idlePollIntervalMs !== 0 && settings.idlePollIntervalMs < settings.pollIntervalMs)
+    problems.push(
+      `idlePollIntervalMs must be 0 or at least pollIntervalMs (got ${settings.idlePollIntervalMs} < ${settings.pollIntervalMs})`,
+    );
   if (!['TRIM_HORIZON', 'LATEST'].includes(settings.startingPosition))
     problems.push(`startingPosition must be TRIM_HORIZON or LATEST`);
   if (problems.length > 0)

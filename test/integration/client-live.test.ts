@@ -30,6 +30,7 @@ import { type Subscription, type SubscriptionStore, topicOf } from '../../lambda
 import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { testEndpoint } from '../support/dynamo';
+import { TEST_POLLER } from '../support/runtime';
 
 /** The push topic of one order (`order#<id>`): what a subscriber of that order listens to. */
 const orderTopic = (id: string) => topicOf({ name: 'order' }, id);
@@ -69,7 +70,7 @@ beforeAll(async () => {
     decoupledPort: 0,
     coupledPort: 0,
     tablePrefix: `live${process.pid}`,
-    poller: { pollIntervalMs: 25 },
+    poller: { ...TEST_POLLER, pollIntervalMs: 25 },
     push: { wrapSubscriptions: withStoreHooks },
     handlerLogLevel: 'SILENT',
     quiet: true,
@@ -330,7 +331,7 @@ describe('the heartbeat keeps the socket under the idle timeout', () => {
       coupledPort: 0,
       tablePrefix: `liveidle${process.pid}`,
       push: { idleTimeoutMs: 1000 },
-      poller: { pollIntervalMs: 25 },
+      poller: { ...TEST_POLLER, pollIntervalMs: 25 },
       handlerLogLevel: 'SILENT',
       quiet: true,
       log: () => undefined,

@@ -18,7 +18,7 @@ import {
 import { testEndpoint } from '../support/dynamo';
 import { testLogger } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';
-import { authHeaders } from '../support/runtime';
+import { authHeaders, TEST_POLLER } from '../support/runtime';
 
 // Response bodies are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,7 +50,7 @@ beforeAll(async () => {
     workflows: { enabled: false },
     coupledPort: 0,
     tablePrefix: `crm${run}`,
-    poller: { pollIntervalMs: 25 },
+    poller: { ...TEST_POLLER, pollIntervalMs: 25 },
     handlerLogLevel: 'SILENT',
     quiet: true,
   });

@@ -13,7 +13,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runt
 import { localClient, testEndpoint } from '../support/dynamo';
 import { captureLogs } from '../support/logs';
 import { orderLifecycle } from '../support/order-script';
-import { authHeaders } from '../support/runtime';
+import { authHeaders, TEST_POLLER } from '../support/runtime';
 
 // Response bodies are checked field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -69,7 +69,7 @@ describe('both stacks on the shared DynamoDB Local', () => {
       decoupledPort: 0,
       coupledPort: 0,
       tablePrefix: prefix(),
-      poller: { pollIntervalMs: 25 },
+      poller: { ...TEST_POLLER, pollIntervalMs: 25 },
       handlerLogLevel: 'SILENT',
       log: (line) => lines.push(line),
       // No fulfilment workflow: the lifecycle cancels its submitted order, which the workflow
@@ -214,7 +214,7 @@ describe('both stacks on the shared DynamoDB Local', () => {
       stacks: ['decoupled'],
       decoupledPort: 0,
       tablePrefix: prefix(),
-      poller: { pollIntervalMs: 20, maxRetries: 1, onFailureFile: failures },
+      poller: { ...TEST_POLLER, pollIntervalMs: 20, maxRetries: 1, onFailureFile: failures },
       handlerLogLevel: 'SILENT',
       quiet: true,
     });
@@ -269,7 +269,7 @@ test('a fresh runtime logs no WARN or ERROR on its first commands (happy path)',
       decoupledPort: 0,
       coupledPort: 0,
       tablePrefix: prefix(),
-      poller: { pollIntervalMs: 25 },
+      poller: { ...TEST_POLLER, pollIntervalMs: 25 },
       handlerLogLevel: 'WARN',
       quiet: true,
     });
@@ -308,7 +308,7 @@ test('with --data-dir the data survives a restart; stopping leaves no process be
     coupledPort: 0,
     quiet: true,
     handlerLogLevel: 'SILENT' as const,
-    poller: { pollIntervalMs: 25 },
+    poller: { ...TEST_POLLER, pollIntervalMs: 25 },
   };
   const id = `kept-${process.pid}`;
   const first = await startLocalRuntime(options);

@@ -13,7 +13,7 @@ import { ENV } from '../../lambdas/handlers/environment';
 import { reprojectorFromEnv } from '../../lambdas/handlers/wiring';
 import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
-import { authHeaders, withToken } from '../support/runtime';
+import { authHeaders, TEST_POLLER, withToken } from '../support/runtime';
 import { foldPushedEvents } from '../../client/live';
 import { aggregateOfView } from '../../client/aggregates';
 import type { ConfirmedView } from '../../client/state';
@@ -141,7 +141,7 @@ const usePushRuntime = (options: { notifier: boolean }) => {
       decoupledPort: 0,
       coupledPort: 0,
       tablePrefix: state.tablePrefix,
-      poller: { pollIntervalMs: 25 },
+      poller: { ...TEST_POLLER, pollIntervalMs: 25 },
       workflows: { enabled: false },
       push: { notifier: options.notifier },
       handlerLogLevel: 'SILENT',

@@ -20,7 +20,7 @@ import { storedKey } from '../../lambdas/core/projections/row-projection';
 import { orderViewProjection } from '../../lambdas/domain/order/projections';
 import { startLocalRuntime, type LocalRuntime } from '../../local/emulators/runtime';
 import { localClient, testEndpoint } from '../support/dynamo';
-import { authHeaders, withToken } from '../support/runtime';
+import { authHeaders, TEST_POLLER, withToken } from '../support/runtime';
 import { PUSHED_COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { foldPushedEvents } from '../../client/live';
 import { aggregateOfView } from '../../client/aggregates';
@@ -180,7 +180,7 @@ describe('live updates on both stacks', () => {
       decoupledPort: 0,
       coupledPort: 0,
       tablePrefix,
-      poller: { pollIntervalMs: 25 },
+      poller: { ...TEST_POLLER, pollIntervalMs: 25 },
       // No fulfilment workflow: these tests follow each order's own commands, version by version.
       workflows: { enabled: false },
       handlerLogLevel: 'SILENT',

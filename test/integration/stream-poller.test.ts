@@ -25,6 +25,8 @@ import { NOTIFIER_STREAM_FILTER } from '../../lambdas/core/push/push';
 import { createTestTables, testEndpoint, type TestTables } from '../support/dynamo';
 import { bodyOf, command, httpEvent } from '../support/http-events';
 import { testLogger } from '../support/logs';
+import { documentClient } from '../../lambdas/handlers/document-client';
+import { ENV } from '../../lambdas/handlers/environment';
 
 let tables: TestTables;
 const pollers: StreamPoller[] = [];
@@ -348,6 +350,9 @@ test('rejects invalid settings and an unknown stream with a clear error', async 
     /batchSize must be an integer from 1 to 10000.*pollIntervalMs|pollIntervalMs.*batchSize/,
   );
   await expect(
+    poll(recorder().handler, { pollIntervalMs: 100, idlePollIntervalMs: 50 }),
+  ).rejects.toThrow(/idlePollIntervalMs must be 0 or at least pollIntervalMs \(got 50 < 100\)/);
+  await expect(
     startStreamPoller({
       endpoint: testEndpoint(),
       streamArn:
@@ -390,6 +395,34 @@ test('filter criteria: a record no pattern matches is discarded, never delivered
       filters: [{ eventName: [{ 'anything-but': 'REMOVE' }] }],
     }),
   ).rejects.toThrow(FilterPatternError);
+});
+
+test('an idle shard is polled every idlePollIntervalMs, and at once when this process writes to its table', async () => {
+  const seen = recorder();
+  // An idle interval longer than the test may take: only the write can wake the reader.
+  const poller = await poll(seen.handler, { pollIntervalMs: 10, idlePollIntervalMs: 60_000 });
+  await putItems('idle', 1);
+  await until(() => seen.versions().length === 1);
+  // A second after its last record the reader stops polling every 10 ms.
+  await until(async () => {
+    const polls = poller.stats().polls;
+    await new Promise((r) => setTimeout(r, 300));
+    return poller.stats().polls === polls;
+  });
+  // A write through a metered client (every handler's: documentClient) wakes it.
+  const doc = documentClient({ [ENV.dynamoDbEndpoint]: testEndpoint() });
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tables.eventTable,
+        Item: { aggregateId: 'idle', version: 2, payload: {} },
+      }),
+    );
+  } finally {
+    doc.destroy();
+  }
+  await until(() => seen.versions().length === 2, 10_000);
+  expect(seen.versions()).toEqual([1, 2]);
 });
 
 test('stop() ends polling: nothing is delivered afterwards', async () => {

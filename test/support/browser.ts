@@ -10,6 +10,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { type LocalRuntime, startLocalRuntime } from '../../local/emulators/runtime';
 import { originsOf, type RunningWebServer, startWebServer } from '../../local/emulators/web-server';
 import { testEndpoint } from './dynamo';
+import { TEST_POLLER } from './runtime';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /**
@@ -63,7 +64,7 @@ export const useDemoApp = (tablePrefix: string): { current: DemoSetup } => {
       quiet: true,
       handlerLogLevel: 'SILENT',
       corsOrigins: originsOf(web.url),
-      poller: { pollIntervalMs: 50 },
+      poller: { pollIntervalMs: 50, idlePollIntervalMs: TEST_POLLER.idlePollIntervalMs },
     });
     // As `npm start` does: the demo's SKUs in stock, so a submitted order is confirmed.
     await seedDemoStock(runtime);

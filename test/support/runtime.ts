@@ -10,6 +10,13 @@ import {
 } from '../../local/emulators/runtime';
 import { testEndpoint } from './dynamo';
 
+/**
+ * The tests' event source mappings: a 10 ms poll, and Lambda's 250 ms once a shard has been idle
+ * for a second (woken at once by the runtime's own writes). An idle 10 ms poller burns about a
+ * core between Node and DynamoDB Local, which two test files at once would take from the rest.
+ */
+export const TEST_POLLER = { pollIntervalMs: 10, idlePollIntervalMs: 250 } as const;
+
 export const useLocalRuntime = (
   tablePrefix: string,
   options: Partial<LocalRuntimeOptions> = {},
@@ -21,11 +28,11 @@ export const useLocalRuntime = (
       decoupledPort: 0,
       coupledPort: 0,
       tablePrefix,
-      poller: { pollIntervalMs: 10 },
       handlerLogLevel: 'SILENT',
       quiet: true,
       log: () => undefined,
       ...options,
+      poller: { ...TEST_POLLER, ...options.poller },
     });
   });
   afterAll(() => runtime.current?.stop());

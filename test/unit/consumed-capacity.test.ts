@@ -10,6 +10,7 @@ import {
   capacitySince,
   capacityTotals,
   itemSize,
+  mayWrite,
   numberSize,
   processCapacityMeter,
   readUnitsOf,
@@ -216,6 +217,28 @@ describe('processCapacityMeter', () => {
       expect(isolated.processCapacityMeter()).toBe(processCapacityMeter());
     });
     expect(again.processCapacityMeter()).toBe(processCapacityMeter());
+  });
+});
+
+describe('onRecord', () => {
+  test('given a listener, when calls are recorded, then it hears each table and operation until it unsubscribes', () => {
+    const meter = new CapacityMeter();
+    const heard: string[] = [];
+    const unsubscribe = meter.onRecord((table, operation) => heard.push(`${table} ${operation}`));
+    meter.record('events', 'PutItem', { writeUnits: 1 });
+    meter.record('rows', 'Query', { readUnits: 0.5 });
+    unsubscribe();
+    meter.record('events', 'PutItem', { writeUnits: 1 });
+    expect(heard).toEqual(['events PutItem', 'rows Query']);
+  });
+
+  test('given operations, when asked whether they may write, then writes and statements may, reads not', () => {
+    expect(['PutItem', 'TransactWriteItems', 'ExecuteStatement'].map(mayWrite)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(['GetItem', 'Query', 'DescribeStream'].map(mayWrite)).toEqual([false, false, false]);
   });
 });
 

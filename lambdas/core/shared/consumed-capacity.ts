@@ -40,6 +40,16 @@ const EMPTY: TableUsage = {
 /** Accumulates units per table and operation; `snapshot()` is a copy, `since()` a difference. */
 export class CapacityMeter {
   private readonly tables = new Map<string, Map<string, TableUsage>>();
+  private readonly listeners = new Set<(table: string, operation: string) => void>();
+
+  /**
+   * Calls `listener` after each call recorded, with its table and operation; returns the
+   * unsubscribe. The local runtime's fast stream pollers wake on the writes of their process.
+   */
+  onRecord(listener: (table: string, operation: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   record(
     table: string,
@@ -58,6 +68,7 @@ export class CapacityMeter {
       computedCalls: before.computedCalls + (how.computed ? call : 0),
       failedCalls: before.failedCalls + (how.failed ? call : 0),
     });
+    for (const listener of this.listeners) listener(table, operation);
   }
 
   snapshot(): CapacitySnapshot {
@@ -298,6 +309,12 @@ const OPERATIONS: Record<string, 'read' | 'write' | 'statement'> = {
 };
 
 const operationOf = (commandName: string | undefined) => commandName?.replace(/Command$/, '');
+
+/** Whether an operation (`PutItem`, `Query`...) may write items (PartiQL statements may). */
+export const mayWrite = (operation: string): boolean => {
+  const kind = OPERATIONS[operation];
+  return kind === 'write' || kind === 'statement';
+};
 
 export interface MeterOptions {
   /** Where the units go (default: the process's meter). */
