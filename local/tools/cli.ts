@@ -48,6 +48,8 @@ Demo app (web/, built with esbuild at start) and CORS:
 
 Stream poller (the decoupled stack's event source mapping; defaults are Lambda's):
   --poll-interval <ms>       wait between empty polls            (default ${POLLER_DEFAULTS.pollIntervalMs})
+  --idle-poll-interval <ms>  local only: poll a shard idle for 1 s this often instead, and at
+                             once on this runtime's writes; 0: off (default ${POLLER_DEFAULTS.idlePollIntervalMs})
   --batch-size <n>           records per projector invocation    (default ${POLLER_DEFAULTS.batchSize})
   --batching-window <ms>     gather records this long            (default ${POLLER_DEFAULTS.batchingWindowMs})
   --max-retries <n>          retries of a failing batch; --max-retries=-1: until the record
@@ -115,6 +117,7 @@ export const parseCli = (
         'dynamodb-port': { type: 'string' },
         'identity-port': { type: 'string' },
         'poll-interval': { type: 'string' },
+        'idle-poll-interval': { type: 'string' },
         'batch-size': { type: 'string' },
         'batching-window': { type: 'string' },
         'max-retries': { type: 'string' },
@@ -154,6 +157,22 @@ export const parseCli = (
       throw new UsageError(`--serve: ${(error as Error).message}`);
     }
   }
+  const pollIntervalMs = integer(
+    'poll-interval',
+    parsed['poll-interval'],
+    ...POLLER_LIMITS.pollIntervalMs,
+  );
+  const idlePollIntervalMs = integer(
+    'idle-poll-interval',
+    parsed['idle-poll-interval'],
+    ...POLLER_LIMITS.idlePollIntervalMs,
+  );
+  const polledEvery = pollIntervalMs ?? POLLER_DEFAULTS.pollIntervalMs;
+  if (idlePollIntervalMs && idlePollIntervalMs < polledEvery) {
+    throw new UsageError(
+      `--idle-poll-interval must be 0 or at least the poll interval (${polledEvery} ms; got ${idlePollIntervalMs})`,
+    );
+  }
   return {
     help: false,
     web: { port: port('web-port', parsed['web-port'] ?? env.WEB_PORT) ?? DEFAULT_WEB_PORT },
@@ -171,11 +190,8 @@ export const parseCli = (
       quiet: parsed.quiet ?? false,
       handlerLogLevel: logLevel as HandlerLogLevel | undefined,
       poller: {
-        pollIntervalMs: integer(
-          'poll-interval',
-          parsed['poll-interval'],
-          ...POLLER_LIMITS.pollIntervalMs,
-        ),
+        pollIntervalMs,
+        idlePollIntervalMs,
         batchSize: integer('batch-size', parsed['batch-size'], ...POLLER_LIMITS.batchSize),
         batchingWindowMs: integer(
           'batching-window',

@@ -218,7 +218,21 @@ describe('parseCli', () => {
     });
   });
 
+  test('a fast poll with an idle cadence (local only; off by default)', () => {
+    expect(parseCli([], {})).toMatchObject({
+      options: { poller: { idlePollIntervalMs: undefined } },
+    });
+    expect(parseCli(['--poll-interval', '10', '--idle-poll-interval', '250'], {})).toMatchObject({
+      options: { poller: { pollIntervalMs: 10, idlePollIntervalMs: 250 } },
+    });
+  });
+
   test.each([
+    [
+      ['--idle-poll-interval', '100'],
+      '--idle-poll-interval must be 0 or at least the poll interval (250 ms; got 100)',
+    ],
+    [['--idle-poll-interval=-1'], '--idle-poll-interval must be an integer from 0 to 60000'],
     [['--batch-size', '0'], '--batch-size must be an integer from 1 to 10000'],
     [['--max-retries=-2'], '--max-retries must be an integer from -1 to 10000'],
     [['--log-level', 'LOUD'], '--log-level must be one of'],
