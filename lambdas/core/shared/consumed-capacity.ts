@@ -82,6 +82,15 @@ export class CapacityMeter {
   }
 }
 
+/** `a` plus `sign` times `b`, field by field. */
+const usageSum = (a: TableUsage, b: TableUsage, sign: 1 | -1): TableUsage => ({
+  calls: a.calls + sign * b.calls,
+  readUnits: a.readUnits + sign * b.readUnits,
+  writeUnits: a.writeUnits + sign * b.writeUnits,
+  computedCalls: a.computedCalls + sign * b.computedCalls,
+  failedCalls: a.failedCalls + sign * b.failedCalls,
+});
+
 /** `after` less `before`, operation by operation (what was consumed in between). */
 export const capacitySince = (
   after: CapacitySnapshot,
@@ -90,14 +99,7 @@ export const capacitySince = (
   const out: CapacitySnapshot = {};
   for (const [table, ops] of Object.entries(after)) {
     for (const [operation, usage] of Object.entries(ops)) {
-      const was = before[table]?.[operation] ?? EMPTY;
-      const diff: TableUsage = {
-        calls: usage.calls - was.calls,
-        readUnits: usage.readUnits - was.readUnits,
-        writeUnits: usage.writeUnits - was.writeUnits,
-        computedCalls: usage.computedCalls - was.computedCalls,
-        failedCalls: usage.failedCalls - was.failedCalls,
-      };
+      const diff = usageSum(usage, before[table]?.[operation] ?? EMPTY, -1);
       if (diff.calls === 0 && diff.readUnits === 0 && diff.writeUnits === 0) continue;
       (out[table] ??= {})[operation] = diff;
     }
@@ -111,14 +113,7 @@ export const capacityPlus = (a: CapacitySnapshot, b: CapacitySnapshot): Capacity
   for (const snapshot of [a, b]) {
     for (const [table, ops] of Object.entries(snapshot)) {
       for (const [operation, usage] of Object.entries(ops)) {
-        const was = out[table]?.[operation] ?? EMPTY;
-        (out[table] ??= {})[operation] = {
-          calls: was.calls + usage.calls,
-          readUnits: was.readUnits + usage.readUnits,
-          writeUnits: was.writeUnits + usage.writeUnits,
-          computedCalls: was.computedCalls + usage.computedCalls,
-          failedCalls: was.failedCalls + usage.failedCalls,
-        };
+        (out[table] ??= {})[operation] = usageSum(out[table]?.[operation] ?? EMPTY, usage, 1);
       }
     }
   }
