@@ -68,6 +68,7 @@ const errorsText = (f: Pick<RunnerFigures, 'errors' | 'errorCodes'> | undefined)
 export const RUNNER_LABELS: Record<string, string> = {
   'floor-decoupled': 'floor: Query+Put (visible: +Get+Put+Get)',
   'floor-coupled': 'floor: Query+TransactWrite (event+row)+Query (subscribers)',
+  'coupled-function': 'coupled function alone (its process: no stream function)',
 };
 
 const label = (name: string) => RUNNER_LABELS[name] ?? name;

@@ -78,10 +78,16 @@ const CONTENTION_MODES: readonly { mode: ContentionMode; description: string }[]
   },
 ];
 
-const plannedCommands = (settings: BenchSettings, runners: number, profiles: number) =>
+const plannedCommands = (
+  settings: BenchSettings,
+  runners: number,
+  profiles: number,
+  /** Runners of the warm-up and the cost block only (Target.costOnly). */
+  costOnly: number,
+) =>
   (settings.warmupCommands +
     settings.warmupBurst.clients * settings.warmupBurst.commandsPerClient) *
-    runners +
+    (runners + 2 * costOnly) +
   settings.concurrency.reduce((sum, l) => sum + l.clients * l.commandsPerClient * runners, 0) +
   CONTENTION_MODES.length *
     settings.contention.rounds *
@@ -95,7 +101,7 @@ const plannedCommands = (settings: BenchSettings, runners: number, profiles: num
   settings.clientLatency.commands * 2 * profiles +
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
   settings.workflow.orders * profiles +
-  costCommands(settings.quick) * costRounds(settings.quick) * runners;
+  costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly);
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -198,7 +204,7 @@ const runBenchmark = async (
   const runners: Runner[] = runnersOf(target);
   const info = runnerInfo(target);
   const progress = createProgress(
-    plannedCommands(settings, runners.length, target.profiles.length),
+    plannedCommands(settings, runners.length, target.profiles.length, target.costOnly.length),
   );
   cleanup.push(() => Promise.resolve(progress.stop()));
   const ctx: SweepContext = {
@@ -210,7 +216,8 @@ const runBenchmark = async (
   };
 
   progress.phase('warm-up');
-  await warmUp(runners, ctx);
+  // The cost block's own runners too, so their processes are as warm as the others'.
+  await warmUp([...runners, ...target.costOnly], ctx);
 
   const concurrency = [];
   for (const [index, level] of settings.concurrency.entries()) {
@@ -224,7 +231,10 @@ const runBenchmark = async (
   progress.phase(
     `cost: ${rounds} round${rounds === 1 ? '' : 's'} of ${commands} commands per runner, one runner at a time`,
   );
-  const cost = await measureCost(runners, target.usage, {
+  // The cost block's own runners sat idle through the sweeps: warmed again just before it.
+  // (Orders of their own: the first warm-up's are taken.)
+  await warmUp(target.costOnly, { ...ctx, runId: `${ctx.runId}-again` });
+  const cost = await measureCost([...runners, ...target.costOnly], target.usage, {
     runId: ctx.runId,
     commands,
     rounds,

@@ -1,5 +1,5 @@
 /**
- * What is measured: the local stacks (one DynamoDB Local, three runtimes) or the deployed ones;
+ * What is measured: the local stacks (one DynamoDB Local, four runtimes) or the deployed ones;
  * with the floor runners on tables of the same DynamoDB. Every profile is signed in
  * (./identity.ts): locally with tokens of its own runtime's identity provider, remotely with the
  * token given.
@@ -63,6 +63,12 @@ export interface Target {
   readonly streamPollMs?: Readonly<Record<string, number>>;
   /** Counters of the local stream pollers (local mode). */
   eventSources(): Promise<Record<string, unknown> | undefined>;
+  /**
+   * Runners measured in the cost block only (./cost.ts): locally, `coupled-function`, the
+   * coupled function and its gateway in a process with no stream function, as a Lambda
+   * function instance runs. None remotely.
+   */
+  readonly costOnly: readonly HttpRunner[];
   /**
    * Where each runner's CPU time and DynamoDB units are read (./cost.ts), by runner name: a local
    * stack's runtime process, or this process for a floor (its own metered client).
@@ -166,8 +172,9 @@ const orderItem = (events: readonly EventItem[]) => {
 /**
  * One DynamoDB Local and one runtime process per measured stack (./runtime-process.ts): the
  * coupled stack, a decoupled stack whose stream is polled every 250 ms (like Lambda's event source
- * mapping) and a second decoupled stack polled every 10 ms. The bench's clients, floors and
- * observers run in this process.
+ * mapping) and a second decoupled stack polled every 10 ms; and, for the cost block only, the
+ * coupled function alone (`coupled-function`: a process with no stream function). The bench's
+ * clients, floors and observers run in this process.
  */
 export interface LocalTargetOptions {
   /**
@@ -208,6 +215,15 @@ export const startLocalTarget = async (
       tablePrefix: 'bench',
       poller: { pollIntervalMs: 250 },
     }),
+    // The coupled function alone: no projector, workflows, bus or notifier in its process, so
+    // its CPU per command is the function instance's (the cost block only).
+    startRuntimeProcess({
+      ...common,
+      stacks: ['coupled'],
+      coupledPort: 0,
+      tablePrefix: 'bench-alone',
+      streamFunctions: false,
+    }),
     ...(withFast
       ? [
           startRuntimeProcess({
@@ -225,9 +241,9 @@ export const startLocalTarget = async (
   }
   const failed = started.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const [coupledStack, slow, fast] = started.map(
+  const [coupledStack, slow, alone, fast] = started.map(
     (r) => (r as PromiseFulfilledResult<RuntimeProcess>).value,
-  ) as [RuntimeProcess, RuntimeProcess, RuntimeProcess | undefined];
+  ) as [RuntimeProcess, RuntimeProcess, RuntimeProcess, RuntimeProcess | undefined];
   /** `make(fast)` as the one entry of a list, or none without the fast stack. */
   const ifFast = <T>(make: (runtime: RuntimeProcess) => T): T[] => (fast ? [make(fast)] : []);
 
@@ -257,9 +273,10 @@ export const startLocalTarget = async (
     await tokens.current();
     return tokens;
   };
-  const [coupledTokens, slowTokens, fastTokens] = await Promise.all([
+  const [coupledTokens, slowTokens, aloneTokens, fastTokens] = await Promise.all([
     tokensOf(coupledStack),
     tokensOf(slow),
+    tokensOf(alone),
     fast && tokensOf(fast),
   ]);
   const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
@@ -298,7 +315,15 @@ export const startLocalTarget = async (
         ),
     ),
   ];
-  cleanup.push(async () => profiles.forEach((p) => p.client.close()));
+  const costOnly = [
+    new HttpRunner(
+      'coupled-function',
+      'cf',
+      'coupled',
+      new ApiClient(need(alone.coupledUrl, 'a coupled URL'), { tokens: aloneTokens }),
+    ),
+  ];
+  cleanup.push(async () => [...profiles, ...costOnly].forEach((p) => p.client.close()));
   const floorClient = meteredFloorClient(
     new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
     true,
@@ -392,9 +417,14 @@ export const startLocalTarget = async (
       'decoupled-250ms': (await slow.stats()).decoupled,
       ...(fast && { 'decoupled-10ms': (await fast.stats()).decoupled }),
     }),
+    costOnly,
     settle: () => waitForProjectors([coupledStack, slow, ...ifFast((runtime) => runtime)]),
     usage: {
       coupled: runtimeProbe(coupledStack, coupledTables),
+      'coupled-function': runtimeProbe(
+        alone,
+        need(alone.tables.coupled, 'the coupled-function tables'),
+      ),
       'decoupled-250ms': runtimeProbe(slow, decoupledTables),
       ...(fast && fastTables && { 'decoupled-10ms': runtimeProbe(fast, fastTables) }),
       'floor-decoupled': floorClient.probe(FLOOR_TABLES.decoupled),
@@ -523,6 +553,7 @@ export const connectRemoteTarget = async (
         'the ID token given (--token or BENCH_TOKEN), not renewed; API Gateway’s JWT authorizer verifies it on every request',
     },
     eventSources: () => Promise.resolve(undefined),
+    costOnly: [],
     settle: () => Promise.resolve(0),
     usage,
   };

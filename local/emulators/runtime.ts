@@ -82,6 +82,15 @@ export interface LocalRuntimeOptions {
   };
   /** The local event bus's JSON-lines log (local/emulators/event-bus.ts). Default: none. */
   readonly eventLogFile?: string;
+  /**
+   * Run the functions fed by streams: the projector, the workflows function, the event bus's
+   * pipe and push's notifier. `false`: only the gateways and the functions behind them, as a
+   * Lambda function instance runs beside no other function (the bench measures the coupled
+   * function's CPU alone so: docs/benchmark.md, "Cost and CPU per command"). Commands are
+   * answered and their rows pushed by the writer; nothing else reads the streams.
+   * @default true
+   */
+  readonly streamFunctions?: boolean;
 }
 
 /** The development identity provider, as the runtime exposes it. */
@@ -103,9 +112,9 @@ export interface LocalRuntime {
   /** The process id of DynamoDB Local when this runtime started it. */
   readonly dynamoDbPid?: number;
   readonly tables: { readonly decoupled?: StackTables; readonly coupled?: StackTables };
-  /** The decoupled stack's projector poller. */
+  /** The decoupled stack's projector poller (none with `streamFunctions: false`). */
   readonly poller?: StreamPoller;
-  /** The coupled stack's projector poller (declared projections only). */
+  /** The coupled stack's projector poller (declared projections only; none either). */
   readonly coupledPoller?: StreamPoller;
   /** Each stack's process timers (EventBridge Scheduler's stand-in). */
   readonly schedulers?: { readonly decoupled?: LocalScheduler; readonly coupled?: LocalScheduler };
@@ -165,6 +174,7 @@ export const startLocalRuntime = async (
   const stacks = new Set<StackName>(options.stacks ?? ['decoupled', 'coupled']);
   const prefix = options.tablePrefix ?? 'local';
   const log = options.log ?? ((line: string) => console.log(line));
+  const streamFunctions = options.streamFunctions !== false;
   const ports = {
     decoupled: options.decoupledPort ?? DEFAULT_PORTS.decoupled,
     coupled: options.coupledPort ?? DEFAULT_PORTS.coupled,
@@ -236,6 +246,7 @@ export const startLocalRuntime = async (
       streamArn: string,
       env: Record<string, string>,
     ) => {
+      if (!streamFunctions) return;
       const publisher = await startBusPublisher({
         bus,
         stack,
@@ -283,6 +294,7 @@ export const startLocalRuntime = async (
         pollerLog: pollerLog(loggerFor('stream-poller')),
         log: requestLog,
         identity: { verifyToken, issuer: idp.issuer, audience: idp.audience },
+        ...(!streamFunctions && { notifier: false }),
       });
       cleanup.push(() => push.stop());
       websocketUrls[stack] = push.url;
@@ -300,7 +312,7 @@ export const startLocalRuntime = async (
       streamArn: string,
       env: Record<string, string | undefined>,
     ) => {
-      if (options.workflows?.enabled === false) return;
+      if (options.workflows?.enabled === false || !streamFunctions) return;
       const logger = loggerFor('workflows');
       const scheduler = createLocalScheduler({
         delayMs: options.workflows?.timerDelayMs,
@@ -343,19 +355,21 @@ export const startLocalRuntime = async (
             handler: queryHandlerFromEnv(env, { logger: loggerFor('query') }),
           },
         };
-      poller = await startStreamPoller({
-        endpoint,
-        streamArn: eventStreamArn,
-        handler: projectorHandlerFromEnv(
-          { ...env, ...pushEnv },
-          { logger: loggerFor('projector') },
-        ),
-        functionName: 'decoupled-projector',
-        log: pollerLog(loggerFor('stream-poller')),
-        ...options.poller,
-      });
-      const running = poller;
-      cleanup.push(() => running.stop());
+      if (streamFunctions) {
+        const running = await startStreamPoller({
+          endpoint,
+          streamArn: eventStreamArn,
+          handler: projectorHandlerFromEnv(
+            { ...env, ...pushEnv },
+            { logger: loggerFor('projector') },
+          ),
+          functionName: 'decoupled-projector',
+          log: pollerLog(loggerFor('stream-poller')),
+          ...options.poller,
+        });
+        cleanup.push(() => running.stop());
+        poller = running;
+      }
       await startStackWorkflows('decoupled', eventStreamArn, env);
       await startStackBus('decoupled', eventStreamArn, env);
       const gateway = await startGateway({
@@ -378,22 +392,24 @@ export const startLocalRuntime = async (
       tables.coupled = stackTables;
       // The WebSocket gateway first: the coupled function and projector post through it.
       const pushEnv = await startStackPush('coupled', stackTables);
-      coupledPoller = await startStreamPoller({
-        endpoint,
-        streamArn: eventStreamArn,
-        handler: projectorHandlerFromEnv(
-          { ...envFor(stackTables), ...pushEnv },
-          { logger: loggerFor('projector') },
-        ),
-        functionName: 'coupled-projector',
-        log: pollerLog(loggerFor('stream-poller')),
-        ...options.poller,
-        onFailureFile: options.poller?.onFailureFile
-          ? coupledFailureFile(options.poller.onFailureFile)
-          : undefined,
-      });
-      const runningCoupled = coupledPoller;
-      cleanup.push(() => runningCoupled.stop());
+      if (streamFunctions) {
+        const runningCoupled = await startStreamPoller({
+          endpoint,
+          streamArn: eventStreamArn,
+          handler: projectorHandlerFromEnv(
+            { ...envFor(stackTables), ...pushEnv },
+            { logger: loggerFor('projector') },
+          ),
+          functionName: 'coupled-projector',
+          log: pollerLog(loggerFor('stream-poller')),
+          ...options.poller,
+          onFailureFile: options.poller?.onFailureFile
+            ? coupledFailureFile(options.poller.onFailureFile)
+            : undefined,
+        });
+        cleanup.push(() => runningCoupled.stop());
+        coupledPoller = runningCoupled;
+      }
       // Its processes' commands write their views with their events, as the API's do.
       await startStackWorkflows('coupled', eventStreamArn, {
         ...envFor(stackTables),

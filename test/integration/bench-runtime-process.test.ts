@@ -3,7 +3,8 @@
  * serve the real API behind its own identity provider (a token asked of it over HTTP, as the
  * bench asks), report its poller's counters across the process boundary, stop when told
  * (nothing left listening, the process gone), tell when its projector has caught up, and refuse
- * to start with a clear error.
+ * to start with a clear error. With `streamFunctions: false` (the bench's `coupled-function`)
+ * it runs the coupled function and nothing that reads a stream.
  */
 import { BENCH_USER, requestDevToken } from '../../bench/identity';
 import {
@@ -137,4 +138,56 @@ test('a runtime process that dies is reported as having no counters, and stop st
   await exited;
   await expect(dying.stats()).resolves.toEqual({});
   await expect(dying.stop()).resolves.toBeUndefined();
+});
+
+test('a coupled function alone (streamFunctions: false) answers commands and runs no stream function', async () => {
+  runtime = await startRuntimeProcess({
+    dynamoDbEndpoint: testEndpoint(),
+    stacks: ['coupled'],
+    coupledPort: 0,
+    tablePrefix: `brpa${run}`,
+    poller: { pollIntervalMs: 20 },
+    streamFunctions: false,
+    handlerLogLevel: 'SILENT',
+    quiet: true,
+  });
+  // No poller: nothing to report, nothing to wait for.
+  expect(runtime.pollerSettings).toBeUndefined();
+  expect(await runtime.stats()).toEqual({});
+
+  const url = runtime.coupledUrl!;
+  const token = await requestDevToken(runtime.identityUrl, BENCH_USER);
+  const auth = { authorization: `Bearer ${token}` };
+  const customerId = `brpa-${run}-customer`;
+  const aggregateId = `brpa-${run}-order`;
+  const posted = await fetch(`${url}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...auth },
+    body: JSON.stringify({
+      type: 'order/create',
+      aggregateId,
+      payload: { customerId, currency: 'EUR' },
+    }),
+  });
+  // The function's own work: the event and the order's row, answered fresh.
+  expect(posted.status).toBe(200);
+  expect(await posted.json()).toMatchObject({ version: 1 });
+  const row = await fetch(`${url}/orders/${aggregateId}`, { headers: auth });
+  expect(await row.json()).toMatchObject({ customerId, version: 1 });
+
+  // The projector's work is not done in this process: the customer's summary never appears.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const summary = await fetch(`${url}/read-models/customer-summary/${customerId}`, {
+    headers: auth,
+  });
+  expect(summary.status).toBe(404);
+  const usage = (await runtime.usage())!;
+  const projectionsTable = runtime.tables.coupled!.projectionsTable;
+  // On the projections table: the command's transaction and the two reads above, nothing else
+  // (a projector would read the customer's row and write it).
+  const calls = Object.entries(usage.capacity[projectionsTable] ?? {}).map(([op, u]) => [
+    op,
+    u.calls,
+  ]);
+  expect(Object.fromEntries(calls)).toEqual({ TransactWriteItems: 1, GetItem: 2 });
 });

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult, RunnerFigures } from '../../bench/results';
+import { costCommands, costRounds } from '../../bench/cost';
 import { QUICK_SETTINGS } from '../../bench/settings';
 import type { Summary } from '../../bench/stats';
 
@@ -243,6 +244,20 @@ test(
       const counters = result.eventSources?.[name] as { polls?: number } | undefined;
       expect({ name, polled: (counters?.polls ?? 0) > 0 }).toEqual({ name, polled: true });
     }
+
+    // The cost block: every runner and the coupled function alone (its process runs no poller).
+    expect(Object.keys(result.cost?.runners ?? {}).sort()).toEqual(
+      [...RUNNERS, 'coupled-function'].sort(),
+    );
+    const alone = result.cost!.runners['coupled-function']!;
+    expect({ commands: alone.commands, errors: alone.errors }).toEqual({
+      commands: costCommands(true) * costRounds(true),
+      errors: 0,
+    });
+    expect(alone.cpuMsPerCommand).toBeGreaterThan(0);
+    // The command's own writes, without a projector's.
+    expect(alone.writeUnits).toBeGreaterThan(0);
+    expect(alone.writeUnits).toBeLessThanOrEqual(result.cost!.runners.coupled!.writeUnits);
 
     // The other files.
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
