@@ -14,6 +14,8 @@
  * buckets. The profiler itself slows the process (figures run ~1.3-1.5x the bench's).
  *
  * Run: node --import tsx bench/probes/coupled-cpu-parts.ts [commands, default 1500] [idle s, default 15]
+ *   [runner: coupled (default) | coupled-function, the function alone in a process with no stream
+ *   function, as the cost block's row of that name]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +95,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const main = async () => {
   const commands = Number(process.argv[2] ?? 1500);
   const idleSeconds = Number(process.argv[3] ?? 15);
+  const runnerName = process.argv[4] ?? 'coupled';
+  if (runnerName !== 'coupled' && runnerName !== 'coupled-function') {
+    throw new Error(`the runner is coupled or coupled-function, not ${runnerName}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'coupled-cpu-'));
   process.env.BENCH_CPU_PROF_DIR = dir;
   const cleanup = new Cleanup();
@@ -100,8 +106,8 @@ const main = async () => {
   let pid: string | undefined;
   try {
     const target = await startLocalTarget(cleanup, { fastPoller: false });
-    const coupled = target.profiles.find((r) => r.name === 'coupled')!;
-    pid = /\d+/.exec(target.usage.coupled!.process)?.[0];
+    const coupled = [...target.profiles, ...target.costOnly].find((r) => r.name === runnerName)!;
+    pid = /\d+/.exec(target.usage[runnerName]!.process)?.[0];
     const run = async (prefix: string, n: number) => {
       const session = new OrderSession(`${prefix}${Date.now().toString(36)}`, 10);
       for (let i = 0; i < n; i++) {
@@ -147,7 +153,7 @@ const main = async () => {
     .sort((a, b) => b.net - a.net);
   const total = rows.reduce((sum, r) => sum + r.net, 0);
   console.log(
-    `coupled runtime process, ${commands} sequential commands (${(busyMs / 1000).toFixed(1)} s profiled) after ${(idleMs / 1000).toFixed(1)} s idle; CPU ms per command, under the profiler`,
+    `${runnerName} runtime process, ${commands} sequential commands (${(busyMs / 1000).toFixed(1)} s profiled) after ${(idleMs / 1000).toFixed(1)} s idle; CPU ms per command, under the profiler`,
   );
   console.log(
     `${'part'.padEnd(48)} ${'net'.padStart(7)} ${'share'.padStart(6)} ${'gross'.padStart(7)} ${'idle'.padStart(7)}`,
