@@ -623,6 +623,14 @@ export const summaryTable = (result: BenchResult): Table => {
   };
 };
 
+/** The coupled function alone's CPU per command beside its floor's, when the run measured it. */
+const functionAlone = (cost: NonNullable<BenchResult['cost']>): string => {
+  const alone = cost.runners['coupled-function']?.cpuMsPerCommand;
+  const floor = cost.runners['floor-coupled']?.cpuMsPerCommand;
+  if (alone === undefined || alone === null) return '';
+  return ` The coupled function alone (a process with no stream function, as a Lambda instance runs): ${ms(alone)} ms/command, ${times(ratio(alone, floor))} its floor's ${ms(floor)}.`;
+};
+
 /** The README's results: where and how the run was made, then `summaryTable`. */
 export const markdownSummary = (result: BenchResult): string => {
   const s = result.settings;
@@ -637,7 +645,7 @@ export const markdownSummary = (result: BenchResult): string => {
     ...(result.cost
       ? [
           '',
-          `\`$ per 1M commands\`: DynamoDB request units per command (every call reports its consumed capacity; what DynamoDB Local reports wrongly is computed by AWS's rules) at on-demand prices, ${result.cost.prices.region}, checked ${result.cost.prices.checked}; \`CPU ms/command\`: CPU time of the stack's process (local gateway and pollers included); ${result.cost.commandsPerRunner} commands per profile, each profile alone (docs/benchmark.md, "Cost and CPU per command").`,
+          `\`$ per 1M commands\`: DynamoDB request units per command (every call reports its consumed capacity; what DynamoDB Local reports wrongly is computed by AWS's rules) at on-demand prices, ${result.cost.prices.region}, checked ${result.cost.prices.checked}; \`CPU ms/command\`: CPU time of the stack's process (local gateway and pollers included, their idle rate subtracted); ${result.cost.commandsPerRunner} commands per profile, each profile alone (docs/benchmark.md, "Cost and CPU per command").${functionAlone(result.cost)}`,
         ]
       : []),
     '',

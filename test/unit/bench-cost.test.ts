@@ -10,7 +10,8 @@ import {
 } from '../../bench/cost';
 import type { Runner } from '../../bench/runners';
 import { CapacityMeter } from '../../lambdas/core/shared/consumed-capacity';
-import { costTable, summaryTable } from '../../bench/report';
+import { readPublishedResult } from '../../bench/publish';
+import { costTable, markdownSummary, summaryTable } from '../../bench/report';
 import type { BenchResult } from '../../bench/results';
 
 const usage = (calls: number, readUnits: number, writeUnits: number, computedCalls = 0) => ({
@@ -103,6 +104,22 @@ describe('the cost columns', () => {
     expect(table.headers).toContain('$ per 1M commands');
     expect(table.rows[0]![table.headers.indexOf('$ per 1M commands')]).toBe('$2.625');
     expect(summaryTable({ ...result, cost: undefined }).headers).not.toContain('$ per 1M commands');
+  });
+
+  test('given the coupled function alone measured, when the README summary is built, then its CPU against the floor is said', () => {
+    const published = readPublishedResult();
+    const withAlone = {
+      ...published,
+      cost: {
+        ...result.cost!,
+        runners: { ...result.cost!.runners, 'coupled-function': cost(1, 3, 7) },
+      },
+    } as BenchResult;
+    expect(markdownSummary(withAlone)).toContain(
+      'The coupled function alone (a process with no stream function, as a Lambda instance runs): 7.00 ms/command, 1.75× its floor',
+    );
+    const without = { ...published, cost: result.cost } as BenchResult;
+    expect(markdownSummary(without)).not.toContain('The coupled function alone');
   });
 });
 
