@@ -9,6 +9,7 @@
 import { BENCH_USER, requestDevToken } from '../../bench/identity';
 import {
   type RuntimeProcess,
+  type RuntimeProcessOptions,
   startRuntimeProcess,
   waitForProjectors,
 } from '../../bench/runtime-process';
@@ -21,6 +22,24 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
+/** A runtime process on the tests' DynamoDB Local, quiet, its pollers at 20 ms. */
+const startQuietRuntime = (options: Partial<RuntimeProcessOptions>) =>
+  startRuntimeProcess({
+    dynamoDbEndpoint: testEndpoint(),
+    poller: { pollIntervalMs: 20 },
+    handlerLogLevel: 'SILENT',
+    quiet: true,
+    ...options,
+  });
+
+/** POST /commands with a token; the answer. */
+const postCommand = (url: string, token: string, command: object) =>
+  fetch(`${url}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(command),
+  });
+
 const isAlive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -31,14 +50,10 @@ const isAlive = (pid: number) => {
 };
 
 test('a decoupled stack in its own process serves commands, reports its poller and stops', async () => {
-  runtime = await startRuntimeProcess({
-    dynamoDbEndpoint: testEndpoint(),
+  runtime = await startQuietRuntime({
     stacks: ['decoupled'],
     decoupledPort: 0,
     tablePrefix: `brp${run}`,
-    poller: { pollIntervalMs: 20 },
-    handlerLogLevel: 'SILENT',
-    quiet: true,
   });
   expect(runtime.pid).not.toBe(process.pid);
   expect(runtime.coupledUrl).toBeUndefined();
@@ -56,14 +71,10 @@ test('a decoupled stack in its own process serves commands, reports its poller a
   expect(anonymous.status).toBe(401);
   const token = await requestDevToken(runtime.identityUrl, BENCH_USER);
   const auth = { authorization: `Bearer ${token}` };
-  const posted = await fetch(`${url}/commands`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...auth },
-    body: JSON.stringify({
-      type: 'order/create',
-      aggregateId,
-      payload: { customerId: 'c-1', currency: 'EUR' },
-    }),
+  const posted = await postCommand(url, token, {
+    type: 'order/create',
+    aggregateId,
+    payload: { customerId: 'c-1', currency: 'EUR' },
   });
   expect(posted.status).toBe(202);
   const read = await fetch(`${url}/orders/${aggregateId}?minVersion=1`, { headers: auth });
@@ -76,14 +87,10 @@ test('a decoupled stack in its own process serves commands, reports its poller a
 
   // Ten more events at once: once the projector has caught up, the row has them all.
   for (let line = 1; line <= 10; line++) {
-    const added = await fetch(`${url}/commands`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({
-        type: 'order/addLine',
-        aggregateId,
-        payload: { lineId: `l${line}`, sku: `sku-${line}`, quantity: 1, unitPrice: 100 },
-      }),
+    const added = await postCommand(url, token, {
+      type: 'order/addLine',
+      aggregateId,
+      payload: { lineId: `l${line}`, sku: `sku-${line}`, quantity: 1, unitPrice: 100 },
     });
     expect(added.status).toBe(202);
   }
@@ -141,15 +148,11 @@ test('a runtime process that dies is reported as having no counters, and stop st
 });
 
 test('a coupled function alone (streamFunctions: false) answers commands and runs no stream function', async () => {
-  runtime = await startRuntimeProcess({
-    dynamoDbEndpoint: testEndpoint(),
+  runtime = await startQuietRuntime({
     stacks: ['coupled'],
     coupledPort: 0,
     tablePrefix: `brpa${run}`,
-    poller: { pollIntervalMs: 20 },
     streamFunctions: false,
-    handlerLogLevel: 'SILENT',
-    quiet: true,
   });
   // No poller: nothing to report, nothing to wait for.
   expect(runtime.pollerSettings).toBeUndefined();
@@ -160,14 +163,10 @@ test('a coupled function alone (streamFunctions: false) answers commands and run
   const auth = { authorization: `Bearer ${token}` };
   const customerId = `brpa-${run}-customer`;
   const aggregateId = `brpa-${run}-order`;
-  const posted = await fetch(`${url}/commands`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...auth },
-    body: JSON.stringify({
-      type: 'order/create',
-      aggregateId,
-      payload: { customerId, currency: 'EUR' },
-    }),
+  const posted = await postCommand(url, token, {
+    type: 'order/create',
+    aggregateId,
+    payload: { customerId, currency: 'EUR' },
   });
   // The function's own work: the event and the order's row, answered fresh.
   expect(posted.status).toBe(200);
