@@ -6,6 +6,9 @@
  * to start with a clear error. With `streamFunctions: false` (the bench's `coupled-function`)
  * it runs the coupled function and nothing that reads a stream.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { BENCH_USER, requestDevToken } from '../../bench/identity';
 import {
   type RuntimeProcess,
@@ -148,11 +151,13 @@ test('a runtime process that dies is reported as having no counters, and stop st
 });
 
 test('a coupled function alone (streamFunctions: false) answers commands and runs no stream function', async () => {
+  const busLog = join(mkdtempSync(join(tmpdir(), 'brpa-')), 'events.jsonl');
   runtime = await startQuietRuntime({
     stacks: ['coupled'],
     coupledPort: 0,
     tablePrefix: `brpa${run}`,
     streamFunctions: false,
+    eventLogFile: busLog,
   });
   // No poller: nothing to report, nothing to wait for.
   expect(runtime.pollerSettings).toBeUndefined();
@@ -175,11 +180,14 @@ test('a coupled function alone (streamFunctions: false) answers commands and run
   expect(await row.json()).toMatchObject({ customerId, version: 1 });
 
   // The projector's work is not done in this process: the customer's summary never appears.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   const summary = await fetch(`${url}/read-models/customer-summary/${customerId}`, {
     headers: auth,
   });
   expect(summary.status).toBe(404);
+  // Nor the bus pipe's (it polls every 250 ms): the event never reached the bus.
+  expect(readFileSync(busLog, 'utf8')).toBe('');
+  rmSync(dirname(busLog), { recursive: true, force: true });
   const usage = (await runtime.usage())!;
   const projectionsTable = runtime.tables.coupled!.projectionsTable;
   // On the projections table: the command's transaction and the two reads above, nothing else
