@@ -305,6 +305,32 @@ export const startLocalRuntime = async (
       };
     };
 
+    /**
+     * The stack's projector on its event stream (none with `streamFunctions: false`). The
+     * decoupled one's failures go to the on-failure file itself, the coupled one's beside it.
+     */
+    const startStackProjector = async (
+      stack: StackName,
+      streamArn: string,
+      env: Record<string, string | undefined>,
+    ): Promise<StreamPoller | undefined> => {
+      if (!streamFunctions) return undefined;
+      const onFailureFile = options.poller?.onFailureFile;
+      const projector = await startStreamPoller({
+        endpoint,
+        streamArn,
+        handler: projectorHandlerFromEnv(env, { logger: loggerFor('projector') }),
+        functionName: `${stack}-projector`,
+        log: pollerLog(loggerFor('stream-poller')),
+        ...options.poller,
+        ...(stack === 'coupled' && {
+          onFailureFile: onFailureFile ? coupledFailureFile(onFailureFile) : undefined,
+        }),
+      });
+      cleanup.push(() => projector.stop());
+      return projector;
+    };
+
     const schedulers: { decoupled?: LocalScheduler; coupled?: LocalScheduler } = {};
     /** The stack's workflows function on its event stream, and its timers' scheduler. */
     const startStackWorkflows = async (
@@ -355,21 +381,7 @@ export const startLocalRuntime = async (
             handler: queryHandlerFromEnv(env, { logger: loggerFor('query') }),
           },
         };
-      if (streamFunctions) {
-        const running = await startStreamPoller({
-          endpoint,
-          streamArn: eventStreamArn,
-          handler: projectorHandlerFromEnv(
-            { ...env, ...pushEnv },
-            { logger: loggerFor('projector') },
-          ),
-          functionName: 'decoupled-projector',
-          log: pollerLog(loggerFor('stream-poller')),
-          ...options.poller,
-        });
-        cleanup.push(() => running.stop());
-        poller = running;
-      }
+      poller = await startStackProjector('decoupled', eventStreamArn, { ...env, ...pushEnv });
       await startStackWorkflows('decoupled', eventStreamArn, env);
       await startStackBus('decoupled', eventStreamArn, env);
       const gateway = await startGateway({
@@ -392,24 +404,10 @@ export const startLocalRuntime = async (
       tables.coupled = stackTables;
       // The WebSocket gateway first: the coupled function and projector post through it.
       const pushEnv = await startStackPush('coupled', stackTables);
-      if (streamFunctions) {
-        const runningCoupled = await startStreamPoller({
-          endpoint,
-          streamArn: eventStreamArn,
-          handler: projectorHandlerFromEnv(
-            { ...envFor(stackTables), ...pushEnv },
-            { logger: loggerFor('projector') },
-          ),
-          functionName: 'coupled-projector',
-          log: pollerLog(loggerFor('stream-poller')),
-          ...options.poller,
-          onFailureFile: options.poller?.onFailureFile
-            ? coupledFailureFile(options.poller.onFailureFile)
-            : undefined,
-        });
-        cleanup.push(() => runningCoupled.stop());
-        coupledPoller = runningCoupled;
-      }
+      coupledPoller = await startStackProjector('coupled', eventStreamArn, {
+        ...envFor(stackTables),
+        ...pushEnv,
+      });
       // Its processes' commands write their views with their events, as the API's do.
       await startStackWorkflows('coupled', eventStreamArn, {
         ...envFor(stackTables),
