@@ -79,6 +79,8 @@ const serveFloor = async (endpoint: string) => {
     process.send?.({ type: 'usage', cpuMicros: cpu.user + cpu.system });
   });
   process.on('disconnect', () => process.exit(0));
+  // An exit of its own, so a CPU profile asked for is written.
+  process.on('SIGTERM', () => process.exit(0));
 };
 
 /** Forks the HTTP floor; its URL, its CPU probe and its stop. */
@@ -86,7 +88,14 @@ const startHttpFloor = (endpoint: string) =>
   new Promise<{ port: number; cpuMicros: () => Promise<number>; stop: () => void }>(
     (resolve, reject) => {
       const child: ChildProcess = fork(__filename, ['--serve-floor', endpoint], {
-        execArgv: ['--import', 'tsx'],
+        execArgv: [
+          '--import',
+          'tsx',
+          // BENCH_CPU_PROF_DIR=<dir>: a CPU profile of this process too, as the runtime's write theirs.
+          ...(process.env.BENCH_CPU_PROF_DIR
+            ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
+            : []),
+        ],
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       });
       const waiting: ((micros: number) => void)[] = [];
