@@ -2,8 +2,11 @@
  * Retries bounded in time (issue 12, item 4): 200 writers race on one order through the
  * handler AWS runs, on DynamoDB Local, both profiles. Every answer is a success or the deadline
  * answer (503 COMMAND_DEADLINE + Retry-After), and each comes within the configured bound plus
- * a small slack (one attempt's variance). Elapsed is measured per request, against the setting.
+ * a small slack (one attempt's variance) and the time this process could not run: its event
+ * loop's lag, and the time it waited for a CPU that other processes held. Elapsed is measured
+ * per request, against the setting.
  */
+import { readFileSync } from 'node:fs';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { commandHandlerFromEnv, coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { lambdaContext } from '../../local/emulators/lambda-context';
@@ -22,16 +25,42 @@ const BOUND_MS = 5_000;
  */
 const SLACK_MS = 250;
 
-/** The longest an interval timer fired late while `work` ran. */
-const withLag = async <T>(work: () => Promise<T>): Promise<{ value: T; lagMs: number }> => {
+/**
+ * How long this process's main thread has waited, runnable, for a CPU (ms): the second field of
+ * Linux's /proc/self/schedstat. On a shared machine other processes (the other test worker,
+ * DynamoDB Local, a browser) can hold both cores for hundreds of ms. 0 where there is no such file.
+ */
+const runQueueWaitMs = (): number => {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6 || 0;
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * The longest an interval timer fired late while `work` ran, and `waitedSince(t)`: how long the
+ * process waited for a CPU from about `t` (performance.now()) to the end of `work`, read from
+ * the samples the same timer took.
+ */
+const withLag = async <T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; lagMs: number; waitedSince: (at: number) => number }> => {
   let lagMs = 0;
   let expected = performance.now() + 20;
+  const waits = [{ at: performance.now(), waitMs: runQueueWaitMs() }];
   const timer = setInterval(() => {
     lagMs = Math.max(lagMs, performance.now() - expected);
     expected = performance.now() + 20;
+    waits.push({ at: performance.now(), waitMs: runQueueWaitMs() });
   }, 20);
   try {
-    return { value: await work(), lagMs };
+    const value = await work();
+    const waitedAtEnd = runQueueWaitMs();
+    // The last sample at or before `at` (the first one if none): an earlier sample only widens it.
+    const waitedSince = (at: number) =>
+      waitedAtEnd - (waits.filter((w) => w.at <= at).at(-1) ?? waits[0]!).waitMs;
+    return { value, lagMs, waitedSince };
   } finally {
     clearInterval(timer);
   }
@@ -70,7 +99,12 @@ describe.each(profiles)('%s profile', (profile, okStatus, fromEnv) => {
       ).statusCode,
     ).toBe(okStatus);
 
-    const { value: answers, lagMs } = await withLag(() =>
+    const burstStarted = performance.now();
+    const {
+      value: answers,
+      lagMs,
+      waitedSince,
+    } = await withLag(() =>
       Promise.all(
         Array.from({ length: WRITERS }, async (_, i) => {
           const started = performance.now();
@@ -92,11 +126,13 @@ describe.each(profiles)('%s profile', (profile, okStatus, fromEnv) => {
     }
     expect(statuses.every((s) => s === okStatus || s === 503)).toBe(true);
     const slowest = Math.max(...answers.map((a) => a.elapsed));
+    // What held the last answers back once the deadline had passed, beyond the runner's control.
+    const waitMs = waitedSince(burstStarted + BOUND_MS);
     // Figures for the README / the lead: how many won, and the slowest answer.
     console.log(
-      `${profile}: ${statuses.filter((s) => s === okStatus).length} ok, ${deadlined.length} COMMAND_DEADLINE, slowest ${slowest.toFixed(0)} ms (bound ${BOUND_MS} ms, event-loop lag up to ${lagMs.toFixed(0)} ms)`,
+      `${profile}: ${statuses.filter((s) => s === okStatus).length} ok, ${deadlined.length} COMMAND_DEADLINE, slowest ${slowest.toFixed(0)} ms (bound ${BOUND_MS} ms, event-loop lag up to ${lagMs.toFixed(0)} ms, ${waitMs.toFixed(0)} ms waiting for a CPU)`,
     );
-    expect(slowest).toBeLessThanOrEqual(BOUND_MS + SLACK_MS + lagMs);
+    expect(slowest).toBeLessThanOrEqual(BOUND_MS + SLACK_MS + lagMs + waitMs);
 
     // Each success is one event; a deadline answer that says `written: false` wrote nothing
     // (one that says `unknown` was abandoned with its append in flight). Let those land first.
