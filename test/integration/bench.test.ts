@@ -59,10 +59,10 @@ const expectWellFormed = (summary: Summary | null, count: number, what: string) 
 };
 
 const expectRunner = (figures: RunnerFigures | undefined, samples: number, what: string) => {
-  expect({ what, samples: figures?.samples, errors: figures?.errors }).toEqual({
+  expect({ what, samples: figures?.samples, errorCodes: figures?.errorCodes }).toEqual({
     what,
     samples,
-    errors: 0,
+    errorCodes: {},
   });
   expectWellFormed(figures!.ack, samples, `${what} ack`);
   expectWellFormed(figures!.visible, samples, `${what} visible`);
