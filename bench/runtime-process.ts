@@ -76,21 +76,28 @@ type FromChild =
 
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * How the bench forks a serving process of its own: the file is TypeScript, so the child loads
+ * it through tsx, as `npm run bench` does the bench. BENCH_CPU_PROF_DIR=<dir>: the child writes
+ * a V8 CPU profile there when it stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md,
+ * "Framework overhead").
+ */
+export const benchChildOptions = () => ({
+  execArgv: [
+    '--import',
+    'tsx',
+    ...(process.env.BENCH_CPU_PROF_DIR
+      ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
+      : []),
+  ],
+  env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+});
+
 /** Forks a runtime process and resolves once it serves (rejects with the child's error). */
 export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<RuntimeProcess> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = fork(__filename, ['--child', JSON.stringify(options)], {
-      // This file is TypeScript: the child loads it through tsx, as `npm run bench` does the bench.
-      // BENCH_CPU_PROF_DIR=<dir>: each runtime process writes a V8 CPU profile there when it
-      // stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md, "Framework overhead").
-      execArgv: [
-        '--import',
-        'tsx',
-        ...(process.env.BENCH_CPU_PROF_DIR
-          ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
-          : []),
-      ],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      ...benchChildOptions(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const exited = new Promise<void>((done) => child.once('exit', () => done()));

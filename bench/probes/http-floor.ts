@@ -27,6 +27,7 @@ import { type BenchCommand, OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner, type Runner } from '../runners';
 import { rotated } from '../cost';
 import { Cleanup, FLOOR_TABLES, startLocalTarget } from '../targets';
+import { benchChildOptions } from '../runtime-process';
 
 const WARM_UP = 400;
 /** What this probe needs of a runner: its name, its tag and a command sent. */
@@ -87,17 +88,12 @@ const serveFloor = async (endpoint: string) => {
 const startHttpFloor = (endpoint: string) =>
   new Promise<{ port: number; cpuMicros: () => Promise<number>; stop: () => void }>(
     (resolve, reject) => {
-      const child: ChildProcess = fork(__filename, ['--serve-floor', endpoint], {
-        execArgv: [
-          '--import',
-          'tsx',
-          // BENCH_CPU_PROF_DIR=<dir>: a CPU profile of this process too, as the runtime's write theirs.
-          ...(process.env.BENCH_CPU_PROF_DIR
-            ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
-            : []),
-        ],
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      });
+      const child: ChildProcess = fork(
+        __filename,
+        ['--serve-floor', endpoint],
+        // Forked as the runtime processes are: a CPU profile too under BENCH_CPU_PROF_DIR.
+        benchChildOptions(),
+      );
       const waiting: ((micros: number) => void)[] = [];
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the HTTP floor exited (${code})`)));
