@@ -411,7 +411,7 @@ export const startLocalTarget = async (
     identity: {
       user: BENCH_USER,
       tokens:
-        'an ID token from the identity provider of the runtime each profile talks to (POST /token), renewed when under 5 minutes from expiry; every gateway verifies it on every request, and the $connect authorizer on every WebSocket connect',
+        'an ID token from the identity provider of the runtime each profile talks to (POST /token), renewed when under 5 minutes from expiry; every gateway checks it on every request, and the $connect authorizer on every WebSocket connect (its signature once: the local runtime remembers a token it accepted until it expires)',
     },
     eventSources: async () => ({
       'decoupled-250ms': (await slow.stats()).decoupled,

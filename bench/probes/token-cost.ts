@@ -24,7 +24,7 @@ export interface TokenVerificationFigures {
 }
 
 export const TOKEN_VERIFICATION_METHOD =
-  'createJwtVerifier (lambdas/core/identity/jwt-verifier.ts, aws-jwt-verify) verifying the admin’s RS256 ID token of a development identity provider (2048-bit key, already cached: no JWKS fetch), one call at a time in the bench’s own process, each timed with performance.now(): signature, iss, aud, exp and nbf, as every local gateway does on every request and the $connect authorizer on every connect.';
+  'createJwtVerifier (lambdas/core/identity/jwt-verifier.ts, aws-jwt-verify) verifying the admin’s RS256 ID token of a development identity provider (2048-bit key, already cached: no JWKS fetch), one call at a time in the bench’s own process, each timed with performance.now(): signature, iss, aud, exp and nbf, as a local gateway does the first time it sees a token (it remembers a token it accepted until it expires) and API Gateway’s JWT authorizer deployed.';
 
 /** Verifies one token `warmup + calls` times and summarizes the measured calls (µs). */
 export const measureTokenVerification = async (

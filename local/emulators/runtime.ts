@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { basename, dirname, extname, join } from 'node:path';
 import { createJwtVerifier } from '../../lambdas/core/identity/jwt-verifier';
+import { rememberingVerifier } from '../../lambdas/core/identity/token-verifier';
 import { ENV } from '../../lambdas/handlers/environment';
 import type { Route } from '../../lambdas/handlers/routes';
 import {
@@ -204,12 +205,16 @@ export const startLocalRuntime = async (
       cors: { allowOrigins: options.corsOrigins },
     });
     cleanup.push(() => idp.close());
-    // The keys are known in-process: no JWKS fetch (but for a token under an unknown kid).
-    const verifyToken = createJwtVerifier({
-      issuer: idp.issuer,
-      audience: idp.audience,
-      jwks: idp.jwks,
-    });
+    // The keys are known in-process: no JWKS fetch (but for a token under an unknown kid). A
+    // token accepted is remembered until it expires: one signature check per token, not one
+    // per request (the answers are the same).
+    const verifyToken = rememberingVerifier(
+      createJwtVerifier({
+        issuer: idp.issuer,
+        audience: idp.audience,
+        jwks: idp.jwks,
+      }),
+    );
     let dynamo: RunningDynamoDbLocal | undefined;
     if (!options.dynamoDbEndpoint) {
       dynamo = await startDynamoDbLocal({ dataDir: options.dataDir, port: options.dynamoDbPort });
