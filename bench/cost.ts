@@ -98,6 +98,11 @@ export interface CostResult {
   readonly prices: typeof ON_DEMAND_PRICES;
   readonly commandsPerRunner: number;
   readonly runners: Record<string, RunnerCost>;
+  /**
+   * The coupled function alone against its floor, taking turns command by command (local runs:
+   * the figure the CPU target reads). Absent where there is no such process (deployed stacks).
+   */
+  readonly turns?: CpuInTurns;
 }
 
 export const COST_METHOD =
@@ -346,3 +351,101 @@ export const tableRoles = (tables: object | undefined): Record<string, string> =
       typeof name === 'string' ? [[name, role.replace(/Table$/, '')]] : [],
     ),
   );
+
+/**
+ * CPU per command of one runner against its floor, the two taking turns command by command.
+ * The cost block measures each runner in blocks of its own: the figures of two runners then
+ * come from different seconds of a shared machine, and the floor's process (this one: the
+ * client of every other block) never idles while a stack's process sleeps between its blocks.
+ * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
+ * reads (docs/benchmark.md, "Cost and CPU per command").
+ */
+export interface CpuInTurns {
+  readonly method: string;
+  /** Commands per runner. */
+  readonly commands: number;
+  readonly errors: number;
+  readonly subject: string;
+  readonly floor: string;
+  /** The subject's process over the whole session (all it did, less its idle rate). */
+  readonly subjectCpuMsPerCommand: number;
+  /** This process inside the floor's commands only (less its idle rate over them). */
+  readonly floorCpuMsPerCommand: number;
+  /** `subjectCpuMsPerCommand / floorCpuMsPerCommand`. */
+  readonly ratio: number;
+}
+
+export const CPU_IN_TURNS_METHOD =
+  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor (the same DynamoDB calls sent raw from the bench process) taking turns command by command, the one going first alternating; the function’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before the first command to after the last, so work landing between its commands counts too; the floor’s is the bench process’s inside each of its commands only; each less its idle rate, measured for 1 s before (`--quick`: 0.25 s).';
+
+/** Commands per runner of the CPU-in-turns measurement. */
+export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
+
+export const measureCpuInTurns = async (
+  subject: Runner,
+  floor: Runner,
+  probes: Readonly<Record<string, UsageProbe>>,
+  options: {
+    runId: string;
+    commands: number;
+    commandsPerOrder: number;
+    onCommand?: () => void;
+    /** The idle window (ms). @default idleWindowMs(false) */
+    idleMs?: number;
+  },
+): Promise<CpuInTurns | undefined> => {
+  const subjectProbe = probes[subject.name];
+  const floorProbe = probes[floor.name];
+  if (!subjectProbe || !floorProbe) return undefined;
+  const idleMs = options.idleMs ?? idleWindowMs(false);
+  const [subjectIdle, floorIdle] = [
+    await idleCpuMsPerSecond(subjectProbe, idleMs),
+    await idleCpuMsPerSecond(floorProbe, idleMs),
+  ];
+  const sessions = [subject, floor].map(
+    (runner) => new OrderSession(`${options.runId}-${runner.tag}-turns`, options.commandsPerOrder),
+  );
+  const start = await subjectProbe.usage();
+  if (!start || subjectIdle === undefined || floorIdle === undefined) return undefined;
+  const startedAt = performance.now();
+  let floorCpuMicros = 0;
+  let floorMs = 0;
+  let errors = 0;
+  for (let i = 0; i < options.commands; i++) {
+    for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      const { aggregateId, command } = sessions[which]!.next();
+      if (which === 0) {
+        const outcome = await subject.execute(aggregateId, command, { visible: false });
+        if (!outcome.ok) errors++;
+      } else {
+        const cpuBefore = process.cpuUsage();
+        const before = performance.now();
+        const outcome = await floor.execute(aggregateId, command, { visible: true });
+        floorMs += performance.now() - before;
+        const cpu = process.cpuUsage(cpuBefore);
+        floorCpuMicros += cpu.user + cpu.system;
+        if (!outcome.ok) errors++;
+      }
+      options.onCommand?.();
+    }
+  }
+  const end = await subjectProbe.usage();
+  if (!end) return undefined;
+  const sessionMs = performance.now() - startedAt;
+  const n = options.commands;
+  const subjectCpu = Math.max(
+    0,
+    ((end.cpuMicros - start.cpuMicros) / 1000 - (subjectIdle * sessionMs) / 1000) / n,
+  );
+  const floorCpu = Math.max(0, (floorCpuMicros / 1000 - (floorIdle * floorMs) / 1000) / n);
+  return {
+    method: CPU_IN_TURNS_METHOD,
+    commands: n,
+    errors,
+    subject: subject.name,
+    floor: floor.name,
+    subjectCpuMsPerCommand: round(subjectCpu),
+    floorCpuMsPerCommand: round(floorCpu),
+    ratio: round(floorCpu > 0 ? subjectCpu / floorCpu : Number.NaN),
+  };
+};

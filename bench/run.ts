@@ -25,7 +25,15 @@ import {
   type TokenVerificationFigures,
 } from './probes/token-cost';
 import { createProgress } from './progress';
-import { costCommands, type CostResult, costRounds, idleWindowMs, measureCost } from './cost';
+import {
+  costCommands,
+  type CostResult,
+  costRounds,
+  cpuInTurnsCommands,
+  idleWindowMs,
+  measureCost,
+  measureCpuInTurns,
+} from './cost';
 import { costTable, headlineTable, markdownReport, plainTable, terminalReport } from './report';
 import { type BenchResult, contentionFiguresOf, figuresByRunner, rawOf, ratiosOf } from './results';
 import { type Runner } from './runners';
@@ -101,7 +109,9 @@ const plannedCommands = (
   settings.clientLatency.commands * 2 * profiles +
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
   settings.workflow.orders * profiles +
-  costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly);
+  costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly) +
+  // The coupled function alone and its floor taking turns (one cost-only runner locally).
+  (costOnly > 0 ? 2 * cpuInTurnsCommands(settings.quick) : 0);
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -234,7 +244,7 @@ const runBenchmark = async (
   // The cost block's own runners sat idle through the sweeps: warmed again just before it.
   // (Orders of their own: the first warm-up's are taken.)
   await warmUp(target.costOnly, { ...ctx, runId: `${ctx.runId}-again` });
-  const cost = await measureCost([...runners, ...target.costOnly], target.usage, {
+  const costBlock = await measureCost([...runners, ...target.costOnly], target.usage, {
     runId: ctx.runId,
     commands,
     rounds,
@@ -243,6 +253,25 @@ const runBenchmark = async (
     onCommand: () => progress.tick(),
     idleMs: idleWindowMs(settings.quick),
   });
+  // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns).
+  const alone = target.costOnly.find((r) => r.name === 'coupled-function');
+  const coupledFloor = target.floors.find((r) => r.name === 'floor-coupled');
+  if (alone && coupledFloor) {
+    progress.phase(
+      `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsCommands(settings.quick)} commands each`,
+    );
+  }
+  const turns =
+    alone && coupledFloor
+      ? await measureCpuInTurns(alone, coupledFloor, target.usage, {
+          runId: ctx.runId,
+          commands: cpuInTurnsCommands(settings.quick),
+          commandsPerOrder: settings.commandsPerOrder,
+          onCommand: () => progress.tick(),
+          idleMs: idleWindowMs(settings.quick),
+        })
+      : undefined;
+  const cost: CostResult = turns ? { ...costBlock, turns } : costBlock;
 
   if (args.overhead) {
     progress.phase('token verification: one check at a time');

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult, RunnerFigures } from '../../bench/results';
-import { costCommands, costRounds } from '../../bench/cost';
+import { costCommands, costRounds, cpuInTurnsCommands } from '../../bench/cost';
 import { QUICK_SETTINGS } from '../../bench/settings';
 import type { Summary } from '../../bench/stats';
 
@@ -258,6 +258,15 @@ test(
     // The command's own writes, without a projector's.
     expect(alone.writeUnits).toBeGreaterThan(0);
     expect(alone.writeUnits).toBeLessThanOrEqual(result.cost!.runners.coupled!.writeUnits);
+    // The CPU target's reading: the function alone and its floor taking turns.
+    expect(result.cost!.turns).toMatchObject({
+      commands: cpuInTurnsCommands(true),
+      errors: 0,
+      subject: 'coupled-function',
+      floor: 'floor-coupled',
+    });
+    expect(result.cost!.turns!.subjectCpuMsPerCommand).toBeGreaterThan(0);
+    expect(result.cost!.turns!.floorCpuMsPerCommand).toBeGreaterThan(0);
 
     // The other files.
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');

@@ -3,6 +3,7 @@ import {
   costOf,
   dollarsPerMillionCommands,
   measureCost,
+  measureCpuInTurns,
   ON_DEMAND_PRICES,
   rotated,
   tableRoles,
@@ -11,7 +12,7 @@ import {
 import type { Runner } from '../../bench/runners';
 import { CapacityMeter } from '../../lambdas/core/shared/consumed-capacity';
 import { readPublishedResult } from '../../bench/publish';
-import { costTable, markdownSummary, summaryTable } from '../../bench/report';
+import { costTable, cpuInTurnsNote, markdownSummary, summaryTable } from '../../bench/report';
 import type { BenchResult } from '../../bench/results';
 
 const usage = (calls: number, readUnits: number, writeUnits: number, computedCalls = 0) => ({
@@ -121,6 +122,32 @@ describe('the cost columns', () => {
     const without = { ...published, cost: result.cost } as BenchResult;
     expect(markdownSummary(without)).not.toContain('The coupled function alone');
   });
+
+  test('given the function alone measured taking turns with its floor, when reported, then that figure is the one said', () => {
+    const published = readPublishedResult();
+    const withTurns = {
+      ...published,
+      cost: {
+        ...result.cost!,
+        runners: { ...result.cost!.runners, 'coupled-function': cost(1, 3, 7) },
+        turns: {
+          method: 'taking turns',
+          commands: 300,
+          errors: 0,
+          subject: 'coupled-function',
+          floor: 'floor-coupled',
+          subjectCpuMsPerCommand: 6.5,
+          floorCpuMsPerCommand: 5,
+          ratio: 1.3,
+        },
+      },
+    } as BenchResult;
+    expect(markdownSummary(withTurns)).toContain(
+      'taking turns with its floor command by command: 6.50 ms/command, 1.30× its floor',
+    );
+    expect(cpuInTurnsNote(withTurns)).toContain('**1.30×**; 300 commands each: taking turns');
+    expect(cpuInTurnsNote({ cost: result.cost })).toBeUndefined();
+  });
 });
 
 describe('the cost block in rounds', () => {
@@ -186,5 +213,90 @@ describe('the cost block in rounds', () => {
         idleCpuMsPerSecond: 0,
       });
     }
+  });
+});
+
+describe('CPU taking turns (what the CPU target reads)', () => {
+  /** Burns this process's CPU (user + system) for `micros`. */
+  const burn = (micros: number) => {
+    const from = process.cpuUsage();
+    for (;;) {
+      const used = process.cpuUsage(from);
+      if (used.user + used.system >= micros) return;
+    }
+  };
+
+  test('given a subject whose process spends 3 ms a command and a floor that spends 2 ms here, when they take turns, then they alternate going first and the figures are per command', async () => {
+    const order: string[] = [];
+    let subjectCpuMicros = 0;
+    let subjectSent = 0;
+    const subject = {
+      name: 'coupled-function',
+      tag: 'cf',
+      kind: 'coupled',
+      execute: () => {
+        order.push('s');
+        subjectCpuMicros += 3_000;
+        // One command in four fails: counted, still measured.
+        return Promise.resolve({ ok: subjectSent++ % 4 !== 3 });
+      },
+    } as unknown as Runner;
+    const floor = {
+      name: 'floor-coupled',
+      tag: 'fc',
+      kind: 'floor-coupled',
+      execute: () => {
+        order.push('f');
+        burn(2_000);
+        return Promise.resolve({ ok: true });
+      },
+    } as unknown as Runner;
+    const probes: Record<string, UsageProbe> = {
+      'coupled-function': {
+        process: 'runtime process 1',
+        tables: {},
+        usage: () =>
+          Promise.resolve({
+            cpuMicros: subjectCpuMicros,
+            capacity: new CapacityMeter().snapshot(),
+          }),
+      },
+      'floor-coupled': {
+        process: 'bench process (floor)',
+        tables: {},
+        usage: () => {
+          const cpu = process.cpuUsage();
+          return Promise.resolve({
+            cpuMicros: cpu.user + cpu.system,
+            capacity: new CapacityMeter().snapshot(),
+          });
+        },
+      },
+    };
+    const turns = await measureCpuInTurns(subject, floor, probes, {
+      runId: 'r',
+      commands: 8,
+      commandsPerOrder: 3,
+      idleMs: 50,
+    });
+    expect(order.join('')).toBe('sffssffssffssffs');
+    expect(turns).toMatchObject({
+      commands: 8,
+      errors: 2,
+      subject: 'coupled-function',
+      floor: 'floor-coupled',
+      subjectCpuMsPerCommand: 3,
+    });
+    // At least the 2 ms burnt (less an idle rate of this test process), at most a little more.
+    expect(turns!.floorCpuMsPerCommand).toBeGreaterThan(1.5);
+    expect(turns!.floorCpuMsPerCommand).toBeLessThan(3.5);
+    expect(turns!.ratio).toBeCloseTo(3 / turns!.floorCpuMsPerCommand, 2);
+  });
+
+  test('given no probe for the subject, when asked, then there is no figure', async () => {
+    const runner = { name: 'x', tag: 'x', kind: 'coupled' } as unknown as Runner;
+    await expect(
+      measureCpuInTurns(runner, runner, {}, { runId: 'r', commands: 1, commandsPerOrder: 1 }),
+    ).resolves.toBeUndefined();
   });
 });
