@@ -144,8 +144,8 @@ const directEvent = (body: string, claims: JwtClaims): APIGatewayProxyEventV2Wit
   };
 };
 
-type Span = 'total' | 'client' | 'gateway' | 'handler' | 'sdk' | 'dynamodb';
-const SPANS: readonly Span[] = ['total', 'client', 'gateway', 'handler', 'sdk', 'dynamodb'];
+type Span = 'total' | 'client' | 'gateway' | 'handler' | 'sdk' | 'dynamodb' | 'cpu';
+const SPANS: readonly Span[] = ['total', 'client', 'gateway', 'handler', 'sdk', 'dynamodb', 'cpu'];
 
 const main = async () => {
   const { local, client, doc } = await startProbeDynamoDb();
@@ -250,9 +250,11 @@ const main = async () => {
         const runner = runners[index]!;
         const { aggregateId, command } = sessions[index]!.next();
         reset();
+        const cpuBefore = process.cpuUsage();
         const started = performance.now();
         await runner.run(aggregateId, command);
         const total = performance.now() - started;
+        const cpu = process.cpuUsage(cpuBefore);
         if (round < warmup) continue;
         const s = samples[index]!;
         const outside = runner.kind === 'floor' ? total : spans.handler;
@@ -262,6 +264,7 @@ const main = async () => {
         s.handler!.push(runner.kind === 'floor' ? total - spans.send : outside - spans.send);
         s.sdk!.push(spans.send - spans.net);
         s.dynamodb!.push(spans.net);
+        s.cpu!.push((cpu.user + cpu.system) / 1000);
       }
     }
     if (inspector) {
