@@ -126,6 +126,13 @@ const meteredFloorClient = (client: DynamoDBClient, dynamoDbLocal: boolean) => {
   return { doc, probe };
 };
 
+/** A metered document client on DynamoDB Local at `endpoint`, as the floors' (and probes'). */
+export const localFloorDoc = (endpoint: string) =>
+  meteredFloorClient(
+    new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
+    true,
+  ).doc;
+
 /** A runtime process's usage probe: its CPU time and meter, its stack's tables named. */
 const runtimeProbe = (runtime: RuntimeProcess, tables: object): UsageProbe => ({
   process: `runtime process ${runtime.pid}`,

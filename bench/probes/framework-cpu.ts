@@ -22,17 +22,15 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { CapacityMeter, meterConsumedCapacity } from '../../lambdas/core/shared/consumed-capacity';
 import { ENV } from '../../lambdas/handlers/environment';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { lambdaContext } from '../../local/emulators/lambda-context';
 import { localFunctionEnv } from '../../local/emulators/tables';
 import { OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner } from '../runners';
+import { localFloorDoc } from '../targets';
+import { directEvent } from './direct-event';
 
 type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;
@@ -100,38 +98,6 @@ const n = Number(process.argv[2] ?? 3000);
 const warmup = Math.min(1000, Math.ceil(n / 3));
 const profileFile = process.env.PROBE_CPU_PROFILE;
 
-const event = (body: string, claims: Record<string, string>) => {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: 'POST /commands',
-    rawPath: '/commands',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', host: '127.0.0.1' },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'local',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      http: {
-        method: 'POST',
-        path: '/commands',
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'probe',
-      },
-      requestId: 'probe',
-      routeKey: 'POST /commands',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-      authorizer: { jwt: { claims, scopes: [] }, principalId: '', integrationLatency: 0 },
-    },
-    body,
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
-};
-
 const main = async () => {
   const endpoint = 'http://127.0.0.1:1';
   const stack = {
@@ -148,15 +114,7 @@ const main = async () => {
     },
     { logger: new Logger({ serviceName: 'coupled', logLevel: 'ERROR' }) },
   );
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  meterConsumedCapacity(client, { meter: new CapacityMeter(), dynamoDbLocal: true });
-  const doc = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const doc = localFloorDoc(endpoint);
   const floor = new FloorRunner(
     'floor',
     'f',
@@ -175,7 +133,7 @@ const main = async () => {
   const runners = {
     function: async (aggregateId: string, command: ReturnType<OrderSession['next']>['command']) => {
       const result = (await handler(
-        event(JSON.stringify({ ...command, aggregateId }), claims),
+        directEvent(JSON.stringify({ ...command, aggregateId }), claims),
         lambdaContext('coupled-api'),
       )) as { statusCode: number; body: string };
       if (result.statusCode !== 200)

@@ -20,13 +20,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, request, Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CapacityMeter, meterConsumedCapacity } from '../../lambdas/core/shared/consumed-capacity';
 import { type BenchCommand, OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner, type Runner } from '../runners';
 import { rotated } from '../cost';
-import { Cleanup, FLOOR_TABLES, startLocalTarget } from '../targets';
+import { Cleanup, FLOOR_TABLES, localFloorDoc, startLocalTarget } from '../targets';
 import { benchChildOptions } from '../runtime-process';
 
 const WARM_UP = 400;
@@ -39,15 +36,7 @@ type FromChild = { type: 'ready'; port: number } | { type: 'usage'; cpuMicros: n
 
 /** The child: the coupled floor's calls behind a bare HTTP server. */
 const serveFloor = async (endpoint: string) => {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  meterConsumedCapacity(client, { meter: new CapacityMeter(), dynamoDbLocal: true });
-  const doc = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const doc = localFloorDoc(endpoint);
   const floor = new FloorRunner(
     'http-floor',
     'hf',

@@ -33,11 +33,7 @@ import { Session } from 'node:inspector';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type {
-  APIGatewayProxyEventV2,
-  APIGatewayProxyEventV2WithJWTAuthorizer,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createJwtVerifier } from '../../lambdas/core/identity/jwt-verifier';
 import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
 import { startProbeDynamoDb } from './probe-dynamodb';
@@ -51,6 +47,7 @@ import { OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner } from '../runners';
 import { percentile, rotate } from '../stats';
 import { measureTokenVerification } from './token-cost';
+import { directEvent } from './direct-event';
 
 const n = Number(process.argv[2] ?? 300);
 /** Only these runners (comma-separated names), e.g. `http` when profiling. */
@@ -108,41 +105,6 @@ const timedHandler =
       spans.handler += performance.now() - started;
     }
   };
-
-/** What the gateway passes on of a verified token (`requestContext.authorizer.jwt.claims`). */
-type JwtClaims = Record<string, string>;
-
-const directEvent = (body: string, claims: JwtClaims): APIGatewayProxyEventV2WithJWTAuthorizer => {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: 'POST /commands',
-    rawPath: '/commands',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', host: '127.0.0.1' },
-    requestContext: {
-      accountId: 'anonymous',
-      apiId: 'local',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      http: {
-        method: 'POST',
-        path: '/commands',
-        protocol: 'HTTP/1.1',
-        sourceIp: '127.0.0.1',
-        userAgent: 'probe',
-      },
-      requestId: 'probe',
-      routeKey: 'POST /commands',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-      authorizer: { jwt: { claims, scopes: [] }, principalId: '', integrationLatency: 0 },
-    },
-    body,
-    isBase64Encoded: false,
-  };
-};
 
 type Span = 'total' | 'client' | 'gateway' | 'handler' | 'sdk' | 'dynamodb' | 'cpu';
 const SPANS: readonly Span[] = ['total', 'client', 'gateway', 'handler', 'sdk', 'dynamodb', 'cpu'];
