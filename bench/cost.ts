@@ -113,6 +113,14 @@ const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 
 /** A table the stack does not name (subscriptions...): the last part of its name. */
 const roleOfName = (table: string) => table.split('-').at(-1) ?? table;
 
+/** CPU ms per command once the idle rate (ms per second) over `durationMs` is taken off. */
+const netCpuMsPerCommand = (
+  cpuMs: number,
+  idleCpuMsPerSecond: number,
+  durationMs: number,
+  commands: number,
+) => Math.max(0, (cpuMs - (idleCpuMsPerSecond * durationMs) / 1000) / commands);
+
 /** Per-command figures from what a block consumed (pure: unit-tested). */
 export const costOf = (input: {
   process: string;
@@ -159,7 +167,9 @@ export const costOf = (input: {
   const gross = input.cpuMs === undefined ? null : input.cpuMs / n;
   const idle = input.idleCpuMsPerSecond ?? null;
   const net =
-    gross === null ? null : Math.max(0, gross - ((idle ?? 0) * input.durationMs) / 1000 / n);
+    input.cpuMs === undefined
+      ? null
+      : netCpuMsPerCommand(input.cpuMs, idle ?? 0, input.durationMs, n);
   return {
     process: input.process,
     commands: input.commands,
@@ -433,11 +443,13 @@ export const measureCpuInTurns = async (
   if (!end) return undefined;
   const sessionMs = performance.now() - startedAt;
   const n = options.commands;
-  const subjectCpu = Math.max(
-    0,
-    ((end.cpuMicros - start.cpuMicros) / 1000 - (subjectIdle * sessionMs) / 1000) / n,
+  const subjectCpu = netCpuMsPerCommand(
+    (end.cpuMicros - start.cpuMicros) / 1000,
+    subjectIdle,
+    sessionMs,
+    n,
   );
-  const floorCpu = Math.max(0, (floorCpuMicros / 1000 - (floorIdle * floorMs) / 1000) / n);
+  const floorCpu = netCpuMsPerCommand(floorCpuMicros / 1000, floorIdle, floorMs, n);
   return {
     method: CPU_IN_TURNS_METHOD,
     commands: n,

@@ -256,20 +256,18 @@ const runBenchmark = async (
   // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns).
   const alone = target.costOnly.find((r) => r.name === 'coupled-function');
   const coupledFloor = target.floors.find((r) => r.name === 'floor-coupled');
-  if (alone && coupledFloor) {
-    progress.phase(
-      `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsCommands(settings.quick)} commands each`,
-    );
-  }
   const turns =
     alone && coupledFloor
-      ? await measureCpuInTurns(alone, coupledFloor, target.usage, {
+      ? (progress.phase(
+          `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsCommands(settings.quick)} commands each`,
+        ),
+        await measureCpuInTurns(alone, coupledFloor, target.usage, {
           runId: ctx.runId,
           commands: cpuInTurnsCommands(settings.quick),
           commandsPerOrder: settings.commandsPerOrder,
           onCommand: () => progress.tick(),
           idleMs: idleWindowMs(settings.quick),
-        })
+        }))
       : undefined;
   const cost: CostResult = turns ? { ...costBlock, turns } : costBlock;
 
