@@ -7,14 +7,27 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { meterConsumedCapacity } from '../core/shared/consumed-capacity';
 import { ENV, type Environment } from './environment';
 
+/** The clients made so far, by the environment they were made from. */
+const clients = new WeakMap<
+  Environment,
+  { readonly endpoint?: string; readonly doc: DynamoDBDocumentClient }
+>();
+
 /**
- * One document client per endpoint; created once per module, reused across invocations. Every
- * call reports its consumed capacity into the process's meter (the bench reads it per stack;
+ * One document client per function: made on first use from its environment (on Lambda,
+ * `process.env`) and shared by all its stores and its writer push, across invocations. One
+ * connection pool and one set of SDK caches; on AWS, one TLS handshake at a cold start instead
+ * of one per store. (The local runtime wires each function from an environment of its own, so
+ * its functions do not share a pool, as on AWS.) Every call reports its
+ * consumed capacity into the process's meter (the bench reads it per stack;
  * docs/decisions/capacity-metered-per-call.md); with an endpoint (DynamoDB Local), the units Local
  * reports wrongly are computed from the request.
  */
 export const documentClient = (env: Environment): DynamoDBDocumentClient => {
   const endpoint = env[ENV.dynamoDbEndpoint];
+  // Made again when the endpoint changed since (a test pointing process.env elsewhere).
+  const known = clients.get(env);
+  if (known && known.endpoint === endpoint) return known.doc;
   const client = new DynamoDBClient({
     ...(endpoint && {
       endpoint,
@@ -23,7 +36,9 @@ export const documentClient = (env: Environment): DynamoDBDocumentClient => {
     }),
   });
   meterConsumedCapacity(client, { dynamoDbLocal: Boolean(endpoint) });
-  return DynamoDBDocumentClient.from(client, {
+  const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });
+  clients.set(env, { endpoint, doc });
+  return doc;
 };
