@@ -370,26 +370,74 @@ export const tableRoles = (tables: object | undefined): Record<string, string> =
  * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
  * reads (docs/benchmark.md, "Cost and CPU per command").
  */
-export interface CpuInTurns {
+/** One block's per-command figures (see CpuInTurns). */
+export interface TurnsBlock {
+  readonly subjectCpuMsPerCommand: number;
+  readonly floorCpuMsPerCommand: number;
+  readonly ratio: number;
+}
+
+export interface CpuInTurns extends TurnsBlock {
   readonly method: string;
-  /** Commands per runner. */
+  /** Commands per runner, all blocks together. */
   readonly commands: number;
   readonly errors: number;
   readonly subject: string;
   readonly floor: string;
-  /** The subject's process over the whole session (all it did, less its idle rate). */
-  readonly subjectCpuMsPerCommand: number;
-  /** This process inside the floor's commands only (less its idle rate over them). */
-  readonly floorCpuMsPerCommand: number;
-  /** `subjectCpuMsPerCommand / floorCpuMsPerCommand`. */
-  readonly ratio: number;
+  /**
+   * Each block's figures, in order: how much the reading moves within one run. The totals
+   * (`subjectCpuMsPerCommand`, `floorCpuMsPerCommand`, `ratio`) are over all blocks' commands.
+   * The subject's: its process over the whole block (all it did, less its idle rate); the
+   * floor's: this process inside the floor's commands only (less its idle rate over them).
+   * Absent from results written before blocks (one block then).
+   */
+  readonly blocks?: readonly TurnsBlock[];
 }
 
 export const CPU_IN_TURNS_METHOD =
-  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor (the same DynamoDB calls sent raw from the bench process) taking turns command by command, the one going first alternating; the function’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before the first command to after the last, so work landing between its commands counts too; the floor’s is the bench process’s inside each of its commands only; each less its idle rate, measured for 1 s before (`--quick`: 0.25 s).';
+  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor (the same DynamoDB calls sent raw from the bench process) taking turns command by command, the one going first alternating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); the function’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too; the floor’s is the bench process’s inside each of its commands only; each less its idle rate, measured for 1 s before each block (`--quick`: 0.25 s); the figures are over all blocks’ commands, each block’s ratio beside them.';
 
-/** Commands per runner of the CPU-in-turns measurement. */
+/** Commands per runner in one block of the CPU-in-turns measurement. */
 export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
+
+/** Blocks of the CPU-in-turns measurement. */
+export const cpuInTurnsBlocks = (quick: boolean) => (quick ? 1 : 3);
+
+/** What one block consumed: CPU ms and the durations their idle rates are taken over. */
+interface TurnsBlockUsage {
+  readonly subjectCpuMs: number;
+  readonly subjectIdle: number;
+  readonly subjectMs: number;
+  readonly floorCpuMs: number;
+  readonly floorIdle: number;
+  readonly floorMs: number;
+  readonly commands: number;
+  readonly errors: number;
+}
+
+/** Per-command figures of blocks taken together (one block, or all of them; pure). */
+const turnsFigures = (blocks: readonly TurnsBlockUsage[]): TurnsBlock => {
+  const n = blocks.reduce((sum, b) => sum + b.commands, 0);
+  const net = (cpu: 'subject' | 'floor') =>
+    blocks.reduce(
+      (sum, b) =>
+        sum +
+        netCpuMsPerCommand(
+          cpu === 'subject' ? b.subjectCpuMs : b.floorCpuMs,
+          cpu === 'subject' ? b.subjectIdle : b.floorIdle,
+          cpu === 'subject' ? b.subjectMs : b.floorMs,
+          n,
+        ),
+      0,
+    );
+  const subjectCpu = net('subject');
+  const floorCpu = net('floor');
+  return {
+    subjectCpuMsPerCommand: round(subjectCpu),
+    floorCpuMsPerCommand: round(floorCpu),
+    ratio: round(floorCpu > 0 ? subjectCpu / floorCpu : Number.NaN),
+  };
+};
 
 export const measureCpuInTurns = async (
   subject: Runner,
@@ -397,10 +445,13 @@ export const measureCpuInTurns = async (
   probes: Readonly<Record<string, UsageProbe>>,
   options: {
     runId: string;
+    /** Commands per runner in each block. */
     commands: number;
+    /** @default 1 */
+    blocks?: number;
     commandsPerOrder: number;
     onCommand?: () => void;
-    /** The idle window (ms). @default idleWindowMs(false) */
+    /** The idle window before each block (ms). @default idleWindowMs(false) */
     idleMs?: number;
   },
 ): Promise<CpuInTurns | undefined> => {
@@ -408,56 +459,59 @@ export const measureCpuInTurns = async (
   const floorProbe = probes[floor.name];
   if (!subjectProbe || !floorProbe) return undefined;
   const idleMs = options.idleMs ?? idleWindowMs(false);
-  const [subjectIdle, floorIdle] = [
-    await idleCpuMsPerSecond(subjectProbe, idleMs),
-    await idleCpuMsPerSecond(floorProbe, idleMs),
-  ];
   const sessions = [subject, floor].map(
     (runner) => new OrderSession(`${options.runId}-${runner.tag}-turns`, options.commandsPerOrder),
   );
-  const start = await subjectProbe.usage();
-  if (!start || subjectIdle === undefined || floorIdle === undefined) return undefined;
-  const startedAt = performance.now();
-  let floorCpuMicros = 0;
-  let floorMs = 0;
-  let errors = 0;
-  for (let i = 0; i < options.commands; i++) {
-    for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
-      const { aggregateId, command } = sessions[which]!.next();
-      if (which === 0) {
-        const outcome = await subject.execute(aggregateId, command, { visible: false });
-        if (!outcome.ok) errors++;
-      } else {
-        const cpuBefore = process.cpuUsage();
-        const before = performance.now();
-        const outcome = await floor.execute(aggregateId, command, { visible: true });
-        floorMs += performance.now() - before;
-        const cpu = process.cpuUsage(cpuBefore);
-        floorCpuMicros += cpu.user + cpu.system;
-        if (!outcome.ok) errors++;
+  const blocks: TurnsBlockUsage[] = [];
+  for (let block = 0; block < (options.blocks ?? 1); block++) {
+    const [subjectIdle, floorIdle] = [
+      await idleCpuMsPerSecond(subjectProbe, idleMs),
+      await idleCpuMsPerSecond(floorProbe, idleMs),
+    ];
+    const start = await subjectProbe.usage();
+    if (!start || subjectIdle === undefined || floorIdle === undefined) return undefined;
+    const startedAt = performance.now();
+    let floorCpuMicros = 0;
+    let floorMs = 0;
+    let errors = 0;
+    for (let i = 0; i < options.commands; i++) {
+      for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { aggregateId, command } = sessions[which]!.next();
+        if (which === 0) {
+          const outcome = await subject.execute(aggregateId, command, { visible: false });
+          if (!outcome.ok) errors++;
+        } else {
+          const cpuBefore = process.cpuUsage();
+          const before = performance.now();
+          const outcome = await floor.execute(aggregateId, command, { visible: true });
+          floorMs += performance.now() - before;
+          const cpu = process.cpuUsage(cpuBefore);
+          floorCpuMicros += cpu.user + cpu.system;
+          if (!outcome.ok) errors++;
+        }
+        options.onCommand?.();
       }
-      options.onCommand?.();
     }
+    const end = await subjectProbe.usage();
+    if (!end) return undefined;
+    blocks.push({
+      subjectCpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
+      subjectIdle,
+      subjectMs: performance.now() - startedAt,
+      floorCpuMs: floorCpuMicros / 1000,
+      floorIdle,
+      floorMs,
+      commands: options.commands,
+      errors,
+    });
   }
-  const end = await subjectProbe.usage();
-  if (!end) return undefined;
-  const sessionMs = performance.now() - startedAt;
-  const n = options.commands;
-  const subjectCpu = netCpuMsPerCommand(
-    (end.cpuMicros - start.cpuMicros) / 1000,
-    subjectIdle,
-    sessionMs,
-    n,
-  );
-  const floorCpu = netCpuMsPerCommand(floorCpuMicros / 1000, floorIdle, floorMs, n);
   return {
     method: CPU_IN_TURNS_METHOD,
-    commands: n,
-    errors,
+    commands: blocks.reduce((sum, b) => sum + b.commands, 0),
+    errors: blocks.reduce((sum, b) => sum + b.errors, 0),
     subject: subject.name,
     floor: floor.name,
-    subjectCpuMsPerCommand: round(subjectCpu),
-    floorCpuMsPerCommand: round(floorCpu),
-    ratio: round(floorCpu > 0 ? subjectCpu / floorCpu : Number.NaN),
+    ...turnsFigures(blocks),
+    blocks: blocks.map((b) => turnsFigures([b])),
   };
 };

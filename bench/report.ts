@@ -352,11 +352,17 @@ export const costNote = (result: Pick<BenchResult, 'cost'>): string | undefined 
   return `Dollars at DynamoDB on-demand prices, ${p.tableClass} table class, ${p.region}: $${p.writePerMillionUnits} per million write request units, $${p.readPerMillionUnits} per million read request units (checked ${p.checked}, ${p.source}); throughput only (no storage, streams or Lambda). ${cost.commandsPerRunner} commands per runner; ${cost.method}`;
 };
 
+/** Each block's ratio, when there was more than one: `; blocks 1.25×, 1.40×, 1.28×`. */
+const turnsBlocks = (t: NonNullable<NonNullable<BenchResult['cost']>['turns']>) =>
+  t.blocks && t.blocks.length > 1
+    ? `; blocks ${t.blocks.map((b) => times(b.ratio)).join(', ')}`
+    : '';
+
 /** The CPU target's reading: the coupled function alone and its floor taking turns. */
 export const cpuInTurnsNote = (result: Pick<BenchResult, 'cost'>): string | undefined => {
   const t = result.cost?.turns;
   if (!t) return undefined;
-  return `**CPU taking turns** (the figure the CPU target reads): \`${t.subject}\` ${ms(t.subjectCpuMsPerCommand)} ms/command against \`${t.floor}\` ${ms(t.floorCpuMsPerCommand)}, **${times(t.ratio)}**; ${t.commands} commands each${t.errors > 0 ? `, ${t.errors} failed` : ''}: ${t.method}`;
+  return `**CPU taking turns** (the figure the CPU target reads): \`${t.subject}\` ${ms(t.subjectCpuMsPerCommand)} ms/command against \`${t.floor}\` ${ms(t.floorCpuMsPerCommand)}, **${times(t.ratio)}**${turnsBlocks(t)}; ${t.commands} commands each${t.errors > 0 ? `, ${t.errors} failed` : ''}: ${t.method}`;
 };
 
 const costLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
@@ -642,7 +648,7 @@ export const summaryTable = (result: BenchResult): Table => {
 const functionAlone = (cost: NonNullable<BenchResult['cost']>): string => {
   const t = cost.turns;
   if (t) {
-    return ` The coupled function alone (a process with no stream function, as a Lambda instance runs), taking turns with its floor command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}.`;
+    return ` The coupled function alone (a process with no stream function, as a Lambda instance runs), taking turns with its floor command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}${turnsBlocks(t)}.`;
   }
   const alone = cost.runners['coupled-function']?.cpuMsPerCommand;
   const floor = cost.runners['floor-coupled']?.cpuMsPerCommand;

@@ -29,6 +29,7 @@ import {
   costCommands,
   type CostResult,
   costRounds,
+  cpuInTurnsBlocks,
   cpuInTurnsCommands,
   idleWindowMs,
   measureCost,
@@ -111,7 +112,7 @@ const plannedCommands = (
   settings.workflow.orders * profiles +
   costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly) +
   // The coupled function alone and its floor taking turns (one cost-only runner locally).
-  (costOnly > 0 ? 2 * cpuInTurnsCommands(settings.quick) : 0);
+  (costOnly > 0 ? 2 * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick) : 0);
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -259,11 +260,12 @@ const runBenchmark = async (
   const turns =
     alone && coupledFloor
       ? (progress.phase(
-          `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsCommands(settings.quick)} commands each`,
+          `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsBlocks(settings.quick)} × ${cpuInTurnsCommands(settings.quick)} commands each`,
         ),
         await measureCpuInTurns(alone, coupledFloor, target.usage, {
           runId: ctx.runId,
           commands: cpuInTurnsCommands(settings.quick),
+          blocks: cpuInTurnsBlocks(settings.quick),
           commandsPerOrder: settings.commandsPerOrder,
           onCommand: () => progress.tick(),
           idleMs: idleWindowMs(settings.quick),

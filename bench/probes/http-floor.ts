@@ -1,10 +1,14 @@
 /**
- * How much of the coupled function's CPU beyond its floor is the HTTP exchange (issue 23 item 6;
- * docs/benchmark.md, "Cost and CPU per command"). Three servers of the same commands, each
- * measured by the CPU time of the process that serves them, on one DynamoDB Local:
+ * How much of the coupled function's CPU beyond its floor is the HTTP exchange, the local
+ * gateway and the function (issue 23 item 6; docs/benchmark.md, "Cost and CPU per command"). Four
+ * servers of the same commands, each measured by the CPU time of the process that serves them, on
+ * one DynamoDB Local:
  *
  * - `coupled-function`: the coupled function and its gateway alone in a runtime process (the
  *   cost block's row of that name: no stream function);
+ * - `http-function`: the same handler (`coupledHandlerFromEnv`, writer push on) behind a bare
+ *   `node:http` server in a process of its own, called with the payload 2.0 event its gateway
+ *   builds (claims passed on): no gateway, no token check;
  * - `http-floor`: the coupled floor's plain SDK calls (`FloorRunner`, metered like the
  *   function's client) behind a bare `node:http` server in a process of its own: one request
  *   read and parsed, one JSON answer written, no gateway, token, schema or framework;
@@ -12,7 +16,8 @@
  *
  * Each gets 400 unrecorded commands, then rounds of 60 sequential commands each, the first
  * rotating. The client is the bench's (keep-alive HTTP). `http-floor / floor` is what answering
- * over HTTP costs; `coupled-function / http-floor` is what the framework costs over that.
+ * over HTTP costs; `http-function / http-floor` what the function costs over that;
+ * `coupled-function / http-function` what the local gateway costs.
  *
  * Run: node --import tsx bench/probes/http-floor.ts [rounds, default 4]
  * (PROBE_FAST=1 also starts the idle 10 ms decoupled stack, as `npm run bench` has beside it.)
@@ -25,6 +30,18 @@ import { FLOOR_VIEW, FloorRunner, type Runner } from '../runners';
 import { rotated } from '../cost';
 import { Cleanup, FLOOR_TABLES, localFloorDoc, startLocalTarget } from '../targets';
 import { benchChildOptions } from '../runtime-process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { ENV } from '../../lambdas/handlers/environment';
+import { coupledHandlerFromEnv } from '../../lambdas/handlers/wiring';
+import { lambdaContext } from '../../local/emulators/lambda-context';
+import {
+  ensurePushTables,
+  ensureTables,
+  ensureViewStream,
+  localFunctionEnv,
+} from '../../local/emulators/tables';
+import { directEvent } from './direct-event';
 
 const WARM_UP = 400;
 /** What this probe needs of a runner: its name, its tag and a command sent. */
@@ -34,17 +51,65 @@ const PER_ROUND = 60;
 type ToChild = { type: 'usage' };
 type FromChild = { type: 'ready'; port: number } | { type: 'usage'; cpuMicros: number };
 
-/** The child: the coupled floor's calls behind a bare HTTP server. */
-const serveFloor = async (endpoint: string) => {
-  const doc = localFloorDoc(endpoint);
+/** What a child server does with one command: its outcome for the answer. */
+type Serve = (
+  aggregateId: string,
+  command: BenchCommand,
+) => Promise<{ ok: boolean; version?: number }>;
+
+/** The coupled floor's calls. */
+const floorServe = (endpoint: string): Serve => {
   const floor = new FloorRunner(
     'http-floor',
     'hf',
     'floor-coupled',
-    doc,
+    localFloorDoc(endpoint),
     FLOOR_TABLES.coupled,
     FLOOR_VIEW,
   );
+  return (aggregateId, command) => floor.execute(aggregateId, command, { visible: true });
+};
+
+/** The coupled function on tables of its own, called as its gateway calls it. */
+const functionServe = async (endpoint: string): Promise<Serve> => {
+  const tables = {
+    eventTable: 'http-function-events',
+    projectionsTable: 'http-function-projections',
+    snapshotsTable: 'http-function-snapshots',
+    commandsTable: 'http-function-commands',
+    subscriptionsTable: 'http-function-subscriptions',
+  };
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  await ensureTables(client, tables, { stream: true });
+  await ensureViewStream(client, tables.projectionsTable);
+  await ensurePushTables(client, tables);
+  client.destroy();
+  const handler = coupledHandlerFromEnv(
+    {
+      ...localFunctionEnv(tables, endpoint),
+      [ENV.subscriptionsTable]: tables.subscriptionsTable,
+      // No subscriber: the writer push reads the subscriptions and posts nothing.
+      [ENV.websocketManagementEndpoint]: 'http://127.0.0.1:1',
+    },
+    { logger: new Logger({ serviceName: 'coupled', logLevel: 'ERROR' }) },
+  );
+  const claims = { sub: 'bench', 'cognito:groups': '[admin]', exp: '9999999999' };
+  return async (aggregateId, command) => {
+    const result = (await handler(
+      directEvent(JSON.stringify({ ...command, aggregateId }), claims),
+      lambdaContext('coupled-api'),
+    )) as { statusCode: number; body: string };
+    const body = JSON.parse(result.body) as { version?: number };
+    return { ok: result.statusCode === 200, version: body.version };
+  };
+};
+
+/** The child: one of the above behind a bare HTTP server. */
+const serveOverHttp = async (serve: Serve) => {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -53,7 +118,7 @@ const serveFloor = async (endpoint: string) => {
         aggregateId: string;
         command: BenchCommand;
       };
-      void floor.execute(aggregateId, command, { visible: true }).then((outcome) => {
+      void serve(aggregateId, command).then((outcome) => {
         const body = JSON.stringify({ ok: outcome.ok, version: outcome.version });
         res.writeHead(outcome.ok ? 200 : 500, { 'content-type': 'application/json' });
         res.end(body);
@@ -73,19 +138,19 @@ const serveFloor = async (endpoint: string) => {
   process.on('SIGTERM', () => process.exit(0));
 };
 
-/** Forks the HTTP floor; its URL, its CPU probe and its stop. */
-const startHttpFloor = (endpoint: string) =>
+/** Forks an HTTP server of the floor or the function; its URL, its CPU probe and its stop. */
+const startHttpServer = (endpoint: string, serves: 'floor' | 'function') =>
   new Promise<{ port: number; cpuMicros: () => Promise<number>; stop: () => void }>(
     (resolve, reject) => {
       const child: ChildProcess = fork(
         __filename,
-        ['--serve-floor', endpoint],
+        ['--serve', serves, endpoint],
         // Forked as the runtime processes are: a CPU profile too under BENCH_CPU_PROF_DIR.
         benchChildOptions(),
       );
       const waiting: ((micros: number) => void)[] = [];
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`the HTTP floor exited (${code})`)));
+      child.once('exit', (code) => reject(new Error(`the HTTP ${serves} exited (${code})`)));
       child.on('message', (message: FromChild) => {
         if (message.type === 'usage') return waiting.shift()?.(message.cpuMicros);
         resolve({
@@ -101,12 +166,12 @@ const startHttpFloor = (endpoint: string) =>
     },
   );
 
-/** A runner that POSTs each command to the HTTP floor (keep-alive, like the bench's client). */
-const httpFloorRunner = (port: number): Sender & { close(): void } => {
+/** A runner that POSTs each command to a child server (keep-alive, like the bench's client). */
+const httpRunner = (name: string, tag: string, port: number): Sender & { close(): void } => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return {
-    name: 'http-floor',
-    tag: 'hf',
+    name,
+    tag,
     close: () => agent.destroy(),
     execute: (aggregateId, command) =>
       new Promise((resolve, reject) => {
@@ -143,17 +208,23 @@ const main = async () => {
   const cleanup = new Cleanup();
   try {
     const target = await startLocalTarget(cleanup, { fastPoller: process.env.PROBE_FAST === '1' });
-    const httpFloor = await startHttpFloor(target.dynamoDbEndpoint!);
-    cleanup.push(async () => httpFloor.stop());
-    const viaHttp = httpFloorRunner(httpFloor.port);
-    cleanup.push(async () => viaHttp.close());
+    const servers = {
+      'http-function': await startHttpServer(target.dynamoDbEndpoint!, 'function'),
+      'http-floor': await startHttpServer(target.dynamoDbEndpoint!, 'floor'),
+    };
+    for (const server of Object.values(servers)) cleanup.push(async () => server.stop());
+    const overHttp = [
+      httpRunner('http-function', 'hfn', servers['http-function'].port),
+      httpRunner('http-floor', 'hf', servers['http-floor'].port),
+    ];
+    for (const runner of overHttp) cleanup.push(async () => runner.close());
     const cpuOf = async (name: string) =>
-      name === 'http-floor'
-        ? httpFloor.cpuMicros()
+      name === 'http-function' || name === 'http-floor'
+        ? servers[name].cpuMicros()
         : ((await target.usage[name]!.usage())?.cpuMicros ?? Number.NaN);
     const runners: Sender[] = [
       target.costOnly.find((r) => r.name === 'coupled-function')!,
-      viaHttp,
+      ...overHttp,
       target.floors.find((r) => r.name === 'floor-coupled')!,
     ];
     const runId = `hf${Date.now().toString(36)}`;
@@ -178,25 +249,32 @@ const main = async () => {
       }
     }
     const perCommand = (name: string) => cpuMs.get(name)! / (rounds * PER_ROUND);
-    const [alone, http, floor] = ['coupled-function', 'http-floor', 'floor-coupled'].map(
-      perCommand,
-    );
+    const [alone, fn, http, floor] = [
+      'coupled-function',
+      'http-function',
+      'http-floor',
+      'floor-coupled',
+    ].map(perCommand) as [number, number, number, number];
     console.log(
       `CPU ms per command of the serving process, ${rounds} rounds of ${PER_ROUND} after ${WARM_UP} unrecorded:`,
     );
-    console.log(`  coupled-function ${alone!.toFixed(2)}`);
-    console.log(`  http-floor       ${http!.toFixed(2)}`);
-    console.log(`  floor-coupled    ${floor!.toFixed(2)}`);
+    console.log(`  coupled-function ${alone.toFixed(2)}`);
+    console.log(`  http-function    ${fn.toFixed(2)}`);
+    console.log(`  http-floor       ${http.toFixed(2)}`);
+    console.log(`  floor-coupled    ${floor.toFixed(2)}`);
     console.log(
-      `  http-floor / floor ${(http! / floor!).toFixed(2)}x; coupled-function / http-floor ${(alone! / http!).toFixed(2)}x; coupled-function / floor ${(alone! / floor!).toFixed(2)}x`,
+      `  http-floor / floor ${(http / floor).toFixed(2)}x; http-function / http-floor ${(fn / http).toFixed(2)}x; coupled-function / http-function ${(alone / fn).toFixed(2)}x; coupled-function / floor ${(alone / floor).toFixed(2)}x`,
     );
   } finally {
     await cleanup.run();
   }
 };
 
-if (process.argv[2] === '--serve-floor' && process.argv[3] !== undefined) {
-  void serveFloor(process.argv[3]);
+const [flag, serves, endpoint] = process.argv.slice(2);
+if (flag === '--serve' && (serves === 'floor' || serves === 'function') && endpoint) {
+  void (serves === 'floor' ? Promise.resolve(floorServe(endpoint)) : functionServe(endpoint)).then(
+    serveOverHttp,
+  );
 } else {
   main().catch((error: unknown) => {
     console.error(error);

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BenchResult, RunnerFigures } from '../../bench/results';
-import { costCommands, costRounds, cpuInTurnsCommands } from '../../bench/cost';
+import { costCommands, costRounds, cpuInTurnsBlocks, cpuInTurnsCommands } from '../../bench/cost';
 import { QUICK_SETTINGS } from '../../bench/settings';
 import type { Summary } from '../../bench/stats';
 
@@ -260,13 +260,14 @@ test(
     expect(alone.writeUnits).toBeLessThanOrEqual(result.cost!.runners.coupled!.writeUnits);
     // The CPU target's reading: the function alone and its floor taking turns.
     expect(result.cost!.turns).toMatchObject({
-      commands: cpuInTurnsCommands(true),
+      commands: cpuInTurnsBlocks(true) * cpuInTurnsCommands(true),
       errors: 0,
       subject: 'coupled-function',
       floor: 'floor-coupled',
     });
     expect(result.cost!.turns!.subjectCpuMsPerCommand).toBeGreaterThan(0);
     expect(result.cost!.turns!.floorCpuMsPerCommand).toBeGreaterThan(0);
+    expect(result.cost!.turns!.blocks).toHaveLength(cpuInTurnsBlocks(true));
 
     // The other files.
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');

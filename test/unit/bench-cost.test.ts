@@ -139,13 +139,19 @@ describe('the cost columns', () => {
           subjectCpuMsPerCommand: 6.5,
           floorCpuMsPerCommand: 5,
           ratio: 1.3,
+          blocks: [
+            { subjectCpuMsPerCommand: 6.2, floorCpuMsPerCommand: 5, ratio: 1.24 },
+            { subjectCpuMsPerCommand: 6.8, floorCpuMsPerCommand: 5, ratio: 1.36 },
+          ],
         },
       },
     } as BenchResult;
     expect(markdownSummary(withTurns)).toContain(
-      'taking turns with its floor command by command: 6.50 ms/command, 1.30× its floor',
+      "taking turns with its floor command by command: 6.50 ms/command, 1.30× its floor's 5.00; blocks 1.24×, 1.36×.",
     );
-    expect(cpuInTurnsNote(withTurns)).toContain('**1.30×**; 300 commands each: taking turns');
+    expect(cpuInTurnsNote(withTurns)).toContain(
+      '**1.30×**; blocks 1.24×, 1.36×; 300 commands each: taking turns',
+    );
     expect(cpuInTurnsNote({ cost: result.cost })).toBeUndefined();
   });
 });
@@ -291,6 +297,67 @@ describe('CPU taking turns (what the CPU target reads)', () => {
     expect(turns!.floorCpuMsPerCommand).toBeGreaterThan(1.5);
     expect(turns!.floorCpuMsPerCommand).toBeLessThan(3.5);
     expect(turns!.ratio).toBeCloseTo(3 / turns!.floorCpuMsPerCommand, 2);
+  });
+
+  test('given 2 blocks, when they take turns, then each block starts its own alternation and has its own figures, the totals over both', async () => {
+    const order: string[] = [];
+    let subjectCpuMicros = 0;
+    let sent = 0;
+    const subject = {
+      name: 'coupled-function',
+      tag: 'cf',
+      kind: 'coupled',
+      execute: () => {
+        order.push('s');
+        // 2 ms a command in the first block, 4 ms in the second.
+        subjectCpuMicros += sent++ < 2 ? 2_000 : 4_000;
+        return Promise.resolve({ ok: true });
+      },
+    } as unknown as Runner;
+    const floor = {
+      name: 'floor-coupled',
+      tag: 'fc',
+      kind: 'floor-coupled',
+      execute: () => {
+        order.push('f');
+        burn(2_000);
+        return Promise.resolve({ ok: true });
+      },
+    } as unknown as Runner;
+    const probes: Record<string, UsageProbe> = {
+      'coupled-function': {
+        process: 'runtime process 1',
+        tables: {},
+        usage: () =>
+          Promise.resolve({
+            cpuMicros: subjectCpuMicros,
+            capacity: new CapacityMeter().snapshot(),
+          }),
+      },
+      'floor-coupled': {
+        process: 'bench process (floor)',
+        tables: {},
+        usage: () => {
+          const cpu = process.cpuUsage();
+          return Promise.resolve({
+            cpuMicros: cpu.user + cpu.system,
+            capacity: new CapacityMeter().snapshot(),
+          });
+        },
+      },
+    };
+    const turns = await measureCpuInTurns(subject, floor, probes, {
+      runId: 'r',
+      commands: 2,
+      blocks: 2,
+      commandsPerOrder: 3,
+      idleMs: 50,
+    });
+    expect(order.join('')).toBe('sffssffs');
+    expect(turns!.commands).toBe(4);
+    expect(turns!.blocks!.map((b) => b.subjectCpuMsPerCommand)).toEqual([2, 4]);
+    expect(turns!.subjectCpuMsPerCommand).toBe(3);
+    expect(turns!.blocks![0]!.ratio).toBeLessThan(turns!.blocks![1]!.ratio);
   });
 
   test('given no probe for the subject, when asked, then there is no figure', async () => {
