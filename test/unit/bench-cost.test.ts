@@ -232,19 +232,25 @@ describe('CPU taking turns (what the CPU target reads)', () => {
     }
   };
 
-  test('given a subject whose process spends 3 ms a command and a floor that spends 2 ms here, when they take turns, then they alternate going first and the figures are per command', async () => {
+  /**
+   * A subject whose process spends `subjectMicros(n)` on its n-th command (0-based) and fails
+   * where `fails(n)`, a floor that burns 2 ms here, their probes, and the order they ran in.
+   */
+  const pair = (
+    subjectMicros: (n: number) => number,
+    fails: (n: number) => boolean = () => false,
+  ) => {
     const order: string[] = [];
     let subjectCpuMicros = 0;
-    let subjectSent = 0;
+    let sent = 0;
     const subject = {
       name: 'coupled-function',
       tag: 'cf',
       kind: 'coupled',
       execute: () => {
         order.push('s');
-        subjectCpuMicros += 3_000;
-        // One command in four fails: counted, still measured.
-        return Promise.resolve({ ok: subjectSent++ % 4 !== 3 });
+        subjectCpuMicros += subjectMicros(sent);
+        return Promise.resolve({ ok: !fails(sent++) });
       },
     } as unknown as Runner;
     const floor = {
@@ -279,6 +285,15 @@ describe('CPU taking turns (what the CPU target reads)', () => {
         },
       },
     };
+    return { order, subject, floor, probes };
+  };
+
+  test('given a subject whose process spends 3 ms a command and a floor that spends 2 ms here, when they take turns, then they alternate going first and the figures are per command', async () => {
+    // One command in four fails: counted, still measured.
+    const { order, subject, floor, probes } = pair(
+      () => 3_000,
+      (n) => n % 4 === 3,
+    );
     const turns = await measureCpuInTurns(subject, floor, probes, {
       runId: 'r',
       commands: 8,
@@ -300,52 +315,8 @@ describe('CPU taking turns (what the CPU target reads)', () => {
   });
 
   test('given 2 blocks, when they take turns, then each block starts its own alternation and has its own figures, the totals over both', async () => {
-    const order: string[] = [];
-    let subjectCpuMicros = 0;
-    let sent = 0;
-    const subject = {
-      name: 'coupled-function',
-      tag: 'cf',
-      kind: 'coupled',
-      execute: () => {
-        order.push('s');
-        // 2 ms a command in the first block, 4 ms in the second.
-        subjectCpuMicros += sent++ < 2 ? 2_000 : 4_000;
-        return Promise.resolve({ ok: true });
-      },
-    } as unknown as Runner;
-    const floor = {
-      name: 'floor-coupled',
-      tag: 'fc',
-      kind: 'floor-coupled',
-      execute: () => {
-        order.push('f');
-        burn(2_000);
-        return Promise.resolve({ ok: true });
-      },
-    } as unknown as Runner;
-    const probes: Record<string, UsageProbe> = {
-      'coupled-function': {
-        process: 'runtime process 1',
-        tables: {},
-        usage: () =>
-          Promise.resolve({
-            cpuMicros: subjectCpuMicros,
-            capacity: new CapacityMeter().snapshot(),
-          }),
-      },
-      'floor-coupled': {
-        process: 'bench process (floor)',
-        tables: {},
-        usage: () => {
-          const cpu = process.cpuUsage();
-          return Promise.resolve({
-            cpuMicros: cpu.user + cpu.system,
-            capacity: new CapacityMeter().snapshot(),
-          });
-        },
-      },
-    };
+    // 2 ms a command in the first block, 4 ms in the second.
+    const { order, subject, floor, probes } = pair((n) => (n < 2 ? 2_000 : 4_000));
     const turns = await measureCpuInTurns(subject, floor, probes, {
       runId: 'r',
       commands: 2,
