@@ -362,6 +362,13 @@ export const tableRoles = (tables: object | undefined): Record<string, string> =
     ),
   );
 
+/** One block's per-command figures (see CpuInTurns). */
+export interface TurnsBlock {
+  readonly subjectCpuMsPerCommand: number;
+  readonly floorCpuMsPerCommand: number;
+  readonly ratio: number;
+}
+
 /**
  * CPU per command of one runner against its floor, the two taking turns command by command.
  * The cost block measures each runner in blocks of its own: the figures of two runners then
@@ -370,13 +377,6 @@ export const tableRoles = (tables: object | undefined): Record<string, string> =
  * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
  * reads (docs/benchmark.md, "Cost and CPU per command").
  */
-/** One block's per-command figures (see CpuInTurns). */
-export interface TurnsBlock {
-  readonly subjectCpuMsPerCommand: number;
-  readonly floorCpuMsPerCommand: number;
-  readonly ratio: number;
-}
-
 export interface CpuInTurns extends TurnsBlock {
   readonly method: string;
   /** Commands per runner, all blocks together. */
@@ -403,14 +403,18 @@ export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
 /** Blocks of the CPU-in-turns measurement. */
 export const cpuInTurnsBlocks = (quick: boolean) => (quick ? 1 : 3);
 
-/** What one block consumed: CPU ms and the durations their idle rates are taken over. */
+/** What one side (subject or floor) consumed in a block, and the time its idle rate is taken over. */
+interface SideUsage {
+  readonly cpuMs: number;
+  /** Its idle rate, ms per second. */
+  readonly idle: number;
+  readonly ms: number;
+}
+
+/** What one block consumed. */
 interface TurnsBlockUsage {
-  readonly subjectCpuMs: number;
-  readonly subjectIdle: number;
-  readonly subjectMs: number;
-  readonly floorCpuMs: number;
-  readonly floorIdle: number;
-  readonly floorMs: number;
+  readonly subject: SideUsage;
+  readonly floor: SideUsage;
   readonly commands: number;
   readonly errors: number;
 }
@@ -418,16 +422,9 @@ interface TurnsBlockUsage {
 /** Per-command figures of blocks taken together (one block, or all of them; pure). */
 const turnsFigures = (blocks: readonly TurnsBlockUsage[]): TurnsBlock => {
   const n = blocks.reduce((sum, b) => sum + b.commands, 0);
-  const net = (cpu: 'subject' | 'floor') =>
+  const net = (side: 'subject' | 'floor') =>
     blocks.reduce(
-      (sum, b) =>
-        sum +
-        netCpuMsPerCommand(
-          cpu === 'subject' ? b.subjectCpuMs : b.floorCpuMs,
-          cpu === 'subject' ? b.subjectIdle : b.floorIdle,
-          cpu === 'subject' ? b.subjectMs : b.floorMs,
-          n,
-        ),
+      (sum, b) => sum + netCpuMsPerCommand(b[side].cpuMs, b[side].idle, b[side].ms, n),
       0,
     );
   const subjectCpu = net('subject');
@@ -495,12 +492,12 @@ export const measureCpuInTurns = async (
     const end = await subjectProbe.usage();
     if (!end) return undefined;
     blocks.push({
-      subjectCpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
-      subjectIdle,
-      subjectMs: performance.now() - startedAt,
-      floorCpuMs: floorCpuMicros / 1000,
-      floorIdle,
-      floorMs,
+      subject: {
+        cpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
+        idle: subjectIdle,
+        ms: performance.now() - startedAt,
+      },
+      floor: { cpuMs: floorCpuMicros / 1000, idle: floorIdle, ms: floorMs },
       commands: options.commands,
       errors,
     });
