@@ -375,7 +375,8 @@ export interface TurnsBlock {
  * come from different seconds of a shared machine, and the floor's process (this one: the
  * client of every other block) never idles while a stack's process sleeps between its blocks.
  * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
- * reads (docs/benchmark.md, "Cost and CPU per command").
+ * reads (docs/benchmark.md, "Cost and CPU per command"). Both sides are processes of their own
+ * (the floor's: ./floor-process.ts), each read whole over a block.
  */
 export interface CpuInTurns extends TurnsBlock {
   readonly method: string;
@@ -387,15 +388,14 @@ export interface CpuInTurns extends TurnsBlock {
   /**
    * Each block's figures, in order: how much the reading moves within one run. The totals
    * (`subjectCpuMsPerCommand`, `floorCpuMsPerCommand`, `ratio`) are over all blocks' commands.
-   * The subject's: its process over the whole block (all it did, less its idle rate); the
-   * floor's: this process inside the floor's commands only (less its idle rate over them).
-   * Absent from results written before blocks (one block then).
+   * Each side's: its process over the whole block (all it did, less its idle rate). Absent from
+   * results written before blocks (one block then).
    */
   readonly blocks?: readonly TurnsBlock[];
 }
 
 export const CPU_IN_TURNS_METHOD =
-  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor (the same DynamoDB calls sent raw from the bench process) taking turns command by command, the one going first alternating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); the function’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too; the floor’s is the bench process’s inside each of its commands only; each less its idle rate, measured for 1 s before each block (`--quick`: 0.25 s); the figures are over all blocks’ commands, each block’s ratio beside them.';
+  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor alone (the same DynamoDB calls sent raw from a process of their own, each command handed over an IPC channel) taking turns command by command, the one going first alternating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); each side’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too, less its idle rate, the lower of the two measured for 1 s before and after the block (`--quick`: 0.25 s; a burst in one window, such as V8 tidying its heap once a process falls idle, is not idling); the figures are over all blocks’ commands, each block’s ratio beside them.';
 
 /** Commands per runner in one block of the CPU-in-turns measurement. */
 export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
@@ -448,7 +448,7 @@ export const measureCpuInTurns = async (
     blocks?: number;
     commandsPerOrder: number;
     onCommand?: () => void;
-    /** The idle window before each block (ms). @default idleWindowMs(false) */
+    /** The idle windows before and after each block (ms). @default idleWindowMs(false) */
     idleMs?: number;
   },
 ): Promise<CpuInTurns | undefined> => {
@@ -459,48 +459,46 @@ export const measureCpuInTurns = async (
   const sessions = [subject, floor].map(
     (runner) => new OrderSession(`${options.runId}-${runner.tag}-turns`, options.commandsPerOrder),
   );
+  const idleRates = async () => [
+    await idleCpuMsPerSecond(subjectProbe, idleMs),
+    await idleCpuMsPerSecond(floorProbe, idleMs),
+  ];
+  const usage = () => Promise.all([subjectProbe.usage(), floorProbe.usage()]);
   const blocks: TurnsBlockUsage[] = [];
+  let idleBefore = await idleRates();
   for (let block = 0; block < (options.blocks ?? 1); block++) {
-    const [subjectIdle, floorIdle] = [
-      await idleCpuMsPerSecond(subjectProbe, idleMs),
-      await idleCpuMsPerSecond(floorProbe, idleMs),
-    ];
-    const start = await subjectProbe.usage();
-    if (!start || subjectIdle === undefined || floorIdle === undefined) return undefined;
+    const start = await usage();
+    if (!start[0] || !start[1]) return undefined;
     const startedAt = performance.now();
-    let floorCpuMicros = 0;
-    let floorMs = 0;
     let errors = 0;
     for (let i = 0; i < options.commands; i++) {
       for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
         const { aggregateId, command } = sessions[which]!.next();
-        if (which === 0) {
-          const outcome = await subject.execute(aggregateId, command, { visible: false });
-          if (!outcome.ok) errors++;
-        } else {
-          const cpuBefore = process.cpuUsage();
-          const before = performance.now();
-          const outcome = await floor.execute(aggregateId, command, { visible: true });
-          floorMs += performance.now() - before;
-          const cpu = process.cpuUsage(cpuBefore);
-          floorCpuMicros += cpu.user + cpu.system;
-          if (!outcome.ok) errors++;
-        }
+        // Both coupled: the row is written with the events, `visible` asks for nothing more.
+        const runner = which === 0 ? subject : floor;
+        const outcome = await runner.execute(aggregateId, command, { visible: false });
+        if (!outcome.ok) errors++;
         options.onCommand?.();
       }
     }
-    const end = await subjectProbe.usage();
-    if (!end) return undefined;
-    blocks.push({
-      subject: {
-        cpuMs: (end.cpuMicros - start.cpuMicros) / 1000,
-        idle: subjectIdle,
-        ms: performance.now() - startedAt,
-      },
-      floor: { cpuMs: floorCpuMicros / 1000, idle: floorIdle, ms: floorMs },
-      commands: options.commands,
-      errors,
-    });
+    const ms = performance.now() - startedAt;
+    const end = await usage();
+    const idleAfter = await idleRates();
+    if (!end[0] || !end[1]) return undefined;
+    /** Side `i`'s usage; of its two idle rates, the lower (a one-off burst is not idling). */
+    const side = (i: 0 | 1): SideUsage | undefined => {
+      const [before, after] = [idleBefore[i], idleAfter[i]];
+      if (before === undefined || after === undefined) return undefined;
+      return {
+        cpuMs: (end[i]!.cpuMicros - start[i]!.cpuMicros) / 1000,
+        idle: Math.min(before, after),
+        ms,
+      };
+    };
+    const [subjectUsage, floorUsage] = [side(0), side(1)];
+    if (!subjectUsage || !floorUsage) return undefined;
+    blocks.push({ subject: subjectUsage, floor: floorUsage, commands: options.commands, errors });
+    idleBefore = idleAfter;
   }
   return {
     method: CPU_IN_TURNS_METHOD,

@@ -648,7 +648,12 @@ export const summaryTable = (result: BenchResult): Table => {
 const functionAlone = (cost: NonNullable<BenchResult['cost']>): string => {
   const t = cost.turns;
   if (t) {
-    return ` The coupled function alone (a process with no stream function, as a Lambda instance runs), taking turns with its floor command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}${turnsBlocks(t)}.`;
+    // Until 2026-12-07 the floor was read in the bench's process (docs/decisions/cpu-floor-in-a-process.md).
+    const floor =
+      t.floor === 'floor-coupled'
+        ? 'its floor'
+        : 'its floor (the same calls in a process of their own)';
+    return ` The coupled function alone (a process with no stream function, as a Lambda instance runs), taking turns with ${floor} command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}${turnsBlocks(t)}.`;
   }
   const alone = cost.runners['coupled-function']?.cpuMsPerCommand;
   const floor = cost.runners['floor-coupled']?.cpuMsPerCommand;

@@ -93,10 +93,12 @@ const plannedCommands = (
   profiles: number,
   /** Runners of the warm-up and the cost block only (Target.costOnly). */
   costOnly: number,
+  /** Runners of the warm-up and the CPU turns only (Target.floorAlone). */
+  turnsOnly: number,
 ) =>
   (settings.warmupCommands +
     settings.warmupBurst.clients * settings.warmupBurst.commandsPerClient) *
-    (runners + 2 * costOnly) +
+    (runners + 2 * (costOnly + turnsOnly)) +
   settings.concurrency.reduce((sum, l) => sum + l.clients * l.commandsPerClient * runners, 0) +
   CONTENTION_MODES.length *
     settings.contention.rounds *
@@ -111,8 +113,8 @@ const plannedCommands = (
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
   settings.workflow.orders * profiles +
   costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly) +
-  // The coupled function alone and its floor taking turns (one cost-only runner locally).
-  (costOnly > 0 ? 2 * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick) : 0);
+  // The coupled function alone and its floor alone taking turns (locally).
+  (turnsOnly > 0 ? 2 * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick) : 0);
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -215,7 +217,13 @@ const runBenchmark = async (
   const runners: Runner[] = runnersOf(target);
   const info = runnerInfo(target);
   const progress = createProgress(
-    plannedCommands(settings, runners.length, target.profiles.length, target.costOnly.length),
+    plannedCommands(
+      settings,
+      runners.length,
+      target.profiles.length,
+      target.costOnly.length,
+      target.floorAlone ? 1 : 0,
+    ),
   );
   cleanup.push(() => Promise.resolve(progress.stop()));
   const ctx: SweepContext = {
@@ -228,7 +236,8 @@ const runBenchmark = async (
 
   progress.phase('warm-up');
   // The cost block's own runners too, so their processes are as warm as the others'.
-  await warmUp([...runners, ...target.costOnly], ctx);
+  const aloneRunners = [...target.costOnly, ...(target.floorAlone ? [target.floorAlone] : [])];
+  await warmUp([...runners, ...aloneRunners], ctx);
 
   const concurrency = [];
   for (const [index, level] of settings.concurrency.entries()) {
@@ -242,9 +251,9 @@ const runBenchmark = async (
   progress.phase(
     `cost: ${rounds} round${rounds === 1 ? '' : 's'} of ${commands} commands per runner, one runner at a time`,
   );
-  // The cost block's own runners sat idle through the sweeps: warmed again just before it.
-  // (Orders of their own: the first warm-up's are taken.)
-  await warmUp(target.costOnly, { ...ctx, runId: `${ctx.runId}-again` });
+  // The cost block's and the turns' own runners sat idle through the sweeps: warmed again just
+  // before them. (Orders of their own: the first warm-up's are taken.)
+  await warmUp(aloneRunners, { ...ctx, runId: `${ctx.runId}-again` });
   const costBlock = await measureCost([...runners, ...target.costOnly], target.usage, {
     runId: ctx.runId,
     commands,
@@ -256,13 +265,13 @@ const runBenchmark = async (
   });
   // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns).
   const alone = target.costOnly.find((r) => r.name === 'coupled-function');
-  const coupledFloor = target.floors.find((r) => r.name === 'floor-coupled');
+  const floorAlone = target.floorAlone;
   const turns =
-    alone && coupledFloor
+    alone && floorAlone
       ? (progress.phase(
-          `cost: the coupled function alone and its floor taking turns, ${cpuInTurnsBlocks(settings.quick)} × ${cpuInTurnsCommands(settings.quick)} commands each`,
+          `cost: the coupled function alone and its floor alone taking turns, ${cpuInTurnsBlocks(settings.quick)} × ${cpuInTurnsCommands(settings.quick)} commands each`,
         ),
-        await measureCpuInTurns(alone, coupledFloor, target.usage, {
+        await measureCpuInTurns(alone, floorAlone, target.usage, {
           runId: ctx.runId,
           commands: cpuInTurnsCommands(settings.quick),
           blocks: cpuInTurnsBlocks(settings.quick),

@@ -93,27 +93,62 @@ export const benchChildOptions = () => ({
   env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
 });
 
+/**
+ * Forks `file` (with `args`) as a serving process of the bench's, with an IPC channel, and
+ * watches its start: `fail` kills it and rejects with the error; so does its not calling
+ * `served` within START_TIMEOUT_MS, or exiting first. `stop` sends it `{ type: 'stop' }` and
+ * waits for it to exit (killed after `graceMs`). `what` names it in errors (`a runtime process`).
+ */
+export const forkBenchChild = (
+  file: string,
+  args: readonly string[],
+  what: string,
+  reject: (error: Error) => void,
+) => {
+  const child: ChildProcess = fork(file, args, {
+    ...benchChildOptions(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const fail = (error: Error) => {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    reject(error);
+  };
+  const timer = setTimeout(
+    () => fail(new Error(`${what} did not start within ${START_TIMEOUT_MS} ms`)),
+    START_TIMEOUT_MS,
+  );
+  const onEarlyExit = (code: number | null) =>
+    fail(new Error(`${what} exited before it served (exit code ${code})`));
+  child.once('exit', onEarlyExit);
+  child.once('error', fail);
+  return {
+    child,
+    fail,
+    served: () => {
+      clearTimeout(timer);
+      child.off('exit', onEarlyExit);
+    },
+    stop: async (graceMs = 10_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.connected) child.send({ type: 'stop' });
+      const timeout = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timeout);
+    },
+  };
+};
+
 /** Forks a runtime process and resolves once it serves (rejects with the child's error). */
 export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<RuntimeProcess> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(__filename, ['--child', JSON.stringify(options)], {
-      ...benchChildOptions(),
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const exited = new Promise<void>((done) => child.once('exit', () => done()));
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(error);
-    };
-    const timer = setTimeout(
-      () => fail(new Error(`a runtime process did not start within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
+    const { child, fail, served, stop } = forkBenchChild(
+      __filename,
+      ['--child', JSON.stringify(options)],
+      'a runtime process',
+      reject,
     );
-    const onEarlyExit = (code: number | null) =>
-      fail(new Error(`a runtime process exited before it served (exit code ${code})`));
-    child.once('exit', onEarlyExit);
-    child.once('error', fail);
 
     const waitingForStats: ((stats: ProjectorCounters) => void)[] = [];
     const waitingForUsage: ((usage: ProcessUsage | undefined) => void)[] = [];
@@ -126,8 +161,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
       if (message.type === 'failed') return fail(new Error(message.message));
       if (message.type === 'stats') return waitingForStats.shift()?.(message.stats);
       if (message.type === 'usage') return waitingForUsage.shift()?.(message.usage);
-      clearTimeout(timer);
-      child.off('exit', onEarlyExit);
+      served();
       const send = (m: ToChild) => child.connected && child.send(m);
       resolve({
         ...message.info,
@@ -146,13 +180,7 @@ export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<Run
                 send({ type: 'usage' });
               })
             : Promise.resolve(undefined),
-        stop: async (graceMs = 10_000) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          send({ type: 'stop' });
-          const timeout = setTimeout(() => child.kill('SIGKILL'), graceMs);
-          await exited;
-          clearTimeout(timeout);
-        },
+        stop,
       });
     });
   });

@@ -27,6 +27,7 @@ import {
   requestDevToken,
 } from './identity';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
+import { startFloorProcess } from './floor-process';
 import { CapacityMeter, meterConsumedCapacity } from '../lambdas/core/shared/consumed-capacity';
 import { tableRoles, type UsageProbe } from './cost';
 import type { EventItem } from './orders';
@@ -69,6 +70,12 @@ export interface Target {
    * function instance runs. None remotely.
    */
   readonly costOnly: readonly HttpRunner[];
+  /**
+   * Locally, `floor-coupled-alone`: the coupled floor's calls in a process of their own
+   * (./floor-process.ts), the floor of the CPU target's reading (./cost.ts, CpuInTurns), warmed
+   * up with the cost-only runners and measured only there. None remotely.
+   */
+  readonly floorAlone?: Runner;
   /**
    * Where each runner's CPU time and DynamoDB units are read (./cost.ts), by runner name: a local
    * stack's runtime process, or this process for a floor (its own metered client).
@@ -126,12 +133,15 @@ const meteredFloorClient = (client: DynamoDBClient, dynamoDbLocal: boolean) => {
   return { doc, probe };
 };
 
-/** A metered document client on DynamoDB Local at `endpoint`, as the floors' (and probes'). */
-export const localFloorDoc = (endpoint: string) =>
+/** A metered document client on DynamoDB Local at `endpoint`, and its process's usage probe. */
+export const localMeteredFloorClient = (endpoint: string) =>
   meteredFloorClient(
     new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
     true,
-  ).doc;
+  );
+
+/** A metered document client on DynamoDB Local at `endpoint`, as the floors' (and probes'). */
+export const localFloorDoc = (endpoint: string) => localMeteredFloorClient(endpoint).doc;
 
 /** A runtime process's usage probe: its CPU time and meter, its stack's tables named. */
 const runtimeProbe = (runtime: RuntimeProcess, tables: object): UsageProbe => ({
@@ -180,8 +190,9 @@ const orderItem = (events: readonly EventItem[]) => {
  * One DynamoDB Local and one runtime process per measured stack (./runtime-process.ts): the
  * coupled stack, a decoupled stack whose stream is polled every 250 ms (like Lambda's event source
  * mapping) and a second decoupled stack polled every 10 ms; and, for the cost block only, the
- * coupled function alone (`coupled-function`: a process with no stream function). The bench's
- * clients, floors and observers run in this process.
+ * coupled function alone (`coupled-function`: a process with no stream function) and the coupled
+ * floor alone (`floor-coupled-alone`: its calls in a process of their own). The bench's clients,
+ * floors and observers run in this process.
  */
 export interface LocalTargetOptions {
   /**
@@ -268,6 +279,16 @@ export const startLocalTarget = async (
     await ensureViewStream(client, tables.projectionsTable);
   }
   await ensurePushTables(client, FLOOR_TABLES.coupled);
+  // The coupled floor alone, its calls in a process of their own: the CPU target's floor,
+  // measured as the coupled function alone is (./floor-process.ts).
+  const floorAlone = await startFloorProcess({
+    dynamoDbEndpoint: endpoint,
+    name: 'floor-coupled-alone',
+    tag: 'fca',
+    kind: 'floor-coupled',
+    tables: FLOOR_TABLES.coupled,
+  });
+  cleanup.push(() => floorAlone.stop());
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`the local runtime did not provide ${what}`);
@@ -425,6 +446,7 @@ export const startLocalTarget = async (
       ...(fast && { 'decoupled-10ms': (await fast.stats()).decoupled }),
     }),
     costOnly,
+    floorAlone: floorAlone.runner,
     settle: () => waitForProjectors([coupledStack, slow, ...ifFast((runtime) => runtime)]),
     usage: {
       coupled: runtimeProbe(coupledStack, coupledTables),
@@ -436,6 +458,7 @@ export const startLocalTarget = async (
       ...(fast && fastTables && { 'decoupled-10ms': runtimeProbe(fast, fastTables) }),
       'floor-decoupled': floorClient.probe(FLOOR_TABLES.decoupled),
       'floor-coupled': floorClient.probe(FLOOR_TABLES.coupled),
+      'floor-coupled-alone': floorAlone.probe,
     },
   };
 };

@@ -17,6 +17,7 @@ import {
   waitForProjectors,
 } from '../../bench/runtime-process';
 import { testEndpoint } from '../support/dynamo';
+import { isAlive } from '../support/processes';
 
 const run = process.pid;
 let runtime: RuntimeProcess | undefined;
@@ -42,15 +43,6 @@ const postCommand = (url: string, token: string, command: object) =>
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify(command),
   });
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('a decoupled stack in its own process serves commands, reports its poller and stops', async () => {
   runtime = await startQuietRuntime({

@@ -258,12 +258,12 @@ test(
     // The command's own writes, without a projector's.
     expect(alone.writeUnits).toBeGreaterThan(0);
     expect(alone.writeUnits).toBeLessThanOrEqual(result.cost!.runners.coupled!.writeUnits);
-    // The CPU target's reading: the function alone and its floor taking turns.
+    // The CPU target's reading: the function alone and its floor alone taking turns.
     expect(result.cost!.turns).toMatchObject({
       commands: cpuInTurnsBlocks(true) * cpuInTurnsCommands(true),
       errors: 0,
       subject: 'coupled-function',
-      floor: 'floor-coupled',
+      floor: 'floor-coupled-alone',
     });
     expect(result.cost!.turns!.subjectCpuMsPerCommand).toBeGreaterThan(0);
     expect(result.cost!.turns!.floorCpuMsPerCommand).toBeGreaterThan(0);

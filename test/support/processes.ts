@@ -57,3 +57,13 @@ export const waitForOutput = async (
     await new Promise((r) => setTimeout(r, 50));
   }
 };
+
+/** Whether a process with this pid still exists. */
+export const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -135,7 +135,7 @@ describe('the cost columns', () => {
           commands: 300,
           errors: 0,
           subject: 'coupled-function',
-          floor: 'floor-coupled',
+          floor: 'floor-coupled-alone',
           subjectCpuMsPerCommand: 6.5,
           floorCpuMsPerCommand: 5,
           ratio: 1.3,
@@ -147,8 +147,14 @@ describe('the cost columns', () => {
       },
     } as BenchResult;
     expect(markdownSummary(withTurns)).toContain(
-      "taking turns with its floor command by command: 6.50 ms/command, 1.30× its floor's 5.00; blocks 1.24×, 1.36×.",
+      "taking turns with its floor (the same calls in a process of their own) command by command: 6.50 ms/command, 1.30× its floor's 5.00; blocks 1.24×, 1.36×.",
     );
+    // A run before the floor had a process of its own (floor-coupled, read in the bench's).
+    const before = {
+      ...withTurns,
+      cost: { ...withTurns.cost!, turns: { ...withTurns.cost!.turns!, floor: 'floor-coupled' } },
+    } as BenchResult;
+    expect(markdownSummary(before)).toContain('taking turns with its floor command by command');
     expect(cpuInTurnsNote(withTurns)).toContain(
       '**1.30×**; blocks 1.24×, 1.36×; 300 commands each: taking turns',
     );
@@ -223,25 +229,23 @@ describe('the cost block in rounds', () => {
 });
 
 describe('CPU taking turns (what the CPU target reads)', () => {
-  /** Burns this process's CPU (user + system) for `micros`. */
-  const burn = (micros: number) => {
-    const from = process.cpuUsage();
-    for (;;) {
-      const used = process.cpuUsage(from);
-      if (used.user + used.system >= micros) return;
-    }
-  };
-
   /**
    * A subject whose process spends `subjectMicros(n)` on its n-th command (0-based) and fails
-   * where `fails(n)`, a floor that burns 2 ms here, their probes, and the order they ran in.
+   * where `fails(n)`; a floor whose process spends 2 ms on each of its commands and
+   * `floorBetweenMicros` while the subject's runs (its GC, V8's helper threads); each process's
+   * CPU counter as its probe, the subject's with `firstIdleBurstMicros` spent in its first idle
+   * window; and the order they ran in.
    */
   const pair = (
     subjectMicros: (n: number) => number,
-    fails: (n: number) => boolean = () => false,
+    options: {
+      fails?: (n: number) => boolean;
+      floorBetweenMicros?: number;
+      firstIdleBurstMicros?: number;
+    } = {},
   ) => {
     const order: string[] = [];
-    let subjectCpuMicros = 0;
+    const cpuMicros = { 'coupled-function': 0, 'floor-coupled-alone': 0 };
     let sent = 0;
     const subject = {
       name: 'coupled-function',
@@ -249,51 +253,47 @@ describe('CPU taking turns (what the CPU target reads)', () => {
       kind: 'coupled',
       execute: () => {
         order.push('s');
-        subjectCpuMicros += subjectMicros(sent);
-        return Promise.resolve({ ok: !fails(sent++) });
+        const n = sent++;
+        cpuMicros['coupled-function'] += subjectMicros(n);
+        cpuMicros['floor-coupled-alone'] += options.floorBetweenMicros ?? 0;
+        return Promise.resolve({ ok: !options.fails?.(n) });
       },
     } as unknown as Runner;
     const floor = {
-      name: 'floor-coupled',
-      tag: 'fc',
+      name: 'floor-coupled-alone',
+      tag: 'fca',
       kind: 'floor-coupled',
       execute: () => {
         order.push('f');
-        burn(2_000);
+        cpuMicros['floor-coupled-alone'] += 2_000;
         return Promise.resolve({ ok: true });
       },
     } as unknown as Runner;
-    const probes: Record<string, UsageProbe> = {
-      'coupled-function': {
-        process: 'runtime process 1',
-        tables: {},
-        usage: () =>
-          Promise.resolve({
-            cpuMicros: subjectCpuMicros,
-            capacity: new CapacityMeter().snapshot(),
-          }),
+    let subjectAsked = 0;
+    const probeOf = (name: keyof typeof cpuMicros): UsageProbe => ({
+      process: `${name} process`,
+      tables: {},
+      usage: () => {
+        // The subject's first idle window ends with its burst (its second reading).
+        if (name === 'coupled-function' && ++subjectAsked === 2) {
+          cpuMicros[name] += options.firstIdleBurstMicros ?? 0;
+        }
+        return Promise.resolve({
+          cpuMicros: cpuMicros[name],
+          capacity: new CapacityMeter().snapshot(),
+        });
       },
-      'floor-coupled': {
-        process: 'bench process (floor)',
-        tables: {},
-        usage: () => {
-          const cpu = process.cpuUsage();
-          return Promise.resolve({
-            cpuMicros: cpu.user + cpu.system,
-            capacity: new CapacityMeter().snapshot(),
-          });
-        },
-      },
+    });
+    const probes = {
+      'coupled-function': probeOf('coupled-function'),
+      'floor-coupled-alone': probeOf('floor-coupled-alone'),
     };
     return { order, subject, floor, probes };
   };
 
-  test('given a subject whose process spends 3 ms a command and a floor that spends 2 ms here, when they take turns, then they alternate going first and the figures are per command', async () => {
+  test('given a subject whose process spends 3 ms a command and a floor whose process spends 2 ms, when they take turns, then they alternate going first and the figures are per command', async () => {
     // One command in four fails: counted, still measured.
-    const { order, subject, floor, probes } = pair(
-      () => 3_000,
-      (n) => n % 4 === 3,
-    );
+    const { order, subject, floor, probes } = pair(() => 3_000, { fails: (n) => n % 4 === 3 });
     const turns = await measureCpuInTurns(subject, floor, probes, {
       runId: 'r',
       commands: 8,
@@ -305,13 +305,34 @@ describe('CPU taking turns (what the CPU target reads)', () => {
       commands: 8,
       errors: 2,
       subject: 'coupled-function',
-      floor: 'floor-coupled',
+      floor: 'floor-coupled-alone',
       subjectCpuMsPerCommand: 3,
+      floorCpuMsPerCommand: 2,
+      ratio: 1.5,
     });
-    // At least the 2 ms burnt (less an idle rate of this test process), at most a little more.
-    expect(turns!.floorCpuMsPerCommand).toBeGreaterThan(1.5);
-    expect(turns!.floorCpuMsPerCommand).toBeLessThan(3.5);
-    expect(turns!.ratio).toBeCloseTo(3 / turns!.floorCpuMsPerCommand, 2);
+  });
+
+  test('given a floor process that works while the subject runs, when they take turns, then that work is the floor’s, as the subject’s between its commands is the subject’s', async () => {
+    const { subject, floor, probes } = pair(() => 3_000, { floorBetweenMicros: 1_000 });
+    const turns = await measureCpuInTurns(subject, floor, probes, {
+      runId: 'r',
+      commands: 4,
+      commandsPerOrder: 3,
+      idleMs: 50,
+    });
+    expect(turns).toMatchObject({ floorCpuMsPerCommand: 3, ratio: 1 });
+  });
+
+  test('given a burst in the subject’s idle window before a block, when they take turns, then the burst is not taken off its commands as idling', async () => {
+    // 50 ms in a 50 ms window: an idle rate of 1,000 ms/s, more than the block's whole time.
+    const { subject, floor, probes } = pair(() => 3_000, { firstIdleBurstMicros: 50_000 });
+    const turns = await measureCpuInTurns(subject, floor, probes, {
+      runId: 'r',
+      commands: 4,
+      commandsPerOrder: 3,
+      idleMs: 50,
+    });
+    expect(turns).toMatchObject({ subjectCpuMsPerCommand: 3, ratio: 1.5 });
   });
 
   test('given 2 blocks, when they take turns, then each block starts its own alternation and has its own figures, the totals over both', async () => {
