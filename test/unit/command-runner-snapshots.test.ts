@@ -331,6 +331,37 @@ describe('the heads a runner keeps (the aggregate as it last left it)', () => {
     expect(store.loads).toEqual([{ afterVersion: 6 }]);
   });
 
+  test('given a long history whose first snapshot is still being written, when commands run meanwhile, then each reads only the events after its head, and once written the next reads from the snapshot', async () => {
+    const plain = createCommandRunner({ store, aggregates: [counter] }); // no snapshots yet
+    for (let i = 1; i <= 12; i++) await plain(increment(1), context);
+    let release: () => void = () => undefined;
+    const slowSnapshots = new MemorySnapshotStore();
+    const save = slowSnapshots.save.bind(slowSnapshots);
+    let saves = 0;
+    slowSnapshots.save = (snapshot: Snapshot) => {
+      saves++;
+      return new Promise<boolean>((resolve) => (release = () => resolve(save(snapshot))));
+    };
+    const run = createCommandRunner({
+      store,
+      aggregates: [counter],
+      snapshots: { store: slowSnapshots, every: 5, writeBudgetMs: 10 },
+    });
+    await run(increment(1), context); // reads all 12, appends 13, starts the snapshot
+    store.loads.length = 0;
+    expect(await run(increment(1), context)).toMatchObject({ version: 14, state: { total: 14 } });
+    expect(await run(increment(1), context)).toMatchObject({ version: 15, state: { total: 15 } });
+    expect(store.loads).toEqual([{ afterVersion: 13 }, { afterVersion: 14 }]);
+    expect(saves).toBe(1);
+
+    release();
+    await new Promise((resolve) => setImmediate(resolve));
+    store.loads.length = 0;
+    expect(await run(increment(1), context)).toMatchObject({ version: 16, state: { total: 16 } });
+    expect(store.loads).toEqual([{ newest: 5 }]);
+    expect(saves).toBe(1);
+  });
+
   test('given an append whose answer was lost after it landed, when the next command runs, then it reads that event and appends after it', async () => {
     const run = runner();
     await run(increment(1), context);

@@ -457,10 +457,14 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
     /**
      * Keeps what was read or written as the aggregate's head, never moving one back (a slower
      * run may end after a faster one). Not once a snapshot is due: the next command reads
-     * first, and so finds the snapshot instead of a tail that keeps growing.
+     * first, and so finds the snapshot instead of a tail that keeps growing. While this runner
+     * is writing that snapshot, the head stays: the commands meanwhile read on from it, not
+     * the whole history again (the first snapshot of a long history writes its markers for
+     * seconds); the head goes when the write ends.
      */
     const keep = (loaded: Loaded) => {
-      if (loaded.version - loaded.base >= snapshotEvery) heads.delete(headKey);
+      const due = loaded.version - loaded.base >= snapshotEvery;
+      if (due && !snapshotting.has(aggregateId)) heads.delete(headKey);
       else if ((heads.peek(headKey)?.version ?? -1) <= loaded.version) heads.set(headKey, loaded);
       return loaded;
     };
@@ -509,11 +513,15 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         tries.attempts - 1,
       );
     };
-    /** The answer, once a snapshot is saved when due. `head`: the newest state known. */
+    /**
+     * The answer, once a snapshot is saved when due. `head`: the newest state known; `newest`:
+     * the aggregate as it now stands (kept as its head while the snapshot is written).
+     */
     const answer = async (
       result: CommandResult,
       loaded: Loaded,
       head: { readonly state: unknown; readonly stateVersion: number } = result,
+      newest: Loaded = loaded,
     ) => {
       if (
         snapshots &&
@@ -529,13 +537,18 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         // One snapshot write per aggregate at a time: the first one of a long history writes
         // many markers, and the commands meanwhile would each start the same writes again.
         snapshotting.add(aggregateId);
+        keep(newest);
         await saveSnapshot(
           { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
           covered,
           { snapshots, events: store },
           snapshotBudgetMs,
           log,
-          () => snapshotting.delete(aggregateId),
+          () => {
+            snapshotting.delete(aggregateId);
+            // The next command reads first, and finds the snapshot (or, if it failed, tries again).
+            heads.delete(headKey);
+          },
         );
       }
       return result;
@@ -634,8 +647,8 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       let failure: unknown;
       try {
         await within(append(events, after), tries, true);
-        keep(appended(loaded, events, after.state));
-        return await answer(result, loaded);
+        const newest = keep(appended(loaded, events, after.state));
+        return await answer(result, loaded, result, newest);
       } catch (error) {
         failure = error;
       }
