@@ -5,11 +5,9 @@
  * (the process gone, later commands refused with a clear error).
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type FloorProcess, startFloorProcess } from '../../bench/floor-process';
 import { BENCH_ACTOR, commandAt } from '../../bench/orders';
-import { ensurePushTables } from '../../local/emulators/tables';
 import { createTestTables, type TestTables, testEndpoint } from '../support/dynamo';
 import { isAlive } from '../support/processes';
 
@@ -17,16 +15,11 @@ let tables: TestTables;
 let subscriptionsTable: string;
 const started: FloorProcess[] = [];
 beforeAll(async () => {
-  tables = await createTestTables({ stream: true });
-  subscriptionsTable = `subscriptions-${randomUUID().slice(0, 8)}`;
-  await ensurePushTables(tables.client, {
-    projectionsTable: tables.projectionsTable,
-    subscriptionsTable,
-  });
+  tables = await createTestTables({ stream: true, subscriptions: true });
+  subscriptionsTable = tables.subscriptionsTable!;
 });
 afterAll(async () => {
   await Promise.all(started.map((floor) => floor.stop()));
-  await tables.client.send(new DeleteTableCommand({ TableName: subscriptionsTable }));
   await tables.drop();
 });
 

@@ -7,14 +7,12 @@
  * `CPU/floor` ratio compare unlike things.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { FLOOR_VIEW, FloorRunner } from '../../bench/runners';
 import { BENCH_ACTOR, commandAt } from '../../bench/orders';
 import { createCommandRunner } from '../../lambdas/core/command/command-runner';
 import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snapshot-store';
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
-import { ensurePushTables } from '../../local/emulators/tables';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { namedCallsClient, readsOf } from '../support/named-calls';
 import { TEST_ACTOR } from '../support/permissions';
@@ -22,15 +20,10 @@ import { TEST_ACTOR } from '../support/permissions';
 let tables: TestTables;
 let subscriptionsTable: string;
 beforeAll(async () => {
-  tables = await createTestTables({ stream: true });
-  subscriptionsTable = `subscriptions-${randomUUID().slice(0, 8)}`;
-  await ensurePushTables(tables.client, {
-    projectionsTable: tables.projectionsTable,
-    subscriptionsTable,
-  });
+  tables = await createTestTables({ stream: true, subscriptions: true });
+  subscriptionsTable = tables.subscriptionsTable!;
 });
 afterAll(async () => {
-  await tables.client.send(new DeleteTableCommand({ TableName: subscriptionsTable }));
   await tables.drop();
 });
 

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, type StackTables } from '../../local/emulators/tables';
+import { ensurePushTables, ensureTables, type StackTables } from '../../local/emulators/tables';
 import { ENV } from '../../lambdas/handlers/environment';
 
 export const testEndpoint = (): string => {
@@ -26,12 +26,16 @@ export interface TestTables extends StackTables {
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly eventStreamArn?: string;
+  /** The push subscriptions table, when asked for (`subscriptions: true`). */
+  readonly subscriptionsTable?: string;
   /** The environment a handler of this stack gets. */
   readonly env: Record<string, string>;
   drop(): Promise<void>;
 }
 
-export const createTestTables = async (options: { stream?: boolean } = {}): Promise<TestTables> => {
+export const createTestTables = async (
+  options: { stream?: boolean; subscriptions?: boolean } = {},
+): Promise<TestTables> => {
   const client = localClient();
   const suffix = randomUUID().slice(0, 8);
   const tables = {
@@ -43,8 +47,16 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
   const { eventStreamArn } = await ensureTables(client, tables, {
     stream: options.stream ?? false,
   });
+  const subscriptionsTable = options.subscriptions ? `subscriptions-${suffix}` : undefined;
+  if (subscriptionsTable) {
+    await ensurePushTables(client, {
+      projectionsTable: tables.projectionsTable,
+      subscriptionsTable,
+    });
+  }
   return {
     ...tables,
+    subscriptionsTable,
     client,
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     eventStreamArn,
@@ -56,7 +68,8 @@ export const createTestTables = async (options: { stream?: boolean } = {}): Prom
       [ENV.dynamoDbEndpoint]: testEndpoint(),
     },
     async drop() {
-      for (const TableName of Object.values(tables)) {
+      for (const TableName of [...Object.values(tables), subscriptionsTable]) {
+        if (TableName === undefined) continue;
         await client.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
       }
       client.destroy();
