@@ -514,33 +514,25 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       );
     };
     /**
-     * The answer, once a snapshot is saved when due. `head`: the newest state known; `newest`:
-     * the aggregate as it now stands (kept as its head while the snapshot is written).
+     * The answer, once a snapshot is saved when due. `newest`: the aggregate as it now stands
+     * (what was read, with the events appended): the snapshot's state, and the head kept while
+     * the snapshot is written.
      */
-    const answer = async (
-      result: CommandResult,
-      loaded: Loaded,
-      head: { readonly state: unknown; readonly stateVersion: number } = result,
-      newest: Loaded = loaded,
-    ) => {
+    const answer = async (result: CommandResult, newest: Loaded) => {
       if (
         snapshots &&
         snapshotKey &&
         !snapshotting.has(aggregateId) &&
-        snapshotDue(aggregate, loaded, head.stateVersion, snapshotEvery)
+        snapshotDue(aggregate, newest, newest.version, snapshotEvery)
       ) {
-        // Every event between the snapshot read and the new one: those read, and those appended.
-        const covered = [
-          ...loaded.tail,
-          ...result.events.filter((e) => e.version > loaded.version),
-        ].filter((e) => e.version <= head.stateVersion);
         // One snapshot write per aggregate at a time: the first one of a long history writes
         // many markers, and the commands meanwhile would each start the same writes again.
         snapshotting.add(aggregateId);
         keep(newest);
         await saveSnapshot(
-          { aggregateId, snapshotKey, version: head.stateVersion, state: head.state },
-          covered,
+          { aggregateId, snapshotKey, version: newest.version, state: newest.state },
+          // Every event between the snapshot read and the new one: those read, and those appended.
+          newest.tail,
           { snapshots, events: store },
           snapshotBudgetMs,
           log,
@@ -631,7 +623,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
         ? await replayOfRecord(record, loaded, tries)
         : replayOfEventsRead(loaded, tries);
       if (replay) {
-        return answer(replay, loaded, { state: loaded.state, stateVersion: loaded.version });
+        return answer(replay, loaded);
       }
 
       const { events, after, result } = decideOn(
@@ -647,8 +639,7 @@ export const createCommandRunner = (options: CommandRunnerOptions) => {
       let failure: unknown;
       try {
         await within(append(events, after), tries, true);
-        const newest = keep(appended(loaded, events, after.state));
-        return await answer(result, loaded, result, newest);
+        return await answer(result, keep(appended(loaded, events, after.state)));
       } catch (error) {
         failure = error;
       }
