@@ -484,20 +484,14 @@ export const measureCpuInTurns = async (
     const ms = performance.now() - startedAt;
     const end = await usage();
     const idleAfter = await idleRates();
-    if (!end[0] || !end[1]) return undefined;
+    if (!end[0] || !end[1] || [...idleBefore, ...idleAfter].includes(undefined)) return undefined;
     /** Side `i`'s usage; of its two idle rates, the lower (a one-off burst is not idling). */
-    const side = (i: 0 | 1): SideUsage | undefined => {
-      const [before, after] = [idleBefore[i], idleAfter[i]];
-      if (before === undefined || after === undefined) return undefined;
-      return {
-        cpuMs: (end[i]!.cpuMicros - start[i]!.cpuMicros) / 1000,
-        idle: Math.min(before, after),
-        ms,
-      };
-    };
-    const [subjectUsage, floorUsage] = [side(0), side(1)];
-    if (!subjectUsage || !floorUsage) return undefined;
-    blocks.push({ subject: subjectUsage, floor: floorUsage, commands: options.commands, errors });
+    const side = (i: 0 | 1): SideUsage => ({
+      cpuMs: (end[i]!.cpuMicros - start[i]!.cpuMicros) / 1000,
+      idle: Math.min(idleBefore[i]!, idleAfter[i]!),
+      ms,
+    });
+    blocks.push({ subject: side(0), floor: side(1), commands: options.commands, errors });
     idleBefore = idleAfter;
   }
   return {

@@ -9,7 +9,7 @@
  * The parent forks this file with an IPC channel; the child builds a `FloorRunner` on the given
  * DynamoDB Local (its own metered client) and answers `execute`, `prepare` and `usage` requests,
  * each by its id; `stop` ends it, and so does the channel closing, so no floor process outlives
- * the bench. A request crossing the channel costs the child 0.02–0.05 ms of CPU, under 1 % of a
+ * the bench. A request crossing the channel costs the child 0.02–0.09 ms of CPU, under 1% of a
  * command (bench/probes/floor-process.ts).
  */
 import type { BenchCommand } from './orders';

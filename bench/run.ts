@@ -265,7 +265,7 @@ const runBenchmark = async (
   });
   // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns).
   const alone = target.costOnly.find((r) => r.name === 'coupled-function');
-  const floorAlone = target.floorAlone;
+  const { floorAlone } = target;
   const turns =
     alone && floorAlone
       ? (progress.phase(
