@@ -15,7 +15,11 @@ import {
 import { backoffDelay } from '../lambdas/core/shared/backoff';
 import { HEADS_KEPT, NEWEST_EVENTS_READ } from '../lambdas/core/command/command-runner';
 import { RecentlyUsed } from '../lambdas/core/shared/recently-used';
-import { SUBSCRIPTION_TTL_ATTRIBUTE, SUBSCRIPTIONS_TABLE } from '../lambdas/core/shared/schema';
+import {
+  SNAPSHOTS_TABLE,
+  SUBSCRIPTION_TTL_ATTRIBUTE,
+  SUBSCRIPTIONS_TABLE,
+} from '../lambdas/core/shared/schema';
 import { topicOf } from '../lambdas/core/push/push';
 import { UNPROCESSED_ITEMS_BACKOFF } from '../lambdas/core/shared/dynamodb-limits';
 import {
@@ -75,7 +79,40 @@ export interface Runner {
   execute(aggregateId: string, command: BenchCommand, options: ExecuteOptions): Promise<Outcome>;
   /** Makes `aggregateId` an order with exactly `length` events (visible in the read model). */
   prepare(aggregateId: string, length: number): Promise<void>;
+  /**
+   * Waits until the aggregate's snapshot is stored at `version` or later: a stack answers
+   * before its snapshot write ends, the floor after. Absent, or a runner that cannot read its
+   * snapshots (deployed stacks): answers at once.
+   */
+  snapshotStored?(aggregateId: string, version: number): Promise<void>;
 }
+
+/** The newest snapshot version stored for an aggregate (any reducer's key), or undefined. */
+export type SnapshotVersionOf = (aggregateId: string) => Promise<number | undefined>;
+
+/** A stack's snapshots table read directly (local runs): its newest snapshot's version. */
+export const snapshotVersionIn =
+  (doc: DynamoDBDocumentClient, snapshotsTable: string): SnapshotVersionOf =>
+  async (aggregateId) => {
+    const { Items } = await doc.send(
+      new QueryCommand({
+        TableName: snapshotsTable,
+        ConsistentRead: true,
+        KeyConditionExpression: '#a = :a',
+        ProjectionExpression: '#v',
+        ExpressionAttributeNames: { '#a': SNAPSHOTS_TABLE.partitionKey.name, '#v': 'version' },
+        ExpressionAttributeValues: { ':a': aggregateId },
+      }),
+    );
+    const versions = (Items ?? []).map((item) => item.version as number);
+    return versions.length > 0 ? Math.max(...versions) : undefined;
+  };
+
+/** How long a runner waits for a snapshot before the sweep fails, and how often it looks. */
+export const SNAPSHOT_WAIT: { readonly timeoutMs: number; readonly pollMs: number } = {
+  timeoutMs: 600_000,
+  pollMs: 250,
+};
 
 const errorOf = (body: unknown): { code?: string; actualVersion?: number } => {
   const error = (body as { error?: { code?: unknown; details?: { actualVersion?: unknown } } })
@@ -170,6 +207,8 @@ export class HttpRunner implements Runner {
     private readonly seeder: Seeder = seedThroughApi,
     /** Reads the decoupled row directly, for the true visibility (./observer.ts). */
     readonly observer?: RowObserver,
+    /** Reads the stack's snapshots (local runs), for snapshotStored. */
+    private readonly snapshotVersion?: SnapshotVersionOf,
   ) {}
 
   async execute(
@@ -260,6 +299,21 @@ export class HttpRunner implements Runner {
 
   prepare(aggregateId: string, length: number): Promise<void> {
     return this.seeder(this, aggregateId, length);
+  }
+
+  async snapshotStored(aggregateId: string, version: number, wait = SNAPSHOT_WAIT): Promise<void> {
+    if (!this.snapshotVersion) return;
+    const since = performance.now();
+    for (;;) {
+      const stored = await this.snapshotVersion(aggregateId);
+      if (stored !== undefined && stored >= version) return;
+      if (performance.now() - since > wait.timeoutMs) {
+        throw new Error(
+          `${this.name}: no snapshot of ${aggregateId} at version ${version} or later within ${wait.timeoutMs / 1000} s (newest: ${stored ?? 'none'})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
+    }
   }
 }
 

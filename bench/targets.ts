@@ -13,7 +13,12 @@ import { listAttributes } from '../lambdas/core/projections/row-lists';
 import { toAction } from '../lambdas/core/events/events';
 import { orderViewProjection } from '../lambdas/domain/order/projections';
 import { startDynamoDbLocal } from '../local/emulators/dynamodb-local';
-import { ensurePushTables, ensureTables, ensureViewStream } from '../local/emulators/tables';
+import {
+  ensurePushTables,
+  ensureTables,
+  ensureViewStream,
+  type StackTables,
+} from '../local/emulators/tables';
 import type { RemoteTarget } from './args';
 import { ApiClient } from './http';
 import {
@@ -42,6 +47,7 @@ import {
   type Runner,
   seedThroughApi,
   seedThroughTables,
+  snapshotVersionIn,
 } from './runners';
 
 export interface Target {
@@ -311,6 +317,9 @@ export const startLocalTarget = async (
   const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
   const fastTables = fast && need(fast.tables.decoupled, 'the fast decoupled tables');
   // The independent visibility observers: their own clients on the decoupled view items.
+  /** Each stack's snapshots, read for the history sweep (./runners.ts, snapshotStored). */
+  const snapshotsOf = (tables: StackTables) =>
+    tables.snapshotsTable ? snapshotVersionIn(doc, tables.snapshotsTable) : undefined;
   const observers = [decoupledTables, ...(fastTables ? [fastTables] : [])].map(
     (t) => new RowObserver(endpoint, t.projectionsTable),
   );
@@ -322,6 +331,8 @@ export const startLocalTarget = async (
       'coupled',
       new ApiClient(need(coupledStack.coupledUrl, 'a coupled URL'), { tokens: coupledTokens }),
       seedThroughTables(doc, coupledTables, orderItem),
+      undefined,
+      snapshotsOf(coupledTables),
     ),
     new HttpRunner(
       'decoupled-250ms',
@@ -330,6 +341,7 @@ export const startLocalTarget = async (
       new ApiClient(need(slow.decoupledUrl, 'a decoupled URL'), { tokens: slowTokens }),
       seedThroughTables(doc, decoupledTables),
       observers[0],
+      snapshotsOf(decoupledTables),
     ),
     ...ifFast(
       (runtime) =>
@@ -340,6 +352,7 @@ export const startLocalTarget = async (
           new ApiClient(need(runtime.decoupledUrl, 'a decoupled URL'), { tokens: fastTokens! }),
           seedThroughTables(doc, fastTables!),
           observers[1],
+          snapshotsOf(fastTables!),
         ),
     ),
   ];
