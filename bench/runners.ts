@@ -80,11 +80,11 @@ export interface Runner {
   /** Makes `aggregateId` an order with exactly `length` events (visible in the read model). */
   prepare(aggregateId: string, length: number): Promise<void>;
   /**
-   * Waits until the aggregate's snapshot is stored at `version` or later: a stack answers
-   * before its snapshot write ends, the floor after. Absent, or a runner that cannot read its
-   * snapshots (deployed stacks): answers at once.
+   * Waits until the aggregate's snapshot is stored at `version` or later (true), or a wait of
+   * SNAPSHOT_WAIT has passed (false): a stack answers before its snapshot write ends, the floor
+   * after. Absent: a runner that cannot read its snapshots (deployed stacks).
    */
-  snapshotStored?(aggregateId: string, version: number): Promise<void>;
+  snapshotStored?(aggregateId: string, version: number): Promise<boolean>;
 }
 
 /** The newest snapshot version stored for an aggregate (any reducer's key), or undefined. */
@@ -108,9 +108,12 @@ export const snapshotVersionIn =
     return versions.length > 0 ? Math.max(...versions) : undefined;
   };
 
-/** How long a runner waits for a snapshot before the sweep fails, and how often it looks. */
+/**
+ * How long a runner waits for a snapshot, and how often it looks. Each stack stored the
+ * snapshot of a 10,000-event order in about 12 s, the three side by side (2026-12-07).
+ */
 export const SNAPSHOT_WAIT: { readonly timeoutMs: number; readonly pollMs: number } = {
-  timeoutMs: 600_000,
+  timeoutMs: 60_000,
   pollMs: 250,
 };
 
@@ -301,19 +304,18 @@ export class HttpRunner implements Runner {
     return this.seeder(this, aggregateId, length);
   }
 
-  async snapshotStored(aggregateId: string, version: number, wait = SNAPSHOT_WAIT): Promise<void> {
-    if (!this.snapshotVersion) return;
-    const since = performance.now();
-    for (;;) {
-      const stored = await this.snapshotVersion(aggregateId);
-      if (stored !== undefined && stored >= version) return;
-      if (performance.now() - since > wait.timeoutMs) {
-        throw new Error(
-          `${this.name}: no snapshot of ${aggregateId} at version ${version} or later within ${wait.timeoutMs / 1000} s (newest: ${stored ?? 'none'})`,
-        );
+  get snapshotStored() {
+    const read = this.snapshotVersion;
+    if (!read) return undefined;
+    return async (aggregateId: string, version: number, wait = SNAPSHOT_WAIT) => {
+      const since = performance.now();
+      for (;;) {
+        const stored = await read(aggregateId);
+        if (stored !== undefined && stored >= version) return true;
+        if (performance.now() - since >= wait.timeoutMs) return false;
+        await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
       }
-      await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
-    }
+    };
   }
 }
 
