@@ -15,7 +15,7 @@ import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-sto
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
 import { namedCallsClient, readsOf } from '../support/named-calls';
-import { TEST_ACTOR } from '../support/permissions';
+import { TEST_CONTEXT } from '../support/permissions';
 
 let tables: TestTables;
 let subscriptionsTable: string;
@@ -68,12 +68,7 @@ test('given three commands to one order, then the coupled floor reads as the run
     expect(outcome).toMatchObject({ ok: true, version: k + 1 });
     await run(
       { ...commandAt(k, BENCH_ACTOR), aggregateId: order, commandId: randomUUID() },
-      {
-        correlationId: 'c',
-        actor: TEST_ACTOR,
-        now: () => new Date().toISOString(),
-        newId: randomUUID,
-      },
+      TEST_CONTEXT,
     );
   }
   expect(readsOf(floorSpy.calls)).toEqual([

@@ -12,7 +12,7 @@ import { DynamoDbSnapshotStore } from '../../lambdas/core/command/dynamodb-snaps
 import { DynamoDbEventStore } from '../../lambdas/core/events/dynamodb-event-store';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { TEST_ACTOR } from '../support/permissions';
+import { TEST_CONTEXT } from '../support/permissions';
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -36,12 +36,7 @@ test('given a runner that snapshots every 3 events, when the bench waits for an 
   for (let k = 0; k < 3; k++) {
     await run(
       { ...commandAt(k, BENCH_ACTOR), aggregateId: order, commandId: randomUUID() },
-      {
-        correlationId: 'c',
-        actor: TEST_ACTOR,
-        now: () => new Date().toISOString(),
-        newId: randomUUID,
-      },
+      TEST_CONTEXT,
     );
   }
   // Never sent: the stack's HTTP client is not what this reads.

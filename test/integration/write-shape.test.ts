@@ -26,7 +26,7 @@ import { appendWithViews } from '../../lambdas/handlers/coupled-api';
 import { COLLECTIONS } from '../../lambdas/handlers/deployment';
 import { AGGREGATES } from '../../lambdas/handlers/wiring';
 import { createTestTables, type TestTables } from '../support/dynamo';
-import { TEST_ACTOR } from '../support/permissions';
+import { TEST_CONTEXT } from '../support/permissions';
 import { stamp } from '../../lambdas/core/given';
 
 let tables: TestTables;
@@ -48,12 +48,7 @@ const spyClient = () => {
   return { client, writes };
 };
 
-const context = {
-  correlationId: 'c',
-  actor: TEST_ACTOR,
-  now: () => new Date().toISOString(),
-  newId: randomUUID,
-};
+const context = TEST_CONTEXT;
 
 test('a single-event command writes one PutItem, first or not; several events one TransactWriteItems', async () => {
   const spy = spyClient();
