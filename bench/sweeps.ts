@@ -254,12 +254,6 @@ export const runContention = async (
 };
 
 /**
- * For one history length: every runner gets its orders of that many events (`historyPlan`:
- * fewer at long histories; built concurrently, plus one unrecorded command that leaves the
- * snapshot), waits for the projectors to catch up, then sends the planned changeQuantity
- * commands round-robin over its orders, interleaved, measuring ack and visible latency.
- */
-/**
  * Unrecorded commands an order gets, at most, after its first, each when its snapshot is still
  * missing at the end of a wait (SNAPSHOT_WAIT): a failed snapshot write is started again by the
  * next command, as for a live order.
@@ -300,6 +294,13 @@ const leaveSnapshotsStored = async (
   }
 };
 
+/**
+ * For one history length: every runner gets its orders of that many events (`historyPlan`:
+ * fewer at long histories; built concurrently, plus one unrecorded command that leaves the
+ * snapshot), waits for that snapshot to be stored and for the projectors to catch up, then
+ * sends the planned changeQuantity commands round-robin over its orders, interleaved,
+ * measuring ack and visible latency.
+ */
 export const runHistoryLength = async (
   runners: readonly Runner[],
   length: number,

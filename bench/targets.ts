@@ -316,10 +316,10 @@ export const startLocalTarget = async (
   const coupledTables = need(coupledStack.tables.coupled, 'the coupled tables');
   const decoupledTables = need(slow.tables.decoupled, 'the decoupled tables');
   const fastTables = fast && need(fast.tables.decoupled, 'the fast decoupled tables');
-  // The independent visibility observers: their own clients on the decoupled view items.
   /** Each stack's snapshots, read for the history sweep (./runners.ts, snapshotStored). */
   const snapshotsOf = (tables: StackTables) =>
     tables.snapshotsTable ? snapshotVersionIn(doc, tables.snapshotsTable) : undefined;
+  // The independent visibility observers: their own clients on the decoupled view items.
   const observers = [decoupledTables, ...(fastTables ? [fastTables] : [])].map(
     (t) => new RowObserver(endpoint, t.projectionsTable),
   );
