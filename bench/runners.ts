@@ -117,6 +117,22 @@ export const SNAPSHOT_WAIT: { readonly timeoutMs: number; readonly pollMs: numbe
   pollMs: 250,
 };
 
+/** Runner.snapshotStored, read with `read` every `wait.pollMs` until `wait.timeoutMs`. */
+const snapshotStoredIn = async (
+  read: SnapshotVersionOf,
+  aggregateId: string,
+  version: number,
+  wait = SNAPSHOT_WAIT,
+): Promise<boolean> => {
+  const since = performance.now();
+  for (;;) {
+    const stored = await read(aggregateId);
+    if (stored !== undefined && stored >= version) return true;
+    if (performance.now() - since >= wait.timeoutMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
+  }
+};
+
 const errorOf = (body: unknown): { code?: string; actualVersion?: number } => {
   const error = (body as { error?: { code?: unknown; details?: { actualVersion?: unknown } } })
     ?.error;
@@ -201,6 +217,13 @@ export const seedThroughTables =
   };
 
 export class HttpRunner implements Runner {
+  /** Runner.snapshotStored: locally, from the stack's snapshots table; deployed, absent. */
+  readonly snapshotStored?: (
+    aggregateId: string,
+    version: number,
+    wait?: typeof SNAPSHOT_WAIT,
+  ) => Promise<boolean>;
+
   constructor(
     readonly name: string,
     readonly tag: string,
@@ -211,8 +234,13 @@ export class HttpRunner implements Runner {
     /** Reads the decoupled row directly, for the true visibility (./observer.ts). */
     readonly observer?: RowObserver,
     /** Reads the stack's snapshots (local runs), for snapshotStored. */
-    private readonly snapshotVersion?: SnapshotVersionOf,
-  ) {}
+    snapshotVersion?: SnapshotVersionOf,
+  ) {
+    this.snapshotStored =
+      snapshotVersion &&
+      ((aggregateId, version, wait) =>
+        snapshotStoredIn(snapshotVersion, aggregateId, version, wait));
+  }
 
   async execute(
     aggregateId: string,
@@ -302,20 +330,6 @@ export class HttpRunner implements Runner {
 
   prepare(aggregateId: string, length: number): Promise<void> {
     return this.seeder(this, aggregateId, length);
-  }
-
-  get snapshotStored() {
-    const read = this.snapshotVersion;
-    if (!read) return undefined;
-    return async (aggregateId: string, version: number, wait = SNAPSHOT_WAIT) => {
-      const since = performance.now();
-      for (;;) {
-        const stored = await read(aggregateId);
-        if (stored !== undefined && stored >= version) return true;
-        if (performance.now() - since >= wait.timeoutMs) return false;
-        await new Promise((resolve) => setTimeout(resolve, wait.pollMs));
-      }
-    };
   }
 }
 

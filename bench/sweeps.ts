@@ -253,6 +253,10 @@ export const runContention = async (
   return counts;
 };
 
+/** A command on a history order that is not measured: the first, or one nudging its snapshot. */
+const unrecordedCommand = (runner: Runner, id: string) =>
+  runner.execute(id, changeQuantity(FIRST_LINE, 1), { visible: true });
+
 /**
  * Unrecorded commands an order gets, at most, after its first, each when its snapshot is still
  * missing at the end of a wait (SNAPSHOT_WAIT): a failed snapshot write is started again by the
@@ -286,11 +290,7 @@ const leaveSnapshotsStored = async (
       );
       return;
     }
-    await Promise.all(
-      missing.map(({ runner, id }) =>
-        runner.execute(id, changeQuantity(FIRST_LINE, 1), { visible: true }),
-      ),
-    );
+    await Promise.all(missing.map(({ runner, id }) => unrecordedCommand(runner, id)));
   }
 };
 
@@ -318,9 +318,7 @@ export const runHistoryLength = async (
   // One unrecorded command per order: it reads the seeded history whole (seeding writes no
   // snapshot) and leaves the snapshot a live order of that length would have.
   await Promise.all(
-    runners.flatMap((runner, index) =>
-      ids[index]!.map((id) => runner.execute(id, changeQuantity(FIRST_LINE, 1), { visible: true })),
-    ),
+    runners.flatMap((runner, index) => ids[index]!.map((id) => unrecordedCommand(runner, id))),
   );
   // That snapshot covers the whole seeded history, so its write first records a marker for each
   // of its commands (400 BatchWriteItems at 10,000 events). A stack answers within its snapshot
