@@ -5,7 +5,7 @@
  * token given.
  */
 import { RowObserver } from './observer';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { foldRows, storageName, storedKey } from '../lambdas/core/projections/row-projection';
@@ -34,6 +34,7 @@ import {
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
 import { startFloorProcess } from './floor-process';
 import { CapacityMeter, meterConsumedCapacity } from '../lambdas/core/shared/consumed-capacity';
+import { DYNAMODB_TIMEOUTS } from '../lambdas/core/shared/dynamodb-limits';
 import { tableRoles, type UsageProbe } from './cost';
 import type { EventItem } from './orders';
 import type { ProfileSetting, RunnerInfo } from './results';
@@ -120,9 +121,11 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
  * The floors' own document client, metered into its own meter (the seeding client is not), and
- * the usage probe of each floor: this process's CPU time and that meter.
+ * the usage probe of each floor: this process's CPU time and that meter. Its SDK settings are
+ * the functions' (lambdas/handlers/document-client.ts): the same timeouts, the same metering.
  */
-const meteredFloorClient = (client: DynamoDBClient, dynamoDbLocal: boolean) => {
+const meteredFloorClient = (config: DynamoDBClientConfig, dynamoDbLocal: boolean) => {
+  const client = new DynamoDBClient({ requestHandler: DYNAMODB_TIMEOUTS, ...config });
   const meter = new CapacityMeter();
   meterConsumedCapacity(client, { meter, dynamoDbLocal });
   const doc = DynamoDBDocumentClient.from(client, {
@@ -141,10 +144,7 @@ const meteredFloorClient = (client: DynamoDBClient, dynamoDbLocal: boolean) => {
 
 /** A metered document client on DynamoDB Local at `endpoint`, and its process's usage probe. */
 export const localMeteredFloorClient = (endpoint: string) =>
-  meteredFloorClient(
-    new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
-    true,
-  );
+  meteredFloorClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }, true);
 
 /** A metered document client on DynamoDB Local at `endpoint`, as the floors' (and probes'). */
 export const localFloorDoc = (endpoint: string) => localMeteredFloorClient(endpoint).doc;
@@ -365,10 +365,7 @@ export const startLocalTarget = async (
     ),
   ];
   cleanup.push(async () => [...profiles, ...costOnly].forEach((p) => p.client.close()));
-  const floorClient = meteredFloorClient(
-    new DynamoDBClient({ endpoint, region: 'local', credentials: LOCAL_CREDENTIALS }),
-    true,
-  );
+  const floorClient = localMeteredFloorClient(endpoint);
   cleanup.push(() => Promise.resolve(floorClient.doc.destroy()));
   const floors = [
     new FloorRunner(
@@ -533,10 +530,7 @@ export const connectRemoteTarget = async (
     notes.push('no AWS credentials for the floor’s DynamoDB calls');
   } else {
     // The deployed functions' meters are out of reach; the floors' units are measured here.
-    const floorClient = meteredFloorClient(
-      new DynamoDBClient({ region: target.region, credentials }),
-      false,
-    );
+    const floorClient = meteredFloorClient({ region: target.region, credentials }, false);
     const doc = floorClient.doc;
     cleanup.push(() => Promise.resolve(doc.destroy()));
     for (const kind of ['decoupled', 'coupled'] as const) {

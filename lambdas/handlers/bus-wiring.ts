@@ -8,6 +8,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DYNAMODB_TIMEOUTS } from '../core/shared/dynamodb-limits';
 import { AGGREGATES } from './deployment';
 import { createBusEnrichmentHandler } from './bus-enrichment';
 import { ENV, type Environment, requireEnv } from './environment';
@@ -58,6 +59,7 @@ export const sampleConsumerHandlerFromEnv = (
 ) => {
   const endpoint = env[ENV.dynamoDbEndpoint];
   const client = new DynamoDBClient({
+    requestHandler: DYNAMODB_TIMEOUTS,
     ...(endpoint && {
       endpoint,
       region: env.AWS_REGION ?? 'local',

@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { meterConsumedCapacity } from '../core/shared/consumed-capacity';
+import { DYNAMODB_TIMEOUTS } from '../core/shared/dynamodb-limits';
 import { ENV, type Environment } from './environment';
 
 /** The clients made so far, by the environment they were made from. */
@@ -17,7 +18,7 @@ const clients = new WeakMap<
  * One document client per function: made on first use from its environment (on Lambda,
  * `process.env`) and shared by all its stores and its writer push, across invocations. One
  * connection pool and one set of SDK caches; on AWS, one TLS handshake at a cold start instead
- * of one per store. (In the local runtime, functions wired from one environment object share
+ * of one per store. A silent call fails after DYNAMODB_TIMEOUTS and is retried. (In the local runtime, functions wired from one environment object share
  * a pool: the decoupled stack's command and query functions.) Every call reports its
  * consumed capacity into the process's meter (the bench reads it per stack;
  * docs/decisions/capacity-metered-per-call.md); with an endpoint (DynamoDB Local), the units Local
@@ -29,6 +30,7 @@ export const documentClient = (env: Environment): DynamoDBDocumentClient => {
   const known = clients.get(env);
   if (known && known.endpoint === endpoint) return known.doc;
   const client = new DynamoDBClient({
+    requestHandler: DYNAMODB_TIMEOUTS,
     ...(endpoint && {
       endpoint,
       region: env.AWS_REGION ?? 'local',

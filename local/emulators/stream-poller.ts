@@ -51,6 +51,7 @@ import type {
 } from 'aws-lambda';
 import { backoffDelay } from '../../lambdas/core/shared/backoff';
 import { mayWrite, processCapacityMeter } from '../../lambdas/core/shared/consumed-capacity';
+import { DYNAMODB_TIMEOUTS } from '../../lambdas/core/shared/dynamodb-limits';
 import { type FilterPattern, recordFilter } from './event-filter';
 import { lambdaContext } from './lambda-context';
 import {
@@ -265,7 +266,7 @@ export const startStreamPoller = async (config: StreamPollerConfig): Promise<Str
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     // The poller retries every call itself (until stop); a hung DynamoDB Local must not hang it.
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
+    requestHandler: DYNAMODB_TIMEOUTS,
   });
   const stopping = new AbortController();
   const { signal } = stopping;

@@ -1,12 +1,25 @@
 /**
  * DynamoDB facts the adapters check before they call DynamoDB, and the SDK errors they turn into
- * the API's own: item size by DynamoDB's documented rules, and throttling.
+ * the API's own: item size by DynamoDB's documented rules, and throttling; and how long a call
+ * may stay silent.
  */
 import type { BackoffPolicy } from './backoff';
 import { ItemTooLargeError, ThrottledError } from './errors';
 
 /** Waits before asking again for a batch call's unprocessed keys or items: 40 ms doubling to 1 s. */
 export const UNPROCESSED_ITEMS_BACKOFF: BackoffPolicy = { baseMs: 40, maxMs: 1000, jitter: 0 };
+
+/**
+ * How the DynamoDB clients of the functions and of the local stream poller give up on a silent
+ * call (the SDK's `requestHandler` options): no connection within 2 s, or no byte for 10 s on a
+ * sent request, and the call fails with a `TimeoutError`, which the SDK retries. Without them a
+ * call that is never answered (a socket that broke while a Lambda instance was frozen, a stuck
+ * DynamoDB Local) waits for the SDK's service default of 5 minutes, or for ever where there is
+ * none (the Streams client), holding what waits on it: an aggregate's snapshot write, a
+ * poller's shard. Not `requestTimeout`: since `@smithy/node-http-handler` 4 it only logs a
+ * warning unless `throwOnRequestTimeout` is set (docs/decisions/dynamodb-call-timeouts.md).
+ */
+export const DYNAMODB_TIMEOUTS = { connectionTimeout: 2_000, socketTimeout: 10_000 } as const;
 
 /** DynamoDB's item size limit (400 KB, counted with attribute names). */
 export const MAX_ITEM_BYTES = 400 * 1024;
