@@ -17,7 +17,8 @@
  *
  * Run: node --import tsx bench/probes/framework-cpu.ts [commands per runner, default 3000]
  * (PROBE_CPU_PROFILE=<file> writes a CPU profile of the measured commands; read it with
- * bench/probes/cpu-summary.ts.)
+ * bench/probes/cpu-summary.ts. PROBE_ONLY=function or floor runs that one alone, so that two
+ * profiles can be compared with cpu-summary.ts --minus.)
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -144,7 +145,10 @@ const main = async () => {
       if (!outcome.ok) throw new Error(`floor: ${outcome.code}`);
     },
   };
-  const names = Object.keys(runners) as (keyof typeof runners)[];
+  const only = process.env.PROBE_ONLY as keyof typeof runners | undefined;
+  if (only !== undefined && !(only in runners))
+    throw new Error(`PROBE_ONLY must be one of ${Object.keys(runners).join(', ')}, not ${only}`);
+  const names = (only ? [only] : Object.keys(runners)) as (keyof typeof runners)[];
   const runId = `fw${Date.now().toString(36)}`;
   const sessions = Object.fromEntries(
     names.map((name) => [name, new OrderSession(`${runId}-${name}`, 10)]),
@@ -178,8 +182,8 @@ const main = async () => {
   console.log(
     `CPU ms per command, no I/O, ${n} commands each after ${warmup} unrecorded, taking turns:`,
   );
-  console.log(`  function ${perCommand('function').toFixed(3)}`);
-  console.log(`  floor    ${perCommand('floor').toFixed(3)}`);
+  for (const name of names) console.log(`  ${name.padEnd(8)} ${perCommand(name).toFixed(3)}`);
+  if (only) return;
   console.log(
     `  function - floor ${(perCommand('function') - perCommand('floor')).toFixed(3)} ms; function / floor ${(perCommand('function') / perCommand('floor')).toFixed(2)}x`,
   );

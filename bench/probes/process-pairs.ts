@@ -1,0 +1,151 @@
+/**
+ * How far two processes doing the same work disagree (issue 23 item 6; docs/benchmark.md, "Cost
+ * and CPU per command"). The CPU target reads one coupled-function process against one floor
+ * process; this probe runs two of each (the same code, tables of their own) on one DynamoDB
+ * Local, taking turns command by command in the bench's way, the order rotating, and reads
+ * each process whole over a block, less its idle rate (the lower of the two measured for 1 s
+ * before and after the block). Per block it prints each process's CPU ms per command and the
+ * ratios function A / function B and floor A / floor B (what one process pair's noise is), and
+ * each function against each floor (what the target reads).
+ *
+ * Run: node --import tsx bench/probes/process-pairs.ts [blocks, default 4] [commands, default 300]
+ * (PROBE_FAST=1 also starts the idle 10 ms decoupled stack, as `npm run bench` has beside it.)
+ */
+import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
+import { ensurePushTables, ensureTables, ensureViewStream } from '../../local/emulators/tables';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ApiClient } from '../http';
+import { refreshingTokens, requestDevToken } from '../identity';
+import { startRuntimeProcess } from '../runtime-process';
+import { startFloorProcess } from '../floor-process';
+import { HttpRunner, type Runner } from '../runners';
+import { OrderSession } from '../orders';
+import { Cleanup } from '../targets';
+import type { UsageProbe } from '../cost';
+
+const WARM_UP = 400;
+const IDLE_MS = 1_000;
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+const main = async () => {
+  const blocks = Number(process.argv[2] ?? 4);
+  const commands = Number(process.argv[3] ?? 300);
+  const cleanup = new Cleanup();
+  try {
+    const dynamo = await startDynamoDbLocal();
+    cleanup.push(() => dynamo.stop());
+    const endpoint = dynamo.endpoint;
+    if (process.env.PROBE_FAST === '1') {
+      const fast = await startRuntimeProcess({
+        dynamoDbEndpoint: endpoint,
+        quiet: true,
+        handlerLogLevel: 'ERROR',
+        stacks: ['decoupled'],
+        decoupledPort: 0,
+        tablePrefix: 'pp-fast',
+        poller: { pollIntervalMs: 10 },
+      });
+      cleanup.push(() => fast.stop());
+    }
+    const sides: { name: string; runner: Runner; probe: UsageProbe }[] = [];
+    for (const name of ['function-a', 'function-b']) {
+      const runtime = await startRuntimeProcess({
+        dynamoDbEndpoint: endpoint,
+        quiet: true,
+        handlerLogLevel: 'ERROR',
+        stacks: ['coupled'],
+        coupledPort: 0,
+        tablePrefix: `pp-${name}`,
+        streamFunctions: false,
+      });
+      cleanup.push(() => runtime.stop());
+      const tokens = refreshingTokens(() => requestDevToken(runtime.identityUrl));
+      const client = new ApiClient(runtime.coupledUrl!, { tokens });
+      cleanup.push(() => Promise.resolve(client.close()));
+      sides.push({
+        name,
+        runner: new HttpRunner(name, name, 'coupled', client),
+        probe: { process: name, tables: {}, usage: () => runtime.usage() },
+      });
+    }
+    const admin = new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanup.push(() => Promise.resolve(admin.destroy()));
+    for (const name of ['floor-a', 'floor-b']) {
+      const tables = {
+        eventTable: `pp-${name}-events`,
+        projectionsTable: `pp-${name}-projections`,
+        snapshotsTable: `pp-${name}-snapshots`,
+        commandsTable: `pp-${name}-commands`,
+        subscriptionsTable: `pp-${name}-subscriptions`,
+      };
+      await ensureTables(admin, tables, { stream: true });
+      await ensureViewStream(admin, tables.projectionsTable);
+      await ensurePushTables(admin, tables);
+      const floor = await startFloorProcess({
+        dynamoDbEndpoint: endpoint,
+        name,
+        tag: name,
+        kind: 'floor-coupled',
+        tables,
+      });
+      cleanup.push(() => floor.stop());
+      sides.push({ name, runner: floor.runner, probe: floor.probe });
+    }
+    const runId = `pp${Date.now().toString(36)}`;
+    const sessions = sides.map((side) => new OrderSession(`${runId}-${side.name}`, 10));
+    const send = async (k: number) => {
+      const { aggregateId, command } = sessions[k]!.next();
+      const outcome = await sides[k]!.runner.execute(aggregateId, command, { visible: false });
+      if (!outcome.ok) throw new Error(`${sides[k]!.name}: a command failed (${outcome.status})`);
+    };
+    const order = (i: number) => sides.map((_, k) => (k + i) % sides.length);
+    for (let i = 0; i < WARM_UP; i++) for (const k of order(i)) await send(k);
+    const cpu = async () =>
+      Promise.all(sides.map(async (side) => ((await side.probe.usage())?.cpuMicros ?? NaN) / 1000));
+    const idle = async () => {
+      const from = await cpu();
+      await sleep(IDLE_MS);
+      const to = await cpu();
+      return to.map((ms, k) => (ms - from[k]!) / IDLE_MS);
+    };
+    let idleBefore = await idle();
+    const perBlock: number[][] = [];
+    for (let block = 0; block < blocks; block++) {
+      const start = await cpu();
+      const startedAt = performance.now();
+      for (let i = 0; i < commands; i++) for (const k of order(i)) await send(k);
+      const ms = performance.now() - startedAt;
+      const end = await cpu();
+      const idleAfter = await idle();
+      const net = end.map(
+        (ms2, k) => (ms2 - start[k]! - Math.min(idleBefore[k]!, idleAfter[k]!) * ms) / commands,
+      );
+      idleBefore = idleAfter;
+      perBlock.push(net);
+      const [fa, fb, la, lb] = net as [number, number, number, number];
+      console.log(
+        `block ${block + 1}: ${sides.map((s, k) => `${s.name} ${net[k]!.toFixed(2)}`).join(', ')} ms/cmd;` +
+          ` fA/fB ${(fa / fb).toFixed(2)}, lA/lB ${(la / lb).toFixed(2)},` +
+          ` fA/lA ${(fa / la).toFixed(2)}, fA/lB ${(fa / lb).toFixed(2)}, fB/lA ${(fb / la).toFixed(2)}, fB/lB ${(fb / lb).toFixed(2)}`,
+      );
+    }
+    const mean = sides.map((_, k) => perBlock.reduce((sum, b) => sum + b[k]!, 0) / blocks);
+    const [fa, fb, la, lb] = mean as [number, number, number, number];
+    console.log(
+      `all:     ${sides.map((s, k) => `${s.name} ${mean[k]!.toFixed(2)}`).join(', ')} ms/cmd;` +
+        ` fA/fB ${(fa / fb).toFixed(2)}, lA/lB ${(la / lb).toFixed(2)}, functions/floors ${((fa + fb) / (la + lb)).toFixed(2)}`,
+    );
+  } finally {
+    await cleanup.run();
+  }
+};
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
