@@ -1,9 +1,11 @@
 /**
  * The local event source mapping under faults: DynamoDB Local restarting under it (a real one of
- * this test's own, with a data dir), and injected Streams API failures. Whatever happens, a
+ * this test's own, with a data dir), a request it never answers (a proxy swallows it), and
+ * injected Streams API failures. Whatever happens, a
  * shard keeps being read, from its checkpoint, and a child shard waits for its parent's end.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -147,6 +149,68 @@ test('a DynamoDB Local restart (same port, same data dir) heals by itself', asyn
   expect(lines).toContainEqual(expect.objectContaining({ message: 'GetRecords failed; retrying' }));
   expect(lines).toContainEqual(expect.objectContaining({ message: 'GetRecords succeeds again' }));
 }, 240_000); // two DynamoDB Local starts: 10 to 60 s each on a loaded machine
+
+/**
+ * A TCP proxy to DynamoDB Local that, once armed, swallows the next GetRecords request: it is
+ * never forwarded, and its connection stays open and silent, as a stuck DynamoDB would leave it.
+ */
+const swallowingProxy = async (target: string) => {
+  const upstream = new URL(target);
+  const sockets = new Set<Socket>();
+  const state = { armed: false, swallowed: 0 };
+  const server = createServer((client) => {
+    const server = connect(Number(upstream.port), upstream.hostname);
+    let silent = false;
+    for (const socket of [client, server]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('close', () => server.destroy());
+    // A silent connection outlives DynamoDB Local's side (Jetty closes an idle one after 30 s).
+    server.on('close', () => silent || client.destroy());
+    client.on('data', (chunk: Buffer) => {
+      if (!silent && state.armed && chunk.includes('DynamoDBStreams_20120810.GetRecords')) {
+        state.armed = false;
+        state.swallowed++;
+        silent = true;
+      }
+      if (!silent) server.write(chunk);
+    });
+    server.on('data', (chunk: Buffer) => {
+      if (!silent) client.write(chunk);
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  cleanup.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((done) => server.close(done));
+  });
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, state };
+};
+
+test('a GetRecords that is never answered fails after the idle timeout, and the shard is read on', async () => {
+  const tables = await sharedTables();
+  const proxy = await swallowingProxy(testEndpoint());
+  const seen = recorder();
+  const { lines, log } = keptLog();
+  await startPoller(proxy.endpoint, tables.eventStreamArn!, seen.handler, log);
+  await put(tables, 1);
+  await until(() => seen.versions.length === 1);
+
+  proxy.state.armed = true;
+  await until(() => proxy.state.swallowed === 1);
+  await put(tables, 2);
+  // DYNAMODB_TIMEOUTS: 10 s without a byte (armed up to 3 s late), then a retry.
+  await until(() => seen.versions.length === 2, 40_000);
+  expect(seen.versions).toEqual([1, 2]);
+  expect(lines).toContainEqual(
+    expect.objectContaining({
+      message: 'GetRecords failed; retrying',
+      extra: expect.objectContaining({ error: expect.stringContaining('timed out') }),
+    }),
+  );
+}, 60_000);
 
 test('a failed GetRecords followed by a failed GetShardIterator does not stop the shard', async () => {
   const tables = await sharedTables();
