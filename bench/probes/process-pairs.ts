@@ -9,7 +9,9 @@
  * each function against each floor (what the target reads).
  *
  * Run: node --import tsx bench/probes/process-pairs.ts [blocks, default 4] [commands, default 300]
- * (PROBE_FAST=1 also starts the idle 10 ms decoupled stack, as `npm run bench` has beside it.)
+ * (PROBE_FAST=1 also starts the idle 10 ms decoupled stack, as `npm run bench` has beside it;
+ * PROBE_BURST=1 first sends each side the bench's warm-up burst: 16 clients at once, 25 commands
+ * each.)
  */
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { ensurePushTables, ensureTables, ensureViewStream } from '../../local/emulators/tables';
@@ -104,6 +106,23 @@ const main = async () => {
       if (!outcome.ok) throw new Error(`${sides[k]!.name}: a command failed (${outcome.status})`);
     };
     const order = (i: number) => sides.map((_, k) => (k + i) % sides.length);
+    // PROBE_BURST=1: first the bench's warm-up burst, 16 clients at once × 25 commands per side.
+    if (process.env.PROBE_BURST === '1') {
+      for (const [k, side] of sides.entries()) {
+        await Promise.all(
+          Array.from({ length: 16 }, async (_, c) => {
+            const session = new OrderSession(`${runId}-${side.name}-burst-c${c}`, 10);
+            for (let i = 0; i < 25; i++) {
+              const { aggregateId, command } = session.next();
+              const outcome = await sides[k]!.runner.execute(aggregateId, command, {
+                visible: false,
+              });
+              if (!outcome.ok) throw new Error(`${side.name}: a burst command failed`);
+            }
+          }),
+        );
+      }
+    }
     for (let i = 0; i < WARM_UP; i++) for (const k of order(i)) await send(k);
     const cpu = async () =>
       Promise.all(sides.map(async (side) => ((await side.probe.usage())?.cpuMicros ?? NaN) / 1000));
