@@ -114,7 +114,7 @@ const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 
 const roleOfName = (table: string) => table.split('-').at(-1) ?? table;
 
 /** CPU ms per command once the idle rate (ms per second) over `durationMs` is taken off. */
-const netCpuMsPerCommand = (
+export const netCpuMsPerCommand = (
   cpuMs: number,
   idleCpuMsPerSecond: number,
   durationMs: number,
@@ -210,7 +210,7 @@ export const idleWindowMs = (quick: boolean) => (quick ? 250 : 1_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The process's CPU ms per second over `windowMs` with no command running. */
-const idleCpuMsPerSecond = async (
+export const idleCpuMsPerSecond = async (
   probe: UsageProbe,
   windowMs: number,
 ): Promise<number | undefined> => {

@@ -23,12 +23,10 @@ import { startFloorProcess } from '../floor-process';
 import { HttpRunner, type Runner } from '../runners';
 import { OrderSession } from '../orders';
 import { Cleanup } from '../targets';
-import type { UsageProbe } from '../cost';
+import { idleCpuMsPerSecond, netCpuMsPerCommand, type UsageProbe } from '../cost';
 
 const WARM_UP = 400;
 const IDLE_MS = 1_000;
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 const main = async () => {
   const blocks = Number(process.argv[2] ?? 4);
@@ -126,12 +124,11 @@ const main = async () => {
     for (let i = 0; i < WARM_UP; i++) for (const k of order(i)) await send(k);
     const cpu = async () =>
       Promise.all(sides.map(async (side) => ((await side.probe.usage())?.cpuMicros ?? NaN) / 1000));
-    const idle = async () => {
-      const from = await cpu();
-      await sleep(IDLE_MS);
-      const to = await cpu();
-      return to.map((ms, k) => (ms - from[k]!) / IDLE_MS);
-    };
+    // Each process's idle rate (ms per second), all four watched over the same window.
+    const idle = () =>
+      Promise.all(
+        sides.map(async (side) => (await idleCpuMsPerSecond(side.probe, IDLE_MS)) ?? NaN),
+      );
     let idleBefore = await idle();
     const perBlock: number[][] = [];
     for (let block = 0; block < blocks; block++) {
@@ -141,8 +138,13 @@ const main = async () => {
       const ms = performance.now() - startedAt;
       const end = await cpu();
       const idleAfter = await idle();
-      const net = end.map(
-        (ms2, k) => (ms2 - start[k]! - Math.min(idleBefore[k]!, idleAfter[k]!) * ms) / commands,
+      const net = end.map((cpuMs, k) =>
+        netCpuMsPerCommand(
+          cpuMs - start[k]!,
+          Math.min(idleBefore[k]!, idleAfter[k]!),
+          ms,
+          commands,
+        ),
       );
       idleBefore = idleAfter;
       perBlock.push(net);

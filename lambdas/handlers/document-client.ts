@@ -18,11 +18,11 @@ const clients = new WeakMap<
  * One document client per function: made on first use from its environment (on Lambda,
  * `process.env`) and shared by all its stores and its writer push, across invocations. One
  * connection pool and one set of SDK caches; on AWS, one TLS handshake at a cold start instead
- * of one per store. A silent call fails after DYNAMODB_TIMEOUTS and is retried. (In the local runtime, functions wired from one environment object share
- * a pool: the decoupled stack's command and query functions.) Every call reports its
- * consumed capacity into the process's meter (the bench reads it per stack;
- * docs/decisions/capacity-metered-per-call.md); with an endpoint (DynamoDB Local), the units Local
- * reports wrongly are computed from the request.
+ * of one per store. A silent call fails after DYNAMODB_TIMEOUTS and is retried. (In the local
+ * runtime, functions wired from one environment object share a pool: the decoupled stack's
+ * command and query functions.) Every call reports its consumed capacity into the process's
+ * meter (the bench reads it per stack; docs/decisions/capacity-metered-per-call.md); with an
+ * endpoint (DynamoDB Local), the units Local reports wrongly are computed from the request.
  */
 export const documentClient = (env: Environment): DynamoDBDocumentClient => {
   const endpoint = env[ENV.dynamoDbEndpoint];

@@ -48,8 +48,6 @@ const spyClient = () => {
   return { client, writes };
 };
 
-const context = TEST_CONTEXT;
-
 test('a single-event command writes one PutItem, first or not; several events one TransactWriteItems', async () => {
   const spy = spyClient();
   const store = new DynamoDbEventStore(spy.client, tables.eventTable, {
@@ -58,7 +56,7 @@ test('a single-event command writes one PutItem, first or not; several events on
   const run = createCommandRunner({ store, aggregates: AGGREGATES });
   const id = `shape-${randomUUID()}`;
   const send = (type: string, payload: unknown) =>
-    run({ type, aggregateId: id, payload, commandId: randomUUID() }, context);
+    run({ type, aggregateId: id, payload, commandId: randomUUID() }, TEST_CONTEXT);
   const writes = () => spy.writes.map((w) => w.name);
 
   await send('order/create', { customerId: 'c', currency: 'EUR' });
@@ -78,7 +76,7 @@ test('a single-event command writes one PutItem, first or not; several events on
       payload: { lineId: 'b', sku: 's', quantity: 1, unitPrice: 1 },
       commandId: randomUUID(),
     },
-    context,
+    TEST_CONTEXT,
   );
   expect(writes()).toEqual(['PutCommand', 'PutCommand', 'PutCommand']);
   // Several events (a decide that returns two): all or nothing, so one transaction.
@@ -113,7 +111,7 @@ test('a command after the first through one runner reads only the events after i
   });
   const id = `heads-${randomUUID()}`;
   const send = (type: string, payload: unknown) =>
-    run({ type, aggregateId: id, payload, commandId: randomUUID() }, context);
+    run({ type, aggregateId: id, payload, commandId: randomUUID() }, TEST_CONTEXT);
   const quantity = (q: number) => send('order/changeQuantity', { lineId: 'a', quantity: q });
 
   await send('order/create', { customerId: 'c', currency: 'EUR' });
@@ -144,7 +142,7 @@ test('a command after the first through one runner reads only the events after i
         payload: { lineId: 'a', quantity: 9 },
         commandId: randomUUID(),
       },
-      context,
+      TEST_CONTEXT,
     ),
   ).toMatchObject({ version: 7 });
 });
@@ -168,7 +166,7 @@ test("the coupled command's transaction also updates its view item in the projec
       payload: { customerId: 'c', currency: 'EUR' },
       commandId: randomUUID(),
     },
-    context,
+    TEST_CONTEXT,
   );
   expect(spy.writes.map((w) => w.name)).toEqual(['TransactWriteCommand']);
   const items = spy.writes[0]!.input.TransactItems as Record<string, { TableName: string }>[];
