@@ -61,13 +61,18 @@ type FromChild =
   | (Answer & { id: number });
 
 /** Forks a floor process and resolves once it answers (rejects with the child's error). */
-export const startFloorProcess = (options: FloorProcessOptions): Promise<FloorProcess> =>
+export const startFloorProcess = (
+  options: FloorProcessOptions,
+  /** Flags for the child's `node` (./runtime-process.ts benchChildOptions). */
+  nodeFlags: readonly string[] = [],
+): Promise<FloorProcess> =>
   new Promise((resolve, reject) => {
     const { child, fail, served, stop } = forkBenchChild(
       __filename,
       ['--floor-child', JSON.stringify(options)],
       'a floor process',
       reject,
+      nodeFlags,
     );
 
     // Requests in flight, by id; the process going away answers them with nothing.

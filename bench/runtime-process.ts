@@ -80,15 +80,17 @@ const START_TIMEOUT_MS = 60_000;
  * How the bench forks a serving process of its own: the file is TypeScript, so the child loads
  * it through tsx, as `npm run bench` does the bench. BENCH_CPU_PROF_DIR=<dir>: the child writes
  * a V8 CPU profile there when it stops (bench/probes/cpu-summary.ts reads it; docs/benchmark.md,
- * "Framework overhead").
+ * "Framework overhead"). `nodeFlags` go to the child's `node` after those (a probe comparing a
+ * V8 flag against the same code without it: bench/probes/process-pairs.ts).
  */
-export const benchChildOptions = () => ({
+export const benchChildOptions = (nodeFlags: readonly string[] = []) => ({
   execArgv: [
     '--import',
     'tsx',
     ...(process.env.BENCH_CPU_PROF_DIR
       ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF_DIR]
       : []),
+    ...nodeFlags,
   ],
   env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
 });
@@ -104,9 +106,10 @@ export const forkBenchChild = (
   args: readonly string[],
   what: string,
   reject: (error: Error) => void,
+  nodeFlags: readonly string[] = [],
 ) => {
   const child: ChildProcess = fork(file, args, {
-    ...benchChildOptions(),
+    ...benchChildOptions(nodeFlags),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
@@ -141,13 +144,18 @@ export const forkBenchChild = (
 };
 
 /** Forks a runtime process and resolves once it serves (rejects with the child's error). */
-export const startRuntimeProcess = (options: RuntimeProcessOptions): Promise<RuntimeProcess> =>
+export const startRuntimeProcess = (
+  options: RuntimeProcessOptions,
+  /** Flags for the child's `node` (benchChildOptions). */
+  nodeFlags: readonly string[] = [],
+): Promise<RuntimeProcess> =>
   new Promise((resolve, reject) => {
     const { child, fail, served, stop } = forkBenchChild(
       __filename,
       ['--child', JSON.stringify(options)],
       'a runtime process',
       reject,
+      nodeFlags,
     );
 
     const waitingForStats: ((stats: ProjectorCounters) => void)[] = [];

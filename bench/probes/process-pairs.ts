@@ -11,7 +11,10 @@
  * Run: node --import tsx bench/probes/process-pairs.ts [blocks, default 4] [commands, default 300]
  * (PROBE_FAST=1 also starts the idle 10 ms decoupled stack, as `npm run bench` has beside it;
  * PROBE_BURST=1 first sends each side the bench's warm-up burst: 16 clients at once, 25 commands
- * each.)
+ * each. PROBE_WARM_UP=<n>: unrecorded commands per process before the blocks, default 400.
+ * PROBE_FUNCTION_A_FLAGS and PROBE_FLOOR_A_FLAGS: flags for the `node` of function A and of floor
+ * A only, space-separated, so that A against B reads a V8 flag against the same code without it,
+ * e.g. PROBE_FUNCTION_A_FLAGS="--single-threaded-gc".)
  */
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { ensurePushTables, ensureTables, ensureViewStream } from '../../local/emulators/tables';
@@ -25,8 +28,12 @@ import { OrderSession } from '../orders';
 import { Cleanup } from '../targets';
 import { idleCpuMsPerSecond, netCpuMsPerCommand, type UsageProbe } from '../cost';
 
-const WARM_UP = 400;
+const WARM_UP = Number(process.env.PROBE_WARM_UP ?? 400);
 const IDLE_MS = 1_000;
+
+/** The flags of an `-a` process from `variable` (space-separated); none for the `-b` ones. */
+const flagsFor = (name: string, variable: string): string[] =>
+  name.endsWith('-a') ? (process.env[variable] ?? '').split(' ').filter(Boolean) : [];
 
 const main = async () => {
   const blocks = Number(process.argv[2] ?? 4);
@@ -50,15 +57,18 @@ const main = async () => {
     }
     const sides: { name: string; runner: Runner; probe: UsageProbe }[] = [];
     for (const name of ['function-a', 'function-b']) {
-      const runtime = await startRuntimeProcess({
-        dynamoDbEndpoint: endpoint,
-        quiet: true,
-        handlerLogLevel: 'ERROR',
-        stacks: ['coupled'],
-        coupledPort: 0,
-        tablePrefix: `pp-${name}`,
-        streamFunctions: false,
-      });
+      const runtime = await startRuntimeProcess(
+        {
+          dynamoDbEndpoint: endpoint,
+          quiet: true,
+          handlerLogLevel: 'ERROR',
+          stacks: ['coupled'],
+          coupledPort: 0,
+          tablePrefix: `pp-${name}`,
+          streamFunctions: false,
+        },
+        flagsFor(name, 'PROBE_FUNCTION_A_FLAGS'),
+      );
       cleanup.push(() => runtime.stop());
       const tokens = refreshingTokens(() => requestDevToken(runtime.identityUrl));
       const client = new ApiClient(runtime.coupledUrl!, { tokens });
@@ -86,13 +96,10 @@ const main = async () => {
       await ensureTables(admin, tables, { stream: true });
       await ensureViewStream(admin, tables.projectionsTable);
       await ensurePushTables(admin, tables);
-      const floor = await startFloorProcess({
-        dynamoDbEndpoint: endpoint,
-        name,
-        tag: name,
-        kind: 'floor-coupled',
-        tables,
-      });
+      const floor = await startFloorProcess(
+        { dynamoDbEndpoint: endpoint, name, tag: name, kind: 'floor-coupled', tables },
+        flagsFor(name, 'PROBE_FLOOR_A_FLAGS'),
+      );
       cleanup.push(() => floor.stop());
       sides.push({ name, runner: floor.runner, probe: floor.probe });
     }
