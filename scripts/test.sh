@@ -9,4 +9,7 @@ bash scripts/ensure-chromium.sh
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 echo "==> type check" && npx tsc --noEmit && npx tsc --noEmit -p web
 echo "==> lint" && npx eslint . && npx prettier --check . >/dev/null
+# In Jest's workers only: what a worker that does not end in time still holds, printed at the
+# end of the run (test/support/worker-exit-probe.cjs).
+export NODE_OPTIONS="${NODE_OPTIONS:-} --require \"$PWD/test/support/worker-exit-probe.cjs\""
 echo "==> tests" && npx jest "$@"
