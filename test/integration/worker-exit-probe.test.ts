@@ -1,8 +1,8 @@
 /**
  * The test run's worker-exit probe (test/support/worker-exit-probe.cjs, preloaded by
- * scripts/test.sh): when a Jest worker does not end in time, the run prints what it still held
- * after Jest's warning; when every worker ends, nothing. Real Jest runs of two fixture files
- * each, with the project's global teardown.
+ * scripts/test.sh): when Jest has to kill a worker, the run prints after Jest's warning what the
+ * worker still held, or that it never handled the request to end; when every worker ends by
+ * itself, nothing. Real Jest runs of two fixture files each, with the project's global teardown.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -41,8 +41,18 @@ describe('worker exit probe', () => {
     const { code, output } = await runJest(['leaves-a-server.fixture.js', 'ends-clean.fixture.js']);
     expect(code).toBe(0);
     expect(output).toContain('A worker process has failed to exit gracefully');
-    expect(output).toMatch(/Jest worker \d+, 250 ms after it was told to end:/);
+    expect(output).toContain('Workers that did not end by themselves');
+    expect(output).toMatch(/Jest worker \d+\n\d+ ms after it was told to end, it was holding:/);
     expect(output).toMatch(/Server \{"address":"127\.0\.0\.1","family":"IPv4","port":\d+\}/);
+  });
+
+  it('given a test file that leaves its worker busy, when the worker is told to end, then the run says it never handled that', async () => {
+    const { code, output } = await runJest(['stays-busy.fixture.js', 'ends-clean.fixture.js']);
+    expect(code).toBe(0);
+    expect(output).toContain('A worker process has failed to exit gracefully');
+    expect(output).toMatch(
+      /Jest worker \d+\n {2}never handled the request to end: its event loop was busy/,
+    );
   });
 
   it('given test files that leave nothing behind, when the workers end, then the run prints no report', async () => {
@@ -50,6 +60,6 @@ describe('worker exit probe', () => {
     expect(code).toBe(0);
     expect(output).toContain('Tests:       2 passed');
     expect(output).not.toContain('failed to exit gracefully');
-    expect(output).not.toContain('after it was told to end');
+    expect(output).not.toContain('Jest worker');
   });
 });

@@ -1,21 +1,25 @@
 /**
  * Preloaded into the test run's Node processes (scripts/test.sh, NODE_OPTIONS=--require), it acts
- * only in a Jest worker: when Jest tells the worker to end, it waits 250 ms (Jest kills a worker
- * still running after 500 ms and prints "A worker process has failed to exit gracefully"), and
- * if the worker is still there, writes what keeps its event loop alive (the kinds of Node's
- * active resources, timers included; each server, socket and child process with its address,
- * ports or command line) to <tmp>/jest-worker-exit-<Jest's pid>/<worker pid>.txt. A worker that
- * ends in time writes nothing. The global teardown (./global-teardown.ts) prints those files:
- * the warning then says what was left, where it alone names nothing. Plain CommonJS, so Node
- * loads it before any transform (test/integration/worker-exit-probe.test.ts).
+ * only in a Jest worker. Jest tells each worker to end once the tests are done, and kills one
+ * still running after 500 ms with "A worker process has failed to exit gracefully", which names
+ * nothing. So each worker keeps a file, <tmp>/jest-worker-exit-<Jest's pid>/<worker pid>.txt,
+ * that says what it would be left holding, and removes it when it exits by itself:
+ * - from its start: that it has not handled the request to end (if it is killed with this, its
+ *   event loop was busy and never got to it);
+ * - when told to end, and again 250 ms later: what keeps its event loop alive (the kinds of
+ *   Node's active resources, timers included; each server, socket and child process with its
+ *   address, ports or command line).
+ * The global teardown (./global-teardown.ts) prints the files left: those of the workers that
+ * Jest had to kill. Plain CommonJS, so Node loads it before any transform
+ * (test/integration/worker-exit-probe.test.ts).
  */
-const { mkdirSync, writeFileSync } = require('node:fs');
+const { mkdirSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 /** jest-worker's message telling a child to end (CHILD_MESSAGE_END in jest-worker's types). */
 const CHILD_MESSAGE_END = 2;
-const DUMP_AFTER_MS = 250;
+const SECOND_LOOK_AFTER_MS = 250;
 
 /** One handle as a line: its kind, and what tells it apart (ports, address, process). */
 const describe = (handle) => {
@@ -36,25 +40,32 @@ const describe = (handle) => {
   return kind;
 };
 
-const dump = () => {
+const isJestWorker = /jest-worker[\\/]build[\\/]processChild\.js$/.test(process.argv[1] ?? '');
+if (isJestWorker && typeof process.send === 'function') {
   const dir = join(tmpdir(), `jest-worker-exit-${process.ppid}`);
-  mkdirSync(dir, { recursive: true });
-  const lines = [
-    `Jest worker ${process.pid}, ${DUMP_AFTER_MS} ms after it was told to end:`,
+  const file = join(dir, `${process.pid}.txt`);
+  const startedAt = Date.now();
+  const keep = (lines) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, `${[`Jest worker ${process.pid}`, ...lines].join('\n')}\n`);
+  };
+  const holding = (when) => [
+    `${when}, it was holding:`,
     `  resources: ${process.getActiveResourcesInfo().join(', ')}`,
     // Node's own list of the handles that keep the loop alive (undocumented, for diagnosis only).
     ...process._getActiveHandles().map((handle) => `  ${describe(handle)}`),
   ];
-  writeFileSync(join(dir, `${process.pid}.txt`), `${lines.join('\n')}\n`);
-};
-
-const isJestWorker = /jest-worker[\\/]build[\\/]processChild\.js$/.test(process.argv[1] ?? '');
-if (isJestWorker && typeof process.send === 'function') {
+  keep(['  never handled the request to end: its event loop was busy (or it was never sent)']);
   const onMessage = (message) => {
     if (!Array.isArray(message) || message[0] !== CHILD_MESSAGE_END) return;
     // Let go of the IPC channel as Jest does, so this listener keeps nothing alive.
     process.removeListener('message', onMessage);
-    setTimeout(dump, DUMP_AFTER_MS).unref();
+    const toldAt = Date.now();
+    keep(holding(`told to end ${Math.round((toldAt - startedAt) / 1000)} s after it started`));
+    const secondLook = () => keep(holding(`${Date.now() - toldAt} ms after it was told to end`));
+    setTimeout(secondLook, SECOND_LOOK_AFTER_MS).unref();
   };
   process.on('message', onMessage);
+  // Ending by itself, as it should: nothing to report.
+  process.on('exit', () => rmSync(file, { force: true }));
 }
