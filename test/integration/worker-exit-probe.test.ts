@@ -55,6 +55,18 @@ describe('worker exit probe', () => {
     );
   });
 
+  it('given a test file that leaves a short timer, when its worker is told to end, then the run says it ended late', async () => {
+    const { code, output } = await runJest(['ends-late.fixture.js', 'ends-clean.fixture.js']);
+    expect(code).toBe(0);
+    expect(output).toMatch(
+      /Jest worker \d+\n\d+ ms after it was told to end, it was holding:\n {2}resources: .*Timeout/,
+    );
+    // Ended by itself near 380 ms, unless a loaded machine let Jest's 500 ms kill come first.
+    if (!output.includes('failed to exit gracefully')) {
+      expect(output).toMatch(/ended by itself \d+ ms after it was told to end/);
+    }
+  });
+
   it('given test files that leave nothing behind, when the workers end, then the run prints no report', async () => {
     const { code, output } = await runJest(['ends-clean.fixture.js', 'also-ends-clean.fixture.js']);
     expect(code).toBe(0);
