@@ -2,48 +2,46 @@
  * The test run's worker-exit probe (test/support/worker-exit-probe.cjs, preloaded by
  * scripts/test.sh): when Jest has to kill a worker, the run prints after Jest's warning what the
  * worker still held, or that it never handled the request to end; when every worker ends by
- * itself, nothing. Real Jest runs of two fixture files each, with the project's global teardown.
+ * itself, nothing; and how late a worker that ended by itself did, past 300 ms. Real Jest runs of
+ * two fixture files each with the project's global teardown, and a stand-in worker for the late
+ * exit.
  */
-import { execFile, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ROOT, runProcess } from '../support/processes';
 
-const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'support', 'worker-exit');
 const PROBE = join(ROOT, 'test', 'support', 'worker-exit-probe.cjs');
 
 /** A Jest run of `files` in workers (no cache: no timings that would run two files in band). */
-const runJest = (files: readonly string[]) =>
-  new Promise<{ code: number | null; output: string }>((resolve) => {
-    const config = {
-      rootDir: FIXTURES,
-      testMatch: files.map((file) => `<rootDir>/${file}`),
-      maxWorkers: 2,
-      globalTeardown: join(ROOT, 'test', 'support', 'global-teardown.ts'),
-      transform: {
-        '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
-      },
-    };
-    execFile(
-      process.execPath,
-      [require.resolve('jest/bin/jest'), '--no-cache', '--config', JSON.stringify(config)],
-      {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: `--require "${PROBE}"` },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (error.code as number) : 0, output: stdout + stderr }),
-    );
-  });
+const runJest = async (files: readonly string[]) => {
+  const config = {
+    rootDir: FIXTURES,
+    testMatch: files.map((file) => `<rootDir>/${file}`),
+    maxWorkers: 2,
+    globalTeardown: join(ROOT, 'test', 'support', 'global-teardown.ts'),
+    transform: {
+      '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+    },
+  };
+  const run = runProcess(
+    process.execPath,
+    [require.resolve('jest/bin/jest'), '--no-cache', '--config', JSON.stringify(config)],
+    { ...process.env, NODE_OPTIONS: `--require "${PROBE}"` },
+  );
+  // 'close', not 'exit': the output is complete only once the pipes are.
+  const code = await new Promise<number | null>((closed) => run.child.once('close', closed));
+  return { code, output: run.stdout + run.stderr };
+};
 
 describe('worker exit probe', () => {
   it('given a test file that leaves a server listening, when its worker is told to end, then the run names the server', async () => {
     const { code, output } = await runJest(['leaves-a-server.fixture.js', 'ends-clean.fixture.js']);
     expect(code).toBe(0);
     expect(output).toContain('A worker process has failed to exit gracefully');
-    expect(output).toContain('Workers that did not end by themselves');
+    expect(output).toContain('Jest workers that did not end in time');
     expect(output).toMatch(/Jest worker \d+\n\d+ ms after it was told to end, it was holding:/);
     expect(output).toMatch(/Server \{"address":"127\.0\.0\.1","family":"IPv4","port":\d+\}/);
   });
@@ -68,14 +66,17 @@ describe('worker exit probe', () => {
       "process.on('message', (m) => { if (m[0] === 2) { process.disconnect(); setTimeout(() => {}, 380); } });",
     );
     const worker = fork(child, [], { execArgv: ['--require', PROBE] });
-    worker.send([2, false]);
-    await new Promise((exited) => worker.once('exit', exited));
     const report = join(tmpdir(), `jest-worker-exit-${process.pid}`, `${worker.pid}.txt`);
-    expect(readFileSync(report, 'utf8')).toMatch(
-      /\d+ ms after it was told to end, it was holding:\n {2}resources: .*Timeout[\s\S]*ended by itself \d+ ms after it was told to end/,
-    );
-    rmSync(dirname(report), { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      worker.send([2, false]);
+      await new Promise((exited) => worker.once('exit', exited));
+      expect(readFileSync(report, 'utf8')).toMatch(
+        /\d+ ms after it was told to end, it was holding:\n {2}resources: .*Timeout[\s\S]*ended by itself \d+ ms after it was told to end/,
+      );
+    } finally {
+      rmSync(dirname(report), { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('given test files that leave nothing behind, when the workers end, then the run prints no report', async () => {
