@@ -99,8 +99,9 @@ export interface CostResult {
   readonly commandsPerRunner: number;
   readonly runners: Record<string, RunnerCost>;
   /**
-   * The coupled function alone against its floor, taking turns command by command (local runs:
-   * the figure the CPU target reads). Absent where there is no such process (deployed stacks).
+   * The coupled function as a Lambda instance runs it against its floor, taking turns command by
+   * command (local runs: the figure the CPU target reads), the same function behind its local
+   * gateway beside them. Absent where there are no such processes (deployed stacks).
    */
   readonly turns?: CpuInTurns;
 }
@@ -370,13 +371,16 @@ export interface TurnsBlock {
 }
 
 /**
- * CPU per command of one runner against its floor, the two taking turns command by command.
- * The cost block measures each runner in blocks of its own: the figures of two runners then
+ * CPU per command of one runner (and any read beside it) against its floor, all taking turns
+ * command by command. The subject is the coupled function as a Lambda instance runs it: on AWS,
+ * the gateway's HTTP exchange, routing and token check are API Gateway's work, not the
+ * function's (docs/decisions/cpu-target-reads-the-invoked-function.md). The cost block measures each runner in blocks of its own: the figures of two runners then
  * come from different seconds of a shared machine, and the floor's process (this one: the
  * client of every other block) never idles while a stack's process sleeps between its blocks.
  * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
- * reads (docs/benchmark.md, "Cost and CPU per command"). Both sides are processes of their own
- * (the floor's: ./floor-process.ts), each read whole over a block.
+ * reads (docs/benchmark.md, "Cost and CPU per command"). Every side is a process of its own
+ * (./runner-process.ts; the function behind its gateway: a runtime process), read whole over a
+ * block.
  */
 export interface CpuInTurns extends TurnsBlock {
   readonly method: string;
@@ -392,10 +396,19 @@ export interface CpuInTurns extends TurnsBlock {
    * results written before blocks (one block then).
    */
   readonly blocks?: readonly TurnsBlock[];
+  /**
+   * Runners read in the same turns, each against the same floor: locally, `coupled-function`,
+   * the coupled function behind its local gateway (HTTP, routing, the token check) in a runtime
+   * process. Absent from results written before 2026-12-08, when that was the subject.
+   */
+  readonly alongside?: readonly (TurnsBlock & {
+    readonly subject: string;
+    readonly blocks: readonly TurnsBlock[];
+  })[];
 }
 
 export const CPU_IN_TURNS_METHOD =
-  'the coupled function alone (its runtime process: the local gateway and the function, no stream function) and its floor alone (the same DynamoDB calls sent raw from a process of their own, each command handed over an IPC channel) taking turns command by command, the one going first alternating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); each side’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too, less its idle rate, the lower of the two measured for 1 s before and after the block (`--quick`: 0.25 s; a burst in one window, such as V8 tidying its heap once a process falls idle, is not idling); the figures are over all blocks’ commands, each block’s ratio beside them.';
+  'the coupled function as a Lambda instance runs it (its handler, wired as the local runtime wires it, in a process of its own, handed each command’s payload 2.0 event and the caller’s claims over an IPC channel, as Lambda’s runtime hands an instance its event; no gateway, no HTTP), the same function behind its local gateway (`coupled-function`: its runtime process with no stream function, the HTTP exchange, routing and the token check included) and its floor alone (the same DynamoDB calls sent raw from a process of their own, each command handed over an IPC channel) taking turns command by command, the one going first rotating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); each side’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too, less its idle rate, the lower of the two measured for 1 s before and after the block (`--quick`: 0.25 s; a burst in one window, such as V8 tidying its heap once a process falls idle, is not idling); the figures are over all blocks’ commands, each block’s ratio beside them.';
 
 /** Commands per runner in one block of the CPU-in-turns measurement. */
 export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
@@ -403,7 +416,7 @@ export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
 /** Blocks of the CPU-in-turns measurement. */
 export const cpuInTurnsBlocks = (quick: boolean) => (quick ? 1 : 3);
 
-/** What one side (subject or floor) consumed in a block, and the time its idle rate is taken over. */
+/** What one side (a subject or the floor) consumed in a block, and the time its idle rate is taken over. */
 interface SideUsage {
   readonly cpuMs: number;
   /** Its idle rate, ms per second. */
@@ -411,24 +424,24 @@ interface SideUsage {
   readonly ms: number;
 }
 
-/** What one block consumed. */
+/** What one block consumed: each subject's side, in order, and the floor's. */
 interface TurnsBlockUsage {
-  readonly subject: SideUsage;
+  readonly subjects: readonly SideUsage[];
   readonly floor: SideUsage;
   readonly commands: number;
   readonly errors: number;
 }
 
-/** Per-command figures of blocks taken together (one block, or all of them; pure). */
-const turnsFigures = (blocks: readonly TurnsBlockUsage[]): TurnsBlock => {
+/** Subject `which`'s per-command figures against the floor over these blocks (pure). */
+const turnsFigures = (blocks: readonly TurnsBlockUsage[], which = 0): TurnsBlock => {
   const n = blocks.reduce((sum, b) => sum + b.commands, 0);
-  const net = (side: 'subject' | 'floor') =>
-    blocks.reduce(
-      (sum, b) => sum + netCpuMsPerCommand(b[side].cpuMs, b[side].idle, b[side].ms, n),
-      0,
-    );
-  const subjectCpu = net('subject');
-  const floorCpu = net('floor');
+  const net = (side: (b: TurnsBlockUsage) => SideUsage) =>
+    blocks.reduce((sum, b) => {
+      const { cpuMs, idle, ms } = side(b);
+      return sum + netCpuMsPerCommand(cpuMs, idle, ms, n);
+    }, 0);
+  const subjectCpu = net((b) => b.subjects[which]!);
+  const floorCpu = net((b) => b.floor);
   return {
     subjectCpuMsPerCommand: round(subjectCpu),
     floorCpuMsPerCommand: round(floorCpu),
@@ -450,33 +463,36 @@ export const measureCpuInTurns = async (
     onCommand?: () => void;
     /** The idle windows before and after each block (ms). @default idleWindowMs(false) */
     idleMs?: number;
+    /** Runners read in the same turns, each against the same floor (CpuInTurns.alongside). */
+    alongside?: readonly Runner[];
   },
 ): Promise<CpuInTurns | undefined> => {
-  const subjectProbe = probes[subject.name];
-  const floorProbe = probes[floor.name];
-  if (!subjectProbe || !floorProbe) return undefined;
+  const subjects = [subject, ...(options.alongside ?? [])];
+  const runners = [...subjects, floor];
+  const sideProbes = runners.map((runner) => probes[runner.name]);
+  if (sideProbes.includes(undefined)) return undefined;
   const idleMs = options.idleMs ?? idleWindowMs(false);
-  const sessions = [subject, floor].map(
+  const sessions = runners.map(
     (runner) => new OrderSession(`${options.runId}-${runner.tag}-turns`, options.commandsPerOrder),
   );
-  const idleRates = async () => [
-    await idleCpuMsPerSecond(subjectProbe, idleMs),
-    await idleCpuMsPerSecond(floorProbe, idleMs),
-  ];
-  const usage = () => Promise.all([subjectProbe.usage(), floorProbe.usage()]);
+  // Every side's idle rate over the same window.
+  const idleRates = () =>
+    Promise.all(sideProbes.map((probe) => idleCpuMsPerSecond(probe!, idleMs)));
+  const usage = () => Promise.all(sideProbes.map((probe) => probe!.usage()));
   const blocks: TurnsBlockUsage[] = [];
   let idleBefore = await idleRates();
   for (let block = 0; block < (options.blocks ?? 1); block++) {
     const start = await usage();
-    if (!start[0] || !start[1]) return undefined;
+    if (start.includes(undefined)) return undefined;
     const startedAt = performance.now();
     let errors = 0;
     for (let i = 0; i < options.commands; i++) {
-      for (const which of i % 2 === 0 ? [0, 1] : [1, 0]) {
+      // The one going first rotates command by command.
+      for (let k = 0; k < runners.length; k++) {
+        const which = (k + i) % runners.length;
         const { aggregateId, command } = sessions[which]!.next();
-        // Both coupled: the row is written with the events, `visible` asks for nothing more.
-        const runner = which === 0 ? subject : floor;
-        const outcome = await runner.execute(aggregateId, command, { visible: false });
+        // All coupled: the row is written with the events, `visible` asks for nothing more.
+        const outcome = await runners[which]!.execute(aggregateId, command, { visible: false });
         if (!outcome.ok) errors++;
         options.onCommand?.();
       }
@@ -484,14 +500,21 @@ export const measureCpuInTurns = async (
     const ms = performance.now() - startedAt;
     const end = await usage();
     const idleAfter = await idleRates();
-    if (!end[0] || !end[1] || [...idleBefore, ...idleAfter].includes(undefined)) return undefined;
+    if (end.includes(undefined) || [...idleBefore, ...idleAfter].includes(undefined)) {
+      return undefined;
+    }
     /** Side `i`'s usage; of its two idle rates, the lower (a one-off burst is not idling). */
-    const side = (i: 0 | 1): SideUsage => ({
+    const side = (i: number): SideUsage => ({
       cpuMs: (end[i]!.cpuMicros - start[i]!.cpuMicros) / 1000,
       idle: Math.min(idleBefore[i]!, idleAfter[i]!),
       ms,
     });
-    blocks.push({ subject: side(0), floor: side(1), commands: options.commands, errors });
+    blocks.push({
+      subjects: subjects.map((_, i) => side(i)),
+      floor: side(subjects.length),
+      commands: options.commands,
+      errors,
+    });
     idleBefore = idleAfter;
   }
   return {
@@ -502,5 +525,12 @@ export const measureCpuInTurns = async (
     floor: floor.name,
     ...turnsFigures(blocks),
     blocks: blocks.map((b) => turnsFigures([b])),
+    ...(subjects.length > 1 && {
+      alongside: subjects.slice(1).map((runner, i) => ({
+        subject: runner.name,
+        ...turnsFigures(blocks, i + 1),
+        blocks: blocks.map((b) => turnsFigures([b], i + 1)),
+      })),
+    }),
   };
 };

@@ -353,16 +353,31 @@ export const costNote = (result: Pick<BenchResult, 'cost'>): string | undefined 
 };
 
 /** Each block's ratio, when there was more than one: `; blocks 1.25×, 1.40×, 1.28×`. */
-const turnsBlocks = (t: NonNullable<NonNullable<BenchResult['cost']>['turns']>) =>
+const turnsBlocks = (t: { readonly blocks?: readonly { readonly ratio: number }[] }) =>
   t.blocks && t.blocks.length > 1
     ? `; blocks ${t.blocks.map((b) => times(b.ratio)).join(', ')}`
     : '';
+
+/** What a runner read in the CPU turns is, for the reader. */
+const TURNS_SUBJECTS: Record<string, string> = {
+  'coupled-function-invoked': 'the coupled function as a Lambda instance runs it',
+  'coupled-function': 'the same function behind its local gateway',
+};
+
+/** The runners read beside the CPU target's subject: `; beside them, \`coupled-function\` (...) 8.10 ms/command, 1.40×; blocks ...`. */
+const turnsAlongside = (t: NonNullable<NonNullable<BenchResult['cost']>['turns']>) =>
+  (t.alongside ?? [])
+    .map(
+      (a) =>
+        `; beside them, \`${a.subject}\`${TURNS_SUBJECTS[a.subject] ? ` (${TURNS_SUBJECTS[a.subject]})` : ''} ${ms(a.subjectCpuMsPerCommand)} ms/command, ${times(a.ratio)}${turnsBlocks(a)}`,
+    )
+    .join('');
 
 /** The CPU target's reading: the coupled function alone and its floor taking turns. */
 export const cpuInTurnsNote = (result: Pick<BenchResult, 'cost'>): string | undefined => {
   const t = result.cost?.turns;
   if (!t) return undefined;
-  return `**CPU taking turns** (the figure the CPU target reads): \`${t.subject}\` ${ms(t.subjectCpuMsPerCommand)} ms/command against \`${t.floor}\` ${ms(t.floorCpuMsPerCommand)}, **${times(t.ratio)}**${turnsBlocks(t)}; ${t.commands} commands each${t.errors > 0 ? `, ${t.errors} failed` : ''}: ${t.method}`;
+  return `**CPU taking turns** (the figure the CPU target reads): \`${t.subject}\` ${ms(t.subjectCpuMsPerCommand)} ms/command against \`${t.floor}\` ${ms(t.floorCpuMsPerCommand)}, **${times(t.ratio)}**${turnsBlocks(t)}${turnsAlongside(t)}; ${t.commands} commands each${t.errors > 0 ? `, ${t.errors} failed` : ''}: ${t.method}`;
 };
 
 const costLines = (result: BenchResult, render: (table: Table) => string, title: string) => {
@@ -653,6 +668,11 @@ const functionAlone = (cost: NonNullable<BenchResult['cost']>): string => {
       t.floor === 'floor-coupled'
         ? 'its floor'
         : 'its floor (the same calls in a process of their own)';
+    const gateway = t.alongside?.find((a) => a.subject === 'coupled-function');
+    // From 2026-12-08 the subject is the function invoked as Lambda runs it, no gateway.
+    if (t.subject === 'coupled-function-invoked') {
+      return ` The coupled function as a Lambda instance runs it (its handler handed each event in a process of its own), taking turns with ${floor} command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}${turnsBlocks(t)}${gateway ? `; behind its local gateway (HTTP, routing, the token check), ${ms(gateway.subjectCpuMsPerCommand)} ms/command, ${times(gateway.ratio)}` : ''}.`;
+    }
     return ` The coupled function alone (a process with no stream function, as a Lambda instance runs), taking turns with ${floor} command by command: ${ms(t.subjectCpuMsPerCommand)} ms/command, ${times(t.ratio)} its floor's ${ms(t.floorCpuMsPerCommand)}${turnsBlocks(t)}.`;
   }
   const alone = cost.runners['coupled-function']?.cpuMsPerCommand;

@@ -93,7 +93,7 @@ const plannedCommands = (
   profiles: number,
   /** Runners of the warm-up and the cost block only (Target.costOnly). */
   costOnly: number,
-  /** Runners of the warm-up and the CPU turns only (Target.floorAlone). */
+  /** Runners of the warm-up and the CPU turns only (Target.functionInvoked, Target.floorAlone). */
   turnsOnly: number,
 ) =>
   (settings.warmupCommands +
@@ -113,8 +113,16 @@ const plannedCommands = (
   (settings.push.commands + settings.push.fanout.rounds) * profiles +
   settings.workflow.orders * profiles +
   costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly) +
-  // The coupled function alone and its floor alone taking turns (locally).
-  (turnsOnly > 0 ? 2 * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick) : 0);
+  // The turns' own runners and the coupled function alone (a cost-only runner) taking turns.
+  (turnsOnly > 0
+    ? (turnsOnly + 1) * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick)
+    : 0);
+
+/** The runners of the warm-up and the CPU turns only (locally). */
+const turnsOnlyRunners = (target: Target): Runner[] => [
+  ...(target.functionInvoked ? [target.functionInvoked] : []),
+  ...(target.floorAlone ? [target.floorAlone] : []),
+];
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -222,7 +230,7 @@ const runBenchmark = async (
       runners.length,
       target.profiles.length,
       target.costOnly.length,
-      target.floorAlone ? 1 : 0,
+      turnsOnlyRunners(target).length,
     ),
   );
   cleanup.push(() => Promise.resolve(progress.stop()));
@@ -236,7 +244,7 @@ const runBenchmark = async (
 
   progress.phase('warm-up');
   // The cost block's own runners too, so their processes are as warm as the others'.
-  const aloneRunners = [...target.costOnly, ...(target.floorAlone ? [target.floorAlone] : [])];
+  const aloneRunners = [...target.costOnly, ...turnsOnlyRunners(target)];
   await warmUp([...runners, ...aloneRunners], ctx);
 
   const concurrency = [];
@@ -263,21 +271,23 @@ const runBenchmark = async (
     onCommand: () => progress.tick(),
     idleMs: idleWindowMs(settings.quick),
   });
-  // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns).
+  // The CPU target's pair, taking turns command by command (./cost.ts, CpuInTurns), the coupled
+  // function behind its local gateway beside them.
   const alone = target.costOnly.find((r) => r.name === 'coupled-function');
-  const { floorAlone } = target;
+  const { functionInvoked, floorAlone } = target;
   const turns =
-    alone && floorAlone
+    functionInvoked && floorAlone
       ? (progress.phase(
-          `cost: the coupled function alone and its floor alone taking turns, ${cpuInTurnsBlocks(settings.quick)} × ${cpuInTurnsCommands(settings.quick)} commands each`,
+          `cost: the coupled function invoked, the same behind its gateway, and its floor taking turns, ${cpuInTurnsBlocks(settings.quick)} × ${cpuInTurnsCommands(settings.quick)} commands each`,
         ),
-        await measureCpuInTurns(alone, floorAlone, target.usage, {
+        await measureCpuInTurns(functionInvoked, floorAlone, target.usage, {
           runId: ctx.runId,
           commands: cpuInTurnsCommands(settings.quick),
           blocks: cpuInTurnsBlocks(settings.quick),
           commandsPerOrder: settings.commandsPerOrder,
           onCommand: () => progress.tick(),
           idleMs: idleWindowMs(settings.quick),
+          alongside: alone ? [alone] : [],
         }))
       : undefined;
   const cost: CostResult = turns ? { ...costBlock, turns } : costBlock;

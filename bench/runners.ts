@@ -30,6 +30,13 @@ import {
 import { listAttributes } from '../lambdas/core/projections/row-lists';
 import { viewItemUpdate } from '../lambdas/core/projections/dynamodb-projection-rows';
 import { orderViewProjection } from '../lambdas/domain/order/projections';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { lambdaContext } from '../local/emulators/lambda-context';
+import { directEvent, type JwtClaims } from './direct-event';
 import type { ApiClient } from './http';
 import type { RowObserver } from './observer';
 import {
@@ -143,6 +150,36 @@ const errorOf = (body: unknown): { code?: string; actualVersion?: number } => {
   };
 };
 
+/**
+ * What a stack's answer to a command says: the outcome, or (a decoupled stack's accepted command
+ * whose row was asked for) the version to wait for. Pure; the HTTP and invoked runners share it.
+ */
+const answerOutcome = (
+  kind: 'coupled' | 'decoupled',
+  status: number,
+  answer: unknown,
+  at: { readonly ackMs: number; readonly retries: number; readonly visible: boolean },
+): { outcome: Outcome; version?: undefined } | { outcome?: undefined; version: number } => {
+  const { ackMs, retries } = at;
+  if (status !== (kind === 'coupled' ? 200 : 202)) {
+    return { outcome: { ok: false, status, ackMs, retries, ...errorOf(answer) } };
+  }
+  const body = answer as { version?: unknown; order?: { version?: unknown } | null } | undefined;
+  const version = body?.version;
+  if (typeof version !== 'number') {
+    return { outcome: { ok: false, status, code: 'BAD_RESPONSE', ackMs, retries } };
+  }
+  if (!at.visible) return { outcome: { ok: true, status, version, ackMs, retries } };
+  if (kind === 'decoupled') return { version };
+  // The coupled answer carries the fresh row: it is visible when the answer arrives.
+  return {
+    outcome:
+      body?.order?.version === version
+        ? { ok: true, status, version, ackMs, visibleMs: ackMs, retries }
+        : { ok: false, status, code: 'STALE_ROW', version, ackMs, retries },
+  };
+};
+
 /** Longest a decoupled runner keeps asking for its version before it counts an error. */
 const VISIBLE_GIVE_UP_MS = 60_000;
 
@@ -174,7 +211,7 @@ export type Seeder = (runner: HttpRunner, aggregateId: string, length: number) =
  * Through the API: one create, one addLine and `length - 2` changeQuantity commands (used
  * against deployed stacks, where the bench does not write to the tables).
  */
-export const seedThroughApi: Seeder = async (runner, aggregateId, length) => {
+export const seedThroughApi = async (runner: Runner, aggregateId: string, length: number) => {
   const events = historyEvents(aggregateId, length);
   for (const [i, event] of events.entries()) {
     const type = ({ 'order/created': 'order/create', 'order/lineAdded': 'order/addLine' } as const)[
@@ -263,23 +300,13 @@ export class HttpRunner implements Runner {
       sentAt = response.sentAt;
       const ackMs = response.receivedAt - response.sentAt;
       const retries = Number(response.headers.get('x-command-retries') ?? 0) || 0;
-      const expected = this.kind === 'coupled' ? 200 : 202;
-      if (response.status !== expected) {
-        return { ok: false, status: response.status, ackMs, retries, ...errorOf(response.body) };
-      }
-      const body = response.body as { version?: unknown; order?: { version?: unknown } | null };
-      const version = body?.version;
-      if (typeof version !== 'number') {
-        return { ok: false, status: response.status, code: 'BAD_RESPONSE', ackMs, retries };
-      }
-      if (!options.visible) return { ok: true, status: response.status, version, ackMs, retries };
-      if (this.kind === 'coupled') {
-        // The answer carries the fresh row: it is visible when the answer arrives.
-        const fresh = body.order?.version === version;
-        return fresh
-          ? { ok: true, status: response.status, version, ackMs, visibleMs: ackMs, retries }
-          : { ok: false, status: response.status, code: 'STALE_ROW', version, ackMs, retries };
-      }
+      const answered = answerOutcome(this.kind, response.status, response.body, {
+        ackMs,
+        retries,
+        visible: options.visible,
+      });
+      if (answered.outcome) return answered.outcome;
+      const { version } = answered;
       const [seen, observedAt] = await Promise.all([
         this.waitVisible(aggregateId, version, response.sentAt),
         observation?.until(version),
@@ -401,6 +428,68 @@ export interface FloorOptions {
 
 /** The newest events the floor reads beside its snapshot, as the runner (NEWEST_EVENTS_READ). */
 export const FLOOR_NEWEST_READ = Math.min(FLOOR_SNAPSHOT_EVERY, NEWEST_EVENTS_READ);
+
+/** A function's handler as Lambda calls it (the coupled one: lambdas/handlers/wiring.ts). */
+export type InvokedHandler = (
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+  context: Context,
+) => Promise<unknown>;
+
+/**
+ * The coupled function as a Lambda instance runs it: its handler (the very one the cloud runs)
+ * called with the payload 2.0 event API Gateway hands it for `POST /commands`, the caller's
+ * claims as its JWT authorizer passes them on, and its answer read as the gateway would map it.
+ * No gateway and no HTTP in between: on AWS, routing, the token check and the HTTP exchange are
+ * API Gateway's work, not the function's. The CPU target reads it (./cost.ts, CpuInTurns), run
+ * in a process of its own (./runner-process.ts).
+ */
+export class InvokedFunctionRunner implements Runner {
+  readonly kind = 'coupled';
+
+  constructor(
+    readonly name: string,
+    readonly tag: string,
+    private readonly handler: InvokedHandler,
+    /** `requestContext.authorizer.jwt.claims` (./direct-event.ts devUserClaims). */
+    private readonly claims: JwtClaims,
+  ) {}
+
+  async execute(
+    aggregateId: string,
+    command: BenchCommand,
+    options: ExecuteOptions,
+  ): Promise<Outcome> {
+    const startedAt = performance.now();
+    const body = JSON.stringify({
+      type: command.type,
+      aggregateId,
+      payload: command.payload,
+      ...(options.expectedVersion !== undefined && { expectedVersion: options.expectedVersion }),
+    });
+    const result = (await this.handler(
+      directEvent(body, this.claims),
+      lambdaContext('coupled-api'),
+    )) as APIGatewayProxyStructuredResultV2;
+    const ackMs = performance.now() - startedAt;
+    const retries = Number(result.headers?.['x-command-retries'] ?? 0) || 0;
+    let answer: unknown;
+    try {
+      answer = result.body === undefined ? undefined : JSON.parse(result.body);
+    } catch {
+      answer = undefined;
+    }
+    const answered = answerOutcome(this.kind, result.statusCode ?? 200, answer, {
+      ackMs,
+      retries,
+      visible: options.visible,
+    });
+    return answered.outcome!;
+  }
+
+  prepare(aggregateId: string, length: number): Promise<void> {
+    return seedThroughApi(this, aggregateId, length);
+  }
+}
 
 /**
  * The DynamoDB work of a command, with the plain SDK, as the command runner does it:

@@ -32,7 +32,7 @@ import {
   requestDevToken,
 } from './identity';
 import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
-import { startFloorProcess } from './floor-process';
+import { startRunnerProcess } from './runner-process';
 import { CapacityMeter, meterConsumedCapacity } from '../lambdas/core/shared/consumed-capacity';
 import { DYNAMODB_TIMEOUTS } from '../lambdas/core/shared/dynamodb-limits';
 import { tableRoles, type UsageProbe } from './cost';
@@ -79,10 +79,17 @@ export interface Target {
   readonly costOnly: readonly HttpRunner[];
   /**
    * Locally, `floor-coupled-alone`: the coupled floor's calls in a process of their own
-   * (./floor-process.ts), the floor of the CPU target's reading (./cost.ts, CpuInTurns), warmed
+   * (./runner-process.ts), the floor of the CPU target's reading (./cost.ts, CpuInTurns), warmed
    * up with the cost-only runners and measured only there. None remotely.
    */
   readonly floorAlone?: Runner;
+  /**
+   * Locally, `coupled-function-invoked`: the coupled function as a Lambda instance runs it, its
+   * handler in a process of its own handed each command's event (./runners.ts
+   * InvokedFunctionRunner), the subject of the CPU target's reading; warmed up and measured
+   * with `floorAlone`. None remotely.
+   */
+  readonly functionInvoked?: Runner;
   /**
    * Where each runner's CPU time and DynamoDB units are read (./cost.ts), by runner name: a local
    * stack's runtime process, or this process for a floor (its own metered client).
@@ -192,6 +199,15 @@ const orderItem = (events: readonly EventItem[]) => {
   };
 };
 
+/** The tables of the coupled function invoked as Lambda runs it (Target.functionInvoked). */
+export const INVOKED_FUNCTION_TABLES = {
+  eventTable: 'bench-invoked-events',
+  projectionsTable: 'bench-invoked-projections',
+  snapshotsTable: 'bench-invoked-snapshots',
+  commandsTable: 'bench-invoked-commands',
+  subscriptionsTable: 'bench-invoked-subscriptions',
+} as const;
+
 /**
  * One DynamoDB Local and one runtime process per measured stack (./runtime-process.ts): the
  * coupled stack, a decoupled stack whose stream is polled every 250 ms (like Lambda's event source
@@ -285,9 +301,21 @@ export const startLocalTarget = async (
     await ensureViewStream(client, tables.projectionsTable);
   }
   await ensurePushTables(client, FLOOR_TABLES.coupled);
-  // The coupled floor alone, its calls in a process of their own: the CPU target's floor,
-  // measured as the coupled function alone is (./floor-process.ts).
-  const floorAlone = await startFloorProcess({
+  // The coupled function as a Lambda instance runs it, on tables defined like the coupled
+  // stack's: the subject of the CPU target's reading (./runner-process.ts).
+  await ensureTables(client, INVOKED_FUNCTION_TABLES, { stream: true });
+  await ensureViewStream(client, INVOKED_FUNCTION_TABLES.projectionsTable);
+  await ensurePushTables(client, INVOKED_FUNCTION_TABLES);
+  // It and the coupled floor alone, each in a process of its own: the CPU target's pair.
+  const functionInvoked = await startRunnerProcess({
+    dynamoDbEndpoint: endpoint,
+    name: 'coupled-function-invoked',
+    tag: 'cfi',
+    kind: 'coupled',
+    tables: INVOKED_FUNCTION_TABLES,
+  });
+  cleanup.push(() => functionInvoked.stop());
+  const floorAlone = await startRunnerProcess({
     dynamoDbEndpoint: endpoint,
     name: 'floor-coupled-alone',
     tag: 'fca',
@@ -457,6 +485,7 @@ export const startLocalTarget = async (
     }),
     costOnly,
     floorAlone: floorAlone.runner,
+    functionInvoked: functionInvoked.runner,
     settle: () => waitForProjectors([coupledStack, slow, ...ifFast((runtime) => runtime)]),
     usage: {
       coupled: runtimeProbe(coupledStack, coupledTables),
@@ -469,6 +498,7 @@ export const startLocalTarget = async (
       'floor-decoupled': floorClient.probe(FLOOR_TABLES.decoupled),
       'floor-coupled': floorClient.probe(FLOOR_TABLES.coupled),
       'floor-coupled-alone': floorAlone.probe,
+      'coupled-function-invoked': functionInvoked.probe,
     },
   };
 };

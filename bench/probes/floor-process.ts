@@ -3,7 +3,7 @@
  * take turns command by command, the one going first rotating, on the bench's local target:
  *
  * - `coupled-function`: the coupled function alone, its runtime process read whole over a block;
- * - `floor-coupled-alone`: the floor's calls in a process of their own (bench/floor-process.ts),
+ * - `floor-coupled-alone`: the floor's calls in a process of their own (bench/runner-process.ts),
  *   read the same way: the bench's floor since 2026-12-07;
  * - `floor-coupled`: the same calls in this process, read inside its commands only: the floor
  *   before.

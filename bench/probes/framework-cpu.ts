@@ -31,7 +31,7 @@ import { localFunctionEnv } from '../../local/emulators/tables';
 import { OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner } from '../runners';
 import { localFloorDoc } from '../targets';
-import { directEvent } from './direct-event';
+import { directEvent } from '../direct-event';
 
 type AttributeValue = Record<string, unknown>;
 type Item = Record<string, AttributeValue>;

@@ -41,7 +41,7 @@ import {
   ensureViewStream,
   localFunctionEnv,
 } from '../../local/emulators/tables';
-import { directEvent } from './direct-event';
+import { directEvent } from '../direct-event';
 
 const WARM_UP = 400;
 /** What this probe needs of a runner: its name, its tag and a command sent. */

@@ -3,7 +3,7 @@
  * target's floor is driven over (issue 23 item 6; docs/benchmark.md, "Cost and CPU per command").
  * A child process answers each request with the same small JSON (no other work), served three
  * ways: `node:http` on TCP loopback (as the local gateway is), `node:http` on a Unix socket, and
- * the IPC channel (`process.send`, as ./floor-process.ts). The parent sends a command-sized body
+ * the IPC channel (`process.send`, as ../runner-process.ts). The parent sends a command-sized body
  * with a bearer token, one request at a time on a keep-alive agent, and reads the child's
  * `process.cpuUsage()` over the measured requests.
  *

@@ -47,7 +47,7 @@ import { OrderSession } from '../orders';
 import { FLOOR_VIEW, FloorRunner } from '../runners';
 import { percentile, rotate } from '../stats';
 import { measureTokenVerification } from './token-cost';
-import { directEvent } from './direct-event';
+import { directEvent } from '../direct-event';
 
 const n = Number(process.argv[2] ?? 300);
 /** Only these runners (comma-separated names), e.g. `http` when profiling. */

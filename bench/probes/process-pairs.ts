@@ -14,7 +14,9 @@
  * each. PROBE_WARM_UP=<n>: unrecorded commands per process before the blocks, default 400.
  * PROBE_FUNCTION_A_FLAGS and PROBE_FLOOR_A_FLAGS: flags for the `node` of function A and of floor
  * A only, space-separated, so that A against B reads a V8 flag against the same code without it,
- * e.g. PROBE_FUNCTION_A_FLAGS="--single-threaded-gc".)
+ * e.g. PROBE_FUNCTION_A_FLAGS="--single-threaded-gc". PROBE_INVOKED=1: the two functions are the
+ * coupled function as a Lambda instance runs it, handed each event in a process of its own, as
+ * the bench's CPU target reads it, instead of runtime processes with their local gateway.)
  */
 import { startDynamoDbLocal } from '../../local/emulators/dynamodb-local';
 import { ensurePushTables, ensureTables, ensureViewStream } from '../../local/emulators/tables';
@@ -22,7 +24,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiClient } from '../http';
 import { refreshingTokens, requestDevToken } from '../identity';
 import { startRuntimeProcess } from '../runtime-process';
-import { startFloorProcess } from '../floor-process';
+import { startRunnerProcess } from '../runner-process';
 import { HttpRunner, type Runner } from '../runners';
 import { OrderSession } from '../orders';
 import { Cleanup } from '../targets';
@@ -56,7 +58,43 @@ const main = async () => {
       cleanup.push(() => fast.stop());
     }
     const sides: { name: string; runner: Runner; probe: UsageProbe }[] = [];
+    const admin = new DynamoDBClient({
+      endpoint,
+      region: 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanup.push(() => Promise.resolve(admin.destroy()));
+    /** A coupled stack's tables of its own, created as the stack's are. */
+    const tablesOf = async (name: string) => {
+      const tables = {
+        eventTable: `pp-${name}-events`,
+        projectionsTable: `pp-${name}-projections`,
+        snapshotsTable: `pp-${name}-snapshots`,
+        commandsTable: `pp-${name}-commands`,
+        subscriptionsTable: `pp-${name}-subscriptions`,
+      };
+      await ensureTables(admin, tables, { stream: true });
+      await ensureViewStream(admin, tables.projectionsTable);
+      await ensurePushTables(admin, tables);
+      return tables;
+    };
     for (const name of ['function-a', 'function-b']) {
+      const nodeFlags = flagsFor(name, 'PROBE_FUNCTION_A_FLAGS');
+      if (process.env.PROBE_INVOKED === '1') {
+        const invoked = await startRunnerProcess(
+          {
+            dynamoDbEndpoint: endpoint,
+            name,
+            tag: name,
+            kind: 'coupled',
+            tables: await tablesOf(name),
+          },
+          nodeFlags,
+        );
+        cleanup.push(() => invoked.stop());
+        sides.push({ name, runner: invoked.runner, probe: invoked.probe });
+        continue;
+      }
       const runtime = await startRuntimeProcess(
         {
           dynamoDbEndpoint: endpoint,
@@ -67,7 +105,7 @@ const main = async () => {
           tablePrefix: `pp-${name}`,
           streamFunctions: false,
         },
-        flagsFor(name, 'PROBE_FUNCTION_A_FLAGS'),
+        nodeFlags,
       );
       cleanup.push(() => runtime.stop());
       const tokens = refreshingTokens(() => requestDevToken(runtime.identityUrl));
@@ -79,25 +117,15 @@ const main = async () => {
         probe: { process: name, tables: {}, usage: () => runtime.usage() },
       });
     }
-    const admin = new DynamoDBClient({
-      endpoint,
-      region: 'local',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    cleanup.push(() => Promise.resolve(admin.destroy()));
     for (const name of ['floor-a', 'floor-b']) {
-      const tables = {
-        eventTable: `pp-${name}-events`,
-        projectionsTable: `pp-${name}-projections`,
-        snapshotsTable: `pp-${name}-snapshots`,
-        commandsTable: `pp-${name}-commands`,
-        subscriptionsTable: `pp-${name}-subscriptions`,
-      };
-      await ensureTables(admin, tables, { stream: true });
-      await ensureViewStream(admin, tables.projectionsTable);
-      await ensurePushTables(admin, tables);
-      const floor = await startFloorProcess(
-        { dynamoDbEndpoint: endpoint, name, tag: name, kind: 'floor-coupled', tables },
+      const floor = await startRunnerProcess(
+        {
+          dynamoDbEndpoint: endpoint,
+          name,
+          tag: name,
+          kind: 'floor-coupled',
+          tables: await tablesOf(name),
+        },
         flagsFor(name, 'PROBE_FLOOR_A_FLAGS'),
       );
       cleanup.push(() => floor.stop());

@@ -258,16 +258,21 @@ test(
     // The command's own writes, without a projector's.
     expect(alone.writeUnits).toBeGreaterThan(0);
     expect(alone.writeUnits).toBeLessThanOrEqual(result.cost!.runners.coupled!.writeUnits);
-    // The CPU target's reading: the function alone and its floor alone taking turns.
-    expect(result.cost!.turns).toMatchObject({
+    // The CPU target's reading: the function invoked as Lambda runs it and its floor alone
+    // taking turns, the same function behind its local gateway beside them.
+    const turns = result.cost!.turns!;
+    expect(turns).toMatchObject({
       commands: cpuInTurnsBlocks(true) * cpuInTurnsCommands(true),
       errors: 0,
-      subject: 'coupled-function',
+      subject: 'coupled-function-invoked',
       floor: 'floor-coupled-alone',
     });
-    expect(result.cost!.turns!.subjectCpuMsPerCommand).toBeGreaterThan(0);
-    expect(result.cost!.turns!.floorCpuMsPerCommand).toBeGreaterThan(0);
-    expect(result.cost!.turns!.blocks).toHaveLength(cpuInTurnsBlocks(true));
+    expect(turns.subjectCpuMsPerCommand).toBeGreaterThan(0);
+    expect(turns.floorCpuMsPerCommand).toBeGreaterThan(0);
+    expect(turns.blocks).toHaveLength(cpuInTurnsBlocks(true));
+    expect(turns.alongside?.map((a) => a.subject)).toEqual(['coupled-function']);
+    expect(turns.alongside![0]!.subjectCpuMsPerCommand).toBeGreaterThan(0);
+    expect(turns.alongside![0]!.floorCpuMsPerCommand).toBe(turns.floorCpuMsPerCommand);
 
     // The other files.
     const markdown = readFileSync(join(out, 'latest.md'), 'utf8');

@@ -160,6 +160,39 @@ describe('the cost columns', () => {
     );
     expect(cpuInTurnsNote({ cost: result.cost })).toBeUndefined();
   });
+
+  test('given the function invoked as Lambda runs it read with the same behind its gateway, when reported, then both are said, the invoked one as the target’s', () => {
+    const published = readPublishedResult();
+    const turns = {
+      method: 'taking turns',
+      commands: 300,
+      errors: 0,
+      subject: 'coupled-function-invoked',
+      floor: 'floor-coupled-alone',
+      subjectCpuMsPerCommand: 6,
+      floorCpuMsPerCommand: 5,
+      ratio: 1.2,
+      alongside: [
+        {
+          subject: 'coupled-function',
+          subjectCpuMsPerCommand: 7,
+          floorCpuMsPerCommand: 5,
+          ratio: 1.4,
+          blocks: [
+            { subjectCpuMsPerCommand: 6.5, floorCpuMsPerCommand: 5, ratio: 1.3 },
+            { subjectCpuMsPerCommand: 7.5, floorCpuMsPerCommand: 5, ratio: 1.5 },
+          ],
+        },
+      ],
+    };
+    const withTurns = { ...published, cost: { ...published.cost!, turns } } as BenchResult;
+    expect(cpuInTurnsNote(withTurns)).toContain(
+      '`coupled-function-invoked` 6.00 ms/command against `floor-coupled-alone` 5.00, **1.20×**; beside them, `coupled-function` (the same function behind its local gateway) 7.00 ms/command, 1.40×; blocks 1.30×, 1.50×; 300 commands each',
+    );
+    expect(markdownSummary(withTurns)).toContain(
+      "The coupled function as a Lambda instance runs it (its handler handed each event in a process of its own), taking turns with its floor (the same calls in a process of their own) command by command: 6.00 ms/command, 1.20× its floor's 5.00; behind its local gateway (HTTP, routing, the token check), 7.00 ms/command, 1.40×.",
+    );
+  });
 });
 
 describe('the cost block in rounds', () => {
@@ -350,6 +383,46 @@ describe('CPU taking turns (what the CPU target reads)', () => {
     expect(turns!.blocks!.map((b) => b.subjectCpuMsPerCommand)).toEqual([2, 4]);
     expect(turns!.subjectCpuMsPerCommand).toBe(3);
     expect(turns!.blocks![0]!.ratio).toBeLessThan(turns!.blocks![1]!.ratio);
+  });
+
+  test('given a runner read beside the subject, when they take turns, then the three rotate going first and it is read against the same floor', async () => {
+    const { order, subject, floor, probes } = pair(() => 3_000);
+    let besideMicros = 0;
+    const beside = {
+      name: 'coupled-function-gateway',
+      tag: 'cg',
+      kind: 'coupled',
+      execute: () => {
+        order.push('g');
+        besideMicros += 4_000;
+        return Promise.resolve({ ok: true });
+      },
+    } as unknown as Runner;
+    const turns = await measureCpuInTurns(
+      subject,
+      floor,
+      {
+        ...probes,
+        [beside.name]: {
+          process: 'beside',
+          tables: {},
+          usage: () =>
+            Promise.resolve({ cpuMicros: besideMicros, capacity: new CapacityMeter().snapshot() }),
+        },
+      },
+      { runId: 'r', commands: 3, commandsPerOrder: 3, idleMs: 50, alongside: [beside] },
+    );
+    expect(order.join('')).toBe('sgfgfsfsg');
+    expect(turns).toMatchObject({ subjectCpuMsPerCommand: 3, floorCpuMsPerCommand: 2, ratio: 1.5 });
+    expect(turns!.alongside).toEqual([
+      {
+        subject: 'coupled-function-gateway',
+        subjectCpuMsPerCommand: 4,
+        floorCpuMsPerCommand: 2,
+        ratio: 2,
+        blocks: [{ subjectCpuMsPerCommand: 4, floorCpuMsPerCommand: 2, ratio: 2 }],
+      },
+    ]);
   });
 
   test('given no probe for the subject, when asked, then there is no figure', async () => {
