@@ -408,10 +408,13 @@ export interface CpuInTurns extends TurnsBlock {
 }
 
 export const CPU_IN_TURNS_METHOD =
-  'the coupled function as a Lambda instance runs it (its handler, wired as the local runtime wires it, in a process of its own, handed each command’s payload 2.0 event and the caller’s claims over an IPC channel, as Lambda’s runtime hands an instance its event; no gateway, no HTTP), the same function behind its local gateway (`coupled-function`: its runtime process with no stream function, the HTTP exchange, routing and the token check included) and its floor alone (the same DynamoDB calls sent raw from a process of their own, each command handed over an IPC channel) taking turns command by command, the one going first rotating, in 3 blocks of 300 commands each (`--quick`: 1 of 40); each side’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too, less its idle rate, the lower of the two measured for 1 s before and after the block (`--quick`: 0.25 s; a burst in one window, such as V8 tidying its heap once a process falls idle, is not idling); the figures are over all blocks’ commands, each block’s ratio beside them.';
+  'the coupled function as a Lambda instance runs it (its handler, wired as the local runtime wires it, in a process of its own, handed each command’s payload 2.0 event and the caller’s claims over an IPC channel, as Lambda’s runtime hands an instance its event; no gateway, no HTTP), the same function behind its local gateway (`coupled-function`: its runtime process with no stream function, the HTTP exchange, routing and the token check included) and its floor alone (the same DynamoDB calls sent raw from a process of their own, each command handed over an IPC channel) taking turns command by command, the one going first rotating, first 100 unrecorded rounds (`--quick`: 10: the cost block before measures only the second of them, the other two idle through it), then 3 blocks of 300 commands each (`--quick`: 1 of 40); each side’s CPU is its process’s process.cpuUsage() (user + system, every thread) from before a block’s first command to after its last, so work landing between its commands counts too, less its idle rate, the lower of the two measured for 1 s before and after the block (`--quick`: 0.25 s; a burst in one window, such as V8 tidying its heap once a process falls idle, is not idling); the figures are over all blocks’ commands, each block’s ratio beside them.';
 
 /** Commands per runner in one block of the CPU-in-turns measurement. */
 export const cpuInTurnsCommands = (quick: boolean) => (quick ? 40 : 300);
+
+/** Unrecorded rounds of turns before the first block of the CPU-in-turns measurement. */
+export const cpuInTurnsWarmUp = (quick: boolean) => (quick ? 10 : 100);
 
 /** Blocks of the CPU-in-turns measurement. */
 export const cpuInTurnsBlocks = (quick: boolean) => (quick ? 1 : 3);
@@ -465,6 +468,11 @@ export const measureCpuInTurns = async (
     idleMs?: number;
     /** Runners read in the same turns, each against the same floor (CpuInTurns.alongside). */
     alongside?: readonly Runner[];
+    /**
+     * Unrecorded rounds of turns before the first block (@default 0): the runners idle through
+     * the cost block, all but the one it measures (cpuInTurnsWarmUp).
+     */
+    warmUp?: number;
   },
 ): Promise<CpuInTurns | undefined> => {
   const subjects = [subject, ...(options.alongside ?? [])];
@@ -479,15 +487,10 @@ export const measureCpuInTurns = async (
   const idleRates = () =>
     Promise.all(sideProbes.map((probe) => idleCpuMsPerSecond(probe!, idleMs)));
   const usage = () => Promise.all(sideProbes.map((probe) => probe!.usage()));
-  const blocks: TurnsBlockUsage[] = [];
-  let idleBefore = await idleRates();
-  for (let block = 0; block < (options.blocks ?? 1); block++) {
-    const start = await usage();
-    if (start.includes(undefined)) return undefined;
-    const startedAt = performance.now();
+  /** `commands` rounds, each runner once per round, the one going first rotating; the errors. */
+  const takeTurns = async (commands: number) => {
     let errors = 0;
-    for (let i = 0; i < options.commands; i++) {
-      // The one going first rotates command by command.
+    for (let i = 0; i < commands; i++) {
       for (let k = 0; k < runners.length; k++) {
         const which = (k + i) % runners.length;
         const { aggregateId, command } = sessions[which]!.next();
@@ -497,6 +500,17 @@ export const measureCpuInTurns = async (
         options.onCommand?.();
       }
     }
+    return errors;
+  };
+  // Unrecorded: every side starts its first block warm, in the rhythm it is measured in.
+  await takeTurns(options.warmUp ?? 0);
+  const blocks: TurnsBlockUsage[] = [];
+  let idleBefore = await idleRates();
+  for (let block = 0; block < (options.blocks ?? 1); block++) {
+    const start = await usage();
+    if (start.includes(undefined)) return undefined;
+    const startedAt = performance.now();
+    const errors = await takeTurns(options.commands);
     const ms = performance.now() - startedAt;
     const end = await usage();
     const idleAfter = await idleRates();

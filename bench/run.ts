@@ -31,6 +31,7 @@ import {
   costRounds,
   cpuInTurnsBlocks,
   cpuInTurnsCommands,
+  cpuInTurnsWarmUp,
   idleWindowMs,
   measureCost,
   measureCpuInTurns,
@@ -115,7 +116,9 @@ const plannedCommands = (
   costCommands(settings.quick) * costRounds(settings.quick) * (runners + costOnly) +
   // The turns' own runners and the coupled function alone (a cost-only runner) taking turns.
   (turnsOnly > 0
-    ? (turnsOnly + 1) * cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick)
+    ? (turnsOnly + 1) *
+      (cpuInTurnsWarmUp(settings.quick) +
+        cpuInTurnsBlocks(settings.quick) * cpuInTurnsCommands(settings.quick))
     : 0);
 
 /** The runners of the warm-up and the CPU turns only (locally). */
@@ -288,6 +291,7 @@ const runBenchmark = async (
           onCommand: () => progress.tick(),
           idleMs: idleWindowMs(settings.quick),
           alongside: alone ? [alone] : [],
+          warmUp: cpuInTurnsWarmUp(settings.quick),
         }))
       : undefined;
   const cost: CostResult = turns ? { ...costBlock, turns } : costBlock;

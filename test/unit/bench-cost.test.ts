@@ -385,6 +385,20 @@ describe('CPU taking turns (what the CPU target reads)', () => {
     expect(turns!.blocks![0]!.ratio).toBeLessThan(turns!.blocks![1]!.ratio);
   });
 
+  test('given a warm-up of 2 rounds, when they take turns, then those rounds run first in the same rotation and are not counted', async () => {
+    // 9 ms a command during the warm-up, 3 ms after: only the 3 ms are read.
+    const { order, subject, floor, probes } = pair((n) => (n < 2 ? 9_000 : 3_000));
+    const turns = await measureCpuInTurns(subject, floor, probes, {
+      runId: 'r',
+      commands: 2,
+      commandsPerOrder: 3,
+      idleMs: 50,
+      warmUp: 2,
+    });
+    expect(order.join('')).toBe('sffssffs');
+    expect(turns).toMatchObject({ commands: 2, subjectCpuMsPerCommand: 3, ratio: 1.5 });
+  });
+
   test('given a runner read beside the subject, when they take turns, then the three rotate going first and it is read against the same floor', async () => {
     const { order, subject, floor, probes } = pair(() => 3_000);
     let besideMicros = 0;
