@@ -19,6 +19,7 @@
 import {
   createHash,
   createPrivateKey,
+  createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
@@ -185,12 +186,33 @@ interface IssuedCode {
   readonly expiresAt: number;
 }
 
+/**
+ * A fresh RSA key pair, each key made from its PEM text rather than taken from the generator.
+ * Node 20 locks a generated key while exporting it as a JWK; a garbage collection during that
+ * export that finalises the spent generator job locks the same key again, and the process hangs
+ * for good (seen once in CI; gdb: ExportJWKRsaKey -> GC -> ~KeyGenJob -> uv_mutex_lock on the
+ * mutex the export holds). Keys read from PEM share nothing with the job.
+ */
+export const rsaKeyPair = (
+  modulusLength = 2048,
+): { privateKey: KeyObject; publicKey: KeyObject } => {
+  const pem = generateKeyPairSync('rsa', {
+    modulusLength,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return {
+    privateKey: createPrivateKey(pem.privateKey),
+    publicKey: createPublicKey(pem.publicKey),
+  };
+};
+
 export const startIdentityProvider = async (
   options: IdentityProviderOptions = {},
 ): Promise<RunningIdentityProvider> => {
   const host = options.host ?? '127.0.0.1';
   const audience = options.audience ?? DEFAULT_AUDIENCE;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = rsaKeyPair();
   const kid = randomBytes(12).toString('base64url');
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
   const jwks = { keys: [jwk] } as Jwks;

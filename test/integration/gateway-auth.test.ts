@@ -5,7 +5,6 @@
  *   function never called; valid claims flattened into `requestContext.authorizer.jwt.claims`);
  * - WebSocket: the `$connect` REQUEST authorizer the cloud runs (lambdas/handlers/connect-authorizer.ts).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type {
   APIGatewayAuthorizerResult,
@@ -21,6 +20,7 @@ import type { WebSocketEvent } from '../../lambdas/handlers/websocket';
 import { type RunningGateway, startGateway } from '../../local/emulators/gateway';
 import {
   type RunningIdentityProvider,
+  rsaKeyPair,
   signJwt,
   startIdentityProvider,
 } from '../../local/emulators/identity-provider';
@@ -56,7 +56,7 @@ const claimsOf = (token: string) =>
     unknown
   >;
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const anotherKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const anotherKey = () => rsaKeyPair().privateKey;
 
 describe('HTTP: the JWT authorizer on every route', () => {
   let gateway: RunningGateway;

@@ -5,10 +5,9 @@
  * written or pushed where refused (docs/guide/users-and-permissions.md,
  * docs/operations/threat-model.md).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import WebSocket from 'ws';
 import { MAX_CONNECTIONS_PER_USER } from '../../lambdas/core/push/push';
-import { signJwt } from '../../local/emulators/identity-provider';
+import { rsaKeyPair, signJwt } from '../../local/emulators/identity-provider';
 import { useLocalRuntime } from '../support/runtime';
 
 const runtime = useLocalRuntime(`perm${process.pid}`);
@@ -37,7 +36,7 @@ const tokenOf = async (caller: Caller): Promise<string | undefined> => {
         .split('.')
         .slice(0, 2)
         .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as object);
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const { privateKey } = rsaKeyPair();
       return signJwt(
         header as Record<string, unknown>,
         claims as Record<string, unknown>,
