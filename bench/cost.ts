@@ -374,9 +374,10 @@ export interface TurnsBlock {
  * CPU per command of one runner (and any read beside it) against its floor, all taking turns
  * command by command. The subject is the coupled function as a Lambda instance runs it: on AWS,
  * the gateway's HTTP exchange, routing and token check are API Gateway's work, not the
- * function's (docs/decisions/cpu-target-reads-the-invoked-function.md). The cost block measures each runner in blocks of its own: the figures of two runners then
- * come from different seconds of a shared machine, and the floor's process (this one: the
- * client of every other block) never idles while a stack's process sleeps between its blocks.
+ * function's (docs/decisions/cpu-target-reads-the-invoked-function.md). The cost block measures
+ * each runner in blocks of its own: the figures of two runners then come from different seconds
+ * of a shared machine, and the floor's process (this one: the client of every other block)
+ * never idles while a stack's process sleeps between its blocks.
  * Taking turns gives both the same seconds and the same rhythm; it is the figure the CPU target
  * reads (docs/benchmark.md, "Cost and CPU per command"). Every side is a process of its own
  * (./runner-process.ts; the function behind its gateway: a runtime process), read whole over a
@@ -419,7 +420,7 @@ export const cpuInTurnsWarmUp = (quick: boolean) => (quick ? 10 : 100);
 /** Blocks of the CPU-in-turns measurement. */
 export const cpuInTurnsBlocks = (quick: boolean) => (quick ? 1 : 3);
 
-/** What one side (a subject or the floor) consumed in a block, and the time its idle rate is taken over. */
+/** What one side (a subject or the floor) consumed in a block, and the time of its idle rate. */
 interface SideUsage {
   readonly cpuMs: number;
   /** Its idle rate, ms per second. */

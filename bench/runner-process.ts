@@ -18,7 +18,7 @@
  */
 import type { BenchCommand } from './orders';
 import type { ExecuteOptions, FloorTables, InvokedHandler, Outcome, Runner } from './runners';
-import { forkBenchChild } from './runtime-process';
+import { forkBenchChild, processUsage } from './runtime-process';
 import type { ProcessUsage, UsageProbe } from './cost';
 
 /** A floor's calls, or (`coupled`) the coupled function invoked (./runners.ts InvokedFunctionRunner). */
@@ -158,11 +158,10 @@ const coupledFunction = async (options: RunnerProcessOptions) => {
   const { coupledHandlerFromEnv } = await import('../lambdas/handlers/wiring');
   const { ENV } = await import('../lambdas/handlers/environment');
   const { localFunctionEnv } = await import('../local/emulators/tables');
-  const { processCapacityMeter } = await import('../lambdas/core/shared/consumed-capacity');
   const { tables } = options;
   if (!tables.subscriptionsTable)
     throw new Error('the coupled function needs a subscriptionsTable');
-  const handler = coupledHandlerFromEnv(
+  return coupledHandlerFromEnv(
     {
       ...localFunctionEnv(tables, options.dynamoDbEndpoint),
       [ENV.subscriptionsTable]: tables.subscriptionsTable,
@@ -171,11 +170,6 @@ const coupledFunction = async (options: RunnerProcessOptions) => {
     },
     { logger: new Logger({ serviceName: 'coupled', logLevel: 'ERROR' }) },
   );
-  const usage = (): ProcessUsage => {
-    const cpu = process.cpuUsage();
-    return { cpuMicros: cpu.user + cpu.system, capacity: processCapacityMeter().snapshot() };
-  };
-  return { handler, usage };
 };
 
 /** The child: its runner, answering the parent until told to stop. */
@@ -192,14 +186,14 @@ const runChild = async (options: RunnerProcessOptions) => {
     let usage: () => Promise<ProcessUsage | undefined>;
     let destroy: () => void;
     if (options.kind === 'coupled') {
-      const invoked = await coupledFunction(options);
       runner = new InvokedFunctionRunner(
         options.name,
         options.tag,
-        invoked.handler as InvokedHandler,
+        (await coupledFunction(options)) as InvokedHandler,
         devUserClaims(BENCH_USER),
       );
-      usage = () => Promise.resolve(invoked.usage());
+      // Its client adds to the process's meter (lambdas/handlers/document-client.ts).
+      usage = () => Promise.resolve(processUsage());
       // Its client is the function's own, made once per process as on Lambda.
       destroy = () => undefined;
     } else {

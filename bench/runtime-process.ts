@@ -16,7 +16,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { StackTables } from '../local/emulators/tables';
 import type { LocalRuntimeOptions } from '../local/emulators/runtime';
 import type { StreamPollerStats } from '../local/emulators/stream-poller';
-import { processCapacityMeter } from '../lambdas/core/shared/consumed-capacity';
+import { type CapacityMeter, processCapacityMeter } from '../lambdas/core/shared/consumed-capacity';
 import type { ProcessUsage } from './cost';
 
 /** What crosses the process boundary: the runtime options that are plain data. */
@@ -75,6 +75,15 @@ type FromChild =
   | { type: 'usage'; usage: ProcessUsage };
 
 const START_TIMEOUT_MS = 60_000;
+
+/**
+ * This process's CPU time so far (user + system, every thread) and what `meter` has counted: what
+ * a serving process answers a `usage` request with (./cost.ts).
+ */
+export const processUsage = (meter: CapacityMeter = processCapacityMeter()): ProcessUsage => {
+  const cpu = process.cpuUsage();
+  return { cpuMicros: cpu.user + cpu.system, capacity: meter.snapshot() };
+};
 
 /**
  * How the bench forks a serving process of its own: the file is TypeScript, so the child loads
@@ -214,13 +223,7 @@ const runChild = async (options: RuntimeProcessOptions) => {
         stats: { decoupled: runtime?.poller?.stats(), coupled: runtime?.coupledPoller?.stats() },
       });
     }
-    if (message.type === 'usage') {
-      const cpu = process.cpuUsage();
-      send({
-        type: 'usage',
-        usage: { cpuMicros: cpu.user + cpu.system, capacity: processCapacityMeter().snapshot() },
-      });
-    }
+    if (message.type === 'usage') send({ type: 'usage', usage: processUsage() });
     if (message.type === 'stop') void stopAndExit(0);
   });
   try {

@@ -31,7 +31,12 @@ import {
   refreshingTokens,
   requestDevToken,
 } from './identity';
-import { type RuntimeProcess, startRuntimeProcess, waitForProjectors } from './runtime-process';
+import {
+  processUsage,
+  type RuntimeProcess,
+  startRuntimeProcess,
+  waitForProjectors,
+} from './runtime-process';
 import { startRunnerProcess } from './runner-process';
 import { CapacityMeter, meterConsumedCapacity } from '../lambdas/core/shared/consumed-capacity';
 import { DYNAMODB_TIMEOUTS } from '../lambdas/core/shared/dynamodb-limits';
@@ -141,10 +146,7 @@ const meteredFloorClient = (config: DynamoDBClientConfig, dynamoDbLocal: boolean
   const probe = (tables: object): UsageProbe => ({
     process: 'bench process (floor)',
     tables: tableRoles(tables),
-    usage: () => {
-      const cpu = process.cpuUsage();
-      return Promise.resolve({ cpuMicros: cpu.user + cpu.system, capacity: meter.snapshot() });
-    },
+    usage: () => Promise.resolve(processUsage(meter)),
   });
   return { doc, probe };
 };
@@ -296,16 +298,15 @@ export const startLocalTarget = async (
   // (the projector's) and the projections table one (push's). DynamoDB Local writes stream
   // records within the write, so a floor without them was ~1 ms cheaper per command than the
   // same calls on the stacks' tables (docs/benchmark.md, "Framework overhead").
-  for (const tables of [FLOOR_TABLES.decoupled, FLOOR_TABLES.coupled]) {
+  // So are those of the coupled function as a Lambda instance runs it, the subject of the CPU
+  // target's reading (./runner-process.ts).
+  for (const tables of [FLOOR_TABLES.decoupled, FLOOR_TABLES.coupled, INVOKED_FUNCTION_TABLES]) {
     await ensureTables(client, tables, { stream: true });
     await ensureViewStream(client, tables.projectionsTable);
   }
-  await ensurePushTables(client, FLOOR_TABLES.coupled);
-  // The coupled function as a Lambda instance runs it, on tables defined like the coupled
-  // stack's: the subject of the CPU target's reading (./runner-process.ts).
-  await ensureTables(client, INVOKED_FUNCTION_TABLES, { stream: true });
-  await ensureViewStream(client, INVOKED_FUNCTION_TABLES.projectionsTable);
-  await ensurePushTables(client, INVOKED_FUNCTION_TABLES);
+  for (const tables of [FLOOR_TABLES.coupled, INVOKED_FUNCTION_TABLES]) {
+    await ensurePushTables(client, tables);
+  }
   // It and the coupled floor alone, each in a process of its own: the CPU target's pair.
   const functionInvoked = await startRunnerProcess({
     dynamoDbEndpoint: endpoint,
